@@ -1,0 +1,2 @@
+"""ecopatrol."""
+__version__ = "0.1.0"
