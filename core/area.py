@@ -1,0 +1,318 @@
+"""An operating area: a folder of registry, roads, airspace, launch sites, depot and DEM.
+
+``load_area("jimo")`` gives the bundled synthetic example (generated on first use into a
+cache folder); any other argument is an area folder as described in CONTRACTS.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError, InputFileNotFoundError, Report
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = ("jimo",)
+ROAD_FILES = ("roads.osm", "roads.osm.bz2", "roads.osm.pbf")
+NOFLY_KINDS = ("no-fly", "restricted")
+
+
+def cache_dir() -> Path:
+    """Folder for generated examples and caches (``$ECOPATROL_CACHE`` or ``~/.cache/ecopatrol``)."""
+    root = os.environ.get("ECOPATROL_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ecopatrol"
+    p = Path(root)
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def example_path(name: str = "jimo") -> Path:
+    """Path of the generated example area, generating it atomically if needed."""
+    from .example import EXAMPLE_VERSION, generate_jimo
+
+    if name not in EXAMPLES:
+        raise InputError(f"unknown example {name!r}: the bundled examples are {', '.join(EXAMPLES)}")
+    target = cache_dir() / f"{name}-v{EXAMPLE_VERSION}"
+    if (target / "area.toml").exists():
+        return target
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=cache_dir()))
+    try:
+        generate_jimo(tmp)
+        try:
+            tmp.rename(target)
+        except OSError:  # another process won the race
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("generated example area %s at %s", name, target)
+    return target
+
+
+@dataclass
+class Area:
+    """A loaded operating area. Geometries are WGS-84 (EPSG:4326)."""
+
+    name: str
+    path: Path
+    enterprises: object
+    sources: object
+    nofly: object
+    launch_sites: object
+    depot: object
+    roads_path: Path | None
+    dem_path: Path | None
+    config: dict = field(default_factory=dict)
+    report: Report = field(default_factory=Report)
+
+    @cached_property
+    def metric_crs(self):
+        from .crs import local_metric_crs
+
+        e = self.enterprises
+        if len(e):
+            return local_metric_crs(e.geometry.x.to_numpy(), e.geometry.y.to_numpy())
+        c = self.config.get("center", [120.45, 36.39])
+        return local_metric_crs(c[0], c[1])
+
+    @cached_property
+    def _dem(self):
+        if self.dem_path is None:
+            return None
+        import rasterio
+
+        with rasterio.open(self.dem_path) as src:
+            data = src.read(1, masked=True).astype("float64").filled(np.nan)
+            return data, src.transform, src.crs
+
+    def elevation_m(self, lon, lat):
+        """Ground height (m AMSL) at WGS-84 ``(lon, lat)``, bilinear; NaN outside the DEM."""
+        lon = np.atleast_1d(np.asarray(lon, dtype=float))
+        lat = np.atleast_1d(np.asarray(lat, dtype=float))
+        if self._dem is None:
+            return np.full(lon.shape, np.nan)
+        data, transform, crs = self._dem
+        x, y = lon, lat
+        if crs is not None and crs.to_epsg() not in (4326, 4490):
+            from .crs import lonlat_to_xy
+
+            x, y = lonlat_to_xy(lon, lat, crs)
+        col, row = ~transform * (x, y)
+        col = np.asarray(col) - 0.5
+        row = np.asarray(row) - 0.5
+        h, w = data.shape
+        c0 = np.floor(col).astype(int)
+        r0 = np.floor(row).astype(int)
+        fc = col - c0
+        fr = row - r0
+        inside = (c0 >= 0) & (r0 >= 0) & (c0 + 1 < w) & (r0 + 1 < h)
+        c0c = np.clip(c0, 0, w - 2)
+        r0c = np.clip(r0, 0, h - 2)
+        z = (data[r0c, c0c] * (1 - fc) * (1 - fr) + data[r0c, c0c + 1] * fc * (1 - fr)
+             + data[r0c + 1, c0c] * (1 - fc) * fr + data[r0c + 1, c0c + 1] * fc * fr)
+        return np.where(inside, z, np.nan)
+
+    def enterprise(self, enterprise_id: str):
+        e = self.enterprises
+        m = e["enterprise_id"] == str(enterprise_id)
+        if not m.any():
+            raise InputError(f"enterprise {enterprise_id!r} is not in area {self.name!r}: check the id "
+                             "(`ecopatrol registry check` lists them)")
+        return e[m].iloc[0]
+
+    def sources_of(self, enterprise_id: str):
+        return self.sources[self.sources["enterprise_id"] == str(enterprise_id)]
+
+    def check_targets(self, ids: list[str]) -> list[str]:
+        """Return ``ids`` if all are known; otherwise raise naming every unknown one."""
+        known = set(self.enterprises["enterprise_id"])
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise InputError(f"{len(unknown)} target(s) not in area {self.name!r}: {', '.join(unknown[:10])}"
+                             + (" …" if len(unknown) > 10 else "") + ": check the ids against the registry")
+        return ids
+
+    @property
+    def defaults(self) -> dict:
+        return dict(self.config.get("defaults", {}))
+
+    def summary(self) -> dict:
+        return {
+            "name": self.name, "path": str(self.path), "synthetic": bool(self.config.get("synthetic", False)),
+            "enterprises": int(len(self.enterprises)), "sources": int(len(self.sources)),
+            "positive_list": int(self.enterprises["positive_list"].sum()),
+            "nofly_zones": int(len(self.nofly)), "launch_sites": int(len(self.launch_sites)),
+            "depots": int(len(self.depot)), "roads": self.roads_path.name if self.roads_path else None,
+            "dem": self.dem_path.name if self.dem_path else None,
+            "errors": len(self.report.errors), "warnings": len(self.report.warnings),
+        }
+
+
+def _read_points(path: Path, id_col: str, report: Report, what: str):
+    import geopandas as gpd
+
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:
+        report.error(f"cannot be read as GeoJSON: {exc}", file=path)
+        return gpd.GeoDataFrame({id_col: [], "name": []}, geometry=[], crs="EPSG:4326")
+    if gdf.crs is not None and gdf.crs.to_epsg() not in (4326, 4490):
+        gdf = gdf.to_crs("EPSG:4326")
+    gdf = gdf.set_crs("EPSG:4326", allow_override=True)
+    for i, g in enumerate(gdf.geometry, start=1):
+        if g is None or g.is_empty or g.geom_type != "Point":
+            report.error(f"feature {i} is not a point: each {what} is one point", file=path, row=i)
+    if id_col not in gdf:
+        gdf[id_col] = [f"{what[:1].upper()}{i + 1}" for i in range(len(gdf))]
+    if "name" not in gdf:
+        gdf["name"] = gdf[id_col]
+    gdf[id_col] = gdf[id_col].astype(str)
+    return gdf
+
+
+def load_area(path_or_name: str | Path, *, strict: bool = False, raise_on_error: bool = True) -> Area:
+    """Load and validate an area folder (or the bundled example named ``jimo``).
+
+    Every problem of every part is collected in ``area.report``; with ``raise_on_error``
+    (default) a :class:`~ecopatrol.core.errors.ValidationError` lists them all.
+    """
+    import geopandas as gpd
+
+    from .crs import in_china
+    from .registry import load_registry
+
+    if isinstance(path_or_name, str) and path_or_name in EXAMPLES and not Path(path_or_name).is_dir():
+        path = example_path(path_or_name)
+    else:
+        path = Path(path_or_name)
+    if not path.is_dir():
+        raise InputFileNotFoundError(
+            f"area `{path}` is not a folder: give an area folder (see `ecopatrol area export jimo --out DIR`) or `jimo`")
+    report = Report()
+    config: dict = {}
+    toml_path = path / "area.toml"
+    if toml_path.exists():
+        try:
+            config = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            report.error(f"is not valid TOML: {exc}", file=toml_path)
+    else:
+        report.warning("is missing: using defaults (name from the folder, wind 315/4 D)", file=toml_path)
+    name = str(config.get("name", path.name))
+    defaults = config.get("defaults", {})
+    center = config.get("center")
+
+    # registry
+    reg_crs = defaults.get("registry_crs", "wgs84")
+    if (path / "registry.gpkg").exists():
+        reg = load_registry(path / "registry.gpkg", crs=reg_crs, raise_on_error=False,
+                            area_center=tuple(center) if center else None)
+    elif (path / "registry.csv").exists():
+        src = path / "sources.csv"
+        reg = load_registry(path / "registry.csv", sources=src if src.exists() else None, crs=reg_crs,
+                            raise_on_error=False, area_center=tuple(center) if center else None)
+    else:
+        raise InputFileNotFoundError(f"area `{path}` has no registry: add registry.gpkg or registry.csv")
+    report.extend(reg.report)
+    enterprises, sources = reg.enterprises, reg.sources
+    if "site_radius_m" in enterprises and "site_radius_m" in defaults:
+        pass
+
+    # no-fly zones
+    nofly_path = path / "nofly.geojson"
+    if nofly_path.exists():
+        try:
+            nofly = gpd.read_file(nofly_path)
+            if nofly.crs is not None and nofly.crs.to_epsg() not in (4326, 4490):
+                nofly = nofly.to_crs("EPSG:4326")
+            nofly = nofly.set_crs("EPSG:4326", allow_override=True)
+        except Exception as exc:
+            report.error(f"cannot be read as GeoJSON: {exc}", file=nofly_path)
+            nofly = gpd.GeoDataFrame({"zone_id": [], "name": [], "kind": [], "ceiling_m": []}, geometry=[], crs="EPSG:4326")
+        for col, default in (("zone_id", None), ("name", ""), ("kind", "no-fly"), ("ceiling_m", np.nan)):
+            if col not in nofly:
+                nofly[col] = [f"Z{i + 1}" for i in range(len(nofly))] if col == "zone_id" else default
+        nofly["ceiling_m"] = nofly["ceiling_m"].astype(float)
+        for i, (g, kind) in enumerate(zip(nofly.geometry, nofly["kind"]), start=1):
+            if g is None or g.geom_type not in ("Polygon", "MultiPolygon"):
+                report.error("is not a polygon: zones are polygons", file=nofly_path, row=i, field="geometry")
+            elif not g.is_valid:
+                report.error("polygon is invalid (self-intersecting?): fix it in QGIS (Vector ▸ Geometry ▸ Fix)",
+                             file=nofly_path, row=i, field="geometry")
+            if kind not in NOFLY_KINDS:
+                report.error(f"kind {kind!r}: use 'no-fly' or 'restricted'", file=nofly_path, row=i, field="kind")
+    else:
+        report.warning("is missing: no no-fly zones will be respected", file=nofly_path)
+        nofly = gpd.GeoDataFrame({"zone_id": [], "name": [], "kind": [], "ceiling_m": []}, geometry=[], crs="EPSG:4326")
+
+    ls_path = path / "launch_sites.geojson"
+    if ls_path.exists():
+        launch = _read_points(ls_path, "site_id", report, "launch site")
+    else:
+        report.warning("is missing: drone plans will need a launch site", file=ls_path)
+        launch = gpd.GeoDataFrame({"site_id": [], "name": []}, geometry=[], crs="EPSG:4326")
+    dp = path / "depot.geojson"
+    if dp.exists():
+        depot = _read_points(dp, "depot_id", report, "depot")
+    else:
+        report.warning("is missing: van routes will need --depot", file=dp)
+        depot = gpd.GeoDataFrame({"depot_id": [], "name": []}, geometry=[], crs="EPSG:4326")
+    for gdf, p in ((launch, ls_path), (depot, dp)):
+        if len(gdf):
+            bad = ~in_china(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())
+            for i in np.flatnonzero(bad):
+                report.error("point lies outside China: check coordinate order (lon, lat)", file=p, row=int(i) + 1)
+            if len(nofly):
+                inside = gdf.geometry.apply(lambda g: bool(nofly[nofly["ceiling_m"].isna()].intersects(g).any()))
+                for i in np.flatnonzero(inside.to_numpy()):
+                    report.error("point lies inside a no-fly zone", file=p, row=int(i) + 1)
+
+    roads = next((path / f for f in ROAD_FILES if (path / f).exists()), None)
+    if roads is None:
+        report.warning("no roads.osm / roads.osm.bz2 / roads.osm.pbf: van routes cannot be planned", file=path / "roads.osm")
+    dem = path / "dem.tif"
+    if not dem.exists():
+        report.warning("is missing: heights above sea level cannot be computed", file=dem)
+        dem = None
+
+    area = Area(name=name, path=path, enterprises=enterprises, sources=sources, nofly=nofly,
+                launch_sites=launch, depot=depot, roads_path=roads, dem_path=dem, config=config, report=report)
+    if dem is not None and len(enterprises):
+        try:
+            z = area.elevation_m(enterprises.geometry.x.to_numpy(), enterprises.geometry.y.to_numpy())
+            n_out = int(np.isnan(z).sum())
+            if n_out:
+                report.warning(f"does not cover {n_out} of {len(z)} enterprises: heights there are unknown", file=dem)
+        except Exception as exc:
+            report.error(f"cannot be read as a GeoTIFF: {exc}", file=dem)
+    log.info("area %s: %d enterprises, %d sources, %d zones, %d errors, %d warnings", name,
+             len(enterprises), len(sources), len(nofly), len(report.errors), len(report.warnings))
+    if raise_on_error:
+        report.raise_if_errors(f"area `{name}`", strict=strict)
+    return area
+
+
+def export_area(path_or_name: str | Path, out_dir: str | Path) -> Path:
+    """Copy an area (or generate the example) into ``out_dir`` as an area folder."""
+    src = example_path(str(path_or_name)) if str(path_or_name) in EXAMPLES else Path(path_or_name)
+    if not src.is_dir():
+        raise InputFileNotFoundError(f"area `{src}` is not a folder")
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()) and not (out / "area.toml").exists():
+        raise InputError(f"`{out}` exists and is not an area folder: choose an empty or new folder")
+    out.mkdir(parents=True, exist_ok=True)
+    for f in sorted(src.iterdir()):
+        if f.is_file() and not f.name.endswith(".tmp"):
+            tmp = out / (f.name + ".tmp")
+            shutil.copyfile(f, tmp)
+            tmp.replace(out / f.name)
+    log.info("exported area %s to %s", src.name, out)
+    return out

@@ -1,0 +1,507 @@
+"""The enterprise registry: loading, coordinate conversion and validation.
+
+A registry arrives as CSV, XLSX, GeoJSON or GeoPackage, often exported from a Chinese
+system with Chinese headers and GCJ-02 or BD-09 coordinates. :func:`load_registry`
+recognises the usual headers, converts every coordinate to WGS-84 exactly once, and
+validates every row, collecting **all** problems (errors apart from warnings) before
+reporting them together.
+
+Row numbers in messages are spreadsheet row numbers: the header is row 1, the first
+enterprise row 2.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .crs import KNOWN_CRS, _ALIASES, in_china, to_wgs84_per_row
+from .errors import FormatError, InputError, InputFileNotFoundError, Report, ValidationError
+
+log = logging.getLogger(__name__)
+
+AIRSPACE_VALUES = ("free", "controlled", "needs-approval")
+DEFAULT_SITE_RADIUS_M = 60.0
+MAX_STACK_HEIGHT_M = 300.0  # taller than any industrial stack in a district registry
+
+#: Header aliases → canonical column names (lower-cased, stripped before lookup).
+ENTERPRISE_ALIASES = {
+    "enterprise_id": "enterprise_id", "id": "enterprise_id", "uscc": "enterprise_id",
+    "统一社会信用代码": "enterprise_id", "社会信用代码": "enterprise_id", "信用代码": "enterprise_id",
+    "企业编号": "enterprise_id",
+    "name": "name", "企业名称": "name", "单位名称": "name", "名称": "name",
+    "industry": "industry", "行业": "industry", "行业类别": "industry", "所属行业": "industry",
+    "lon": "lon", "lng": "lon", "longitude": "lon", "经度": "lon", "x": "lon",
+    "lat": "lat", "latitude": "lat", "纬度": "lat", "y": "lat",
+    "crs": "crs", "坐标系": "crs",
+    "positive_list": "positive_list", "是否正面清单": "positive_list", "正面清单": "positive_list",
+    "airspace": "airspace", "空域": "airspace",
+    "last_inspected": "last_inspected", "最近检查日期": "last_inspected", "上次检查时间": "last_inspected",
+    "最近检查时间": "last_inspected",
+    "violations_3y": "violations_3y", "近三年违法次数": "violations_3y", "违法次数": "violations_3y",
+    "park": "park", "园区": "park", "所属园区": "park",
+    "site_radius_m": "site_radius_m",
+}
+SOURCE_ALIASES = {
+    "source_id": "source_id", "排放口编号": "source_id",
+    "enterprise_id": "enterprise_id", "统一社会信用代码": "enterprise_id",
+    "lon": "lon", "lng": "lon", "longitude": "lon", "经度": "lon",
+    "lat": "lat", "latitude": "lat", "纬度": "lat",
+    "crs": "crs", "坐标系": "crs",
+    "height_m": "height_m", "排气筒高度": "height_m",
+    "diameter_m": "diameter_m", "排气筒内径": "diameter_m",
+    "exit_velocity_m_s": "exit_velocity_m_s", "exit_temp_k": "exit_temp_k",
+    "pollutants": "pollutants", "污染物": "pollutants",
+}
+ENTERPRISE_REQUIRED = ("enterprise_id", "name", "lon", "lat")
+SOURCE_REQUIRED = ("source_id", "enterprise_id", "lon", "lat", "height_m")
+
+_TRUE = {"true", "yes", "y", "1", "t", "是", "对", "√"}
+_FALSE = {"false", "no", "n", "0", "f", "否", "不是", "×", ""}
+
+# GB 32100-2015 unified social credit code
+USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def uscc_check_char(first17: str) -> str:
+    """The GB 32100-2015 check character for the first 17 characters of a USCC."""
+    total = sum(USCC_CHARS.index(c) * w for c, w in zip(first17, USCC_WEIGHTS, strict=True))
+    return USCC_CHARS[(31 - total % 31) % 31]
+
+
+def is_valid_uscc(code: str) -> bool:
+    """True if ``code`` is an 18-character USCC with a correct check character."""
+    code = str(code).strip().upper()
+    if len(code) != 18 or any(c not in USCC_CHARS for c in code):
+        return False
+    return uscc_check_char(code[:17]) == code[17]
+
+
+def parse_bool(value) -> bool | None:
+    """Parse yes/no, true/false, 1/0, 是/否; ``None`` when it is none of them."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    s = str(value).strip().lower()
+    if s in _TRUE:
+        return True
+    if s in _FALSE and s != "":
+        return False
+    return None
+
+
+@dataclass
+class Registry:
+    """Enterprises and sources in WGS-84, with the validation report."""
+
+    enterprises: "object"  # GeoDataFrame
+    sources: "object"  # GeoDataFrame
+    report: Report = field(default_factory=Report)
+
+    def summary(self) -> dict:
+        e = self.enterprises
+        return {
+            "enterprises": int(len(e)),
+            "sources": int(len(self.sources)),
+            "positive_list": int(e["positive_list"].fillna(False).astype(bool).sum()) if len(e) else 0,
+            "by_industry": {str(k): int(v) for k, v in e["industry"].fillna("?").value_counts().items()},
+            "by_airspace": {str(k): int(v) for k, v in e["airspace"].fillna("?").value_counts().items()},
+            "errors": len(self.report.errors),
+            "warnings": len(self.report.warnings),
+        }
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, object | None]:
+    """Read any supported table; returns (frame of strings/values, geometry or None)."""
+    if not path.exists():
+        raise InputFileNotFoundError(f"`{path}` does not exist: check the path")
+    suffix = "".join(path.suffixes[-1:]).lower()
+    try:
+        if suffix in (".csv", ".txt"):
+            raw = path.read_bytes()
+            if b"\x00" in raw[:4096]:
+                raise FormatError(f"`{path.name}` is not a text CSV file (binary content): export the registry as CSV (UTF-8)")
+            for enc in ("utf-8-sig", "gb18030"):
+                try:
+                    text = raw.decode(enc)
+                    break
+                except UnicodeDecodeError:
+                    continue
+            else:  # pragma: no cover - gb18030 decodes almost anything
+                raise FormatError(f"`{path.name}`: cannot decode as UTF-8 or GB18030")
+            import io
+
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+            return df, None
+        if suffix in (".xlsx", ".xlsm", ".xls"):
+            df = pd.read_excel(path, dtype=str).fillna("")
+            return df, None
+        if suffix in (".geojson", ".json", ".gpkg", ".shp"):
+            import geopandas as gpd
+
+            gdf = gpd.read_file(path)
+            geom = gdf.geometry
+            if gdf.crs is not None and not gdf.crs.equals("EPSG:4326") and gdf.crs.to_epsg() not in (4326, 4490):
+                geom = geom.to_crs("EPSG:4326")
+            df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+            return df, geom
+    except (InputError, InputFileNotFoundError):
+        raise
+    except Exception as exc:  # library errors become one clear message
+        raise FormatError(f"`{path.name}` could not be read as {suffix[1:].upper()}: {exc}") from exc
+    raise FormatError(
+        f"`{path.name}`: unsupported registry format {suffix!r}: use CSV, XLSX, GeoJSON or GeoPackage"
+    )
+
+
+def _canonicalise(df: pd.DataFrame, aliases: dict) -> pd.DataFrame:
+    rename = {}
+    for col in df.columns:
+        key = str(col).strip().lower()
+        key = key.split("(")[0].split("（")[0].strip() if key not in aliases else key
+        if key in aliases and aliases[key] not in rename.values():
+            rename[col] = aliases[key]
+    return df.rename(columns=rename)
+
+
+def _num(series: pd.Series) -> pd.Series:
+    return pd.to_numeric(series.astype(str).str.strip().replace({"": None}), errors="coerce")
+
+
+def _check_coordinates(df, file, report, rowno, lon, lat, default_crs):
+    """Validate lon/lat/crs columns; returns canonical crs names per row."""
+    raw_lon = df["lon"].astype(str).str.strip() if "lon" in df else pd.Series([""] * len(df))
+    raw_lat = df["lat"].astype(str).str.strip() if "lat" in df else pd.Series([""] * len(df))
+    crs_col = df["crs"].astype(str).str.strip().str.lower() if "crs" in df else pd.Series([""] * len(df))
+    names = []
+    for i in range(len(df)):
+        c = crs_col.iat[i]
+        if c in ("", "nan", "none"):
+            names.append(default_crs)
+        elif c in _ALIASES:
+            names.append(_ALIASES[c])
+        else:
+            names.append(None)
+            report.error(f"unknown coordinate system {c!r}: use one of {', '.join(KNOWN_CRS)}",
+                         file=file, row=rowno[i], field="crs")
+    for i in range(len(df)):
+        if not np.isfinite(lon[i]) or not np.isfinite(lat[i]):
+            for name, raw, val in (("lon", raw_lon.iat[i], lon[i]), ("lat", raw_lat.iat[i], lat[i])):
+                if not np.isfinite(val):
+                    what = "is missing" if raw in ("", "nan") else f"{raw!r} is not a number"
+                    report.error(f"{what}: give decimal degrees", file=file, row=rowno[i], field=name)
+            continue
+        x, y = lon[i], lat[i]
+        if not in_china(x, y):
+            if in_china(y, x):
+                report.error(f"`lat` {y:g} and `lon` {x:g} look swapped: longitude goes in `lon`, latitude in `lat`",
+                             file=file, row=rowno[i], field="lat")
+            else:
+                report.error(f"point ({x:g}, {y:g}) lies outside China: check the coordinates and their order",
+                             file=file, row=rowno[i], field="lon")
+    return names
+
+
+def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_crs: str,
+                          area_center=None, area_radius_m: float | None = None,
+                          uscc_header: bool = False):
+    rowno = np.arange(len(df)) + 2
+    for col in ENTERPRISE_REQUIRED:
+        if col not in df.columns:
+            report.error(f"required column `{col}` is missing (columns found: {', '.join(map(str, df.columns))})",
+                         file=file, field=col)
+    if report.errors:
+        return None
+    lon = _num(df["lon"]).to_numpy(float)
+    lat = _num(df["lat"]).to_numpy(float)
+    crs_names = _check_coordinates(df, file, report, rowno, lon, lat, default_crs)
+
+    ids = df["enterprise_id"].astype(str).str.strip()
+    for i, eid in enumerate(ids):
+        if eid == "":
+            report.error("is empty: give the USCC (统一社会信用代码) or a local id", file=file, row=rowno[i], field="enterprise_id")
+        elif (len(eid) == 18 or uscc_header) and not is_valid_uscc(eid):
+            if len(eid) != 18:
+                report.error(f"{eid!r} is not a valid USCC: it must have 18 characters, it has {len(eid)}",
+                             file=file, row=rowno[i], field="enterprise_id")
+            elif any(c not in USCC_CHARS for c in eid.upper()):
+                report.error(f"{eid!r} is not a valid USCC: it contains characters outside GB 32100-2015's set (no I, O, S, V, Z)",
+                             file=file, row=rowno[i], field="enterprise_id")
+            else:
+                report.error(f"{eid!r} is not a valid USCC: the check character should be "
+                             f"{uscc_check_char(eid.upper()[:17])!r} (GB 32100-2015); check for a typo",
+                             file=file, row=rowno[i], field="enterprise_id")
+    dup = ids[ids.duplicated(keep="first") & (ids != "")]
+    for i in dup.index:
+        first = int(np.flatnonzero((ids == ids.iat[i]).to_numpy())[0])
+        report.error(f"duplicate id {ids.iat[i]!r} (first seen at row {rowno[first]}): each enterprise needs one row",
+                     file=file, row=rowno[i], field="enterprise_id")
+
+    names = df["name"].astype(str).str.strip()
+    for i in np.flatnonzero((names == "") | (names.str.lower() == "nan")):
+        report.error("is empty: every enterprise needs a name", file=file, row=rowno[i], field="name")
+
+    positive = np.zeros(len(df), dtype=bool)
+    if "positive_list" in df:
+        for i, v in enumerate(df["positive_list"]):
+            b = parse_bool(v)
+            if b is None:
+                report.error(f"{v!r} is not yes/no: write true/false, yes/no, 1/0 or 是/否",
+                             file=file, row=rowno[i], field="positive_list")
+            else:
+                positive[i] = b
+
+    airspace = pd.Series(["free"] * len(df), dtype=object)
+    if "airspace" in df:
+        a = df["airspace"].astype(str).str.strip().str.lower().replace({"": "free", "nan": "free"})
+        for i, v in enumerate(a):
+            if v not in AIRSPACE_VALUES:
+                report.error(f"{v!r} is not an airspace class: use {', '.join(AIRSPACE_VALUES)}",
+                             file=file, row=rowno[i], field="airspace")
+        airspace = a
+
+    last = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    if "last_inspected" in df:
+        raw = df["last_inspected"].astype(str).str.strip()
+        parsed = pd.to_datetime(raw.replace({"": None, "nan": None}), errors="coerce", format="mixed")
+        for i in np.flatnonzero(parsed.isna().to_numpy() & ~raw.isin(["", "nan", "NaT"]).to_numpy()):
+            report.error(f"{raw.iat[i]!r} is not a date: use YYYY-MM-DD", file=file, row=rowno[i], field="last_inspected")
+        now = pd.Timestamp.now()
+        for i in np.flatnonzero((parsed > now).to_numpy()):
+            report.warning(f"{raw.iat[i]} is in the future", file=file, row=rowno[i], field="last_inspected")
+        last = parsed
+
+    viol = np.zeros(len(df), dtype=int)
+    if "violations_3y" in df:
+        raw = df["violations_3y"].astype(str).str.strip().replace({"nan": ""})
+        v = _num(raw)
+        for i in range(len(df)):
+            if raw.iat[i] == "":
+                continue
+            if not np.isfinite(v.iat[i]) or v.iat[i] < 0 or v.iat[i] != int(v.iat[i]):
+                report.error(f"{raw.iat[i]!r} must be a whole number ≥ 0", file=file, row=rowno[i], field="violations_3y")
+            else:
+                viol[i] = int(v.iat[i])
+
+    industry = df["industry"].astype(str).str.strip() if "industry" in df else pd.Series([""] * len(df))
+    for i in np.flatnonzero((industry == "").to_numpy() | (industry == "nan").to_numpy()):
+        report.warning("is empty: risk scoring will treat the industry as unknown", file=file, row=rowno[i], field="industry")
+
+    ok_crs = np.array([c is not None for c in crs_names])
+    x, y = lon.copy(), lat.copy()
+    conv = ok_crs & np.isfinite(x) & np.isfinite(y)
+    x[conv], y[conv] = to_wgs84_per_row(x[conv], y[conv], np.array(crs_names, dtype=object)[conv])
+    if area_center is not None and area_radius_m:
+        from .crs import haversine_m
+
+        d = haversine_m(area_center[0], area_center[1], x, y)
+        for i in np.flatnonzero(np.isfinite(d) & (d > area_radius_m) & in_china(x, y)):
+            report.warning(f"point is {d[i] / 1000:.1f} km from the area centre (limit {area_radius_m / 1000:.0f} km): "
+                           "check the coordinates or the crs", file=file, row=rowno[i], field="lon")
+    out = pd.DataFrame({
+        "enterprise_id": ids.to_numpy(),
+        "name": names.to_numpy(),
+        "industry": industry.replace({"nan": ""}).to_numpy(),
+        "positive_list": positive,
+        "airspace": airspace.to_numpy(),
+        "last_inspected": pd.to_datetime(last.to_numpy()),
+        "violations_3y": viol,
+        "park": df["park"].astype(str).replace({"nan": ""}).to_numpy() if "park" in df else "",
+        "site_radius_m": _num(df["site_radius_m"]).fillna(DEFAULT_SITE_RADIUS_M).to_numpy()
+        if "site_radius_m" in df else DEFAULT_SITE_RADIUS_M,
+        "source_crs": [c or "" for c in crs_names],
+        "lon": x,
+        "lat": y,
+        "_row": rowno,
+    })
+    return out
+
+
+def _validate_sources(df: pd.DataFrame, file: str, report: Report, default_crs: str, known_ids: set[str]):
+    rowno = np.arange(len(df)) + 2
+    for col in SOURCE_REQUIRED:
+        if col not in df.columns:
+            report.error(f"required column `{col}` is missing", file=file, field=col)
+    if any(p.file == file and p.row is None for p in report.errors):
+        return None
+    lon = _num(df["lon"]).to_numpy(float)
+    lat = _num(df["lat"]).to_numpy(float)
+    crs_names = _check_coordinates(df, file, report, rowno, lon, lat, default_crs)
+    sid = df["source_id"].astype(str).str.strip()
+    for i in np.flatnonzero(sid.duplicated().to_numpy()):
+        report.error(f"duplicate source id {sid.iat[i]!r}", file=file, row=rowno[i], field="source_id")
+    eid = df["enterprise_id"].astype(str).str.strip()
+    for i in np.flatnonzero(~eid.isin(known_ids).to_numpy()):
+        report.error(f"enterprise {eid.iat[i]!r} is not in the registry: fix the id or add the enterprise",
+                     file=file, row=rowno[i], field="enterprise_id")
+    h = _num(df["height_m"]).to_numpy(float)
+    for i in range(len(df)):
+        if not np.isfinite(h[i]):
+            report.error("must be a number of metres", file=file, row=rowno[i], field="height_m")
+        elif h[i] < 0:
+            report.error(f"{h[i]:g} m is negative: give the stack height above ground", file=file, row=rowno[i], field="height_m")
+        elif h[i] > MAX_STACK_HEIGHT_M:
+            report.error(f"{h[i]:g} m is not a plausible stack height (> {MAX_STACK_HEIGHT_M:g} m): centimetres or feet?",
+                         file=file, row=rowno[i], field="height_m")
+    extra = {}
+    for col, lo, hi, unit in (("diameter_m", 0.05, 15, "m"), ("exit_velocity_m_s", 0, 60, "m/s"), ("exit_temp_k", 200, 1500, "K")):
+        if col in df:
+            v = _num(df[col]).to_numpy(float)
+            for i in np.flatnonzero(np.isfinite(v) & ((v < lo) | (v > hi))):
+                report.warning(f"{v[i]:g} {unit} is outside the plausible range {lo:g}–{hi:g} {unit}",
+                               file=file, row=rowno[i], field=col)
+            extra[col] = v
+        else:
+            extra[col] = np.full(len(df), np.nan)
+    ok = np.array([c is not None for c in crs_names]) & np.isfinite(lon) & np.isfinite(lat)
+    x, y = lon.copy(), lat.copy()
+    x[ok], y[ok] = to_wgs84_per_row(x[ok], y[ok], np.array(crs_names, dtype=object)[ok])
+    return pd.DataFrame({
+        "source_id": sid.to_numpy(), "enterprise_id": eid.to_numpy(), "height_m": h, **extra,
+        "pollutants": df["pollutants"].astype(str).to_numpy() if "pollutants" in df else "",
+        "lon": x, "lat": y, "_row": rowno,
+    })
+
+
+def load_registry(
+    path: str | Path,
+    *,
+    sources: str | Path | None = None,
+    crs: str = "wgs84",
+    area_center: tuple[float, float] | None = None,
+    area_radius_m: float | None = 60_000.0,
+    strict: bool = False,
+    raise_on_error: bool = True,
+) -> Registry:
+    """Load and validate a registry (and optionally its sources), converting to WGS-84 once.
+
+    Parameters
+    ----------
+    path
+        CSV, XLSX, GeoJSON or GeoPackage (layer ``enterprises``) of enterprises.
+    sources
+        Optional CSV/XLSX/GeoJSON of stacks; for a GeoPackage the ``sources`` layer of
+        ``path`` is used when present.
+    crs
+        File-wide default coordinate system where a row has no ``crs``.
+    area_center, area_radius_m
+        ``(lon, lat)`` WGS-84 centre of the operating area; points farther are warned about.
+    strict
+        Treat warnings as errors.
+    raise_on_error
+        Raise :class:`ValidationError` listing every problem; otherwise return the report.
+    """
+    import geopandas as gpd
+    from .crs import normalise_crs_name
+
+    path = Path(path)
+    default_crs = normalise_crs_name(crs)
+    report = Report()
+    if path.suffix.lower() == ".gpkg":
+        import pyogrio
+
+        if not path.exists():
+            raise InputFileNotFoundError(f"`{path}` does not exist: check the path")
+        layers = [name for name, _ in pyogrio.list_layers(path)]
+        e_gdf = gpd.read_file(path, layer="enterprises" if "enterprises" in layers else layers[0])
+        edf, egeom = _gdf_to_table(e_gdf)
+        if sources is None and "sources" in layers:
+            s_gdf = gpd.read_file(path, layer="sources")
+            sdf, sgeom = _gdf_to_table(s_gdf)
+        else:
+            sdf, sgeom = (None, None)
+    else:
+        edf, egeom = _read_table(path)
+        sdf, sgeom = (None, None)
+    if sources is not None:
+        sdf, sgeom = _read_table(Path(sources))
+    uscc_header = any(str(c).strip() in ("统一社会信用代码", "社会信用代码", "uscc") for c in edf.columns)
+    edf = _canonicalise(edf, ENTERPRISE_ALIASES)
+    if egeom is not None:
+        pts = egeom.representative_point()
+        edf["lon"] = pts.x.to_numpy()
+        edf["lat"] = pts.y.to_numpy()
+        edf["crs"] = edf.get("crs", "wgs84")
+    ent = _validate_enterprises(edf, path.name, report, default_crs, area_center, area_radius_m, uscc_header)
+    if ent is None:
+        report.raise_if_errors(f"registry `{path.name}`")
+    site_polys = None
+    if egeom is not None and (egeom.geom_type.isin(["Polygon", "MultiPolygon"])).any():
+        site_polys = egeom
+    known = set(ent["enterprise_id"])
+    src = None
+    src_name = Path(sources).name if sources is not None else f"{path.name}:sources"
+    if sdf is not None:
+        sdf = _canonicalise(sdf, SOURCE_ALIASES)
+        if sgeom is not None:
+            pts = sgeom.representative_point()
+            sdf["lon"] = pts.x.to_numpy()
+            sdf["lat"] = pts.y.to_numpy()
+        src = _validate_sources(sdf, src_name, report, default_crs, known)
+    if raise_on_error:
+        report.raise_if_errors(f"registry `{path.name}`", strict=strict)
+    enterprises = gpd.GeoDataFrame(
+        ent.drop(columns=["lon", "lat"]),
+        geometry=gpd.points_from_xy(ent["lon"], ent["lat"]), crs="EPSG:4326",
+    )
+    if site_polys is not None:
+        enterprises["site"] = gpd.GeoSeries(site_polys.to_numpy(), crs="EPSG:4326")
+    if src is None:
+        src = pd.DataFrame(columns=["source_id", "enterprise_id", "height_m", "diameter_m", "exit_velocity_m_s",
+                                    "exit_temp_k", "pollutants", "lon", "lat", "_row"])
+    sources_gdf = gpd.GeoDataFrame(
+        src.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(src["lon"], src["lat"]), crs="EPSG:4326",
+    )
+    reg = Registry(enterprises, sources_gdf, report)
+    log.info("registry %s: %d enterprises, %d sources, %d errors, %d warnings", path.name,
+             len(enterprises), len(sources_gdf), len(report.errors), len(report.warnings))
+    return reg
+
+
+def _gdf_to_table(gdf):
+    geom = gdf.geometry
+    if gdf.crs is not None and gdf.crs.to_epsg() not in (4326, 4490):
+        geom = geom.to_crs("EPSG:4326")
+    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    df = df.astype(object).where(df.notna(), "")
+    return df, geom
+
+
+def check_registry(path, *, sources=None, crs="wgs84", strict=False, area_center=None,
+                   area_radius_m=60_000.0) -> Registry:
+    """Validate without raising: the returned :class:`Registry` carries the full report."""
+    return load_registry(path, sources=sources, crs=crs, strict=strict, area_center=area_center,
+                         area_radius_m=area_radius_m, raise_on_error=False)
+
+
+def read_targets_file(path: str | Path) -> list[str]:
+    """Enterprise ids from a ``targets.csv`` (column ``enterprise_id``; ordered by ``rank`` if present)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputFileNotFoundError(f"`{path}` does not exist: pass a targets.csv written by `ecopatrol targets`")
+    try:
+        df = pd.read_csv(path, dtype={"enterprise_id": str})
+    except Exception as exc:
+        raise FormatError(f"`{path.name}` is not a readable CSV: {exc}") from exc
+    if "enterprise_id" not in df.columns:
+        raise InputError(f"`{path.name}`: column `enterprise_id` is missing (columns: {', '.join(df.columns)})")
+    if "rank" in df.columns:
+        df = df.sort_values("rank", kind="stable")
+    ids = [str(v).strip() for v in df["enterprise_id"] if str(v).strip() and str(v) != "nan"]
+    if not ids:
+        raise InputError(f"`{path.name}` lists no enterprises")
+    return ids
+
+
+def parse_target_ids(text: str) -> list[str]:
+    """Split ``ID[,ID…]`` into a list, dropping blanks."""
+    ids = [t.strip() for t in str(text).split(",") if t.strip()]
+    if not ids:
+        raise InputError("--targets is empty: give enterprise ids separated by commas")
+    return ids
