@@ -105,7 +105,7 @@ class Area:
             from .crs import lonlat_to_xy
 
             x, y = lonlat_to_xy(lon, lat, crs)
-        col, row = ~transform * (x, y)
+        col, row = ~transform @ (x, y)
         col = np.asarray(col) - 0.5
         row = np.asarray(row) - 0.5
         h, w = data.shape

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .crs import KNOWN_CRS, _ALIASES, in_china, to_wgs84_per_row
-from .errors import FormatError, InputError, InputFileNotFoundError, Report, ValidationError
+from .errors import FormatError, InputError, InputFileNotFoundError, Report
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Literal
 
 import numpy as np
@@ -101,7 +101,7 @@ def solar_elevation_deg(when: datetime, lon: float, lat: float) -> float:
     """Approximate solar elevation (degrees) at a UTC time and WGS-84 place (NOAA formulae)."""
     if when.tzinfo is None:
         raise InputError("solar_elevation_deg needs a timezone-aware time")
-    t = when.astimezone(timezone.utc)
+    t = when.astimezone(UTC)
     doy = t.timetuple().tm_yday
     hour = t.hour + t.minute / 60 + t.second / 3600
     g = 2 * math.pi / 365 * (doy - 1 + (hour - 12) / 24)

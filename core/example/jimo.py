@@ -97,13 +97,13 @@ def _roads_osm(ni: int, nj: int, rng) -> str:
         name = ARTERIAL_NAMES_EW[k % len(ARTERIAL_NAMES_EW)]
         hw = "primary" if k % 3 == 1 else "secondary"
         ways.append(({"highway": hw, "name": name, "maxspeed": "60" if hw == "primary" else "50"},
-                     [nid(i, j) for i in range(0, ni + 1)]))
+                     [nid(i, j) for i in range(ni + 1)]))
     for k, i in enumerate(range(0, ni + 1, ARTERIAL_EVERY)):
         name = ARTERIAL_NAMES_NS[k % len(ARTERIAL_NAMES_NS)]
         hw = "primary" if k % 3 == 0 else "secondary"
         ways.append(({"highway": hw, "name": name, "maxspeed": "60" if hw == "primary" else "50"},
-                     [nid(i, j) for j in range(0, nj + 1)]))
-    for p, (pname, (i0, j0), (pi, pj), _) in enumerate(PARKS):
+                     [nid(i, j) for j in range(nj + 1)]))
+    for _p, (pname, (i0, j0), (pi, pj), _) in enumerate(PARKS):
         short = pname.split(" (")[0].split()[0]
         # each park connects to the nearest arterials by extending its streets to them
         ia = (i0 // ARTERIAL_EVERY) * ARTERIAL_EVERY
@@ -124,7 +124,7 @@ def _roads_osm(ni: int, nj: int, rng) -> str:
                     "name": f"{short} Park Street {s + 1}", "maxspeed": "40"}
             ways.append((tags, [nid(i, j) for j in range(ja, jb + 1)]))
     # a diagonal connector (not everything is a grid)
-    diag = [nid(i, i * nj // ni) for i in range(0, ni + 1)]
+    diag = [nid(i, i * nj // ni) for i in range(ni + 1)]
     # keep only lattice nodes that exist on the diagonal path
     ways.append(({"highway": "trunk", "name": "Binhai Expressway Link", "maxspeed": "80"}, diag))
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
@@ -270,7 +270,7 @@ def generate_jimo(out_dir: str | Path) -> Path:
     # --- sources ----------------------------------------------------------------------
     srows = []
     ind_info = {x[0]: x for x in INDUSTRIES}
-    for k, e in df.iterrows():
+    for _k, e in df.iterrows():
         _, _, (hlo, hhi), pol, rad = ind_info[e["industry"]]
         n_src = int(rng.choice([1, 1, 2, 2, 3]))
         for s in range(n_src):

@@ -1,0 +1,257 @@
+"""The ``ecopatrol`` command: thin commands over library functions.
+
+Heavy modules are imported inside the commands so ``ecopatrol --help`` stays instant.
+Every :class:`~ecopatrol.core.errors.EcopatrolError` (and the builtin errors a bad
+input raises) reaches the user as one message without a traceback: exit status 1;
+usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import __version__
+
+app = typer.Typer(
+    name="ecopatrol",
+    help="Plan drone sorties and VOC van routes, georeference field data, map hotspots, rank inspection targets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+coords_app = typer.Typer(help="Convert coordinates between WGS-84, CGCS2000, GCJ-02 and BD-09.", no_args_is_help=True)
+registry_app = typer.Typer(help="Check an enterprise registry.", no_args_is_help=True)
+area_app = typer.Typer(help="Check and export operating areas.", no_args_is_help=True)
+plan_app = typer.Typer(help="Plan drone sorties and van routes.", no_args_is_help=True)
+app.add_typer(coords_app, name="coords")
+app.add_typer(registry_app, name="registry")
+app.add_typer(area_app, name="area")
+app.add_typer(plan_app, name="plan")
+
+log = logging.getLogger("ecopatrol")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ecopatrol {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log one line per operation (and debug detail).")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    from rich.logging import RichHandler
+
+    level = logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=logging.WARNING, format="%(message)s",
+                        handlers=[RichHandler(show_path=False, show_time=False, markup=False)], force=True)
+    logging.getLogger("ecopatrol").setLevel(level)
+
+
+def echo_report(report, *, strict: bool = False) -> None:
+    """Print every problem of a validation report, errors first."""
+    for p in report.errors:
+        typer.secho(f"  {p}", fg="red", err=False)
+    for p in report.warnings:
+        typer.secho(f"  {p}", fg="yellow" if not strict else "red")
+
+
+# ---------------------------------------------------------------- coords
+@coords_app.command("convert")
+def coords_convert(
+    lon: Annotated[float | None, typer.Argument(help="Longitude (decimal degrees).")] = None,
+    lat: Annotated[float | None, typer.Argument(help="Latitude (decimal degrees).")] = None,
+    src: Annotated[str, typer.Option("--from", help="wgs84, cgcs2000, gcj02 or bd09.")] = "wgs84",
+    dst: Annotated[str, typer.Option("--to", help="wgs84, cgcs2000, gcj02 or bd09.")] = "gcj02",
+    infile: Annotated[Path | None, typer.Option("--in", help="CSV to convert.")] = None,
+    outfile: Annotated[Path | None, typer.Option("--out", help="CSV to write.")] = None,
+    lon_col: Annotated[str, typer.Option(help="Longitude column of the CSV.")] = "lon",
+    lat_col: Annotated[str, typer.Option(help="Latitude column of the CSV.")] = "lat",
+) -> None:
+    """Convert one point (prints `LON LAT`, 7 decimals) or a CSV's columns."""
+    from .core.crs import convert
+
+    if infile is not None:
+        from .core.convert_csv import convert_csv
+
+        if outfile is None:
+            raise typer.BadParameter("--in needs --out")
+        n = convert_csv(infile, outfile, src=src, dst=dst, lon_col=lon_col, lat_col=lat_col)
+        typer.echo(f"converted {n} rows {src} → {dst}: {outfile}")
+        return
+    if lon is None or lat is None:
+        raise typer.BadParameter("give LON LAT, or --in FILE --out FILE")
+    x, y = convert(lon, lat, src, dst)
+    typer.echo(f"{x:.7f} {y:.7f}")
+
+
+# ---------------------------------------------------------------- registry
+@registry_app.command("check")
+def registry_check(
+    file: Annotated[Path, typer.Argument(help="Registry: CSV, XLSX, GeoJSON or GeoPackage.")],
+    sources: Annotated[Path | None, typer.Option(help="Sources (stacks) file.")] = None,
+    crs: Annotated[str, typer.Option(help="Default CRS of rows without a `crs`.")] = "wgs84",
+    strict: Annotated[bool, typer.Option(help="Treat warnings as errors.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary and problems as JSON.")] = False,
+) -> None:
+    """Validate a registry: a summary and every problem, each with its row and field."""
+    from .core.registry import check_registry
+
+    reg = check_registry(file, sources=sources, crs=crs, strict=strict)
+    summary = reg.summary()
+    if as_json:
+        summary["problems"] = [p.__dict__ for p in reg.report.problems]
+        typer.echo(json.dumps(summary, ensure_ascii=False, indent=1))
+    else:
+        typer.echo(f"{file.name}: {summary['enterprises']} enterprises, {summary['sources']} sources, "
+                   f"{summary['positive_list']} on the positive list")
+        typer.echo("  by industry: " + ", ".join(f"{k} {v}" for k, v in summary["by_industry"].items()))
+        typer.echo("  by airspace: " + ", ".join(f"{k} {v}" for k, v in summary["by_airspace"].items()))
+        typer.echo(f"{summary['errors']} error(s), {summary['warnings']} warning(s)")
+        echo_report(reg.report, strict=strict)
+    if not reg.report.ok(strict=strict):
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- area
+@area_app.command("check")
+def area_check(
+    area: Annotated[str, typer.Argument(help="Area folder, or `jimo` for the bundled example.")],
+    strict: Annotated[bool, typer.Option(help="Treat warnings as errors.")] = False,
+) -> None:
+    """Load and validate an area folder; list every problem."""
+    from .core.area import load_area
+
+    a = load_area(area, raise_on_error=False)
+    s = a.summary()
+    typer.echo(f"area {s['name']}{' (synthetic)' if s['synthetic'] else ''}: {s['enterprises']} enterprises "
+               f"({s['positive_list']} positive list), {s['sources']} sources, {s['nofly_zones']} zones, "
+               f"{s['launch_sites']} launch sites, {s['depots']} depot(s), roads {s['roads']}, DEM {s['dem']}")
+    typer.echo(f"{s['errors']} error(s), {s['warnings']} warning(s)")
+    echo_report(a.report, strict=strict)
+    if not a.report.ok(strict=strict):
+        raise typer.Exit(1)
+
+
+@area_app.command("export")
+def area_export(
+    area: Annotated[str, typer.Argument(help="`jimo` or an area folder.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write.")],
+) -> None:
+    """Write an area (the bundled example) as an area folder you can edit."""
+    from .core.area import export_area
+
+    p = export_area(area, out)
+    typer.echo(f"wrote area {area} to {p}")
+
+
+# ---------------------------------------------------------------- the loop
+@app.command("demo")
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("demo-out"),
+    seed: Annotated[int, typer.Option(help="Seed of the simulated world.")] = 0,
+) -> None:
+    """Run the whole loop on the bundled Jimo example and say where the outputs are."""
+    from .pipeline import run_demo
+
+    result = run_demo(out, seed=seed)
+    typer.echo(result.describe())
+
+
+def _register_optional() -> None:
+    """Attach commands whose modules exist (each is a thin module of plain functions)."""
+    import importlib.util
+
+    def has(mod: str) -> bool:
+        return importlib.util.find_spec(f"ecopatrol.{mod}") is not None
+
+    if has("cli_drone"):
+        from . import cli_drone
+
+        plan_app.command("drone")(cli_drone.plan_drone_cmd)
+        app.command("upload")(cli_drone.upload_cmd)
+    if has("cli_van"):
+        from . import cli_van
+
+        plan_app.command("van")(cli_van.plan_van_cmd)
+    if has("cli_simulate"):
+        from . import cli_simulate
+
+        app.command("simulate")(cli_simulate.simulate_cmd)
+    if has("cli_field"):
+        from . import cli_field
+
+        app.command("georef")(cli_field.georef_cmd)
+        app.command("inspect")(cli_field.inspect_cmd)
+    if has("cli_evidence"):
+        from . import cli_evidence
+
+        app.command("hotspots")(cli_evidence.hotspots_cmd)
+        app.command("attribute")(cli_evidence.attribute_cmd)
+        app.command("targets")(cli_evidence.targets_cmd)
+    if has("cli_maps"):
+        from . import cli_maps
+
+        app.command("map")(cli_maps.map_cmd)
+        app.command("report")(cli_maps.report_cmd)
+    if has("cli_archive"):
+        from . import cli_archive
+
+        app.add_typer(cli_archive.archive_app, name="archive")
+        app.command("process-archive")(cli_archive.process_archive_cmd)
+
+
+_register_optional()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app, turning expected errors into one clear line (exit 1)."""
+    from .core.errors import EcopatrolError
+
+    try:
+        rv = app(args=argv, standalone_mode=False)
+    except EcopatrolError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        return 1
+    except Exception as exc:
+        code = _click_exit(exc)
+        if code is not None:
+            return code
+        if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError, ValueError, OSError)):
+            typer.secho(f"error: {exc}", fg="red", err=True)
+            return 1
+        raise
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return 130
+    return rv if isinstance(rv, int) else 0
+
+
+def _click_exit(exc: BaseException) -> int | None:
+    """Exit code for click's own exceptions (typer vendors click, so match by name)."""
+    name = type(exc).__name__
+    if name == "Exit":
+        return int(getattr(exc, "exit_code", 0) or 0)
+    if name == "Abort":
+        typer.echo("aborted", err=True)
+        return 1
+    if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # UsageError, BadParameter, ClickException
+        exc.show()
+        return int(exc.exit_code)
+    return None
+
+
+def entry() -> None:  # pragma: no cover - console script
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    entry()
