@@ -160,9 +160,17 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the simulated world.")] = 0,
 ) -> None:
     """Run the whole loop on the bundled Jimo example and say where the outputs are."""
-    from .pipeline import run_demo
+    from rich.console import Console
 
-    result = run_demo(out, seed=seed)
+    from .pipeline import STAGES, run_demo
+
+    console = Console(stderr=True)
+    with console.status("ecopatrol demo") as status:
+        def progress(stage: str) -> None:
+            i = STAGES.index(stage) + 1 if stage in STAGES else 0
+            status.update(f"ecopatrol demo [{i}/{len(STAGES)}] {stage}")
+
+        result = run_demo(out, seed=seed, progress=progress)
     typer.echo(result.describe())
 
 
