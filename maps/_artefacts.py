@@ -1,0 +1,299 @@
+"""Find and read the artefacts a map or report shows, tolerating any that are absent.
+
+A *folder* is a demo output folder (``area/``, ``plans/drone/plan.json``,
+``plans/van/plan.json``, ``samples/samples.parquet``, ``evidence/…``, ``targets.csv``) or any
+folder that holds some of those files, possibly flat (``plan.json`` files are then told apart by
+their ``kind``). Every artefact follows /CONTRACTS.md; coordinates are WGS-84 ``(lon, lat)``.
+A missing artefact is ``None`` (its layer or section is simply not drawn); a present but
+unreadable one raises :class:`~ecopatrol.core.errors.FormatError` naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ecopatrol.core.errors import FormatError, InputError, InputFileNotFoundError
+
+log = logging.getLogger(__name__)
+
+#: Species columns in preference order for colouring tracks (unit in the name).
+SPECIES_PREFERENCE = ("tvoc_ugm3", "benzene_ppb", "toluene_ppb", "xylene_ppb", "ch4_ppm")
+_SPECIES_SUFFIXES = ("_ugm3", "_ppb", "_ppm", "_mgm3")
+#: Columns read from samples.parquet (only those present are read).
+SAMPLE_COLUMNS = (
+    "time_utc", "platform_id", "mission_id", "pass_id", "lon", "lat", "alt_agl_m",
+    "alt_amsl_m", "speed_m_s", "wind_from_deg", "wind_speed_m_s", "qa_flags",
+)
+
+
+@dataclass
+class Artefacts:
+    """Everything found in an output folder; absent artefacts are ``None``."""
+
+    folder: Path
+    area: Any = None                       # ecopatrol.core.area.Area or a _MiniArea
+    drone_plan: dict | None = None
+    van_plan: dict | None = None
+    samples: pd.DataFrame | None = None    # plain DataFrame with lon/lat columns
+    samples_path: Path | None = None
+    quarantine: pd.DataFrame | None = None
+    events: Any = None                     # GeoDataFrame (points)
+    hotspots_tif: Path | None = None
+    hotspots: Any = None                   # GeoDataFrame (polygons, `confidence`)
+    attribution: pd.DataFrame | None = None
+    flux: pd.DataFrame | None = None
+    targets: pd.DataFrame | None = None
+    found: list[str] = field(default_factory=list)
+
+    @property
+    def enterprises(self):
+        return None if self.area is None else getattr(self.area, "enterprises", None)
+
+    @property
+    def nofly(self):
+        return None if self.area is None else getattr(self.area, "nofly", None)
+
+    @property
+    def launch_sites(self):
+        return None if self.area is None else getattr(self.area, "launch_sites", None)
+
+    @property
+    def depot(self):
+        return None if self.area is None else getattr(self.area, "depot", None)
+
+    def species(self) -> list[str]:
+        """Species columns present in the samples, preferred first."""
+        if self.samples is None:
+            return []
+        cols = [c for c in self.samples.columns if c.endswith(_SPECIES_SUFFIXES)]
+        return sorted(cols, key=lambda c: (SPECIES_PREFERENCE.index(c) if c in SPECIES_PREFERENCE
+                                           else len(SPECIES_PREFERENCE), c))
+
+    def wind(self) -> dict | None:
+        """``{"from_deg", "speed_m_s", "stability"}`` from a plan, else the area defaults."""
+        for plan in (self.drone_plan, self.van_plan):
+            w = (plan or {}).get("wind")
+            if w and w.get("from_deg") is not None:
+                return {"from_deg": float(w["from_deg"]), "speed_m_s": float(w.get("speed_m_s") or 0.0),
+                        "stability": w.get("stability")}
+        cfg = getattr(self.area, "config", None) or {}
+        d = cfg.get("defaults", cfg)
+        if isinstance(d, dict) and d.get("wind_from_deg") is not None:
+            return {"from_deg": float(d["wind_from_deg"]),
+                    "speed_m_s": float(d.get("wind_speed_m_s") or 0.0),
+                    "stability": d.get("stability")}
+        return None
+
+
+@dataclass
+class _MiniArea:
+    """The few area layers the maps need, read directly when ``core.area`` is unavailable."""
+
+    name: str
+    path: Path
+    enterprises: Any = None
+    nofly: Any = None
+    launch_sites: Any = None
+    depot: Any = None
+    config: dict = field(default_factory=dict)
+
+
+def _first(folder: Path, *candidates: str) -> Path | None:
+    for c in candidates:
+        p = folder / c
+        if p.exists():
+            return p
+    return None
+
+
+def _read_geo(path: Path | None, layer: str | None = None):
+    if path is None:
+        return None
+    import geopandas as gpd
+
+    try:
+        gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several types
+        raise FormatError(f"`{path.name}`: cannot read{f' layer {layer!r}' if layer else ''}: {exc}; "
+                          "re-export it as GeoPackage/GeoJSON in EPSG:4326") from exc
+    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
+        gdf = gdf.to_crs("EPSG:4326")
+    return gdf
+
+
+def _read_csv(path: Path | None) -> pd.DataFrame | None:
+    if path is None:
+        return None
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except Exception as exc:
+        raise FormatError(f"`{path.name}`: cannot read as CSV: {exc}") from exc
+
+
+def _read_plan(path: Path) -> dict:
+    try:
+        plan = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FormatError(f"`{path}`: not a readable plan JSON ({exc}); regenerate it with `ecopatrol plan`") from exc
+    if not isinstance(plan, dict) or not str(plan.get("schema", "")).startswith("ecopatrol.plan/"):
+        raise FormatError(f"`{path}`: field `schema` must be 'ecopatrol.plan/1'; this is not an ecopatrol plan")
+    return plan
+
+
+def _load_area_any(area, folder: Path):
+    """Return an Area for ``area`` (Area, name, path) or the folder's ``area/`` subfolder."""
+    if area is not None and not isinstance(area, (str, Path)):
+        return area
+    target = area
+    if target is None:
+        for cand in (folder / "area", folder):
+            if (cand / "area.toml").exists() or (cand / "registry.gpkg").exists() \
+                    or (cand / "registry.csv").exists():
+                target = cand
+                break
+    if target is None:
+        return None
+    try:
+        from ecopatrol.core.area import load_area
+    except ImportError:
+        load_area = None
+    if load_area is not None:
+        return load_area(target)
+    if isinstance(target, str) and not Path(target).exists():
+        raise InputError(f"area {target!r}: ecopatrol.core.area is not available to load it by name; "
+                         "pass an area folder")
+    return _mini_area(Path(target))
+
+
+def _mini_area(path: Path) -> _MiniArea:
+    import tomllib
+
+    import geopandas as gpd
+
+    cfg = {}
+    if (path / "area.toml").exists():
+        cfg = tomllib.loads((path / "area.toml").read_text(encoding="utf-8"))
+    ent = None
+    if (path / "registry.gpkg").exists():
+        ent = _read_geo(path / "registry.gpkg", layer="enterprises")
+    elif (path / "registry.csv").exists():
+        df = pd.read_csv(path / "registry.csv")
+        ent = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326")
+    return _MiniArea(
+        name=str(cfg.get("name", path.name)), path=path, enterprises=ent,
+        nofly=_read_geo(_first(path, "nofly.geojson")),
+        launch_sites=_read_geo(_first(path, "launch_sites.geojson")),
+        depot=_read_geo(_first(path, "depot.geojson")), config=cfg,
+    )
+
+
+def read_samples(path: Path, *, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Read the samples GeoParquet as a plain DataFrame (lon/lat columns, no geometry objects).
+
+    Only the listed columns and the species columns are read, so millions of rows stay cheap.
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:
+        raise FormatError(f"`{path.name}`: not a readable Parquet file ({exc})") from exc
+    names = schema.names
+    want = [c for c in (columns or SAMPLE_COLUMNS) if c in names]
+    want += [c for c in names if c.endswith(_SPECIES_SUFFIXES) and c not in want]
+    need_geom = not {"lon", "lat"} <= set(names)
+    if need_geom and "geometry" in names:
+        want.append("geometry")
+    df = pq.read_table(path, columns=want).to_pandas()
+    if need_geom:
+        if "geometry" not in df:
+            raise FormatError(f"`{path.name}`: needs `lon`/`lat` columns or a `geometry` column")
+        import shapely
+
+        g = shapely.from_wkb(df.pop("geometry").to_numpy())
+        df["lon"], df["lat"] = shapely.get_x(g), shapely.get_y(g)
+    if "time_utc" in df:
+        df["time_utc"] = pd.to_datetime(df["time_utc"], utc=True)
+    return df
+
+
+def load_artefacts(folder: str | Path, *, area=None, read_samples_table: bool = True) -> Artefacts:
+    """Collect every artefact under ``folder``; absent ones stay ``None``.
+
+    Raises :class:`InputFileNotFoundError` when ``folder`` does not exist or holds none of them.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputFileNotFoundError(f"`{folder}`: no such folder; pass the demo output folder "
+                                     "(holding plans/, samples/, evidence/, targets.csv)")
+    a = Artefacts(folder=folder)
+    a.area = _load_area_any(area, folder)
+    if a.area is not None:
+        a.found.append("area")
+
+    for p in [*sorted(folder.glob("plans/*/plan.json")), *sorted(folder.glob("plans/plan*.json")),
+              *sorted(folder.glob("plan*.json"))]:
+        plan = _read_plan(p)
+        kind = plan.get("kind") or ("drone" if "sorties" in plan else "van")
+        if kind == "drone" and a.drone_plan is None:
+            a.drone_plan = plan
+            a.found.append(f"drone plan ({p.relative_to(folder)})")
+        elif kind == "van" and a.van_plan is None:
+            a.van_plan = plan
+            a.found.append(f"van plan ({p.relative_to(folder)})")
+
+    sp = _first(folder, "samples/samples.parquet", "samples.parquet")
+    if sp is not None:
+        a.samples_path = sp
+        if read_samples_table:
+            a.samples = read_samples(sp)
+        a.found.append("samples")
+    a.quarantine = _read_csv(_first(folder, "samples/quarantine.csv", "quarantine.csv"))
+
+    ev = next((d for d in (folder / "evidence", folder) if d.is_dir() and any(
+        (d / n).exists() for n in ("events.gpkg", "hotspots.tif", "hotspots.gpkg", "attribution.csv"))), None)
+    if ev is not None:
+        a.events = _read_geo(_first(ev, "events.gpkg"))
+        a.hotspots_tif = _first(ev, "hotspots.tif")
+        a.hotspots = _read_geo(_first(ev, "hotspots.gpkg"))
+        a.attribution = _read_csv(_first(ev, "attribution.csv"))
+        a.flux = _read_csv(_first(ev, "flux.csv"))
+        a.found += [n for n, v in (("events", a.events), ("hotspot raster", a.hotspots_tif),
+                                   ("hotspot polygons", a.hotspots), ("attribution", a.attribution))
+                    if v is not None]
+    tp = _first(folder, "targets.csv", "evidence/targets.csv")
+    if tp is not None:
+        t = _read_csv(tp)
+        if "enterprise_id" not in t.columns:
+            raise FormatError(f"`{tp.name}`: missing column `enterprise_id`; expected "
+                              "`rank,enterprise_id,name,score,reasons`")
+        t["enterprise_id"] = t["enterprise_id"].astype(str)
+        if "rank" in t.columns:
+            t = t.sort_values("rank", kind="stable")
+        else:
+            t.insert(0, "rank", np.arange(1, len(t) + 1))
+        a.targets = t.reset_index(drop=True)
+        a.found.append("targets")
+    if not a.found:
+        raise InputFileNotFoundError(
+            f"`{folder}`: no artefacts found; expected some of area/, plans/drone/plan.json, "
+            "plans/van/plan.json, samples/samples.parquet, evidence/, targets.csv")
+    log.debug("artefacts in %s: %s", folder, ", ".join(a.found))
+    return a
+
+
+def species_label(col: str) -> tuple[str, str]:
+    """``tvoc_ugm3`` → ``("TVOC", "µg/m³")``."""
+    units = {"ugm3": "µg/m³", "ppb": "ppb", "ppm": "ppm", "mgm3": "mg/m³"}
+    name, _, unit = col.rpartition("_")
+    pretty = name.upper() if len(name) <= 4 else name.replace("_", " ").capitalize()
+    return pretty, units.get(unit, unit)
