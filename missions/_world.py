@@ -1,0 +1,330 @@
+"""The simulated world: wind, background, hidden true emitters and their plumes.
+
+Private plumbing of :mod:`ecopatrol.missions.simulate`. Positions are metres in the
+area's metric CRS (``x`` east, ``y`` north); times are seconds since the simulation
+epoch (``start_utc``); concentrations µg/m³ (TVOC) and ppb (benzene, toluene, xylene,
+converted at 25 °C, 101.325 kPa: the Chinese ambient reference state since 2018).
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from scipy.signal import lfilter
+
+from ecopatrol.core.crs import lonlat_to_xy
+from ecopatrol.core.dispersion import effective_height_m, gaussian_plume, unit_concentration_matrix
+from ecopatrol.core.weather import Wind
+
+SPECIES_PPB: tuple[str, ...] = ("benzene", "toluene", "xylene")
+MOLAR_MASS_G_MOL = {"benzene": 78.11, "toluene": 92.14, "xylene": 106.17}
+MOLAR_VOLUME_L_MOL_25C = 24.45
+# Mass fraction of the TVOC rate emitted as each species, by industry keyword.
+_PROFILES: tuple[tuple[tuple[str, ...], tuple[float, float, float]], ...] = (
+    (("print", "packag", "印刷", "包装"), (0.004, 0.22, 0.10)),
+    (("dye", "textile", "印染", "纺织"), (0.010, 0.05, 0.03)),
+    (("chem", "化工", "pharma", "制药"), (0.040, 0.12, 0.08)),
+    (("paint", "coat", "涂", "furniture", "家具"), (0.006, 0.18, 0.22)),
+)
+_DEFAULT_PROFILE = (0.010, 0.10, 0.05)
+# Direction standard deviation (deg) of the slow wind meander by stability class.
+_DIR_SD_DEG = {"A": 25.0, "B": 20.0, "C": 15.0, "D": 10.0, "E": 7.0, "F": 5.0}
+# Log-space standard deviation of the multiplicative puff factor (turbulent intermittency).
+_PUFF_SD_LN = {"A": 0.9, "B": 0.8, "C": 0.7, "D": 0.6, "E": 0.5, "F": 0.45}
+_MIXING_HEIGHT_M = {"A": 1600.0, "B": 1200.0, "C": 1000.0, "D": 800.0, "E": 400.0, "F": 200.0}
+WIND_DIR_TAU_S = 600.0
+WIND_SPEED_TAU_S = 300.0
+WIND_SPEED_REL_SD = 0.15
+PUFF_TAU_S = 8.0
+BACKGROUND_TAU_S = 1800.0
+
+
+def rng_for(seed: int, stream: str) -> np.random.Generator:
+    """An independent generator per named stream, so the order of draws never matters."""
+    return np.random.default_rng([int(seed) & 0xFFFFFFFF, zlib.crc32(stream.encode("utf-8"))])
+
+
+def ar1(n: int, dt_s: float, tau_s: float, rng: np.random.Generator) -> np.ndarray:
+    """Stationary unit-variance AR(1) (discretised Ornstein–Uhlenbeck) series of length ``n``."""
+    if n <= 0:
+        return np.zeros(0)
+    e = rng.standard_normal(n)
+    a = math.exp(-dt_s / tau_s)
+    if n == 1:
+        return e
+    rest, _ = lfilter([math.sqrt(1.0 - a * a)], [1.0, -a], e[1:], zi=[a * e[0]])
+    return np.concatenate([e[:1], rest])
+
+
+def ugm3_to_ppb(conc_ugm3, species: str):
+    """µg/m³ → ppb at 25 °C (24.45 L/mol)."""
+    return np.asarray(conc_ugm3, float) * MOLAR_VOLUME_L_MOL_25C / MOLAR_MASS_G_MOL[species]
+
+
+def species_profile(industry: str | None) -> tuple[float, float, float]:
+    """Mass fractions (benzene, toluene, xylene) of a TVOC emission for an industry."""
+    text = str(industry or "").lower()
+    for keys, prof in _PROFILES:
+        if any(k in text for k in keys):
+            return prof
+    return _DEFAULT_PROFILE
+
+
+@dataclass
+class World:
+    """Everything the instruments can sense. Times are seconds since ``start_utc``."""
+
+    start_utc: datetime
+    metric_crs: object
+    mean_wind: Wind
+    stability: str
+    mixing_height_m: float
+    t_grid_s: np.ndarray
+    wind_from_deg: np.ndarray
+    wind_speed_m_s: np.ndarray
+    background: dict[str, np.ndarray]
+    emitters: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def wind_at(self, t_s) -> tuple[np.ndarray, np.ndarray]:
+        """Wind direction (from, deg) and 10 m speed (m/s) at times ``t_s``."""
+        t = np.asarray(t_s, float)
+        unwrapped = np.degrees(np.unwrap(np.radians(self.wind_from_deg)))
+        d = np.interp(t, self.t_grid_s, unwrapped) % 360.0
+        return d, np.interp(t, self.t_grid_s, self.wind_speed_m_s)
+
+    def background_at(self, t_s) -> dict[str, np.ndarray]:
+        """Background TVOC (µg/m³) and species (ppb) at times ``t_s``."""
+        t = np.asarray(t_s, float)
+        return {k: np.interp(t, self.t_grid_s, v) for k, v in self.background.items()}
+
+    def plume_tvoc_ugm3(self, t_s, x_m, y_m, z_agl_m) -> np.ndarray:
+        """Mean-plume TVOC (µg/m³) from each emitter at receptors: shape (n, k).
+
+        The plume follows the slowly varying wind of the moment (meander); the
+        concentration is the Gaussian plume of :mod:`ecopatrol.core.dispersion` with the
+        Briggs rise computed for the wind of the moment.
+        """
+        t = np.asarray(t_s, float)
+        n, em = t.size, self.emitters
+        if n == 0 or em.empty:
+            return np.zeros((n, len(em)))
+        wd, ws = self.wind_at(t)
+        theta = np.radians(wd)[:, None]
+        dx, dy = -np.sin(theta), -np.cos(theta)  # downwind unit vector (east, north)
+        ex = np.asarray(x_m, float)[:, None] - em["x_m"].to_numpy()[None, :]
+        ey = np.asarray(y_m, float)[:, None] - em["y_m"].to_numpy()[None, :]
+        xd = ex * dx + ey * dy
+        yc = -ex * dy + ey * dx
+        h_eff, u_s = effective_height_m(
+            em["height_m"].to_numpy()[None, :], ws[:, None], self.stability,
+            exit_velocity_m_s=em["exit_velocity_m_s"].to_numpy()[None, :],
+            diameter_m=em["diameter_m"].to_numpy()[None, :],
+            exit_temp_k=em["exit_temp_k"].to_numpy()[None, :],
+        )
+        z = np.maximum(np.asarray(z_agl_m, float), 0.0)[:, None]
+        return np.asarray(gaussian_plume(em["rate_g_s"].to_numpy()[None, :], u_s, xd, yc, z, h_eff,
+                                         self.stability, mixing_height_m=self.mixing_height_m))
+
+    def concentrations(self, t_s, x_m, y_m, z_agl_m, rng: np.random.Generator, *,
+                       dt_s: float = 1.0) -> dict[str, np.ndarray]:
+        """Instantaneous concentrations along a contiguous series of receptors.
+
+        ``t_s`` is assumed evenly spaced by ``dt_s`` (one instrument's sample times):
+        each emitter's plume is multiplied by a lognormal puff factor with a correlation
+        time of a few seconds (turbulent intermittency; mean 1). Returns ``tvoc_ugm3``,
+        ``benzene_ppb``, ``toluene_ppb``, ``xylene_ppb`` and ``plume_tvoc_ugm3``.
+        """
+        t = np.asarray(t_s, float)
+        plume = self.plume_tvoc_ugm3(t, x_m, y_m, z_agl_m)
+        k = plume.shape[1]
+        sd = _PUFF_SD_LN[self.stability]
+        z = np.stack([ar1(t.size, dt_s, PUFF_TAU_S, rng) for _ in range(k)], axis=1) if k else plume
+        puffs = np.exp(sd * z - 0.5 * sd * sd) if k else plume
+        plume = plume * puffs
+        bg = self.background_at(t)
+        out = {"plume_tvoc_ugm3": plume.sum(axis=1), "tvoc_ugm3": bg["tvoc_ugm3"] + plume.sum(axis=1)}
+        for j, sp in enumerate(SPECIES_PPB):
+            frac = self.emitters[f"frac_{sp}"].to_numpy() if k else np.zeros(0)
+            out[f"{sp}_ppb"] = bg[f"{sp}_ppb"] + ugm3_to_ppb(plume @ frac, sp)
+        return out
+
+
+def wind_series(mean: Wind, stability: str, t_grid_s: np.ndarray, seed: int):
+    """Slowly varying wind direction and speed around ``mean`` on ``t_grid_s`` (1 s steps)."""
+    n = t_grid_s.size
+    dt = float(t_grid_s[1] - t_grid_s[0]) if n > 1 else 1.0
+    d = (mean.from_deg + _DIR_SD_DEG[stability] * ar1(n, dt, WIND_DIR_TAU_S, rng_for(seed, "wind-dir"))) % 360
+    s = mean.speed_m_s * (1.0 + WIND_SPEED_REL_SD * ar1(n, dt, WIND_SPEED_TAU_S, rng_for(seed, "wind-speed")))
+    return d, np.maximum(s, 0.5)
+
+
+def background_series(t_grid_s: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """Regional background with a slow drift: TVOC µg/m³ and BTX ppb."""
+    rng = rng_for(seed, "background")
+    n = t_grid_s.size
+    dt = float(t_grid_s[1] - t_grid_s[0]) if n > 1 else 1.0
+    base_tvoc = rng.uniform(60.0, 110.0)
+    common = ar1(n, dt, BACKGROUND_TAU_S, rng)
+    out = {"tvoc_ugm3": base_tvoc * (1.0 + 0.12 * common)}
+    for sp, base in zip(SPECIES_PPB, (0.35, 1.2, 0.6)):
+        own = ar1(n, dt, BACKGROUND_TAU_S, rng)
+        out[f"{sp}_ppb"] = base * rng.uniform(0.8, 1.2) * np.exp(0.10 * common + 0.08 * own)
+    return out
+
+
+def choose_emitters(
+    area,
+    tracks: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    targets: list[str],
+    *,
+    mean_wind: Wind,
+    stability: str,
+    mixing_height_m: float,
+    n_emitters: int,
+    seed: int,
+    near_m: float = 3000.0,
+) -> pd.DataFrame:
+    """Pick the hidden true emitters among the area's sources, where the plans can see them.
+
+    ``tracks`` are ``(x_m, y_m, z_agl_m)`` receptor arrays (metric CRS) of the planned
+    platforms. Candidates are the sources of the plan targets, then of every enterprise
+    within ``near_m`` of a track. Each candidate is scored by the largest mean-wind
+    concentration per 1 g/s it gives on any track: the best-seen target source is always
+    chosen (so at least one emitter lies where a plan passes downwind), the rest are drawn
+    among the seen candidates, with at least one on the positive list when any is.
+    """
+    rng = rng_for(seed, "emitters")
+    src = area.sources
+    ent = area.enterprises
+    if n_emitters <= 0 or src is None or len(src) == 0:
+        return _empty_emitters()
+    src = src.to_crs(area.metric_crs) if src.crs is not None else src
+    sx = src.geometry.x.to_numpy()
+    sy = src.geometry.y.to_numpy()
+    if src.crs is None:
+        sx, sy = lonlat_to_xy(sx, sy, area.metric_crs)
+    info = ent.drop(columns="geometry").drop_duplicates("enterprise_id").set_index("enterprise_id")
+    s = pd.DataFrame({
+        "source_id": src["source_id"].astype(str).to_numpy(),
+        "enterprise_id": src["enterprise_id"].astype(str).to_numpy(),
+        "x_m": sx, "y_m": sy,
+        "height_m": pd.to_numeric(src["height_m"], errors="coerce").fillna(10.0).to_numpy(),
+        "diameter_m": _col(src, "diameter_m"), "exit_velocity_m_s": _col(src, "exit_velocity_m_s"),
+        "exit_temp_k": _col(src, "exit_temp_k", 293.15),
+    })
+    s["positive_list"] = s["enterprise_id"].map(info["positive_list"]).fillna(False).astype(bool).to_numpy()
+    s["industry"] = s["enterprise_id"].map(info["industry"]).fillna("").astype(str).to_numpy()
+    s["name"] = s["enterprise_id"].map(info["name"]).fillna("").astype(str).to_numpy() if "name" in info else ""
+
+    tx = np.concatenate([t[0] for t in tracks]) if tracks else np.zeros(0)
+    ty = np.concatenate([t[1] for t in tracks]) if tracks else np.zeros(0)
+    tz = np.concatenate([t[2] for t in tracks]) if tracks else np.zeros(0)
+    if tx.size == 0:
+        score = np.zeros(len(s))
+        dist = np.zeros(len(s))
+    else:
+        dist = np.sqrt((s["x_m"].to_numpy()[:, None] - tx[None, :]) ** 2
+                       + (s["y_m"].to_numpy()[:, None] - ty[None, :]) ** 2).min(axis=1)
+        h_eff, u_s = effective_height_m(s["height_m"].to_numpy(), mean_wind.speed_m_s, stability,
+                                        exit_velocity_m_s=s["exit_velocity_m_s"].to_numpy(),
+                                        diameter_m=s["diameter_m"].to_numpy(),
+                                        exit_temp_k=s["exit_temp_k"].to_numpy())
+        score = np.zeros(len(s))
+        near = np.flatnonzero(dist <= near_m)
+        for off in (-8.0, 0.0, 8.0):  # a little meander so a near-miss still counts
+            if near.size:
+                m = unit_concentration_matrix(tx, ty, tz, s["x_m"].to_numpy()[near], s["y_m"].to_numpy()[near],
+                                              np.asarray(h_eff)[near], np.asarray(u_s)[near],
+                                              (mean_wind.from_deg + off) % 360, stability,
+                                              mixing_height_m=mixing_height_m)
+                score[near] = np.maximum(score[near], m.max(axis=0))
+    s["score"] = score
+    s["distance_m"] = dist
+    is_target = s["enterprise_id"].isin(set(map(str, targets))).to_numpy()
+    seen = score > 0
+    chosen: list[int] = []
+
+    def take(mask: np.ndarray, *, best: bool) -> None:
+        used = set(s["enterprise_id"].iloc[chosen])
+        idx = np.flatnonzero(mask & ~s["enterprise_id"].isin(used).to_numpy())
+        if idx.size == 0 or len(chosen) >= n_emitters:
+            return
+        if best:
+            chosen.append(int(idx[np.argmax(score[idx])]))
+        else:
+            w = np.sqrt(score[idx]) + 1e-12
+            chosen.append(int(rng.choice(idx, p=w / w.sum())))
+
+    take(is_target & seen, best=True)
+    if not chosen:
+        take(seen, best=True)
+    if s["positive_list"].to_numpy()[chosen].sum() == 0:
+        take(s["positive_list"].to_numpy() & seen, best=False)
+    if s["positive_list"].to_numpy()[chosen].sum() == 0:
+        take(s["positive_list"].to_numpy() & (dist <= near_m), best=False)
+    while len(chosen) < n_emitters:
+        before = len(chosen)
+        take(seen & is_target, best=False)
+        if len(chosen) == before:
+            take(seen, best=False)
+        if len(chosen) == before:
+            take(dist <= near_m, best=False)
+        if len(chosen) == before:
+            break
+    em = s.iloc[chosen].reset_index(drop=True)
+    # Rates: lognormal around 1 g/s; the best-seen emitter is made clearly visible.
+    rates = np.clip(np.exp(rng.normal(0.0, 0.6, len(em))), 0.2, 5.0)
+    if len(em) and em["score"].iloc[0] > 0:
+        rates[0] = float(np.clip(max(rates[0], 250.0 / em["score"].iloc[0]), 0.2, 20.0))
+    em["rate_g_s"] = np.round(rates, 3)
+    fr = np.array([species_profile(i) for i in em["industry"]]).reshape(-1, 3)
+    for j, sp in enumerate(SPECIES_PPB):
+        em[f"frac_{sp}"] = fr[:, j]
+    return em
+
+
+def _col(df, name: str, default: float = 0.0) -> np.ndarray:
+    if name not in df:
+        return np.full(len(df), default)
+    return pd.to_numeric(df[name], errors="coerce").fillna(default).to_numpy(float)
+
+
+def _empty_emitters() -> pd.DataFrame:
+    cols = ["source_id", "enterprise_id", "x_m", "y_m", "height_m", "diameter_m", "exit_velocity_m_s",
+            "exit_temp_k", "positive_list", "industry", "name", "score", "distance_m", "rate_g_s",
+            "frac_benzene", "frac_toluene", "frac_xylene"]
+    return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+
+
+def default_mixing_height_m(stability: str) -> float:
+    return _MIXING_HEIGHT_M[stability]
+
+
+def traffic_spikes(t_s: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Short exhaust spikes a van meets in traffic (Poisson, ~one every 3 min, 5–20 s long)."""
+    t = np.asarray(t_s, float)
+    out = {"tvoc_ugm3": np.zeros(t.size)}
+    for sp in SPECIES_PPB:
+        out[f"{sp}_ppb"] = np.zeros(t.size)
+    if t.size < 2:
+        return out
+    span = float(t[-1] - t[0])
+    n = int(rng.poisson(span / 180.0))
+    starts = rng.uniform(t[0], t[-1], n)
+    durs = rng.uniform(5.0, 20.0, n)
+    amps = rng.uniform(20.0, 120.0, n)
+    if n == 0:
+        return out
+    # sum of smooth bumps, vectorised over (samples, events)
+    phase = (t[:, None] - starts[None, :]) / durs[None, :]
+    bump = np.where((phase > 0) & (phase < 1), np.sin(np.pi * np.clip(phase, 0, 1)) ** 2, 0.0)
+    tv = bump @ amps
+    out["tvoc_ugm3"] = tv
+    for sp, frac in zip(SPECIES_PPB, (0.03, 0.08, 0.05)):
+        out[f"{sp}_ppb"] = ugm3_to_ppb(tv * frac, sp)
+    return out
