@@ -135,13 +135,12 @@ def _solve_asymmetric(d: np.ndarray, seconds: float, order: np.ndarray) -> list[
     n = d.shape[0]
     c = _scaled_uint16(d[np.ix_(order, order)], _ATSP_COST_MAX)
     big = np.full((2 * n, 2 * n), _ATSP_FORBIDDEN, dtype=np.int64)
-    idx = np.arange(n)
-    big[idx, n + idx] = 0
-    big[n + idx, idx] = 0
     arcs = c + _ATSP_BIG_M
-    np.fill_diagonal(arcs, _ATSP_FORBIDDEN)
     big[n:, :n] = arcs  # ghost(i) -> j  means i -> j
     big[:n, n:] = arcs.T
+    idx = np.arange(n)
+    big[idx, n + idx] = 0  # ties, set after the blocks whose diagonals they are
+    big[n + idx, idx] = 0
     np.fill_diagonal(big, 0)
     tour2 = fast_tsp.find_tour(big, duration_seconds=max(seconds, 0.01), stop_when_converged=True)
     # read it in the direction where each real node is followed by its own ghost
