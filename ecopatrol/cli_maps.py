@@ -1,0 +1,36 @@
+"""`ecopatrol map` and `ecopatrol report`: parse options, call one library function.
+
+Plain typer-annotated functions; the CLI module registers them. Heavy imports (folium,
+matplotlib, geopandas) happen inside the bodies so `ecopatrol --help` stays instant.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def map_cmd(
+    folder: Annotated[Path, typer.Argument(help="Output folder holding area/, plans/, samples/, evidence/, targets.csv.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("map.html"),
+    offline: Annotated[bool, typer.Option("--offline", help="Inline Leaflet: one self-contained page, no network needed.")] = False,
+    basemap: Annotated[str, typer.Option("--basemap", help="osm | amap (GCJ-02; overlays shifted) | none.")] = "osm",
+) -> None:
+    """Write the interactive hotspot map of FOLDER."""
+    from ecopatrol.maps import build_map
+
+    path = build_map(folder, out=out, offline=offline, basemap=basemap)
+    typer.echo(f"map written: {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+def report_cmd(
+    folder: Annotated[Path, typer.Argument(help="Output folder holding area/, plans/, samples/, evidence/, targets.csv.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
+) -> None:
+    """Write the daily HTML report of FOLDER (printable to PDF from the browser)."""
+    from ecopatrol.maps import build_report
+
+    path = build_report(folder, out=out)
+    typer.echo(f"report written: {path} ({path.stat().st_size / 1e6:.1f} MB)")
