@@ -1,0 +1,590 @@
+"""Plan drone sorties for many enterprises: patterns, launch sites, batteries, order.
+
+:func:`plan_drone` is the entry point. The steps:
+
+1. one pattern block per target (``patterns``), waypoints inside a zone dropped;
+2. each target assigned to the nearest launch site from which every point of its block
+   lies within ``max_range_m`` of the pilot; unreachable targets are dropped with a reason;
+3. per launch site, the targets are ordered and split into sorties by a capacitated
+   vehicle-routing model (OR-Tools): cost = flight time plus a battery swap per sortie,
+   capacity = usable battery energy (1 − reserve); the time and energy of each arc come
+   from the wind-aware model of :mod:`.aircraft`;
+4. each sortie is assembled (take-off, transits routed around zones, blocks, return, land),
+   costed exactly, and split again if the routed detours pushed it over its battery.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+
+from ecopatrol.core.crs import lonlat_to_xy, xy_to_lonlat
+from ecopatrol.core.errors import InputError, PlanningError, SafetyError
+from ecopatrol.core.weather import Wind, wind_at_height
+
+from .aircraft import Aircraft, get_aircraft, leg_matrix, path_cost
+from .airspace import CHINA_HEIGHT_CAP_M, Airspace
+from .patterns import PATTERNS, Block, TargetSite, make_block
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "ecopatrol.plan/1"
+DEFAULT_MAX_RANGE_M = 2000.0
+DEFAULT_TRANSIT_ALT_AGL_M = 60.0
+TRANSIT_POINT_SPACING_M = 400.0
+WAYPOINT_COLUMNS = ["seq", "lon", "lat", "alt_agl_m", "alt_amsl_m", "speed_m_s", "action", "hold_s",
+                    "target_id", "pass_id"]
+
+
+@dataclass
+class Sortie:
+    """One battery's flight. ``waypoints`` has :data:`WAYPOINT_COLUMNS` plus ``x_m``, ``y_m``,
+    ``ground_amsl_m`` (metric CRS of the plan; ``lon``/``lat`` EPSG:4326)."""
+
+    sortie_id: str
+    aircraft: str
+    launch: dict
+    waypoints: pd.DataFrame
+    targets: list[str]
+    distance_m: float
+    duration_s: float
+    battery_fraction: float
+    energy_wh: float
+    patterns: list[str] = field(default_factory=list)
+
+    @property
+    def max_alt_agl_m(self) -> float:
+        return float(self.waypoints["alt_agl_m"].max())
+
+    @property
+    def max_alt_amsl_m(self) -> float:
+        return float(self.waypoints["alt_amsl_m"].max())
+
+    @property
+    def farthest_from_pilot_m(self) -> float:
+        w = self.waypoints
+        return float(np.hypot(w["x_m"] - self.launch["x_m"], w["y_m"] - self.launch["y_m"]).max())
+
+    def to_dict(self) -> dict:
+        w = self.waypoints[WAYPOINT_COLUMNS]
+        wps = []
+        for r in w.itertuples(index=False):
+            wps.append({
+                "seq": int(r.seq), "lon": round(float(r.lon), 8), "lat": round(float(r.lat), 8),
+                "alt_agl_m": round(float(r.alt_agl_m), 2), "alt_amsl_m": round(float(r.alt_amsl_m), 2),
+                "speed_m_s": round(float(r.speed_m_s), 2), "action": str(r.action),
+                "hold_s": round(float(r.hold_s), 1),
+                "target_id": None if r.target_id is None or pd.isna(r.target_id) else str(r.target_id),
+                "pass_id": None if pd.isna(r.pass_id) or int(r.pass_id) < 0 else int(r.pass_id),
+            })
+        launch = {k: v for k, v in self.launch.items() if k not in ("x_m", "y_m")}
+        return {
+            "sortie_id": self.sortie_id, "aircraft": self.aircraft, "launch": launch, "waypoints": wps,
+            "distance_m": round(self.distance_m, 1), "duration_s": round(self.duration_s, 1),
+            "battery_fraction": round(self.battery_fraction, 4), "targets": list(self.targets),
+            "energy_wh": round(self.energy_wh, 2), "patterns": list(self.patterns),
+            "max_alt_agl_m": round(self.max_alt_agl_m, 2),
+            "farthest_from_pilot_m": round(self.farthest_from_pilot_m, 1),
+        }
+
+
+@dataclass
+class DronePlan:
+    """A drone plan (schema ``ecopatrol.plan/1``, kind ``drone``)."""
+
+    area_name: str
+    wind: Wind
+    stability: str
+    aircraft: Aircraft
+    pattern: str
+    reserve: float
+    alt_max_agl_m: float
+    max_range_m: float
+    margin_m: float
+    created_utc: datetime
+    sorties: list[Sortie]
+    warnings: list[str]
+    targets_dropped: list[dict]
+    metric_crs: object = None
+
+    @property
+    def distance_m(self) -> float:
+        return float(sum(s.distance_m for s in self.sorties))
+
+    @property
+    def duration_s(self) -> float:
+        return float(sum(s.duration_s for s in self.sorties))
+
+    def to_dict(self) -> dict:
+        return {
+            "schema": SCHEMA, "kind": "drone",
+            "created_utc": self.created_utc.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "area": self.area_name,
+            "wind": {"from_deg": self.wind.from_deg, "speed_m_s": self.wind.speed_m_s, "stability": self.stability},
+            "aircraft": {"key": self.aircraft.key, "name": self.aircraft.name, "payload_kg": self.aircraft.payload_kg},
+            "pattern": self.pattern,
+            "limits": {"alt_max_agl_m": self.alt_max_agl_m, "max_range_m": self.max_range_m,
+                       "reserve": self.reserve, "zone_margin_m": self.margin_m},
+            "sorties": [s.to_dict() for s in self.sorties],
+            "targets_dropped": list(self.targets_dropped),
+            "warnings": list(self.warnings),
+        }
+
+
+# ---------------------------------------------------------------------------------------
+# inputs
+# ---------------------------------------------------------------------------------------
+
+def _col(df, name, default):
+    return df[name].to_numpy() if name in df.columns else np.full(len(df), default)
+
+
+def target_sites(area, target_ids: list[str], crs) -> list[TargetSite]:
+    """:class:`TargetSite` for each id, in the metric ``crs`` (raises naming unknown ids)."""
+    e = area.enterprises
+    known = pd.Index(e["enterprise_id"].astype(str))
+    unknown = [t for t in target_ids if t not in known]
+    if unknown:
+        raise InputError(f"{len(unknown)} target(s) not in area {area.name!r}: {', '.join(unknown[:10])}"
+                         + (" …" if len(unknown) > 10 else "") + " — check the ids against the registry")
+    default_r = float((getattr(area, "config", {}) or {}).get("defaults", {}).get("site_radius_m", 60.0))
+    sel = e.set_index(e["enterprise_id"].astype(str)).loc[list(target_ids)]
+    ex, ey = lonlat_to_xy(sel.geometry.x.to_numpy(), sel.geometry.y.to_numpy(), crs)
+    radius = pd.to_numeric(pd.Series(_col(sel, "site_radius_m", np.nan)), errors="coerce").fillna(default_r).to_numpy()
+    src = area.sources
+    src = src[src["enterprise_id"].astype(str).isin(target_ids)] if src is not None and len(src) else None
+    groups = {}
+    if src is not None and len(src):
+        sx, sy = lonlat_to_xy(src.geometry.x.to_numpy(), src.geometry.y.to_numpy(), crs)
+        arr = pd.DataFrame({
+            "eid": src["enterprise_id"].astype(str).to_numpy(), "x": sx, "y": sy,
+            "h": pd.to_numeric(pd.Series(_col(src, "height_m", np.nan)), errors="coerce").fillna(15.0).to_numpy(),
+            "v": pd.to_numeric(pd.Series(_col(src, "exit_velocity_m_s", np.nan)), errors="coerce").to_numpy(),
+            "d": pd.to_numeric(pd.Series(_col(src, "diameter_m", np.nan)), errors="coerce").to_numpy(),
+            "t": pd.to_numeric(pd.Series(_col(src, "exit_temp_k", np.nan)), errors="coerce").to_numpy(),
+        })
+        groups = {k: g for k, g in arr.groupby("eid", sort=False)}
+    sites = []
+    names = _col(sel, "name", "")
+    airspace = _col(sel, "airspace", "free")
+    for i, eid in enumerate(target_ids):
+        g = groups.get(eid)
+        kw = {}
+        if g is not None:
+            kw = dict(src_x_m=g["x"].to_numpy(), src_y_m=g["y"].to_numpy(), src_height_m=g["h"].to_numpy(),
+                      src_exit_velocity_m_s=g["v"].to_numpy(), src_diameter_m=g["d"].to_numpy(),
+                      src_exit_temp_k=g["t"].to_numpy())
+        sites.append(TargetSite(eid, str(names[i]), float(ex[i]), float(ey[i]), float(radius[i]),
+                                str(airspace[i] or "free"), **kw))
+    return sites
+
+
+def _launch_sites(area, crs, airspace: Airspace, warnings: list[str]) -> pd.DataFrame:
+    ls = area.launch_sites
+    if ls is None or not len(ls):
+        raise PlanningError(f"area {area.name!r} has no launch sites: add launch_sites.geojson to the area folder")
+    lon = ls.geometry.x.to_numpy()
+    lat = ls.geometry.y.to_numpy()
+    x, y = lonlat_to_xy(lon, lat, crs)
+    df = pd.DataFrame({"site_id": _col(ls, "site_id", "").astype(str), "name": _col(ls, "name", "").astype(str),
+                       "lon": lon, "lat": lat, "x_m": x, "y_m": y})
+    bad = airspace.points_blocked(x, y, 0.0, margin=False)
+    for sid in df.loc[bad, "site_id"]:
+        warnings.append(f"launch site {sid} lies inside a no-fly or restricted zone and is not used")
+    df = df[~bad].reset_index(drop=True)
+    if not len(df):
+        raise PlanningError("every launch site lies inside a no-fly or restricted zone: add a launch site outside them")
+    g = area.elevation_m(df["lon"].to_numpy(), df["lat"].to_numpy())
+    df["ground_amsl_m"] = np.where(np.isfinite(g), g, 0.0)
+    return df
+
+
+# ---------------------------------------------------------------------------------------
+# assembly
+# ---------------------------------------------------------------------------------------
+
+@dataclass
+class _Ctx:
+    aircraft: Aircraft
+    wind: Wind
+    stability: str
+    airspace: Airspace
+    transit_alt_agl_m: float
+    usable_j: float
+
+
+def _cost(ctx: _Ctx, x, y, z, v, hold):
+    return path_cost(ctx.aircraft, x, y, z, v, hold, wind_from_deg=ctx.wind.from_deg,
+                     wind_speed_m_s=ctx.wind.speed_m_s, stability=ctx.stability)
+
+
+def _assemble(ctx: _Ctx, launch: pd.Series, blocks: list[Block]) -> dict:
+    """Waypoint arrays of one sortie (metric), with transits routed around zones."""
+    ac = ctx.aircraft
+    zt = ctx.transit_alt_agl_m
+    lx, ly = float(launch["x_m"]), float(launch["y_m"])
+    cols = {k: [] for k in ("x", "y", "z", "v", "hold", "action", "target", "pass_id")}
+
+    def add(x, y, z, v, hold, action, target, pid):
+        for k, val in zip(cols, (x, y, z, v, hold, action, target, pid)):
+            cols[k].append(np.atleast_1d(np.asarray(val, dtype=object if k in ("action", "target") else float)))
+
+    add(lx, ly, zt, ac.cruise_speed_m_s, 0.0, "takeoff", None, -1)
+    for b in blocks:
+        add(b.x_m[0], b.y_m[0], zt, ac.cruise_speed_m_s, 0.0, "transit", None, -1)  # above the entry
+        add(b.x_m, b.y_m, b.alt_agl_m, b.speed_m_s, b.hold_s, b.action, np.full(len(b), b.target_id, object), b.pass_id)
+        add(b.x_m[-1], b.y_m[-1], zt, ac.cruise_speed_m_s, 0.0, "transit", None, -1)  # climb out
+    add(lx, ly, zt, ac.cruise_speed_m_s, 0.0, "transit", None, -1)
+    add(lx, ly, 0.0, ac.descent_speed_m_s, 0.0, "land", None, -1)
+    arr = {k: np.concatenate(v) for k, v in cols.items()}
+    arr["pass_id"] = arr["pass_id"].astype(float)
+    return _route_and_densify(ctx, arr)
+
+
+def _route_and_densify(ctx: _Ctx, arr: dict) -> dict:
+    """Insert detours around blocking zones and terrain-following points on long transits."""
+    x, y, z = arr["x"].astype(float), arr["y"].astype(float), arr["z"].astype(float)
+    n = len(x)
+    zmax = np.maximum(z[:-1], z[1:])
+    inserts: dict[int, list[tuple[float, float, float]]] = {}
+    for key_alt in np.unique(zmax):
+        idx = np.nonzero(zmax == key_alt)[0]
+        key = ctx.airspace.blocking(float(key_alt))
+        if not key:
+            continue
+        _, grown, *_ = ctx.airspace._geoms(key)
+        hit = ctx.airspace._segments_hit(np.column_stack([x[idx], y[idx]]), np.column_stack([x[idx + 1], y[idx + 1]]), grown)
+        for i in idx[hit]:
+            path = ctx.airspace.route((x[i], y[i]), (x[i + 1], y[i + 1]), float(key_alt))
+            if path:
+                inserts[int(i)] = [(px, py, float(key_alt)) for px, py in path]
+    # transit legs: densify for terrain following
+    transit_next = np.isin(arr["action"][1:], ["transit"]) & np.isin(arr["action"][:-1], ["transit", "takeoff"])
+    out = {k: [] for k in arr}
+    for i in range(n):
+        for k in arr:
+            out[k].append(arr[k][i:i + 1])
+        if i == n - 1:
+            continue
+        pts = inserts.get(i, [])
+        chain = [(x[i], y[i], z[i])] + pts + [(x[i + 1], y[i + 1], z[i + 1])]
+        extra = []
+        for (ax, ay, az), (bx, by, bz) in zip(chain[:-1], chain[1:]):
+            if transit_next[i] and az == bz:
+                d = math.hypot(bx - ax, by - ay)
+                k = int(d // TRANSIT_POINT_SPACING_M)
+                for j in range(1, k + 1):
+                    t = j / (k + 1)
+                    extra.append((ax + t * (bx - ax), ay + t * (by - ay), az))
+            if (bx, by, bz) != chain[-1]:
+                extra.append((bx, by, bz))
+        if extra:
+            e = np.asarray(extra, float)
+            m = len(e)
+            nxt_speed = arr["v"][i + 1] if arr["action"][i + 1] != "land" else ctx.aircraft.cruise_speed_m_s
+            detour_action = "transit"
+            out["x"].append(e[:, 0])
+            out["y"].append(e[:, 1])
+            out["z"].append(e[:, 2])
+            out["v"].append(np.full(m, nxt_speed, float))
+            out["hold"].append(np.zeros(m))
+            out["action"].append(np.full(m, detour_action, object))
+            out["target"].append(np.full(m, None, object))
+            out["pass_id"].append(np.full(m, -1.0))
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def _sortie_cost(ctx: _Ctx, arr: dict):
+    # the path starts on the ground at the launch point (take-off climb)
+    x = np.concatenate([arr["x"][:1], arr["x"]]).astype(float)
+    y = np.concatenate([arr["y"][:1], arr["y"]]).astype(float)
+    z = np.concatenate([[0.0], arr["z"]]).astype(float)
+    v = np.concatenate([arr["v"][:1], arr["v"]]).astype(float)
+    h = np.concatenate([[0.0], arr["hold"]]).astype(float)
+    c = _cost(ctx, x, y, z, v, h)
+    dist = float(np.sum(np.hypot(np.diff(x), np.diff(y))) + np.sum(np.abs(np.diff(z))))
+    return c, dist
+
+
+# ---------------------------------------------------------------------------------------
+# ordering and splitting
+# ---------------------------------------------------------------------------------------
+
+def _order_and_split(ctx: _Ctx, launch: pd.Series, blocks: list[Block], block_cost: list[tuple[float, float]],
+                     *, swap_s: float, time_limit_s: float) -> list[list[int]]:
+    """Capacitated routing over the blocks of one launch site: a list of routes (block indices)."""
+    k = len(blocks)
+    if k == 0:
+        return []
+    ac = ctx.aircraft
+    zt = ctx.transit_alt_agl_m
+    lx, ly = float(launch["x_m"]), float(launch["y_m"])
+    entries = np.array([[b.x_m[0], b.y_m[0], zt] for b in blocks])
+    exits = np.array([[b.x_m[-1], b.y_m[-1], zt] for b in blocks])
+    depot = np.array([[lx, ly, zt]])
+    kw = dict(speed_m_s=ac.cruise_speed_m_s, wind_from_deg=ctx.wind.from_deg, wind_speed_m_s=ctx.wind.speed_m_s,
+              stability=ctx.stability)
+    t_ee, e_ee = leg_matrix(ac, exits, entries, **kw)
+    t_de, e_de = leg_matrix(ac, depot, entries, **kw)
+    t_ed, e_ed = leg_matrix(ac, exits, depot, **kw)
+    # take-off climb and landing descent, plus the in-and-out of each block's transit height
+    ground = np.array([[lx, ly, 0.0]])
+    t_up, e_up = leg_matrix(ac, ground, depot, **kw)
+    t_dn, e_dn = leg_matrix(ac, depot, ground, **kw)
+    bt = np.array([c[0] for c in block_cost])
+    be = np.array([c[1] for c in block_cost])
+    n = k + 1
+    T = np.zeros((n, n))
+    E = np.zeros((n, n))
+    T[1:, 1:] = t_ee + bt[None, :]
+    E[1:, 1:] = e_ee + be[None, :]
+    T[0, 1:] = t_up[0, 0] + t_de[0] + bt
+    E[0, 1:] = e_up[0, 0] + e_de[0] + be
+    T[1:, 0] = t_ed[:, 0] + t_dn[0, 0]
+    E[1:, 0] = e_ed[:, 0] + e_dn[0, 0]
+    np.fill_diagonal(T, 0.0)
+    np.fill_diagonal(E, 0.0)
+    cap = ctx.usable_j * 0.97  # keep 3 % of the usable energy for routed detours
+    if k == 1:
+        return [[0]]
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+    t_int = np.round(T * 10).astype(np.int64)
+    e_int = np.round(E / 10.0).astype(np.int64)
+    manager = pywrapcp.RoutingIndexManager(n, k, 0)
+    routing = pywrapcp.RoutingModel(manager)
+    t_list = t_int.tolist()
+    e_list = e_int.tolist()
+
+    def t_cb(i, j):
+        return t_list[manager.IndexToNode(i)][manager.IndexToNode(j)]
+
+    def e_cb(i, j):
+        return e_list[manager.IndexToNode(i)][manager.IndexToNode(j)]
+
+    ti = routing.RegisterTransitCallback(t_cb)
+    ei = routing.RegisterTransitCallback(e_cb)
+    routing.SetArcCostEvaluatorOfAllVehicles(ti)
+    routing.SetFixedCostOfAllVehicles(int(swap_s * 10))
+    routing.AddDimension(ei, 0, int(cap / 10.0), True, "energy")
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
+    params.time_limit.FromMilliseconds(int(time_limit_s * 1000))
+    sol = routing.SolveWithParameters(params)
+    if sol is None:
+        # fall back to one block per sortie, nearest first
+        order = np.argsort(T[0, 1:])
+        return [[int(i)] for i in order]
+    routes = []
+    for v in range(k):
+        idx = routing.Start(v)
+        r = []
+        idx = sol.Value(routing.NextVar(idx))
+        while not routing.IsEnd(idx):
+            r.append(manager.IndexToNode(idx) - 1)
+            idx = sol.Value(routing.NextVar(idx))
+        if r:
+            routes.append(r)
+    # deterministic order of sorties: by first-block id order
+    return routes
+
+
+# ---------------------------------------------------------------------------------------
+# entry point
+# ---------------------------------------------------------------------------------------
+
+def plan_drone(
+    area,
+    target_ids: list[str],
+    wind: Wind,
+    *,
+    pattern: str = "curtain",
+    aircraft: str | Aircraft = "m350",
+    reserve: float = 0.3,
+    alt_max_agl_m: float = CHINA_HEIGHT_CAP_M,
+    max_range_m: float = DEFAULT_MAX_RANGE_M,
+    seed: int = 0,
+    transit_alt_agl_m: float = DEFAULT_TRANSIT_ALT_AGL_M,
+    margin_m: float = 30.0,
+    payload_kg: float | None = None,
+    pattern_options: dict | None = None,
+    swap_s: float = 300.0,
+    time_limit_s: float = 3.0,
+    created_utc: datetime | None = None,
+) -> DronePlan:
+    """Plan sorties sampling ``target_ids`` of ``area`` in ``wind``.
+
+    Parameters
+    ----------
+    area : Area
+        The operating area (``ecopatrol.core.area.load_area``); geometries EPSG:4326.
+    target_ids : list of str
+        Enterprise ids, in priority order.
+    wind : Wind
+        Wind (``from_deg``, 10 m ``speed_m_s``, optional stability; derived when absent).
+    pattern : {"curtain", "orbit", "profile", "survey", "hover"}
+    aircraft : {"m350", "m300", "m30", "m3e", "mavlink"} or Aircraft
+    reserve : float
+        Battery fraction kept in reserve at landing (default 0.3).
+    alt_max_agl_m : float
+        Height cap (true height above ground, default 120 m).
+    max_range_m : float
+        Maximum horizontal distance from the pilot at the launch site (line of sight). The
+        default 2000 m suits an extended line of sight with observers; CAAC's visual line of
+        sight is 500 m — set it so for strict VLOS.
+    seed : int
+        Accepted for a stable signature; the solver used (greedy descent) is deterministic.
+    pattern_options : dict
+        Keyword options of the pattern function (e.g. ``{"repeats": 2, "distance_m": 200}``).
+    swap_s : float
+        Ground time to change batteries between sorties, charged per sortie when ordering.
+    """
+    del seed  # deterministic solver
+    if pattern not in PATTERNS:
+        raise InputError(f"pattern {pattern!r}: use one of {', '.join(PATTERNS)}")
+    if not 0.0 <= reserve < 0.9:
+        raise InputError(f"reserve {reserve}: give the battery fraction to keep, between 0 and 0.9 (e.g. 0.3)")
+    if not 20.0 <= alt_max_agl_m <= 500.0:
+        raise InputError(f"alt_max_agl_m {alt_max_agl_m}: give a height cap between 20 and 500 m (default 120)")
+    if not target_ids:
+        raise InputError("no targets: give enterprise ids with --targets or a --targets-file")
+    if max_range_m <= 0:
+        raise InputError(f"max_range_m {max_range_m}: must be positive")
+    ac = get_aircraft(aircraft)
+    if payload_kg is not None:
+        ac = ac.with_payload(payload_kg)
+    warnings: list[str] = []
+    if alt_max_agl_m > CHINA_HEIGHT_CAP_M:
+        warnings.append(f"height cap {alt_max_agl_m:g} m is above the 120 m limit for light drones: "
+                        "fly only with an airspace approval covering it")
+    stability = wind.resolved_stability()
+    w_top = float(wind_at_height(wind.speed_m_s, alt_max_agl_m, stability))
+    if w_top > ac.max_wind_m_s:
+        raise SafetyError(f"wind {wind.speed_m_s:g} m/s at 10 m is about {w_top:.1f} m/s at {alt_max_agl_m:g} m, "
+                          f"above the {ac.max_wind_m_s:g} m/s limit of the {ac.name}: do not fly")
+    if transit_alt_agl_m > alt_max_agl_m:
+        transit_alt_agl_m = alt_max_agl_m - 5.0
+    target_ids = list(dict.fromkeys(str(t) for t in target_ids))
+    crs = area.metric_crs
+    airspace = Airspace.from_frame(area.nofly, crs, margin_m=margin_m, alt_max_agl_m=alt_max_agl_m)
+    launches = _launch_sites(area, crs, airspace, warnings)
+    sites = target_sites(area, target_ids, crs)
+    ctx = _Ctx(ac, wind, stability, airspace, transit_alt_agl_m, (1.0 - reserve) * ac.battery_j)
+    dropped: list[dict] = []
+
+    for s in sites:
+        if s.airspace in ("controlled", "needs-approval"):
+            warnings.append(f"enterprise {s.target_id} ({s.name}) is in {s.airspace} airspace: "
+                            "an approval is needed before flying")
+
+    # 1. blocks
+    blocks: list[Block] = []
+    for s in sites:
+        b = make_block(pattern, s, wind, stability=stability, alt_max_agl_m=alt_max_agl_m, options=pattern_options)
+        bad = airspace.points_blocked(b.x_m, b.y_m, b.alt_agl_m)
+        if bad.all():
+            dropped.append({"target_id": s.target_id, "reason": "every point of its pattern lies in a no-fly zone"})
+            blocks.append(None)
+            continue
+        if bad.any():
+            warnings.append(f"{s.target_id}: {int(bad.sum())} of {len(b)} pattern points fall in no-fly or "
+                            "restricted zones and were left out")
+            b = b.take(~bad)
+        blocks.append(b)
+
+    # 2. launch site per target
+    lxy = launches[["x_m", "y_m"]].to_numpy()
+    assign: dict[int, list[int]] = {}
+    for i, b in enumerate(blocks):
+        if b is None:
+            continue
+        d = np.hypot(b.x_m[:, None] - lxy[None, :, 0], b.y_m[:, None] - lxy[None, :, 1]).max(axis=0)
+        ok = np.nonzero(d <= max_range_m)[0]
+        if not len(ok):
+            dropped.append({"target_id": b.target_id,
+                            "reason": f"its pattern reaches {d.min():.0f} m from the nearest launch site, "
+                                      f"beyond the {max_range_m:.0f} m range from the pilot"})
+            continue
+        assign.setdefault(int(ok[np.argmin(d[ok])]), []).append(i)
+
+    # 3-4. per launch site: order, split, assemble
+    sorties: list[Sortie] = []
+    for li in sorted(assign):
+        launch = launches.iloc[li]
+        idxs = assign[li]
+        feasible, costs = [], []
+        for i in idxs:
+            arr = _assemble(ctx, launch, [blocks[i]])
+            c, _ = _sortie_cost(ctx, arr)
+            if c.total_energy_j > ctx.usable_j:
+                dropped.append({"target_id": blocks[i].target_id,
+                                "reason": f"its {pattern} alone needs {c.total_energy_j / ac.battery_j:.0%} of a "
+                                          f"battery, more than the usable {1 - reserve:.0%}: reduce repeats or "
+                                          "use a larger aircraft"})
+                continue
+            b = blocks[i]
+            bc = _cost(ctx, b.x_m, b.y_m, b.alt_agl_m, b.speed_m_s, b.hold_s)
+            feasible.append(i)
+            costs.append((bc.total_time_s + float(b.hold_s[0]), bc.total_energy_j))
+        routes = _order_and_split(ctx, launch, [blocks[i] for i in feasible], costs, swap_s=swap_s,
+                                  time_limit_s=time_limit_s)
+        for r in routes:
+            group = [blocks[feasible[j]] for j in r]
+            for chunk in _fit(ctx, launch, group):
+                sorties.append(_make_sortie(ctx, area, crs, launch, chunk, pattern))
+    if not sorties:
+        reasons = "; ".join(f"{d['target_id']}: {d['reason']}" for d in dropped) or "no targets"
+        raise PlanningError(f"no sortie could be planned — {reasons}")
+    for d in dropped:
+        warnings.append(f"target {d['target_id']} dropped: {d['reason']}")
+    for k, s in enumerate(sorties, 1):
+        s.sortie_id = f"S{k:02d}"
+    plan = DronePlan(area.name, wind, stability, ac, pattern, reserve, alt_max_agl_m, max_range_m, margin_m,
+                     created_utc or datetime.now(timezone.utc), sorties, warnings, dropped, crs)
+    log.info("planned %d sorties for %d targets, %.1f km, %.0f min, %d batteries (%d dropped)", len(sorties),
+             len(target_ids) - len(dropped), plan.distance_m / 1000, plan.duration_s / 60, len(sorties), len(dropped))
+    return plan
+
+
+def _fit(ctx: _Ctx, launch, group: list[Block]) -> list[list[Block]]:
+    """Split an ordered group into consecutive chunks whose routed sortie fits the battery."""
+    out, cur = [], []
+    for b in group:
+        trial = cur + [b]
+        c, _ = _sortie_cost(ctx, _assemble(ctx, launch, trial))
+        if c.total_energy_j <= ctx.usable_j or not cur:
+            cur = trial
+        else:
+            out.append(cur)
+            cur = [b]
+    if cur:
+        out.append(cur)
+    return out
+
+
+def _make_sortie(ctx: _Ctx, area, crs, launch, group: list[Block], pattern: str) -> Sortie:
+    arr = _assemble(ctx, launch, group)
+    c, dist = _sortie_cost(ctx, arr)
+    lon, lat = xy_to_lonlat(arr["x"].astype(float), arr["y"].astype(float), crs)
+    ground = area.elevation_m(lon, lat)
+    g0 = float(launch["ground_amsl_m"])
+    ground = np.where(np.isfinite(ground), ground, g0)
+    z = arr["z"].astype(float)
+    wp = pd.DataFrame({
+        "seq": np.arange(len(z)), "lon": lon, "lat": lat, "alt_agl_m": z, "alt_amsl_m": ground + z,
+        "speed_m_s": arr["v"].astype(float), "action": arr["action"].astype(str), "hold_s": arr["hold"].astype(float),
+        "target_id": arr["target"], "pass_id": arr["pass_id"].astype(float),
+        "x_m": arr["x"].astype(float), "y_m": arr["y"].astype(float), "ground_amsl_m": ground,
+    })
+    launch_d = {"site_id": str(launch["site_id"]), "name": str(launch["name"]), "lon": round(float(launch["lon"]), 8),
+                "lat": round(float(launch["lat"]), 8), "ground_amsl_m": round(g0, 2),
+                "x_m": float(launch["x_m"]), "y_m": float(launch["y_m"])}
+    return Sortie("S00", ctx.aircraft.key, launch_d, wp, [b.target_id for b in group], dist, c.total_time_s,
+                  c.total_energy_j / ctx.aircraft.battery_j, c.total_energy_j / 3600.0,
+                  sorted({b.pattern for b in group}))
