@@ -111,8 +111,8 @@ def _file_sha256(path: Path) -> str:
 
 
 def default_cache_dir() -> Path:
-    """``$ECOPATROL_CACHE_DIR/roads`` or ``~/.cache/ecopatrol/roads``."""
-    base = os.environ.get("ECOPATROL_CACHE_DIR")
+    """``$ECOPATROL_CACHE/roads`` or ``~/.cache/ecopatrol/roads`` (the project's cache folder)."""
+    base = os.environ.get("ECOPATROL_CACHE")
     root = Path(base) if base else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ecopatrol"
     return root / "roads"
 

@@ -1,0 +1,57 @@
+"""``ecopatrol plan van``: a downwind monitoring route for the VOC van (registered by ``cli.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def _parse_depot(text: str) -> tuple[float, float]:
+    from ecopatrol.core.errors import InputError
+
+    parts = [p.strip() for p in str(text).split(",")]
+    try:
+        lon, lat = (float(p) for p in parts)
+    except ValueError:
+        raise InputError(f"--depot {text!r}: write it as LON,LAT in WGS-84 degrees, e.g. 120.46,36.41") from None
+    return lon, lat
+
+
+def plan_van_cmd(
+    area: Annotated[str, typer.Option("--area", help="Area folder, or `jimo` for the bundled synthetic example.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write plan.json, GPX/KML/GeoJSON, turns and summary.")],
+    targets: Annotated[str | None, typer.Option("--targets", help="Enterprise ids ID[,ID…], highest priority first.")] = None,
+    targets_file: Annotated[Path | None, typer.Option("--targets-file", help="targets.csv (column enterprise_id, ordered by rank).")] = None,
+    wind: Annotated[str | None, typer.Option("--wind", help="FROM_DEG/SPEED_M_S[/STABILITY], e.g. 270/4; default: the area's.")] = None,
+    depot: Annotated[str | None, typer.Option("--depot", help="LON,LAT of the depot (WGS-84); default: the area's depot.")] = None,
+    shift_h: Annotated[float, typer.Option("--shift-h", help="Shift length (h): the route returns to the depot within it.")] = 6.0,
+    passes: Annotated[int, typer.Option("--passes", help="Plume crossings per target.")] = 2,
+    monitor_speed_kmh: Annotated[float, typer.Option("--monitor-speed-kmh", help="Speed cap on monitoring legs (km/h).")] = 30.0,
+    seconds: Annotated[float, typer.Option("--seconds", help="Optimiser time budget (s).")] = 3.0,
+) -> None:
+    """Plan a van route downwind of the targets and back to the depot within the shift."""
+    from ecopatrol.core.area import load_area
+    from ecopatrol.core.errors import InputError
+    from ecopatrol.core.registry import parse_target_ids, read_targets_file
+    from ecopatrol.core.weather import Wind, parse_wind
+    from ecopatrol.missions.van import plan_van, write_van_plan
+
+    if (targets is None) == (targets_file is None):
+        raise InputError("give exactly one of --targets ID[,ID…] or --targets-file targets.csv")
+    ids = parse_target_ids(targets) if targets is not None else read_targets_file(targets_file)
+    a = load_area(area)
+    if wind is not None:
+        w = parse_wind(wind)
+    else:
+        d = (a.config or {}).get("defaults", {})
+        w = Wind(float(d.get("wind_from_deg", 270.0)), float(d.get("wind_speed_m_s", 4.0)), d.get("stability"))
+    plan = plan_van(a, ids, w, depot=_parse_depot(depot) if depot else None, shift_h=shift_h, passes=passes,
+                    monitor_speed_kmh=monitor_speed_kmh, seconds=seconds)
+    files = write_van_plan(plan, out)
+    typer.echo(f"van route: {plan.distance_m / 1000:.1f} km, {plan.duration_s / 3600:.2f} h, "
+               f"{len(plan.targets_covered)} target(s) covered, {len(plan.dropped)} dropped → {out}")
+    for d in plan.dropped:
+        typer.echo(f"  dropped {d.target_id}: {d.reason}")
+    typer.echo("  " + ", ".join(f.name for f in files))
