@@ -1,0 +1,343 @@
+"""Georeferencing: tracks + analyser files → samples (CONTRACTS.md), quarantine and provenance.
+
+For each sensor file the clock offset and inlet lag are declared or estimated
+(:mod:`ecopatrol.processing.align`); every sample is placed at the track position of the
+moment its air entered the inlet (``T − clock_offset_s − lag_s``), interpolated in a local
+metric CRS and never across a GPS gap longer than ``max_gap_s``. ``time_utc`` of a sample
+is that inlet time. Height above ground comes from a DEM; speed from the track; pass
+numbers from gaps, stops and turns; QA flags from :mod:`ecopatrol.processing.qc`. Every
+sensor row ends up in the samples or in the quarantine with a reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..core.crs import local_metric_crs, lonlat_to_xy
+from ..core.errors import InputError
+from . import qc
+from ._time import iso_utc, to_seconds, unix_to_utc
+from .align import ClockSolution, TrackArrays, combined_signal, estimate_delay, interpolate_track, solve_clock
+from .readers import ReadResult, read_any
+from .readers._common import empty_quarantine, quarantine_rows
+from .samples import to_samples_frame
+
+log = logging.getLogger(__name__)
+
+MAX_LAG_S = 60.0  # search range of an inlet lag when the clock is known
+TRACK_FORMAT_PLATFORM = {"tlog": "drone", "dataflash": "drone", "dataflash-text": "drone", "ulog": "drone",
+                         "dji-airdata-csv": "drone", "gpx": "van", "nmea": "van", "picarro-dat": "van"}
+
+
+@dataclass
+class GeorefResult:
+    """Georeferenced ``samples`` (GeoDataFrame, EPSG:4326), ``quarantine`` and ``provenance``."""
+
+    samples: object
+    quarantine: pd.DataFrame
+    provenance: list[dict]
+    clocks: dict[str, ClockSolution] = field(default_factory=dict)
+    metric_crs: object = None
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def dem_sampler(dem) -> Callable | None:
+    """``dem`` as a callable ``elevation_m(lon, lat)``: a callable itself, an Area, or a GeoTIFF path."""
+    if dem is None:
+        return None
+    if callable(dem):
+        return dem
+    if hasattr(dem, "elevation_m"):
+        return dem.elevation_m
+    path = Path(dem)
+    if not path.exists():
+        raise InputError(f"DEM `{path}` does not exist: pass a GeoTIFF in metres AMSL")
+    import rasterio
+    from scipy.ndimage import map_coordinates
+
+    with rasterio.open(path) as ds:
+        band = ds.read(1, masked=True).astype("float64").filled(np.nan)
+        inv = ~ds.transform
+        crs = ds.crs
+
+    def elevation_m(lon, lat):
+        lon = np.asarray(lon, float)
+        lat = np.asarray(lat, float)
+        x, y = (lon, lat) if crs is None or crs.to_epsg() == 4326 else lonlat_to_xy(lon, lat, crs)
+        col, row = inv * (x, y)
+        return map_coordinates(band, [np.asarray(row) - 0.5, np.asarray(col) - 0.5], order=1, cval=np.nan,
+                               mode="constant")
+
+    return elevation_m
+
+
+def _coverage(t_ref: np.ndarray, t: np.ndarray, max_gap_s: float) -> np.ndarray:
+    """True where ``t`` falls inside the gap-free span of the sorted times ``t_ref``."""
+    if len(t_ref) == 0:
+        return np.zeros(len(t), dtype=bool)
+    j = np.searchsorted(t_ref, t, side="right")
+    inside = (j > 0) & (j < len(t_ref))
+    jj = np.clip(j, 1, len(t_ref) - 1)
+    return (inside & (t_ref[jj] - t_ref[jj - 1] <= max_gap_s)) | np.isin(t, t_ref)
+
+
+def _build_track(sources: list[tuple[Path, pd.DataFrame]], max_gap_s: float):
+    """Merge track sources by priority (first given wins where it covers); returns frame, crs, drops."""
+    kept, drops, covered_by = [], [], []
+    for path, f in sources:
+        f = f.loc[f["lon"].notna() & f["lat"].notna()].copy()
+        t = to_seconds(f["time_utc"])
+        sup = np.zeros(len(f), dtype=bool)
+        for other_path, t_other in covered_by:
+            c = _coverage(t_other, t, max_gap_s) & ~sup
+            if c.any():
+                rows = f["source_row"].to_numpy()[c] if "source_row" in f else f.index.to_numpy()[c] + 1
+                drops.append((path, rows, f"track point superseded by `{other_path.name}`"))
+            sup |= c
+        f = f.loc[~sup]
+        f["_src"] = path.name
+        kept.append(f)
+        covered_by.append((path, np.sort(t[~sup])))
+    track = pd.concat(kept, ignore_index=True).sort_values("time_utc", kind="stable").reset_index(drop=True)
+    if track.empty:
+        raise InputError("no usable GPS positions in the track files: nothing to georeference against")
+    crs = local_metric_crs(track["lon"].to_numpy(), track["lat"].to_numpy())
+    return track, crs, drops
+
+
+def _track_arrays(track: pd.DataFrame, crs) -> TrackArrays:
+    x, y = lonlat_to_xy(track["lon"].to_numpy(), track["lat"].to_numpy(), crs)
+    extra = {c: track[c].to_numpy(float) for c in ("gps_fix", "hdop", "height_above_takeoff_m",
+                                                   "wind_from_deg", "wind_speed_m_s") if c in track}
+    alt = track["alt_amsl_m"].to_numpy(float) if "alt_amsl_m" in track else np.full(len(track), np.nan)
+    return TrackArrays(to_seconds(track["time_utc"]), np.asarray(x), np.asarray(y), track["lon"].to_numpy(float),
+                       track["lat"].to_numpy(float), alt, extra)
+
+
+def _value(v, name: str) -> float | str:
+    if v is None or (isinstance(v, str) and v.strip().lower() == "auto"):
+        return "auto"
+    try:
+        return float(v)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"`{name}` must be 'auto' or a number of seconds, got {v!r}") from exc
+
+
+def _interp_wind(t_src: np.ndarray, from_deg: np.ndarray, speed: np.ndarray, t: np.ndarray):
+    ok = np.isfinite(from_deg) & np.isfinite(speed)
+    if ok.sum() < 2:
+        return np.full(len(t), np.nan), np.full(len(t), np.nan)
+    rad = np.radians(from_deg[ok])
+    u = np.interp(t, t_src[ok], speed[ok] * np.sin(rad), left=np.nan, right=np.nan)
+    v = np.interp(t, t_src[ok], speed[ok] * np.cos(rad), left=np.nan, right=np.nan)
+    return np.degrees(np.arctan2(u, v)) % 360.0, np.hypot(u, v)
+
+
+def georeference(
+    tracks: Sequence,
+    sensors: Sequence,
+    *,
+    mapping=None,
+    lag: float | str = "auto",
+    clock_offset: float | str = "auto",
+    dem=None,
+    platform_id: str | None = None,
+    mission_id: str | None = None,
+    max_gap_s: float = 5.0,
+    tz: str | None = None,
+    search_s: tuple[float, float] = (-120.0, 120.0),
+    lag_prior_s: float | None = None,
+) -> GeorefResult:
+    """Georeference the sensor files against the track files.
+
+    Parameters
+    ----------
+    tracks, sensors
+        Paths. A file that is both (Picarro ``.dat`` with GPS) may be given as a sensor only.
+    mapping
+        TOML path or dict for CSVs that are neither DJI nor the analyser export.
+    lag, clock_offset
+        ``"auto"`` (estimated) or seconds; see :mod:`ecopatrol.processing.align` for what is
+        estimable. A mapping's ``[instrument]`` values count as declared.
+    dem
+        ``elevation_m(lon, lat)`` callable, an Area, or a GeoTIFF path (metres AMSL).
+    max_gap_s
+        No interpolation across GPS gaps longer than this; such samples are quarantined.
+    """
+    lag_v, off_v = _value(lag, "lag"), _value(clock_offset, "clock_offset")
+    track_paths = [Path(p) for p in tracks]
+    sensor_paths = [Path(p) for p in sensors]
+    if not sensor_paths:
+        raise InputError("no sensor files: pass at least one analyser file (--sensor)")
+    reads: dict[Path, ReadResult] = {}
+    for p in track_paths:
+        r = read_any(p, mapping=mapping, tz=tz)
+        if "track" not in r.kind:
+            raise InputError(f"`{p.name}` is a {r.format} sensor file without positions: pass it with --sensor")
+        reads[p] = r
+    for p in sensor_paths:
+        r = reads.get(p) or read_any(p, mapping=mapping, tz=tz)
+        if "sensor" not in r.kind:
+            raise InputError(f"`{p.name}` is a {r.format} track without concentrations: pass it with --track")
+        reads[p] = r
+    sources = [(p, reads[p].frame) for p in track_paths]
+    sources += [(p, reads[p].frame) for p in sensor_paths if reads[p].kind == "track+sensor" and p not in track_paths]
+    if not sources:
+        raise InputError("no track: pass a GPS track (--track) or a sensor file that carries positions")
+    track_df, crs, drops = _build_track(sources, max_gap_s)
+    track = _track_arrays(track_df, crs)
+    elevation = dem_sampler(dem)
+
+    quarantines = [r.quarantine for r in reads.values() if len(r.quarantine)]
+    for path, rows, reason in drops:  # superseded track points (record numbers are 1-based)
+        quarantines.append(quarantine_rows(path, rows, reason))
+    drop_count = {}
+    for path, rows, _ in drops:
+        drop_count[path] = drop_count.get(path, 0) + len(rows)
+
+    parts, provenance, clocks = [], [], {}
+    for p in track_paths:
+        r = reads[p]
+        nq = len(r.quarantine) + drop_count.get(p, 0)
+        if p in sensor_paths:
+            continue
+        provenance.append({"file": p.name, "role": "track", "format": r.format, "sha256": sha256_of(p),
+                           "rows_read": r.rows_read, "rows_kept": r.rows_read - nq, "rows_quarantined": nq,
+                           "clock_offset_s": 0.0, "clock_offset_confidence": 1.0,
+                           "clock_offset_method": r.meta.get("time_source", "GPS time"),
+                           "lag_s": None, "lag_confidence": None,
+                           "start_utc": iso_utc(r.frame["time_utc"].min()), "end_utc": iso_utc(r.frame["time_utc"].max())})
+
+    for p in sensor_paths:
+        r = reads[p]
+        f = r.frame
+        species = r.species
+        t_inst = to_seconds(f["time_utc"])
+        same_clock = bool(r.meta.get("same_clock")) and r.kind == "track+sensor"
+        lag_p = float(r.meta["lag_s"]) if "lag_s" in r.meta and lag_v == "auto" else lag_v
+        off_p = float(r.meta["clock_offset_s"]) if "clock_offset_s" in r.meta and off_v == "auto" else off_v
+        known_off = 0.0 if same_clock and off_p == "auto" else (off_p if off_p != "auto" else None)
+        if known_off is not None:
+            rng = (known_off, known_off + MAX_LAG_S)
+        elif lag_p != "auto":
+            rng = (lag_p + search_s[0], lag_p + search_s[1])
+        else:
+            rng = search_s
+
+        def _estimate(f=f, t_inst=t_inst, species=species, rng=rng):
+            return estimate_delay(track, t_inst, combined_signal(t_inst, f, species), search_s=rng)
+
+        sol = solve_clock(lag=lag_p, clock_offset=off_p, same_clock=same_clock, estimate=_estimate,
+                          lag_prior_s=lag_prior_s)
+        clocks[p.name] = sol
+        t_air = t_inst - sol.clock_offset_s - sol.lag_s
+        it = interpolate_track(track, t_air, max_gap_s=max_gap_s)
+        ok = it.ok
+        bad = ~ok
+        if bad.any():
+            raw = f.loc[bad].copy()
+            raw["time_utc"] = raw["time_utc"].astype(str)
+            rown = f["source_row"].to_numpy()[bad] if "source_row" in f else np.flatnonzero(bad) + 1
+            quarantines.append(quarantine_rows(p, rown, it.reason[bad], raw.drop(columns=["source_row"], errors="ignore")))
+        sel = np.flatnonzero(ok)
+        s = pd.DataFrame({"time_utc": unix_to_utc(t_air[sel])})
+        s["lon"] = it.lon[sel]
+        s["lat"] = it.lat[sel]
+        s["alt_amsl_m"] = it.alt_m[sel]
+        if elevation is not None:
+            s["alt_agl_m"] = s["alt_amsl_m"].to_numpy() - np.asarray(elevation(s["lon"].to_numpy(), s["lat"].to_numpy()))
+        elif "height_above_takeoff_m" in track.extra:
+            h = track.extra["height_above_takeoff_m"]
+            s["alt_agl_m"] = h[it.i0[sel]] + it.frac[sel] * (h[np.minimum(it.i0[sel] + 1, len(h) - 1)] - h[it.i0[sel]])
+        else:
+            s["alt_agl_m"] = np.nan
+        s["speed_m_s"] = it.speed_m_s[sel]
+        for c in species:
+            s[c] = f[c].to_numpy(float)[sel]
+        if "status" in f:
+            s["status"] = f["status"].to_numpy()[sel]
+        if {"wind_from_deg", "wind_speed_m_s"} <= set(f.columns):
+            t_true = t_inst - sol.clock_offset_s  # the anemometer has no inlet lag
+            s["wind_from_deg"], s["wind_speed_m_s"] = _interp_wind(
+                t_true, f["wind_from_deg"].to_numpy(float), f["wind_speed_m_s"].to_numpy(float), t_air[sel])
+        elif {"wind_from_deg", "wind_speed_m_s"} <= set(track.extra):
+            s["wind_from_deg"], s["wind_speed_m_s"] = _interp_wind(
+                track.t_s, track.extra["wind_from_deg"], track.extra["wind_speed_m_s"], t_air[sel])
+        i0, i1 = it.i0[sel], np.minimum(it.i0[sel] + 1, len(track) - 1)
+        fix = np.minimum(track.extra["gps_fix"][i0], track.extra["gps_fix"][i1]) if "gps_fix" in track.extra else None
+        hd = np.maximum(track.extra["hdop"][i0], track.extra["hdop"][i1]) if "hdop" in track.extra else None
+        s["qa_flags"] = qc.qa_flags(s, species, gps_fix=fix, hdop=hd)
+        s["pass_id"] = qc.segment_passes(t_air[sel], it.vx_m_s[sel], it.vy_m_s[sel], max_gap_s=max_gap_s)
+        first_track = reads[track_paths[0]] if track_paths else r
+        s["platform_id"] = platform_id or TRACK_FORMAT_PLATFORM.get(first_track.format, first_track.path.stem)
+        s["mission_id"] = mission_id or (track_paths[0].stem if track_paths else p.stem)
+        parts.append(s)
+        nq = int(bad.sum()) + len(r.quarantine)
+        est = sol.delay
+        provenance.append({
+            "file": p.name, "role": "sensor", "format": r.format, "sha256": sha256_of(p),
+            "rows_read": r.rows_read, "rows_kept": int(ok.sum()), "rows_quarantined": nq,
+            "clock_offset_s": round(sol.clock_offset_s, 3), "clock_offset_confidence": sol.clock_offset_confidence,
+            "clock_offset_method": sol.clock_offset_method,
+            "lag_s": round(sol.lag_s, 3), "lag_confidence": sol.lag_confidence, "lag_method": sol.lag_method,
+            "total_delay_s": round(sol.total_delay_s, 3),
+            "total_delay_confidence": est.confidence if est is not None else 1.0,
+            "species": species,
+            "start_utc": iso_utc(s["time_utc"].min()) if len(s) else None,
+            "end_utc": iso_utc(s["time_utc"].max()) if len(s) else None,
+        })
+        if int(ok.sum()) + nq != r.rows_read:
+            raise AssertionError(f"row accounting broken for {p.name}: {int(ok.sum())} + {nq} != {r.rows_read}")
+        log.info("georeferenced %s: %d of %d rows kept, %d quarantined; clock offset %.1f s (conf %.2f), "
+                 "lag %.1f s (conf %.2f)", p.name, int(ok.sum()), r.rows_read, nq, sol.clock_offset_s,
+                 sol.clock_offset_confidence, sol.lag_s, sol.lag_confidence)
+
+    all_species = sorted({c for part in parts for c in part.columns if c.endswith(qc_species_suffixes())})
+    samples_df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if len(samples_df):
+        samples_df = samples_df.sort_values(["platform_id", "mission_id", "time_utc"], kind="stable")
+    samples = to_samples_frame(samples_df if len(samples_df) else pd.DataFrame({"time_utc": []}), species=all_species)
+    quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else empty_quarantine()
+    return GeorefResult(samples, quarantine, provenance, clocks, crs)
+
+
+def qc_species_suffixes() -> tuple[str, ...]:
+    from .samples import SPECIES_SUFFIXES
+
+    return SPECIES_SUFFIXES
+
+
+def inspect_file(path, *, mapping=None, tz: str | None = None) -> dict:
+    """What a file is: format, kind, rows read/quarantined, UTC span (ISO 8601), bounds, fields.
+
+    ``bounds`` is ``[lon_min, lat_min, lon_max, lat_max]`` (EPSG:4326) or ``None``.
+    """
+    r = read_any(path, mapping=mapping, tz=tz)
+    f = r.frame
+    bounds = None
+    if {"lon", "lat"} <= set(f.columns) and f["lon"].notna().any():
+        bounds = [float(f["lon"].min()), float(f["lat"].min()), float(f["lon"].max()), float(f["lat"].max())]
+    reasons = r.quarantine["reason"].value_counts().to_dict() if len(r.quarantine) else {}
+    return {
+        "file": str(Path(path).name), "format": r.format, "kind": r.kind,
+        "rows_read": int(r.rows_read), "rows_kept": int(len(f)), "rows_quarantined": int(len(r.quarantine)),
+        "quarantine_reasons": {str(k): int(v) for k, v in reasons.items()},
+        "start_utc": iso_utc(f["time_utc"].min()) if len(f) else None,
+        "end_utc": iso_utc(f["time_utc"].max()) if len(f) else None,
+        "bounds": bounds, "fields": [c for c in f.columns if c != "source_row"], "species": r.species,
+        "time_source": r.meta.get("time_source"),
+    }

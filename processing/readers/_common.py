@@ -1,0 +1,118 @@
+"""Shared plumbing of the readers: the result object, standard columns, quarantine rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ...core.errors import FormatError, InputFileNotFoundError
+
+# Standard columns a reader may produce (units in the names).
+TRACK_COLUMNS = (
+    "time_utc", "lon", "lat", "alt_amsl_m", "height_above_takeoff_m", "speed_m_s",
+    "gps_fix", "n_sats", "hdop",
+)
+WIND_COLUMNS = ("wind_from_deg", "wind_speed_m_s")
+QUARANTINE_COLUMNS = ("file", "row", "reason")
+
+# gps_fix follows the MAVLink GPS_FIX_TYPE numbering: 0/1 no fix, 2 2-D, 3 3-D, 4 DGPS,
+# 5 RTK float, 6 RTK fixed.
+GPS_FIX_3D = 3
+
+
+@dataclass
+class ReadResult:
+    """What a reader found in one file.
+
+    ``frame`` has ``time_utc`` (tz-aware UTC) and standard columns; for tracks ``lon``/``lat``
+    in EPSG:4326 (WGS-84). ``quarantine`` has ``file``, ``row`` (1-based data row, or record
+    index for binary logs), ``reason`` and the raw fields. ``rows_read`` counts every record
+    considered, so ``len(frame) + len(quarantine) == rows_read``.
+    """
+
+    path: Path
+    format: str
+    kind: str  # 'track' | 'sensor' | 'track+sensor'
+    frame: pd.DataFrame
+    quarantine: pd.DataFrame
+    rows_read: int
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def species(self) -> list[str]:
+        """Concentration columns (``*_ugm3``, ``*_ppb``, ``*_ppm``, ``*_pct``…)."""
+        return species_columns(self.frame)
+
+
+SPECIES_SUFFIXES = ("_ugm3", "_mgm3", "_ppb", "_ppm", "_ppt")
+
+
+def species_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if str(c).endswith(SPECIES_SUFFIXES)]
+
+
+def empty_quarantine() -> pd.DataFrame:
+    return pd.DataFrame({"file": pd.Series(dtype=object), "row": pd.Series(dtype="int64"),
+                         "reason": pd.Series(dtype=object)})
+
+
+def quarantine_rows(path: Path, rows, reasons, raw: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Build quarantine rows: ``file``, ``row``, ``reason`` then the raw fields (as text)."""
+    rows = np.asarray(rows, dtype="int64")
+    if len(rows) == 0:
+        return empty_quarantine()
+    q = pd.DataFrame({"file": Path(path).name, "row": rows,
+                      "reason": np.broadcast_to(np.asarray(reasons, dtype=object), rows.shape)})
+    if raw is not None and len(raw):
+        r = raw.reset_index(drop=True).astype(str)
+        r.columns = [f"raw_{c}" if c in QUARANTINE_COLUMNS else str(c) for c in r.columns]
+        q = pd.concat([q.reset_index(drop=True), r], axis=1)
+    return q
+
+
+def split_bad(frame: pd.DataFrame, bad_reason: pd.Series, path: Path, raw: pd.DataFrame,
+              row_numbers) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split ``frame`` into kept rows and quarantine rows where ``bad_reason`` is non-empty.
+
+    Kept rows get ``source_row`` (the record number in the file) so later stages can
+    quarantine them by their original row.
+    """
+    bad = bad_reason.fillna("").astype(str).to_numpy() != ""
+    row_numbers = np.asarray(row_numbers)
+    q = quarantine_rows(path, row_numbers[bad], bad_reason.to_numpy()[bad], raw.loc[bad] if raw is not None else None)
+    kept = frame.loc[~bad].copy()
+    kept["source_row"] = row_numbers[~bad].astype("int64")
+    return kept.reset_index(drop=True), q
+
+
+def first_reason(*conditions: tuple[np.ndarray, str], n: int) -> pd.Series:
+    """Per row, the first reason whose condition is true (empty string when none), vectorised."""
+    out = np.full(n, "", dtype=object)
+    for cond, reason in reversed(conditions):
+        out = np.where(np.asarray(cond, dtype=bool), reason, out)
+    return pd.Series(out)
+
+
+def check_file(path) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise InputFileNotFoundError(f"`{p}` does not exist: check the path")
+    if p.is_dir():
+        raise FormatError(f"`{p.name}` is a folder, not a file: pass the log or CSV file itself")
+    if p.stat().st_size == 0:
+        raise FormatError(f"`{p.name}` is empty (0 bytes): the export or copy failed; export the file again")
+    return p
+
+
+def finalize(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sort by time (stable) and make ``time_utc`` tz-aware UTC ns."""
+    frame = frame.copy()
+    frame["time_utc"] = pd.to_datetime(frame["time_utc"], utc=True).dt.as_unit("ns")
+    return frame.sort_values("time_utc", kind="stable").reset_index(drop=True)
+
+
+def speed_from_components(*comps) -> np.ndarray:
+    return np.sqrt(sum(np.asarray(c, dtype=float) ** 2 for c in comps))
