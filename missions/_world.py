@@ -42,6 +42,9 @@ WIND_SPEED_TAU_S = 300.0
 WIND_SPEED_REL_SD = 0.15
 PUFF_TAU_S = 8.0
 BACKGROUND_TAU_S = 1800.0
+# Final plume rise is asked for at a finite distance: core.dispersion's x = inf gives NaN
+# for sources without buoyancy (0 · inf), which would silence cold stacks.
+FINAL_RISE_X_M = 1.0e5
 
 
 def rng_for(seed: int, stream: str) -> np.random.Generator:
@@ -124,7 +127,7 @@ class World:
             em["height_m"].to_numpy()[None, :], ws[:, None], self.stability,
             exit_velocity_m_s=em["exit_velocity_m_s"].to_numpy()[None, :],
             diameter_m=em["diameter_m"].to_numpy()[None, :],
-            exit_temp_k=em["exit_temp_k"].to_numpy()[None, :],
+            exit_temp_k=em["exit_temp_k"].to_numpy()[None, :], x_m=FINAL_RISE_X_M,
         )
         z = np.maximum(np.asarray(z_agl_m, float), 0.0)[:, None]
         return np.asarray(gaussian_plume(em["rate_g_s"].to_numpy()[None, :], u_s, xd, yc, z, h_eff,
@@ -148,7 +151,7 @@ class World:
         plume = plume * puffs
         bg = self.background_at(t)
         out = {"plume_tvoc_ugm3": plume.sum(axis=1), "tvoc_ugm3": bg["tvoc_ugm3"] + plume.sum(axis=1)}
-        for j, sp in enumerate(SPECIES_PPB):
+        for sp in SPECIES_PPB:
             frac = self.emitters[f"frac_{sp}"].to_numpy() if k else np.zeros(0)
             out[f"{sp}_ppb"] = bg[f"{sp}_ppb"] + ugm3_to_ppb(plume @ frac, sp)
         return out
@@ -233,7 +236,7 @@ def choose_emitters(
         h_eff, u_s = effective_height_m(s["height_m"].to_numpy(), mean_wind.speed_m_s, stability,
                                         exit_velocity_m_s=s["exit_velocity_m_s"].to_numpy(),
                                         diameter_m=s["diameter_m"].to_numpy(),
-                                        exit_temp_k=s["exit_temp_k"].to_numpy())
+                                        exit_temp_k=s["exit_temp_k"].to_numpy(), x_m=FINAL_RISE_X_M)
         score = np.zeros(len(s))
         near = np.flatnonzero(dist <= near_m)
         for off in (-8.0, 0.0, 8.0):  # a little meander so a near-miss still counts

@@ -24,10 +24,11 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,7 @@ from . import _writers as wr
 log = logging.getLogger(__name__)
 
 PLAN_SCHEMA = "ecopatrol.plan/1"
-DEFAULT_START_UTC = datetime(2026, 5, 12, 1, 0, tzinfo=timezone.utc)
+DEFAULT_START_UTC = datetime(2026, 5, 12, 1, 0, tzinfo=UTC)
 ANALYSER_TZ = wr.LOCAL_TZ
 VAN_INLET_AGL_M = 3.0
 VAN_ANTENNA_AGL_M = 2.5
@@ -402,7 +403,7 @@ def simulate_plans(
         start_utc = DEFAULT_START_UTC + timedelta(days=int(seed) % 28)
     if start_utc.tzinfo is None:
         raise InputError("start_utc must be timezone-aware (UTC)")
-    start_utc = start_utc.astimezone(timezone.utc)
+    start_utc = start_utc.astimezone(UTC)
     epoch_unix_s = start_utc.timestamp()
     for kind, p in (("drone", drone_plan), ("van", van_plan)):
         if p is not None:
@@ -511,7 +512,7 @@ def _circmean_deg(d: np.ndarray) -> float:
 
 
 def _iso(unix_s: float) -> str:
-    return datetime.fromtimestamp(round(unix_s, 3), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+    return datetime.fromtimestamp(round(unix_s, 3), tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
 
 
 # ---------------------------------------------------------------------------
