@@ -1,0 +1,424 @@
+"""Upload a mission to a vehicle over MAVLink (pymavlink), with read-back verification.
+
+The MAVLink mission protocol (https://mavlink.io/en/services/mission.html), upload side:
+
+    GCS → MISSION_COUNT(n)                       (resent on timeout until the vehicle asks)
+    vehicle → MISSION_REQUEST_INT(seq) | MISSION_REQUEST(seq)   (either; old ArduPilot uses the latter)
+    GCS → MISSION_ITEM_INT(seq) | MISSION_ITEM(seq)             (answered in the same flavour)
+    … until vehicle → MISSION_ACK(type)          (MAV_MISSION_ACCEPTED, or the reason it refused)
+
+then the read-back: MISSION_REQUEST_LIST → MISSION_COUNT → MISSION_REQUEST_INT(seq) for each item
+→ MISSION_ITEM_INT(seq) (or MISSION_ITEM) → MISSION_ACK, and every item is compared with what was
+sent. A refusal, silence after the retries, or a mismatch raises :class:`UploadError`.
+
+Connection strings are pymavlink's: ``tcp:HOST:PORT`` (connect to a vehicle or SITL listening on
+TCP), ``udp:HOST:PORT`` (listen on that UDP port for a vehicle that sends to it — SITL and most
+telemetry radios bridged to UDP), ``udpout:HOST:PORT`` (send to a vehicle listening on UDP), or a
+serial device (``/dev/ttyUSB0`` with ``baud``).
+
+For an ArduPilot-style plan (QGC ``firmwareType`` 3) the home position is item 0, as QGroundControl
+and Mission Planner upload it; ArduPilot overwrites it with its own home, so its position is not
+compared on read-back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ecopatrol.core.errors import FormatError, InputError, InputFileNotFoundError, UploadError
+
+log = logging.getLogger(__name__)
+
+MAV_MISSION_TYPE_MISSION = 0
+MAV_TYPE_GCS = 6
+MAV_AUTOPILOT_INVALID = 8
+MISSION_RESULTS = {
+    0: "ACCEPTED", 1: "ERROR (generic)", 2: "UNSUPPORTED_FRAME", 3: "UNSUPPORTED command", 4: "NO_SPACE",
+    5: "INVALID", 6: "INVALID_PARAM1", 7: "INVALID_PARAM2", 8: "INVALID_PARAM3", 9: "INVALID_PARAM4",
+    10: "INVALID_PARAM5_X", 11: "INVALID_PARAM6_Y", 12: "INVALID_PARAM7", 13: "INVALID_SEQUENCE",
+    14: "DENIED", 15: "OPERATION_CANCELLED",
+}
+
+
+@dataclass(frozen=True)
+class MissionItem:
+    """One mission item as MISSION_ITEM_INT carries it (lat/lon in degrees here)."""
+
+    seq: int
+    frame: int
+    command: int
+    current: int
+    autocontinue: int
+    param1: float
+    param2: float
+    param3: float
+    param4: float
+    lat_deg: float
+    lon_deg: float
+    alt_m: float
+
+    @property
+    def x_int(self) -> int:
+        return int(round(self.lat_deg * 1e7))
+
+    @property
+    def y_int(self) -> int:
+        return int(round(self.lon_deg * 1e7))
+
+
+@dataclass
+class UploadResult:
+    """What happened: items sent, the vehicle addressed, retries needed, and the read-back."""
+
+    n_items: int
+    target_system: int
+    target_component: int
+    requests_int: int = 0
+    requests_float: int = 0
+    retries: int = 0
+    verified: bool = False
+    duration_s: float = 0.0
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------
+# reading mission files
+# ---------------------------------------------------------------------------------------
+
+def _nan0(v) -> float:
+    return 0.0 if v is None else float(v)
+
+
+def items_from_qgc_plan(path: Path) -> list[MissionItem]:
+    """Mission items of a QGC ``.plan``; ArduPilot plans get the home as item 0."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        mission = doc["mission"]
+        raw = mission["items"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise FormatError(f"`{Path(path).name}` is not a QGroundControl .plan: {exc}") from exc
+    items: list[MissionItem] = []
+    if int(mission.get("firmwareType", 3)) == 3:
+        h = mission.get("plannedHomePosition") or [0, 0, 0]
+        items.append(MissionItem(0, 0, 16, 0, 1, 0, 0, 0, 0, float(h[0]), float(h[1]), float(h[2])))
+    for k, it in enumerate(raw):
+        if it.get("type") != "SimpleItem":
+            raise FormatError(f"`{Path(path).name}` item {k + 1}: type {it.get('type')!r} — only SimpleItem "
+                              "missions can be uploaded; re-save it from QGroundControl as simple items")
+        p = list(it.get("params", [])) + [None] * 7
+        items.append(MissionItem(len(items), int(it["frame"]), int(it["command"]), 0,
+                                 1 if it.get("autoContinue", True) else 0, _nan0(p[0]), _nan0(p[1]),
+                                 _nan0(p[2]), float("nan") if p[3] is None else float(p[3]),
+                                 _nan0(p[4]), _nan0(p[5]), _nan0(p[6])))
+    if items:
+        items[0] = MissionItem(**{**items[0].__dict__, "current": 1})
+    return items
+
+
+def items_from_wpl(path: Path) -> list[MissionItem]:
+    """Mission items of a ``QGC WPL 110`` file (tab- or space-separated)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    if not lines or not lines[0].startswith("QGC WPL"):
+        raise FormatError(f"`{Path(path).name}` line 1: expected 'QGC WPL 110'")
+    items = []
+    for n, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        f = line.split()
+        if len(f) != 12:
+            raise FormatError(f"`{Path(path).name}` line {n}: {len(f)} fields, expected 12")
+        items.append(MissionItem(int(f[0]), int(f[2]), int(f[3]), int(f[1]), int(float(f[11])), float(f[4]),
+                                 float(f[5]), float(f[6]), float(f[7]), float(f[8]), float(f[9]), float(f[10])))
+    return items
+
+
+def load_mission(plan_path, *, sortie: int | str | None = None) -> tuple[Path, list[MissionItem]]:
+    """Resolve ``plan_path`` (a ``.plan``, a ``.waypoints``, or a ``plan.json`` / plan folder with
+    ``sortie``) and read its items."""
+    p = Path(plan_path)
+    if not p.exists():
+        raise InputFileNotFoundError(f"`{p}` does not exist: give a .plan or .waypoints written by "
+                                     "`ecopatrol plan drone`")
+    if p.is_dir() or p.suffix == ".json":
+        folder = p if p.is_dir() else p.parent
+        if sortie is None:
+            cands = sorted(folder.glob("S*.plan"))
+            if len(cands) != 1:
+                raise InputError(f"`{p}` holds {len(cands)} sorties: choose one with --sortie N")
+            p = cands[0]
+        else:
+            sid = f"S{int(str(sortie).lstrip('Ss')):02d}"
+            p = folder / f"{sid}.plan"
+            if not p.exists():
+                raise InputFileNotFoundError(f"sortie {sid}: `{p}` does not exist")
+    elif sortie is not None:
+        sid = f"S{int(str(sortie).lstrip('Ss')):02d}"
+        if not p.stem.upper().startswith(sid):
+            cand = p.with_name(f"{sid}{p.suffix}")
+            if not cand.exists():
+                raise InputError(f"--sortie {sortie} does not match `{p.name}` and `{cand.name}` does not exist")
+            p = cand
+    if p.suffix == ".waypoints" or p.suffix == ".txt":
+        return p, items_from_wpl(p)
+    return p, items_from_qgc_plan(p)
+
+
+# ---------------------------------------------------------------------------------------
+# protocol
+# ---------------------------------------------------------------------------------------
+
+def _connect(connect: str, *, source_system: int, source_component: int, baud: int):
+    from pymavlink import mavutil
+
+    try:
+        return mavutil.mavlink_connection(connect, source_system=source_system, source_component=source_component,
+                                          baud=baud, autoreconnect=False, dialect="common")
+    except Exception as exc:  # socket and serial errors come in many classes
+        raise UploadError(f"cannot open MAVLink connection {connect!r}: {exc} — check the address "
+                          "(tcp:HOST:PORT, udp:HOST:PORT, udpout:HOST:PORT or a serial device)") from exc
+
+
+def _wait_heartbeat(conn, timeout_s: float) -> tuple[int, int]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        msg = conn.recv_match(type="HEARTBEAT", blocking=True, timeout=min(0.5, max(deadline - time.monotonic(), 0.01)))
+        if msg is None:
+            continue
+        if msg.type == MAV_TYPE_GCS:
+            continue
+        return msg.get_srcSystem(), msg.get_srcComponent()
+    raise UploadError(f"no heartbeat from a vehicle within {timeout_s:g} s: is it powered and is the "
+                      "connection address right?")
+
+
+def _send_item(conn, ts, tc, it: MissionItem, use_int: bool) -> None:
+    if use_int:
+        conn.mav.mission_item_int_send(ts, tc, it.seq, it.frame, it.command, it.current, it.autocontinue,
+                                       it.param1, it.param2, it.param3, it.param4, it.x_int, it.y_int, it.alt_m,
+                                       MAV_MISSION_TYPE_MISSION)
+    else:
+        conn.mav.mission_item_send(ts, tc, it.seq, it.frame, it.command, it.current, it.autocontinue,
+                                   it.param1, it.param2, it.param3, it.param4, it.lat_deg, it.lon_deg, it.alt_m,
+                                   MAV_MISSION_TYPE_MISSION)
+
+
+def _ack_error(msg) -> str:
+    t = int(msg.type)
+    return f"MAV_MISSION_{MISSION_RESULTS.get(t, str(t))} ({t})"
+
+
+def _upload(conn, ts, tc, items: list[MissionItem], res: UploadResult, *, timeout_s: float, retries: int) -> None:
+    n = len(items)
+    conn.mav.mission_count_send(ts, tc, n, MAV_MISSION_TYPE_MISSION)
+    last_sent: tuple[int, bool] | None = None
+    tries = 0
+    requested = set()
+    types = ["MISSION_REQUEST_INT", "MISSION_REQUEST", "MISSION_ACK"]
+    while True:
+        msg = conn.recv_match(type=types, blocking=True, timeout=timeout_s)
+        if msg is not None and (msg.get_srcSystem(), msg.get_srcComponent()) != (ts, tc):
+            continue
+        if msg is None:
+            tries += 1
+            res.retries += 1
+            if tries > retries:
+                where = (f"after item {max(requested)} of {n}" if requested else "before asking for any item")
+                raise UploadError(f"upload interrupted: the vehicle went silent {where} "
+                                  f"({retries} retries of {timeout_s:g} s): check the link and try again")
+            if last_sent is None:
+                conn.mav.mission_count_send(ts, tc, n, MAV_MISSION_TYPE_MISSION)
+            else:
+                _send_item(conn, ts, tc, items[last_sent[0]], last_sent[1])
+            continue
+        if getattr(msg, "mission_type", 0) != MAV_MISSION_TYPE_MISSION:
+            continue
+        kind = msg.get_type()
+        if kind == "MISSION_ACK":
+            if int(msg.type) != 0:
+                raise UploadError(f"the vehicle rejected the mission: {_ack_error(msg)}"
+                                  + (f" after item {max(requested)} of {n}" if requested else "")
+                                  + " — check its mission capacity, frames and commands")
+            if len(requested) < n:
+                raise UploadError(f"the vehicle acknowledged after asking for only {len(requested)} of {n} items")
+            return
+        seq = int(msg.seq)
+        if not 0 <= seq < n:
+            raise UploadError(f"the vehicle asked for item {seq}, but the mission has {n} items (0..{n - 1})")
+        use_int = kind == "MISSION_REQUEST_INT"
+        if use_int:
+            res.requests_int += 1
+        else:
+            res.requests_float += 1
+        _send_item(conn, ts, tc, items[seq], use_int)
+        requested.add(seq)
+        last_sent = (seq, use_int)
+        tries = 0
+
+
+def _download(conn, ts, tc, *, timeout_s: float, retries: int) -> list:
+    for attempt in range(retries + 1):
+        conn.mav.mission_request_list_send(ts, tc, MAV_MISSION_TYPE_MISSION)
+        msg = conn.recv_match(type="MISSION_COUNT", blocking=True, timeout=timeout_s)
+        if msg is not None:
+            break
+    else:
+        raise UploadError(f"read-back failed: no MISSION_COUNT within {retries + 1} × {timeout_s:g} s")
+    count = int(msg.count)
+    got = []
+    use_int = True
+    for seq in range(count):
+        for attempt in range(retries + 1):
+            if use_int:
+                conn.mav.mission_request_int_send(ts, tc, seq, MAV_MISSION_TYPE_MISSION)
+            else:
+                conn.mav.mission_request_send(ts, tc, seq, MAV_MISSION_TYPE_MISSION)
+            it = conn.recv_match(type=["MISSION_ITEM_INT", "MISSION_ITEM", "MISSION_ACK"], blocking=True,
+                                 timeout=timeout_s)
+            if it is None:
+                use_int = not use_int if attempt == 0 else use_int  # an old vehicle may ignore REQUEST_INT
+                continue
+            if it.get_type() == "MISSION_ACK":
+                raise UploadError(f"read-back refused at item {seq}: {_ack_error(it)}")
+            if int(it.seq) != seq:
+                continue
+            got.append(it)
+            break
+        else:
+            raise UploadError(f"read-back failed: item {seq} of {count} never arrived")
+    conn.mav.mission_ack_send(ts, tc, 0, MAV_MISSION_TYPE_MISSION)
+    return got
+
+
+def _compare(sent: list[MissionItem], got: list, *, ardupilot_home: bool) -> list[str]:
+    diffs = []
+    if len(got) != len(sent):
+        return [f"the vehicle holds {len(got)} items, {len(sent)} were sent"]
+    for a, b in zip(sent, got):
+        if b.get_type() == "MISSION_ITEM_INT":
+            lat, lon, tol = b.x / 1e7, b.y / 1e7, 1.5e-7
+        else:
+            lat, lon, tol = b.x, b.y, 2e-5  # float32 on the wire
+        if (int(b.command), int(b.frame)) != (a.command, a.frame):
+            diffs.append(f"item {a.seq}: command/frame {b.command}/{b.frame}, sent {a.command}/{a.frame}")
+            continue
+        if a.seq == 0 and ardupilot_home:
+            continue
+        for name, x, y, t in (("lat", lat, a.lat_deg, tol), ("lon", lon, a.lon_deg, tol), ("alt", b.z, a.alt_m, 0.01),
+                              ("param1", b.param1, a.param1, 1e-3), ("param2", b.param2, a.param2, 1e-3)):
+            if not (abs(float(x) - float(y)) <= t or (math.isnan(float(x)) and math.isnan(float(y)))):
+                diffs.append(f"item {a.seq}: {name} {float(x):.7f} on the vehicle, sent {float(y):.7f}")
+    return diffs
+
+
+def upload_mission(
+    plan_path,
+    connect: str,
+    *,
+    sortie: int | str | None = None,
+    timeout_s: float = 1.5,
+    retries: int = 5,
+    heartbeat_timeout_s: float = 10.0,
+    verify: bool = True,
+    baud: int = 57600,
+    source_system: int = 255,
+    source_component: int = 190,
+) -> UploadResult:
+    """Upload a ``.plan`` / ``.waypoints`` (or sortie ``sortie`` of a plan folder) to a vehicle.
+
+    Raises :class:`~ecopatrol.core.errors.UploadError` on refusal (``MISSION_ACK`` with an error),
+    silence after ``retries`` timeouts of ``timeout_s``, or a read-back mismatch.
+    """
+    path, items = load_mission(plan_path, sortie=sortie)
+    if not items:
+        raise InputError(f"`{path.name}` has no mission items")
+    ardupilot_home = path.suffix == ".waypoints" or _is_ardupilot_plan(path)
+    t0 = time.monotonic()
+    conn = _connect(connect, source_system=source_system, source_component=source_component, baud=baud)
+    try:
+        ts, tc = _wait_heartbeat(conn, heartbeat_timeout_s)
+        res = UploadResult(len(items), ts, tc, source=str(path))
+        _upload(conn, ts, tc, items, res, timeout_s=timeout_s, retries=retries)
+        if verify:
+            got = _download(conn, ts, tc, timeout_s=timeout_s, retries=retries)
+            diffs = _compare(items, got, ardupilot_home=ardupilot_home)
+            if diffs:
+                shown = "\n".join(f"  - {d}" for d in diffs[:20])
+                raise UploadError(f"read-back does not match what was sent ({len(diffs)} difference(s)):\n{shown}\n"
+                                  "upload again and do not fly this mission until it verifies")
+            res.verified = True
+    finally:
+        conn.close()
+    res.duration_s = time.monotonic() - t0
+    log.info("uploaded %d items of %s to system %d/%d in %.1f s (%d retries, %s requests)%s", res.n_items, path.name,
+             res.target_system, res.target_component, res.duration_s, res.retries,
+             "INT" if res.requests_int >= res.requests_float else "float", ", verified" if res.verified else "")
+    return res
+
+
+def _is_ardupilot_plan(path: Path) -> bool:
+    try:
+        return int(json.loads(path.read_text(encoding="utf-8"))["mission"].get("firmwareType", 3)) == 3
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+# ---------------------------------------------------------------------------------------
+# optional dronekit adapter
+# ---------------------------------------------------------------------------------------
+
+def import_dronekit():
+    """Import dronekit on Python ≥ 3.10, with the ``collections.MutableMapping`` shim it needs.
+
+    dronekit 2.9.2 (the last release) imports ``collections.MutableMapping``, removed in
+    Python 3.10; and its ``CommandSequence.upload`` answers only MISSION_REQUEST, never
+    MISSION_REQUEST_INT, so vehicles that ask with the INT variant (PX4, MAVSDK, recent
+    ArduPilot) stall. Prefer :func:`upload_mission`.
+    """
+    import collections
+    import collections.abc
+
+    for name in ("MutableMapping", "Mapping", "Sequence", "Iterable"):
+        if not hasattr(collections, name):
+            setattr(collections, name, getattr(collections.abc, name))
+    try:
+        import dronekit
+    except ImportError as exc:
+        raise UploadError("dronekit is not installed: `pip install ecopatrol[dronekit]`, or use the built-in "
+                          "uploader (`ecopatrol upload`), which also answers MISSION_REQUEST_INT") from exc
+    return dronekit
+
+
+def upload_with_dronekit(plan_path, connect: str, *, sortie=None, timeout_s: float = 30.0) -> UploadResult:
+    """Upload through dronekit (optional adapter; see :func:`import_dronekit` for its limits)."""
+    dronekit = import_dronekit()
+    path, items = load_mission(plan_path, sortie=sortie)
+    t0 = time.monotonic()
+    try:
+        vehicle = dronekit.connect(connect, wait_ready=True, timeout=timeout_s)
+    except Exception as exc:
+        raise UploadError(f"dronekit could not connect to {connect!r}: {exc}") from exc
+    try:
+        cmds = vehicle.commands
+        cmds.clear()
+        body = items[1:] if items and items[0].seq == 0 and items[0].command == 16 and items[0].frame == 0 else items
+        for it in body:
+            cmds.add(dronekit.Command(0, 0, 0, it.frame, it.command, 0, it.autocontinue, it.param1, it.param2,
+                                      it.param3, 0.0 if math.isnan(it.param4) else it.param4, it.lat_deg,
+                                      it.lon_deg, it.alt_m))
+        cmds.upload(timeout=timeout_s)
+        cmds.download()
+        cmds.wait_ready()
+        if cmds.count != len(body):
+            raise UploadError(f"dronekit read-back: vehicle holds {cmds.count} items, {len(body)} were sent")
+        res = UploadResult(len(body), vehicle._master.target_system, vehicle._master.target_component,
+                           verified=True, source=str(path))
+    finally:
+        vehicle.close()
+    res.duration_s = time.monotonic() - t0
+    return res
