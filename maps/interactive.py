@@ -793,6 +793,7 @@ def _raster_png(path: Path):
     Returns ``(data_url, ((south, west), (north, east)), label, vmax)`` or ``(None, …)``.
     """
     import rasterio
+    from affine import Affine
     from matplotlib import colormaps
     from matplotlib.image import imsave
     from rasterio.enums import Resampling
@@ -809,7 +810,7 @@ def _raster_png(path: Path):
         h, w = max(1, int(src.height / scale)), max(1, int(src.width / scale))
         arr = src.read(1, out_shape=(h, w), masked=True, resampling=Resampling.average).astype(float)
         arr = arr.filled(np.nan)
-        transform = src.transform * src.transform.scale(src.width / w, src.height / h)
+        transform = src.transform @ Affine.scale(src.width / w, src.height / h)
         label = (src.descriptions[0] if src.descriptions and src.descriptions[0] else None) \
             or src.tags(1).get("long_name") or src.tags().get("quantity") or "hotspot intensity"
         units = src.units[0] if src.units and src.units[0] else src.tags(1).get("units")

@@ -96,10 +96,11 @@ def _img(fig, caption: str) -> str:
             f"<figcaption>{esc(caption)}</figcaption></figure>")
 
 
-def mission_summary(samples: pd.DataFrame) -> pd.DataFrame:
+def mission_summary(samples: pd.DataFrame, *, block: int = 10) -> pd.DataFrame:
     """Per ``(platform_id, mission_id)``: samples, start/end, duration and distance covered.
 
-    Distance is the sum of great-circle steps between consecutive samples (time order) —
+    Distance is the sum of great-circle steps between the means of consecutive blocks of
+    ``block`` samples (time order), so GPS jitter between close samples does not inflate it —
     vectorised over all samples at once.
     """
     keys = [c for c in ("platform_id", "mission_id") if c in samples]
@@ -107,13 +108,17 @@ def mission_summary(samples: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     s = samples.sort_values([*keys, "time_utc"] if "time_utc" in samples else keys)
     code = s.groupby(keys, sort=False, observed=True).ngroup().to_numpy()
-    lon, lat = s["lon"].to_numpy(float), s["lat"].to_numpy(float)
+    starts = np.r_[0, np.flatnonzero(code[1:] != code[:-1]) + 1]
+    pos = np.arange(len(code)) - np.repeat(starts, np.diff(np.r_[starts, len(code)]))
+    blk = pd.DataFrame({"code": code, "b": pos // block, "lon": s["lon"].to_numpy(float),
+                        "lat": s["lat"].to_numpy(float)}).groupby(["code", "b"], sort=True).mean().reset_index()
+    bc, lon, lat = blk["code"].to_numpy(), blk["lon"].to_numpy(), blk["lat"].to_numpy()
     step = np.r_[0.0, haversine_m(lon[:-1], lat[:-1], lon[1:], lat[1:])]
-    step[np.r_[True, code[1:] != code[:-1]]] = 0.0
+    step[np.r_[True, bc[1:] != bc[:-1]]] = 0.0
     step = np.where(np.isfinite(step), step, 0.0)
-    d = pd.DataFrame({"code": code, "step": step})
+    d = pd.DataFrame({"code": bc, "step": step})
     out = s[keys].assign(_code=code).drop_duplicates("_code").set_index("_code")
-    out["samples"] = d.groupby("code").size()
+    out["samples"] = np.bincount(code)
     out["distance_km"] = d.groupby("code")["step"].sum() / 1000.0
     if "time_utc" in s:
         t = s.assign(_code=code).groupby("_code")["time_utc"]
