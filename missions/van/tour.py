@@ -21,7 +21,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
@@ -325,12 +325,9 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
         all_ids = area.enterprises["enterprise_id"].astype(str).tolist()
         all_src = legs_mod.concat_sources([legs_mod.plume_sources(area, e, wind, stability, area.metric_crs)
                                            for e in all_ids])
-        park_col = area.enterprises["park"].astype(str)
         for p in parks:
-            members = area.enterprises.loc[park_col == p, "enterprise_id"].astype(str).tolist()
-            psrc = legs_mod.concat_sources([srcs.get(e) or legs_mod.plume_sources(area, e, wind, stability,
-                                                                                   area.metric_crs)
-                                            for e in members])
+            # upwind of the park's targets of the day (a park's far-flung members do not move it)
+            psrc = legs_mod.concat_sources([srcs[t] for t in cands if park_of[t] == p])
             b = legs_mod.background_legs(idx, psrc, all_src, p, wind, component=comp,
                                          monitor_speed_m_s=monitor_m_s)
             if b:
@@ -502,5 +499,5 @@ def _assemble(area, wind, stability, idx: RoadIndex, depot_node: int, depot_lonl
         legs=legs, distance_m=float(sum(leg.distance_m for leg in legs)),
         duration_s=float(sum(leg.duration_s for leg in legs)), shift_h=float(shift_h), passes=int(passes),
         monitor_speed_kmh=float(monitor_speed_kmh), targets_covered=list(covered), dropped=list(dropped),
-        target_names=dict(names), created_utc=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        target_names=dict(names), created_utc=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
