@@ -187,12 +187,12 @@ def georeference(
     for p in track_paths:
         r = read_any(p, mapping=mapping, tz=tz)
         if "track" not in r.kind:
-            raise InputError(f"`{p.name}` is a {r.format} sensor file without positions: pass it with --sensor")
+            raise InputError(f"`{p.name}` ({r.format}) is a sensor file without positions: pass it with --sensor")
         reads[p] = r
     for p in sensor_paths:
         r = reads.get(p) or read_any(p, mapping=mapping, tz=tz)
         if "sensor" not in r.kind:
-            raise InputError(f"`{p.name}` is a {r.format} track without concentrations: pass it with --track")
+            raise InputError(f"`{p.name}` ({r.format}) is a track without concentrations: pass it with --track")
         reads[p] = r
     sources = [(p, reads[p].frame) for p in track_paths]
     sources += [(p, reads[p].frame) for p in sensor_paths if reads[p].kind == "track+sensor" and p not in track_paths]

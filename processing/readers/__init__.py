@@ -11,7 +11,6 @@ or in ``quarantine`` with a reason.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from ...core.errors import FormatError
 from ._common import ReadResult, check_file, species_columns

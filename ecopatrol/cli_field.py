@@ -1,0 +1,78 @@
+"""``ecopatrol georef`` and ``ecopatrol inspect``: parse options, call one library function.
+
+Plain typer-annotated functions; the CLI module registers them. Heavy imports happen
+inside the bodies so ``ecopatrol --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def _seconds_or_auto(value: str, name: str) -> float | str:
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{name} must be 'auto' or a number of seconds, got {value!r}") from exc
+
+
+def georef_cmd(
+    track: Annotated[list[Path] | None, typer.Option(
+        "--track", help="GPS track or flight log (.tlog, .bin, .ulg, DJI CSV, .gpx, .nmea); repeat for several.")] = None,
+    sensor: Annotated[list[Path] | None, typer.Option(
+        "--sensor", help="Analyser file (analyser CSV, Picarro .dat, mapped CSV); repeat for several.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for samples.parquet, quarantine.csv, provenance.json.")] = Path("samples"),
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="TOML mapping for other CSV layouts.")] = None,
+    lag: Annotated[str, typer.Option("--lag", help="Inlet lag: auto or SECONDS.")] = "auto",
+    clock_offset: Annotated[str, typer.Option("--clock-offset", help="Analyser clock − UTC: auto or SECONDS.")] = "auto",
+    dem: Annotated[Path | None, typer.Option("--dem", help="GeoTIFF DEM (metres AMSL) for height above ground.")] = None,
+    max_gap_s: Annotated[float, typer.Option("--max-gap", help="No interpolation across GPS gaps longer than this (s).")] = 5.0,
+    timezone: Annotated[str | None, typer.Option("--tz", help="Zone of naive analyser times (default Asia/Shanghai).")] = None,
+    platform_id: Annotated[str | None, typer.Option("--platform", help="platform_id for the samples.")] = None,
+    mission_id: Annotated[str | None, typer.Option("--mission", help="mission_id for the samples.")] = None,
+) -> None:
+    """Georeference analyser samples against GPS tracks; write samples, quarantine and provenance."""
+    from ecopatrol.processing.georef import georeference
+    from ecopatrol.processing.samples import write_samples
+
+    result = georeference(
+        list(track or []), list(sensor or []), mapping=mapping,
+        lag=_seconds_or_auto(lag, "--lag"), clock_offset=_seconds_or_auto(clock_offset, "--clock-offset"),
+        dem=dem, platform_id=platform_id, mission_id=mission_id, max_gap_s=max_gap_s, tz=timezone,
+    )
+    paths = write_samples(result, out)
+    for p in result.provenance:
+        if p.get("role") == "sensor":
+            typer.echo(f"{p['file']}: {p['rows_kept']} kept, {p['rows_quarantined']} quarantined; "
+                       f"clock offset {p['clock_offset_s']:+.1f} s (confidence {p['clock_offset_confidence']:.2f}), "
+                       f"lag {p['lag_s']:.1f} s (confidence {p['lag_confidence']:.2f})")
+    typer.echo(f"{len(result.samples)} samples → {paths['samples']}; {len(result.quarantine)} rows in {paths['quarantine']}")
+
+
+def inspect_cmd(
+    file: Annotated[Path, typer.Argument(help="Any supported log, track or analyser file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="TOML mapping for other CSV layouts.")] = None,
+) -> None:
+    """Tell what FILE is: format, rows read and quarantined, UTC span, bounds and fields."""
+    from ecopatrol.processing.georef import inspect_file
+
+    info = inspect_file(file, mapping=mapping)
+    if as_json:
+        typer.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        return
+    b = info["bounds"]
+    typer.echo(f"{info['file']}: {info['format']} ({info['kind']})")
+    typer.echo(f"  rows: {info['rows_read']} read, {info['rows_kept']} kept, {info['rows_quarantined']} quarantined")
+    for reason, n in info["quarantine_reasons"].items():
+        typer.echo(f"    {n} × {reason}")
+    typer.echo(f"  UTC: {info['start_utc']} → {info['end_utc']}  ({info['time_source']})")
+    if b:
+        typer.echo(f"  bounds (lon, lat): {b[0]:.6f}, {b[1]:.6f} → {b[2]:.6f}, {b[3]:.6f}")
+    typer.echo(f"  fields: {', '.join(info['fields'])}")

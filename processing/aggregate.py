@@ -1,0 +1,169 @@
+"""Aggregation of samples onto 30 m road segments (vans) and square grid cells (drones, areas).
+
+Both aggregates are the **median over passes of the per-pass mean**, so a slow or repeated
+pass does not outweigh the others, with the number of passes and samples behind each value.
+Results are GeoDataFrames in the local metric CRS (``crs`` argument or the samples' UTM zone);
+write them with ``to_crs("EPSG:4326")`` (the evidence writer does).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._evidence_util import metric_xy, pass_codes, require_columns
+
+log = logging.getLogger(__name__)
+
+
+def is_drone(samples: pd.DataFrame) -> np.ndarray:
+    """True for rows whose ``platform_id`` starts with ``drone`` (case-insensitive)."""
+    if "platform_id" not in samples.columns:
+        return np.zeros(len(samples), bool)
+    return samples["platform_id"].astype(str).str.lower().str.startswith("drone").to_numpy()
+
+
+def _median_of_pass_means(key: np.ndarray, codes: np.ndarray, values: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Per key: median over passes of the per-pass mean of each value, n_passes, n_samples, max."""
+    df = pd.DataFrame({"key": key, "code": codes, **values})
+    per_pass = df.groupby(["key", "code"], sort=False)[list(values)].mean()
+    out = per_pass.groupby(level="key").median()
+    out["n_passes"] = per_pass.groupby(level="key").size()
+    gb = df.groupby("key")
+    out["n_samples"] = gb.size()
+    for name in values:
+        out[f"{name}_max"] = gb[name].max()
+    return out
+
+
+def _values(samples: pd.DataFrame, species: str) -> dict[str, np.ndarray]:
+    vals = {species: samples[species].to_numpy(float)}
+    if f"{species}_enh" in samples.columns:
+        vals[f"{species}_enh"] = samples[f"{species}_enh"].to_numpy(float)
+    return vals
+
+
+def grid_cells(samples: pd.DataFrame, *, species: str = "tvoc_ugm3", cell_m: float = 50.0,
+               crs=None) -> gpd.GeoDataFrame:
+    """Square ``cell_m`` cells (metric CRS) with the median of per-pass means of ``species``.
+
+    Columns: ``cell_id``, ``ix``, ``iy``, ``x_m``, ``y_m`` (centre), ``species``, ``{species}``,
+    ``{species}_max`` (and ``_enh`` columns when the samples are annotated), ``n_passes``,
+    ``n_samples``, polygon geometry.
+    """
+    require_columns(samples, [species])
+    ok = np.isfinite(samples[species].to_numpy(float))
+    s = samples[ok]
+    x, y, crs = metric_xy(s, crs) if len(s) else (np.array([]), np.array([]), crs)
+    ix = np.floor(x / cell_m).astype(np.int64)
+    iy = np.floor(y / cell_m).astype(np.int64)
+    key = ix * 10_000_000 + iy
+    agg = _median_of_pass_means(key, pass_codes(s), _values(s, species))
+    k = agg.index.to_numpy()
+    gx = np.floor_divide(k + 5_000_000, 10_000_000)
+    gy = k - gx * 10_000_000
+    agg.insert(0, "iy", gy)
+    agg.insert(0, "ix", gx)
+    agg.insert(0, "cell_id", [f"C{a}_{b}" for a, b in zip(gx, gy, strict=True)])
+    agg["x_m"] = (gx + 0.5) * cell_m
+    agg["y_m"] = (gy + 0.5) * cell_m
+    agg["species"] = species
+    geom = shapely.box(gx * cell_m, gy * cell_m, (gx + 1) * cell_m, (gy + 1) * cell_m)
+    out = gpd.GeoDataFrame(agg.reset_index(drop=True), geometry=geom, crs=crs)
+    out = out.sort_values(["ix", "iy"]).reset_index(drop=True)
+    log.info("grid: %d samples → %d cells of %g m", len(s), len(out), cell_m)
+    return out
+
+
+def _pieces(lines: np.ndarray, segment_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cut LineStrings into straight pieces of about ``segment_m``; returns (pieces, line index)."""
+    lengths = shapely.length(lines)
+    n = np.maximum(np.ceil(lengths / segment_m).astype(int), 1)
+    line_idx = np.repeat(np.arange(len(lines)), n + 1)
+    j = np.concatenate([np.arange(k + 1) for k in n]) if len(n) else np.array([], int)
+    frac = j / np.repeat(n, n + 1)
+    pts = shapely.line_interpolate_point(lines[line_idx], frac, normalized=True)
+    xy = shapely.get_coordinates(pts)
+    first = np.r_[0, np.cumsum(n + 1)[:-1]]
+    a = np.concatenate([np.arange(f, f + k) for f, k in zip(first, n, strict=True)]) if len(n) else \
+        np.array([], int)
+    pieces = shapely.linestrings(np.stack([xy[a], xy[a + 1]], axis=1))
+    return pieces, line_idx[a]
+
+
+def _track_lines(x, y, codes, order) -> tuple[np.ndarray, np.ndarray]:
+    """One LineString per pass (time order); returns (lines, pass code of each)."""
+    cs = codes[order]
+    uniq, start, counts = np.unique(cs, return_index=True, return_counts=True)
+    keep = counts >= 2
+    idx = np.repeat(np.arange(len(uniq)), counts)
+    lines = shapely.linestrings(np.c_[x[order], y[order]], indices=idx)
+    return np.asarray(lines)[keep], uniq[keep]
+
+
+def road_segments(samples: pd.DataFrame, *, species: str = "tvoc_ugm3", segment_m: float = 30.0,
+                  roads: gpd.GeoDataFrame | None = None, snap_m: float = 25.0,
+                  crs=None) -> gpd.GeoDataFrame:
+    """``segment_m`` road pieces with the median of per-pass means of ``species``.
+
+    ``roads`` (LineStrings, any CRS, optional ``name`` column) gives the network; without it
+    the van tracks themselves are the network: passes are taken longest first and a pass
+    adds its own pieces only where it does not already run within ``snap_m`` of an earlier one.
+    Samples farther than ``snap_m`` from every piece are left out (counted in the log line).
+    Columns: ``segment_id``, ``road``, ``{species}`` (+ ``_max``, ``_enh``), ``n_passes``,
+    ``n_samples``, ``x_m``, ``y_m`` (midpoint), LineString geometry in the metric CRS.
+    """
+    require_columns(samples, [species])
+    s = samples[np.isfinite(samples[species].to_numpy(float))]
+    if len(s) == 0:
+        return gpd.GeoDataFrame({"segment_id": []}, geometry=gpd.GeoSeries([]), crs=crs)
+    x, y, crs = metric_xy(s, crs)
+    codes = pass_codes(s)
+    pts = shapely.points(x, y)
+    if roads is not None and len(roads):
+        r = roads.to_crs(crs) if roads.crs is not None else roads.set_crs(crs)
+        r = r[r.geometry.geom_type.isin(["LineString", "MultiLineString"])].explode(index_parts=False)
+        lines = np.asarray(r.geometry.values)
+        names = r["name"].astype(str).to_numpy() if "name" in r.columns else np.full(len(r), "")
+        pieces, li = _pieces(lines, segment_m)
+        piece_name = names[li]
+    else:
+        t = pd.to_datetime(s["time_utc"], utc=True).astype("int64").to_numpy() if "time_utc" in s.columns \
+            else np.arange(len(s))
+        order = np.lexsort((t, codes))
+        lines, _ = _track_lines(x, y, codes, order)
+        lines = lines[np.argsort(-shapely.length(lines), kind="stable")]
+        kept: list[np.ndarray] = []
+        tree = None
+        for line in lines:  # loop over passes (tens), not samples
+            cand, _ = _pieces(np.array([line]), segment_m)
+            if tree is not None:
+                mids = shapely.line_interpolate_point(cand, 0.5, normalized=True)
+                near = tree.query(mids, predicate="dwithin", distance=snap_m)
+                covered = np.zeros(len(cand), bool)
+                covered[near[0]] = True
+                cand = cand[~covered]
+            if len(cand):
+                kept.append(cand)
+                tree = shapely.STRtree(np.concatenate(kept))
+        pieces = np.concatenate(kept) if kept else np.array([], dtype=object)
+        piece_name = np.full(len(pieces), "")
+    tree = shapely.STRtree(pieces)
+    si, pi = tree.query_nearest(pts, max_distance=snap_m, all_matches=False)
+    agg = _median_of_pass_means(pi, codes[si], {k: v[si] for k, v in _values(s, species).items()})
+    k = agg.index.to_numpy()
+    geom = pieces[k]
+    mid = shapely.get_coordinates(shapely.line_interpolate_point(geom, 0.5, normalized=True))
+    agg.insert(0, "road", piece_name[k])
+    agg.insert(0, "segment_id", [f"G{i:06d}" for i in k])
+    agg["x_m"], agg["y_m"] = mid[:, 0], mid[:, 1]
+    agg["species"] = species
+    out = gpd.GeoDataFrame(agg.reset_index(drop=True), geometry=geom, crs=crs)
+    out = out.sort_values("segment_id").reset_index(drop=True)
+    log.info("segments: %d samples → %d segments of %g m (%d samples off-road)", len(s), len(out),
+             segment_m, len(s) - len(si))
+    return out

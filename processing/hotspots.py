@@ -1,0 +1,328 @@
+"""Hotspot maps: kernel density, IDW, ordinary kriging, COG GeoTIFF, Getis-Ord Gi* and polygons.
+
+All surfaces live on a :class:`Grid` in a local metric CRS (north-up, row 0 at the north edge).
+
+- :func:`kde_grid` — weighted Gaussian kernel density by **linear binning + separable
+  Gaussian filtering** (cost O(n + cells), not pairwise: 1 M samples on 1000 × 1000 cells
+  in a fraction of a second);
+- :func:`kernel_concentration` — kernel-weighted mean concentration (Nadaraya–Watson: KDE
+  weighted by concentration / KDE of the samples), masked where samples are too sparse;
+- :func:`idw_grid` — inverse-distance weighting over the k nearest samples (KD-tree);
+- :func:`kriging_grid` — ordinary kriging with pykrige (optional dependency, subsampled);
+- :func:`write_cog` — Cloud-Optimised GeoTIFF (tiled, DEFLATE, overviews, CRS and nodata);
+- :func:`getis_ord` — Gi* (esda ``G_Local(star=True)``) with binary distance-band weights
+  (libpysal ``Graph.build_distance_band``, KD-tree built), analytical z-scores by default, Benjamini–Hochberg FDR;
+- :func:`hotspot_polygons` — dissolved hot features at 90 / 95 / 99 % confidence.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.ndimage import gaussian_filter
+from scipy.spatial import cKDTree
+from scipy.stats import norm
+
+from ecopatrol.core.errors import InputError
+
+from ._evidence_util import write_atomic
+
+log = logging.getLogger(__name__)
+
+CONFIDENCE_LEVELS = (90, 95, 99)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A north-up raster grid in a metric CRS: lower-left corner ``(x0_m, y0_m)``, square cells."""
+
+    x0_m: float
+    y0_m: float
+    cell_m: float
+    nx: int
+    ny: int
+    crs: object = None
+
+    @classmethod
+    def around(cls, x, y, *, cell_m: float, pad_m: float = 0.0, crs=None, max_cells: int = 25_000_000) -> "Grid":
+        """The grid covering points ``(x, y)`` plus ``pad_m``, snapped to multiples of ``cell_m``."""
+        x = np.asarray(x, float)
+        y = np.asarray(y, float)
+        if not (np.isfinite(x).any() and np.isfinite(y).any()):
+            raise InputError("cannot build a grid: no finite sample coordinates")
+        x0 = math.floor((np.nanmin(x) - pad_m) / cell_m) * cell_m
+        y0 = math.floor((np.nanmin(y) - pad_m) / cell_m) * cell_m
+        nx = int(math.ceil((np.nanmax(x) + pad_m - x0) / cell_m)) + 1
+        ny = int(math.ceil((np.nanmax(y) + pad_m - y0) / cell_m)) + 1
+        if nx * ny > max_cells:
+            raise InputError(f"grid of {nx} × {ny} cells at {cell_m:g} m is too large: use a larger `cell_m`")
+        return cls(float(x0), float(y0), float(cell_m), nx, ny, crs)
+
+    @property
+    def transform(self):
+        from rasterio.transform import from_origin
+
+        return from_origin(self.x0_m, self.y0_m + self.ny * self.cell_m, self.cell_m, self.cell_m)
+
+    def centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """Cell-centre coordinates ``(X, Y)`` as (ny, nx) arrays, row 0 north."""
+        xs = self.x0_m + (np.arange(self.nx) + 0.5) * self.cell_m
+        ys = self.y0_m + (self.ny - np.arange(self.ny) - 0.5) * self.cell_m
+        return np.meshgrid(xs, ys)
+
+
+def _linear_bin(x, y, w, grid: Grid) -> np.ndarray:
+    """Linear (cloud-in-cell) binning of weights onto cell centres; (ny, nx), row 0 south."""
+    fx = (np.asarray(x, float) - grid.x0_m) / grid.cell_m - 0.5
+    fy = (np.asarray(y, float) - grid.y0_m) / grid.cell_m - 0.5
+    w = np.asarray(w, float)
+    ok = np.isfinite(fx) & np.isfinite(fy) & np.isfinite(w)
+    fx, fy, w = fx[ok], fy[ok], w[ok]
+    i0 = np.floor(fx).astype(np.int64)
+    j0 = np.floor(fy).astype(np.int64)
+    ax = fx - i0
+    ay = fy - j0
+    out = np.zeros(grid.nx * grid.ny)
+    for di, wx in ((0, 1 - ax), (1, ax)):
+        for dj, wy in ((0, 1 - ay), (1, ay)):
+            i = i0 + di
+            j = j0 + dj
+            m = (i >= 0) & (i < grid.nx) & (j >= 0) & (j < grid.ny)
+            out += np.bincount(j[m] * grid.nx + i[m], (w * wx * wy)[m], minlength=grid.nx * grid.ny)
+    return out.reshape(grid.ny, grid.nx)
+
+
+def kde_grid(x, y, *, grid: Grid, bandwidth_m: float, weights=None) -> np.ndarray:
+    """Weighted Gaussian kernel density (weight per m²) on ``grid``; (ny, nx), row 0 north.
+
+    ``Σ_i w_i K_h(s − s_i)`` with an isotropic Gaussian kernel of standard deviation
+    ``bandwidth_m``; computed by linear binning and a separable Gaussian filter truncated at
+    4 σ, exact up to the binning error (≈ (cell/h)² / 24 relative).
+    """
+    w = np.ones(len(np.asarray(x))) if weights is None else weights
+    binned = _linear_bin(x, y, w, grid)
+    sigma = bandwidth_m / grid.cell_m
+    dens = gaussian_filter(binned, sigma=sigma, mode="constant", truncate=4.0)
+    return np.flipud(dens) / (grid.cell_m * grid.cell_m)
+
+
+def kernel_concentration(x, y, values, *, grid: Grid, bandwidth_m: float,
+                         min_samples: float = 1.0) -> np.ndarray:
+    """Kernel-weighted mean of ``values`` (Nadaraya–Watson), NaN where the kernel-weighted
+    sample count (density × 2π h²) is below ``min_samples``."""
+    v = np.asarray(values, float)
+    ok = np.isfinite(v)
+    x, y, v = np.asarray(x, float)[ok], np.asarray(y, float)[ok], v[ok]
+    num = kde_grid(x, y, grid=grid, bandwidth_m=bandwidth_m, weights=v)
+    den = kde_grid(x, y, grid=grid, bandwidth_m=bandwidth_m)
+    support = den * 2 * math.pi * bandwidth_m**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = num / den
+    return np.where(support >= min_samples, out, np.nan)
+
+
+def idw_grid(x, y, values, *, grid: Grid, power: float = 2.0, k: int = 12,
+             max_distance_m: float | None = None) -> np.ndarray:
+    """Inverse-distance-weighted surface over the ``k`` nearest samples; NaN beyond ``max_distance_m``."""
+    v = np.asarray(values, float)
+    ok = np.isfinite(v)
+    pts = np.c_[np.asarray(x, float)[ok], np.asarray(y, float)[ok]]
+    v = v[ok]
+    X, Y = grid.centres()
+    q = np.c_[X.ravel(), Y.ravel()]
+    k = min(k, len(v))
+    ub = np.inf if max_distance_m is None else max_distance_m
+    dist, idx = cKDTree(pts).query(q, k=k, distance_upper_bound=ub)
+    dist = dist.reshape(len(q), k)
+    idx = idx.reshape(len(q), k)
+    valid = np.isfinite(dist)
+    vv = np.where(valid, v[np.minimum(idx, len(v) - 1)], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        wgt = np.where(valid, 1.0 / np.maximum(dist, 1e-6) ** power, 0.0)
+        out = (wgt * vv).sum(1) / wgt.sum(1)
+    exact = valid[:, 0] & (dist[:, 0] < 1e-6)
+    out[exact] = vv[exact, 0]
+    return out.reshape(grid.ny, grid.nx)
+
+
+def kriging_grid(x, y, values, *, grid: Grid, variogram_model: str = "spherical",
+                 max_points: int = 1500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Ordinary kriging (pykrige) on ``grid``: ``(estimate, variance)``, both (ny, nx) row 0 north.
+
+    Kriging is O(n³): at most ``max_points`` samples are used (a seeded random subset).
+    Needs the ``kriging`` extra (``pip install pykrige``).
+    """
+    try:
+        from pykrige.ok import OrdinaryKriging
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise InputError("ordinary kriging needs pykrige: `pip install ecopatrol[kriging]`") from None
+    v = np.asarray(values, float)
+    ok = np.isfinite(v)
+    xs, ys, v = np.asarray(x, float)[ok], np.asarray(y, float)[ok], v[ok]
+    if len(v) > max_points:
+        pick = np.sort(np.random.default_rng(seed).choice(len(v), max_points, replace=False))
+        xs, ys, v = xs[pick], ys[pick], v[pick]
+    X, Y = grid.centres()
+    ok_model = OrdinaryKriging(xs, ys, v, variogram_model=variogram_model)
+    z, ss = ok_model.execute("grid", X[0], Y[:, 0][::-1])
+    return np.flipud(np.asarray(z)), np.flipud(np.asarray(ss))
+
+
+def write_cog(path: str | Path, bands: np.ndarray | dict[str, np.ndarray], *, grid: Grid,
+              nodata: float = -9999.0) -> Path:
+    """Write a Cloud-Optimised GeoTIFF atomically: float32, tiled 256, DEFLATE, overviews,
+    ``grid.crs`` and ``nodata`` set (NaN cells become ``nodata``). ``bands`` is one (ny, nx)
+    array or a dict ``{description: array}``."""
+    import rasterio
+    from rasterio.io import MemoryFile
+    from rasterio.shutil import copy as rio_copy
+
+    if grid.crs is None:
+        raise InputError("write_cog: the grid has no CRS; build it with `crs=`")
+    named = bands if isinstance(bands, dict) else {"value": bands}
+    arrays = [np.where(np.isfinite(a), a, nodata).astype("float32") for a in named.values()]
+    for a in arrays:
+        if a.shape != (grid.ny, grid.nx):
+            raise InputError(f"write_cog: band shape {a.shape} does not match the grid {(grid.ny, grid.nx)}")
+
+    def _w(tmp: Path) -> None:
+        with MemoryFile() as mf:
+            with mf.open(driver="GTiff", width=grid.nx, height=grid.ny, count=len(arrays), dtype="float32",
+                         crs=rasterio.crs.CRS.from_user_input(grid.crs), transform=grid.transform,
+                         nodata=nodata) as ds:
+                for i, (name, a) in enumerate(zip(named, arrays, strict=True), start=1):
+                    ds.write(a, i)
+                    ds.set_band_description(i, name)
+            with mf.open() as ds:
+                rio_copy(ds, tmp, driver="COG", compress="DEFLATE", blocksize=256,
+                         overview_resampling="average", predictor="YES")
+
+    out = write_atomic(path, _w)
+    log.info("wrote %s: %d × %d cells of %g m, %d band(s)", Path(path).name, grid.nx, grid.ny,
+             grid.cell_m, len(arrays))
+    return out
+
+
+def fdr_bh(p: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (q-values), NaN kept as NaN."""
+    p = np.asarray(p, float)
+    q = np.full_like(p, np.nan)
+    ok = np.isfinite(p)
+    pv = p[ok]
+    m = len(pv)
+    if m == 0:
+        return q
+    order = np.argsort(pv)
+    ranked = pv[order] * m / np.arange(1, m + 1)
+    adj = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty(m)
+    out[order] = np.minimum(adj, 1.0)
+    q[ok] = out
+    return q
+
+
+def getis_ord(features: gpd.GeoDataFrame, *, value: str, distance_m: float, permutations: int = 0,
+              seed: int = 0) -> pd.DataFrame:
+    """Getis-Ord Gi* of ``value`` over ``features`` (metric CRS) with binary distance-band weights.
+
+    Uses esda ``G_Local(star=True)`` with libpysal ``DistanceBand`` (KD-tree, binary, self
+    included by Gi*). ``permutations=0`` (default) uses the analytical z-scores: permutation
+    inference costs minutes on 100 000 features. p-values are two-sided, corrected by
+    Benjamini–Hochberg (``gi_q``); ``hot_confidence`` is 99 / 95 / 90 where z > 0 and q < 0.01
+    / 0.05 / 0.10, else 0 (cold spots get ``cold_confidence``). Returns a frame aligned with
+    ``features``: ``gi_z``, ``gi_p``, ``gi_q``, ``hot_confidence``, ``cold_confidence``, ``n_neighbours``.
+    """
+    import esda
+
+    if features.crs is not None and features.crs.is_geographic:
+        raise InputError("getis_ord: project the features to a metric CRS first")
+    n = len(features)
+    out = pd.DataFrame({"gi_z": np.zeros(n), "gi_p": np.ones(n), "gi_q": np.ones(n),
+                        "hot_confidence": np.zeros(n, int), "cold_confidence": np.zeros(n, int),
+                        "n_neighbours": np.zeros(n, int)}, index=features.index)
+    y = features[value].to_numpy(float)
+    if n < 3 or not np.isfinite(y).all() or np.nanstd(y) == 0:
+        log.info("Gi*: %d features, nothing to test (constant or too few)", n)
+        return out
+    c = shapely.get_coordinates(features.geometry.centroid.values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        w = _distance_band(c, distance_m)
+        g = esda.G_Local(y, w, transform="B", permutations=permutations, star=True, seed=seed,
+                         keep_simulations=permutations > 0)
+    z = np.asarray(g.Zs, float) if permutations == 0 else np.asarray(g.z_sim, float)
+    p = 2 * norm.sf(np.abs(z))
+    q = fdr_bh(p)
+    conf = np.select([q < 0.01, q < 0.05, q < 0.10], [99, 95, 90], 0)
+    out["gi_z"], out["gi_p"], out["gi_q"] = z, p, q
+    out["hot_confidence"] = np.where(z > 0, conf, 0)
+    out["cold_confidence"] = np.where(z < 0, conf, 0)
+    card = w.cardinalities
+    out["n_neighbours"] = np.asarray(card.to_numpy() if hasattr(card, "to_numpy") else
+                                     [card[i] for i in w.id_order], int)
+    log.info("Gi*: %d features, band %g m, %d hot (≥90 %%), %d at 99 %%", n, distance_m,
+             int((out["hot_confidence"] > 0).sum()), int((out["hot_confidence"] == 99).sum()))
+    return out
+
+
+def _distance_band(coords: np.ndarray, distance_m: float):
+    """Binary distance-band weights (KD-tree): libpysal ``Graph`` when available (10× faster
+    to hand to esda than a dict-based ``W``), else ``weights.DistanceBand``."""
+    try:
+        from libpysal.graph import Graph
+    except ImportError:  # libpysal < 4.10
+        from libpysal.weights import DistanceBand
+
+        return DistanceBand(coords, threshold=distance_m, binary=True, silence_warnings=True)
+    return Graph.build_distance_band(coords, distance_m, binary=True)
+
+
+def hotspot_polygons(features: gpd.GeoDataFrame, gi: pd.DataFrame, *, value: str,
+                     buffer_m: float = 0.0) -> gpd.GeoDataFrame:
+    """Dissolve hot features into polygons at 90, 95 and 99 % confidence (nested levels).
+
+    Each polygon: ``hotspot_id``, ``confidence``, ``n_features``, ``max_value``, ``mean_value``,
+    ``area_m2``, ``x_m``, ``y_m`` (representative point); CRS of ``features`` (metric).
+    Lines (road segments) are buffered by ``buffer_m`` (half a segment is a good choice).
+    """
+    rows = []
+    geoms = features.geometry.values
+    if buffer_m > 0:
+        geoms = shapely.buffer(geoms, buffer_m)
+    vals = features[value].to_numpy(float)
+    hot = gi["hot_confidence"].to_numpy()
+    for level in CONFIDENCE_LEVELS:
+        sel = hot >= level
+        if not sel.any():
+            continue
+        union = shapely.union_all(shapely.buffer(geoms[sel], 0.01))
+        parts = shapely.get_parts(union)
+        tree = shapely.STRtree(parts)
+        fi, pi = tree.query(shapely.point_on_surface(geoms[sel]), predicate="intersects")
+        order = np.argsort(fi)
+        part_of = np.full(sel.sum(), -1)
+        part_of[fi[order]] = pi[order]
+        for k, part in enumerate(parts):
+            m = part_of == k
+            rp = shapely.point_on_surface(part)
+            rows.append({"confidence": level, "n_features": int(m.sum()),
+                         "max_value": float(np.nanmax(vals[sel][m])) if m.any() else np.nan,
+                         "mean_value": float(np.nanmean(vals[sel][m])) if m.any() else np.nan,
+                         "area_m2": float(part.area), "x_m": rp.x, "y_m": rp.y, "geometry": part})
+    if not rows:
+        return gpd.GeoDataFrame({"hotspot_id": [], "confidence": []}, geometry=gpd.GeoSeries([]),
+                                crs=features.crs)
+    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=features.crs)
+    out = out.sort_values(["confidence", "max_value"], ascending=[True, False]).reset_index(drop=True)
+    out.insert(0, "hotspot_id", [f"H{i + 1:03d}" for i in range(len(out))])
+    log.info("hotspot polygons: %s", ", ".join(f"{lv} %: {int((out['confidence'] == lv).sum())}"
+                                               for lv in CONFIDENCE_LEVELS))
+    return out
