@@ -1,0 +1,197 @@
+"""From samples to the ``evidence/`` folder in one call: events, aggregates, hotspots, attribution, flux.
+
+:func:`build_evidence` runs, for one species:
+
+1. background, enhancement and plume events (:mod:`.plume`);
+2. 30 m road segments of the van samples and grid cells of all samples (:mod:`.aggregate`);
+3. a kernel-smoothed enhancement raster (Cloud-Optimised GeoTIFF) and Gi* hot spots on segments
+   (vans) and cells (drones), dissolved into 90/95/99 % polygons (:mod:`.hotspots`);
+4. attribution of every event and hotspot to upwind registered sources, NNLS rates of all of
+   them (:mod:`.attribution`);
+5. curtain mass-balance fluxes of drone sorties (:mod:`.flux`);
+
+and writes ``events.gpkg``, ``segments.gpkg``, ``cells.gpkg``, ``hotspots.tif``,
+``hotspots.gpkg``, ``attribution.csv``, ``flux.csv``, ``rates.csv`` and ``evidence.json`` (each
+atomically). Vector files are EPSG:4326; the raster is in the area's metric CRS.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ecopatrol.core.errors import InputError
+from ecopatrol.core.weather import Wind
+
+from . import aggregate, attribution, flux, hotspots, plume
+from ._evidence_util import default_wind, lonlat_of, metric_xy, require_columns, write_atomic, write_csv, write_gpkg
+
+log = logging.getLogger(__name__)
+
+EVIDENCE_SCHEMA = "ecopatrol.evidence/1"
+EVIDENCE_FILES = ("events.gpkg", "segments.gpkg", "cells.gpkg", "hotspots.tif", "hotspots.gpkg",
+                  "attribution.csv", "flux.csv", "rates.csv", "evidence.json")
+
+
+@dataclass
+class EvidenceResult:
+    """Everything :func:`build_evidence` computed (frames in EPSG:4326 except ``grid``)."""
+
+    out_dir: Path
+    species: str
+    events: gpd.GeoDataFrame
+    segments: gpd.GeoDataFrame
+    cells: gpd.GeoDataFrame
+    hotspots: gpd.GeoDataFrame
+    attribution: pd.DataFrame
+    rates: pd.DataFrame
+    flux: pd.DataFrame
+    grid: hotspots.Grid | None
+    summary: dict = field(default_factory=dict)
+
+    @property
+    def files(self) -> dict[str, Path]:
+        return {name: self.out_dir / name for name in EVIDENCE_FILES if (self.out_dir / name).exists()}
+
+
+def _with_gi(features: gpd.GeoDataFrame, value: str, distance_m: float, seed: int) -> gpd.GeoDataFrame:
+    if len(features) == 0:
+        return features
+    gi = hotspots.getis_ord(features, value=value, distance_m=distance_m, seed=seed)
+    return features.join(gi)
+
+
+def _empty_polys(crs) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"hotspot_id": pd.Series(dtype=str), "confidence": pd.Series(dtype=int),
+                             "source_layer": pd.Series(dtype=str)}, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+
+
+def build_evidence(
+    samples: pd.DataFrame,
+    area,
+    *,
+    out_dir: str | Path,
+    wind: Wind | None = None,
+    species: str = "tvoc_ugm3",
+    cell_m: float = 50.0,
+    segment_m: float = 30.0,
+    raster_cell_m: float = 10.0,
+    bandwidth_m: float | None = None,
+    gi_distance_m: float | None = None,
+    roads: gpd.GeoDataFrame | None = None,
+    plan: dict | None = None,
+    seed: int = 0,
+) -> EvidenceResult:
+    """Run the evidence chain on ``samples`` (CONTRACTS.md samples schema) and write ``out_dir``.
+
+    ``wind`` is used for passes without a measured wind (default: the area's default wind);
+    its stability class, when given, overrides the time-of-day class. ``roads`` (LineStrings)
+    defines the road segments (default: the van tracks). ``plan`` (a drone plan.json dict)
+    names curtain targets. ``bandwidth_m`` of the kernel map defaults to 3 × ``raster_cell_m``;
+    ``gi_distance_m`` to 5 segments for road segments and 2.5 cells for grid cells.
+    """
+    require_columns(samples, [species, "platform_id"])
+    if len(samples) == 0:
+        raise InputError("evidence: no samples (the samples file is empty)")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    crs = getattr(area, "metric_crs", None)
+    if crs is None:
+        _, _, crs = metric_xy(samples)
+    w0 = default_wind(area, wind)
+    ann = plume.annotate(samples, species=species)
+    events, event_of = plume.detect_events(ann, species=species, crs=crs)
+    drone = aggregate.is_drone(ann)
+    van = ann[~drone]
+    segments = aggregate.road_segments(van, species=species, segment_m=segment_m, roads=roads, crs=crs) \
+        if len(van) else gpd.GeoDataFrame({"segment_id": []}, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+    cells = aggregate.grid_cells(ann, species=species, cell_m=cell_m, crs=crs)
+    enh = f"{species}_enh"
+    segments = _with_gi(segments, enh, gi_distance_m or 5 * segment_m, seed)
+    cells = _with_gi(cells, enh, gi_distance_m or 2.5 * cell_m, seed)
+
+    polys = []
+    if len(segments) and "hot_confidence" in segments.columns:
+        p = hotspots.hotspot_polygons(segments, segments, value=enh, buffer_m=segment_m / 2)
+        p["source_layer"] = "segments"
+        polys.append(p)
+    if len(cells) and "hot_confidence" in cells.columns and drone.any():
+        p = hotspots.hotspot_polygons(cells, cells, value=enh)
+        p["source_layer"] = "cells"
+        polys.append(p)
+    polys = [p for p in polys if len(p)]
+    if polys:
+        hot = gpd.GeoDataFrame(pd.concat(polys, ignore_index=True), crs=crs)
+        hot = hot.sort_values(["confidence", "max_value"], ascending=[True, False]).reset_index(drop=True)
+        hot["hotspot_id"] = [f"H{i + 1:03d}" for i in range(len(hot))]
+        # the 90 % polygons contain the others: attribute those, carrying the best level inside
+        outer = hot[hot["confidence"] == hot["confidence"].min()].copy()
+        inner_pts = gpd.GeoDataFrame(hot[["confidence"]], geometry=hot.geometry.representative_point(), crs=crs)
+        best = gpd.sjoin(inner_pts, outer[["hotspot_id", "geometry"]], predicate="within")
+        best = best.groupby("hotspot_id")["confidence"].max()
+        outer["confidence"] = outer["hotspot_id"].map(best).fillna(outer["confidence"]).astype(int)
+    else:
+        hot = _empty_polys(crs)
+        outer = hot
+
+    # kernel-smoothed enhancement raster
+    x, y, _ = metric_xy(ann, crs)
+    cell = raster_cell_m
+    span = max(np.nanmax(x) - np.nanmin(x), np.nanmax(y) - np.nanmin(y)) + 200
+    if (span / cell) ** 2 > 16_000_000:
+        cell = math.ceil(span / 4000)
+    bw = bandwidth_m or 3 * cell
+    grid = hotspots.Grid.around(x, y, cell_m=cell, pad_m=3 * bw, crs=crs)
+    e = ann[enh].to_numpy(float)
+    surface = hotspots.kernel_concentration(x, y, e, grid=grid, bandwidth_m=bw)
+    density = hotspots.kde_grid(x, y, grid=grid, bandwidth_m=bw, weights=np.clip(np.nan_to_num(e), 0, None))
+    hotspots.write_cog(out_dir / "hotspots.tif", {f"{enh}_kernel_mean": surface,
+                                                   f"{enh}_weighted_density_per_m2": np.where(
+                                                       np.isfinite(surface), density, np.nan)}, grid=grid)
+
+    att, rates = attribution.attribute(ann, events, area, species=species, wind=w0, hotspots=outer, crs=crs,
+                                       event_of=event_of, seed=seed)
+    fl = flux.flux_table(samples, area, species=species, wind=w0, crs=crs, plan=plan)
+
+    seg_out = segments.to_crs("EPSG:4326") if len(segments) else segments
+    cells_out = cells.to_crs("EPSG:4326")
+    hot_out = hot.to_crs("EPSG:4326")
+    if len(hot_out):
+        rp = hot_out.geometry.representative_point()
+        hot_out["lon"], hot_out["lat"] = rp.x, rp.y
+    write_gpkg(events, out_dir / "events.gpkg", layer="events")
+    write_gpkg(seg_out, out_dir / "segments.gpkg", layer="segments")
+    write_gpkg(cells_out, out_dir / "cells.gpkg", layer="cells")
+    write_gpkg(hot_out, out_dir / "hotspots.gpkg", layer="hotspots")
+    write_csv(att, out_dir / "attribution.csv")
+    write_csv(rates, out_dir / "rates.csv")
+    write_csv(fl, out_dir / "flux.csv")
+    times = pd.to_datetime(samples["time_utc"], utc=True) if "time_utc" in samples.columns else None
+    lon, lat = lonlat_of(samples)
+    summary = {
+        "schema": EVIDENCE_SCHEMA, "species": species, "n_samples": len(samples),
+        "n_drone_samples": int(drone.sum()), "n_van_samples": int((~drone).sum()),
+        "start_utc": times.min().strftime("%Y-%m-%dT%H:%M:%SZ") if times is not None else None,
+        "end_utc": times.max().strftime("%Y-%m-%dT%H:%M:%SZ") if times is not None else None,
+        "bounds_lonlat": [float(np.nanmin(lon)), float(np.nanmin(lat)), float(np.nanmax(lon)), float(np.nanmax(lat))],
+        "wind_default": None if w0 is None else {"from_deg": w0.from_deg, "speed_m_s": w0.speed_m_s,
+                                                 "stability": w0.stability},
+        "metric_crs": str(getattr(crs, "to_string", lambda: crs)()),
+        "n_events": len(events), "n_confirmed_events": int(events["confirmed"].sum()) if len(events) else 0,
+        "n_segments": len(segments), "n_cells": len(cells), "n_hotspots": len(hot),
+        "n_attributions": len(att), "n_sources_with_rate": int((rates["rate_g_s"] > 0).sum()),
+        "n_curtains": len(fl), "raster_cell_m": cell, "bandwidth_m": bw, "seed": seed,
+        "area": getattr(area, "name", None),
+    }
+    write_atomic(out_dir / "evidence.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=2)))
+    log.info("evidence %s: %d samples → %d events (%d confirmed), %d segments, %d cells, %d hotspots, "
+             "%d attribution rows, %d curtains → %s", species, len(samples), summary["n_events"],
+             summary["n_confirmed_events"], len(segments), len(cells), len(hot), len(att), len(fl), out_dir)
+    return EvidenceResult(out_dir, species, events, seg_out, cells_out, hot_out, att, rates, fl, grid, summary)
