@@ -125,8 +125,10 @@ def _densify(a: np.ndarray, b: np.ndarray, spacing_m: float) -> np.ndarray:
 def plume_geometry(site: TargetSite, wind: Wind, stability: str, x_m) -> dict:
     """Predicted plume at downwind distance ``x_m`` from the stacks: centre height, σy, σz."""
     sx, sy_, sh, sv, sd, st = site.stacks()
+    # transitional rise at the distance of interest (finite x also avoids 0·inf for cold stacks)
     h_eff, _ = effective_height_m(sh, max(wind.speed_m_s, 0.5), stability, exit_velocity_m_s=sv,
-                                  diameter_m=sd, exit_temp_k=st)
+                                  diameter_m=sd, exit_temp_k=st, x_m=float(x_m))
+    h_eff = np.where(np.isfinite(h_eff), h_eff, sh)
     sig_y, sig_z = sigmas(np.asarray([x_m], float), stability)
     return {"h_eff_m": float(np.max(h_eff)), "h_eff_min_m": float(np.min(h_eff)),
             "sigma_y_m": float(sig_y[0]), "sigma_z_m": float(sig_z[0])}
