@@ -21,6 +21,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 from datetime import datetime, UTC
 
 import numpy as np
@@ -216,6 +217,20 @@ class _Problem:
     transit: np.ndarray  # (m+1, m+1) pure transit seconds
 
 
+def _greedy(prob: _Problem, clusters: list[list[int]]) -> tuple[list[int], float]:
+    """Baseline: from the depot, always drive to the cheapest leg of any unserved cluster next."""
+    c = prob.cost
+    left = list(range(len(clusters)))
+    cur, seq, total = 0, [], 0.0
+    while left:
+        best = min((c[cur, u], k, u) for k in left for u in clusters[k])
+        total += best[0]
+        cur = best[2]
+        seq.append(cur)
+        left.remove(best[1])
+    return seq, total + c[cur, 0]
+
+
 def _gtsp(prob: _Problem, clusters: list[list[int]], *, seconds: float, seed: int) -> tuple[list[int], float]:
     """Sequence of units (one per cluster, depot excluded) minimising total cost. Returns (seq, cost)."""
     if not clusters:
@@ -266,7 +281,8 @@ def _gtsp(prob: _Problem, clusters: list[list[int]], *, seconds: float, seed: in
 
 def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 6.0, passes: int = 2,
              monitor_speed_kmh: float = 30.0, seconds: float = 3.0, network=None, cache_dir=None,
-             max_depot_snap_m: float = MAX_DEPOT_SNAP_M, max_candidates: int = 6, seed: int = 0) -> VanPlan:
+             max_depot_snap_m: float = MAX_DEPOT_SNAP_M, max_candidates: int = 6, seed: int = 0,
+             strategy: Literal["optimised", "greedy"] = "optimised") -> VanPlan:
     """Plan one van route from the depot past every target's plume and back within the shift.
 
     Parameters
@@ -281,6 +297,8 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
     monitor_speed_kmh : speed cap on monitoring and background legs (transit uses road speeds).
     seconds : time budget of the optimiser.
     network : a graph from :func:`load_road_network` (default: read ``area.roads_path``).
+    strategy : ``optimised`` (generalised TSP, the default) or ``greedy`` (nearest next leg; the
+        benchmark's baseline).
 
     Raises
     ------
@@ -290,6 +308,8 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
     from .network import load_road_network
 
     t0 = time.perf_counter()
+    if strategy not in ("optimised", "greedy"):
+        raise InputError(f"`strategy` {strategy!r}: use 'optimised' or 'greedy'")
     ids = _check_inputs(area, target_ids, shift_h, passes, monitor_speed_kmh)
     monitor_m_s = monitor_speed_kmh / 3.6
     stability = wind.resolved_stability()
@@ -389,7 +409,10 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
     while active:
         cl, meta = clusters_for(active)
         remaining = budget - (time.perf_counter() - t0)
-        seq, _ = _gtsp(prob, cl, seconds=max(0.1, min(remaining, budget / 2)), seed=seed)
+        if strategy == "greedy":
+            seq, _ = _greedy(prob, cl)
+        else:
+            seq, _ = _gtsp(prob, cl, seconds=max(0.1, min(remaining, budget / 2)), seed=seed)
         # which cluster did each unit serve? rebuild from the cluster order used
         meta_seq = _assign_meta(seq, cl, meta)
         if route_time(seq) <= shift_s:
