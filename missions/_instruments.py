@@ -199,7 +199,7 @@ def corner_turn_deg(vertices_xy: np.ndarray) -> np.ndarray:
 
 
 def traffic_light_holds(vertices_xy: np.ndarray, rng: np.random.Generator, *,
-                        spacing_m: float = 400.0, p_red: float = 0.4) -> np.ndarray:
+                        spacing_m: float = 500.0, p_red: float = 0.3) -> np.ndarray:
     """Stops at lights: about one candidate crossing every ``spacing_m``, red with ``p_red``."""
     P = np.asarray(vertices_xy, float)[:, :2]
     holds = np.zeros(len(P))
@@ -210,7 +210,7 @@ def traffic_light_holds(vertices_xy: np.ndarray, rng: np.random.Generator, *,
     cand = np.flatnonzero(np.diff(bucket) > 0) + 1
     cand = cand[(cand > 0) & (cand < len(P) - 1)]
     red = cand[rng.random(cand.size) < p_red]
-    holds[red] = np.round(rng.uniform(10.0, 60.0, red.size), 1)
+    holds[red] = np.round(rng.uniform(10.0, 45.0, red.size), 1)
     return holds
 
 
