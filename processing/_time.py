@@ -55,7 +55,13 @@ def gps_week_to_utc(week, ms_of_week) -> pd.DatetimeIndex:
     """GPS ``week`` and milliseconds of week (ArduPilot ``GWk``/``GMS`` or ``Week``/``TimeMS``) → UTC."""
     week = np.asarray(week, dtype=float)
     ms = np.asarray(ms_of_week, dtype=float)
-    return gps_seconds_to_utc(week * SECONDS_PER_WEEK + ms / 1000.0)
+    # Integer nanoseconds: float seconds since 1980 lose ~100 ns.
+    gps_ns = (week.astype("int64") * SECONDS_PER_WEEK * 1_000_000_000
+              + np.round(ms * 1e6).astype("int64"))
+    idx = np.searchsorted(_GPS_EFFECTIVE_S, gps_ns / 1e9, side="right") - 1
+    leap_ns = _LEAPS[np.clip(idx, 0, None)].astype("int64") * 1_000_000_000
+    utc_ns = gps_ns - leap_ns + GPS_EPOCH.value
+    return pd.DatetimeIndex(utc_ns.astype("datetime64[ns]")).tz_localize("UTC")
 
 
 def unix_to_utc(seconds) -> pd.DatetimeIndex:

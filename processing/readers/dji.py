@@ -62,7 +62,7 @@ def read_dji_csv(path: Path) -> ReadResult:
         if "datetime(utc)" in cols else pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
     ms = num("time(millisecond)")
     if np.isfinite(ms).any() and dt.notna().any():
-        d = (dt.dt.tz_convert("UTC").astype("int64").where(dt.notna()) / 1e6).to_numpy(float) - ms
+        d = (dt.dt.as_unit("ns").astype("int64").where(dt.notna()) / 1e6).to_numpy(float) - ms
         anchor_ms = np.nanmax(d[np.isfinite(d)]) if np.isfinite(d).any() else np.nan
         # Drop outliers: an anchor more than 1.5 s above the median means a bad datetime row.
         med = np.nanmedian(d)

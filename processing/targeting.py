@@ -1,0 +1,248 @@
+"""Ranked inspection targets: evidence from the survey combined with registry risk.
+
+For every registered enterprise:
+
+- **evidence** (0–1) combines, as independent indications ``1 − Π(1 − sᵢ)``: each plume event
+  it is attributed to (share of the enhancement it explains × 1.0 when the event is confirmed
+  on ≥ 2 passes, × 0.6 otherwise), each hotspot (share × 1.0 / 0.8 / 0.6 at 99 / 95 / 90 %),
+  its all-samples NNLS rate (× 0.6 × significance × size relative to half the largest rate),
+  and each drone curtain that names it as target (significance of the flux);
+- **risk** (0–1) = 0.4 × industry (packaging printing and textile dyeing 1.0, other VOC-using
+  industries 0.7, others 0.3) + 0.35 × past violations (3 or more → 1) + 0.25 × time since the
+  last inspection (two years or never → 1);
+- **score** = 0.7 × evidence + 0.3 × risk when there is evidence (≥ 0.05); without evidence
+  it is 0.3 × risk, and × 0.3 for positive-list firms: the positive list lowers priority
+  only where the survey found nothing.
+
+Every row carries ``reasons``: the evidence and the registry facts behind its score.
+``targets.csv`` (``rank,enterprise_id,name,score,reasons,…``) is what the planners read with
+``--targets-file``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ecopatrol.core.errors import InputError, InputFileNotFoundError
+
+from ._evidence_util import lonlat_of, write_csv
+
+log = logging.getLogger(__name__)
+
+PRIORITY_INDUSTRIES = ("packaging printing", "textile dyeing", "包装印刷", "纺织印染")
+VOC_INDUSTRIES = ("printing", "dyeing", "chemical", "coating", "paint", "furniture", "plastic", "rubber",
+                  "pharmaceutical", "petro", "adhesive", "ink", "leather", "electronics", "auto repair",
+                  "化工", "涂装", "家具", "塑料", "橡胶", "制药")
+EVIDENCE_MIN = 0.05
+EVIDENCE_WEIGHT = 0.7
+POSITIVE_LIST_FACTOR = 0.3
+TARGET_COLUMNS = ["rank", "enterprise_id", "name", "score", "reasons", "industry", "positive_list",
+                  "evidence_score", "risk_score", "rate_g_s", "rate_sd_g_s", "n_events", "n_confirmed_events",
+                  "best_hotspot_confidence", "flux_g_s", "violations_3y", "days_since_inspection", "lon", "lat"]
+
+
+def _industry_weight(industry: str) -> float:
+    s = str(industry or "").lower()
+    if any(k in s for k in PRIORITY_INDUSTRIES):
+        return 1.0
+    if any(k in s for k in VOC_INDUSTRIES):
+        return 0.7
+    return 0.3
+
+
+def _read_evidence(evidence) -> dict:
+    """Tables of an evidence folder (or an EvidenceResult)."""
+    if hasattr(evidence, "attribution"):
+        return {"attribution": evidence.attribution, "events": pd.DataFrame(evidence.events),
+                "hotspots": pd.DataFrame(evidence.hotspots), "flux": evidence.flux, "summary": evidence.summary}
+    d = Path(evidence)
+    if not d.is_dir():
+        raise InputFileNotFoundError(f"evidence folder `{d}` not found: run `ecopatrol hotspots` first")
+    if not (d / "attribution.csv").exists():
+        raise InputFileNotFoundError(f"`{d / 'attribution.csv'}` not found: is `{d}` an evidence folder?")
+    import pyogrio
+
+    def gpkg(name):
+        p = d / name
+        return pd.DataFrame(pyogrio.read_dataframe(p, read_geometry=False)) if p.exists() else pd.DataFrame()
+
+    def csv(name):
+        p = d / name
+        return pd.read_csv(p, dtype={"enterprise_id": str, "target_id": str}) if p.exists() and p.stat().st_size \
+            else pd.DataFrame()
+
+    summary = json.loads((d / "evidence.json").read_text()) if (d / "evidence.json").exists() else {}
+    return {"attribution": csv("attribution.csv"), "events": gpkg("events.gpkg"), "hotspots": gpkg("hotspots.gpkg"),
+            "flux": csv("flux.csv"), "summary": summary}
+
+
+def _combine(parts: pd.Series) -> float:
+    p = np.clip(parts.to_numpy(float), 0, 1)
+    return float(1 - np.prod(1 - p)) if len(p) else 0.0
+
+
+def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
+                 reference_date: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Rank the area's enterprises for inspection from an evidence folder (or result).
+
+    ``reference_date`` (for "days since the last inspection") defaults to the end of the
+    survey recorded in ``evidence.json``, else today (UTC). Returns the ``targets.csv`` frame
+    sorted by score (ties by enterprise id), ``rank`` from 1; ``top`` keeps the first rows.
+    """
+    ev = _read_evidence(evidence_dir_or_result)
+    ent = area.enterprises
+    if ent is None or len(ent) == 0:
+        raise InputError("targets: the area registry has no enterprises")
+    if reference_date is None:
+        end = (ev.get("summary") or {}).get("end_utc")
+        reference_date = pd.Timestamp(end) if end else pd.Timestamp.now(tz="UTC").normalize()
+    ref = pd.Timestamp(reference_date)
+    ref = ref.tz_localize("UTC") if ref.tzinfo is None else ref.tz_convert("UTC")
+
+    eid = ent["enterprise_id"].astype(str)
+    att = ev["attribution"].copy()
+    if len(att):
+        att["enterprise_id"] = att["enterprise_id"].astype(str)
+    reasons: dict[str, list[str]] = {e: [] for e in eid}
+    parts: dict[str, list[float]] = {e: [] for e in eid}
+    stats = pd.DataFrame(index=eid.to_numpy(), data={"rate_g_s": 0.0, "rate_sd_g_s": np.nan, "n_events": 0,
+                                                    "n_confirmed_events": 0, "best_hotspot_confidence": 0,
+                                                    "flux_g_s": np.nan})
+    events = ev["events"]
+    conf_of = dict(zip(events["event_id"], events["confirmed"].astype(bool), strict=False)) if len(events) else {}
+    npass_of = dict(zip(events["event_id"], events["n_passes"], strict=False)) if len(events) else {}
+    hot = ev["hotspots"]
+    hconf_of = dict(zip(hot["hotspot_id"], hot["confidence"], strict=False)) if len(hot) else {}
+
+    if len(att):
+        kind = att.get("evidence_kind", pd.Series("event", index=att.index)).fillna("")
+        # events: one entry per (event, enterprise), best share over its sources
+        e_rows = att[kind == "event"]
+        if len(e_rows):
+            g = e_rows.groupby(["enterprise_id", "evidence_id"], sort=True)["likelihood"].sum().reset_index()
+            for r in g.itertuples(index=False):
+                if r.enterprise_id not in parts or r.likelihood < 0.02:
+                    continue
+                confirmed = bool(conf_of.get(r.evidence_id, False))
+                parts[r.enterprise_id].append(min(r.likelihood, 1.0) * (1.0 if confirmed else 0.6))
+                stats.loc[r.enterprise_id, "n_events"] += 1
+                stats.loc[r.enterprise_id, "n_confirmed_events"] += int(confirmed)
+            top_ev = g[g["likelihood"] >= 0.02].sort_values("likelihood", ascending=False).groupby("enterprise_id").head(3)
+            for e, sub in top_ev.groupby("enterprise_id"):
+                if e in reasons:
+                    txt = ", ".join(
+                        f"{r.evidence_id} ({'confirmed, ' + str(int(npass_of.get(r.evidence_id, 2))) + ' passes' if conf_of.get(r.evidence_id) else 'single pass'}; "
+                        f"explains {100 * r.likelihood:.0f} %)" for r in sub.itertuples(index=False))
+                    n = int(stats.loc[e, "n_events"])
+                    reasons[e].append(f"plume events: {txt}" + (f" and {n - len(sub)} more" if n > len(sub) else ""))
+        h_rows = att[kind == "hotspot"]
+        if len(h_rows):
+            g = h_rows.groupby(["enterprise_id", "evidence_id"], sort=True)["likelihood"].sum().reset_index()
+            for r in g.itertuples(index=False):
+                if r.enterprise_id not in parts or r.likelihood < 0.02:
+                    continue
+                level = int(hconf_of.get(r.evidence_id, 90))
+                parts[r.enterprise_id].append(min(r.likelihood, 1.0) * {99: 1.0, 95: 0.8}.get(level, 0.6))
+                if level > stats.loc[r.enterprise_id, "best_hotspot_confidence"]:
+                    stats.loc[r.enterprise_id, "best_hotspot_confidence"] = level
+                reasons[r.enterprise_id].append(f"hotspot {r.evidence_id} at {level} % (explains {100 * r.likelihood:.0f} %)")
+        n_rows = att[kind == "nnls"]
+        if len(n_rows):
+            g = n_rows.groupby("enterprise_id").agg(rate=("rate_g_s", "sum"),
+                                                     sd=("rate_sd_g_s", lambda s: math.sqrt(float((s**2).sum()))))
+            max_rate = float(g["rate"].max()) if len(g) else 0.0
+            for e, r in g.iterrows():
+                if e not in parts or r["rate"] <= 0:
+                    continue
+                z = r["rate"] / r["sd"] if r["sd"] > 0 else 0.0
+                sig = float(np.clip((z - 1) / 2, 0, 1))
+                size = float(np.clip(r["rate"] / (0.5 * max_rate), 0, 1)) if max_rate > 0 else 0.0
+                parts[e].append(0.6 * sig * size)
+                stats.loc[e, "rate_g_s"] = r["rate"]
+                stats.loc[e, "rate_sd_g_s"] = r["sd"]
+                if sig > 0:
+                    reasons[e].append(f"estimated emission {r['rate']:.2g} ± {r['sd']:.1g} g/s (NNLS, z = {z:.1f})")
+    fl = ev["flux"]
+    if len(fl) and "target_id" in fl.columns:
+        for r in fl.dropna(subset=["target_id"]).itertuples(index=False):
+            t = str(r.target_id)
+            if t not in parts or not np.isfinite(r.flux_g_s):
+                continue
+            z = r.flux_g_s / r.flux_sd_g_s if r.flux_sd_g_s > 0 else 0.0
+            parts[t].append(float(np.clip((z - 1) / 2, 0, 1)))
+            stats.loc[t, "flux_g_s"] = np.nansum([stats.loc[t, "flux_g_s"], r.flux_g_s])
+            reasons[t].append(f"curtain {r.sortie_id}: {r.flux_g_s:.2g} ± {r.flux_sd_g_s:.1g} g/s through the plane")
+
+    evidence = np.array([_combine(pd.Series(parts[e])) for e in eid])
+    ind = ent["industry"].fillna("").astype(str) if "industry" in ent.columns else pd.Series("", index=ent.index)
+    ind_w = ind.map(_industry_weight).to_numpy(float)
+    viol = pd.to_numeric(ent.get("violations_3y", 0), errors="coerce").fillna(0).to_numpy(float) \
+        if "violations_3y" in ent.columns else np.zeros(len(ent))
+    last = pd.to_datetime(ent["last_inspected"], utc=True, errors="coerce") if "last_inspected" in ent.columns \
+        else pd.Series(pd.NaT, index=ent.index)
+    days = ((ref - last).dt.total_seconds() / 86400.0).to_numpy(float)
+    stale = np.where(np.isfinite(days), np.clip(days / 730.0, 0, 1), 1.0)
+    risk = 0.4 * ind_w + 0.35 * np.clip(viol / 3.0, 0, 1) + 0.25 * stale
+    pos = ent["positive_list"].fillna(False).astype(bool).to_numpy() if "positive_list" in ent.columns \
+        else np.zeros(len(ent), bool)
+    has_ev = evidence >= EVIDENCE_MIN
+    score = np.where(has_ev, EVIDENCE_WEIGHT * evidence + (1 - EVIDENCE_WEIGHT) * risk,
+                     (1 - EVIDENCE_WEIGHT) * risk * np.where(pos, POSITIVE_LIST_FACTOR, 1.0))
+
+    lon, lat = lonlat_of(ent)
+    rows_reasons = []
+    for i, e in enumerate(eid):
+        r = list(reasons[e]) if has_ev[i] else ["no evidence in this survey"]
+        facts = []
+        if ind_w[i] == 1.0:
+            facts.append(f"priority industry ({ind.iloc[i]})")
+        elif ind_w[i] >= 0.7:
+            facts.append(f"VOC industry ({ind.iloc[i]})")
+        if viol[i] > 0:
+            facts.append(f"{int(viol[i])} violation(s) in 3 years")
+        facts.append(f"last inspected {int(days[i])} days ago" if np.isfinite(days[i]) else "never inspected")
+        r.append("registry: " + ", ".join(facts))
+        if pos[i]:
+            r.append("positive list: priority lowered (no evidence)" if not has_ev[i]
+                     else "positive list, but the evidence overrides it")
+        rows_reasons.append("; ".join(r))
+    out = pd.DataFrame({
+        "enterprise_id": eid.to_numpy(), "name": ent["name"].astype(str).to_numpy() if "name" in ent.columns else "",
+        "score": np.round(score, 4), "reasons": rows_reasons, "industry": ind.to_numpy(), "positive_list": pos,
+        "evidence_score": np.round(evidence, 4), "risk_score": np.round(risk, 4),
+        "rate_g_s": stats["rate_g_s"].to_numpy(float), "rate_sd_g_s": stats["rate_sd_g_s"].to_numpy(float),
+        "n_events": stats["n_events"].to_numpy(int), "n_confirmed_events": stats["n_confirmed_events"].to_numpy(int),
+        "best_hotspot_confidence": stats["best_hotspot_confidence"].to_numpy(int),
+        "flux_g_s": stats["flux_g_s"].to_numpy(float), "violations_3y": viol.astype(int),
+        "days_since_inspection": np.where(np.isfinite(days), np.round(days), np.nan), "lon": lon, "lat": lat,
+    })
+    out = out.sort_values(["score", "evidence_score", "enterprise_id"], ascending=[False, False, True],
+                          kind="stable").reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    if top is not None:
+        out = out.head(top)
+    log.info("targets: %d enterprises ranked, %d with evidence, top score %.2f", len(ent), int(has_ev.sum()),
+             float(out["score"].iloc[0]) if len(out) else 0.0)
+    return out[TARGET_COLUMNS]
+
+
+def write_targets(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``targets.csv`` atomically (UTF-8 with BOM so spreadsheet programs show Chinese names)."""
+    missing = [c for c in ("rank", "enterprise_id", "name", "score", "reasons") if c not in df.columns]
+    if missing:
+        raise InputError(f"targets: missing column(s) {', '.join(missing)}")
+    from ._evidence_util import write_atomic
+
+    path = Path(path)
+    write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    log.info("wrote %s: %d targets", path.name, len(df))
+    return path
+
+
+__all__ = ["rank_targets", "write_targets", "write_csv"]
