@@ -2,11 +2,12 @@
 
 For every registered enterprise:
 
-- **evidence** (0–1) combines, as independent indications ``1 − Π(1 − sᵢ)``: each plume event
-  it is attributed to (share of the enhancement it explains × 1.0 when the event is confirmed
-  on ≥ 2 passes, × 0.6 otherwise), each hotspot (share × 1.0 / 0.8 / 0.6 at 99 / 95 / 90 %),
-  its all-samples NNLS rate (× 0.6 × significance × size relative to half the largest rate),
-  and each drone curtain that names it as target (significance of the flux);
+- **evidence** (0–1) combines four indications as independent, ``1 − Π(1 − sᵢ)``: plume
+  events (share of the enhancement it explains, ≥ 10 % to count, × 1.0 when the event is
+  confirmed on ≥ 2 passes, × 0.6 otherwise; the best event reinforced by half the second, so
+  many weak shares stay weak), hotspots (share × 1.0 / 0.8 / 0.6 at 99 / 95 / 90 %, same
+  rule), the all-samples NNLS rate (0.6 × significance × size relative to half the largest
+  rate), and drone curtains that name it as target (0.6 × significance of the flux);
 - **risk** (0–1) = 0.4 × industry (packaging printing and textile dyeing 1.0, other VOC-using
   industries 0.7, others 0.3) + 0.35 × past violations (3 or more → 1) + 0.25 × time since the
   last inspection (two years or never → 1);
@@ -40,6 +41,8 @@ VOC_INDUSTRIES = ("printing", "dyeing", "chemical", "coating", "paint", "furnitu
                   "pharmaceutical", "petro", "adhesive", "ink", "leather", "electronics", "auto repair",
                   "化工", "涂装", "家具", "塑料", "橡胶", "制药")
 EVIDENCE_MIN = 0.05
+MIN_SHARE = 0.1  # an evidence item must explain ≥ 10 % of the enhancement to count for a source
+FLUX_WEIGHT = 0.6
 EVIDENCE_WEIGHT = 0.7
 POSITIVE_LIST_FACTOR = 0.3
 TARGET_COLUMNS = ["rank", "enterprise_id", "name", "score", "reasons", "industry", "positive_list",
@@ -80,6 +83,14 @@ def _read_evidence(evidence) -> dict:
     summary = json.loads((d / "evidence.json").read_text()) if (d / "evidence.json").exists() else {}
     return {"attribution": csv("attribution.csv"), "events": gpkg("events.gpkg"), "hotspots": gpkg("hotspots.gpkg"),
             "flux": csv("flux.csv"), "summary": summary}
+
+
+def _best_two(s: np.ndarray) -> float:
+    """Strongest indication, reinforced by half the second: many weak shares stay weak."""
+    s = np.sort(np.clip(s, 0, 1))[::-1]
+    if len(s) == 0:
+        return 0.0
+    return float(1 - (1 - s[0]) * (1 - 0.5 * (s[1] if len(s) > 1 else 0.0)))
 
 
 def _combine(parts: pd.Series) -> float:
@@ -126,14 +137,14 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
         e_rows = att[kind == "event"]
         if len(e_rows):
             g = e_rows.groupby(["enterprise_id", "evidence_id"], sort=True)["likelihood"].sum().reset_index()
-            for r in g.itertuples(index=False):
-                if r.enterprise_id not in parts or r.likelihood < 0.02:
-                    continue
-                confirmed = bool(conf_of.get(r.evidence_id, False))
-                parts[r.enterprise_id].append(min(r.likelihood, 1.0) * (1.0 if confirmed else 0.6))
-                stats.loc[r.enterprise_id, "n_events"] += 1
-                stats.loc[r.enterprise_id, "n_confirmed_events"] += int(confirmed)
-            top_ev = g[g["likelihood"] >= 0.02].sort_values("likelihood", ascending=False).groupby("enterprise_id").head(3)
+            g = g[(g["likelihood"] >= MIN_SHARE) & g["enterprise_id"].isin(list(parts))]
+            g["s"] = np.minimum(g["likelihood"], 1.0) * np.where(
+                g["evidence_id"].map(conf_of).fillna(False).astype(bool), 1.0, 0.6)
+            for e, sub in g.groupby("enterprise_id"):
+                parts[e].append(_best_two(sub["s"].to_numpy()))
+                stats.loc[e, "n_events"] = len(sub)
+                stats.loc[e, "n_confirmed_events"] = int(sub["evidence_id"].map(conf_of).fillna(False).sum())
+            top_ev = g.sort_values("likelihood", ascending=False).groupby("enterprise_id").head(3)
             for e, sub in top_ev.groupby("enterprise_id"):
                 if e in reasons:
                     txt = ", ".join(
@@ -144,14 +155,15 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
         h_rows = att[kind == "hotspot"]
         if len(h_rows):
             g = h_rows.groupby(["enterprise_id", "evidence_id"], sort=True)["likelihood"].sum().reset_index()
-            for r in g.itertuples(index=False):
-                if r.enterprise_id not in parts or r.likelihood < 0.02:
-                    continue
-                level = int(hconf_of.get(r.evidence_id, 90))
-                parts[r.enterprise_id].append(min(r.likelihood, 1.0) * {99: 1.0, 95: 0.8}.get(level, 0.6))
-                if level > stats.loc[r.enterprise_id, "best_hotspot_confidence"]:
-                    stats.loc[r.enterprise_id, "best_hotspot_confidence"] = level
-                reasons[r.enterprise_id].append(f"hotspot {r.evidence_id} at {level} % (explains {100 * r.likelihood:.0f} %)")
+            g = g[(g["likelihood"] >= MIN_SHARE) & g["enterprise_id"].isin(list(parts))]
+            g["level"] = g["evidence_id"].map(hconf_of).fillna(90).astype(int)
+            g["s"] = np.minimum(g["likelihood"], 1.0) * g["level"].map({99: 1.0, 95: 0.8}).fillna(0.6)
+            for e, sub in g.sort_values("s", ascending=False).groupby("enterprise_id", sort=False):
+                parts[e].append(_best_two(sub["s"].to_numpy()))
+                stats.loc[e, "best_hotspot_confidence"] = int(sub["level"].max())
+                txt = ", ".join(f"{r.evidence_id} at {r.level} % (explains {100 * r.likelihood:.0f} %)"
+                                for r in sub.head(3).itertuples(index=False))
+                reasons[e].append(f"hotspots: {txt}" + (f" and {len(sub) - 3} more" if len(sub) > 3 else ""))
         n_rows = att[kind == "nnls"]
         if len(n_rows):
             g = n_rows.groupby("enterprise_id").agg(rate=("rate_g_s", "sum"),
@@ -175,7 +187,7 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
             if t not in parts or not np.isfinite(r.flux_g_s):
                 continue
             z = r.flux_g_s / r.flux_sd_g_s if r.flux_sd_g_s > 0 else 0.0
-            parts[t].append(float(np.clip((z - 1) / 2, 0, 1)))
+            parts[t].append(FLUX_WEIGHT * float(np.clip((z - 1) / 2, 0, 1)))
             stats.loc[t, "flux_g_s"] = np.nansum([stats.loc[t, "flux_g_s"], r.flux_g_s])
             reasons[t].append(f"curtain {r.sortie_id}: {r.flux_g_s:.2g} ± {r.flux_sd_g_s:.1g} g/s through the plane")
 
