@@ -466,6 +466,7 @@ def simulate_plans(
         "area": getattr(area, "name", None),
         "emitters": [
             {"enterprise_id": r.enterprise_id, "source_id": r.source_id, "rate_g_s": float(r.rate_g_s),
+             "rate_of": "TVOC",
              "positive_list": bool(r.positive_list), "industry": r.industry,
              "lon": float(lo), "lat": float(la), "height_m": float(r.height_m),
              "species_mass_fraction": {sp: float(getattr(r, f"frac_{sp}")) for sp in wd.SPECIES_PPB},
@@ -533,6 +534,7 @@ def _write_analyser(area, world: wd.World, p: _Platform, path: Path, epoch_unix_
         for k, v in spikes.items():
             conc[k] = conc[k] + v
     readings = ins.analyser_readings(spec, conc, rng)
+    wdir_s, wspd_s = world.wind_at(draw)
     keep = ~readings["lost"].to_numpy()
     wr.write_analyser_csv(path, stamps[keep], readings[keep])
     row = np.full(len(stamps), -1, np.int64)
@@ -549,6 +551,7 @@ def _write_analyser(area, world: wd.World, p: _Platform, path: Path, epoch_unix_
         "true_tvoc_ugm3": conc["tvoc_ugm3"], "true_plume_tvoc_ugm3": conc["plume_tvoc_ugm3"],
         "true_benzene_ppb": conc["benzene_ppb"], "true_toluene_ppb": conc["toluene_ppb"],
         "true_xylene_ppb": conc["xylene_ppb"],
+        "true_wind_from_deg": np.round(wdir_s, 3), "true_wind_speed_m_s": np.round(wspd_s, 3),
     })
     inst = {"file": rel, "clock_offset_s": spec.clock_offset_s, "lag_s": spec.lag_s,
             "total_delay_s": round(spec.clock_offset_s + spec.lag_s, 3),
