@@ -241,3 +241,25 @@ def test_every_plan_imports_with_mavsdk(plan_dir):
     finally:
         gcs.destroy()
         veh.destroy()
+
+
+def test_dronekit_adapter_shims_collections_and_explains_when_missing(monkeypatch):
+    import builtins
+    import collections
+
+    from ecopatrol.missions.drone.upload import import_dronekit
+
+    real_import = builtins.__import__
+
+    def no_dronekit(name, *a, **kw):
+        if name == "dronekit":
+            raise ImportError("No module named 'dronekit'")
+        return real_import(name, *a, **kw)
+
+    monkeypatch.delattr(collections, "MutableMapping", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_dronekit)
+    with pytest.raises(UploadError, match="dronekit is not installed.*MISSION_REQUEST_INT"):
+        import_dronekit()
+    import collections.abc
+
+    assert collections.MutableMapping is collections.abc.MutableMapping  # the Python 3.10+ shim

@@ -1,0 +1,119 @@
+"""Property tests over random scenarios: zones, winds, patterns, aircraft, reserves, height caps.
+
+For every plan the planner produces (it may also refuse with a PlanningError naming the reason):
+no leg enters a no-fly zone (nor a restricted zone above its ceiling), every height is within
+limits, and every sortie fits its battery minus the reserve — each checked here directly with
+shapely and the energy model, independently of the planner's own bookkeeping.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import datetime, timezone
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from shapely.geometry import Polygon
+
+from ecopatrol.core.crs import xy_to_lonlat
+from ecopatrol.core.errors import PlanningError
+from ecopatrol.core.weather import Wind
+from ecopatrol.missions.drone import get_aircraft, plan_drone
+from ecopatrol.missions.drone._toy import toy_area
+from ecopatrol.missions.drone.aircraft import path_cost
+
+T0 = datetime(2026, 5, 1, 2, 0, tzinfo=timezone.utc)
+BASE = toy_area(n_enterprises=6, spread_m=700.0, seed=11, launch_xy_m=[(-1100.0, 0.0), (1100.0, 300.0)])
+CRS = BASE.metric_crs
+CX, CY = 0.0, 0.0
+_c = BASE.centre
+
+
+def _centre_xy():
+    from ecopatrol.core.crs import lonlat_to_xy
+
+    x, y = lonlat_to_xy(np.array([_c[0]]), np.array([_c[1]]), CRS)
+    return float(x[0]), float(y[0])
+
+
+CX, CY = _centre_xy()
+
+
+def zone_frame(zones) -> gpd.GeoDataFrame:
+    rows = []
+    for k, (x, y, hx, hy, rot, ceiling) in enumerate(zones):
+        poly = shapely.affinity.rotate(Polygon([(x - hx, y - hy), (x + hx, y - hy), (x + hx, y + hy), (x - hx, y + hy)]),
+                                       rot, origin=(x, y))
+        xy = np.asarray(poly.exterior.coords)
+        lon, lat = xy_to_lonlat(xy[:, 0] + CX, xy[:, 1] + CY, CRS)
+        rows.append({"zone_id": f"Z{k}", "name": f"zone {k}", "kind": "no-fly" if math.isnan(ceiling) else "restricted",
+                     "ceiling_m": ceiling, "geometry": Polygon(np.column_stack([lon, lat]))})
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
+
+
+zone_st = st.tuples(st.floats(-900, 900), st.floats(-600, 600), st.floats(40, 250), st.floats(40, 250),
+                    st.floats(0, 90), st.sampled_from([math.nan, math.nan, 30.0, 60.0]))
+scenario_st = st.fixed_dictionaries({
+    "zones": st.lists(zone_st, min_size=0, max_size=2),
+    "targets": st.lists(st.sampled_from(list(BASE.enterprises["enterprise_id"])), min_size=1, max_size=2, unique=True),
+    "from_deg": st.floats(0, 359.9),
+    "speed_m_s": st.floats(0.5, 7.0),
+    "pattern": st.sampled_from(["curtain", "orbit", "profile", "survey", "hover"]),
+    "aircraft": st.sampled_from(["m350", "m300", "m30", "m3e", "mavlink"]),
+    "reserve": st.floats(0.2, 0.5),
+    "alt_max": st.floats(60.0, 120.0),
+})
+
+
+def check_plan(plan, area, sc) -> None:
+    zones = area.nofly.to_crs(CRS) if len(area.nofly) else area.nofly
+    ac = get_aircraft(sc["aircraft"])
+    for s in plan.sorties:
+        w = s.waypoints
+        x, y, z = w["x_m"].to_numpy(), w["y_m"].to_numpy(), w["alt_agl_m"].to_numpy()
+        act = w["action"].to_numpy()
+        # heights: ≤ cap everywhere, ≥ 10 m away from take-off and landing; AMSL = DEM + AGL
+        assert z.max() <= sc["alt_max"] + 1e-6
+        inner = ~np.isin(act, ["takeoff", "land"])
+        assert z[inner].min() >= 10.0 - 1e-6
+        ground = area.elevation_m(w["lon"].to_numpy(), w["lat"].to_numpy())
+        np.testing.assert_allclose(w["alt_amsl_m"].to_numpy(), ground + z, atol=0.05)
+        # no leg enters a no-fly zone, nor a restricted zone above its ceiling
+        lines = shapely.linestrings(np.stack([np.column_stack([x[:-1], y[:-1]]), np.column_stack([x[1:], y[1:]])], 1))
+        leg_top = np.maximum(z[:-1], z[1:])
+        for geom, ceiling in zip(zones.geometry, zones["ceiling_m"]) if len(zones) else []:
+            hit = shapely.intersects(lines, geom)
+            if math.isnan(ceiling):
+                assert not hit.any(), f"{s.sortie_id} enters a no-fly zone"
+            else:
+                assert not (hit & (leg_top > ceiling + 1e-6)).any(), f"{s.sortie_id} above a ceiling"
+        # battery minus reserve, recomputed from the waypoints
+        c = path_cost(ac.with_payload(plan.aircraft.payload_kg), np.r_[x[:1], x], np.r_[y[:1], y], np.r_[0.0, z],
+                      np.r_[w["speed_m_s"].to_numpy()[:1], w["speed_m_s"].to_numpy()], np.r_[0.0, w["hold_s"].to_numpy()],
+                      wind_from_deg=sc["from_deg"], wind_speed_m_s=sc["speed_m_s"], stability=plan.stability)
+        assert c.total_energy_j / ac.battery_j <= 1.0 - sc["reserve"] + 1e-9
+        assert s.farthest_from_pilot_m <= plan.max_range_m + 1e-6
+
+
+@settings(max_examples=520, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(scenario_st)
+def test_random_scenarios_respect_hard_limits(sc):
+    area = dataclasses.replace(BASE, nofly=zone_frame(sc["zones"]) if sc["zones"] else BASE.nofly)
+    try:
+        plan = plan_drone(area, sc["targets"], Wind(sc["from_deg"], sc["speed_m_s"]), pattern=sc["pattern"],
+                          aircraft=sc["aircraft"], reserve=sc["reserve"], alt_max_agl_m=sc["alt_max"],
+                          created_utc=T0, time_limit_s=1.0)
+    except PlanningError as exc:
+        # a refusal must say why (zone enclosing a point, range, battery)
+        assert "no sortie could be planned" in str(exc) or "no clear path" in str(exc) or "launch site" in str(exc)
+        event("refused")
+        return
+    event("planned with zones" if sc["zones"] else "planned without zones")
+    covered = {t for s in plan.sorties for t in s.targets} | {d["target_id"] for d in plan.targets_dropped}
+    assert covered == set(sc["targets"])
+    check_plan(plan, area, sc)
