@@ -4,7 +4,8 @@ Per species and per pass (``platform_id``, ``mission_id``, ``pass_id``):
 
 1. the **background** is a rolling low percentile of the concentration over a centred time
    window (default 10th percentile over 300 s), robust to plumes that fill less than
-   90 % of the window;
+   90 % of the window, shifted up by the median residual of the clean samples of the pass (so
+   clean air has zero mean enhancement);
 2. the **noise** is the robust spread (1.4826 × MAD) of the residual concentration − background
    in the pass;
 3. a sample **exceeds** when its enhancement is above ``k_sigma`` × noise, above an absolute
@@ -80,15 +81,19 @@ def annotate(
     bg_sorted = series.rolling(f"{round(window_s * 1000)}ms", center=True, min_periods=1).quantile(
         percentile / 100.0
     ).to_numpy()
-    bg = np.empty(n)
-    bg[order] = bg_sorted
-    enh = c - bg
-    resid = pd.Series(enh)
+    raw = np.empty(n)
+    raw[order] = bg_sorted
+    # a low percentile sits below the mean of clean air by ~1.3 σ: shift it up by the median
+    # residual of the clean (non-plume) samples so that the enhancement of clean air is ~0
+    resid = pd.Series(c - raw)
     med = resid.groupby(codes).transform("median")
     mad = (resid - med).abs().groupby(codes).transform("median").to_numpy()
-    noise = MAD_TO_SD * mad
-    floor = min_noise if min_noise is not None else 0.005 * float(np.nanmedian(bg)) if n else 0.0
-    noise = np.maximum(np.nan_to_num(noise, nan=floor), max(floor, 1e-9))
+    floor = min_noise if min_noise is not None else 0.005 * float(np.nanmedian(raw)) if n else 0.0
+    noise = np.maximum(np.nan_to_num(MAD_TO_SD * mad, nan=floor), max(floor, 1e-9))
+    clean = (resid - med).to_numpy() <= k_sigma * noise
+    offset = resid.where(clean).groupby(codes).transform("median").fillna(0.0).to_numpy()
+    bg = raw + offset
+    enh = c - bg
     exceed = (enh > k_sigma * noise) & (enh > abs_threshold) & (enh > rel_threshold * np.abs(bg))
     out[f"{species}_bg"] = bg
     out[f"{species}_enh"] = enh
