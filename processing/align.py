@@ -153,9 +153,12 @@ def interpolate_track(track: TrackArrays, t_s: np.ndarray, *, max_gap_s: float =
 
 
 def enhancement(t_s: np.ndarray, conc: np.ndarray, *, window_s: float = 120.0, quantile: float = 0.1) -> np.ndarray:
-    """Concentration above a running low quantile (background), robustly scaled; NaN stays NaN."""
+    """Concentration above a running low quantile (background), despiked and robustly scaled."""
     s = pd.Series(np.asarray(conc, float), index=pd.to_datetime(np.asarray(t_s) * 1e9))
     s = s[~s.index.duplicated()] if s.index.has_duplicates else s
+    # Single-sample glitches (saturation spikes, dropouts to zero) are not plumes: a
+    # 3-sample running median removes them and keeps crossings that last several samples.
+    s = s.rolling(3, center=True, min_periods=1).median()
     bg = s.rolling(f"{int(window_s)}s", center=True, min_periods=1).quantile(quantile)
     e = (s - bg).to_numpy()
     e = np.asarray(e, dtype=float)
@@ -164,7 +167,7 @@ def enhancement(t_s: np.ndarray, conc: np.ndarray, *, window_s: float = 120.0, q
     mad = np.nanmedian(np.abs(e - np.nanmedian(e))) if np.isfinite(e).any() else np.nan
     scale = mad if np.isfinite(mad) and mad > 0 else (np.nanstd(e) or 1.0)
     z = e / scale
-    hi = np.nanpercentile(z, 99.9) if np.isfinite(z).any() else np.inf
+    hi = np.nanpercentile(z, 99.5) if np.isfinite(z).any() else np.inf
     return np.minimum(z, hi)
 
 
