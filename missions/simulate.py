@@ -21,6 +21,7 @@ give byte-identical files; no wall-clock time is used.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -521,8 +522,12 @@ def _iso(unix_s: float) -> str:
 # ---------------------------------------------------------------------------
 
 def _write_analyser(area, world: wd.World, p: _Platform, path: Path, epoch_unix_s: float, seed: int, *, rel: str):
+    # one analyser per platform kind, whatever the sortie or route: its clock drifts slowly
+    # (20 ppm, about 0.07 s an hour) from one file to the next; its inlet lag stays put
+    spec = ins.draw_analyser_spec(wd.rng_for(seed, f"analyser-{p.kind}"))
+    drift_s = round(ins.CLOCK_DRIFT_PPM * 1e-6 * p.profile.t_start_s, 1)
+    spec = dataclasses.replace(spec, clock_offset_s=round(spec.clock_offset_s + drift_s, 1))
     rng = wd.rng_for(seed, f"analyser-{p.kind}-{p.mission_id}")
-    spec = ins.draw_analyser_spec(rng)
     t_on = p.profile.t_start_s - rng.uniform(60.0, 120.0)
     t_off = p.profile.t_end_s + rng.uniform(30.0, 90.0)
     stamps, true_stamp, draw = ins.analyser_times(spec, t_on, t_off, epoch_unix_s)

@@ -410,3 +410,18 @@ def test_cli_simulate_cmd(tmp_path):
     assert "truth.json" in r.output
     truth = json.loads((tmp_path / "field" / "truth.json").read_text(encoding="utf-8"))
     assert truth["wind"]["stability"] == "C" and truth["seed"] == 4
+
+
+def test_sorties_fly_one_after_another_with_the_same_analyser(tmp_path):
+    plan = drone_plan()
+    second = json.loads(json.dumps(plan["sorties"][0]))
+    second["sortie_id"] = "S02"
+    plan["sorties"].append(second)
+    res = simulate_plans(make_area(), tmp_path, drone_plan=plan, seed=5)
+    s1, s2 = res.truth["platforms"]
+    assert pd.Timestamp(s2["start_utc"]) - pd.Timestamp(s1["end_utc"]) == pd.Timedelta(minutes=15)
+    i1, i2 = (_instrument(res.truth, f"drone/{s}_voc.csv") for s in ("S01", "S02"))
+    assert i1["lag_s"] == i2["lag_s"]
+    assert abs(i1["clock_offset_s"] - i2["clock_offset_s"]) <= 0.2  # a slow drift only
+    for s in ("S01", "S02"):
+        assert (tmp_path / "drone" / f"{s}.tlog").is_file()
