@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 import zipfile
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from ecopatrol.core.weather import Wind
 from ecopatrol.missions.drone import plan_drone, write_drone_plan
 from ecopatrol.missions.drone._toy import toy_area
 
-T0 = datetime(2026, 5, 1, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
 WPML = "{http://www.dji.com/wpmz/1.0.6}"
 KML = "{http://www.opengis.net/kml/2.2}"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ from ecopatrol.missions.drone.airspace import Airspace, Zone
 from ecopatrol.missions.drone.patterns import (
     TargetSite, plan_curtain, plan_hover, plan_orbit, plan_profile, plan_survey, survey_lines, wind_axes)
 
-T0 = datetime(2026, 5, 1, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
 
 
 def site(**kw) -> TargetSite:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import geopandas as gpd
 import numpy as np
@@ -26,7 +26,7 @@ from ecopatrol.missions.drone import get_aircraft, plan_drone
 from ecopatrol.missions.drone._toy import toy_area
 from ecopatrol.missions.drone.aircraft import path_cost
 
-T0 = datetime(2026, 5, 1, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
 BASE = toy_area(n_enterprises=6, spread_m=700.0, seed=11, launch_xy_m=[(-1100.0, 0.0), (1100.0, 300.0)])
 CRS = BASE.metric_crs
 CX, CY = 0.0, 0.0

@@ -12,7 +12,7 @@ import json
 import socket
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import pytest
 
@@ -40,7 +40,7 @@ def plan_dir(tmp_path_factory):
         {"xy": [(-150, -150), (150, -150), (150, 150), (-150, 150)]},
         {"xy": [(600, 600), (800, 600), (700, 800)], "kind": "restricted", "ceiling_m": 40.0}])
     plan = plan_drone(area, ["E001", "E002", "E003"], Wind(270, 4),
-                      created_utc=datetime(2026, 5, 1, 2, 0, tzinfo=timezone.utc))
+                      created_utc=datetime(2026, 5, 1, 2, 0, tzinfo=UTC))
     out = tmp_path_factory.mktemp("plan")
     write_drone_plan(plan, area, out)
     return out

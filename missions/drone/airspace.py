@@ -132,7 +132,7 @@ class Airspace:
         y = np.asarray(y, float)
         alt = np.broadcast_to(np.asarray(alt_agl_m, float), x.shape)
         out = np.zeros(x.shape, bool)
-        for zi, z in enumerate(self.zones):
+        for z in self.zones:
             at = ~np.isfinite(z.ceiling_m) | (alt > z.ceiling_m) if math.isfinite(z.ceiling_m) else np.ones(x.shape, bool)
             if not at.any():
                 continue

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import numpy as np
 import pandas as pd
@@ -123,7 +123,7 @@ class DronePlan:
     def to_dict(self) -> dict:
         return {
             "schema": SCHEMA, "kind": "drone",
-            "created_utc": self.created_utc.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "created_utc": self.created_utc.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "area": self.area_name,
             "wind": {"from_deg": self.wind.from_deg, "speed_m_s": self.wind.speed_m_s, "stability": self.stability},
             "aircraft": {"key": self.aircraft.key, "name": self.aircraft.name, "payload_kg": self.aircraft.payload_kg},
@@ -546,7 +546,7 @@ def plan_drone(
     for k, s in enumerate(sorties, 1):
         s.sortie_id = f"S{k:02d}"
     plan = DronePlan(area.name, wind, stability, ac, pattern, reserve, alt_max_agl_m, max_range_m, margin_m,
-                     created_utc or datetime.now(timezone.utc), sorties, warnings, dropped, crs)
+                     created_utc or datetime.now(UTC), sorties, warnings, dropped, crs)
     log.info("planned %d sorties for %d targets, %.1f km, %.0f min, %d batteries (%d dropped)", len(sorties),
              len(target_ids) - len(dropped), plan.distance_m / 1000, plan.duration_s / 60, len(sorties), len(dropped))
     return plan

@@ -262,7 +262,7 @@ def _upload(conn, ts, tc, items: list[MissionItem], res: UploadResult, *, timeou
 
 
 def _download(conn, ts, tc, *, timeout_s: float, retries: int) -> list:
-    for attempt in range(retries + 1):
+    for _attempt in range(retries + 1):
         conn.mav.mission_request_list_send(ts, tc, MAV_MISSION_TYPE_MISSION)
         msg = conn.recv_match(type="MISSION_COUNT", blocking=True, timeout=timeout_s)
         if msg is not None:

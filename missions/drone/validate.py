@@ -160,7 +160,7 @@ def _check_sortie(rep: Report, s: dict, area, crs, airspace: Airspace, *, cap, m
         rep.error(f"{where} leg {i}→{i + 1}: comes within {p_agl[leg == i].min():.1f} m of the ground",
                   file=f, row=int(i), field="alt_amsl_m")
     # airspace: waypoints and legs
-    for zi, z in enumerate(airspace.zones):
+    for z in airspace.zones:
         zmax = np.maximum(agl[:-1], agl[1:])
         blocks_leg = np.ones(len(zmax), bool) if not np.isfinite(z.ceiling_m) else zmax > z.ceiling_m
         if not blocks_leg.any():

@@ -1,0 +1,85 @@
+"""``ecopatrol plan drone`` and ``ecopatrol upload`` (registered by ``cli.py``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def plan_drone_cmd(
+    area: Annotated[str, typer.Option("--area", help="Area folder, or `jimo` for the bundled synthetic example.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for plan.json, S01.plan/.waypoints/.kmz/.kml/.geojson, summary.")],
+    targets: Annotated[str | None, typer.Option("--targets", help="Enterprise ids ID[,ID…], highest priority first.")] = None,
+    targets_file: Annotated[Path | None, typer.Option("--targets-file", help="targets.csv (column enterprise_id, ordered by rank).")] = None,
+    wind: Annotated[str | None, typer.Option("--wind", help="FROM_DEG/SPEED_M_S[/STABILITY], e.g. 270/4; default: the area's.")] = None,
+    pattern: Annotated[str, typer.Option("--pattern", help="curtain, orbit, profile, survey or hover.")] = "curtain",
+    aircraft: Annotated[str, typer.Option("--aircraft", help="m350, m300, m30, m3e or mavlink (generic ArduCopter/PX4).")] = "m350",
+    reserve: Annotated[float, typer.Option("--reserve", help="Battery fraction kept at landing.")] = 0.3,
+    alt_max: Annotated[float, typer.Option("--alt-max", help="Height cap above ground (m).")] = 120.0,
+    max_range: Annotated[float, typer.Option("--max-range", help="Maximum distance from the pilot (m); 500 for strict VLOS.")] = 2000.0,
+    repeats: Annotated[int, typer.Option("--repeats", help="Curtain repeats.")] = 1,
+    distance: Annotated[float | None, typer.Option("--distance", help="Curtain distance downwind of the stacks (m); default from stack height and stability.")] = None,
+    payload_kg: Annotated[float | None, typer.Option("--payload-kg", help="Payload mass (kg); default: the aircraft profile's.")] = None,
+) -> None:
+    """Plan drone sorties around the targets, validate them and write every export."""
+    from ecopatrol.core.area import load_area
+    from ecopatrol.core.errors import InputError
+    from ecopatrol.core.registry import parse_target_ids, read_targets_file
+    from ecopatrol.core.weather import Wind, parse_wind
+    from ecopatrol.missions.drone import plan_drone, write_drone_plan
+
+    if (targets is None) == (targets_file is None):
+        raise InputError("give exactly one of --targets ID[,ID…] or --targets-file targets.csv")
+    ids = parse_target_ids(targets) if targets is not None else read_targets_file(targets_file)
+    a = load_area(area)
+    if wind is not None:
+        w = parse_wind(wind)
+    else:
+        d = (a.config or {}).get("defaults", {})
+        w = Wind(float(d.get("wind_from_deg", 270.0)), float(d.get("wind_speed_m_s", 4.0)), d.get("stability"))
+    opts: dict = {}
+    if pattern == "curtain":
+        opts["repeats"] = repeats
+        if distance is not None:
+            opts["distance_m"] = distance
+    elif repeats != 1 or distance is not None:
+        raise InputError("--repeats and --distance apply to --pattern curtain only")
+    plan = plan_drone(a, ids, w, pattern=pattern, aircraft=aircraft, reserve=reserve, alt_max_agl_m=alt_max,
+                      max_range_m=max_range, payload_kg=payload_kg, pattern_options=opts)
+    files = write_drone_plan(plan, a, out)
+    typer.echo(f"drone plan: {len(plan.sorties)} sortie(s), {plan.distance_m / 1000:.1f} km, "
+               f"{plan.duration_s / 60:.0f} min, {len(plan.sorties)} batteries → {out}")
+    for s in plan.sorties:
+        typer.echo(f"  {s.sortie_id} from {s.launch['site_id']}: {s.distance_m / 1000:.2f} km, "
+                   f"{s.duration_s / 60:.1f} min, battery {s.battery_fraction:.0%}, targets {', '.join(s.targets)}")
+    for msg in plan.warnings:
+        typer.secho(f"  warning: {msg}", fg="yellow")
+    typer.echo(f"  {len(files)} files written; pre-flight checks passed (see summary.txt)")
+
+
+def upload_cmd(
+    plan_file: Annotated[Path, typer.Argument(help="S01.plan / .waypoints, or plan.json / the plan folder with --sortie.")],
+    connect: Annotated[str, typer.Option("--connect", help="tcp:HOST:PORT, udp:HOST:PORT (listen), udpout:HOST:PORT or a serial device.")],
+    sortie: Annotated[int | None, typer.Option("--sortie", help="Sortie number N (S0N) when given a plan folder or plan.json.")] = None,
+    timeout_s: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each vehicle reply.")] = 1.5,
+    retries: Annotated[int, typer.Option("--retries", help="Retries after a timeout before giving up.")] = 5,
+    no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the read-back (not recommended).")] = False,
+    baud: Annotated[int, typer.Option("--baud", help="Serial baud rate.")] = 57600,
+    dronekit: Annotated[bool, typer.Option("--dronekit", help="Upload through dronekit (optional; MISSION_REQUEST only).")] = False,
+) -> None:
+    """Upload a mission to a vehicle over MAVLink and verify it by reading it back."""
+    if dronekit:
+        from ecopatrol.missions.drone.upload import upload_with_dronekit
+
+        res = upload_with_dronekit(plan_file, connect, sortie=sortie, timeout_s=max(timeout_s * retries, 10.0))
+    else:
+        from ecopatrol.missions.drone.upload import upload_mission
+
+        res = upload_mission(plan_file, connect, sortie=sortie, timeout_s=timeout_s, retries=retries,
+                             verify=not no_verify, baud=baud)
+    typer.echo(f"uploaded {res.n_items} mission items from {Path(res.source).name} to system "
+               f"{res.target_system}/{res.target_component} in {res.duration_s:.1f} s"
+               + (f" ({res.retries} retries)" if res.retries else "")
+               + ("; read-back verified" if res.verified else "; NOT verified"))
