@@ -143,8 +143,10 @@ def plume_rise_m(
     else:
         final = np.where(fb < 55.0, 21.425 * fb**0.75 / u, 38.71 * fb**0.6 / u)
     x = np.asarray(x_m, float)
-    trans = 1.6 * np.cbrt(fb) * np.where(np.isinf(x), np.inf, np.maximum(x, 0.0)) ** (2.0 / 3.0) / u
-    buoy = np.minimum(trans, final)
+    with np.errstate(invalid="ignore"):
+        trans = 1.6 * np.cbrt(fb) * np.maximum(np.where(np.isinf(x), 0.0, x), 0.0) ** (2.0 / 3.0) / u
+    # at x = ∞ (or beyond the transition) the rise is the final rise; a cold jet has none
+    buoy = np.where(np.isinf(x), final, np.minimum(trans, final))
     momentum = 3.0 * np.asarray(diameter_m, float) * np.asarray(exit_velocity_m_s, float) / u
     rise = np.maximum(buoy, momentum)
     return float(rise) if np.ndim(rise) == 0 else rise

@@ -113,3 +113,15 @@ def test_lonlat_xy_helpers_round_trip():
     assert np.hypot(x[1] - x[0], y[1] - y[0]) == pytest.approx(crs.haversine_m(120.45, 36.39, 120.46, 36.40), rel=2e-3)
     lon, lat = crs.xy_to_lonlat(x, y, c)
     np.testing.assert_allclose(lon, [120.45, 120.46], atol=1e-9)
+
+
+def test_cold_stack_has_momentum_rise_only_and_a_finite_plume():
+    import numpy as _np
+
+    from ecopatrol.core.dispersion import effective_height_m, gaussian_plume, plume_rise_m
+
+    rise = plume_rise_m(_np.inf, 5.0, exit_velocity_m_s=10.0, diameter_m=1.0, exit_temp_k=290.0, stability="D")
+    assert rise == pytest.approx(3 * 1.0 * 10.0 / 5.0)
+    h, u = effective_height_m([20.0], 4.0, "D", exit_velocity_m_s=[5.0], diameter_m=[1.0], exit_temp_k=[290.0])
+    assert _np.isfinite(h).all()
+    assert gaussian_plume(1.0, u[0], 500.0, 0.0, 0.0, h[0], "D") > 0
