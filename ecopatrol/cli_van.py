@@ -22,9 +22,9 @@ def _parse_depot(text: str) -> tuple[float, float]:
 def plan_van_cmd(
     area: Annotated[str, typer.Option("--area", help="Area folder, or `jimo` for the bundled synthetic example.")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write plan.json, GPX/KML/GeoJSON, turns and summary.")],
-    targets: Annotated[str | None, typer.Option("--targets", help="Enterprise ids ID[,ID…], highest priority first.")] = None,
+    targets: Annotated[str | None, typer.Option("--targets", help="Enterprise ids, comma-separated (ID,ID,…), highest priority first.")] = None,
     targets_file: Annotated[Path | None, typer.Option("--targets-file", help="targets.csv (column enterprise_id, ordered by rank).")] = None,
-    wind: Annotated[str | None, typer.Option("--wind", help="FROM_DEG/SPEED_M_S[/STABILITY], e.g. 270/4; default: the area's.")] = None,
+    wind: Annotated[str | None, typer.Option("--wind", help="FROM_DEG/SPEED_M_S or FROM_DEG/SPEED_M_S/CLASS, e.g. 270/4 or 270/4/D; default: the area's.")] = None,
     depot: Annotated[str | None, typer.Option("--depot", help="LON,LAT of the depot (WGS-84); default: the area's depot.")] = None,
     shift_h: Annotated[float, typer.Option("--shift-h", help="Shift length (h): the route returns to the depot within it.")] = 6.0,
     passes: Annotated[int, typer.Option("--passes", help="Plume crossings per target.")] = 2,

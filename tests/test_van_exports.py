@@ -163,3 +163,9 @@ def test_cli_bad_depot_is_an_input_error(tmp_path):
     res = CliRunner().invoke(_app(), ["--area", "jimo", "--targets", "X", "--depot", "120.4", "--out", str(tmp_path)])
     assert isinstance(res.exception, InputError)
     assert "--depot" in str(res.exception)
+
+
+def test_cli_help_renders():
+    res = CliRunner().invoke(_app(), ["--help"])
+    assert res.exit_code == 0, res.output
+    assert "--targets-file" in res.output and "270/4" in res.output
