@@ -138,8 +138,6 @@ def test_plume_rise_final_values_and_sanity():
     assert cold == pytest.approx(3 * 1.0 * 10.0 / 5.0)
 
 
-@pytest.mark.xfail(strict=True, reason="core.dispersion: 0 * inf in the transitional rise gives NaN "
-                   "for a cold jet at x=inf (reported to core's owner)")
 def test_cold_jet_final_rise_is_momentum_rise():
     cold = d.plume_rise_m(np.inf, 5.0, exit_velocity_m_s=10.0, diameter_m=1.0, exit_temp_k=280.0, stability="D")
     assert cold == pytest.approx(6.0)
