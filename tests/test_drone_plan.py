@@ -343,3 +343,13 @@ def test_plan_on_bundled_jimo_area(tmp_path):
     assert rep.ok(), [str(p) for p in rep.errors]
     paths = write_drone_plan(plan, area, tmp_path)
     assert (tmp_path / "plan.json").exists() and any(Path(p).suffix == ".kmz" for p in paths)
+
+
+def test_stability_derived_from_time_of_day(area):
+    noon = datetime(2026, 6, 21, 4, 0, tzinfo=UTC)  # 12:00 in Qingdao, strong sun
+    night = datetime(2026, 6, 21, 16, 0, tzinfo=UTC)  # midnight
+    day = plan_drone(area, ids(area)[:1], Wind(270, 2.5), when=noon, created_utc=T0)
+    dark = plan_drone(area, ids(area)[:1], Wind(270, 2.5), when=night, created_utc=T0)
+    assert day.stability in ("A", "B") and dark.stability in ("E", "F")
+    given = plan_drone(area, ids(area)[:1], Wind(270, 2.5, "D"), when=night, created_utc=T0)
+    assert given.stability == "D"

@@ -125,6 +125,19 @@ def test_upload_to_ardupilot_style_peer_uses_mission_request_and_verifies(plan_d
     assert peer.items[3].x == pytest.approx(items[3].lat_deg, abs=2e-6)
 
 
+def test_upload_waypoints_file_and_sortie_selection(plan_dir):
+    peer = start_peer("ardupilot")
+    try:
+        res = upload_mission(plan_dir / "S01.waypoints", f"tcp:127.0.0.1:{peer.port}", timeout_s=1.0, retries=3)
+        assert res.verified and res.n_items == len(peer.items)
+        res2 = upload_mission(plan_dir / "plan.json", f"tcp:127.0.0.1:{peer.port}", sortie=1, timeout_s=1.0,
+                              retries=3)
+        assert res2.verified and res2.source.endswith("S01.plan")
+    finally:
+        peer.stop.set()
+        peer.join(5)
+
+
 def test_rejecting_vehicle_gives_clear_error(plan_dir):
     peer = start_peer("reject")
     try:

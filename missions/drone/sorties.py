@@ -417,6 +417,7 @@ def plan_drone(
     swap_s: float = 300.0,
     time_limit_s: float = 3.0,
     created_utc: datetime | None = None,
+    when: datetime | None = None,
 ) -> DronePlan:
     """Plan sorties sampling ``target_ids`` of ``area`` in ``wind``.
 
@@ -444,6 +445,10 @@ def plan_drone(
         Keyword options of the pattern function (e.g. ``{"repeats": 2, "distance_m": 200}``).
     swap_s : float
         Ground time to change batteries between sorties, charged per sortie when ordering.
+    when : datetime, optional
+        Planned flight time (tz-aware); with a wind without stability class, the class is
+        derived from the wind speed and the sun's elevation then (Turner), else from the
+        wind speed for a daytime with slight insolation.
     """
     del seed  # deterministic solver
     if pattern not in PATTERNS:
@@ -463,7 +468,10 @@ def plan_drone(
     if alt_max_agl_m > CHINA_HEIGHT_CAP_M:
         warnings.append(f"height cap {alt_max_agl_m:g} m is above the 120 m limit for light drones: "
                         "fly only with an airspace approval covering it")
-    stability = wind.resolved_stability()
+    e = area.enterprises
+    lon0 = float(e.geometry.x.median()) if len(e) else 120.45
+    lat0 = float(e.geometry.y.median()) if len(e) else 36.39
+    stability = wind.resolved_stability(when, lon0, lat0)
     w_top = float(wind_at_height(wind.speed_m_s, alt_max_agl_m, stability))
     if w_top > ac.max_wind_m_s:
         raise SafetyError(f"wind {wind.speed_m_s:g} m/s at 10 m is about {w_top:.1f} m/s at {alt_max_agl_m:g} m, "
