@@ -89,12 +89,15 @@ class TrackArrays:
         return len(self.t_s)
 
 
+_REASONS = np.array(["", REASON_BEFORE, REASON_AFTER, REASON_GAP], dtype=object)
+
+
 @dataclass
 class Interpolated:
     """Positions at query times; ``reason`` is '' where ``ok`` and the quarantine reason elsewhere."""
 
     ok: np.ndarray
-    reason: np.ndarray
+    code: np.ndarray  # 0 ok, 1 before the track, 2 after it, 3 in a gap
     x: np.ndarray
     y: np.ndarray
     lon: np.ndarray
@@ -106,6 +109,10 @@ class Interpolated:
     i0: np.ndarray  # index of the track point before each query (for per-fix attributes)
     frac: np.ndarray
 
+    @property
+    def reason(self) -> np.ndarray:
+        return _REASONS[self.code]
+
 
 def interpolate_track(track: TrackArrays, t_s: np.ndarray, *, max_gap_s: float = 5.0) -> Interpolated:
     """Linear interpolation of ``track`` at times ``t_s`` (Unix s), never across a gap > ``max_gap_s``.
@@ -113,40 +120,45 @@ def interpolate_track(track: TrackArrays, t_s: np.ndarray, *, max_gap_s: float =
     ``x``/``y`` are interpolated in the track's metric CRS and ``lon``/``lat`` with the same
     time weights: over a segment of a few hundred metres at most, the inverse projection is
     affine to well under a millimetre, so this equals projecting the metric position back
-    without a per-sample pyproj call. Speed and velocity are the segment's.
+    without a per-sample pyproj call. Speed and velocity are the segment's. Per-segment
+    slopes are computed once on the track, so each sample costs one search and one gather
+    per output column.
     """
     t = np.asarray(t_s, dtype=float)
     tt = track.t_s
     n = len(tt)
     j = np.searchsorted(tt, t, side="right")
-    # An exact hit on the last fix is inside the track.
-    j = np.where((j == n) & (n > 0) & (t == tt[-1]), n - 1, j)
-    before = j == 0
-    after = j >= n
-    i1 = np.clip(j, 1, max(n - 1, 1))
-    i0 = i1 - 1
-    dt = tt[i1] - tt[i0]
-    gap = dt > max_gap_s
-    ok = ~(before | after | gap)
+    if n:
+        j[(j == n) & (t == tt[-1])] = n - 1  # an exact hit on the last fix is inside the track
+    code = np.zeros(len(t), dtype=np.uint8)
+    i0 = j - 1
+    np.clip(i0, 0, max(n - 2, 0), out=i0)
+    dt_seg = np.diff(tt) if n > 1 else np.ones(1)
+    gap_seg = dt_seg > max_gap_s
+    code[gap_seg[i0]] = 3
+    code[j >= n] = 2
+    code[j == 0] = 1
+    ok = code == 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        f = np.where(dt > 0, (t - tt[i0]) / dt, 0.0)
-    f = np.clip(f, 0.0, 1.0)
+        inv = np.where(dt_seg > 0, 1.0 / dt_seg, 0.0)
+    f = (t - tt[i0]) * inv[i0]
+    np.clip(f, 0.0, 1.0, out=f)
 
     def lerp(a):
-        a0 = a[i0]
-        return a0 + f * (a[i1] - a0)
+        a = np.asarray(a, dtype=float)
+        if n < 2:
+            return np.full(len(t), a[0] if n else np.nan)
+        return a[i0] + f * np.diff(a)[i0]
 
-    dx = track.x[i1] - track.x[i0]
-    dy = track.y[i1] - track.y[i0]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        vx = np.where(dt > 0, dx / dt, 0.0)
-        vy = np.where(dt > 0, dy / dt, 0.0)
-    reason = np.full(len(t), "", dtype=object)
-    reason[gap] = REASON_GAP
-    reason[before] = REASON_BEFORE
-    reason[after] = REASON_AFTER
-    return Interpolated(ok, reason, lerp(track.x), lerp(track.y), lerp(track.lon), lerp(track.lat),
-                        lerp(track.alt_m), np.hypot(vx, vy), vx, vy, i0, f)
+    if n > 1:
+        vx_seg = np.diff(track.x) * inv
+        vy_seg = np.diff(track.y) * inv
+        vx, vy = vx_seg[i0], vy_seg[i0]
+        sp = np.hypot(vx_seg, vy_seg)[i0]
+    else:
+        vx = vy = sp = np.zeros(len(t))
+    return Interpolated(ok, code, lerp(track.x), lerp(track.y), lerp(track.lon), lerp(track.lat),
+                        lerp(track.alt_m), sp, vx, vy, i0, f)
 
 
 # ---------------------------------------------------------------------------- delay estimation
