@@ -63,16 +63,36 @@ class Plane:
 
 
 def fit_plane(x, y, *, wind_from_deg: float | None = None, trim_m: float = 20.0, iterations: int = 3) -> tuple[Plane, np.ndarray]:
-    """Fit a vertical plane to horizontal positions by a trimmed principal axis.
+    """Fit a vertical plane to horizontal positions: RANSAC start, then a trimmed principal axis.
 
     Points farther than ``trim_m`` from the line are dropped and the line refitted.
     The normal points downwind when ``wind_from_deg`` is given. Returns ``(plane, inliers)``.
     """
     x = np.asarray(x, float)
     y = np.asarray(y, float)
-    inl = np.isfinite(x) & np.isfinite(y)
-    if inl.sum() < 3:
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3:
         raise InputError("curtain: fewer than 3 positioned samples, cannot fit a plane")
+    # robust start (RANSAC, seeded): the line through two samples with the most inliers
+    idx = np.flatnonzero(ok)
+    rng = np.random.default_rng(0)
+    pairs = rng.choice(idx, size=(min(300, len(idx) * 2), 2))
+    dx = x[pairs[:, 1]] - x[pairs[:, 0]]
+    dy = y[pairs[:, 1]] - y[pairs[:, 0]]
+    length = np.hypot(dx, dy)
+    good = length > 1e-6
+    pairs, dx, dy, length = pairs[good], dx[good], dy[good], length[good]
+    if len(pairs):
+        nx_, ny_ = -dy / length, dx / length
+        dist = np.abs((x[idx][None, :] - x[pairs[:, 0]][:, None]) * nx_[:, None]
+                      + (y[idx][None, :] - y[pairs[:, 0]][:, None]) * ny_[:, None])
+        best = int(np.argmax((dist <= trim_m).sum(1)))
+        inl = np.zeros(len(x), bool)
+        inl[idx[dist[best] <= trim_m]] = True
+        if inl.sum() < 3:
+            inl = ok.copy()
+    else:
+        inl = ok.copy()
     for _ in range(iterations):
         cx, cy = x[inl].mean(), y[inl].mean()
         cov = np.cov(np.c_[x[inl] - cx, y[inl] - cy].T)

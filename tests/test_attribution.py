@@ -1,0 +1,110 @@
+"""Attribution on a known Gaussian-plume world: upwind candidates, likelihood ranking, NNLS rates."""
+
+from __future__ import annotations
+
+import pytest
+from plume_world import CRS_M, make_area, van_samples
+
+from ecopatrol.core.errors import InputError
+from ecopatrol.core.weather import Wind
+from ecopatrol.processing import attribution, plume
+
+EMITTERS = {"E04-S1": 2.0, "E06-S1": 1.0}
+WIND = Wind(270, 4, "D")
+
+
+@pytest.fixture(scope="module")
+def world():
+    area = make_area()
+    s = van_samples(area, EMITTERS, passes=2, seed=7)
+    ann = plume.annotate(s)
+    events, event_of = plume.detect_events(ann)
+    att, rates = attribution.attribute(ann, events, area, crs=CRS_M, event_of=event_of, wind=WIND)
+    return area, ann, events, att, rates
+
+
+def test_nnls_recovers_the_hidden_rates(world):
+    *_, rates = world
+    r = rates.set_index("source_id")["rate_g_s"]
+    assert r["E04-S1"] == pytest.approx(2.0, rel=0.15)
+    assert r["E06-S1"] == pytest.approx(1.0, rel=0.2)
+    others = r.drop(["E04-S1", "E06-S1"])
+    assert others.sum() < 0.25 * 3.0  # what is left for the innocent is small
+    sd = rates.set_index("source_id")["rate_sd_g_s"]
+    assert 0 < sd["E04-S1"] < 2.0
+
+
+def test_every_event_is_attributed_to_a_true_emitter_first(world):
+    _, _, events, att, _ = world
+    assert len(events) >= 4
+    ev = att[att["evidence_kind"] == "event"]
+    firsts = ev[ev["rank"] == 1]
+    assert set(firsts["evidence_id"]) == set(events["event_id"])
+    assert firsts["enterprise_id"].isin(["E04", "E06"]).all()
+    assert (firsts["likelihood"] > 0.4).all()
+    # likelihoods are shares: they never sum above 1 per event
+    assert (ev.groupby("evidence_id")["likelihood"].sum() <= 1 + 1e-9).all()
+
+
+def test_upwind_only(world):
+    """Every candidate lies upwind of the evidence: positive downwind distance."""
+    _, _, _, att, _ = world
+    ev = att[att["evidence_kind"] == "event"]
+    assert (ev["distance_m"] > 0).all()
+
+
+def test_explanation_is_checkable(world):
+    _, _, _, att, _ = world
+    row = att[(att["evidence_kind"] == "event") & (att["rank"] == 1)].iloc[0]
+    text = row["explanation"]
+    for piece in ("wind from 270°", "m upwind", "predicts", "observed", row["source_id"], "samples"):
+        assert piece in text
+    assert row["expected_ugm3"] == pytest.approx(row["observed_ugm3"], rel=0.35)
+    assert set(attribution.ATTRIBUTION_COLUMNS) == set(att.columns)
+
+
+def test_nnls_rows_summarise_all_samples(world):
+    _, _, _, att, rates = world
+    n = att[att["evidence_id"] == "all-samples"]
+    assert set(n["source_id"]) == set(rates.loc[rates["rate_g_s"] > 0, "source_id"])
+
+
+def test_wind_direction_matters():
+    """With the wind reversed the emitters are downwind of the road: no candidate reaches the events."""
+    area = make_area()
+    ann = plume.annotate(van_samples(area, EMITTERS, passes=1, seed=1, measured_wind=False))
+    events, event_of = plume.detect_events(ann)
+    att, rates = attribution.attribute(ann, events, area, crs=CRS_M, event_of=event_of, wind=Wind(90, 4, "D"))
+    assert (att["evidence_kind"] == "event").sum() == 0
+    assert rates["rate_g_s"].sum() == 0
+
+
+def test_missing_wind_is_an_input_error():
+    area = make_area()
+    area.config = {}
+    ann = plume.annotate(van_samples(area, EMITTERS, passes=1, measured_wind=False))
+    events, event_of = plume.detect_events(ann)
+    with pytest.raises(InputError, match="--wind"):
+        attribution.attribute(ann, events, area, crs=CRS_M, event_of=event_of, wind=None)
+
+
+def test_unannotated_samples_are_refused():
+    area = make_area()
+    with pytest.raises(InputError, match="annotate"):
+        attribution.attribute(van_samples(area, EMITTERS, passes=1), None, area, crs=CRS_M)
+
+
+def test_enterprises_without_stacks_get_site_sources():
+    area = make_area()
+    area.sources = area.sources.iloc[:4]
+    c = attribution.candidate_sources(area, crs=CRS_M)
+    assert len(c) == 9
+    site = c[c["source_id"].str.endswith("-site")]
+    assert len(site) == 5 and (site["height_m"] == attribution.DEFAULT_SITE_SOURCE_HEIGHT_M).all()
+
+
+def test_deterministic(world):
+    area, ann, events, att, _ = world
+    _, event_of = plume.detect_events(ann)
+    att2, _ = attribution.attribute(ann, events, area, crs=CRS_M, event_of=event_of, wind=WIND)
+    assert att2.equals(att)

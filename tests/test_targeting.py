@@ -1,0 +1,187 @@
+"""Evidence folder end to end and the ranked targets (incl. the bundled Jimo area)."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import rasterio
+from plume_world import CRS_M, curtain_samples, make_area, van_samples
+
+from ecopatrol.core.errors import InputError, InputFileNotFoundError
+from ecopatrol.core.weather import Wind
+from ecopatrol.processing.evidence import EVIDENCE_FILES, build_evidence
+from ecopatrol.processing.targeting import TARGET_COLUMNS, rank_targets, write_targets
+
+EMITTERS = {"E04-S1": 2.0, "E06-S1": 1.0}
+# E00 and E02 are on the positive list; E02 and E05 have past violations
+POSITIVE = ("E00", "E02", "E04")
+
+
+def world_samples(area, seed=0):
+    van = van_samples(area, EMITTERS, passes=2, seed=seed)
+    drone = curtain_samples(area, EMITTERS, centre_xy_m=(700.0, 0.0), half_width_m=200, seed=seed)
+    return gpd.GeoDataFrame(pd.concat([van, drone], ignore_index=True), geometry="geometry", crs="EPSG:4326")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    area = make_area(positive=POSITIVE, violations=[0, 0, 3, 0, 0, 2, 0, 0, 0])
+    out = tmp_path_factory.mktemp("evidence")
+    samples = world_samples(area)
+    before = samples.copy()
+    res = build_evidence(samples, area, out_dir=out, wind=Wind(270, 4, "D"))
+    pd.testing.assert_frame_equal(samples, before)  # the input is not modified
+    return area, res
+
+
+def test_evidence_folder_has_every_file_in_its_schema(built):
+    _, res = built
+    assert set(EVIDENCE_FILES) == {p.name for p in res.out_dir.iterdir()}
+    ev = pyogrio.read_dataframe(res.out_dir / "events.gpkg")
+    assert {"event_id", "species", "platform_id", "mission_id", "pass_id", "start_utc", "end_utc", "duration_s",
+            "peak", "peak_enhancement", "area", "n_samples", "confirmed", "n_passes", "wind_from_deg",
+            "wind_speed_m_s"} <= set(ev.columns)
+    assert ev.crs.to_epsg() == 4326 and len(ev) == res.summary["n_events"] > 0
+    hot = pyogrio.read_dataframe(res.out_dir / "hotspots.gpkg")
+    assert set(hot["confidence"]) <= {90, 95, 99} and len(hot) > 0
+    att = pd.read_csv(res.out_dir / "attribution.csv")
+    assert {"evidence_id", "enterprise_id", "source_id", "likelihood", "rate_g_s", "rate_sd_g_s", "distance_m",
+            "expected_ugm3", "observed_ugm3", "explanation"} <= set(att.columns)
+    fl = pd.read_csv(res.out_dir / "flux.csv")
+    assert {"sortie_id", "target_id", "species", "flux_g_s", "flux_sd_g_s"} <= set(fl.columns)
+    assert fl["flux_g_s"].iloc[0] == pytest.approx(2.0, rel=0.2)
+    with rasterio.open(res.out_dir / "hotspots.tif") as ds:
+        assert ds.crs == rasterio.crs.CRS.from_user_input(CRS_M) and ds.nodata is not None
+        assert ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+    seg = pyogrio.read_dataframe(res.out_dir / "segments.gpkg")
+    assert len(seg) > 50 and (seg["n_passes"] >= 1).all() and "hot_confidence" in seg.columns
+    summary = json.loads((res.out_dir / "evidence.json").read_text())
+    assert summary["schema"] == "ecopatrol.evidence/1" and summary["n_drone_samples"] > 0
+
+
+def test_true_emitters_rank_first_and_every_row_says_why(built):
+    area, res = built
+    t = rank_targets(res.out_dir, area)
+    assert list(t.columns) == TARGET_COLUMNS
+    assert set(t["enterprise_id"].head(2)) == {"E04", "E06"}
+    assert t["rank"].tolist() == list(range(1, len(t) + 1))
+    assert t["score"].is_monotonic_decreasing
+    assert t["reasons"].str.len().gt(10).all()
+    top = t.iloc[0]
+    assert "plume events" in top["reasons"] and "registry" in top["reasons"]
+    # the same ranking from the in-memory result
+    t2 = rank_targets(res, area)
+    assert t2["enterprise_id"].tolist() == t["enterprise_id"].tolist()
+
+
+def test_positive_list_lowers_priority_only_without_evidence(built):
+    area, res = built
+    t = rank_targets(res.out_dir, area).set_index("enterprise_id")
+    # E04 is a positive-list emitter: its evidence keeps it at the top
+    assert t.loc["E04", "rank"] <= 2 and "evidence overrides" in t.loc["E04", "reasons"]
+    # E02 (positive list, machinery, 3 violations, no evidence) has the higher registry risk but ranks
+    # below E08 (not listed, machinery, no violations, no evidence)
+    assert t.loc["E02", "evidence_score"] < 0.05 and t.loc["E08", "evidence_score"] < 0.05
+    assert t.loc["E02", "risk_score"] > t.loc["E08", "risk_score"]
+    assert t.loc["E02", "rank"] > t.loc["E08", "rank"]
+    assert "priority lowered" in t.loc["E02", "reasons"]
+
+
+def test_targets_csv_round_trips_to_the_planners(built, tmp_path):
+    from ecopatrol.core.registry import read_targets_file
+
+    area, res = built
+    t = rank_targets(res.out_dir, area, top=5)
+    p = write_targets(t, tmp_path / "targets.csv")
+    assert len(t) == 5
+    assert read_targets_file(p) == t["enterprise_id"].tolist()
+    back = pd.read_csv(p, encoding="utf-8-sig")
+    assert list(back.columns[:5]) == ["rank", "enterprise_id", "name", "score", "reasons"]
+
+
+def test_deterministic(built, tmp_path):
+    area, res = built
+    again = build_evidence(world_samples(area), area, out_dir=tmp_path, wind=Wind(270, 4, "D"))
+    pd.testing.assert_frame_equal(again.attribution, res.attribution)
+    pd.testing.assert_frame_equal(again.flux, res.flux)
+
+
+def test_missing_evidence_folder_and_empty_samples(tmp_path):
+    area = make_area()
+    with pytest.raises(InputFileNotFoundError, match="not found"):
+        rank_targets(tmp_path / "nope", area)
+    with pytest.raises(InputError, match="no samples"):
+        build_evidence(van_samples(area, EMITTERS, passes=1).iloc[:0], area, out_dir=tmp_path)
+
+
+def test_write_targets_checks_columns(tmp_path):
+    with pytest.raises(InputError, match="reasons"):
+        write_targets(pd.DataFrame({"rank": [1], "enterprise_id": ["x"], "name": ["n"], "score": [1.0]}),
+                      tmp_path / "t.csv")
+
+
+def test_cli_functions_through_typer(built, tmp_path, monkeypatch):
+    typer = pytest.importorskip("typer")
+    from typer.testing import CliRunner
+
+    from ecopatrol import cli_evidence
+
+    area, res = built
+    monkeypatch.setattr("ecopatrol.core.area.load_area", lambda _: area)
+    app = typer.Typer()
+    app.command("targets")(cli_evidence.targets_cmd)
+    app.command("noop")(lambda: None)
+    out = tmp_path / "targets.csv"
+    r = CliRunner().invoke(app, ["targets", str(res.out_dir), "--area", "x", "--out", str(out), "--top", "3"])
+    assert r.exit_code == 0, r.output
+    assert "3 targets" in r.output and len(pd.read_csv(out)) == 3
+
+
+# --- the bundled Jimo example ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def jimo():
+    area_mod = pytest.importorskip("ecopatrol.core.area")
+    try:
+        return area_mod.load_area("jimo")
+    except Exception as exc:  # pragma: no cover - depends on the other floors
+        pytest.skip(f"bundled Jimo area unavailable: {exc}")
+
+
+def test_jimo_hidden_emitter_ranks_in_the_top_three(jimo, tmp_path):
+    from ecopatrol.core.crs import lonlat_to_xy, xy_to_lonlat
+    from ecopatrol.core.dispersion import effective_height_m, unit_concentration_matrix
+
+    crs = jimo.metric_crs
+    src = jimo.sources[jimo.sources["enterprise_id"].isin(
+        jimo.enterprises.loc[~jimo.enterprises["positive_list"], "enterprise_id"])].iloc[[10]]
+    sx, sy = lonlat_to_xy(src.geometry.x.to_numpy(), src.geometry.y.to_numpy(), crs)
+    h, u = effective_height_m(src["height_m"].to_numpy(float), 4.0, "D",
+                              exit_velocity_m_s=src["exit_velocity_m_s"].to_numpy(float),
+                              diameter_m=src["diameter_m"].to_numpy(float),
+                              exit_temp_k=src["exit_temp_k"].to_numpy(float), x_m=2000.0)
+    rng = np.random.default_rng(0)
+    frames = []
+    for p, dist in enumerate((700.0, 1200.0, 700.0)):
+        yy = np.arange(-1200.0, 1200.0, 8.0)
+        x = np.full(len(yy), sx[0] + dist)  # wind from the west: downwind is east
+        y = sy[0] + yy
+        c = 15 + (unit_concentration_matrix(x, y, np.full(len(x), 2.5), sx, sy, h, u, 270.0, "D") @ [1.5])
+        c = c + rng.normal(0, 0.8, len(c))
+        lon, lat = xy_to_lonlat(x, y, crs)
+        frames.append(pd.DataFrame({
+            "time_utc": pd.Timestamp("2026-05-12T02:00:00Z") + pd.to_timedelta(p * 1000 + np.arange(len(x)), "s"),
+            "platform_id": "van1", "mission_id": "R01", "pass_id": p + 1, "lon": lon, "lat": lat, "alt_agl_m": 2.5,
+            "tvoc_ugm3": c, "wind_from_deg": 270.0, "wind_speed_m_s": 4.0}))
+    df = pd.concat(frames, ignore_index=True)
+    samples = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326")
+    res = build_evidence(samples, jimo, out_dir=tmp_path, wind=Wind(270, 4, "D"))
+    t = rank_targets(res, jimo)
+    assert len(t) == len(jimo.enterprises)
+    truth = src["enterprise_id"].iloc[0]
+    assert truth in t["enterprise_id"].head(3).tolist(), t.head(5)[["enterprise_id", "score", "reasons"]]
