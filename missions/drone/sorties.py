@@ -154,13 +154,15 @@ def target_sites(area, target_ids: list[str], crs) -> list[TargetSite]:
                          + (" …" if len(unknown) > 10 else "") + " — check the ids against the registry")
     default_r = float((getattr(area, "config", {}) or {}).get("defaults", {}).get("site_radius_m", 60.0))
     sel = e.set_index(e["enterprise_id"].astype(str)).loc[list(target_ids)]
-    ex, ey = lonlat_to_xy(sel.geometry.x.to_numpy(), sel.geometry.y.to_numpy(), crs)
+    pts = sel.geometry.representative_point()  # a site may be a polygon
+    ex, ey = lonlat_to_xy(pts.x.to_numpy(), pts.y.to_numpy(), crs)
     radius = pd.to_numeric(pd.Series(_col(sel, "site_radius_m", np.nan)), errors="coerce").fillna(default_r).to_numpy()
     src = area.sources
     src = src[src["enterprise_id"].astype(str).isin(target_ids)] if src is not None and len(src) else None
     groups = {}
     if src is not None and len(src):
-        sx, sy = lonlat_to_xy(src.geometry.x.to_numpy(), src.geometry.y.to_numpy(), crs)
+        sp = src.geometry.representative_point()
+        sx, sy = lonlat_to_xy(sp.x.to_numpy(), sp.y.to_numpy(), crs)
         arr = pd.DataFrame({
             "eid": src["enterprise_id"].astype(str).to_numpy(), "x": sx, "y": sy,
             "h": pd.to_numeric(pd.Series(_col(src, "height_m", np.nan)), errors="coerce").fillna(15.0).to_numpy(),
@@ -469,8 +471,9 @@ def plan_drone(
         warnings.append(f"height cap {alt_max_agl_m:g} m is above the 120 m limit for light drones: "
                         "fly only with an airspace approval covering it")
     e = area.enterprises
-    lon0 = float(e.geometry.x.median()) if len(e) else 120.45
-    lat0 = float(e.geometry.y.median()) if len(e) else 36.39
+    c = e.geometry.representative_point() if len(e) else None
+    lon0 = float(c.x.median()) if c is not None else 120.45
+    lat0 = float(c.y.median()) if c is not None else 36.39
     stability = wind.resolved_stability(when, lon0, lat0)
     w_top = float(wind_at_height(wind.speed_m_s, alt_max_agl_m, stability))
     if w_top > ac.max_wind_m_s:
