@@ -13,7 +13,7 @@ def plan_drone_cmd(
     out: Annotated[Path, typer.Option("--out", help="Folder for plan.json, S01.plan/.waypoints/.kmz/.kml/.geojson, summary.")],
     targets: Annotated[str | None, typer.Option("--targets", help="Enterprise ids ID[,ID…], highest priority first.")] = None,
     targets_file: Annotated[Path | None, typer.Option("--targets-file", help="targets.csv (column enterprise_id, ordered by rank).")] = None,
-    wind: Annotated[str | None, typer.Option("--wind", help="FROM_DEG/SPEED_M_S[/STABILITY], e.g. 270/4; default: the area's.")] = None,
+    wind: Annotated[str | None, typer.Option("--wind", help="FROM_DEG/SPEED_M_S or FROM_DEG/SPEED_M_S/STABILITY, e.g. 270/4; default: the area's.")] = None,
     pattern: Annotated[str, typer.Option("--pattern", help="curtain, orbit, profile, survey or hover.")] = "curtain",
     aircraft: Annotated[str, typer.Option("--aircraft", help="m350, m300, m30, m3e or mavlink (generic ArduCopter/PX4).")] = "m350",
     reserve: Annotated[float, typer.Option("--reserve", help="Battery fraction kept at landing.")] = 0.3,

@@ -14,7 +14,7 @@ def simulate_cmd(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the raw field files and truth.json to.")],
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same files.")] = 0,
     wind: Annotated[str | None, typer.Option(
-        "--wind", help="Wind FROM_DEG/SPEED_M_S[/STABILITY], e.g. 270/4/D (default: the plan's wind).")] = None,
+        "--wind", help="Wind FROM_DEG/SPEED_M_S or FROM_DEG/SPEED_M_S/STABILITY, e.g. 270/4/D (default: the plan's wind).")] = None,
     emitters: Annotated[int, typer.Option("--emitters", min=0, help="Number of hidden true emitters.")] = 3,
 ) -> None:
     """Simulate a field day: raw drone/van/analyser files in real formats, plus the ground truth."""
