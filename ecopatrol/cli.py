@@ -24,11 +24,12 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-coords_app = typer.Typer(help="Convert coordinates between WGS-84, CGCS2000, GCJ-02 and BD-09.", no_args_is_help=True)
-registry_app = typer.Typer(help="Check an enterprise registry.", no_args_is_help=True)
-area_app = typer.Typer(help="Check and export operating areas.", no_args_is_help=True)
-plan_app = typer.Typer(help="Plan drone sorties and van routes.", no_args_is_help=True)
+coords_app = typer.Typer(help="Convert coordinates between WGS-84, CGCS2000, GCJ-02 and BD-09.", no_args_is_help=True, rich_markup_mode=None)
+registry_app = typer.Typer(help="Check an enterprise registry.", no_args_is_help=True, rich_markup_mode=None)
+area_app = typer.Typer(help="Check and export operating areas.", no_args_is_help=True, rich_markup_mode=None)
+plan_app = typer.Typer(help="Plan drone sorties and van routes.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(coords_app, name="coords")
 app.add_typer(registry_app, name="registry")
 app.add_typer(area_app, name="area")

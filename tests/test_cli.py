@@ -86,3 +86,16 @@ def test_console_script_runs_without_traceback(tmp_path):
     proc = subprocess.run(exe, capture_output=True, text=True)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr and "not a folder" in proc.stderr
+
+
+@pytest.mark.parametrize("cmd", [[], ["plan", "drone"], ["plan", "van"], ["simulate"], ["georef"], ["inspect"],
+                                 ["hotspots"], ["targets"], ["map"], ["report"], ["upload"], ["demo"],
+                                 ["registry", "check"], ["area", "check"], ["coords", "convert"]])
+def test_every_help_renders(capsys, cmd):
+    from ecopatrol.cli import app
+
+    names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
+    if cmd and cmd[0] not in names:
+        pytest.skip(f"command {cmd[0]} not registered in this build")
+    code, out, _ = run(capsys, *cmd, "--help")
+    assert code == 0 and "Usage" in out
