@@ -31,6 +31,8 @@ def georef_cmd(
     mapping: Annotated[Path | None, typer.Option("--mapping", help="TOML mapping for other CSV layouts.")] = None,
     lag: Annotated[str, typer.Option("--lag", help="Inlet lag: auto or SECONDS.")] = "auto",
     clock_offset: Annotated[str, typer.Option("--clock-offset", help="Analyser clock − UTC: auto or SECONDS.")] = "auto",
+    response_s: Annotated[float, typer.Option(
+        "--response", help="Analyser response time constant in s (datasheet T90 / 2.3); corrects the estimated lag.")] = 0.0,
     dem: Annotated[Path | None, typer.Option("--dem", help="GeoTIFF DEM (metres AMSL) for height above ground.")] = None,
     max_gap_s: Annotated[float, typer.Option("--max-gap", help="No interpolation across GPS gaps longer than this (s).")] = 5.0,
     timezone: Annotated[str | None, typer.Option("--tz", help="Zone of naive analyser times (default Asia/Shanghai).")] = None,
@@ -45,6 +47,7 @@ def georef_cmd(
         list(track or []), list(sensor or []), mapping=mapping,
         lag=_seconds_or_auto(lag, "--lag"), clock_offset=_seconds_or_auto(clock_offset, "--clock-offset"),
         dem=dem, platform_id=platform_id, mission_id=mission_id, max_gap_s=max_gap_s, tz=timezone,
+        response_s=response_s,
     )
     paths = write_samples(result, out)
     for p in result.provenance:

@@ -161,6 +161,7 @@ def georeference(
     tz: str | None = None,
     search_s: tuple[float, float] = (-120.0, 120.0),
     lag_prior_s: float | None = None,
+    response_s: float = 0.0,
 ) -> GeorefResult:
     """Georeference the sensor files against the track files.
 
@@ -177,6 +178,11 @@ def georeference(
         ``elevation_m(lon, lat)`` callable, an Area, or a GeoTIFF path (metres AMSL).
     max_gap_s
         No interpolation across GPS gaps longer than this; such samples are quarantined.
+    response_s
+        The analyser's first-order response time constant (datasheet T90 / 2.3). A slow
+        response delays the centroid of every plume by about this much, so the estimated
+        (effective) delay is reduced by it before the split into clock offset and lag.
+        A mapping's ``[instrument] response_s`` counts too.
     """
     lag_v, off_v = _value(lag, "lag"), _value(clock_offset, "clock_offset")
     track_paths = [Path(p) for p in tracks]
@@ -238,8 +244,15 @@ def georeference(
         else:
             rng = search_s
 
-        def _estimate(f=f, t_inst=t_inst, species=species, rng=rng):
-            return estimate_delay(track, t_inst, combined_signal(t_inst, f, species), search_s=rng)
+        resp = float(r.meta.get("response_s", response_s) or 0.0)
+
+        def _estimate(f=f, t_inst=t_inst, species=species, rng=rng, resp=resp):
+            est = estimate_delay(track, t_inst, combined_signal(t_inst, f, species),
+                                 search_s=(rng[0] + resp, rng[1] + resp))
+            if resp and est.ok:  # effective delay → transport delay
+                est.delay_s = round(est.delay_s - resp, 2)
+                est.method += f"; minus declared response time {resp:g} s"
+            return est
 
         sol = solve_clock(lag=lag_p, clock_offset=off_p, same_clock=same_clock, estimate=_estimate,
                           lag_prior_s=lag_prior_s)

@@ -25,8 +25,9 @@ A mapping file describes any other CSV::
     to = "ppb"                      # optional conversion (25 °C, 101.325 kPa)
 
     [instrument]                    # optional declared values
-    lag_s = 6.0
-    clock_offset_s = 0.0
+    lag_s = 6.0                     # inlet lag, s
+    clock_offset_s = 0.0            # instrument clock − UTC, s
+    response_s = 2.0                # first-order response time constant (T90 / 2.3), s
     delimiter = ","
 
 µg/m³ ↔ ppb conversions use the molar volume at 25 °C and 101.325 kPa (24.465 L/mol, the
@@ -190,7 +191,7 @@ def read_mapped_csv(path: Path, mapping, *, tz: str | None = None) -> ReadResult
     res = _build(path, raw, time_col=tm["column"], fmt=fmt, tz=tz or tm.get("timezone", "UTC"), cols=cols,
                  position=m.get("position"), fmt_name="mapped-csv",
                  extra={c: snake(c) for c in raw.columns if c not in used})
-    res.meta.update({k: inst[k] for k in ("lag_s", "clock_offset_s") if k in inst})
+    res.meta.update({k: inst[k] for k in ("lag_s", "clock_offset_s", "response_s") if k in inst})
     return res
 
 
