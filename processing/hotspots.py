@@ -234,8 +234,7 @@ def getis_ord(features: gpd.GeoDataFrame, *, value: str, distance_m: float, perm
     """Getis-Ord Gi* of ``value`` over ``features`` (metric CRS) with binary distance-band weights.
 
     Uses esda ``G_Local(star=True)`` with binary distance-band weights (KD-tree pairs, libpysal
-    ``Graph``; self
-    included by Gi*). ``permutations=0`` (default) uses the analytical z-scores: permutation
+    ``Graph``; self included by Gi*). ``permutations=0`` (default) uses the analytical z-scores: permutation
     inference costs minutes on 100 000 features. p-values are two-sided, corrected by
     Benjamini–Hochberg (``gi_q``); ``hot_confidence`` is 99 / 95 / 90 where z > 0 and q < 0.01
     / 0.05 / 0.10, else 0 (cold spots get ``cold_confidence``). Returns a frame aligned with
