@@ -98,6 +98,7 @@ def localize(naive, tz: str | None) -> pd.Series:
 def parse_times(text, *, fmt: str | None = None, tz: str | None = None) -> pd.Series:
     """Parse a column of time strings (or epoch numbers when ``fmt`` is ``unix``/``unix_ms``) to UTC.
 
+    Without ``fmt`` the strings must be ISO 8601 (``YYYY-MM-DD HH:MM:SS(.f)``, ``T`` or space).
     Unparseable values become NaT so the caller can quarantine those rows.
     """
     s = pd.Series(text)
@@ -107,7 +108,7 @@ def parse_times(text, *, fmt: str | None = None, tz: str | None = None) -> pd.Se
     if fmt in ("unix_ms", "epoch_ms"):
         v = pd.to_numeric(s, errors="coerce")
         return pd.Series(pd.to_datetime(v * 1e6, utc=True, errors="coerce"), index=s.index)
-    parsed = pd.to_datetime(s.astype("string").str.strip(), format=fmt, errors="coerce", utc=False)
+    parsed = pd.to_datetime(s.astype("string").str.strip(), format=fmt or "ISO8601", errors="coerce", utc=False)
     if getattr(parsed.dt, "tz", None) is not None:
         return parsed.dt.tz_convert("UTC")
     return localize(parsed, tz)

@@ -18,6 +18,13 @@ pairs travelling alike carry no information and get no weight. The curve over ``
 searched on a coarse grid and refined; the confidence combines the peak correlation and
 its contrast to the best value away from the peak.
 
+Limits, stated plainly: the estimate is the *effective* delay, which includes the
+analyser's response (a first-order response of time constant τ moves every plume's
+centroid ≈ τ later; declare it and it is subtracted), and it assumes the concentration
+field stays put between passes. Plume meander of ±σ metres along the path between passes
+limits the precision to about ``σ / (2 v √n)`` for ``n`` crossings at speed ``v``; the
+confidence falls when the passes disagree, and is the number to read before trusting it.
+
 ``D`` alone cannot be split into clock offset and lag by concentration data (both shift
 the samples identically). The split needs one declared value: a lag measured with a puff
 test (``lag=``) or a clock compared with GPS time (``clock_offset=``); a file that carries

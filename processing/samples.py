@@ -40,7 +40,7 @@ def to_samples_frame(frame: pd.DataFrame, *, species: list[str] | None = None):
 
     f = frame.copy()
     species = species if species is not None else species_of(f)
-    for c in SAMPLE_COLUMNS + ("wind_from_deg", "wind_speed_m_s"):
+    for c in (*SAMPLE_COLUMNS, "wind_from_deg", "wind_speed_m_s", *species):
         if c not in f:
             f[c] = np.nan
     f["time_utc"] = pd.to_datetime(f["time_utc"], utc=True).dt.as_unit("ns")

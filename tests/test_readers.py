@@ -8,6 +8,8 @@ import struct
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecopatrol.core.errors import FormatError, InputError
 from ecopatrol.processing._time import gps_week_to_utc
@@ -289,3 +291,19 @@ def test_gps_week_to_utc_leap_table():
     raw = [gps + pd.Timedelta(weeks=w, milliseconds=m) for w, m in zip(weeks, ms, strict=True)]
     assert [(r - u).total_seconds() for r, u in zip(raw, t, strict=True)] == [16.0, 17.0, 17.0, 18.0]
     assert t[2] == pd.Timestamp("2016-12-31T23:59:43Z")
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from(["good", "badnum", "badtime", "empty", "fault"]), min_size=1, max_size=30))
+def test_analyser_rows_are_all_accounted(tmp_path_factory, kinds):
+    lines = ["Time,TVOC(ug/m3),Benzene(ppb),Status"]
+    for i, k in enumerate(kinds):
+        ts = f"2026-05-12 09:{i // 60:02d}:{i % 60:02d}"
+        lines.append({"good": f"{ts},100.5,1.0,OK", "badnum": f"{ts},1O0,1.0,OK", "badtime": "yesterday,100,1,OK",
+                      "empty": f"{ts},,,OK", "fault": f"{ts},100,1,FLT"}[k])
+    p = tmp_path_factory.mktemp("a") / "voc.csv"
+    p.write_text("\n".join(lines) + "\n")
+    bad = sum(k in ("badnum", "badtime", "empty") for k in kinds)
+    r = read_any(p)  # a file of only bad rows is read too: everything goes to quarantine
+    assert r.rows_read == len(kinds) and len(r.quarantine) == bad and _accounted(r)
+    assert sorted(r.quarantine["row"]) == [i + 1 for i, k in enumerate(kinds) if k in ("badnum", "badtime", "empty")]
