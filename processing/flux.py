@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 
 FLUX_COLUMNS = ["sortie_id", "target_id", "species", "flux_g_s", "flux_sd_g_s", "n_samples", "n_levels",
                 "z_min_m", "z_max_m", "width_m", "distance_to_target_m", "wind_from_deg", "wind_speed_m_s",
-                "wind_normal_deg", "background", "ground_fraction", "edge_fraction", "lon", "lat", "note"]
+                "wind_normal_deg", "background", "ground_fraction", "edge_fraction", "target_match",
+                "best_candidate_id", "lon", "lat", "note"]
 
 
 @dataclass(frozen=True)
@@ -252,7 +253,9 @@ def flux_table(samples: pd.DataFrame, area=None, *, species: str = "tvoc_ugm3", 
     best explains the curtain's plume (centre on its axis, crosswind width matching σy at its
     distance). Wind: measured on
     the curtain when the samples carry it (then at the mean sample height), else ``wind``, else
-    the area default. Returns the ``flux.csv`` table.
+    the area default. ``target_match`` (0–1) says how well the target explains the plume on the
+    curtain relative to the best registered candidate (``best_candidate_id``): a low match means
+    the flux probably comes from farther upwind. Returns the ``flux.csv`` table.
     """
     require_columns(samples, [species])
     from .aggregate import is_drone
@@ -307,18 +310,18 @@ def flux_table(samples: pd.DataFrame, area=None, *, species: str = "tvoc_ugm3", 
             cxm, cym = float(np.average(x[idx], weights=wpos)), float(np.average(y[idx], weights=wpos))
         else:
             cxm, cym = plane.x0_m, plane.y0_m
-        target, dist = "", np.nan
+        target, dist, match, best_id = "", np.nan, np.nan, ""
         plan_t = targets_of.get(str(sortie), [])
         if ent is not None and len(ent):
             xd, yd = plume_frame([cxm], [cym], ex, ey, from_deg)
-            if len(plan_t) == 1:
-                k = int(np.flatnonzero(ent["enterprise_id"].astype(str).to_numpy() == plan_t[0])[0]) \
-                    if (ent["enterprise_id"].astype(str) == plan_t[0]).any() else None
-            else:
-                score = _target_score(xd[0], yd[0], s_m, wpos, stability, max_target_m)
-                k = int(np.argmax(score)) if np.max(score) > 0 else None
+            score = _target_score(xd[0], yd[0], s_m, wpos, stability, max_target_m)
+            best = int(np.argmax(score)) if np.max(score) > 0 else None
+            best_id = str(ent["enterprise_id"].iloc[best]) if best is not None else ""
+            ids = ent["enterprise_id"].astype(str).to_numpy()
+            k = int(np.flatnonzero(ids == plan_t[0])[0]) if len(plan_t) == 1 and (ids == plan_t[0]).any() else best
             if k is not None:
-                target, dist = str(ent["enterprise_id"].iloc[k]), float(xd[0, k])
+                target, dist = str(ids[k]), float(xd[0, k])
+                match = float(score[k] / score[best]) if best is not None and score[best] > 0 else 0.0
         elif len(plan_t) == 1:
             target = plan_t[0]
         from ecopatrol.core.crs import xy_to_lonlat
@@ -331,13 +334,17 @@ def flux_table(samples: pd.DataFrame, area=None, *, species: str = "tvoc_ugm3", 
             note.append(f"{100 * res['ground_fraction']:.0f} % of the flux extrapolated below the lowest pass")
         if abs(res["cos_normal"]) < 0.5:
             note.append("wind nearly parallel to the curtain")
+        if np.isfinite(match) and match < 0.5 and best_id and best_id != target:
+            note.append(f"the plume crossing the curtain fits {best_id} better than the target "
+                        f"(match {match:.2f}): the flux may come from upwind")
         rows.append({"sortie_id": sortie, "target_id": target, "species": species, "flux_g_s": res["flux_g_s"],
                      "flux_sd_g_s": res["flux_sd_g_s"], "n_samples": len(idx),
                      "n_levels": int(len(np.unique(np.round(z[idx] / 2.5)))), "z_min_m": res["z_min_m"],
                      "z_max_m": res["z_max_m"], "width_m": res["width_m"], "distance_to_target_m": dist,
                      "wind_from_deg": from_deg, "wind_speed_m_s": speed, "wind_normal_deg": normal_deg,
                      "background": bg, "ground_fraction": res["ground_fraction"],
-                     "edge_fraction": res["edge_fraction"], "lon": float(clon), "lat": float(clat),
+                     "edge_fraction": res["edge_fraction"], "target_match": match, "best_candidate_id": best_id,
+                     "lon": float(clon), "lat": float(clat),
                      "note": "; ".join(note)})
     out = pd.DataFrame(rows, columns=FLUX_COLUMNS)
     log.info("flux: %d drone samples → %d curtains%s", len(d), len(out),

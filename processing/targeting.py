@@ -7,13 +7,14 @@ For every registered enterprise:
   confirmed on ≥ 2 passes, × 0.6 otherwise; the best event reinforced by half the second, so
   many weak shares stay weak), hotspots (share × 1.0 / 0.8 / 0.6 at 99 / 95 / 90 %, same
   rule), the all-samples NNLS rate (0.6 × significance × size relative to half the largest
-  rate), and drone curtains that name it as target (0.6 × significance of the flux);
+  rate), and drone curtains that name it as target (0.6 × significance of the flux × how well
+  it explains the plume on the curtain, ``target_match``);
 - **risk** (0–1) = 0.4 × industry (packaging printing and textile dyeing 1.0, other VOC-using
   industries 0.7, others 0.3) + 0.35 × past violations (3 or more → 1) + 0.25 × time since the
   last inspection (two years or never → 1);
-- **score** = 0.7 × evidence + 0.3 × risk when there is evidence (≥ 0.05); without evidence
-  it is 0.3 × risk, and × 0.3 for positive-list firms: the positive list lowers priority
-  only where the survey found nothing.
+- **score** = 0.7 × evidence + 0.3 × risk, the risk term × 0.3 for positive-list firms: the
+  positive list discounts registry suspicion, never measured evidence, so it lowers the
+  priority of a listed firm only where the survey found nothing against it.
 
 Every row carries ``reasons``: the evidence and the registry facts behind its score.
 ``targets.csv`` (``rank,enterprise_id,name,score,reasons,…``) is what the planners read with
@@ -187,9 +188,12 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
             if t not in parts or not np.isfinite(r.flux_g_s):
                 continue
             z = r.flux_g_s / r.flux_sd_g_s if r.flux_sd_g_s > 0 else 0.0
-            parts[t].append(FLUX_WEIGHT * float(np.clip((z - 1) / 2, 0, 1)))
+            match = getattr(r, "target_match", 1.0)
+            match = 1.0 if match is None or not np.isfinite(match) else float(match)
+            parts[t].append(FLUX_WEIGHT * match * float(np.clip((z - 1) / 2, 0, 1)))
             stats.loc[t, "flux_g_s"] = np.nansum([stats.loc[t, "flux_g_s"], r.flux_g_s])
-            reasons[t].append(f"curtain {r.sortie_id}: {r.flux_g_s:.2g} ± {r.flux_sd_g_s:.1g} g/s through the plane")
+            reasons[t].append(f"curtain {r.sortie_id}: {r.flux_g_s:.2g} ± {r.flux_sd_g_s:.1g} g/s through the plane"
+                              + (f" (plume fits it at {match:.0%} of the best candidate)" if match < 0.99 else ""))
 
     evidence = np.array([_combine(pd.Series(parts[e])) for e in eid])
     ind = ent["industry"].fillna("").astype(str) if "industry" in ent.columns else pd.Series("", index=ent.index)
@@ -198,14 +202,14 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
         if "violations_3y" in ent.columns else np.zeros(len(ent))
     last = pd.to_datetime(ent["last_inspected"], utc=True, errors="coerce") if "last_inspected" in ent.columns \
         else pd.Series(pd.NaT, index=ent.index)
-    days = ((ref - last).dt.total_seconds() / 86400.0).to_numpy(float)
+    days = np.maximum(((ref - last).dt.total_seconds() / 86400.0).to_numpy(float), 0.0)
     stale = np.where(np.isfinite(days), np.clip(days / 730.0, 0, 1), 1.0)
     risk = 0.4 * ind_w + 0.35 * np.clip(viol / 3.0, 0, 1) + 0.25 * stale
     pos = ent["positive_list"].fillna(False).astype(bool).to_numpy() if "positive_list" in ent.columns \
         else np.zeros(len(ent), bool)
     has_ev = evidence >= EVIDENCE_MIN
-    score = np.where(has_ev, EVIDENCE_WEIGHT * evidence + (1 - EVIDENCE_WEIGHT) * risk,
-                     (1 - EVIDENCE_WEIGHT) * risk * np.where(pos, POSITIVE_LIST_FACTOR, 1.0))
+    # the positive list discounts registry suspicion, never measured evidence
+    score = EVIDENCE_WEIGHT * evidence + (1 - EVIDENCE_WEIGHT) * risk * np.where(pos, POSITIVE_LIST_FACTOR, 1.0)
 
     lon, lat = lonlat_of(ent)
     rows_reasons = []
@@ -222,7 +226,7 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
         r.append("registry: " + ", ".join(facts))
         if pos[i]:
             r.append("positive list: priority lowered (no evidence)" if not has_ev[i]
-                     else "positive list, but the evidence overrides it")
+                     else "positive list: registry risk discounted, the evidence counts in full")
         rows_reasons.append("; ".join(r))
     out = pd.DataFrame({
         "enterprise_id": eid.to_numpy(), "name": ent["name"].astype(str).to_numpy() if "name" in ent.columns else "",

@@ -64,6 +64,9 @@ def test_plan_names_the_target():
     plan = {"sorties": [{"sortie_id": "S07", "targets": ["E01"], "waypoints": []}]}
     t = flux.flux_table(s, area, wind=Wind(270, 4, "D"), crs=CRS_M, plan=plan)
     assert t["target_id"].tolist() == ["E01"]
+    # the plume on the curtain is E04's (300 m closer): the plan's target is flagged as a poor match
+    assert t["best_candidate_id"].iloc[0] == "E04" and t["target_match"].iloc[0] < 0.5
+    assert "upwind" in t["note"].iloc[0]
 
 
 def test_van_samples_give_no_curtain():

@@ -83,7 +83,7 @@ def test_positive_list_lowers_priority_only_without_evidence(built):
     area, res = built
     t = rank_targets(res.out_dir, area).set_index("enterprise_id")
     # E04 is a positive-list emitter: its evidence keeps it at the top
-    assert t.loc["E04", "rank"] <= 2 and "evidence overrides" in t.loc["E04", "reasons"]
+    assert t.loc["E04", "rank"] <= 2 and "evidence counts in full" in t.loc["E04", "reasons"]
     # E02 (positive list, machinery, 3 violations, no evidence) has the higher registry risk but ranks
     # below E08 (not listed, machinery, no violations, no evidence)
     assert t.loc["E02", "evidence_score"] < 0.05 and t.loc["E08", "evidence_score"] < 0.05
