@@ -140,6 +140,15 @@ def test_cli_functions_through_typer(built, tmp_path, monkeypatch):
     r = CliRunner().invoke(app, ["targets", str(res.out_dir), "--area", "x", "--out", str(out), "--top", "3"])
     assert r.exit_code == 0, r.output
     assert "3 targets" in r.output and len(pd.read_csv(out)) == 3
+    # hotspots SAMPLES_DIR → evidence folder
+    app.command("hotspots")(cli_evidence.hotspots_cmd)
+    sdir = tmp_path / "samples"
+    sdir.mkdir()
+    van_samples(area, EMITTERS, passes=1).to_parquet(sdir / "samples.parquet")
+    r = CliRunner().invoke(app, ["hotspots", str(sdir), "--area", "x", "--out", str(tmp_path / "ev"),
+                                 "--wind", "270/4/D"])
+    assert r.exit_code == 0, r.output
+    assert "events" in r.output and (tmp_path / "ev" / "attribution.csv").exists()
 
 
 # --- the bundled Jimo example ---------------------------------------------------------------
