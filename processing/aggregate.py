@@ -96,13 +96,21 @@ def _pieces(lines: np.ndarray, segment_m: float) -> tuple[np.ndarray, np.ndarray
 
 
 def _track_lines(x, y, codes, order) -> tuple[np.ndarray, np.ndarray]:
-    """One LineString per pass (time order); returns (lines, pass code of each)."""
+    """One LineString per pass with ≥ 2 distinct positions (time order); (lines, pass code of each)."""
     cs = codes[order]
-    uniq, start, counts = np.unique(cs, return_index=True, return_counts=True)
-    keep = counts >= 2
-    idx = np.repeat(np.arange(len(uniq)), counts)
-    lines = shapely.linestrings(np.c_[x[order], y[order]], indices=idx)
-    return np.asarray(lines)[keep], uniq[keep]
+    xs, ys = x[order], y[order]
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    cs, xs, ys = cs[ok], xs[ok], ys[ok]
+    uniq, counts = np.unique(cs, return_counts=True)
+    keep_code = uniq[counts >= 2]
+    m = np.isin(cs, keep_code)
+    cs, xs, ys = cs[m], xs[m], ys[m]
+    if len(cs) == 0:
+        return np.array([], dtype=object), keep_code
+    _, idx = np.unique(cs, return_inverse=True)
+    lines = np.asarray(shapely.linestrings(np.c_[xs, ys], indices=idx))
+    good = shapely.length(lines) > 0
+    return lines[good], keep_code[good]
 
 
 def road_segments(samples: pd.DataFrame, *, species: str = "tvoc_ugm3", segment_m: float = 30.0,

@@ -164,13 +164,16 @@ def build_operator(samples: pd.DataFrame, area, *, crs, wind: Wind | None, schem
 
 
 def estimate_rates(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, exceed: np.ndarray | None = None,
-                   max_rows: int = 20000, model_rel_sd: float = 0.3, seed: int = 0) -> pd.DataFrame:
+                   max_rows: int = 20000, model_rel_sd: float = 0.3, obs_rel_sd: float = 0.2,
+                   prior_rate_sd_g_s: float = 5.0, seed: int = 0) -> pd.DataFrame:
     """Emission rates (g/s) of all candidate sources at once by NNLS over the samples.
 
-    Rows are weighted by 1/noise; all exceeding samples are kept and the others subsampled
-    (seeded) to at most ``max_rows``; sources that touch no kept sample get rate 0 and NaN sd.
-    ``rate_sd_g_s`` combines the statistical sd (residual variance × (AᵀA)⁻¹ on the active set)
-    with ``model_rel_sd`` × rate (Gaussian-plume model error).
+    Rows are weighted by 1/sd with sd² = noise² + (``obs_rel_sd`` × enhancement)²; all exceeding
+    samples are kept and the others subsampled (seeded) to at most ``max_rows``; sources that
+    touch fewer than 3 kept samples get rate 0 and NaN sd. Each rate has a Gaussian prior
+    N(0, ``prior_rate_sd_g_s``²) (a ridge, solved as NNLS on augmented rows) so sources the
+    samples barely constrain cannot take absurd rates. ``rate_sd_g_s`` combines the posterior
+    sd on the active set with ``model_rel_sd`` × rate (Gaussian-plume model error).
     """
     n = len(enh)
     ok = np.isfinite(enh) & np.isfinite(noise)
@@ -196,19 +199,27 @@ def estimate_rates(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, exc
     cols = np.flatnonzero(touched >= 3)
     if len(cols) == 0:
         return out
-    w = 1.0 / noise[rows]
+    e_rows = np.nan_to_num(enh[rows])
+    # per-sample sd: instrument noise plus a model error growing with the enhancement, so a few
+    # near-field peaks (where a Gaussian plume is least reliable) do not dictate every rate
+    w = 1.0 / np.sqrt(noise[rows] ** 2 + (obs_rel_sd * np.clip(e_rows, 0, None)) ** 2)
     Ad = A[:, cols].toarray() * w[:, None]
-    b = np.nan_to_num(enh[rows]) * w
-    q, rnorm = nnls(Ad, b, maxiter=50 * len(cols))
+    b = e_rows * w
+    # Gaussian prior N(0, prior_rate_sd²) on each rate (MAP = NNLS on augmented rows): sources the
+    # samples barely constrain stay near zero instead of taking absurd rates
+    k_c = len(cols)
+    Aug = np.vstack([Ad, np.eye(k_c) / prior_rate_sd_g_s])
+    q, _ = nnls(Aug, np.r_[b, np.zeros(k_c)], maxiter=50 * k_c + 50)
     active = q > 0
+    resid = b - Ad @ q
     dof = max(len(rows) - int(active.sum()), 1)
-    s2 = max(rnorm**2 / dof, 1e-12)
+    s2 = max(float(resid @ resid) / dof, 1e-12)
     sd = np.full(len(cols), np.nan)
     col_norm = np.sqrt((Ad**2).sum(0))
     sd[~active] = math.sqrt(s2) / np.maximum(col_norm[~active], 1e-300)
     if active.any():
         Aa = Ad[:, active]
-        cov = s2 * np.linalg.pinv(Aa.T @ Aa)
+        cov = np.linalg.pinv(Aa.T @ Aa / s2 + np.eye(int(active.sum())) / prior_rate_sd_g_s**2)
         sd[active] = np.sqrt(np.clip(np.diag(cov), 0, None))
     sd = np.sqrt(sd**2 + (model_rel_sd * q) ** 2)
     out.loc[cols, "rate_g_s"] = q

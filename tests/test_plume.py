@@ -135,3 +135,11 @@ def test_road_segments_follow_given_roads():
     s = track(np.full(len(y), 4.0), y, np.full(len(y), 20.0))
     seg = aggregate.road_segments(s, roads=roads, segment_m=30)
     assert len(seg) == 20 and set(seg["road"]) == {"Binhai Rd"}
+
+
+def test_road_segments_skip_single_sample_passes():
+    y = np.arange(0, 300, 5.0)
+    a = track(np.zeros(len(y)), y, np.full(len(y), 20.0), pass_id=1)
+    lone = track([0.0], [100.0], [25.0], pass_id=2)
+    seg = aggregate.road_segments(pd.concat([a, lone], ignore_index=True), segment_m=30)
+    assert len(seg) == 10 and seg["n_samples"].sum() == len(y) + 1
