@@ -615,13 +615,17 @@ class _MapBuilder:
         at = self.art.attribution
         if at is None or at.empty:
             return ""
-        if enterprise_id is not None and "enterprise_id" in at:
-            sub = at[at["enterprise_id"].astype(str) == str(enterprise_id)]
-        elif evidence_id is not None and "evidence_id" in at:
-            sub = at[at["evidence_id"].astype(str) == str(evidence_id)]
+        if not hasattr(self, "_attr_groups"):   # group once, look up per feature
+            self._attr_groups = {
+                key: {str(k): g for k, g in at.groupby(at[key].astype(str), sort=False)} if key in at else {}
+                for key in ("enterprise_id", "evidence_id")}
+        if enterprise_id is not None:
+            sub = self._attr_groups["enterprise_id"].get(str(enterprise_id))
+        elif evidence_id is not None:
+            sub = self._attr_groups["evidence_id"].get(str(evidence_id))
         else:
             return ""
-        if sub.empty:
+        if sub is None or sub.empty:
             return ""
         if "likelihood" in sub:
             sub = sub.sort_values("likelihood", ascending=False)

@@ -195,18 +195,26 @@ def curtain_figure(samples: pd.DataFrame, *, mission_id: str, species: str, grid
     z = s["alt_agl_m"].to_numpy(float)
     v = s[species].to_numpy(float)
     gd, gz = np.meshgrid(np.linspace(d.min(), d.max(), grid_n), np.linspace(z.min(), z.max(), grid_n // 2))
+    # bin-average first (vectorised) so the triangulation sees at most a few thousand points
+    nb_d, nb_z = 4 * grid_n, 2 * grid_n
+    cnt, de, ze = np.histogram2d(d, z, bins=(nb_d, nb_z))
+    tot, _, _ = np.histogram2d(d, z, bins=(de, ze), weights=v)
+    ii, jj = np.nonzero(cnt)
+    bd = (de[ii] + de[ii + 1]) / 2
+    bz = (ze[jj] + ze[jj + 1]) / 2
+    bv = tot[ii, jj] / cnt[ii, jj]
     # scale heights so the interpolation is not dominated by the longer horizontal axis
     zs = (np.ptp(d) / max(np.ptp(z), 1.0)) if np.ptp(z) > 0 else 1.0
     gv = None
-    if np.ptp(z) > 0 and np.ptp(d) > 0:
+    if np.ptp(z) > 0 and np.ptp(d) > 0 and bv.size >= 4:
         try:
-            gv = griddata(np.column_stack([d, z * zs]), v, (gd, gz * zs), method="linear")
+            gv = griddata(np.column_stack([bd, bz * zs]), bv, (gd, gz * zs), method="linear")
         except Exception as exc:  # qhull fails on degenerate layouts
             log.debug("curtain interpolation failed: %s", exc)
     if gv is not None and np.isfinite(gv).any():
         cs = ax.contourf(gd, gz, gv, levels=12, cmap="turbo")
         fig.colorbar(cs, ax=ax, label=f"{name} ({unit})")
-        ax.scatter(d, z, s=2, c="k", alpha=0.35, label="samples")
+        ax.scatter(bd, bz, s=2, c="k", alpha=0.35, label="samples (bin means)")
     else:
         sc = ax.scatter(d, z, s=8, c=v, cmap="turbo")
         fig.colorbar(sc, ax=ax, label=f"{name} ({unit})")

@@ -222,3 +222,23 @@ def test_many_samples_stay_light(tmp_path):
     assert size_mb < 5.0, size_mb
     fc = layer_data(out.read_text())["Sample tracks"]
     assert 0 < len(fc["features"]) < 200
+
+
+def test_real_jimo_area(demo, tmp_path):
+    try:
+        from ecopatrol.core.area import load_area
+
+        jimo = load_area("jimo")
+    except Exception as exc:  # the area API is not there yet
+        pytest.skip(f"load_area('jimo') unavailable: {exc}")
+    folder, _ = demo
+    html = build_map(folder, out=tmp_path / "j.html", area=jimo, basemap="amap").read_text()
+    data = layer_data(html)
+    ent = data["Enterprises"]["features"]
+    assert len(ent) == len(jimo.enterprises)
+    first = jimo.enterprises.iloc[0]
+    f = next(f for f in ent if f["properties"]["enterprise_id"] == str(first["enterprise_id"]))
+    assert f["geometry"]["coordinates"] == pytest.approx(
+        list(wgs84_to_gcj02(first.geometry.x, first.geometry.y)), abs=1e-6)
+    if len(jimo.nofly):
+        assert len(data["No-fly & restricted zones"]["features"]) == len(jimo.nofly)
