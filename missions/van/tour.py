@@ -1,13 +1,15 @@
 """The van tour: depot → downwind monitoring legs (and upwind background legs) → depot.
 
 Choosing one candidate leg per (target, pass) and an order is a generalised TSP with
-asymmetric costs (one-way streets, and a leg is driven in one direction). It is solved by
-alternating two exact-or-strong steps until neither improves the tour:
+asymmetric costs (one-way streets, and a leg is driven in one direction). The planner solves
+it with :func:`~ecopatrol.missions.van.gtsp.solve_gtsp`, a seeded, iteration-bounded iterated
+local search (segment exchange, asymmetric 2-opt, reinsertion with leg switching, exact leg
+selection by dynamic programming; ruin-and-recreate and reversal kicks): same inputs and
+seed, same route, whatever the machine load.
 
-1. *ordering*: with one leg chosen per cluster, :func:`~ecopatrol.missions.van.tsp.solve_tsp`
-   orders them (fast-tsp on the Jonker–Volgenant transformation, then Or-opt);
-2. *cluster optimisation*: with the cluster order fixed, the best leg of every cluster is a
-   shortest path through a layered graph (dynamic programming, exact).
+``strategy="fast-tsp"`` keeps the former optimiser — fast-tsp (:func:`~.tsp.solve_tsp`)
+ordering the chosen legs, alternated with the exact leg selection, under a time budget — as
+the benchmark's baseline. It is *not* deterministic: fast-tsp's internal RNG cannot be seeded.
 
 Cost of visiting a leg = fastest transit (s) from the previous leg's end to its start + its
 drive time at monitoring speed + a small penalty for a weaker predicted signal. When the tour
@@ -22,7 +24,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from typing import Literal
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
 import numpy as np
 from scipy.sparse.csgraph import dijkstra
@@ -31,6 +33,7 @@ from ecopatrol.core.crs import haversine_m
 from ecopatrol.core.errors import InputError, PlanningError
 
 from . import legs as legs_mod
+from .gtsp import DEFAULT_ITERATIONS, solve_gtsp
 from .legs import CandidateLeg, RoadIndex, road_index
 from .tsp import solve_tsp
 
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 SCHEMA = "ecopatrol.plan/1"
 WEAK_SIGNAL_PENALTY_S = 300.0  # cost added to a leg per unit of signal below the target's best
 MAX_DEPOT_SNAP_M = 1000.0
+QUICK_DROP_MARGIN = 1.05  # a quick search's route this far over the shift drops a target without the full one
 
 
 @dataclass
@@ -217,30 +221,43 @@ class _Problem:
     transit: np.ndarray  # (m+1, m+1) pure transit seconds
 
 
-def _greedy(prob: _Problem, clusters: list[list[int]]) -> tuple[list[int], float]:
-    """Baseline: from the depot, always drive to the cheapest leg of any unserved cluster next."""
+def _greedy(prob: _Problem, clusters: list[list[int]]) -> tuple[list[int], list[int]]:
+    """Baseline: from the depot, always drive to the cheapest leg of any unserved cluster next.
+
+    Returns (cluster order, unit of each visited cluster)."""
     c = prob.cost
     left = list(range(len(clusters)))
-    cur, seq, total = 0, [], 0.0
+    cur, seq, order = 0, [], []
     while left:
         best = min((c[cur, u], k, u) for k in left for u in clusters[k])
-        total += best[0]
         cur = best[2]
         seq.append(cur)
+        order.append(best[1])
         left.remove(best[1])
-    return seq, total + c[cur, 0]
+    return order, seq
 
 
-def _gtsp(prob: _Problem, clusters: list[list[int]], *, seconds: float, seed: int) -> tuple[list[int], float]:
-    """Sequence of units (one per cluster, depot excluded) minimising total cost. Returns (seq, cost)."""
+def _gtsp(prob: _Problem, clusters: list[list[int]], *, iterations: int, seed: int,
+          start: list[int] | None = None) -> tuple[list[int], list[int]]:
+    """The deterministic optimiser. Returns (cluster order, unit of each visited cluster)."""
+    res = solve_gtsp(prob.cost, clusters, depot=0, iterations=iterations, seed=seed, start=start)
+    return res.clusters, res.units
+
+
+def _gtsp_fast_tsp(prob: _Problem, clusters: list[list[int]], *, seconds: float,
+                   seed: int) -> tuple[list[int], list[int]]:
+    """The former optimiser, kept as the benchmark's baseline: fast-tsp orders the chosen legs, the
+    layered shortest path re-chooses them, alternately, within ``seconds``. NOT deterministic
+    (fast-tsp's RNG cannot be seeded, and the budget is wall-clock time)."""
     if not clusters:
-        return [], 0.0
+        return [], []
     t_end = time.perf_counter() + seconds
     c = prob.cost
     chosen = [cl[0] for cl in clusters]  # best signal first
     order = list(range(len(clusters)))
     best_cost = math.inf
     best_seq: list[int] = []
+    best_order: list[int] = []
     for _ in range(20):
         # 1. order the chosen units
         units = [0] + [chosen[k] for k in order]
@@ -267,12 +284,12 @@ def _gtsp(prob: _Problem, clusters: list[list[int]], *, seconds: float, seed: in
             j = int(back[step][j])
         seq = [chosen[k] for k in order]
         if total < best_cost - 1e-6:
-            best_cost, best_seq = total, seq
+            best_cost, best_seq, best_order = total, seq, list(order)
         else:
             break
         if time.perf_counter() > t_end:
             break
-    return best_seq, best_cost
+    return best_order, best_seq
 
 
 # ---------------------------------------------------------------------------
@@ -280,9 +297,10 @@ def _gtsp(prob: _Problem, clusters: list[list[int]], *, seconds: float, seed: in
 # ---------------------------------------------------------------------------
 
 def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 6.0, passes: int = 2,
-             monitor_speed_kmh: float = 30.0, seconds: float = 3.0, network=None, cache_dir=None,
-             max_depot_snap_m: float = MAX_DEPOT_SNAP_M, max_candidates: int = 6, seed: int = 0,
-             strategy: Literal["optimised", "greedy"] = "optimised") -> VanPlan:
+             monitor_speed_kmh: float = 30.0, iterations: int = DEFAULT_ITERATIONS, seed: int = 0,
+             network=None, cache_dir=None, max_depot_snap_m: float = MAX_DEPOT_SNAP_M,
+             max_candidates: int = 6, strategy: Literal["optimised", "greedy", "fast-tsp"] = "optimised",
+             seconds: float = 3.0, created_utc: datetime | str | None = None) -> VanPlan:
     """Plan one van route from the depot past every target's plume and back within the shift.
 
     Parameters
@@ -295,10 +313,17 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
     shift_h : the whole route (transit and monitoring) must fit in this many hours.
     passes : plume crossings per target.
     monitor_speed_kmh : speed cap on monitoring and background legs (transit uses road speeds).
-    seconds : time budget of the optimiser.
+    iterations : effort of the optimiser (iterated-local-search iterations per solve). The
+        search is bounded by this count, never by time: the same inputs and ``seed`` give the
+        same route (``plan.json`` identical apart from ``created_utc``).
+    seed : seeds the optimiser's random choices.
     network : a graph from :func:`load_road_network` (default: read ``area.roads_path``).
-    strategy : ``optimised`` (generalised TSP, the default) or ``greedy`` (nearest next leg; the
-        benchmark's baseline).
+    strategy : ``optimised`` (deterministic generalised-TSP search, the default), ``greedy``
+        (nearest next leg) or ``fast-tsp`` (the former fast-tsp-based optimiser under a time
+        budget, NOT deterministic); the last two are the benchmark's baselines.
+    seconds : time budget of the ``fast-tsp`` strategy only; ignored by ``optimised``.
+    created_utc : the plan's creation time (tz-aware ``datetime`` or ``YYYY-MM-DDTHH:MM:SSZ``);
+        default now. Fix it to make written plans byte-identical.
 
     Raises
     ------
@@ -308,8 +333,11 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
     from .network import load_road_network
 
     t0 = time.perf_counter()
-    if strategy not in ("optimised", "greedy"):
-        raise InputError(f"`strategy` {strategy!r}: use 'optimised' or 'greedy'")
+    if strategy not in ("optimised", "greedy", "fast-tsp"):
+        raise InputError(f"`strategy` {strategy!r}: use 'optimised', 'greedy' or 'fast-tsp'")
+    if not (isinstance(iterations, (int, np.integer)) and not isinstance(iterations, bool) and iterations >= 0):
+        raise InputError(f"`iterations` {iterations!r}: give the optimiser's effort as a whole number >= 0")
+    created = _created_utc(created_utc)
     ids = _check_inputs(area, target_ids, shift_h, passes, monitor_speed_kmh)
     monitor_m_s = monitor_speed_kmh / 3.6
     stability = wind.resolved_stability()
@@ -405,29 +433,36 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
 
     active = [t for t in ids if t in cands]
     budget = max(float(seconds), 0.2)
+    quick = min(int(iterations), max(20, int(iterations) // 5))
     seq, meta_seq = [], []
     while active:
         cl, meta = clusters_for(active)
-        remaining = budget - (time.perf_counter() - t0)
         if strategy == "greedy":
-            seq, _ = _greedy(prob, cl)
+            order, seq = _greedy(prob, cl)
+        elif strategy == "fast-tsp":
+            remaining = budget - (time.perf_counter() - t0)
+            order, seq = _gtsp_fast_tsp(prob, cl, seconds=max(0.1, min(remaining, budget / 2)), seed=seed)
         else:
-            seq, _ = _gtsp(prob, cl, seconds=max(0.1, min(remaining, budget / 2)), seed=seed)
-        # which cluster did each unit serve? rebuild from the cluster order used
-        meta_seq = _assign_meta(seq, cl, meta)
+            # start from the previous order without the dropped target's legs; a quick search first:
+            # a route far over the shift drops its next target without the full search
+            pos = {key: k for k, key in enumerate(meta)}
+            start = [pos[key] for key in meta_seq if key in pos]
+            order, seq = _gtsp(prob, cl, iterations=quick, seed=seed, start=start)
+            if quick < iterations and route_time(seq) <= shift_s * QUICK_DROP_MARGIN:
+                order, seq = _gtsp(prob, cl, iterations=int(iterations), seed=seed, start=order)
+        meta_seq = [meta[k] for k in order]
         if route_time(seq) <= shift_s:
             break
         worst = active.pop()  # lowest priority
         dropped.append(Dropped(worst, f"the route does not fit in the {shift_h:g} h shift; dropped as the "
                                       "lowest-priority target remaining"))
-        seq, meta_seq = [], []
     covered = [t for t in ids if t in active]
     if not covered:
         reasons = "; ".join(f"{d.target_id}: {d.reason}" for d in dropped)
         raise PlanningError(f"van plan: no target can be covered ({reasons})")
     plan = _assemble(area, wind, stability, idx, depot_node, (dlon, dlat), units, seq, meta_seq,
                      shift_h=shift_h, passes=passes, monitor_speed_kmh=monitor_speed_kmh,
-                     covered=covered, dropped=dropped, names=names)
+                     covered=covered, dropped=dropped, names=names, created_utc=created)
     log.info("planned van route: %d/%d targets, %d monitoring + %d background legs, %.1f km, %.2f h "
              "(shift %g h), %d dropped, in %.1f s", len(covered), len(ids),
              sum(leg.kind == "monitoring" for leg in plan.legs), sum(leg.kind == "background" for leg in plan.legs),
@@ -435,23 +470,23 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
     return plan
 
 
-def _assign_meta(seq: list[int], clusters: list[list[int]], meta: list[tuple]) -> list[tuple]:
-    """Match each unit of ``seq`` to the cluster it serves (a unit may serve several passes)."""
-    free = list(range(len(clusters)))
-    out = []
-    for u in seq:
-        for i, k in enumerate(free):
-            if u in clusters[k]:
-                out.append(meta[k])
-                free.pop(i)
-                break
-        else:  # pragma: no cover - the GTSP always returns one unit per cluster
-            raise PlanningError("internal: tour unit matches no cluster")
-    return out
+def _created_utc(value) -> str:
+    """``created_utc`` as ``YYYY-MM-DDTHH:MM:SSZ``: now by default, else the given tz-aware time."""
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    if value is None:
+        return datetime.now(UTC).strftime(fmt)
+    if isinstance(value, str):
+        try:
+            value = datetime.strptime(value, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            raise InputError(f"`created_utc` {value!r}: write it as YYYY-MM-DDTHH:MM:SSZ (UTC)") from None
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise InputError(f"`created_utc` {value!r}: give a timezone-aware datetime (e.g. tzinfo=UTC)")
+    return value.astimezone(UTC).strftime(fmt)
 
 
 def _assemble(area, wind, stability, idx: RoadIndex, depot_node: int, depot_lonlat, units, seq, meta_seq, *,
-              shift_h, passes, monitor_speed_kmh, covered, dropped, names) -> VanPlan:
+              shift_h, passes, monitor_speed_kmh, covered, dropped, names, created_utc: str) -> VanPlan:
     tm = idx.time_matrix()
     best_edge = idx.best_edge()
     monitor_m_s = monitor_speed_kmh / 3.6
@@ -522,5 +557,5 @@ def _assemble(area, wind, stability, idx: RoadIndex, depot_node: int, depot_lonl
         legs=legs, distance_m=float(sum(leg.distance_m for leg in legs)),
         duration_s=float(sum(leg.duration_s for leg in legs)), shift_h=float(shift_h), passes=int(passes),
         monitor_speed_kmh=float(monitor_speed_kmh), targets_covered=list(covered), dropped=list(dropped),
-        target_names=dict(names), created_utc=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        target_names=dict(names), created_utc=created_utc,
     )
