@@ -57,8 +57,9 @@ class _Stage:
 def initial_targets(area, *, n_drone: int = 3, n_van: int = 10) -> tuple[list[str], list[str]]:
     """Targets for the first day, from registry risk alone (no evidence yet).
 
-    The drone takes the riskiest off-positive-list firms of the park nearest the van
-    depot; the van takes those plus the next riskiest firms of that park and the next one.
+    The drone takes the riskiest firms of the park nearest the van depot that lie within
+    1 km of a launch site; the van takes those plus the next riskiest firms of that park and
+    of the next park. Deterministic: sorted by risk, then id.
     """
     import numpy as np
 
@@ -72,12 +73,20 @@ def initial_targets(area, *, n_drone: int = 3, n_van: int = 10) -> tuple[list[st
     p0 = dist.index[0]
     free = e["airspace"] == "free"
     in0 = e[(e["park"] == p0) & free].sort_values(["_risk", "enterprise_id"], ascending=[False, True])
-    drone = list(in0["enterprise_id"].head(n_drone))
-    van = list(in0["enterprise_id"].head(max(n_van // 2, n_drone)))
+    # the drone flies from a launch site: keep to firms within ~1 km of one (line of sight)
+    if len(area.launch_sites):
+        from .core.crs import haversine_m
+
+        ls = area.launch_sites.geometry
+        d_ls = np.min([haversine_m(in0.geometry.x.to_numpy(), in0.geometry.y.to_numpy(), p.x, p.y) for p in ls], axis=0)
+        near = in0[d_ls < 1000.0]
+    else:
+        near = in0
+    drone = list(near["enterprise_id"].head(n_drone))
+    van = drone + [i for i in in0["enterprise_id"] if i not in drone][: max(n_van // 2, n_drone) - len(drone)]
     if len(dist) > 1:
         in1 = e[e["park"] == dist.index[1]].sort_values(["_risk", "enterprise_id"], ascending=[False, True])
         van += [i for i in in1["enterprise_id"] if i not in van][: n_van - len(van)]
-    np.random.default_rng(0)  # selection is deterministic: sorted by risk then id
     return drone, van
 
 
@@ -128,7 +137,7 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
     with _Stage(result, "simulate", progress) as st:
         sim = simulate(area, out / "plans", out / "field", seed=seed, wind=wind)
         n_files = sum(1 for p in (out / "field").rglob("*") if p.is_file())
-        st.what = f"field/ — {n_files} raw files in real formats, {len(getattr(sim, 'emitters', []) or [])} hidden emitters (truth.json)"
+        st.what = f"field/ — {n_files} raw files in real formats, {len(sim.truth['emitters'])} hidden emitters (truth.json)"
 
     from .processing.georef import georeference
     from .processing.samples import write_samples
