@@ -38,6 +38,11 @@ def georef_cmd(
     timezone: Annotated[str | None, typer.Option("--tz", help="Zone of naive analyser times (default Asia/Shanghai).")] = None,
     platform_id: Annotated[str | None, typer.Option("--platform", help="platform_id for the samples.")] = None,
     mission_id: Annotated[str | None, typer.Option("--mission", help="mission_id for the samples.")] = None,
+    instrument: Annotated[Path | None, typer.Option(
+        "--instrument", help="Instrument record TOML with the puff test (lag, clock check); default: "
+        "NAME_instrument.toml beside each sensor file.")] = None,
+    no_instrument: Annotated[bool, typer.Option(
+        "--no-instrument", help="Ignore instrument records: estimate the total delay from the data only.")] = False,
 ) -> None:
     """Georeference analyser samples against GPS tracks; write samples, quarantine and provenance."""
     from ecopatrol.processing.georef import georeference
@@ -47,7 +52,7 @@ def georef_cmd(
         list(track or []), list(sensor or []), mapping=mapping,
         lag=_seconds_or_auto(lag, "--lag"), clock_offset=_seconds_or_auto(clock_offset, "--clock-offset"),
         dem=dem, platform_id=platform_id, mission_id=mission_id, max_gap_s=max_gap_s, tz=timezone,
-        response_s=response_s,
+        response_s=response_s, instrument=None if no_instrument else (instrument or "auto"),
     )
     paths = write_samples(result, out)
     for p in result.provenance:

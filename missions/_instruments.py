@@ -296,3 +296,35 @@ def analyser_readings(spec: AnalyserSpec, conc: dict[str, np.ndarray], rng: np.r
             lost[s0:s0 + ln] = True
     df["lost"] = lost
     return df
+
+
+PUFF_RATE_HZ = 10.0
+PUFF_MARKER = "MARK"
+
+
+def puff_test(spec: AnalyserSpec, t_release_s: float, epoch_unix_s: float, background_ugm3: float,
+              rng: np.random.Generator):
+    """A puff (release) test: 0.5 s of test gas at the inlet at ``t_release_s`` (true time).
+
+    The analyser records at 10 Hz on its own clock; the operator presses the event key as
+    the gas is released (reaction error ~0.1 s), which stamps one row ``MARK``; the release
+    time is also noted on a GPS clock to 0.1 s. Returns ``(stamp_unix_s, tvoc_ugm3, status,
+    release_gps_unix_s)``.
+    """
+    dt = 1.0 / PUFF_RATE_HZ
+    off = spec.clock_offset_s
+    first = np.ceil((epoch_unix_s + t_release_s - 20.0 + off) * PUFF_RATE_HZ) / PUFF_RATE_HZ
+    stamps = first + np.arange(int(60.0 * PUFF_RATE_HZ)) * dt
+    true_t = stamps - off - epoch_unix_s
+    draw = true_t - spec.lag_s
+    inlet = np.where((draw >= t_release_s) & (draw < t_release_s + 0.5), 8000.0, 0.0)
+    alpha = 1.0 - np.exp(-dt / spec.response_tau_s)
+    y, _ = lfilter([alpha], [1.0, alpha - 1.0], inlet, zi=[0.0])
+    tvoc = background_ugm3 + y + rng.standard_normal(stamps.size) * np.hypot(spec.tvoc_noise_ugm3, spec.rel_noise * y)
+    status = np.full(stamps.size, "OK", dtype=object)
+    press_true = t_release_s + rng.normal(0.0, 0.1)
+    k = int(np.searchsorted(true_t, press_true))  # the first row stamped after the key press
+    if 0 <= k < stamps.size:
+        status[k] = PUFF_MARKER
+    release_gps = np.round((epoch_unix_s + t_release_s + rng.normal(0.0, 0.1)) * 10) / 10
+    return stamps, tvoc, status, float(release_gps)

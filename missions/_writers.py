@@ -93,6 +93,33 @@ def write_analyser_csv(path: Path, stamp_unix_s: np.ndarray, readings: pd.DataFr
     write_atomic(path, text.encode("ascii"))
 
 
+def write_puff_csv(path: Path, stamp_unix_s: np.ndarray, tvoc_ugm3: np.ndarray, status: np.ndarray) -> None:
+    """The analyser's fast (10 Hz) record of a puff test, in its local time and clock (.1 s stamps)."""
+    ds = np.round(np.asarray(stamp_unix_s, float) * 10).astype(np.int64)  # whole tenths: no float truncation
+    t = pd.to_datetime(ds * 100, unit="ms", utc=True).tz_convert(LOCAL_TZ)
+    stamps = t.strftime("%Y-%m-%d %H:%M:%S.%f").str[:-5].to_numpy(dtype=object)
+    rows = _join_rows([stamps, _fmt(tvoc_ugm3, "%.1f"), np.asarray(status, dtype=object)])
+    text = "Time,TVOC(ug/m3),Status\r\n" + "".join(r + "\r\n" for r in rows)
+    write_atomic(path, text.encode("ascii"))
+
+
+def write_instrument_toml(path: Path, *, serial: str, timezone: str, response_s: float, puff_file: str,
+                          release_utc: str, marker: str, note: str) -> None:
+    """The crew's instrument record beside an analyser file (read by ``processing.readers.instrument``)."""
+    text = (
+        f"# {note}\n"
+        "[instrument]\n"
+        f'serial = "{serial}"\n'
+        f'timezone = "{timezone}"\n'
+        f"response_s = {response_s:.1f}  # datasheet T90 / 2.3\n\n"
+        "[puff_test]  # a short release of test gas at the inlet, marked on the analyser\n"
+        f'file = "{puff_file}"\n'
+        f'release_utc = "{release_utc}"  # GPS time of the release\n'
+        f'marker_status = "{marker}"\n'
+    )
+    write_atomic(path, text.encode("utf-8"))
+
+
 # ---------------------------------------------------------------------------
 # DJI AirData-style CSV
 # ---------------------------------------------------------------------------

@@ -9,7 +9,13 @@ instruments would have recorded, in their real formats (CONTRACTS.md, "Raw field
 - ``drone/<sortie>.tlog`` (MAVLink 1 telemetry log), ``drone/<sortie>_airdata.csv``
   (DJI AirData-style CSV, feet/mph/°F), ``drone/<sortie>_voc.csv`` (analyser);
 - ``van/<route>.gpx`` (GPX 1.1), ``van/<route>.nmea`` (GGA + RMC), ``van/<route>_voc.csv``;
-- ``truth.json`` (emitters, wind, instrument clock offsets and lags) and
+- ``<kind>/puff_test.csv`` (the analyser's 10 Hz record of the day's puff test: a 0.5 s
+  release of test gas at the inlet, one row marked ``MARK`` by the operator's key press)
+  and ``<kind>/<mission>_instrument.toml`` beside every analyser file: what a crew writes
+  down — serial, time zone, response time (datasheet), the puff-test file and the GPS
+  time of the release. Neither holds the lag or the clock offset: both are measured from
+  the puff test by ``ecopatrol.processing.readers.instrument``;
+- ``truth.json`` (emitters, wind, instrument clock offsets and lags, puff tests) and
   ``truth_positions.parquet``: for every analyser row, the true time and ``(lon, lat)``
   (EPSG:4326) at which its air entered the inlet, and the true inlet concentrations.
 
@@ -459,6 +465,11 @@ def simulate_plans(
         instruments.append(inst)
         truth_frames.append(tf)
 
+    puff_files, puff_tests = _write_puff_tests(world, platforms, out_dir, epoch_unix_s, seed)
+    files += puff_files
+    for inst in instruments:
+        inst["instrument_file"] = f"{inst['platform']}/{inst['mission_id']}_instrument.toml"
+
     em = world.emitters
     truth = {
         "schema": "ecopatrol.truth/1",
@@ -484,6 +495,7 @@ def simulate_plans(
         },
         "background": {k: round(float(np.mean(v)), 3) for k, v in world.background.items()},
         "instruments": instruments,
+        "puff_tests": puff_tests,
         "platforms": [
             {"kind": p.kind, "mission_id": p.mission_id,
              "start_utc": _iso(epoch_unix_s + p.profile.t_start_s),
@@ -521,12 +533,48 @@ def _iso(unix_s: float) -> str:
 # Instruments and their files
 # ---------------------------------------------------------------------------
 
+def _analyser_spec(seed: int, kind: str, t_s: float) -> ins.AnalyserSpec:
+    """The analyser of a platform kind, its clock drifted (20 ppm) to time ``t_s``."""
+    spec = ins.draw_analyser_spec(wd.rng_for(seed, f"analyser-{kind}"))
+    drift_s = round(ins.CLOCK_DRIFT_PPM * 1e-6 * t_s, 1)
+    return dataclasses.replace(spec, clock_offset_s=round(spec.clock_offset_s + drift_s, 1))
+
+
+PUFF_BEFORE_S = 300.0  # the puff test is done on the ground this long before the first mission
+
+
+def _write_puff_tests(world: wd.World, platforms: list[_Platform], out_dir: Path, epoch_unix_s: float,
+                      seed: int) -> tuple[list[Path], list[dict]]:
+    """One puff test per analyser (platform kind) and, beside every analyser file, the crew's record."""
+    files, tests = [], []
+    for kind in dict.fromkeys(p.kind for p in platforms):
+        mine = [p for p in platforms if p.kind == kind]
+        t_rel = min(p.profile.t_start_s for p in mine) - PUFF_BEFORE_S
+        spec = _analyser_spec(seed, kind, t_rel)
+        bg = float(world.background_at(np.array([t_rel]))["tvoc_ugm3"][0])
+        stamps, tvoc, status, release_gps = ins.puff_test(spec, t_rel, epoch_unix_s, bg,
+                                                          wd.rng_for(seed, f"puff-test-{kind}"))
+        puff = out_dir / kind / "puff_test.csv"
+        wr.write_puff_csv(puff, stamps, tvoc, status)
+        files.append(puff)
+        release_utc = _iso(release_gps)
+        for p in mine:
+            tom = out_dir / kind / f"{p.mission_id}_instrument.toml"
+            wr.write_instrument_toml(tom, serial=f"SIM-{kind.upper()}-VOC", timezone=ANALYSER_TZ,
+                                     response_s=spec.response_tau_s, puff_file=puff.name, release_utc=release_utc,
+                                     marker=ins.PUFF_MARKER,
+                                     note=f"{kind} VOC analyser, mission {p.mission_id} (ecopatrol simulator)")
+            files.append(tom)
+        tests.append({"file": f"{kind}/{puff.name}", "platform": kind, "release_true_utc": _iso(epoch_unix_s + t_rel),
+                      "release_gps_utc": release_utc, "lag_s": spec.lag_s, "clock_offset_s": spec.clock_offset_s,
+                      "response_tau_s": spec.response_tau_s})
+    return files, tests
+
+
 def _write_analyser(area, world: wd.World, p: _Platform, path: Path, epoch_unix_s: float, seed: int, *, rel: str):
     # one analyser per platform kind, whatever the sortie or route: its clock drifts slowly
     # (20 ppm, about 0.07 s an hour) from one file to the next; its inlet lag stays put
-    spec = ins.draw_analyser_spec(wd.rng_for(seed, f"analyser-{p.kind}"))
-    drift_s = round(ins.CLOCK_DRIFT_PPM * 1e-6 * p.profile.t_start_s, 1)
-    spec = dataclasses.replace(spec, clock_offset_s=round(spec.clock_offset_s + drift_s, 1))
+    spec = _analyser_spec(seed, p.kind, p.profile.t_start_s)
     rng = wd.rng_for(seed, f"analyser-{p.kind}-{p.mission_id}")
     t_on = p.profile.t_start_s - rng.uniform(60.0, 120.0)
     t_off = p.profile.t_end_s + rng.uniform(30.0, 90.0)

@@ -162,6 +162,7 @@ def georeference(
     search_s: tuple[float, float] = (-120.0, 120.0),
     lag_prior_s: float | None = None,
     response_s: float = 0.0,
+    instrument="auto",
 ) -> GeorefResult:
     """Georeference the sensor files against the track files.
 
@@ -183,6 +184,13 @@ def georeference(
         response delays the centroid of every plume by about this much, so the estimated
         (effective) delay is reduced by it before the split into clock offset and lag.
         A mapping's ``[instrument] response_s`` counts too.
+    instrument
+        The crew's instrument record (:mod:`ecopatrol.processing.readers.instrument`):
+        ``"auto"`` (default) finds ``<name>_instrument.toml`` beside each sensor file
+        (``S01_voc.csv`` → ``S01_instrument.toml``); a path or an ``InstrumentRecord`` applies
+        to every sensor; ``None`` ignores such files. Its puff test gives the lag and, with
+        the GPS time of the release, the clock offset; its ``response_s`` and ``timezone``
+        are used too. Explicit ``lag``/``clock_offset``/``response_s``/``tz`` win over it.
     """
     lag_v, off_v = _value(lag, "lag"), _value(clock_offset, "clock_offset")
     track_paths = [Path(p) for p in tracks]
@@ -195,8 +203,10 @@ def georeference(
         if "track" not in r.kind:
             raise InputError(f"`{p.name}` ({r.format}) is a sensor file without positions: pass it with --sensor")
         reads[p] = r
+    records = {p: _instrument_record(p, instrument) for p in sensor_paths}
     for p in sensor_paths:
-        r = reads.get(p) or read_any(p, mapping=mapping, tz=tz)
+        rec = records[p]
+        r = reads.get(p) or read_any(p, mapping=mapping, tz=tz or (rec.timezone if rec else None))
         if "sensor" not in r.kind:
             raise InputError(f"`{p.name}` ({r.format}) is a track without concentrations: pass it with --track")
         reads[p] = r
@@ -234,8 +244,15 @@ def georeference(
         species = r.species
         t_inst = to_seconds(f["time_utc"])
         same_clock = bool(r.meta.get("same_clock")) and r.kind == "track+sensor"
+        rec = records[p]
         lag_p = float(r.meta["lag_s"]) if "lag_s" in r.meta and lag_v == "auto" else lag_v
         off_p = float(r.meta["clock_offset_s"]) if "clock_offset_s" in r.meta and off_v == "auto" else off_v
+        lag_from_rec = off_from_rec = False
+        if rec is not None:
+            if lag_p == "auto" and rec.lag_s is not None:
+                lag_p, lag_from_rec = float(rec.lag_s), True
+            if off_p == "auto" and rec.clock_offset_s is not None:
+                off_p, off_from_rec = float(rec.clock_offset_s), True
         known_off = 0.0 if same_clock and off_p == "auto" else (off_p if off_p != "auto" else None)
         if known_off is not None:
             rng = (known_off, known_off + MAX_LAG_S)
@@ -245,6 +262,8 @@ def georeference(
             rng = search_s
 
         resp = float(r.meta.get("response_s", response_s) or 0.0)
+        if not resp and rec is not None and rec.response_s:
+            resp = float(rec.response_s)
 
         def _estimate(f=f, t_inst=t_inst, species=species, rng=rng, resp=resp):
             est = estimate_delay(track, t_inst, combined_signal(t_inst, f, species),
@@ -256,6 +275,15 @@ def georeference(
 
         sol = solve_clock(lag=lag_p, clock_offset=off_p, same_clock=same_clock, estimate=_estimate,
                           lag_prior_s=lag_prior_s)
+        if lag_from_rec:
+            sol.lag_method = rec.lag_source
+        if off_from_rec:
+            src = (f"declared in `{rec.path.name}`" if "clock_offset_s" in rec.raw.get("instrument", {})
+                   else f"puff test `{rec.puff.file}`: marker − GPS release time")
+            sol.clock_offset_method = src
+            # the data's own estimate stays in the provenance as a cross-check
+            lag_rng = (sol.lag_s + sol.clock_offset_s - 30.0, sol.lag_s + sol.clock_offset_s + 30.0)
+            sol.delay = _estimate(rng=lag_rng)
         clocks[p.name] = sol
         t_air = t_inst - sol.clock_offset_s - sol.lag_s
         it = interpolate_track(track, t_air, max_gap_s=max_gap_s)
@@ -308,7 +336,11 @@ def georeference(
             "clock_offset_method": sol.clock_offset_method,
             "lag_s": round(sol.lag_s, 3), "lag_confidence": sol.lag_confidence, "lag_method": sol.lag_method,
             "total_delay_s": round(sol.total_delay_s, 3),
-            "total_delay_confidence": est.confidence if est is not None else 1.0,
+            "total_delay_confidence": (est.confidence if est is not None and not (lag_from_rec and off_from_rec)
+                                       else min(sol.lag_confidence, sol.clock_offset_confidence)),
+            "total_delay_estimated_s": est.delay_s if est is not None and est.ok else None,
+            "total_delay_estimated_confidence": est.confidence if est is not None else None,
+            "instrument_file": rec.path.name if rec is not None else None,
             "species": species,
             "start_utc": iso_utc(s["time_utc"].min()) if len(s) else None,
             "end_utc": iso_utc(s["time_utc"].max()) if len(s) else None,
@@ -326,6 +358,19 @@ def georeference(
     samples = to_samples_frame(samples_df if len(samples_df) else pd.DataFrame({"time_utc": []}), species=all_species)
     quarantine = pd.concat(quarantines, ignore_index=True) if quarantines else empty_quarantine()
     return GeorefResult(samples, quarantine, provenance, clocks, crs)
+
+
+def _instrument_record(sensor: Path, instrument):
+    from .readers.instrument import InstrumentRecord, find_instrument_file, load_instrument
+
+    if instrument is None or instrument is False:
+        return None
+    if isinstance(instrument, InstrumentRecord):
+        return instrument
+    if isinstance(instrument, str) and instrument == "auto":
+        found = find_instrument_file(sensor)
+        return load_instrument(found) if found is not None else None
+    return load_instrument(instrument)
 
 
 def qc_species_suffixes() -> tuple[str, ...]:
