@@ -30,7 +30,7 @@ lint: $(STAMP_TEST)
 
 test: $(STAMP_TEST)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests notebooks --nbmake
 
 bench: $(STAMP_TEST)
 	$(BIN)/python benchmarks/run_all.py
