@@ -164,7 +164,7 @@ def build_operator(samples: pd.DataFrame, area, *, crs, wind: Wind | None, schem
 
 
 def estimate_rates(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, exceed: np.ndarray | None = None,
-                   max_rows: int = 20000, model_rel_sd: float = 0.3, obs_rel_sd: float = 0.2,
+                   max_rows: int = 20000, model_rel_sd: float = 0.3, obs_rel_sd: float = 0.0,
                    prior_rate_sd_g_s: float = 5.0, seed: int = 0) -> pd.DataFrame:
     """Emission rates (g/s) of all candidate sources at once by NNLS over the samples.
 
