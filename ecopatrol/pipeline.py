@@ -226,10 +226,13 @@ def _georeference_field(field_dir: Path, area, georeference):
 
 
 def _describe_evidence(ev_dir: Path, ev) -> str:
-    names = sorted(p.name for p in ev_dir.iterdir() if p.is_file())
     summary = getattr(ev, "summary", None)
-    if callable(summary):
-        summary = summary()
+    summary = summary() if callable(summary) else summary
+    n_files = sum(1 for p in ev_dir.iterdir() if p.is_file())
     if isinstance(summary, dict):
-        return ", ".join(f"{k} {v}" for k, v in summary.items()) + f" ({len(names)} files)"
-    return ", ".join(names)
+        keys = (("n_events", "events"), ("n_confirmed_events", "confirmed"), ("n_hotspots", "hotspots"),
+                ("n_segments", "road segments"), ("n_sources_with_rate", "sources with a rate"),
+                ("n_curtains", "curtains"))
+        parts = [f"{summary[k]} {label}" for k, label in keys if k in summary]
+        return ", ".join(parts) + f" ({n_files} files)"
+    return f"{n_files} files"
