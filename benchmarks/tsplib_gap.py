@@ -14,6 +14,13 @@ Distances use TSPLIB's EUC_2D rounding (nint of the Euclidean distance). Optima 
 the ``solutions`` file beside the instances (``name : length`` lines). The baseline is OR-Tools'
 routing solver (PATH_CHEAPEST_ARC + GUIDED_LOCAL_SEARCH) with the same time budget, measured in
 the same run.
+
+What is measured: :func:`ecopatrol.missions.van.tsp.solve_tsp`, the fast-tsp (LKH-style) core
+polished by our Or-opt — the TSP core of the project, time-bounded and not bit-reproducible.
+The van planner's routes use a different, deterministic solver
+(:mod:`ecopatrol.missions.van.gtsp`, iteration-bounded); ``--gtsp`` adds its figures on the
+same instance (as a GTSP of singleton clusters, ``--gtsp-iterations`` iterations), so both
+are visible side by side.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ecopatrol.missions.van.gtsp import solve_gtsp
 from ecopatrol.missions.van.tsp import solve_tsp, tour_length
 
 
@@ -103,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="time budget per instance (default: 2 s up to 200 nodes, 10 s above)")
     ap.add_argument("--no-ortools", action="store_true", help="skip the OR-Tools baseline")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--gtsp", action="store_true",
+                    help="also run the van planner's deterministic solver (slow above ~300 nodes)")
+    ap.add_argument("--gtsp-iterations", type=int, default=200)
     args = ap.parse_args(argv)
     for path in args.files:
         name, coords = read_tsplib(path)
@@ -116,7 +127,15 @@ def main(argv: list[str] | None = None) -> int:
         assert sorted(tour) == list(range(n)), "solver returned an invalid tour"
         row = {"instance": name, "n": n, "length": int(round(length)), "optimum": optimum,
                "gap_pct": None if optimum is None else round(100 * (length - optimum) / optimum, 3),
-               "seconds": round(el, 2), "solver": "ecopatrol (fast-tsp + Or-opt)"}
+               "seconds": round(el, 2), "solver": "ecopatrol.missions.van.tsp.solve_tsp (fast-tsp + Or-opt)"}
+        if args.gtsp:
+            t0 = time.perf_counter()
+            res = solve_gtsp(d, [[k] for k in range(1, n)], depot=0, iterations=args.gtsp_iterations,
+                             seed=args.seed)
+            gel = time.perf_counter() - t0
+            row.update({"gtsp_length": int(round(res.cost)),
+                        "gtsp_gap_pct": None if optimum is None else round(100 * (res.cost - optimum) / optimum, 3),
+                        "gtsp_seconds": round(gel, 2), "gtsp_iterations": args.gtsp_iterations})
         if not args.no_ortools:
             t0 = time.perf_counter()
             _, olen = ortools_gls(d, budget)

@@ -36,8 +36,11 @@ from ecopatrol.core.errors import InputError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ITERATIONS = 400
+DEFAULT_ITERATIONS = 200
+EXCHANGE_TRIPLES = 200_000  # segment exchange scans every move while there are at most this many
+OR_OPT_MAX = 3  # beyond that: moves within a window, and moves of segments of at most this many clusters
 _EPS = 1e-7
+ACCEPT_WORSE_P = 0.02  # chance of continuing from a worse tour (the best one is kept apart)
 
 
 @dataclass(frozen=True)
@@ -78,10 +81,33 @@ _TRIPLES: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
 
 def _increasing_triples(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """All (i, j, k) with 0 <= i < j < k < n, as three index arrays (cached per size)."""
+    """The (i, j, k), 0 <= i < j < k < n, scanned by the segment exchange, as index arrays (cached).
+
+    All of them while they number at most ``EXCHANGE_TRIPLES``; on longer tours those whose two
+    segments span at most w positions (w as large as that budget allows), plus every move of a
+    segment of at most ``OR_OPT_MAX`` clusters anywhere (Or-opt, both directions)."""
     if n not in _TRIPLES:
         r = np.arange(n)
-        i, j, k = np.nonzero((r[:, None, None] < r[None, :, None]) & (r[None, :, None] < r[None, None, :]))
+        if n * (n - 1) * (n - 2) // 6 <= EXCHANGE_TRIPLES:
+            i, j, k = np.meshgrid(r, r, r, indexing="ij")
+            ok = (i < j) & (j < k)
+            i, j, k = i[ok], j[ok], k[ok]
+        else:
+            w = 3
+            while n * (w + 1) * w // 2 <= EXCHANGE_TRIPLES:
+                w += 1
+            d = np.arange(1, w + 1)
+            i, dj, dk = np.meshgrid(r, d, d, indexing="ij")
+            ok = (dj < dk) & (i + dk < n)
+            parts = [(i[ok], (i + dj)[ok], (i + dk)[ok])]
+            x, y = np.meshgrid(r, r, indexing="ij")
+            for short in range(1, OR_OPT_MAX + 1):
+                ok = x + short < y  # first segment x .. x+short-1 moved behind y - 1
+                parts.append((x[ok], x[ok] + short, y[ok]))
+                ok = (x < y) & (y + short < n)  # second segment y .. y+short-1 moved before x
+                parts.append((x[ok], y[ok], y[ok] + short))
+            key = np.unique(np.concatenate([(a * n + b) * n + c for a, b, c in parts]))
+            i, j, k = key // (n * n), key // n % n, key % n
         _TRIPLES[n] = (i, j, k)
         if len(_TRIPLES) > 64:  # sizes seen by one planner are few; keep the cache small anyway
             _TRIPLES.pop(next(iter(_TRIPLES)))
@@ -89,7 +115,8 @@ def _increasing_triples(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _best_exchange(c: np.ndarray, s: np.ndarray, a: np.ndarray) -> tuple[float, tuple[int, int, int]]:
-    """Swap segments s[i:j] and s[j:k], 1 <= i < j < k <= m + 1 (no reversal: exact when asymmetric).
+    """Swap segments s[i:j] and s[j:k], 1 <= i < j < k <= m + 1 (no reversal: exact when asymmetric;
+    on long tours a subset, see :func:`_increasing_triples`).
 
     Arcs (i-1, i), (j-1, j), (k-1, k) are replaced by (i-1, j), (k-1, i), (j-1, k)."""
     m = len(s) - 2
@@ -319,7 +346,7 @@ def solve_gtsp(cost, clusters: list[list[int]], *, depot: int = 0, iterations: i
     for _ in range(iterations if m >= 2 else 0):
         o2, u2 = srch.perturb(order, units, rng)
         o2, u2, val = srch.descend(o2, u2)
-        if val < cur - _EPS or rng.random() < 0.02:
+        if val < cur - _EPS or rng.random() < ACCEPT_WORSE_P:
             order, units, cur = o2, u2, val
         if val < best[2] - _EPS:
             best = (o2, u2, val)

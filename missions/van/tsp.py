@@ -6,7 +6,12 @@ transformation to a symmetric problem of twice the size. Every tour is then poli
 our own Or-opt (segment moves of 1–3 nodes, no reversal, so valid for asymmetric costs)
 evaluated on the original, unrounded matrix.
 
-Measured on TSPLIB by ``benchmarks/tsplib_gap.py``.
+Measured on TSPLIB by ``benchmarks/tsplib_gap.py``: this module (fast-tsp + Or-opt) is what
+that benchmark scores. It is *not* bit-for-bit deterministic — fast-tsp's internal RNG cannot
+be seeded and its search is bounded by time — so the van planner does not use it for its
+routes: :func:`~ecopatrol.missions.van.tour.plan_van` orders its legs with the seeded,
+iteration-bounded search of :mod:`ecopatrol.missions.van.gtsp` (this module stays as the
+planner's ``strategy="fast-tsp"`` baseline).
 """
 
 from __future__ import annotations
@@ -163,7 +168,9 @@ def solve_tsp(dist_matrix, *, seconds: float = 1.0, seed: int = 0) -> tuple[list
     dist_matrix : (n, n) array-like of non-negative finite costs; ``d[i, j]`` is the cost of
         going from ``i`` to ``j``. Asymmetric matrices are allowed.
     seconds : time budget for the search (the search may stop earlier once converged).
-    seed : relabels the nodes before the search, so different seeds explore differently.
+    seed : relabels the nodes before the search, so different seeds explore differently. The
+        result is still not reproducible run to run (fast-tsp's own RNG is unseeded); for a
+        deterministic tour use :func:`ecopatrol.missions.van.gtsp.solve_gtsp` (singleton clusters).
 
     Returns
     -------
