@@ -3,8 +3,10 @@ passes, background legs, shift drops, bad inputs, on a synthetic grid, a real OS
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,7 +19,7 @@ from ecopatrol.core.crs import local_metric_crs, lonlat_to_xy
 from ecopatrol.core.dispersion import effective_height_m, gaussian_plume, plume_frame
 from ecopatrol.core.errors import InputError, PlanningError
 from ecopatrol.core.weather import Wind
-from ecopatrol.missions.van import load_road_network, plan_van
+from ecopatrol.missions.van import load_road_network, plan_van, write_van_plan
 from ecopatrol.missions.van._synthetic import grid_lonlat, write_grid_osm
 
 LON0, LAT0, SPACING = 120.45, 36.39, 250.0
@@ -269,3 +271,90 @@ def test_jimo_example_plans_offline(jimo):
             assert_leg_crosses_plume(plan, jimo, leg, wind)
     assert any(leg.kind == "background" for leg in plan.legs)
     assert plan.duration_s <= 6 * 3600
+
+
+# ---------------------------------------------------------------- determinism
+
+T0 = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
+
+
+def _jimo_ten(jimo, n=10):
+    """``n`` park enterprises spread over every park (as ``benchmarks/bench_van_plan.py`` picks them)."""
+    ents = jimo.enterprises
+    in_park = ents[ents["park"].astype(str).str.len() > 0]
+    step = max(1, len(in_park) // n)
+    return in_park["enterprise_id"].astype(str).iloc[::step].head(n).tolist()
+
+
+def _files(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_jimo_ten_targets_same_seed_same_plan_byte_for_byte(jimo, tmp_path):
+    ids = _jimo_ten(jimo)
+    wind = Wind(315, 4, "D")
+    g = load_road_network(jimo.roads_path)
+    a = plan_van(jimo, ids, wind, network=g, seed=0, created_utc=T0)
+    b = plan_van(jimo, ids, wind, seed=0, created_utc="2026-05-01T02:00:00Z")  # network read again
+    assert len(a.targets_covered) >= 5
+    assert a.path_node_ids == b.path_node_ids
+    assert [leg.to_dict() for leg in a.legs] == [leg.to_dict() for leg in b.legs]
+    write_van_plan(a, tmp_path / "a")
+    write_van_plan(b, tmp_path / "b")
+    fa, fb = _files(tmp_path / "a"), _files(tmp_path / "b")
+    assert "plan.json" in fa and fa == fb
+    assert json.loads(fa["plan.json"])["created_utc"] == "2026-05-01T02:00:00Z"
+
+    # another seed: a valid plan of the same targets, as good within a few per cent, itself reproducible
+    c = plan_van(jimo, ids, wind, network=g, seed=7, created_utc=T0)
+    d = plan_van(jimo, ids, wind, network=g, seed=7, created_utc=T0)
+    assert c.to_dict() == d.to_dict()
+    assert_follows_graph(c, g)
+    assert c.targets_covered == a.targets_covered
+    assert c.duration_s == pytest.approx(a.duration_s, rel=0.03)
+
+
+def test_jimo_thirty_targets_same_seed_same_route(jimo):
+    """The size at which the former fast-tsp optimiser gave a different route on every run."""
+    ids = _jimo_ten(jimo, 30)
+    g = load_road_network(jimo.roads_path)
+    a = plan_van(jimo, ids, Wind(315, 4, "D"), network=g, created_utc=T0).to_dict()
+    b = plan_van(jimo, ids, Wind(315, 4, "D"), network=g, created_utc=T0).to_dict()
+    assert len(a["routes"][0]["targets_covered"]) >= 20
+    assert a == b
+
+
+def test_optimised_beats_greedy_and_matches_the_fast_tsp_baseline(jimo):
+    ids = _jimo_ten(jimo)
+    g = load_road_network(jimo.roads_path)
+    wind = Wind(315, 4, "D")
+    opt = plan_van(jimo, ids, wind, network=g, created_utc=T0)
+    greedy = plan_van(jimo, ids, wind, network=g, strategy="greedy", created_utc=T0)
+    fast = plan_van(jimo, ids, wind, network=g, strategy="fast-tsp", seconds=0.5, created_utc=T0)
+    assert_follows_graph(fast, g)
+    assert opt.targets_covered == greedy.targets_covered == fast.targets_covered
+    assert opt.duration_s <= greedy.duration_s + 1e-6
+    assert opt.duration_s <= fast.duration_s * 1.02
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"iterations": -1}, "iterations"),
+    ({"iterations": 2.5}, "iterations"),
+    ({"created_utc": datetime(2026, 5, 1, 2, 0)}, "timezone-aware"),
+    ({"created_utc": "1 May 2026"}, "YYYY-MM-DDTHH:MM:SSZ"),
+    ({"strategy": "lkh"}, "strategy"),
+])
+def test_bad_optimiser_options_are_input_errors(grid, kw, match):
+    area, g = grid
+    with pytest.raises(InputError, match=match):
+        plan_van(area, ["A"], Wind(270, 4), network=g, **kw)
+
+
+def test_created_utc_is_converted_to_utc(grid):
+    from datetime import timedelta, timezone
+
+    area, g = grid
+    shanghai = timezone(timedelta(hours=8))
+    plan = plan_van(area, ["A"], Wind(270, 4, "D"), network=g, passes=1,
+                    created_utc=datetime(2026, 5, 1, 10, 0, tzinfo=shanghai))
+    assert plan.to_dict()["created_utc"] == "2026-05-01T02:00:00Z"

@@ -141,6 +141,9 @@ def _gpx(plan: VanPlan, *, gcj02: bool) -> str:
 def _kml(plan: VanPlan) -> str:
     import simplekml
 
+    # simplekml numbers its elements from a process-wide counter: restart it so the same plan
+    # always gives the same file (its ids only tie styles to placemarks within this document)
+    simplekml.Kml.resetidcounter()
     kml = simplekml.Kml(name=f"ecopatrol van route {plan.route_id} ({plan.area})")
     p = plan.path_lonlat
     for leg in plan.legs:
