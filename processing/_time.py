@@ -65,9 +65,17 @@ def gps_week_to_utc(week, ms_of_week) -> pd.DatetimeIndex:
 
 
 def unix_to_utc(seconds) -> pd.DatetimeIndex:
-    """Unix seconds (float) → UTC ``DatetimeIndex`` (Unix time already excludes leap seconds)."""
-    ns = np.round(np.asarray(seconds, dtype=float) * 1e9).astype("int64")
-    return pd.DatetimeIndex(ns.astype("datetime64[ns]")).tz_localize("UTC")
+    """Unix seconds (float) → UTC ``DatetimeIndex`` (Unix time already excludes leap seconds).
+
+    Non-finite values and values outside what ``datetime64[ns]`` holds (about 1678-2262) become
+    NaT instead of wrapping around (a corrupt record must not get a plausible-looking time).
+    """
+    s = np.asarray(seconds, dtype=float)
+    ok = np.isfinite(s) & (np.abs(s) < 9.2e9)
+    ns = np.round(np.where(ok, s, 0.0) * 1e9).astype("int64")
+    out = ns.astype("datetime64[ns]")
+    out[~ok] = np.datetime64("NaT")
+    return pd.DatetimeIndex(out).tz_localize("UTC")
 
 
 def to_seconds(times) -> np.ndarray:
