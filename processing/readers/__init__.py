@@ -14,6 +14,7 @@ import logging
 
 from ...core.errors import FormatError
 from ._common import ReadResult, check_file, species_columns
+from ._safe import check_size, guard_reader
 
 __all__ = ["ReadResult", "read_any", "detect_format", "species_columns", "FORMATS"]
 
@@ -98,6 +99,17 @@ def read_any(path, *, mapping=None, tz: str | None = None) -> ReadResult:
     hint = _EXT_HINT.get(p.suffix.lower())
     if hint and hint != fmt and not (hint == "csv" and fmt.endswith("csv")):
         log.warning("%s: extension says %s but the content is %s; reading it as %s", p.name, hint, fmt, fmt)
+    check_size(p)
+    res = guard_reader(lambda: _dispatch(p, fmt, mapping=mapping, tz=tz), p, fmt)
+    if res.rows_read == 0 or (res.frame.empty and res.quarantine.empty):
+        raise FormatError(f"`{p.name}`: {fmt} file with no data records")
+    log.info("read %s: %s, %d rows, %d kept, %d quarantined", p.name, fmt, res.rows_read,
+             len(res.frame), len(res.quarantine))
+    return res
+
+
+def _dispatch(p, fmt: str, *, mapping=None, tz: str | None = None) -> ReadResult:
+    """Call the reader of ``fmt`` on ``p``."""
     if fmt == "dataflash":
         from .mavlink import read_dataflash
         res = read_dataflash(p)
@@ -128,8 +140,4 @@ def read_any(path, *, mapping=None, tz: str | None = None) -> ReadResult:
     else:
         from .tabular import read_mapped_csv
         res = read_mapped_csv(p, mapping, tz=tz)
-    if res.rows_read == 0 or (res.frame.empty and res.quarantine.empty):
-        raise FormatError(f"`{p.name}`: {fmt} file with no data records")
-    log.info("read %s: %s, %d rows, %d kept, %d quarantined", p.name, fmt, res.rows_read,
-             len(res.frame), len(res.quarantine))
     return res

@@ -80,12 +80,32 @@ def split_bad(frame: pd.DataFrame, bad_reason: pd.Series, path: Path, raw: pd.Da
     Kept rows get ``source_row`` (the record number in the file) so later stages can
     quarantine them by their original row.
     """
+    bad_reason = time_range_reason(frame, bad_reason)
     bad = bad_reason.fillna("").astype(str).to_numpy() != ""
     row_numbers = np.asarray(row_numbers)
     q = quarantine_rows(path, row_numbers[bad], bad_reason.to_numpy()[bad], raw.loc[bad] if raw is not None else None)
     kept = frame.loc[~bad].copy()
     kept["source_row"] = row_numbers[~bad].astype("int64")
     return kept.reset_index(drop=True), q
+
+
+TIME_MIN_UTC = pd.Timestamp("1990-01-01", tz="UTC")
+TIME_MAX_UTC = pd.Timestamp("2100-01-01", tz="UTC")
+TIME_RANGE_REASON = "time missing or outside 1990-2100 (corrupt record or instrument clock not set)"
+
+
+def time_range_reason(frame: pd.DataFrame, reason: pd.Series) -> pd.Series:
+    """``reason`` with rows whose ``time_utc`` is missing or implausible given a reason (when they had none).
+
+    A corrupt record can carry any bit pattern as its time; no field instrument logs before
+    1990 or after 2100, so such rows are quarantined rather than sorted to the ends of the day.
+    """
+    if "time_utc" not in frame:
+        return reason
+    t = pd.Series(pd.to_datetime(pd.Series(frame["time_utc"]).reset_index(drop=True), utc=True, errors="coerce"))
+    off = (t.isna() | (t < TIME_MIN_UTC) | (t >= TIME_MAX_UTC)).to_numpy()
+    r = reason.reset_index(drop=True).fillna("").astype(str)
+    return r.where(~(off & (r.to_numpy() == "")), TIME_RANGE_REASON)
 
 
 def first_reason(*conditions: tuple[np.ndarray, str], n: int) -> pd.Series:
@@ -116,3 +136,35 @@ def finalize(frame: pd.DataFrame) -> pd.DataFrame:
 
 def speed_from_components(*comps) -> np.ndarray:
     return np.sqrt(sum(np.asarray(c, dtype=float) ** 2 for c in comps))
+
+
+BAD_LINE_MARK = "\x00ecopatrol-bad-line:"
+
+
+def read_csv_accounted(path: Path, *, sep: str | None = None, engine: str = "python",
+                       encoding: str = "utf-8-sig") -> tuple[pd.DataFrame, np.ndarray]:
+    """Read a CSV as text cells, keeping rows with too many fields instead of skipping them.
+
+    Returns the table (every cell a string) and, per row, the number of fields of a row
+    that had more fields than the header (0 for good rows), so the caller quarantines them
+    with that reason at their own row number. Raises :class:`FormatError` naming the file
+    when the CSV cannot be parsed at all.
+    """
+    opts = dict(dtype=str, keep_default_na=False, sep=sep, engine=engine, encoding=encoding,
+                encoding_errors="replace", skipinitialspace=True)
+    try:
+        ncol = len(pd.read_csv(path, nrows=0, **opts).columns)
+        raw = pd.read_csv(path, on_bad_lines=lambda f: [*f[:max(ncol - 1, 0)], f"{BAD_LINE_MARK}{len(f)}"], **opts)
+    except Exception as exc:  # pandas/csv raise many types on broken text
+        raise FormatError(f"`{Path(path).name}`: unreadable CSV ({type(exc).__name__}: {exc})") from exc
+    raw.columns = [str(c).strip() for c in raw.columns]
+    if raw.columns.has_duplicates:
+        raw.columns = [c if i == list(raw.columns).index(c) else f"{c}.{i}" for i, c in enumerate(raw.columns)]
+    extra = np.zeros(len(raw), dtype="int64")
+    if len(raw.columns):
+        last = raw.iloc[:, -1].astype(str)
+        m = last.str.startswith(BAD_LINE_MARK).to_numpy()
+        if m.any():
+            extra[m] = last[m].str.slice(len(BAD_LINE_MARK)).astype("int64").to_numpy()
+            raw.iloc[np.flatnonzero(m), -1] = ""
+    return raw, extra

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ...core.errors import FormatError
-from ._common import ReadResult, finalize, first_reason, split_bad
+from ._common import ReadResult, finalize, first_reason, read_csv_accounted, split_bad
 
 FT_M = 0.3048
 MPH_M_S = 0.44704
@@ -41,12 +41,7 @@ def looks_like_dji(header: list[str]) -> bool:
 
 def read_dji_csv(path: Path) -> ReadResult:
     """Read a DJI AirData CSV flight record into a track (SI units, UTC)."""
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True,
-                          encoding_errors="replace")
-    except Exception as exc:
-        raise FormatError(f"`{path.name}`: unreadable CSV ({exc})") from exc
-    raw.columns = [str(c).strip() for c in raw.columns]
+    raw, extra_fields = read_csv_accounted(path, sep=",", encoding="utf-8")
     cols = {c.lower(): c for c in raw.columns}
     if not looks_like_dji(list(raw.columns)):
         raise FormatError(f"`{path.name}`: not a DJI AirData CSV (needs latitude, longitude, datetime(utc))")
@@ -84,6 +79,7 @@ def read_dji_csv(path: Path) -> ReadResult:
         if c.endswith(("(f)", "(fahrenheit)")):
             frame[c.split("(")[0] + "_c"] = (num(c) - 32.0) * 5.0 / 9.0
     reason = first_reason(
+        (extra_fields > 0, "wrong number of fields (more than the header): a corrupt or merged line"),
         (t.isna().to_numpy(), "unparseable `datetime(utc)`/`time(millisecond)`"),
         (~np.isfinite(lat) | ~np.isfinite(lon), "`latitude`/`longitude` not a number"),
         ((lat == 0) & (lon == 0), "position 0,0 (no GPS fix)"),

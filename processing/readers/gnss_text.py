@@ -9,6 +9,7 @@ import pandas as pd
 
 from ...core.errors import FormatError
 from ._common import ReadResult, finalize, first_reason, quarantine_rows, split_bad
+from ._safe import check_xml_safe
 
 # ---------------------------------------------------------------------------- GPX
 
@@ -21,9 +22,7 @@ def read_gpx(path: Path) -> ReadResult:
     import gpxpy
 
     data = path.read_bytes()
-    if b"<!ENTITY" in data[:4096] or b"<!DOCTYPE" in data[:4096]:
-        raise FormatError(f"`{path.name}`: GPX with a DOCTYPE/ENTITY declaration is refused (XML entity attacks); "
-                          "re-export the track from the device")
+    check_xml_safe(data, path, what="GPX")  # no DTD/entities anywhere in the file (XXE, billion laughs)
     try:
         gpx = gpxpy.parse(data.decode("utf-8", errors="replace"))
     except Exception as exc:
@@ -67,7 +66,8 @@ _GGA_FIX = {0: 0, 1: 3, 2: 4, 3: 3, 4: 6, 5: 5, 6: 1, 7: 1, 8: 1}
 def _nmea_checksum_ok(lines: pd.Series) -> np.ndarray:
     """Vectorised NMEA checksum check (XOR of the bytes between ``$`` and ``*``)."""
     body = lines.str.extract(r"^[$!]([^*]*)\*([0-9A-Fa-f]{2})\s*$")
-    has = body[0].notna().to_numpy()
+    # A line with a non-ASCII character (a corrupt byte) cannot carry a valid checksum.
+    has = (body[0].notna() & lines.str.match(r"^[\x00-\x7f]*$", na=False)).to_numpy()
     ok = np.zeros(len(lines), dtype=bool)
     if not has.any():
         return ok

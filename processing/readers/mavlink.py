@@ -19,6 +19,7 @@ import pandas as pd
 from ...core.errors import FormatError
 from .._time import gps_week_to_utc, unix_to_utc
 from ._common import ReadResult, finalize, first_reason, split_bad
+from ._safe import num_col, quiet_stdout
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +27,8 @@ log = logging.getLogger(__name__)
 def _collect(reader, types: list[str], path: Path, limit: int | None = None) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {t: [] for t in types}
     try:
-        while True:
-            m = reader.recv_match(type=types)
-            if m is None:
-                break
-            d = m.to_dict()
-            d["_timestamp"] = getattr(m, "_timestamp", np.nan)
-            out[m.get_type()].append(d)
-            if limit and sum(len(v) for v in out.values()) >= limit:
-                break
+        with quiet_stdout(path):
+            _collect_into(reader, types, out, limit)
     except Exception as exc:  # pymavlink raises bare errors on corrupt data
         if not any(out.values()):
             raise FormatError(f"`{path.name}`: not a readable MAVLink/DataFlash log ({exc}); "
@@ -44,12 +38,25 @@ def _collect(reader, types: list[str], path: Path, limit: int | None = None) -> 
     return out
 
 
+def _collect_into(reader, types: list[str], out: dict[str, list[dict]], limit: int | None) -> None:
+    while True:
+        m = reader.recv_match(type=types)
+        if m is None:
+            break
+        d = m.to_dict()
+        d["_timestamp"] = getattr(m, "_timestamp", np.nan)
+        out[m.get_type()].append(d)
+        if limit and sum(len(v) for v in out.values()) >= limit:
+            break
+
+
 def read_dataflash(path: Path, *, text: bool = False) -> ReadResult:
     """Read the ``GPS`` records of an ArduPilot DataFlash log into a track."""
     from pymavlink import DFReader
 
     try:
-        reader = DFReader.DFReader_text(str(path)) if text else DFReader.DFReader_binary(str(path))
+        with quiet_stdout(path):
+            reader = DFReader.DFReader_text(str(path)) if text else DFReader.DFReader_binary(str(path))
     except Exception as exc:
         raise FormatError(f"`{path.name}`: not a readable DataFlash log ({exc}); "
                           "it may be truncated or not an ArduPilot .bin/.log") from exc
@@ -58,8 +65,14 @@ def read_dataflash(path: Path, *, text: bool = False) -> ReadResult:
         raise FormatError(f"`{path.name}`: DataFlash log with no GPS records: nothing to georeference "
                           "(was GPS logging enabled? LOG_BITMASK)")
     raw = pd.DataFrame(msgs).drop(columns=["mavpackettype"], errors="ignore")
-    if "I" in raw.columns:  # multi-receiver logs: keep the first receiver
-        raw = raw.loc[raw["I"] == raw["I"].min()].reset_index(drop=True)
+    missing = [c for c in ("Lat", "Lng") if c not in raw.columns]
+    if missing:
+        raise FormatError(f"`{path.name}`: DataFlash GPS records without {missing}: the FMT record of GPS is "
+                          "corrupt or of an unknown layout; export the log again")
+    if "I" in raw.columns:  # multi-receiver logs: keep the first receiver (as before)
+        inst = num_col(raw, "I", len(raw))
+        if np.isfinite(inst).any():
+            raw = raw.loc[~(inst > np.nanmin(inst))].reset_index(drop=True)
     if "GWk" in raw.columns:
         week, ms = raw["GWk"], raw["GMS"]
     elif "Week" in raw.columns:
@@ -67,30 +80,36 @@ def read_dataflash(path: Path, *, text: bool = False) -> ReadResult:
     else:
         raise FormatError(f"`{path.name}`: GPS records have neither GWk/GMS nor Week/TimeMS: "
                           "unknown DataFlash GPS layout")
+    n = len(raw)
     week = pd.to_numeric(week, errors="coerce").to_numpy(float)
     ms = pd.to_numeric(ms, errors="coerce").to_numpy(float)
-    status = pd.to_numeric(raw.get("Status"), errors="coerce").to_numpy(float)
-    lat = raw["Lat"].to_numpy(float)
-    lon = raw["Lng"].to_numpy(float)
-    n = len(raw)
+    status = num_col(raw, "Status", n)
+    lat = num_col(raw, "Lat", n)
+    lon = num_col(raw, "Lng", n)
+    # GPS weeks 1000-4000 cover 1999-2056; ms of week within a week.
+    week_ok = np.isfinite(week) & (week >= 1000) & (week <= 4000)
+    ms_ok = np.isfinite(ms) & (ms >= 0) & (ms < 604_800_000)
     reason = first_reason(
-        (~np.isfinite(week) | (week <= 0), "no GPS time (GPS week 0: receiver had no fix yet)"),
+        (np.isfinite(week) & (week <= 0), "no GPS time (GPS week 0: receiver had no fix yet)"),
+        (~week_ok | ~ms_ok, "GPS week/ms out of range (corrupt record)"),
         (status < 2, "no GPS fix (Status < 2)"),
+        (~np.isfinite(lat) | ~np.isfinite(lon) | (np.abs(lat) > 90) | (np.abs(lon) > 180),
+         "position not a valid lon/lat (corrupt record)"),
         ((lat == 0) & (lon == 0), "position 0,0 (no fix)"),
         n=n,
     )
-    good_week = np.where(np.isfinite(week) & (week > 0), week, 1000.0)
+    ok_t = week_ok & ms_ok
     frame = pd.DataFrame({
-        "time_utc": gps_week_to_utc(good_week, np.nan_to_num(ms)),
+        "time_utc": gps_week_to_utc(np.where(ok_t, week, 1000.0), np.where(ok_t, ms, 0.0)),
         "lon": lon, "lat": lat,
-        "alt_amsl_m": raw["Alt"].to_numpy(float),
-        "speed_m_s": raw["Spd"].to_numpy(float) if "Spd" in raw else np.nan,
+        "alt_amsl_m": num_col(raw, "Alt", n),
+        "speed_m_s": num_col(raw, "Spd", n),
         "gps_fix": status,
-        "n_sats": raw["NSats"].to_numpy(float) if "NSats" in raw else np.nan,
-        "hdop": raw["HDop"].to_numpy(float) if "HDop" in raw else np.nan,
+        "n_sats": num_col(raw, "NSats", n),
+        "hdop": num_col(raw, "HDop", n),
     })
     if "RelAlt" in raw:
-        frame["height_above_takeoff_m"] = raw["RelAlt"].to_numpy(float)
+        frame["height_above_takeoff_m"] = num_col(raw, "RelAlt", n)
     kept, q = split_bad(frame, reason, path, raw, np.arange(1, n + 1))
     fmt = "dataflash-text" if text else "dataflash"
     return ReadResult(path, fmt, "track", finalize(kept), q, n, {"time_source": "GPS week/ms, table leap seconds"})
@@ -101,7 +120,8 @@ def read_tlog(path: Path) -> ReadResult:
     from pymavlink import mavutil
 
     try:
-        reader = mavutil.mavlogfile(str(path), notimestamps=False)
+        with quiet_stdout(path):
+            reader = mavutil.mavlogfile(str(path), notimestamps=False)
     except Exception as exc:
         raise FormatError(f"`{path.name}`: not a readable MAVLink telemetry log ({exc})") from exc
     got = _collect(reader, ["GLOBAL_POSITION_INT", "GPS_RAW_INT", "SYSTEM_TIME"], path)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ...core.errors import FormatError
 from .._time import unix_to_utc
-from ._common import ReadResult, finalize, first_reason, quarantine_rows
+from ._common import ReadResult, finalize, first_reason, quarantine_rows, time_range_reason
 
 _SPECIES = {"CH4": "ch4_ppm", "CO2": "co2_ppm", "H2O": "h2o_pct", "C2H6": "c2h6_ppm",
             "CH4_dry": "ch4_dry_ppm", "CO2_dry": "co2_dry_ppm"}
@@ -51,7 +51,7 @@ def read_picarro(path: Path) -> ReadResult:
         t = unix_to_utc(numeric["EPOCH_TIME"].fillna(0).to_numpy(float))
         tbad = numeric["EPOCH_TIME"].isna().to_numpy()
     else:
-        tt = pd.to_datetime(raw["DATE"] + " " + raw["TIME"], utc=True, errors="coerce")
+        tt = pd.to_datetime(raw["DATE"] + " " + raw["TIME"], utc=True, errors="coerce", format="ISO8601")
         t, tbad = tt, tt.isna().to_numpy()
     frame = pd.DataFrame({"time_utc": t})
     has_gps = {"GPS_ABS_LAT", "GPS_ABS_LONG"} <= set(numeric.columns)
@@ -79,11 +79,11 @@ def read_picarro(path: Path) -> ReadResult:
     # its time or every species is unusable.
     spec = numeric[species].to_numpy(float)
     no_species = ~np.isfinite(spec).any(axis=1)
-    reason = first_reason(
+    reason = time_range_reason(frame, first_reason(
         (tbad, "unparseable EPOCH_TIME"),
         (no_species, f"no number in any of {', '.join(species)}"),
         n=n,
-    )
+    ))
     bad = reason.to_numpy() != ""
     gr = row_no[good]
     q_bad = quarantine_rows(path, gr[bad], reason.to_numpy()[bad], raw.loc[bad])

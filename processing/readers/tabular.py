@@ -46,7 +46,7 @@ import pandas as pd
 from ...core.crs import normalise_crs_name, to_wgs84_per_row
 from ...core.errors import FormatError, InputError
 from .._time import DEFAULT_LOCAL_TZ, parse_times
-from ._common import ReadResult, finalize, first_reason, split_bad
+from ._common import ReadResult, finalize, first_reason, read_csv_accounted, split_bad
 
 MOLAR_VOLUME_25C_L_MOL = 24.465  # 8.314462618 × 298.15 / 101.325
 MOLAR_MASS_G_MOL = {
@@ -139,15 +139,13 @@ def load_mapping(mapping) -> dict:
 
 
 def _read_csv(path: Path, delimiter: str | None = None) -> pd.DataFrame:
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, sep=delimiter or None,
-                          engine="python", encoding="utf-8-sig", encoding_errors="replace",
-                          on_bad_lines="warn", skipinitialspace=True)
-    except Exception as exc:
-        raise FormatError(f"`{path.name}`: unreadable CSV ({exc})") from exc
-    raw.columns = [str(c).strip() for c in raw.columns]
+    """The CSV as text cells; rows with more fields than the header are kept and marked in
+    ``raw.attrs["extra_fields"]`` (quarantined by :func:`_build`, never skipped silently)."""
+    raw, extra = read_csv_accounted(path, sep=delimiter or None)
     if raw.empty:
         raise FormatError(f"`{path.name}`: CSV has a header but no data rows")
+    raw.attrs["extra_fields"] = extra
+    raw.attrs["n_header"] = len(raw.columns)
     return raw
 
 
@@ -199,7 +197,10 @@ def _build(path, raw, *, time_col, fmt, tz, cols, position, fmt_name, extra) -> 
     n = len(raw)
     t = parse_times(raw[time_col], fmt=fmt, tz=tz)
     frame = pd.DataFrame({"time_utc": t.to_numpy()})
-    conds = [(t.isna().to_numpy(), f"field `{time_col}`: unparseable time (expected {fmt or 'YYYY-MM-DD HH:MM:SS'})")]
+    extra_fields = raw.attrs.get("extra_fields", np.zeros(n, dtype="int64"))
+    conds = [(extra_fields > 0, f"wrong number of fields (more than the {raw.attrs.get('n_header', len(raw.columns))} "
+                                "of the header): a corrupt or merged line"),
+             (t.isna().to_numpy(), f"field `{time_col}`: unparseable time (expected {fmt or 'YYYY-MM-DD HH:MM:SS'})")]
     all_nan = np.ones(n, dtype=bool)
     for src, name, unit, to in cols:
         v, bad = _numeric(raw, src)
