@@ -15,7 +15,10 @@ from ecopatrol.core.errors import InputError
 from ecopatrol.core.weather import Wind
 
 PASS_KEYS = ("platform_id", "mission_id", "pass_id")
-DEFAULT_INLET_AGL_M = 2.5  # van inlet height when a sample has no alt_agl_m
+RECORD_KEYS = ("platform_id", "mission_id")  # one continuous analyser record
+DEFAULT_INLET_AGL_M = 3.0  # roof inlet of a monitoring van (ground vehicles: GPS heights are too noisy)
+# QA flags (processing.qc) that make a concentration unusable as evidence; "stationary" is not one
+UNUSABLE_FLAGS = ("saturated", "instrument_status", "negative", "gps_quality", "speed_spike")
 
 
 def require_columns(df: pd.DataFrame, columns, *, what: str = "samples") -> None:
@@ -55,12 +58,40 @@ def pass_codes(df: pd.DataFrame) -> np.ndarray:
     return df.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
 
 
-def receptor_agl_m(df: pd.DataFrame) -> np.ndarray:
-    """Inlet height above ground (m): `alt_agl_m`, else the van default."""
-    if "alt_agl_m" in df.columns:
-        z = df["alt_agl_m"].to_numpy(float)
-        return np.where(np.isfinite(z) & (z >= 0), z, DEFAULT_INLET_AGL_M)
-    return np.full(len(df), DEFAULT_INLET_AGL_M)
+def record_codes(df: pd.DataFrame) -> np.ndarray:
+    """Integer code of each row's continuous record (platform, mission), in first-seen order."""
+    keys = [c for c in RECORD_KEYS if c in df.columns]
+    if not keys:
+        return np.zeros(len(df), dtype=np.int64)
+    return df.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+
+
+def is_ground_platform(df: pd.DataFrame) -> np.ndarray:
+    """True for rows of ground platforms (``platform_id`` not starting with ``drone``)."""
+    if "platform_id" not in df.columns:
+        return np.ones(len(df), bool)
+    return ~df["platform_id"].astype(str).str.lower().str.startswith("drone").to_numpy()
+
+
+def receptor_agl_m(df: pd.DataFrame, *, ground_inlet_agl_m: float = DEFAULT_INLET_AGL_M) -> np.ndarray:
+    """Inlet height above ground (m).
+
+    Drones: ``alt_agl_m`` (DEM-referenced flight height). Ground platforms (vans): the fixed
+    roof-inlet height ``ground_inlet_agl_m`` — a GNSS height minus the DEM scatters by metres
+    around it and would put the inlet underground half the time.
+    """
+    z = df["alt_agl_m"].to_numpy(float) if "alt_agl_m" in df.columns else np.full(len(df), np.nan)
+    ground = is_ground_platform(df)
+    return np.where(ground | ~(np.isfinite(z) & (z >= 0)), ground_inlet_agl_m, z)
+
+
+def usable_mask(df: pd.DataFrame) -> np.ndarray:
+    """Rows whose ``qa_flags`` carry none of :data:`UNUSABLE_FLAGS` (all rows when no flags)."""
+    if "qa_flags" not in df.columns:
+        return np.ones(len(df), bool)
+    flags = df["qa_flags"].fillna("").astype(str)
+    bad = flags.str.contains("|".join(UNUSABLE_FLAGS), regex=True).to_numpy()
+    return ~bad
 
 
 def circular_mean_deg(deg: np.ndarray, weights: np.ndarray | None = None) -> float:

@@ -31,7 +31,17 @@ from ecopatrol.core.errors import InputError
 from ecopatrol.core.weather import Wind
 
 from . import aggregate, attribution, flux, hotspots, plume
-from ._evidence_util import default_wind, lonlat_of, metric_xy, require_columns, write_atomic, write_csv, write_gpkg
+from ._evidence_util import (
+    UNUSABLE_FLAGS,
+    default_wind,
+    lonlat_of,
+    metric_xy,
+    require_columns,
+    usable_mask,
+    write_atomic,
+    write_csv,
+    write_gpkg,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +116,16 @@ def build_evidence(
     if crs is None:
         _, _, crs = metric_xy(samples)
     w0 = default_wind(area, wind)
+    # saturated, glitched, negative or badly positioned rows stay in samples.parquet but are no
+    # evidence: one full-scale spike would otherwise dominate events, hotspots and every rate
+    ok = usable_mask(samples)
+    n_flagged = int((~ok).sum())
+    if n_flagged:
+        log.info("evidence: %d of %d samples left out for QA flags (%s)", n_flagged, len(samples),
+                 ", ".join(UNUSABLE_FLAGS))
+        samples = samples[ok].reset_index(drop=True)
+    if len(samples) == 0:
+        raise InputError("evidence: every sample carries a QA flag that makes it unusable")
     ann = plume.annotate(samples, species=species)
     events, event_of = plume.detect_events(ann, species=species, crs=crs)
     drone = aggregate.is_drone(ann)
@@ -177,6 +197,7 @@ def build_evidence(
     lon, lat = lonlat_of(samples)
     summary = {
         "schema": EVIDENCE_SCHEMA, "species": species, "n_samples": len(samples),
+        "n_samples_flagged_out": n_flagged,
         "n_drone_samples": int(drone.sum()), "n_van_samples": int((~drone).sum()),
         "start_utc": times.min().strftime("%Y-%m-%dT%H:%M:%SZ") if times is not None else None,
         "end_utc": times.max().strftime("%Y-%m-%dT%H:%M:%SZ") if times is not None else None,

@@ -1,13 +1,15 @@
 """Background, enhancement and plume events along sample tracks.
 
-Per species and per pass (``platform_id``, ``mission_id``, ``pass_id``):
+Per species and per continuous analyser record (``platform_id``, ``mission_id``):
 
 1. the **background** is a rolling low percentile of the concentration over a centred time
    window (default 10th percentile over 300 s), robust to plumes that fill less than
-   90 % of the window, shifted up by the median residual of the clean samples of the pass (so
-   clean air has zero mean enhancement);
+   90 % of the window, shifted up by the median residual of the clean samples of the record (so
+   clean air has zero mean enhancement). It is computed on the whole record, never per pass: a
+   pass (a curtain level, a stretch of road between two stops) can be a few samples long or lie
+   entirely inside a plume, and a percentile of those samples would be the plume itself;
 2. the **noise** is the robust spread (1.4826 × MAD) of the residual concentration − background
-   in the pass;
+   in the record;
 3. a sample **exceeds** when its enhancement is above ``k_sigma`` × noise, above an absolute
    threshold, and above a fraction of the background (all three: noise-aware);
 4. exceeding samples are grouped into **events**, a new event starting after a time gap
@@ -30,7 +32,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from ._evidence_util import lonlat_of, metric_xy, pass_codes, require_columns
+from ._evidence_util import lonlat_of, metric_xy, pass_codes, record_codes, require_columns
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +69,10 @@ def annotate(
     out = samples.copy()
     n = len(out)
     c = out[species].to_numpy(float)
-    codes = pass_codes(out)
+    codes = record_codes(out)
     t = _time_s(out)
-    # One monotonic time axis for all passes: each pass shifted far from the others, so a
-    # single vectorised rolling window never mixes passes.
+    # One monotonic time axis for all records: each record shifted far from the others, so a
+    # single vectorised rolling window never mixes records.
     t0 = np.zeros(n)
     if n:
         starts = pd.Series(t).groupby(codes).transform("min").to_numpy()
@@ -99,7 +101,7 @@ def annotate(
     out[f"{species}_enh"] = enh
     out[f"{species}_noise"] = noise
     out[f"{species}_exceed"] = exceed & np.isfinite(c)
-    log.info("background %s: %d samples, %d passes, %d exceed (%.1f %%)", species, n,
+    log.info("background %s: %d samples, %d records, %d exceed (%.1f %%)", species, n,
              len(np.unique(codes)), int(exceed.sum()), 100.0 * exceed.mean() if n else 0.0)
     return out
 

@@ -143,3 +143,34 @@ def test_road_segments_skip_single_sample_passes():
     lone = track([0.0], [100.0], [25.0], pass_id=2)
     seg = aggregate.road_segments(pd.concat([a, lone], ignore_index=True), segment_m=30)
     assert len(seg) == 10 and seg["n_samples"].sum() == len(y) + 1
+
+
+def test_background_is_per_record_not_per_pass_so_short_passes_keep_their_plume():
+    # a van stops and starts at lights: the georeferencer cuts its record into many short
+    # passes; a pass that lies inside a plume must keep its enhancement
+    rng = np.random.default_rng(3)
+    y = np.arange(-1500, 1500, 8.0)
+    c = 50 + bump(y, 0, 40, 60) + rng.normal(0, 1.0, len(y))
+    df = track(np.zeros(len(y)), y, c)
+    df["pass_id"] = np.arange(len(y)) // 3 + 1  # 3-sample passes
+    ann = plume.annotate(df)
+    peak = np.argmin(np.abs(y))
+    assert ann["tvoc_ugm3_enh"].iloc[peak] == pytest.approx(60, abs=6)
+    assert ann["tvoc_ugm3_noise"].iloc[peak] == pytest.approx(1.0, rel=0.4)
+    assert ann["tvoc_ugm3_exceed"].iloc[peak]
+
+
+def test_usable_mask_drops_glitches_but_keeps_stationary_samples():
+    from ecopatrol.processing._evidence_util import usable_mask
+
+    df = pd.DataFrame({"qa_flags": ["", "stationary", "saturated", "stationary|instrument_status", "negative",
+                                    None]})
+    assert usable_mask(df).tolist() == [True, True, False, False, False, True]
+
+
+def test_receptor_height_of_a_van_is_its_inlet_not_the_noisy_gnss_height():
+    from ecopatrol.processing._evidence_util import DEFAULT_INLET_AGL_M, receptor_agl_m
+
+    df = pd.DataFrame({"platform_id": ["van-1", "van-1", "drone-1", "drone-1"],
+                       "alt_agl_m": [-1.2, 0.3, 60.0, np.nan]})
+    assert receptor_agl_m(df).tolist() == [DEFAULT_INLET_AGL_M, DEFAULT_INLET_AGL_M, 60.0, DEFAULT_INLET_AGL_M]
