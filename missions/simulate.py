@@ -93,6 +93,26 @@ def load_plan(path: str | Path, *, kind: Literal["drone", "van"]) -> dict:
     return plan
 
 
+def _file_id(value) -> str:
+    """A mission id that names raw files (``S01.tlog``): refused if it could leave the output folder."""
+    from .drone._safe import safe_stem
+
+    return safe_stem(value, what="mission id")
+
+
+def _check_ids(plan: dict, kind: str, file: str, rep: Report) -> None:
+    """Sortie/route ids name the raw files written: refuse ids that would leave the output folder."""
+    from .drone._safe import safe_stem
+
+    key, items = ("sortie_id", plan.get("sorties")) if kind == "drone" else ("route_id", plan.get("routes"))
+    for s in items or []:
+        if isinstance(s, dict) and key in s:
+            try:
+                safe_stem(s[key], what=f"`{key}`")
+            except InputError as exc:
+                rep.error(str(exc), file=file, field=key)
+
+
 def validate_plan(plan: dict, *, kind: str, file: str = "plan.json") -> Report:
     """Check the parts of a plan the simulator uses."""
     rep = Report()
@@ -103,6 +123,7 @@ def validate_plan(plan: dict, *, kind: str, file: str = "plan.json") -> Report:
         rep.error(f"`schema` is {plan.get('schema')!r}, expected {PLAN_SCHEMA!r}", file=file, field="schema")
     if plan.get("kind") not in (None, kind):
         rep.error(f"`kind` is {plan.get('kind')!r} but the file is the {kind} plan", file=file, field="kind")
+    _check_ids(plan, kind, file, rep)
     if kind == "drone":
         for i, s in enumerate(plan.get("sorties") or []):
             wps = s.get("waypoints") or []
@@ -260,7 +281,7 @@ def _drone_platform(area, sortie: dict, t_start_s: float) -> _Platform:
     prof = ins.build_profile(P, np.minimum(v, vmax_vert), hold, t_start_s=t_start_s,
                              accel_m_s2=ins.DRONE_ACCEL_M_S2, corner="drone")
     bf = sortie.get("battery_fraction")
-    return _Platform("drone", str(sortie.get("sortie_id", "S01")), prof, home, None,
+    return _Platform("drone", _file_id(sortie.get("sortie_id", "S01")), prof, home, None,
                      float(bf) if _finite(bf) and float(bf) > 0 else 0.6)
 
 
@@ -285,7 +306,7 @@ def _van_platform(area, route: dict, t_start_s: float, seed: int) -> _Platform:
     holds = ins.traffic_light_holds(P, rng)
     prof = ins.build_profile(P, seg_speed, holds, t_start_s=t_start_s, accel_m_s2=ins.VAN_ACCEL_M_S2,
                              corner="van")
-    return _Platform("van", str(route.get("route_id", "R01")), prof, float(ground[0]), VAN_INLET_AGL_M)
+    return _Platform("van", _file_id(route.get("route_id", "R01")), prof, float(ground[0]), VAN_INLET_AGL_M)
 
 
 def _platform_state(area, plat: _Platform, t_s: np.ndarray) -> pd.DataFrame:

@@ -28,6 +28,7 @@ import numpy as np
 
 from ecopatrol.core.errors import SafetyError
 
+from ._safe import safe_stem
 from .aircraft import get_aircraft
 from .validate import validate_plan
 
@@ -438,7 +439,7 @@ def write_drone_plan(plan, area, out_dir, *, strict: bool = False) -> list[Path]
     written = [atomic_write(out / "plan.json", json.dumps(d, indent=1, ensure_ascii=False))]
     launches = {(s["launch"]["lat"], s["launch"]["lon"], s["launch"]["ground_amsl_m"]) for s in d["sorties"]}
     for s in d["sorties"]:
-        sid = s["sortie_id"]
+        sid = safe_stem(s["sortie_id"], what="sortie id")  # names the files: never `../x`
         home = s["launch"]["ground_amsl_m"]
         top = max(w["alt_amsl_m"] for w in s["waypoints"]) - home
         rally = [(lat, lon, float(np.clip(top, 20.0, d["limits"]["alt_max_agl_m"]))) for lat, lon, _ in sorted(launches)]
