@@ -124,7 +124,7 @@ def read_tlog(path: Path) -> ReadResult:
             reader = mavutil.mavlogfile(str(path), notimestamps=False)
     except Exception as exc:
         raise FormatError(f"`{path.name}`: not a readable MAVLink telemetry log ({exc})") from exc
-    got = _collect(reader, ["GLOBAL_POSITION_INT", "GPS_RAW_INT", "SYSTEM_TIME"], path)
+    got = _collect(reader, ["GLOBAL_POSITION_INT", "GPS_RAW_INT", "SYSTEM_TIME", "WIND"], path)
     gpi, gps, st = (pd.DataFrame(got[k]) for k in ("GLOBAL_POSITION_INT", "GPS_RAW_INT", "SYSTEM_TIME"))
     if gpi.empty and gps.empty:
         raise FormatError(f"`{path.name}`: telemetry log with no GLOBAL_POSITION_INT or GPS_RAW_INT "
@@ -156,6 +156,13 @@ def read_tlog(path: Path) -> ReadResult:
             frame["gps_fix"] = m["fix_type"].to_numpy(float)
             frame["n_sats"] = m["satellites_visible"].to_numpy(float)
             frame["hdop"] = np.where(m["eph"].to_numpy(float) < 65535, m["eph"].to_numpy(float) / 100.0, np.nan)
+        wind = pd.DataFrame(got["WIND"])
+        if not wind.empty:  # ArduPilot's wind estimate: `direction` is where the wind comes from (deg)
+            w = wind[["_timestamp", "direction", "speed"]].sort_values("_timestamp")
+            m = pd.merge_asof(raw[["_timestamp"]].reset_index().sort_values("_timestamp"), w,
+                              on="_timestamp", direction="nearest", tolerance=5.0).sort_values("index")
+            frame["wind_from_deg"] = m["direction"].to_numpy(float) % 360.0
+            frame["wind_speed_m_s"] = m["speed"].to_numpy(float)
     else:
         raw = gps.drop(columns=["mavpackettype"], errors="ignore")
         tu = raw["time_usec"].to_numpy(float)

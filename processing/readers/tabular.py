@@ -46,7 +46,7 @@ import pandas as pd
 from ...core.crs import normalise_crs_name, to_wgs84_per_row
 from ...core.errors import FormatError, InputError
 from .._time import DEFAULT_LOCAL_TZ, parse_times
-from ._common import ReadResult, finalize, first_reason, read_csv_accounted, split_bad
+from ._common import WIND_COLUMNS, ReadResult, finalize, first_reason, read_csv_accounted, split_bad
 
 MOLAR_VOLUME_25C_L_MOL = 24.465  # 8.314462618 × 298.15 / 101.325
 MOLAR_MASS_G_MOL = {
@@ -227,6 +227,8 @@ def _build(path, raw, *, time_col, fmt, tz, cols, position, fmt_name, extra) -> 
     for src, name in extra.items():
         if name == "status":
             frame["status"] = raw[src].astype(str).str.strip().to_numpy()
+        elif name in WIND_COLUMNS:  # an anemometer logged beside the analyser: `Wind_From(deg)`, `Wind_Speed(m/s)`
+            frame[name] = _numeric(raw, src)[0]
     reason = first_reason(*conds, n=n)
     kept, q = split_bad(frame, reason, path, raw, np.arange(1, n + 1))
     return ReadResult(path, fmt_name, kind, finalize(kept), q, n,
