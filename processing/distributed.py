@@ -1,0 +1,817 @@
+"""Archives on Dask: the evidence aggregates of a year of a fleet, with the in-memory functions.
+
+An **archive** is a folder partitioned hive-style by UTC date and platform::
+
+    ARCHIVE/date=2025-03-01/platform=van01/part-0.parquet     (samples, GeoParquet; CONTRACTS.md)
+    ARCHIVE/date=2025-03-01/platform=van01/R01.gpx + R01_voc.csv   (or raw track + sensor pairs)
+
+:func:`process_archive` runs, on a dask.distributed cluster (a ``LocalCluster`` by default,
+any running scheduler by address):
+
+0. **georeferencing** of raw partitions (:func:`~ecopatrol.processing.georef.georeference`,
+   one task per partition), written as a samples archive under ``OUT/samples/``;
+1. a **scan** of every partition (row counts, bounds, median concentration);
+2. per batch of partitions (``rows_per_task``): background and enhancement
+   (:func:`~ecopatrol.processing.plume.annotate`, per partition), then mergeable partial
+   results: the per-pass mean of every grid cell (and road segment when ``roads`` are
+   given), hashed into buckets by cell, and the kernel sums
+   (:func:`~ecopatrol.processing.hotspots.kde_grid`) on the batch's window of the global grid;
+3. per bucket: the median over passes of the per-pass means (the definition of
+   :func:`~ecopatrol.processing.aggregate.grid_cells`), tree sums of the kernel grids;
+4. on the client, on the aggregates only: Gi* (:func:`~ecopatrol.processing.hotspots.getis_ord`),
+   hotspot polygons and the COG raster, written atomically to ``OUT``.
+
+Raw samples never reach the client; a worker holds one batch at a time. The results equal
+those of :func:`process_in_memory` (plain pandas on everything loaded, calling
+``grid_cells``, ``road_segments``, ``kernel_concentration``, ``kde_grid`` and ``getis_ord``
+directly): the cell aggregates and Gi* exactly, the kernel grids to floating-point sums.
+
+What makes it exact, and its two conventions (both paths follow them):
+
+- a pass lies inside one partition (a van-day): passes that cross midnight UTC are split;
+- ``annotate``'s noise floor, which it takes from the whole frame it is given, is fixed for
+  the archive: ``noise_floor_frac`` × the median over partitions of each partition's median
+  concentration (``min_noise``), and ``annotate`` runs per partition (it packs a frame's
+  passes on one datetime64 axis, which overflows beyond ~900 passes).
+
+Workers must see ``archive_dir`` and ``out_dir`` at the same paths (one machine, or a
+shared file system).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..core.errors import FormatError, InputError, InputFileNotFoundError, Report
+
+log = logging.getLogger(__name__)
+
+ARCHIVE_RESULT_SCHEMA = "ecopatrol.archive-evidence/1"
+READ_COLUMNS = ("time_utc", "platform_id", "mission_id", "pass_id", "lon", "lat")
+TRACK_SUFFIXES = (".gpx", ".nmea", ".tlog", ".bin", ".ulg", ".log")
+SENSOR_PATTERNS = ("*_voc.csv", "*.dat", "*_airdata.csv")
+_PART_RE = re.compile(r"^(?P<key>date|platform)=(?P<value>.+)$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_KEY_SCALE = 10_000_000  # cell key = ix * scale + iy, as aggregate.grid_cells
+
+Progress = Callable[[str, int, int], None]
+
+
+# ---------------------------------------------------------------------------- layout
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One ``date=…/platform=…`` folder: its samples files or its raw track + sensor pairs."""
+
+    date: str
+    platform: str
+    path: Path
+    files: tuple[Path, ...] = ()
+    pairs: tuple[tuple[tuple[Path, ...], Path], ...] = ()  # raw: ((tracks…), sensor)
+
+    @property
+    def key(self) -> str:
+        return f"date={self.date}/platform={self.platform}"
+
+
+@dataclass
+class ArchiveLayout:
+    """The partitions of an archive and its kind: ``"samples"`` (GeoParquet) or ``"raw"``."""
+
+    root: Path
+    kind: str
+    partitions: list[Partition]
+
+
+def scan_layout(archive_dir) -> ArchiveLayout:
+    """Find the ``date=YYYY-MM-DD/platform=NAME`` partitions of an archive.
+
+    Every problem (bad folder names, empty partitions, a mix of raw and samples partitions,
+    unreadable or schema-less Parquet files) is collected and raised together as one
+    :class:`~ecopatrol.core.errors.ValidationError`.
+    """
+    import pyarrow.parquet as pq
+
+    root = Path(archive_dir)
+    if not root.exists():
+        raise InputFileNotFoundError(f"archive `{root}` does not exist: give a folder partitioned as "
+                                     "date=YYYY-MM-DD/platform=NAME (try `ecopatrol archive synth`)")
+    if not root.is_dir():
+        raise InputError(f"archive `{root}` is a file: give the archive folder")
+    report = Report()
+    parts: list[Partition] = []
+    for ddir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        m = _PART_RE.match(ddir.name)
+        if not m or m["key"] != "date" or not _DATE_RE.match(m["value"]):
+            report.error("not a `date=YYYY-MM-DD` partition folder: rename it or move it out", file=ddir)
+            continue
+        for pdir in sorted(p for p in ddir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+            mp = _PART_RE.match(pdir.name)
+            if not mp or mp["key"] != "platform":
+                report.error("not a `platform=NAME` partition folder", file=pdir)
+                continue
+            files = tuple(sorted(pdir.glob("*.parquet")))
+            pairs = _raw_pairs(pdir)
+            if not files and not pairs:
+                report.error("empty partition: no .parquet samples and no track + sensor pair "
+                             "(e.g. R01.gpx + R01_voc.csv)", file=pdir)
+                continue
+            parts.append(Partition(m["value"], mp["value"], pdir, files, () if files else pairs))
+    if not parts and not report.errors:
+        report.error("no `date=YYYY-MM-DD/platform=NAME` partitions found (see `ecopatrol archive synth`)",
+                     file=root)
+    kinds = {"samples" if p.files else "raw" for p in parts}
+    if len(kinds) > 1:
+        report.error("mixes samples (.parquet) and raw (track + sensor) partitions: georeference the raw "
+                     "ones into a separate archive first", file=root)
+    for p in parts:
+        for f in p.files:
+            try:
+                names = set(pq.read_schema(f).names)
+            except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, not raised
+                report.error(f"not a readable Parquet file ({type(exc).__name__}: {exc})", file=f)
+                continue
+            missing = [c for c in READ_COLUMNS if c not in names]
+            if missing:
+                report.error(f"missing samples column(s) {missing}: write it with "
+                             "ecopatrol.processing.samples (CONTRACTS.md)", file=f)
+    report.raise_if_errors(f"archive `{root}`")
+    return ArchiveLayout(root, kinds.pop(), parts)
+
+
+def _raw_pairs(pdir: Path) -> tuple[tuple[tuple[Path, ...], Path], ...]:
+    """(tracks, sensor) pairs of a raw partition: ``X_voc.csv`` pairs with ``X.gpx``/``X.nmea``…"""
+    out = []
+    for pattern in SENSOR_PATTERNS:
+        for sensor in sorted(pdir.glob(pattern)):
+            stem = sensor.name.rsplit("_", 1)[0] if sensor.suffix == ".csv" else sensor.stem
+            tracks = tuple(sorted(p for p in pdir.iterdir() if p.stem == stem and p.suffix.lower() in TRACK_SUFFIXES))
+            if tracks or sensor.suffix == ".dat":
+                out.append((tracks, sensor))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------- results
+
+
+@dataclass
+class ArchiveResult:
+    """Aggregates of an archive: ``cells``/``segments`` (metric CRS, with Gi* columns),
+    ``hotspots`` polygons, the kernel ``surface`` and ``density`` (``grid``, row 0 north)."""
+
+    out_dir: Path | None
+    species: str
+    n_samples: int
+    n_partitions: int
+    cells: object
+    segments: object
+    hotspots: object
+    grid: object
+    surface: np.ndarray
+    density: np.ndarray
+    summary: dict = field(default_factory=dict)
+
+    @property
+    def files(self) -> dict[str, Path]:
+        if self.out_dir is None:
+            return {}
+        names = ("cells.gpkg", "segments.gpkg", "hotspots.tif", "hotspots.gpkg", "archive.json",
+                 "quarantine.csv")
+        return {n: self.out_dir / n for n in names if (self.out_dir / n).exists()}
+
+
+@dataclass(frozen=True)
+class _Params:
+    species: str
+    cell_m: float
+    segment_m: float
+    snap_m: float
+    min_noise: float
+    crs_wkt: str
+    grid: object  # hotspots.Grid of the kernel maps
+    bandwidth_m: float
+    n_buckets: int
+
+
+# ---------------------------------------------------------------------------- per-partition work
+
+
+def _read_partition(part: Partition, species: str) -> pd.DataFrame:
+    """The samples of one partition (only the columns the aggregates need), time-ordered as stored."""
+    cols = [*READ_COLUMNS, species]
+    frames = []
+    for f in part.files:
+        try:
+            frames.append(pd.read_parquet(f, columns=cols))
+        except Exception as exc:
+            if isinstance(exc, KeyError) or "not in schema" in str(exc) or "No match for" in str(exc):
+                raise FormatError(f"`{f}`: no `{species}` column: choose a species the archive holds "
+                                  "(--species)") from None
+            raise FormatError(f"`{f}`: cannot read the samples ({type(exc).__name__}: {exc})") from exc
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _scan_batch(batch: list[Partition], species: str, crs_wkt: str | None) -> list[dict]:
+    """Per partition: rows, finite values, median concentration, lon/lat and metric bounds."""
+    from ..core.crs import lonlat_to_xy
+
+    out = []
+    for part in batch:
+        f = _read_partition(part, species)
+        lon, lat = f["lon"].to_numpy(float), f["lat"].to_numpy(float)
+        v = f[species].to_numpy(float)
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        row = {"key": part.key, "n": len(f), "n_finite": int(np.isfinite(v).sum()),
+               "median": float(np.nanmedian(v)) if np.isfinite(v).any() else math.nan,
+               "lon_min": float(lon[ok].min()) if ok.any() else math.nan,
+               "lon_max": float(lon[ok].max()) if ok.any() else math.nan,
+               "lat_min": float(lat[ok].min()) if ok.any() else math.nan,
+               "lat_max": float(lat[ok].max()) if ok.any() else math.nan}
+        if crs_wkt is not None and ok.any():
+            x, y = lonlat_to_xy(lon[ok], lat[ok], crs_wkt)
+            row.update(x_min=float(np.min(x)), x_max=float(np.max(x)), y_min=float(np.min(y)),
+                       y_max=float(np.max(y)))
+        out.append(row)
+    return out
+
+
+def _annotate(frame: pd.DataFrame, species: str, min_noise: float) -> pd.DataFrame:
+    from . import plume
+
+    return plume.annotate(frame, species=species, min_noise=min_noise)
+
+
+def _pass_means(key: np.ndarray, codes: np.ndarray, values: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Per (key, pass): the mean and max of each value and the count — the mergeable part of
+    ``aggregate._median_of_pass_means`` (a pass lies in one partition)."""
+    df = pd.DataFrame({"key": key, "code": codes, **values})
+    gb = df.groupby(["key", "code"], sort=False)
+    means = gb[list(values)].mean()
+    maxes = gb[list(values)].max().add_suffix("_max")
+    out = pd.concat([means, maxes], axis=1)
+    out["n_samples"] = gb.size()
+    return out.reset_index(level="code", drop=True).reset_index()
+
+
+def _value_arrays(ann: pd.DataFrame, species: str) -> dict[str, np.ndarray]:
+    vals = {species: ann[species].to_numpy(float)}
+    enh = f"{species}_enh"
+    if enh in ann.columns:
+        vals[enh] = ann[enh].to_numpy(float)
+    return vals
+
+
+def _map_batch(batch: list[Partition], prm: _Params, pieces) -> dict:
+    """Annotate each partition of ``batch`` and reduce it to mergeable partial results."""
+    import shapely
+
+    from ..core.crs import lonlat_to_xy
+    from . import hotspots
+    from ._evidence_util import pass_codes
+
+    species, enh = prm.species, f"{prm.species}_enh"
+    anns = [_annotate(_read_partition(p, species), species, prm.min_noise) for p in batch]
+    ann = pd.concat(anns, ignore_index=True) if len(anns) > 1 else anns[0]
+    del anns
+    n = len(ann)
+    lon, lat = ann["lon"].to_numpy(float), ann["lat"].to_numpy(float)
+    x, y = lonlat_to_xy(lon, lat, prm.crs_wkt)
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    codes = pass_codes(ann)
+    ok = np.isfinite(ann[species].to_numpy(float))
+    vals = {k: v[ok] for k, v in _value_arrays(ann, species).items()}
+
+    ix = np.floor(x[ok] / prm.cell_m).astype(np.int64)
+    iy = np.floor(y[ok] / prm.cell_m).astype(np.int64)
+    cell_pm = _pass_means(ix * _KEY_SCALE + iy, codes[ok], vals)
+    buckets = {"cells": _bucketise(cell_pm, prm.n_buckets)}
+    if pieces is not None:
+        tree = shapely.STRtree(pieces)
+        si, pi = tree.query_nearest(shapely.points(x[ok], y[ok]), max_distance=prm.snap_m, all_matches=False)
+        seg_pm = _pass_means(pi.astype(np.int64), codes[ok][si], {k: v[si] for k, v in vals.items()})
+        buckets["segments"] = _bucketise(seg_pm, prm.n_buckets)
+        buckets["off_road"] = int(ok.sum() - len(si))
+
+    # kernel sums on the window of the global grid this batch touches (exact: the window is
+    # padded by the filter's truncation radius, and kde_grid is linear in the samples)
+    g = prm.grid
+    sub, (r0, c0) = _window(g, x, y, prm.bandwidth_m)
+    e = ann[enh].to_numpy(float) if enh in ann.columns else np.full(n, np.nan)
+    fe = np.isfinite(e)
+    kde = None
+    if sub is not None:
+        kde = {"offset": (r0, c0),
+               "num": hotspots.kde_grid(x[fe], y[fe], grid=sub, bandwidth_m=prm.bandwidth_m, weights=e[fe]),
+               "den": hotspots.kde_grid(x[fe], y[fe], grid=sub, bandwidth_m=prm.bandwidth_m),
+               "dens": hotspots.kde_grid(x, y, grid=sub, bandwidth_m=prm.bandwidth_m,
+                                         weights=np.clip(np.nan_to_num(e), 0, None))}
+    return {"n": n, "n_finite": int(ok.sum()), "n_passes": int(len(np.unique(codes))), "buckets": buckets,
+            "kde": kde}
+
+
+def _window(g, x, y, bandwidth_m: float):
+    """The sub-grid of ``g`` covering points ``(x, y)`` padded by the Gaussian filter's reach;
+    returns ``(sub_grid, (row0, col0))`` with the offset of its north-west cell in ``g``."""
+    from .hotspots import Grid
+
+    okp = np.isfinite(x) & np.isfinite(y)
+    if not okp.any():
+        return None, (0, 0)
+    pad = int(4.0 * bandwidth_m / g.cell_m + 0.5) + 3
+    i0 = max(0, int(math.floor((np.min(x[okp]) - g.x0_m) / g.cell_m)) - pad)
+    i1 = min(g.nx, int(math.ceil((np.max(x[okp]) - g.x0_m) / g.cell_m)) + pad + 1)
+    j0 = max(0, int(math.floor((np.min(y[okp]) - g.y0_m) / g.cell_m)) - pad)
+    j1 = min(g.ny, int(math.ceil((np.max(y[okp]) - g.y0_m) / g.cell_m)) + pad + 1)
+    sub = Grid(g.x0_m + i0 * g.cell_m, g.y0_m + j0 * g.cell_m, g.cell_m, i1 - i0, j1 - j0, g.crs)
+    return sub, (g.ny - j1, i0)
+
+
+def _bucketise(pm: pd.DataFrame, n_buckets: int) -> list[pd.DataFrame]:
+    b = (pm["key"].to_numpy() % n_buckets).astype(np.int64)
+    order = np.argsort(b, kind="stable")
+    bounds = np.searchsorted(b[order], np.arange(n_buckets + 1))
+    return [pm.iloc[order[bounds[i]:bounds[i + 1]]] for i in range(n_buckets)]
+
+
+def _reduce_bucket(parts: list[pd.DataFrame], value_names: list[str]) -> pd.DataFrame:
+    """Per key: median over passes of the per-pass means, n_passes, n_samples, max."""
+    df = pd.concat(parts, ignore_index=True)
+    gb = df.groupby("key")
+    out = gb[value_names].median()
+    out["n_passes"] = gb.size()
+    out["n_samples"] = gb["n_samples"].sum()
+    for name in value_names:
+        out[f"{name}_max"] = gb[f"{name}_max"].max()
+    return out
+
+
+def _bucket_of(result: dict, layer: str, b: int) -> pd.DataFrame:
+    return result["buckets"][layer][b]
+
+
+def _sum_kde(grid_shape: tuple[int, int], *items) -> dict:
+    """Sum kernel windows (or already-summed full grids) into full grids."""
+    acc = {k: np.zeros(grid_shape) for k in ("num", "den", "dens")}
+    for it in items:
+        if it is None:
+            continue
+        if "offset" not in it:
+            it = {**it, "offset": (0, 0)}
+        r0, c0 = it["offset"]
+        h, w = it["num"].shape
+        for k in acc:
+            acc[k][r0:r0 + h, c0:c0 + w] += it[k]
+    return acc
+
+
+def _kde_of(result: dict):
+    return result["kde"]
+
+
+# ---------------------------------------------------------------------------- final assembly
+
+
+def _cells_frame(agg: pd.DataFrame, species: str, cell_m: float, crs):
+    """The cells GeoDataFrame from the merged aggregate, laid out as ``aggregate.grid_cells``."""
+    import geopandas as gpd
+    import shapely
+
+    k = agg.index.to_numpy()
+    gx = np.floor_divide(k + _KEY_SCALE // 2, _KEY_SCALE)
+    gy = k - gx * _KEY_SCALE
+    agg = agg.copy()
+    agg.insert(0, "iy", gy)
+    agg.insert(0, "ix", gx)
+    agg.insert(0, "cell_id", [f"C{a}_{b}" for a, b in zip(gx, gy, strict=True)])
+    agg["x_m"] = (gx + 0.5) * cell_m
+    agg["y_m"] = (gy + 0.5) * cell_m
+    agg["species"] = species
+    geom = shapely.box(gx * cell_m, gy * cell_m, (gx + 1) * cell_m, (gy + 1) * cell_m)
+    out = gpd.GeoDataFrame(agg.reset_index(drop=True), geometry=geom, crs=crs)
+    return out.sort_values(["ix", "iy"]).reset_index(drop=True)
+
+
+def _segments_frame(agg: pd.DataFrame, species: str, pieces, piece_name, crs):
+    """The segments GeoDataFrame, laid out as ``aggregate.road_segments``."""
+    import geopandas as gpd
+    import shapely
+
+    k = agg.index.to_numpy()
+    geom = pieces[k]
+    mid = shapely.get_coordinates(shapely.line_interpolate_point(geom, 0.5, normalized=True))
+    agg = agg.copy()
+    agg.insert(0, "road", piece_name[k])
+    agg.insert(0, "segment_id", [f"G{i:06d}" for i in k])
+    agg["x_m"], agg["y_m"] = mid[:, 0], mid[:, 1]
+    agg["species"] = species
+    out = gpd.GeoDataFrame(agg.reset_index(drop=True), geometry=geom, crs=crs)
+    return out.sort_values("segment_id").reset_index(drop=True)
+
+
+def _order_like_grid_cells(agg: pd.DataFrame, value_names: list[str]) -> pd.DataFrame:
+    cols = [*value_names, "n_passes", "n_samples", *[f"{v}_max" for v in value_names]]
+    return agg[cols]
+
+
+def _road_pieces(roads, crs, segment_m: float):
+    """Road pieces of ``segment_m`` (metric CRS) and their road names, as ``road_segments`` cuts them."""
+    import geopandas as gpd
+
+    from .aggregate import _pieces  # the same cutting as road_segments (private helper, same package)
+
+    if roads is None:
+        return None, None
+    if not isinstance(roads, gpd.GeoDataFrame):
+        from .archive_synth import road_lines_gdf
+
+        roads = road_lines_gdf(roads)
+    if len(roads) == 0:
+        return None, None
+    r = roads.to_crs(crs) if roads.crs is not None else roads.set_crs(crs)
+    r = r[r.geometry.geom_type.isin(["LineString", "MultiLineString"])].explode(index_parts=False)
+    lines = np.asarray(r.geometry.values)
+    names = r["name"].astype(str).to_numpy() if "name" in r.columns else np.full(len(r), "")
+    pieces, li = _pieces(lines, segment_m)
+    return pieces, names[li]
+
+
+def _with_gi(features, value: str, distance_m: float, seed: int):
+    from . import hotspots
+
+    if features is None or len(features) == 0:
+        return features
+    return features.join(hotspots.getis_ord(features, value=value, distance_m=distance_m, seed=seed))
+
+
+def _kernel_grid(bounds: dict, crs, raster_cell_m: float, bandwidth_m: float | None):
+    """The kernel-map grid from the metric bounds, chosen as ``build_evidence`` chooses it."""
+    from .hotspots import Grid
+
+    cell = raster_cell_m
+    span = max(bounds["x_max"] - bounds["x_min"], bounds["y_max"] - bounds["y_min"]) + 200
+    if (span / cell) ** 2 > 16_000_000:
+        cell = math.ceil(span / 4000)
+    bw = bandwidth_m or 3 * cell
+    grid = Grid.around([bounds["x_min"], bounds["x_max"]], [bounds["y_min"], bounds["y_max"]], cell_m=cell,
+                       pad_m=3 * bw, crs=crs)
+    return grid, bw
+
+
+def _archive_crs(lon_bounds: tuple[float, float, float, float]):
+    from ..core.crs import local_metric_crs
+
+    lon_min, lat_min, lon_max, lat_max = lon_bounds
+    return local_metric_crs((lon_min + lon_max) / 2.0, (lat_min + lat_max) / 2.0)
+
+
+def _finish(*, out_dir, species, cells, segments, grid, dens, bw, n_samples, n_partitions, params,
+            gi_distance_m, seed, extra_summary, write, surface=None, num=None, den=None) -> ArchiveResult:
+    """Gi*, hotspot polygons, the surfaces, and the files: common to both paths."""
+    import geopandas as gpd
+
+    from . import hotspots
+
+    enh = f"{species}_enh"
+    value = enh if len(cells) and enh in cells.columns else species
+    cells = _with_gi(cells, value, gi_distance_m or 2.5 * params["cell_m"], seed)
+    if segments is not None:
+        segments = _with_gi(segments, value, gi_distance_m or 5 * params["segment_m"], seed)
+    if surface is None:  # hotspots.kernel_concentration from the merged kernel sums
+        support = den * 2 * math.pi * bw**2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            surface = np.where(support >= 1.0, num / den, np.nan)
+    density = np.where(np.isfinite(surface), dens, np.nan)
+    polys = []
+    for layer, feats, buf in (("segments", segments, params["segment_m"] / 2), ("cells", cells, 0.0)):
+        if feats is not None and len(feats) and "hot_confidence" in feats.columns:
+            p = hotspots.hotspot_polygons(feats, feats, value=value, buffer_m=buf)
+            if len(p):
+                p["source_layer"] = layer
+                polys.append(p)
+    crs = grid.crs
+    hot = gpd.GeoDataFrame(pd.concat(polys, ignore_index=True), crs=crs) if polys else \
+        gpd.GeoDataFrame({"hotspot_id": pd.Series(dtype=str), "confidence": pd.Series(dtype=int),
+                          "source_layer": pd.Series(dtype=str)}, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+    if len(hot):
+        hot = hot.sort_values(["confidence", "max_value"], ascending=[True, False]).reset_index(drop=True)
+        hot["hotspot_id"] = [f"H{i + 1:03d}" for i in range(len(hot))]
+    summary = {"schema": ARCHIVE_RESULT_SCHEMA, "species": species, "n_samples": int(n_samples),
+               "n_partitions": int(n_partitions), "n_cells": len(cells),
+               "n_segments": 0 if segments is None else len(segments), "n_hotspots": len(hot),
+               "cell_m": params["cell_m"], "segment_m": params["segment_m"], "raster_cell_m": grid.cell_m,
+               "bandwidth_m": bw, "min_noise": params["min_noise"],
+               "metric_crs": str(getattr(crs, "to_string", lambda: crs)()), **extra_summary}
+    out = Path(out_dir) if out_dir is not None else None
+    if write and out is not None:
+        from ._evidence_util import write_atomic, write_gpkg
+
+        out.mkdir(parents=True, exist_ok=True)
+        write_gpkg(cells, out / "cells.gpkg", layer="cells")
+        if segments is not None and len(segments):
+            write_gpkg(segments, out / "segments.gpkg", layer="segments")
+        write_gpkg(hot, out / "hotspots.gpkg", layer="hotspots")
+        hotspots.write_cog(out / "hotspots.tif", {f"{value}_kernel_mean": surface,
+                                                  f"{value}_weighted_density_per_m2": density}, grid=grid)
+        write_atomic(out / "archive.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=2)))
+    return ArchiveResult(out, species, int(n_samples), int(n_partitions), cells, segments, hot, grid, surface,
+                         density, summary)
+
+
+# ---------------------------------------------------------------------------- client
+
+
+def _client(scheduler, workers: int | None, processes: bool):
+    """(client, owned_cluster_or_None): an existing Client, a scheduler address, or a new LocalCluster."""
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None and hasattr(scheduler, "submit"):
+        return scheduler, None, False
+    if isinstance(scheduler, str) and scheduler:
+        try:
+            return Client(scheduler, timeout="10s"), None, True
+        except (OSError, TimeoutError) as exc:
+            raise InputError(f"cannot reach the Dask scheduler at `{scheduler}` ({exc}): start it "
+                             "(`dask scheduler`) or leave --scheduler out for a local cluster") from None
+    cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=processes,
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    return Client(cluster), cluster, True
+
+
+def _batches(parts: list[Partition], rows: dict[str, int], rows_per_task: int) -> list[list[Partition]]:
+    out, cur, n = [], [], 0
+    for p in parts:
+        r = rows.get(p.key, 0)
+        if cur and n + r > rows_per_task:
+            out.append(cur)
+            cur, n = [], 0
+        cur.append(p)
+        n += r
+    if cur:
+        out.append(cur)
+    return out
+
+
+def _run(client, futures, stage: str, progress: Progress | None) -> list:
+    """Wait for ``futures`` in order, reporting completions; re-raises the first task error."""
+    from distributed import as_completed
+
+    total = len(futures)
+    if progress is not None:
+        progress(stage, 0, total)
+    done = 0
+    for fut in as_completed(futures):
+        if fut.status == "error":
+            fut.result()  # raises the task's own exception (FormatError…)
+        done += 1
+        if progress is not None:
+            progress(stage, done, total)
+    return futures
+
+
+def _georef_partition(part: Partition, out_root: str, georef_kwargs: dict) -> dict:
+    """Georeference every pair of a raw partition into ``out_root/date=…/platform=…/part-0.parquet``."""
+    from .archive_synth import _write_parquet_atomic, partition_path
+    from .georef import georeference
+    from .samples import species_of, to_samples_frame
+
+    frames, quarantines = [], []
+    for tracks, sensor in part.pairs:
+        r = georeference(list(tracks), [sensor], platform_id=part.platform, **georef_kwargs)
+        frames.append(pd.DataFrame(r.samples.drop(columns="geometry")))
+        if len(r.quarantine):
+            q = r.quarantine.copy()
+            q.insert(0, "partition", part.key)
+            quarantines.append(q)
+    f = pd.concat(frames, ignore_index=True)
+    out = partition_path(out_root, part.date, part.platform)
+    _write_parquet_atomic(to_samples_frame(f, species=species_of(f)), out)
+    q = pd.concat(quarantines, ignore_index=True) if quarantines else None
+    return {"n": len(f), "quarantine": q}
+
+
+def process_archive(
+    archive_dir,
+    out_dir,
+    *,
+    scheduler=None,
+    workers: int | None = None,
+    processes: bool = True,
+    species: str = "tvoc_ugm3",
+    cell_m: float = 50.0,
+    segment_m: float = 30.0,
+    snap_m: float = 25.0,
+    roads=None,
+    raster_cell_m: float = 10.0,
+    bandwidth_m: float | None = None,
+    gi_distance_m: float | None = None,
+    noise_floor_frac: float = 0.005,
+    crs=None,
+    rows_per_task: int = 1_000_000,
+    n_buckets: int = 16,
+    georef_kwargs: dict | None = None,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> ArchiveResult:
+    """Aggregate an archive on dask.distributed and write ``cells.gpkg`` (and ``segments.gpkg``),
+    ``hotspots.tif``, ``hotspots.gpkg`` and ``archive.json`` to ``out_dir``.
+
+    ``scheduler``: ``None`` (a ``LocalCluster`` of ``workers`` single-threaded workers,
+    separate processes unless ``processes=False``), a scheduler address
+    (``tcp://host:8786``), or a ``distributed.Client``. ``roads`` (GeoDataFrame of
+    LineStrings or an OSM XML path) adds road segments. ``rows_per_task`` bounds the samples
+    a worker holds at once. ``progress(stage, done, total)`` is called as tasks finish.
+    Output vector files are EPSG:4326; the returned frames and the raster are in the
+    archive's metric CRS (``crs``, default the UTM zone of the archive's centre).
+    """
+    t0 = time.perf_counter()
+    layout = scan_layout(archive_dir)
+    client, cluster, owned = _client(scheduler, workers, processes)
+    try:
+        quarantine = None
+        if layout.kind == "raw":
+            if out_dir is None:
+                raise InputError("a raw archive is georeferenced into OUT/samples: give an output folder")
+            samples_root = Path(out_dir) / "samples"
+            futs = [client.submit(_georef_partition, p, str(samples_root), georef_kwargs or {}, pure=False)
+                    for p in layout.partitions]
+            _run(client, futs, "georeference", progress)
+            qs = [r["quarantine"] for r in client.gather(futs) if r["quarantine"] is not None]
+            quarantine = pd.concat(qs, ignore_index=True) if qs else None
+            layout = scan_layout(samples_root)
+        parts = layout.partitions
+        # 1. scan: counts, medians, lon/lat bounds (one task per batch of ~64 partitions)
+        coarse = [parts[i:i + 64] for i in range(0, len(parts), 64)]
+        futs = [client.submit(_scan_batch, b, species, None, pure=False) for b in coarse]
+        _run(client, futs, "scan", progress)
+        scan = pd.DataFrame([row for rows in client.gather(futs) for row in rows])
+        if int(scan["n_finite"].sum()) == 0:
+            raise InputError(f"archive `{layout.root}`: no finite `{species}` values")
+        crs = crs if crs is not None else _archive_crs((scan["lon_min"].min(), scan["lat_min"].min(),
+                                                         scan["lon_max"].max(), scan["lat_max"].max()))
+        from pyproj import CRS
+
+        crs = CRS.from_user_input(crs)
+        futs = [client.submit(_scan_batch, b, species, crs.to_wkt(), pure=False) for b in coarse]
+        _run(client, futs, "bounds", progress)
+        mb = pd.DataFrame([row for rows in client.gather(futs) for row in rows])
+        bounds = {"x_min": mb["x_min"].min(), "x_max": mb["x_max"].max(),
+                  "y_min": mb["y_min"].min(), "y_max": mb["y_max"].max()}
+        grid, bw = _kernel_grid(bounds, crs, raster_cell_m, bandwidth_m)
+        min_noise = noise_floor_frac * float(np.nanmedian(scan["median"].to_numpy(float)))
+        pieces, piece_name = _road_pieces(roads, crs, segment_m)
+        prm = _Params(species, float(cell_m), float(segment_m), float(snap_m), min_noise, crs.to_wkt(), grid, bw,
+                      int(n_buckets))
+        # 2. map: batches of partitions → partial results (kept on the workers)
+        batches = _batches(parts, dict(zip(scan["key"], scan["n"], strict=True)), rows_per_task)
+        pieces_f = client.scatter(pieces, broadcast=True) if pieces is not None else None
+        maps = [client.submit(_map_batch, b, prm, pieces_f, pure=False) for b in batches]
+        _run(client, maps, "aggregate", progress)
+        # 3. reduce: buckets of cells/segments; tree sum of kernel windows
+        value_names = [species, f"{species}_enh"]
+        layers = ["cells"] + (["segments"] if pieces is not None else [])
+        reds = {layer: [client.submit(_reduce_bucket,
+                                      [client.submit(_bucket_of, m, layer, b, pure=False) for m in maps],
+                                      value_names, pure=False) for b in range(prm.n_buckets)]
+                for layer in layers}
+        level = [client.submit(_kde_of, m, pure=False) for m in maps]
+        shape = (grid.ny, grid.nx)
+        while len(level) > 1:
+            level = [client.submit(_sum_kde, shape, *level[i:i + 4], pure=False) for i in range(0, len(level), 4)]
+        if len(maps) == 1:
+            level = [client.submit(_sum_kde, shape, level[0], pure=False)]
+        _run(client, [f for fs in reds.values() for f in fs] + level, "merge", progress)
+        counts = client.gather([client.submit(lambda r: (r["n"], r["n_finite"], r["n_passes"],
+                                                         r["buckets"].get("off_road", 0)), m, pure=False)
+                                for m in maps])
+        kde = level[0].result()
+        aggs = {layer: pd.concat(client.gather(fs)).sort_index() for layer, fs in reds.items()}
+    finally:
+        if owned:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    cells = _cells_frame(_order_like_grid_cells(aggs["cells"], value_names), species, cell_m, crs)
+    segments = None
+    if "segments" in aggs:
+        segments = _segments_frame(_order_like_grid_cells(aggs["segments"], value_names), species, pieces,
+                                   piece_name, crs)
+    n_samples = sum(c[0] for c in counts)
+    extra = {"path": "distributed", "n_tasks": len(batches), "rows_per_task": rows_per_task,
+             "n_passes": int(sum(c[2] for c in counts)), "seconds": round(time.perf_counter() - t0, 2),
+             "n_off_road": int(sum(c[3] for c in counts))}
+    if quarantine is not None and out_dir is not None:
+        from ._evidence_util import write_csv
+
+        write_csv(quarantine, Path(out_dir) / "quarantine.csv")
+        extra["n_quarantined"] = len(quarantine)
+    res = _finish(out_dir=out_dir, species=species, cells=cells, segments=segments, grid=grid, num=kde["num"],
+                  den=kde["den"], dens=kde["dens"], bw=bw, n_samples=n_samples, n_partitions=len(parts),
+                  params={"cell_m": cell_m, "segment_m": segment_m, "min_noise": min_noise},
+                  gi_distance_m=gi_distance_m, seed=seed, extra_summary=extra, write=out_dir is not None)
+    log.info("archive %s: %d samples in %d partitions (%d tasks) → %d cells, %d segments, %d hotspots in %.1f s",
+             layout.root, n_samples, len(parts), len(batches), len(res.cells),
+             0 if segments is None else len(segments), len(res.hotspots), time.perf_counter() - t0)
+    return res
+
+
+def process_in_memory(
+    archive_dir,
+    out_dir=None,
+    *,
+    species: str = "tvoc_ugm3",
+    cell_m: float = 50.0,
+    segment_m: float = 30.0,
+    snap_m: float = 25.0,
+    roads=None,
+    raster_cell_m: float = 10.0,
+    bandwidth_m: float | None = None,
+    gi_distance_m: float | None = None,
+    noise_floor_frac: float = 0.005,
+    crs=None,
+    georef_kwargs: dict | None = None,
+    seed: int = 0,
+) -> ArchiveResult:
+    """The same computation as :func:`process_archive` with plain pandas on everything loaded.
+
+    Loads every partition into one frame and calls ``aggregate.grid_cells``,
+    ``aggregate.road_segments``, ``hotspots.kernel_concentration``, ``hotspots.kde_grid`` and
+    ``hotspots.getis_ord`` on it: the reference the distributed path is tested against, and
+    the baseline of the archive benchmark. Memory grows with the archive.
+    """
+    import geopandas as gpd
+    from pyproj import CRS
+
+    from ..core.crs import lonlat_to_xy
+    from . import aggregate, hotspots
+
+    t0 = time.perf_counter()
+    layout = scan_layout(archive_dir)
+    frames, keys = [], []
+    for p in layout.partitions:
+        if layout.kind == "raw":
+            from .georef import georeference
+
+            sub = [pd.DataFrame(georeference(list(tr), [se], platform_id=p.platform, **(georef_kwargs or {}))
+                                .samples.drop(columns="geometry")) for tr, se in p.pairs]
+            f = pd.concat(sub, ignore_index=True)
+            f = f[[*READ_COLUMNS, species]] if species in f else f.assign(**{species: np.nan})[[*READ_COLUMNS, species]]
+        else:
+            f = _read_partition(p, species)
+        frames.append(f)
+        keys.append(p.key)
+    medians = [float(np.nanmedian(f[species].to_numpy(float))) if np.isfinite(f[species].to_numpy(float)).any()
+               else math.nan for f in frames]
+    if not np.isfinite(medians).any():
+        raise InputError(f"archive `{layout.root}`: no finite `{species}` values")
+    allf = pd.concat(frames, ignore_index=True)
+    lon, lat = allf["lon"].to_numpy(float), allf["lat"].to_numpy(float)
+    crs = CRS.from_user_input(crs if crs is not None else _archive_crs(
+        (np.nanmin(lon), np.nanmin(lat), np.nanmax(lon), np.nanmax(lat))))
+    min_noise = noise_floor_frac * float(np.nanmedian(medians))
+    # annotate per partition (passes never span partitions; see the module docstring)
+    sizes = [len(f) for f in frames]
+    del frames
+    part_id = np.repeat(np.arange(len(sizes)), sizes)
+    ann = pd.concat([_annotate(g, species, min_noise) for _, g in allf.groupby(part_id, sort=True)],
+                    ignore_index=True)
+    del allf
+    cells = aggregate.grid_cells(ann, species=species, cell_m=cell_m, crs=crs)
+    segments = None
+    if roads is not None:
+        r = roads
+        if not isinstance(r, gpd.GeoDataFrame):
+            from .archive_synth import road_lines_gdf
+
+            r = road_lines_gdf(r)
+        segments = aggregate.road_segments(ann, species=species, segment_m=segment_m, roads=r, snap_m=snap_m,
+                                           crs=crs)
+    x, y = lonlat_to_xy(ann["lon"].to_numpy(float), ann["lat"].to_numpy(float), crs)
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    bounds = {"x_min": x[ok].min(), "x_max": x[ok].max(), "y_min": y[ok].min(), "y_max": y[ok].max()}
+    grid, bw = _kernel_grid(bounds, crs, raster_cell_m, bandwidth_m)
+    e = ann[f"{species}_enh"].to_numpy(float)
+    surface = hotspots.kernel_concentration(x, y, e, grid=grid, bandwidth_m=bw)
+    dens = hotspots.kde_grid(x, y, grid=grid, bandwidth_m=bw, weights=np.clip(np.nan_to_num(e), 0, None))
+    n = len(ann)
+    del ann
+    res = _finish(out_dir=out_dir, species=species, cells=cells, segments=segments, grid=grid, surface=surface,
+                  dens=dens, bw=bw, n_samples=n, n_partitions=len(keys),
+                  params={"cell_m": cell_m, "segment_m": segment_m, "min_noise": min_noise},
+                  gi_distance_m=gi_distance_m, seed=seed,
+                  extra_summary={"path": "in-memory", "seconds": round(time.perf_counter() - t0, 2)},
+                  write=out_dir is not None)
+    log.info("archive (in memory) %s: %d samples → %d cells in %.1f s", layout.root, n, len(cells),
+             time.perf_counter() - t0)
+    return res
