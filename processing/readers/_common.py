@@ -80,7 +80,7 @@ def split_bad(frame: pd.DataFrame, bad_reason: pd.Series, path: Path, raw: pd.Da
     Kept rows get ``source_row`` (the record number in the file) so later stages can
     quarantine them by their original row.
     """
-    bad_reason = time_range_reason(frame, bad_reason)
+    bad_reason = order_reason(frame, coordinate_reason(frame, time_range_reason(frame, bad_reason)))
     bad = bad_reason.fillna("").astype(str).to_numpy() != ""
     row_numbers = np.asarray(row_numbers)
     q = quarantine_rows(path, row_numbers[bad], bad_reason.to_numpy()[bad], raw.loc[bad] if raw is not None else None)
@@ -106,6 +106,63 @@ def time_range_reason(frame: pd.DataFrame, reason: pd.Series) -> pd.Series:
     off = (t.isna() | (t < TIME_MIN_UTC) | (t >= TIME_MAX_UTC)).to_numpy()
     r = reason.reset_index(drop=True).fillna("").astype(str)
     return r.where(~(off & (r.to_numpy() == "")), TIME_RANGE_REASON)
+
+
+COORDINATE_REASON = ("`lat` outside ±90° or `lon` outside ±180°: columns swapped, or not decimal degrees "
+                     "(projected metres?)")
+
+
+def coordinate_reason(frame: pd.DataFrame, reason: pd.Series) -> pd.Series:
+    """``reason`` with rows whose lon/lat cannot be WGS-84 degrees given a reason (missing stays allowed)."""
+    r = reason.reset_index(drop=True).fillna("").astype(str)
+    if not {"lon", "lat"} <= set(frame.columns):
+        return r
+    lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(float)
+    lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        off = (np.abs(lat) > 90) | (np.abs(lon) > 180)
+    return r.where(~(off & (r.to_numpy() == "")), COORDINATE_REASON)
+
+
+DUPLICATE_REASON = "duplicate record: same time and values as an earlier record (repeated or merged data)"
+DUPLICATE_POSITION_REASON = "duplicate time with a different position: a track cannot be in two places at once"
+BACKWARDS_REASON = ("time goes backwards: earlier than a previous record in the file (clock reset, or data "
+                    "concatenated out of order)")
+
+
+def order_reason(frame: pd.DataFrame, reason: pd.Series) -> pd.Series:
+    """``reason`` with records that break time order given a reason, in file order (vectorised).
+
+    Among rows without a reason yet: a row earlier than the latest time already seen goes
+    backwards; a track row (``lon``/``lat``) at the time of an earlier row but at another
+    position is refused (the same fix logged twice is kept: harmless); a sensor row equal in time *and* every value to an earlier row is a duplicate
+    (sensor rows sharing a truncated time-stamp with different values are kept).
+    """
+    r = reason.reset_index(drop=True).fillna("").astype(str)
+    if "time_utc" not in frame or len(frame) < 2:
+        return r
+    good = np.flatnonzero(r.to_numpy() == "")
+    if len(good) < 2:
+        return r
+    f = frame.reset_index(drop=True).iloc[good]
+    t = pd.to_datetime(f["time_utc"], utc=True, errors="coerce").dt.as_unit("ns").astype("int64").to_numpy()
+    back = np.zeros(len(good), dtype=bool)
+    back[1:] = t[1:] < np.maximum.accumulate(t)[:-1]
+    out = r.to_numpy(dtype=object).copy()
+    out[good[back]] = BACKWARDS_REASON
+    fg = f.loc[~back]
+    is_track = {"lon", "lat"} <= set(fg.columns) and fg[["lon", "lat"]].notna().any(axis=None)
+    if is_track:
+        # Same time and same place (a fix logged twice) is harmless and kept; same time elsewhere is not.
+        # Positions compared to 1e-5 degree (about 1 m): GPS jitter is not a second place.
+        key = pd.DataFrame({"t": t[~back], "x": np.round(fg["lon"].to_numpy(float), 5),
+                            "y": np.round(fg["lat"].to_numpy(float), 5)})
+        dup = key.duplicated(subset=["t"], keep="first").to_numpy()
+        same = key.duplicated(keep="first").to_numpy()
+        out[good[~back][dup & ~same]] = DUPLICATE_POSITION_REASON
+    else:
+        out[good[~back][fg.duplicated(keep="first").to_numpy()]] = DUPLICATE_REASON
+    return pd.Series(out)
 
 
 def first_reason(*conditions: tuple[np.ndarray, str], n: int) -> pd.Series:
