@@ -29,7 +29,9 @@ def plan_van_cmd(
     shift_h: Annotated[float, typer.Option("--shift-h", help="Shift length (h): the route returns to the depot within it.")] = 6.0,
     passes: Annotated[int, typer.Option("--passes", help="Plume crossings per target.")] = 2,
     monitor_speed_kmh: Annotated[float, typer.Option("--monitor-speed-kmh", help="Speed cap on monitoring legs (km/h).")] = 30.0,
-    seconds: Annotated[float, typer.Option("--seconds", help="Optimiser time budget (s).")] = 3.0,
+    iterations: Annotated[int, typer.Option("--iterations", help="Optimiser effort (search iterations; "
+                                            "deterministic for a given --seed).")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the route search: same seed, same route.")] = 0,
 ) -> None:
     """Plan a van route downwind of the targets and back to the depot within the shift."""
     from ecopatrol.core.area import load_area
@@ -48,7 +50,7 @@ def plan_van_cmd(
         d = (a.config or {}).get("defaults", {})
         w = Wind(float(d.get("wind_from_deg", 270.0)), float(d.get("wind_speed_m_s", 4.0)), d.get("stability"))
     plan = plan_van(a, ids, w, depot=_parse_depot(depot) if depot else None, shift_h=shift_h, passes=passes,
-                    monitor_speed_kmh=monitor_speed_kmh, seconds=seconds)
+                    monitor_speed_kmh=monitor_speed_kmh, iterations=iterations, seed=seed)
     files = write_van_plan(plan, out)
     typer.echo(f"van route: {plan.distance_m / 1000:.1f} km, {plan.duration_s / 3600:.2f} h, "
                f"{len(plan.targets_covered)} target(s) covered, {len(plan.dropped)} dropped → {out}")

@@ -147,7 +147,7 @@ def test_cli_plans_the_jimo_example(jimo, tmp_path):
     targets = tmp_path / "targets.csv"
     targets.write_text("rank,enterprise_id\n" + "\n".join(f"{k + 1},{t}" for k, t in enumerate(ids)) + "\n")
     res = CliRunner().invoke(_app(), ["--area", "jimo", "--targets-file", str(targets), "--wind", "315/4",
-                                      "--passes", "1", "--seconds", "0.5", "--out", str(tmp_path / "van")])
+                                      "--passes", "1", "--iterations", "50", "--out", str(tmp_path / "van")])
     assert res.exit_code == 0, res.output
     assert "van route:" in res.output
     assert sorted(p.name for p in (tmp_path / "van").iterdir()) == sorted(FILES)
