@@ -279,8 +279,9 @@ def _context(area, *, days: int, seed: int, hz: float, hours: float, start: str,
     start_ts = pd.Timestamp(start)
     clim = pd.DataFrame(a.config.get("wind_climatology") or [])
     dflt = a.config.get("defaults", {})
-    winds = []
-    for d in range(days):
+    winds, bg_levels = [], []
+    for d in range(days):  # each day from its own stream: day d is the same whatever `days` is
+        rng = np.random.default_rng([seed, d, 7919])
         month = (start_ts + pd.Timedelta(days=d)).month
         if len(clim):
             near = clim.loc[(clim["month"] - month).abs().mod(12).isin([0, 1, 2])]
@@ -292,7 +293,7 @@ def _context(area, *, days: int, seed: int, hz: float, hours: float, start: str,
             w_from, w_speed = float(dflt.get("wind_from_deg", 315.0)), float(dflt.get("wind_speed_m_s", 4.0))
         winds.append(((w_from + rng.normal(0, 20)) % 360.0, max(1.5, w_speed * rng.uniform(0.6, 1.4)),
                       str(rng.choice(["C", "D", "D", "D", "E"]))))
-    bg_levels = rng.lognormal(np.log(60.0), 0.25, days)
+        bg_levels.append(float(rng.lognormal(np.log(60.0), 0.25)))
     return {"seed": seed, "hz": hz, "hours": hours, "graph": graph, "crs": crs, "start": start_ts,
             "depot_node": depot_node, "goals_xy": goals, "emitters": emitters, "winds": winds,
             "bg_levels": bg_levels, "elevation": a.elevation_m, "area": a.name}

@@ -111,41 +111,45 @@ def scan_layout(archive_dir) -> ArchiveLayout:
         raise InputError(f"archive `{root}` is a file: give the archive folder")
     report = Report()
     parts: list[Partition] = []
+
+    def bad(path: Path, message: str) -> None:
+        rel = path.relative_to(root) if path != root else path
+        report.error(f"`{rel}`: {message}")
+
     for ddir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
         m = _PART_RE.match(ddir.name)
         if not m or m["key"] != "date" or not _DATE_RE.match(m["value"]):
-            report.error("not a `date=YYYY-MM-DD` partition folder: rename it or move it out", file=ddir)
+            bad(ddir, "not a `date=YYYY-MM-DD` partition folder: rename it or move it out")
             continue
         for pdir in sorted(p for p in ddir.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
             mp = _PART_RE.match(pdir.name)
             if not mp or mp["key"] != "platform":
-                report.error("not a `platform=NAME` partition folder", file=pdir)
+                bad(pdir, "not a `platform=NAME` partition folder: rename it or move it out")
                 continue
             files = tuple(sorted(pdir.glob("*.parquet")))
             pairs = _raw_pairs(pdir)
             if not files and not pairs:
-                report.error("empty partition: no .parquet samples and no track + sensor pair "
-                             "(e.g. R01.gpx + R01_voc.csv)", file=pdir)
+                bad(pdir, "empty partition: no .parquet samples and no track + sensor pair "
+                    "(e.g. R01.gpx + R01_voc.csv)")
                 continue
             parts.append(Partition(m["value"], mp["value"], pdir, files, () if files else pairs))
     if not parts and not report.errors:
-        report.error("no `date=YYYY-MM-DD/platform=NAME` partitions found (see `ecopatrol archive synth`)",
-                     file=root)
+        bad(root, "no `date=YYYY-MM-DD/platform=NAME` partitions found (see `ecopatrol archive synth`)")
     kinds = {"samples" if p.files else "raw" for p in parts}
     if len(kinds) > 1:
-        report.error("mixes samples (.parquet) and raw (track + sensor) partitions: georeference the raw "
-                     "ones into a separate archive first", file=root)
+        bad(root, "mixes samples (.parquet) and raw (track + sensor) partitions: georeference the raw "
+                  "ones into a separate archive first")
     for p in parts:
         for f in p.files:
             try:
                 names = set(pq.read_schema(f).names)
             except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, not raised
-                report.error(f"not a readable Parquet file ({type(exc).__name__}: {exc})", file=f)
+                bad(f, f"not a readable Parquet file ({type(exc).__name__}: {exc})")
                 continue
             missing = [c for c in READ_COLUMNS if c not in names]
             if missing:
-                report.error(f"missing samples column(s) {missing}: write it with "
-                             "ecopatrol.processing.samples (CONTRACTS.md)", file=f)
+                bad(f, f"missing samples column(s) {missing}: write it with "
+                    "ecopatrol.processing.samples (CONTRACTS.md)")
     report.raise_if_errors(f"archive `{root}`")
     return ArchiveLayout(root, kinds.pop(), parts)
 
@@ -544,7 +548,8 @@ def _client(scheduler, workers: int | None, processes: bool):
             raise InputError(f"cannot reach the Dask scheduler at `{scheduler}` ({exc}): start it "
                              "(`dask scheduler`) or leave --scheduler out for a local cluster") from None
     cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=processes,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           dashboard_address=None, scheduler_kwargs={"dashboard": False},
+                           silence_logs=logging.ERROR)
     return Client(cluster), cluster, True
 
 
