@@ -90,8 +90,13 @@ def initial_targets(area, *, n_drone: int = 3, n_van: int = 10) -> tuple[list[st
     return drone, van
 
 
-def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] | None = None) -> DemoResult:
-    """Run the whole loop on the bundled Jimo example into ``out`` and return what was done."""
+def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] | None = None,
+             wind=None, n_emitters: int = 3, maps: bool = True) -> DemoResult:
+    """Run the whole loop on the bundled Jimo example into ``out`` and return what was done.
+
+    ``wind`` (a ``core.weather.Wind``) replaces the area's default wind; ``n_emitters`` is the
+    number of hidden emitters the simulator places; ``maps=False`` skips the map and report.
+    """
     from .core.area import export_area, load_area
     from .core.weather import Wind
 
@@ -108,7 +113,8 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         st.what = (f"area/ — {s['enterprises']} enterprises ({s['positive_list']} positive list), "
                    f"{s['sources']} sources, {s['nofly_zones']} zones; checks passed")
     d = area.defaults
-    wind = Wind(float(d.get("wind_from_deg", 315.0)), float(d.get("wind_speed_m_s", 4.0)), d.get("stability", "D"))
+    if wind is None:
+        wind = Wind(float(d.get("wind_from_deg", 315.0)), float(d.get("wind_speed_m_s", 4.0)), d.get("stability", "D"))
 
     with _Stage(result, "targets0", progress) as st:
         drone_targets, van_targets = initial_targets(area)
@@ -135,7 +141,7 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
     from .missions.simulate import simulate
 
     with _Stage(result, "simulate", progress) as st:
-        sim = simulate(area, out / "plans", out / "field", seed=seed, wind=wind)
+        sim = simulate(area, out / "plans", out / "field", seed=seed, wind=wind, n_emitters=n_emitters)
         n_files = sum(1 for p in (out / "field").rglob("*") if p.is_file())
         st.what = f"field/ — {n_files} raw files in real formats, {len(sim.truth['emitters'])} hidden emitters (truth.json)"
 
@@ -169,6 +175,8 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         write_drone_plan(nplan, area, out / "plans" / "next" / "drone")
         st.what = f"plans/next/drone/ — tomorrow's sorties over the top {len(ids)} targets (the loop closes)"
 
+    if not maps:
+        return result
     from .maps import build_map, build_report
 
     with _Stage(result, "map", progress) as st:

@@ -157,6 +157,25 @@ class World:
         return out
 
 
+def measured_wind(world: World, t_s, z_agl_m, rng: np.random.Generator, *, dir_sd_deg: float,
+                  speed_rel_sd: float, tau_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """What a wind sensor reports at times ``t_s`` (evenly spaced) and heights ``z_agl_m``.
+
+    The world's wind of the moment, its speed taken to the sensor height (power law), plus
+    correlated errors (AR(1), correlation time ``tau_s``): direction ± ``dir_sd_deg``, speed
+    × (1 ± ``speed_rel_sd``). Returns (direction the wind blows from, deg; speed, m/s).
+    """
+    from ecopatrol.core.weather import wind_at_height
+
+    t = np.asarray(t_s, float)
+    d, u = world.wind_at(t)
+    dt = float(np.median(np.diff(t))) if t.size > 1 else 1.0
+    u = wind_at_height(u, np.maximum(np.asarray(z_agl_m, float), 0.0), world.stability)
+    d = (d + dir_sd_deg * ar1(t.size, dt, tau_s, rng)) % 360.0
+    u = np.maximum(u * (1.0 + speed_rel_sd * ar1(t.size, dt, tau_s, rng)), 0.0)
+    return d, u
+
+
 def wind_series(mean: Wind, stability: str, t_grid_s: np.ndarray, seed: int):
     """Slowly varying wind direction and speed around ``mean`` on ``t_grid_s`` (1 s steps)."""
     n = t_grid_s.size

@@ -78,9 +78,15 @@ def _join_rows(columns: list[np.ndarray], sep: str = ",") -> np.ndarray:
 # Analyser CSV (CONTRACTS.md: Raw field data)
 # ---------------------------------------------------------------------------
 
-def write_analyser_csv(path: Path, stamp_unix_s: np.ndarray, readings: pd.DataFrame) -> None:
-    """Analyser export: instrument-clock stamps shown in local time (Asia/Shanghai), CRLF lines."""
+def write_analyser_csv(path: Path, stamp_unix_s: np.ndarray, readings: pd.DataFrame, *,
+                       extra: dict[str, np.ndarray] | None = None) -> None:
+    """Analyser export: instrument-clock stamps shown in local time (Asia/Shanghai), CRLF lines.
+
+    ``extra`` adds columns after ``Status`` (header → values), e.g. the van anemometer's
+    ``Wind_From(deg)`` and ``Wind_Speed(m/s)`` logged by the analyser PC.
+    """
     t = pd.to_datetime(np.asarray(stamp_unix_s, float), unit="s", utc=True).tz_convert(LOCAL_TZ)
+    extra = extra or {}
     rows = _join_rows([
         t.strftime("%Y-%m-%d %H:%M:%S").to_numpy(dtype=object),
         _fmt(readings["tvoc_ugm3"], "%.1f"),
@@ -88,8 +94,10 @@ def write_analyser_csv(path: Path, stamp_unix_s: np.ndarray, readings: pd.DataFr
         _fmt(readings["toluene_ppb"], "%.2f"),
         _fmt(readings["xylene_ppb"], "%.2f"),
         readings["status"].to_numpy(dtype=object),
+        *(_fmt(v, "%g") for v in extra.values()),
     ])
-    text = ANALYSER_HEADER + "\r\n" + "".join(r + "\r\n" for r in rows)
+    header = ",".join([ANALYSER_HEADER, *extra])
+    text = header + "\r\n" + "".join(r + "\r\n" for r in rows)
     write_atomic(path, text.encode("ascii"))
 
 
@@ -238,6 +246,9 @@ def write_tlog(path: Path, tr: pd.DataFrame) -> int:
     yaw = np.radians(((hdg + 180) % 360) - 180)
     climb = tr["vel_u_m_s"].to_numpy()
     alt_m = tr["alt_amsl_m"].to_numpy()
+    has_wind = "wind_from_deg" in tr.columns
+    wdir = tr["wind_from_deg"].to_numpy(float) % 360.0 if has_wind else None
+    wspd = tr["wind_speed_m_s"].to_numpy(float) if has_wind else None
     out: list[bytes] = []
     pack = struct.Struct(">Q").pack
     sensors = 0x0160FC2F
@@ -266,6 +277,9 @@ def write_tlog(path: Path, tr: pd.DataFrame) -> int:
             int(vx[i]), int(vy[i]), int(vz[i]), int(hdg_c[i])).pack(mav))
         out.append(pack(ts + 2500) + mavlink.MAVLink_attitude_message(
             int(boot[i]), 0.0, float(-0.02 * gs[i]), float(yaw[i]), 0.0, 0.0, 0.0).pack(mav))
+        if has_wind and i % 4 == 2 and np.isfinite(wdir[i]):  # ArduPilot WIND (#168): direction the wind comes FROM, deg
+            out.append(pack(ts + 4500) + mavlink.MAVLink_wind_message(
+                float(wdir[i]), float(wspd[i]), 0.0).pack(mav))
         out.append(pack(ts + 4000) + mavlink.MAVLink_vfr_hud_message(
             float(gs[i]), float(gs[i]), int(round(hdg[i])) % 360, int(throttle[i]), float(alt_m[i]),
             float(climb[i])).pack(mav))

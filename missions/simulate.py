@@ -476,7 +476,7 @@ def simulate_plans(
     for p in platforms:
         sub = out_dir / p.kind
         if p.kind == "drone":
-            files += _write_drone_nav(area, p, sub, epoch_unix_s, seed)
+            files += _write_drone_nav(area, p, sub, epoch_unix_s, seed, world)
         else:
             files += _write_van_nav(area, p, sub, epoch_unix_s, seed)
         inst, tf, n = _write_analyser(area, world, p, sub / f"{p.mission_id}_voc.csv", epoch_unix_s, seed,
@@ -610,7 +610,16 @@ def _write_analyser(area, world: wd.World, p: _Platform, path: Path, epoch_unix_
     readings = ins.analyser_readings(spec, conc, rng)
     wdir_s, wspd_s = world.wind_at(draw)
     keep = ~readings["lost"].to_numpy()
-    wr.write_analyser_csv(path, stamps[keep], readings[keep])
+    wind_cols = None
+    if p.kind == "van":
+        # the van's roof anemometer (motion-corrected by its logger) is recorded by the analyser PC
+        # beside the concentrations, on the analyser clock but without the inlet lag
+        t_wind = draw + spec.lag_s
+        wfrom, wspd = wd.measured_wind(world, t_wind, np.full(draw.size, VAN_INLET_AGL_M + 0.5),
+                                       wd.rng_for(seed, f"van-anemometer-{p.mission_id}"),
+                                       dir_sd_deg=8.0, speed_rel_sd=0.12, tau_s=3.0)
+        wind_cols = {"Wind_From(deg)": np.round(wfrom, 0)[keep], "Wind_Speed(m/s)": np.round(wspd, 1)[keep]}
+    wr.write_analyser_csv(path, stamps[keep], readings[keep], extra=wind_cols)
     row = np.full(len(stamps), -1, np.int64)
     row[keep] = np.arange(int(keep.sum()))
     tf = pd.DataFrame({
@@ -634,7 +643,8 @@ def _write_analyser(area, world: wd.World, p: _Platform, path: Path, epoch_unix_
     return inst, tf, int(keep.sum())
 
 
-def _write_drone_nav(area, p: _Platform, sub: Path, epoch_unix_s: float, seed: int) -> list[Path]:
+def _write_drone_nav(area, p: _Platform, sub: Path, epoch_unix_s: float, seed: int,
+                     world: wd.World | None = None) -> list[Path]:
     rng = wd.rng_for(seed, f"drone-nav-{p.mission_id}")
     t0, t1 = p.profile.t_start_s, p.profile.t_end_s
     home_x, home_y = p.profile.p0[0, 0], p.profile.p0[0, 1]
@@ -677,6 +687,14 @@ def _write_drone_nav(area, p: _Platform, sub: Path, epoch_unix_s: float, seed: i
         "current_a": st["current_a"], "battery_pct": st["battery_pct"],
         "armed": (t >= t0 - 30.0) & (t <= t1 + 20.0),
     })
+    if world is not None:
+        # the autopilot's wind estimate (ArduPilot WIND message): the wind at the drone's height,
+        # from the EKF, so smoothed and a little biased, and only meaningful in flight
+        wfrom, wspd = wd.measured_wind(world, t, st["alt_agl_m"].to_numpy(), wd.rng_for(seed, f"drone-wind-{p.mission_id}"),
+                                       dir_sd_deg=5.0, speed_rel_sd=0.08, tau_s=20.0)
+        airborne = st["alt_agl_m"].to_numpy() > 5.0
+        tl["wind_from_deg"] = np.where(airborne, wfrom, np.nan)  # no estimate sent on the ground
+        tl["wind_speed_m_s"] = np.where(airborne, wspd, np.nan)
     tlog = sub / f"{p.mission_id}.tlog"
     wr.write_tlog(tlog, tl)
     # DJI AirData CSV, 5 Hz, from motor start to motor stop

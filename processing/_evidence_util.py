@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from ecopatrol.core.crs import local_metric_crs, lonlat_to_xy
 from ecopatrol.core.errors import InputError
-from ecopatrol.core.weather import Wind
+from ecopatrol.core.weather import Wind, wind_at_height
 
 PASS_KEYS = ("platform_id", "mission_id", "pass_id")
 RECORD_KEYS = ("platform_id", "mission_id")  # one continuous analyser record
@@ -108,7 +108,10 @@ def circular_mean_deg(deg: np.ndarray, weights: np.ndarray | None = None) -> flo
 def wind_per_pass(samples: pd.DataFrame, codes: np.ndarray, default: Wind | None) -> pd.DataFrame:
     """Wind of each pass: the measured wind (circular mean) when present, else ``default``.
 
-    Returns a frame indexed by pass code with `from_deg`, `speed_m_s`, `measured` (bool).
+    Returns a frame indexed by pass code with `from_deg`, `speed_m_s` (at 10 m), `measured`
+    (bool). A speed measured aloft (a drone's wind estimate at its flight height) is brought
+    down to 10 m with the power-law profile of the default wind's class (D when unknown):
+    the plume model takes the 10 m speed and lifts it to the stack height itself.
     """
     n = int(codes.max()) + 1 if len(codes) else 0
     out = pd.DataFrame({"from_deg": np.full(n, np.nan), "speed_m_s": np.full(n, np.nan),
@@ -116,6 +119,8 @@ def wind_per_pass(samples: pd.DataFrame, codes: np.ndarray, default: Wind | None
     if {"wind_from_deg", "wind_speed_m_s"} <= set(samples.columns) and n:
         d = samples["wind_from_deg"].to_numpy(float)
         s = samples["wind_speed_m_s"].to_numpy(float)
+        stab = (default.stability if default is not None and default.stability else "D")
+        s = s / wind_at_height(1.0, receptor_agl_m(samples), str(stab).upper())
         ok = np.isfinite(d) & np.isfinite(s)
         if ok.any():
             r = np.radians(d[ok])

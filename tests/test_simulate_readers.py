@@ -81,3 +81,29 @@ def test_georeferenced_positions_match_the_true_sampling_positions(field, track,
     err = haversine_m(m["lon"], m["lat"], m["lon_t"], m["lat_t"])
     assert np.sqrt(np.mean(err**2)) < 5.0
     json.dumps(res.truth)  # the truth stays JSON-serialisable
+
+
+@pytest.mark.parametrize("track, sensor", [("drone/S01.tlog", "drone/S01_voc.csv"),
+                                           ("van/R01.gpx", "van/R01_voc.csv")])
+def test_georeferenced_samples_carry_the_measured_wind_blowing_from_the_true_direction(field, track, sensor):
+    # the drone's autopilot wind estimate (MAVLink WIND) and the van's anemometer (analyser
+    # CSV columns) reach the samples; the direction is where the wind comes FROM
+    from ecopatrol.processing.georef import georeference
+
+    res, root = field
+    inst = next(i for i in res.truth["instruments"] if i["file"] == sensor)
+    out = georeference([root / track], [root / sensor], lag=inst["lag_s"], clock_offset=inst["clock_offset_s"],
+                       platform_id="x", mission_id="x")
+    s = out.samples
+    tp = pd.read_parquet(root / "truth_positions.parquet")
+    tp = tp[(tp["file"] == sensor) & tp["written"]]
+    key = lambda t: (t - pd.Timestamp(0, tz="UTC")).dt.total_seconds().round(2)  # noqa: E731
+    m = pd.DataFrame({"k": key(s["time_utc"]), "d": s["wind_from_deg"], "u": s["wind_speed_m_s"]}).merge(
+        pd.DataFrame({"k": key(tp["time_utc"]), "d_t": tp["true_wind_from_deg"], "u_t": tp["true_wind_speed_m_s"],
+                      "z": tp["alt_agl_m"]}), on="k").dropna()
+    m = m[m["z"] > 10] if track.startswith("drone") else m
+    assert len(m) > 100
+    diff = (m["d"] - m["d_t"] + 180) % 360 - 180
+    assert abs(np.median(diff)) < 5.0  # a from/to mix-up would be 180°
+    assert np.sqrt(np.mean(diff**2)) < 15.0
+    assert np.median(m["u"] / m["u_t"]) == pytest.approx(1.0 if track.startswith("van") else 1.2, abs=0.3)
