@@ -144,6 +144,13 @@ class Area:
     def defaults(self) -> dict:
         return dict(self.config.get("defaults", {}))
 
+    def default_wind(self):
+        """The area's default wind from ``area.toml`` (``[defaults]``), or 315°/4 m/s."""
+        from .weather import Wind
+
+        d = self.defaults
+        return Wind(float(d.get("wind_from_deg", 315.0)), float(d.get("wind_speed_m_s", 4.0)), d.get("stability"))
+
     def summary(self) -> dict:
         return {
             "name": self.name, "path": str(self.path), "synthetic": bool(self.config.get("synthetic", False)),

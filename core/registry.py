@@ -499,6 +499,13 @@ def read_targets_file(path: str | Path) -> list[str]:
     return ids
 
 
+def resolve_target_ids(targets: str | None, targets_file: str | Path | None) -> list[str]:
+    """Target ids from exactly one of ``ID[,ID…]`` or a ``targets.csv`` (the planners' CLI options)."""
+    if (targets is None) == (targets_file is None):
+        raise InputError("give exactly one of --targets ID[,ID…] or --targets-file targets.csv")
+    return parse_target_ids(targets) if targets is not None else read_targets_file(targets_file)
+
+
 def parse_target_ids(text: str) -> list[str]:
     """Split ``ID[,ID…]`` into a list, dropping blanks."""
     ids = [t.strip() for t in str(text).split(",") if t.strip()]

@@ -26,19 +26,13 @@ def plan_drone_cmd(
     """Plan drone sorties around the targets, validate them and write every export."""
     from ecopatrol.core.area import load_area
     from ecopatrol.core.errors import InputError
-    from ecopatrol.core.registry import parse_target_ids, read_targets_file
-    from ecopatrol.core.weather import Wind, parse_wind
+    from ecopatrol.core.registry import resolve_target_ids
+    from ecopatrol.core.weather import parse_wind
     from ecopatrol.missions.drone import plan_drone, write_drone_plan
 
-    if (targets is None) == (targets_file is None):
-        raise InputError("give exactly one of --targets ID[,ID…] or --targets-file targets.csv")
-    ids = parse_target_ids(targets) if targets is not None else read_targets_file(targets_file)
+    ids = resolve_target_ids(targets, targets_file)
     a = load_area(area)
-    if wind is not None:
-        w = parse_wind(wind)
-    else:
-        d = (a.config or {}).get("defaults", {})
-        w = Wind(float(d.get("wind_from_deg", 270.0)), float(d.get("wind_speed_m_s", 4.0)), d.get("stability"))
+    w = parse_wind(wind) if wind is not None else a.default_wind()
     opts: dict = {}
     if pattern == "curtain":
         opts["repeats"] = repeats
