@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError, InputFileNotFoundError, Report
+from .io import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -318,8 +319,7 @@ def export_area(path_or_name: str | Path, out_dir: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for f in sorted(src.iterdir()):
         if f.is_file() and not f.name.endswith(".tmp"):
-            tmp = out / (f.name + ".tmp")
-            shutil.copyfile(f, tmp)
-            tmp.replace(out / f.name)
+            with atomic_path(out / f.name) as tmp:
+                shutil.copyfile(f, tmp)
     log.info("exported area %s to %s", src.name, out)
     return out

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .crs import convert, normalise_crs_name
+from .io import atomic_path
 from .errors import FormatError, InputError, InputFileNotFoundError
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,7 @@ def convert_csv(infile: str | Path, outfile: str | Path, *, src: str, dst: str,
     cx, cy = convert(x, y, src, dst)
     df[lon_col] = np.round(cx, decimals).astype(str)
     df[lat_col] = np.round(cy, decimals).astype(str)
-    tmp = outfile.with_name(outfile.name + ".tmp")
-    df.to_csv(tmp, index=False)
-    tmp.replace(outfile)
+    with atomic_path(outfile) as tmp:
+        df.to_csv(tmp, index=False)
     log.info("converted %d rows of %s from %s to %s", len(df), infile.name, src, dst)
     return len(df)

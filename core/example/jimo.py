@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..crs import convert
+from ..io import atomic_path, atomic_write
 from ..registry import USCC_CHARS, uscc_check_char
 
 EXAMPLE_VERSION = "1"
@@ -78,9 +79,7 @@ def _uscc(rng) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    atomic_write(path, text)
 
 
 def _roads_osm(ni: int, nj: int, rng) -> str:
@@ -298,12 +297,10 @@ def generate_jimo(out_dir: str | Path) -> Path:
         "last_inspected": df["last_inspected"], "violations_3y": df["violations_3y"],
         "park": df["park"], "site_radius_m": df["site_radius_m"],
     })
-    tmp = out / "registry.csv.tmp"
-    reg.to_csv(tmp, index=False, encoding="utf-8")
-    tmp.replace(out / "registry.csv")
-    tmp = out / "sources.csv.tmp"
-    sdf.to_csv(tmp, index=False)
-    tmp.replace(out / "sources.csv")
+    with atomic_path(out / "registry.csv") as tmp:
+        reg.to_csv(tmp, index=False, encoding="utf-8")
+    with atomic_path(out / "sources.csv") as tmp:
+        sdf.to_csv(tmp, index=False)
 
     # --- roads, zones, launch sites, depot ---------------------------------------------
     _write_atomic(out / "roads.osm", _roads_osm(ni, nj, rng))
@@ -373,10 +370,8 @@ def _write_dem(path: Path, rng) -> None:
                                 (120.47, 36.33, 40.0, 0.04, 0.02)]:
         z += amp * np.exp(-0.5 * (((X - cx) / sx) ** 2 + ((Y - cy) / sy) ** 2))
     z += rng.normal(0, 0.4, size=z.shape)
-    tmp = path.with_name(path.name + ".tmp")
-    with rasterio.open(tmp, "w", driver="GTiff", width=w, height=h, count=1, dtype="float32",
+    with atomic_path(path) as tmp, rasterio.open(tmp, "w", driver="GTiff", width=w, height=h, count=1, dtype="float32",
                        crs="EPSG:4326", transform=from_origin(west, north, res, res), nodata=-9999.0,
                        compress="deflate", tiled=True, blockxsize=256, blockysize=256) as dst:
         dst.write(z.astype("float32"), 1)
         dst.update_tags(units="metre", vertical_datum="EGM96 (synthetic)")
-    tmp.replace(path)
