@@ -368,6 +368,8 @@ def _sum_kde(grid_shape: tuple[int, int], *items) -> dict:
     """Sum kernel windows (or already-summed full grids) into full grids."""
     acc = {k: np.zeros(grid_shape) for k in ("num", "den", "dens")}
     for it in items:
+        if it is not None and "buckets" in it:  # a map result: its kernel window
+            it = it["kde"]
         if it is None:
             continue
         if "offset" not in it:
@@ -379,8 +381,8 @@ def _sum_kde(grid_shape: tuple[int, int], *items) -> dict:
     return acc
 
 
-def _kde_of(result: dict):
-    return result["kde"]
+def _counts(result: dict) -> tuple[int, int, int, int]:
+    return result["n"], result["n_finite"], result["n_passes"], result["buckets"].get("off_road", 0)
 
 
 # ---------------------------------------------------------------------------- final assembly
@@ -681,24 +683,26 @@ def process_archive(
         batches = _batches(parts, dict(zip(scan["key"], scan["n"], strict=True)), rows_per_task)
         pieces_f = client.scatter(pieces, broadcast=True) if pieces is not None else None
         maps = [client.submit(_map_batch, b, prm, pieces_f, pure=False) for b in batches]
-        _run(client, maps, "aggregate", progress)
-        # 3. reduce: buckets of cells/segments; tree sum of kernel windows
+        # 3. reduce, submitted at once so that each map result is freed as soon as its small
+        # dependents have run (the client keeps no reference to it): buckets of cells/segments
+        # meet in one task per bucket; kernel windows are summed in a tree of fan-in 4
         value_names = [species, f"{species}_enh"]
         layers = ["cells"] + (["segments"] if pieces is not None else [])
         reds = {layer: [client.submit(_reduce_bucket,
                                       [client.submit(_bucket_of, m, layer, b, pure=False) for m in maps],
                                       value_names, pure=False) for b in range(prm.n_buckets)]
                 for layer in layers}
-        level = [client.submit(_kde_of, m, pure=False) for m in maps]
+        count_f = [client.submit(_counts, m, pure=False) for m in maps]
         shape = (grid.ny, grid.nx)
-        while len(level) > 1:
+        level = maps
+        while True:
             level = [client.submit(_sum_kde, shape, *level[i:i + 4], pure=False) for i in range(0, len(level), 4)]
-        if len(maps) == 1:
-            level = [client.submit(_sum_kde, shape, level[0], pure=False)]
+            if len(level) == 1:
+                break
+        del maps
+        _run(client, count_f, "aggregate", progress)
+        counts = client.gather(count_f)
         _run(client, [f for fs in reds.values() for f in fs] + level, "merge", progress)
-        counts = client.gather([client.submit(lambda r: (r["n"], r["n_finite"], r["n_passes"],
-                                                         r["buckets"].get("off_road", 0)), m, pure=False)
-                                for m in maps])
         kde = level[0].result()
         aggs = {layer: pd.concat(client.gather(fs)).sort_index() for layer, fs in reds.items()}
     finally:
