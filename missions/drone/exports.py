@@ -18,8 +18,6 @@ import io
 import json
 import logging
 import math
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -27,6 +25,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from ecopatrol.core.errors import SafetyError
+from ecopatrol.core.io import atomic_write
 
 from ._safe import safe_stem
 from .aircraft import get_aircraft
@@ -47,25 +46,6 @@ QGC_VEHICLE_QUADROTOR = 2
 ACCEPT_RADIUS_M = 2.0
 WPML_NS = "http://www.dji.com/wpmz/1.0.6"
 KML_NS = "http://www.opengis.net/kml/2.2"
-
-
-def atomic_write(path: Path, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 # ---------------------------------------------------------------------------------------

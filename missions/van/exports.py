@@ -11,13 +11,12 @@ import io
 import json
 import logging
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ecopatrol.core.crs import wgs84_to_gcj02
+from ecopatrol.core.io import atomic_write
 
 from .tour import VanPlan
 
@@ -27,17 +26,7 @@ _KIND_COLOUR_KML = {"monitoring": "ff1c1ce3", "background": "ffe39a1c", "transit
 
 
 def _atomic_write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, text)
 
 
 def _bearing_deg(lon1, lat1, lon2, lat2) -> float:

@@ -13,18 +13,17 @@ Graphs are cached as pickles keyed on the file's SHA-256 and this module's parse
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import pickle
 import re
-import tempfile
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
 
 from ecopatrol.core.crs import haversine_m
+from ecopatrol.core.io import atomic_write, sha256_file
 from ecopatrol.core.errors import FormatError, InputError, InputFileNotFoundError
 
 log = logging.getLogger(__name__)
@@ -103,11 +102,7 @@ def oneway_direction(tags: dict) -> int:
 
 
 def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256_file(path)
 
 
 def default_cache_dir() -> Path:
@@ -244,11 +239,7 @@ def load_road_network(path, *, cache_dir=None) -> nx.MultiDiGraph:
              sum(d["length"] for *_, d in g.edges(data=True)) / 1000)
     if cache_file is not None:
         try:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=cache_file.parent, suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(g, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, cache_file)
+            atomic_write(cache_file, pickle.dumps(g, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError as exc:
             log.warning("could not cache the road network in %s: %s", cache_file.parent, exc)
     return g
