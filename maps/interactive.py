@@ -54,6 +54,7 @@ Basemap = Literal["osm", "amap", "none"]
 BASEMAPS: tuple[str, ...] = ("osm", "amap", "none")
 #: Display points kept of all sample tracks together (aggregated by consecutive chunks).
 MAX_TRACK_POINTS = 40_000
+TOP_TARGETS = 20  # rank badges are drawn for the first N targets; every ranked firm's popup shows its rank
 #: Consecutive display points further apart than this are not joined (a data gap).
 TRACK_GAP_M = 250.0
 #: Largest side, in pixels, of the hotspot raster overlay.
@@ -215,14 +216,17 @@ class _Display:
         self.gcj = basemap == "amap"
         self.xmin = self.ymin = math.inf
         self.xmax = self.ymax = -math.inf
+        self.context: list[tuple[float, float, float, float]] = []  # drawn but not fitted (registry, zones)
 
     def xy(self, lon, lat, *, extend: bool = True) -> tuple[np.ndarray, np.ndarray]:
         x = np.asarray(lon, dtype=float)
         y = np.asarray(lat, dtype=float)
         if self.gcj:
             x, y = (np.asarray(v) for v in wgs84_to_gcj02(x, y))
+        ok = np.isfinite(x) & np.isfinite(y)
+        if not extend and ok.any():
+            self.context.append((float(x[ok].min()), float(y[ok].min()), float(x[ok].max()), float(y[ok].max())))
         if extend:
-            ok = np.isfinite(x) & np.isfinite(y)
             if ok.any():
                 self.xmin = min(self.xmin, float(x[ok].min()))
                 self.xmax = max(self.xmax, float(x[ok].max()))
@@ -243,8 +247,13 @@ class _Display:
         return shapely.transform(g, f)
 
     def bounds(self) -> list[list[float]] | None:
+        """Bounds of the operational data (plans, samples, evidence, top targets); the registry and
+        the zones only when nothing else was drawn."""
         if not math.isfinite(self.xmin):
-            return None
+            if not self.context:
+                return None
+            c = np.array(self.context)
+            return [[float(c[:, 1].min()), float(c[:, 0].min())], [float(c[:, 3].max()), float(c[:, 2].max())]]
         return [[self.ymin, self.xmin], [self.ymax, self.xmax]]
 
 
@@ -315,9 +324,10 @@ def _local_time(t) -> str:
 # ---------------------------------------------------------------------------
 
 class _MapBuilder:
-    def __init__(self, art: Artefacts, *, basemap: str):
+    def __init__(self, art: Artefacts, *, basemap: str, top_targets: int = TOP_TARGETS):
         self.art = art
         self.basemap = basemap
+        self.top_targets = int(top_targets)
         self.disp = _Display(basemap)
         self.layers: dict[str, tuple[str, list[dict]]] = {}   # name -> (kind, features)
         self.raster: dict | None = None
@@ -329,14 +339,15 @@ class _MapBuilder:
         if features:
             self.layers.setdefault(name, ("geojson", []))[1].extend(features)
 
-    def _geo_features(self, gdf, style_of, popup_of=None, tooltip_of=None, kind: str = "") -> list[dict]:
+    def _geo_features(self, gdf, style_of, popup_of=None, tooltip_of=None, kind: str = "",
+                      fit: bool = True) -> list[dict]:
         """Features of a GeoDataFrame (EPSG:4326) shifted to the display datum."""
         import shapely
 
         if gdf is None or len(gdf) == 0:
             return []
         gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
-        geoms = self.disp.geoms(gdf.geometry.to_numpy())
+        geoms = self.disp.geoms(gdf.geometry.to_numpy(), extend=fit)
         gj = [json.loads(s) for s in shapely.to_geojson(geoms)]
         out = []
         for g, (_, row) in zip(gj, gdf.iterrows()):
@@ -366,7 +377,7 @@ class _MapBuilder:
             str(r.get("name", r.get("zone_id", "zone"))),
             [("zone", r.get("zone_id")), ("kind", r.get("kind")),
              ("ceiling", "none allowed" if pd.isna(r.get("ceiling_m", np.nan)) else f"{r['ceiling_m']:g} m AGL")]),
-            tooltip_of=label, kind="zone")
+            tooltip_of=label, kind="zone", fit=False)
         self._add(L_ZONES, feats)
         self.legend.append(
             f'<div><span class="sw" style="background:{ZONE_STYLES["no-fly"]["fillColor"]}"></span>no-fly zone</div>'
@@ -651,14 +662,20 @@ class _MapBuilder:
         tg = self.art.targets
         tmap = {} if tg is None else {r["enterprise_id"]: r for _, r in tg.iterrows()}
         flux = self.art.flux
-        x, y = self.disp.xy(ent.geometry.x.to_numpy(), ent.geometry.y.to_numpy())
+        lon, lat = ent.geometry.x.to_numpy(), ent.geometry.y.to_numpy()
+        x, y = self.disp.xy(lon, lat, extend=False)
+        top = np.array([eid in tmap and int(tmap[eid]["rank"]) <= self.top_targets for eid in ent["enterprise_id"]],
+                       dtype=bool)
+        if top.any():
+            self.disp.xy(lon[top], lat[top])  # the map is fitted to the top targets, not the whole registry
         feats, badges = [], []
         for k, (_, r) in enumerate(ent.iterrows()):
             eid = r["enterprise_id"]
             col = colours.get(ind.iloc[k], "#777")
             pos = bool(r.get("positive_list", False)) and str(r.get("positive_list")).lower() not in ("false", "0")
             t = tmap.get(eid)
-            style = {"radius": 8 if t is not None else 5, "color": col, "weight": 3 if t is not None else 2,
+            badge = bool(top[k])
+            style = {"radius": 8 if badge else 5, "color": col, "weight": 3 if badge else 2,
                      "fillColor": "#ffffff" if pos else col, "fillOpacity": 0.9}
             rows = [("id", eid), ("industry", ind.iloc[k]), ("park", r.get("park")),
                     ("positive list", "yes (trusted)" if pos else "no"), ("airspace", r.get("airspace")),
@@ -686,7 +703,7 @@ class _MapBuilder:
             feats.append(_feature(_pt(x[k], y[k]), kind="enterprise", enterprise_id=eid, _style=style,
                                   _tooltip=(f"#{int(t['rank'])} " if t is not None else "") + name,
                                   _popup=_popup_table(name, rows, extra)))
-            if t is not None:
+            if badge:
                 badges.append(_feature(_pt(x[k], y[k]), kind="target", enterprise_id=eid, rank=int(t["rank"]),
                                        _html=str(int(t["rank"])), _class="ep-badge ep-rank", _z=1000,
                                        _size=[22, 22], _tooltip=f"#{int(t['rank'])} {name}",

@@ -81,21 +81,35 @@ def test_enterprise_style_and_popup(demo, tmp_path):
     assert "Dye &lt;Works&gt; B" in ent["E2"]["_popup"]
 
 
-def test_bounds_cover_every_drawn_point(demo, tmp_path):
+def test_bounds_fit_the_operational_data_not_the_whole_registry(demo, tmp_path):
+    from ecopatrol.maps.interactive import L_ENTERPRISES, L_ZONES
+
     folder, area = demo
     html = build_map(folder, out=tmp_path / "m.html", area=area).read_text()
     (s, w), (n, e) = _registry(html)["bounds"]
     assert "fitBounds" in html
     coords = []
-    for fc in layer_data(html).values():
+    for name, fc in layer_data(html).items():
+        if name.startswith((L_ENTERPRISES, L_ZONES)):
+            continue  # context: drawn, but the view is fitted to the day's data and top targets
         for f in fc["features"]:
             coords.append(np.asarray(_flatten(f["geometry"]["coordinates"])).reshape(-1, 2))
     xy = np.vstack(coords)
-    assert xy[:, 0].min() == pytest.approx(w, abs=1e-5) or xy[:, 0].min() >= w - 1e-5
+    assert xy[:, 0].min() == pytest.approx(w, abs=1e-5)
     assert (xy[:, 0] >= w - 1e-5).all() and (xy[:, 0] <= e + 1e-5).all()
     assert (xy[:, 1] >= s - 1e-5).all() and (xy[:, 1] <= n + 1e-5).all()
-    # the data span ~4.5 km east-west: bounds are tight, not the whole world
+    # the data span ~4.5 km east-west: bounds are tight, not the whole registry
     assert 0.03 < e - w < 0.1
+
+
+def test_rank_badges_only_for_the_top_targets(demo, tmp_path):
+    from ecopatrol.maps.interactive import L_TARGETS, TOP_TARGETS
+
+    folder, area = demo
+    html = build_map(folder, out=tmp_path / "m.html", area=area).read_text()
+    badges = [fc for name, fc in layer_data(html).items() if name.startswith(L_TARGETS)]
+    ranks = [f["properties"]["rank"] for fc in badges for f in fc["features"]]
+    assert ranks and max(ranks) <= TOP_TARGETS
 
 
 def _flatten(c):
