@@ -11,7 +11,6 @@ sensor row ends up in the samples or in the quarantine with a reason.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.crs import local_metric_crs, lonlat_to_xy
+from ecopatrol.core.io import sha256_file
 from ..core.errors import InputError
 from . import qc
 from ._time import iso_utc, to_seconds, unix_to_utc
@@ -48,11 +48,8 @@ class GeorefResult:
 
 
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    """Hex SHA-256 of an input file (recorded in the provenance)."""
+    return sha256_file(path)
 
 
 def dem_sampler(dem) -> Callable | None:

@@ -9,14 +9,13 @@ plus species columns (``tvoc_ugm3``, ``benzene_ppb``, ``ch4_ppm``…) before ``q
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..core.errors import FormatError, InputError, InputFileNotFoundError
+from ecopatrol.core.io import atomic_path
 
 SCHEMA = "ecopatrol.samples/1"
 SAMPLE_COLUMNS = ("time_utc", "platform_id", "mission_id", "pass_id", "lon", "lat", "alt_amsl_m",
@@ -67,16 +66,8 @@ def validate_samples(gdf) -> None:
 
 
 def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def write_samples(result, out_dir) -> dict[str, Path]:
