@@ -569,10 +569,11 @@ def _batches(parts: list[Partition], rows: dict[str, int], rows_per_task: int) -
     return out
 
 
-def _run(client, futures, stage: str, progress: Progress | None) -> list:
+def _run(client, futures, stage: str, progress: Progress | None, timings: dict | None = None) -> list:
     """Wait for ``futures`` in order, reporting completions; re-raises the first task error."""
     from distributed import as_completed
 
+    t0 = time.perf_counter()
     total = len(futures)
     if progress is not None:
         progress(stage, 0, total)
@@ -583,6 +584,8 @@ def _run(client, futures, stage: str, progress: Progress | None) -> list:
         done += 1
         if progress is not None:
             progress(stage, done, total)
+    if timings is not None:
+        timings[stage] = round(time.perf_counter() - t0, 2)
     return futures
 
 
@@ -643,7 +646,9 @@ def process_archive(
     """
     t0 = time.perf_counter()
     layout = scan_layout(archive_dir)
+    timings: dict[str, float] = {}
     client, cluster, owned = _client(scheduler, workers, processes)
+    timings["start"] = round(time.perf_counter() - t0, 2)
     try:
         quarantine = None
         if layout.kind == "raw":
@@ -652,7 +657,7 @@ def process_archive(
             samples_root = Path(out_dir) / "samples"
             futs = [client.submit(_georef_partition, p, str(samples_root), georef_kwargs or {}, pure=False)
                     for p in layout.partitions]
-            _run(client, futs, "georeference", progress)
+            _run(client, futs, "georeference", progress, timings)
             qs = [r["quarantine"] for r in client.gather(futs) if r["quarantine"] is not None]
             quarantine = pd.concat(qs, ignore_index=True) if qs else None
             layout = scan_layout(samples_root)
@@ -660,7 +665,7 @@ def process_archive(
         # 1. scan: counts, medians, lon/lat bounds (one task per batch of ~64 partitions)
         coarse = [parts[i:i + 64] for i in range(0, len(parts), 64)]
         futs = [client.submit(_scan_batch, b, species, None, pure=False) for b in coarse]
-        _run(client, futs, "scan", progress)
+        _run(client, futs, "scan", progress, timings)
         scan = pd.DataFrame([row for rows in client.gather(futs) for row in rows])
         if int(scan["n_finite"].sum()) == 0:
             raise InputError(f"archive `{layout.root}`: no finite `{species}` values")
@@ -670,7 +675,7 @@ def process_archive(
 
         crs = CRS.from_user_input(crs)
         futs = [client.submit(_scan_batch, b, species, crs.to_wkt(), pure=False) for b in coarse]
-        _run(client, futs, "bounds", progress)
+        _run(client, futs, "bounds", progress, timings)
         mb = pd.DataFrame([row for rows in client.gather(futs) for row in rows])
         bounds = {"x_min": mb["x_min"].min(), "x_max": mb["x_max"].max(),
                   "y_min": mb["y_min"].min(), "y_max": mb["y_max"].max()}
@@ -700,9 +705,9 @@ def process_archive(
             if len(level) == 1:
                 break
         del maps
-        _run(client, count_f, "aggregate", progress)
+        _run(client, count_f, "aggregate", progress, timings)
         counts = client.gather(count_f)
-        _run(client, [f for fs in reds.values() for f in fs] + level, "merge", progress)
+        _run(client, [f for fs in reds.values() for f in fs] + level, "merge", progress, timings)
         kde = level[0].result()
         aggs = {layer: pd.concat(client.gather(fs)).sort_index() for layer, fs in reds.items()}
     finally:
@@ -716,7 +721,8 @@ def process_archive(
         segments = _segments_frame(_order_like_grid_cells(aggs["segments"], value_names), species, pieces,
                                    piece_name, crs)
     n_samples = sum(c[0] for c in counts)
-    extra = {"path": "distributed", "n_tasks": len(batches), "rows_per_task": rows_per_task,
+    t_fin = time.perf_counter()
+    extra = {"stage_s": timings, "path": "distributed", "n_tasks": len(batches), "rows_per_task": rows_per_task,
              "n_passes": int(sum(c[2] for c in counts)), "seconds": round(time.perf_counter() - t0, 2),
              "n_off_road": int(sum(c[3] for c in counts))}
     if quarantine is not None and out_dir is not None:
@@ -728,6 +734,7 @@ def process_archive(
                   den=kde["den"], dens=kde["dens"], bw=bw, n_samples=n_samples, n_partitions=len(parts),
                   params={"cell_m": cell_m, "segment_m": segment_m, "min_noise": min_noise},
                   gi_distance_m=gi_distance_m, seed=seed, extra_summary=extra, write=out_dir is not None)
+    timings["finish"] = round(time.perf_counter() - t_fin, 2)
     log.info("archive %s: %d samples in %d partitions (%d tasks) → %d cells, %d segments, %d hotspots in %.1f s",
              layout.root, n_samples, len(parts), len(batches), len(res.cells),
              0 if segments is None else len(segments), len(res.hotspots), time.perf_counter() - t0)
