@@ -140,17 +140,21 @@ class World:
         ``t_s`` is assumed evenly spaced by ``dt_s`` (one instrument's sample times):
         each emitter's plume is multiplied by a lognormal puff factor with a correlation
         time of a few seconds (turbulent intermittency; mean 1). Returns ``tvoc_ugm3``,
-        ``benzene_ppb``, ``toluene_ppb``, ``xylene_ppb`` and ``plume_tvoc_ugm3``.
+        ``benzene_ppb``, ``toluene_ppb``, ``xylene_ppb``, ``plume_tvoc_ugm3`` and
+        ``mean_plume_by_emitter_ugm3`` (n, k): each emitter's mean plume (no puffs) under the
+        wind of the moment, the ground truth of what a sample could see of it.
         """
         t = np.asarray(t_s, float)
         plume = self.plume_tvoc_ugm3(t, x_m, y_m, z_agl_m)
+        mean_plume = plume
         k = plume.shape[1]
         sd = _PUFF_SD_LN[self.stability]
         z = np.stack([ar1(t.size, dt_s, PUFF_TAU_S, rng) for _ in range(k)], axis=1) if k else plume
         puffs = np.exp(sd * z - 0.5 * sd * sd) if k else plume
         plume = plume * puffs
         bg = self.background_at(t)
-        out = {"plume_tvoc_ugm3": plume.sum(axis=1), "tvoc_ugm3": bg["tvoc_ugm3"] + plume.sum(axis=1)}
+        out = {"plume_tvoc_ugm3": plume.sum(axis=1), "tvoc_ugm3": bg["tvoc_ugm3"] + plume.sum(axis=1),
+               "mean_plume_by_emitter_ugm3": mean_plume}
         for sp in SPECIES_PPB:
             frac = self.emitters[f"frac_{sp}"].to_numpy() if k else np.zeros(0)
             out[f"{sp}_ppb"] = bg[f"{sp}_ppb"] + ugm3_to_ppb(plume @ frac, sp)

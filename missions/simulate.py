@@ -492,6 +492,14 @@ def simulate_plans(
         inst["instrument_file"] = f"{inst['platform']}/{inst['mission_id']}_instrument.toml"
 
     em = world.emitters
+    # what the samples truly saw of each emitter: its mean plume (no puffs) at the written
+    # samples under the time-varying wind, maximum and count ≥ 5 µg/m³ over all platforms
+    seen_max = np.zeros(len(em))
+    seen_n = np.zeros(len(em), int)
+    for tf in truth_frames:
+        mx, nn = tf.attrs.pop("max_mean_plume_ugm3", None), tf.attrs.pop("n_mean_plume_ge_5ugm3", None)
+        if mx is not None and mx.size:
+            seen_max, seen_n = np.maximum(seen_max, mx), seen_n + nn
     truth = {
         "schema": "ecopatrol.truth/1",
         "seed": int(seed),
@@ -503,8 +511,11 @@ def simulate_plans(
              "positive_list": bool(r.positive_list), "industry": r.industry,
              "lon": float(lo), "lat": float(la), "height_m": float(r.height_m),
              "species_mass_fraction": {sp: float(getattr(r, f"frac_{sp}")) for sp in wd.SPECIES_PPB},
-             "max_unit_conc_on_tracks_ugm3_per_g_s": round(float(r.score), 6)}
-            for r, lo, la in zip(em.itertuples(), *_em_lonlat(em, area.metric_crs))
+             "max_unit_conc_on_tracks_ugm3_per_g_s": round(float(r.score), 6),
+             "max_true_plume_on_samples_ugm3": round(float(mx), 3), "n_samples_true_plume_ge_5ugm3": int(nn),
+             "diameter_m": float(r.diameter_m), "exit_velocity_m_s": float(r.exit_velocity_m_s),
+             "exit_temp_k": float(r.exit_temp_k)}
+            for r, lo, la, mx, nn in zip(em.itertuples(), *_em_lonlat(em, area.metric_crs), seen_max, seen_n)
         ],
         "wind": {
             "from_deg": round(mean_wind.from_deg, 3), "speed_m_s": round(mean_wind.speed_m_s, 3),
@@ -636,6 +647,10 @@ def _write_analyser(area, world: wd.World, p: _Platform, path: Path, epoch_unix_
         "true_xylene_ppb": conc["xylene_ppb"],
         "true_wind_from_deg": np.round(wdir_s, 3), "true_wind_speed_m_s": np.round(wspd_s, 3),
     })
+    mp = conc["mean_plume_by_emitter_ugm3"][keep]
+    if mp.shape[1]:
+        tf.attrs["max_mean_plume_ugm3"] = mp.max(axis=0)
+        tf.attrs["n_mean_plume_ge_5ugm3"] = (mp >= 5.0).sum(axis=0)
     inst = {"file": rel, "clock_offset_s": spec.clock_offset_s, "lag_s": spec.lag_s,
             "total_delay_s": round(spec.clock_offset_s + spec.lag_s, 3),
             "timezone": ANALYSER_TZ, "response_tau_s": spec.response_tau_s, "platform": p.kind,
