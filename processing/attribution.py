@@ -165,7 +165,7 @@ def build_operator(samples: pd.DataFrame, area, *, crs, wind: Wind | None, schem
 
 def estimate_rates(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, exceed: np.ndarray | None = None,
                    max_rows: int = 20000, model_rel_sd: float = 0.3, obs_rel_sd: float = 0.0,
-                   prior_rate_sd_g_s: float = 5.0, seed: int = 0) -> pd.DataFrame:
+                   prior_rate_sd_g_s: float = 5.0, min_support: int = 5, seed: int = 0) -> pd.DataFrame:
     """Emission rates (g/s) of all candidate sources at once by NNLS over the samples.
 
     Rows are weighted by 1/sd with sd² = noise² + (``obs_rel_sd`` × enhancement)²; all exceeding
@@ -205,11 +205,34 @@ def estimate_rates(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, exc
     w = 1.0 / np.sqrt(noise[rows] ** 2 + (obs_rel_sd * np.clip(e_rows, 0, None)) ** 2)
     Ad = A[:, cols].toarray() * w[:, None]
     b = e_rows * w
+    codes_rows = op.codes[rows]
     # Gaussian prior N(0, prior_rate_sd²) on each rate (MAP = NNLS on augmented rows): sources the
     # samples barely constrain stay near zero instead of taking absurd rates
-    k_c = len(cols)
-    Aug = np.vstack([Ad, np.eye(k_c) / prior_rate_sd_g_s])
-    q, _ = nnls(Aug, np.r_[b, np.zeros(k_c)], maxiter=50 * k_c + 50)
+    def solve(keep: np.ndarray) -> np.ndarray:
+        k_c = int(keep.sum())
+        Aug = np.vstack([Ad[:, keep], np.eye(k_c) / prior_rate_sd_g_s])
+        qk, _ = nnls(Aug, np.r_[b, np.zeros(k_c)], maxiter=50 * k_c + 50)
+        q = np.zeros(len(cols))
+        q[keep] = qk
+        return q
+
+    keep = np.ones(len(cols), bool)
+    q = solve(keep)
+    # minimum support: a positive rate must be seen, i.e. predict ≥ 3 noise sd where at least half
+    # of it is observed, on ≥ ``min_support`` samples spread over ≥ 2 passes; otherwise it only
+    # explains an isolated spike (traffic) with a plume edge, and is refitted at 0
+    n_weak = 0
+    for _ in range(3 if min_support > 0 else 0):
+        pk = Ad * q[None, :]  # weighted rows: prediction in noise-sd units
+        contrib = (pk >= 3.0) & (b[:, None] >= 0.5 * pk)  # predicted clearly and seen there
+        n_sup = contrib.sum(0)
+        n_pass = np.array([len(np.unique(codes_rows[contrib[:, j]])) if n_sup[j] else 0 for j in range(len(cols))])
+        weak = keep & (q > 0) & ((n_sup < min_support) | (n_pass < 2))
+        if not weak.any():
+            break
+        n_weak += int(weak.sum())
+        keep &= ~weak
+        q = solve(keep)
     active = q > 0
     resid = b - Ad @ q
     dof = max(len(rows) - int(active.sum()), 1)
@@ -222,10 +245,11 @@ def estimate_rates(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, exc
         cov = np.linalg.pinv(Aa.T @ Aa / s2 + np.eye(int(active.sum())) / prior_rate_sd_g_s**2)
         sd[active] = np.sqrt(np.clip(np.diag(cov), 0, None))
     sd = np.sqrt(sd**2 + (model_rel_sd * q) ** 2)
+    sd[~keep] = np.nan  # unsupported: no estimate
     out.loc[cols, "rate_g_s"] = q
     out.loc[cols, "rate_sd_g_s"] = sd
-    log.info("NNLS: %d samples × %d candidate sources, %d with a positive rate (total %.3g g/s)",
-             len(rows), len(cols), int(active.sum()), float(q.sum()))
+    log.info("NNLS: %d samples × %d candidate sources, %d with a positive rate (total %.3g g/s), "
+             "%d without minimum support set to 0", len(rows), len(cols), int(active.sum()), float(q.sum()), n_weak)
     return out
 
 

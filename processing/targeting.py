@@ -46,6 +46,7 @@ MIN_SHARE = 0.1  # an evidence item must explain ≥ 10 % of the enhancement to 
 FLUX_WEIGHT = 0.6
 EVIDENCE_WEIGHT = 0.7
 POSITIVE_LIST_FACTOR = 0.3
+SHARE_CRED_MIN = 0.3  # event/hotspot shares of a source without a significant all-samples rate
 TARGET_COLUMNS = ["rank", "enterprise_id", "name", "score", "reasons", "industry", "positive_list",
                   "evidence_score", "risk_score", "rate_g_s", "rate_sd_g_s", "n_events", "n_confirmed_events",
                   "best_hotspot_confidence", "flux_g_s", "violations_3y", "days_since_inspection", "lon", "lat"]
@@ -132,15 +133,25 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
     hot = ev["hotspots"]
     hconf_of = dict(zip(hot["hotspot_id"], hot["confidence"], strict=False)) if len(hot) else {}
 
+    cred: dict[str, float] = {}
     if len(att):
         kind = att.get("evidence_kind", pd.Series("event", index=att.index)).fillna("")
+        # the shares of events and hotspots come from the all-samples fit: they are only as credible
+        # as the source's rate there (z = rate / sd; z ≥ 2 counts in full, an unsupported rate 0.3)
+        nn = att[kind == "nnls"]
+        if len(nn):
+            gz = nn.groupby("enterprise_id").agg(rate=("rate_g_s", "sum"),
+                                                  sd=("rate_sd_g_s", lambda s: math.sqrt(float((s**2).sum()))))
+            zz = np.where((gz["rate"] > 0) & (gz["sd"] > 0), gz["rate"] / gz["sd"].where(gz["sd"] > 0, 1.0), 0.0)
+            cred = dict(zip(gz.index.astype(str), np.clip(zz / 2.0, SHARE_CRED_MIN, 1.0), strict=True))
         # events: one entry per (event, enterprise), best share over its sources
         e_rows = att[kind == "event"]
         if len(e_rows):
             g = e_rows.groupby(["enterprise_id", "evidence_id"], sort=True)["likelihood"].sum().reset_index()
             g = g[(g["likelihood"] >= MIN_SHARE) & g["enterprise_id"].isin(list(parts))]
             g["s"] = np.minimum(g["likelihood"], 1.0) * np.where(
-                g["evidence_id"].map(conf_of).fillna(False).astype(bool), 1.0, 0.6)
+                g["evidence_id"].map(conf_of).fillna(False).astype(bool), 1.0, 0.6) \
+                * g["enterprise_id"].map(cred).fillna(SHARE_CRED_MIN if cred else 1.0).to_numpy(float)
             for e, sub in g.groupby("enterprise_id"):
                 parts[e].append(_best_two(sub["s"].to_numpy()))
                 stats.loc[e, "n_events"] = len(sub)
@@ -158,7 +169,8 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
             g = h_rows.groupby(["enterprise_id", "evidence_id"], sort=True)["likelihood"].sum().reset_index()
             g = g[(g["likelihood"] >= MIN_SHARE) & g["enterprise_id"].isin(list(parts))]
             g["level"] = g["evidence_id"].map(hconf_of).fillna(90).astype(int)
-            g["s"] = np.minimum(g["likelihood"], 1.0) * g["level"].map({99: 1.0, 95: 0.8}).fillna(0.6)
+            g["s"] = np.minimum(g["likelihood"], 1.0) * g["level"].map({99: 1.0, 95: 0.8}).fillna(0.6) \
+                * g["enterprise_id"].map(cred).fillna(SHARE_CRED_MIN if cred else 1.0).to_numpy(float)
             for e, sub in g.sort_values("s", ascending=False).groupby("enterprise_id", sort=False):
                 parts[e].append(_best_two(sub["s"].to_numpy()))
                 stats.loc[e, "best_hotspot_confidence"] = int(sub["level"].max())
@@ -169,14 +181,12 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
         if len(n_rows):
             g = n_rows.groupby("enterprise_id").agg(rate=("rate_g_s", "sum"),
                                                      sd=("rate_sd_g_s", lambda s: math.sqrt(float((s**2).sum()))))
-            max_rate = float(g["rate"].max()) if len(g) else 0.0
             for e, r in g.iterrows():
                 if e not in parts or r["rate"] <= 0:
                     continue
                 z = r["rate"] / r["sd"] if r["sd"] > 0 else 0.0
                 sig = float(np.clip((z - 1) / 2, 0, 1))
-                size = float(np.clip(r["rate"] / (0.5 * max_rate), 0, 1)) if max_rate > 0 else 0.0
-                parts[e].append(0.6 * sig * size)
+                parts[e].append(0.6 * sig)
                 stats.loc[e, "rate_g_s"] = r["rate"]
                 stats.loc[e, "rate_sd_g_s"] = r["sd"]
                 if sig > 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from plume_world import CRS_M, make_area, van_samples
 
@@ -108,3 +109,28 @@ def test_deterministic(world):
     _, event_of = plume.detect_events(ann)
     att2, _ = attribution.attribute(ann, events, area, crs=CRS_M, event_of=event_of, wind=WIND)
     assert att2.equals(att)
+
+
+def test_an_isolated_spike_does_not_earn_a_source_a_rate():
+    """A 3-sample traffic spike on one pass: without the minimum support some plume edge takes it
+    (a spurious rate); with it (≥ 5 samples at ≥ 3 noise sd on ≥ 2 passes) that source gets 0."""
+    area = make_area()
+    s = van_samples(area, EMITTERS, passes=2, seed=7)
+    ann = plume.annotate(s)
+    op0 = attribution.build_operator(ann, area, crs=CRS_M, wind=WIND)
+    a = op0.matrix(np.arange(len(ann)))
+    innocent = ~op0.sources["source_id"].isin(list(EMITTERS)).to_numpy()
+    # where an innocent source's plume edge reaches but no emitter's does, on the first pass
+    lure = np.where(ann["pass_id"].to_numpy() == ann["pass_id"].iloc[0],
+                    a[:, innocent].max(1) / (a[:, ~innocent].sum(1) + 1e-3), -1.0)
+    i = int(np.argmax(lure))
+    ann.loc[ann.index[i:i + 3], "tvoc_ugm3"] += 150.0
+    ann = plume.annotate(ann[s.columns])
+    op = attribution.build_operator(ann, area, crs=CRS_M, wind=WIND)
+    enh, noise = ann["tvoc_ugm3_enh"].to_numpy(float), ann["tvoc_ugm3_noise"].to_numpy(float)
+    loose = attribution.estimate_rates(op, enh, noise, min_support=0).set_index("source_id")["rate_g_s"]
+    strict = attribution.estimate_rates(op, enh, noise).set_index("source_id")["rate_g_s"]
+    spurious = loose.drop(["E04-S1", "E06-S1"])
+    assert spurious.max() > 0.3, "the spike should tempt the unconstrained fit"
+    assert strict.drop(["E04-S1", "E06-S1"]).max() < 0.5 * spurious.max()
+    assert strict["E04-S1"] == pytest.approx(2.0, rel=0.2)
