@@ -241,6 +241,9 @@ def _plan_targets(plan: dict | None) -> dict[str, list[str]]:
     return out
 
 
+MIN_CURTAIN_AGL_M = 2.0  # drone samples below this are on the ground, not on a curtain
+
+
 def flux_table(samples: pd.DataFrame, area=None, *, species: str = "tvoc_ugm3", wind: Wind | None = None,
                crs=None, plan: dict | None = None, min_samples: int = 50, min_height_m: float = 15.0,
                max_target_m: float = 3000.0) -> pd.DataFrame:
@@ -263,6 +266,10 @@ def flux_table(samples: pd.DataFrame, area=None, *, species: str = "tvoc_ugm3", 
 
     d = samples[is_drone(samples)]
     d = d[np.isfinite(d[species].to_numpy(float))]
+    # a drone on the ground (before take-off, after landing) is no part of a curtain: its samples
+    # would pin the plane's bottom edge at the launch point, far from the plume
+    if "alt_agl_m" in d.columns:
+        d = d[~(pd.to_numeric(d["alt_agl_m"], errors="coerce").to_numpy(float) < MIN_CURTAIN_AGL_M)]
     if len(d) == 0:
         return pd.DataFrame(columns=FLUX_COLUMNS)
     x, y, crs = metric_xy(d, crs)

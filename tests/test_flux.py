@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from plume_world import CRS_M, curtain_samples, make_area
 
@@ -98,3 +100,20 @@ def test_curtain_background_ignores_the_plume():
 def test_too_few_samples_is_an_input_error():
     with pytest.raises(InputError, match="at least"):
         flux.curtain_flux([0, 1], [10, 20], [1, 2], wind_from_deg=270, wind_speed_m_s=4, normal_deg=90)
+
+
+def test_samples_on_the_ground_at_the_launch_point_are_no_part_of_the_curtain():
+    """The drone idles on the ground at one end of the plane before take-off: those samples
+    (z ≈ 0, background-level) must not become the curtain's bottom row."""
+    area = make_area()
+    s = curtain_samples(area, {"E04-S1": 2.0}, centre_xy_m=(700.0, 0.0), half_width_m=340.0, seed=3)
+    first = s.iloc[:1]
+    ground = pd.concat([first] * 120, ignore_index=True)
+    ground["alt_agl_m"] = np.linspace(-0.1, 0.1, len(ground))
+    ground["tvoc_ugm3"] = 35.0 + np.random.default_rng(1).normal(0, 0.5, len(ground))  # a road nearby
+    ground["time_utc"] = first["time_utc"].iloc[0] - pd.to_timedelta(np.arange(len(ground), 0, -1), unit="s")
+    with_ground = gpd.GeoDataFrame(pd.concat([ground, s], ignore_index=True), geometry="geometry", crs=s.crs)
+    t = flux.flux_table(with_ground, area, wind=Wind(270, 4, "D"), crs=CRS_M)
+    assert len(t) == 1
+    assert t.iloc[0]["z_min_m"] > 5.0
+    assert t.iloc[0]["flux_g_s"] == pytest.approx(2.0, rel=0.15)
