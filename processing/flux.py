@@ -241,6 +241,36 @@ def _plan_targets(plan: dict | None) -> dict[str, list[str]]:
     return out
 
 
+def curtain_span_mask(s_m: np.ndarray, z_m: np.ndarray, *, bin_m: float = 10.0, level_m: float = 5.0,
+                      min_levels: int = 3) -> np.ndarray:
+    """Samples within the stretch of the plane that the drone flew at ≥ ``min_levels`` heights.
+
+    A transit or climb leg often lies in the curtain's plane (to and from the launch point) but at
+    one height: interpolated over the full height it would turn a plume met on that leg into a
+    wall of flux. The span is the longest run of ``bin_m`` bins along the plane holding samples on
+    ≥ ``min_levels`` distinct ``level_m`` height bands (gaps of one bin bridged).
+    """
+    s = np.asarray(s_m, float)
+    z = np.asarray(z_m, float)
+    ok = np.isfinite(s) & np.isfinite(z)
+    if ok.sum() == 0:
+        return ok
+    b = np.floor((s - np.nanmin(s[ok])) / bin_m).astype(int)
+    lv = np.round(z / level_m).astype(int)
+    pairs = np.unique(np.c_[b[ok], lv[ok]], axis=0)
+    nb = int(b[ok].max()) + 1
+    n_lev = np.bincount(pairs[:, 0], minlength=nb)
+    good = n_lev >= min_levels
+    # bridge single-bin gaps, then the longest run
+    good[1:-1] |= good[:-2] & good[2:]
+    if not good.any():
+        return ok
+    edges = np.diff(np.r_[0, good.astype(int), 0])
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    k = int(np.argmax(ends - starts))
+    return ok & (b >= starts[k]) & (b < ends[k])
+
+
 MIN_CURTAIN_AGL_M = 2.0  # drone samples below this are on the ground, not on a curtain
 
 
@@ -301,6 +331,8 @@ def flux_table(samples: pd.DataFrame, area=None, *, species: str = "tvoc_ugm3", 
             (w0.stability if w0 is not None and w0.stability else "D")
         plane, inl = fit_plane(x[idx], y[idx], wind_from_deg=from_deg)
         idx = idx[inl]
+        s_all, _ = plane.coords(x[idx], y[idx])
+        idx = idx[curtain_span_mask(s_all, z[idx])]
         if len(idx) < min_samples or np.ptp(z[idx]) < min_height_m:
             continue
         c = d[species].to_numpy(float)[idx]

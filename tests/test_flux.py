@@ -8,7 +8,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from plume_world import CRS_M, curtain_samples, make_area
+from plume_world import CRS_M, X0, Y0, curtain_samples, make_area, plume_conc
+
+from ecopatrol.core.crs import xy_to_lonlat
 
 from ecopatrol.core.dispersion import gaussian_plume, sigmas
 from ecopatrol.core.errors import InputError
@@ -117,3 +119,35 @@ def test_samples_on_the_ground_at_the_launch_point_are_no_part_of_the_curtain():
     assert len(t) == 1
     assert t.iloc[0]["z_min_m"] > 5.0
     assert t.iloc[0]["flux_g_s"] == pytest.approx(2.0, rel=0.15)
+
+
+def test_a_transit_leg_in_the_plane_is_not_interpolated_into_the_curtain():
+    """The drone flies out to the curtain along its own line at one height, crossing a neighbour's
+    plume (E05, 300 m to the side) on the way: that leg lies in the plane but is no curtain, and
+    interpolated over the full height it would add a wall of flux. Only E04's 2 g/s crosses the
+    curtain proper."""
+    area = make_area()
+    emit = {"E04-S1": 2.0, "E05-S1": 3.0}
+    s = curtain_samples(area, emit, centre_xy_m=(700.0, 0.0), half_width_m=200.0, seed=4)
+    ss = np.arange(204.0, 600.0, 4.0)
+    x, y = X0 + 700.0 + 0 * ss, Y0 + ss
+    c = 20.0 + plume_conc(area, emit, x, y, np.full(len(ss), 30.0), wind_from_deg=270.0, wind_speed_m_s=4.0)
+    lon, lat = xy_to_lonlat(x, y, CRS_M)
+    leg = pd.DataFrame({"time_utc": s["time_utc"].iloc[0] - pd.to_timedelta(np.arange(len(ss), 0, -1), unit="s"),
+                        "platform_id": "drone1", "mission_id": "S01", "pass_id": 0, "lon": lon, "lat": lat,
+                        "alt_amsl_m": 40.0, "alt_agl_m": 30.0, "speed_m_s": 4.0, "tvoc_ugm3": c,
+                        "wind_from_deg": np.nan, "wind_speed_m_s": np.nan, "qa_flags": ""})
+    assert c.max() > 100.0  # the leg does cross E05's plume
+    both = pd.concat([s.drop(columns="geometry"), leg], ignore_index=True)
+    both = gpd.GeoDataFrame(both, geometry=gpd.points_from_xy(both["lon"], both["lat"]), crs="EPSG:4326")
+    t = flux.flux_table(both, area, wind=Wind(270, 4, "D"), crs=CRS_M)
+    assert len(t) == 1
+    assert t.iloc[0]["width_m"] < 450.0
+    assert t.iloc[0]["flux_g_s"] == pytest.approx(2.0, rel=0.15)
+
+
+def test_curtain_span_is_where_several_levels_were_flown():
+    s = np.r_[np.tile(np.arange(0.0, 300.0, 4.0), 4), np.arange(300.0, 700.0, 4.0)]
+    z = np.r_[np.repeat([10.0, 30.0, 50.0, 70.0], 75), np.full(100, 50.0)]
+    m = flux.curtain_span_mask(s, z)
+    assert m[:300].all() and not m[300:].any()
