@@ -29,10 +29,11 @@ directly): the cell aggregates and Gi* exactly, the kernel grids to floating-poi
 What makes it exact, and its two conventions (both paths follow them):
 
 - a pass lies inside one partition (a van-day): passes that cross midnight UTC are split;
-- ``annotate``'s noise floor, which it takes from the whole frame it is given, is fixed for
-  the archive: ``noise_floor_frac`` × the median over partitions of each partition's median
-  concentration (``min_noise``), and ``annotate`` runs per partition (it packs a frame's
-  passes on one datetime64 axis, which overflows beyond ~900 passes).
+- ``annotate``'s noise floor, the one quantity it takes from the whole frame it is given
+  (everything else is per pass), is fixed for the archive: ``noise_floor_frac`` × the median
+  over partitions of each partition's median concentration (``min_noise``); with it fixed,
+  annotating partition by partition equals annotating everything at once (up to the float
+  rounding of rolling-window edges when sample times are not binary fractions of a second).
 
 Workers must see ``archive_dir`` and ``out_dir`` at the same paths (one machine, or a
 shared file system).
@@ -795,7 +796,7 @@ def process_in_memory(
     crs = CRS.from_user_input(crs if crs is not None else _archive_crs(
         (np.nanmin(lon), np.nanmin(lat), np.nanmax(lon), np.nanmax(lat))))
     min_noise = noise_floor_frac * float(np.nanmedian(medians))
-    # annotate per partition (passes never span partitions; see the module docstring)
+    # annotate per partition with the fixed floor (passes never span partitions; module docstring)
     sizes = [len(f) for f in frames]
     del frames
     part_id = np.repeat(np.arange(len(sizes)), sizes)
