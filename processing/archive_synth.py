@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.crs import lonlat_to_xy, xy_to_lonlat
+from ecopatrol.core.io import atomic_path, atomic_write
 from ..core.errors import FormatError, InputError, InputFileNotFoundError
 
 log = logging.getLogger(__name__)
@@ -300,16 +299,8 @@ def _context(area, *, days: int, seed: int, hz: float, hours: float, start: str,
 
 
 def _write_parquet_atomic(gdf, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         gdf.to_parquet(tmp, index=False, schema_version="1.0.0")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def partition_path(root, date: str, platform: str) -> Path:
@@ -369,8 +360,6 @@ def synth_archive(
         "winds": [{"day": i, "from_deg": round(w[0], 1), "speed_m_s": round(w[1], 2), "stability": w[2]}
                   for i, w in enumerate(ctx["winds"])],
     }
-    tmp = out / ".archive.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    os.replace(tmp, out / "archive.json")
+    atomic_write(out / "archive.json", json.dumps(manifest, indent=1))
     log.info("synthetic archive: %d days × %d vans at %g Hz → %d samples in %s", days, vans, hz, total, out)
     return manifest
