@@ -43,6 +43,8 @@ DEFAULT_SITE_SOURCE_HEIGHT_M = 10.0  # enterprises without a registered stack: f
 RISE_DISTANCE_M = 2000.0  # Briggs rise evaluated here (≈ final rise, finite for cold jets)
 DIRECTION_OFFSETS_DEG = np.array([-10.0, -5.0, 0.0, 5.0, 10.0])
 DIRECTION_SD_DEG = 7.0
+SUPPORT_SD = 2.0  # minimum support: a sample supports a source where it predicts ≥ this many noise sd
+SUPPORT_SHARE = 0.3  # … and at least this share of the samples it reaches must see it
 ATTRIBUTION_COLUMNS = [
     "evidence_id", "evidence_kind", "enterprise_id", "source_id", "likelihood", "rank", "confidence",
     "rate_g_s", "rate_sd_g_s", "evidence_rate_g_s", "fit_likelihood", "distance_m", "crosswind_m", "expected_ugm3",
@@ -170,7 +172,11 @@ def estimate_rates(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, exc
 
     Rows are weighted by 1/sd with sd² = noise² + (``obs_rel_sd`` × enhancement)²; all exceeding
     samples are kept and the others subsampled (seeded) to at most ``max_rows``; sources that
-    touch fewer than 3 kept samples get rate 0 and NaN sd. Each rate has a Gaussian prior
+    touch fewer than 3 kept samples get rate 0 and NaN sd, and so do sources without minimum
+    support after the fit (fewer than ``min_support`` samples where the source predicts
+    ≥ ``SUPPORT_SD`` noise sd and at least half of that is observed, or all of them on one pass,
+    or fewer than ``SUPPORT_SHARE`` of the samples it reaches: an isolated spike explained by a
+    plume edge), refitted without them. Each rate has a Gaussian prior
     N(0, ``prior_rate_sd_g_s``²) (a ridge, solved as NNLS on augmented rows) so sources the
     samples barely constrain cannot take absurd rates. ``rate_sd_g_s`` combines the posterior
     sd on the active set with ``model_rel_sd`` × rate (Gaussian-plume model error).
@@ -218,16 +224,19 @@ def estimate_rates(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, exc
 
     keep = np.ones(len(cols), bool)
     q = solve(keep)
-    # minimum support: a positive rate must be seen, i.e. predict ≥ 3 noise sd where at least half
-    # of it is observed, on ≥ ``min_support`` samples spread over ≥ 2 passes; otherwise it only
-    # explains an isolated spike (traffic) with a plume edge, and is refitted at 0
+    # minimum support: a positive rate must be seen, i.e. predict ≥ SUPPORT_SD noise sd where at
+    # least half of it is observed, on ≥ ``min_support`` samples over ≥ 2 passes and on a fair share
+    # of the samples it reaches; otherwise it only explains an isolated spike (traffic) with a
+    # plume edge, and is refitted at 0
     n_weak = 0
     for _ in range(3 if min_support > 0 else 0):
         pk = Ad * q[None, :]  # weighted rows: prediction in noise-sd units
-        contrib = (pk >= 3.0) & (b[:, None] >= 0.5 * pk)  # predicted clearly and seen there
+        reach = pk >= SUPPORT_SD  # predicted above the noise
+        contrib = reach & (b[:, None] >= 0.5 * pk)  # … and seen there
         n_sup = contrib.sum(0)
+        n_reach = reach.sum(0)
         n_pass = np.array([len(np.unique(codes_rows[contrib[:, j]])) if n_sup[j] else 0 for j in range(len(cols))])
-        weak = keep & (q > 0) & ((n_sup < min_support) | (n_pass < 2))
+        weak = keep & (q > 0) & ((n_sup < min_support) | (n_pass < 2) | (n_sup < SUPPORT_SHARE * n_reach))
         if not weak.any():
             break
         n_weak += int(weak.sum())

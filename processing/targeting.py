@@ -6,9 +6,11 @@ For every registered enterprise:
   events (share of the enhancement it explains, ≥ 10 % to count, × 1.0 when the event is
   confirmed on ≥ 2 passes, × 0.6 otherwise; the best event reinforced by half the second, so
   many weak shares stay weak), hotspots (share × 1.0 / 0.8 / 0.6 at 99 / 95 / 90 %, same
-  rule), the all-samples NNLS rate (0.6 × significance × size relative to half the largest
-  rate), and drone curtains that name it as target (0.6 × significance of the flux × how well
-  it explains the plume on the curtain, ``target_match``);
+  rule), the all-samples NNLS rate (0.6 × significance, ``clip((z − 1)/2, 0, 1)`` with
+  z = rate / sd: a large but poorly constrained rate is no evidence), and drone curtains that
+  name it as target (0.6 × significance of the flux × how well it explains the plume on the
+  curtain, ``target_match``). Event and hotspot shares come from the all-samples fit, so they
+  are weighted by the credibility of the source's rate there, ``clip(z / 2, 0.3, 1)``;
 - **risk** (0–1) = 0.4 × industry (packaging printing and textile dyeing 1.0, other VOC-using
   industries 0.7, others 0.3) + 0.35 × past violations (3 or more → 1) + 0.25 × time since the
   last inspection (two years or never → 1);

@@ -113,7 +113,7 @@ def test_deterministic(world):
 
 def test_an_isolated_spike_does_not_earn_a_source_a_rate():
     """A 3-sample traffic spike on one pass: without the minimum support some plume edge takes it
-    (a spurious rate); with it (≥ 5 samples at ≥ 3 noise sd on ≥ 2 passes) that source gets 0."""
+    (a spurious rate); with it (≥ 5 samples at ≥ 2 noise sd, seen, on ≥ 2 passes) that source gets 0."""
     area = make_area()
     s = van_samples(area, EMITTERS, passes=2, seed=7)
     ann = plume.annotate(s)

@@ -194,3 +194,25 @@ def test_jimo_hidden_emitter_ranks_in_the_top_three(jimo, tmp_path):
     assert len(t) == len(jimo.enterprises)
     truth = src["enterprise_id"].iloc[0]
     assert truth in t["enterprise_id"].head(3).tolist(), t.head(5)[["enterprise_id", "score", "reasons"]]
+
+
+def test_event_shares_count_only_as_far_as_the_sources_rate_is_significant():
+    """Two firms explain the same share of a single-pass event; one has a well-determined
+    all-samples rate (z = 5), the other a large rate that the samples barely constrain (z ≈ 1.1,
+    a plume edge explaining a spike): the second gets a fraction of the evidence, not the same."""
+    from types import SimpleNamespace
+
+    area = make_area()
+    att = pd.DataFrame({
+        "evidence_id": ["E0001", "E0001", "all-samples", "all-samples"],
+        "evidence_kind": ["event", "event", "nnls", "nnls"],
+        "enterprise_id": ["E01", "E03", "E01", "E03"], "source_id": ["E01-S1", "E03-S1", "E01-S1", "E03-S1"],
+        "likelihood": [0.6, 0.6, np.nan, np.nan], "rate_g_s": [5.0, 0.5, 5.0, 0.5],
+        "rate_sd_g_s": [4.5, 0.1, 4.5, 0.1]})
+    events = pd.DataFrame({"event_id": ["E0001"], "confirmed": [False], "n_passes": [1]})
+    ev = SimpleNamespace(attribution=att, events=events, hotspots=pd.DataFrame(), flux=pd.DataFrame(),
+                         summary={"end_utc": "2026-05-12T03:00:00Z"})
+    t = rank_targets(ev, area).set_index("enterprise_id")
+    assert t.loc["E03", "evidence_score"] > 0.4
+    assert t.loc["E01", "evidence_score"] < 0.25
+    assert t.loc["E03", "rank"] < t.loc["E01", "rank"]
