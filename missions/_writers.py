@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import struct
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ecopatrol.core.io import atomic_write
 
 FT_PER_M = 1.0 / 0.3048
 MPH_PER_M_S = 3600.0 / 1609.344
@@ -28,19 +28,8 @@ GEOID_SEPARATION_M = 7.0  # EGM96 geoid height near Qingdao, written in GGA fiel
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; field files are ordinary shared files
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` to ``path`` atomically (see :mod:`ecopatrol.core.io`)."""
+    atomic_write(path, data)
 
 
 def write_json(path: Path, obj) -> None:
