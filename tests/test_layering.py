@@ -1,0 +1,46 @@
+"""Every import points down: ecopatrol → maps → missions, processing → core."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FLOORS = {"core": set(), "missions": {"core"}, "processing": {"core"},
+          "maps": {"core", "missions", "processing"}, "ecopatrol": {"core", "missions", "processing", "maps"}}
+DIRS = {"core": "core", "missions": "missions", "processing": "processing", "maps": "maps", "ecopatrol": "ecopatrol"}
+
+
+def _project_imports(path: Path, package: str):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    rel_parts = path.relative_to(ROOT / DIRS[package]).parts[:-1]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                depth = len(rel_parts) + 1 - node.level  # 0 = the floor's own package
+                if depth < 0:
+                    names = [f"ecopatrol.{node.module or ''}"]
+                else:
+                    continue  # relative import inside the same floor
+            else:
+                names = [node.module or ""]
+        else:
+            continue
+        for n in names:
+            parts = n.split(".")
+            if parts[0] == "ecopatrol" and len(parts) > 1 and parts[1] in FLOORS:
+                yield parts[1], node.lineno
+            elif parts[0] == "ecopatrol" and package != "ecopatrol":
+                yield "ecopatrol", node.lineno
+
+
+@pytest.mark.parametrize("package", list(FLOORS))
+def test_imports_point_down(package):
+    bad = []
+    for path in sorted((ROOT / DIRS[package]).rglob("*.py")):
+        for target, line in _project_imports(path, package):
+            if target != package and target not in FLOORS[package]:
+                bad.append(f"{path.relative_to(ROOT)}:{line} imports ecopatrol.{target}")
+    assert not bad, "\n".join(bad)
