@@ -14,6 +14,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .core.weather import Wind
 
 log = logging.getLogger(__name__)
 
@@ -91,14 +95,13 @@ def initial_targets(area, *, n_drone: int = 3, n_van: int = 10) -> tuple[list[st
 
 
 def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] | None = None,
-             wind=None, n_emitters: int = 3, maps: bool = True) -> DemoResult:
+             wind: Wind | None = None, n_emitters: int = 3, maps: bool = True) -> DemoResult:
     """Run the whole loop on the bundled Jimo example into ``out`` and return what was done.
 
     ``wind`` (a ``core.weather.Wind``) replaces the area's default wind; ``n_emitters`` is the
     number of hidden emitters the simulator places; ``maps=False`` skips the map and report.
     """
     from .core.area import export_area, load_area
-    from .core.weather import Wind
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -112,9 +115,8 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         s = area.summary()
         st.what = (f"area/ — {s['enterprises']} enterprises ({s['positive_list']} positive list), "
                    f"{s['sources']} sources, {s['nofly_zones']} zones; checks passed")
-    d = area.defaults
     if wind is None:
-        wind = Wind(float(d.get("wind_from_deg", 315.0)), float(d.get("wind_speed_m_s", 4.0)), d.get("stability", "D"))
+        wind = area.default_wind()
 
     with _Stage(result, "targets0", progress) as st:
         drone_targets, van_targets = initial_targets(area)
@@ -131,7 +133,7 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
                    f"{sum(x['distance_m'] for x in dd['sorties']) / 1000:.1f} km, "
                    f"{sum(x['duration_s'] for x in dd['sorties']) / 60:.0f} min")
     with _Stage(result, "van", progress) as st:
-        vplan = plan_van(area, van_targets, wind, seed=seed) if _accepts(plan_van, "seed") else plan_van(area, van_targets, wind)
+        vplan = plan_van(area, van_targets, wind, seed=seed)
         write_van_plan(vplan, out / "plans" / "van")
         vd = vplan.to_dict()
         r = vd["routes"][0] if vd["routes"] else {"distance_m": 0, "duration_s": 0, "targets_covered": [], "targets_dropped": []}
@@ -188,35 +190,18 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
     return result
 
 
-def _accepts(func, name: str) -> bool:
-    import inspect
-
-    try:
-        return name in inspect.signature(func).parameters
-    except (TypeError, ValueError):  # pragma: no cover
-        return False
-
-
 def _georeference_field(field_dir: Path, area, georeference):
     """Georeference every platform's raw files (track + analyser pairs) and merge the results."""
     import pandas as pd
 
-    from .processing.georef import GeorefResult  # noqa: F401 - documented return type
+    from .processing.georef import pair_field_files
 
     results = []
-    for vocs in sorted(field_dir.rglob("*_voc.csv")):
-        stem = vocs.name[: -len("_voc.csv")]
-        track = None
-        for ext in (".tlog", ".gpx"):
-            cand = vocs.with_name(stem + ext)
-            if cand.exists():
-                track = cand
-                break
-        if track is None:
-            continue
-        platform = "drone" if vocs.parent.name == "drone" else "van"
-        results.append(georeference([track], [vocs], dem=area.elevation_m, platform_id=f"{platform}-1",
-                                    mission_id=stem))
+    for tracks, sensor in pair_field_files(field_dir, recursive=True):
+        platform = "drone" if sensor.parent.name == "drone" else "van"
+        results.append(georeference(list(tracks), [sensor], dem=area.elevation_m, platform_id=f"{platform}-1",
+                                    mission_id=sensor.name[: -len("_voc.csv")] if sensor.name.endswith("_voc.csv")
+                                    else sensor.stem))
     if not results:
         from .core.errors import InputError
 

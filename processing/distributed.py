@@ -59,8 +59,6 @@ log = logging.getLogger(__name__)
 
 ARCHIVE_RESULT_SCHEMA = "ecopatrol.archive-evidence/1"
 READ_COLUMNS = ("time_utc", "platform_id", "mission_id", "pass_id", "lon", "lat")
-TRACK_SUFFIXES = (".gpx", ".nmea", ".tlog", ".bin", ".ulg", ".log")
-SENSOR_PATTERNS = ("*_voc.csv", "*.dat", "*_airdata.csv")
 _PART_RE = re.compile(r"^(?P<key>date|platform)=(?P<value>.+)$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _KEY_SCALE = 10_000_000  # cell key = ix * scale + iy, as aggregate.grid_cells
@@ -156,15 +154,10 @@ def scan_layout(archive_dir) -> ArchiveLayout:
 
 
 def _raw_pairs(pdir: Path) -> tuple[tuple[tuple[Path, ...], Path], ...]:
-    """(tracks, sensor) pairs of a raw partition: ``X_voc.csv`` pairs with ``X.gpx``/``X.nmea``…"""
-    out = []
-    for pattern in SENSOR_PATTERNS:
-        for sensor in sorted(pdir.glob(pattern)):
-            stem = sensor.name.rsplit("_", 1)[0] if sensor.suffix == ".csv" else sensor.stem
-            tracks = tuple(sorted(p for p in pdir.iterdir() if p.stem == stem and p.suffix.lower() in TRACK_SUFFIXES))
-            if tracks or sensor.suffix == ".dat":
-                out.append((tracks, sensor))
-    return tuple(out)
+    """(tracks, sensor) pairs of a raw partition (:func:`~ecopatrol.processing.georef.pair_field_files`)."""
+    from .georef import pair_field_files
+
+    return tuple(pair_field_files(pdir))
 
 
 # ---------------------------------------------------------------------------- results

@@ -357,6 +357,42 @@ def georeference(
     return GeorefResult(samples, quarantine, provenance, clocks, crs)
 
 
+#: Track files by preference, when several record the same mission (flight logs before
+#: GNSS-only tracks): ``<stem><suffix>``.
+TRACK_SUFFIXES_BY_PREFERENCE = (".tlog", ".bin", ".ulg", ".log", "_airdata.csv", ".gpx", ".nmea")
+#: Analyser files: ``<stem>_voc.csv`` pairs with a track of the same stem; a Picarro ``.dat``
+#: carries its own GPS and stands alone.
+SENSOR_SUFFIXES = ("_voc.csv", ".dat")
+
+
+def pair_field_files(folder: str | Path, *, recursive: bool = False) -> list[tuple[tuple[Path, ...], Path]]:
+    """``(tracks, sensor)`` pairs of a field folder, by file stem.
+
+    ``S01_voc.csv`` pairs with the preferred track of stem ``S01`` (``S01.tlog`` before
+    ``S01_airdata.csv`` before ``S01.gpx`` …, see :data:`TRACK_SUFFIXES_BY_PREFERENCE`): one
+    track, since overlapping tracks of one mission would only supersede each other. A ``.dat``
+    file needs no track (``tracks`` is empty). Sensors without a track are left out.
+    """
+    folder = Path(folder)
+    files = sorted(folder.rglob("*") if recursive else folder.iterdir())
+    by_name = {(p.parent, p.name.lower()): p for p in files if p.is_file()}
+    out: list[tuple[tuple[Path, ...], Path]] = []
+    for p in files:
+        name = p.name.lower()
+        suffix = next((s for s in SENSOR_SUFFIXES if name.endswith(s)), None)
+        if suffix is None or not p.is_file():
+            continue
+        if suffix == ".dat":
+            out.append(((), p))
+            continue
+        stem = name[: -len(suffix)]
+        track = next((by_name[(p.parent, stem + t)] for t in TRACK_SUFFIXES_BY_PREFERENCE
+                      if (p.parent, stem + t) in by_name), None)
+        if track is not None:
+            out.append(((track,), p))
+    return out
+
+
 def _instrument_record(sensor: Path, instrument):
     from .readers.instrument import InstrumentRecord, find_instrument_file, load_instrument
 
