@@ -247,8 +247,8 @@ class _Display:
         return shapely.transform(g, f)
 
     def bounds(self) -> list[list[float]] | None:
-        """Bounds of the operational data (plans, samples, evidence, top targets); the registry and
-        the zones only when nothing else was drawn."""
+        """Bounds of the operational data (plans, samples, evidence); the registry, the top
+        targets and the zones only when nothing else was drawn."""
         if not math.isfinite(self.xmin):
             if not self.context:
                 return None
@@ -612,7 +612,7 @@ class _MapBuilder:
             if gdf is None or len(gdf) == 0:
                 continue
             gdf = gdf[gdf.geometry.notna()]
-            x, y = self.disp.xy(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())
+            x, y = self.disp.xy(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), extend=False)
             ids = gdf.get(f"{'site' if kind == 'launch' else 'depot'}_id", pd.Series("", index=gdf.index))
             names = gdf.get("name", pd.Series("", index=gdf.index))
             feats += [_feature(_pt(a, b), kind=kind, _html=badge, _class=f"ep-badge {cls}",
@@ -667,7 +667,7 @@ class _MapBuilder:
         top = np.array([eid in tmap and int(tmap[eid]["rank"]) <= self.top_targets for eid in ent["enterprise_id"]],
                        dtype=bool)
         if top.any():
-            self.disp.xy(lon[top], lat[top])  # the map is fitted to the top targets, not the whole registry
+            self.disp.xy(lon[top], lat[top], extend=False)  # context: the view fits the day's data
         feats, badges = [], []
         for k, (_, r) in enumerate(ent.iterrows()):
             eid = r["enterprise_id"]

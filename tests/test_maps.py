@@ -82,7 +82,7 @@ def test_enterprise_style_and_popup(demo, tmp_path):
 
 
 def test_bounds_fit_the_operational_data_not_the_whole_registry(demo, tmp_path):
-    from ecopatrol.maps.interactive import L_ENTERPRISES, L_ZONES
+    from ecopatrol.maps.interactive import L_ENTERPRISES, L_SITES, L_TARGETS, L_ZONES
 
     folder, area = demo
     html = build_map(folder, out=tmp_path / "m.html", area=area).read_text()
@@ -90,8 +90,8 @@ def test_bounds_fit_the_operational_data_not_the_whole_registry(demo, tmp_path):
     assert "fitBounds" in html
     coords = []
     for name, fc in layer_data(html).items():
-        if name.startswith((L_ENTERPRISES, L_ZONES)):
-            continue  # context: drawn, but the view is fitted to the day's data and top targets
+        if name.startswith((L_ENTERPRISES, L_TARGETS, L_ZONES, L_SITES)):
+            continue  # context: drawn, but the view is fitted to the day's plans, samples and evidence
         for f in fc["features"]:
             coords.append(np.asarray(_flatten(f["geometry"]["coordinates"])).reshape(-1, 2))
     xy = np.vstack(coords)
