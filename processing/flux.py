@@ -62,6 +62,18 @@ class Plane:
         dy = np.asarray(y, float) - self.y0_m
         return dx * self.along[0] + dy * self.along[1], dx * self.normal[0] + dy * self.normal[1]
 
+    def recentred(self, s_m: float) -> Plane:
+        """The same plane with its centre moved ``s_m`` along it."""
+        return Plane(self.x0_m + s_m * self.along[0], self.y0_m + s_m * self.along[1], self.along, self.normal,
+                     self.rms_m)
+
+    def oriented(self, wind_from_deg: float) -> Plane:
+        """The same plane with its normal pointing downwind of ``wind_from_deg``."""
+        t = math.radians(wind_from_deg)
+        if self.normal[0] * -math.sin(t) + self.normal[1] * -math.cos(t) >= 0:
+            return self
+        return Plane(self.x0_m, self.y0_m, self.along, (-self.normal[0], -self.normal[1]), self.rms_m)
+
 
 def fit_plane(x, y, *, wind_from_deg: float | None = None, trim_m: float = 20.0, iterations: int = 3) -> tuple[Plane, np.ndarray]:
     """Fit a vertical plane to horizontal positions: RANSAC start, then a trimmed principal axis.
@@ -271,6 +283,54 @@ def curtain_span_mask(s_m: np.ndarray, z_m: np.ndarray, *, bin_m: float = 10.0, 
     return ok & (b >= starts[k]) & (b < ends[k])
 
 
+def _n_full_transects(s_m: np.ndarray, z_m: np.ndarray, *, bin_m: float = 10.0, level_m: float = 5.0,
+                      cover: float = 0.6) -> int:
+    """Number of ``level_m`` height bands whose samples cover ≥ ``cover`` of the span's
+    ``bin_m`` bins: the transects of a curtain, not the climbs and transit legs crossing it."""
+    b = np.floor((s_m - s_m.min()) / bin_m).astype(int)
+    lv = np.round(z_m / level_m).astype(int)
+    pairs = np.unique(np.c_[lv, b], axis=0)
+    _, per_level = np.unique(pairs[:, 0], return_counts=True)
+    return int((per_level >= cover * (b.max() + 1)).sum())
+
+
+def split_curtains(x, y, z, *, wind_from_deg: float | None = None, min_samples: int = 50,
+                   min_height_m: float = 15.0, min_width_m: float = 40.0,
+                   max_curtains: int = 8) -> list[tuple[Plane, np.ndarray]]:
+    """Every curtain in one connected cluster of a sortie's samples (sequential line extraction).
+
+    One sortie often flies two or more curtains (one per target) joined by transit legs, and
+    neighbouring targets' curtains may even lie on one line. Repeatedly: fit a plane to the
+    samples left (:func:`fit_plane`), keep the stretch flown at several heights
+    (:func:`curtain_span_mask`) as a curtain when it has ≥ ``min_samples`` samples spanning
+    ≥ ``min_height_m`` vertically and ≥ ``min_width_m`` along the plane, and remove the plane's
+    samples in that stretch (or all its inliers when there is no curtain on it). Each plane is
+    re-centred on its curtain's span. Returns ``(plane, indices)`` pairs, indices into ``x``.
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    z = np.asarray(z, float)
+    left = np.isfinite(x) & np.isfinite(y) & np.isfinite(z)
+    out = []
+    for _ in range(max_curtains + 4):
+        r = np.flatnonzero(left)
+        if len(r) < max(min_samples, 3) or len(out) >= max_curtains:
+            break
+        plane, inl = fit_plane(x[r], y[r], wind_from_deg=wind_from_deg)
+        cand = r[inl]
+        s_c, _ = plane.coords(x[cand], y[cand])
+        span = curtain_span_mask(s_c, z[cand])
+        cur = cand[span]
+        if (len(cur) >= min_samples and np.ptp(z[cur]) >= min_height_m and np.ptp(s_c[span]) >= min_width_m
+                and _n_full_transects(s_c[span], z[cur]) >= 3):
+            lo, hi = float(s_c[span].min()), float(s_c[span].max())
+            out.append((plane.recentred(0.5 * (lo + hi)), cur))
+            left[cand[(s_c >= lo) & (s_c <= hi)]] = False
+        else:
+            left[cand] = False
+    return out
+
+
 MIN_CURTAIN_AGL_M = 2.0  # drone samples below this are on the ground, not on a curtain
 
 
@@ -313,28 +373,32 @@ def flux_table(samples: pd.DataFrame, area=None, *, species: str = "tvoc_ugm3", 
     if ent is not None and len(ent):
         ex, ey = lonlat_to_xy(ent.geometry.x.to_numpy(), ent.geometry.y.to_numpy(), crs)
     rows = []
+    curtains = []
     for g in np.unique(groups):
         idx = np.flatnonzero(groups == g)
-        sortie = missions[idx[0]]
         if len(idx) < min_samples or np.ptp(z[idx]) < min_height_m:
             continue
+        wd = d["wind_from_deg"].to_numpy(float)[idx] if "wind_from_deg" in d.columns else np.full(len(idx), np.nan)
+        g_from = circular_mean_deg(wd[np.isfinite(wd)]) if np.isfinite(wd).mean() > 0.5 else \
+            (w0.from_deg if w0 is not None else None)
+        curtains += [(g, plane, cur) for plane, cur in split_curtains(
+            x[idx], y[idx], z[idx], wind_from_deg=g_from, min_samples=min_samples, min_height_m=min_height_m)]
+    for g, plane, cur in curtains:
+        idx = np.flatnonzero(groups == g)[cur]
+        sortie = missions[idx[0]]
         wd = d["wind_from_deg"].to_numpy(float)[idx] if "wind_from_deg" in d.columns else np.full(len(idx), np.nan)
         wsp = d["wind_speed_m_s"].to_numpy(float)[idx] if "wind_speed_m_s" in d.columns else np.full(len(idx), np.nan)
         measured = np.isfinite(wd).mean() > 0.5 and np.isfinite(wsp).mean() > 0.5
         if measured:
-            from_deg, speed, ref_h = circular_mean_deg(wd), float(np.nanmean(wsp)), float(np.nanmean(z[idx]))
+            from_deg, speed, ref_h = circular_mean_deg(wd[np.isfinite(wd)]), float(np.nanmean(wsp)), \
+                float(np.nanmean(z[idx]))
         elif w0 is not None:
             from_deg, speed, ref_h = w0.from_deg, w0.speed_m_s, 10.0
         else:
             raise InputError("curtain flux needs a wind: the samples carry none and no `--wind` was given")
         stability = (wind.stability if wind is not None and wind.stability else None) or \
             (w0.stability if w0 is not None and w0.stability else "D")
-        plane, inl = fit_plane(x[idx], y[idx], wind_from_deg=from_deg)
-        idx = idx[inl]
-        s_all, _ = plane.coords(x[idx], y[idx])
-        idx = idx[curtain_span_mask(s_all, z[idx])]
-        if len(idx) < min_samples or np.ptp(z[idx]) < min_height_m:
-            continue
+        plane = plane.oriented(from_deg)
         c = d[species].to_numpy(float)[idx]
         bg, noise = curtain_background(c)
         resid = c - bg
