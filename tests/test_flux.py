@@ -151,3 +151,35 @@ def test_curtain_span_is_where_several_levels_were_flown():
     z = np.r_[np.repeat([10.0, 30.0, 50.0, 70.0], 75), np.full(100, 50.0)]
     m = flux.curtain_span_mask(s, z)
     assert m[:300].all() and not m[300:].any()
+
+
+def test_two_curtains_flown_in_one_sortie_are_two_curtains():
+    """A sortie flies one curtain per target, back to back on one crosswind line (40 m apart):
+    each is its own plane stretch with its own flux, not one wide mash or only the larger."""
+    area = make_area()
+    emit = {"E04-S1": 2.0, "E05-S1": 1.0}
+    a = curtain_samples(area, emit, centre_xy_m=(700.0, 0.0), half_width_m=130.0, seed=5)
+    b = curtain_samples(area, emit, centre_xy_m=(700.0, 300.0), half_width_m=130.0, seed=6)
+    b["time_utc"] = b["time_utc"] + (a["time_utc"].max() - b["time_utc"].min() + pd.Timedelta(seconds=60))
+    both = gpd.GeoDataFrame(pd.concat([a, b], ignore_index=True), geometry="geometry", crs=a.crs)
+    t = flux.flux_table(both, area, wind=Wind(270, 4, "D"), crs=CRS_M).sort_values("lat")
+    assert len(t) == 2 and set(t["sortie_id"]) == {"S01"}
+    assert t["target_id"].tolist() == ["E04", "E05"]
+    assert t["flux_g_s"].tolist() == [pytest.approx(2.0, rel=0.15), pytest.approx(1.0, rel=0.15)]
+    assert (t["width_m"] < 300.0).all()
+
+
+def test_a_plume_met_on_one_transect_only_carries_a_large_uncertainty():
+    """A plume thinner than the level spacing is seen on one level: the interpolation between
+    levels cannot tell how much was missed, and the sd says so (≥ half the flux)."""
+    rng = np.random.default_rng(2)
+    S, Z = np.meshgrid(np.arange(-150.0, 150.0, 3.0), np.arange(15.0, 121.0, 15.0))
+    c = 200.0 * np.exp(-0.5 * (S / 15.0) ** 2) * np.exp(-0.5 * ((Z - 105.0) / 4.0) ** 2)
+    c = c + rng.normal(0, 0.5, c.shape)
+    thin = flux.curtain_flux(S.ravel(), Z.ravel(), c.ravel(), wind_from_deg=270, wind_speed_m_s=4, normal_deg=90,
+                             profile=False, noise=0.5)
+    assert thin["flux_sd_g_s"] > 0.5 * thin["flux_g_s"] > 0
+    thick = 200.0 * np.exp(-0.5 * (S / 15.0) ** 2) * np.exp(-0.5 * ((Z - 60.0) / 25.0) ** 2)
+    res = flux.curtain_flux(S.ravel(), Z.ravel(), thick.ravel() + rng.normal(0, 0.5, c.shape).ravel(),
+                            wind_from_deg=270, wind_speed_m_s=4, normal_deg=90, profile=False, noise=0.5)
+    assert res["terms"]["vertical"] < 0.2 * res["flux_g_s"]
