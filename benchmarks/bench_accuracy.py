@@ -246,7 +246,7 @@ def simulator_scenario(seed: int) -> tuple[Wind, int]:
 def run_simulator(n: int) -> pd.DataFrame:
     """The real loop: ``run_demo`` (plans → simulate → georef → evidence → targets), no maps."""
     from ecopatrol.core.area import load_area
-    from ecopatrol.core.errors import SafetyError
+    from ecopatrol.core.errors import PlanningError, SafetyError
     from ecopatrol.pipeline import run_demo
 
     area = load_area("jimo")
@@ -260,6 +260,12 @@ def run_simulator(n: int) -> pd.DataFrame:
             except SafetyError as exc:  # the planner refuses to fly: no survey, no scenario
                 print(f"seed {seed:3d} wind {wind}: skipped ({exc})", flush=True)
                 continue
+            except PlanningError as exc:  # tomorrow's plan failed after targets.csv was written: score it
+                if not (Path(tmp) / "targets.csv").exists():
+                    print(f"seed {seed:3d} wind {wind}: skipped ({exc})", flush=True)
+                    continue
+                print(f"seed {seed:3d}: the next-day plan failed ({str(exc)[:80]}…); scoring targets.csv",
+                      flush=True)
             tj = json.loads((Path(tmp) / "field" / "truth.json").read_text())
             truth = pd.DataFrame(tj["emitters"])
             tpos = pd.read_parquet(Path(tmp) / "field" / "truth_positions.parquet")

@@ -33,7 +33,7 @@ from scipy.special import logsumexp
 from ecopatrol.core.crs import lonlat_to_xy
 from ecopatrol.core.dispersion import SigmaScheme, effective_height_m, plume_frame, unit_concentration_matrix
 from ecopatrol.core.errors import InputError
-from ecopatrol.core.weather import Wind, stability_class
+from ecopatrol.core.weather import STABILITY_CLASSES, Wind, stability_class
 
 from ._evidence_util import lonlat_of, metric_xy, pass_codes, receptor_agl_m, wind_per_pass
 
@@ -43,12 +43,22 @@ DEFAULT_SITE_SOURCE_HEIGHT_M = 10.0  # enterprises without a registered stack: f
 RISE_DISTANCE_M = 2000.0  # Briggs rise evaluated here (≈ final rise, finite for cold jets)
 DIRECTION_OFFSETS_DEG = np.array([-10.0, -5.0, 0.0, 5.0, 10.0])
 DIRECTION_SD_DEG = 7.0
+STABILITY_SHIFTS = (-1, 0, 1)  # the single-source likelihood is marginalised over the class ± 1 …
+STABILITY_PRIOR = (0.25, 0.5, 0.25)  # … (a time-of-day class is uncertain, and so is σ(x) within a class)
 SUPPORT_SD = 2.0  # minimum support: a sample supports a source where it predicts ≥ this many noise sd
 SUPPORT_SHARE = 0.3  # … and at least this share of the samples it reaches must see it
+PEAK_COVER = 0.5  # a plume covers an evidence item's peak where it is ≥ this share of its maximum there
+OVERLAP_COS = 0.7  # plumes this similar on an evidence item's samples compete for it
+UNKNOWN_SOURCE_PENALTY = 5.0  # nats: Occam cost of an unregistered source's position and rate
+N_EFF_MAX = 10.0  # independent samples per evidence item (plume-model residuals are correlated along a track)
+PLAUSIBLE_RATIO = 0.2  # candidates within this posterior ratio of the best are "ambiguous with" it
+COLLINEAR_DEG = 20.0  # … and "collinear along the wind" when one lies within this angle upwind of the other
 ATTRIBUTION_COLUMNS = [
     "evidence_id", "evidence_kind", "enterprise_id", "source_id", "likelihood", "rank", "confidence",
-    "rate_g_s", "rate_sd_g_s", "evidence_rate_g_s", "fit_likelihood", "distance_m", "crosswind_m", "expected_ugm3",
-    "observed_ugm3", "n_samples", "wind_from_deg", "wind_speed_m_s", "explanation",
+    "rate_g_s", "rate_sd_g_s", "evidence_rate_g_s", "log_bayes_factor", "nnls_share", "fit_likelihood",
+    "ambiguous_with", "collinear_with", "group_rate_g_s", "group_rate_sd_g_s", "distance_m", "crosswind_m",
+    "expected_ugm3", "nnls_expected_ugm3", "observed_ugm3", "n_samples", "wind_from_deg", "wind_speed_m_s",
+    "explanation",
 ]
 
 
@@ -117,8 +127,11 @@ class PlumeOperator:
                 x_m=RISE_DISTANCE_M)
         return self._heights[key]
 
-    def matrix(self, rows: np.ndarray, cols: np.ndarray | None = None, *, offset_deg: float = 0.0) -> np.ndarray:
-        """Unit-concentration matrix (µg/m³ per g/s), shape (len(rows), len(cols)), pass by pass."""
+    def matrix(self, rows: np.ndarray, cols: np.ndarray | None = None, *, offset_deg: float = 0.0,
+               stability_shift: int = 0) -> np.ndarray:
+        """Unit-concentration matrix (µg/m³ per g/s), shape (len(rows), len(cols)), pass by pass;
+        ``offset_deg`` turns the wind, ``stability_shift`` moves each pass's class (−1: one class
+        more unstable, clipped to A–F)."""
         cols = np.arange(len(self.sources)) if cols is None else cols
         out = np.zeros((len(rows), len(cols)))
         sx = self.sources["x_m"].to_numpy(float)[cols]
@@ -128,6 +141,9 @@ class PlumeOperator:
             m = np.flatnonzero(rc == code)
             r = rows[m]
             p = self.passes[code]
+            if stability_shift:
+                i = STABILITY_CLASSES.index(p.stability) + stability_shift
+                p = _Pass(p.from_deg, p.speed_m_s, STABILITY_CLASSES[min(max(i, 0), 5)], p.measured)
             h, u = self._src_heights(p)
             a = unit_concentration_matrix(self.x[r], self.y[r], self.z[r], sx, sy, h[cols], u[cols],
                                           p.from_deg + offset_deg, p.stability, scheme=self.scheme,
@@ -165,9 +181,15 @@ def build_operator(samples: pd.DataFrame, area, *, crs, wind: Wind | None, schem
                          max_distance_m=max_distance_m)
 
 
-def estimate_rates(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, exceed: np.ndarray | None = None,
-                   max_rows: int = 20000, model_rel_sd: float = 0.3, obs_rel_sd: float = 0.0,
-                   prior_rate_sd_g_s: float = 5.0, min_support: int = 5, seed: int = 0) -> pd.DataFrame:
+def estimate_rates(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, **kwargs) -> pd.DataFrame:
+    """Emission rates (g/s) of all candidate sources at once by NNLS (see :func:`estimate_rates_cov`)."""
+    return estimate_rates_cov(op, enh, noise, **kwargs)[0]
+
+
+def estimate_rates_cov(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, exceed: np.ndarray | None = None,
+                       max_rows: int = 20000, model_rel_sd: float = 0.3, obs_rel_sd: float = 0.0,
+                       prior_rate_sd_g_s: float = 5.0, min_support: int = 5,
+                       seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     """Emission rates (g/s) of all candidate sources at once by NNLS over the samples.
 
     Rows are weighted by 1/sd with sd² = noise² + (``obs_rel_sd`` × enhancement)²; all exceeding
@@ -193,8 +215,9 @@ def estimate_rates(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, exc
     out = pd.DataFrame({"source_id": op.sources["source_id"], "enterprise_id": op.sources["enterprise_id"],
                         "rate_g_s": np.zeros(k), "rate_sd_g_s": np.full(k, np.nan),
                         "n_samples_touched": np.zeros(k, int)})
+    cov_all = np.zeros((k, k))
     if len(rows) == 0:
-        return out
+        return out, cov_all
     # sparse assembly in chunks keeps memory bounded for thousands of sources
     blocks = []
     for start in range(0, len(rows), 4000):
@@ -204,7 +227,7 @@ def estimate_rates(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, exc
     out["n_samples_touched"] = touched.astype(int)
     cols = np.flatnonzero(touched >= 3)
     if len(cols) == 0:
-        return out
+        return out, cov_all
     e_rows = np.nan_to_num(enh[rows])
     # per-sample sd: instrument noise plus a model error growing with the enhancement, so a few
     # near-field peaks (where a Gaussian plume is least reliable) do not dictate every rate
@@ -249,17 +272,19 @@ def estimate_rates(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, exc
     sd = np.full(len(cols), np.nan)
     col_norm = np.sqrt((Ad**2).sum(0))
     sd[~active] = math.sqrt(s2) / np.maximum(col_norm[~active], 1e-300)
+    cov_act = np.zeros((int(active.sum()), int(active.sum())))
     if active.any():
         Aa = Ad[:, active]
-        cov = np.linalg.pinv(Aa.T @ Aa / s2 + np.eye(int(active.sum())) / prior_rate_sd_g_s**2)
-        sd[active] = np.sqrt(np.clip(np.diag(cov), 0, None))
+        cov_act = np.linalg.pinv(Aa.T @ Aa / s2 + np.eye(int(active.sum())) / prior_rate_sd_g_s**2)
+        sd[active] = np.sqrt(np.clip(np.diag(cov_act), 0, None))
     sd = np.sqrt(sd**2 + (model_rel_sd * q) ** 2)
     sd[~keep] = np.nan  # unsupported: no estimate
+    cov_all[np.ix_(cols[active], cols[active])] = cov_act
     out.loc[cols, "rate_g_s"] = q
     out.loc[cols, "rate_sd_g_s"] = sd
     log.info("NNLS: %d samples × %d candidate sources, %d with a positive rate (total %.3g g/s), "
              "%d without minimum support set to 0", len(rows), len(cols), int(active.sum()), float(q.sum()), n_weak)
-    return out
+    return out, cov_all
 
 
 def _nnls_rss(a: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, float]:
@@ -318,6 +343,100 @@ def rank_candidates(op: PlumeOperator, rows: np.ndarray, enh: np.ndarray, sigma:
     return out.sort_values(["likelihood", "rate_g_s", "col"], ascending=[False, False, True]).reset_index(drop=True)
 
 
+def single_source_likelihood(op: PlumeOperator, rows: np.ndarray, enh: np.ndarray, noise: np.ndarray, *,
+                             q_all: np.ndarray | None = None, model_rel_sd: float = 0.2,
+                             prior_rate_sd_g_s: float = 5.0, n_eff_max: float = N_EFF_MAX,
+                             overlap_cos: float = OVERLAP_COS) -> pd.DataFrame:
+    """Each upwind candidate on its own: how well does its plume alone explain the samples ``rows``?
+
+    The hypothesis "k is the source of this peak": the enhancement on ``rows``, minus the
+    all-samples NNLS contributions (``q_all``) of the sources whose plumes neither cover the
+    peak sample (≥ ``PEAK_COVER`` of their maximum on these samples) nor overlap k's (weighted
+    cosine ≥ ``overlap_cos`` at the measured wind) — they explain other plumes crossing the
+    same track — is fitted by k alone. So the candidates of one plume compete for
+    it on equal terms, whatever share the joint NNLS happened to give each. For every wind
+    offset δ ∈ ±10° (Gaussian prior, sd 7°) the best non-negative rate for k (weighted least
+    squares, sd² = noise² + (``model_rel_sd`` × enhancement)², a N(0, ``prior_rate_sd_g_s``²)
+    prior on the rate) and every stability class shift of ±1 (prior ¼, ½, ¼: the plume width, which
+    tells distances apart, is only as certain as the class) gives a Gaussian log-likelihood; plume-model residuals are correlated
+    along a track, so it counts at most ``n_eff_max`` independent samples (scaled by
+    min(1, n_eff_max / n)). Marginalised over δ, these become posterior weights with a prior
+    uniform over enterprises (three stacks are not three times as suspect) plus one share each
+    for "no source explains the peak" and "an unregistered source does" (a fit to the noise,
+    χ² = n, at an Occam cost of ``UNKNOWN_SOURCE_PENALTY`` nats): a candidate that fits better
+    than the others but badly in absolute terms does not take the weight. Sources on the wrong side, at the wrong distance or with
+    a plume of the wrong width explain little and get ~0 weight; candidates whose plumes look
+    the same on these samples (collinear along the wind) share the weight.
+
+    Returns ``col``, ``weight`` (posterior; Σ ≤ 1), ``log_bf`` (against "no source"),
+    ``rate_g_s`` (k's rate at the best δ), ``offset_deg``, ``expected_peak`` (its prediction at
+    the peak sample); ``attrs["null_weight"]``, ``attrs["unknown_weight"]``.
+    """
+    e = np.nan_to_num(enh[rows])
+    fallback = float(np.nanmedian(noise)) if np.isfinite(noise).any() else 1.0
+    nz = np.nan_to_num(noise[rows], nan=fallback)
+    w = 1.0 / np.maximum(nz**2 + (model_rel_sd * np.clip(e, 0, None)) ** 2, 1e-12)
+    temper = min(1.0, n_eff_max / max(len(rows), 1))
+    lp_dir = -0.5 * (DIRECTION_OFFSETS_DEG / DIRECTION_SD_DEG) ** 2
+    lp_dir -= logsumexp(lp_dir)
+    lp_stab = np.log(STABILITY_PRIOR)
+    grid = [(float(off), int(sh)) for sh in STABILITY_SHIFTS for off in DIRECTION_OFFSETS_DEG]
+    logp = np.array([lp_dir[list(DIRECTION_OFFSETS_DEG).index(off)] + lp_stab[list(STABILITY_SHIFTS).index(sh)]
+                     for off, sh in grid])
+    mats = [op.matrix(rows, offset_deg=off, stability_shift=sh) for off, sh in grid]
+    strength = np.max([m.max(0) for m in mats], axis=0)
+    cols = np.flatnonzero(strength > 0)
+    offsets = np.array([off for off, _ in grid])
+    empty = pd.DataFrame({"col": [], "weight": [], "log_bf": [], "rate_g_s": [], "offset_deg": [],
+                          "expected_peak": []})
+    empty.attrs["null_weight"] = 1.0
+    if len(cols) == 0:
+        return empty
+    i0 = grid.index((0.0, 0))
+    a0 = mats[i0][:, cols]
+    q = np.zeros(len(cols)) if q_all is None else np.asarray(q_all, float)[cols]
+    contrib = a0 * q[None, :]
+    peak = int(np.argmax(e))
+    # every source whose plume covers the peak competes for it; other plumes crossing these samples
+    # keep their NNLS share unless they overlap k's (then they compete with k as well)
+    covers = a0[peak] / np.maximum(a0.max(0), 1e-300) >= PEAK_COVER  # at the measured wind
+    aw = a0 * np.sqrt(w)[:, None]
+    nrm = np.sqrt((aw * aw).sum(0))
+    cos = (aw.T @ aw) / np.maximum(np.outer(nrm, nrm), 1e-300)
+    overlap = (cos >= overlap_cos) | np.eye(len(cols), dtype=bool)
+    subtract = ~covers[:, None] & ~overlap  # (j, k): j's NNLS contribution is kept under hypothesis k
+    resid = e[:, None] - contrib @ subtract.astype(float)  # (n, k)
+    ll = np.empty((len(mats), len(cols)))
+    rate = np.empty_like(ll)
+    for i, m in enumerate(mats):
+        a = m[:, cols]
+        num = (a * resid * w[:, None]).sum(0)
+        den = (a * a * w[:, None]).sum(0)
+        rate[i] = np.clip(num / (den + 1.0 / prior_rate_sd_g_s**2), 0.0, None)
+        chi2 = (w[:, None] * (resid - a * rate[i][None, :]) ** 2).sum(0)
+        ll[i] = -0.5 * temper * chi2 - 0.5 * (rate[i] / prior_rate_sd_g_s) ** 2
+    r0 = e - contrib[:, ~covers].sum(1)  # no registered source explains the peak
+    ll_null = -0.5 * temper * float((w * r0 * r0).sum())
+    log_bf = logsumexp(logp[:, None] + ll, axis=0) - ll_null
+    best = np.argmax(logp[:, None] + ll, axis=0)
+    ent = op.sources["enterprise_id"].to_numpy()[cols]
+    _, inv, counts = np.unique(ent, return_inverse=True, return_counts=True)
+    # two more hypotheses, each with the prior of one firm: no registered source explains the peak
+    # (log BF 0), and an unregistered (or mislocated) source that fits the samples to the noise
+    # (χ² = n) at an Occam cost for its unknown position and rate
+    ll_unknown = -0.5 * temper * len(rows) - UNKNOWN_SOURCE_PENALTY
+    z = np.r_[log_bf - np.log(counts[inv].astype(float)), 0.0, ll_unknown - ll_null]
+    post = np.exp(z - logsumexp(z))
+    r_best = rate[best, np.arange(len(cols))]
+    exp_peak = np.array([mats[b][peak, c] for b, c in zip(best, cols, strict=True)]) * r_best
+    out = pd.DataFrame({"col": cols, "weight": post[:-2], "log_bf": log_bf, "rate_g_s": r_best,
+                        "offset_deg": offsets[best], "expected_peak": exp_peak})
+    out = out.sort_values(["weight", "log_bf", "col"], ascending=[False, False, True]).reset_index(drop=True)
+    out.attrs["null_weight"] = float(post[-2])
+    out.attrs["unknown_weight"] = float(post[-1])
+    return out
+
+
 def _confidence(lik: float, confirmed: bool, n: int) -> str:
     if lik >= 0.7 and (confirmed or n >= 5):
         return "high"
@@ -349,7 +468,7 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
     op = build_operator(samples, area, crs=crs, wind=wind, scheme=scheme, max_distance_m=max_distance_m)
     enh = samples[enh_col].to_numpy(float)
     noise = samples[noise_col].to_numpy(float)
-    rates = estimate_rates(op, enh, noise, exceed=samples[exc_col].to_numpy(bool), seed=seed)
+    rates, cov_all = estimate_rates_cov(op, enh, noise, exceed=samples[exc_col].to_numpy(bool), seed=seed)
     q_all = rates["rate_g_s"].to_numpy()
     rows_out: list[dict] = []
     t = pd.to_datetime(samples["time_utc"], utc=True).to_numpy() if "time_utc" in samples.columns else None
@@ -361,52 +480,90 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
         peak_local = int(np.nanargmax(enh[rows]))
         pk = rows[peak_local]
         sigma = float(np.sqrt(np.nanmedian(noise[rows]) ** 2 + (model_rel_sd * max(enh[pk], 0)) ** 2))
+        single = single_source_likelihood(op, rows, enh, noise, q_all=q_all, model_rel_sd=model_rel_sd)
+        if len(single) == 0:
+            return
         local = rank_candidates(op, rows, enh, max(sigma, 1e-9))
         a_rows = op.matrix(rows)
         contrib = (a_rows * q_all[None, :]).sum(0)
         observed = float(np.clip(np.nan_to_num(enh[rows]), 0, None).sum())
         share = contrib / max(observed, float(contrib.sum()), 1e-12)
-        ranked = pd.DataFrame({"col": np.flatnonzero(a_rows.max(0) > 0)})
-        ranked["likelihood"] = share[ranked["col"]]
-        ranked = ranked.merge(local.rename(columns={"likelihood": "fit_likelihood"}), on="col", how="left")
+        ranked = single.rename(columns={"weight": "likelihood", "rate_g_s": "single_rate_g_s"})
+        ranked["nnls_share"] = share[ranked["col"].to_numpy(int)]
+        ranked = ranked.merge(local[["col", "likelihood"]].rename(columns={"likelihood": "fit_likelihood"}),
+                              on="col", how="left")
         ranked["fit_likelihood"] = ranked["fit_likelihood"].fillna(0.0)
-        ranked["rate_g_s"] = ranked["rate_g_s"].fillna(0.0)
-        ranked["offset_deg"] = ranked["offset_deg"].fillna(0.0)
-        ranked = ranked.sort_values(["likelihood", "fit_likelihood", "col"], ascending=[False, False, True])
-        ranked = ranked.head(top).reset_index(drop=True)
+        null_w = single.attrs.get("null_weight", 0.0)
+        unk_w = single.attrs.get("unknown_weight", 0.0)
+        # the plausible set: candidates whose single-source likelihood is within PLAUSIBLE_RATIO of the best
+        wmax = float(ranked["likelihood"].max())
+        plaus = ranked.loc[ranked["likelihood"] >= PLAUSIBLE_RATIO * wmax, "col"].to_numpy(int) \
+            if wmax > 0 else np.zeros(0, int)
+        # the plausible group's total NNLS rate is determined even when its split is not
+        g_rate = float(q_all[plaus].sum()) if len(plaus) else 0.0
+        g_sd = float(math.sqrt(max(float(cov_all[np.ix_(plaus, plaus)].sum()), 0.0) + (model_rel_sd * g_rate) ** 2)) \
+            if len(plaus) else float("nan")
+        # the `top` most likely, plus any candidate the all-samples fit credits with ≥ 10 % of the enhancement
+        ranked = ranked[(np.arange(len(ranked)) < top) | (ranked["nnls_share"] >= 0.1)].reset_index(drop=True)
         unexplained = max(0.0, 1.0 - float(share.sum()))
         p = op.passes[op.codes[pk]]
         wtxt = f"wind from {p.from_deg:.0f}° at {p.speed_m_s:.1f} m/s ({'measured' if p.measured else 'assumed'}), " \
                f"class {p.stability}"
         a_pk = a_rows[peak_local]
         names = op.sources["name"].to_numpy()
+        sx_all = op.sources["x_m"].to_numpy(float)
+        sy_all = op.sources["y_m"].to_numpy(float)
+        t_dir = math.radians(p.from_deg)
+        down = np.array([-math.sin(t_dir), -math.cos(t_dir)])
         for r_i, cand in enumerate(ranked.itertuples(index=False), start=1):
             c = int(cand.col)
             src = op.sources.iloc[c]
             xd, yd = plume_frame(op.x[[pk]], op.y[[pk]], [src["x_m"]], [src["y_m"]], p.from_deg)
-            expected = float(a_pk[c] * q_all[c])
-            alt = ranked[ranked["col"] != c].head(1)
-            alt_txt = (f"; next best {op.sources.iloc[int(alt['col'].iloc[0])]['enterprise_id']} "
-                       f"{alt['likelihood'].iloc[0]:.2f}") if len(alt) else ""
+            expected_nnls = float(a_pk[c] * q_all[c])
+            others = [int(o) for o in plaus if int(o) != c and op.sources["enterprise_id"].iloc[int(o)]
+                      != src["enterprise_id"]] if c in plaus else []
+            amb_ids = list(dict.fromkeys(op.sources["enterprise_id"].iloc[o] for o in others))
+            collinear = []
+            for o in others:
+                d = np.array([sx_all[o] - sx_all[c], sy_all[o] - sy_all[c]])
+                along = abs(float(d @ down))
+                if along > 0 and abs(float(d @ np.array([-down[1], down[0]]))) <= math.tan(
+                        math.radians(COLLINEAR_DEG)) * along:
+                    collinear.append(op.sources["enterprise_id"].iloc[o])
+            collinear = list(dict.fromkeys(collinear))
+            if amb_ids:
+                amb_txt = (f"; ambiguous with {', '.join(amb_ids)}"
+                           + (f" ({', '.join(collinear)} collinear along the wind)" if collinear else
+                              " (their plumes overlap on these samples)")
+                           + f": together they have {g_rate:.3g} ± {g_sd:.2g} g/s in the all-samples NNLS, which "
+                           "cannot split it between them")
+            else:
+                amb_txt = ""
             rows_out.append({
                 "evidence_id": eid, "evidence_kind": kind, "enterprise_id": src["enterprise_id"],
                 "source_id": src["source_id"], "likelihood": float(cand.likelihood), "rank": r_i,
                 "confidence": _confidence(float(cand.likelihood), confirmed, len(rows)),
                 "rate_g_s": float(q_all[c]), "rate_sd_g_s": float(rates["rate_sd_g_s"].iloc[c]),
-                "evidence_rate_g_s": float(cand.rate_g_s), "fit_likelihood": float(cand.fit_likelihood),
+                "evidence_rate_g_s": float(cand.single_rate_g_s), "log_bayes_factor": float(cand.log_bf),
+                "nnls_share": float(cand.nnls_share), "fit_likelihood": float(cand.fit_likelihood),
+                "ambiguous_with": " ".join(amb_ids), "collinear_with": " ".join(collinear),
+                "group_rate_g_s": g_rate if amb_ids else np.nan, "group_rate_sd_g_s": g_sd if amb_ids else np.nan,
                 "distance_m": float(xd[0, 0]),
-                "crosswind_m": float(yd[0, 0]), "expected_ugm3": expected, "observed_ugm3": float(enh[pk]),
+                "crosswind_m": float(yd[0, 0]), "expected_ugm3": float(cand.expected_peak),
+                "nnls_expected_ugm3": expected_nnls, "observed_ugm3": float(enh[pk]),
                 "n_samples": len(rows), "wind_from_deg": p.from_deg, "wind_speed_m_s": p.speed_m_s,
                 "explanation": (
                     f"{header}; peak enhancement {enh[pk]:.1f} at ({lon[pk]:.5f}, {lat[pk]:.5f}); {wtxt}; "
                     f"source {src['source_id']} of {src['enterprise_id']} {names[c]} is {xd[0, 0]:.0f} m upwind "
                     f"and {abs(yd[0, 0]):.0f} m {'left' if yd[0, 0] > 0 else 'right'} of the plume axis; "
-                    f"with the all-samples NNLS rate {q_all[c]:.3g} ± {rates['rate_sd_g_s'].iloc[c]:.2g} g/s "
-                    f"it predicts {expected:.1f} at the peak (observed {enh[pk]:.1f}) and "
-                    f"{100 * cand.likelihood:.0f} % of the enhancement on these samples "
-                    f"({100 * unexplained:.0f} % unexplained by registered sources); a local fit gives "
-                    f"{cand.rate_g_s:.3g} g/s (wind offset {cand.offset_deg:+.0f}°) and a {cand.fit_likelihood:.2f} "
-                    f"likelihood that it is needed{alt_txt}"),
+                    f"alone, at {cand.single_rate_g_s:.3g} g/s (wind offset {cand.offset_deg:+.0f}°), it predicts "
+                    f"{cand.expected_peak:.1f} at the peak (observed {enh[pk]:.1f}): likelihood "
+                    f"{cand.likelihood:.2f} among the {len(single)} candidates reaching these samples "
+                    f"(log Bayes factor {cand.log_bf:.1f} against no source; {null_w:.2f} left for no source and "
+                    f"{unk_w:.2f} for an unregistered one){amb_txt}; with the all-samples NNLS rate {q_all[c]:.3g} ± "
+                    f"{rates['rate_sd_g_s'].iloc[c]:.2g} g/s it predicts {expected_nnls:.1f} at the peak and "
+                    f"{100 * cand.nnls_share:.0f} % of the enhancement on these samples "
+                    f"({100 * unexplained:.0f} % unexplained by registered sources)"),
             })
 
     if event_of is not None and len(events):
@@ -448,7 +605,9 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
             "confidence": "high" if r.rate_g_s > 3 * r.rate_sd_g_s else "medium" if r.rate_g_s > 2 * r.rate_sd_g_s
             else "low",
             "rate_g_s": r.rate_g_s, "rate_sd_g_s": r.rate_sd_g_s, "evidence_rate_g_s": np.nan,
-            "fit_likelihood": np.nan,
+            "fit_likelihood": np.nan, "log_bayes_factor": np.nan, "nnls_share": np.nan, "ambiguous_with": "",
+            "collinear_with": "", "group_rate_g_s": np.nan, "group_rate_sd_g_s": np.nan,
+            "nnls_expected_ugm3": np.nan,
             "distance_m": np.nan, "crosswind_m": np.nan, "expected_ugm3": np.nan, "observed_ugm3": np.nan,
             "n_samples": int(r.n_samples_touched), "wind_from_deg": np.nan, "wind_speed_m_s": np.nan,
             "explanation": (f"NNLS over all samples: {r.rate_g_s:.3g} ± {r.rate_sd_g_s:.2g} g/s "

@@ -102,6 +102,52 @@ def _combine(parts: pd.Series) -> float:
     return float(1 - np.prod(1 - p)) if len(p) else 0.0
 
 
+def _per_item(rows: pd.DataFrame, cred: dict[str, float]) -> pd.DataFrame:
+    """One entry per (enterprise, evidence item): its ``likelihood`` and its ``weighted`` share.
+
+    ``weighted`` (summed over the enterprise's sources) is the larger of two routes:
+    likelihood (single-source plume fit) × credibility, where the credibility is the significance
+    of the enterprise's own NNLS rate or, where the attribution names it ambiguous with other
+    candidates (collinear or overlapping plumes), of the group's total NNLS rate, whichever is
+    higher — the joint fit cannot split a collinear group, but it can tell that the group emits;
+    and the share of the enhancement the all-samples NNLS gives it (``nnls_share``) × the
+    credibility of its own rate — a plume crossing the evidence beside its peak.
+    """
+    r = rows.copy()
+    cred_lik = {e: (v if v > SHARE_CRED_MIN else 0.0) for e, v in cred.items()}
+    # the likelihood route counts as far as an all-samples rate backs it: the enterprise's own or,
+    # in an ambiguous group, the group's (no floor: a firm the joint fit gives nothing, alone on a
+    # plume, is not credited by the likelihood route)
+    own = r["enterprise_id"].map(cred_lik).fillna(0.0 if cred else 1.0).to_numpy(float)
+    if "group_rate_g_s" in r.columns:
+        gr = pd.to_numeric(r["group_rate_g_s"], errors="coerce").to_numpy(float)
+        gs = pd.to_numeric(r["group_rate_sd_g_s"], errors="coerce").to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gz = np.where((gr > 0) & (gs > 0), gr / gs, 0.0)
+        amb = r["ambiguous_with"].fillna("").astype(str).str.len().to_numpy() > 0
+        own = np.where(amb, np.maximum(own, np.clip(np.nan_to_num(gz) / 2.0, 0.0, 1.0)), own)
+    r["cred"] = own
+    for c in ("ambiguous_with", "collinear_with"):
+        r[c] = r[c].fillna("").astype(str) if c in r.columns else ""
+    own_cred = r["enterprise_id"].map(cred).fillna(SHARE_CRED_MIN if cred else 1.0).to_numpy(float)
+    share = pd.to_numeric(r["nnls_share"], errors="coerce").fillna(0.0).to_numpy(float) \
+        if "nnls_share" in r.columns else np.zeros(len(r))
+    r["weighted"] = np.maximum(np.clip(r["likelihood"].to_numpy(float), 0, 1) * own, share * own_cred)
+    g = r.groupby(["enterprise_id", "evidence_id"], sort=True).agg(
+        likelihood=("likelihood", "sum"), weighted=("weighted", "sum"),
+        cred=("cred", "max"), ambiguous_with=("ambiguous_with", "first"),
+        collinear_with=("collinear_with", "first")).reset_index()
+    return g
+
+
+def _amb(r) -> str:
+    if r.collinear_with:
+        return f"; ambiguous with {r.collinear_with.replace(' ', ', ')}, collinear along the wind"
+    if r.ambiguous_with:
+        return f"; ambiguous with {r.ambiguous_with.replace(' ', ', ')}"
+    return ""
+
+
 def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
                  reference_date: pd.Timestamp | None = None) -> pd.DataFrame:
     """Rank the area's enterprises for inspection from an evidence folder (or result).
@@ -149,11 +195,10 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
         # events: one entry per (event, enterprise), best share over its sources
         e_rows = att[kind == "event"]
         if len(e_rows):
-            g = e_rows.groupby(["enterprise_id", "evidence_id"], sort=True)["likelihood"].sum().reset_index()
-            g = g[(g["likelihood"] >= MIN_SHARE) & g["enterprise_id"].isin(list(parts))]
-            g["s"] = np.minimum(g["likelihood"], 1.0) * np.where(
-                g["evidence_id"].map(conf_of).fillna(False).astype(bool), 1.0, 0.6) \
-                * g["enterprise_id"].map(cred).fillna(SHARE_CRED_MIN if cred else 1.0).to_numpy(float)
+            g = _per_item(e_rows, cred)
+            g = g[(np.maximum(g["likelihood"], g["weighted"]) >= MIN_SHARE) & g["enterprise_id"].isin(list(parts))]
+            g["s"] = np.where(
+                g["evidence_id"].map(conf_of).fillna(False).astype(bool), 1.0, 0.6) * np.minimum(g["weighted"], 1.0)
             for e, sub in g.groupby("enterprise_id"):
                 parts[e].append(_best_two(sub["s"].to_numpy()))
                 stats.loc[e, "n_events"] = len(sub)
@@ -163,20 +208,19 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
                 if e in reasons:
                     txt = ", ".join(
                         f"{r.evidence_id} ({'confirmed, ' + str(int(npass_of.get(r.evidence_id, 2))) + ' passes' if conf_of.get(r.evidence_id) else 'single pass'}; "
-                        f"explains {100 * r.likelihood:.0f} %)" for r in sub.itertuples(index=False))
+                        f"likelihood {r.likelihood:.2f}{_amb(r)})" for r in sub.itertuples(index=False))
                     n = int(stats.loc[e, "n_events"])
                     reasons[e].append(f"plume events: {txt}" + (f" and {n - len(sub)} more" if n > len(sub) else ""))
         h_rows = att[kind == "hotspot"]
         if len(h_rows):
-            g = h_rows.groupby(["enterprise_id", "evidence_id"], sort=True)["likelihood"].sum().reset_index()
-            g = g[(g["likelihood"] >= MIN_SHARE) & g["enterprise_id"].isin(list(parts))]
+            g = _per_item(h_rows, cred)
+            g = g[(np.maximum(g["likelihood"], g["weighted"]) >= MIN_SHARE) & g["enterprise_id"].isin(list(parts))]
             g["level"] = g["evidence_id"].map(hconf_of).fillna(90).astype(int)
-            g["s"] = np.minimum(g["likelihood"], 1.0) * g["level"].map({99: 1.0, 95: 0.8}).fillna(0.6) \
-                * g["enterprise_id"].map(cred).fillna(SHARE_CRED_MIN if cred else 1.0).to_numpy(float)
+            g["s"] = g["level"].map({99: 1.0, 95: 0.8}).fillna(0.6) * np.minimum(g["weighted"], 1.0)
             for e, sub in g.sort_values("s", ascending=False).groupby("enterprise_id", sort=False):
                 parts[e].append(_best_two(sub["s"].to_numpy()))
                 stats.loc[e, "best_hotspot_confidence"] = int(sub["level"].max())
-                txt = ", ".join(f"{r.evidence_id} at {r.level} % (explains {100 * r.likelihood:.0f} %)"
+                txt = ", ".join(f"{r.evidence_id} at {r.level} % (likelihood {r.likelihood:.2f}{_amb(r)})"
                                 for r in sub.head(3).itertuples(index=False))
                 reasons[e].append(f"hotspots: {txt}" + (f" and {len(sub) - 3} more" if len(sub) > 3 else ""))
         n_rows = att[kind == "nnls"]
