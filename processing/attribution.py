@@ -383,9 +383,12 @@ def single_source_likelihood(op: PlumeOperator, rows: np.ndarray, enh: np.ndarra
     grid = [(float(off), int(sh)) for sh in STABILITY_SHIFTS for off in DIRECTION_OFFSETS_DEG]
     logp = np.array([lp_dir[list(DIRECTION_OFFSETS_DEG).index(off)] + lp_stab[list(STABILITY_SHIFTS).index(sh)]
                      for off, sh in grid])
-    mats = [op.matrix(rows, offset_deg=off, stability_shift=sh) for off, sh in grid]
-    strength = np.max([m.max(0) for m in mats], axis=0)
+    # which sources reach these samples at the measured class; the other classes only for those
+    base = {(off, 0): op.matrix(rows, offset_deg=off) for off, sh in grid if sh == 0}
+    strength = np.max([m.max(0) for m in base.values()], axis=0)
     cols = np.flatnonzero(strength > 0)
+    mats = [base[(off, sh)][:, cols] if sh == 0 else op.matrix(rows, cols, offset_deg=off, stability_shift=sh)
+            for off, sh in grid]
     offsets = np.array([off for off, _ in grid])
     empty = pd.DataFrame({"col": [], "weight": [], "log_bf": [], "rate_g_s": [], "offset_deg": [],
                           "expected_peak": []})
@@ -393,7 +396,7 @@ def single_source_likelihood(op: PlumeOperator, rows: np.ndarray, enh: np.ndarra
     if len(cols) == 0:
         return empty
     i0 = grid.index((0.0, 0))
-    a0 = mats[i0][:, cols]
+    a0 = mats[i0]
     q = np.zeros(len(cols)) if q_all is None else np.asarray(q_all, float)[cols]
     contrib = a0 * q[None, :]
     peak = int(np.argmax(e))
@@ -408,8 +411,7 @@ def single_source_likelihood(op: PlumeOperator, rows: np.ndarray, enh: np.ndarra
     resid = e[:, None] - contrib @ subtract.astype(float)  # (n, k)
     ll = np.empty((len(mats), len(cols)))
     rate = np.empty_like(ll)
-    for i, m in enumerate(mats):
-        a = m[:, cols]
+    for i, a in enumerate(mats):
         num = (a * resid * w[:, None]).sum(0)
         den = (a * a * w[:, None]).sum(0)
         rate[i] = np.clip(num / (den + 1.0 / prior_rate_sd_g_s**2), 0.0, None)
@@ -428,7 +430,7 @@ def single_source_likelihood(op: PlumeOperator, rows: np.ndarray, enh: np.ndarra
     z = np.r_[log_bf - np.log(counts[inv].astype(float)), 0.0, ll_unknown - ll_null]
     post = np.exp(z - logsumexp(z))
     r_best = rate[best, np.arange(len(cols))]
-    exp_peak = np.array([mats[b][peak, c] for b, c in zip(best, cols, strict=True)]) * r_best
+    exp_peak = np.array([mats[b][peak, j] for j, b in enumerate(best)]) * r_best
     out = pd.DataFrame({"col": cols, "weight": post[:-2], "log_bf": log_bf, "rate_g_s": r_best,
                         "offset_deg": offsets[best], "expected_peak": exp_peak})
     out = out.sort_values(["weight", "log_bf", "col"], ascending=[False, False, True]).reset_index(drop=True)
@@ -511,6 +513,7 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
                f"class {p.stability}"
         a_pk = a_rows[peak_local]
         names = op.sources["name"].to_numpy()
+        ent_all = op.sources["enterprise_id"].to_numpy()
         sx_all = op.sources["x_m"].to_numpy(float)
         sy_all = op.sources["y_m"].to_numpy(float)
         t_dir = math.radians(p.from_deg)
@@ -520,16 +523,16 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
             src = op.sources.iloc[c]
             xd, yd = plume_frame(op.x[[pk]], op.y[[pk]], [src["x_m"]], [src["y_m"]], p.from_deg)
             expected_nnls = float(a_pk[c] * q_all[c])
-            others = [int(o) for o in plaus if int(o) != c and op.sources["enterprise_id"].iloc[int(o)]
-                      != src["enterprise_id"]] if c in plaus else []
-            amb_ids = list(dict.fromkeys(op.sources["enterprise_id"].iloc[o] for o in others))
+            others = [int(o) for o in plaus if int(o) != c and ent_all[int(o)] != src["enterprise_id"]] \
+                if c in plaus else []
+            amb_ids = list(dict.fromkeys(ent_all[o] for o in others))
             collinear = []
             for o in others:
                 d = np.array([sx_all[o] - sx_all[c], sy_all[o] - sy_all[c]])
                 along = abs(float(d @ down))
                 if along > 0 and abs(float(d @ np.array([-down[1], down[0]]))) <= math.tan(
                         math.radians(COLLINEAR_DEG)) * along:
-                    collinear.append(op.sources["enterprise_id"].iloc[o])
+                    collinear.append(ent_all[o])
             collinear = list(dict.fromkeys(collinear))
             if amb_ids:
                 amb_txt = (f"; ambiguous with {', '.join(amb_ids)}"
