@@ -4,12 +4,17 @@ Two complementary estimates, both under the shared Gaussian plume (``core.disper
 wind measured on each pass (the samples' ``wind_from_deg``/``wind_speed_m_s``; the given or
 area default wind where not measured):
 
-- **per evidence item** (event or hotspot): the upwind candidates whose modelled plume reaches
-  the samples around the evidence, ranked by ``likelihood`` = the share of the observed
-  enhancement on those samples that each explains under the all-samples fit (the rest is
-  "unexplained by registered sources"); ``fit_likelihood`` adds a local test: the samples are
-  fitted by NNLS with all candidates, then without each in turn, and the loss of fit,
-  marginalised over a ±10° wind-direction uncertainty, gives the probability it is needed;
+- **per evidence item** (event or hotspot): the upwind candidates whose plume reaches the
+  samples around the evidence, ranked by ``likelihood`` — the posterior weight of "this source
+  is the one behind the peak" from a single-source fit of each candidate on its own
+  (:func:`single_source_likelihood`: best non-negative rate, Gaussian log-likelihood with the
+  noise model, marginalised over ±10° of wind direction and ±1 stability class, against "no
+  source" and "an unregistered source"). Candidates whose plumes look alike on the samples
+  (collinear along the wind) share the weight — the row says "ambiguous with …" and carries the
+  group's total NNLS rate, which is determined even when its split is not; a source beside the
+  plume, at the wrong distance or with a plume of the wrong width gets ~0. ``nnls_share`` is the
+  share of the enhancement each explains under the all-samples fit; ``fit_likelihood`` a local
+  drop-one test (the samples fitted by NNLS with all candidates, then without each in turn);
 - **all samples at once**: rates of every candidate source by non-negative least squares
   (``scipy.optimize.nnls``) of the enhancement on the unit-concentration matrix, with a standard
   deviation from the residual variance (active set) combined with a relative model error.

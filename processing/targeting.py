@@ -3,14 +3,17 @@
 For every registered enterprise:
 
 - **evidence** (0–1) combines four indications as independent, ``1 − Π(1 − sᵢ)``: plume
-  events (share of the enhancement it explains, ≥ 10 % to count, × 1.0 when the event is
-  confirmed on ≥ 2 passes, × 0.6 otherwise; the best event reinforced by half the second, so
-  many weak shares stay weak), hotspots (share × 1.0 / 0.8 / 0.6 at 99 / 95 / 90 %, same
-  rule), the all-samples NNLS rate (0.6 × significance, ``clip((z − 1)/2, 0, 1)`` with
-  z = rate / sd: a large but poorly constrained rate is no evidence), and drone curtains that
-  name it as target (0.6 × significance of the flux × how well it explains the plume on the
-  curtain, ``target_match``). Event and hotspot shares come from the all-samples fit, so they
-  are weighted by the credibility of the source's rate there, ``clip(z / 2, 0.3, 1)``;
+  events (× 1.0 when the event is confirmed on ≥ 2 passes, × 0.6 otherwise; the best event
+  reinforced by half the second, so many weak indications stay weak), hotspots (× 1.0 / 0.8 /
+  0.6 at 99 / 95 / 90 %, same rule), the all-samples NNLS rate (0.6 × significance,
+  ``clip((z − 1)/2, 0, 1)`` with z = rate / sd: a large but poorly constrained rate is no
+  evidence), and drone curtains that name it as target (0.6 × significance of the flux × how
+  well it explains the plume on the curtain, ``target_match``). An event or hotspot counts for
+  a firm by the larger of its plume-model likelihood (single-source fit, shared within a
+  collinear group) × the significance of the NNLS rate behind it — the firm's own or, where the
+  attribution names it ambiguous with others, the group's total, ``clip(z / 2, 0, 1)`` — and
+  its share of the enhancement under the all-samples fit × its own significance
+  ``clip(z / 2, 0.3, 1)`` (≥ 10 % to count);
 - **risk** (0–1) = 0.4 × industry (packaging printing and textile dyeing 1.0, other VOC-using
   industries 0.7, others 0.3) + 0.35 × past violations (3 or more → 1) + 0.25 × time since the
   last inspection (two years or never → 1);
