@@ -133,7 +133,7 @@ def curtain_flux(s_m, z_m, enh, *, wind_from_deg: float, wind_speed_m_s: float, 
                  stability: str = "D", ds_m: float = 5.0, dz_m: float = 2.5, profile: bool = True,
                  speed_ref_height_m: float = 10.0, noise: float = 0.0, background_sd: float = 0.0,
                  speed_rel_sd: float = 0.15, direction_sd_deg: float = 10.0,
-                 puff_length_m: float = 25.0) -> dict:
+                 puff_length_m: float = 25.0, sigma_z_min_m: float | None = None) -> dict:
     """Mass flux (g/s) of enhancement ``enh`` (µg/m³) sampled at plane coordinates ``(s, z)``.
 
     ``normal_deg`` is the compass bearing of the plane normal (the direction of positive flux);
@@ -177,27 +177,179 @@ def curtain_flux(s_m, z_m, enh, *, wind_from_deg: float, wind_speed_m_s: float, 
     below = Z < zlo
     ground = float(cell[below].sum())
     edges = float(np.abs(cell[:, 0]).sum() + np.abs(cell[:, -1]).sum())
-    top = float(np.abs(cell[np.argmin(np.abs(gz - zhi))]).sum())
     sig_dir = math.radians(direction_sd_deg)
     rel_dir = abs(math.tan(ang)) * sig_dir + 0.5 * sig_dir**2
     exposure = float((un * dA * 1e-6).sum())
+    prof = _profile_flux(s, z, e, cos_a=cos_a, speed=(wind_speed_m_s, speed_ref_height_m, stability, profile),
+                         noise=noise, puff_length_m=puff_length_m, sigma_z_min_m=sigma_z_min_m)
+    if prof is not None:
+        flux, ground, prof_sd = prof["flux_g_s"], prof["below_g_s"], prof["sd_g_s"]
+    else:  # no transect spans the curtain: the interpolated plane, ground held constant
+        prof_sd = math.hypot(0.5 * ground, _sampling_terms(s, z, e, flux=flux, noise=noise,
+                                                             puff_length_m=puff_length_m)["vertical"])
     terms = {
         "speed": speed_rel_sd * abs(flux),
         "direction": rel_dir * abs(flux),
         "background": background_sd * abs(exposure),
         "noise": noise * math.sqrt(float(((un * dA * 1e-6) ** 2).sum())),
-        "ground": 0.5 * abs(ground),
         "edges": edges,
-        "top": top,
-        **_sampling_terms(s, z, e, flux=flux, noise=noise, puff_length_m=puff_length_m),
+        "profile": prof_sd,
     }
     sd = math.sqrt(sum(v * v for v in terms.values()))
     return {"flux_g_s": flux, "flux_sd_g_s": sd, "terms": terms, "ground_fraction": ground / flux if flux else 0.0,
             "edge_fraction": edges / abs(flux) if flux else 0.0, "width_m": float(s1 - s0),
-            "z_min_m": float(zlo), "z_max_m": float(zhi), "cos_normal": cos_a}
+            "z_min_m": float(zlo), "z_max_m": float(zhi), "cos_normal": cos_a,
+            "flux_interp_g_s": float(cell.sum()), "method": prof["method"] if prof is not None else "plane",
+            "sigma_z_m": prof["sigma_z_m"] if prof is not None else float("nan")}
+
+
+def _profile_flux(s, z, e, *, cos_a: float, speed: tuple, noise: float, puff_length_m: float,
+                  sigma_z_min_m: float | None, snr_min: float = 3.0) -> dict | None:
+    """The flux from the per-transect flux densities (see :func:`level_profile`, :func:`vertical_fit`).
+
+    ``resolved`` (fitted σz ≥ the transect spacing and the plume on ≥ 3 transects): the trapezoid
+    between transects plus the fitted profile below the lowest and above the highest;
+    ``fit`` (a plume thinner than the spacing, or on fewer transects): the fitted Gaussian's
+    integral; ``none`` (no transect above ``snr_min`` sd): the trapezoid, held constant to the
+    ground. Returns ``flux_g_s``, ``sd_g_s``, ``below_g_s``, ``method``, ``sigma_z_m`` or None
+    with fewer than two transects.
+    """
+    prof = level_profile(s, z, e, noise=noise, puff_length_m=puff_length_m)
+    if len(prof) < 2:
+        return None
+    prof = prof.sort_values("z_m")
+    zk = prof["z_m"].to_numpy()
+    u10, ref_h, stability, use_profile = speed
+    if use_profile:
+        uk = wind_at_height(u10, np.maximum(zk, 1.0), stability) / float(wind_at_height(1.0, ref_h, stability))
+    else:
+        uk = np.full(len(zk), float(u10))
+    f = prof["line"].to_numpy() * uk * cos_a * 1e-6
+    f_sd = np.hypot(prof["line_sd"].to_numpy() * np.abs(uk * cos_a) * 1e-6, 0.05 * np.abs(f).max())
+    spacing = float(np.median(np.diff(zk)))
+    wts = np.zeros(len(zk))  # trapezoid weights over [z_1, z_K]
+    wts[:-1] += 0.5 * np.diff(zk)
+    wts[1:] += 0.5 * np.diff(zk)
+    trap = float(wts @ f)
+    trap_var = float((wts * f_sd) @ (wts * f_sd))
+    snr = prof["line"].to_numpy() / np.maximum(prof["noise_sd"].to_numpy(), 1e-12)
+    if snr.max() < snr_min:
+        below = float(f[0] * zk[0])
+        return {"flux_g_s": trap + below, "sd_g_s": math.sqrt(trap_var + (zk[0] * f_sd[0]) ** 2 + (0.5 * below) ** 2),
+                "below_g_s": below, "method": "none", "sigma_z_m": float("nan")}
+    smin = sigma_z_min_m if sigma_z_min_m and np.isfinite(sigma_z_min_m) else 0.3 * spacing
+    scale = np.abs(uk * cos_a) * 1e-6
+    f_noise = np.hypot(prof["noise_sd"].to_numpy() * scale, 0.05 * np.abs(f).max())
+    rel = np.sqrt(np.maximum(prof["line_sd"].to_numpy() ** 2 - prof["noise_sd"].to_numpy() ** 2, 0.0)) \
+        / np.maximum(np.abs(prof["line"].to_numpy()), 1e-12)
+    fit = vertical_fit(zk, f, f_noise, rel_sd=rel, sigma_z_min_m=max(smin, 1.0))
+    p, a, a_var = fit["p"], fit["a"], fit["a_var"]
+    lo = _reflected_cdf(zk[0], fit["H"], fit["S"])
+    out_frac = lo + 1.0 - _reflected_cdf(zk[-1], fit["H"], fit["S"])
+    n_on = int((snr > snr_min).sum())
+    if fit["sigma_z_m"] >= spacing and n_on >= 3:
+        part = a * out_frac
+        m = float((p * part).sum())
+        v = float((p * (part**2 + a_var * out_frac**2)).sum() - m * m)
+        below = float((p * a * lo).sum())
+        return {"flux_g_s": trap + m, "sd_g_s": math.sqrt(trap_var + max(v, 0.0)), "below_g_s": below,
+                "method": "resolved", "sigma_z_m": fit["sigma_z_m"]}
+    return {"flux_g_s": fit["A"], "sd_g_s": fit["A_sd"], "below_g_s": float((p * a * lo).sum()),
+            "method": "fit", "sigma_z_m": fit["sigma_z_m"]}
 
 
 PUFF_REL_SD = 0.7  # relative sd of a plume-crossing's mean under lognormal intermittency (σ_ln ≈ 0.6)
+
+
+def level_profile(s_m, z_m, e, *, level_m: float = 5.0, bin_m: float = 5.0, cover: float = 0.5,
+                  noise: float = 0.0, puff_length_m: float = 25.0) -> pd.DataFrame:
+    """Per-transect line integrals of the enhancement ``e`` (µg/m³·m) along the plane.
+
+    Samples are banded by height (``level_m``); a band whose samples cover ≥ ``cover`` of the
+    curtain's ``bin_m`` bins is a transect (climbs and transit legs are not). Along a transect
+    the enhancement is averaged per bin, empty bins interpolated, and summed over the curtain's
+    span (so every transect integrates the same width). The sd (``line_sd``) combines sample
+    noise and plume intermittency (:data:`PUFF_REL_SD` over the puffs crossed). Returns one row
+    per transect: ``z_m`` (mean height), ``line``, ``line_sd``, ``noise_sd`` (noise only), ``n``.
+    """
+    s = np.asarray(s_m, float)
+    z = np.asarray(z_m, float)
+    e = np.asarray(e, float)
+    s0 = float(s.min())
+    nb = int(math.floor((float(s.max()) - s0) / bin_m)) + 1
+    b = np.minimum(np.floor((s - s0) / bin_m).astype(int), nb - 1)
+    lv = np.round(z / level_m).astype(int)
+    ul, inv = np.unique(lv, return_inverse=True)
+    key = inv * nb + b
+    cnt = np.bincount(key, minlength=len(ul) * nb).reshape(len(ul), nb)
+    tot = np.bincount(key, weights=e, minlength=len(ul) * nb).reshape(len(ul), nb)
+    zsum = np.bincount(inv, weights=z, minlength=len(ul))
+    full = (cnt > 0).mean(axis=1) >= cover
+    centres = np.arange(nb)
+    rows = []
+    for k in np.flatnonzero(full):  # a handful of transects
+        has = cnt[k] > 0
+        mean = tot[k, has] / cnt[k, has]
+        filled = np.interp(centres, centres[has], mean)
+        line = float(filled.sum() * bin_m)
+        var_noise = (noise * bin_m) ** 2 * float((1.0 / cnt[k, has]).sum()) * nb / has.sum()
+        inside = float((filled > 3 * max(noise, 1e-12)).sum() * bin_m)
+        puffs = PUFF_REL_SD / math.sqrt(max(inside / puff_length_m, 1.0)) * abs(line)
+        rows.append({"z_m": zsum[k] / cnt[k].sum(), "line": line, "line_sd": math.sqrt(var_noise + puffs**2),
+                     "noise_sd": math.sqrt(var_noise), "n": int(cnt[k].sum())})
+    return pd.DataFrame(rows, columns=["z_m", "line", "line_sd", "noise_sd", "n"])
+
+
+def _reflected_gauss(z, h, sz):
+    """Ground-reflected Gaussian density in height (1/m): integrates to 1 over z ≥ 0."""
+    return (np.exp(-0.5 * ((z - h) / sz) ** 2) + np.exp(-0.5 * ((z + h) / sz) ** 2)) / (math.sqrt(2 * math.pi) * sz)
+
+
+def _reflected_cdf(z, h, sz):
+    """∫₀ᶻ of :func:`_reflected_gauss`."""
+    from scipy.special import ndtr
+
+    return (ndtr((z - h) / sz) - ndtr(-h / sz)) + (ndtr((z + h) / sz) - ndtr(h / sz))
+
+
+def vertical_fit(z_m, f, f_sd, *, sigma_z_min_m: float, sigma_z_max_m: float | None = None,
+                 rel_sd=0.0, n_h: int = 121, n_sigma: int = 25) -> dict:
+    """Fit ``f(z) = A · g(z; h, σz)`` (ground-reflected Gaussian) to per-transect flux densities.
+
+    ``f`` (g/s per metre of height) at transect heights ``z_m`` with additive sd ``f_sd`` and a
+    relative sd ``rel_sd`` (plume intermittency) of the model's value: a transect where the
+    model puts no plume cannot have seen one, whatever the intermittency. A grid over the
+    centre ``h`` (ground to the top transect) and ``σz`` (log-spaced from
+    ``sigma_z_min_m``, the thinnest plume the dispersion at that distance allows, to
+    ``sigma_z_max_m``, default the top transect's height); ``A`` (the flux, g/s, integrated from the ground to infinity) is solved
+    by weighted least squares (≥ 0) at each node, and the nodes are weighted by their
+    likelihood ``exp(−χ²/2)``. A plume seen on one transect is thus still integrable, and the
+    spread of ``A`` over the plausible centres between transects is its uncertainty.
+    Returns ``A``, ``A_sd``, ``sigma_z_m``, ``h_m``, and the nodes (for the parts of the
+    profile outside the transects).
+    """
+    z = np.asarray(z_m, float)
+    f = np.asarray(f, float)
+    var0 = np.maximum(np.asarray(f_sd, float), 1e-12) ** 2
+    rel = np.broadcast_to(np.asarray(rel_sd, float), f.shape)
+    w = 1.0 / (var0 + (rel * f) ** 2)
+    ztop = float(z.max())
+    smax = max(sigma_z_max_m or ztop, 1.01 * sigma_z_min_m)
+    H, S = np.meshgrid(np.linspace(0.0, ztop, n_h), np.geomspace(sigma_z_min_m, smax, n_sigma))
+    H, S = H.ravel(), S.ravel()
+    g = _reflected_gauss(z[None, :], H[:, None], S[:, None])
+    gg = (w * g * g).sum(1)
+    a = np.clip((w * g * f).sum(1) / np.maximum(gg, 1e-300), 0.0, None)
+    var = var0 + (rel * a[:, None] * g) ** 2
+    chi2 = ((f - a[:, None] * g) ** 2 / var).sum(1) + np.log(var).sum(1)
+    p = np.exp(-0.5 * (chi2 - chi2.min()))
+    p /= p.sum()
+    a_var = 1.0 / np.maximum(gg, 1e-300)
+    mean = float((p * a).sum())
+    var = float((p * (a * a + a_var)).sum() - mean**2)
+    return {"A": mean, "A_sd": math.sqrt(max(var, 0.0)), "h_m": float((p * H).sum()),
+            "sigma_z_m": float((p * S).sum()), "p": p, "a": a, "a_var": a_var, "H": H, "S": S,
+            "chi2_min": float(chi2.min())}
 
 
 def _sampling_terms(s: np.ndarray, z: np.ndarray, e: np.ndarray, *, flux: float, noise: float,
@@ -359,6 +511,7 @@ def split_curtains(x, y, z, *, wind_from_deg: float | None = None, min_samples: 
     return out
 
 
+SIGMA_Z_MIN_SHARE = 0.7  # the thinnest plume allowed on a curtain: this share of σz at the target's distance
 MIN_CURTAIN_AGL_M = 2.0  # drone samples below this are on the ground, not on a curtain
 
 
@@ -432,10 +585,6 @@ def flux_table(samples: pd.DataFrame, area=None, *, species: str = "tvoc_ugm3", 
         resid = c - bg
         s_m, _ = plane.coords(x[idx], y[idx])
         normal_deg = math.degrees(math.atan2(plane.normal[0], plane.normal[1])) % 360.0
-        res = curtain_flux(s_m, z[idx], resid, wind_from_deg=from_deg, wind_speed_m_s=speed,
-                           normal_deg=normal_deg, stability=stability, speed_ref_height_m=ref_h, noise=noise,
-                           background_sd=noise / math.sqrt(max(len(idx) / 10, 1)),
-                           speed_rel_sd=0.10 if measured else 0.15)
         wpos = np.where(resid > 3 * noise, resid, 0.0)
         if wpos.sum() > 0:
             cxm, cym = float(np.average(x[idx], weights=wpos)), float(np.average(y[idx], weights=wpos))
@@ -455,6 +604,11 @@ def flux_table(samples: pd.DataFrame, area=None, *, species: str = "tvoc_ugm3", 
                 match = float(score[k] / score[best]) if best is not None and score[best] > 0 else 0.0
         elif len(plan_t) == 1:
             target = plan_t[0]
+        res = curtain_flux(s_m, z[idx], resid, wind_from_deg=from_deg, wind_speed_m_s=speed,
+                           normal_deg=normal_deg, stability=stability, speed_ref_height_m=ref_h, noise=noise,
+                           background_sd=noise / math.sqrt(max(len(idx) / 10, 1)),
+                           speed_rel_sd=0.10 if measured else 0.15,
+                           sigma_z_min_m=SIGMA_Z_MIN_SHARE * float(sigmas(dist, stability)[1]) if dist > 0 else None)
         from ecopatrol.core.crs import xy_to_lonlat
 
         clon, clat = xy_to_lonlat(plane.x0_m, plane.y0_m, crs)

@@ -169,17 +169,58 @@ def test_two_curtains_flown_in_one_sortie_are_two_curtains():
     assert (t["width_m"] < 300.0).all()
 
 
-def test_a_plume_met_on_one_transect_only_carries_a_large_uncertainty():
-    """A plume thinner than the level spacing is seen on one level: the interpolation between
-    levels cannot tell how much was missed, and the sd says so (≥ half the flux)."""
-    rng = np.random.default_rng(2)
-    S, Z = np.meshgrid(np.arange(-150.0, 150.0, 3.0), np.arange(15.0, 121.0, 15.0))
-    c = 200.0 * np.exp(-0.5 * (S / 15.0) ** 2) * np.exp(-0.5 * ((Z - 105.0) / 4.0) ** 2)
-    c = c + rng.normal(0, 0.5, c.shape)
-    thin = flux.curtain_flux(S.ravel(), Z.ravel(), c.ravel(), wind_from_deg=270, wind_speed_m_s=4, normal_deg=90,
-                             profile=False, noise=0.5)
-    assert thin["flux_sd_g_s"] > 0.5 * thin["flux_g_s"] > 0
-    thick = 200.0 * np.exp(-0.5 * (S / 15.0) ** 2) * np.exp(-0.5 * ((Z - 60.0) / 25.0) ** 2)
-    res = flux.curtain_flux(S.ravel(), Z.ravel(), thick.ravel() + rng.normal(0, 0.5, c.shape).ravel(),
-                            wind_from_deg=270, wind_speed_m_s=4, normal_deg=90, profile=False, noise=0.5)
-    assert res["terms"]["vertical"] < 0.2 * res["flux_g_s"]
+def _transect_plume(q, *, h_m, sz_m, sy_m=20.0, u=4.0, levels=np.arange(15.0, 121.0, 15.0), noise=0.5, seed=2):
+    """Transects every 15 m through an analytic reflected-Gaussian plume carrying ``q`` g/s (uniform wind)."""
+    rng = np.random.default_rng(seed)
+    S, Z = np.meshgrid(np.arange(-150.0, 150.0, 3.0), levels)
+    vert = np.exp(-0.5 * ((Z - h_m) / sz_m) ** 2) + np.exp(-0.5 * ((Z + h_m) / sz_m) ** 2)
+    c = q / (2 * math.pi * u * sy_m * sz_m) * 1e6 * np.exp(-0.5 * (S / sy_m) ** 2) * vert
+    return S.ravel(), Z.ravel(), (c + rng.normal(0, noise, c.shape)).ravel()
+
+
+@pytest.mark.parametrize(("h_m", "sz_m"), [(105.0, 4.0), (97.5, 4.0), (52.0, 5.0)])
+def test_a_thin_plume_between_transects_is_integrated_by_the_vertical_fit(h_m, sz_m):
+    """A plume thinner than the 15 m transect spacing, on a transect or between two: the
+    interpolation between levels misses most of it; the Gaussian fit in height (σz bounded below
+    by the dispersion at that distance) returns the rate within its uncertainty, and that
+    uncertainty says the profile was under-sampled."""
+    q = 1.0
+    s, z, e = _transect_plume(q, h_m=h_m, sz_m=sz_m)
+    res = flux.curtain_flux(s, z, e, wind_from_deg=270, wind_speed_m_s=4, normal_deg=90, profile=False, noise=0.5,
+                            sigma_z_min_m=0.7 * sz_m)
+    assert res["method"] == "fit"
+    assert abs(res["flux_g_s"] - q) < 2 * res["flux_sd_g_s"]
+    assert res["flux_g_s"] == pytest.approx(q, rel=0.5)
+    assert res["flux_sd_g_s"] > 0.15 * q
+    if h_m == 97.5:  # squarely between two transects: linear interpolation sees a fraction
+        assert res["flux_interp_g_s"] < 0.6 * q < res["flux_g_s"]
+
+
+def test_a_plume_partly_below_the_lowest_transect_is_extrapolated_by_the_fitted_profile():
+    """A ground-level plume (h = 5 m, σz = 25 m) sampled from 15 m up: the profile fitted to the
+    transects carries the part below the lowest one (about a third of the flux)."""
+    q = 2.0
+    s, z, e = _transect_plume(q, h_m=5.0, sz_m=25.0)
+    res = flux.curtain_flux(s, z, e, wind_from_deg=270, wind_speed_m_s=4, normal_deg=90, profile=False, noise=0.5,
+                            sigma_z_min_m=15.0)
+    assert res["method"] == "resolved"
+    assert res["flux_g_s"] == pytest.approx(q, rel=0.1)
+    assert res["ground_fraction"] == pytest.approx(0.45, abs=0.1)
+    assert abs(res["flux_g_s"] - q) < 2 * res["flux_sd_g_s"]
+
+
+def test_vertical_fit_recovers_a_resolved_profile():
+    z = np.arange(15.0, 121.0, 15.0)
+    f = 3.0 * flux._reflected_gauss(z, 50.0, 20.0)
+    fit = flux.vertical_fit(z, f, np.full(len(z), 1e-4), sigma_z_min_m=5.0)
+    assert fit["A"] == pytest.approx(3.0, rel=0.05)  # grid of 1 m in h, 14 % in σz
+    assert fit["h_m"] == pytest.approx(50.0, abs=2.0) and fit["sigma_z_m"] == pytest.approx(20.0, rel=0.1)
+
+
+def test_level_profile_finds_the_transects_not_the_climbs():
+    s, z, e = _transect_plume(1.0, h_m=60.0, sz_m=20.0, noise=0.0)
+    climb_s, climb_z = np.full(30, 150.0), np.linspace(15.0, 120.0, 30)  # a vertical climb at the end
+    prof = flux.level_profile(np.r_[s, climb_s], np.r_[z, climb_z], np.r_[e, np.zeros(30)])
+    assert prof["z_m"].to_numpy() == pytest.approx(np.arange(15.0, 121.0, 15.0), abs=0.5)
+    # line integral at 60 m: q/(√(2π) u σz) · 1e6 µg/m³·m
+    assert prof["line"].iloc[3] == pytest.approx(1.0 / (math.sqrt(2 * math.pi) * 4.0 * 20.0) * 1e6, rel=0.02)
