@@ -58,6 +58,23 @@ class _Stage:
             log.info("demo %s: %s", self.name, self.what)
 
 
+NEXT_DRONE_RANGE_M = 1500.0  # tomorrow's curtains: targets this close to a launch site (pattern + margin < 2 km)
+
+
+def near_launch_sites(area, ids: list[str], *, max_m: float) -> list[str]:
+    """The ids (in their order) of enterprises within ``max_m`` of any launch site of ``area``."""
+    import numpy as np
+
+    from .core.crs import haversine_m
+
+    if not len(area.launch_sites):
+        return list(ids)
+    e = area.enterprises.set_index("enterprise_id").loc[list(ids)]
+    ls = area.launch_sites.geometry
+    d = np.min([haversine_m(e.geometry.x.to_numpy(), e.geometry.y.to_numpy(), p.x, p.y) for p in ls], axis=0)
+    return [i for i, dist in zip(ids, d, strict=True) if dist <= max_m]
+
+
 def initial_targets(area, *, n_drone: int = 3, n_van: int = 10) -> tuple[list[str], list[str]]:
     """Targets for the first day, from registry risk alone (no evidence yet).
 
@@ -65,7 +82,6 @@ def initial_targets(area, *, n_drone: int = 3, n_van: int = 10) -> tuple[list[st
     1 km of a launch site; the van takes those plus the next riskiest firms of that park and
     of the next park. Deterministic: sorted by risk, then id.
     """
-    import numpy as np
 
     e = area.enterprises.copy()
     risk = (e["violations_3y"].to_numpy() * 1.0 + (~e["positive_list"].to_numpy()) * 1.5
@@ -78,14 +94,7 @@ def initial_targets(area, *, n_drone: int = 3, n_van: int = 10) -> tuple[list[st
     free = e["airspace"] == "free"
     in0 = e[(e["park"] == p0) & free].sort_values(["_risk", "enterprise_id"], ascending=[False, True])
     # the drone flies from a launch site: keep to firms within ~1 km of one (line of sight)
-    if len(area.launch_sites):
-        from .core.crs import haversine_m
-
-        ls = area.launch_sites.geometry
-        d_ls = np.min([haversine_m(in0.geometry.x.to_numpy(), in0.geometry.y.to_numpy(), p.x, p.y) for p in ls], axis=0)
-        near = in0[d_ls < 1000.0]
-    else:
-        near = in0
+    near = in0[in0["enterprise_id"].isin(set(near_launch_sites(area, list(in0["enterprise_id"]), max_m=1000.0)))]
     drone = list(near["enterprise_id"].head(n_drone))
     van = drone + [i for i in in0["enterprise_id"] if i not in drone][: max(n_van // 2, n_drone) - len(drone)]
     if len(dist) > 1:
@@ -170,12 +179,23 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
             f"{r.enterprise_id} ({r.score:.2f})" for r in top.itertuples())
 
     with _Stage(result, "next", progress) as st:
+        from .core.errors import PlanningError
         from .core.registry import read_targets_file
 
-        ids = read_targets_file(out / "targets.csv")[:3]
-        nplan = plan_drone(area, ids, wind, pattern="curtain", aircraft="m350", seed=seed)
-        write_drone_plan(nplan, area, out / "plans" / "next" / "drone")
-        st.what = f"plans/next/drone/ — tomorrow's sorties over the top {len(ids)} targets (the loop closes)"
+        ids = read_targets_file(out / "targets.csv")
+        vnext = plan_van(area, ids[:8], wind, seed=seed)
+        write_van_plan(vnext, out / "plans" / "next" / "van")
+        flyable = near_launch_sites(area, ids[:10], max_m=NEXT_DRONE_RANGE_M)[:3]
+        what = [f"plans/next/van/ — a route over the top {min(len(ids), 8)} targets"]
+        try:
+            if not flyable:
+                raise PlanningError(f"none of the top 10 targets lies within {NEXT_DRONE_RANGE_M:.0f} m of a launch site")
+            nplan = plan_drone(area, flyable, wind, pattern="curtain", aircraft="m350", seed=seed)
+            write_drone_plan(nplan, area, out / "plans" / "next" / "drone")
+            what.append(f"plans/next/drone/ — curtains over {len(flyable)} of the top 10 within reach of a launch site")
+        except PlanningError as exc:
+            what.append(f"no drone sortie for tomorrow: {exc}")
+        st.what = "; ".join(what) + " (the loop closes)"
 
     if not maps:
         return result
