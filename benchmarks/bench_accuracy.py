@@ -204,14 +204,14 @@ def true_curtain_flux(fl: pd.DataFrame, truth: dict, tpos: pd.DataFrame, area) -
     em = pd.DataFrame(truth["emitters"])
     out = {}
     if em.empty:
-        return pd.Series(0.0, index=fl["sortie_id"].astype(str))
+        return pd.Series(0.0, index=range(len(fl)))
     stab = truth["wind"]["stability"]
     ex, ey = lonlat_to_xy(em["lon"].to_numpy(float), em["lat"].to_numpy(float), crs)
-    for r in fl.itertuples(index=False):
+    for i, r in enumerate(fl.itertuples(index=False)):  # one value per row: a sortie may fly several curtains
         w = tpos[(tpos["platform_id"] == "drone") & (tpos["mission_id"].astype(str) == str(r.sortie_id))
                  & tpos["written"]].iloc[::10]
         if w.empty or not np.isfinite(r.width_m):
-            out[str(r.sortie_id)] = np.nan
+            out[i] = np.nan
             continue
         cx, cy = lonlat_to_xy(np.array([r.lon]), np.array([r.lat]), crs)
         nrm = math.radians(r.wind_normal_deg)
@@ -232,7 +232,7 @@ def true_curtain_flux(fl: pd.DataFrame, truth: dict, tpos: pd.DataFrame, area) -
         zt = float(r.z_max_m)
         vert = (norm.cdf((zt - h) / sz) - norm.cdf(-h / sz)) + (norm.cdf((zt + h) / sz) - norm.cdf(h / sz))
         frac = np.where(xd > 0, np.nan_to_num(lat_f * vert), 0.0)
-        out[str(r.sortie_id)] = float((frac.mean(axis=0) * em["rate_g_s"].to_numpy(float)).sum())
+        out[i] = float((frac.mean(axis=0) * em["rate_g_s"].to_numpy(float)).sum())
     return pd.Series(out)
 
 
@@ -283,15 +283,14 @@ def run_simulator(n: int) -> pd.DataFrame:
                                     / true_rate[e] for e in sampled])
         # curtains scored against the flux that truly crossed them (emitter curtains: ≥ 0.1 g/s through)
         ctrue = true_curtain_flux(fl, tj, tpos, area)
-        sc["curtain_err"] = [abs(r.flux_g_s - ctrue[str(r.sortie_id)]) / ctrue[str(r.sortie_id)]
-                             for r in fl.itertuples(index=False) if ctrue.get(str(r.sortie_id), 0.0) >= 0.1]
-        sc["curtain_err_emitter"] = [abs(r.flux_g_s - ctrue[str(r.sortie_id)]) / ctrue[str(r.sortie_id)]
-                                     for r in fl.itertuples(index=False)
-                                     if r.target_id in true_rate.index and ctrue.get(str(r.sortie_id), 0.0) >= 0.1]
+        rows_fl = list(enumerate(fl.itertuples(index=False)))
+        sc["curtain_err"] = [abs(r.flux_g_s - ctrue[i]) / ctrue[i] for i, r in rows_fl if ctrue.get(i, 0.0) >= 0.1]
+        sc["curtain_err_emitter"] = [abs(r.flux_g_s - ctrue[i]) / ctrue[i] for i, r in rows_fl
+                                     if r.target_id in true_rate.index and ctrue.get(i, 0.0) >= 0.1]
         sc["curtain_err_vs_target_rate"] = [abs(r.flux_g_s - true_rate[r.target_id]) / true_rate[r.target_id]
                                             for r in fl.itertuples(index=False) if r.target_id in true_rate.index]
-        sc["curtain_detail"] = [(str(r.sortie_id), round(float(r.flux_g_s), 3),
-                                 round(float(ctrue.get(str(r.sortie_id), np.nan)), 3)) for r in fl.itertuples(index=False)]
+        sc["curtain_detail"] = [(str(r.sortie_id), round(float(r.flux_g_s), 3), round(float(ctrue.get(i, np.nan)), 3))
+                                for i, r in rows_fl]
         lost = [e for e in sampled if rates.groupby("enterprise_id")["rate_g_s"].sum().get(e, 0.0) == 0.0]
         sc["sampled_rate0"] = len(lost)
         sc.update(seed=seed, wind=str(wind), seconds=time.perf_counter() - t)
