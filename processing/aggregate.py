@@ -47,6 +47,29 @@ def _values(samples: pd.DataFrame, species: str) -> dict[str, np.ndarray]:
     return vals
 
 
+CELL_KEY_SCALE = 10_000_000  # a cell's integer key is ix * CELL_KEY_SCALE + iy
+
+
+def cells_frame(agg: pd.DataFrame, *, species: str, cell_m: float, crs) -> gpd.GeoDataFrame:
+    """Cells as a GeoDataFrame from per-cell aggregates indexed by cell key (see :func:`grid_cells`).
+
+    Shared by the in-memory and the distributed path so both lay cells out identically.
+    """
+    k = agg.index.to_numpy()
+    gx = np.floor_divide(k + CELL_KEY_SCALE // 2, CELL_KEY_SCALE)
+    gy = k - gx * CELL_KEY_SCALE
+    agg = agg.copy()
+    agg.insert(0, "iy", gy)
+    agg.insert(0, "ix", gx)
+    agg.insert(0, "cell_id", [f"C{a}_{b}" for a, b in zip(gx, gy, strict=True)])
+    agg["x_m"] = (gx + 0.5) * cell_m
+    agg["y_m"] = (gy + 0.5) * cell_m
+    agg["species"] = species
+    geom = shapely.box(gx * cell_m, gy * cell_m, (gx + 1) * cell_m, (gy + 1) * cell_m)
+    out = gpd.GeoDataFrame(agg.reset_index(drop=True), geometry=geom, crs=crs)
+    return out.sort_values(["ix", "iy"]).reset_index(drop=True)
+
+
 def grid_cells(samples: pd.DataFrame, *, species: str = "tvoc_ugm3", cell_m: float = 50.0,
                crs=None) -> gpd.GeoDataFrame:
     """Square ``cell_m`` cells (metric CRS) with the median of per-pass means of ``species``.
@@ -61,20 +84,8 @@ def grid_cells(samples: pd.DataFrame, *, species: str = "tvoc_ugm3", cell_m: flo
     x, y, crs = metric_xy(s, crs) if len(s) else (np.array([]), np.array([]), crs)
     ix = np.floor(x / cell_m).astype(np.int64)
     iy = np.floor(y / cell_m).astype(np.int64)
-    key = ix * 10_000_000 + iy
-    agg = _median_of_pass_means(key, pass_codes(s), _values(s, species))
-    k = agg.index.to_numpy()
-    gx = np.floor_divide(k + 5_000_000, 10_000_000)
-    gy = k - gx * 10_000_000
-    agg.insert(0, "iy", gy)
-    agg.insert(0, "ix", gx)
-    agg.insert(0, "cell_id", [f"C{a}_{b}" for a, b in zip(gx, gy, strict=True)])
-    agg["x_m"] = (gx + 0.5) * cell_m
-    agg["y_m"] = (gy + 0.5) * cell_m
-    agg["species"] = species
-    geom = shapely.box(gx * cell_m, gy * cell_m, (gx + 1) * cell_m, (gy + 1) * cell_m)
-    out = gpd.GeoDataFrame(agg.reset_index(drop=True), geometry=geom, crs=crs)
-    out = out.sort_values(["ix", "iy"]).reset_index(drop=True)
+    agg = _median_of_pass_means(ix * CELL_KEY_SCALE + iy, pass_codes(s), _values(s, species))
+    out = cells_frame(agg, species=species, cell_m=cell_m, crs=crs)
     log.info("grid: %d samples → %d cells of %g m", len(s), len(out), cell_m)
     return out
 

@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import FormatError, InputError, InputFileNotFoundError, Report
+from .aggregate import CELL_KEY_SCALE as _KEY_SCALE  # cell key = ix * scale + iy
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,6 @@ ARCHIVE_RESULT_SCHEMA = "ecopatrol.archive-evidence/1"
 READ_COLUMNS = ("time_utc", "platform_id", "mission_id", "pass_id", "lon", "lat")
 _PART_RE = re.compile(r"^(?P<key>date|platform)=(?P<value>.+)$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_KEY_SCALE = 10_000_000  # cell key = ix * scale + iy, as aggregate.grid_cells
 
 Progress = Callable[[str, int, int], None]
 
@@ -383,23 +383,10 @@ def _counts(result: dict) -> tuple[int, int, int, int]:
 
 
 def _cells_frame(agg: pd.DataFrame, species: str, cell_m: float, crs):
-    """The cells GeoDataFrame from the merged aggregate, laid out as ``aggregate.grid_cells``."""
-    import geopandas as gpd
-    import shapely
+    """The cells GeoDataFrame from the merged aggregate (:func:`aggregate.cells_frame`)."""
+    from .aggregate import cells_frame
 
-    k = agg.index.to_numpy()
-    gx = np.floor_divide(k + _KEY_SCALE // 2, _KEY_SCALE)
-    gy = k - gx * _KEY_SCALE
-    agg = agg.copy()
-    agg.insert(0, "iy", gy)
-    agg.insert(0, "ix", gx)
-    agg.insert(0, "cell_id", [f"C{a}_{b}" for a, b in zip(gx, gy, strict=True)])
-    agg["x_m"] = (gx + 0.5) * cell_m
-    agg["y_m"] = (gy + 0.5) * cell_m
-    agg["species"] = species
-    geom = shapely.box(gx * cell_m, gy * cell_m, (gx + 1) * cell_m, (gy + 1) * cell_m)
-    out = gpd.GeoDataFrame(agg.reset_index(drop=True), geometry=geom, crs=crs)
-    return out.sort_values(["ix", "iy"]).reset_index(drop=True)
+    return cells_frame(agg, species=species, cell_m=cell_m, crs=crs)
 
 
 def _segments_frame(agg: pd.DataFrame, species: str, pieces, piece_name, crs):
