@@ -51,6 +51,8 @@ MIN_SHARE = 0.1  # an evidence item must explain ≥ 10 % of the enhancement to 
 FLUX_WEIGHT = 0.6
 EVIDENCE_WEIGHT = 0.7
 POSITIVE_LIST_FACTOR = 0.3
+PLAUSIBLE_RATIO = 0.2  # as in attribution: firms within this likelihood ratio of the best are ambiguous
+POOL_TEMPER = 1.0  # scale of the pooled log Bayes factors (1: the product of the events' likelihood ratios)
 SHARE_CRED_MIN = 0.3  # event/hotspot shares of a source without a significant all-samples rate
 TARGET_COLUMNS = ["rank", "enterprise_id", "name", "score", "reasons", "industry", "positive_list",
                   "evidence_score", "risk_score", "rate_g_s", "rate_sd_g_s", "n_events", "n_confirmed_events",
@@ -105,7 +107,73 @@ def _combine(parts: pd.Series) -> float:
     return float(1 - np.prod(1 - p)) if len(p) else 0.0
 
 
-def _per_item(rows: pd.DataFrame, cred: dict[str, float]) -> pd.DataFrame:
+def pooled_log_bf(events: pd.DataFrame) -> pd.DataFrame:
+    """Per (event, firm): the firm's log Bayes factor there and whether it is plausible.
+
+    A firm counts by its best source (``log_bayes_factor``, against "no source"); ``plausible``
+    marks the firms within ``PLAUSIBLE_RATIO`` of the event's most likely one (the candidates
+    the event cannot tell apart). Returns a frame indexed by event id, one column per firm, of
+    log Bayes factors (0 where the firm is not listed: its plume does not reach the samples, or
+    fits them worse than the listed candidates), with the plausible mask in ``attrs``.
+    """
+    if "log_bayes_factor" not in events.columns or len(events) == 0:
+        return pd.DataFrame()
+    d = pd.DataFrame({"ev": events["evidence_id"].astype(str), "e": events["enterprise_id"].astype(str),
+                      "lbf": pd.to_numeric(events["log_bayes_factor"], errors="coerce"),
+                      "lik": pd.to_numeric(events["likelihood"], errors="coerce").fillna(0.0)})
+    g = d.groupby(["ev", "e"]).agg(lbf=("lbf", "max"), lik=("lik", "sum"))
+    lbf = g["lbf"].fillna(0.0).unstack(fill_value=0.0)
+    lik = g["lik"].unstack(fill_value=0.0)
+    plaus = lik.ge(PLAUSIBLE_RATIO * lik.max(axis=1), axis=0) & (lik > 0)
+    lbf.attrs["plausible"] = plaus
+    return lbf
+
+
+def _pooled_likelihood(r: pd.DataFrame, pooled: pd.DataFrame) -> np.ndarray:
+    """Per row: the event's likelihood of the firm's ambiguity group, redistributed within the group
+    by the evidence of the *other* events that can tell the group apart.
+
+    For a row of firm f in event e, ambiguous with the firms of G: the weight of each g ∈ G is
+    its likelihood in e × exp(Σ log Bayes factor of g over every other event e′ where the
+    members of G are not all plausible — the product of the likelihood ratios of the passes
+    that see the group from another angle). Events that are themselves ambiguous about G
+    (the same road, the same wind) add nothing: their errors are the same.
+    """
+    lik = np.clip(pd.to_numeric(r["likelihood"], errors="coerce").fillna(0.0).to_numpy(float), 0, 1)
+    if pooled is None or pooled.empty or "ambiguous_with" not in r.columns:
+        return lik
+    out = lik.copy()
+    eid = r["enterprise_id"].astype(str).to_numpy()
+    evid = r["evidence_id"].astype(str).to_numpy()
+    amb = r["ambiguous_with"].fillna("").astype(str).to_numpy()
+    lbf = pooled.to_numpy(float)
+    plaus = pooled.attrs["plausible"].reindex(index=pooled.index, columns=pooled.columns, fill_value=False) \
+        .to_numpy(bool)
+    col = {e: j for j, e in enumerate(pooled.columns)}
+    row_of = {e: i for i, e in enumerate(pooled.index)}
+    # per (event, firm): the firm's likelihood there (summed over its sources)
+    lik_of = pd.Series(lik).groupby([evid, eid]).sum().to_dict()
+    for i in np.flatnonzero([len(a) > 0 for a in amb]):
+        grp = [eid[i]] + [g for g in dict.fromkeys(amb[i].split()) if g != eid[i] and (evid[i], g) in lik_of]
+        if len(grp) < 2 or any(g not in col for g in grp):
+            continue
+        gi = [col[g] for g in grp]
+        disc = ~plaus[:, gi].all(axis=1)
+        if evid[i] in row_of:
+            disc[row_of[evid[i]]] = False
+        if not disc.any():
+            continue
+        lg = np.array([lik_of[(evid[i], g)] for g in grp])
+        L = POOL_TEMPER * lbf[disc][:, gi].sum(axis=0)
+        w = lg * np.exp(L - L.max())
+        if w.sum() <= 0:
+            continue
+        own = lg[0]
+        out[i] = min(lg.sum() * w[0] / w.sum() * (lik[i] / own if own > 0 else 0.0), 1.0)
+    return out
+
+
+def _per_item(rows: pd.DataFrame, cred: dict[str, float], pooled: pd.DataFrame | None = None) -> pd.DataFrame:
     """One entry per (enterprise, evidence item): its ``likelihood`` and its ``weighted`` share.
 
     ``weighted`` (summed over the enterprise's sources) is the larger of two routes:
@@ -135,6 +203,7 @@ def _per_item(rows: pd.DataFrame, cred: dict[str, float]) -> pd.DataFrame:
     own_cred = r["enterprise_id"].map(cred).fillna(SHARE_CRED_MIN if cred else 1.0).to_numpy(float)
     share = pd.to_numeric(r["nnls_share"], errors="coerce").fillna(0.0).to_numpy(float) \
         if "nnls_share" in r.columns else np.zeros(len(r))
+    r["likelihood"] = _pooled_likelihood(r, pooled) if pooled is not None else r["likelihood"]
     r["weighted"] = np.maximum(np.clip(r["likelihood"].to_numpy(float), 0, 1) * own, share * own_cred)
     g = r.groupby(["enterprise_id", "evidence_id"], sort=True).agg(
         likelihood=("likelihood", "sum"), weighted=("weighted", "sum"),
@@ -197,8 +266,9 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
             cred = dict(zip(gz.index.astype(str), np.clip(zz / 2.0, SHARE_CRED_MIN, 1.0), strict=True))
         # events: one entry per (event, enterprise), best share over its sources
         e_rows = att[kind == "event"]
+        pooled = pooled_log_bf(e_rows)
         if len(e_rows):
-            g = _per_item(e_rows, cred)
+            g = _per_item(e_rows, cred, pooled)
             g = g[(np.maximum(g["likelihood"], g["weighted"]) >= MIN_SHARE) & g["enterprise_id"].isin(list(parts))]
             g["s"] = np.where(
                 g["evidence_id"].map(conf_of).fillna(False).astype(bool), 1.0, 0.6) * np.minimum(g["weighted"], 1.0)
@@ -216,7 +286,7 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
                     reasons[e].append(f"plume events: {txt}" + (f" and {n - len(sub)} more" if n > len(sub) else ""))
         h_rows = att[kind == "hotspot"]
         if len(h_rows):
-            g = _per_item(h_rows, cred)
+            g = _per_item(h_rows, cred, pooled)
             g = g[(np.maximum(g["likelihood"], g["weighted"]) >= MIN_SHARE) & g["enterprise_id"].isin(list(parts))]
             g["level"] = g["evidence_id"].map(hconf_of).fillna(90).astype(int)
             g["s"] = g["level"].map({99: 1.0, 95: 0.8}).fillna(0.6) * np.minimum(g["weighted"], 1.0)

@@ -216,3 +216,39 @@ def test_event_shares_count_only_as_far_as_the_sources_rate_is_significant():
     assert t.loc["E03", "evidence_score"] > 0.4
     assert t.loc["E01", "evidence_score"] < 0.25
     assert t.loc["E03", "rank"] < t.loc["E01", "rank"]
+
+
+def test_pooled_evidence_across_events_separates_collinear_candidates():
+    """E01 and E03 are collinear along the wind on pass 1 (event E0001: the likelihood is shared,
+    E03 even slightly ahead); pass 2 sees them from another angle (event E0002) and only E01's
+    plume fits. Pooled over both events E01 takes E0001 as well; E03 keeps (almost) nothing."""
+    from types import SimpleNamespace
+
+    from ecopatrol.processing.targeting import pooled_log_bf
+
+    area = make_area()
+    att = pd.DataFrame({
+        "evidence_id": ["E0001", "E0001", "E0002", "E0002", "all-samples"],
+        "evidence_kind": ["event", "event", "event", "event", "nnls"],
+        "enterprise_id": ["E01", "E03", "E01", "E03", "E01"],
+        "source_id": ["E01-S1", "E03-S1", "E01-S1", "E03-S1", "E01-S1"],
+        "likelihood": [0.44, 0.46, 0.9, 0.02, np.nan], "log_bayes_factor": [10.0, 10.2, 12.0, 0.5, np.nan],
+        "ambiguous_with": ["E03", "E01", "", "", ""], "collinear_with": ["E03", "E01", "", "", ""],
+        "group_rate_g_s": [2.0, 2.0, np.nan, np.nan, np.nan], "group_rate_sd_g_s": [0.4, 0.4, np.nan, np.nan, np.nan],
+        "rate_g_s": [2.0, 0.0, 2.0, 0.0, 2.0], "rate_sd_g_s": [0.4, np.nan, 0.4, np.nan, 0.4]})
+    pooled = pooled_log_bf(att[att["evidence_kind"] == "event"])
+    assert pooled.loc["E0002", "E01"] == pytest.approx(12.0) and pooled.loc["E0002", "E03"] == pytest.approx(0.5)
+    assert pooled.attrs["plausible"].loc["E0001"].all() and not pooled.attrs["plausible"].loc["E0002", "E03"]
+    events = pd.DataFrame({"event_id": ["E0001", "E0002"], "confirmed": [True, True], "n_passes": [2, 2]})
+    ev = SimpleNamespace(attribution=att, events=events, hotspots=pd.DataFrame(), flux=pd.DataFrame(),
+                         summary={"end_utc": "2026-05-12T03:00:00Z"})
+    t = rank_targets(ev, area).set_index("enterprise_id")
+    assert t.loc["E01", "evidence_score"] > 0.8
+    # without pooling E03 would get ~0.46 from E0001 (its share of the group's well-determined rate)
+    assert t.loc["E03", "evidence_score"] < 0.05
+    assert t.loc["E03", "n_events"] == 0
+    # one event alone cannot split the pair: both keep their shared likelihood
+    t1 = rank_targets(SimpleNamespace(attribution=att[att["evidence_id"] != "E0002"], events=events,
+                                      hotspots=pd.DataFrame(), flux=pd.DataFrame(), summary=ev.summary),
+                      area).set_index("enterprise_id")
+    assert t1.loc["E03", "evidence_score"] > 0.3
