@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from typer.testing import CliRunner
 
-cli = pytest.importorskip("ecopatrol.cli")
+from ecopatrol import cli
+from ecopatrol.core.area import load_area
 
 
 def _jimo_ids(n):
-    try:
-        from ecopatrol.core.area import load_area
-
-        return list(load_area("jimo").enterprises["enterprise_id"].iloc[:n])
-    except Exception as exc:
-        pytest.skip(f"bundled Jimo area unavailable: {exc}")
+    return list(load_area("jimo").enterprises["enterprise_id"].iloc[:n])
 
 
 def test_plan_drone_writes_files(tmp_path):

@@ -208,14 +208,11 @@ def simulated_van(tmp_path_factory):
     """A van shuttling 8 times along a road 400 m downwind of a Jimo enterprise (ecopatrol simulator)."""
     import math
 
-    sim = pytest.importorskip("ecopatrol.missions.simulate")
-    try:
-        from ecopatrol.core.area import load_area
-
-        jimo = load_area("jimo")
-    except Exception as exc:  # the bundled area is another engineer's work in progress
-        pytest.skip(f"bundled Jimo area unavailable: {exc}")
+    from ecopatrol.core.area import load_area
     from ecopatrol.core.weather import Wind
+    from ecopatrol.missions import simulate as sim
+
+    jimo = load_area("jimo")
 
     ent = jimo.enterprises.iloc[0].geometry
     cx = ent.x + 400 * math.sin(math.radians(135)) / (111_320 * math.cos(math.radians(ent.y)))

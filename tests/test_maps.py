@@ -194,10 +194,7 @@ def test_absent_artefacts_are_not_drawn(tmp_path):
 
 def test_area_folder_without_core_area_loader(tmp_path):
     folder, _ = make_output_folder(tmp_path, n_samples=500, with_area_dir=True)
-    try:
-        html = build_map(folder, out=tmp_path / "m.html").read_text()
-    except Exception as exc:  # core.area may validate more than this tiny fixture holds
-        pytest.skip(f"core.area rejects the minimal fixture area: {exc}")
+    html = build_map(folder, out=tmp_path / "m.html").read_text()
     assert len(layer_data(html)["Enterprises"]["features"]) == 5
 
 
@@ -239,12 +236,9 @@ def test_many_samples_stay_light(tmp_path):
 
 
 def test_real_jimo_area(demo, tmp_path):
-    try:
-        from ecopatrol.core.area import load_area
+    from ecopatrol.core.area import load_area
 
-        jimo = load_area("jimo")
-    except Exception as exc:  # the area API is not there yet
-        pytest.skip(f"load_area('jimo') unavailable: {exc}")
+    jimo = load_area("jimo")
     folder, _ = demo
     html = build_map(folder, out=tmp_path / "j.html", area=jimo, basemap="amap").read_text()
     data = layer_data(html)

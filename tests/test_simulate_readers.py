@@ -18,7 +18,7 @@ from ecopatrol.missions.simulate import simulate
 
 from test_simulate import drone_plan, make_area, van_plan, write_plans
 
-readers = pytest.importorskip("ecopatrol.processing.readers")
+from ecopatrol.processing import readers  # noqa: E402
 
 
 @pytest.fixture(scope="module")

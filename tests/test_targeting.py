@@ -153,13 +153,7 @@ def test_cli_functions_through_typer(built, tmp_path, monkeypatch):
 
 # --- the bundled Jimo example ---------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def jimo():
-    area_mod = pytest.importorskip("ecopatrol.core.area")
-    try:
-        return area_mod.load_area("jimo")
-    except Exception as exc:  # pragma: no cover - depends on the other floors
-        pytest.skip(f"bundled Jimo area unavailable: {exc}")
+# (the `jimo` fixture is the session-wide one of conftest.py)
 
 
 def test_jimo_hidden_emitter_ranks_in_the_top_three(jimo, tmp_path):
