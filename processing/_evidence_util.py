@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import numpy as np
 import pandas as pd
 from ecopatrol.core.crs import local_metric_crs, lonlat_to_xy
 from ecopatrol.core.errors import InputError
+from ecopatrol.core.io import atomic_path
 from ecopatrol.core.weather import Wind, wind_at_height
 
 PASS_KEYS = ("platform_id", "mission_id", "pass_id")
@@ -152,18 +151,11 @@ def default_wind(area, wind: Wind | None) -> Wind | None:
 
 
 def write_atomic(path: str | Path, writer: Callable[[Path], None]) -> Path:
-    """Call ``writer(tmp_path)`` on a temporary file beside ``path``, then rename it into place."""
+    """Call ``writer(tmp_path)`` on a temporary file beside ``path``, then rename it into place
+    (:func:`ecopatrol.core.io.atomic_path`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)  # some drivers refuse to overwrite an existing (empty) file
-    try:
-        writer(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp:
+        writer(tmp)
     return path
 
 
