@@ -203,6 +203,9 @@ def background_series(t_grid_s: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     return out
 
 
+SEEN_UGM3_PER_G_S = 10.0  # an emitter is placed where 1 g/s gives at least this on a planned track
+
+
 def choose_emitters(
     area,
     tracks: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
@@ -220,9 +223,12 @@ def choose_emitters(
     ``tracks`` are ``(x_m, y_m, z_agl_m)`` receptor arrays (metric CRS) of the planned
     platforms. Candidates are the sources of the plan targets, then of every enterprise
     within ``near_m`` of a track. Each candidate is scored by the largest mean-wind
-    concentration per 1 g/s it gives on any track: the best-seen target source is always
-    chosen (so at least one emitter lies where a plan passes downwind), the rest are drawn
-    among the seen candidates, with at least one on the positive list when any is.
+    concentration per 1 g/s it gives on any track (±8° of meander); it is "seen" when that
+    reaches ``SEEN_UGM3_PER_G_S`` (a plume a survey can detect at a typical rate). The
+    best-seen target source is always chosen (so at least one emitter lies where a plan passes
+    downwind), the rest are drawn among the seen candidates, with at least one on the positive
+    list when any is; only when too few are seen do sources whose plumes merely graze a track
+    (or lie within ``near_m`` of one) fill the count.
     """
     rng = rng_for(seed, "emitters")
     src = area.sources
@@ -272,7 +278,10 @@ def choose_emitters(
     s["score"] = score
     s["distance_m"] = dist
     is_target = s["enterprise_id"].isin(set(map(str, targets))).to_numpy()
-    seen = score > 0
+    # "seen": at 1 g/s its mean-wind plume reaches SEEN_UGM3_PER_G_S on some planned track (a
+    # plume a survey can detect); a source whose plume only grazes a track comes after them all
+    seen = score >= SEEN_UGM3_PER_G_S
+    grazed = score > 0
     chosen: list[int] = []
 
     def take(mask: np.ndarray, *, best: bool) -> None:
@@ -289,8 +298,12 @@ def choose_emitters(
     take(is_target & seen, best=True)
     if not chosen:
         take(seen, best=True)
+    if not chosen:
+        take(grazed, best=True)
     if s["positive_list"].to_numpy()[chosen].sum() == 0:
         take(s["positive_list"].to_numpy() & seen, best=False)
+    if s["positive_list"].to_numpy()[chosen].sum() == 0:
+        take(s["positive_list"].to_numpy() & grazed, best=False)
     if s["positive_list"].to_numpy()[chosen].sum() == 0:
         take(s["positive_list"].to_numpy() & (dist <= near_m), best=False)
     while len(chosen) < n_emitters:
@@ -298,6 +311,8 @@ def choose_emitters(
         take(seen & is_target, best=False)
         if len(chosen) == before:
             take(seen, best=False)
+        if len(chosen) == before:
+            take(grazed, best=False)
         if len(chosen) == before:
             take(dist <= near_m, best=False)
         if len(chosen) == before:

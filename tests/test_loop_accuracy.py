@@ -19,6 +19,10 @@ def test_demo_loop_ranks_a_well_sampled_true_emitter_in_the_top_10(tmp_path, see
     peak = truth["max_unit_conc_on_tracks_ugm3_per_g_s"] * truth["rate_g_s"]
     well = set(truth.loc[peak >= WELL_SAMPLED_UGM3, "enterprise_id"])
     assert well, "the simulator always hides one emitter where a plan passes downwind"
+    # every hidden emitter is where the plans can detect it (the day's route passes enough firms)
+    from ecopatrol.missions._world import SEEN_UGM3_PER_G_S
+
+    assert (truth["max_unit_conc_on_tracks_ugm3_per_g_s"] >= SEEN_UGM3_PER_G_S).all()
     targets = pd.read_csv(tmp_path / "targets.csv", dtype={"enterprise_id": str})
     top10 = set(targets["enterprise_id"].head(10))
     assert well & top10, f"no well-sampled emitter {sorted(well)} in the top 10 {sorted(top10)}"

@@ -389,7 +389,9 @@ def test_on_the_bundled_jimo_area_a_plan_sees_an_emitter(jimo, tmp_path):
     pts = [(cx + k * step, cy + k * step) for k in range(-4, 5)]
     res = simulate_track(jimo, pts, tmp_path, kind="van", seed=5, wind=wind)
     assert len(res.truth["emitters"]) == 3
-    assert res.truth["emitters"][0]["max_unit_conc_on_tracks_ugm3_per_g_s"] > 1.0
+    from ecopatrol.missions._world import SEEN_UGM3_PER_G_S
+
+    assert res.truth["emitters"][0]["max_unit_conc_on_tracks_ugm3_per_g_s"] >= SEEN_UGM3_PER_G_S
     pos = jimo.enterprises.set_index("enterprise_id")["positive_list"]
     assert any(pos[e["enterprise_id"]] for e in res.truth["emitters"])
     tp = pd.read_parquet(tmp_path / "truth_positions.parquet")
