@@ -1,6 +1,6 @@
 """Source attribution: which registered sources explain the measured enhancements, and at what rate.
 
-Two complementary estimates, both under the shared Gaussian plume (``core.dispersion``) and the
+Three complementary estimates, all under the shared Gaussian plume (``core.dispersion``) and the
 wind measured on each pass (the samples' ``wind_from_deg``/``wind_speed_m_s``; the given or
 area default wind where not measured):
 
@@ -19,6 +19,16 @@ area default wind where not measured):
   (``scipy.optimize.nnls``) of the enhancement on the unit-concentration matrix, with a standard
   deviation from the residual variance (active set) combined with a relative model error.
 
+- **which sources emit** (:func:`emission_signals`): a survey meets a few emitters among
+  thousands of candidate sources, so the enhancement over all samples is explained by at most
+  six "signals", each one source (or none), by the sum-of-single-effects regression of Wang et
+  al. (2020) with non-negative rates (:func:`sum_of_single_effects`). Each signal gives every
+  candidate the probability that it is the one (rows ``evidence_kind = "signal"``, a 95 %
+  credible set each); ``rates.csv`` column ``pip`` is the probability that a source is any
+  signal. Where NNLS hands a plume to one of several look-alike sources at random, the
+  signal spreads its probability over them; where a weak plume is split by NNLS over several
+  small rates, one signal can name the source whose plume shape fits it.
+
 Every attribution row carries a sentence a person can check: which samples, the wind, the
 distance and offset from the plume axis, the expected vs the observed peak.
 """
@@ -33,7 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.optimize import nnls
-from scipy.special import logsumexp
+from scipy.special import log_ndtr, logsumexp
 
 from ecopatrol.core.crs import lonlat_to_xy
 from ecopatrol.core.dispersion import SigmaScheme, effective_height_m, plume_frame, unit_concentration_matrix
@@ -58,6 +68,12 @@ UNKNOWN_SOURCE_PENALTY = 5.0  # nats: Occam cost of an unregistered source's pos
 N_EFF_MAX = 10.0  # independent samples per evidence item (plume-model residuals are correlated along a track)
 PLAUSIBLE_RATIO = 0.2  # candidates within this posterior ratio of the best are "ambiguous with" it
 COLLINEAR_DEG = 20.0  # … and "collinear along the wind" when one lies within this angle upwind of the other
+SIGNAL_EFFECTS = 6  # at most this many distinct emitting sources ("signals") in one survey's samples
+SIGNAL_KAPPA = 10.0  # residual variance × κ: plume-model residuals are correlated along a track
+SIGNAL_RATE_SD_G_S = 3.0  # half-normal prior on a signal's rate (enterprise VOC emissions: 0.1–10 g/s)
+SIGNAL_NULL_PRIOR = 0.5  # prior probability that a signal slot is unused
+SIGNAL_OBS_REL_SD = 0.2  # relative model error of the plume on each sample (sd² = noise² + (0.2 × enhancement)²)
+SIGNAL_CREDIBLE = 0.95  # a signal's credible set: the most probable sources holding this much of it
 ATTRIBUTION_COLUMNS = [
     "evidence_id", "evidence_kind", "enterprise_id", "source_id", "likelihood", "rank", "confidence",
     "rate_g_s", "rate_sd_g_s", "evidence_rate_g_s", "log_bayes_factor", "nnls_share", "fit_likelihood",
@@ -193,8 +209,8 @@ def estimate_rates(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, **kwar
 
 def estimate_rates_cov(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, exceed: np.ndarray | None = None,
                        max_rows: int = 20000, model_rel_sd: float = 0.3, obs_rel_sd: float = 0.0,
-                       prior_rate_sd_g_s: float = 5.0, min_support: int = 5,
-                       seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+                       prior_rate_sd_g_s: float = 5.0, min_support: int = 5, seed: int = 0,
+                       design: tuple[np.ndarray, sparse.csc_matrix] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """Emission rates (g/s) of all candidate sources at once by NNLS over the samples.
 
     Rows are weighted by 1/sd with sd² = noise² + (``obs_rel_sd`` × enhancement)²; all exceeding
@@ -208,14 +224,7 @@ def estimate_rates_cov(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *,
     samples barely constrain cannot take absurd rates. ``rate_sd_g_s`` combines the posterior
     sd on the active set with ``model_rel_sd`` × rate (Gaussian-plume model error).
     """
-    n = len(enh)
-    ok = np.isfinite(enh) & np.isfinite(noise)
-    exc = np.zeros(n, bool) if exceed is None else (np.asarray(exceed, bool) & ok)
-    rest = np.flatnonzero(ok & ~exc)
-    budget = max(max_rows - int(exc.sum()), 0)
-    if len(rest) > budget:
-        rest = np.sort(np.random.default_rng(seed).choice(rest, budget, replace=False))
-    rows = np.sort(np.r_[np.flatnonzero(exc), rest]).astype(int)
+    rows, A = design if design is not None else _design(op, enh, noise, exceed, max_rows, seed)
     k = len(op.sources)
     out = pd.DataFrame({"source_id": op.sources["source_id"], "enterprise_id": op.sources["enterprise_id"],
                         "rate_g_s": np.zeros(k), "rate_sd_g_s": np.full(k, np.nan),
@@ -223,11 +232,6 @@ def estimate_rates_cov(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *,
     cov_all = np.zeros((k, k))
     if len(rows) == 0:
         return out, cov_all
-    # sparse assembly in chunks keeps memory bounded for thousands of sources
-    blocks = []
-    for start in range(0, len(rows), 4000):
-        blocks.append(sparse.csr_matrix(op.matrix(rows[start:start + 4000])))
-    A = sparse.vstack(blocks).tocsc()
     touched = np.asarray((A > 1e-9 * A.max()).sum(axis=0)).ravel() if A.nnz else np.zeros(k)
     out["n_samples_touched"] = touched.astype(int)
     cols = np.flatnonzero(touched >= 3)
@@ -290,6 +294,134 @@ def estimate_rates_cov(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *,
     log.info("NNLS: %d samples × %d candidate sources, %d with a positive rate (total %.3g g/s), "
              "%d without minimum support set to 0", len(rows), len(cols), int(active.sum()), float(q.sum()), n_weak)
     return out, cov_all
+
+
+def sum_of_single_effects(X: np.ndarray, y: np.ndarray, log_prior: np.ndarray, *, n_effects: int = SIGNAL_EFFECTS,
+                          sigma2: float = SIGNAL_KAPPA, prior_rate_sd: float = SIGNAL_RATE_SD_G_S,
+                          null_prior: float = SIGNAL_NULL_PRIOR, max_iter: int = 50,
+                          tol: float = 1e-4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sparse regression ``y ≈ Σ_l X b_l`` where each ``b_l`` has a single non-zero, non-negative entry.
+
+    The "sum of single effects" model (Wang, Sarkar, Carbonetto & Stephens 2020, J. R. Stat.
+    Soc. B 82:1273), fitted by iterative Bayesian stepwise selection: each effect ``l`` is one
+    emitting source, chosen among the columns with prior ``exp(log_prior)`` (Σ = 1) or left
+    unused with prior ``null_prior``; its rate has a half-normal prior with scale
+    ``prior_rate_sd`` (emission rates are not negative); the residuals are Gaussian with
+    variance ``sigma2`` (``X`` and ``y`` whitened by the per-sample sd). Highly correlated
+    columns (sources collinear along the wind) share an effect's probability instead of one
+    taking it all at random, as non-negative least squares does.
+
+    Returns ``alpha`` (L, p): posterior probability that effect l is column j; ``mean`` (L, p):
+    posterior mean rate of effect l if it is column j; ``null`` (L,): probability that effect l
+    is unused.
+    """
+    n, p = X.shape
+    d = np.einsum("ij,ij->j", X, X)
+    ok = d > 0
+    alpha = np.zeros((n_effects, p))
+    mean = np.zeros((n_effects, p))
+    null = np.ones(n_effects)
+    bbar = np.zeros((n_effects, p))
+    fit = np.zeros(n)
+    log_prior = np.asarray(log_prior, float)
+    lnull = math.log(null_prior)
+    lsel = math.log1p(-null_prior)
+    for _ in range(max_iter):
+        old = alpha.copy()
+        for l_ in range(n_effects):
+            r = y - fit + X @ bbar[l_]
+            xr = X.T @ r
+            dd = np.where(ok, d, 1.0)
+            bhat = np.where(ok, xr / dd, 0.0)
+            s2 = np.where(ok, sigma2 / dd, 1e300)
+            v1 = 1.0 / (1.0 / s2 + 1.0 / prior_rate_sd**2)
+            m1 = v1 * bhat / s2
+            t = m1 / np.sqrt(v1)
+            # log Bayes factor of "column j, rate ~ half-normal" against "no effect"
+            lbf = (0.5 * np.log(s2 / (s2 + prior_rate_sd**2)) + 0.5 * bhat**2 / s2 * prior_rate_sd**2
+                   / (prior_rate_sd**2 + s2) + math.log(2.0) + log_ndtr(t))
+            z = np.r_[np.where(ok, log_prior + lbf, -np.inf) + lsel, lnull]
+            post = np.exp(z - logsumexp(z))
+            alpha[l_] = post[:-1]
+            null[l_] = post[-1]
+            mean[l_] = np.where(ok, m1 + np.sqrt(v1) * np.exp(norm_logpdf(t) - log_ndtr(t)), 0.0)
+            b_new = alpha[l_] * mean[l_]
+            fit += X @ (b_new - bbar[l_])
+            bbar[l_] = b_new
+        if np.abs(alpha - old).max() < tol:
+            break
+    return alpha, mean, null
+
+
+def norm_logpdf(t: np.ndarray) -> np.ndarray:
+    return -0.5 * t * t - 0.5 * math.log(2 * math.pi)
+
+
+@dataclass
+class Signals:
+    """Emitting sources found by :func:`emission_signals`: one row of ``alpha`` per signal."""
+
+    alpha: np.ndarray  # (L, k): probability that signal l is candidate source j
+    rate_g_s: np.ndarray  # (L, k): posterior mean rate of signal l if it is source j
+    null: np.ndarray  # (L,): probability that signal l is not there at all
+    pip: np.ndarray  # (k,): posterior probability that source j emits (any signal)
+    n_samples: int = 0
+
+
+def _design(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, exceed: np.ndarray | None, max_rows: int,
+            seed: int) -> tuple[np.ndarray, sparse.csc_matrix]:
+    """The samples a fit uses (every exceedance, the rest subsampled, seeded) and their unit matrix."""
+    n = len(enh)
+    ok = np.isfinite(enh) & np.isfinite(noise)
+    exc = np.zeros(n, bool) if exceed is None else (np.asarray(exceed, bool) & ok)
+    rest = np.flatnonzero(ok & ~exc)
+    budget = max(max_rows - int(exc.sum()), 0)
+    if len(rest) > budget:
+        rest = np.sort(np.random.default_rng(seed).choice(rest, budget, replace=False))
+    rows = np.sort(np.r_[np.flatnonzero(exc), rest]).astype(int)
+    blocks = [sparse.csr_matrix(op.matrix(rows[s:s + 4000])) for s in range(0, len(rows), 4000)]
+    A = sparse.vstack(blocks).tocsc() if blocks else sparse.csc_matrix((0, len(op.sources)))
+    return rows, A
+
+
+def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, exceed: np.ndarray | None = None,
+                     max_rows: int = 20000, n_effects: int = SIGNAL_EFFECTS, kappa: float = SIGNAL_KAPPA,
+                     obs_rel_sd: float = SIGNAL_OBS_REL_SD, seed: int = 0,
+                     design: tuple[np.ndarray, sparse.csc_matrix] | None = None) -> Signals:
+    """Which registered sources emit, with what probability: sparse attribution over all samples.
+
+    A survey usually meets a few emitters among thousands of candidate sources. Each of up to
+    ``n_effects`` "signals" is one source, chosen among the candidates that reach ≥ 3 samples
+    with a prior uniform over enterprises (shared among an enterprise's stacks), or absent
+    (:func:`sum_of_single_effects`). Rows are weighted by 1/sd with sd² = noise² +
+    (``obs_rel_sd`` × enhancement)²; each sample counts 1/``kappa`` (residuals of a plume model
+    are correlated along a track). ``pip`` is the probability that a source is any signal:
+    1 − Π_l (1 − α_lj). Sources collinear along the wind share a signal's probability.
+    """
+    k = len(op.sources)
+    rows, A = design if design is not None else _design(op, enh, noise, exceed, max_rows, seed)
+    empty = Signals(np.zeros((0, k)), np.zeros((0, k)), np.zeros(0), np.zeros(k), len(rows))
+    if len(rows) == 0 or A.nnz == 0:
+        return empty
+    touched = np.asarray((A > 1e-9 * A.max()).sum(axis=0)).ravel()
+    cols = np.flatnonzero(touched >= 3)
+    if len(cols) == 0:
+        return empty
+    e = np.nan_to_num(enh[rows])
+    w = 1.0 / np.sqrt(noise[rows] ** 2 + (obs_rel_sd * np.clip(e, 0, None)) ** 2)
+    X = A[:, cols].toarray() * w[:, None]
+    ent = op.sources["enterprise_id"].astype(str).to_numpy()[cols]
+    _, inv, counts = np.unique(ent, return_inverse=True, return_counts=True)
+    log_prior = -math.log(len(counts)) - np.log(counts[inv].astype(float))
+    a, m, null = sum_of_single_effects(X, e * w, log_prior, n_effects=n_effects, sigma2=kappa)
+    alpha = np.zeros((n_effects, k))
+    mean = np.zeros((n_effects, k))
+    alpha[:, cols] = a
+    mean[:, cols] = m
+    pip = 1.0 - np.prod(1.0 - alpha, axis=0)
+    log.info("signals: %d samples × %d candidate sources, %d signals present (P ≥ 0.5), top source P = %.2f",
+             len(rows), len(cols), int((null < 0.5).sum()), float(pip.max()) if len(pip) else 0.0)
+    return Signals(alpha, mean, null, pip, len(rows))
 
 
 def _nnls_rss(a: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, float]:
@@ -475,7 +607,10 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
     op = build_operator(samples, area, crs=crs, wind=wind, scheme=scheme, max_distance_m=max_distance_m)
     enh = samples[enh_col].to_numpy(float)
     noise = samples[noise_col].to_numpy(float)
-    rates, cov_all = estimate_rates_cov(op, enh, noise, exceed=samples[exc_col].to_numpy(bool), seed=seed)
+    design = _design(op, enh, noise, samples[exc_col].to_numpy(bool), 20000, seed)
+    rates, cov_all = estimate_rates_cov(op, enh, noise, seed=seed, design=design)
+    signals = emission_signals(op, enh, noise, design=design)
+    rates["pip"] = signals.pip
     q_all = rates["rate_g_s"].to_numpy()
     rows_out: list[dict] = []
     t = pd.to_datetime(samples["time_utc"], utc=True).to_numpy() if "time_utc" in samples.columns else None
@@ -605,6 +740,7 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
             rows = np.sort(tree.query(shapely.buffer(h.geometry, 50.0), predicate="intersects"))
             header = f"hotspot {h.hotspot_id} ({h.confidence} % Gi*, {len(rows)} samples within 50 m)"
             _explain_rows(h.hotspot_id, "hotspot", rows, h.confidence >= 95, header)
+    _signal_rows(rows_out, op, signals, design, enh, rates, lon, lat)
     pos = rates[rates["rate_g_s"] > 0]
     for r in pos.itertuples(index=False):
         rows_out.append({
@@ -623,6 +759,61 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
                             f"{int(r.n_samples_touched)} of the samples used"),
         })
     att = pd.DataFrame(rows_out, columns=ATTRIBUTION_COLUMNS)
-    log.info("attribution: %d events, %d hotspots → %d rows, %d sources with a positive NNLS rate",
-             len(events), 0 if hotspots is None else len(hotspots), len(att), len(pos))
+    log.info("attribution: %d events, %d hotspots, %d signals → %d rows, %d sources with a positive NNLS rate",
+             len(events), 0 if hotspots is None else len(hotspots), int((signals.null < 0.5).sum()), len(att),
+             len(pos))
     return att, rates
+
+
+def _signal_rows(rows_out: list[dict], op: PlumeOperator, signals: Signals, design, enh: np.ndarray,
+                 rates: pd.DataFrame, lon: np.ndarray, lat: np.ndarray) -> None:
+    """Attribution rows of the signals present (P ≥ 0.5): the sources of each credible set."""
+    rows, A = design
+    names = op.sources["name"].to_numpy()
+    ent_all = op.sources["enterprise_id"].to_numpy()
+    n_cand = int((signals.alpha.sum(0) > 0).sum())
+    present = np.flatnonzero(signals.null < 0.5)
+    order = present[np.argsort(-(1 - signals.null[present]) * signals.alpha[present].max(1), kind="stable")]
+    for s_i, l_ in enumerate(order, start=1):
+        a = signals.alpha[l_]
+        p_here = 1.0 - float(signals.null[l_])
+        ranked = np.argsort(-a, kind="stable")
+        cum = np.cumsum(a[ranked])
+        n_set = int(np.searchsorted(cum, SIGNAL_CREDIBLE * p_here) + 1)
+        cset = ranked[: max(1, min(n_set, 10))]
+        set_firms = list(dict.fromkeys(ent_all[cset]))
+        mean_rate = float((a * signals.rate_g_s[l_]).sum() / max(p_here, 1e-12))
+        sid = f"S{s_i}"
+        for r_i, c in enumerate(cset, start=1):
+            col = A[:, c].toarray().ravel() * signals.rate_g_s[l_, c]
+            # the sample that shows it best: where the plume is both predicted and seen
+            pk_local = int(np.argmax(np.minimum(col, np.nan_to_num(enh[rows]))))
+            pk = int(rows[pk_local])
+            p = op.passes[op.codes[pk]]
+            src = op.sources.iloc[c]
+            xd, yd = plume_frame(op.x[[pk]], op.y[[pk]], [src["x_m"]], [src["y_m"]], p.from_deg)
+            others = [f for f in set_firms if f != src["enterprise_id"]]
+            conf = "high" if a[c] >= 0.7 and p_here >= 0.9 else "medium" if a[c] >= 0.3 else "low"
+            rows_out.append({
+                "evidence_id": sid, "evidence_kind": "signal", "enterprise_id": src["enterprise_id"],
+                "source_id": src["source_id"], "likelihood": float(a[c]), "rank": r_i, "confidence": conf,
+                "rate_g_s": float(rates["rate_g_s"].iloc[c]), "rate_sd_g_s": float(rates["rate_sd_g_s"].iloc[c]),
+                "evidence_rate_g_s": float(signals.rate_g_s[l_, c]), "log_bayes_factor": np.nan,
+                "nnls_share": np.nan, "fit_likelihood": np.nan, "ambiguous_with": " ".join(others),
+                "collinear_with": "", "group_rate_g_s": mean_rate if others else np.nan, "group_rate_sd_g_s": np.nan,
+                "distance_m": float(xd[0, 0]), "crosswind_m": float(yd[0, 0]), "expected_ugm3": float(col[pk_local]),
+                "nnls_expected_ugm3": float(A[pk_local, c] * rates["rate_g_s"].iloc[c]),
+                "observed_ugm3": float(enh[pk]), "n_samples": int(signals.n_samples),
+                "wind_from_deg": p.from_deg, "wind_speed_m_s": p.speed_m_s,
+                "explanation": (
+                    f"signal {sid}: one emitting source behind part of the enhancement over all {signals.n_samples} "
+                    f"samples (probability {p_here:.2f} that it is there; sparse attribution over {n_cand} candidate "
+                    f"sources, prior uniform over enterprises); it is {src['source_id']} of {src['enterprise_id']} "
+                    f"{names[c]} with probability {a[c]:.2f}, at {signals.rate_g_s[l_, c]:.3g} g/s if so; its plume "
+                    f"shows best at ({lon[pk]:.5f}, {lat[pk]:.5f}), {xd[0, 0]:.0f} m downwind and "
+                    f"{abs(yd[0, 0]):.0f} m {'left' if yd[0, 0] > 0 else 'right'} of its axis (wind from "
+                    f"{p.from_deg:.0f}° at {p.speed_m_s:.1f} m/s, class {p.stability}), predicting {col[pk_local]:.1f} "
+                    f"where {enh[pk]:.1f} was observed"
+                    + (f"; the signal's 95 % credible set also holds {', '.join(others)}: their plumes look alike on "
+                       f"these samples, and the signal's rate is {mean_rate:.3g} g/s whichever it is" if others else "")),
+            })
