@@ -86,7 +86,11 @@ def attribute_cmd(
     """Attribute events and hotspots to upwind sources and estimate their rates (writes the evidence folder)."""
     r = _build(samples_dir, area, out, wind, species, cell_m, plan, seed)
     att = r.attribution
-    ev = att[att["evidence_kind"] != "nnls"].sort_values("likelihood", ascending=False).head(show)
+    sig = att[att["evidence_kind"] == "signal"].head(show)
+    for row in sig.itertuples(index=False):
+        typer.echo(f"{row.evidence_id}  {row.enterprise_id}  probability {row.likelihood:.2f}  "
+                   f"{row.evidence_rate_g_s:.3g} g/s if it is this source")
+    ev = att[~att["evidence_kind"].isin(["nnls", "signal"])].sort_values("likelihood", ascending=False).head(show)
     for row in ev.itertuples(index=False):
         typer.echo(f"{row.evidence_id}  {row.enterprise_id}  likelihood {row.likelihood:.2f}  "
                    f"rate {row.rate_g_s:.3g} ± {row.rate_sd_g_s:.2g} g/s")

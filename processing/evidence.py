@@ -208,6 +208,7 @@ def build_evidence(
         "n_events": len(events), "n_confirmed_events": int(events["confirmed"].sum()) if len(events) else 0,
         "n_segments": len(segments), "n_cells": len(cells), "n_hotspots": len(hot),
         "n_attributions": len(att), "n_sources_with_rate": int((rates["rate_g_s"] > 0).sum()),
+        "n_signals": int(att.loc[att["evidence_kind"] == "signal", "evidence_id"].nunique()) if len(att) else 0,
         "n_curtains": len(fl), "raster_cell_m": cell, "bandwidth_m": bw, "seed": seed,
         "area": getattr(area, "name", None),
     }

@@ -2,24 +2,28 @@
 
 For every registered enterprise:
 
-- **evidence** (0–1) combines four indications as independent, ``1 − Π(1 − sᵢ)``: plume
-  events (× 1.0 when the event is confirmed on ≥ 2 passes, × 0.6 otherwise; the best event
-  reinforced by half the second, so many weak indications stay weak), hotspots (× 1.0 / 0.8 /
-  0.6 at 99 / 95 / 90 %, same rule), the all-samples NNLS rate (0.6 × significance,
-  ``clip((z − 1)/2, 0, 1)`` with z = rate / sd: a large but poorly constrained rate is no
-  evidence), and drone curtains that name it as target (0.6 × significance of the flux × how
-  well it explains the plume on the curtain, ``target_match``). An event or hotspot counts for
-  a firm by the larger of its plume-model likelihood (single-source fit, shared within a
-  collinear group) × the significance of the NNLS rate behind it — the firm's own or, where the
-  attribution names it ambiguous with others, the group's total, ``clip(z / 2, 0, 1)`` — and
-  its share of the enhancement under the all-samples fit × its own significance
-  ``clip(z / 2, 0.3, 1)`` (≥ 10 % to count);
+- **evidence** (0–1) is led by the **probability that the firm emits**, from the sparse
+  attribution over all samples (``rates.csv`` column ``pip``, :func:`ecopatrol.processing.
+  attribution.emission_signals`: 1 − Π over its sources of (1 − P(source is a signal))). It is
+  combined as independent, ``1 − Π(1 − sᵢ)``, with drone curtains that name the firm as target
+  (0.6 × significance of the flux, ``clip((z − 1)/2, 0, 1)``, × how well its plume explains
+  the curtain, ``target_match``: the mass balance is a second, model-free estimator) and,
+  × ``ITEM_WEIGHT`` = 0.05, with the per-item indications — plume events (× 1.0 when confirmed
+  on ≥ 2 passes, × 0.6 otherwise; the best reinforced by half the second), hotspots (× 1.0 /
+  0.8 / 0.6 at 99 / 95 / 90 %) and the NNLS rate's significance. Those come from the same
+  samples as the emission probability, so counting them in full would count the same
+  evidence twice; they order firms of equal probability and they are what the reasons cite.
+  An event or hotspot counts for a firm by the larger of its plume-model likelihood
+  (single-source fit, shared within a collinear group, pooled across events seen from other
+  angles) × the significance of the NNLS rate behind it — the firm's own or its ambiguous
+  group's — and its share of the enhancement under the all-samples fit × its own significance;
 - **risk** (0–1) = 0.4 × industry (packaging printing and textile dyeing 1.0, other VOC-using
   industries 0.7, others 0.3) + 0.35 × past violations (3 or more → 1) + 0.25 × time since the
   last inspection (two years or never → 1);
-- **score** = 0.7 × evidence + 0.3 × risk, the risk term × 0.3 for positive-list firms: the
-  positive list discounts registry suspicion, never measured evidence, so it lowers the
-  priority of a listed firm only where the survey found nothing against it.
+- **score** = 0.95 × evidence + 0.05 × risk, the risk term × 0.3 for positive-list firms:
+  measured evidence leads; registry risk orders firms of similar evidence and those the survey
+  did not reach. The positive list discounts registry suspicion, never measured evidence, so
+  it lowers the priority of a listed firm only where the survey found nothing against it.
 
 Every row carries ``reasons``: the evidence and the registry facts behind its score.
 ``targets.csv`` (``rank,enterprise_id,name,score,reasons,…``) is what the planners read with
@@ -49,14 +53,16 @@ VOC_INDUSTRIES = ("printing", "dyeing", "chemical", "coating", "paint", "furnitu
 EVIDENCE_MIN = 0.05
 MIN_SHARE = 0.1  # an evidence item must explain ≥ 10 % of the enhancement to count for a source
 FLUX_WEIGHT = 0.6
-EVIDENCE_WEIGHT = 0.7
+EVIDENCE_WEIGHT = 0.95
 POSITIVE_LIST_FACTOR = 0.3
 PLAUSIBLE_RATIO = 0.2  # as in attribution: firms within this likelihood ratio of the best are ambiguous
 POOL_TEMPER = 1.0  # scale of the pooled log Bayes factors (1: the product of the events' likelihood ratios)
 SHARE_CRED_MIN = 0.3  # event/hotspot shares of a source without a significant all-samples rate
+SIGNAL_WEIGHT = 1.0  # the sparse attribution's emission probability counts as it is
+ITEM_WEIGHT = 0.05  # events, hotspots and the NNLS rate: the same samples again, so only a tie-breaker
 TARGET_COLUMNS = ["rank", "enterprise_id", "name", "score", "reasons", "industry", "positive_list",
                   "evidence_score", "risk_score", "rate_g_s", "rate_sd_g_s", "n_events", "n_confirmed_events",
-                  "best_hotspot_confidence", "flux_g_s", "violations_3y", "days_since_inspection", "lon", "lat"]
+                  "best_hotspot_confidence", "flux_g_s", "emit_probability", "violations_3y", "days_since_inspection", "lon", "lat"]
 
 
 def _industry_weight(industry: str) -> float:
@@ -72,7 +78,8 @@ def _read_evidence(evidence) -> dict:
     """Tables of an evidence folder (or an EvidenceResult)."""
     if hasattr(evidence, "attribution"):
         return {"attribution": evidence.attribution, "events": pd.DataFrame(evidence.events),
-                "hotspots": pd.DataFrame(evidence.hotspots), "flux": evidence.flux, "summary": evidence.summary}
+                "hotspots": pd.DataFrame(evidence.hotspots), "flux": evidence.flux, "summary": evidence.summary,
+                "rates": getattr(evidence, "rates", pd.DataFrame())}
     d = Path(evidence)
     if not d.is_dir():
         raise InputFileNotFoundError(f"evidence folder `{d}` not found: run `ecopatrol hotspots` first")
@@ -91,7 +98,7 @@ def _read_evidence(evidence) -> dict:
 
     summary = json.loads((d / "evidence.json").read_text()) if (d / "evidence.json").exists() else {}
     return {"attribution": csv("attribution.csv"), "events": gpkg("events.gpkg"), "hotspots": gpkg("hotspots.gpkg"),
-            "flux": csv("flux.csv"), "summary": summary}
+            "flux": csv("flux.csv"), "summary": summary, "rates": csv("rates.csv")}
 
 
 def _best_two(s: np.ndarray) -> float:
@@ -246,7 +253,7 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
     parts: dict[str, list[float]] = {e: [] for e in eid}
     stats = pd.DataFrame(index=eid.to_numpy(), data={"rate_g_s": 0.0, "rate_sd_g_s": np.nan, "n_events": 0,
                                                     "n_confirmed_events": 0, "best_hotspot_confidence": 0,
-                                                    "flux_g_s": np.nan})
+                                                    "flux_g_s": np.nan, "emit_probability": 0.0})
     events = ev["events"]
     conf_of = dict(zip(events["event_id"], events["confirmed"].astype(bool), strict=False)) if len(events) else {}
     npass_of = dict(zip(events["event_id"], events["n_passes"], strict=False)) if len(events) else {}
@@ -273,7 +280,7 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
             g["s"] = np.where(
                 g["evidence_id"].map(conf_of).fillna(False).astype(bool), 1.0, 0.6) * np.minimum(g["weighted"], 1.0)
             for e, sub in g.groupby("enterprise_id"):
-                parts[e].append(_best_two(sub["s"].to_numpy()))
+                parts[e].append(ITEM_WEIGHT * _best_two(sub["s"].to_numpy()))
                 stats.loc[e, "n_events"] = len(sub)
                 stats.loc[e, "n_confirmed_events"] = int(sub["evidence_id"].map(conf_of).fillna(False).sum())
             top_ev = g.sort_values("likelihood", ascending=False).groupby("enterprise_id").head(3)
@@ -291,7 +298,7 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
             g["level"] = g["evidence_id"].map(hconf_of).fillna(90).astype(int)
             g["s"] = g["level"].map({99: 1.0, 95: 0.8}).fillna(0.6) * np.minimum(g["weighted"], 1.0)
             for e, sub in g.sort_values("s", ascending=False).groupby("enterprise_id", sort=False):
-                parts[e].append(_best_two(sub["s"].to_numpy()))
+                parts[e].append(ITEM_WEIGHT * _best_two(sub["s"].to_numpy()))
                 stats.loc[e, "best_hotspot_confidence"] = int(sub["level"].max())
                 txt = ", ".join(f"{r.evidence_id} at {r.level} % (likelihood {r.likelihood:.2f}{_amb(r)})"
                                 for r in sub.head(3).itertuples(index=False))
@@ -305,11 +312,30 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
                     continue
                 z = r["rate"] / r["sd"] if r["sd"] > 0 else 0.0
                 sig = float(np.clip((z - 1) / 2, 0, 1))
-                parts[e].append(0.6 * sig)
+                parts[e].append(ITEM_WEIGHT * 0.6 * sig)
                 stats.loc[e, "rate_g_s"] = r["rate"]
                 stats.loc[e, "rate_sd_g_s"] = r["sd"]
                 if sig > 0:
                     reasons[e].append(f"estimated emission {r['rate']:.2g} ± {r['sd']:.1g} g/s (NNLS, z = {z:.1f})")
+    rt = ev.get("rates")
+    if rt is not None and len(rt) and "pip" in rt.columns:
+        # sparse attribution: the probability that the firm emits (any of its sources is a signal)
+        pip = pd.to_numeric(rt["pip"], errors="coerce").fillna(0.0).clip(0, 1)
+        firm_pip = (1 - pip).groupby(rt["enterprise_id"].astype(str)).prod().rsub(1.0)
+        sig = att[att.get("evidence_kind", pd.Series("", index=att.index)) == "signal"] if len(att) else att
+        for e, p_f in firm_pip.items():
+            if e not in parts or p_f <= 0:
+                continue
+            parts[e].append(SIGNAL_WEIGHT * float(p_f))
+            stats.loc[e, "emit_probability"] = float(p_f)
+            if p_f >= EVIDENCE_MIN:
+                mine = sig[sig["enterprise_id"] == e] if len(sig) else sig
+                txt = "; ".join(
+                    f"{r.evidence_id} with probability {r.likelihood:.2f} at {r.evidence_rate_g_s:.2g} g/s"
+                    + (f" (credible set with {r.ambiguous_with.replace(' ', ', ')})" if isinstance(r.ambiguous_with, str)
+                       and r.ambiguous_with else "") for r in mine.head(3).itertuples(index=False))
+                reasons[e].insert(0, f"emits with probability {p_f:.2f} (sparse attribution over all samples"
+                                  + (f": signal {txt})" if txt else ")"))
     fl = ev["flux"]
     if len(fl) and "target_id" in fl.columns:
         for r in fl.dropna(subset=["target_id"]).itertuples(index=False):
@@ -364,7 +390,8 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
         "rate_g_s": stats["rate_g_s"].to_numpy(float), "rate_sd_g_s": stats["rate_sd_g_s"].to_numpy(float),
         "n_events": stats["n_events"].to_numpy(int), "n_confirmed_events": stats["n_confirmed_events"].to_numpy(int),
         "best_hotspot_confidence": stats["best_hotspot_confidence"].to_numpy(int),
-        "flux_g_s": stats["flux_g_s"].to_numpy(float), "violations_3y": viol.astype(int),
+        "flux_g_s": stats["flux_g_s"].to_numpy(float),
+        "emit_probability": np.round(stats["emit_probability"].to_numpy(float), 4), "violations_3y": viol.astype(int),
         "days_since_inspection": np.where(np.isfinite(days), np.round(days), np.nan), "lon": lon, "lat": lat,
     })
     out = out.sort_values(["score", "evidence_score", "enterprise_id"], ascending=[False, False, True],

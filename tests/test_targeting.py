@@ -190,11 +190,16 @@ def test_jimo_hidden_emitter_ranks_in_the_top_three(jimo, tmp_path):
     assert truth in t["enterprise_id"].head(3).tolist(), t.head(5)[["enterprise_id", "score", "reasons"]]
 
 
-def test_event_shares_count_only_as_far_as_the_sources_rate_is_significant():
+def test_event_shares_count_only_as_far_as_the_sources_rate_is_significant(monkeypatch):
     """Two firms explain the same share of a single-pass event; one has a well-determined
     all-samples rate (z = 5), the other a large rate that the samples barely constrain (z ≈ 1.1,
-    a plume edge explaining a spike): the second gets a fraction of the evidence, not the same."""
+    a plume edge explaining a spike): the second gets a fraction of the evidence, not the same.
+    (The per-item route on its own: ``ITEM_WEIGHT`` = 1.)"""
     from types import SimpleNamespace
+
+    import ecopatrol.processing.targeting as targeting
+
+    monkeypatch.setattr(targeting, "ITEM_WEIGHT", 1.0)
 
     area = make_area()
     att = pd.DataFrame({
@@ -212,11 +217,16 @@ def test_event_shares_count_only_as_far_as_the_sources_rate_is_significant():
     assert t.loc["E03", "rank"] < t.loc["E01", "rank"]
 
 
-def test_pooled_evidence_across_events_separates_collinear_candidates():
+def test_pooled_evidence_across_events_separates_collinear_candidates(monkeypatch):
     """E01 and E03 are collinear along the wind on pass 1 (event E0001: the likelihood is shared,
     E03 even slightly ahead); pass 2 sees them from another angle (event E0002) and only E01's
-    plume fits. Pooled over both events E01 takes E0001 as well; E03 keeps (almost) nothing."""
+    plume fits. Pooled over both events E01 takes E0001 as well; E03 keeps (almost) nothing.
+    (The per-item route on its own: ``ITEM_WEIGHT`` = 1.)"""
     from types import SimpleNamespace
+
+    import ecopatrol.processing.targeting as targeting
+
+    monkeypatch.setattr(targeting, "ITEM_WEIGHT", 1.0)
 
     from ecopatrol.processing.targeting import pooled_log_bf
 
@@ -246,3 +256,30 @@ def test_pooled_evidence_across_events_separates_collinear_candidates():
                                       hotspots=pd.DataFrame(), flux=pd.DataFrame(), summary=ev.summary),
                       area).set_index("enterprise_id")
     assert t1.loc["E03", "evidence_score"] > 0.3
+
+
+def test_emission_probability_leads_and_items_only_break_ties():
+    """rates.csv's ``pip`` (sparse attribution) is the evidence: a firm with P = 0.8 outranks a
+    high-risk firm without evidence and a firm with only an event; two firms of equal probability
+    are ordered by their events; the reasons quote the probability and the signal."""
+    from types import SimpleNamespace
+
+    area = make_area()
+    att = pd.DataFrame({
+        "evidence_id": ["S1", "S1", "E0001", "E0001"], "evidence_kind": ["signal", "signal", "event", "event"],
+        "enterprise_id": ["E02", "E05", "E05", "E06"], "source_id": ["E02-S1", "E05-S1", "E05-S1", "E06-S1"],
+        "likelihood": [0.45, 0.45, 0.9, 0.9], "evidence_rate_g_s": [1.2, 1.1, np.nan, np.nan],
+        "ambiguous_with": ["E05", "E02", "", ""], "rate_g_s": [0.0, 1.0, 1.0, 0.3], "rate_sd_g_s": [np.nan, 0.2, 0.2, 0.3]})
+    rates = pd.DataFrame({"source_id": ["E02-S1", "E05-S1", "E06-S1", "E07-S1"],
+                          "enterprise_id": ["E02", "E05", "E06", "E07"], "rate_g_s": [0.0, 1.0, 0.3, 0.0],
+                          "pip": [0.45, 0.45, 0.02, 0.8]})
+    events = pd.DataFrame({"event_id": ["E0001"], "confirmed": [True], "n_passes": [2]})
+    ev = SimpleNamespace(attribution=att, events=events, hotspots=pd.DataFrame(), flux=pd.DataFrame(), rates=rates,
+                         summary={"end_utc": "2026-05-12T03:00:00Z"})
+    t = rank_targets(ev, area).set_index("enterprise_id")
+    assert t.loc["E07", "rank"] == 1 and t.loc["E07", "emit_probability"] == pytest.approx(0.8)
+    assert t.loc["E05", "rank"] == 2 and t.loc["E02", "rank"] == 3  # equal probability: E05's event breaks the tie
+    assert t.loc["E06", "rank"] > 3  # an event without the probability behind it counts little
+    assert "emits with probability 0.45" in t.loc["E02", "reasons"] and "credible set with E05" in t.loc["E02", "reasons"]
+    others = t.drop(["E02", "E05", "E06", "E07"])
+    assert (others["evidence_score"] < 0.05).all()
