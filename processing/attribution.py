@@ -611,6 +611,10 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
     rates, cov_all = estimate_rates_cov(op, enh, noise, seed=seed, design=design)
     signals = emission_signals(op, enh, noise, design=design)
     rates["pip"] = signals.pip
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a_sum = signals.alpha.sum(0)
+        rates["signal_rate_g_s"] = np.where(a_sum > 1e-6, (signals.alpha * signals.rate_g_s).sum(0) / a_sum, np.nan) \
+            if len(signals.alpha) else np.nan
     q_all = rates["rate_g_s"].to_numpy()
     rows_out: list[dict] = []
     t = pd.to_datetime(samples["time_utc"], utc=True).to_numpy() if "time_utc" in samples.columns else None
