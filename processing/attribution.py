@@ -302,6 +302,8 @@ def sum_of_single_effects(X: np.ndarray, y: np.ndarray, log_prior: np.ndarray, *
                           tol: float = 1e-4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sparse regression ``y ≈ Σ_l X b_l`` where each ``b_l`` has a single non-zero, non-negative entry.
 
+    ``X`` may be dense or a ``scipy.sparse`` matrix.
+
     The "sum of single effects" model (Wang, Sarkar, Carbonetto & Stephens 2020, J. R. Stat.
     Soc. B 82:1273), fitted by iterative Bayesian stepwise selection: each effect ``l`` is one
     emitting source, chosen among the columns with prior ``exp(log_prior)`` (Σ = 1) or left
@@ -316,7 +318,7 @@ def sum_of_single_effects(X: np.ndarray, y: np.ndarray, log_prior: np.ndarray, *
     is unused.
     """
     n, p = X.shape
-    d = np.einsum("ij,ij->j", X, X)
+    d = np.asarray(X.multiply(X).sum(axis=0)).ravel() if sparse.issparse(X) else np.einsum("ij,ij->j", X, X)
     ok = d > 0
     alpha = np.zeros((n_effects, p))
     mean = np.zeros((n_effects, p))
@@ -330,7 +332,7 @@ def sum_of_single_effects(X: np.ndarray, y: np.ndarray, log_prior: np.ndarray, *
         old = alpha.copy()
         for l_ in range(n_effects):
             r = y - fit + X @ bbar[l_]
-            xr = X.T @ r
+            xr = np.asarray(X.T @ r).ravel()
             dd = np.where(ok, d, 1.0)
             bhat = np.where(ok, xr / dd, 0.0)
             s2 = np.where(ok, sigma2 / dd, 1e300)
@@ -344,7 +346,7 @@ def sum_of_single_effects(X: np.ndarray, y: np.ndarray, log_prior: np.ndarray, *
             post = np.exp(z - logsumexp(z))
             alpha[l_] = post[:-1]
             null[l_] = post[-1]
-            mean[l_] = np.where(ok, m1 + np.sqrt(v1) * np.exp(norm_logpdf(t) - log_ndtr(t)), 0.0)
+            mean[l_] = np.where(ok, m1 + np.sqrt(v1) * np.exp(_norm_logpdf(t) - log_ndtr(t)), 0.0)
             b_new = alpha[l_] * mean[l_]
             fit += X @ (b_new - bbar[l_])
             bbar[l_] = b_new
@@ -353,7 +355,7 @@ def sum_of_single_effects(X: np.ndarray, y: np.ndarray, log_prior: np.ndarray, *
     return alpha, mean, null
 
 
-def norm_logpdf(t: np.ndarray) -> np.ndarray:
+def _norm_logpdf(t: np.ndarray) -> np.ndarray:
     return -0.5 * t * t - 0.5 * math.log(2 * math.pi)
 
 
@@ -409,7 +411,7 @@ def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, e
         return empty
     e = np.nan_to_num(enh[rows])
     w = 1.0 / np.sqrt(noise[rows] ** 2 + (obs_rel_sd * np.clip(e, 0, None)) ** 2)
-    X = A[:, cols].toarray() * w[:, None]
+    X = sparse.csc_matrix(A[:, cols].multiply(w[:, None]))  # sparse: plumes reach few samples
     ent = op.sources["enterprise_id"].astype(str).to_numpy()[cols]
     _, inv, counts = np.unique(ent, return_inverse=True, return_counts=True)
     log_prior = -math.log(len(counts)) - np.log(counts[inv].astype(float))
@@ -611,10 +613,9 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
     rates, cov_all = estimate_rates_cov(op, enh, noise, seed=seed, design=design)
     signals = emission_signals(op, enh, noise, design=design)
     rates["pip"] = signals.pip
+    a_sum = signals.alpha.sum(0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        a_sum = signals.alpha.sum(0)
-        rates["signal_rate_g_s"] = np.where(a_sum > 1e-6, (signals.alpha * signals.rate_g_s).sum(0) / a_sum, np.nan) \
-            if len(signals.alpha) else np.nan
+        rates["signal_rate_g_s"] = np.where(a_sum > 1e-6, (signals.alpha * signals.rate_g_s).sum(0) / a_sum, np.nan)
     q_all = rates["rate_g_s"].to_numpy()
     rows_out: list[dict] = []
     t = pd.to_datetime(samples["time_utc"], utc=True).to_numpy() if "time_utc" in samples.columns else None
