@@ -19,19 +19,10 @@ from scipy.signal import lfilter
 
 from ecopatrol.core.crs import lonlat_to_xy
 from ecopatrol.core.dispersion import effective_height_m, gaussian_plume, unit_concentration_matrix
+from ecopatrol.core.profiles import PROFILE_REL_SD, SPECIES, species_profile, ugm3_to_ppb
 from ecopatrol.core.weather import Wind
 
-SPECIES_PPB: tuple[str, ...] = ("benzene", "toluene", "xylene")
-MOLAR_MASS_G_MOL = {"benzene": 78.11, "toluene": 92.14, "xylene": 106.17}
-MOLAR_VOLUME_L_MOL_25C = 24.45
-# Mass fraction of the TVOC rate emitted as each species, by industry keyword.
-_PROFILES: tuple[tuple[tuple[str, ...], tuple[float, float, float]], ...] = (
-    (("print", "packag", "印刷", "包装"), (0.004, 0.22, 0.10)),
-    (("dye", "textile", "印染", "纺织"), (0.010, 0.05, 0.03)),
-    (("chem", "化工", "pharma", "制药"), (0.040, 0.12, 0.08)),
-    (("paint", "coat", "涂", "furniture", "家具"), (0.006, 0.18, 0.22)),
-)
-_DEFAULT_PROFILE = (0.010, 0.10, 0.05)
+SPECIES_PPB: tuple[str, ...] = SPECIES
 # Direction standard deviation (deg) of the slow wind meander by stability class.
 _DIR_SD_DEG = {"A": 25.0, "B": 20.0, "C": 15.0, "D": 10.0, "E": 7.0, "F": 5.0}
 # Log-space standard deviation of the multiplicative puff factor (turbulent intermittency).
@@ -62,20 +53,6 @@ def ar1(n: int, dt_s: float, tau_s: float, rng: np.random.Generator) -> np.ndarr
         return e
     rest, _ = lfilter([math.sqrt(1.0 - a * a)], [1.0, -a], e[1:], zi=[a * e[0]])
     return np.concatenate([e[:1], rest])
-
-
-def ugm3_to_ppb(conc_ugm3, species: str):
-    """µg/m³ → ppb at 25 °C (24.45 L/mol)."""
-    return np.asarray(conc_ugm3, float) * MOLAR_VOLUME_L_MOL_25C / MOLAR_MASS_G_MOL[species]
-
-
-def species_profile(industry: str | None) -> tuple[float, float, float]:
-    """Mass fractions (benzene, toluene, xylene) of a TVOC emission for an industry."""
-    text = str(industry or "").lower()
-    for keys, prof in _PROFILES:
-        if any(k in text for k in keys):
-            return prof
-    return _DEFAULT_PROFILE
 
 
 @dataclass
@@ -323,7 +300,9 @@ def choose_emitters(
     if len(em) and em["score"].iloc[0] > 0:
         rates[0] = float(np.clip(max(rates[0], 250.0 / em["score"].iloc[0]), 0.2, 20.0))
     em["rate_g_s"] = np.round(rates, 3)
+    # each facility's BTX fractions scatter around its industry's typical profile
     fr = np.array([species_profile(i) for i in em["industry"]]).reshape(-1, 3)
+    fr = fr * np.exp(rng_for(seed, "profiles").normal(0.0, PROFILE_REL_SD, fr.shape))
     for j, sp in enumerate(SPECIES_PPB):
         em[f"frac_{sp}"] = fr[:, j]
     return em
