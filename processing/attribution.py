@@ -74,6 +74,7 @@ SIGNAL_RATE_SD_G_S = 3.0  # half-normal prior on a signal's rate (enterprise VOC
 SIGNAL_NULL_PRIOR = 0.5  # prior probability that a signal slot is unused
 SIGNAL_OBS_REL_SD = 0.2  # relative model error of the plume on each sample (sd² = noise² + (0.2 × enhancement)²)
 SIGNAL_CREDIBLE = 0.95  # a signal's credible set: the most probable sources holding this much of it
+SIGNAL_SPECIES_REL_SD = 0.25  # species rows: relative sd (model error, a facility's scatter around its profile)
 ATTRIBUTION_COLUMNS = [
     "evidence_id", "evidence_kind", "enterprise_id", "source_id", "likelihood", "rank", "confidence",
     "rate_g_s", "rate_sd_g_s", "evidence_rate_g_s", "log_bayes_factor", "nnls_share", "fit_likelihood",
@@ -389,7 +390,9 @@ def _design(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, exceed: np.nd
 def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, exceed: np.ndarray | None = None,
                      max_rows: int = 20000, n_effects: int = SIGNAL_EFFECTS, kappa: float = SIGNAL_KAPPA,
                      obs_rel_sd: float = SIGNAL_OBS_REL_SD, seed: int = 0,
-                     design: tuple[np.ndarray, sparse.csc_matrix] | None = None) -> Signals:
+                     design: tuple[np.ndarray, sparse.csc_matrix] | None = None,
+                     species: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
+                     species_rel_sd: float | None = None) -> Signals:
     """Which registered sources emit, with what probability: sparse attribution over all samples.
 
     A survey usually meets a few emitters among thousands of candidate sources. Each of up to
@@ -399,6 +402,13 @@ def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, e
     (``obs_rel_sd`` × enhancement)²; each sample counts 1/``kappa`` (residuals of a plume model
     are correlated along a track). ``pip`` is the probability that a source is any signal:
     1 − Π_l (1 − α_lj). Sources collinear along the wind share a signal's probability.
+
+    ``species`` adds, for each measured species (benzene, toluene, xylene), its enhancement and
+    noise on every sample (µg/m³) and each candidate source's mass fraction of the TVOC rate
+    (:mod:`ecopatrol.core.profiles`): the same plume × rate × fraction must explain them, with a
+    relative sd of ``species_rel_sd`` (default ``SIGNAL_SPECIES_REL_SD``) for a facility's
+    scatter around its industry profile. Two look-alike plumes of firms with different profiles
+    (a toluene-rich printer beside a dyeing works) are told apart by the ratios.
     """
     k = len(op.sources)
     rows, A = design if design is not None else _design(op, enh, noise, exceed, max_rows, seed)
@@ -411,18 +421,33 @@ def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, e
         return empty
     e = np.nan_to_num(enh[rows])
     w = 1.0 / np.sqrt(noise[rows] ** 2 + (obs_rel_sd * np.clip(e, 0, None)) ** 2)
-    X = sparse.csc_matrix(A[:, cols].multiply(w[:, None]))  # sparse: plumes reach few samples
+    species_rel_sd = SIGNAL_SPECIES_REL_SD if species_rel_sd is None else species_rel_sd
+    Ac = A[:, cols]
+    X = sparse.csc_matrix(Ac.multiply(w[:, None]))  # sparse: plumes reach few samples
+    y = e * w
+    n_species = 0
+    for enh_s, noise_s, frac_s in species or []:
+        es = np.asarray(enh_s, float)[rows]
+        ns = np.asarray(noise_s, float)[rows]
+        ok = np.isfinite(es) & np.isfinite(ns) & (ns > 0)
+        if ok.sum() < 3:
+            continue
+        ws = np.where(ok, 1.0 / np.sqrt(np.where(ok, ns, 1.0) ** 2 + (species_rel_sd * np.clip(np.nan_to_num(es), 0, None)) ** 2), 0.0)
+        X = sparse.vstack([X, Ac.multiply(np.asarray(frac_s, float)[cols][None, :]).multiply(ws[:, None])]).tocsc()
+        y = np.r_[y, np.nan_to_num(es) * ws]
+        n_species += 1
     ent = op.sources["enterprise_id"].astype(str).to_numpy()[cols]
     _, inv, counts = np.unique(ent, return_inverse=True, return_counts=True)
     log_prior = -math.log(len(counts)) - np.log(counts[inv].astype(float))
-    a, m, null = sum_of_single_effects(X, e * w, log_prior, n_effects=n_effects, sigma2=kappa)
+    a, m, null = sum_of_single_effects(X, y, log_prior, n_effects=n_effects, sigma2=kappa)
     alpha = np.zeros((n_effects, k))
     mean = np.zeros((n_effects, k))
     alpha[:, cols] = a
     mean[:, cols] = m
     pip = 1.0 - np.prod(1.0 - alpha, axis=0)
-    log.info("signals: %d samples × %d candidate sources, %d signals present (P ≥ 0.5), top source P = %.2f",
-             len(rows), len(cols), int((null < 0.5).sum()), float(pip.max()) if len(pip) else 0.0)
+    log.info("signals: %d samples (+ %d species) × %d candidate sources, %d signals present (P ≥ 0.5), "
+             "top source P = %.2f", len(rows), n_species, len(cols), int((null < 0.5).sum()),
+             float(pip.max()) if len(pip) else 0.0)
     return Signals(alpha, mean, null, pip, len(rows))
 
 
@@ -611,7 +636,7 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
     noise = samples[noise_col].to_numpy(float)
     design = _design(op, enh, noise, samples[exc_col].to_numpy(bool), 20000, seed)
     rates, cov_all = estimate_rates_cov(op, enh, noise, seed=seed, design=design)
-    signals = emission_signals(op, enh, noise, design=design)
+    signals = emission_signals(op, enh, noise, design=design, species=_species_rows(samples, op, area, species))
     rates["pip"] = signals.pip
     a_sum = signals.alpha.sum(0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -768,6 +793,30 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
              len(events), 0 if hotspots is None else len(hotspots), int((signals.null < 0.5).sum()), len(att),
              len(pos))
     return att, rates
+
+
+def _species_rows(samples: pd.DataFrame, op: PlumeOperator, area, species: str) -> list:
+    """(enhancement µg/m³, noise µg/m³, mass fraction per source) of each annotated BTX species.
+
+    Only for a TVOC analysis (the profiles are fractions of the TVOC rate) and only for the
+    species whose ``<species>_ppb_enh`` columns :func:`ecopatrol.processing.plume.annotate` wrote.
+    """
+    from ecopatrol.core.profiles import SPECIES, ppb_to_ugm3, species_profile
+
+    if species != "tvoc_ugm3":
+        return []
+    ent = area.enterprises
+    ind = ent.set_index("enterprise_id")["industry"] if "industry" in ent.columns else pd.Series(dtype=str)
+    ind = ind[~ind.index.duplicated()]
+    prof = np.array([species_profile(ind.get(e, "")) for e in op.sources["enterprise_id"]]).reshape(-1, 3)
+    out = []
+    for j, sp in enumerate(SPECIES):
+        col = f"{sp}_ppb"
+        if f"{col}_enh" not in samples.columns or f"{col}_noise" not in samples.columns:
+            continue
+        out.append((ppb_to_ugm3(samples[f"{col}_enh"].to_numpy(float), sp),
+                    ppb_to_ugm3(samples[f"{col}_noise"].to_numpy(float), sp), prof[:, j]))
+    return out
 
 
 def _signal_rows(rows_out: list[dict], op: PlumeOperator, signals: Signals, design, enh: np.ndarray,

@@ -127,6 +127,8 @@ def build_evidence(
     if len(samples) == 0:
         raise InputError("evidence: every sample carries a QA flag that makes it unusable")
     ann = plume.annotate(samples, species=species)
+    if species == "tvoc_ugm3":  # BTX species, where measured, help attribution tell sources apart
+        ann = plume.annotate_btx(ann)
     events, event_of = plume.detect_events(ann, species=species, crs=crs)
     drone = aggregate.is_drone(ann)
     van = ann[~drone]

@@ -106,6 +106,30 @@ def annotate(
     return out
 
 
+def annotate_btx(samples: pd.DataFrame, **kwargs) -> pd.DataFrame:
+    """``samples`` with the enhancement and noise columns of each measured BTX species added.
+
+    For ``benzene_ppb``, ``toluene_ppb`` and ``xylene_ppb`` where present with ≥ 3 values:
+    ``<species>_enh`` and ``<species>_noise`` as :func:`annotate` computes them (same
+    background method; keyword arguments are passed on). Attribution uses them with the
+    industries' source profiles (:mod:`ecopatrol.core.profiles`).
+    """
+    from ecopatrol.core.profiles import SPECIES
+
+    out = samples.copy()
+    for sp in SPECIES:
+        col = f"{sp}_ppb"
+        if col not in out.columns:
+            continue
+        v = pd.to_numeric(out[col], errors="coerce")
+        if v.notna().sum() < 3:
+            continue
+        a = annotate(out.assign(**{col: v}), species=col, **kwargs)
+        out[f"{col}_enh"] = a[f"{col}_enh"].to_numpy()
+        out[f"{col}_noise"] = a[f"{col}_noise"].to_numpy()
+    return out
+
+
 EVENT_COLUMNS = [
     "event_id", "species", "platform_id", "mission_id", "pass_id", "start_utc", "end_utc",
     "duration_s", "peak", "peak_enhancement", "area", "n_samples", "confirmed", "n_passes",

@@ -291,3 +291,39 @@ def test_signals_on_a_collinear_line_favour_the_emitter_and_ignore_the_firms_bes
     assert min(pip["E01"], pip["E07"]) > 2 * beside
     sig = att[(att["evidence_kind"] == "signal") & (att["enterprise_id"] == "E04")].iloc[0]
     assert sig["evidence_rate_g_s"] == pytest.approx(2.0, rel=0.3)
+
+
+def test_species_ratios_tell_apart_two_firms_with_the_same_plume():
+    """A printing works (toluene-rich profile) stands on the very spot of E04 (a machinery firm):
+    their plumes are identical, so TVOC alone splits the signal between them; the BTX ratios
+    measured with it — E04's profile — give it to E04."""
+    from ecopatrol.core.profiles import SPECIES, species_profile, ugm3_to_ppb
+    from plume_world import plume_conc
+
+    area = make_area()
+    twin_e = area.enterprises[area.enterprises["enterprise_id"] == "E04"].assign(
+        enterprise_id="E90", name="Twin printer", industry="packaging printing")
+    twin_s = area.sources[area.sources["enterprise_id"] == "E04"].assign(enterprise_id="E90", source_id="E90-S1")
+    area.enterprises = pd.concat([area.enterprises, twin_e], ignore_index=True)
+    area.sources = pd.concat([area.sources, twin_s], ignore_index=True)
+    s = van_samples(area, {"E04-S1": 2.0}, road_x_m=(1400.0,), passes=2, seed=11)
+    from ecopatrol.core.crs import lonlat_to_xy
+
+    x, y = lonlat_to_xy(s["lon"].to_numpy(), s["lat"].to_numpy(), CRS_M)
+    pl = plume_conc(area, {"E04-S1": 2.0}, x, y, np.full(len(x), 2.5), wind_from_deg=270.0, wind_speed_m_s=4.0)
+    rng = np.random.default_rng(2)
+    frac = species_profile("machinery")
+    for sp, f, bg in zip(SPECIES, frac, (0.4, 1.2, 0.6), strict=True):
+        s[f"{sp}_ppb"] = bg + ugm3_to_ppb(pl * f, sp) + rng.normal(0, 0.02, len(s))
+
+    def pip_of(samples):
+        ann = plume.annotate(samples)
+        ann = plume.annotate_btx(ann)
+        events, event_of = plume.detect_events(ann)
+        _, rates = attribution.attribute(ann, events, area, crs=CRS_M, event_of=event_of, wind=WIND)
+        return rates.groupby("enterprise_id")["pip"].apply(lambda p: 1 - np.prod(1 - p))
+
+    tvoc_only = pip_of(s.drop(columns=[f"{sp}_ppb" for sp in SPECIES]))
+    assert tvoc_only["E04"] == pytest.approx(tvoc_only["E90"], abs=0.05)  # identical plumes: shared
+    with_btx = pip_of(s)
+    assert with_btx["E04"] > 0.9 and with_btx["E90"] < 0.1
