@@ -243,7 +243,7 @@ def simulator_scenario(seed: int) -> tuple[Wind, int]:
     return wind, int(rng.integers(1, 4))
 
 
-def run_simulator(n: int) -> pd.DataFrame:
+def run_simulator(n: int, start: int = 0) -> pd.DataFrame:
     """The real loop: ``run_demo`` (plans → simulate → georef → evidence → targets), no maps."""
     from ecopatrol.core.area import load_area
     from ecopatrol.core.errors import PlanningError, SafetyError
@@ -251,7 +251,7 @@ def run_simulator(n: int) -> pd.DataFrame:
 
     area = load_area("jimo")
     rows = []
-    for seed in range(n):
+    for seed in range(start, start + n):
         wind, n_em = simulator_scenario(seed)
         t = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
@@ -347,12 +347,15 @@ def report(df: pd.DataFrame) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-n", type=int, default=50, help="number of scenarios (seeds 0…n−1)")
+    ap.add_argument("-n", type=int, default=50, help="number of scenarios (seeds START…START+n−1)")
+    ap.add_argument("--start", type=int, default=0,
+                    help="first seed (--simulator): seeds 0–49 were used to choose the analysis constants, "
+                         "50–99 are held out")
     ap.add_argument("--simulator", action="store_true", help="use ecopatrol.pipeline.run_demo + missions.simulate")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.simulator:
-        df = run_simulator(args.n)
+        df = run_simulator(args.n, args.start)
     else:
         from ecopatrol.core.area import load_area
 
