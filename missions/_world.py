@@ -22,7 +22,6 @@ from ecopatrol.core.dispersion import effective_height_m, gaussian_plume, unit_c
 from ecopatrol.core.profiles import PROFILE_REL_SD, SPECIES, species_profile, ugm3_to_ppb
 from ecopatrol.core.weather import Wind
 
-SPECIES_PPB: tuple[str, ...] = SPECIES
 # Direction standard deviation (deg) of the slow wind meander by stability class.
 _DIR_SD_DEG = {"A": 25.0, "B": 20.0, "C": 15.0, "D": 10.0, "E": 7.0, "F": 5.0}
 # Log-space standard deviation of the multiplicative puff factor (turbulent intermittency).
@@ -132,7 +131,7 @@ class World:
         bg = self.background_at(t)
         out = {"plume_tvoc_ugm3": plume.sum(axis=1), "tvoc_ugm3": bg["tvoc_ugm3"] + plume.sum(axis=1),
                "mean_plume_by_emitter_ugm3": mean_plume}
-        for sp in SPECIES_PPB:
+        for sp in SPECIES:
             frac = self.emitters[f"frac_{sp}"].to_numpy() if k else np.zeros(0)
             out[f"{sp}_ppb"] = bg[f"{sp}_ppb"] + ugm3_to_ppb(plume @ frac, sp)
         return out
@@ -174,7 +173,7 @@ def background_series(t_grid_s: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     base_tvoc = rng.uniform(60.0, 110.0)
     common = ar1(n, dt, BACKGROUND_TAU_S, rng)
     out = {"tvoc_ugm3": base_tvoc * (1.0 + 0.12 * common)}
-    for sp, base in zip(SPECIES_PPB, (0.35, 1.2, 0.6)):
+    for sp, base in zip(SPECIES, (0.35, 1.2, 0.6)):
         own = ar1(n, dt, BACKGROUND_TAU_S, rng)
         out[f"{sp}_ppb"] = base * rng.uniform(0.8, 1.2) * np.exp(0.10 * common + 0.08 * own)
     return out
@@ -303,7 +302,7 @@ def choose_emitters(
     # each facility's BTX fractions scatter around its industry's typical profile
     fr = np.array([species_profile(i) for i in em["industry"]]).reshape(-1, 3)
     fr = fr * np.exp(rng_for(seed, "profiles").normal(0.0, PROFILE_REL_SD, fr.shape))
-    for j, sp in enumerate(SPECIES_PPB):
+    for j, sp in enumerate(SPECIES):
         em[f"frac_{sp}"] = fr[:, j]
     return em
 
@@ -329,7 +328,7 @@ def traffic_spikes(t_s: np.ndarray, rng: np.random.Generator) -> dict[str, np.nd
     """Short exhaust spikes a van meets in traffic (Poisson, ~one every 3 min, 5–20 s long)."""
     t = np.asarray(t_s, float)
     out = {"tvoc_ugm3": np.zeros(t.size)}
-    for sp in SPECIES_PPB:
+    for sp in SPECIES:
         out[f"{sp}_ppb"] = np.zeros(t.size)
     if t.size < 2:
         return out
@@ -345,6 +344,6 @@ def traffic_spikes(t_s: np.ndarray, rng: np.random.Generator) -> dict[str, np.nd
     bump = np.where((phase > 0) & (phase < 1), np.sin(np.pi * np.clip(phase, 0, 1)) ** 2, 0.0)
     tv = bump @ amps
     out["tvoc_ugm3"] = tv
-    for sp, frac in zip(SPECIES_PPB, (0.03, 0.08, 0.05)):
+    for sp, frac in zip(SPECIES, (0.03, 0.08, 0.05)):
         out[f"{sp}_ppb"] = ugm3_to_ppb(tv * frac, sp)
     return out

@@ -510,7 +510,7 @@ def simulate_plans(
              "rate_of": "TVOC",
              "positive_list": bool(r.positive_list), "industry": r.industry,
              "lon": float(lo), "lat": float(la), "height_m": float(r.height_m),
-             "species_mass_fraction": {sp: float(getattr(r, f"frac_{sp}")) for sp in wd.SPECIES_PPB},
+             "species_mass_fraction": {sp: float(getattr(r, f"frac_{sp}")) for sp in wd.SPECIES},
              "max_unit_conc_on_tracks_ugm3_per_g_s": round(float(r.score), 6),
              "max_true_plume_on_samples_ugm3": round(float(mx), 3), "n_samples_true_plume_ge_5ugm3": int(nn),
              "diameter_m": float(r.diameter_m), "exit_velocity_m_s": float(r.exit_velocity_m_s),

@@ -68,6 +68,8 @@ UNKNOWN_SOURCE_PENALTY = 5.0  # nats: Occam cost of an unregistered source's pos
 N_EFF_MAX = 10.0  # independent samples per evidence item (plume-model residuals are correlated along a track)
 PLAUSIBLE_RATIO = 0.2  # candidates within this posterior ratio of the best are "ambiguous with" it
 COLLINEAR_DEG = 20.0  # … and "collinear along the wind" when one lies within this angle upwind of the other
+MAX_ROWS = 20000  # samples a fit uses: every exceedance, the rest subsampled (seeded) up to this
+MIN_TOUCHED = 3  # a candidate source must reach at least this many of them
 SIGNAL_EFFECTS = 6  # at most this many distinct emitting sources ("signals") in one survey's samples
 SIGNAL_KAPPA = 10.0  # residual variance × κ: plume-model residuals are correlated along a track
 SIGNAL_RATE_SD_G_S = 3.0  # half-normal prior on a signal's rate (enterprise VOC emissions: 0.1–10 g/s)
@@ -209,7 +211,7 @@ def estimate_rates(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, **kwar
 
 
 def estimate_rates_cov(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, exceed: np.ndarray | None = None,
-                       max_rows: int = 20000, model_rel_sd: float = 0.3, obs_rel_sd: float = 0.0,
+                       max_rows: int = MAX_ROWS, model_rel_sd: float = 0.3, obs_rel_sd: float = 0.0,
                        prior_rate_sd_g_s: float = 5.0, min_support: int = 5, seed: int = 0,
                        design: tuple[np.ndarray, sparse.csc_matrix] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
     """Emission rates (g/s) of all candidate sources at once by NNLS over the samples.
@@ -233,9 +235,9 @@ def estimate_rates_cov(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *,
     cov_all = np.zeros((k, k))
     if len(rows) == 0:
         return out, cov_all
-    touched = np.asarray((A > 1e-9 * A.max()).sum(axis=0)).ravel() if A.nnz else np.zeros(k)
+    touched = _touched(A)
     out["n_samples_touched"] = touched.astype(int)
-    cols = np.flatnonzero(touched >= 3)
+    cols = np.flatnonzero(touched >= MIN_TOUCHED)
     if len(cols) == 0:
         return out, cov_all
     e_rows = np.nan_to_num(enh[rows])
@@ -329,15 +331,16 @@ def sum_of_single_effects(X: np.ndarray, y: np.ndarray, log_prior: np.ndarray, *
     log_prior = np.asarray(log_prior, float)
     lnull = math.log(null_prior)
     lsel = math.log1p(-null_prior)
+    # the sampling variance of each column's rate and its posterior variance do not change
+    dd = np.where(ok, d, 1.0)
+    s2 = np.where(ok, sigma2 / dd, 1e300)
+    v1 = 1.0 / (1.0 / s2 + 1.0 / prior_rate_sd**2)
     for _ in range(max_iter):
         old = alpha.copy()
         for l_ in range(n_effects):
             r = y - fit + X @ bbar[l_]
             xr = np.asarray(X.T @ r).ravel()
-            dd = np.where(ok, d, 1.0)
             bhat = np.where(ok, xr / dd, 0.0)
-            s2 = np.where(ok, sigma2 / dd, 1e300)
-            v1 = 1.0 / (1.0 / s2 + 1.0 / prior_rate_sd**2)
             m1 = v1 * bhat / s2
             t = m1 / np.sqrt(v1)
             # log Bayes factor of "column j, rate ~ half-normal" against "no effect"
@@ -371,6 +374,13 @@ class Signals:
     n_samples: int = 0
 
 
+def _touched(A: sparse.spmatrix) -> np.ndarray:
+    """How many of the design's samples each source's plume reaches (numerically non-zero)."""
+    if A.nnz == 0:
+        return np.zeros(A.shape[1])
+    return np.asarray((A > 1e-9 * A.max()).sum(axis=0)).ravel()
+
+
 def _design(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, exceed: np.ndarray | None, max_rows: int,
             seed: int) -> tuple[np.ndarray, sparse.csc_matrix]:
     """The samples a fit uses (every exceedance, the rest subsampled, seeded) and their unit matrix."""
@@ -388,7 +398,7 @@ def _design(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, exceed: np.nd
 
 
 def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, exceed: np.ndarray | None = None,
-                     max_rows: int = 20000, n_effects: int = SIGNAL_EFFECTS, kappa: float = SIGNAL_KAPPA,
+                     max_rows: int = MAX_ROWS, n_effects: int = SIGNAL_EFFECTS, kappa: float = SIGNAL_KAPPA,
                      obs_rel_sd: float = SIGNAL_OBS_REL_SD, seed: int = 0,
                      design: tuple[np.ndarray, sparse.csc_matrix] | None = None,
                      species: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
@@ -415,8 +425,7 @@ def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, e
     empty = Signals(np.zeros((0, k)), np.zeros((0, k)), np.zeros(0), np.zeros(k), len(rows))
     if len(rows) == 0 or A.nnz == 0:
         return empty
-    touched = np.asarray((A > 1e-9 * A.max()).sum(axis=0)).ravel()
-    cols = np.flatnonzero(touched >= 3)
+    cols = np.flatnonzero(_touched(A) >= MIN_TOUCHED)
     if len(cols) == 0:
         return empty
     e = np.nan_to_num(enh[rows])
@@ -634,7 +643,7 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
     op = build_operator(samples, area, crs=crs, wind=wind, scheme=scheme, max_distance_m=max_distance_m)
     enh = samples[enh_col].to_numpy(float)
     noise = samples[noise_col].to_numpy(float)
-    design = _design(op, enh, noise, samples[exc_col].to_numpy(bool), 20000, seed)
+    design = _design(op, enh, noise, samples[exc_col].to_numpy(bool), MAX_ROWS, seed)
     rates, cov_all = estimate_rates_cov(op, enh, noise, seed=seed, design=design)
     signals = emission_signals(op, enh, noise, design=design, species=_species_rows(samples, op, area, species))
     rates["pip"] = signals.pip
