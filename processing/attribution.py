@@ -74,9 +74,10 @@ SIGNAL_EFFECTS = 6  # at most this many distinct emitting sources ("signals") in
 SIGNAL_KAPPA = 10.0  # residual variance × κ: plume-model residuals are correlated along a track
 SIGNAL_RATE_SD_G_S = 3.0  # half-normal prior on a signal's rate (enterprise VOC emissions: 0.1–10 g/s)
 SIGNAL_NULL_PRIOR = 0.5  # prior probability that a signal slot is unused
-SIGNAL_OBS_REL_SD = 0.2  # relative model error of the plume on each sample (sd² = noise² + (0.2 × enhancement)²)
+SIGNAL_OBS_REL_SD = 0.2  # relative model error of the plume on each sample (sd² = noise² + (0.2 × max(seen, said))²)
 SIGNAL_CREDIBLE = 0.95  # a signal's credible set: the most probable sources holding this much of it
 SIGNAL_SPECIES_REL_SD = 0.25  # species rows: relative sd (model error, a facility's scatter around its profile)
+SIGNAL_MODEL_RATE_G_S = 0.1  # "said": what a source emitting this much (the least worth finding) puts on a sample
 ATTRIBUTION_COLUMNS = [
     "evidence_id", "evidence_kind", "enterprise_id", "source_id", "likelihood", "rank", "confidence",
     "rate_g_s", "rate_sd_g_s", "evidence_rate_g_s", "log_bayes_factor", "nnls_share", "fit_likelihood",
@@ -302,10 +303,13 @@ def estimate_rates_cov(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *,
 def sum_of_single_effects(X: np.ndarray, y: np.ndarray, log_prior: np.ndarray, *, n_effects: int = SIGNAL_EFFECTS,
                           sigma2: float = SIGNAL_KAPPA, prior_rate_sd: float = SIGNAL_RATE_SD_G_S,
                           null_prior: float = SIGNAL_NULL_PRIOR, max_iter: int = 50,
-                          tol: float = 1e-4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                          tol: float = 1e-4, weighted=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sparse regression ``y ≈ Σ_l X b_l`` where each ``b_l`` has a single non-zero, non-negative entry.
 
-    ``X`` may be dense or a ``scipy.sparse`` matrix.
+    ``X`` may be dense or a ``scipy.sparse`` matrix. ``weighted`` (same shape, default ``X``)
+    is ``Ω ∘ X`` for residual precisions ``Ω_ij`` that depend on the column as well as the row
+    (each column's single-effect fit weighs sample i by ``Ω_ij``; ``X`` and ``y`` then stay in
+    their own units); without it ``X`` and ``y`` are already whitened.
 
     The "sum of single effects" model (Wang, Sarkar, Carbonetto & Stephens 2020, J. R. Stat.
     Soc. B 82:1273), fitted by iterative Bayesian stepwise selection: each effect ``l`` is one
@@ -321,7 +325,8 @@ def sum_of_single_effects(X: np.ndarray, y: np.ndarray, log_prior: np.ndarray, *
     is unused.
     """
     n, p = X.shape
-    d = np.asarray(X.multiply(X).sum(axis=0)).ravel() if sparse.issparse(X) else np.einsum("ij,ij->j", X, X)
+    W = X if weighted is None else weighted
+    d = np.asarray(W.multiply(X).sum(axis=0)).ravel() if sparse.issparse(X) else np.einsum("ij,ij->j", W, X)
     ok = d > 0
     alpha = np.zeros((n_effects, p))
     mean = np.zeros((n_effects, p))
@@ -339,7 +344,7 @@ def sum_of_single_effects(X: np.ndarray, y: np.ndarray, log_prior: np.ndarray, *
         old = alpha.copy()
         for l_ in range(n_effects):
             r = y - fit + X @ bbar[l_]
-            xr = np.asarray(X.T @ r).ravel()
+            xr = np.asarray(W.T @ r).ravel()
             bhat = np.where(ok, xr / dd, 0.0)
             m1 = v1 * bhat / s2
             t = m1 / np.sqrt(v1)
@@ -408,8 +413,9 @@ def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, e
     A survey usually meets a few emitters among thousands of candidate sources. Each of up to
     ``n_effects`` "signals" is one source, chosen among the candidates that reach ≥ 3 samples
     with a prior uniform over enterprises (shared among an enterprise's stacks), or absent
-    (:func:`sum_of_single_effects`). Rows are weighted by 1/sd with sd² = noise² +
-    (``obs_rel_sd`` × enhancement)²; each sample counts 1/``kappa`` (residuals of a plume model
+    (:func:`sum_of_single_effects`). Each source weighs each sample by 1/sd² with sd² = noise² +
+    (``obs_rel_sd`` × max(enhancement, what ``SIGNAL_MODEL_RATE_G_S`` from it would put there))²
+    (:func:`_weighted_block`); each sample counts 1/``kappa`` (residuals of a plume model
     are correlated along a track). ``pip`` is the probability that a source is any signal:
     1 − Π_l (1 − α_lj). Sources collinear along the wind share a signal's probability.
 
@@ -429,26 +435,25 @@ def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, e
     if len(cols) == 0:
         return empty
     e = np.nan_to_num(enh[rows])
-    w = 1.0 / np.sqrt(noise[rows] ** 2 + (obs_rel_sd * np.clip(e, 0, None)) ** 2)
     species_rel_sd = SIGNAL_SPECIES_REL_SD if species_rel_sd is None else species_rel_sd
-    Ac = A[:, cols]
-    X = sparse.csc_matrix(Ac.multiply(w[:, None]))  # sparse: plumes reach few samples
-    y = e * w
-    n_species = 0
+    co = sparse.coo_matrix(A[:, cols])  # sparse: plumes reach few samples
+    blocks = [_weighted_block(co, np.ones(len(cols)), e, noise[rows], obs_rel_sd)]
     for enh_s, noise_s, frac_s in species or []:
         es = np.asarray(enh_s, float)[rows]
         ns = np.asarray(noise_s, float)[rows]
         ok = np.isfinite(es) & np.isfinite(ns) & (ns > 0)
         if ok.sum() < 3:
             continue
-        ws = np.where(ok, 1.0 / np.sqrt(np.where(ok, ns, 1.0) ** 2 + (species_rel_sd * np.clip(np.nan_to_num(es), 0, None)) ** 2), 0.0)
-        X = sparse.vstack([X, Ac.multiply(np.asarray(frac_s, float)[cols][None, :]).multiply(ws[:, None])]).tocsc()
-        y = np.r_[y, np.nan_to_num(es) * ws]
-        n_species += 1
+        blocks.append(_weighted_block(co, np.asarray(frac_s, float)[cols], np.where(ok, np.nan_to_num(es), 0.0),
+                                      np.where(ok, ns, 1.0), species_rel_sd, keep=ok))
+    X = sparse.vstack([b[0] for b in blocks]).tocsc()
+    XW = sparse.vstack([b[1] for b in blocks]).tocsc()
+    y = np.concatenate([b[2] for b in blocks])
+    n_species = len(blocks) - 1
     ent = op.sources["enterprise_id"].astype(str).to_numpy()[cols]
     _, inv, counts = np.unique(ent, return_inverse=True, return_counts=True)
     log_prior = -math.log(len(counts)) - np.log(counts[inv].astype(float))
-    a, m, null = sum_of_single_effects(X, y, log_prior, n_effects=n_effects, sigma2=kappa)
+    a, m, null = sum_of_single_effects(X, y, log_prior, n_effects=n_effects, sigma2=kappa, weighted=XW)
     alpha = np.zeros((n_effects, k))
     mean = np.zeros((n_effects, k))
     alpha[:, cols] = a
@@ -458,6 +463,27 @@ def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, e
              "top source P = %.2f", len(rows), n_species, len(cols), int((null < 0.5).sum()),
              float(pip.max()) if len(pip) else 0.0)
     return Signals(alpha, mean, null, pip, len(rows))
+
+
+def _weighted_block(co: sparse.coo_matrix, frac: np.ndarray, e: np.ndarray, noise: np.ndarray, rel_sd: float,
+                    keep: np.ndarray | None = None) -> tuple[sparse.csc_matrix, sparse.csc_matrix, np.ndarray]:
+    """``(X, Ω ∘ X, y)`` of one species: X = unit plume (µg/m³ per g/s) × mass fraction, y = ``e``.
+
+    The residual precision ``Ω_ij = 1 / (noise_i² + (rel_sd × max(e_i, q X_ij))²)`` depends on
+    the source as well as the sample: a plume model is wrong in proportion to what it says as
+    much as to what is seen (q = ``SIGNAL_MODEL_RATE_G_S``, the least emission worth finding).
+    A few metres downwind of a stack, where the model says tens of thousands of µg/m³ per g/s
+    and a slow analyser or a metre of position error shows tens, that one sample no longer
+    vetoes the source whose plume explains the rest of the pass. ``keep`` masks samples out.
+    """
+    a = co.data * frac[co.col]
+    if keep is not None:
+        a = a * keep[co.row]
+    said = np.maximum(np.clip(e, 0, None)[co.row], SIGNAL_MODEL_RATE_G_S * a)
+    omega = 1.0 / (noise[co.row] ** 2 + (rel_sd * said) ** 2)
+    X = sparse.csc_matrix((a, (co.row, co.col)), shape=co.shape)
+    XW = sparse.csc_matrix((a * omega, (co.row, co.col)), shape=co.shape)
+    return X, XW, e
 
 
 def _nnls_rss(a: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, float]:
