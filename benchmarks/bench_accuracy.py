@@ -349,8 +349,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=50, help="number of scenarios (seeds START…START+n−1)")
     ap.add_argument("--start", type=int, default=0,
-                    help="first seed (--simulator): seeds 0–49 were used to choose the analysis constants, "
-                         "50–99 are held out")
+                    help="first seed (--simulator): seeds 0–99 were used to choose the analysis constants, "
+                         "100–149 are held out")
     ap.add_argument("--simulator", action="store_true", help="use ecopatrol.pipeline.run_demo + missions.simulate")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
