@@ -479,8 +479,8 @@ def _weighted_block(co: sparse.coo_matrix, frac: np.ndarray, e: np.ndarray, nois
     a = co.data * frac[co.col]
     if keep is not None:
         a = a * keep[co.row]
-    said = np.maximum(np.clip(e, 0, None)[co.row], SIGNAL_MODEL_RATE_G_S * a)
-    omega = 1.0 / (noise[co.row] ** 2 + (rel_sd * said) ** 2)
+    larger = np.maximum(np.clip(e, 0, None)[co.row], SIGNAL_MODEL_RATE_G_S * a)  # seen or said
+    omega = 1.0 / (noise[co.row] ** 2 + (rel_sd * larger) ** 2)
     X = sparse.csc_matrix((a, (co.row, co.col)), shape=co.shape)
     XW = sparse.csc_matrix((a * omega, (co.row, co.col)), shape=co.shape)
     return X, XW, e
