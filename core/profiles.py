@@ -16,8 +16,14 @@ from __future__ import annotations
 import numpy as np
 
 SPECIES: tuple[str, ...] = ("benzene", "toluene", "xylene")
-MOLAR_MASS_G_MOL = {"benzene": 78.11, "toluene": 92.14, "xylene": 106.17}
-MOLAR_VOLUME_L_MOL_25C = 24.45
+# µg/m³ ↔ ppb at 25 °C and 101.325 kPa, the reference state for ambient air in China since 2018
+MOLAR_VOLUME_25C_L_MOL = 24.465  # 8.314462618 × 298.15 / 101.325
+MOLAR_MASS_G_MOL = {
+    "benzene": 78.11, "toluene": 92.14, "xylene": 106.17, "ethylbenzene": 106.17, "styrene": 104.15,
+    "no2": 46.0055, "no": 30.006, "so2": 64.066, "o3": 47.998, "co": 28.010, "ch4": 16.043,
+    "h2s": 34.08, "nh3": 17.031, "formaldehyde": 30.026, "hcho": 30.026, "methanol": 32.042,
+    "acetone": 58.08, "ethanol": 46.07, "dichloromethane": 84.93, "trichloroethylene": 131.39,
+}
 PROFILE_REL_SD = 0.3  # log-scale scatter of one facility's fractions around its industry's
 _PROFILES: tuple[tuple[tuple[str, ...], tuple[float, float, float]], ...] = (
     (("print", "packag", "印刷", "包装"), (0.004, 0.22, 0.10)),
@@ -38,10 +44,10 @@ def species_profile(industry: str | None) -> tuple[float, float, float]:
 
 
 def ugm3_to_ppb(conc_ugm3, species: str) -> np.ndarray:
-    """µg/m³ → ppb at 25 °C (24.45 L/mol)."""
-    return np.asarray(conc_ugm3, float) * MOLAR_VOLUME_L_MOL_25C / MOLAR_MASS_G_MOL[species]
+    """µg/m³ → ppb at 25 °C (24.465 L/mol)."""
+    return np.asarray(conc_ugm3, float) * MOLAR_VOLUME_25C_L_MOL / MOLAR_MASS_G_MOL[species]
 
 
 def ppb_to_ugm3(conc_ppb, species: str) -> np.ndarray:
-    """ppb → µg/m³ at 25 °C (24.45 L/mol)."""
-    return np.asarray(conc_ppb, float) * MOLAR_MASS_G_MOL[species] / MOLAR_VOLUME_L_MOL_25C
+    """ppb → µg/m³ at 25 °C (24.465 L/mol)."""
+    return np.asarray(conc_ppb, float) * MOLAR_MASS_G_MOL[species] / MOLAR_VOLUME_25C_L_MOL

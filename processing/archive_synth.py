@@ -32,12 +32,12 @@ import pandas as pd
 from ..core.crs import lonlat_to_xy, xy_to_lonlat
 from ecopatrol.core.io import atomic_path, atomic_write
 from ..core.errors import FormatError, InputError, InputFileNotFoundError
+from ..core.profiles import ugm3_to_ppb
 
 log = logging.getLogger(__name__)
 
 ARCHIVE_SCHEMA = "ecopatrol.archive/1"
 SPECIES = ("tvoc_ugm3", "benzene_ppb")
-BENZENE_UGM3_TO_PPB = 24.45 / 78.11  # at 25 °C, 101.325 kPa (Chinese ambient reference since 2018)
 INLET_AGL_M = 2.5
 START_LOCAL_H = 8.5
 LUNCH_LOCAL_H = (12.0, 13.0)
@@ -216,7 +216,7 @@ def _van_day(ctx: dict, day: int, van: int) -> pd.DataFrame:
     bg = level * (1.0 + 0.6 * drift)
     plume = tvoc * (1.0 + rng.normal(0.0, 0.1, len(ts)))
     tvoc_ugm3 = np.round(np.maximum(bg + plume + rng.normal(0.0, 0.03 * level, len(ts)), 0.0), 2)
-    benzene = np.round(np.maximum((0.02 * bg + 0.05 * plume) * BENZENE_UGM3_TO_PPB
+    benzene = np.round(np.maximum(ugm3_to_ppb(0.02 * bg + 0.05 * plume, "benzene")
                                   + rng.normal(0.0, 0.05, len(ts)), 0.0), 3)
     lon, lat = xy_to_lonlat(x, y, ctx["crs"])
     ground = ctx["elevation"](lon, lat)

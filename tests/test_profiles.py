@@ -22,6 +22,6 @@ def test_chemical_plants_carry_more_benzene_than_printers_and_unknown_industries
 
 
 def test_ppb_and_ugm3_round_trip_at_25_c():
-    assert ppb_to_ugm3(1.0, "benzene") == pytest.approx(78.11 / 24.45)
+    assert ppb_to_ugm3(1.0, "benzene") == pytest.approx(78.11 / 24.465)
     for sp in SPECIES:
         assert ugm3_to_ppb(ppb_to_ugm3(3.7, sp), sp) == pytest.approx(3.7)

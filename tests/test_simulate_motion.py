@@ -104,5 +104,5 @@ def test_puffs_keep_the_mean_plume():
 
 
 def test_species_conversion_at_25c():
-    # 1 ppb benzene = 78.11 / 24.45 µg/m³ at 25 °C
-    assert wd.ugm3_to_ppb(78.11 / 24.45, "benzene") == pytest.approx(1.0)
+    # 1 ppb benzene = 78.11 / 24.465 µg/m³ at 25 °C
+    assert wd.ugm3_to_ppb(78.11 / 24.465, "benzene") == pytest.approx(1.0)

@@ -44,17 +44,11 @@ import numpy as np
 import pandas as pd
 
 from ...core.crs import normalise_crs_name, to_wgs84_per_row
+from ...core.profiles import MOLAR_MASS_G_MOL, MOLAR_VOLUME_25C_L_MOL
 from ...core.errors import FormatError, InputError
 from .._time import DEFAULT_LOCAL_TZ, parse_times
 from ._common import WIND_COLUMNS, ReadResult, finalize, first_reason, read_csv_accounted, split_bad
 
-MOLAR_VOLUME_25C_L_MOL = 24.465  # 8.314462618 × 298.15 / 101.325
-MOLAR_MASS_G_MOL = {
-    "benzene": 78.11, "toluene": 92.14, "xylene": 106.16, "ethylbenzene": 106.17, "styrene": 104.15,
-    "no2": 46.0055, "no": 30.006, "so2": 64.066, "o3": 47.998, "co": 28.010, "ch4": 16.043,
-    "h2s": 34.08, "nh3": 17.031, "formaldehyde": 30.026, "hcho": 30.026, "methanol": 32.042,
-    "acetone": 58.08, "ethanol": 46.07, "dichloromethane": 84.93, "trichloroethylene": 131.39,
-}
 _UNIT_ALIASES = {
     "ug/m3": "ugm3", "µg/m3": "ugm3", "μg/m3": "ugm3", "µg/m³": "ugm3", "μg/m³": "ugm3", "ug/m³": "ugm3",
     "ugm3": "ugm3", "mg/m3": "mgm3", "mg/m³": "mgm3", "mgm3": "mgm3", "ppb": "ppb", "ppbv": "ppb",
