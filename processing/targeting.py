@@ -219,6 +219,17 @@ def _per_item(rows: pd.DataFrame, cred: dict[str, float], pooled: pd.DataFrame |
     return g
 
 
+def _signal_text(signal_id: str, rows: pd.DataFrame) -> str:
+    """One signal of one firm, its stacks together: "S2 with probability 0.90 at 0.5 g/s (…)"."""
+    p = float(rows["likelihood"].sum())
+    rate = float((rows["likelihood"] * rows["evidence_rate_g_s"]).sum() / p) if p > 0 else float("nan")
+    amb = rows["ambiguous_with"].dropna()
+    amb = str(amb.iloc[0]) if len(amb) and str(amb.iloc[0]) else ""
+    return (f"{signal_id} with probability {min(p, 1.0):.2f} at {rate:.2g} g/s"
+            + (f" over {len(rows)} of its stacks" if len(rows) > 1 else "")
+            + (f" (credible set with {amb.replace(' ', ', ')})" if amb else ""))
+
+
 def _amb(r) -> str:
     if r.collinear_with:
         return f"; ambiguous with {r.collinear_with.replace(' ', ', ')}, collinear along the wind"
@@ -320,8 +331,12 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
     rt = ev.get("rates")
     if rt is not None and len(rt) and "pip" in rt.columns:
         # sparse attribution: the probability that the firm emits (any of its sources is a signal)
-        pip = pd.to_numeric(rt["pip"], errors="coerce").fillna(0.0).clip(0, 1)
-        firm_pip = (1 - pip).groupby(rt["enterprise_id"].astype(str)).prod().rsub(1.0)
+        firm = rt["enterprise_id"].astype(str)
+        if "enterprise_pip" in rt.columns:  # a firm's stacks sharing one signal add up
+            firm_pip = pd.to_numeric(rt["enterprise_pip"], errors="coerce").fillna(0.0).clip(0, 1).groupby(firm).max()
+        else:  # evidence folders written before enterprise_pip: stacks taken as independent
+            pip = pd.to_numeric(rt["pip"], errors="coerce").fillna(0.0).clip(0, 1)
+            firm_pip = (1 - pip).groupby(firm).prod().rsub(1.0)
         sig = att[att.get("evidence_kind", pd.Series("", index=att.index)) == "signal"] if len(att) else att
         for e, p_f in firm_pip.items():
             if e not in parts or p_f <= 0:
@@ -330,10 +345,7 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
             stats.loc[e, "emit_probability"] = float(p_f)
             if p_f >= EVIDENCE_MIN:
                 mine = sig[sig["enterprise_id"] == e] if len(sig) else sig
-                txt = "; ".join(
-                    f"{r.evidence_id} with probability {r.likelihood:.2f} at {r.evidence_rate_g_s:.2g} g/s"
-                    + (f" (credible set with {r.ambiguous_with.replace(' ', ', ')})" if isinstance(r.ambiguous_with, str)
-                       and r.ambiguous_with else "") for r in mine.head(3).itertuples(index=False))
+                txt = "; ".join(_signal_text(sid, g) for sid, g in mine.groupby("evidence_id", sort=False))
                 reasons[e].insert(0, f"emits with probability {p_f:.2f} (sparse attribution over all samples"
                                   + (f": signal {txt})" if txt else ")"))
     fl = ev["flux"]

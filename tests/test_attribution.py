@@ -305,6 +305,20 @@ def test_one_near_field_sample_does_not_veto_the_source_of_the_plume(monkeypatch
     assert p_seen[1] > 10 * p_seen[0]
 
 
+def test_an_enterprises_stacks_sharing_one_signal_add_up():
+    """Three stacks of firm A share signal 0 (0.5, 0.35, 0.15): A is certain, though no single stack
+    is; firm B's one stack is signal 1 at 0.6, firm C's at 0.3."""
+    alpha = np.array([[0.5, 0.35, 0.15, 0.0, 0.0],
+                      [0.0, 0.0, 0.0, 0.6, 0.3]])
+    sig = attribution.Signals(alpha, np.ones_like(alpha), np.array([0.0, 0.1]), 1 - np.prod(1 - alpha, axis=0))
+    firm = sig.group_pip(np.array(["A", "A", "A", "B", "C"]))
+    assert firm[:3] == pytest.approx([1.0, 1.0, 1.0])
+    assert sig.pip[:3].max() < 0.6 and 1 - np.prod(1 - sig.pip[:3]) < 0.75  # stacks taken apart undercount
+    assert firm[3] == pytest.approx(0.6) and firm[4] == pytest.approx(0.3)
+    two = attribution.Signals(np.array([[0.5], [0.5]]), np.ones((2, 1)), np.zeros(2), np.array([0.75]))
+    assert two.group_pip(np.array(["A"]))[0] == pytest.approx(0.75)  # across signals: 1 − Π (1 − ·)
+
+
 def test_signals_name_the_emitters_of_the_plume_world(world):
     """Van passes over the two-emitter world: E04 and E06 each carry a signal; the innocent firms
     (not collinear with them) get a small probability."""
@@ -312,6 +326,9 @@ def test_signals_name_the_emitters_of_the_plume_world(world):
     pip = rates.groupby("enterprise_id")["pip"].apply(lambda p: 1 - np.prod(1 - p))
     assert pip["E04"] > 0.9 and pip["E06"] > 0.9
     assert pip.drop(["E04", "E06", *COLLINEAR], errors="ignore").max() < 0.3
+    firm = rates.groupby("enterprise_id")["enterprise_pip"].max()
+    assert (firm >= rates.groupby("enterprise_id")["pip"].max() - 1e-12).all()
+    assert firm["E04"] > 0.9 and firm["E06"] > 0.9
     sig = att[att["evidence_kind"] == "signal"]
     assert {"E04", "E06"} <= set(sig.loc[sig["rank"] == 1, "enterprise_id"])
     row = sig[(sig["enterprise_id"] == "E04") & (sig["rank"] == 1)].iloc[0]
