@@ -3,8 +3,9 @@
 For every registered enterprise:
 
 - **evidence** (0–1) is led by the **probability that the firm emits**, from the sparse
-  attribution over all samples (``rates.csv`` column ``pip``, :func:`ecopatrol.processing.
-  attribution.emission_signals`: 1 − Π over its sources of (1 − P(source is a signal))). It is
+  attribution over all samples (``rates.csv`` column ``enterprise_pip``, :meth:`ecopatrol.processing.
+  attribution.Signals.group_pip`: 1 − Π over the signals of (1 − Σ over its sources of
+  P(signal is that source))). It is
   combined as independent, ``1 − Π(1 − sᵢ)``, with drone curtains that name the firm as target
   (0.6 × significance of the flux, ``clip((z − 1)/2, 0, 1)``, × how well its plume explains
   the curtain, ``target_match``: the mass balance is a second, model-free estimator) and,
