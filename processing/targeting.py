@@ -346,7 +346,8 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
             stats.loc[e, "emit_probability"] = float(p_f)
             if p_f >= EVIDENCE_MIN:
                 mine = sig[sig["enterprise_id"] == e] if len(sig) else sig
-                txt = "; ".join(_signal_text(sid, g) for sid, g in mine.groupby("evidence_id", sort=False))
+                txt = "; ".join(_signal_text(sid, g) for sid, g in mine.groupby("evidence_id", sort=False)) \
+                    if len(mine) else ""
                 reasons[e].insert(0, f"emits with probability {p_f:.2f} (sparse attribution over all samples"
                                   + (f": signal {txt})" if txt else ")"))
     fl = ev["flux"]
