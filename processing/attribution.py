@@ -48,6 +48,7 @@ from scipy.special import log_ndtr, logsumexp
 from ecopatrol.core.crs import lonlat_to_xy
 from ecopatrol.core.dispersion import SigmaScheme, effective_height_m, plume_frame, unit_concentration_matrix
 from ecopatrol.core.errors import InputError
+from ecopatrol.core.profiles import SPECIES, ppb_to_ugm3, species_profile
 from ecopatrol.core.weather import STABILITY_CLASSES, Wind, stability_class
 
 from ._evidence_util import lonlat_of, metric_xy, pass_codes, receptor_agl_m, wind_per_pass
@@ -375,8 +376,12 @@ class Signals:
     alpha: np.ndarray  # (L, k): probability that signal l is candidate source j
     rate_g_s: np.ndarray  # (L, k): posterior mean rate of signal l if it is source j
     null: np.ndarray  # (L,): probability that signal l is not there at all
-    pip: np.ndarray  # (k,): posterior probability that source j emits (any signal)
     n_samples: int = 0
+
+    @property
+    def pip(self) -> np.ndarray:
+        """(k,): posterior probability that source j emits (is any signal): 1 − Π_l (1 − α_lj)."""
+        return 1.0 - np.prod(1.0 - self.alpha, axis=0)
 
     def group_pip(self, groups) -> np.ndarray:
         """Per source: the probability that any source of its group (its enterprise) emits.
@@ -441,7 +446,7 @@ def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, e
     """
     k = len(op.sources)
     rows, A = design if design is not None else _design(op, enh, noise, exceed, max_rows, seed)
-    empty = Signals(np.zeros((0, k)), np.zeros((0, k)), np.zeros(0), np.zeros(k), len(rows))
+    empty = Signals(np.zeros((0, k)), np.zeros((0, k)), np.zeros(0), len(rows))
     if len(rows) == 0 or A.nnz == 0:
         return empty
     cols = np.flatnonzero(_touched(A) >= MIN_TOUCHED)
@@ -471,11 +476,11 @@ def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, e
     mean = np.zeros((n_effects, k))
     alpha[:, cols] = a
     mean[:, cols] = m
-    pip = 1.0 - np.prod(1.0 - alpha, axis=0)
+    signals = Signals(alpha, mean, null, len(rows))
     log.info("signals: %d samples (+ %d species) × %d candidate sources, %d signals present (P ≥ 0.5), "
              "top source P = %.2f", len(rows), n_species, len(cols), int((null < 0.5).sum()),
-             float(pip.max()) if len(pip) else 0.0)
-    return Signals(alpha, mean, null, pip, len(rows))
+             float(signals.pip.max()) if k else 0.0)
+    return signals
 
 
 def _weighted_block(co: sparse.coo_matrix, frac: np.ndarray, e: np.ndarray, noise: np.ndarray, rel_sd: float,
@@ -850,8 +855,6 @@ def _species_rows(samples: pd.DataFrame, op: PlumeOperator, area, species: str) 
     Only for a TVOC analysis (the profiles are fractions of the TVOC rate) and only for the
     species whose ``<species>_ppb_enh`` columns :func:`ecopatrol.processing.plume.annotate` wrote.
     """
-    from ecopatrol.core.profiles import SPECIES, ppb_to_ugm3, species_profile
-
     if species != "tvoc_ugm3":
         return []
     ent = area.enterprises

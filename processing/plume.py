@@ -32,6 +32,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from ..core.profiles import SPECIES
 from ._evidence_util import lonlat_of, metric_xy, pass_codes, record_codes, require_columns
 
 log = logging.getLogger(__name__)
@@ -114,8 +115,6 @@ def annotate_btx(samples: pd.DataFrame, **kwargs) -> pd.DataFrame:
     background method; keyword arguments are passed on). Attribution uses them with the
     industries' source profiles (:mod:`ecopatrol.core.profiles`).
     """
-    from ecopatrol.core.profiles import SPECIES
-
     out = samples.copy()
     for sp in SPECIES:
         col = f"{sp}_ppb"

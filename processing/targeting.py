@@ -275,14 +275,14 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
     cred: dict[str, float] = {}
     if len(att):
         kind = att.get("evidence_kind", pd.Series("event", index=att.index)).fillna("")
+        # each firm's all-samples NNLS rate, its sources summed (sd in quadrature)
+        nn = att[kind == "nnls"].groupby("enterprise_id").agg(
+            rate=("rate_g_s", "sum"), sd=("rate_sd_g_s", lambda s: math.sqrt(float((s**2).sum()))))
         # the shares of events and hotspots come from the all-samples fit: they are only as credible
         # as the source's rate there (z = rate / sd; z ≥ 2 counts in full, an unsupported rate 0.3)
-        nn = att[kind == "nnls"]
         if len(nn):
-            gz = nn.groupby("enterprise_id").agg(rate=("rate_g_s", "sum"),
-                                                  sd=("rate_sd_g_s", lambda s: math.sqrt(float((s**2).sum()))))
-            zz = np.where((gz["rate"] > 0) & (gz["sd"] > 0), gz["rate"] / gz["sd"].where(gz["sd"] > 0, 1.0), 0.0)
-            cred = dict(zip(gz.index.astype(str), np.clip(zz / 2.0, SHARE_CRED_MIN, 1.0), strict=True))
+            zz = np.where((nn["rate"] > 0) & (nn["sd"] > 0), nn["rate"] / nn["sd"].where(nn["sd"] > 0, 1.0), 0.0)
+            cred = dict(zip(nn.index.astype(str), np.clip(zz / 2.0, SHARE_CRED_MIN, 1.0), strict=True))
         # events: one entry per (event, enterprise), best share over its sources
         e_rows = att[kind == "event"]
         pooled = pooled_log_bf(e_rows)
@@ -315,20 +315,16 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
                 txt = ", ".join(f"{r.evidence_id} at {r.level} % (likelihood {r.likelihood:.2f}{_amb(r)})"
                                 for r in sub.head(3).itertuples(index=False))
                 reasons[e].append(f"hotspots: {txt}" + (f" and {len(sub) - 3} more" if len(sub) > 3 else ""))
-        n_rows = att[kind == "nnls"]
-        if len(n_rows):
-            g = n_rows.groupby("enterprise_id").agg(rate=("rate_g_s", "sum"),
-                                                     sd=("rate_sd_g_s", lambda s: math.sqrt(float((s**2).sum()))))
-            for e, r in g.iterrows():
-                if e not in parts or r["rate"] <= 0:
-                    continue
-                z = r["rate"] / r["sd"] if r["sd"] > 0 else 0.0
-                sig = float(np.clip((z - 1) / 2, 0, 1))
-                parts[e].append(ITEM_WEIGHT * 0.6 * sig)
-                stats.loc[e, "rate_g_s"] = r["rate"]
-                stats.loc[e, "rate_sd_g_s"] = r["sd"]
-                if sig > 0:
-                    reasons[e].append(f"estimated emission {r['rate']:.2g} ± {r['sd']:.1g} g/s (NNLS, z = {z:.1f})")
+        for e, r in nn.iterrows():
+            if e not in parts or r["rate"] <= 0:
+                continue
+            z = r["rate"] / r["sd"] if r["sd"] > 0 else 0.0
+            sig = float(np.clip((z - 1) / 2, 0, 1))
+            parts[e].append(ITEM_WEIGHT * 0.6 * sig)
+            stats.loc[e, "rate_g_s"] = r["rate"]
+            stats.loc[e, "rate_sd_g_s"] = r["sd"]
+            if sig > 0:
+                reasons[e].append(f"estimated emission {r['rate']:.2g} ± {r['sd']:.1g} g/s (NNLS, z = {z:.1f})")
     rt = ev.get("rates")
     if rt is not None and len(rt) and "pip" in rt.columns:
         # sparse attribution: the probability that the firm emits (any of its sources is a signal)

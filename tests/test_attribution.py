@@ -310,12 +310,12 @@ def test_an_enterprises_stacks_sharing_one_signal_add_up():
     is; firm B's one stack is signal 1 at 0.6, firm C's at 0.3."""
     alpha = np.array([[0.5, 0.35, 0.15, 0.0, 0.0],
                       [0.0, 0.0, 0.0, 0.6, 0.3]])
-    sig = attribution.Signals(alpha, np.ones_like(alpha), np.array([0.0, 0.1]), 1 - np.prod(1 - alpha, axis=0))
+    sig = attribution.Signals(alpha, np.ones_like(alpha), np.array([0.0, 0.1]))
     firm = sig.group_pip(np.array(["A", "A", "A", "B", "C"]))
     assert firm[:3] == pytest.approx([1.0, 1.0, 1.0])
     assert sig.pip[:3].max() < 0.6 and 1 - np.prod(1 - sig.pip[:3]) < 0.75  # stacks taken apart undercount
     assert firm[3] == pytest.approx(0.6) and firm[4] == pytest.approx(0.3)
-    two = attribution.Signals(np.array([[0.5], [0.5]]), np.ones((2, 1)), np.zeros(2), np.array([0.75]))
+    two = attribution.Signals(np.array([[0.5], [0.5]]), np.ones((2, 1)), np.zeros(2))
     assert two.group_pip(np.array(["A"]))[0] == pytest.approx(0.75)  # across signals: 1 − Π (1 − ·)
 
 
