@@ -35,6 +35,11 @@ class ValidationError(InputError):
         self.report = report
 
 
+class DelayError(InputError):
+    """An analyser's delay (clock offset, inlet lag) could not be estimated with confidence
+    and was not declared: the message says what to declare."""
+
+
 class PlanningError(EcopatrolError, RuntimeError):
     """A plan cannot be made within the hard limits; the message says which limit."""
 

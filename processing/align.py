@@ -529,7 +529,14 @@ def estimate_delay_crossings(
 
 @dataclass
 class ClockSolution:
-    """Clock offset and lag of one sensor file, each with a confidence in [0, 1] and how it was found."""
+    """Clock offset and lag of one sensor file, each with a confidence in [0, 1] and how it was found.
+
+    ``applied`` says where the total delay used for the positions came from: ``"declared"``
+    (given, a mapping, an instrument record), ``"estimated"`` (from the data, at a confidence
+    of at least :data:`MIN_DELAY_CONFIDENCE`) or ``"instrument default"`` (the estimate was
+    not trusted and the analyser's documented lag was used instead). ``refused`` is the
+    reason when nothing trustworthy was available: the caller must not georeference then.
+    """
 
     clock_offset_s: float
     lag_s: float
@@ -538,10 +545,21 @@ class ClockSolution:
     clock_offset_method: str
     lag_method: str
     delay: DelayEstimate | None = None
+    applied: str = "declared"
+    refused: str | None = None
 
     @property
     def total_delay_s(self) -> float:
         return self.clock_offset_s + self.lag_s
+
+
+#: An estimated delay is applied only at or above this confidence. For the crossings method
+#: the confidence is the probability of being within 1 s of the truth (shrunk for thin
+#: support); for the coherence method it is the peak correlation × its contrast to the best
+#: rival delay, × 2 — a peak of 0.5 with no rival, or a strong peak with a rival half as
+#: high. Below it, the instrument's documented lag is used where there is one, and otherwise
+#: the user is asked to declare the delay (``--lag``, ``--clock-offset`` or a puff test).
+MIN_DELAY_CONFIDENCE = 0.5
 
 
 def solve_clock(
@@ -550,11 +568,18 @@ def solve_clock(
     clock_offset: float | str,
     same_clock: bool,
     estimate=None,
-    lag_prior_s: float | None = None,
+    default_lag_s: float | None = None,
+    default_lag_source: str = "instrument default",
+    min_confidence: float = MIN_DELAY_CONFIDENCE,
 ) -> ClockSolution:
     """Split the total delay into clock offset and lag from what is declared and what is estimated.
 
     ``estimate`` is a callable returning a :class:`DelayEstimate`, called only when needed.
+    An estimate below ``min_confidence`` is never applied: with a same-clock file (or a
+    declared clock offset) the lag falls back to ``default_lag_s`` when the instrument has a
+    documented one (``applied="instrument default"``); otherwise the solution is
+    ``refused`` with the reason, and the caller asks for ``--lag`` / ``--clock-offset`` or a
+    puff test.
     """
     lag_auto = isinstance(lag, str)
     off_auto = isinstance(clock_offset, str)
@@ -566,21 +591,26 @@ def solve_clock(
     if not lag_auto and not off_auto:
         return ClockSolution(float(clock_offset), float(lag), 1.0, 1.0, off_method, "declared")
     est: DelayEstimate = estimate()
-    if not est.ok:
-        lag_v = float(lag) if not lag_auto else float(lag_prior_s or 0.0)
-        off_v = float(clock_offset) if not off_auto else 0.0
-        return ClockSolution(off_v, lag_v, 0.0 if off_auto else 1.0, 0.0 if lag_auto else 1.0,
-                             f"assumed 0 ({est.method})" if off_auto else off_method,
-                             ("assumed prior" if lag_prior_s else "assumed 0") + f" ({est.method})" if lag_auto else "declared",
-                             est)
+    trusted = est.ok and est.confidence >= min_confidence
+    if not trusted:
+        why = (est.method if not est.ok else
+               f"estimate {est.delay_s:+.1f} s at confidence {est.confidence:.2f} < {min_confidence:g} ({est.method})")
+        if lag_auto and not off_auto and default_lag_s is not None:
+            return ClockSolution(float(clock_offset), float(default_lag_s), 1.0,
+                                 0.0, off_method, f"{default_lag_source} {default_lag_s:g} s, not estimated: {why}",
+                                 est, applied="instrument default")
+        missing = ("the inlet lag" if lag_auto and not off_auto else
+                   "the clock offset" if off_auto and not lag_auto else "the total delay (clock offset + inlet lag)")
+        return ClockSolution(float("nan"), float("nan"), 0.0, 0.0, "not estimated", "not estimated", est,
+                             applied="none", refused=f"{missing} could not be estimated from the data: {why}")
     if lag_auto and not off_auto:
         return ClockSolution(float(clock_offset), est.delay_s - float(clock_offset), 1.0, est.confidence,
-                             off_method, "estimated: total delay − clock offset; " + est.method, est)
+                             off_method, "estimated: total delay − clock offset; " + est.method, est, applied="estimated")
     if off_auto and not lag_auto:
         return ClockSolution(est.delay_s - float(lag), float(lag), est.confidence, 1.0,
-                             "estimated: total delay − declared lag; " + est.method, "declared", est)
-    prior = float(lag_prior_s) if lag_prior_s is not None else 0.0
+                             "estimated: total delay − declared lag; " + est.method, "declared", est, applied="estimated")
+    prior = float(default_lag_s) if default_lag_s is not None else 0.0
     return ClockSolution(
         est.delay_s - prior, prior, 0.0, 0.0,
         "total delay − assumed lag: offset and lag are not separable without one declared value",
-        f"assumed {prior:g} s (declare --lag or --clock-offset to split the total delay)", est)
+        f"assumed {prior:g} s (declare --lag or --clock-offset to split the total delay)", est, applied="estimated")

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..core.crs import local_metric_crs, lonlat_to_xy
 from ecopatrol.core.io import sha256_file
-from ..core.errors import InputError
+from ..core.errors import DelayError, InputError
 from . import qc
 from ._time import iso_utc, to_seconds, unix_to_utc
 from .align import ClockSolution, TrackArrays, combined_signal, estimate_delay, interpolate_track, solve_clock
@@ -157,7 +157,6 @@ def georeference(
     max_gap_s: float = 5.0,
     tz: str | None = None,
     search_s: tuple[float, float] = (-120.0, 120.0),
-    lag_prior_s: float | None = None,
     response_s: float = 0.0,
     instrument="auto",
 ) -> GeorefResult:
@@ -240,7 +239,9 @@ def georeference(
         f = r.frame
         species = r.species
         t_inst = to_seconds(f["time_utc"])
-        same_clock = bool(r.meta.get("same_clock")) and r.kind == "track+sensor"
+        # a file that is its own track shares one clock with its positions (offset 0 by
+        # construction) — unless a separate track is given, whose positions then win
+        same_clock = r.kind == "track+sensor" and not track_paths
         rec = records[p]
         lag_p = float(r.meta["lag_s"]) if "lag_s" in r.meta and lag_v == "auto" else lag_v
         off_p = float(r.meta["clock_offset_s"]) if "clock_offset_s" in r.meta and off_v == "auto" else off_v
@@ -250,9 +251,12 @@ def georeference(
                 lag_p, lag_from_rec = float(rec.lag_s), True
             if off_p == "auto" and rec.clock_offset_s is not None:
                 off_p, off_from_rec = float(rec.clock_offset_s), True
+        default_lag = r.meta.get("default_lag_s")
         known_off = 0.0 if same_clock and off_p == "auto" else (off_p if off_p != "auto" else None)
         if known_off is not None:
-            rng = (known_off, known_off + MAX_LAG_S)
+            # an analyser with a documented lag of a few seconds cannot lag a minute
+            max_lag = MAX_LAG_S if default_lag is None else min(MAX_LAG_S, max(15.0, 3.0 * float(default_lag)))
+            rng = (known_off, known_off + max_lag)
         elif lag_p != "auto":
             rng = (lag_p + search_s[0], lag_p + search_s[1])
         else:
@@ -271,7 +275,20 @@ def georeference(
             return est
 
         sol = solve_clock(lag=lag_p, clock_offset=off_p, same_clock=same_clock, estimate=_estimate,
-                          lag_prior_s=lag_prior_s)
+                          default_lag_s=default_lag,
+                          default_lag_source=r.meta.get("default_lag_source", "instrument default"))
+        if sol.refused:
+            raise DelayError(
+                f"`{p.name}`: {sol.refused}. Nothing was georeferenced: positions placed with an untrusted "
+                f"delay put plumes tens to hundreds of metres from where they were met. Declare it: "
+                + ("--lag SECONDS (the inlet lag, from a puff test or the analyser's manual)"
+                   if off_p != "auto" or same_clock else
+                   "--clock-offset SECONDS (analyser clock − UTC; 0 if it was set from GPS) and --lag SECONDS")
+                + f", or record a puff test in `{p.stem.removesuffix('_voc')}_instrument.toml` beside it")
+        if sol.applied == "instrument default":
+            log.warning("%s: inlet lag not estimated from the data (%s); using the %s of %g s",
+                        p.name, sol.delay.method if sol.delay is not None else "no estimate",
+                        r.meta.get("default_lag_source", "instrument default"), sol.lag_s)
         if lag_from_rec:
             sol.lag_method = rec.lag_source
         if off_from_rec:
@@ -333,6 +350,7 @@ def georeference(
             "clock_offset_method": sol.clock_offset_method,
             "lag_s": round(sol.lag_s, 3), "lag_confidence": sol.lag_confidence, "lag_method": sol.lag_method,
             "total_delay_s": round(sol.total_delay_s, 3),
+            "delay_applied": ("puff test" if lag_from_rec or off_from_rec else sol.applied),
             "total_delay_confidence": (est.confidence if est is not None and not (lag_from_rec and off_from_rec)
                                        else min(sol.lag_confidence, sol.clock_offset_confidence)),
             "total_delay_estimated_s": est.delay_s if est is not None and est.ok else None,

@@ -127,6 +127,27 @@ def test_solve_clock_split_rules():
     assert len(calls) == n and s.total_delay_s == 3.0  # nothing to estimate
 
 
+def test_solve_clock_never_applies_an_untrusted_estimate():
+    weak = DelayEstimate(50.2, 0.10, "test")
+    none = DelayEstimate(float("nan"), 0.0, "not estimable: no repeated passes")
+    for est in (weak, none):
+        # one clock and a documented instrument lag: the lag falls back to it, and says so
+        s = solve_clock(lag="auto", clock_offset="auto", same_clock=True, estimate=lambda e=est: e,
+                        default_lag_s=4.0, default_lag_source="Picarro default")
+        assert (s.clock_offset_s, s.lag_s, s.applied, s.refused) == (0.0, 4.0, "instrument default", None)
+        assert s.lag_confidence == 0.0 and "Picarro default 4 s, not estimated" in s.lag_method
+        # one clock, no documented lag: refused with the reason
+        s = solve_clock(lag="auto", clock_offset="auto", same_clock=True, estimate=lambda e=est: e)
+        assert s.applied == "none" and "inlet lag could not be estimated" in s.refused
+        # two clocks: the offset has no default, whatever the lag
+        for lag in ("auto", 4.0):
+            s = solve_clock(lag=lag, clock_offset="auto", same_clock=False, estimate=lambda e=est: e,
+                            default_lag_s=4.0)
+            assert s.refused and s.applied == "none"
+    s = solve_clock(lag="auto", clock_offset="auto", same_clock=True, estimate=lambda: weak, min_confidence=0.05)
+    assert (s.lag_s, s.applied) == (50.2, "estimated")  # the threshold is the caller's to set
+
+
 def test_leap_seconds_and_local_time():
     assert leap_seconds_at(["2012-06-30T23:59:59Z", "2012-07-01", "2015-11-21", "2024-01-01"]).tolist() == [
         15, 16, 17, 18]

@@ -250,14 +250,23 @@ def test_simulated_van_positions_within_5_m_with_known_clocks(simulated_van):
         assert np.sqrt(np.nanmean(d**2)) < 5.0
 
 
-def test_simulated_van_delay_estimate_is_right_or_admits_doubt(simulated_van):
-    """Plume meander between passes limits any position-based estimate; when it errs by more
-    than 1 s the confidence must say so."""
+def test_simulated_van_delay_estimate_is_right_or_refused(simulated_van):
+    """Plume meander between passes limits any position-based estimate: the clock offset is
+    applied only when the estimate is trusted, and then within 1 s; otherwise georef refuses
+    and asks for the offset (never positions placed with an untrusted delay)."""
+    from ecopatrol.core.errors import DelayError
+    from ecopatrol.processing.align import MIN_DELAY_CONFIDENCE
+
     out, truth = simulated_van
     inst = truth["instruments"][0]
     voc = out / inst["file"]
     track = out / "van" / f"{voc.stem.removesuffix('_voc')}.gpx"
-    res = georeference([track], [voc], lag=inst["lag_s"], response_s=inst.get("response_tau_s", 0.0))
+    try:
+        res = georeference([track], [voc], lag=inst["lag_s"], response_s=inst.get("response_tau_s", 0.0),
+                          instrument=None)
+    except DelayError as exc:
+        assert "--clock-offset" in str(exc) and voc.name in str(exc)
+        return
     p = res.provenance[-1]
-    err = abs(p["clock_offset_s"] - inst["clock_offset_s"])
-    assert err <= 1.0 or p["clock_offset_confidence"] < 0.2
+    assert p["delay_applied"] == "estimated" and p["clock_offset_confidence"] >= MIN_DELAY_CONFIDENCE
+    assert abs(p["clock_offset_s"] - inst["clock_offset_s"]) <= 1.0

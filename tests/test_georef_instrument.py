@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -60,11 +62,25 @@ def test_lag_and_clock_offset_within_1_s_and_positions_within_5_m(field):
         assert np.sqrt(np.mean(err**2)) < 5.0, inst["file"]
 
 
-def test_without_the_record_the_split_is_reported_as_not_separable(field):
+def test_without_the_record_the_delay_is_applied_only_when_trusted(field):
+    """Without the puff test only the total delay is estimable: it is applied (with the split
+    reported as not separable) when the estimate is trusted, and otherwise georef refuses and
+    says what to declare — it never places samples with an untrusted delay."""
+    from ecopatrol.core.errors import DelayError
+    from ecopatrol.processing.align import MIN_DELAY_CONFIDENCE
+
     res, root = field
     inst = res.truth["instruments"][0]
-    out = georeference([_track_for(root, inst)], [root / inst["file"]], instrument=None)
+    try:
+        out = georeference([_track_for(root, inst)], [root / inst["file"]], instrument=None)
+    except DelayError as exc:
+        msg = str(exc)
+        assert Path(inst["file"]).name in msg and "--clock-offset" in msg and "--lag" in msg and "puff test" in msg
+        return
     p = out.provenance[-1]
+    assert p["delay_applied"] == "estimated"
+    assert p["total_delay_confidence"] >= MIN_DELAY_CONFIDENCE
+    assert p["total_delay_s"] == pytest.approx(inst["clock_offset_s"] + inst["lag_s"], abs=1.5)
     assert p["lag_confidence"] == 0.0 and "not separable" in p["clock_offset_method"]
     assert p["instrument_file"] is None
 

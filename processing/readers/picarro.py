@@ -19,6 +19,11 @@ from ...core.errors import FormatError
 from .._time import unix_to_utc
 from ._common import ReadResult, finalize, first_reason, quarantine_rows, time_range_reason
 
+#: The inlet delay of a Picarro CFADS/G2xxx mobile set-up (sample line and cavity fill at
+#: the analyser's flow): about 4 s, as the published surveys of this instrument apply
+#: (JVF-CSU MobileMethaneSurveys). Used only when the data cannot tell, and said so.
+PICARRO_DEFAULT_LAG_S = 4.0
+
 _SPECIES = {"CH4": "ch4_ppm", "CO2": "co2_ppm", "H2O": "h2o_pct", "C2H6": "c2h6_ppm",
             "CH4_dry": "ch4_dry_ppm", "CO2_dry": "co2_dry_ppm"}
 
@@ -93,4 +98,6 @@ def read_picarro(path: Path) -> ReadResult:
         else q_short
     kind = "track+sensor" if has_gps else "sensor"
     return ReadResult(path, "picarro-dat", kind, finalize(kept), quarantine, len(body),
-                      {"time_source": "EPOCH_TIME (analyser clock, UTC)", "same_clock": True})
+                      {"time_source": "EPOCH_TIME (analyser clock, UTC)",
+                       "default_lag_s": PICARRO_DEFAULT_LAG_S,
+                       "default_lag_source": "Picarro mobile inlet delay (documented default)"})
