@@ -34,18 +34,91 @@ def _plan(path: Path | None) -> dict | None:
         raise FormatError(f"`{path.name}`: not JSON ({exc.msg} at line {exc.lineno})") from None
 
 
-def _build(samples_dir: Path, area: str, out: Path, wind: str | None, species: str, cell_m: float,
+NEEDS_AREA = "pass --area FOLDER (or --area jimo for the bundled example)"
+
+
+def _samples_file(samples_dir: Path) -> Path:
+    return samples_dir / "samples.parquet" if samples_dir.is_dir() else samples_dir
+
+
+def _build(samples_dir: Path, area: str | None, out: Path, wind: str | None, species: str, cell_m: float,
            plan: Path | None, seed: int):
+    """The evidence folder; without ``area`` from the samples alone (nothing falls back to an example)."""
     from ecopatrol.core.area import load_area
     from ecopatrol.processing.evidence import build_evidence
     from ecopatrol.processing.samples import read_samples
 
-    return build_evidence(read_samples(samples_dir), load_area(area), out_dir=out, wind=_wind(wind),
-                          species=species, cell_m=cell_m, plan=_plan(plan), seed=seed)
+    r = build_evidence(read_samples(samples_dir), None if area is None else load_area(area), out_dir=out,
+                       wind=_wind(wind), species=species, cell_m=cell_m, plan=_plan(plan), seed=seed,
+                       samples_name=str(_samples_file(samples_dir)))
+    if area is None:  # each skipped step is logged by build_evidence; this says what to do about it
+        skipped = r.summary.get("skipped") or []
+        typer.echo(f"note: no --area given: evidence built from the samples alone in {r.summary['metric_crs']} "
+                   f"(their UTM zone), {len(skipped)} step(s) needing a registry skipped (evidence.json "
+                   f"`skipped`); {NEEDS_AREA} to attribute and rank targets", err=True)
+    return r
+
+
+def _recorded_area(evidence_dir: Path):
+    """The area recorded in ``evidence.json`` when it names a loadable folder, else a refusal with the fix."""
+    from ecopatrol.core.area import load_area
+    from ecopatrol.core.errors import InputError
+
+    ej = evidence_dir / "evidence.json"
+    summary = _evidence_summary(evidence_dir)
+    path = summary.get("area_path")
+    if path and Path(path).is_dir():
+        typer.echo(f"area: {path} (recorded in {ej})", err=True)
+        return load_area(path)
+    if path:
+        why = f"the area recorded in `{ej}` ({path}) is no longer a folder"
+    elif summary.get("area"):
+        why = f"`{ej}` names area `{summary['area']}` but not its folder"
+    elif ej.is_file():
+        why = f"`{ej}` records no area (the evidence was built from the samples alone)"
+    else:
+        why = f"no `{ej}` names the area"
+    raise InputError(f"targets rank a registry's enterprises and {why}: {NEEDS_AREA}")
+
+
+def _evidence_summary(evidence_dir: Path) -> dict:
+    from ecopatrol.core.errors import InputFileNotFoundError
+
+    if not evidence_dir.is_dir():
+        raise InputFileNotFoundError(f"evidence folder `{evidence_dir}` not found: run `ecopatrol hotspots` first")
+    ej = evidence_dir / "evidence.json"
+    try:
+        summary = json.loads(ej.read_text(encoding="utf-8")) if ej.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        summary = {}
+    return summary if isinstance(summary, dict) else {}
+
+
+def _area_for_targets(evidence_dir: Path, area: str | None):
+    """--area (checked against where the evidence was taken), else the area the evidence recorded."""
+    if area is None:
+        return _recorded_area(evidence_dir)
+    from ecopatrol.core.area import load_area
+    from ecopatrol.processing.evidence import check_position_near_area
+
+    a = load_area(area)
+    summary = _evidence_summary(evidence_dir)
+    b = summary.get("bounds_lonlat")
+    if isinstance(b, list) and len(b) == 4 and all(isinstance(v, int | float) for v in b):
+        check_position_near_area((b[0] + b[2]) / 2, (b[1] + b[3]) / 2, a, what=f"`{evidence_dir}`",
+                                 position="the centre of the surveyed samples",
+                                 fix="pass the area the evidence was taken in (--area FOLDER)")
+    if "area" in summary and summary["area"] is None:
+        typer.echo(f"note: `{evidence_dir}` was built without an area (no attribution): targets are ranked "
+                   "by curtain fluxes and registry risk only; rebuild it with `ecopatrol hotspots … --area` "
+                   "to use the attribution", err=True)
+    return a
 
 
 SamplesArg = Annotated[Path, typer.Argument(help="Folder with samples.parquet (from `ecopatrol georef`), or the file.")]
-AreaOpt = Annotated[str, typer.Option("--area", "-a", help="Area folder, or 'jimo' for the bundled example.")]
+AreaOpt = Annotated[str | None, typer.Option(
+    "--area", "-a", help="Area folder, or 'jimo' for the bundled example. Without it the evidence is built from "
+                         "the samples alone: no attribution to enterprises, no rates.")]
 WindOpt = Annotated[str | None, typer.Option(
     "--wind", help="FROM_DEG/SPEED_M_S[/CLASS] for passes without measured wind (default: the area's).")]
 SpeciesOpt = Annotated[str, typer.Option("--species", help="Species column to analyse.")]
@@ -56,7 +129,7 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (subsampling).
 
 def hotspots_cmd(
     samples_dir: SamplesArg,
-    area: AreaOpt = "jimo",
+    area: AreaOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Evidence folder to write.")] = Path("evidence"),
     wind: WindOpt = None,
     species: SpeciesOpt = "tvoc_ugm3",
@@ -64,7 +137,11 @@ def hotspots_cmd(
     plan: PlanOpt = None,
     seed: SeedOpt = 0,
 ) -> None:
-    """Events, road segments, grid cells, hotspot raster and polygons (and attribution, flux) → DIR."""
+    """Events, road segments, grid cells, hotspot raster and polygons (and attribution, flux) → DIR.
+
+    Without --area: from the samples alone, in their own UTM zone; attribution and rates are
+    skipped (empty attribution.csv / rates.csv, listed in evidence.json `skipped`).
+    """
     r = _build(samples_dir, area, out, wind, species, cell_m, plan, seed)
     s = r.summary
     typer.echo(f"{s['n_samples']} samples → {s['n_events']} events ({s['n_confirmed_events']} confirmed), "
@@ -74,7 +151,7 @@ def hotspots_cmd(
 
 def attribute_cmd(
     samples_dir: SamplesArg,
-    area: AreaOpt = "jimo",
+    area: AreaOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Evidence folder to write.")] = Path("evidence"),
     wind: WindOpt = None,
     species: SpeciesOpt = "tvoc_ugm3",
@@ -83,7 +160,17 @@ def attribute_cmd(
     seed: SeedOpt = 0,
     show: Annotated[int, typer.Option("--show", help="Print the N most likely attributions.")] = 10,
 ) -> None:
-    """Attribute events and hotspots to upwind sources and estimate their rates (writes the evidence folder)."""
+    """Attribute events and hotspots to upwind sources and estimate their rates (writes the evidence folder).
+
+    Needs --area: attributing to the registry's sources is all this command adds to `hotspots`,
+    so without a registry it refuses with the fix rather than write an evidence folder with no
+    attribution (`ecopatrol hotspots` builds that, from the samples alone).
+    """
+    if area is None:
+        from ecopatrol.core.errors import InputError
+
+        raise InputError(f"attribution needs the registry: {NEEDS_AREA}; `ecopatrol hotspots "
+                         f"{samples_dir}` builds the evidence from the samples alone")
     r = _build(samples_dir, area, out, wind, species, cell_m, plan, seed)
     att = r.attribution
     sig = att[att["evidence_kind"] == "signal"].head(show)
@@ -100,15 +187,20 @@ def attribute_cmd(
 
 def targets_cmd(
     evidence_dir: Annotated[Path, typer.Argument(help="Evidence folder written by `ecopatrol hotspots`.")],
-    area: AreaOpt = "jimo",
+    area: Annotated[str | None, typer.Option(
+        "--area", "-a", help="Area folder, or 'jimo' for the bundled example (default: the area recorded in "
+                             "the evidence folder's evidence.json).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="targets.csv to write.")] = Path("targets.csv"),
     top: Annotated[int | None, typer.Option("--top", help="Keep only the first N targets.")] = None,
 ) -> None:
-    """Rank enterprises for inspection from the evidence and the registry; write targets.csv."""
-    from ecopatrol.core.area import load_area
+    """Rank enterprises for inspection from the evidence and the registry; write targets.csv.
+
+    The registry is --area, else the area the evidence was built with (evidence.json
+    `area_path`); evidence built from the samples alone with no --area is refused with the fix.
+    """
     from ecopatrol.processing.targeting import rank_targets, write_targets
 
-    df = rank_targets(evidence_dir, load_area(area), top=top)
+    df = rank_targets(evidence_dir, _area_for_targets(evidence_dir, area), top=top)
     write_targets(df, out)
     for row in df.head(5).itertuples(index=False):
         typer.echo(f"{row.rank:>3}  {row.enterprise_id}  {row.name}  {row.score:.2f}  {row.reasons[:100]}")

@@ -13,6 +13,15 @@
 and writes ``events.gpkg``, ``segments.gpkg``, ``cells.gpkg``, ``hotspots.tif``,
 ``hotspots.gpkg``, ``attribution.csv``, ``flux.csv``, ``rates.csv`` and ``evidence.json`` (each
 atomically). Vector files are EPSG:4326; the raster is in the area's metric CRS.
+
+The area is optional. Without one the evidence is built from the samples alone: the metric CRS
+is the UTM zone of the samples, and the steps that need a registry (attribution to
+enterprises, NNLS and signal rates, naming curtain targets from the registry) are skipped —
+each logged and listed in ``evidence.json`` ``skipped`` — while ``attribution.csv`` and
+``rates.csv`` are still written, with their headers and no rows. With an area, samples whose
+median position lies more than :data:`MAX_AREA_DISTANCE_KM` from its registry are refused
+(:func:`check_samples_near_area`): a survey in another country is not evidence against this
+area's enterprises, and its projection in the area's UTM zone would be distorted.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ecopatrol.core.crs import haversine_m
 from ecopatrol.core.errors import InputError
 from ecopatrol.core.weather import Wind
 
@@ -48,6 +58,12 @@ log = logging.getLogger(__name__)
 EVIDENCE_SCHEMA = "ecopatrol.evidence/1"
 EVIDENCE_FILES = ("events.gpkg", "segments.gpkg", "cells.gpkg", "hotspots.tif", "hotspots.gpkg",
                   "attribution.csv", "flux.csv", "rates.csv", "evidence.json")
+#: Samples whose median position lies farther than this from the area's registry are refused.
+MAX_AREA_DISTANCE_KM = 50.0
+#: ``rates.csv`` columns (written with no rows when there is no area to attribute to).
+RATES_COLUMNS = ("source_id", "enterprise_id", "rate_g_s", "rate_sd_g_s", "n_samples_touched", "pip",
+                 "enterprise_pip", "signal_rate_g_s")
+NO_AREA = "no area (registry) given"
 
 
 @dataclass
@@ -83,9 +99,81 @@ def _empty_polys(crs) -> gpd.GeoDataFrame:
                              "source_layer": pd.Series(dtype=str)}, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 
+def _area_lonlat(area) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (WGS-84) that say where ``area`` is: its enterprises, else its other layers."""
+    for layer in ("enterprises", "sources", "launch_sites", "depot", "nofly"):
+        g = getattr(area, layer, None)
+        if g is None or not len(g) or not hasattr(g, "geometry"):
+            continue
+        g = g.geometry[g.geometry.notna() & ~g.geometry.is_empty]
+        if not len(g):
+            continue
+        if g.crs is not None and not g.crs.is_geographic:
+            g = g.to_crs("EPSG:4326")
+        pts = g.representative_point() if layer == "nofly" else g
+        lon, lat = pts.x.to_numpy(float), pts.y.to_numpy(float)
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        if ok.any():
+            return lon[ok], lat[ok]
+    return np.array([]), np.array([])
+
+
+def area_distance_km(lon: float, lat: float, area) -> float | None:
+    """Great-circle distance (km) from ``(lon, lat)`` to the bounding box of ``area``'s registry.
+
+    0 inside the box; the box is that of the enterprises (else of the sources, launch sites,
+    depot or zones). ``None`` when the area has no located feature at all.
+    """
+    alon, alat = _area_lonlat(area)
+    if not len(alon):
+        return None
+    clon = float(np.clip(lon, alon.min(), alon.max()))
+    clat = float(np.clip(lat, alat.min(), alat.max()))
+    return float(haversine_m(lon, lat, clon, clat)) / 1000.0
+
+
+def check_samples_near_area(samples: pd.DataFrame, area, *, samples_name: str = "samples",
+                            max_km: float = MAX_AREA_DISTANCE_KM) -> float | None:
+    """Refuse samples taken far from ``area``; return their distance from it (km, None if unknown).
+
+    The samples' median position must lie within ``max_km`` of the bounding box of the area's
+    registry, else :class:`InputError` names the samples, the area and the distance.
+    """
+    lon, lat = lonlat_of(samples)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if not ok.any():
+        return None
+    return check_position_near_area(
+        float(np.median(lon[ok])), float(np.median(lat[ok])), area, what=f"`{samples_name}`",
+        position="the samples' median position", max_km=max_km,
+        fix="pass the area the samples were taken in (--area FOLDER), or omit --area to build the evidence "
+            "from the samples alone")
+
+
+def check_position_near_area(lon: float, lat: float, area, *, what: str, position: str, fix: str,
+                             max_km: float = MAX_AREA_DISTANCE_KM) -> float | None:
+    """Refuse ``(lon, lat)`` farther than ``max_km`` from ``area`` (:func:`area_distance_km`).
+
+    The :class:`InputError` reads "WHAT: POSITION (lon, lat) is D km from area NAME (PATH) …:
+    FIX". Returns the distance (km), ``None`` when the area has no located feature.
+    """
+    d = area_distance_km(lon, lat, area)
+    if d is None:
+        log.warning("evidence: area `%s` has no located enterprise, stack, launch site or depot: "
+                    "cannot check that %s lies in it", getattr(area, "name", area), position)
+        return None
+    if d > max_km:
+        where = getattr(area, "path", None)
+        raise InputError(
+            f"{what}: {position} ({lon:.4f}, {lat:.4f}) is {d:,.0f} km from area "
+            f"`{getattr(area, 'name', area)}`{f' ({where})' if where else ''} (at most {max_km:g} km "
+            f"allowed): {fix}")
+    return d
+
+
 def build_evidence(
     samples: pd.DataFrame,
-    area,
+    area=None,
     *,
     out_dir: str | Path,
     wind: Wind | None = None,
@@ -98,6 +186,7 @@ def build_evidence(
     roads: gpd.GeoDataFrame | None = None,
     plan: dict | None = None,
     seed: int = 0,
+    samples_name: str = "samples",
 ) -> EvidenceResult:
     """Run the evidence chain on ``samples`` (CONTRACTS.md samples schema) and write ``out_dir``.
 
@@ -106,10 +195,19 @@ def build_evidence(
     defines the road segments (default: the van tracks). ``plan`` (a drone plan.json dict)
     names curtain targets. ``bandwidth_m`` of the kernel map defaults to 3 × ``raster_cell_m``;
     ``gi_distance_m`` to 5 segments for road segments and 2.5 cells for grid cells.
+
+    ``area`` (an :class:`~ecopatrol.core.area.Area`) may be ``None``: the evidence is then built
+    from the samples alone (module docstring) and ``evidence.json`` lists what was skipped.
+    With an area, samples farther than :data:`MAX_AREA_DISTANCE_KM` from it are refused;
+    ``samples_name`` (the samples file) names them in that message.
     """
     require_columns(samples, [species, "platform_id"])
     if len(samples) == 0:
         raise InputError("evidence: no samples (the samples file is empty)")
+    skipped: list[str] = []
+    area_km = None
+    if area is not None:
+        area_km = check_samples_near_area(samples, area, samples_name=samples_name)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     crs = getattr(area, "metric_crs", None)
@@ -178,9 +276,32 @@ def build_evidence(
                                                    f"{enh}_weighted_density_per_m2": np.where(
                                                        np.isfinite(surface), density, np.nan)}, grid=grid)
 
-    att, rates = attribution.attribute(ann, events, area, species=species, wind=w0, hotspots=outer, crs=crs,
-                                       event_of=event_of, seed=seed)
-    fl = flux.flux_table(samples, area, species=species, wind=w0, crs=crs, plan=plan)
+    if area is not None:
+        att, rates = attribution.attribute(ann, events, area, species=species, wind=w0, hotspots=outer, crs=crs,
+                                           event_of=event_of, seed=seed)
+    else:
+        att = pd.DataFrame(columns=attribution.ATTRIBUTION_COLUMNS)
+        rates = pd.DataFrame(columns=list(RATES_COLUMNS))
+        skipped += [f"attribution: {NO_AREA}; pass --area FOLDER to attribute events and hotspots to its "
+                    "enterprises",
+                    f"rates: {NO_AREA}; no NNLS or signal rates of registered sources"]
+    try:
+        fl = flux.flux_table(samples, area, species=species, wind=w0, crs=crs, plan=plan)
+    except InputError as exc:
+        if area is not None or w0 is not None:
+            raise
+        # without an area there is no default wind: curtains without a measured wind get no flux
+        fl = pd.DataFrame(columns=flux.FLUX_COLUMNS)
+        skipped.append(f"flux: {exc} (and {NO_AREA}, whose default wind would be used)")
+    else:
+        if area is None and len(fl) and not (fl["target_id"].astype(str).str.len() > 0).all():
+            skipped.append(f"flux targets: {NO_AREA}; curtains are not matched to registered enterprises "
+                           "(only a --plan names their targets)")
+    if area is None:
+        log.warning("evidence: %s: built from the samples alone, in their own UTM zone (%s)", NO_AREA,
+                    crs.to_string())
+    for note in skipped:
+        log.warning("evidence: skipped %s", note)
 
     seg_out = segments.to_crs("EPSG:4326") if len(segments) else segments
     cells_out = cells.to_crs("EPSG:4326")
@@ -213,6 +334,9 @@ def build_evidence(
         "n_signals": int(att.loc[att["evidence_kind"] == "signal", "evidence_id"].nunique()) if len(att) else 0,
         "n_curtains": len(fl), "raster_cell_m": cell, "bandwidth_m": bw, "seed": seed,
         "area": getattr(area, "name", None),
+        "area_path": str(Path(area.path).resolve()) if getattr(area, "path", None) is not None else None,
+        "area_distance_km": None if area_km is None else round(area_km, 3),
+        "skipped": skipped,
     }
     write_atomic(out_dir / "evidence.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=2)))
     log.info("evidence %s: %d samples → %d events (%d confirmed), %d segments, %d cells, %d hotspots, "
