@@ -62,6 +62,10 @@ from scipy.special import erf
 
 log = logging.getLogger(__name__)
 
+#: Pairs of co-located samples from different passes that a coherence estimate needs for full
+#: confidence (fewer scale it down proportionally).
+MIN_COHERENCE_PAIRS = 30
+
 REASON_BEFORE = "sample time before the track starts"
 REASON_AFTER = "sample time after the track ends"
 REASON_GAP = "GPS gap longer than max_gap_s around the sample time"
@@ -355,8 +359,13 @@ def estimate_delay_coherence(
     away = np.abs(grid - d_best) > max(2.0, 4 * step_s)
     second = float(np.nanmax(score[away])) if np.isfinite(score[away]).any() else 0.0
     contrast = 1.0 - max(second, 0.0) / peak if peak > 0 else 0.0
-    conf = float(np.clip(max(peak, 0.0) * contrast * 2.0, 0.0, 1.0))
     n_pairs = int(fpairs[fb]) if fb is not None else int(npairs[best])
+    # Delays where no pair could be scored are rivals we know nothing about, and a peak
+    # carried by a handful of pairs is a coincidence as often as not (on a real Picarro
+    # survey, 10 pairs gave a confident 12 s for a ~4 s inlet): both shrink the confidence.
+    scored = float(np.isfinite(score).mean())
+    support = min(1.0, n_pairs / MIN_COHERENCE_PAIRS)
+    conf = float(np.clip(max(peak, 0.0) * contrast * 2.0 * scored * support, 0.0, 1.0))
     log.debug("delay %.1f s (peak %.2f, second %.2f, %d pairs, r=%.1f m)", d_best, peak, second, n_pairs, radius_m)
     return DelayEstimate(round(d_best, 2), round(conf, 3), f"spatial coherence of repeated passes (r={radius_m:.1f} m)",
                          n_pairs, round(peak, 3), curve)
