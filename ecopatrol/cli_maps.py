@@ -11,26 +11,39 @@ from typing import Annotated
 
 import typer
 
+AreaOpt = Annotated[str | None, typer.Option(
+    "--area", "-a", help="Area folder, or 'jimo' for the bundled example (default: FOLDER/area/, else the area "
+                         "recorded in the evidence; none: no enterprise layer).")]
+
 
 def map_cmd(
     folder: Annotated[Path, typer.Argument(help="Output folder holding area/, plans/, samples/, evidence/, targets.csv.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("map.html"),
     offline: Annotated[bool, typer.Option("--offline", help="Inline Leaflet: one self-contained page, no network needed.")] = False,
     basemap: Annotated[str, typer.Option("--basemap", help="osm | amap (GCJ-02; overlays shifted) | none.")] = "osm",
+    area: AreaOpt = None,
 ) -> None:
-    """Write the interactive hotspot map of FOLDER."""
+    """Write the interactive hotspot map of FOLDER.
+
+    The enterprises come from --area, else FOLDER/area/, else the area recorded in the evidence
+    (evidence.json); with none of them the map has no enterprise layer and says so.
+    """
     from ecopatrol.maps import build_map
 
-    path = build_map(folder, out=out, offline=offline, basemap=basemap)
+    path = build_map(folder, out=out, offline=offline, basemap=basemap, area=area)
     typer.echo(f"map written: {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
 def report_cmd(
     folder: Annotated[Path, typer.Argument(help="Output folder holding area/, plans/, samples/, evidence/, targets.csv.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
+    area: AreaOpt = None,
 ) -> None:
-    """Write the daily HTML report of FOLDER (printable to PDF from the browser)."""
+    """Write the daily HTML report of FOLDER (printable to PDF from the browser).
+
+    The area is found as for `ecopatrol map`; with none the report says so.
+    """
     from ecopatrol.maps import build_report
 
-    path = build_report(folder, out=out)
+    path = build_report(folder, out=out, area=area)
     typer.echo(f"report written: {path} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -50,6 +50,7 @@ class Artefacts:
     attribution: pd.DataFrame | None = None
     flux: pd.DataFrame | None = None
     targets: pd.DataFrame | None = None
+    evidence_summary: dict | None = None   # evidence.json (incl. `area`, `area_path`, `skipped`)
     found: list[str] = field(default_factory=list)
 
     @property
@@ -67,6 +68,16 @@ class Artefacts:
     @property
     def depot(self):
         return None if self.area is None else getattr(self.area, "depot", None)
+
+    def area_note(self) -> str | None:
+        """What is missing for want of an area (``None`` when there is one), for a map or report."""
+        if self.area is not None:
+            return None
+        note = "No area (registry) given: enterprises are not shown (pass --area FOLDER)"
+        skipped = [str(s).split(":", 1)[0] for s in (self.evidence_summary or {}).get("skipped") or []]
+        if skipped:
+            note += f"; the evidence was built from the samples alone (skipped: {', '.join(skipped)})"
+        return note + "."
 
     def species(self) -> list[str]:
         """Species columns present in the samples, preferred first."""
@@ -149,8 +160,25 @@ def _read_plan(path: Path) -> dict:
     return plan
 
 
-def _load_area_any(area, folder: Path):
-    """Return an Area for ``area`` (Area, name, path) or the folder's ``area/`` subfolder."""
+def _evidence_dir(folder: Path) -> Path | None:
+    return next((d for d in (folder / "evidence", folder) if d.is_dir() and any(
+        (d / n).exists() for n in ("events.gpkg", "hotspots.tif", "hotspots.gpkg", "attribution.csv"))), None)
+
+
+def _read_evidence_summary(ev: Path | None) -> dict | None:
+    p = None if ev is None else ev / "evidence.json"
+    if p is None or not p.exists():
+        return None
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FormatError(f"`{p}`: not readable JSON ({exc}); rebuild it with `ecopatrol hotspots`") from exc
+    return doc if isinstance(doc, dict) else None
+
+
+def _load_area_any(area, folder: Path, evidence_summary: dict | None = None):
+    """Return an Area for ``area`` (Area, name, path), else the folder's ``area/`` subfolder, else
+    the area folder recorded in ``evidence.json`` (``area_path``), else ``None`` — never an example."""
     if area is not None and not isinstance(area, (str, Path)):
         return area
     target = area
@@ -161,6 +189,13 @@ def _load_area_any(area, folder: Path):
                 target = cand
                 break
     if target is None:
+        recorded = (evidence_summary or {}).get("area_path")
+        if recorded and Path(recorded).is_dir():
+            log.info("area: %s (recorded in the evidence)", recorded)
+            target = Path(recorded)
+    if target is None:
+        log.info("no area (registry) in %s/area, none recorded in the evidence and no --area: "
+                 "enterprises are not shown", folder)
         return None
     try:
         from ecopatrol.core.area import load_area
@@ -236,7 +271,9 @@ def load_artefacts(folder: str | Path, *, area=None, read_samples_table: bool = 
         raise InputFileNotFoundError(f"`{folder}`: no such folder; pass the demo output folder "
                                      "(holding plans/, samples/, evidence/, targets.csv)")
     a = Artefacts(folder=folder)
-    a.area = _load_area_any(area, folder)
+    ev = _evidence_dir(folder)
+    a.evidence_summary = _read_evidence_summary(ev)
+    a.area = _load_area_any(area, folder, a.evidence_summary)
     if a.area is not None:
         a.found.append("area")
 
@@ -259,8 +296,6 @@ def load_artefacts(folder: str | Path, *, area=None, read_samples_table: bool = 
         a.found.append("samples")
     a.quarantine = _read_csv(_first(folder, "samples/quarantine.csv", "quarantine.csv"))
 
-    ev = next((d for d in (folder / "evidence", folder) if d.is_dir() and any(
-        (d / n).exists() for n in ("events.gpkg", "hotspots.tif", "hotspots.gpkg", "attribution.csv"))), None)
     if ev is not None:
         a.events = _read_geo(_first(ev, "events.gpkg"))
         a.hotspots_tif = _first(ev, "hotspots.tif")

@@ -926,7 +926,9 @@ def make_map(art: Artefacts, *, basemap: Basemap = "osm", offline: bool = False,
     datum = "GCJ-02 (AMap)" if basemap == "amap" else "WGS-84"
     m.add_child(Control(
         f"<b>ecopatrol</b> — {title}{' · <i>synthetic example</i>' if synthetic else ''}"
-        f"<br><small>coordinates drawn in {datum}</small>", position="topleft", css_class="ep-panel"))
+        f"<br><small>coordinates drawn in {datum}</small>"
+        f"{'<br><small>' + esc(art.area_note()) + '</small>' if art.area_note() else ''}",
+        position="topleft", css_class="ep-panel"))
     if wind is not None:
         rot = (wind["from_deg"] + 180.0) % 360.0
         m.add_child(Control(

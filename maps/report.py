@@ -150,7 +150,8 @@ class _Report:
         return (f"<h1>ecopatrol daily report — {esc(name)}</h1>"
                 f'<p class="sub">Field day {esc(day or "—")} (Beijing time) · {esc(wind)} · generated '
                 f"{esc(_local(now))} from <code>{esc(a.folder)}</code>"
-                f"{' · <span class=synthetic>synthetic example data</span>' if synthetic else ''}</p>")
+                f"{' · <span class=synthetic>synthetic example data</span>' if synthetic else ''}</p>"
+                f"{'<p class=sub>' + esc(a.area_note()) + '</p>' if a.area_note() else ''}")
 
     def summary(self) -> str:
         a = self.art

@@ -20,6 +20,7 @@ import rasterio
 from plume_world import curtain_samples, make_area, van_samples
 
 from ecopatrol.cli import main
+from ecopatrol.core.area import load_area
 from ecopatrol.core.errors import InputError
 from ecopatrol.core.weather import Wind
 from ecopatrol.processing.attribution import ATTRIBUTION_COLUMNS
@@ -202,3 +203,39 @@ def test_library_default_is_no_area(tmp_path):
     assert res.summary["area"] is None and res.summary["n_attributions"] == 0
     assert any(n.startswith("flux: curtain flux needs a wind") for n in res.summary["skipped"])
     assert _header(tmp_path / "flux.csv")[:2] == ["sortie_id", "target_id"]
+
+
+# --- map and report: no example area either ---------------------------------------------------------
+
+def test_map_and_report_without_area_draw_no_enterprises_and_say_so(us_evidence, tmp_path, capsys):
+    from test_maps_support import layer_data
+
+    folder = us_evidence.parent  # holds evidence/ only: no area/, none recorded
+    code, _, err = run(capsys, "map", folder, "--out", tmp_path / "map.html", "--offline", "--basemap", "none")
+    assert code == 0, err
+    html = (tmp_path / "map.html").read_text()
+    assert "Enterprises" not in layer_data(html) and "Gi* hotspots" in layer_data(html)
+    assert "No area (registry) given: enterprises are not shown" in html
+    assert "skipped: attribution, rates" in html
+    code, _, err = run(capsys, "report", folder, "--out", tmp_path / "report.html")
+    assert code == 0, err
+    assert "No area (registry) given" in (tmp_path / "report.html").read_text()
+
+
+def test_map_takes_the_recorded_area_or_area_option(tmp_path, capsys):
+    from test_maps_support import layer_data
+
+    from ecopatrol.core.area import export_area
+
+    area_dir = export_area("jimo", tmp_path / "my-area")
+    run_dir = tmp_path / "run"
+    build_evidence(_world(make_area()), load_area(area_dir), out_dir=run_dir / "evidence", wind=Wind(270, 4, "D"))
+    code, _, err = run(capsys, "map", run_dir, "--out", tmp_path / "m1.html", "--basemap", "none")
+    assert code == 0, err
+    assert "Enterprises" in layer_data((tmp_path / "m1.html").read_text())  # from evidence.json area_path
+    bare = tmp_path / "bare"
+    build_evidence(_world(make_area()), None, out_dir=bare / "evidence", wind=Wind(270, 4, "D"))
+    code, _, err = run(capsys, "map", bare, "--out", tmp_path / "m2.html", "--basemap", "none", "--area", area_dir)
+    assert code == 0, err
+    html = (tmp_path / "m2.html").read_text()
+    assert "Enterprises" in layer_data(html) and "No area (registry) given" not in html
