@@ -3,12 +3,13 @@
 Heavy modules are imported inside the commands so ``ecopatrol --help`` stays instant.
 Every :class:`~ecopatrol.core.errors.EcopatrolError` (and the builtin errors a bad
 input raises) reaches the user as one message without a traceback: exit status 1;
-usage errors exit 2.
+usage errors exit 2. Results go to stdout, logs and progress to stderr. With ``--json`` a
+command prints exactly one JSON document on stdout (:mod:`ecopatrol._json`), and a failure
+prints ``{"error": MESSAGE, "exit_code": N}`` there instead of the result.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Annotated
 import typer
 
 from . import __version__
+from ._json import echo_json, error_document
 
 app = typer.Typer(
     name="ecopatrol",
@@ -49,11 +51,12 @@ def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log one line per operation (and debug detail).")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
 ) -> None:
+    from rich.console import Console
     from rich.logging import RichHandler
 
     level = logging.DEBUG if verbose else logging.INFO
-    logging.basicConfig(level=logging.WARNING, format="%(message)s",
-                        handlers=[RichHandler(show_path=False, show_time=False, markup=False)], force=True)
+    handler = RichHandler(console=Console(stderr=True), show_path=False, show_time=False, markup=False)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[handler], force=True)
     logging.getLogger("ecopatrol").setLevel(level)
 
 
@@ -109,8 +112,7 @@ def registry_check(
     reg = check_registry(file, sources=sources, crs=crs, strict=strict)
     summary = reg.summary()
     if as_json:
-        summary["problems"] = [p.__dict__ for p in reg.report.problems]
-        typer.echo(json.dumps(summary, ensure_ascii=False, indent=1))
+        echo_json({**summary, "ok": reg.report.ok(strict=strict), "problems": reg.report.problems})
     else:
         typer.echo(f"{file.name}: {summary['enterprises']} enterprises, {summary['sources']} sources, "
                    f"{summary['positive_list']} on the positive list")
@@ -127,12 +129,18 @@ def registry_check(
 def area_check(
     area: Annotated[str, typer.Argument(help="Area folder, or `jimo` for the bundled example.")],
     strict: Annotated[bool, typer.Option(help="Treat warnings as errors.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary and problems as JSON.")] = False,
 ) -> None:
     """Load and validate an area folder; list every problem."""
     from .core.area import load_area
 
     a = load_area(area, raise_on_error=False)
     s = a.summary()
+    if as_json:
+        echo_json({**s, "ok": a.report.ok(strict=strict), "problems": a.report.problems})
+        if not a.report.ok(strict=strict):
+            raise typer.Exit(1)
+        return
     typer.echo(f"area {s['name']}{' (synthetic)' if s['synthetic'] else ''}: {s['enterprises']} enterprises "
                f"({s['positive_list']} positive list), {s['sources']} sources, {s['nofly_zones']} zones, "
                f"{s['launch_sites']} launch sites, {s['depots']} depot(s), roads {s['roads']}, DEM {s['dem']}")
@@ -216,31 +224,49 @@ def _register_optional() -> None:
 
         app.add_typer(cli_archive.archive_app, name="archive")
         app.command("process-archive")(cli_archive.process_archive_cmd)
+    if has("cli_mapping"):
+        from . import cli_mapping
+
+        app.add_typer(cli_mapping.mapping_app, name="mapping")
 
 
 _register_optional()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: run the app, turning expected errors into one clear line (exit 1)."""
+    """Entry point: run the app, turning expected errors into one clear line (exit 1).
+
+    With ``--json`` among the arguments a failure is also reported as one JSON document on
+    stdout, ``{"error": MESSAGE, "exit_code": N}``; the line on stderr stays.
+    """
     from .core.errors import EcopatrolError
 
+    args = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in args
+
+    def fail(message: str, code: int) -> int:
+        if as_json:
+            echo_json(error_document(message, code))
+        return code
+
     try:
-        rv = app(args=argv, standalone_mode=False)
+        rv = app(args=args, standalone_mode=False)
     except EcopatrolError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
-        return 1
+        return fail(str(exc), 1)
     except Exception as exc:
         code = _click_exit(exc)
         if code is not None:
-            return code
+            # typer.Exit: the command printed its own result (a --json one included)
+            return fail(_click_message(exc), code) if code and type(exc).__name__ != "Exit" else code
         if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError, ValueError, OSError)):
             typer.secho(f"error: {exc}", fg="red", err=True)
-            return 1
+            return fail(str(exc), 1)
+        fail(f"internal error: {type(exc).__name__}: {exc}", 1)  # the traceback follows on stderr
         raise
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
-        return 130
+        return fail("interrupted", 130)
     return rv if isinstance(rv, int) else 0
 
 
@@ -256,6 +282,14 @@ def _click_exit(exc: BaseException) -> int | None:
         exc.show()
         return int(exc.exit_code)
     return None
+
+
+def _click_message(exc: BaseException) -> str:
+    """The one-line message of a click exception (Abort has none)."""
+    if type(exc).__name__ == "Abort":
+        return "aborted"
+    fmt = getattr(exc, "format_message", None)
+    return fmt() if callable(fmt) else str(exc)
 
 
 def entry() -> None:  # pragma: no cover - console script

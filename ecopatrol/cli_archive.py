@@ -16,10 +16,12 @@ archive_app = typer.Typer(help="Archives of samples partitioned by date and plat
 
 
 def _bar(description: str):
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    # progress is not a result: stderr, so stdout carries only the summary line
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    transient=False)
+                    transient=False, console=Console(stderr=True))
 
 
 @archive_app.command("synth")
