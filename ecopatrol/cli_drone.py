@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from ecopatrol._json import echo_json
 
 
 def plan_drone_cmd(
@@ -22,6 +25,7 @@ def plan_drone_cmd(
     repeats: Annotated[int, typer.Option("--repeats", help="Curtain repeats.")] = 1,
     distance: Annotated[float | None, typer.Option("--distance", help="Curtain distance downwind of the stacks (m); default from stack height and stability.")] = None,
     payload_kg: Annotated[float | None, typer.Option("--payload-kg", help="Payload mass (kg); default: the aircraft profile's.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan summary (summary.json) and the files written as JSON.")] = False,
 ) -> None:
     """Plan drone sorties around the targets, validate them and write every export."""
     from ecopatrol.core.area import load_area
@@ -43,6 +47,10 @@ def plan_drone_cmd(
     plan = plan_drone(a, ids, w, pattern=pattern, aircraft=aircraft, reserve=reserve, alt_max_agl_m=alt_max,
                       max_range_m=max_range, payload_kg=payload_kg, pattern_options=opts)
     files = write_drone_plan(plan, a, out)
+    if as_json:
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        echo_json({**summary, "out": out, "files": files})
+        return
     typer.echo(f"drone plan: {len(plan.sorties)} sortie(s), {plan.distance_m / 1000:.1f} km, "
                f"{plan.duration_s / 60:.0f} min, {len(plan.sorties)} batteries → {out}")
     for s in plan.sorties:

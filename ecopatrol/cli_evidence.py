@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from ecopatrol._json import echo_json
+
 
 def _wind(text: str | None):
     if text is None:
@@ -136,6 +138,7 @@ def hotspots_cmd(
     cell_m: CellOpt = 50.0,
     plan: PlanOpt = None,
     seed: SeedOpt = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the evidence summary and the files written as JSON.")] = False,
 ) -> None:
     """Events, road segments, grid cells, hotspot raster and polygons (and attribution, flux) → DIR.
 
@@ -144,6 +147,9 @@ def hotspots_cmd(
     """
     r = _build(samples_dir, area, out, wind, species, cell_m, plan, seed)
     s = r.summary
+    if as_json:
+        echo_json({**s, "out_dir": r.out_dir, "files": r.files})
+        return
     typer.echo(f"{s['n_samples']} samples → {s['n_events']} events ({s['n_confirmed_events']} confirmed), "
                f"{s['n_segments']} segments, {s['n_cells']} cells, {s['n_hotspots']} hotspot polygons, "
                f"{s['n_curtains']} curtains → {r.out_dir}")
@@ -159,6 +165,8 @@ def attribute_cmd(
     plan: PlanOpt = None,
     seed: SeedOpt = 0,
     show: Annotated[int, typer.Option("--show", help="Print the N most likely attributions.")] = 10,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the evidence summary and the --show most likely attributions as JSON.")] = False,
 ) -> None:
     """Attribute events and hotspots to upwind sources and estimate their rates (writes the evidence folder).
 
@@ -174,10 +182,17 @@ def attribute_cmd(
     r = _build(samples_dir, area, out, wind, species, cell_m, plan, seed)
     att = r.attribution
     sig = att[att["evidence_kind"] == "signal"].head(show)
+    ev = att[~att["evidence_kind"].isin(["nnls", "signal"])].sort_values("likelihood", ascending=False).head(show)
+    if as_json:
+        cols = ["evidence_id", "evidence_kind", "enterprise_id", "source_id", "likelihood", "rate_g_s", "rate_sd_g_s",
+                "evidence_rate_g_s", "explanation"]
+        echo_json({**r.summary, "out_dir": r.out_dir, "attribution_csv": r.out_dir / "attribution.csv",
+                   "n_attribution_rows": len(att), "signals": sig[[c for c in cols if c in sig]],
+                   "evidence": ev[[c for c in cols if c in ev]]})
+        return
     for row in sig.itertuples(index=False):
         typer.echo(f"{row.evidence_id}  {row.enterprise_id}  probability {row.likelihood:.2f}  "
                    f"{row.evidence_rate_g_s:.3g} g/s if it is this source")
-    ev = att[~att["evidence_kind"].isin(["nnls", "signal"])].sort_values("likelihood", ascending=False).head(show)
     for row in ev.itertuples(index=False):
         typer.echo(f"{row.evidence_id}  {row.enterprise_id}  likelihood {row.likelihood:.2f}  "
                    f"rate {row.rate_g_s:.3g} ± {row.rate_sd_g_s:.2g} g/s")
@@ -192,6 +207,8 @@ def targets_cmd(
                              "the evidence folder's evidence.json).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="targets.csv to write.")] = Path("targets.csv"),
     top: Annotated[int | None, typer.Option("--top", help="Keep only the first N targets.")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the number of targets, the path and the first 10 rows as JSON.")] = False,
 ) -> None:
     """Rank enterprises for inspection from the evidence and the registry; write targets.csv.
 
@@ -202,6 +219,9 @@ def targets_cmd(
 
     df = rank_targets(evidence_dir, _area_for_targets(evidence_dir, area), top=top)
     write_targets(df, out)
+    if as_json:
+        echo_json({"n_targets": len(df), "path": out, "top": df.head(10)})
+        return
     for row in df.head(5).itertuples(index=False):
         typer.echo(f"{row.rank:>3}  {row.enterprise_id}  {row.name}  {row.score:.2f}  {row.reasons[:100]}")
     typer.echo(f"{len(df)} targets → {out}")

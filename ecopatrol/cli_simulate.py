@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from ecopatrol._json import echo_json
+
 
 def simulate_cmd(
     area: Annotated[str, typer.Option("--area", help="Area folder, or `jimo` for the bundled example.")],
@@ -16,6 +18,7 @@ def simulate_cmd(
     wind: Annotated[str | None, typer.Option(
         "--wind", help="Wind FROM_DEG/SPEED_M_S or FROM_DEG/SPEED_M_S/STABILITY, e.g. 270/4/D (default: the plan's wind).")] = None,
     emitters: Annotated[int, typer.Option("--emitters", min=0, help="Number of hidden true emitters.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the files written and the hidden emitters as JSON.")] = False,
 ) -> None:
     """Simulate a field day: raw drone/van/analyser files in real formats, plus the ground truth."""
     from ecopatrol.core.area import load_area
@@ -24,5 +27,9 @@ def simulate_cmd(
 
     w = parse_wind(wind) if wind else None
     result = simulate(load_area(area), plans, out, seed=seed, wind=w, n_emitters=emitters)
+    if as_json:
+        echo_json({"out": out, "files": result.files, "rows_written": result.rows_written,
+                   "emitters": result.truth["emitters"], "truth": out / "truth.json"})
+        return
     em = ", ".join(f"{e['source_id']} {e['rate_g_s']:g} g/s" for e in result.truth["emitters"])
     typer.echo(f"wrote {len(result.files)} files to {out} (emitters: {em or 'none'}; truth in truth.json)")

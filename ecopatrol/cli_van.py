@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from ecopatrol._json import echo_json
 
 
 def _parse_depot(text: str) -> tuple[float, float]:
@@ -32,6 +35,7 @@ def plan_van_cmd(
     iterations: Annotated[int, typer.Option("--iterations", help="Optimiser effort (search iterations; "
                                             "deterministic for a given --seed).")] = 200,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the route search: same seed, same route.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the route summary (summary.json) and the files written as JSON.")] = False,
 ) -> None:
     """Plan a van route downwind of the targets and back to the depot within the shift."""
     from ecopatrol.core.area import load_area
@@ -45,6 +49,10 @@ def plan_van_cmd(
     plan = plan_van(a, ids, w, depot=_parse_depot(depot) if depot else None, shift_h=shift_h, passes=passes,
                     monitor_speed_kmh=monitor_speed_kmh, iterations=iterations, seed=seed)
     files = write_van_plan(plan, out)
+    if as_json:
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        echo_json({**summary, "out": out, "files": files})
+        return
     typer.echo(f"van route: {plan.distance_m / 1000:.1f} km, {plan.duration_s / 3600:.2f} h, "
                f"{len(plan.targets_covered)} target(s) covered, {len(plan.dropped)} dropped → {out}")
     for d in plan.dropped:
