@@ -6,11 +6,12 @@ inside the bodies so ``ecopatrol --help`` stays instant.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from ecopatrol._json import echo_json
 
 
 def _seconds_or_auto(value: str, name: str) -> float | str:
@@ -43,6 +44,8 @@ def georef_cmd(
         "NAME_instrument.toml beside each sensor file.")] = None,
     no_instrument: Annotated[bool, typer.Option(
         "--no-instrument", help="Ignore instrument records: estimate the total delay from the data only.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print counts, output paths and the per-file provenance as JSON.")] = False,
 ) -> None:
     """Georeference analyser samples against GPS tracks; write samples, quarantine and provenance."""
     from ecopatrol.processing.georef import georeference
@@ -55,6 +58,10 @@ def georef_cmd(
         response_s=response_s, instrument=None if no_instrument else (instrument or "auto"),
     )
     paths = write_samples(result, out)
+    if as_json:
+        echo_json({"n_samples": len(result.samples), "n_quarantined": len(result.quarantine), "files": paths,
+                   "provenance": result.provenance})
+        return
     for p in result.provenance:
         if p.get("role") == "sensor":
             typer.echo(f"{p['file']}: {p['rows_kept']} kept, {p['rows_quarantined']} quarantined; "
@@ -73,7 +80,7 @@ def inspect_cmd(
 
     info = inspect_file(file, mapping=mapping)
     if as_json:
-        typer.echo(json.dumps(info, indent=2, ensure_ascii=False))
+        echo_json(info)
         return
     b = info["bounds"]
     typer.echo(f"{info['file']}: {info['format']} ({info['kind']})")
