@@ -2,6 +2,10 @@
 
 ``load_area("jimo")`` gives the bundled synthetic example (generated on first use into a
 cache folder); any other argument is an area folder as described in CONTRACTS.md.
+
+An area may lie anywhere: its ``country`` (``area.toml``, or inferred from where the registry
+lies) chooses the rules it is checked and planned under (:mod:`ecopatrol.core.rules`), and
+``area.rules`` carries them to the planners.
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ import numpy as np
 
 from .errors import InputError, InputFileNotFoundError, Report
 from .io import atomic_path
+from .rules import AreaRules, normalise_country, rules_for
 
 log = logging.getLogger(__name__)
 
 EXAMPLES = ("jimo",)
+FAR_WARNING_M = 60_000.0  # launch sites and depots farther from the area's data are warned about
 ROAD_FILES = ("roads.osm", "roads.osm.bz2", "roads.osm.pbf")
 NOFLY_KINDS = ("no-fly", "restricted")
 
@@ -73,16 +79,22 @@ class Area:
     dem_path: Path | None
     config: dict = field(default_factory=dict)
     report: Report = field(default_factory=Report)
+    rules: AreaRules | None = None
 
     @cached_property
     def metric_crs(self):
+        """UTM zone of the area's data: its enterprises, else ``center``, launch sites and depot, or
+        the roads' extent; an area with none of them is refused (never placed anywhere by default)."""
         from .crs import local_metric_crs
 
         e = self.enterprises
         if len(e):
             return local_metric_crs(e.geometry.x.to_numpy(), e.geometry.y.to_numpy())
-        c = self.config.get("center", [120.45, 36.39])
-        return local_metric_crs(c[0], c[1])
+        ref = _reference_point(self.config, self.roads_path, self.launch_sites, self.depot, scan_roads=True)
+        if ref is None:
+            raise InputError(f"area {self.name!r} has no enterprises, `center`, launch sites, depot or roads to "
+                             "place it: add them, or set `center = [lon, lat]` in area.toml")
+        return local_metric_crs(ref[0], ref[1])
 
     @cached_property
     def _dem(self):
@@ -153,8 +165,12 @@ class Area:
         return Wind(float(d.get("wind_from_deg", 315.0)), float(d.get("wind_speed_m_s", 4.0)), d.get("stability"))
 
     def summary(self) -> dict:
+        from .rules import rules_of
+
+        rules = rules_of(self)
         return {
             "name": self.name, "path": str(self.path), "synthetic": bool(self.config.get("synthetic", False)),
+            "country": rules.country_label, "rules": rules.describe(), "height_cap_m": rules.height_cap_m,
             "enterprises": int(len(self.enterprises)), "sources": int(len(self.sources)),
             "positive_list": int(self.enterprises["positive_list"].sum()),
             "nofly_zones": int(len(self.nofly)), "launch_sites": int(len(self.launch_sites)),
@@ -186,6 +202,57 @@ def _read_points(path: Path, id_col: str, report: Report, what: str):
     return gdf
 
 
+def roads_bounds(path: Path | None, *, scan: bool = False) -> tuple[float, float, float, float] | None:
+    """``(min_lon, min_lat, max_lon, max_lat)`` of an OSM file from its header's bounds, or — with
+    ``scan`` — from its nodes when the header has none; None when unknown or unreadable."""
+    if path is None:
+        return None
+    try:
+        import osmium
+
+        r = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+        try:
+            box = r.header().box()
+        finally:
+            r.close()
+        if box.valid():
+            return (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
+        if not scan:
+            return None
+        xs, ys = [], []
+        for n in osmium.FileProcessor(str(path), osmium.osm.NODE):
+            if n.location.valid():
+                xs.append(n.location.lon)
+                ys.append(n.location.lat)
+        return (min(xs), min(ys), max(xs), max(ys)) if xs else None
+    except Exception:  # a broken roads file is reported by whoever reads it
+        return None
+
+
+def _reference_point(config, roads, launch, depot, *, scan_roads=False, others=None):
+    """Where the area is, from its data other than the registry: ``center``, the roads' extent,
+    the median of launch sites and depot (or of ``others``, ``(lon, lat)`` arrays); None if none."""
+    c = config.get("center")
+    if c is not None:
+        try:
+            return float(c[0]), float(c[1])
+        except (TypeError, ValueError, IndexError):
+            pass
+    b = roads_bounds(roads, scan=scan_roads)
+    if b is not None:
+        return (b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0
+    if others is not None and len(others[0]):
+        return float(np.median(others[0])), float(np.median(others[1]))
+    xs = [g.geometry.x.to_numpy() for g in (launch, depot) if g is not None and len(g)]
+    if xs:
+        ys = [g.geometry.y.to_numpy() for g in (launch, depot) if g is not None and len(g)]
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        ok = np.isfinite(x) & np.isfinite(y) & (np.abs(y) <= 90) & (np.abs(x) <= 180)
+        if ok.any():
+            return float(np.median(x[ok])), float(np.median(y[ok]))
+    return None
+
+
 def load_area(path_or_name: str | Path, *, strict: bool = False, raise_on_error: bool = True) -> Area:
     """Load and validate an area folder (or the bundled example named ``jimo``).
 
@@ -195,7 +262,7 @@ def load_area(path_or_name: str | Path, *, strict: bool = False, raise_on_error:
     import geopandas as gpd
 
     from .crs import in_china
-    from .registry import load_registry
+    from .registry import _check_far, load_registry
 
     if isinstance(path_or_name, str) and path_or_name in EXAMPLES and not Path(path_or_name).is_dir():
         path = example_path(path_or_name)
@@ -216,20 +283,51 @@ def load_area(path_or_name: str | Path, *, strict: bool = False, raise_on_error:
         report.warning("is missing: using defaults (name from the folder, wind 315/4 D)", file=toml_path)
     name = str(config.get("name", path.name))
     defaults = config.get("defaults", {})
-    center = config.get("center")
+    country = "auto"  # inferred from the registry
+    if "country" in config:
+        try:
+            country = normalise_country(config["country"])
+        except InputError as exc:
+            report.error(str(exc), file=toml_path, field="country")
+
+    # launch sites, depot and roads first: outside China they tell where the area is
+    pts_report = Report()
+    ls_path = path / "launch_sites.geojson"
+    if ls_path.exists():
+        launch = _read_points(ls_path, "site_id", pts_report, "launch site")
+    else:
+        pts_report.warning("is missing: drone plans will need a launch site", file=ls_path)
+        launch = gpd.GeoDataFrame({"site_id": [], "name": []}, geometry=[], crs="EPSG:4326")
+    dp = path / "depot.geojson"
+    if dp.exists():
+        depot = _read_points(dp, "depot_id", pts_report, "depot")
+    else:
+        pts_report.warning("is missing: van routes will need --depot", file=dp)
+        depot = gpd.GeoDataFrame({"depot_id": [], "name": []}, geometry=[], crs="EPSG:4326")
+    roads = next((path / f for f in ROAD_FILES if (path / f).exists()), None)
+    reference = _reference_point(config, roads, launch, depot)
 
     # registry
     reg_crs = defaults.get("registry_crs", "wgs84")
     if (path / "registry.gpkg").exists():
         reg = load_registry(path / "registry.gpkg", crs=reg_crs, raise_on_error=False,
-                            area_center=tuple(center) if center else None)
+                            area_center=reference, country=country)
     elif (path / "registry.csv").exists():
         src = path / "sources.csv"
         reg = load_registry(path / "registry.csv", sources=src if src.exists() else None, crs=reg_crs,
-                            raise_on_error=False, area_center=tuple(center) if center else None)
+                            raise_on_error=False, area_center=reference, country=country)
     else:
         raise InputFileNotFoundError(f"area `{path}` has no registry: add registry.gpkg or registry.csv")
+    limits = config.get("limits") or {}
+    if not isinstance(limits, dict):
+        report.error("`limits` must be a table: write `[limits]` then `height_cap_m = 120`", file=toml_path,
+                     field="limits")
+        limits = {}
+    rules_report = Report()
+    rules = rules_for(reg.rules.country, height_cap_m=limits.get("height_cap_m"),
+                      inferred=reg.rules.country_inferred, report=rules_report, file=toml_path)
     report.extend(reg.report)
+    report.extend(rules_report)
     enterprises, sources = reg.enterprises, reg.sources
     if "site_radius_m" in enterprises and "site_radius_m" in defaults:
         pass
@@ -261,29 +359,30 @@ def load_area(path_or_name: str | Path, *, strict: bool = False, raise_on_error:
         report.warning("is missing: no no-fly zones will be respected", file=nofly_path)
         nofly = gpd.GeoDataFrame({"zone_id": [], "name": [], "kind": [], "ceiling_m": []}, geometry=[], crs="EPSG:4326")
 
-    ls_path = path / "launch_sites.geojson"
-    if ls_path.exists():
-        launch = _read_points(ls_path, "site_id", report, "launch site")
-    else:
-        report.warning("is missing: drone plans will need a launch site", file=ls_path)
-        launch = gpd.GeoDataFrame({"site_id": [], "name": []}, geometry=[], crs="EPSG:4326")
-    dp = path / "depot.geojson"
-    if dp.exists():
-        depot = _read_points(dp, "depot_id", report, "depot")
-    else:
-        report.warning("is missing: van routes will need --depot", file=dp)
-        depot = gpd.GeoDataFrame({"depot_id": [], "name": []}, geometry=[], crs="EPSG:4326")
+    report.extend(pts_report)
+    ent_xy = (enterprises.geometry.x.to_numpy(), enterprises.geometry.y.to_numpy()) if len(enterprises) else None
+    if ent_xy is not None:
+        ok = np.isfinite(ent_xy[0]) & np.isfinite(ent_xy[1])
+        ent_xy = (ent_xy[0][ok], ent_xy[1][ok])
+    pts_ref = _reference_point(config, roads, None, None, others=ent_xy)
     for gdf, p in ((launch, ls_path), (depot, dp)):
         if len(gdf):
-            bad = ~in_china(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())
-            for i in np.flatnonzero(bad):
-                report.error("point lies outside China: check coordinate order (lon, lat)", file=p, row=int(i) + 1)
+            gx, gy = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
+            if rules.country_check:
+                bad = ~in_china(gx, gy)
+                for i in np.flatnonzero(bad):
+                    report.error("point lies outside China: check coordinate order (lon, lat)", file=p, row=int(i) + 1)
+            else:
+                bad = ~((np.abs(gy) <= 90) & (np.abs(gx) <= 180))
+                for i in np.flatnonzero(bad):
+                    report.error(f"point ({gx[i]:g}, {gy[i]:g}) is not a WGS-84 (lon, lat) position: check the "
+                                 "coordinate order", file=p, row=int(i) + 1)
+            _check_far(gx, gy, p, report, np.arange(len(gdf)) + 1, rules, pts_ref, FAR_WARNING_M)
             if len(nofly):
                 inside = gdf.geometry.apply(lambda g: bool(nofly[nofly["ceiling_m"].isna()].intersects(g).any()))
                 for i in np.flatnonzero(inside.to_numpy()):
                     report.error("point lies inside a no-fly zone", file=p, row=int(i) + 1)
 
-    roads = next((path / f for f in ROAD_FILES if (path / f).exists()), None)
     if roads is None:
         report.warning("no roads.osm / roads.osm.bz2 / roads.osm.pbf: van routes cannot be planned", file=path / "roads.osm")
     dem = path / "dem.tif"
@@ -292,7 +391,8 @@ def load_area(path_or_name: str | Path, *, strict: bool = False, raise_on_error:
         dem = None
 
     area = Area(name=name, path=path, enterprises=enterprises, sources=sources, nofly=nofly,
-                launch_sites=launch, depot=depot, roads_path=roads, dem_path=dem, config=config, report=report)
+                launch_sites=launch, depot=depot, roads_path=roads, dem_path=dem, config=config, report=report,
+                rules=rules)
     if dem is not None and len(enterprises):
         try:
             z = area.elevation_m(enterprises.geometry.x.to_numpy(), enterprises.geometry.y.to_numpy())
@@ -301,8 +401,9 @@ def load_area(path_or_name: str | Path, *, strict: bool = False, raise_on_error:
                 report.warning(f"does not cover {n_out} of {len(z)} enterprises: heights there are unknown", file=dem)
         except Exception as exc:
             report.error(f"cannot be read as a GeoTIFF: {exc}", file=dem)
-    log.info("area %s: %d enterprises, %d sources, %d zones, %d errors, %d warnings", name,
-             len(enterprises), len(sources), len(nofly), len(report.errors), len(report.warnings))
+    log.info("area %s (%s): %d enterprises, %d sources, %d zones, %d errors, %d warnings", name,
+             rules.describe(), len(enterprises), len(sources), len(nofly), len(report.errors),
+             len(report.warnings))
     if raise_on_error:
         report.raise_if_errors(f"area `{name}`", strict=strict)
     return area

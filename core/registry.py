@@ -6,6 +6,13 @@ recognises the usual headers, converts every coordinate to WGS-84 exactly once, 
 validates every row, collecting **all** problems (errors apart from warnings) before
 reporting them together.
 
+Which checks apply depends on the area's country (:mod:`ecopatrol.core.rules`): in China,
+GCJ-02/BD-09 rows are converted, points outside China are errors and ids that look like a
+unified social credit code (USCC) are checked as one (GB 32100-2015); elsewhere rows must be
+WGS-84 (or CGCS2000), points are checked against the rest of the area, and ids only for being
+present and unique. A placeholder id (``-``, ``0``, ``无``, ``N/A``, an empty or invisible cell …)
+is one error, never also a duplicate.
+
 Row numbers in messages are spreadsheet row numbers: the header is row 1, the first
 enterprise row 2.
 """
@@ -13,26 +20,34 @@ enterprise row 2.
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .crs import KNOWN_CRS, _ALIASES, in_china, to_wgs84_per_row
+from .crs import _ALIASES, haversine_m, in_china, to_wgs84_per_row
 from .errors import FormatError, InputError, InputFileNotFoundError, Report
+from .rules import AIRSPACE_CLASSES, AreaRules, infer_country, rules_for
 
 log = logging.getLogger(__name__)
 
-AIRSPACE_VALUES = ("free", "controlled", "needs-approval")
+AIRSPACE_VALUES = AIRSPACE_CLASSES
 DEFAULT_SITE_RADIUS_M = 60.0
 MAX_STACK_HEIGHT_M = 300.0  # taller than any industrial stack in a district registry
+#: Outside China (where we cannot tell the country's border) a point this far from the rest of
+#: the area cannot belong to it: an error (beyond ``area_radius_m`` it is a warning).
+FAR_ERROR_M = 1_000_000.0
 
 #: Header aliases → canonical column names (lower-cased, stripped before lookup).
 ENTERPRISE_ALIASES = {
     "enterprise_id": "enterprise_id", "id": "enterprise_id", "uscc": "enterprise_id",
     "统一社会信用代码": "enterprise_id", "社会信用代码": "enterprise_id", "信用代码": "enterprise_id",
-    "企业编号": "enterprise_id",
+    "社会统一信用代码": "enterprise_id", "统一信用代码": "enterprise_id", "企业编号": "enterprise_id",
+    "credit_code": "enterprise_id", "uscc_code": "enterprise_id", "social_credit_code": "enterprise_id",
+    "unified_social_credit_code": "enterprise_id", "unified_social_credit_identifier": "enterprise_id",
     "name": "name", "企业名称": "name", "单位名称": "name", "名称": "name",
     "industry": "industry", "行业": "industry", "行业类别": "industry", "所属行业": "industry",
     "lon": "lon", "lng": "lon", "longitude": "lon", "经度": "lon", "x": "lon",
@@ -48,7 +63,8 @@ ENTERPRISE_ALIASES = {
 }
 SOURCE_ALIASES = {
     "source_id": "source_id", "排放口编号": "source_id",
-    "enterprise_id": "enterprise_id", "统一社会信用代码": "enterprise_id",
+    "enterprise_id": "enterprise_id", "统一社会信用代码": "enterprise_id", "uscc": "enterprise_id",
+    "社会信用代码": "enterprise_id", "信用代码": "enterprise_id", "credit_code": "enterprise_id",
     "lon": "lon", "lng": "lon", "longitude": "lon", "经度": "lon",
     "lat": "lat", "latitude": "lat", "纬度": "lat",
     "crs": "crs", "坐标系": "crs",
@@ -82,6 +98,146 @@ def is_valid_uscc(code: str) -> bool:
     return uscc_check_char(code[:17]) == code[17]
 
 
+#: Headers (lower-cased, brackets dropped, spaces and hyphens as ``_``) under which every id is a USCC.
+USCC_HEADERS = frozenset({
+    "统一社会信用代码", "社会信用代码", "信用代码", "社会统一信用代码", "统一信用代码",
+    "uscc", "uscc_code", "credit_code", "social_credit_code", "unified_social_credit_code",
+    "unified_social_credit_identifier",
+})
+#: Cell values that stand for "no id" (compared lower-cased, after removing invisible characters).
+PLACEHOLDER_IDS = frozenset({
+    "n/a", "n.a.", "na", "none", "null", "nil", "nan", "unknown", "tbd", "tba", "todo", "missing",
+    "无", "暂无", "没有", "空", "未知", "不详", "待定", "待补充", "未提供", "缺失", "无代码", "无信用代码",
+})
+_UNITS = {1: "one", 2: "two", 3: "three"}
+
+
+def _header_key(col) -> str:
+    key = str(col).strip().lower()
+    key = re.sub(r"[(（\[【].*?[)）\]】]", "", key).strip()
+    return re.sub(r"[\s\-]+", "_", key)
+
+
+def show_text(s: str) -> str:
+    """``repr``-like quoting that makes invisible characters visible: ``'\\u200b'``, ``'\\u3000'``."""
+    only_spaces = s != "" and set(s) == {" "}
+    out = []
+    for ch in s:
+        cat = unicodedata.category(ch)
+        if cat in ("Cf", "Cc", "Co", "Cn", "Zl", "Zp") or (cat == "Zs" and (ch != " " or only_spaces)):
+            out.append(f"\\u{ord(ch):04x}")
+        elif ch in "'\\":
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    return "'" + "".join(out) + "'"
+
+
+def clean_id(raw) -> str:
+    """An id cell without invisible (format/control) characters and surrounding whitespace."""
+    s = "" if raw is None else str(raw)
+    return "".join(ch for ch in s if unicodedata.category(ch) not in ("Cf", "Cc")).strip()
+
+
+def placeholder_reason(raw) -> str | None:
+    """Why a cell holds no id (``"the cell is empty"``, ``"placeholder '-'"``), or None for a real id."""
+    s = "" if raw is None else str(raw)
+    c = clean_id(s)
+    if c == "":
+        return "the cell is empty" if s == "" else f"placeholder {show_text(s)}"
+    if (c.lower() in PLACEHOLDER_IDS or set(c) <= {"0", "０"}
+            or all(unicodedata.category(ch)[0] in "PSZ" for ch in c)):
+        return f"placeholder {show_text(s.strip(' '))}"
+    return None
+
+
+def _uscc_form(clean: str) -> str:
+    """The id as a USCC would be written: no whitespace, full-width characters folded, upper case."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", clean)).upper()
+
+
+def looks_like_uscc(code: str) -> bool:
+    """16–20 ASCII letters and digits, all but at most one of the USCC alphabet (or any 18 of them)."""
+    if not (16 <= len(code) <= 20 and code.isascii() and code.isalnum()):
+        return False
+    return len(code) == 18 or sum(ch not in USCC_CHARS for ch in code) <= 1
+
+
+def uscc_problem(code: str) -> str | None:
+    """What is wrong with ``code`` (in :func:`_uscc_form`) as a USCC, or None when it is valid."""
+    n = len(code)
+    if n != 18:
+        k = abs(18 - n)
+        return (f"it has {n} characters, {_UNITS.get(k, k)} {'missing' if n < 18 else 'too many'}: "
+                "a USCC has 18 characters")
+    for i, ch in enumerate(code):
+        if ch not in USCC_CHARS:
+            hint = {"I": "1", "O": "0", "S": "5", "V": "U", "Z": "2"}.get(ch)
+            return (f"character {ch!r} at position {i + 1} is not in GB 32100-2015's set (no I, O, S, V, Z)"
+                    + (f": {hint!r}?" if hint else ""))
+    expected = uscc_check_char(code[:17])
+    if expected != code[17]:
+        return f"its check character is {code[17]!r}, expected {expected!r} (GB 32100-2015): check for a typo"
+    return None
+
+
+def _join_rows(rows) -> str:
+    rows = [str(r) for r in rows]
+    return rows[0] if len(rows) == 1 else ", ".join(rows[:-1]) + " and " + rows[-1]
+
+
+def _check_ids(raw_ids, file: str, report: Report, rowno, rules: AreaRules, uscc_header: bool) -> list[str]:
+    """Every id problem, once each; returns the ids as stored (cleaned)."""
+    uscc = rules.id_check == "uscc"
+    stored: list[str] = []
+    groups: dict[str, list[int]] = {}
+    for i, raw in enumerate(raw_ids):
+        raw = "" if raw is None else str(raw)
+        clean = clean_id(raw)
+        why = placeholder_reason(raw)
+        if why is not None:
+            if uscc:
+                report.error(f"USCC missing: {why}: give the enterprise's USCC (统一社会信用代码) or a local id",
+                             file=file, row=rowno[i], field="enterprise_id")
+            else:
+                report.error(f"id missing: {why}: give every enterprise its own id",
+                             file=file, row=rowno[i], field="enterprise_id")
+            stored.append(clean)
+            continue
+        key = clean
+        if uscc:
+            code = _uscc_form(clean)
+            if uscc_header or looks_like_uscc(code):
+                key = code
+                problem = uscc_problem(code)
+                if problem:
+                    report.error(f"{clean!r} is not a valid USCC: {problem}", file=file, row=rowno[i],
+                                 field="enterprise_id")
+                else:
+                    clean = code
+        if clean != raw.strip():
+            report.warning(f"{show_text(raw)} is read as {clean!r} (invisible characters, spaces or full-width "
+                           "characters removed)", file=file, row=rowno[i], field="enterprise_id")
+        stored.append(clean)
+        groups.setdefault(key, []).append(i)
+    for idx in groups.values():
+        if len(idx) > 1:
+            rows = [int(rowno[j]) for j in idx]
+            report.error(f"duplicate id {stored[idx[0]]!r} in rows {_join_rows(rows)}: each enterprise needs "
+                         "one row — merge them or fix the ids", file=file, row=rows[1], field="enterprise_id")
+    return stored
+
+
+def _id_ref(raw, rules: AreaRules) -> str:
+    """A source's enterprise id, cleaned as :func:`_check_ids` stores ids."""
+    clean = clean_id(raw)
+    if rules.id_check == "uscc":
+        code = _uscc_form(clean)
+        if looks_like_uscc(code) and uscc_problem(code) is None:
+            return code
+    return clean
+
+
 def parse_bool(value) -> bool | None:
     """Parse yes/no, true/false, 1/0, 是/否; ``None`` when it is none of them."""
     if isinstance(value, (bool, np.bool_)):
@@ -103,10 +259,13 @@ class Registry:
     enterprises: "object"  # GeoDataFrame
     sources: "object"  # GeoDataFrame
     report: Report = field(default_factory=Report)
+    rules: AreaRules = field(default_factory=lambda: rules_for("CN"))
 
     def summary(self) -> dict:
         e = self.enterprises
         return {
+            "country": self.rules.country_label,
+            "rules": self.rules.describe(),
             "enterprises": int(len(e)),
             "sources": int(len(self.sources)),
             "positive_list": int(e["positive_list"].fillna(False).astype(bool).sum()) if len(e) else 0,
@@ -160,35 +319,51 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, object | None]:
     )
 
 
-def _canonicalise(df: pd.DataFrame, aliases: dict) -> pd.DataFrame:
+def _rename_map(df: pd.DataFrame, aliases: dict) -> dict:
     rename = {}
     for col in df.columns:
         key = str(col).strip().lower()
         key = key.split("(")[0].split("（")[0].strip() if key not in aliases else key
+        key = key if key in aliases else _header_key(col)
         if key in aliases and aliases[key] not in rename.values():
             rename[col] = aliases[key]
-    return df.rename(columns=rename)
+    return rename
+
+
+def _canonicalise(df: pd.DataFrame, aliases: dict) -> pd.DataFrame:
+    return df.rename(columns=_rename_map(df, aliases))
 
 
 def _num(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series.astype(str).str.strip().replace({"": None}), errors="coerce")
 
 
-def _check_coordinates(df, file, report, rowno, lon, lat, default_crs):
-    """Validate lon/lat/crs columns; returns canonical crs names per row."""
+_WEB_DATUM = {"gcj02": "GCJ-02 (AMap/Gaode, Tencent)", "bd09": "BD-09 (Baidu)"}
+
+
+def _check_coordinates(df, file, report, rowno, lon, lat, default_crs, rules: AreaRules):
+    """Validate lon/lat/crs columns under the area's rules; returns canonical crs names per row."""
     raw_lon = df["lon"].astype(str).str.strip() if "lon" in df else pd.Series([""] * len(df))
     raw_lat = df["lat"].astype(str).str.strip() if "lat" in df else pd.Series([""] * len(df))
     crs_col = df["crs"].astype(str).str.strip().str.lower() if "crs" in df else pd.Series([""] * len(df))
+    allowed = rules.coordinate_systems_allowed
     names = []
     for i in range(len(df)):
         c = crs_col.iat[i]
         if c in ("", "nan", "none"):
             names.append(default_crs)
         elif c in _ALIASES:
-            names.append(_ALIASES[c])
+            name = _ALIASES[c]
+            if name not in allowed:
+                report.error(f"{c!r}: {_WEB_DATUM.get(name, name)} coordinates exist only in China and this area's "
+                             f"country is {rules.country_label}: give WGS-84 coordinates (`wgs84`)",
+                             file=file, row=rowno[i], field="crs")
+                names.append(None)
+            else:
+                names.append(name)
         else:
             names.append(None)
-            report.error(f"unknown coordinate system {c!r}: use one of {', '.join(KNOWN_CRS)}",
+            report.error(f"unknown coordinate system {c!r}: use one of {', '.join(allowed)}",
                          file=file, row=rowno[i], field="crs")
     for i in range(len(df)):
         if not np.isfinite(lon[i]) or not np.isfinite(lat[i]):
@@ -198,17 +373,51 @@ def _check_coordinates(df, file, report, rowno, lon, lat, default_crs):
                     report.error(f"{what}: give decimal degrees", file=file, row=rowno[i], field=name)
             continue
         x, y = lon[i], lat[i]
-        if not in_china(x, y):
-            if in_china(y, x):
+        if rules.country_check:  # China: we can tell when a point lies outside the country
+            if not in_china(x, y):
+                if in_china(y, x):
+                    report.error(f"`lat` {y:g} and `lon` {x:g} look swapped: longitude goes in `lon`, latitude in `lat`",
+                                 file=file, row=rowno[i], field="lat")
+                else:
+                    extra = (f", where {names[i]} coordinates do not exist" if names[i] in _WEB_DATUM else "")
+                    extra += "; it is not a WGS-84 position at all (projected metres?)" if abs(y) > 90 or abs(x) > 180 else ""
+                    report.error(f"point ({x:g}, {y:g}) lies outside China{extra}: check the coordinates and their order",
+                                 file=file, row=rowno[i], field="lon")
+        elif abs(y) > 90 or abs(x) > 180:
+            if abs(x) <= 90 and abs(y) <= 180:
                 report.error(f"`lat` {y:g} and `lon` {x:g} look swapped: longitude goes in `lon`, latitude in `lat`",
                              file=file, row=rowno[i], field="lat")
             else:
-                report.error(f"point ({x:g}, {y:g}) lies outside China: check the coordinates and their order",
+                report.error(f"point ({x:g}, {y:g}) is not a WGS-84 position (projected metres?): give decimal degrees",
                              file=file, row=rowno[i], field="lon")
     return names
 
 
-def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_crs: str,
+def _check_far(x, y, file, report, rowno, rules: AreaRules, center, radius_m):
+    """Points far from the area: warnings beyond ``radius_m``; outside China errors beyond
+    :data:`FAR_ERROR_M` (there we cannot tell the country's border), naming swapped lat/lon."""
+    if center is None or not radius_m:
+        return
+    d = haversine_m(center[0], center[1], x, y)
+    valid = np.isfinite(d) & (np.abs(y) <= 90) & (np.abs(x) <= 180)
+    if rules.country_check:
+        valid &= in_china(x, y)  # points outside China are errors already
+    for i in np.flatnonzero(valid & (d > radius_m)):
+        if not rules.country_check and d[i] > FAR_ERROR_M:
+            ds = haversine_m(center[0], center[1], y[i], x[i]) if abs(x[i]) <= 90 else np.inf
+            if ds <= radius_m:
+                report.error(f"`lat` {y[i]:g} and `lon` {x[i]:g} look swapped: longitude goes in `lon`, latitude in "
+                             "`lat`", file=file, row=rowno[i], field="lat")
+            else:
+                report.error(f"point ({x[i]:g}, {y[i]:g}) is {d[i] / 1000:,.0f} km from the rest of the area: it cannot "
+                             "belong to it — check the coordinates and their order", file=file, row=rowno[i],
+                             field="lon")
+            continue
+        report.warning(f"point is {d[i] / 1000:.1f} km from the area centre (limit {radius_m / 1000:.0f} km): "
+                       "check the coordinates or the crs", file=file, row=rowno[i], field="lon")
+
+
+def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_crs: str, rules: AreaRules,
                           area_center=None, area_radius_m: float | None = None,
                           uscc_header: bool = False):
     rowno = np.arange(len(df)) + 2
@@ -220,28 +429,9 @@ def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_c
         return None
     lon = _num(df["lon"]).to_numpy(float)
     lat = _num(df["lat"]).to_numpy(float)
-    crs_names = _check_coordinates(df, file, report, rowno, lon, lat, default_crs)
-
-    ids = df["enterprise_id"].astype(str).str.strip()
-    for i, eid in enumerate(ids):
-        if eid == "":
-            report.error("is empty: give the USCC (统一社会信用代码) or a local id", file=file, row=rowno[i], field="enterprise_id")
-        elif (len(eid) == 18 or uscc_header) and not is_valid_uscc(eid):
-            if len(eid) != 18:
-                report.error(f"{eid!r} is not a valid USCC: it must have 18 characters, it has {len(eid)}",
-                             file=file, row=rowno[i], field="enterprise_id")
-            elif any(c not in USCC_CHARS for c in eid.upper()):
-                report.error(f"{eid!r} is not a valid USCC: it contains characters outside GB 32100-2015's set (no I, O, S, V, Z)",
-                             file=file, row=rowno[i], field="enterprise_id")
-            else:
-                report.error(f"{eid!r} is not a valid USCC: the check character should be "
-                             f"{uscc_check_char(eid.upper()[:17])!r} (GB 32100-2015); check for a typo",
-                             file=file, row=rowno[i], field="enterprise_id")
-    dup = ids[ids.duplicated(keep="first") & (ids != "")]
-    for i in dup.index:
-        first = int(np.flatnonzero((ids == ids.iat[i]).to_numpy())[0])
-        report.error(f"duplicate id {ids.iat[i]!r} (first seen at row {rowno[first]}): each enterprise needs one row",
-                     file=file, row=rowno[i], field="enterprise_id")
+    crs_names = _check_coordinates(df, file, report, rowno, lon, lat, default_crs, rules)
+    ids = pd.Series(_check_ids(df["enterprise_id"].tolist(), file, report, rowno, rules, uscc_header),
+                    index=df.index, dtype=object)
 
     names = df["name"].astype(str).str.strip()
     for i in np.flatnonzero((names == "") | (names.str.lower() == "nan")):
@@ -265,6 +455,9 @@ def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_c
                 report.error(f"{v!r} is not an airspace class: use {', '.join(AIRSPACE_VALUES)}",
                              file=file, row=rowno[i], field="airspace")
         airspace = a
+    elif rules.airspace_expected and len(df):
+        report.warning(f"no `airspace` column (空域): every enterprise is taken as free airspace; give "
+                       f"{', '.join(AIRSPACE_VALUES)} per enterprise", file=file, field="airspace")
 
     last = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
     if "last_inspected" in df:
@@ -297,13 +490,7 @@ def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_c
     x, y = lon.copy(), lat.copy()
     conv = ok_crs & np.isfinite(x) & np.isfinite(y)
     x[conv], y[conv] = to_wgs84_per_row(x[conv], y[conv], np.array(crs_names, dtype=object)[conv])
-    if area_center is not None and area_radius_m:
-        from .crs import haversine_m
-
-        d = haversine_m(area_center[0], area_center[1], x, y)
-        for i in np.flatnonzero(np.isfinite(d) & (d > area_radius_m) & in_china(x, y)):
-            report.warning(f"point is {d[i] / 1000:.1f} km from the area centre (limit {area_radius_m / 1000:.0f} km): "
-                           "check the coordinates or the crs", file=file, row=rowno[i], field="lon")
+    _check_far(x, y, file, report, rowno, rules, area_center, area_radius_m)
     out = pd.DataFrame({
         "enterprise_id": ids.to_numpy(),
         "name": names.to_numpy(),
@@ -323,7 +510,8 @@ def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_c
     return out
 
 
-def _validate_sources(df: pd.DataFrame, file: str, report: Report, default_crs: str, known_ids: set[str]):
+def _validate_sources(df: pd.DataFrame, file: str, report: Report, default_crs: str, known_ids: set[str],
+                      rules: AreaRules, area_center=None, area_radius_m: float | None = None):
     rowno = np.arange(len(df)) + 2
     for col in SOURCE_REQUIRED:
         if col not in df.columns:
@@ -332,11 +520,11 @@ def _validate_sources(df: pd.DataFrame, file: str, report: Report, default_crs: 
         return None
     lon = _num(df["lon"]).to_numpy(float)
     lat = _num(df["lat"]).to_numpy(float)
-    crs_names = _check_coordinates(df, file, report, rowno, lon, lat, default_crs)
+    crs_names = _check_coordinates(df, file, report, rowno, lon, lat, default_crs, rules)
     sid = df["source_id"].astype(str).str.strip()
     for i in np.flatnonzero(sid.duplicated().to_numpy()):
         report.error(f"duplicate source id {sid.iat[i]!r}", file=file, row=rowno[i], field="source_id")
-    eid = df["enterprise_id"].astype(str).str.strip()
+    eid = pd.Series([_id_ref(v, rules) for v in df["enterprise_id"].astype(str)], index=df.index, dtype=object)
     for i in np.flatnonzero(~eid.isin(known_ids).to_numpy()):
         report.error(f"enterprise {eid.iat[i]!r} is not in the registry: fix the id or add the enterprise",
                      file=file, row=rowno[i], field="enterprise_id")
@@ -362,6 +550,7 @@ def _validate_sources(df: pd.DataFrame, file: str, report: Report, default_crs: 
     ok = np.array([c is not None for c in crs_names]) & np.isfinite(lon) & np.isfinite(lat)
     x, y = lon.copy(), lat.copy()
     x[ok], y[ok] = to_wgs84_per_row(x[ok], y[ok], np.array(crs_names, dtype=object)[ok])
+    _check_far(x, y, file, report, rowno, rules, area_center, area_radius_m)
     return pd.DataFrame({
         "source_id": sid.to_numpy(), "enterprise_id": eid.to_numpy(), "height_m": h, **extra,
         "pollutants": df["pollutants"].astype(str).to_numpy() if "pollutants" in df else "",
@@ -378,6 +567,7 @@ def load_registry(
     area_radius_m: float | None = 60_000.0,
     strict: bool = False,
     raise_on_error: bool = True,
+    country: str | AreaRules | None = "auto",
 ) -> Registry:
     """Load and validate a registry (and optionally its sources), converting to WGS-84 once.
 
@@ -391,7 +581,13 @@ def load_registry(
     crs
         File-wide default coordinate system where a row has no ``crs``.
     area_center, area_radius_m
-        ``(lon, lat)`` WGS-84 centre of the operating area; points farther are warned about.
+        ``(lon, lat)`` WGS-84 centre of the operating area; points farther are warned about (and,
+        outside China, points farther than :data:`FAR_ERROR_M` are errors). Outside China the
+        centre defaults to the median of the registry's points.
+    country
+        The rules to check under (:mod:`ecopatrol.core.rules`): an ISO 3166-1 alpha-2 code,
+        ``None`` for unknown (generic rules), an :class:`AreaRules`, or ``"auto"`` (default):
+        China when most points lie in China, else unknown. The result's ``rules`` say which.
     strict
         Treat warnings as errors.
     raise_on_error
@@ -421,20 +617,40 @@ def load_registry(
         sdf, sgeom = (None, None)
     if sources is not None:
         sdf, sgeom = _read_table(Path(sources))
-    uscc_header = any(str(c).strip() in ("统一社会信用代码", "社会信用代码", "uscc") for c in edf.columns)
-    edf = _canonicalise(edf, ENTERPRISE_ALIASES)
+    rename = _rename_map(edf, ENTERPRISE_ALIASES)
+    uscc_header = any(_header_key(c) in USCC_HEADERS for c, v in rename.items() if v == "enterprise_id")
+    edf = edf.rename(columns=rename)
     if egeom is not None:
         pts = egeom.representative_point()
         edf["lon"] = pts.x.to_numpy()
         edf["lat"] = pts.y.to_numpy()
         edf["crs"] = edf.get("crs", "wgs84")
-    ent = _validate_enterprises(edf, path.name, report, default_crs, area_center, area_radius_m, uscc_header)
+    nan = np.full(len(edf), np.nan)
+    raw_lon = _num(edf["lon"]).to_numpy(float) if "lon" in edf else nan
+    raw_lat = _num(edf["lat"]).to_numpy(float) if "lat" in edf else nan
+    if isinstance(country, AreaRules):
+        rules = country
+    elif country == "auto":
+        rules = rules_for(infer_country(raw_lon, raw_lat), inferred=True)
+    else:
+        rules = rules_for(country)
+    if default_crs not in rules.coordinate_systems_allowed:
+        report.error(f"the default coordinate system is {default_crs}, which exists only in China, and this "
+                     f"registry's country is {rules.country_label}: give WGS-84 coordinates", file=path.name,
+                     field="crs")
+        default_crs = "wgs84"
+    if area_center is None and not rules.country_check:
+        ok = np.isfinite(raw_lon) & np.isfinite(raw_lat) & (np.abs(raw_lat) <= 90) & (np.abs(raw_lon) <= 180)
+        if ok.any():
+            area_center = (float(np.median(raw_lon[ok])), float(np.median(raw_lat[ok])))
+    ent = _validate_enterprises(edf, path.name, report, default_crs, rules, area_center, area_radius_m,
+                                uscc_header)
     if ent is None:
         report.raise_if_errors(f"registry `{path.name}`")
     site_polys = None
     if egeom is not None and (egeom.geom_type.isin(["Polygon", "MultiPolygon"])).any():
         site_polys = egeom
-    known = set(ent["enterprise_id"])
+    known = {i for i in ent["enterprise_id"] if placeholder_reason(i) is None}
     src = None
     src_name = Path(sources).name if sources is not None else f"{path.name}:sources"
     if sdf is not None:
@@ -443,7 +659,7 @@ def load_registry(
             pts = sgeom.representative_point()
             sdf["lon"] = pts.x.to_numpy()
             sdf["lat"] = pts.y.to_numpy()
-        src = _validate_sources(sdf, src_name, report, default_crs, known)
+        src = _validate_sources(sdf, src_name, report, default_crs, known, rules, area_center, area_radius_m)
     if raise_on_error:
         report.raise_if_errors(f"registry `{path.name}`", strict=strict)
     enterprises = gpd.GeoDataFrame(
@@ -458,7 +674,7 @@ def load_registry(
     sources_gdf = gpd.GeoDataFrame(
         src.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(src["lon"], src["lat"]), crs="EPSG:4326",
     )
-    reg = Registry(enterprises, sources_gdf, report)
+    reg = Registry(enterprises, sources_gdf, report, rules)
     log.info("registry %s: %d enterprises, %d sources, %d errors, %d warnings", path.name,
              len(enterprises), len(sources_gdf), len(report.errors), len(report.warnings))
     return reg
@@ -474,10 +690,14 @@ def _gdf_to_table(gdf):
 
 
 def check_registry(path, *, sources=None, crs="wgs84", strict=False, area_center=None,
-                   area_radius_m=60_000.0) -> Registry:
-    """Validate without raising: the returned :class:`Registry` carries the full report."""
+                   area_radius_m=60_000.0, country="auto") -> Registry:
+    """Validate without raising: the returned :class:`Registry` carries the full report.
+
+    ``country`` (an ISO code, None, an :class:`AreaRules` or ``"auto"``) chooses the rules, as
+    for :func:`load_registry`; area loading passes the area's.
+    """
     return load_registry(path, sources=sources, crs=crs, strict=strict, area_center=area_center,
-                         area_radius_m=area_radius_m, raise_on_error=False)
+                         area_radius_m=area_radius_m, raise_on_error=False, country=country)
 
 
 def read_targets_file(path: str | Path) -> list[str]:

@@ -20,10 +20,13 @@ from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from ecopatrol.core.errors import InputError, PlanningError
+from ecopatrol.core.rules import NATIONAL_HEIGHT_CAPS_M
 
 log = logging.getLogger(__name__)
 
-CHINA_HEIGHT_CAP_M = 120.0  # true height for light drones in suitable airspace (CAAC 2024)
+# True height for light drones in suitable airspace in China; the rules of every country are in
+# ecopatrol.core.rules (the planner and the validator take the cap from the area's rules).
+CHINA_HEIGHT_CAP_M = NATIONAL_HEIGHT_CAPS_M["CN"][0]
 
 
 @dataclass(frozen=True)

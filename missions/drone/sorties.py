@@ -25,10 +25,11 @@ import pandas as pd
 
 from ecopatrol.core.crs import lonlat_to_xy, xy_to_lonlat
 from ecopatrol.core.errors import InputError, PlanningError, SafetyError
+from ecopatrol.core.rules import rules_of
 from ecopatrol.core.weather import Wind, wind_at_height
 
 from .aircraft import Aircraft, get_aircraft, leg_matrix, path_cost
-from .airspace import CHINA_HEIGHT_CAP_M, Airspace
+from .airspace import Airspace
 from .patterns import PATTERNS, Block, TargetSite, make_block
 
 log = logging.getLogger(__name__)
@@ -409,7 +410,7 @@ def plan_drone(
     pattern: str = "curtain",
     aircraft: str | Aircraft = "m350",
     reserve: float = 0.3,
-    alt_max_agl_m: float = CHINA_HEIGHT_CAP_M,
+    alt_max_agl_m: float | None = None,
     max_range_m: float = DEFAULT_MAX_RANGE_M,
     seed: int = 0,
     transit_alt_agl_m: float = DEFAULT_TRANSIT_ALT_AGL_M,
@@ -435,8 +436,10 @@ def plan_drone(
     aircraft : {"m350", "m300", "m30", "m3e", "mavlink"} or Aircraft
     reserve : float
         Battery fraction kept in reserve at landing (default 0.3).
-    alt_max_agl_m : float
-        Height cap (true height above ground, default 120 m).
+    alt_max_agl_m : float, optional
+        Height cap (true height above ground). Default: the area's (``area.rules.height_cap_m``:
+        120 m in China, the national limit or ``[limits] height_cap_m`` elsewhere, see
+        :mod:`ecopatrol.core.rules`); a higher cap is planned with a warning (approval needed).
     max_range_m : float
         Maximum horizontal distance from the pilot at the launch site (line of sight). The
         default 2000 m suits an extended line of sight with observers; CAAC's visual line of
@@ -457,8 +460,12 @@ def plan_drone(
         raise InputError(f"pattern {pattern!r}: use one of {', '.join(PATTERNS)}")
     if not 0.0 <= reserve < 0.9:
         raise InputError(f"reserve {reserve}: give the battery fraction to keep, between 0 and 0.9 (e.g. 0.3)")
+    rules = rules_of(area)
+    if alt_max_agl_m is None:
+        alt_max_agl_m = rules.height_cap_m
     if not 20.0 <= alt_max_agl_m <= 500.0:
-        raise InputError(f"alt_max_agl_m {alt_max_agl_m}: give a height cap between 20 and 500 m (default 120)")
+        raise InputError(f"alt_max_agl_m {alt_max_agl_m}: give a height cap between 20 and 500 m "
+                         f"(default: the area's {rules.height_cap_m:g} m)")
     if not target_ids:
         raise InputError("no targets: give enterprise ids with --targets or a --targets-file")
     if max_range_m <= 0:
@@ -467,9 +474,9 @@ def plan_drone(
     if payload_kg is not None:
         ac = ac.with_payload(payload_kg)
     warnings: list[str] = []
-    if alt_max_agl_m > CHINA_HEIGHT_CAP_M:
-        warnings.append(f"height cap {alt_max_agl_m:g} m is above the 120 m limit for light drones: "
-                        "fly only with an airspace approval covering it")
+    if alt_max_agl_m > rules.height_cap_m + 1e-9:
+        warnings.append(f"height cap {alt_max_agl_m:g} m is above the area's {rules.height_cap_m:g} m limit "
+                        f"({rules.height_cap_source}): fly only with an airspace approval covering it")
     e = area.enterprises
     c = e.geometry.representative_point() if len(e) else None
     lon0 = float(c.x.median()) if c is not None else 120.45

@@ -6,7 +6,9 @@ the planner's numbers, and collects every violation:
 
 * structure: schema, kind, sequence numbers, take-off first and landing last at the launch;
 * heights: every waypoint and every point along every leg (sampled every 20 m) between the
-  minimum height and the cap, true height above the DEM; ``alt_amsl_m`` consistent with it;
+  minimum height and the cap, true height above the DEM; ``alt_amsl_m`` consistent with it.
+  The cap is the plan's ``limits.alt_max_agl_m``, else the area's (``area.rules``); a plan
+  capped above the area's limit is warned about (it needs an approval);
 * airspace: no leg or waypoint inside a no-fly zone, or inside a restricted zone above its
   ceiling; controlled-airspace targets warned;
 * range: every point within ``max_range_m`` of the pilot at the launch site;
@@ -25,6 +27,7 @@ import shapely
 
 from ecopatrol.core.crs import lonlat_to_xy
 from ecopatrol.core.errors import FormatError, Report
+from ecopatrol.core.rules import rules_of
 
 from .aircraft import get_aircraft, path_cost
 from .airspace import Airspace
@@ -62,7 +65,12 @@ def validate_plan(plan_or_dict, area, *, strict: bool = False) -> Report:
     if plan.get("kind") != "drone":
         rep.error(f"kind is {plan.get('kind')!r}, expected 'drone'", file=f, field="kind")
     limits = plan.get("limits", {})
-    cap = float(limits.get("alt_max_agl_m", 120.0))
+    rules = rules_of(area)
+    cap = float(limits.get("alt_max_agl_m", rules.height_cap_m))
+    if cap > rules.height_cap_m + HEIGHT_TOL_M:
+        rep.warning(f"the plan's height cap {cap:g} m is above the area's {rules.height_cap_m:g} m limit "
+                    f"({rules.height_cap_source}): fly only with an approval covering it", file=f,
+                    field="limits.alt_max_agl_m")
     max_range = float(limits.get("max_range_m", 2000.0))
     reserve = float(limits.get("reserve", 0.3))
     wind = plan.get("wind", {})
