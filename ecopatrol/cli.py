@@ -143,7 +143,8 @@ def area_check(
         return
     typer.echo(f"area {s['name']}{' (synthetic)' if s['synthetic'] else ''}: {s['enterprises']} enterprises "
                f"({s['positive_list']} positive list), {s['sources']} sources, {s['nofly_zones']} zones, "
-               f"{s['launch_sites']} launch sites, {s['depots']} depot(s), roads {s['roads']}, DEM {s['dem']}")
+               f"{s['launch_sites']} launch sites, {s['depots']} depot(s), roads {s['roads']}, DEM {s['dem']}; "
+               f"{s['rules']}")
     typer.echo(f"{s['errors']} error(s), {s['warnings']} warning(s)")
     echo_report(a.report, strict=strict)
     if not a.report.ok(strict=strict):

@@ -20,7 +20,7 @@ def plan_drone_cmd(
     pattern: Annotated[str, typer.Option("--pattern", help="curtain, orbit, profile, survey or hover.")] = "curtain",
     aircraft: Annotated[str, typer.Option("--aircraft", help="m350, m300, m30, m3e or mavlink (generic ArduCopter/PX4).")] = "m350",
     reserve: Annotated[float, typer.Option("--reserve", help="Battery fraction kept at landing.")] = 0.3,
-    alt_max: Annotated[float, typer.Option("--alt-max", help="Height cap above ground (m).")] = 120.0,
+    alt_max: Annotated[float | None, typer.Option("--alt-max", help="Height cap above ground (m); default: the area's (120 m in China).")] = None,
     max_range: Annotated[float, typer.Option("--max-range", help="Maximum distance from the pilot (m); 500 for strict VLOS.")] = 2000.0,
     repeats: Annotated[int, typer.Option("--repeats", help="Curtain repeats.")] = 1,
     distance: Annotated[float | None, typer.Option("--distance", help="Curtain distance downwind of the stacks (m); default from stack height and stability.")] = None,
