@@ -16,13 +16,19 @@ from __future__ import annotations
 import numpy as np
 
 SPECIES: tuple[str, ...] = ("benzene", "toluene", "xylene")
-# µg/m³ ↔ ppb at 25 °C and 101.325 kPa, the reference state for ambient air in China since 2018
+# µg/m³ ↔ ppb at 25 °C and 101.325 kPa, the reference state for ambient air in China since 2018:
+# ppb = µg/m³ × 24.465 / M (M in g/mol); mg/m³ = 1000 µg/m³; ppm = 1000 ppb.
 MOLAR_VOLUME_25C_L_MOL = 24.465  # 8.314462618 × 298.15 / 101.325
+# Molar masses (g/mol) by species name as it appears in sample columns (``no2_ppb`` → ``no2``).
+# ``nmhc`` is non-methane hydrocarbons *as carbon* (12.011, one C atom): Chinese standards
+# (HJ 604, HJ 38) report NMHC in mg/m³ as carbon, so its ppb are ppb of carbon atoms (ppbC).
+# Mixtures measured as such (TVOC) have no molar mass: not converted unless a mapping gives one.
 MOLAR_MASS_G_MOL = {
     "benzene": 78.11, "toluene": 92.14, "xylene": 106.17, "ethylbenzene": 106.17, "styrene": 104.15,
     "no2": 46.0055, "no": 30.006, "so2": 64.066, "o3": 47.998, "co": 28.010, "ch4": 16.043,
     "h2s": 34.08, "nh3": 17.031, "formaldehyde": 30.026, "hcho": 30.026, "methanol": 32.042,
     "acetone": 58.08, "ethanol": 46.07, "dichloromethane": 84.93, "trichloroethylene": 131.39,
+    "co2": 44.009, "nmhc": 12.011,
 }
 PROFILE_REL_SD = 0.3  # log-scale scatter of one facility's fractions around its industry's
 _PROFILES: tuple[tuple[tuple[str, ...], tuple[float, float, float]], ...] = (
