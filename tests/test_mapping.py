@@ -326,6 +326,10 @@ def test_mapping_init_comments(tmp_path):
     assert "#   Pump" in d.text and "Status (as `status`)" in d.text
     assert '# to = "ug/m3"' in d.text  # the optional conversion of CO2, commented
     assert d.mapping["time"] == {"column": "Time", "format": "iso", "timezone": "Asia/Shanghai"}
+    assert d.native_format == "analyser-csv"  # ISO times first: the analyser reader takes it as it is
+    s = tmp_path / "s.csv"
+    s.write_text("Time,NO2(ppb)\n12/05/2026 09:00:00,1\n")
+    assert draft_mapping(s).native_format is None  # but not with day/month/year times
     q = tmp_path / "zh_20260514.tsv"
     q.write_text(LAYOUTS["走航_20260514.tsv"][0])
     dz = draft_mapping(q)

@@ -307,8 +307,8 @@ def draft_mapping(path) -> MappingDraft:
     tg = min(guesses, key=lambda g: (g.tier, list(raw.columns).index(g.column)))
     if tg.note:
         checks.append(tg.note)
-    if tg.time_of_day and native == "analyser-csv":
-        native = None  # an analyser export with times of day only needs a mapping (for the date)
+    if native == "analyser-csv" and not (tg.format == "iso" and tg.column == raw.columns[0]):
+        native = None  # the analyser reader takes ISO times from the first column: this one needs a mapping
     taken = {tg.column}
     # a date column beside a time-of-day column (Date,Time) is not used: name it
     date_cols = [c for c in raw.columns if c != tg.column and _cells(raw, c).str.fullmatch(
