@@ -23,7 +23,7 @@ import numpy as np
 
 from .errors import InputError, InputFileNotFoundError, Report
 from .io import atomic_path
-from .rules import AreaRules, normalise_country, rules_for
+from .rules import AreaRules, infer_country, normalise_country, rules_for
 
 log = logging.getLogger(__name__)
 
@@ -306,16 +306,17 @@ def load_area(path_or_name: str | Path, *, strict: bool = False, raise_on_error:
         depot = gpd.GeoDataFrame({"depot_id": [], "name": []}, geometry=[], crs="EPSG:4326")
     roads = next((path / f for f in ROAD_FILES if (path / f).exists()), None)
     reference = _reference_point(config, roads, launch, depot)
+    kw = {"area_center": reference, "country": country,
+          "country_without_points": infer_country([reference[0]], [reference[1]]) if reference else "CN"}
 
     # registry
     reg_crs = defaults.get("registry_crs", "wgs84")
     if (path / "registry.gpkg").exists():
-        reg = load_registry(path / "registry.gpkg", crs=reg_crs, raise_on_error=False,
-                            area_center=reference, country=country)
+        reg = load_registry(path / "registry.gpkg", crs=reg_crs, raise_on_error=False, **kw)
     elif (path / "registry.csv").exists():
         src = path / "sources.csv"
         reg = load_registry(path / "registry.csv", sources=src if src.exists() else None, crs=reg_crs,
-                            raise_on_error=False, area_center=reference, country=country)
+                            raise_on_error=False, **kw)
     else:
         raise InputFileNotFoundError(f"area `{path}` has no registry: add registry.gpkg or registry.csv")
     limits = config.get("limits") or {}

@@ -486,7 +486,7 @@ def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_c
     for i in np.flatnonzero((industry == "").to_numpy() | (industry == "nan").to_numpy()):
         report.warning("is empty: risk scoring will treat the industry as unknown", file=file, row=rowno[i], field="industry")
 
-    ok_crs = np.array([c is not None for c in crs_names])
+    ok_crs = np.array([c is not None for c in crs_names], dtype=bool)
     x, y = lon.copy(), lat.copy()
     conv = ok_crs & np.isfinite(x) & np.isfinite(y)
     x[conv], y[conv] = to_wgs84_per_row(x[conv], y[conv], np.array(crs_names, dtype=object)[conv])
@@ -547,7 +547,7 @@ def _validate_sources(df: pd.DataFrame, file: str, report: Report, default_crs: 
             extra[col] = v
         else:
             extra[col] = np.full(len(df), np.nan)
-    ok = np.array([c is not None for c in crs_names]) & np.isfinite(lon) & np.isfinite(lat)
+    ok = np.array([c is not None for c in crs_names], dtype=bool) & np.isfinite(lon) & np.isfinite(lat)
     x, y = lon.copy(), lat.copy()
     x[ok], y[ok] = to_wgs84_per_row(x[ok], y[ok], np.array(crs_names, dtype=object)[ok])
     _check_far(x, y, file, report, rowno, rules, area_center, area_radius_m)
@@ -568,6 +568,7 @@ def load_registry(
     strict: bool = False,
     raise_on_error: bool = True,
     country: str | AreaRules | None = "auto",
+    country_without_points: str | None = "CN",
 ) -> Registry:
     """Load and validate a registry (and optionally its sources), converting to WGS-84 once.
 
@@ -587,7 +588,9 @@ def load_registry(
     country
         The rules to check under (:mod:`ecopatrol.core.rules`): an ISO 3166-1 alpha-2 code,
         ``None`` for unknown (generic rules), an :class:`AreaRules`, or ``"auto"`` (default):
-        China when most points lie in China, else unknown. The result's ``rules`` say which.
+        China when most points lie in China, else unknown; ``country_without_points`` when no
+        row has a valid position (area loading passes what its other data say). The result's
+        ``rules`` say which.
     strict
         Treat warnings as errors.
     raise_on_error
@@ -631,13 +634,11 @@ def load_registry(
     if isinstance(country, AreaRules):
         rules = country
     elif country == "auto":
-        rules = rules_for(infer_country(raw_lon, raw_lat), inferred=True)
+        rules = rules_for(infer_country(raw_lon, raw_lat, no_evidence=country_without_points), inferred=True)
     else:
         rules = rules_for(country)
-    if default_crs not in rules.coordinate_systems_allowed:
-        report.error(f"the default coordinate system is {default_crs}, which exists only in China, and this "
-                     f"registry's country is {rules.country_label}: give WGS-84 coordinates", file=path.name,
-                     field="crs")
+    foreign_default = default_crs not in rules.coordinate_systems_allowed
+    if foreign_default:
         default_crs = "wgs84"
     if area_center is None and not rules.country_check:
         ok = np.isfinite(raw_lon) & np.isfinite(raw_lat) & (np.abs(raw_lat) <= 90) & (np.abs(raw_lon) <= 180)
@@ -647,6 +648,10 @@ def load_registry(
                                 uscc_header)
     if ent is None:
         report.raise_if_errors(f"registry `{path.name}`")
+    if foreign_default:
+        report.error(f"the default coordinate system is {normalise_crs_name(crs)}, which exists only in China, and "
+                     f"this registry's country is {rules.country_label}: give WGS-84 coordinates", file=path.name,
+                     field="crs")
     site_polys = None
     if egeom is not None and (egeom.geom_type.isin(["Polygon", "MultiPolygon"])).any():
         site_polys = egeom

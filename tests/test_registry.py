@@ -155,3 +155,110 @@ def test_input_frame_file_not_modified(tmp_path):
     p = write(tmp_path, text)
     load_registry(p)
     assert p.read_text(encoding="utf-8") == text
+
+
+# ---------------------------------------------------------------- ids: placeholders, duplicates, USCC-shaped ids
+
+def _uscc(body17: str) -> str:
+    return body17 + uscc_check_char(body17)
+
+
+PLACEHOLDERS = ["-", "0", "", "\u200b", "`", "无", "/", "N/A", "  ", "\u3000", "—", "-", "0", "无"]
+SHOWN = ["'-'", "'0'", "the cell is empty", "'\\u200b'", "'`'", "'无'", "'/'", "'N/A'", "'\\u0020\\u0020'",
+         "'\\u3000'", "'—'"]
+
+
+def _id_registry(tmp_path, header="enterprise_id"):
+    """A Chinese registry: 14 placeholder ids, 4 real duplicate groups, a 17-character USCC, one with a
+    wrong check character, one with a zero-width space after a valid USCC, and clean rows."""
+    a, b, c = _uscc("91370282MA3C00011"), _uscc("91370282MA3C00022"), _uscc("91370282MA3C00033")
+    short = _uscc("91370282MA3C00044")[:17]
+    good = _uscc("91370282MA3C00055")
+    wrong = good[:17] + ("0" if good[17] != "0" else "1")
+    zw = _uscc("91370282MA3C00066") + "\u200b"
+    ids = ([a, b, c, "JM-0007"] + PLACEHOLDERS[:7] + [a, b] + PLACEHOLDERS[7:] + [c, c, "JM-0007",
+           short, wrong, zw, _uscc("91370282MA3C00077")])
+    head = HEADER.replace("enterprise_id", header, 1)
+    rows = [f"{eid},Firm {i},chemicals,{120.40 + i * 0.001:.3f},36.39,wgs84,no,free,,0" for i, eid in enumerate(ids)]
+    p = tmp_path / "registry.csv"
+    p.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
+    return p, ids
+
+
+def test_placeholder_ids_are_one_error_each_and_never_duplicates(tmp_path):
+    p, ids = _id_registry(tmp_path)
+    reg = check_registry(p)
+    assert reg.rules.country == "CN" and reg.rules.id_check == "uscc"
+    errs, warns = reg.report.errors, reg.report.warnings
+    missing = [e for e in errs if e.message.startswith("USCC missing: ")]
+    dups = [e for e in errs if e.message.startswith("duplicate id")]
+    usccs = [e for e in errs if "is not a valid USCC" in e.message]
+    assert len(missing) == len(PLACEHOLDERS) == 14
+    assert len(dups) == 4
+    assert len(usccs) == 2
+    assert len(errs) == 14 + 4 + 2 and len(warns) == 1
+    # each placeholder row once, each shown with its invisible characters escaped
+    ph_rows = sorted(e.row for e in missing)
+    assert ph_rows == sorted(i + 2 for i, v in enumerate(ids) if v in PLACEHOLDERS)
+    text = "\n".join(e.message for e in missing)
+    for shown in SHOWN:
+        assert shown in text, shown
+    # duplicates: only among real ids, once per group, naming all its rows; no placeholder in them
+    for e in dups:
+        assert not any(s in e.message for s in SHOWN[:2] + SHOWN[3:]), e.message
+        assert e.row not in ph_rows
+    a_rows = [i + 2 for i, v in enumerate(ids) if v == ids[0]]
+    c_rows = [i + 2 for i, v in enumerate(ids) if v == ids[2]]
+    assert any(f"rows {a_rows[0]} and {a_rows[1]}" in e.message for e in dups)
+    assert any(f"rows {c_rows[0]}, {c_rows[1]} and {c_rows[2]}" in e.message for e in dups)
+    assert any("'JM-0007'" in e.message for e in dups)  # a local id: unique only
+    # the 17-character id under an English header, and the wrong check character, say what is wrong
+    short, wrong = ids[-4], ids[-3]
+    assert any(f"{short!r}" in e.message and "17 characters, one missing" in e.message for e in usccs)
+    good = _uscc("91370282MA3C00055")
+    assert any(f"{wrong!r}" in e.message and f"expected {good[17]!r}" in e.message for e in usccs)
+    # the zero-width space is removed (a warning), the id kept clean
+    assert "\\u200b" in warns[0].message and warns[0].row == len(ids)
+    assert ids[-2].rstrip("\u200b") in set(reg.enterprises["enterprise_id"])
+
+
+def test_uscc_header_checks_every_id_as_a_uscc(tmp_path):
+    p, ids = _id_registry(tmp_path, header="统一社会信用代码")
+    errs = check_registry(p).report.errors
+    usccs = [e for e in errs if "is not a valid USCC" in e.message]
+    # the local id JM-0007 (two rows) is now a USCC too: 7 characters, 11 missing
+    assert len(usccs) == 2 + 2
+    assert sum("'JM-0007' is not a valid USCC: it has 7 characters, 11 missing" in e.message for e in usccs) == 2
+    assert len(errs) == 14 + 4 + 4
+    assert all(e.message.startswith("USCC missing") for e in errs if "placeholder" in e.message or "empty" in e.message)
+    for header in ("Unified Social Credit Code", "credit_code", "USCC"):
+        (tmp_path / header).mkdir()
+        q = tmp_path / header / "registry.csv"
+        q.write_text(HEADER.replace("enterprise_id", header, 1)
+                     + "JM-1,Firm,chemicals,120.45,36.39,wgs84,no,free,,0\n", encoding="utf-8")
+        e = check_registry(q).report.errors
+        assert len(e) == 1 and "it has 4 characters, 14 missing" in e[0].message, (header, e)
+
+
+def test_outside_china_ids_are_only_checked_for_uniqueness(tmp_path):
+    p, ids = _id_registry(tmp_path)
+    reg = check_registry(p, country="US")
+    errs = reg.report.errors
+    assert reg.rules.id_check == "unique"
+    assert sum(e.message.startswith("id missing: ") for e in errs) == 14
+    assert sum(e.message.startswith("duplicate id") for e in errs) == 4
+    assert len(errs) == 18  # the 17-character and wrong-check ids are plain ids here
+    assert not any("USCC" in e.message for e in errs)
+
+
+def test_uscc_messages():
+    from ecopatrol.core.registry import looks_like_uscc, placeholder_reason, uscc_problem
+
+    assert uscc_problem("914403001922038216") is None
+    assert uscc_problem("91440300192203821") == "it has 17 characters, one missing: a USCC has 18 characters"
+    assert "two too many" in uscc_problem("91440300192203821600")
+    assert "expected '6'" in uscc_problem("914403001922038217")
+    assert "'O' at position 17" in uscc_problem("9144030019220382O6")
+    assert looks_like_uscc("9144030019220382") and not looks_like_uscc("JM-0007") and not looks_like_uscc("E10")
+    assert placeholder_reason("\u200b\u200b") == "placeholder '\\u200b\\u200b'"
+    assert placeholder_reason("E10") is None and placeholder_reason("0001") is None
