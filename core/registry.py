@@ -216,8 +216,8 @@ def _check_ids(raw_ids, file: str, report: Report, rowno, rules: AreaRules, uscc
                 else:
                     clean = code
         if clean != raw.strip():
-            report.warning(f"{show_text(raw)} is read as {clean!r} (invisible characters, spaces or full-width "
-                           "characters removed)", file=file, row=rowno[i], field="enterprise_id")
+            report.warning(f"{show_text(raw)} is read as {clean!r} ({_what_changed(raw, clean)})", file=file,
+                           row=rowno[i], field="enterprise_id")
         stored.append(clean)
         groups.setdefault(key, []).append(i)
     for idx in groups.values():
@@ -226,6 +226,20 @@ def _check_ids(raw_ids, file: str, report: Report, rowno, rules: AreaRules, uscc
             report.error(f"duplicate id {stored[idx[0]]!r} in rows {_join_rows(rows)}: each enterprise needs "
                          "one row — merge them or fix the ids", file=file, row=rows[1], field="enterprise_id")
     return stored
+
+
+def _what_changed(raw: str, clean: str) -> str:
+    what = []
+    if any(unicodedata.category(ch) in ("Cf", "Cc") for ch in raw):
+        what.append("invisible characters removed")
+    base = clean_id(raw)
+    if re.search(r"\s", base):
+        what.append("spaces removed")
+    if unicodedata.normalize("NFKC", base) != base:
+        what.append("full-width characters folded")
+    if unicodedata.normalize("NFKC", base).upper() != unicodedata.normalize("NFKC", base):
+        what.append("upper-cased")
+    return ", ".join(what) or "cleaned"
 
 
 def _id_ref(raw, rules: AreaRules) -> str:

@@ -262,3 +262,13 @@ def test_uscc_messages():
     assert looks_like_uscc("9144030019220382") and not looks_like_uscc("JM-0007") and not looks_like_uscc("E10")
     assert placeholder_reason("\u200b\u200b") == "placeholder '\\u200b\\u200b'"
     assert placeholder_reason("E10") is None and placeholder_reason("0001") is None
+
+
+def test_a_uscc_written_loosely_is_stored_clean_with_a_warning(tmp_path):
+    good = _uscc("91370282MA3C00088")
+    loose = good[:8].translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"}) + " " + good[8:].lower()
+    p = write(tmp_path, HEADER + f"{loose},Loose,chemicals,120.45,36.39,wgs84,no,free,,0\n")
+    reg = check_registry(p)
+    assert reg.report.ok() and list(reg.enterprises["enterprise_id"]) == [good]
+    (w,) = reg.report.warnings
+    assert f"read as {good!r}" in w.message and "full-width" in w.message and "upper-cased" in w.message
