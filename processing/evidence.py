@@ -5,7 +5,10 @@
 1. background, enhancement and plume events (:mod:`.plume`);
 2. 30 m road segments of the van samples and grid cells of all samples (:mod:`.aggregate`);
 3. a kernel-smoothed enhancement raster (Cloud-Optimised GeoTIFF) and Gi* hot spots on segments
-   (vans) and cells (drones), dissolved into 90/95/99 % polygons (:mod:`.hotspots`);
+   (vans) and cells (drones), dissolved into 90/95/99 % polygons where the enhancement also stands
+   above the noise (:data:`~.hotspots.HOTSPOT_RULE`: segments and cells carry ``hot_threshold``
+   and ``hot_signal``, ``evidence.json`` ``hotspot_rule`` the counts and why polygons were or were
+   not drawn) (:mod:`.hotspots`);
 4. attribution of every event and hotspot to upwind registered sources, NNLS rates of all of
    them (:mod:`.attribution`);
 5. curtain mass-balance fluxes of drone sorties (:mod:`.flux`);
@@ -92,6 +95,48 @@ def _with_gi(features: gpd.GeoDataFrame, value: str, distance_m: float, seed: in
         return features
     gi = hotspots.getis_ord(features, value=value, distance_m=distance_m, seed=seed)
     return features.join(gi)
+
+
+def _with_signal(features: gpd.GeoDataFrame, samples: pd.DataFrame, species: str) -> tuple[gpd.GeoDataFrame, dict]:
+    """``features`` with :func:`.hotspots.signal_mask` columns, from the per-sample noise and
+    background of ``samples`` (their medians), and those two values."""
+    enh = f"{species}_enh"
+    if len(features) == 0 or enh not in features.columns or len(samples) == 0:
+        return features, {"noise": None, "background": None}
+    noise = float(np.nanmedian(samples[f"{species}_noise"].to_numpy(float)))
+    bg = float(np.nanmedian(samples[f"{species}_bg"].to_numpy(float)))
+    return features.join(hotspots.signal_mask(features, value=enh, noise=noise, background=bg)), \
+        {"noise": noise, "background": bg}
+
+
+def _rule_summary(layers: dict[str, tuple[gpd.GeoDataFrame, dict, int, bool]], n_hotspots: int) -> dict:
+    """``evidence.json`` ``hotspot_rule``: the rule, per layer the counts behind it, and why."""
+    rule = hotspots.HOTSPOT_RULE
+    out = {"rule": rule.describe(), "k_noise": rule.k_noise, "rel_background": rule.rel_background,
+           "min_samples": rule.min_samples}
+    n_gi = n_both = 0
+    for name, (f, level, n_polys, used) in layers.items():
+        gi = f["hot_confidence"].to_numpy() > 0 if "hot_confidence" in f.columns else np.zeros(len(f), bool)
+        sig = f["hot_signal"].to_numpy(bool) if "hot_signal" in f.columns else np.zeros(len(f), bool)
+        thr1 = None if level["noise"] is None else \
+            float(rule.threshold(1, noise=level["noise"], background=level["background"]))
+        out[name] = {"used": bool(used), **level, "threshold_one_pass": thr1, "n_features": len(f),
+                     "n_gi_significant": int(gi.sum()), "n_above_threshold": int(sig.sum()),
+                     "n_gi_significant_and_above": int((gi & sig).sum()), "n_polygons": int(n_polys)}
+        if used:
+            n_gi += int(gi.sum())
+            n_both += int((gi & sig).sum())
+    if n_hotspots:
+        out["why"] = f"{n_both} segments/cells are Gi*-significant and above the threshold: {n_hotspots} polygons"
+    elif n_gi == 0:
+        out["why"] = "no hotspot: no segment or cell is Gi*-significant"
+    elif n_both == 0:
+        out["why"] = (f"no hotspot: {n_gi} segments/cells are Gi*-significant (Gi* is relative) but none has an "
+                      "enhancement above the noise threshold")
+    else:
+        out["why"] = (f"no hotspot: the {n_both} segments/cells above both tests hold fewer than "
+                      f"{rule.min_samples} samples")
+    return out
 
 
 def _empty_polys(crs) -> gpd.GeoDataFrame:
@@ -237,15 +282,24 @@ def build_evidence(
     segments = _with_gi(segments, enh, gi_distance_m or 5 * segment_m, seed)
     cells = _with_gi(cells, enh, gi_distance_m or 2.5 * cell_m, seed)
 
+    # Gi* is relative (some features always stand out, even on a flat survey): a polygon also
+    # needs an enhancement above the noise of the background (hotspots.HOTSPOT_RULE)
+    segments, seg_level = _with_signal(segments, van, species)
+    cells, cell_level = _with_signal(cells, ann, species)
+    min_samples = hotspots.HOTSPOT_RULE.min_samples
     polys = []
+    n_polys = {"segments": 0, "cells": 0}
     if len(segments) and "hot_confidence" in segments.columns:
-        p = hotspots.hotspot_polygons(segments, segments, value=enh, buffer_m=segment_m / 2)
+        p = hotspots.hotspot_polygons(segments, segments, value=enh, buffer_m=segment_m / 2,
+                                      signal=segments["hot_signal"], min_samples=min_samples)
         p["source_layer"] = "segments"
         polys.append(p)
+        n_polys["segments"] = len(p)
     if len(cells) and "hot_confidence" in cells.columns and drone.any():
-        p = hotspots.hotspot_polygons(cells, cells, value=enh)
+        p = hotspots.hotspot_polygons(cells, cells, value=enh, signal=cells["hot_signal"], min_samples=min_samples)
         p["source_layer"] = "cells"
         polys.append(p)
+        n_polys["cells"] = len(p)
     polys = [p for p in polys if len(p)]
     if polys:
         hot = gpd.GeoDataFrame(pd.concat(polys, ignore_index=True), crs=crs)
@@ -313,6 +367,8 @@ def build_evidence(
     write_gpkg(seg_out, out_dir / "segments.gpkg", layer="segments")
     write_gpkg(cells_out, out_dir / "cells.gpkg", layer="cells")
     write_gpkg(hot_out, out_dir / "hotspots.gpkg", layer="hotspots")
+    hotspot_rule = _rule_summary({"segments": (segments, seg_level, n_polys["segments"], True),
+                                  "cells": (cells, cell_level, n_polys["cells"], bool(drone.any()))}, len(hot))
     write_csv(att, out_dir / "attribution.csv")
     write_csv(rates, out_dir / "rates.csv")
     write_csv(fl, out_dir / "flux.csv")
@@ -330,6 +386,7 @@ def build_evidence(
         "metric_crs": str(getattr(crs, "to_string", lambda: crs)()),
         "n_events": len(events), "n_confirmed_events": int(events["confirmed"].sum()) if len(events) else 0,
         "n_segments": len(segments), "n_cells": len(cells), "n_hotspots": len(hot),
+        "hotspot_rule": hotspot_rule,
         "n_attributions": len(att), "n_sources_with_rate": int((rates["rate_g_s"] > 0).sum()),
         "n_signals": int(att.loc[att["evidence_kind"] == "signal", "evidence_id"].nunique()) if len(att) else 0,
         "n_curtains": len(fl), "raster_cell_m": cell, "bandwidth_m": bw, "seed": seed,

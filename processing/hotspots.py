@@ -12,7 +12,16 @@ All surfaces live on a :class:`Grid` in a local metric CRS (north-up, row 0 at t
 - :func:`write_cog` — Cloud-Optimised GeoTIFF (tiled, DEFLATE, overviews, CRS and nodata);
 - :func:`getis_ord` — Gi* (esda ``G_Local(star=True)``) with binary distance-band weights
   (KD-tree neighbour pairs → libpysal ``Graph``), analytical z-scores by default, Benjamini–Hochberg FDR;
+- :func:`signal_mask` — which features stand above the noise (:class:`HotspotRule`);
 - :func:`hotspot_polygons` — dissolved hot features at 90 / 95 / 99 % confidence.
+
+Gi* is relative: it compares each feature's neighbourhood with the mean of all features, so on a
+survey with no plume at all some segments are still "significantly" above the others (a slow
+wander of the background, a few ppb of CH4). A feature is therefore drawn into a hotspot
+polygon only when it passes **both** tests: its Gi* is significant after Benjamini–Hochberg FDR
+at the polygon's level, and its own enhancement stands above the noise of the background
+(:class:`HotspotRule`, :func:`signal_mask`). The kernel raster is a map of the enhancement, not
+a test: no polygon is derived from it.
 """
 
 from __future__ import annotations
@@ -38,6 +47,72 @@ from ._evidence_util import write_atomic
 log = logging.getLogger(__name__)
 
 CONFIDENCE_LEVELS = (90, 95, 99)
+
+
+@dataclass(frozen=True)
+class HotspotRule:
+    """When a segment or cell is enhanced enough to belong to a hotspot polygon (besides Gi*).
+
+    A feature's value is the median over passes of the per-pass mean enhancement
+    (:mod:`.aggregate`); it must exceed ``max(k_noise × noise / √n_passes, rel_background ×
+    background)``, with ``noise`` the per-sample 1 σ and ``background`` the background that
+    :func:`~ecopatrol.processing.plume.annotate` estimates for the species. Why these terms:
+
+    - ``noise / √n_passes`` is the noise of the aggregate. Passes are minutes apart and
+      independent; the samples of one pass over a 30 m segment or a 50 m cell are a few seconds
+      apart, inside the correlation time of a real analyser's noise (the Picarro CFADS surveys:
+      autocorrelation 0.4–0.5 at 10 s), so together they are one look, not n (σ / √n_samples
+      would claim a precision that correlated noise does not have);
+    - ``k_noise = 5``: every feature of a survey is tested at once (hundreds to tens of
+      thousands), and the robust spread that ``annotate`` measures underestimates slow,
+      correlated noise (its rolling background follows part of it: by 15–25 % with a 20–60 s
+      correlation time). At 5 σ one of 10 000 pure-noise aggregates passes with 0.3 %
+      (Gaussian) and still with ~1 % at 4 σ; event detection can use 3 σ because it also asks
+      for consecutive samples. In the simulated surveys of ``tests/test_hotspots.py`` (275
+      segments, white and 5–60 s correlated noise, 2–6 passes), Gi* alone drew hotspots on
+      every correlated-noise survey, 3 σ still on a quarter of them, 5 σ on none, while a
+      plume of 3 σ per sample seen on two passes is kept;
+    - ``rel_background = 0.10``: the relative test of event detection (``annotate(
+      rel_threshold=0.1)``) and the peak criterion of the published method for car-borne
+      methane surveys (CH4 above 1.1 × the moving background; von Fischer et al. 2017,
+      ``JVF-CSU/MobileMethaneSurveys``). The background itself wanders by a few per cent over a
+      survey (the boundary layer, distant sources): that part does not average down over passes,
+      and it is what makes Gi* fire on flat surveys (CH4 within 2 ± 0.1 ppm);
+    - ``min_samples = 2``: a polygon must rest on at least two samples, as an event does
+      (``detect_events(min_samples=2)``): one sample is a spike, not a plume.
+    """
+
+    k_noise: float = 5.0
+    rel_background: float = 0.10
+    min_samples: int = 2
+
+    def threshold(self, n_passes, *, noise: float, background: float) -> np.ndarray:
+        """The enhancement a feature seen on ``n_passes`` passes must exceed (species units)."""
+        n = np.maximum(np.nan_to_num(np.asarray(n_passes, float), nan=1.0), 1.0)
+        return np.maximum(self.k_noise * float(noise) / np.sqrt(n), self.rel_background * abs(float(background)))
+
+    def describe(self) -> str:
+        return (f"Gi* significant after Benjamini-Hochberg FDR at the polygon's level, and enhancement (median "
+                f"of per-pass means) > max({self.k_noise:g} x noise / sqrt(passes), "
+                f"{self.rel_background:g} x background), with >= {self.min_samples} samples per polygon")
+
+
+#: The rule :func:`~ecopatrol.processing.evidence.build_evidence` applies (see :class:`HotspotRule`).
+HOTSPOT_RULE = HotspotRule()
+
+
+def signal_mask(features: pd.DataFrame, *, value: str, noise: float, background: float,
+                rule: HotspotRule = HOTSPOT_RULE) -> pd.DataFrame:
+    """Which ``features`` stand above the noise: ``hot_threshold`` and ``hot_signal`` (bool).
+
+    ``value`` is the features' enhancement column, ``noise`` and ``background`` the per-sample
+    1 σ and the background of the samples behind them; the number of passes is read from
+    ``n_passes`` (1 when absent). See :class:`HotspotRule`.
+    """
+    n = features["n_passes"].to_numpy(float) if "n_passes" in features.columns else np.ones(len(features))
+    thr = rule.threshold(n, noise=noise, background=background)
+    v = features[value].to_numpy(float)
+    return pd.DataFrame({"hot_threshold": thr, "hot_signal": np.isfinite(v) & (v > thr)}, index=features.index)
 
 
 @dataclass(frozen=True)
@@ -295,21 +370,28 @@ def _distance_band(coords: np.ndarray, distance_m: float):
 
 
 def hotspot_polygons(features: gpd.GeoDataFrame, gi: pd.DataFrame, *, value: str,
-                     buffer_m: float = 0.0) -> gpd.GeoDataFrame:
+                     buffer_m: float = 0.0, signal=None, min_samples: int = 1) -> gpd.GeoDataFrame:
     """Dissolve hot features into polygons at 90, 95 and 99 % confidence (nested levels).
 
-    Each polygon: ``hotspot_id``, ``confidence``, ``n_features``, ``max_value``, ``mean_value``,
-    ``area_m2``, ``x_m``, ``y_m`` (representative point); CRS of ``features`` (metric).
-    Lines (road segments) are buffered by ``buffer_m`` (half a segment is a good choice).
+    A feature is hot at a level when its Gi* ``hot_confidence`` reaches it and, if ``signal``
+    (booleans aligned with ``features``, from :func:`signal_mask`) is given, it stands above the
+    noise; polygons resting on fewer than ``min_samples`` samples (column ``n_samples``, when
+    present) are dropped. Without ``signal`` the statistical test alone decides.
+
+    Each polygon: ``hotspot_id``, ``confidence``, ``n_features``, ``n_samples`` (when the features
+    have it), ``max_value``, ``mean_value``, ``area_m2``, ``x_m``, ``y_m`` (representative point);
+    CRS of ``features`` (metric). Lines (road segments) are buffered by ``buffer_m`` (half a segment is a good choice).
     """
     rows = []
     geoms = features.geometry.values
     if buffer_m > 0:
         geoms = shapely.buffer(geoms, buffer_m)
     vals = features[value].to_numpy(float)
+    counts = features["n_samples"].to_numpy(float) if "n_samples" in features.columns else None
     hot = gi["hot_confidence"].to_numpy()
+    ok = np.ones(len(features), bool) if signal is None else np.asarray(signal, bool)
     for level in CONFIDENCE_LEVELS:
-        sel = hot >= level
+        sel = (hot >= level) & ok
         if not sel.any():
             continue
         union = shapely.union_all(shapely.buffer(geoms[sel], 0.01))
@@ -321,8 +403,13 @@ def hotspot_polygons(features: gpd.GeoDataFrame, gi: pd.DataFrame, *, value: str
         part_of[fi[order]] = pi[order]
         for k, part in enumerate(parts):
             m = part_of == k
+            extra = {}
+            if counts is not None:
+                extra["n_samples"] = int(counts[sel][m].sum())
+                if extra["n_samples"] < min_samples:
+                    continue
             rp = shapely.point_on_surface(part)
-            rows.append({"confidence": level, "n_features": int(m.sum()),
+            rows.append({"confidence": level, "n_features": int(m.sum()), **extra,
                          "max_value": float(np.nanmax(vals[sel][m])) if m.any() else np.nan,
                          "mean_value": float(np.nanmean(vals[sel][m])) if m.any() else np.nan,
                          "area_m2": float(part.area), "x_m": rp.x, "y_m": rp.y, "geometry": part})
