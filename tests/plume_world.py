@@ -132,3 +132,58 @@ def curtain_samples(area: FakeArea, emitters: dict[str, float], *, centre_xy_m, 
         t = t + pd.Timedelta(seconds=len(x) * spacing_m / 4.0 + 10)
     df = pd.concat(frames, ignore_index=True)
     return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326")
+
+
+STREETS_M = tuple([((x, 0.0), (x, 1000.0)) for x in (0.0, 200.0, 400.0, 600.0, 800.0)]
+                  + [((0.0, y), (800.0, y)) for y in (0.0, 250.0, 500.0, 750.0, 1000.0)])
+
+
+def street_survey(seed: int = 0, *, noise: str = "white", noise_sd: float = 6.0, bg: float = 80.0,
+                  tau_s: float = 20.0, rounds: int = 2, speed_m_s: float = 5.0, plume=None,
+                  stop_s: float = 30.0) -> gpd.GeoDataFrame:
+    """A van driving a 800 m × 1000 m grid of ten streets ``rounds`` times (one pass per street,
+    1 Hz, ``stop_s`` between passes): ``tvoc_ugm3`` = ``bg`` + noise (+ a plume).
+
+    ``noise`` is ``"white"`` (independent N(0, ``noise_sd``)) or ``"correlated"`` (a
+    stationary AR(1) process of standard deviation ``noise_sd`` and correlation time ``tau_s``,
+    running on through the stops, as a real analyser's noise does). ``plume`` is
+    ``((x_m, y_m), peak, width_m)``: a Gaussian enhancement around a point of the grid, seen by
+    every pass that drives by it.
+    """
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(seed)
+    xs, ys, ts, ps = [], [], [], []
+    t = 0.0
+    for r in range(rounds):
+        for k, (a, b) in enumerate(STREETS_M):
+            if (r + k) % 2:
+                a, b = b, a
+            length = float(np.hypot(b[0] - a[0], b[1] - a[1]))
+            s = np.arange(0.0, length, speed_m_s)
+            xs.append(a[0] + (b[0] - a[0]) * s / length)
+            ys.append(a[1] + (b[1] - a[1]) * s / length)
+            ts.append(t + np.arange(len(s)))
+            ps.append(np.full(len(s), len(ps) + 1))
+            t += len(s) + stop_s
+    x, y, tt, pp = (np.concatenate(v) for v in (xs, ys, ts, ps))
+    if noise == "white":
+        e = rng.normal(0.0, 1.0, len(x))
+    elif noise == "correlated":
+        phi = float(np.exp(-1.0 / tau_s))
+        clock = rng.normal(0.0, 1.0, int(tt.max()) + 1)  # one value a second, stops included
+        clock[1:] *= np.sqrt(1.0 - phi * phi)
+        e = lfilter([1.0], [1.0, -phi], clock)[tt.astype(int)]
+    else:
+        raise ValueError(f"noise must be 'white' or 'correlated', not {noise!r}")
+    c = bg + noise_sd * e
+    if plume is not None:
+        (px, py), peak, width = plume
+        c = c + peak * np.exp(-0.5 * ((x - px) ** 2 + (y - py) ** 2) / width**2)
+    lon, lat = xy_to_lonlat(X0 + x, Y0 + y, CRS_M)
+    df = pd.DataFrame({
+        "time_utc": T0 + pd.to_timedelta(tt, unit="s"), "platform_id": "van1", "mission_id": "R01",
+        "pass_id": pp, "lon": lon, "lat": lat, "alt_amsl_m": 12.5, "alt_agl_m": 2.5, "speed_m_s": speed_m_s,
+        "tvoc_ugm3": c, "qa_flags": "",
+    })
+    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")

@@ -1,9 +1,13 @@
-"""Kernel density, IDW, kriging, COG writing, Gi* with FDR and hotspot polygons."""
+"""Kernel density, IDW, kriging, COG writing, Gi* with FDR and hotspot polygons (only where
+there is signal: Gi* and an enhancement above the noise)."""
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import rasterio
 import shapely
@@ -152,3 +156,112 @@ def test_hotspot_polygons_are_nested_by_confidence():
     assert p90.buffer(1.0).contains(p99) and p90.area >= p99.area
     assert p99.contains(shapely.Point(750, 750))
     assert polys["hotspot_id"].is_unique and polys.crs.to_epsg() == 32651
+
+
+# --- hotspots only where there is signal (issue 13) ------------------------------------------
+
+
+def test_the_rule_threshold_and_its_ties_to_event_detection():
+    import inspect
+
+    from ecopatrol.processing import plume
+
+    rule = hs.HOTSPOT_RULE
+    # the noise of the aggregate falls with the passes, never below the relative floor
+    thr = rule.threshold([1, 4, 100], noise=2.0, background=20.0)
+    np.testing.assert_allclose(thr, [rule.k_noise * 2.0, max(rule.k_noise * 1.0, 2.0), 2.0])
+    # the relative test and the two-sample minimum are those of event detection
+    assert rule.rel_background == inspect.signature(plume.annotate).parameters["rel_threshold"].default
+    assert rule.min_samples == inspect.signature(plume.detect_events).parameters["min_samples"].default
+    assert rule.k_noise >= inspect.signature(plume.annotate).parameters["k_sigma"].default
+
+
+def test_hotspot_polygons_need_the_signal_and_two_samples():
+    rng = np.random.default_rng(7)
+    gx, gy = np.meshgrid(np.arange(0, 1500, 30.0), np.arange(0, 1500, 30.0))
+    x, y = gx.ravel(), gy.ravel()
+    r1, r2 = np.hypot(x - 400, y - 400), np.hypot(x - 1100, y - 1100)
+    v = rng.normal(0, 1, len(x)) + 4 * (r1 < 150) + 4 * (r2 < 150)
+    cells = gpd.GeoDataFrame({"v": v, "n_samples": 3, "n_passes": 1},
+                             geometry=shapely.box(x - 15, y - 15, x + 15, y + 15), crs=CRS)
+    gi = hs.getis_ord(cells, value="v", distance_m=90.0)
+    assert len(hs.hotspot_polygons(cells, gi, value="v").dissolve().explode()) == 2  # Gi* alone: both clusters
+    polys = hs.hotspot_polygons(cells, gi, value="v", signal=r1 < 150, min_samples=2)
+    assert len(polys) and polys.union_all().distance(shapely.Point(1100, 1100)) > 300
+    assert polys.union_all().contains(shapely.Point(400, 400)) and (polys["n_samples"] >= 2).all()
+    lone = (r1 < 20)  # one cell of three samples: below four samples, no polygon
+    assert len(hs.hotspot_polygons(cells, gi, value="v", signal=lone, min_samples=3)) == 3
+    assert len(hs.hotspot_polygons(cells, gi, value="v", signal=lone, min_samples=4)) == 0
+    mask = hs.signal_mask(cells, value="v", noise=1.0, background=5.0)
+    assert mask.index.equals(cells.index) and set(mask.columns) == {"hot_threshold", "hot_signal"}
+    assert mask["hot_signal"].sum() == (v > hs.HOTSPOT_RULE.k_noise).sum()
+
+
+def _evidence(samples, out, species="tvoc_ugm3"):
+    from ecopatrol.processing.evidence import build_evidence
+
+    return build_evidence(samples, None, out_dir=out, species=species)
+
+
+@pytest.mark.parametrize("noise", ["white", "correlated"])
+def test_a_survey_of_pure_noise_gets_no_hotspot_polygon(noise, tmp_path):
+    from plume_world import street_survey
+
+    n_gi = 0
+    for seed in range(5):
+        r = _evidence(street_survey(seed, noise=noise), tmp_path / f"ev{seed}")
+        rule = r.summary["hotspot_rule"]
+        assert r.summary["n_hotspots"] == 0 == len(r.hotspots), (seed, rule)
+        assert rule["segments"]["n_gi_significant_and_above"] == 0 and rule["why"].startswith("no hotspot")
+        n_gi += rule["segments"]["n_gi_significant"]
+        saved = json.loads((tmp_path / f"ev{seed}" / "evidence.json").read_text())["hotspot_rule"]
+        assert saved["k_noise"] == hs.HOTSPOT_RULE.k_noise and saved["segments"]["n_polygons"] == 0
+    if noise == "correlated":  # what the rule is for: Gi* alone calls correlated noise significant
+        assert n_gi > 20
+
+
+def test_a_plume_on_a_few_segments_gets_polygons_there(tmp_path):
+    from plume_world import CRS_M, X0, Y0, street_survey
+
+    centre = gpd.GeoSeries(shapely.points([X0 + 400.0], [Y0 + 500.0]), crs=CRS_M)
+    for seed in range(3):  # a plume of 5 σ per sample at one crossing of two streets, driven twice
+        r = _evidence(street_survey(seed, noise="correlated", plume=((400.0, 500.0), 30.0, 40.0)),
+                      tmp_path / f"ev{seed}")
+        hot = r.hotspots.to_crs(r.grid.crs)
+        assert len(hot) >= 1 and r.summary["hotspot_rule"]["why"].endswith(f"{len(hot)} polygons")
+        assert (hot.distance(centre.to_crs(r.grid.crs).iloc[0]) <= 100.0).all()
+        seg = r.segments
+        inside = seg[seg["hot_signal"] & (seg["hot_confidence"] > 0)]
+        assert len(inside) and (inside["tvoc_ugm3_enh"] > inside["hot_threshold"]).all()
+
+
+@pytest.fixture(scope="module")
+def picarro_plumes(shared_data):
+    """The real Picarro survey with several plume crossings, georeferenced with its 4 s inlet lag."""
+    from ecopatrol.processing.georef import georeference
+
+    path = shared_data / "mobile" / "cfads_20170315-155022Z.dat"
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    return georeference([], [path], lag=4.0).samples
+
+
+def test_a_real_flat_survey_gets_no_hotspot_polygon(picarro_plumes, tmp_path):
+    # the last 11 minutes of the drive, after its last plume: CH4 within 1.97-2.11 ppm, no event
+    t = pd.to_datetime(picarro_plumes["time_utc"], utc=True)
+    flat = picarro_plumes[(t >= pd.Timestamp("2017-03-15T16:17:00Z")).to_numpy()].reset_index(drop=True)
+    assert flat["ch4_ppm"].max() - flat["ch4_ppm"].min() < 0.15
+    r = _evidence(flat, tmp_path / "ev", species="ch4_ppm")
+    rule = r.summary["hotspot_rule"]["segments"]
+    assert r.summary["n_events"] == 0
+    assert rule["n_gi_significant"] > 0  # Gi* alone would draw hotspots here (the issue)
+    assert r.summary["n_hotspots"] == 0 and rule["n_gi_significant_and_above"] == 0
+
+
+def test_a_real_plume_survey_gets_polygons_at_its_plumes(picarro_plumes, tmp_path):
+    r = _evidence(picarro_plumes, tmp_path / "ev", species="ch4_ppm")
+    assert r.summary["n_events"] >= 3 and r.summary["n_hotspots"] >= 1
+    crs = r.grid.crs
+    peaks = r.events.to_crs(crs).geometry.union_all()
+    for g in r.hotspots.to_crs(crs).geometry:
+        assert g.distance(peaks) <= 100.0  # where the plumes were crossed
