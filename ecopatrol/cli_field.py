@@ -66,7 +66,10 @@ def georef_cmd(
         if p.get("role") == "sensor":
             typer.echo(f"{p['file']}: {p['rows_kept']} kept, {p['rows_quarantined']} quarantined; "
                        f"clock offset {p['clock_offset_s']:+.1f} s (confidence {p['clock_offset_confidence']:.2f}), "
-                       f"lag {p['lag_s']:.1f} s (confidence {p['lag_confidence']:.2f})")
+                       f"lag {p['lag_s']:.1f} s (confidence {p['lag_confidence']:.2f}); "
+                       f"delay {p['total_delay_s']:+.1f} s {p['delay_applied']}")
+            if p["delay_applied"] == "instrument default":
+                typer.echo(f"  the data could not tell the delay: {p['lag_method']}")
     typer.echo(f"{len(result.samples)} samples → {paths['samples']}; {len(result.quarantine)} rows in {paths['quarantine']}")
 
 
