@@ -112,3 +112,35 @@ def test_picarro_delay_is_trusted_or_the_documented_default_and_peaks_land_where
         d = haversine_m(res.samples["lon"].iloc[j], res.samples["lat"].iloc[j],
                         np.interp(t_air, tt, lon), np.interp(t_air, tt, lat))
         assert float(d) < 30.0, (path.name, stamp)
+
+
+@needs_data
+@pytest.mark.parametrize("path", PICARRO, ids=lambda p: p.name)
+def test_picarro_chain_through_the_cli_hotspots_only_at_plumes(path, tmp_path, capsys):
+    """inspect → georef → hotspots as a user runs them, without an area: the data's own UTM
+    zone (Birmingham AL: 16N), no registry step, and no hotspot polygon away from a plume event."""
+    import json
+
+    import geopandas as gpd
+
+    from ecopatrol.cli import main
+
+    assert main(["inspect", str(path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["format"] == "picarro-dat"
+    assert main(["georef", "--sensor", str(path), "--out", str(tmp_path / "s"), "--json"]) == 0
+    geo = json.loads(capsys.readouterr().out)
+    assert geo["n_samples"] + geo["n_quarantined"] == info["rows_read"]  # nothing lost
+    rc = main(["hotspots", str(tmp_path / "s"), "--species", "ch4_ppm", "--out", str(tmp_path / "ev"), "--json"])
+    assert rc == 0
+    assert json.loads(capsys.readouterr().out)["n_samples"] > 0
+    summary = json.loads((tmp_path / "ev" / "evidence.json").read_text())
+    assert summary["area"] is None and summary["metric_crs"].endswith("32616")
+    assert any("attribution" in s for s in summary["skipped"])
+    hot = gpd.read_file(tmp_path / "ev" / "hotspots.gpkg")
+    if summary["n_events"] == 0:
+        assert len(hot) == 0, "a survey without a plume event has no hotspot"
+    elif len(hot):
+        crs = "EPSG:32616"
+        peaks = gpd.read_file(tmp_path / "ev" / "events.gpkg").to_crs(crs).geometry.union_all()
+        assert max(hot.to_crs(crs).geometry.distance(peaks)) <= 100.0
