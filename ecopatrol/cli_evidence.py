@@ -43,14 +43,19 @@ def _samples_file(samples_dir: Path) -> Path:
     return samples_dir / "samples.parquet" if samples_dir.is_dir() else samples_dir
 
 
-def _build(samples_dir: Path, area: str | None, out: Path, wind: str | None, species: str, cell_m: float,
+def _build(samples_dir: Path, area: str | None, out: Path, wind: str | None, species: str | None, cell_m: float,
            plan: Path | None, seed: int):
     """The evidence folder; without ``area`` from the samples alone (nothing falls back to an example)."""
     from ecopatrol.core.area import load_area
     from ecopatrol.processing.evidence import build_evidence
-    from ecopatrol.processing.samples import read_samples
+    from ecopatrol.processing.samples import choose_species, read_samples
 
-    r = build_evidence(read_samples(samples_dir), None if area is None else load_area(area), out_dir=out,
+    samples = read_samples(samples_dir)
+    chosen = choose_species(samples, species)
+    if species is None and chosen != "tvoc_ugm3":
+        typer.echo(f"note: no tvoc_ugm3 in the samples: analysing {chosen} (--species to choose)", err=True)
+    species = chosen
+    r = build_evidence(samples, None if area is None else load_area(area), out_dir=out,
                        wind=_wind(wind), species=species, cell_m=cell_m, plan=_plan(plan), seed=seed,
                        samples_name=str(_samples_file(samples_dir)))
     if area is None:  # each skipped step is logged by build_evidence; this says what to do about it
@@ -123,7 +128,8 @@ AreaOpt = Annotated[str | None, typer.Option(
                          "the samples alone: no attribution to enterprises, no rates.")]
 WindOpt = Annotated[str | None, typer.Option(
     "--wind", help="FROM_DEG/SPEED_M_S[/CLASS] for passes without measured wind (default: the area's).")]
-SpeciesOpt = Annotated[str, typer.Option("--species", help="Species column to analyse.")]
+SpeciesOpt = Annotated[str | None, typer.Option(
+    "--species", help="Species column to analyse (default: tvoc_ugm3 when measured, else ch4_ppm, …).")]
 CellOpt = Annotated[float, typer.Option("--cell", help="Grid cell size for aggregation (m).")]
 PlanOpt = Annotated[Path | None, typer.Option("--plan", help="Drone plan.json: names the curtain targets.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (subsampling).")]
@@ -134,7 +140,7 @@ def hotspots_cmd(
     area: AreaOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Evidence folder to write.")] = Path("evidence"),
     wind: WindOpt = None,
-    species: SpeciesOpt = "tvoc_ugm3",
+    species: SpeciesOpt = None,
     cell_m: CellOpt = 50.0,
     plan: PlanOpt = None,
     seed: SeedOpt = 0,
@@ -160,7 +166,7 @@ def attribute_cmd(
     area: AreaOpt = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Evidence folder to write.")] = Path("evidence"),
     wind: WindOpt = None,
-    species: SpeciesOpt = "tvoc_ugm3",
+    species: SpeciesOpt = None,
     cell_m: CellOpt = 50.0,
     plan: PlanOpt = None,
     seed: SeedOpt = 0,

@@ -28,6 +28,33 @@ def species_of(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if str(c).endswith(SPECIES_SUFFIXES)]
 
 
+#: The species analysed when none is named: VOCs first (the brigade's target), then the others.
+DEFAULT_SPECIES_ORDER = ("tvoc_ugm3", "ch4_ppm", "c2h6_ppm", "co2_ppm")
+
+
+def choose_species(frame: pd.DataFrame, requested: str | None = None) -> str:
+    """The species column to analyse: ``requested`` when given, else ``tvoc_ugm3`` when measured,
+    else the first of :data:`DEFAULT_SPECIES_ORDER` (then any species column) that holds data.
+
+    Raises :class:`~ecopatrol.core.errors.InputError` naming the columns there are when the
+    requested one is absent or none holds data.
+    """
+    from ..core.errors import InputError
+
+    cols = species_of(frame)
+    if requested is not None:
+        if requested not in frame.columns:
+            raise InputError(f"samples have no `{requested}` column: pass --species with one of "
+                             f"{', '.join(cols) or '(none: the samples hold no species column)'}")
+        return requested
+    with_data = [c for c in cols if frame[c].notna().any()]
+    for c in (*DEFAULT_SPECIES_ORDER, *with_data):
+        if c in with_data:
+            return c
+    raise InputError("samples hold no species column with data (columns ending in "
+                     f"{', '.join(SPECIES_SUFFIXES)}): nothing to analyse")
+
+
 def empty_samples(species: list[str] | None = None):
     """An empty samples GeoDataFrame with the contract's columns and dtypes."""
     return to_samples_frame(pd.DataFrame({c: [] for c in SAMPLE_COLUMNS}), species=species or [])

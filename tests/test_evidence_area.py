@@ -239,3 +239,18 @@ def test_map_takes_the_recorded_area_or_area_option(tmp_path, capsys):
     assert code == 0, err
     html = (tmp_path / "m2.html").read_text()
     assert "Enterprises" in layer_data(html) and "No area (registry) given" not in html
+
+
+def test_species_default_is_the_measured_one():
+    from ecopatrol.core.errors import InputError
+    from ecopatrol.processing.samples import choose_species
+
+    both = pd.DataFrame({"tvoc_ugm3": [1.0], "ch4_ppm": [2.0]})
+    assert choose_species(both) == "tvoc_ugm3"
+    assert choose_species(pd.DataFrame({"co2_ppm": [400.0], "ch4_ppm": [2.0]})) == "ch4_ppm"
+    assert choose_species(pd.DataFrame({"no2_ppb": [3.0]})) == "no2_ppb"
+    assert choose_species(pd.DataFrame({"tvoc_ugm3": [np.nan], "ch4_ppm": [2.0]})) == "ch4_ppm"
+    with pytest.raises(InputError, match="no `benzene_ppb` column.*ch4_ppm"):
+        choose_species(pd.DataFrame({"ch4_ppm": [2.0]}), "benzene_ppb")
+    with pytest.raises(InputError, match="no species column with data"):
+        choose_species(pd.DataFrame({"lon": [1.0]}))
