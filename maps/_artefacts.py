@@ -69,15 +69,17 @@ class Artefacts:
     def depot(self):
         return None if self.area is None else getattr(self.area, "depot", None)
 
-    def area_note(self) -> str | None:
+    def area_note(self, lang: str = "en") -> str | None:
         """What is missing for want of an area (``None`` when there is one), for a map or report."""
+        from .i18n import t
+
         if self.area is not None:
             return None
-        note = "No area (registry) given: enterprises are not shown (pass --area FOLDER)"
+        note = t("area.none", lang)
         skipped = [str(s).split(":", 1)[0] for s in (self.evidence_summary or {}).get("skipped") or []]
         if skipped:
-            note += f"; the evidence was built from the samples alone (skipped: {', '.join(skipped)})"
-        return note + "."
+            note += t("area.skipped", lang, steps=", ".join(skipped))
+        return note + ("。" if lang == "zh" else ".")
 
     def species(self) -> list[str]:
         """Species columns present in the samples, preferred first."""
@@ -113,6 +115,7 @@ class _MiniArea:
     nofly: Any = None
     launch_sites: Any = None
     depot: Any = None
+    roads_path: Path | None = None
     config: dict = field(default_factory=dict)
 
 
@@ -228,6 +231,7 @@ def _mini_area(path: Path) -> _MiniArea:
         nofly=_read_geo(_first(path, "nofly.geojson")),
         launch_sites=_read_geo(_first(path, "launch_sites.geojson")),
         depot=_read_geo(_first(path, "depot.geojson")), config=cfg,
+        roads_path=_first(path, "roads.osm.pbf", "roads.osm", "roads.osm.bz2", "roads.osm.gz"),
     )
 
 

@@ -11,22 +11,30 @@ import numpy as np
 
 #: Fill colours of hotspot polygons by Gi* confidence (percent).
 CONFIDENCE_COLOURS = {99: "#b10026", 95: "#e31a1c", 90: "#fd8d3c"}
-#: Van leg styles by kind.
+#: Van leg styles by kind: the van is teal (the drone purple), monitoring legs bold.
 LEG_STYLES = {
-    "monitoring": {"color": "#d7301f", "weight": 6, "opacity": 0.9},
-    "background": {"color": "#2b8cbe", "weight": 5, "opacity": 0.9},
-    "transit": {"color": "#636363", "weight": 3, "opacity": 0.7, "dashArray": "6 6"},
+    "monitoring": {"color": "#00796b", "weight": 6, "opacity": 0.95},
+    "background": {"color": "#4db6ac", "weight": 5, "opacity": 0.9, "dashArray": "12 5"},
+    "transit": {"color": "#5f8f8b", "weight": 3, "opacity": 0.75, "dashArray": "6 6"},
 }
+#: Drone sorties: shades of purple, one per sortie (the van is teal).
+DRONE_COLOURS = ("#6a1b9a", "#9c27b0", "#4a148c", "#ba68c8", "#7b1fa2")
 ZONE_STYLES = {
     "no-fly": {"color": "#a50f15", "weight": 2, "fillColor": "#de2d26", "fillOpacity": 0.25},
     "restricted": {"color": "#d94801", "weight": 2, "fillColor": "#fd8d3c", "fillOpacity": 0.15,
                    "dashArray": "5 5"},
 }
-_QUALITATIVE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-                "#bcbd22", "#7f7f7f", "#d62728")
+# no purple and no teal here: those are the drone's and the van's colours
+_QUALITATIVE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#8c564b", "#e377c2", "#bcbd22", "#d62728",
+                "#7f7f7f", "#637939", "#e6ab02")
 #: Number of colour classes for concentrations.
 N_CONC_CLASSES = 7
 TIMEZONE_DISPLAY = "Asia/Shanghai"
+
+
+def drone_colours(n: int) -> list[str]:
+    """``n`` purple shades for drone sorties, repeating."""
+    return [DRONE_COLOURS[i % len(DRONE_COLOURS)] for i in range(n)]
 
 
 def palette(n: int) -> list[str]:

@@ -66,7 +66,8 @@ def test_offline_map_renders_without_network(tmp_path):
     assert blocked == []
     layers = state["layers"]
     assert all(v["onMap"] for v in layers.values())
-    assert state["controlEntries"] == len(layers) == 11
+    assert state["controlEntries"] == len(layers) == 12
+    assert layers["Roads"]["n"] == 3          # major, minor and service roads of the area
     assert layers["Enterprises"]["n"] == 5
     assert layers["Inspection targets"]["n"] == 3
     assert layers["Plume events"]["n"] == 3

@@ -35,6 +35,7 @@ class FakeArea:
     launch_sites: object
     depot: object
     config: dict = field(default_factory=dict)
+    roads_path: Path | None = None
 
 
 def make_area(path: Path) -> FakeArea:
@@ -70,6 +71,34 @@ def make_area(path: Path) -> FakeArea:
     return FakeArea("test-area", path, ent, src, nofly, launch, depot,
                     {"name": "test-area", "synthetic": True,
                      "defaults": {"wind_from_deg": 270.0, "wind_speed_m_s": 4.0, "stability": "D"}})
+
+
+#: A few streets of the test area: ``(highway, [(x_m, y_m), …])`` relative to (LON0, LAT0).
+ROADS = [
+    ("primary", [(-3000, -400), (-1000, -400), (0, -400), (2500, -400)]),   # the monitoring street
+    ("secondary", [(-2500, -2000), (-2500, -400), (-2500, 1500)]),
+    ("tertiary", [(2000, -1500), (2000, -400), (2000, 1500)]),
+    ("residential", [(-2500, 600), (-600, 600), (1200, 600), (2000, 600)]),
+    ("service", [(-600, 600), (-600, 0), (-600, -400)]),
+]
+
+
+def write_roads_osm(path: Path) -> Path:
+    """A tiny OSM XML road network (five ways) around the test area."""
+    nodes, ways, nid = [], [], 1
+    for k, (hw, pts) in enumerate(ROADS):
+        refs = []
+        for x, y in pts:
+            lon, lat = off(x, y)
+            nodes.append(f'  <node id="{nid}" lat="{float(lat):.7f}" lon="{float(lon):.7f}" version="1"/>')
+            refs.append(nid)
+            nid += 1
+        nd = "".join(f'<nd ref="{r}"/>' for r in refs)
+        ways.append(f'  <way id="{100 + k}" version="1">{nd}<tag k="highway" v="{hw}"/>'
+                    f'<tag k="name" v="Road {k}"/></way>')
+    path.write_text('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="test">\n'
+                    + "\n".join(nodes + ways) + "\n</osm>\n", encoding="utf-8")
+    return path
 
 
 def drone_plan() -> dict:
@@ -182,6 +211,7 @@ def make_output_folder(root: Path, *, n_samples: int = 2000, with_area_dir: bool
     (folder / "samples").mkdir()
     (folder / "evidence").mkdir()
     area = make_area(folder / "area")
+    area.roads_path = write_roads_osm(root / "roads.osm")
     (folder / "plans" / "drone" / "plan.json").write_text(json.dumps(drone_plan()))
     (folder / "plans" / "van" / "plan.json").write_text(json.dumps(van_plan()))
     make_samples(n_samples).to_parquet(folder / "samples" / "samples.parquet")
@@ -231,6 +261,7 @@ def make_output_folder(root: Path, *, n_samples: int = 2000, with_area_dir: bool
         area.nofly.to_file(d / "nofly.geojson", driver="GeoJSON")
         area.launch_sites.to_file(d / "launch_sites.geojson", driver="GeoJSON")
         area.depot.to_file(d / "depot.geojson", driver="GeoJSON")
+        write_roads_osm(d / "roads.osm")
     return folder, area
 
 
