@@ -1,17 +1,21 @@
 """The daily report: one self-contained, printable HTML page of an output folder.
 
-Sections: summary; what was flown and driven (plans and what the samples show was covered);
-samples kept and quarantined (with reasons); plume events; hotspots (figure and table); the
-ranked inspection targets with their reasons; the time series of the pass with the highest
-peak and a curtain cross-section. Figures are embedded as base64 PNG, so the file can be
-mailed or printed to PDF from the browser (A4, print CSS keeps tables and figures whole).
-Every artefact is optional: a missing one is reported as "not available", never an error.
+Sections: summary; what was flown and driven (plans, with enterprise names beside the target
+ids, and what the samples show was covered); samples kept and quarantined; plume events;
+hotspots (nested 90/95/99 % polygons merged: one row per outer polygon, with the best level and
+its location); the top ``top`` inspection targets with their reasons as written; the time series
+of the pass with the top target's strongest event and the curtain cross-section from curtain
+samples only (figures from clean data); then one printed page per top target for the inspectors
+(:mod:`ecopatrol.maps.sheets`). Figures are embedded as base64 PNG and sketches as SVG, so the
+file can be mailed or printed to PDF from the browser (A4; each sheet starts a new page).
+Every user-facing string comes from :mod:`ecopatrol.maps.i18n`; every artefact is optional —
+a missing one is reported as "not available", never an error.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +24,19 @@ import pandas as pd
 from ecopatrol.core.crs import haversine_m
 
 from ._artefacts import Artefacts, load_artefacts, species_label
-from ._style import TIMEZONE_DISPLAY, atomic_write_text, esc, fmt_num
+from ._style import atomic_write_text, esc, fmt_num
+from ._text import area_timezone, enterprise_names, fmt_lonlat, local_time, split_reasons, with_names
+from .choose import UNUSABLE_FLAGS, merge_hotspots, usable_mask
+from .i18n import FONT_STACK, Tr, resolve_lang
 
 log = logging.getLogger(__name__)
 
+#: Targets listed in the report (and given a sheet) unless ``top`` says otherwise.
+TOP_DEFAULT = 20
+EVENTS_LISTED = 25
+
 _CSS = """
-body {font:13px/1.45 "Noto Sans", "Noto Sans CJK SC", "Microsoft YaHei", Arial, sans-serif; color:#222;
-  max-width:1100px; margin:0 auto; padding:16px 24px;}
+body {font:13px/1.45 @FONT@; color:#222; max-width:1100px; margin:0 auto; padding:16px 24px;}
 h1 {font-size:22px; margin:0 0 2px;} h2 {font-size:17px; border-bottom:2px solid #08306b; padding-bottom:2px;
   margin-top:26px;} h3 {font-size:14px; margin:14px 0 4px;}
 .sub {color:#555; margin:0 0 10px;}
@@ -39,9 +49,19 @@ th, td {border:1px solid #d0d4dc; padding:3px 6px; text-align:left; vertical-ali
 th {background:#eef1f6;} td.n {text-align:right; font-variant-numeric:tabular-nums;}
 tr:nth-child(even) td {background:#fafbfd;}
 ul.reasons {margin:0; padding-left:16px;}
+table.targets td:nth-child(2) {white-space:nowrap; font-size:11px;}
+table.targets td:nth-child(3) {min-width:10em;} table.targets td:nth-child(4) {min-width:4em;}
+table.targets td:last-child {font-size:11px;}
 figure {margin:10px 0; text-align:center;} figure img {max-width:100%; border:1px solid #ddd;}
 figcaption {font-size:11px; color:#555;}
 .na {color:#888; font-style:italic;}
+section.sheet {border-top:3px double #08306b; margin-top:30px; padding-top:4px;}
+section.sheet h2 {border:none; margin-top:6px;}
+section.sheet ul {margin:2px 0 6px; padding-left:18px;}
+.sheet-top {display:flex; gap:14px; align-items:flex-start;}
+.sheet-top table.facts {flex:1; width:auto;} .sheet-top table.facts th {width:9em; white-space:nowrap;}
+figure.sketch {margin:0; flex:none; width:260px;}
+table.small {font-size:11px; margin:4px 0;}
 footer {margin-top:30px; font-size:11px; color:#777; border-top:1px solid #ddd; padding-top:6px;}
 @page {size:A4; margin:14mm 12mm;}
 @media print {
@@ -49,14 +69,16 @@ footer {margin-top:30px; font-size:11px; color:#777; border-top:1px solid #ddd; 
   h2 {page-break-after:avoid; break-after:avoid;}
   table, figure, .cards {page-break-inside:avoid; break-inside:avoid;}
   tr {page-break-inside:avoid; break-inside:avoid;}
+  section.sheet {page-break-before:always; break-before:page; border:none; margin:0;}
   a {color:inherit; text-decoration:none;}
 }
-"""
+""".replace("@FONT@", FONT_STACK)
 
 
-def _table(df: pd.DataFrame, *, numeric: tuple[str, ...] = (), html_cols: tuple[str, ...] = ()) -> str:
+def _table(df: pd.DataFrame | None, tr: Tr, *, numeric: tuple[str, ...] = (), html_cols: tuple[str, ...] = (),
+           cls: str = "") -> str:
     if df is None or df.empty:
-        return '<p class="na">none</p>'
+        return f'<p class="na">{esc(tr("none"))}</p>'
     head = "".join(f"<th>{esc(c)}</th>" for c in df.columns)
     rows = []
     for rec in df.itertuples(index=False):
@@ -69,23 +91,12 @@ def _table(df: pd.DataFrame, *, numeric: tuple[str, ...] = (), html_cols: tuple[
             else:
                 cells.append(f"<td>{esc(v)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    c = f" class='{cls}'" if cls else ""
+    return f"<table{c}><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def _card(value, label: str) -> str:
     return f'<div class="card"><div class="v">{esc(value)}</div><div class="k">{esc(label)}</div></div>'
-
-
-def _na(what: str) -> str:
-    return f'<p class="na">{esc(what)} not available in this folder.</p>'
-
-
-def _local(ts) -> str:
-    t = pd.Timestamp(ts)
-    if pd.isna(t):
-        return "—"
-    t = t.tz_localize("UTC") if t.tzinfo is None else t
-    return t.tz_convert(TIMEZONE_DISPLAY).strftime("%Y-%m-%d %H:%M")
 
 
 def _img(fig, caption: str) -> str:
@@ -97,7 +108,7 @@ def _img(fig, caption: str) -> str:
 
 
 def mission_summary(samples: pd.DataFrame, *, block: int = 10) -> pd.DataFrame:
-    """Per ``(platform_id, mission_id)``: samples, start/end, duration and distance covered.
+    """Per ``(platform_id, mission_id)``: samples, start (UTC), duration and distance covered.
 
     Distance is the sum of great-circle steps between the means of consecutive blocks of
     ``block`` samples (time order), so GPS jitter between close samples does not inflate it —
@@ -122,220 +133,11 @@ def mission_summary(samples: pd.DataFrame, *, block: int = 10) -> pd.DataFrame:
     out["distance_km"] = d.groupby("code")["step"].sum() / 1000.0
     if "time_utc" in s:
         t = s.assign(_code=code).groupby("_code")["time_utc"]
-        out["start (Beijing)"] = t.min().map(_local)
+        out["start_utc"] = t.min()
         out["duration_min"] = (t.max() - t.min()).dt.total_seconds() / 60.0
     if "pass_id" in s:
         out["passes"] = s.assign(_code=code).groupby("_code")["pass_id"].nunique()
     return out.reset_index(drop=True)
-
-
-class _Report:
-    def __init__(self, art: Artefacts):
-        self.art = art
-        self.species = (art.species() or [None])[0]
-
-    def header(self) -> str:
-        a = self.art
-        name = getattr(a.area, "name", None) or a.folder.name
-        synthetic = bool((getattr(a.area, "config", None) or {}).get("synthetic", False))
-        day = None
-        if a.samples is not None and "time_utc" in a.samples and len(a.samples):
-            day = pd.Timestamp(a.samples["time_utc"].min()).tz_convert(TIMEZONE_DISPLAY).strftime("%Y-%m-%d")
-        elif a.drone_plan or a.van_plan:
-            day = _local((a.drone_plan or a.van_plan).get("created_utc"))[:10]
-        now = datetime.now(UTC)
-        w = a.wind()
-        wind = (f"wind from {w['from_deg']:.0f}° at {w['speed_m_s']:.1f} m/s"
-                + (f", stability {w['stability']}" if w.get("stability") else "")) if w else "wind not recorded"
-        return (f"<h1>ecopatrol daily report — {esc(name)}</h1>"
-                f'<p class="sub">Field day {esc(day or "—")} (Beijing time) · {esc(wind)} · generated '
-                f"{esc(_local(now))} from <code>{esc(a.folder)}</code>"
-                f"{' · <span class=synthetic>synthetic example data</span>' if synthetic else ''}</p>"
-                f"{'<p class=sub>' + esc(a.area_note()) + '</p>' if a.area_note() else ''}")
-
-    def summary(self) -> str:
-        a = self.art
-        sorties = (a.drone_plan or {}).get("sorties", [])
-        routes = (a.van_plan or {}).get("routes", [])
-        cards = [
-            _card(len(sorties), "drone sorties planned"),
-            _card(f"{sum(s.get('distance_m', 0) for s in sorties) / 1000:.1f} km", "flight distance (plan)"),
-            _card(len(routes), "van routes planned"),
-            _card(f"{sum(r.get('distance_m', 0) for r in routes) / 1000:.1f} km", "driving distance (plan)"),
-            _card(f"{0 if a.samples is None else len(a.samples):,}", "samples kept"),
-            _card(f"{0 if a.quarantine is None else len(a.quarantine):,}", "rows quarantined"),
-            _card(0 if a.events is None else len(a.events), "plume events"),
-            _card(0 if a.hotspots is None else len(a.hotspots), "Gi* hotspot polygons"),
-            _card(0 if a.targets is None else len(a.targets), "ranked targets"),
-        ]
-        return f'<h2 id="summary">Summary</h2><div class="cards">{"".join(cards)}</div>'
-
-    def flown_driven(self) -> str:
-        a = self.art
-        out = ['<h2 id="flown">Flown and driven</h2><h3>Drone sorties (plan)</h3>']
-        if a.drone_plan:
-            rows = [{"sortie": s.get("sortie_id"), "aircraft": s.get("aircraft"),
-                     "launch": (s.get("launch") or {}).get("site_id"), "waypoints": len(s.get("waypoints", [])),
-                     "heights_m_agl": _range([w.get("alt_agl_m") for w in s.get("waypoints", [])]),
-                     "distance_km": s.get("distance_m", 0) / 1000, "duration_min": s.get("duration_s", 0) / 60,
-                     "battery_%": 100 * float(s.get("battery_fraction", 0) or 0),
-                     "targets": ", ".join(map(str, s.get("targets", [])))} for s in a.drone_plan.get("sorties", [])]
-            out.append(_table(pd.DataFrame(rows), numeric=("waypoints", "distance_km", "duration_min", "battery_%")))
-        else:
-            out.append(_na("A drone plan"))
-        out.append("<h3>Van routes (plan)</h3>")
-        if a.van_plan:
-            rows = []
-            for r in a.van_plan.get("routes", []):
-                legs = pd.DataFrame(r.get("legs", []))
-                kinds = legs["kind"].value_counts().to_dict() if "kind" in legs else {}
-                rows.append({"route": r.get("route_id"), "distance_km": r.get("distance_m", 0) / 1000,
-                             "duration_min": r.get("duration_s", 0) / 60,
-                             "monitoring legs": kinds.get("monitoring", 0),
-                             "background legs": kinds.get("background", 0),
-                             "targets covered": ", ".join(map(str, r.get("targets_covered", []))),
-                             "targets dropped": ", ".join(map(str, r.get("targets_dropped", [])))})
-            out.append(_table(pd.DataFrame(rows), numeric=("distance_km", "duration_min", "monitoring legs",
-                                                           "background legs")))
-        else:
-            out.append(_na("A van plan"))
-        out.append("<h3>What the samples show was covered</h3>")
-        if a.samples is not None and len(a.samples):
-            out.append(_table(mission_summary(a.samples), numeric=("samples", "distance_km", "duration_min",
-                                                                   "passes")))
-        else:
-            out.append(_na("Samples"))
-        return "".join(out)
-
-    def samples_section(self) -> str:
-        a = self.art
-        out = ['<h2 id="samples">Samples kept and quarantined</h2>']
-        if a.samples is not None and len(a.samples):
-            s = a.samples
-            flags = s["qa_flags"].fillna("").astype(str) if "qa_flags" in s else pd.Series("", index=s.index)
-            flagged = int((flags != "").sum())
-            out.append(f"<p>{len(s):,} samples kept, {flagged:,} of them carry QA flags.</p>")
-            if flagged:
-                fl = flags[flags != ""].str.split("|").explode().value_counts().rename_axis("qa flag")
-                out.append(_table(fl.reset_index(name="samples"), numeric=("samples",)))
-            stats = []
-            for c in a.species():
-                v = s[c].to_numpy(float)
-                name, unit = species_label(c)
-                fin = v[np.isfinite(v)]
-                stats.append({"species": f"{name} ({unit})", "valid": fin.size,
-                              "median": np.median(fin) if fin.size else np.nan,
-                              "p95": np.percentile(fin, 95) if fin.size else np.nan,
-                              "max": fin.max() if fin.size else np.nan})
-            out.append(_table(pd.DataFrame(stats), numeric=("valid", "median", "p95", "max")))
-        else:
-            out.append(_na("Samples"))
-        q = a.quarantine
-        if q is not None and len(q):
-            out.append(f"<h3>Quarantine: {len(q):,} rows</h3>")
-            if "reason" in q:
-                grp = [c for c in ("file", "reason") if c in q]
-                t = q.groupby(grp, dropna=False).size().reset_index(name="rows").sort_values("rows", ascending=False)
-                out.append(_table(t.head(30), numeric=("rows",)))
-        elif q is not None:
-            out.append("<p>No input rows were quarantined.</p>")
-        return "".join(out)
-
-    def events_section(self) -> str:
-        ev = self.art.events
-        out = ['<h2 id="events">Plume events</h2>']
-        if ev is None:
-            return out[0] + _na("Plume events")
-        if not len(ev):
-            return out[0] + "<p>No plume event was detected.</p>"
-        conf = ev["confirmed"].astype(bool).sum() if "confirmed" in ev else 0
-        out.append(f"<p>{len(ev)} events, {conf} confirmed on more than one pass.</p>")
-        cols = [c for c in ("event_id", "species", "platform_id", "mission_id", "pass_id", "start_utc",
-                            "duration_s", "peak", "peak_enhancement", "n_samples", "confirmed", "n_passes") if c in ev]
-        t = pd.DataFrame(ev[cols])
-        if "peak_enhancement" in t:
-            t = t.sort_values("peak_enhancement", ascending=False)
-        if "start_utc" in t:
-            t["start_utc"] = t["start_utc"].map(_local)
-            t = t.rename(columns={"start_utc": "start (Beijing)"})
-        out.append(_table(t.head(25), numeric=("pass_id", "duration_s", "peak", "peak_enhancement", "n_samples",
-                                               "n_passes")))
-        if len(ev) > 25:
-            out.append(f"<p class='na'>{len(ev) - 25} more events in evidence/events.gpkg.</p>")
-        return "".join(out)
-
-    def hotspots_section(self) -> str:
-        from .static import hotspot_figure
-
-        a = self.art
-        out = ['<h2 id="hotspots">Hotspots</h2>']
-        if a.hotspots_tif is None and a.hotspots is None:
-            return out[0] + _na("Hotspot evidence")
-        fig = hotspot_figure(raster_path=a.hotspots_tif, hotspots=a.hotspots, enterprises=a.enterprises,
-                             targets=a.targets, events=a.events, title="Hotspots and ranked targets")
-        out.append(_img(fig, "Hotspot raster, Gi* hotspot polygons by confidence, enterprises, plume events "
-                             "(triangles) and target ranks (WGS-84)."))
-        if a.hotspots is not None and len(a.hotspots):
-            h = pd.DataFrame(a.hotspots.drop(columns="geometry"))
-            from ecopatrol.core.crs import local_metric_crs
-
-            c = a.hotspots.geometry.representative_point()
-            metric = a.hotspots.to_crs(local_metric_crs(c.x.to_numpy(), c.y.to_numpy()))
-            h["area_ha"] = metric.geometry.area.to_numpy() / 1e4
-            h["lon, lat"] = [f"{x:.5f}, {y:.5f}" for x, y in zip(c.x, c.y)]
-            if "confidence" in h:
-                h = h.sort_values("confidence", ascending=False)
-            out.append(_table(h, numeric=tuple(c for c in h.columns if pd.api.types.is_numeric_dtype(h[c]))))
-        return "".join(out)
-
-    def targets_section(self) -> str:
-        t = self.art.targets
-        out = ['<h2 id="targets">Ranked inspection targets</h2>']
-        if t is None:
-            return out[0] + _na("targets.csv")
-        cols = [c for c in ("rank", "enterprise_id", "name", "industry", "positive_list", "score",
-                            "evidence_score", "risk_score", "rate_g_s") if c in t]
-        d = pd.DataFrame(t[cols]).copy()
-        reasons = t["reasons"] if "reasons" in t else pd.Series("", index=t.index)
-        d["reasons"] = [
-            "<ul class='reasons'>" + "".join(f"<li>{esc(p.strip())}</li>" for p in str(r).split(";")
-                                             if p.strip()) + "</ul>" if isinstance(r, str) and r.strip() else "—"
-            for r in reasons]
-        out.append(_table(d, numeric=("rank", "score", "evidence_score", "risk_score", "rate_g_s"),
-                          html_cols=("reasons",)))
-        return "".join(out)
-
-    def figures_section(self) -> str:
-        from .static import curtain_figure, pass_timeseries_figure, pick_curtain, pick_pass
-
-        a = self.art
-        out = ['<h2 id="figures">Passes and curtains</h2>']
-        if a.samples is None or self.species is None:
-            return out[0] + _na("Samples")
-        p = pick_pass(a.samples, self.species)
-        if p is not None:
-            fig = pass_timeseries_figure(a.samples, mission_id=p[0], pass_id=p[1], species=self.species,
-                                         events=a.events)
-            out.append(_img(fig, f"Time series of {p[0]} pass {p[1]}, the pass with the highest peak; "
-                                  "plume events shaded."))
-        cur = pick_curtain(a.samples, self.species)
-        if cur is not None:
-            fig = curtain_figure(a.samples, mission_id=cur, species=self.species)
-            out.append(_img(fig, f"Curtain cross-section of drone mission {cur}: samples and the "
-                                 "linearly interpolated plume."))
-        else:
-            out.append('<p class="na">No drone curtain (samples at several heights) in this folder.</p>')
-        return "".join(out)
-
-    def render(self) -> str:
-        parts = [self.header(), self.summary(), self.flown_driven(), self.samples_section(),
-                 self.events_section(), self.hotspots_section(), self.targets_section(), self.figures_section()]
-        return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-                "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-                f"<title>ecopatrol report — {esc(getattr(self.art.area, 'name', None) or self.art.folder.name)}"
-                f"</title><style>{_CSS}</style></head><body>{''.join(parts)}"
-                "<footer>ecopatrol — coordinates WGS-84, times Beijing (UTC+8) unless marked; "
-                "print from the browser to save as PDF.</footer></body></html>")
 
 
 def _range(vals) -> str:
@@ -344,10 +146,286 @@ def _range(vals) -> str:
     return "—" if v.size == 0 else f"{v.min():.0f}–{v.max():.0f}"
 
 
-def build_report(folder: str | Path, *, out: str | Path, area=None) -> Path:
-    """Write the daily HTML report of an output folder to ``out`` and return its path."""
+class _Report:
+    def __init__(self, art: Artefacts, *, lang: str, top: int):
+        self.art = art
+        self.t = Tr(lang)
+        self.tz = area_timezone(art.area)
+        self.top = max(0, int(top))
+        self.species = (art.species() or [None])[0]
+        self.names = enterprise_names(art)
+        t = art.targets
+        self.top_targets = None if t is None else t.head(self.top)
+        self.top_id = None if t is None or not len(t) else str(t["enterprise_id"].iloc[0])
+        self.merged = merge_hotspots(art.hotspots)
+
+    def _na(self, what_key: str) -> str:
+        return f'<p class="na">{esc(self.t("na", what=self.t(what_key)))}</p>'
+
+    def header(self) -> str:
+        a, t = self.art, self.t
+        name = getattr(a.area, "name", None) or a.folder.name
+        synthetic = bool((getattr(a.area, "config", None) or {}).get("synthetic", False))
+        day = None
+        if a.samples is not None and "time_utc" in a.samples and len(a.samples):
+            day = local_time(a.samples["time_utc"].min(), self.tz, "%Y-%m-%d")
+        elif a.drone_plan or a.van_plan:
+            day = local_time((a.drone_plan or a.van_plan).get("created_utc"), self.tz, "%Y-%m-%d")
+        note = a.area_note(t.lang)
+        return (f"<h1>{esc(t('report.title', name=name))}</h1>"
+                f'<p class="sub">{esc(t("report.field_day", day=day or "—", tz=t.tz_label(self.tz)))} · '
+                f"{esc(t.wind(a.wind(), short=False))} · {esc(t('report.generated', time=local_time(datetime.now(UTC), self.tz)))}"
+                f" <code>{esc(a.folder)}</code>"
+                f"{' · <span class=synthetic>' + esc(t('report.synthetic')) + '</span>' if synthetic else ''}</p>"
+                f"{'<p class=sub>' + esc(note) + '</p>' if note else ''}")
+
+    def summary(self) -> str:
+        a, t = self.art, self.t
+        sorties = (a.drone_plan or {}).get("sorties", [])
+        routes = (a.van_plan or {}).get("routes", [])
+        cards = [
+            _card(len(sorties), t("card.sorties")),
+            _card(f"{sum(s.get('distance_m', 0) for s in sorties) / 1000:.1f} km", t("card.flight_km")),
+            _card(len(routes), t("card.routes")),
+            _card(f"{sum(r.get('distance_m', 0) for r in routes) / 1000:.1f} km", t("card.drive_km")),
+            _card(f"{0 if a.samples is None else len(a.samples):,}", t("card.samples")),
+            _card(f"{0 if a.quarantine is None else len(a.quarantine):,}", t("card.quarantined")),
+            _card(0 if a.events is None else len(a.events), t("card.events")),
+            _card(0 if self.merged is None else len(self.merged), t("card.hotspots")),
+            _card(0 if a.targets is None else len(a.targets), t("card.targets")),
+        ]
+        return f'<h2 id="summary">{esc(t("sec.summary"))}</h2><div class="cards">{"".join(cards)}</div>'
+
+    def flown_driven(self) -> str:
+        a, t, names = self.art, self.t, self.names
+        out = [f'<h2 id="flown">{esc(t("sec.flown"))}</h2><h3>{esc(t("h3.drone_plan"))}</h3>']
+        if a.drone_plan:
+            rows = [{t("col.sortie"): s.get("sortie_id"), t("col.aircraft"): s.get("aircraft"),
+                     t("col.launch"): (s.get("launch") or {}).get("site_id"),
+                     t("col.waypoints"): len(s.get("waypoints", [])),
+                     t("col.heights"): _range([w.get("alt_agl_m") for w in s.get("waypoints", [])]),
+                     t("col.distance_km"): s.get("distance_m", 0) / 1000,
+                     t("col.duration_min"): s.get("duration_s", 0) / 60,
+                     t("col.battery_pct"): 100 * float(s.get("battery_fraction", 0) or 0),
+                     t("col.targets"): with_names(s.get("targets", []), names)}
+                    for s in a.drone_plan.get("sorties", [])]
+            out.append(_table(pd.DataFrame(rows), t, numeric=(t("col.waypoints"), t("col.distance_km"),
+                                                              t("col.duration_min"), t("col.battery_pct"))))
+        else:
+            out.append(self._na("na.drone_plan"))
+        out.append(f"<h3>{esc(t('h3.van_plan'))}</h3>")
+        if a.van_plan:
+            rows = []
+            for r in a.van_plan.get("routes", []):
+                legs = pd.DataFrame(r.get("legs", []))
+                kinds = legs["kind"].value_counts().to_dict() if "kind" in legs else {}
+                dropped = [d.get("target_id", d) if isinstance(d, dict) else d for d in r.get("targets_dropped", [])]
+                rows.append({t("col.route"): r.get("route_id"), t("col.distance_km"): r.get("distance_m", 0) / 1000,
+                             t("col.duration_min"): r.get("duration_s", 0) / 60,
+                             t("col.monitoring_legs"): kinds.get("monitoring", 0),
+                             t("col.background_legs"): kinds.get("background", 0),
+                             t("col.targets_covered"): with_names(r.get("targets_covered", []), names),
+                             t("col.targets_dropped"): with_names(dropped, names)})
+            out.append(_table(pd.DataFrame(rows), t, numeric=(t("col.distance_km"), t("col.duration_min"),
+                                                              t("col.monitoring_legs"), t("col.background_legs"))))
+        else:
+            out.append(self._na("na.van_plan"))
+        out.append(f"<h3>{esc(t('h3.covered'))}</h3>")
+        if a.samples is not None and len(a.samples):
+            ms = mission_summary(a.samples)
+            cols = {"platform_id": t("col.platform"), "mission_id": t("col.mission"), "samples": t("col.samples"),
+                    "distance_km": t("col.distance_km"), "start_utc": t("col.start_local", tz=t.tz_label(self.tz)),
+                    "duration_min": t("col.duration_min"), "passes": t("col.passes")}
+            if "start_utc" in ms:
+                ms["start_utc"] = ms["start_utc"].map(lambda v: local_time(v, self.tz))
+            ms = ms[[c for c in cols if c in ms]].rename(columns=cols)
+            out.append(_table(ms, t, numeric=(t("col.samples"), t("col.distance_km"), t("col.duration_min"),
+                                              t("col.passes"))))
+        else:
+            out.append(self._na("na.samples"))
+        return "".join(out)
+
+    def samples_section(self) -> str:
+        a, t = self.art, self.t
+        out = [f'<h2 id="samples">{esc(t("sec.samples"))}</h2>']
+        if a.samples is not None and len(a.samples):
+            s = a.samples
+            flags = s["qa_flags"].fillna("").astype(str) if "qa_flags" in s else pd.Series("", index=s.index)
+            ok = usable_mask(s)
+            flagged = int((flags != "").sum())
+            out.append(f"<p>{esc(t('samples.kept', n=f'{len(s):,}', f=f'{flagged:,}', u=f'{int((~ok).sum()):,}', flags=', '.join(UNUSABLE_FLAGS)))}</p>")
+            if flagged:
+                fl = flags[flags != ""].str.split("|").explode().value_counts()
+                out.append(_table(pd.DataFrame({t("col.qa_flag"): fl.index, t("col.samples"): fl.to_numpy(),
+                                                t("col.usable"): [t.yes_no(f not in UNUSABLE_FLAGS) for f in fl.index]}),
+                                  t, numeric=(t("col.samples"),)))
+            stats = []
+            for c in a.species():
+                v = s[c].to_numpy(float)
+                name, unit = species_label(c)
+                fin = v[np.isfinite(v)]
+                good = v[ok & np.isfinite(v)]
+                stats.append({t("col.species"): f"{name} ({unit})", t("col.valid"): fin.size,
+                              t("col.median"): np.median(good) if good.size else np.nan,
+                              t("col.p95"): np.percentile(good, 95) if good.size else np.nan,
+                              t("col.max_usable"): good.max() if good.size else np.nan})
+            out.append(_table(pd.DataFrame(stats), t, numeric=(t("col.valid"), t("col.median"), t("col.p95"),
+                                                               t("col.max_usable"))))
+        else:
+            out.append(self._na("na.samples"))
+        q = a.quarantine
+        if q is not None and len(q):
+            out.append(f"<h3>{esc(t('h3.quarantine', n=f'{len(q):,}'))}</h3>")
+            if "reason" in q:
+                grp = [c for c in ("file", "reason") if c in q]
+                g = q.groupby(grp, dropna=False).size().reset_index(name="rows").sort_values("rows", ascending=False)
+                g = g.rename(columns={"file": t("col.file"), "reason": t("col.reason"), "rows": t("col.rows")})
+                out.append(_table(g.head(30), t, numeric=(t("col.rows"),)))
+        elif q is not None:
+            out.append(f"<p>{esc(t('samples.no_quarantine'))}</p>")
+        return "".join(out)
+
+    def events_section(self) -> str:
+        ev, t = self.art.events, self.t
+        out = [f'<h2 id="events">{esc(t("sec.events"))}</h2>']
+        if ev is None:
+            return out[0] + self._na("na.events")
+        if not len(ev):
+            return out[0] + f"<p>{esc(t('events.none'))}</p>"
+        conf = ev["confirmed"].astype(bool).sum() if "confirmed" in ev else 0
+        out.append(f"<p>{esc(t('events.summary', n=len(ev), c=conf))}</p>")
+        cols = {"event_id": t("col.event"), "species": t("col.species"), "platform_id": t("col.platform"),
+                "mission_id": t("col.mission"), "pass_id": t("col.pass"),
+                "start_utc": t("col.start_local", tz=t.tz_label(self.tz)), "duration_s": t("col.duration_s"),
+                "peak": t("col.peak"), "peak_enhancement": t("col.peak_enhancement"), "n_samples": t("col.samples"),
+                "confirmed": t("col.confirmed"), "n_passes": t("col.passes")}
+        d = pd.DataFrame(ev[[c for c in cols if c in ev]])
+        if "peak_enhancement" in d:
+            d = d.sort_values("peak_enhancement", ascending=False)
+        if "start_utc" in d:
+            d["start_utc"] = d["start_utc"].map(lambda v: local_time(v, self.tz))
+        if "confirmed" in d:
+            d["confirmed"] = d["confirmed"].map(lambda v: t.yes_no(str(v).lower() in ("true", "1")))
+        d = d.rename(columns=cols)
+        out.append(_table(d.head(EVENTS_LISTED), t, numeric=tuple(cols[c] for c in (
+            "pass_id", "duration_s", "peak", "peak_enhancement", "n_samples", "n_passes"))))
+        if len(ev) > EVENTS_LISTED:
+            out.append(f"<p class='na'>{esc(t('events.more', k=len(ev) - EVENTS_LISTED))}</p>")
+        return "".join(out)
+
+    def hotspots_section(self) -> str:
+        from .static import hotspot_figure
+
+        a, t = self.art, self.t
+        out = [f'<h2 id="hotspots">{esc(t("sec.hotspots"))}</h2>']
+        if a.hotspots_tif is None and a.hotspots is None:
+            return out[0] + self._na("na.hotspots")
+        fig = hotspot_figure(raster_path=a.hotspots_tif, hotspots=self.merged, enterprises=a.enterprises,
+                             targets=a.targets, events=a.events, title=t("hotspots.fig_title"), lang=t.lang,
+                             top=self.top)
+        out.append(_img(fig, t("hotspots.caption")))
+        m = self.merged
+        if m is not None and len(m):
+            out.append(f"<p>{esc(t('hotspots.merged', n=len(a.hotspots), m=len(m)))}</p>")
+            d = pd.DataFrame({t("col.hotspot"): m["hotspot_id"], t("col.best_level"): m["confidence"],
+                              t("col.levels"): m["levels"], t("col.area_ha"): m["area_ha"],
+                              t("col.samples"): m["n_samples"], t("col.max_value"): m["max_value"],
+                              t("col.location"): [fmt_lonlat(x, y) for x, y in zip(m["lon"], m["lat"])]})
+            out.append(_table(d, t, numeric=(t("col.best_level"), t("col.area_ha"), t("col.samples"),
+                                             t("col.max_value"))))
+        return "".join(out)
+
+    def targets_section(self) -> str:
+        tg, t = self.art.targets, self.t
+        out = [f'<h2 id="targets">{esc(t("sec.targets"))}</h2>']
+        if tg is None:
+            return out[0] + self._na("na.targets")
+        top = self.top_targets
+        out.append(f"<p>{esc(t('targets.top', n=len(top), total=len(tg)))}</p>")
+        cols = {"rank": t("col.rank"), "enterprise_id": t("col.id"), "name": t("col.name"),
+                "industry": t("col.industry"), "positive_list": t("col.positive_list"), "score": t("col.score"),
+                "emit_probability": t("col.emit_probability"), "rate_g_s": t("col.est_rate")}
+        d = pd.DataFrame(top[[c for c in cols if c in top]]).copy()
+        if "industry" in d:
+            d["industry"] = d["industry"].map(t.industry)
+        if "positive_list" in d:
+            d["positive_list"] = d["positive_list"].map(lambda v: t.yes_no(str(v).strip().lower() in ("true", "1", "是")))
+        if "rank" in d:
+            d["rank"] = [f"<a href='#sheet-{int(r)}'>{int(r)}</a>" for r in d["rank"]]
+        d = d.rename(columns=cols)
+        reasons = top["reasons"] if "reasons" in top else pd.Series("", index=top.index)
+        d[t("col.reasons")] = [
+            "<ul class='reasons'>" + "".join(f"<li>{esc(p)}</li>" for p in split_reasons(r)) + "</ul>"
+            if split_reasons(r) else "—" for r in reasons]
+        out.append(_table(d, t, numeric=(t("col.score"), t("col.emit_probability"), t("col.est_rate")),
+                          html_cols=(t("col.reasons"), t("col.rank")), cls="targets"))
+        return "".join(out)
+
+    def figures_section(self) -> str:
+        from .static import curtain_figure, pass_timeseries_figure, pick_curtain, pick_pass
+
+        a, t = self.art, self.t
+        out = [f'<h2 id="figures">{esc(t("sec.figures"))}</h2>']
+        if a.samples is None or self.species is None:
+            return out[0] + self._na("na.samples")
+        p = pick_pass(a.samples, self.species, events=a.events, attribution=a.attribution, target_id=self.top_id)
+        if p is not None:
+            fig = pass_timeseries_figure(a.samples, mission_id=p.mission_id, pass_id=p.pass_id, species=self.species,
+                                         events=a.events, lang=t.lang, tz=self.tz)
+            key = {"target_event": "figures.pass_target", "event": "figures.pass_event"}.get(p.why, "figures.pass_peak")
+            cap = t(key, m=p.mission_id, p=p.pass_id, ev=p.event_id)
+            sel = (a.samples["mission_id"].astype(str) == p.mission_id)
+            if "pass_id" in a.samples:
+                sel &= a.samples["pass_id"] == p.pass_id
+            n_out = int((~usable_mask(a.samples.loc[sel])).sum())
+            if n_out:
+                cap += " " + t("figures.flagged_out", k=n_out)
+            out.append(_img(fig, cap))
+        sorties = {str(s.get("sortie_id")): s for s in (a.drone_plan or {}).get("sorties", [])}
+        cur = pick_curtain(a.samples, self.species, plan=a.drone_plan, flux=a.flux, target_id=self.top_id)
+        if cur is not None:
+            fig = curtain_figure(a.samples, mission_id=cur, species=self.species, sortie=sorties.get(cur),
+                                 target_id=self.top_id, lang=t.lang)
+            got = fig._ep_curtain
+            if got is not None:
+                cs, plane = got
+                lv = len(plane.levels_m) or len(np.unique(np.round(cs["alt_agl_m"].to_numpy(float) / 5.0)))
+                src = t("figures.curtain_plan") if plane.source == "plan" else t("figures.curtain_samples")
+                out.append(_img(fig, t("figures.curtain", m=cur, src=src, n=f"{len(cs):,}", lv=lv)))
+        if cur is None:
+            out.append(f'<p class="na">{esc(t("figures.no_curtain"))}</p>')
+        return "".join(out)
+
+    def sheets(self) -> str:
+        from .sheets import build_sheets
+
+        if self.top_targets is None or self.top_targets.empty:
+            return ""
+        parts = build_sheets(self.art, self.top_targets, lang=self.t.lang, tz=self.tz)
+        return f'<h2 id="sheets" class="sheets-title">{esc(self.t("sec.sheets"))}</h2>' + "".join(parts)
+
+    def render(self) -> str:
+        t = self.t
+        parts = [self.header(), self.summary(), self.targets_section(), self.flown_driven(), self.samples_section(),
+                 self.events_section(), self.hotspots_section(), self.figures_section(), self.sheets()]
+        name = getattr(self.art.area, "name", None) or self.art.folder.name
+        return (f"<!DOCTYPE html><html lang='{t.html_lang}'><head><meta charset='utf-8'>"
+                "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+                f"<title>{esc(t('report.title', name=name))}</title><style>{_CSS}</style></head><body>{''.join(parts)}"
+                f"<footer>{esc(t('report.footer', tz=t.tz_label(self.tz)))}</footer></body></html>")
+
+
+def build_report(folder: str | Path, *, out: str | Path, area=None, lang: str | None = None,
+                 top: int = TOP_DEFAULT) -> Path:
+    """Write the daily HTML report of an output folder to ``out`` and return its path.
+
+    ``top`` targets are listed and get an inspection sheet each (default 20); ``lang`` is
+    ``"zh"`` or ``"en"`` (default: the area's, see :func:`ecopatrol.maps.i18n.resolve_lang`).
+    """
     art = load_artefacts(folder, area=area)
-    html = _Report(art).render()
+    lang = resolve_lang(lang, art.area)
+    html = _Report(art, lang=lang, top=top).render()
     out = atomic_write_text(out, html)
-    log.info("report: %s, %.1f MB, from %s -> %s", ", ".join(art.found), out.stat().st_size / 1e6, folder, out)
+    log.info("report: %s, top %d, %s, %.1f MB, from %s -> %s", ", ".join(art.found), top, lang,
+             out.stat().st_size / 1e6, folder, out)
     return out

@@ -3,7 +3,9 @@
 Each function returns a :class:`matplotlib.figure.Figure` built with the object-oriented API
 (no pyplot state, safe in threads and without a display). Coordinates are WGS-84
 ``(lon, lat)``; maps are drawn with an aspect of 1/cos(lat) so metres look square. Times are
-displayed in Asia/Shanghai (Beijing time).
+displayed in the area's time zone (Asia/Shanghai by default). Figures show clean data only:
+samples with an unusable QA flag are left out (:mod:`ecopatrol.maps.choose`), and the curtain
+cross-section uses the curtain samples alone. Labels come from :mod:`ecopatrol.maps.i18n`.
 """
 
 from __future__ import annotations
@@ -18,8 +20,52 @@ import pandas as pd
 
 from ._artefacts import species_label
 from ._style import CONFIDENCE_COLOURS, TIMEZONE_DISPLAY, industry_colours
+from .choose import PassChoice, clean, curtain_samples, pick_curtain, pick_pass
+from .i18n import MPL_FONTS, Tr
 
 log = logging.getLogger(__name__)
+
+__all__ = ["PassChoice", "curtain_figure", "figure_to_png_base64", "hotspot_figure", "pass_timeseries_figure",
+           "pick_curtain", "pick_pass"]
+
+
+_FONTS_CHECKED = False
+
+
+def _register_cjk_fonts() -> None:
+    """Make system CJK fonts installed after matplotlib built its font cache known to it (once)."""
+    global _FONTS_CHECKED
+    if _FONTS_CHECKED:
+        return
+    _FONTS_CHECKED = True
+    from matplotlib import font_manager
+
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    if any(n in known for n in MPL_FONTS[1:]):
+        return
+    for path in font_manager.findSystemFonts():
+        name = Path(path).name.lower()
+        if ("cjk" in name or "wqy" in name) and "serif" not in name and "bold" not in name:
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError) as exc:
+                log.debug("font %s not usable: %s", path, exc)
+
+
+def _fonts():
+    """rcParams giving matplotlib a Chinese fallback font (Noto Sans CJK SC when installed)."""
+    import logging as _logging
+
+    import matplotlib
+
+    _logging.getLogger("matplotlib.font_manager").setLevel(_logging.ERROR)
+    _register_cjk_fonts()
+    # per-glyph fallback runs over the families listed in font.family (not the generic's list)
+    from matplotlib import font_manager
+
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    families = [f for f in MPL_FONTS if f in known] or ["sans-serif"]
+    return matplotlib.rc_context({"font.family": families, "axes.unicode_minus": False})
 
 
 def _figure(w_in: float, h_in: float):
@@ -30,18 +76,29 @@ def _figure(w_in: float, h_in: float):
 
 def figure_to_png_base64(fig, *, dpi: int = 110) -> str:
     """PNG bytes of ``fig`` as base64 text (for ``<img src="data:image/png;base64,…">``)."""
+    import warnings
+
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    with _fonts(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing")
+        fig.savefig(buf, format="png", dpi=dpi)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def hotspot_figure(*, raster_path: Path | None = None, hotspots=None, enterprises=None, targets=None,
-                   events=None, title: str = "Hotspots"):
+                   events=None, title: str = "Hotspots", lang: str = "en", top: int = 20):
     """Map of the hotspot raster, Gi* polygons by confidence, enterprises and ranked targets.
 
     ``hotspots``/``enterprises``/``events`` are GeoDataFrames in EPSG:4326 (any may be None);
-    ``targets`` a DataFrame with ``rank``, ``enterprise_id`` (and optionally ``lon``/``lat``).
+    ``targets`` a DataFrame with ``rank``, ``enterprise_id`` (and optionally ``lon``/``lat``);
+    the first ``top`` targets are labelled with their rank.
     """
+    tr = Tr(lang)
+    with _fonts():
+        return _hotspot_figure(raster_path, hotspots, enterprises, targets, events, title, tr, top)
+
+
+def _hotspot_figure(raster_path, hotspots, enterprises, targets, events, title, tr, top):
     fig = _figure(7.0, 6.0)
     ax = fig.add_subplot()
     lat_ref = None
@@ -69,12 +126,12 @@ def hotspot_figure(*, raster_path: Path | None = None, hotspots=None, enterprise
                 ax.plot([], [], "s", color=col, alpha=0.6, label=f"Gi* {c} %")
     if events is not None and len(events):
         ax.scatter(events.geometry.x, events.geometry.y, s=22, marker="^", color="#67000d", zorder=4,
-                   label=f"plume events ({len(events)})")
+                   label=tr("fig.events", n=len(events)))
     if enterprises is not None and len(enterprises):
         ind = enterprises.get("industry", pd.Series("unknown", index=enterprises.index)).fillna("unknown").astype(str)
         cols = industry_colours(ind)
         ax.scatter(enterprises.geometry.x, enterprises.geometry.y, s=12, c=[cols[i] for i in ind],
-                   edgecolors="k", linewidths=0.3, zorder=3, label="enterprises")
+                   edgecolors="k", linewidths=0.3, zorder=3, label=tr("fig.enterprises"))
         lat_ref = lat_ref if lat_ref is not None else float(enterprises.geometry.y.mean())
     if targets is not None and len(targets):
         pos_t = targets
@@ -82,16 +139,19 @@ def hotspot_figure(*, raster_path: Path | None = None, hotspots=None, enterprise
             e = pd.DataFrame({"enterprise_id": enterprises["enterprise_id"].astype(str),
                               "lon": enterprises.geometry.x, "lat": enterprises.geometry.y})
             pos_t = targets.merge(e, on="enterprise_id", how="inner")
-        pos_t = pos_t.dropna(subset=[c for c in ("lon", "lat") if c in pos_t]).head(20) \
+        pos_t = pos_t.dropna(subset=[c for c in ("lon", "lat") if c in pos_t]) \
             if {"lon", "lat"} <= set(pos_t.columns) else pos_t.iloc[0:0]
+        pos_t = pos_t[pos_t["rank"] <= top]
         for _, r in pos_t.iterrows():
             ax.annotate(str(int(r["rank"])), (r["lon"], r["lat"]), xytext=(4, 4), textcoords="offset points",
                         fontsize=8, fontweight="bold", color="#08306b",
                         bbox={"boxstyle": "circle,pad=0.2", "fc": "white", "ec": "#08306b", "lw": 0.8})
+    lead = pos_t[pos_t["rank"] <= 3] if targets is not None and len(targets) else None
+    _zoom_to_evidence(ax, hotspots, events, lead)
     if lat_ref is not None:
         ax.set_aspect(1.0 / np.cos(np.radians(lat_ref)))
-    ax.set_xlabel("longitude (°E, WGS-84)")
-    ax.set_ylabel("latitude (°N)")
+    ax.set_xlabel(tr("fig.lon"))
+    ax.set_ylabel(tr("fig.lat"))
     ax.set_title(title)
     ax.ticklabel_format(useOffset=False)
     from matplotlib.ticker import MaxNLocator
@@ -102,29 +162,56 @@ def hotspot_figure(*, raster_path: Path | None = None, hotspots=None, enterprise
     return fig
 
 
-def pick_pass(samples: pd.DataFrame, species: str) -> tuple[str, int] | None:
-    """``(mission_id, pass_id)`` of the pass with the highest ``species`` peak, or None."""
-    if samples is None or samples.empty or species not in samples or "mission_id" not in samples:
-        return None
-    v = samples[species].to_numpy(float)
-    if not np.isfinite(v).any():
-        return None
-    i = int(np.nanargmax(v))
-    row = samples.iloc[i]
-    return str(row["mission_id"]), int(row["pass_id"]) if "pass_id" in samples else 0
+def _local_naive(ts, tz: str):
+    t = pd.Timestamp(ts)
+    t = t.tz_localize("UTC") if t.tzinfo is None else t
+    return t.tz_convert(tz).tz_localize(None)
+
+
+def _zoom_to_evidence(ax, hotspots, events, targets, *, pad: float = 0.15, min_half_deg: float = 0.006) -> None:
+    """Limit the map to the evidence (hotspots, events, labelled targets), not the whole registry."""
+    xs, ys = [], []
+    for g in (hotspots, events):
+        if g is not None and len(g):
+            b = g.total_bounds
+            xs += [b[0], b[2]]
+            ys += [b[1], b[3]]
+    if targets is not None and len(targets) and {"lon", "lat"} <= set(targets.columns):
+        xs += list(targets["lon"].astype(float))
+        ys += list(targets["lat"].astype(float))
+    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    if not ok.any():
+        return
+    x0, x1, y0, y1 = xs[ok].min(), xs[ok].max(), ys[ok].min(), ys[ok].max()
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    coslat = np.cos(np.radians(cy))
+    half = max((x1 - x0) / 2 * coslat, (y1 - y0) / 2) * (1 + pad)   # a square in metres fills the figure
+    hy = max(half, min_half_deg)
+    hx = hy / coslat
+    ax.set_xlim(cx - hx, cx + hx)
+    ax.set_ylim(cy - hy, cy + hy)
 
 
 def pass_timeseries_figure(samples: pd.DataFrame, *, mission_id: str, pass_id: int, species: str,
-                           events=None):
-    """A pass's ``species`` time series (Beijing time) with its plume events shaded."""
+                           events=None, lang: str = "en", tz: str = TIMEZONE_DISPLAY):
+    """A pass's ``species`` time series (local time ``tz``) with its plume events shaded.
+
+    Only clean samples are drawn: rows with an unusable QA flag are left out.
+    """
+    with _fonts():
+        return _pass_timeseries(samples, mission_id, pass_id, species, events, Tr(lang), tz)
+
+
+def _pass_timeseries(samples, mission_id, pass_id, species, events, tr, tz):
     sel = samples["mission_id"].astype(str) == str(mission_id)
     if "pass_id" in samples:
         sel &= samples["pass_id"] == pass_id
-    s = samples.loc[sel].sort_values("time_utc")
+    s = clean(samples.loc[sel]).sort_values("time_utc")
     name, unit = species_label(species)
     fig = _figure(8.0, 3.2)
     ax = fig.add_subplot()
-    t = pd.to_datetime(s["time_utc"], utc=True).dt.tz_convert(TIMEZONE_DISPLAY).dt.tz_localize(None)
+    t = pd.to_datetime(s["time_utc"], utc=True).dt.tz_convert(tz).dt.tz_localize(None)
     ax.plot(t, s[species], lw=0.9, color="#253494", label=name)
     n_ev = 0
     if events is not None and len(events) and {"start_utc", "end_utc"} <= set(events.columns):
@@ -136,62 +223,50 @@ def pass_timeseries_figure(samples: pd.DataFrame, *, mission_id: str, pass_id: i
         if "species" in ev:
             ev = ev[ev["species"].astype(str) == species]
         for _, e in ev.iterrows():
-            a = pd.Timestamp(e["start_utc"]).tz_convert(TIMEZONE_DISPLAY).tz_localize(None) \
-                if pd.Timestamp(e["start_utc"]).tzinfo else pd.Timestamp(e["start_utc"])
-            b = pd.Timestamp(e["end_utc"]).tz_convert(TIMEZONE_DISPLAY).tz_localize(None) \
-                if pd.Timestamp(e["end_utc"]).tzinfo else pd.Timestamp(e["end_utc"])
-            ax.axvspan(a, b, color="#e31a1c", alpha=0.25, lw=0, label="plume event" if n_ev == 0 else None)
+            a, b = _local_naive(e["start_utc"], tz), _local_naive(e["end_utc"], tz)
+            ax.axvspan(a, b, color="#e31a1c", alpha=0.25, lw=0, label=tr("fig.plume_event") if n_ev == 0 else None)
             ax.annotate(str(e.get("event_id", "")), (a, 1.0), xycoords=("data", "axes fraction"),
                         fontsize=7, va="bottom", color="#a50f15")
             n_ev += 1
-    ax.set_xlabel(f"time ({TIMEZONE_DISPLAY})")
+    ax.set_xlabel(tr("fig.time", tz=tr.tz_label(tz)))
     ax.set_ylabel(f"{name} ({unit})")
-    ax.set_title(f"{mission_id} pass {pass_id}: {name}, {len(s):,} samples, {n_ev} event(s)")
+    ax.set_title(tr("fig.pass_title", m=mission_id, p=pass_id, name=name, n=f"{len(s):,}", k=n_ev))
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right", fontsize=8)
     fig.autofmt_xdate()
     return fig
 
 
-def pick_curtain(samples: pd.DataFrame, species: str) -> str | None:
-    """The drone mission (several sampling heights) with the most samples, or None."""
-    if samples is None or samples.empty or "alt_agl_m" not in samples or species not in samples:
-        return None
-    alt = samples["alt_agl_m"].to_numpy(float)
-    d = samples.loc[np.isfinite(alt) & (alt > 10.0), ["mission_id", "alt_agl_m"]]
-    if d.empty:
-        return None
-    g = d.groupby("mission_id", observed=True)["alt_agl_m"].agg(["size", lambda a: np.ptp(a)])
-    g = g[g.iloc[:, 1] >= 10.0]
-    return None if g.empty else str(g["size"].idxmax())
+def curtain_figure(samples: pd.DataFrame, *, mission_id: str, species: str, sortie: dict | None = None,
+                   target_id=None, grid_n: int = 120, lang: str = "en"):
+    """Cross-section of a curtain sortie from its curtain samples only.
 
-
-def curtain_figure(samples: pd.DataFrame, *, mission_id: str, species: str, grid_n: int = 120):
-    """Cross-section of a curtain sortie: samples projected on the curtain's main axis.
-
-    Horizontal axis: distance (m) along the principal axis of the sample positions, in a local
+    The curtain samples are those inside the curtain plane (:func:`ecopatrol.maps.choose.
+    curtain_samples`: the plane of the planned ``sortie``'s ``sample`` waypoints, else the plane
+    the samples show at three or more heights); transit, background and climb-out samples are
+    left out, and so are flagged ones. Horizontal axis: distance (m) along the plane, in a local
     metric CRS; vertical: height AGL (m). The plume is linearly interpolated between samples
     (``scipy.interpolate.griddata``) and drawn as filled contours, with the samples on top.
+    The figure's ``_ep_curtain`` attribute holds ``(curtain samples, plane)`` (or None).
     """
+    with _fonts():
+        got = curtain_samples(samples, mission_id, sortie=sortie, target_id=target_id, species=species)
+        fig = _curtain(got, mission_id, species, grid_n, Tr(lang))
+    fig._ep_curtain = got
+    return fig
+
+
+def _curtain(got, mission_id, species, grid_n, tr):
     from scipy.interpolate import griddata
 
-    from ecopatrol.core.crs import local_metric_crs, lonlat_to_xy
-
-    s = samples.loc[samples["mission_id"].astype(str) == str(mission_id)]
-    s = s[np.isfinite(s[species].to_numpy(float)) & np.isfinite(s["alt_agl_m"].to_numpy(float))]
     name, unit = species_label(species)
     fig = _figure(8.0, 3.8)
     ax = fig.add_subplot()
-    if len(s) < 4:
-        ax.text(0.5, 0.5, "too few samples for a cross-section", ha="center", transform=ax.transAxes)
+    if got is None or len(got[0]) < 4:
+        ax.text(0.5, 0.5, tr("fig.too_few"), ha="center", transform=ax.transAxes)
         return fig
-    crs = local_metric_crs(s["lon"].to_numpy(), s["lat"].to_numpy())
-    x, y = (np.asarray(v) for v in lonlat_to_xy(s["lon"].to_numpy(), s["lat"].to_numpy(), crs))
-    xy = np.column_stack([x - x.mean(), y - y.mean()])
-    # principal axis of the horizontal positions
-    _, _, vt = np.linalg.svd(xy, full_matrices=False)
-    d = xy @ vt[0]
-    d = d - d.min()
+    s, _plane = got
+    d = s["along_m"].to_numpy(float)
     z = s["alt_agl_m"].to_numpy(float)
     v = s[species].to_numpy(float)
     gd, gz = np.meshgrid(np.linspace(d.min(), d.max(), grid_n), np.linspace(z.min(), z.max(), grid_n // 2))
@@ -214,11 +289,11 @@ def curtain_figure(samples: pd.DataFrame, *, mission_id: str, species: str, grid
     if gv is not None and np.isfinite(gv).any():
         cs = ax.contourf(gd, gz, gv, levels=12, cmap="turbo")
         fig.colorbar(cs, ax=ax, label=f"{name} ({unit})")
-        ax.scatter(bd, bz, s=2, c="k", alpha=0.35, label="samples (bin means)")
+        ax.scatter(bd, bz, s=2, c="k", alpha=0.35, label=tr("fig.bin_means"))
     else:
-        sc = ax.scatter(d, z, s=8, c=v, cmap="turbo")
+        sc = ax.scatter(d, z, s=8, c=v, cmap="turbo", label=tr("fig.samples"))
         fig.colorbar(sc, ax=ax, label=f"{name} ({unit})")
-    ax.set_xlabel("distance along the curtain (m)")
-    ax.set_ylabel("height AGL (m)")
-    ax.set_title(f"Curtain {mission_id}: {name} cross-section ({len(s):,} samples, interpolated)")
+    ax.set_xlabel(tr("fig.along"))
+    ax.set_ylabel(tr("fig.height"))
+    ax.set_title(tr("fig.curtain_title", m=mission_id, name=name, n=f"{len(s):,}"))
     return fig

@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from test_maps_support import make_output_folder, make_samples, van_plan
+from test_maps_support import drone_plan, make_output_folder, make_samples, van_plan
 
 from ecopatrol.maps import build_report
 from ecopatrol.maps.report import mission_summary
@@ -28,9 +28,9 @@ def demo(tmp_path_factory):
 
 def test_report_sections_and_counts(demo, tmp_path):
     folder, area = demo
-    html = build_report(folder, out=tmp_path / "r.html", area=area).read_text()
+    html = build_report(folder, out=tmp_path / "r.html", area=area, lang="en").read_text()
     for h in ("Summary", "Flown and driven", "Samples kept and quarantined", "Plume events", "Hotspots",
-              "Ranked inspection targets", "Passes and curtains"):
+              "Inspection targets", "Passes and curtains", "Sheets for the inspectors"):
         assert f">{h}</h2>" in html, h
     assert "3,000</div><div class=\"k\">samples kept" in html
     assert "3</div><div class=\"k\">rows quarantined" in html
@@ -40,7 +40,7 @@ def test_report_sections_and_counts(demo, tmp_path):
     # planned sorties and routes, with distances in km
     assert "<td>S01</td>" in html and "<td>S02</td>" in html and "<td>R01</td>" in html
     # ranked targets in rank order, reasons split into items and escaped
-    ranks = re.findall(r"<tr><td class=\"n\">(\d)</td><td>(E\d)</td>", html)
+    ranks = re.findall(r"<tr><td><a href='#sheet-(\d)'>\d</a></td><td>(E\d)</td>", html)
     assert ranks == [("1", "E1"), ("2", "E5"), ("3", "E3")]
     assert "<li>est. 1.4 g/s</li>" in html
     assert "&lt;b&gt;priority&lt;/b&gt;" in html and "<b>priority</b>" not in html
@@ -85,15 +85,18 @@ def test_static_figures(demo):
     assert len(ax.images) == 1 and [t.get_text() for t in ax.texts] == ["1", "2", "3"]
     assert ax.get_aspect() == pytest.approx(1 / np.cos(np.radians(36.4)), rel=1e-3)
 
-    assert pick_pass(s, "tvoc_ugm3") == ("R01", 1)
+    p = pick_pass(s, "tvoc_ugm3")
+    assert (p.mission_id, p.pass_id, p.why) == ("R01", 1, "peak")
     fig = pass_timeseries_figure(s, mission_id="R01", pass_id=1, species="tvoc_ugm3", events=ev)
     ax = fig.axes[0]
     assert len(ax.lines[0].get_xdata()) == 2400
     assert len(ax.patches) == 2          # EV1 and EV2 belong to R01 pass 1; EV3 does not
-    assert "µg/m³" in ax.get_ylabel() and "Asia/Shanghai" in ax.get_xlabel()
+    assert "µg/m³" in ax.get_ylabel() and "Beijing time" in ax.get_xlabel()
 
-    assert pick_curtain(s, "tvoc_ugm3") == "S01"
-    fig = curtain_figure(s, mission_id="S01", species="tvoc_ugm3")
+    plan = drone_plan()
+    assert pick_curtain(s, "tvoc_ugm3", plan=plan) == "S01"
+    assert pick_curtain(s, "tvoc_ugm3") is None      # two heights and no plan: not told from a transit
+    fig = curtain_figure(s, mission_id="S01", species="tvoc_ugm3", sortie=plan["sorties"][0])
     ax = fig.axes[0]
     assert ax.get_ylabel() == "height AGL (m)"
     lo, hi = ax.get_ylim()
