@@ -172,7 +172,7 @@ def test_wind_direction_changes_the_crossing_streets(grid):
     assert_leg_crosses_plume(plan, area, mon[0], Wind(180, 4, "D"))
 
 
-def test_short_shift_drops_lowest_priority_first(grid):
+def test_short_shift_defers_lowest_priority_first(grid):
     area, g = grid
     wind = Wind(270, 4, "D")
     full = plan_van(area, ["A", "B", "C"], wind, network=g, seconds=0.5)
@@ -182,8 +182,9 @@ def test_short_shift_drops_lowest_priority_first(grid):
     k = len(plan.targets_covered)
     assert 1 <= k < 3
     assert plan.targets_covered == ["A", "B", "C"][:k]
-    assert [d.target_id for d in plan.dropped] == ["A", "B", "C"][k:][::-1]
-    assert all("shift" in d.reason for d in plan.dropped)
+    assert not plan.dropped  # every target can be monitored: the ones left out wait for another day
+    assert [d.target_id for d in plan.deferred] == ["A", "B", "C"][k:]
+    assert all("shift" in d.reason and f"rank {d.rank}" in d.reason for d in plan.deferred)
 
 
 def test_depot_off_the_network_is_a_planning_error(grid):
@@ -265,7 +266,7 @@ def test_jimo_example_plans_offline(jimo):
     plan = plan_van(jimo, ids, wind, network=g, seconds=1.0)
     assert_follows_graph(plan, g)
     assert len(plan.targets_covered) >= 4
-    assert set(plan.targets_covered) | {d.target_id for d in plan.dropped} == set(ids)
+    assert set(plan.targets_covered) | {d.target_id for d in plan.dropped + plan.deferred} == set(ids)
     for leg in plan.legs:
         if leg.kind == "monitoring":
             assert_leg_crosses_plume(plan, jimo, leg, wind)

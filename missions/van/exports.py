@@ -163,7 +163,8 @@ def _geojson(plan: VanPlan) -> str:
 
 
 def summary(plan: VanPlan) -> dict:
-    """Key figures: km, hours, targets covered and dropped (with reasons), passes per target."""
+    """Key figures: km, hours, targets covered, dropped and left for another day (with reasons),
+    passes per target, U-turns, warnings."""
     by_kind = {k: [leg for leg in plan.legs if leg.kind == k] for k in ("monitoring", "background", "transit")}
     return {
         "schema": "ecopatrol.van_summary/1", "area": plan.area, "route_id": plan.route_id,
@@ -176,7 +177,11 @@ def summary(plan: VanPlan) -> dict:
         "n_legs": {k: len(v) for k, v in by_kind.items()},
         "targets_covered": plan.targets_covered,
         "targets_dropped": [d.to_dict() for d in plan.dropped],
+        "targets_deferred": [d.to_dict() for d in plan.deferred],
         "passes_per_target": plan.passes_per_target,
+        "u_turns": plan.u_turns,
+        "planned_for": plan.to_dict().get("planned_for"),
+        "warnings": list(plan.warnings),
     }
 
 
@@ -197,8 +202,13 @@ def write_van_plan(plan: VanPlan, out_dir) -> list[Path]:
            f"{plan.duration_s / 3600:.2f} h (shift {plan.shift_h:g} h); wind from {plan.wind.from_deg:g}° "
            f"at {plan.wind.speed_m_s:g} m/s", ""]
     txt += [f"{r['step']:4d}. [{r['cum_km']:6.2f} km] {r['instruction']}" for r in rows]
+    if plan.warnings:
+        txt += ["", "Warnings:"] + [f"  - {m}" for m in plan.warnings]
     if plan.dropped:
         txt += ["", "Dropped targets:"] + [f"  - {d.target_id}: {d.reason}" for d in plan.dropped]
+    if plan.deferred:
+        txt += ["", f"Left for another day ({len(plan.deferred)}):"] + [f"  - {d.target_id}: {d.reason}"
+                                                                      for d in plan.deferred]
     files = [
         _atomic_write(out / "plan.json", json.dumps(plan.to_dict(), ensure_ascii=False, indent=1)),
         _atomic_write(out / "route.gpx", _gpx(plan, gcj02=False)),

@@ -35,6 +35,7 @@ fast-tsp-based core; its ``--gtsp`` flag adds this module's figures beside it.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +59,7 @@ class GtspTour:
     units: list[int]
     cost: float
     iterations: int
+    timed_out: bool = False  # the search stopped at its time limit: the best tour found until then
 
 
 # ---------------------------------------------------------------------------
@@ -184,6 +186,7 @@ class _Search:
         k = max(len(cl) for cl in clusters)
         self.members = np.array([list(cl) + [cl[0]] * (k - len(cl)) for cl in clusters], dtype=np.int64)
         self.valid = np.array([[True] * len(cl) + [False] * (k - len(cl)) for cl in clusters])
+        self.timed_out = False
 
     def frame(self, units: np.ndarray) -> np.ndarray:
         return np.concatenate([[self.depot], units, [self.depot]]).astype(np.int64)
@@ -202,10 +205,15 @@ class _Search:
         order.insert(int(q), cluster)
         units.insert(int(q), int(u[k]))
 
-    def descend(self, order: np.ndarray, units: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-        """Local search to a local optimum of all four neighbourhoods."""
+    def descend(self, order: np.ndarray, units: np.ndarray,
+                deadline: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+        """Local search to a local optimum of all four neighbourhoods (or until ``deadline``,
+        a ``time.perf_counter()`` value: then the tour reached so far, valid but not a local optimum)."""
         c = self.c
         while True:
+            if deadline is not None and time.perf_counter() > deadline:
+                self.timed_out = True
+                return order, units, self.length(units)
             moved = False
             s = self.frame(units)
             a = c[s[:-1], s[1:]]
@@ -286,7 +294,7 @@ class _Search:
 
 
 def solve_gtsp(cost, clusters: list[list[int]], *, depot: int = 0, iterations: int = DEFAULT_ITERATIONS,
-               seed: int = 0, start: list[int] | None = None) -> GtspTour:
+               seed: int = 0, start: list[int] | None = None, time_limit_s: float | None = None) -> GtspTour:
     """A short closed tour from ``depot`` through one unit of every cluster, and back.
 
     Parameters
@@ -301,6 +309,9 @@ def solve_gtsp(cost, clusters: list[list[int]], *, depot: int = 0, iterations: i
     seed : seeds every random choice; same inputs and seed, same tour.
     start : an optional starting cluster order (e.g. the previous solution of a smaller or
         larger problem); clusters missing from it are inserted, unknown ones ignored.
+    time_limit_s : a safety net, not the effort: when the search is still running after this
+        many seconds it stops and returns the best tour found so far (``timed_out`` is then
+        True, and the result depends on the machine's speed). None: no limit.
 
     Returns
     -------
@@ -318,6 +329,7 @@ def solve_gtsp(cost, clusters: list[list[int]], *, depot: int = 0, iterations: i
     if any(len(cl) == 0 for cl in clusters):
         raise InputError("GTSP: every cluster needs at least one unit")
     srch = _Search(c, clusters, depot)
+    deadline = None if time_limit_s is None else time.perf_counter() + max(float(time_limit_s), 0.0)
     rng = np.random.default_rng(seed)
     o: list[int] = []
     u: list[int] = []
@@ -329,12 +341,18 @@ def solve_gtsp(cost, clusters: list[list[int]], *, depot: int = 0, iterations: i
         u.append(int(srch.members[k, 0]))
     for k in rest:
         srch.insert(o, u, k)
-    order, units, cur = srch.descend(np.asarray(o, np.int64), np.asarray(u, np.int64))
+    order, units, cur = srch.descend(np.asarray(o, np.int64), np.asarray(u, np.int64), deadline)
     best = (order, units, cur)
     m = len(order)
+    done = 0
     for _ in range(iterations if m >= 2 else 0):
+        if deadline is not None and time.perf_counter() > deadline:
+            srch.timed_out = True
+        if srch.timed_out:
+            break
+        done += 1
         o2, u2 = srch.perturb(order, units, rng)
-        o2, u2, val = srch.descend(o2, u2)
+        o2, u2, val = srch.descend(o2, u2, deadline)
         if val < cur - _EPS or rng.random() < ACCEPT_WORSE_P:
             order, units, cur = o2, u2, val
         if val < best[2] - _EPS:
@@ -342,5 +360,9 @@ def solve_gtsp(cost, clusters: list[list[int]], *, depot: int = 0, iterations: i
         elif cur > best[2] * 1.03:
             order, units, cur = best
     order, units, val = best
-    log.debug("GTSP %d clusters: cost %.6g after %d iterations (seed %d)", m, val, iterations, seed)
-    return GtspTour([int(k) for k in order], [int(x) for x in units], float(val), int(iterations))
+    if srch.timed_out:
+        log.debug("GTSP %d clusters: stopped at the %g s time limit after %d of %d iterations, cost %.6g",
+                  m, time_limit_s, done, iterations, val)
+    else:
+        log.debug("GTSP %d clusters: cost %.6g after %d iterations (seed %d)", m, val, iterations, seed)
+    return GtspTour([int(k) for k in order], [int(x) for x in units], float(val), int(done), srch.timed_out)

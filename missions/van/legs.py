@@ -60,6 +60,7 @@ class RoadIndex:
     scc: np.ndarray  # strongly-connected component label per node
     crs: object
     pos: dict = field(default_factory=dict)
+    highway: np.ndarray | None = None  # OSM highway class per edge ('' when unknown)
 
     @property
     def n_nodes(self) -> int:
@@ -98,6 +99,7 @@ def road_index(g, metric_crs) -> RoadIndex:
     travel = np.array([d.get("travel_time", d.get("length", 0.0) / (d.get("speed_kph", 30.0) / 3.6))
                        for *_, d in edges], float)
     names = np.array([_name(d.get("name")) for *_, d in edges], dtype=object)
+    highway = np.array([_name(d.get("highway")) for *_, d in edges], dtype=object)
     heading = np.arctan2(y[ev] - y[eu], x[ev] - x[eu])
     n = len(node_ids)
     out_edges: list[list[int]] = [[] for _ in range(n)]
@@ -108,7 +110,7 @@ def road_index(g, metric_crs) -> RoadIndex:
     adj = csr_matrix((np.ones(len(eu)), (eu, ev)), shape=(n, n))
     _, labels = connected_components(adj, directed=True, connection="strong")
     return RoadIndex(node_ids, lon, lat, x, y, eu, ev, length, travel, speed, names, heading,
-                     out_edges, in_edges, labels, metric_crs, pos)
+                     out_edges, in_edges, labels, metric_crs, pos, highway)
 
 
 def _name(v) -> str:

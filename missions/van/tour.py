@@ -11,10 +11,18 @@ seed, same route, whatever the machine load.
 ordering the chosen legs, alternated with the exact leg selection, under a time budget — as
 the benchmark's baseline. It is *not* deterministic: fast-tsp's internal RNG cannot be seeded.
 
-Cost of visiting a leg = fastest transit (s) from the previous leg's end to its start + its
-drive time at monitoring speed + a small penalty for a weaker predicted signal. When the tour
-does not fit in the shift, the lowest-priority target (last in ``target_ids``) is dropped and
-the tour re-optimised, until it fits; every dropped target is named with its reason.
+Cost of visiting a leg = fastest transit (s) from the previous leg's end to its start, on the
+edge graph with a cost on U-turns (:mod:`.turns`: a loop round the block beats turning on an
+arterial) + its drive time at monitoring speed + a small penalty for a weaker predicted signal.
+
+A day's work. Targets are taken in priority order: with ``max_targets`` only that many that a
+road can monitor are planned; targets whose monitoring legs alone (with those of every
+higher-ranked target) overrun the shift are not even routed. When the tour does not fit in the
+shift, the lowest-priority targets are left out (one at a time near the shift, more when far
+over it) and the tour re-optimised, until it fits. Every target left out is listed with its
+reason: ``deferred`` (beyond today's budget: another day) or ``dropped`` (cannot be monitored
+in this wind from this depot). ``time_limit_s`` bounds the whole search: past it the best route
+found so far is kept, shortened to the shift, with a warning.
 """
 
 from __future__ import annotations
@@ -27,15 +35,15 @@ from typing import Literal
 from datetime import UTC, datetime
 
 import numpy as np
-from scipy.sparse.csgraph import dijkstra
 
 from ecopatrol.core.crs import haversine_m
-from ecopatrol.core.errors import InputError, PlanningError
+from ecopatrol.core.errors import InputError, InputFileNotFoundError, PlanningError
 
 from . import legs as legs_mod
 from .gtsp import DEFAULT_ITERATIONS, solve_gtsp
 from .legs import CandidateLeg, RoadIndex, road_index
 from .tsp import solve_tsp
+from .turns import Transits, count_node_uturns, unit_transits
 
 log = logging.getLogger(__name__)
 
@@ -43,17 +51,23 @@ SCHEMA = "ecopatrol.plan/1"
 WEAK_SIGNAL_PENALTY_S = 300.0  # cost added to a leg per unit of signal below the target's best
 MAX_DEPOT_SNAP_M = 1000.0
 QUICK_DROP_MARGIN = 1.05  # a quick search's route this far over the shift drops a target without the full one
+FAR_OVER_SHIFT = 1.25  # a route this far over the shift leaves out several targets at once
+DEFAULT_TIME_LIMIT_S = 60.0
 
 
 @dataclass
 class Dropped:
-    """A target left out of the route, and why."""
+    """A target left out of the route (dropped: cannot be monitored; deferred: another day), and why."""
 
     target_id: str
     reason: str
+    rank: int | None = None
 
     def to_dict(self) -> dict:
-        return {"target_id": self.target_id, "reason": self.reason}
+        d = {"target_id": self.target_id, "reason": self.reason}
+        if self.rank is not None:
+            d["rank"] = int(self.rank)
+        return d
 
 
 @dataclass
@@ -109,6 +123,14 @@ class VanPlan:
     target_names: dict[str, str] = field(default_factory=dict)
     created_utc: str = ""
     route_id: str = "R01"
+    deferred: list[Dropped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    when: datetime | None = None
+
+    @property
+    def u_turns(self) -> int:
+        """Turns on the spot (node ``a, b, a``) along the path: where the network left no loop."""
+        return count_node_uturns(self.path_node_ids)
 
     @property
     def passes_per_target(self) -> dict[str, int]:
@@ -130,17 +152,25 @@ class VanPlan:
             "targets_covered": list(self.targets_covered),
             "targets_dropped": [d.target_id for d in self.dropped],
             "drop_reasons": {d.target_id: d.reason for d in self.dropped},
+            "targets_deferred": [d.to_dict() for d in self.deferred],
             "passes_per_target": self.passes_per_target,
             "shift_h": self.shift_h,
             "monitor_speed_kmh": self.monitor_speed_kmh,
+            "u_turns": self.u_turns,
         }
 
     def to_dict(self) -> dict:
         """The ``ecopatrol.plan/1`` document (kind ``van``)."""
         w = self.wind
-        return {"schema": SCHEMA, "kind": "van", "created_utc": self.created_utc, "area": self.area,
-                "wind": {"from_deg": w.from_deg, "speed_m_s": w.speed_m_s, "stability": self.stability},
-                "routes": [self.route_dict()]}
+        d = {"schema": SCHEMA, "kind": "van", "created_utc": self.created_utc, "area": self.area,
+             "wind": {"from_deg": w.from_deg, "speed_m_s": w.speed_m_s, "stability": self.stability},
+             "routes": [self.route_dict()]}
+        if self.when is not None:
+            d["planned_for"] = {"local": self.when.isoformat(timespec="minutes"),
+                                "utc": self.when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        if self.warnings:
+            d["warnings"] = list(self.warnings)
+        return d
 
 
 # ---------------------------------------------------------------------------
@@ -237,13 +267,6 @@ def _greedy(prob: _Problem, clusters: list[list[int]]) -> tuple[list[int], list[
     return order, seq
 
 
-def _gtsp(prob: _Problem, clusters: list[list[int]], *, iterations: int, seed: int,
-          start: list[int] | None = None) -> tuple[list[int], list[int]]:
-    """The deterministic optimiser. Returns (cluster order, unit of each visited cluster)."""
-    res = solve_gtsp(prob.cost, clusters, depot=0, iterations=iterations, seed=seed, start=start)
-    return res.clusters, res.units
-
-
 def _gtsp_fast_tsp(prob: _Problem, clusters: list[list[int]], *, seconds: float,
                    seed: int) -> tuple[list[int], list[int]]:
     """The former optimiser, kept as the benchmark's baseline: fast-tsp orders the chosen legs, the
@@ -300,22 +323,25 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
              monitor_speed_kmh: float = 30.0, iterations: int = DEFAULT_ITERATIONS, seed: int = 0,
              network=None, cache_dir=None, max_depot_snap_m: float = MAX_DEPOT_SNAP_M,
              max_candidates: int = 6, strategy: Literal["optimised", "greedy", "fast-tsp"] = "optimised",
-             seconds: float = 3.0, created_utc: datetime | str | None = None) -> VanPlan:
-    """Plan one van route from the depot past every target's plume and back within the shift.
+             seconds: float = 3.0, created_utc: datetime | str | None = None, max_targets: int | None = None,
+             ranks: list[int] | None = None, time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
+             when: datetime | None = None, uturn_penalty: float = 1.0) -> VanPlan:
+    """Plan one van route from the depot past the targets' plumes and back within the shift.
 
     Parameters
     ----------
     area : an :class:`ecopatrol.core.area.Area` (``enterprises``, ``sources``, ``depot``,
         ``roads_path``, ``metric_crs``, ``name``).
-    target_ids : enterprise ids, highest priority first (the last ones are dropped first).
-    wind : :class:`ecopatrol.core.weather.Wind` (stability derived from speed when not given).
+    target_ids : enterprise ids, highest priority first (the last ones are left out first).
+    wind : :class:`ecopatrol.core.weather.Wind` (stability derived from speed and ``when``
+        when not given).
     depot : ``(lon, lat)`` WGS-84; default the area's depot.
     shift_h : the whole route (transit and monitoring) must fit in this many hours.
     passes : plume crossings per target.
     monitor_speed_kmh : speed cap on monitoring and background legs (transit uses road speeds).
     iterations : effort of the optimiser (iterated-local-search iterations per solve). The
-        search is bounded by this count, never by time: the same inputs and ``seed`` give the
-        same route (``plan.json`` identical apart from ``created_utc``).
+        search is bounded by this count: the same inputs and ``seed`` give the same route
+        (``plan.json`` identical apart from ``created_utc``) unless the time limit stops it.
     seed : seeds the optimiser's random choices.
     network : a graph from :func:`load_road_network` (default: read ``area.roads_path``).
     strategy : ``optimised`` (deterministic generalised-TSP search, the default), ``greedy``
@@ -324,11 +350,21 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
     seconds : time budget of the ``fast-tsp`` strategy only; ignored by ``optimised``.
     created_utc : the plan's creation time (tz-aware ``datetime`` or ``YYYY-MM-DDTHH:MM:SSZ``);
         default now. Fix it to make written plans byte-identical.
+    max_targets : the day's budget in targets: the ``max_targets`` highest-priority targets that
+        a road can monitor are planned, every later one is deferred ("beyond today's budget:
+        rank K"). None: all of them (still within the shift).
+    ranks : the rank of each target (as in ``targets.csv``), for the reasons; default 1, 2, …
+    time_limit_s : a safety net on the whole planning time (s): when the route search is still
+        running then, the best route found so far is kept (and targets are left out of it until
+        it fits the shift), with a warning in ``plan.warnings``. None: no limit.
+    when : planned start (tz-aware); sets the stability class from the sun's elevation then
+        when ``wind`` has none.
+    uturn_penalty : scale of the U-turn routing costs of :mod:`.turns` (0: U-turns are free).
 
     Raises
     ------
-    InputError (bad arguments, unknown targets), PlanningError (depot off the network, no
-    target can be covered).
+    InputError (bad arguments, unknown targets), InputFileNotFoundError (no road network),
+    PlanningError (depot off the network, no target can be covered).
     """
     from .network import load_road_network
 
@@ -337,30 +373,61 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
         raise InputError(f"`strategy` {strategy!r}: use 'optimised', 'greedy' or 'fast-tsp'")
     if not (isinstance(iterations, (int, np.integer)) and not isinstance(iterations, bool) and iterations >= 0):
         raise InputError(f"`iterations` {iterations!r}: give the optimiser's effort as a whole number >= 0")
+    if max_targets is not None and not (isinstance(max_targets, (int, np.integer)) and max_targets >= 1):
+        raise InputError(f"`max_targets` {max_targets!r}: give the number of targets to plan today (>= 1)")
+    if time_limit_s is not None and not (isinstance(time_limit_s, (int, float)) and time_limit_s > 0):
+        raise InputError(f"`time_limit_s` {time_limit_s!r}: give the time limit in seconds (> 0)")
+    if when is not None and (not isinstance(when, datetime) or when.tzinfo is None):
+        raise InputError(f"`when` {when!r}: give a timezone-aware datetime")
     created = _created_utc(created_utc)
     ids = _check_inputs(area, target_ids, shift_h, passes, monitor_speed_kmh)
+    rank_of = _ranks(target_ids, ids, ranks)
+    deadline = None if time_limit_s is None else t0 + float(time_limit_s)
     monitor_m_s = monitor_speed_kmh / 3.6
-    stability = wind.resolved_stability()
-    g = network if network is not None else load_road_network(area.roads_path, cache_dir=cache_dir)
-    idx = road_index(g, area.metric_crs)
     dlon, dlat = _depot_lonlat(area, depot)
+    stability = wind.resolved_stability(when, dlon, dlat)
+    if network is not None:
+        g = network
+    else:
+        roads = getattr(area, "roads_path", None)
+        if roads is None:
+            raise InputFileNotFoundError(
+                f"area {getattr(area, 'name', '?')!r} has no road network: add roads.osm (or roads.osm.bz2 / "
+                f"roads.osm.pbf, an OpenStreetMap extract of the district) to the area folder "
+                f"{getattr(area, 'path', '')}".rstrip())
+        g = load_road_network(roads, cache_dir=cache_dir)
+    idx = road_index(g, area.metric_crs)
     depot_node, comp = _snap_depot(idx, dlon, dlat, max_depot_snap_m)
 
     ent = area.enterprises.assign(enterprise_id=area.enterprises["enterprise_id"].astype(str)).set_index("enterprise_id")
     names = {t: str(ent.loc[t, "name"]) if "name" in ent else t for t in ids}
     dropped: list[Dropped] = []
+    deferred: list[Dropped] = []
+    warnings: list[str] = []
+    shift_s = shift_h * 3600.0
     cands: dict[str, list[CandidateLeg]] = {}
     srcs: dict[str, legs_mod.PlumeSources] = {}
-    for t in ids:
+    least_s = 0.0  # a lower bound of the route: the shortest monitoring legs of the targets kept
+    for k, t in enumerate(ids):
+        if max_targets is not None and len(cands) >= max_targets:
+            deferred += [Dropped(u, f"beyond today's budget (the {max_targets} highest-ranked targets a road "
+                                    f"can monitor): rank {rank_of[u]}", rank_of[u]) for u in ids[k:]]
+            break
         srcs[t] = legs_mod.plume_sources(area, t, wind, stability, area.metric_crs)
         c = legs_mod.monitoring_legs(idx, srcs[t], t, wind, component=comp, monitor_speed_m_s=monitor_m_s,
                                      max_candidates=max_candidates)
-        if c:
-            cands[t] = c
-        else:
+        if not c:
             dropped.append(Dropped(t, "no drivable road (connected to the depot) crosses its predicted plume "
                                       f"{legs_mod.DOWNWIND_RANGE_M[0]:.0f}–{legs_mod.DOWNWIND_RANGE_M[1]:.0f} m "
-                                      f"downwind with wind from {wind.from_deg:g}°"))
+                                      f"downwind with wind from {wind.from_deg:g}°", rank_of[t]))
+            continue
+        least_s += passes * min(leg.drive_s for leg in c)
+        if least_s > shift_s and cands:
+            # even its monitoring legs alone, with those of every higher-ranked target, overrun the shift
+            deferred += [Dropped(u, f"beyond today's {shift_h:g} h shift: rank {rank_of[u]}", rank_of[u])
+                         for u in ids[k:] if u not in {d.target_id for d in dropped}]
+            break
+        cands[t] = c
 
     # background legs: one per park of a target that can be covered
     park_of: dict[str, str | None] = {}
@@ -390,28 +457,20 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
         for leg in lst:
             unit_of[id(leg)] = len(units)
             units.append(leg)
-    starts = np.array([depot_node] + [u.nodes[0] for u in units[1:]])
-    ends = np.array([depot_node] + [u.nodes[-1] for u in units[1:]])
-    tm = idx.time_matrix()
-    uniq_ends, inv = np.unique(ends, return_inverse=True)
-    dist_from = dijkstra(tm, directed=True, indices=uniq_ends)
-    transit = dist_from[inv][:, starts]
-    # transit[u, u] is the loop from a leg's end back to its start: a second pass on the same leg
-    transit[0, 0] = 0.0
-    if not np.isfinite(transit).all():  # cannot happen within one strongly connected component
-        raise PlanningError("internal: legs outside the depot's strongly connected road network")
+    tr = unit_transits(idx, depot_node, [u.edges[0] for u in units[1:]], [u.edges[-1] for u in units[1:]],
+                       uturn_scale=uturn_penalty)
+    transit = tr.cost
     drive = np.array([0.0] + [u.drive_s for u in units[1:]])
     penalty = np.array([0.0] + [WEAK_SIGNAL_PENALTY_S * (1.0 - u.rel_signal) for u in units[1:]])
     prob = _Problem(transit + (drive + penalty)[None, :], drive, penalty, transit)
     prob.cost[:, 0] = transit[:, 0]
 
-    shift_s = shift_h * 3600.0
     # a target that cannot be driven alone (out, best leg, back) within the shift is dropped up front
     for t in list(cands):
-        alone = min(transit[0, unit_of[id(leg)]] + leg.drive_s + transit[unit_of[id(leg)], 0] for leg in cands[t])
-        if alone * 1.0 > shift_s:
+        alone = min(tr.time_s(0, unit_of[id(leg)]) + leg.drive_s + tr.time_s(unit_of[id(leg)], 0) for leg in cands[t])
+        if alone > shift_s:
             dropped.append(Dropped(t, f"its nearest monitoring leg alone needs {alone / 3600:.1f} h from the "
-                                      f"depot and back, more than the {shift_h:g} h shift"))
+                                      f"depot and back, more than the {shift_h:g} h shift", rank_of[t]))
             del cands[t]
 
     def clusters_for(active: list[str]):
@@ -428,14 +487,23 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
         return cl, meta
 
     def route_time(seq):
-        full = [0] + seq + [0]
-        return float(sum(transit[a, b] for a, b in zip(full[:-1], full[1:])) + drive[seq].sum())
+        full = [0] + list(seq) + [0]
+        return float(sum(tr.time_s(a, b) for a, b in zip(full[:-1], full[1:])) + drive[list(seq)].sum())
+
+    def defer(t: str) -> None:
+        deferred.append(Dropped(t, f"beyond today's {shift_h:g} h shift (the route is full): rank {rank_of[t]}",
+                                rank_of[t]))
 
     active = [t for t in ids if t in cands]
     budget = max(float(seconds), 0.2)
     quick = min(int(iterations), max(20, int(iterations) // 5))
     seq, meta_seq = [], []
+    timed_out = False
     while active:
+        left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
+        if left is not None and left <= 0.0 and meta_seq:
+            timed_out = True
+            break
         cl, meta = clusters_for(active)
         if strategy == "greedy":
             order, seq = _greedy(prob, cl)
@@ -443,31 +511,69 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
             remaining = budget - (time.perf_counter() - t0)
             order, seq = _gtsp_fast_tsp(prob, cl, seconds=max(0.1, min(remaining, budget / 2)), seed=seed)
         else:
-            # start from the previous order without the dropped target's legs; a quick search first:
-            # a route far over the shift drops its next target without the full search
+            # start from the previous order without the left-out target's legs; a quick search first:
+            # a route far over the shift leaves out its last targets without the full search
             pos = {key: k for k, key in enumerate(meta)}
             start = [pos[key] for key in meta_seq if key in pos]
-            order, seq = _gtsp(prob, cl, iterations=quick, seed=seed, start=start)
-            if quick < iterations and route_time(seq) <= shift_s * QUICK_DROP_MARGIN:
-                order, seq = _gtsp(prob, cl, iterations=int(iterations), seed=seed, start=order)
+            res = solve_gtsp(prob.cost, cl, depot=0, iterations=quick, seed=seed, start=start, time_limit_s=left)
+            order, seq, timed_out = res.clusters, res.units, res.timed_out
+            if not timed_out and quick < iterations and route_time(seq) <= shift_s * QUICK_DROP_MARGIN:
+                left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
+                res = solve_gtsp(prob.cost, cl, depot=0, iterations=int(iterations), seed=seed, start=order,
+                                 time_limit_s=left)
+                order, seq, timed_out = res.clusters, res.units, res.timed_out
         meta_seq = [meta[k] for k in order]
-        if route_time(seq) <= shift_s:
+        rt = route_time(seq)
+        if rt <= shift_s or timed_out:
             break
-        worst = active.pop()  # lowest priority
-        dropped.append(Dropped(worst, f"the route does not fit in the {shift_h:g} h shift; dropped as the "
-                                      "lowest-priority target remaining"))
+        # leave out the lowest-priority targets: one at a time near the shift, more when far over it
+        n_out = 1 if rt <= shift_s * FAR_OVER_SHIFT else max(1, int(len(active) * (1.0 - shift_s / rt) / 2))
+        for _ in range(min(n_out, len(active))):
+            defer(active.pop())
+    if timed_out and active:
+        # no time for another search: take the lowest-priority targets out of the best route so far
+        seq, meta_seq = list(seq), list(meta_seq)
+        while len(active) > 1 and route_time(seq) > shift_s:
+            worst = active.pop()
+            defer(worst)
+            keep_parks = {park_of[t] for t in active}
+            kept = [(u, m) for u, m in zip(seq, meta_seq)
+                    if not ((m[0] == "monitoring" and m[1] == worst) or (m[0] == "background" and m[1] not in keep_parks))]
+            seq, meta_seq = [u for u, _ in kept], [m for _, m in kept]
+        msg = (f"the route search stopped at its {time_limit_s:g} s time limit with {len(active)} target(s): the "
+               "route is the best found by then (it may differ from run to run); plan fewer targets (--top) "
+               "or allow more time (--time-limit)")
+        warnings.append(msg)
+        log.warning(msg)
     covered = [t for t in ids if t in active]
     if not covered:
-        reasons = "; ".join(f"{d.target_id}: {d.reason}" for d in dropped)
+        reasons = "; ".join(f"{d.target_id}: {d.reason}" for d in dropped + deferred)
         raise PlanningError(f"van plan: no target can be covered ({reasons})")
-    plan = _assemble(area, wind, stability, idx, depot_node, (dlon, dlat), units, seq, meta_seq,
+    plan = _assemble(area, wind, stability, idx, tr, depot_node, (dlon, dlat), units, seq, meta_seq,
                      shift_h=shift_h, passes=passes, monitor_speed_kmh=monitor_speed_kmh,
                      covered=covered, dropped=dropped, names=names, created_utc=created)
-    log.info("planned van route: %d/%d targets, %d monitoring + %d background legs, %.1f km, %.2f h "
-             "(shift %g h), %d dropped, in %.1f s", len(covered), len(ids),
-             sum(leg.kind == "monitoring" for leg in plan.legs), sum(leg.kind == "background" for leg in plan.legs),
-             plan.distance_m / 1000, plan.duration_s / 3600, shift_h, len(dropped), time.perf_counter() - t0)
+    plan.deferred = sorted(deferred, key=lambda d: (d.rank is None, d.rank))
+    plan.warnings = warnings
+    plan.when = when
+    log.info("planned van route: %d of %d targets (%d left for another day, %d dropped), %d monitoring + %d "
+             "background legs, %.1f km, %.2f h (shift %g h), %d U-turn(s), in %.1f s", len(covered), len(ids),
+             len(deferred), len(dropped), sum(leg.kind == "monitoring" for leg in plan.legs),
+             sum(leg.kind == "background" for leg in plan.legs), plan.distance_m / 1000, plan.duration_s / 3600,
+             shift_h, plan.u_turns, time.perf_counter() - t0)
     return plan
+
+
+def _ranks(given, ids: list[str], ranks) -> dict[str, int]:
+    """Rank of each (deduplicated) id: from ``ranks`` (parallel to ``given``) or its position."""
+    if ranks is None:
+        return {t: k + 1 for k, t in enumerate(ids)}
+    given = [str(t).strip() for t in (given.split(",") if isinstance(given, str) else given)]
+    if len(ranks) != len(given):
+        raise InputError(f"`ranks` has {len(ranks)} entries for {len(given)} targets: give one rank per target")
+    out: dict[str, int] = {}
+    for t, r in zip(given, ranks):
+        out.setdefault(t, int(r))
+    return out
 
 
 def _created_utc(value) -> str:
@@ -485,26 +591,9 @@ def _created_utc(value) -> str:
     return value.astimezone(UTC).strftime(fmt)
 
 
-def _assemble(area, wind, stability, idx: RoadIndex, depot_node: int, depot_lonlat, units, seq, meta_seq, *,
-              shift_h, passes, monitor_speed_kmh, covered, dropped, names, created_utc: str) -> VanPlan:
-    tm = idx.time_matrix()
-    best_edge = idx.best_edge()
+def _assemble(area, wind, stability, idx: RoadIndex, tr: Transits, depot_node: int, depot_lonlat, units, seq,
+              meta_seq, *, shift_h, passes, monitor_speed_kmh, covered, dropped, names, created_utc: str) -> VanPlan:
     monitor_m_s = monitor_speed_kmh / 3.6
-    need = sorted({depot_node} | {units[u].nodes[-1] for u in seq})
-    _, pred = dijkstra(tm, directed=True, indices=need, return_predecessors=True)
-    row_of = {n: i for i, n in enumerate(need)}
-
-    def sp(a: int, b: int) -> list[int]:
-        if a == b:
-            return [a]
-        pr = pred[row_of[a]]
-        out = [b]
-        while out[-1] != a:
-            p = int(pr[out[-1]])
-            if p < 0:
-                raise PlanningError("internal: no road path between two legs")
-            out.append(p)
-        return out[::-1]
 
     path = [depot_node]
     edges: list[int] = []
@@ -512,14 +601,13 @@ def _assemble(area, wind, stability, idx: RoadIndex, depot_node: int, depot_lonl
     n_transit = 0
     pass_count: dict[str, int] = {}
 
-    def add(nodes: list[int], leg_edges: list[int] | None, kind: str, target, pass_no, park, purpose, signal):
+    def add(es: list[int], kind: str, target, pass_no, park, purpose, signal):
         nonlocal n_transit
-        assert nodes[0] == path[-1]
-        if len(nodes) < 2:
+        if not es:
             return
+        assert int(idx.eu[es[0]]) == path[-1]
         start = len(path) - 1
-        es = leg_edges if leg_edges is not None else [best_edge[(a, b)] for a, b in zip(nodes[:-1], nodes[1:])]
-        path.extend(nodes[1:])
+        path.extend(int(idx.ev[e]) for e in es)
         edges.extend(es)
         e = np.asarray(es, int)
         dist = float(idx.length_m[e].sum())
@@ -533,19 +621,21 @@ def _assemble(area, wind, stability, idx: RoadIndex, depot_node: int, depot_lonl
         legs.append(RouteLeg(leg_id, kind, target, pass_no, start, len(path) - 1, dist / dur if dur > 0 else 0.0,
                              legs_mod._street(idx, es), dist, dur, park, purpose, signal))
 
+    prev = 0
     for u, (kind, key, _p) in zip(seq, meta_seq):
         leg = units[u]
-        add(sp(path[-1], leg.nodes[0]), None, "transit", None, None, None, "transit", None)
+        add(tr.edges(prev, u), "transit", None, None, None, "transit", None)
+        prev = u
         if kind == "monitoring":
             pass_count[key] = pass_count.get(key, 0) + 1
             purpose = (f"monitor {key} ({names.get(key, key)}) pass {pass_count[key]}: cross its plume "
                        f"{leg.downwind_m:.0f} m downwind at ≤ {monitor_speed_kmh:g} km/h")
-            add(leg.nodes, leg.edges, "monitoring", key, pass_count[key], None, purpose, leg.signal_ugm3_per_g_s)
+            add(list(leg.edges), "monitoring", key, pass_count[key], None, purpose, leg.signal_ugm3_per_g_s)
         else:
             purpose = (f"background for park {key}: upwind air {-leg.downwind_m:.0f} m upwind "
                        f"at ≤ {monitor_speed_kmh:g} km/h")
-            add(leg.nodes, leg.edges, "background", None, None, key, purpose, None)
-    add(sp(path[-1], depot_node), None, "transit", None, None, None, "return to depot", None)
+            add(list(leg.edges), "background", None, None, key, purpose, None)
+    add(tr.edges(prev, 0), "transit", None, None, None, "return to depot", None)
 
     e = np.asarray(edges, int)
     return VanPlan(
