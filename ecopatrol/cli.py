@@ -168,6 +168,8 @@ def area_export(
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("demo-out"),
     seed: Annotated[int, typer.Option(help="Seed of the simulated world.")] = 0,
+    lang: Annotated[str | None, typer.Option("--lang", help="zh | en for the map and the report (default: the "
+                                                            "area's; zh for the Jimo example).")] = None,
 ) -> None:
     """Run the whole loop on the bundled Jimo example and say where the outputs are."""
     from rich.console import Console
@@ -180,7 +182,7 @@ def demo(
             i = STAGES.index(stage) + 1 if stage in STAGES else 0
             status.update(f"ecopatrol demo [{i}/{len(STAGES)}] {stage}")
 
-        result = run_demo(out, seed=seed, progress=progress)
+        result = run_demo(out, seed=seed, progress=progress, lang=lang)
     typer.echo(result.describe())
 
 

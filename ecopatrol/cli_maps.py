@@ -14,14 +14,20 @@ import typer
 AreaOpt = Annotated[str | None, typer.Option(
     "--area", "-a", help="Area folder, or 'jimo' for the bundled example (default: FOLDER/area/, else the area "
                          "recorded in the evidence; none: no enterprise layer).")]
+LangOpt = Annotated[str | None, typer.Option(
+    "--lang", help="zh | en: the language people read (default: the area's `language`, else zh for an area in "
+                   "China, else en). File fields stay English.")]
 
 
 def map_cmd(
     folder: Annotated[Path, typer.Argument(help="Output folder holding area/, plans/, samples/, evidence/, targets.csv.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("map.html"),
-    offline: Annotated[bool, typer.Option("--offline", help="Inline Leaflet: one self-contained page, no network needed.")] = False,
-    basemap: Annotated[str, typer.Option("--basemap", help="osm | amap (GCJ-02; overlays shifted) | none.")] = "osm",
+    offline: Annotated[bool, typer.Option("--offline", help="Kept for compatibility: every map is now self-contained "
+                                                            "(Leaflet inlined, the area's roads as an offline base).")] = False,
+    basemap: Annotated[str, typer.Option("--basemap", help="osm | amap (GCJ-02; overlays shifted) | none. Tiles are "
+                                                           "drawn over the offline roads.")] = "osm",
     area: AreaOpt = None,
+    lang: LangOpt = None,
 ) -> None:
     """Write the interactive hotspot map of FOLDER.
 
@@ -30,7 +36,7 @@ def map_cmd(
     """
     from ecopatrol.maps import build_map
 
-    path = build_map(folder, out=out, offline=offline, basemap=basemap, area=area)
+    path = build_map(folder, out=out, offline=offline, basemap=basemap, area=area, lang=lang)
     typer.echo(f"map written: {path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
@@ -38,6 +44,9 @@ def report_cmd(
     folder: Annotated[Path, typer.Argument(help="Output folder holding area/, plans/, samples/, evidence/, targets.csv.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path("report.html"),
     area: AreaOpt = None,
+    top: Annotated[int, typer.Option("--top", min=0, help="Targets listed, each with a one-page inspection "
+                                                          "sheet.")] = 20,
+    lang: LangOpt = None,
 ) -> None:
     """Write the daily HTML report of FOLDER (printable to PDF from the browser).
 
@@ -45,5 +54,5 @@ def report_cmd(
     """
     from ecopatrol.maps import build_report
 
-    path = build_report(folder, out=out, area=area)
+    path = build_report(folder, out=out, area=area, lang=lang, top=top)
     typer.echo(f"report written: {path} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -104,11 +104,13 @@ def initial_targets(area, *, n_drone: int = 3, n_van: int = 10) -> tuple[list[st
 
 
 def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] | None = None,
-             wind: Wind | None = None, n_emitters: int = 3, maps: bool = True) -> DemoResult:
+             wind: Wind | None = None, n_emitters: int = 3, maps: bool = True,
+             lang: str | None = None) -> DemoResult:
     """Run the whole loop on the bundled Jimo example into ``out`` and return what was done.
 
     ``wind`` (a ``core.weather.Wind``) replaces the area's default wind; ``n_emitters`` is the
-    number of hidden emitters the simulator places; ``maps=False`` skips the map and report.
+    number of hidden emitters the simulator places; ``maps=False`` skips the map and report;
+    ``lang`` (``"zh"`` or ``"en"``; default the area's) is the language of the map and report.
     """
     from .core.area import export_area, load_area
 
@@ -202,10 +204,10 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
     from .maps import build_map, build_report
 
     with _Stage(result, "map", progress) as st:
-        p = build_map(out, out=out / "map.html", offline=True, basemap="osm", area=area)
-        st.what = f"map.html — {p.stat().st_size / 1e6:.1f} MB, works offline"
+        p = build_map(out, out=out / "map.html", basemap="osm", area=area, lang=lang)
+        st.what = f"map.html — {p.stat().st_size / 1e6:.1f} MB, works offline (roads drawn from area/roads.osm)"
     with _Stage(result, "report", progress) as st:
-        p = build_report(out, out=out / "report.html")
+        p = build_report(out, out=out / "report.html", lang=lang)
         st.what = f"report.html — {p.stat().st_size / 1e6:.1f} MB"
     return result
 
