@@ -92,8 +92,33 @@ class Aircraft:
 
 
 # Published figures: DJI "max flight time" (no payload, no wind), TB65 2×263.2 Wh, TB60
-# 2×274 Wh, TB30 2×131.6 Wh, Mavic 3E 77 Wh. Payload defaults: a VOC sampler on the
-# Matrices (≈1 kg), a light PSDK sniffer on the small aircraft.
+# 2×274 Wh, TB30 2×131.6 Wh, Mavic 3 Enterprise series 77 Wh. Payload defaults: a VOC sampler on
+# the Matrices (≈1 kg), a light PSDK sniffer on the small aircraft.
+#
+# DJI WPML ``droneInfo`` / ``payloadInfo`` (what DJI Pilot 2 reads from the .kmz; a wrong value makes
+# it show the mission for another aircraft, or refuse it). ``droneEnumValue`` / ``droneSubEnumValue``
+# are the aircraft's type / sub_type in DJI's Cloud API product-support table ("Enumeration Values
+# of Aircraft, RC and Dock"; the WPML common-element page points there, and requires the sub type for
+# type 67, the M30 series); ``payloadEnumValue`` is the main camera's type from the camera table of the
+# same page:
+#
+#   aircraft               type  sub   payload (main camera)
+#   Matrice 350 RTK          89    0   65534 (a PSDK payload: the VOC sampler; an H20 is 42, H20T 43)
+#   Matrice 300 RTK          60    0   65534 (likewise)
+#   Matrice 30               67    0   52   (M30 camera)
+#   Matrice 30T              67    1   53   (M30T camera)
+#   Mavic 3 Enterprise (3E)  77    0   66   (M3E camera)
+#   Mavic 3 Thermal (3T)     77    1   67   (M3T camera)
+#   Mavic 3 Multispectral    77    2   68   (M3M camera)
+#
+# The Mavic 3T row is checked against a real DJI Pilot 2 export (tests/test_drone_exports.py reads
+# ../shared/data/wpml/dji_mavic3t_waypoint_sample.kmz: 77 / 1 / 67).
+_M30 = dict(rated_endurance_s=41 * 60, battery_wh=263.2, max_payload_kg=0.299, payload_kg=0.25, max_speed_m_s=23.0,
+            cruise_speed_m_s=10.0, best_endurance_speed_m_s=9.0, climb_speed_m_s=6.0, descent_speed_m_s=5.0,
+            max_wind_m_s=15.0)
+_M3 = dict(rated_endurance_s=45 * 60, battery_wh=77.0, max_payload_kg=0.135, payload_kg=0.1, max_speed_m_s=21.0,
+           cruise_speed_m_s=10.0, best_endurance_speed_m_s=8.0, climb_speed_m_s=6.0, descent_speed_m_s=6.0,
+           max_wind_m_s=12.0)
 AIRCRAFT: dict[str, Aircraft] = {
     a.key: a
     for a in (
@@ -101,21 +126,27 @@ AIRCRAFT: dict[str, Aircraft] = {
                  6.0, 5.0, 12.0, dji_drone_enum=89, dji_drone_sub_enum=0, dji_payload_enum=65534),
         Aircraft("m300", "DJI Matrice 300 RTK", 55 * 60, 548.0, 6.3, 2.7, 1.0, 23.0, 10.0, 10.0,
                  6.0, 5.0, 12.0, dji_drone_enum=60, dji_drone_sub_enum=0, dji_payload_enum=65534),
-        Aircraft("m30", "DJI Matrice 30", 41 * 60, 263.2, 3.77, 0.299, 0.25, 23.0, 10.0, 9.0,
-                 6.0, 5.0, 15.0, dji_drone_enum=67, dji_drone_sub_enum=0, dji_payload_enum=52),
-        Aircraft("m3e", "DJI Mavic 3 Enterprise", 45 * 60, 77.0, 0.915, 0.135, 0.1, 21.0, 10.0, 8.0,
-                 6.0, 6.0, 12.0, dji_drone_enum=77, dji_drone_sub_enum=0, dji_payload_enum=66),
+        Aircraft("m30", "DJI Matrice 30", mass_kg=3.77, **_M30, dji_drone_enum=67, dji_drone_sub_enum=0,
+                 dji_payload_enum=52),
+        Aircraft("m30t", "DJI Matrice 30T", mass_kg=3.77, **_M30, dji_drone_enum=67, dji_drone_sub_enum=1,
+                 dji_payload_enum=53),
+        Aircraft("m3e", "DJI Mavic 3 Enterprise", mass_kg=0.915, **_M3, dji_drone_enum=77, dji_drone_sub_enum=0,
+                 dji_payload_enum=66),
+        Aircraft("m3t", "DJI Mavic 3 Thermal", mass_kg=0.920, **_M3, dji_drone_enum=77, dji_drone_sub_enum=1,
+                 dji_payload_enum=67),
+        Aircraft("m3m", "DJI Mavic 3 Multispectral", mass_kg=0.951, **_M3, dji_drone_enum=77,
+                 dji_drone_sub_enum=2, dji_payload_enum=68),
         Aircraft("mavlink", "Generic MAVLink multirotor (ArduCopter/PX4)", 30 * 60, 355.0, 4.5, 2.0,
                  1.0, 15.0, 8.0, 7.0, 3.0, 2.0, 10.0),
     )
 }
 _ALIASES = {"m350rtk": "m350", "matrice350": "m350", "m300rtk": "m300", "matrice300": "m300",
-            "m30t": "m30", "mavic3e": "m3e", "m3t": "m3e", "generic": "mavlink", "arducopter": "mavlink",
-            "px4": "mavlink"}
+            "matrice30": "m30", "matrice30t": "m30t", "mavic3e": "m3e", "mavic3t": "m3t", "mavic3m": "m3m",
+            "generic": "mavlink", "arducopter": "mavlink", "px4": "mavlink"}
 
 
 def get_aircraft(name: "str | Aircraft") -> Aircraft:
-    """The profile for ``name`` (``m350``, ``m300``, ``m30``, ``m3e``, ``mavlink``)."""
+    """The profile for ``name`` (``m350``, ``m300``, ``m30``, ``m30t``, ``m3e``, ``m3t``, ``m3m``, ``mavlink``)."""
     if isinstance(name, Aircraft):
         return name
     key = str(name).strip().lower().replace("-", "").replace(" ", "").replace("_", "")
