@@ -380,15 +380,24 @@ def load_area(path_or_name: str | Path, *, strict: bool = False, raise_on_error:
                                  "coordinate order", file=p, row=int(i) + 1)
             _check_far(gx, gy, p, report, np.arange(len(gdf)) + 1, rules, pts_ref, FAR_WARNING_M)
             if len(nofly):
-                inside = gdf.geometry.apply(lambda g: bool(nofly[nofly["ceiling_m"].isna()].intersects(g).any()))
+                closed = nofly[nofly["ceiling_m"].isna() | (nofly["ceiling_m"] <= 0)]  # no flight at all
+                inside = gdf.geometry.apply(lambda g: bool(closed.intersects(g).any()))
                 for i in np.flatnonzero(inside.to_numpy()):
                     report.error("point lies inside a no-fly zone", file=p, row=int(i) + 1)
 
     if roads is None:
         report.warning("no roads.osm / roads.osm.bz2 / roads.osm.pbf: van routes cannot be planned", file=path / "roads.osm")
     dem = path / "dem.tif"
-    if not dem.exists():
-        report.warning("is missing: heights above sea level cannot be computed", file=dem)
+    if config.get("dem") is not None:  # area.toml may name the DEM: `dem = "srtm_qingdao.tif"`
+        named = Path(str(config["dem"])).expanduser()
+        dem = named if named.is_absolute() else path / named
+        if not dem.is_file():
+            report.error(f"`dem = {str(config['dem'])!r}` names no file ({dem}): fix the path (relative to the area "
+                         "folder) or remove the key to use dem.tif", file=toml_path, field="dem")
+            dem = None
+    elif not dem.exists():
+        report.warning("is missing: heights above ground cannot be computed (drone plans need a DEM, or "
+                       "--flat-ground)", file=dem)
         dem = None
 
     area = Area(name=name, path=path, enterprises=enterprises, sources=sources, nofly=nofly,

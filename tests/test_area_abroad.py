@@ -60,10 +60,15 @@ def test_plan_van_stays_on_the_extracts_drivable_ways(shared_data, tmp_path, cap
 @pytest.mark.parametrize("extract,country,cap,utm", EXTRACTS)
 def test_plan_drone_flies_under_the_areas_cap(shared_data, tmp_path, capsys, extract, country, cap, utm):
     b = build_area(tmp_path / "area", shared_data / "osm" / extract, country=country, prefix=country)
+    # these areas have no DEM: refused, unless flat ground is accepted (and then said loudly)
     rc, out = cli(capsys, "plan", "drone", "--area", b.path, "--targets", ",".join(b.ids), "--out", tmp_path / "d")
+    assert rc == 1 and "has no DEM" in out and "--flat-ground" in out and not (tmp_path / "d").exists()
+    rc, out = cli(capsys, "plan", "drone", "--area", b.path, "--targets", ",".join(b.ids), "--flat-ground",
+                  "--out", tmp_path / "d")
     assert rc == 0, out
+    assert "heights are above the launch point, not above ground: no DEM" in out
     plan = json.loads((tmp_path / "d" / "plan.json").read_text())
-    assert plan["limits"]["alt_max_agl_m"] == cap
+    assert plan["limits"]["alt_max_agl_m"] == cap and plan["limits"]["flat_ground"] is True
     wps = [w for s in plan["sorties"] for w in s["waypoints"]]
     assert wps and max(w["alt_agl_m"] for w in wps) <= cap
     assert sorted(t for s in plan["sorties"] for t in s["targets"]) == sorted(b.ids)
@@ -77,7 +82,7 @@ def test_the_areas_own_cap_binds_the_planner_and_the_validator(shared_data, tmp_
     b = build_area(tmp_path / "area", shared_data / "osm" / OAKLAND, country="US", height_cap_m=80)
     a = load_area(b.path)
     assert a.rules.height_cap_m == 80 and a.rules.height_cap_source == "area.toml [limits] height_cap_m"
-    plan = plan_drone(a, b.ids, Wind(270, 3, "D"), pattern="profile")
+    plan = plan_drone(a, b.ids, Wind(270, 3, "D"), pattern="profile", flat_ground=True)  # no DEM
     d = plan.to_dict()
     assert d["limits"]["alt_max_agl_m"] == 80
     assert max(w["alt_agl_m"] for s in d["sorties"] for w in s["waypoints"]) <= 80
@@ -90,11 +95,11 @@ def test_the_areas_own_cap_binds_the_planner_and_the_validator(shared_data, tmp_
     rep = validate_plan(d, a)
     assert any("exceeds the 80 m cap" in p.message for p in rep.errors), rep.problems
     # a plan capped above the area's limit is planned, with a warning, and the validator says so too
-    high = plan_drone(a, b.ids, Wind(270, 3, "D"), alt_max_agl_m=100)
+    high = plan_drone(a, b.ids, Wind(270, 3, "D"), alt_max_agl_m=100, flat_ground=True)
     assert any("above the area's 80 m limit" in m for m in high.warnings)
     assert any("above the area's 80 m limit" in p.message for p in validate_plan(high, a).warnings)
     rc, out = cli(capsys, "plan", "drone", "--area", b.path, "--targets", b.ids[0], "--pattern", "profile",
-                  "--out", tmp_path / "d")
+                  "--flat-ground", "--out", tmp_path / "d")
     assert rc == 0, out
     assert json.loads((tmp_path / "d" / "plan.json").read_text())["limits"]["alt_max_agl_m"] == 80
 

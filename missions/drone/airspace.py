@@ -1,7 +1,7 @@
 """Airspace: no-fly and restricted zones, the height cap, and routing legs around zones.
 
 Zones are held in the plan's local metric CRS. A zone blocks a leg flown at ``alt_agl_m``
-when it allows no flight at all (``ceiling_m`` NaN, every ``no-fly`` zone) or when its
+when it allows no flight at all (``ceiling_m`` NaN or 0, every ``no-fly`` zone) or when its
 ceiling is below the leg's highest point. Legs that cross a blocking zone are re-routed
 along the shortest path of a visibility graph whose nodes sit on the zones grown by a
 stand-off margin (``margin_m``): the routed path keeps that margin from every zone.
@@ -69,6 +69,8 @@ class Airspace:
                     raise InputError(f"`nofly.geojson` row {i + 1}, field `kind`: {kind!r} — use no-fly or restricted")
                 ceiling = getattr(row, "ceiling_m", float("nan"))
                 ceiling = float("nan") if ceiling is None or kind == "no-fly" else float(ceiling)
+                if ceiling <= 0.0:  # a ceiling of 0 m allows no flight at all: the zone is no-fly
+                    ceiling = float("nan")
                 zones.append(Zone(str(getattr(row, "zone_id", f"Z{i + 1}")), str(getattr(row, "name", "")),
                                   kind, geom, ceiling))
         return cls(zones, margin_m=margin_m, alt_max_agl_m=alt_max_agl_m)

@@ -44,6 +44,7 @@ MAV_FRAME_GLOBAL_RELATIVE_ALT = 3
 QGC_FIRMWARE_ARDUPILOT = 3
 QGC_VEHICLE_QUADROTOR = 2
 ACCEPT_RADIUS_M = 2.0
+RTH_MIN_M = 20.0  # DJI's lowest return-to-home height
 WPML_NS = "http://www.dji.com/wpmz/1.0.6"
 KML_NS = "http://www.opengis.net/kml/2.2"
 
@@ -217,15 +218,37 @@ def _placemarks(sortie: dict, *, waylines: bool) -> list[str]:
     return out
 
 
-def wpml_files(sortie: dict, *, created_ms: int) -> tuple[str, str]:
-    """``(template.kml, waylines.wpml)`` texts of one sortie, structured like DJI Pilot 2 exports."""
+def rth_height_m(sortie: dict, area, cap_m: float, *, flat: bool = False) -> float:
+    """DJI return-to-home height (m above the take-off point): the sortie's top height, lowered so the
+    straight way home from every waypoint stays under ``cap_m`` above the ground, and at least DJI's
+    20 m minimum (the validator refuses the plan when that is over the cap somewhere)."""
+    home = float(sortie["launch"]["ground_amsl_m"])
+    inner = [w for w in sortie["waypoints"] if w["action"] not in ("takeoff", "land")]
+    rel = np.array([float(w["alt_amsl_m"]) - home for w in inner])
+    top = float(np.max(rel)) if len(rel) else 60.0
+    if area is None:
+        return float(np.clip(top, RTH_MIN_M, cap_m))
+    lon = np.array([float(w["lon"]) for w in inner] or [sortie["launch"]["lon"]])
+    lat = np.array([float(w["lat"]) for w in inner] or [sortie["launch"]["lat"]])
+    t = np.linspace(0.0, 1.0, 21)
+    plon = (lon[:, None] + t[None, :] * (float(sortie["launch"]["lon"]) - lon[:, None])).ravel()
+    plat = (lat[:, None] + t[None, :] * (float(sortie["launch"]["lat"]) - lat[:, None])).ravel()
+    g = np.asarray(area.elevation_m(plon, plat), float)
+    g = np.where(np.isfinite(g), g, home)
+    highest_allowed = cap_m + float(np.min(g)) - home
+    return float(max(min(top, highest_allowed), RTH_MIN_M))
+
+
+def wpml_files(sortie: dict, *, created_ms: int, rth_m: float | None = None) -> tuple[str, str]:
+    """``(template.kml, waylines.wpml)`` texts of one sortie, structured like DJI Pilot 2 exports;
+    ``rth_m`` is the return-to-home height above the take-off point (default the top height, 20–120 m)."""
     ac = get_aircraft(sortie["aircraft"])
     if ac.dji_drone_enum is None:
         raise SafetyError(f"{ac.name} is not a DJI aircraft: no WPML export")
     home = float(sortie["launch"]["ground_amsl_m"])
     inner = [w for w in sortie["waypoints"] if w["action"] not in ("takeoff", "land")]
     rel = np.array([float(w["alt_amsl_m"]) - home for w in inner])
-    rth = float(np.clip(np.max(rel) if len(rel) else 60.0, 20.0, 120.0))
+    rth = float(np.clip(np.max(rel) if len(rel) else 60.0, RTH_MIN_M, 120.0)) if rth_m is None else float(rth_m)
     speed = float(np.median([float(w["speed_m_s"]) for w in inner])) if inner else ac.cruise_speed_m_s
     head = ['<?xml version="1.0" encoding="UTF-8"?>', f'<kml xmlns="{KML_NS}" xmlns:wpml="{WPML_NS}">', "  <Document>"]
     tpl = head + [_e("author", "ecopatrol", 2), _e("createTime", created_ms, 2), _e("updateTime", created_ms, 2)]
@@ -255,9 +278,9 @@ def wpml_files(sortie: dict, *, created_ms: int) -> tuple[str, str]:
     return "\n".join(tpl) + "\n", "\n".join(wl) + "\n"
 
 
-def wpml_kmz(sortie: dict, *, created_ms: int) -> bytes:
+def wpml_kmz(sortie: dict, *, created_ms: int, rth_m: float | None = None, files=None) -> bytes:
     """The DJI ``.kmz`` (zip of ``wpmz/template.kml`` and ``wpmz/waylines.wpml``)."""
-    tpl, wl = wpml_files(sortie, created_ms=created_ms)
+    tpl, wl = files if files is not None else wpml_files(sortie, created_ms=created_ms, rth_m=rth_m)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for name, text in (("wpmz/template.kml", tpl), ("wpmz/waylines.wpml", wl)):
@@ -271,22 +294,24 @@ def wpml_kmz(sortie: dict, *, created_ms: int) -> bytes:
 # KML, GeoJSON
 # ---------------------------------------------------------------------------------------
 
-def sortie_kml(sortie: dict, zones: list[dict]) -> str:
-    """KML: the flight path (absolute heights AMSL), the sampling points and the zones."""
-    coords = " ".join(f"{w['lon']:.8f},{w['lat']:.8f},{w['alt_amsl_m']:.2f}" for w in sortie["waypoints"])
+def sortie_kml(sortie: dict, zones: list[dict], *, flat: bool = False) -> str:
+    """KML: the flight path (absolute heights AMSL; with ``flat``, no DEM: heights above the launch
+    point, drawn relative to the ground), the sampling points and the zones."""
+    hkey, mode = ("alt_agl_m", "relativeToGround") if flat else ("alt_amsl_m", "absolute")
+    coords = " ".join(f"{w['lon']:.8f},{w['lat']:.8f},{w[hkey]:.2f}" for w in sortie["waypoints"])
     sid = escape(sortie["sortie_id"])
     out = ['<?xml version="1.0" encoding="UTF-8"?>', f'<kml xmlns="{KML_NS}">', "<Document>",
            f"<name>ecopatrol drone sortie {sid}</name>",
            '<Style id="path"><LineStyle><color>ff0000ff</color><width>3</width></LineStyle></Style>',
            '<Style id="zone"><LineStyle><color>ff0000aa</color></LineStyle><PolyStyle><color>440000ff</color></PolyStyle></Style>',
-           f"<Placemark><name>{sid} path</name><styleUrl>#path</styleUrl><LineString><altitudeMode>absolute</altitudeMode>"
+           f"<Placemark><name>{sid} path</name><styleUrl>#path</styleUrl><LineString><altitudeMode>{mode}</altitudeMode>"
            f"<coordinates>{coords}</coordinates></LineString></Placemark>", "<Folder><name>waypoints</name>"]
     for w in sortie["waypoints"]:
         desc = (f"{w['action']} {w['alt_agl_m']:.1f} m AGL, {w['speed_m_s']:g} m/s"
                 + (f", target {w['target_id']} pass {w['pass_id']}" if w.get("target_id") else ""))
         out.append(f"<Placemark><name>{w['seq']}</name><description>{escape(desc)}</description><Point>"
-                   f"<altitudeMode>absolute</altitudeMode><coordinates>{w['lon']:.8f},{w['lat']:.8f},"
-                   f"{w['alt_amsl_m']:.2f}</coordinates></Point></Placemark>")
+                   f"<altitudeMode>{mode}</altitudeMode><coordinates>{w['lon']:.8f},{w['lat']:.8f},"
+                   f"{w[hkey]:.2f}</coordinates></Point></Placemark>")
     out.append("</Folder><Folder><name>no-fly and restricted zones</name>")
     for z in zones:
         ring = " ".join(f"{lon:.8f},{lat:.8f},0" for lon, lat in list(z["ring"]) + [z["ring"][0]])
@@ -317,7 +342,8 @@ def sortie_geojson(sortie: dict) -> dict:
 # ---------------------------------------------------------------------------------------
 
 def _zones(area) -> list[dict]:
-    """Exterior rings ``[(lon, lat), …]`` (unclosed) of every zone polygon part."""
+    """Exterior rings ``[(lon, lat), …]`` (unclosed) of every zone polygon part; ``ceiling_m`` None
+    for a zone that allows no flight (written as an exclusion geofence)."""
     import shapely
 
     out = []
@@ -329,9 +355,12 @@ def _zones(area) -> list[dict]:
         for part in shapely.get_parts(row.geometry):
             ring = np.asarray(part.exterior.coords)[:-1]
             ceiling = getattr(row, "ceiling_m", None)
+            kind = str(getattr(row, "kind", "no-fly") or "no-fly").strip().lower()
+            # no flight at all (an exclusion geofence): a no-fly zone, or a ceiling that is missing or 0 m
+            none_allowed = kind == "no-fly" or ceiling is None or not math.isfinite(float(ceiling)) \
+                or float(ceiling) <= 0.0
             out.append({"zone_id": str(getattr(row, "zone_id", "")), "name": str(getattr(row, "name", "")),
-                        "kind": str(getattr(row, "kind", "no-fly")),
-                        "ceiling_m": None if ceiling is None or not math.isfinite(float(ceiling)) else float(ceiling),
+                        "kind": kind, "ceiling_m": None if none_allowed else float(ceiling),
                         "ring": [(float(a), float(b)) for a, b in ring]})
     return out
 
@@ -348,36 +377,52 @@ def summary(plan: dict, report) -> dict:
                      "highest_point": {"alt_agl_m": hi["alt_agl_m"], "alt_amsl_m": max(r["alt_amsl_m"] for r in w),
                                        "seq": hi["seq"], "lon": hi["lon"], "lat": hi["lat"]},
                      "farthest_from_pilot_m": s.get("farthest_from_pilot_m")})
+    flat = bool(plan.get("limits", {}).get("flat_ground"))
     return {
         "schema": "ecopatrol.plan-summary/1", "area": plan["area"], "created_utc": plan["created_utc"],
+        "planned_for": plan.get("planned_for"),
         "aircraft": plan["aircraft"], "wind": plan["wind"], "limits": plan["limits"],
+        "heights": plan.get("heights") or ("heights above the launch point (no DEM)" if flat else "above ground (DEM)"),
+        "flat_ground": flat,
         "sorties": rows, "batteries": len(rows),
         "distance_m": round(sum(r["distance_m"] for r in rows), 1),
         "duration_s": round(sum(r["duration_s"] for r in rows), 1),
+        "day_s": plan.get("day_s"),
         "highest_alt_agl_m": max((r["highest_point"]["alt_agl_m"] for r in rows), default=0.0),
         "farthest_from_pilot_m": max((r["farthest_from_pilot_m"] or 0.0 for r in rows), default=0.0),
         "checks": {"passed": report.ok(), "errors": [str(p) for p in report.errors],
                    "warnings": [str(p) for p in report.warnings],
                    "checked": ["schema and sequence", "take-off and landing at the launch site",
-                               "height cap and minimum height at waypoints and along legs (DEM)",
+                               "height cap and minimum height at waypoints and along legs (DEM; refused without "
+                               "one unless --flat-ground)",
                                "no-fly and restricted zones (legs and waypoints)", "range from the pilot",
-                               "battery minus reserve (recomputed)", "speeds and wind"]},
-        "targets_dropped": plan.get("targets_dropped", []), "warnings": plan.get("warnings", []),
+                               "battery minus reserve (recomputed)", "speeds and wind",
+                               "every written point: QGC home, mission items, rally points (true height under the "
+                               "cap, outside zones, in range), exclusion geofences for every no-fly zone; DJI "
+                               "waypoint heights, return-to-home height and aircraft enums"]},
+        "targets_dropped": plan.get("targets_dropped", []), "targets_deferred": plan.get("targets_deferred", []),
+        "warnings": plan.get("warnings", []),
     }
 
 
 def summary_text(sm: dict) -> str:
     a = sm["aircraft"]
     lim = sm["limits"]
-    lines = [f"ecopatrol drone plan — area {sm['area']} — {sm['created_utc']}",
-             f"aircraft: {a['name']} (payload {a['payload_kg']:g} kg); wind from {sm['wind']['from_deg']:g}° at "
-             f"{sm['wind']['speed_m_s']:g} m/s, stability {sm['wind']['stability']}",
-             f"limits: {lim['alt_max_agl_m']:g} m above ground, {lim['max_range_m']:g} m from the pilot, "
-             f"{lim['reserve']:.0%} battery reserve",
-             f"{sm['batteries']} sortie(s) / batteries, {sm['distance_m'] / 1000:.2f} km, "
-             f"{sm['duration_s'] / 60:.1f} min in the air",
-             f"highest point {sm['highest_alt_agl_m']:.1f} m above ground; farthest point "
-             f"{sm['farthest_from_pilot_m']:.0f} m from the pilot", ""]
+    lines = []
+    if sm.get("flat_ground"):
+        lines += ["!" * 100, f"!!! {sm['heights']}", "!" * 100]
+    lines += [f"ecopatrol drone plan — area {sm['area']} — {sm['created_utc']}"
+              + (f" — for {sm['planned_for']['local']}" if sm.get("planned_for") else ""),
+              f"aircraft: {a['name']} (payload {a['payload_kg']:g} kg); wind from {sm['wind']['from_deg']:g}° at "
+              f"{sm['wind']['speed_m_s']:g} m/s, stability {sm['wind']['stability']}",
+              f"limits: {lim['alt_max_agl_m']:g} m above ground, {lim['max_range_m']:g} m from the pilot, "
+              f"{lim['reserve']:.0%} battery reserve"
+              + (f", {lim['flight_hours']:g} h of flying today" if lim.get("flight_hours") else ""),
+              f"{sm['batteries']} sortie(s) / batteries, {sm['distance_m'] / 1000:.2f} km, "
+              f"{sm['duration_s'] / 60:.1f} min in the air"
+              + (f", {sm['day_s'] / 3600:.2f} h with battery swaps" if sm.get("day_s") else ""),
+              f"highest point {sm['highest_alt_agl_m']:.1f} m above ground; farthest point "
+              f"{sm['farthest_from_pilot_m']:.0f} m from the pilot", ""]
     lines.append(f"{'sortie':<7}{'launch':<8}{'km':>7}{'min':>7}{'battery':>9}{'top m':>7}{'far m':>7}  targets")
     for r in sm["sorties"]:
         lines.append(f"{r['sortie_id']:<7}{r['launch']:<8}{r['distance_m'] / 1000:>7.2f}{r['duration_s'] / 60:>7.1f}"
@@ -385,21 +430,91 @@ def summary_text(sm: dict) -> str:
                      f"{(r['farthest_from_pilot_m'] or 0):>7.0f}  {', '.join(r['targets'])}")
     c = sm["checks"]
     lines += ["", f"pre-flight checks: {'PASSED' if c['passed'] else 'FAILED'} "
-                  f"({len(c['errors'])} errors, {len(c['warnings'])} warnings)"]
+                  f"({len(c['errors'])} errors, {len(c['warnings'])} warnings)"
+                  + (" — HEIGHTS ABOVE THE LAUNCH POINT, NOT ABOVE GROUND (no DEM)" if sm.get("flat_ground") else "")]
     lines += [f"  - {p}" for p in c["errors"] + c["warnings"]]
     for d in sm["targets_dropped"]:
         lines.append(f"  dropped {d['target_id']}: {d['reason']}")
+    deferred = sm.get("targets_deferred") or []
+    if deferred:
+        lines.append(f"  {len(deferred)} target(s) left for another day (targets_deferred in plan.json), first: "
+                     + "; ".join(f"{d['target_id']} ({d['reason']})" for d in deferred[:3]))
     return "\n".join(lines) + "\n"
+
+
+def rally_points(sortie: dict, launches: list[tuple[float, float, float]], *, cap_m: float,
+                 max_range_m: float) -> tuple[list[tuple[float, float, float]], list[str]]:
+    """Rally points ``(lat, lon, height above home)`` for a sortie, from the plan's launch sites
+    ``(lat, lon, ground_amsl_m)``, and a note for each site in range left out.
+
+    Heights are relative to home (as MAVLink rally points are): a site on lower ground than home
+    gets a lower height, so that over both home and the rally point the vehicle stays between
+    10 m and the cap above ground; sites beyond the pilot's range, or too far below or above
+    home for any height to satisfy both, are left out.
+    """
+    from ecopatrol.core.crs import haversine_m
+
+    from .validate import MIN_RALLY_AGL_M
+
+    launch = sortie["launch"]
+    home = float(launch["ground_amsl_m"])
+    top = max(float(w["alt_amsl_m"]) for w in sortie["waypoints"]) - home
+    want = float(np.clip(top, RTH_MIN_M, cap_m))
+    out, notes = [], []
+    for lat, lon, ground in launches:
+        d = float(haversine_m(launch["lon"], launch["lat"], lon, lat))
+        if d > max_range_m + 1.0:  # out of the pilot's reach: not a place to send the vehicle
+            continue
+        dz = float(ground) - home
+        lo, hi = max(MIN_RALLY_AGL_M, MIN_RALLY_AGL_M + dz), min(cap_m, cap_m + dz)
+        if lo > hi:
+            notes.append(f"launch site at ({lon:.6f}, {lat:.6f}) lies {dz:+.0f} m from {launch['site_id']}'s "
+                         f"ground: no rally height keeps both under the {cap_m:g} m cap")
+            continue
+        out.append((lat, lon, round(float(np.clip(want, lo, hi)), 2)))
+    return out, notes
 
 
 def write_drone_plan(plan, area, out_dir, *, strict: bool = False) -> list[Path]:
     """Validate ``plan`` and write every file into ``out_dir``; return the paths written.
 
-    Raises :class:`SafetyError` listing every violation if the independent validator finds
-    an error (or, with ``strict``, a warning); nothing is written then.
+    The plan is checked by the independent validator, then every export is built in memory and
+    what it writes is checked again (:func:`~.validate.validate_exports`: home, mission items,
+    rally points, geofences, DJI heights and enums). Raises :class:`SafetyError` listing every
+    violation if either finds an error (or, with ``strict``, a warning); nothing is written then.
     """
+    from .validate import validate_exports
+
     d = plan if isinstance(plan, dict) else plan.to_dict()
     report = validate_plan(d, area)
+    if report.ok(strict=strict):
+        zones = _zones(area)
+        fence = [z for z in zones if z["ceiling_m"] is None]
+        created_ms = 0
+        try:
+            from datetime import datetime
+
+            created_ms = int(datetime.strptime(d["created_utc"], "%Y-%m-%dT%H:%M:%SZ").timestamp() * 1000)
+        except (KeyError, ValueError):
+            pass
+        lim = d["limits"]
+        flat = bool(lim.get("flat_ground"))
+        launches = sorted({(s["launch"]["lat"], s["launch"]["lon"], s["launch"]["ground_amsl_m"]) for s in d["sorties"]})
+        built, exports, notes = {}, {}, []
+        for s in d["sorties"]:
+            sid = safe_stem(s["sortie_id"], what="sortie id")  # names the files: never `../x`
+            rally, why = rally_points(s, launches, cap_m=float(lim["alt_max_agl_m"]),
+                                      max_range_m=float(lim.get("max_range_m", 2000.0)))
+            notes += why
+            doc = qgc_plan(s, d, fence, rally)
+            wpml = None
+            if get_aircraft(s["aircraft"]).dji_drone_enum is not None:
+                wpml = wpml_files(s, created_ms=created_ms,
+                                  rth_m=rth_height_m(s, area, float(lim["alt_max_agl_m"]), flat=flat))
+            built[sid] = (s, doc, wpml)
+            exports[s["sortie_id"]] = {"qgc": doc, "wpml": wpml[1] if wpml else None,
+                                       "fence_zones": sorted({z["zone_id"] for z in fence})}
+        report.extend(validate_exports(d, area, exports))
     if not report.ok(strict=strict):
         bad = report.problems if strict else report.errors
         lines = "\n".join(f"  - {p}" for p in bad)
@@ -407,29 +522,16 @@ def write_drone_plan(plan, area, out_dir, *, strict: bool = False) -> list[Path]
                           f"({len(bad)} problem(s)):\n{lines}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    zones = _zones(area)
-    fence = [z for z in zones if z["ceiling_m"] is None]
-    created_ms = 0
-    try:
-        from datetime import datetime
-
-        created_ms = int(datetime.strptime(d["created_utc"], "%Y-%m-%dT%H:%M:%SZ").timestamp() * 1000)
-    except (KeyError, ValueError):
-        pass
     written = [atomic_write(out / "plan.json", json.dumps(d, indent=1, ensure_ascii=False))]
-    launches = {(s["launch"]["lat"], s["launch"]["lon"], s["launch"]["ground_amsl_m"]) for s in d["sorties"]}
-    for s in d["sorties"]:
-        sid = safe_stem(s["sortie_id"], what="sortie id")  # names the files: never `../x`
-        home = s["launch"]["ground_amsl_m"]
-        top = max(w["alt_amsl_m"] for w in s["waypoints"]) - home
-        rally = [(lat, lon, float(np.clip(top, 20.0, d["limits"]["alt_max_agl_m"]))) for lat, lon, _ in sorted(launches)]
-        written.append(atomic_write(out / f"{sid}.plan", json.dumps(qgc_plan(s, d, fence, rally), indent=1)))
+    for sid, (s, doc, wpml) in built.items():
+        written.append(atomic_write(out / f"{sid}.plan", json.dumps(doc, indent=1)))
         written.append(atomic_write(out / f"{sid}.waypoints", qgc_wpl(s)))
-        if get_aircraft(s["aircraft"]).dji_drone_enum is not None:
-            written.append(atomic_write(out / f"{sid}.kmz", wpml_kmz(s, created_ms=created_ms)))
-        written.append(atomic_write(out / f"{sid}.kml", sortie_kml(s, zones)))
+        if wpml is not None:
+            written.append(atomic_write(out / f"{sid}.kmz", wpml_kmz(s, created_ms=created_ms, files=wpml)))
+        written.append(atomic_write(out / f"{sid}.kml", sortie_kml(s, zones, flat=flat)))
         written.append(atomic_write(out / f"{sid}.geojson", json.dumps(sortie_geojson(s), ensure_ascii=False)))
     sm = summary(d, report)
+    sm["rally_notes"] = notes
     written.append(atomic_write(out / "summary.json", json.dumps(sm, indent=1, ensure_ascii=False)))
     written.append(atomic_write(out / "summary.txt", summary_text(sm)))
     log.info("wrote drone plan to %s: %d sorties, %d files, checks passed (%d warnings)", out, len(d["sorties"]),

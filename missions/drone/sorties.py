@@ -19,9 +19,11 @@ import logging
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, UTC
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from ecopatrol.core.crs import lonlat_to_xy, xy_to_lonlat
 from ecopatrol.core.errors import InputError, PlanningError, SafetyError
@@ -35,6 +37,9 @@ from .patterns import PATTERNS, Block, TargetSite, make_block
 log = logging.getLogger(__name__)
 
 SCHEMA = "ecopatrol.plan/1"
+FLAT_GROUND_NOTE = ("heights are above the launch point, not above ground: no DEM (planned with --flat-ground; "
+                    "hills and valleys between the launch point and the targets are not accounted for)")
+ADHOC_SITE_ID = "ADHOC"
 DEFAULT_MAX_RANGE_M = 2000.0
 DEFAULT_TRANSIT_ALT_AGL_M = 60.0
 TRANSIT_POINT_SPACING_M = 400.0
@@ -57,6 +62,7 @@ class Sortie:
     battery_fraction: float
     energy_wh: float
     patterns: list[str] = field(default_factory=list)
+    ground_from_dem: bool = True  # False: some ground heights were not in the DEM (flat ground assumed)
 
     @property
     def max_alt_agl_m(self) -> float:
@@ -112,6 +118,11 @@ class DronePlan:
     warnings: list[str]
     targets_dropped: list[dict]
     metric_crs: object = None
+    targets_deferred: list[dict] = field(default_factory=list)
+    flat_ground: bool = False
+    flight_hours: float | None = None
+    swap_s: float = 300.0
+    when: datetime | None = None
 
     @property
     def distance_m(self) -> float:
@@ -121,8 +132,13 @@ class DronePlan:
     def duration_s(self) -> float:
         return float(sum(s.duration_s for s in self.sorties))
 
+    @property
+    def day_s(self) -> float:
+        """Flying time plus a battery swap between consecutive sorties (s): what ``flight_hours`` bounds."""
+        return self.duration_s + self.swap_s * max(len(self.sorties) - 1, 0)
+
     def to_dict(self) -> dict:
-        return {
+        d = {
             "schema": SCHEMA, "kind": "drone",
             "created_utc": self.created_utc.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "area": self.area_name,
@@ -130,11 +146,19 @@ class DronePlan:
             "aircraft": {"key": self.aircraft.key, "name": self.aircraft.name, "payload_kg": self.aircraft.payload_kg},
             "pattern": self.pattern,
             "limits": {"alt_max_agl_m": self.alt_max_agl_m, "max_range_m": self.max_range_m,
-                       "reserve": self.reserve, "zone_margin_m": self.margin_m},
+                       "reserve": self.reserve, "zone_margin_m": self.margin_m, "flat_ground": self.flat_ground,
+                       "flight_hours": self.flight_hours, "battery_swap_s": self.swap_s},
+            "heights": FLAT_GROUND_NOTE if self.flat_ground else "true heights above the ground of the area's DEM",
             "sorties": [s.to_dict() for s in self.sorties],
+            "day_s": round(self.day_s, 1),
             "targets_dropped": list(self.targets_dropped),
+            "targets_deferred": list(self.targets_deferred),
             "warnings": list(self.warnings),
         }
+        if self.when is not None:
+            d["planned_for"] = {"local": self.when.isoformat(timespec="minutes"),
+                                "utc": self.when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        return d
 
 
 # ---------------------------------------------------------------------------------------
@@ -187,23 +211,52 @@ def target_sites(area, target_ids: list[str], crs) -> list[TargetSite]:
     return sites
 
 
-def _launch_sites(area, crs, airspace: Airspace, warnings: list[str]) -> pd.DataFrame:
-    ls = area.launch_sites
-    if ls is None or not len(ls):
-        raise PlanningError(f"area {area.name!r} has no launch sites: add launch_sites.geojson to the area folder")
-    lon = ls.geometry.x.to_numpy()
-    lat = ls.geometry.y.to_numpy()
-    x, y = lonlat_to_xy(lon, lat, crs)
-    df = pd.DataFrame({"site_id": _col(ls, "site_id", "").astype(str), "name": _col(ls, "name", "").astype(str),
-                       "lon": lon, "lat": lat, "x_m": x, "y_m": y})
-    bad = airspace.points_blocked(x, y, 0.0, margin=False)
-    for sid in df.loc[bad, "site_id"]:
-        warnings.append(f"launch site {sid} lies inside a no-fly or restricted zone and is not used")
-    df = df[~bad].reset_index(drop=True)
-    if not len(df):
-        raise PlanningError("every launch site lies inside a no-fly or restricted zone: add a launch site outside them")
-    g = area.elevation_m(df["lon"].to_numpy(), df["lat"].to_numpy())
-    df["ground_amsl_m"] = np.where(np.isfinite(g), g, 0.0)
+ADHOC_MAX_FROM_AREA_M = 60_000.0  # an ad-hoc launch point farther from the area's enterprises is refused
+
+
+def _launch_sites(area, crs, airspace: Airspace, warnings: list[str], launch=None) -> pd.DataFrame:
+    """The launch sites usable today (metric and WGS-84), with their ground height (NaN without a DEM).
+
+    ``launch`` ``(lon, lat)`` (WGS-84) replaces the area's sites by one ad-hoc point, checked like
+    them: it must lie outside every zone that allows no flight, and near the area."""
+    if launch is not None:
+        lon0, lat0 = (float(v) for v in launch)
+        if not (math.isfinite(lon0) and math.isfinite(lat0) and -180 <= lon0 <= 180 and -90 <= lat0 <= 90):
+            raise InputError(f"launch point ({lon0}, {lat0}) is not a WGS-84 (lon, lat) position")
+        e = area.enterprises
+        if len(e):
+            from ecopatrol.core.crs import haversine_m
+
+            c = e.geometry.representative_point()
+            d = float(np.min(haversine_m(lon0, lat0, c.x.to_numpy(), c.y.to_numpy())))
+            if d > ADHOC_MAX_FROM_AREA_M:
+                raise InputError(f"launch point ({lon0:.6f}, {lat0:.6f}) is {d / 1000:.0f} km from the nearest "
+                                 f"enterprise of area {area.name!r}: check it is LON,LAT in WGS-84")
+        x, y = lonlat_to_xy(np.array([lon0]), np.array([lat0]), crs)
+        df = pd.DataFrame({"site_id": [ADHOC_SITE_ID], "name": ["ad-hoc launch point"], "lon": [lon0],
+                           "lat": [lat0], "x_m": x, "y_m": y})
+        for z in airspace.zones:
+            if z.blocks(0.0) and shapely.contains_xy(z.geometry, float(x[0]), float(y[0])):
+                raise PlanningError(f"launch point ({lon0:.6f}, {lat0:.6f}) lies inside {z.kind} zone "
+                                    f"{z.zone_id} {z.name}".rstrip() + ": choose a launch point outside it")
+    else:
+        ls = area.launch_sites
+        if ls is None or not len(ls):
+            raise PlanningError(f"area {area.name!r} has no launch sites: add launch_sites.geojson to the area "
+                                "folder, or give an ad-hoc launch point (--launch LON,LAT)")
+        lon = ls.geometry.x.to_numpy()
+        lat = ls.geometry.y.to_numpy()
+        x, y = lonlat_to_xy(lon, lat, crs)
+        df = pd.DataFrame({"site_id": _col(ls, "site_id", "").astype(str), "name": _col(ls, "name", "").astype(str),
+                           "lon": lon, "lat": lat, "x_m": x, "y_m": y})
+        bad = airspace.points_blocked(x, y, 0.0, margin=False)
+        for sid in df.loc[bad, "site_id"]:
+            warnings.append(f"launch site {sid} lies inside a no-fly or restricted zone and is not used")
+        df = df[~bad].reset_index(drop=True)
+        if not len(df):
+            raise PlanningError("every launch site lies inside a no-fly or restricted zone: add a launch site outside "
+                                "them, or give an ad-hoc launch point (--launch LON,LAT)")
+    df["ground_amsl_m"] = np.asarray(area.elevation_m(df["lon"].to_numpy(), df["lat"].to_numpy()), float)
     return df
 
 
@@ -421,6 +474,11 @@ def plan_drone(
     time_limit_s: float = 3.0,
     created_utc: datetime | None = None,
     when: datetime | None = None,
+    max_targets: int | None = None,
+    ranks: list[int] | None = None,
+    flight_hours: float | None = None,
+    launch: tuple[float, float] | None = None,
+    flat_ground: bool = False,
 ) -> DronePlan:
     """Plan sorties sampling ``target_ids`` of ``area`` in ``wind``.
 
@@ -433,7 +491,7 @@ def plan_drone(
     wind : Wind
         Wind (``from_deg``, 10 m ``speed_m_s``, optional stability; derived when absent).
     pattern : {"curtain", "orbit", "profile", "survey", "hover"}
-    aircraft : {"m350", "m300", "m30", "m3e", "mavlink"} or Aircraft
+    aircraft : {"m350", "m300", "m30", "m30t", "m3e", "m3t", "m3m", "mavlink"} or Aircraft
     reserve : float
         Battery fraction kept in reserve at landing (default 0.3).
     alt_max_agl_m : float, optional
@@ -449,11 +507,29 @@ def plan_drone(
     pattern_options : dict
         Keyword options of the pattern function (e.g. ``{"repeats": 2, "distance_m": 200}``).
     swap_s : float
-        Ground time to change batteries between sorties, charged per sortie when ordering.
+        Ground time to change batteries between sorties, charged per sortie when ordering and
+        counted in ``flight_hours``.
     when : datetime, optional
         Planned flight time (tz-aware); with a wind without stability class, the class is
         derived from the wind speed and the sun's elevation then (Turner), else from the
         wind speed for a daytime with slight insolation.
+    max_targets : int, optional
+        The day's budget in targets: the ``max_targets`` highest-priority targets that can be
+        flown are planned; every later one is deferred (``targets_deferred``: "beyond today's
+        budget: rank K"). Targets that cannot be flown at all are dropped with their reason and
+        the next ones take their place.
+    ranks : list of int, optional
+        The rank of each target (as in ``targets.csv``), for the reasons; default 1, 2, …
+    flight_hours : float, optional
+        The day's budget in time: flying time plus a battery swap (``swap_s``) between sorties.
+        Sorties are numbered in priority order (S01 holds the highest-ranked target); the first
+        sortie that would overrun the budget and every later one are deferred.
+    launch : (lon, lat), optional
+        An ad-hoc launch point (WGS-84) instead of the area's launch sites, checked like them.
+    flat_ground : bool
+        Without a DEM (or where it does not reach) heights cannot be known above ground and the
+        plan is refused, unless ``flat_ground``: heights are then above the launch point, and
+        the plan says so.
     """
     del seed  # deterministic solver
     if pattern not in PATTERNS:
@@ -470,6 +546,12 @@ def plan_drone(
         raise InputError("no targets: give enterprise ids with --targets or a --targets-file")
     if max_range_m <= 0:
         raise InputError(f"max_range_m {max_range_m}: must be positive")
+    if max_targets is not None and not (isinstance(max_targets, (int, np.integer)) and max_targets >= 1):
+        raise InputError(f"max_targets {max_targets!r}: give the number of targets to plan today (at least 1)")
+    if flight_hours is not None and not (math.isfinite(flight_hours) and 0 < flight_hours <= 24):
+        raise InputError(f"flight_hours {flight_hours!r}: give the day's flying budget in hours (0–24)")
+    if when is not None and (not isinstance(when, datetime) or when.tzinfo is None):
+        raise InputError(f"when {when!r}: give a timezone-aware datetime")
     ac = get_aircraft(aircraft)
     if payload_kg is not None:
         ac = ac.with_payload(payload_kg)
@@ -488,85 +570,135 @@ def plan_drone(
                           f"above the {ac.max_wind_m_s:g} m/s limit of the {ac.name}: do not fly")
     if transit_alt_agl_m > alt_max_agl_m:
         transit_alt_agl_m = alt_max_agl_m - 5.0
-    target_ids = list(dict.fromkeys(str(t) for t in target_ids))
+    given = [str(t).strip() for t in target_ids]
+    if ranks is not None and len(ranks) != len(given):
+        raise InputError(f"ranks has {len(ranks)} entries for {len(given)} targets: give one rank per target")
+    rank_of: dict[str, int] = {}
+    for k, t in enumerate(given):
+        rank_of.setdefault(t, int(ranks[k]) if ranks is not None else k + 1)
+    target_ids = list(rank_of)
+    known = set(e["enterprise_id"].astype(str))
+    unknown = [t for t in target_ids if t not in known]
+    if unknown:
+        raise InputError(f"{len(unknown)} target(s) not in area {area.name!r}: {', '.join(unknown[:10])}"
+                         + (" …" if len(unknown) > 10 else "") + " — check the ids against the registry")
     crs = area.metric_crs
     airspace = Airspace.from_frame(area.nofly, crs, margin_m=margin_m, alt_max_agl_m=alt_max_agl_m)
-    launches = _launch_sites(area, crs, airspace, warnings)
-    sites = target_sites(area, target_ids, crs)
+    launches = _launch_sites(area, crs, airspace, warnings, launch)
+    no_ground = ~np.isfinite(launches["ground_amsl_m"].to_numpy(float))
+    if no_ground.any():
+        where = ", ".join(launches.loc[no_ground, "site_id"].astype(str))
+        if not flat_ground:
+            dem = getattr(area, "dem_path", None)
+            raise SafetyError(
+                (f"area {area.name!r} has no DEM" if dem is None else f"the DEM `{Path(dem).name}` does not cover "
+                 f"launch site(s) {where}") + ": heights above ground cannot be known, so the height cap and the "
+                "minimum height cannot be checked — add a DEM GeoTIFF (dem.tif, heights in metres AMSL) to the area, "
+                "or plan with --flat-ground to accept heights above the launch point")
+        launches.loc[no_ground, "ground_amsl_m"] = 0.0
     ctx = _Ctx(ac, wind, stability, airspace, transit_alt_agl_m, (1.0 - reserve) * ac.battery_j)
     dropped: list[dict] = []
+    deferred: list[dict] = []
+    lxy = launches[["x_m", "y_m"]].to_numpy()
+    budget_s = None if flight_hours is None else flight_hours * 3600.0
 
-    for s in sites:
-        if s.airspace in ("controlled", "needs-approval"):
-            warnings.append(f"enterprise {s.target_id} ({s.name}) is in {s.airspace} airspace: "
-                            "an approval is needed before flying")
-
-    # 1. blocks
-    blocks: list[Block] = []
-    for s in sites:
-        b = make_block(pattern, s, wind, stability=stability, alt_max_agl_m=alt_max_agl_m, options=pattern_options)
+    # 1-2. in priority order: a pattern block per target, its launch site, and whether one battery
+    # can fly it, until the day's budget of targets (or a lower bound of its flying time) is reached
+    chosen: list[tuple[Block, int, tuple[float, float]]] = []
+    least_s = 0.0  # the blocks' own flying time: a lower bound of the day's flying
+    sites: dict[str, TargetSite] = {}
+    chunk = max(10, (max_targets or 0) + 5)
+    stop: tuple[int, str] | None = None
+    for k, tid in enumerate(target_ids):
+        if max_targets is not None and len(chosen) >= max_targets:
+            stop = (k, f"beyond today's budget of {max_targets} target(s)")
+            break
+        if tid not in sites:
+            batch = target_ids[k:k + chunk]
+            sites.update({st.target_id: st for st in target_sites(area, batch, crs)})
+        st = sites[tid]
+        b = make_block(pattern, st, wind, stability=stability, alt_max_agl_m=alt_max_agl_m, options=pattern_options)
         bad = airspace.points_blocked(b.x_m, b.y_m, b.alt_agl_m)
         if bad.all():
-            dropped.append({"target_id": s.target_id, "reason": "every point of its pattern lies in a no-fly zone"})
-            blocks.append(None)
+            dropped.append({"target_id": tid, "rank": rank_of[tid],
+                            "reason": "every point of its pattern lies in a no-fly zone"})
             continue
         if bad.any():
-            warnings.append(f"{s.target_id}: {int(bad.sum())} of {len(b)} pattern points fall in no-fly or "
+            warnings.append(f"{tid}: {int(bad.sum())} of {len(b)} pattern points fall in no-fly or "
                             "restricted zones and were left out")
             b = b.take(~bad)
-        blocks.append(b)
-
-    # 2. launch site per target
-    lxy = launches[["x_m", "y_m"]].to_numpy()
-    assign: dict[int, list[int]] = {}
-    for i, b in enumerate(blocks):
-        if b is None:
-            continue
         d = np.hypot(b.x_m[:, None] - lxy[None, :, 0], b.y_m[:, None] - lxy[None, :, 1]).max(axis=0)
         ok = np.nonzero(d <= max_range_m)[0]
         if not len(ok):
-            dropped.append({"target_id": b.target_id,
+            dropped.append({"target_id": tid, "rank": rank_of[tid],
                             "reason": f"its pattern reaches {d.min():.0f} m from the nearest launch site, "
                                       f"beyond the {max_range_m:.0f} m range from the pilot"})
             continue
-        assign.setdefault(int(ok[np.argmin(d[ok])]), []).append(i)
+        li = int(ok[np.argmin(d[ok])])
+        cost, _ = _sortie_cost(ctx, _assemble(ctx, launches.iloc[li], [b]))
+        if cost.total_energy_j > ctx.usable_j:
+            dropped.append({"target_id": tid, "rank": rank_of[tid],
+                            "reason": f"its {pattern} alone needs {cost.total_energy_j / ac.battery_j:.0%} of a "
+                                      f"battery, more than the usable {1 - reserve:.0%}: reduce repeats or "
+                                      "use a larger aircraft"})
+            continue
+        bc = _cost(ctx, b.x_m, b.y_m, b.alt_agl_m, b.speed_m_s, b.hold_s)
+        block_s = bc.total_time_s + float(b.hold_s[0])
+        if budget_s is not None and chosen and least_s + block_s > budget_s:
+            stop = (k, f"beyond today's flight-time budget of {flight_hours:g} h (battery swaps included)")
+            break
+        least_s += block_s
+        chosen.append((b, li, (block_s, bc.total_energy_j)))
+        if st.airspace in ("controlled", "needs-approval"):
+            warnings.append(f"enterprise {tid} ({st.name}) is in {st.airspace} airspace: "
+                            "an approval is needed before flying")
+    if stop is not None:
+        k, why = stop
+        deferred += [{"target_id": t, "rank": rank_of[t], "reason": f"{why}: rank {rank_of[t]}"}
+                     for t in target_ids[k:]]
 
     # 3-4. per launch site: order, split, assemble
     sorties: list[Sortie] = []
-    for li in sorted(assign):
-        launch = launches.iloc[li]
-        idxs = assign[li]
-        feasible, costs = [], []
-        for i in idxs:
-            arr = _assemble(ctx, launch, [blocks[i]])
-            c, _ = _sortie_cost(ctx, arr)
-            if c.total_energy_j > ctx.usable_j:
-                dropped.append({"target_id": blocks[i].target_id,
-                                "reason": f"its {pattern} alone needs {c.total_energy_j / ac.battery_j:.0%} of a "
-                                          f"battery, more than the usable {1 - reserve:.0%}: reduce repeats or "
-                                          "use a larger aircraft"})
-                continue
-            b = blocks[i]
-            bc = _cost(ctx, b.x_m, b.y_m, b.alt_agl_m, b.speed_m_s, b.hold_s)
-            feasible.append(i)
-            costs.append((bc.total_time_s + float(b.hold_s[0]), bc.total_energy_j))
-        routes = _order_and_split(ctx, launch, [blocks[i] for i in feasible], costs, swap_s=swap_s,
+    for li in sorted({li for _, li, _ in chosen}):
+        launch_row = launches.iloc[li]
+        group = [(b, cst) for b, lj, cst in chosen if lj == li]
+        routes = _order_and_split(ctx, launch_row, [b for b, _ in group], [cst for _, cst in group], swap_s=swap_s,
                                   time_limit_s=time_limit_s)
         for r in routes:
-            group = [blocks[feasible[j]] for j in r]
-            for chunk in _fit(ctx, launch, group):
-                sorties.append(_make_sortie(ctx, area, crs, launch, chunk, pattern))
+            for piece in _fit(ctx, launch_row, [group[j][0] for j in r]):
+                sorties.append(_make_sortie(ctx, area, crs, launch_row, piece, pattern))
+    # priority order: the sortie holding the highest-ranked target first
+    sorties.sort(key=lambda s: min(rank_of[t] for t in s.targets))
+    if budget_s is not None:
+        day = 0.0
+        for n, s in enumerate(sorties):
+            day += s.duration_s + (swap_s if n else 0.0)
+            if day > budget_s + 1e-6:
+                why = f"beyond today's flight-time budget of {flight_hours:g} h (battery swaps included)"
+                late = [t for s2 in sorties[n:] for t in s2.targets]
+                deferred += [{"target_id": t, "rank": rank_of[t], "reason": f"{why}: rank {rank_of[t]}"} for t in late]
+                if n == 0:
+                    raise PlanningError(f"the first sortie alone needs {s.duration_s / 3600:.2f} h, more than the "
+                                        f"{flight_hours:g} h flight-time budget: allow more hours")
+                sorties = sorties[:n]
+                break
     if not sorties:
-        reasons = "; ".join(f"{d['target_id']}: {d['reason']}" for d in dropped) or "no targets"
+        reasons = "; ".join(f"{d['target_id']}: {d['reason']}" for d in dropped + deferred) or "no targets"
         raise PlanningError(f"no sortie could be planned — {reasons}")
     for d in dropped:
         warnings.append(f"target {d['target_id']} dropped: {d['reason']}")
     for k, s in enumerate(sorties, 1):
         s.sortie_id = f"S{k:02d}"
+    if flat_ground and not all(s.ground_from_dem for s in sorties):
+        warnings.insert(0, FLAT_GROUND_NOTE)
+    deferred.sort(key=lambda d: d["rank"])
     plan = DronePlan(area.name, wind, stability, ac, pattern, reserve, alt_max_agl_m, max_range_m, margin_m,
-                     created_utc or datetime.now(UTC), sorties, warnings, dropped, crs)
-    log.info("planned %d sorties for %d targets, %.1f km, %.0f min, %d batteries (%d dropped)", len(sorties),
-             len(target_ids) - len(dropped), plan.distance_m / 1000, plan.duration_s / 60, len(sorties), len(dropped))
+                     created_utc or datetime.now(UTC), sorties, warnings, dropped, crs, deferred,
+                     flat_ground and not all(s.ground_from_dem for s in sorties), flight_hours, swap_s, when)
+    n_planned = len({t for s in sorties for t in s.targets})
+    log.info("planned %d sorties for %d of %d targets (%d left for another day, %d dropped), %.1f km, %.0f min "
+             "in the air, %.1f h with battery swaps", len(sorties), n_planned, len(target_ids), len(deferred),
+             len(dropped), plan.distance_m / 1000, plan.duration_s / 60, plan.day_s / 3600)
     return plan
 
 
@@ -590,8 +722,9 @@ def _make_sortie(ctx: _Ctx, area, crs, launch, group: list[Block], pattern: str)
     arr = _assemble(ctx, launch, group)
     c, dist = _sortie_cost(ctx, arr)
     lon, lat = xy_to_lonlat(arr["x"].astype(float), arr["y"].astype(float), crs)
-    ground = area.elevation_m(lon, lat)
+    ground = np.asarray(area.elevation_m(lon, lat), float)
     g0 = float(launch["ground_amsl_m"])
+    from_dem = bool(np.isfinite(ground).all())
     ground = np.where(np.isfinite(ground), ground, g0)
     z = arr["z"].astype(float)
     wp = pd.DataFrame({
@@ -605,4 +738,4 @@ def _make_sortie(ctx: _Ctx, area, crs, launch, group: list[Block], pattern: str)
                 "x_m": float(launch["x_m"]), "y_m": float(launch["y_m"])}
     return Sortie("S00", ctx.aircraft.key, launch_d, wp, [b.target_id for b in group], dist, c.total_time_s,
                   c.total_energy_j / ctx.aircraft.battery_j, c.total_energy_j / 3600.0,
-                  sorted({b.pattern for b in group}))
+                  sorted({b.pattern for b in group}), from_dem)

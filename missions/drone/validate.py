@@ -8,12 +8,21 @@ the planner's numbers, and collects every violation:
 * heights: every waypoint and every point along every leg (sampled every 20 m) between the
   minimum height and the cap, true height above the DEM; ``alt_amsl_m`` consistent with it.
   The cap is the plan's ``limits.alt_max_agl_m``, else the area's (``area.rules``); a plan
-  capped above the area's limit is warned about (it needs an approval);
+  capped above the area's limit is warned about (it needs an approval). Where the DEM gives
+  no ground (no DEM, or one that does not reach) the heights cannot be checked: an error,
+  unless the plan was made with ``limits.flat_ground`` (then a warning that heights are above
+  the launch point, not above ground);
 * airspace: no leg or waypoint inside a no-fly zone, or inside a restricted zone above its
   ceiling; controlled-airspace targets warned;
 * range: every point within ``max_range_m`` of the pilot at the launch site;
 * battery: the sortie's energy, recomputed with the aircraft model, within the battery minus
   the reserve; speeds within the aircraft's limits.
+
+:func:`validate_exports` then checks every point the exports write besides the waypoints, read
+back from the written form: the QGroundControl home, mission items, rally points (their
+heights are relative to home: true height = height + home ground − ground under the rally
+point) and exclusion geofences (one for every zone that allows no flight), and the DJI WPML
+waypoint heights, return-to-home height and aircraft / payload enums.
 """
 
 from __future__ import annotations
@@ -36,7 +45,12 @@ log = logging.getLogger(__name__)
 
 LEG_SAMPLE_M = 20.0
 MIN_FLIGHT_AGL_M = 5.0  # along legs, away from take-off and landing
+MIN_WAYPOINT_AGL_M = 10.0
+MIN_RALLY_AGL_M = 10.0
 HEIGHT_TOL_M = 0.5
+NO_DEM_HELP = ("add a DEM GeoTIFF (dem.tif, heights in metres AMSL) covering the flight, or plan with "
+               "--flat-ground to accept heights above the launch point")
+FLAT_GROUND_WARNING = "heights are above the launch point, not above ground: no DEM (planned with --flat-ground)"
 
 
 def _as_dict(plan_or_dict) -> dict:
@@ -73,15 +87,19 @@ def validate_plan(plan_or_dict, area, *, strict: bool = False) -> Report:
                     field="limits.alt_max_agl_m")
     max_range = float(limits.get("max_range_m", 2000.0))
     reserve = float(limits.get("reserve", 0.3))
+    flat = bool(limits.get("flat_ground", False))
     wind = plan.get("wind", {})
     crs = area.metric_crs
     airspace = Airspace.from_frame(area.nofly, crs, margin_m=0.0, alt_max_agl_m=cap)
     sorties = plan.get("sorties") or []
     if not sorties:
         rep.error("the plan has no sorties", file=f, field="sorties")
+    flat_used = []
     for s in sorties:
-        _check_sortie(rep, s, area, crs, airspace, cap=cap, max_range=max_range, reserve=reserve, wind=wind,
-                      payload_kg=plan.get("aircraft", {}).get("payload_kg"))
+        flat_used.append(_check_sortie(rep, s, area, crs, airspace, cap=cap, max_range=max_range, reserve=reserve,
+                                       wind=wind, payload_kg=plan.get("aircraft", {}).get("payload_kg"), flat=flat))
+    if any(flat_used):
+        rep.warning(FLAT_GROUND_WARNING, file=f, field="limits.flat_ground")
     # controlled airspace
     tids = sorted({t for s in sorties for t in s.get("targets", [])})
     if tids and "airspace" in area.enterprises.columns:
@@ -94,7 +112,9 @@ def validate_plan(plan_or_dict, area, *, strict: bool = False) -> Report:
     return rep
 
 
-def _check_sortie(rep: Report, s: dict, area, crs, airspace: Airspace, *, cap, max_range, reserve, wind, payload_kg):
+def _check_sortie(rep: Report, s: dict, area, crs, airspace: Airspace, *, cap, max_range, reserve, wind, payload_kg,
+                  flat: bool = False) -> bool:
+    """Check one sortie into ``rep``; True when flat ground had to be assumed somewhere."""
     sid = s.get("sortie_id", "?")
     where = f"sortie {sid}"
     f = "plan.json"
@@ -102,14 +122,14 @@ def _check_sortie(rep: Report, s: dict, area, crs, airspace: Airspace, *, cap, m
     if len(wps) < 3:
         rep.error(f"{where}: has {len(wps)} waypoints; a sortie needs take-off, at least one point and landing",
                   file=f, field="waypoints")
-        return
+        return False
     try:
         ac = get_aircraft(s.get("aircraft", "m350"))
         if payload_kg is not None:
             ac = ac.with_payload(float(payload_kg))
     except ValueError as exc:
         rep.error(f"{where}: {exc}", file=f, field="aircraft")
-        return
+        return False
     seq = np.array([w.get("seq", -1) for w in wps])
     if not np.array_equal(seq, np.arange(len(wps))):
         rep.error(f"{where}: waypoint `seq` must run 0..{len(wps) - 1} without gaps", file=f, field="seq")
@@ -122,7 +142,7 @@ def _check_sortie(rep: Report, s: dict, area, crs, airspace: Airspace, *, cap, m
     act = np.array([w.get("action", "") for w in wps], object)
     if not (np.isfinite(lon).all() and np.isfinite(lat).all() and np.isfinite(agl).all()):
         rep.error(f"{where}: non-finite coordinates or heights", file=f, field="waypoints")
-        return
+        return False
     if act[0] != "takeoff":
         rep.error(f"{where}: the first waypoint must be the take-off (is {act[0]!r})", file=f, field="action")
     if act[-1] != "land":
@@ -135,38 +155,19 @@ def _check_sortie(rep: Report, s: dict, area, crs, airspace: Airspace, *, cap, m
             rep.error(f"{where}: the {name} is {np.hypot(x[k] - lx[0], y[k] - ly[0]):.0f} m from the launch site",
                       file=f, field="launch")
     # heights at waypoints
-    ground = area.elevation_m(lon, lat)
+    ground = np.asarray(area.elevation_m(lon, lat), float)
     g0 = float(launch.get("ground_amsl_m", np.nan))
-    ground = np.where(np.isfinite(ground), ground, g0 if np.isfinite(g0) else amsl - agl)
+    unknown = ~np.isfinite(ground)
+    if unknown.any() and not flat:
+        what = ("the area has no DEM" if getattr(area, "dem_path", "") is None and unknown.all()
+                else f"the DEM does not cover {int(unknown.sum())} of {len(ground)} waypoints")
+        rep.error(f"{where}: the ground height is unknown ({what}), so the true height above ground and the "
+                  f"{cap:g} m cap cannot be checked — {NO_DEM_HELP}", file=f, field="alt_agl_m")
+    ground = np.where(unknown, g0 if np.isfinite(g0) else amsl - agl, ground)
     true_agl = amsl - ground
-    bad = np.abs(true_agl - agl) > HEIGHT_TOL_M + 0.5
-    for i in np.nonzero(bad)[0][:5]:
-        rep.error(f"{where} waypoint {i}: alt_amsl_m {amsl[i]:.1f} minus ground {ground[i]:.1f} = "
-                  f"{true_agl[i]:.1f} m disagrees with alt_agl_m {agl[i]:.1f}", file=f, row=int(i), field="alt_amsl_m")
-    over = true_agl > cap + HEIGHT_TOL_M
-    for i in np.nonzero(over)[0][:5]:
-        rep.error(f"{where} waypoint {i}: {true_agl[i]:.1f} m above ground exceeds the {cap:g} m cap",
-                  file=f, row=int(i), field="alt_agl_m")
-    inner = ~np.isin(act, ["takeoff", "land"])
-    low = inner & (true_agl < 10.0 - HEIGHT_TOL_M)
-    for i in np.nonzero(low)[0][:5]:
-        rep.error(f"{where} waypoint {i}: {true_agl[i]:.1f} m above ground is below the 10 m minimum",
-                  file=f, row=int(i), field="alt_agl_m")
-    # along legs (take-off climbs vertically from the launch; landing descends vertically)
-    px, py, pz_amsl, leg = _sample_legs(x, y, amsl, LEG_SAMPLE_M)
-    plon, plat = _to_lonlat(px, py, crs)
-    pg = area.elevation_m(plon, plat)
-    pg = np.where(np.isfinite(pg), pg, np.interp(leg, np.arange(len(ground)), ground))
-    p_agl = pz_amsl - pg
-    mid = (leg > 0) & (leg < len(x) - 2)  # skip legs touching take-off/landing
-    over = np.unique(leg[(p_agl > cap + HEIGHT_TOL_M) & mid])
-    for i in over[:5]:
-        rep.error(f"{where} leg {i}→{i + 1}: rises to {p_agl[leg == i].max():.1f} m above ground, over the {cap:g} m cap",
-                  file=f, row=int(i), field="alt_amsl_m")
-    low = np.unique(leg[(p_agl < MIN_FLIGHT_AGL_M) & mid])
-    for i in low[:5]:
-        rep.error(f"{where} leg {i}→{i + 1}: comes within {p_agl[leg == i].min():.1f} m of the ground",
-                  file=f, row=int(i), field="alt_amsl_m")
+    if not (unknown.any() and not flat):  # heights are checkable (against the DEM, or the accepted flat ground)
+        _check_heights(rep, where, f, x, y, amsl, agl, true_agl, ground, act, area, crs, cap=cap,
+                       unknown_wp=unknown, flat=flat)
     # airspace: waypoints and legs
     for z in airspace.zones:
         zmax = np.maximum(agl[:-1], agl[1:])
@@ -211,6 +212,49 @@ def _check_sortie(rep: Report, s: dict, area, crs, airspace: Airspace, *, cap, m
     if c.max_airspeed_m_s > ac.max_speed_m_s:
         rep.error(f"{where}: a leg needs {c.max_airspeed_m_s:.1f} m/s airspeed in this wind, over the "
                   f"{ac.max_speed_m_s:g} m/s maximum", file=f, field="speed_m_s")
+    return flat and bool(unknown.any() or _legs_off_dem(x, y, area, crs))
+
+
+def _legs_off_dem(x, y, area, crs) -> bool:
+    px, py, _, _ = _sample_legs(x, y, np.zeros(len(x)), LEG_SAMPLE_M)
+    plon, plat = _to_lonlat(px, py, crs)
+    return bool((~np.isfinite(np.asarray(area.elevation_m(plon, plat), float))).any())
+
+
+def _check_heights(rep, where, f, x, y, amsl, agl, true_agl, ground, act, area, crs, *, cap, unknown_wp, flat):
+    """True heights at the waypoints and every 20 m along the legs: consistent, under the cap, above the minima."""
+    bad = np.abs(true_agl - agl) > HEIGHT_TOL_M + 0.5
+    for i in np.nonzero(bad)[0][:5]:
+        rep.error(f"{where} waypoint {i}: alt_amsl_m {amsl[i]:.1f} minus ground {ground[i]:.1f} = "
+                  f"{true_agl[i]:.1f} m disagrees with alt_agl_m {agl[i]:.1f}", file=f, row=int(i), field="alt_amsl_m")
+    over = true_agl > cap + HEIGHT_TOL_M
+    for i in np.nonzero(over)[0][:5]:
+        rep.error(f"{where} waypoint {i}: {true_agl[i]:.1f} m above ground exceeds the {cap:g} m cap",
+                  file=f, row=int(i), field="alt_agl_m")
+    inner = ~np.isin(act, ["takeoff", "land"])
+    low = inner & (true_agl < MIN_WAYPOINT_AGL_M - HEIGHT_TOL_M)
+    for i in np.nonzero(low)[0][:5]:
+        rep.error(f"{where} waypoint {i}: {true_agl[i]:.1f} m above ground is below the {MIN_WAYPOINT_AGL_M:g} m minimum",
+                  file=f, row=int(i), field="alt_agl_m")
+    # along legs (take-off climbs vertically from the launch; landing descends vertically)
+    px, py, pz_amsl, leg = _sample_legs(x, y, amsl, LEG_SAMPLE_M)
+    plon, plat = _to_lonlat(px, py, crs)
+    pg = np.asarray(area.elevation_m(plon, plat), float)
+    unknown_leg = ~np.isfinite(pg)
+    if unknown_leg.any() and not flat:
+        rep.error(f"{where}: the DEM does not cover parts of legs {', '.join(map(str, np.unique(leg[unknown_leg])[:5]))}, "
+                  f"so their height above ground cannot be checked — {NO_DEM_HELP}", file=f, field="alt_amsl_m")
+    pg = np.where(unknown_leg, np.interp(leg, np.arange(len(ground)), ground), pg)
+    p_agl = pz_amsl - pg
+    mid = (leg > 0) & (leg < len(x) - 2)  # skip legs touching take-off/landing
+    over = np.unique(leg[(p_agl > cap + HEIGHT_TOL_M) & mid])
+    for i in over[:5]:
+        rep.error(f"{where} leg {i}→{i + 1}: rises to {p_agl[leg == i].max():.1f} m above ground, over the {cap:g} m cap",
+                  file=f, row=int(i), field="alt_amsl_m")
+    low = np.unique(leg[(p_agl < MIN_FLIGHT_AGL_M) & mid])
+    for i in low[:5]:
+        rep.error(f"{where} leg {i}→{i + 1}: comes within {p_agl[leg == i].min():.1f} m of the ground",
+                  file=f, row=int(i), field="alt_amsl_m")
 
 
 def _to_lonlat(x, y, crs):
@@ -227,3 +271,194 @@ def _sample_legs(x, y, z, step_m):
     start = np.repeat(np.cumsum(np.r_[0, n[:-1] + 1]), n + 1)
     t = (np.arange(len(leg)) - start) / np.repeat(n, n + 1)
     return (x[leg] + t * dx[leg], y[leg] + t * dy[leg], z[leg] + t * (z[leg + 1] - z[leg]), leg)
+
+
+# ---------------------------------------------------------------------------------------
+# what the exports write besides the waypoints
+# ---------------------------------------------------------------------------------------
+
+def _ground(area, lon, lat, fallback: float, flat: bool):
+    g = np.asarray(area.elevation_m(np.atleast_1d(lon), np.atleast_1d(lat)), float)
+    unknown = ~np.isfinite(g)
+    return np.where(unknown, fallback if flat else np.nan, g), unknown
+
+
+def validate_exports(plan: dict, area, exports: dict) -> Report:
+    """Every point the exports of each sortie write, read back from their written form.
+
+    ``exports`` maps a sortie id to ``{"qgc": <the .plan dict>, "wpml": <waylines.wpml text or None>,
+    "fence_zones": <zone ids that must be exclusion fences>}``. Checked against the plan's cap and
+    range and the area's zones and DEM: the QGC home (at the launch site, outside every zone),
+    every mission item and rally point (true height = height above home + home ground − ground
+    below it, between the minimum and the cap; outside zones that block at that height; within
+    range of the pilot), the geofence (an exclusion polygon for every zone that allows no
+    flight, with valid vertices), and in the DJI WPML every waypoint height, the return-to-home
+    height along the straight way home from every waypoint, and the aircraft enums.
+    """
+    from .aircraft import get_aircraft
+
+    rep = Report()
+    limits = plan.get("limits", {})
+    rules = rules_of(area)
+    cap = float(limits.get("alt_max_agl_m", rules.height_cap_m))
+    max_range = float(limits.get("max_range_m", 2000.0))
+    flat = bool(limits.get("flat_ground", False))
+    crs = area.metric_crs
+    airspace = Airspace.from_frame(area.nofly, crs, margin_m=0.0, alt_max_agl_m=cap)
+    by_id = {s.get("sortie_id"): s for s in plan.get("sorties") or []}
+    for sid, ex in exports.items():
+        s = by_id.get(sid)
+        if s is None:
+            rep.error(f"exports of sortie {sid}: no such sortie in the plan", file=f"{sid}.plan")
+            continue
+        launch = s["launch"]
+        home_g = float(launch["ground_amsl_m"])
+        lx, ly = lonlat_to_xy(np.array([launch["lon"]]), np.array([launch["lat"]]), crs)
+        qgc = ex.get("qgc")
+        if qgc is not None:
+            _check_qgc(rep, f"{sid}.plan", qgc, launch, home_g, (lx[0], ly[0]), area, crs, airspace, cap=cap,
+                       max_range=max_range, flat=flat, fence_zones=ex.get("fence_zones", []))
+        wpml = ex.get("wpml")
+        if wpml is not None:
+            _check_wpml(rep, f"{sid}.kmz", wpml, s, home_g, area, cap=cap, flat=flat,
+                        ac=get_aircraft(s.get("aircraft", "m350")))
+    log.info("validated the exports of %d sorties: %d errors, %d warnings", len(exports), len(rep.errors),
+             len(rep.warnings))
+    return rep
+
+
+def _point_checks(rep, f, what, lon, lat, true_agl, area_xy, airspace, pilot_xy, *, cap, max_range, min_agl, row):
+    x, y = area_xy
+    if not np.isfinite(true_agl):
+        rep.error(f"{what}: the ground height below it is unknown, so its true height cannot be checked — "
+                  f"{NO_DEM_HELP}", file=f, row=row)
+        return
+    if true_agl > cap + HEIGHT_TOL_M:
+        rep.error(f"{what} ({lon:.6f}, {lat:.6f}) is {true_agl:.1f} m above its ground, over the {cap:g} m cap",
+                  file=f, row=row)
+    if true_agl < min_agl - HEIGHT_TOL_M:
+        rep.error(f"{what} ({lon:.6f}, {lat:.6f}) is {true_agl:.1f} m above its ground, below the {min_agl:g} m "
+                  "minimum", file=f, row=row)
+    for z in airspace.zones:
+        if z.blocks(float(true_agl)) and shapely.contains_xy(z.geometry, float(x), float(y)):
+            kind = "no-fly zone" if not np.isfinite(z.ceiling_m) else f"restricted zone (ceiling {z.ceiling_m:g} m)"
+            rep.error(f"{what} ({lon:.6f}, {lat:.6f}) lies in {kind} {z.zone_id} {z.name}".rstrip(), file=f, row=row)
+    d = float(np.hypot(x - pilot_xy[0], y - pilot_xy[1]))
+    if d > max_range + 1.0:
+        rep.error(f"{what} ({lon:.6f}, {lat:.6f}) is {d:.0f} m from the pilot, beyond the {max_range:g} m range",
+                  file=f, row=row)
+
+
+def _check_qgc(rep, f, doc, launch, home_g, pilot_xy, area, crs, airspace, *, cap, max_range, flat, fence_zones):
+    mission = doc.get("mission", {})
+    home = mission.get("plannedHomePosition") or [None, None, None]
+    try:
+        hlat, hlon, halt = (float(v) for v in home)
+    except (TypeError, ValueError):
+        rep.error("plannedHomePosition is missing or not [lat, lon, alt]", file=f, field="plannedHomePosition")
+        return
+    hx, hy = lonlat_to_xy(np.array([hlon]), np.array([hlat]), crs)
+    if np.hypot(hx[0] - pilot_xy[0], hy[0] - pilot_xy[1]) > 5.0 or abs(halt - home_g) > HEIGHT_TOL_M:
+        rep.error(f"home ({hlon:.6f}, {hlat:.6f}, {halt:.1f} m) is not the launch site "
+                  f"({launch['lon']:.6f}, {launch['lat']:.6f}, {home_g:.1f} m)", file=f, field="plannedHomePosition")
+    for z in airspace.zones:
+        if z.blocks(0.0) and shapely.contains_xy(z.geometry, float(hx[0]), float(hy[0])):
+            rep.error(f"home lies in zone {z.zone_id} {z.name}".rstrip(), file=f, field="plannedHomePosition")
+    # mission items: heights relative to home (frame 3)
+    for k, it in enumerate(mission.get("items", []), start=1):
+        p = it.get("params") or []
+        if it.get("frame") != 3 or len(p) < 7 or it.get("command") not in (16, 22):
+            continue
+        lat, lon, rel = float(p[4]), float(p[5]), float(p[6])
+        g, _ = _ground(area, lon, lat, home_g, flat)
+        x, y = lonlat_to_xy(np.array([lon]), np.array([lat]), crs)
+        minimum = 0.0 if it.get("command") == 22 else MIN_WAYPOINT_AGL_M
+        _point_checks(rep, f, f"mission item {k}", lon, lat, rel + home_g - float(g[0]), (x[0], y[0]), airspace,
+                      pilot_xy, cap=cap, max_range=max_range, min_agl=minimum, row=k)
+    # rally points [lat, lon, height above home]
+    for k, pt in enumerate((doc.get("rallyPoints") or {}).get("points", []), start=1):
+        try:
+            lat, lon, rel = (float(v) for v in pt)
+        except (TypeError, ValueError):
+            rep.error(f"rally point {k} is not [lat, lon, alt]", file=f, row=k, field="rallyPoints")
+            continue
+        g, _ = _ground(area, lon, lat, home_g, flat)
+        x, y = lonlat_to_xy(np.array([lon]), np.array([lat]), crs)
+        _point_checks(rep, f, f"rally point {k}", lon, lat, rel + home_g - float(g[0]), (x[0], y[0]), airspace,
+                      pilot_xy, cap=cap, max_range=max_range, min_agl=MIN_RALLY_AGL_M, row=k)
+    # geofence: an exclusion polygon for every zone that allows no flight, with valid vertices
+    polys = (doc.get("geoFence") or {}).get("polygons", [])
+    for k, poly in enumerate(polys, start=1):
+        v = np.asarray(poly.get("polygon") or [], float)
+        if v.ndim != 2 or v.shape[0] < 3 or v.shape[1] != 2 or not np.isfinite(v).all() \
+                or (np.abs(v[:, 0]) > 90).any() or (np.abs(v[:, 1]) > 180).any():
+            rep.error(f"geofence polygon {k} has invalid vertices (need ≥ 3 [lat, lon] pairs)", file=f, row=k,
+                      field="geoFence")
+    if not all(not p.get("inclusion", False) for p in polys):
+        rep.error("a geofence polygon is an inclusion fence; zones must be exclusion fences", file=f, field="geoFence")
+    needed = [z for z in airspace.zones if not np.isfinite(z.ceiling_m)]
+    n_parts = sum(len(shapely.get_parts(z.geometry)) for z in needed)
+    if len(polys) < n_parts or set(fence_zones) != {z.zone_id for z in needed}:
+        missing = sorted({z.zone_id for z in needed} - set(fence_zones))
+        rep.error(f"the geofence has {len(polys)} exclusion polygon(s) for {n_parts} no-fly zone part(s)"
+                  + (f"; missing: {', '.join(missing)}" if missing else ""), file=f, field="geoFence")
+
+
+def _check_wpml(rep, f, text: str, s: dict, home_g: float, area, *, cap, flat, ac):
+    import xml.etree.ElementTree as ET
+
+    ns = {"kml": "http://www.opengis.net/kml/2.2", "wpml": "http://www.dji.com/wpmz/1.0.6"}
+    try:
+        root = ET.fromstring(text)  # our own output, never untrusted input
+    except ET.ParseError as exc:
+        rep.error(f"waylines.wpml is not well-formed XML: {exc}", file=f)
+        return
+
+    def val(tag):
+        el = root.find(f".//wpml:{tag}", ns)
+        return None if el is None else el.text
+
+    for tag, want in (("droneEnumValue", ac.dji_drone_enum), ("droneSubEnumValue", ac.dji_drone_sub_enum),
+                      ("payloadEnumValue", ac.dji_payload_enum)):
+        if val(tag) is None or int(val(tag)) != int(want):
+            rep.error(f"{tag} is {val(tag)}, the {ac.name} needs {want}", file=f, field=tag)
+    lon, lat, rel = [], [], []
+    for pm in root.iter(f"{{{ns['kml']}}}Placemark"):
+        c = pm.find(".//kml:coordinates", ns)
+        h = pm.find("wpml:executeHeight", ns)
+        if c is None or h is None:
+            continue
+        a, b = (float(v) for v in c.text.strip().split(",")[:2])
+        lon.append(a)
+        lat.append(b)
+        rel.append(float(h.text))
+    if not lon:
+        rep.error("waylines.wpml has no waypoints", file=f)
+        return
+    lon, lat, rel = np.array(lon), np.array(lat), np.array(rel)
+    g, _ = _ground(area, lon, lat, home_g, flat)
+    true = rel + home_g - g
+    for i in np.flatnonzero(~np.isfinite(true))[:3]:
+        rep.error(f"waypoint {i}: the ground below it is unknown — {NO_DEM_HELP}", file=f, row=int(i))
+    for i in np.flatnonzero(true > cap + HEIGHT_TOL_M)[:5]:
+        rep.error(f"waypoint {i} is {true[i]:.1f} m above its ground, over the {cap:g} m cap", file=f, row=int(i),
+                  field="executeHeight")
+    rth = val("globalRTHHeight")
+    if rth is None:
+        rep.error("globalRTHHeight is missing", file=f, field="globalRTHHeight")
+        return
+    rth = float(rth)
+    # return to home: climb to the RTH height (relative to the take-off point) and fly straight home
+    launch = s["launch"]
+    crs = area.metric_crs
+    x, y = lonlat_to_xy(lon, lat, crs)
+    hx, hy = lonlat_to_xy(np.array([launch["lon"]]), np.array([launch["lat"]]), crs)
+    t = np.linspace(0.0, 1.0, 21)
+    px = (x[:, None] + t[None, :] * (hx[0] - x[:, None])).ravel()
+    py = (y[:, None] + t[None, :] * (hy[0] - y[:, None])).ravel()
+    plon, plat = _to_lonlat(px, py, crs)
+    pg, _ = _ground(area, plon, plat, home_g, flat)
+    top = rth + home_g - pg
+    if np.isfinite(top).any() and np.nanmax(top) > cap + HEIGHT_TOL_M:
+        rep.error(f"return-to-home height {rth:g} m (above the take-off point) is {np.nanmax(top):.1f} m above the "
+                  f"ground on the way home, over the {cap:g} m cap", file=f, field="globalRTHHeight")
