@@ -173,13 +173,47 @@ def load_mission(plan_path, *, sortie: int | str | None = None) -> tuple[Path, l
 # protocol
 # ---------------------------------------------------------------------------------------
 
+_NETWORK_PREFIXES = ("tcp:", "tcpin:", "udp:", "udpin:", "udpout:", "udpbcast:", "uds:", "unix:", "ws:", "wss:",
+                     "wsserver:", "mcast:")
+_SERIAL_HELP = ("check that the telemetry radio or autopilot is plugged in and powered, that {dev} is its device "
+                "(Linux: ls /dev/ttyUSB* /dev/ttyACM* /dev/serial/by-id/; macOS: /dev/cu.usbserial-*; Windows: COM3 "
+                "…), that no other program holds it (QGroundControl, Mission Planner, MAVProxy), that you may open "
+                "it (Linux: add yourself to the dialout group, then log in again) and the baud rate (--baud, "
+                "{baud} now; SiK radios 57600, USB 115200)")
+
+
+def is_serial_device(connect: str) -> bool:
+    """Whether a connection string names a serial device (``/dev/ttyUSB0``, ``COM3``) rather than a
+    network link (``tcp:``, ``udp:``, ``udpout:`` …)."""
+    c = str(connect).strip()
+    return not c.lower().startswith(_NETWORK_PREFIXES) and ":" not in c  # pymavlink reads HOST:PORT as UDP
+
+
 def _connect(connect: str, *, source_system: int, source_component: int, baud: int):
+    from pathlib import Path as _Path
+
     from pymavlink import mavutil
 
+    serial_link = is_serial_device(connect)
+    if serial_link:
+        dev = str(connect).strip().split(",")[0]
+        if _Path(dev).is_file():
+            raise UploadError(f"`{dev}` is a file, not a serial device or network link: give the vehicle's "
+                              "connection (tcp:HOST:PORT, udp:HOST:PORT, udpout:HOST:PORT or a serial device such "
+                              "as /dev/ttyUSB0)")
+        try:
+            import serial  # noqa: F401  (pyserial: pymavlink needs it for serial links)
+        except ImportError:
+            raise UploadError(f"cannot open serial device {dev}: pyserial is not installed — "
+                              "`pip install 'pyserial>=3.5'` (a dependency of ecopatrol: reinstalling ecopatrol "
+                              "installs it)") from None
     try:
         return mavutil.mavlink_connection(connect, source_system=source_system, source_component=source_component,
                                           baud=baud, autoreconnect=False, dialect="common")
     except Exception as exc:  # socket and serial errors come in many classes
+        if serial_link:
+            raise UploadError(f"cannot open serial device {dev} at {baud} baud ({exc}): "
+                              + _SERIAL_HELP.format(dev=dev, baud=baud)) from exc
         raise UploadError(f"cannot open MAVLink connection {connect!r}: {exc} — check the address "
                           "(tcp:HOST:PORT, udp:HOST:PORT, udpout:HOST:PORT or a serial device)") from exc
 
@@ -389,8 +423,9 @@ def import_dronekit():
     try:
         import dronekit
     except ImportError as exc:
-        raise UploadError("dronekit is not installed: `pip install ecopatrol[dronekit]`, or use the built-in "
-                          "uploader (`ecopatrol upload`), which also answers MISSION_REQUEST_INT") from exc
+        raise UploadError("--dronekit: dronekit is not installed: pip install 'ecopatrol[dronekit]', or "
+                          "leave out --dronekit to use the built-in uploader, which also answers "
+                          "MISSION_REQUEST_INT") from exc
     return dronekit
 
 
