@@ -721,6 +721,12 @@ def check_registry(path, *, sources=None, crs="wgs84", strict=False, area_center
 
 def read_targets_file(path: str | Path) -> list[str]:
     """Enterprise ids from a ``targets.csv`` (column ``enterprise_id``; ordered by ``rank`` if present)."""
+    return read_targets_ranked(path)[0]
+
+
+def read_targets_ranked(path: str | Path) -> tuple[list[str], list[int]]:
+    """``(ids, ranks)`` from a ``targets.csv``, in rank order: the ``rank`` column when it is
+    numeric, else the row order (1, 2, …)."""
     path = Path(path)
     if not path.exists():
         raise InputFileNotFoundError(f"`{path}` does not exist: pass a targets.csv written by `ecopatrol targets`")
@@ -730,12 +736,19 @@ def read_targets_file(path: str | Path) -> list[str]:
         raise FormatError(f"`{path.name}` is not a readable CSV: {exc}") from exc
     if "enterprise_id" not in df.columns:
         raise InputError(f"`{path.name}`: column `enterprise_id` is missing (columns: {', '.join(df.columns)})")
-    if "rank" in df.columns:
-        df = df.sort_values("rank", kind="stable")
-    ids = [str(v).strip() for v in df["enterprise_id"] if str(v).strip() and str(v) != "nan"]
+    ranks = pd.to_numeric(df["rank"], errors="coerce") if "rank" in df.columns else None
+    if ranks is not None and ranks.notna().all():
+        order = np.argsort(ranks.to_numpy(float), kind="stable")
+        df, ranks = df.iloc[order], ranks.iloc[order]
+    else:
+        ranks = None
+    keep = [bool(str(v).strip()) and str(v) != "nan" for v in df["enterprise_id"]]
+    ids = [str(v).strip() for v, k in zip(df["enterprise_id"], keep) if k]
     if not ids:
         raise InputError(f"`{path.name}` lists no enterprises")
-    return ids
+    if ranks is None:
+        return ids, list(range(1, len(ids) + 1))
+    return ids, [int(r) for r, k in zip(ranks, keep) if k]
 
 
 def resolve_target_ids(targets: str | None, targets_file: str | Path | None) -> list[str]:

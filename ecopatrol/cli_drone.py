@@ -16,9 +16,22 @@ def plan_drone_cmd(
     out: Annotated[Path, typer.Option("--out", help="Folder for plan.json, S01.plan/.waypoints/.kmz/.kml/.geojson, summary.")],
     targets: Annotated[str | None, typer.Option("--targets", help="Enterprise ids ID[,ID…], highest priority first.")] = None,
     targets_file: Annotated[Path | None, typer.Option("--targets-file", help="targets.csv (column enterprise_id, ordered by rank).")] = None,
+    top: Annotated[int | None, typer.Option("--top", help="Plan at most this many targets, highest-ranked first "
+                                            "(default 10 with --targets-file, all with --targets); the rest are "
+                                            "listed as left for another day.")] = None,
+    flight_hours: Annotated[float | None, typer.Option("--flight-hours", help="The day's flying budget (h), battery "
+                                                       "swaps included; sorties beyond it are left for another day.")] = None,
+    launch: Annotated[str | None, typer.Option("--launch", help="LON,LAT (WGS-84) of an ad-hoc launch point instead "
+                                               "of the area's launch sites.")] = None,
+    when: Annotated[str | None, typer.Option("--when", help="Local flight time \"YYYY-MM-DD HH:MM\" (the area's time "
+                                             "zone, default Asia/Shanghai): sets the stability class from the sun's "
+                                             "elevation and the wind.")] = None,
+    flat_ground: Annotated[bool, typer.Option("--flat-ground", help="Without a DEM: accept heights above the launch "
+                                              "point instead of above ground (said loudly in the plan).")] = False,
     wind: Annotated[str | None, typer.Option("--wind", help="FROM_DEG/SPEED_M_S or FROM_DEG/SPEED_M_S/STABILITY, e.g. 270/4; default: the area's.")] = None,
     pattern: Annotated[str, typer.Option("--pattern", help="curtain, orbit, profile, survey or hover.")] = "curtain",
-    aircraft: Annotated[str, typer.Option("--aircraft", help="m350, m300, m30, m3e or mavlink (generic ArduCopter/PX4).")] = "m350",
+    aircraft: Annotated[str, typer.Option("--aircraft", help="m350, m300, m30, m30t, m3e, m3t, m3m or mavlink "
+                                          "(generic ArduCopter/PX4).")] = "m350",
     reserve: Annotated[float, typer.Option("--reserve", help="Battery fraction kept at landing.")] = 0.3,
     alt_max: Annotated[float | None, typer.Option("--alt-max", help="Height cap above ground (m); default: the area's (120 m in China).")] = None,
     max_range: Annotated[float, typer.Option("--max-range", help="Maximum distance from the pilot (m); 500 for strict VLOS.")] = 2000.0,
@@ -28,15 +41,15 @@ def plan_drone_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan summary (summary.json) and the files written as JSON.")] = False,
 ) -> None:
     """Plan drone sorties around the targets, validate them and write every export."""
+    from ecopatrol._planopts import budget_line, day_targets, parse_lonlat, parse_when, wind_for
     from ecopatrol.core.area import load_area
     from ecopatrol.core.errors import InputError
-    from ecopatrol.core.registry import resolve_target_ids
-    from ecopatrol.core.weather import parse_wind
     from ecopatrol.missions.drone import plan_drone, write_drone_plan
 
-    ids = resolve_target_ids(targets, targets_file)
+    ids, ranks, top_n = day_targets(targets, targets_file, top, default_top=10)
     a = load_area(area)
-    w = parse_wind(wind) if wind is not None else a.default_wind()
+    t_when = parse_when(when, a)
+    w = wind_for(wind, a, t_when)
     opts: dict = {}
     if pattern == "curtain":
         opts["repeats"] = repeats
@@ -45,20 +58,33 @@ def plan_drone_cmd(
     elif repeats != 1 or distance is not None:
         raise InputError("--repeats and --distance apply to --pattern curtain only")
     plan = plan_drone(a, ids, w, pattern=pattern, aircraft=aircraft, reserve=reserve, alt_max_agl_m=alt_max,
-                      max_range_m=max_range, payload_kg=payload_kg, pattern_options=opts)
+                      max_range_m=max_range, payload_kg=payload_kg, pattern_options=opts, max_targets=top_n,
+                      ranks=ranks, flight_hours=flight_hours, when=t_when, flat_ground=flat_ground,
+                      launch=parse_lonlat(launch, "--launch") if launch else None)
     files = write_drone_plan(plan, a, out)
     if as_json:
         summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
         echo_json({**summary, "out": out, "files": files})
         return
+    n_planned = len({t for s in plan.sorties for t in s.targets})
+    if plan.flat_ground:
+        typer.secho("WARNING: heights are above the launch point, not above ground: no DEM (--flat-ground)",
+                    fg="red", bold=True)
     typer.echo(f"drone plan: {len(plan.sorties)} sortie(s), {plan.distance_m / 1000:.1f} km, "
-               f"{plan.duration_s / 60:.0f} min, {len(plan.sorties)} batteries → {out}")
+               f"{plan.duration_s / 60:.0f} min in the air ({plan.day_s / 3600:.1f} h with battery swaps), "
+               f"{len(plan.sorties)} batteries, stability {plan.stability} → {out}")
+    typer.echo("  " + budget_line(n_planned, len(ids), len(plan.targets_deferred), len(plan.targets_dropped)))
     for s in plan.sorties:
         typer.echo(f"  {s.sortie_id} from {s.launch['site_id']}: {s.distance_m / 1000:.2f} km, "
                    f"{s.duration_s / 60:.1f} min, battery {s.battery_fraction:.0%}, targets {', '.join(s.targets)}")
     for msg in plan.warnings:
         typer.secho(f"  warning: {msg}", fg="yellow")
-    typer.echo(f"  {len(files)} files written; pre-flight checks passed (see summary.txt)")
+    for d in plan.targets_deferred[:5]:
+        typer.echo(f"  left for another day: {d['target_id']} ({d['reason']})")
+    if len(plan.targets_deferred) > 5:
+        typer.echo(f"  … and {len(plan.targets_deferred) - 5} more (targets_deferred in plan.json)")
+    typer.echo(f"  {len(files)} files written; pre-flight checks passed"
+               + (" with FLAT GROUND assumed" if plan.flat_ground else "") + " (see summary.txt)")
 
 
 def upload_cmd(

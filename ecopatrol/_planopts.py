@@ -1,0 +1,93 @@
+"""Options shared by ``plan drone`` and ``plan van``: the day's targets, ``--when``, ``LON,LAT``.
+
+Parsing only; the planners do the work (:func:`ecopatrol.missions.drone.plan_drone`,
+:func:`ecopatrol.missions.van.plan_van`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def day_targets(targets: str | None, targets_file, top: int | None, *, default_top: int):
+    """``(ids, ranks, top)``: the targets in priority order, their ranks, and how many to plan.
+
+    From a targets file the default budget is ``default_top`` targets; from ``--targets`` all of
+    them unless ``--top`` says otherwise.
+    """
+    from ecopatrol.core.errors import InputError
+    from ecopatrol.core.registry import parse_target_ids, read_targets_ranked
+
+    if (targets is None) == (targets_file is None):
+        raise InputError("give exactly one of --targets ID[,ID…] or --targets-file targets.csv")
+    if top is not None and top < 1:
+        raise InputError(f"--top {top}: give the number of targets to plan today (at least 1)")
+    if targets_file is not None:
+        ids, ranks = read_targets_ranked(targets_file)
+        return ids, ranks, top if top is not None else default_top
+    ids = parse_target_ids(targets)
+    return ids, list(range(1, len(ids) + 1)), top
+
+
+def parse_when(text: str | None, area) -> datetime | None:
+    """``YYYY-MM-DD HH:MM`` in the area's time zone (``[defaults] timezone``, default Asia/Shanghai)."""
+    if text is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from ecopatrol.core.errors import InputError
+
+    tz_name = str((getattr(area, "config", {}) or {}).get("defaults", {}).get("timezone") or DEFAULT_TIMEZONE)
+    try:
+        tz = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(f"area.toml [defaults] timezone {tz_name!r} is not an IANA time zone "
+                         "(e.g. Asia/Shanghai, Europe/Berlin)") from None
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"):
+        try:
+            return datetime.strptime(str(text).strip(), fmt).replace(tzinfo=tz)
+        except ValueError:
+            continue
+    raise InputError(f"--when {text!r}: write the local time of the flight or drive as \"YYYY-MM-DD HH:MM\" "
+                     f"({tz_name}), e.g. \"2026-05-01 09:30\"")
+
+
+def parse_lonlat(text: str, option: str) -> tuple[float, float]:
+    """``LON,LAT`` in WGS-84 degrees."""
+    import math
+
+    from ecopatrol.core.errors import InputError
+
+    parts = [p.strip() for p in str(text).split(",")]
+    try:
+        lon, lat = (float(p) for p in parts)
+    except ValueError:
+        raise InputError(f"{option} {text!r}: write it as LON,LAT in WGS-84 degrees, e.g. 120.46,36.41") from None
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InputError(f"{option} {text!r}: ({lon}, {lat}) is not a WGS-84 LON,LAT position")
+    return lon, lat
+
+
+def wind_for(wind_text: str | None, area, when):
+    """The wind of ``--wind``, else the area's default; with ``--when`` and no class in ``--wind``
+    the class is left to be derived from the sun's elevation then."""
+    from ecopatrol.core.weather import Wind, parse_wind
+
+    if wind_text is not None:
+        return parse_wind(wind_text)
+    w = area.default_wind()
+    if when is not None:
+        return Wind(w.from_deg, w.speed_m_s, None, w.mixing_height_m)
+    return w
+
+
+def budget_line(n_planned: int, n_given: int, n_deferred: int, n_dropped: int) -> str:
+    """``planned 10 of 860 targets; 850 left for another day`` (and the dropped, when any)."""
+    line = f"planned {n_planned} of {n_given} target(s)"
+    if n_deferred:
+        line += f"; {n_deferred} left for another day"
+    if n_dropped:
+        line += f"; {n_dropped} cannot be planned (reasons in the plan)"
+    return line
