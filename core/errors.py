@@ -52,6 +52,11 @@ class UploadError(EcopatrolError, ConnectionError):
     """A MAVLink mission upload was rejected, interrupted or could not be verified."""
 
 
+class MissingDependencyError(EcopatrolError, ImportError):
+    """An optional package (an extra such as ``ecopatrol[dask]``) is not installed; the message
+    names the extra and the command that installs it."""
+
+
 def where(file: str | Path | None = None, row: int | None = None, field: str | None = None) -> str:
     """Format a location prefix such as ``registry.csv row 17, field `lat`: ``."""
     parts = []

@@ -60,6 +60,14 @@ def process_archive_cmd(
     """Grid cells (and road segments), kernel maps and Gi* hot spots of an archive, on Dask."""
     import logging
 
+    from ecopatrol.core.errors import MissingDependencyError
+
+    try:
+        import dask  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError(f"process-archive runs on Dask, which is not installed ({exc.name or 'dask'} is "
+                                     "missing): pip install 'ecopatrol[dask]'") from None
     from ecopatrol.processing.distributed import process_archive
 
     for name in ("distributed", "bokeh", "tornado"):  # the cluster's own chatter; our progress is the bar
