@@ -410,8 +410,8 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
     least_s = 0.0  # a lower bound of the route: the shortest monitoring legs of the targets kept
     for k, t in enumerate(ids):
         if max_targets is not None and len(cands) >= max_targets:
-            deferred += [Dropped(u, f"beyond today's budget (the {max_targets} highest-ranked targets a road "
-                                    f"can monitor): rank {rank_of[u]}", rank_of[u]) for u in ids[k:]]
+            deferred += [Dropped(u, f"beyond today's budget of {max_targets} target(s): rank {rank_of[u]}", rank_of[u])
+                         for u in ids[k:]]
             break
         srcs[t] = legs_mod.plume_sources(area, t, wind, stability, area.metric_crs)
         c = legs_mod.monitoring_legs(idx, srcs[t], t, wind, component=comp, monitor_speed_m_s=monitor_m_s,
