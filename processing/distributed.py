@@ -14,17 +14,31 @@ any running scheduler by address):
 2. per batch of partitions (``rows_per_task``): background and enhancement
    (:func:`~ecopatrol.processing.plume.annotate`, per partition), then mergeable partial
    results: the per-pass mean of every grid cell (and road segment when ``roads`` are
-   given), hashed into buckets by cell, and the kernel sums
-   (:func:`~ecopatrol.processing.hotspots.kde_grid`) on the batch's window of the global grid;
+   given), hashed into buckets by cell, the kernel sums
+   (:func:`~ecopatrol.processing.hotspots.kde_grid`) on the batch's window of the global grid,
+   and histograms of the per-sample noise and background (:func:`level_histogram`);
 3. per bucket: the median over passes of the per-pass means (the definition of
-   :func:`~ecopatrol.processing.aggregate.grid_cells`), tree sums of the kernel grids;
+   :func:`~ecopatrol.processing.aggregate.grid_cells`), tree sums of the kernel grids and of
+   the histograms;
 4. on the client, on the aggregates only: Gi* (:func:`~ecopatrol.processing.hotspots.getis_ord`),
-   hotspot polygons and the COG raster, written atomically to ``OUT``.
+   hotspot polygons under the same rule as ``build_evidence`` (Gi* and an enhancement above
+   the noise, :data:`~ecopatrol.processing.hotspots.HOTSPOT_RULE`; ``archive.json``
+   ``hotspot_rule`` says why polygons were or were not drawn) and the COG raster, written
+   atomically to ``OUT``.
 
 Raw samples never reach the client; a worker holds one batch at a time. The results equal
 those of :func:`process_in_memory` (plain pandas on everything loaded, calling
 ``grid_cells``, ``road_segments``, ``kernel_concentration``, ``kde_grid`` and ``getis_ord``
-directly): the cell aggregates and Gi* exactly, the kernel grids to floating-point sums.
+directly): the cell aggregates, Gi*, the noise and background of the hotspot rule and the
+polygons exactly, the kernel grids to floating-point sums.
+
+The rule's noise and background are, as in ``build_evidence``, the medians of the per-sample
+``{species}_noise`` and ``{species}_bg`` of ``annotate`` (here over the samples with a finite
+concentration, those behind the aggregates). A median does not merge, a histogram does: each
+batch counts its values in bins 0.1 % wide (:func:`level_histogram`, integer counts, added in
+any order to the same total) and the median is read from the archive's histogram
+(:func:`histogram_median`), within 0.05 % of the exact median. Both paths use these
+histograms, so their thresholds are identical.
 
 What makes it exact, and its two conventions (both paths follow them):
 
@@ -315,7 +329,7 @@ def _map_batch(batch: list[Partition], prm: _Params, pieces) -> dict:
                "dens": hotspots.kde_grid(x, y, grid=sub, bandwidth_m=prm.bandwidth_m,
                                          weights=np.clip(np.nan_to_num(e), 0, None))}
     return {"n": n, "n_finite": int(ok.sum()), "n_passes": int(len(np.unique(codes))), "buckets": buckets,
-            "kde": kde}
+            "kde": kde, "levels": _levels_of(ann, species, ok)}
 
 
 def _window(g, x, y, bandwidth_m: float):
@@ -377,6 +391,93 @@ def _sum_kde(grid_shape: tuple[int, int], *items) -> dict:
 
 def _counts(result: dict) -> tuple[int, int, int, int]:
     return result["n"], result["n_finite"], result["n_passes"], result["buckets"].get("off_road", 0)
+
+
+# ---------------------------------------------------------------------------- noise and background
+
+#: Relative width of the bins of the noise and background histograms (:func:`level_histogram`).
+LEVEL_BIN_REL = 1e-3
+_LOG_STEP = math.log1p(LEVEL_BIN_REL)
+_KEY_OFFSET = 1 << 20  # > |ln v| / step for every nonzero finite float64 (745 / 0.0009995 ≈ 745 000)
+LEVEL_ESTIMATE = ("medians of the per-sample noise and background of the samples with a finite value, read "
+                  f"from histograms with bins {100 * LEVEL_BIN_REL:g} % wide merged over all partitions")
+
+
+def level_histogram(values) -> tuple[np.ndarray, np.ndarray]:
+    """The finite ``values`` counted in bins of relative width :data:`LEVEL_BIN_REL`: ``(keys, counts)``.
+
+    Key 0 holds zeros; key ``±(k + offset)`` holds ``±v`` with ``v`` in ``[(1 + r)^k, (1 + r)^(k + 1))``.
+    Keys increase with the value, so histograms of disjoint samples merge exactly
+    (:func:`merge_histograms`: integer counts, any order) and the median is read from the merged
+    one (:func:`histogram_median`). Sparse: only the bins that hold values.
+    """
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    k = np.zeros(len(v), np.int64)
+    nz = v != 0
+    a = np.abs(v[nz])
+    k[nz] = (np.floor(np.log(a) / _LOG_STEP).astype(np.int64) + _KEY_OFFSET) * np.where(v[nz] > 0, 1, -1)
+    lo, hi = int(k.min()), int(k.max())
+    if hi - lo <= 4 * len(k) + 65_536:  # the usual case: a narrow range of bins, counted in O(n)
+        c = np.bincount(k - lo)
+        keys = np.flatnonzero(c)
+        return keys.astype(np.int64) + lo, c[keys].astype(np.int64)
+    keys, counts = np.unique(k, return_counts=True)
+    return keys.astype(np.int64), counts.astype(np.int64)
+
+
+def merge_histograms(hists) -> tuple[np.ndarray, np.ndarray]:
+    """The sum of :func:`level_histogram` histograms (exact: integer counts)."""
+    hists = [h for h in hists if h is not None and len(h[0])]
+    if not hists:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    keys = np.concatenate([h[0] for h in hists])
+    counts = np.concatenate([h[1] for h in hists])
+    u, inv = np.unique(keys, return_inverse=True)
+    out = np.zeros(len(u), np.int64)
+    np.add.at(out, inv, counts)
+    return u, out
+
+
+def _bin_value(key: int) -> float:
+    """The (logarithmic) centre of a :func:`level_histogram` bin."""
+    if key == 0:
+        return 0.0
+    return math.copysign(math.exp((abs(key) - _KEY_OFFSET + 0.5) * _LOG_STEP), key)
+
+
+def histogram_median(hist) -> float | None:
+    """The median of the values counted in ``hist`` (``None`` when empty), as ``np.median``
+    takes it (the mean of the two middle values of an even count), each value read as the
+    centre of its bin: within ``LEVEL_BIN_REL / 2`` of the exact median, relatively, when the two
+    middle values have one sign (noise and background do)."""
+    keys, counts = hist
+    n = int(np.sum(counts))
+    if n == 0:
+        return None
+    cum = np.cumsum(counts)
+    lo = int(keys[np.searchsorted(cum, (n - 1) // 2, side="right")])
+    hi = int(keys[np.searchsorted(cum, n // 2, side="right")])
+    return 0.5 * (_bin_value(lo) + _bin_value(hi))
+
+
+def _levels_of(ann: pd.DataFrame, species: str, ok: np.ndarray) -> dict:
+    """Histograms of the per-sample noise and background of the rows ``ok`` of an annotated frame."""
+    return {name: level_histogram(ann[f"{species}_{col}"].to_numpy(float)[ok]) if f"{species}_{col}" in ann
+            else None for name, col in (("noise", "noise"), ("background", "bg"))}
+
+
+def _merge_levels(*items) -> dict:
+    """Sum the noise and background histograms of map results (or of already merged ones)."""
+    items = [it["levels"] if "buckets" in it else it for it in items if it is not None]
+    return {name: merge_histograms([it[name] for it in items]) for name in ("noise", "background")}
+
+
+def _level(levels: dict) -> dict:
+    """``{"noise", "background"}``: the medians of the merged histograms (``None`` when empty)."""
+    return {name: histogram_median(levels[name]) for name in ("noise", "background")}
 
 
 # ---------------------------------------------------------------------------- final assembly
@@ -462,12 +563,16 @@ def _archive_crs(lon_bounds: tuple[float, float, float, float]):
     return local_metric_crs((lon_min + lon_max) / 2.0, (lat_min + lat_max) / 2.0)
 
 
-def _finish(*, out_dir, species, cells, segments, grid, dens, bw, n_samples, n_partitions, params,
+def _finish(*, out_dir, species, cells, segments, grid, dens, bw, n_samples, n_partitions, params, level,
             gi_distance_m, seed, extra_summary, write, surface=None, num=None, den=None) -> ArchiveResult:
-    """Gi*, hotspot polygons, the surfaces, and the files: common to both paths."""
+    """Gi*, hotspot polygons, the surfaces, and the files: common to both paths.
+
+    ``level`` is the ``{"noise", "background"}`` of the hotspot rule (:func:`histogram_median`).
+    """
     import geopandas as gpd
 
     from . import hotspots
+    from .evidence import _rule_summary  # evidence.json's hotspot_rule, built the same way
 
     enh = f"{species}_enh"
     value = enh if len(cells) and enh in cells.columns else species
@@ -479,13 +584,33 @@ def _finish(*, out_dir, species, cells, segments, grid, dens, bw, n_samples, n_p
         with np.errstate(invalid="ignore", divide="ignore"):
             surface = np.where(support >= 1.0, num / den, np.nan)
     density = np.where(np.isfinite(surface), dens, np.nan)
-    polys = []
+    # Gi* is relative: a feature also needs an enhancement above the noise (hotspots.HOTSPOT_RULE),
+    # with the archive's noise and background for every segment and cell
+    rule = hotspots.HOTSPOT_RULE
+    has_level = value == enh and level.get("noise") is not None and level.get("background") is not None
+    if not has_level:
+        level = {"noise": None, "background": None}
+
+    def with_signal(feats):
+        if feats is None or not len(feats) or not has_level:
+            return feats
+        return feats.join(hotspots.signal_mask(feats, value=enh, noise=level["noise"],
+                                               background=level["background"], rule=rule))
+
+    cells, segments = with_signal(cells), with_signal(segments)
+    polys, layers = [], {}
     for layer, feats, buf in (("segments", segments, params["segment_m"] / 2), ("cells", cells, 0.0)):
-        if feats is not None and len(feats) and "hot_confidence" in feats.columns:
-            p = hotspots.hotspot_polygons(feats, feats, value=value, buffer_m=buf)
+        if feats is None:
+            continue
+        n_polys = 0
+        if len(feats) and "hot_confidence" in feats.columns and "hot_signal" in feats.columns:
+            p = hotspots.hotspot_polygons(feats, feats, value=value, buffer_m=buf, signal=feats["hot_signal"],
+                                          min_samples=rule.min_samples)
+            n_polys = len(p)
             if len(p):
                 p["source_layer"] = layer
                 polys.append(p)
+        layers[layer] = (feats, level, n_polys, True)
     crs = grid.crs
     hot = gpd.GeoDataFrame(pd.concat(polys, ignore_index=True), crs=crs) if polys else \
         gpd.GeoDataFrame({"hotspot_id": pd.Series(dtype=str), "confidence": pd.Series(dtype=int),
@@ -493,9 +618,11 @@ def _finish(*, out_dir, species, cells, segments, grid, dens, bw, n_samples, n_p
     if len(hot):
         hot = hot.sort_values(["confidence", "max_value"], ascending=[True, False]).reset_index(drop=True)
         hot["hotspot_id"] = [f"H{i + 1:03d}" for i in range(len(hot))]
+    hotspot_rule = {**_rule_summary(layers, len(hot)), "level_estimate": LEVEL_ESTIMATE}
     summary = {"schema": ARCHIVE_RESULT_SCHEMA, "species": species, "n_samples": int(n_samples),
                "n_partitions": int(n_partitions), "n_cells": len(cells),
                "n_segments": 0 if segments is None else len(segments), "n_hotspots": len(hot),
+               "hotspot_rule": hotspot_rule,
                "cell_m": params["cell_m"], "segment_m": params["segment_m"], "raster_cell_m": grid.cell_m,
                "bandwidth_m": bw, "min_noise": params["min_noise"],
                "metric_crs": str(getattr(crs, "to_string", lambda: crs)()), **extra_summary}
@@ -685,11 +812,17 @@ def process_archive(
             level = [client.submit(_sum_kde, shape, *level[i:i + 4], pure=False) for i in range(0, len(level), 4)]
             if len(level) == 1:
                 break
+        hist = maps  # noise and background histograms of the hotspot rule: a tree of fan-in 8
+        while True:
+            hist = [client.submit(_merge_levels, *hist[i:i + 8], pure=False) for i in range(0, len(hist), 8)]
+            if len(hist) == 1:
+                break
         del maps
         _run(client, count_f, "aggregate", progress, timings)
         counts = client.gather(count_f)
-        _run(client, [f for fs in reds.values() for f in fs] + level, "merge", progress, timings)
+        _run(client, [f for fs in reds.values() for f in fs] + level + hist, "merge", progress, timings)
         kde = level[0].result()
+        noise_bg = _level(hist[0].result())
         aggs = {layer: pd.concat(client.gather(fs)).sort_index() for layer, fs in reds.items()}
     finally:
         if owned:
@@ -713,7 +846,7 @@ def process_archive(
         extra["n_quarantined"] = len(quarantine)
     res = _finish(out_dir=out_dir, species=species, cells=cells, segments=segments, grid=grid, num=kde["num"],
                   den=kde["den"], dens=kde["dens"], bw=bw, n_samples=n_samples, n_partitions=len(parts),
-                  params={"cell_m": cell_m, "segment_m": segment_m, "min_noise": min_noise},
+                  params={"cell_m": cell_m, "segment_m": segment_m, "min_noise": min_noise}, level=noise_bg,
                   gi_distance_m=gi_distance_m, seed=seed, extra_summary=extra, write=out_dir is not None)
     timings["finish"] = round(time.perf_counter() - t_fin, 2)
     log.info("archive %s: %d samples in %d partitions (%d tasks) → %d cells, %d segments, %d hotspots in %.1f s",
@@ -801,11 +934,13 @@ def process_in_memory(
     e = ann[f"{species}_enh"].to_numpy(float)
     surface = hotspots.kernel_concentration(x, y, e, grid=grid, bandwidth_m=bw)
     dens = hotspots.kde_grid(x, y, grid=grid, bandwidth_m=bw, weights=np.clip(np.nan_to_num(e), 0, None))
+    # the hotspot rule's noise and background: the same histograms as the distributed path's
+    noise_bg = _level(_levels_of(ann, species, np.isfinite(ann[species].to_numpy(float))))
     n = len(ann)
     del ann
     res = _finish(out_dir=out_dir, species=species, cells=cells, segments=segments, grid=grid, surface=surface,
                   dens=dens, bw=bw, n_samples=n, n_partitions=len(keys),
-                  params={"cell_m": cell_m, "segment_m": segment_m, "min_noise": min_noise},
+                  params={"cell_m": cell_m, "segment_m": segment_m, "min_noise": min_noise}, level=noise_bg,
                   gi_distance_m=gi_distance_m, seed=seed,
                   extra_summary={"path": "in-memory", "seconds": round(time.perf_counter() - t0, 2)},
                   write=out_dir is not None)

@@ -1,5 +1,6 @@
 """Archives on Dask: the distributed aggregates equal the in-memory ones, by client and by
-scheduler address; raw archives are georeferenced; bad archives end in clear errors."""
+scheduler address; hotspot polygons follow the same rule as build_evidence (none on a flat
+archive); raw archives are georeferenced; bad archives end in clear errors."""
 
 from __future__ import annotations
 
@@ -14,7 +15,15 @@ distributed = pytest.importorskip("distributed")
 from ecopatrol.core.area import load_area  # noqa: E402
 from ecopatrol.core.errors import FormatError, InputFileNotFoundError, ValidationError  # noqa: E402
 from ecopatrol.processing.archive_synth import partition_path, synth_archive  # noqa: E402
-from ecopatrol.processing.distributed import process_archive, process_in_memory, scan_layout  # noqa: E402
+from ecopatrol.processing.distributed import (  # noqa: E402
+    LEVEL_BIN_REL,
+    histogram_median,
+    level_histogram,
+    merge_histograms,
+    process_archive,
+    process_in_memory,
+    scan_layout,
+)
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +79,106 @@ def test_distributed_equals_in_memory(archive, roads, client, in_memory, tmp_pat
     np.testing.assert_allclose(d.surface, m.surface, rtol=1e-9, atol=1e-9)  # µg/m³
     np.testing.assert_allclose(d.density, m.density, rtol=1e-9, atol=1e-15)
     assert len(d.hotspots) == len(m.hotspots) > 0
+    # the hotspot rule: the same noise, background, thresholds, signal and polygons on both paths
+    for layer in (d.cells, d.segments):
+        assert {"hot_threshold", "hot_signal"} <= set(layer.columns)
+    assert d.summary["hotspot_rule"] == m.summary["hotspot_rule"]
+    assert d.summary["hotspot_rule"]["cells"]["noise"] > 0
+    pd.testing.assert_frame_equal(_plain(d.hotspots), _plain(m.hotspots))
+    assert d.hotspots.geometry.geom_equals(m.hotspots.geometry).all()
+
+
+def test_the_plume_archive_gets_polygons_at_its_plume(archive, in_memory):
+    from ecopatrol.processing import hotspots
+
+    m = in_memory
+    rule = m.summary["hotspot_rule"]
+    assert rule["rule"] == hotspots.HOTSPOT_RULE.describe()
+    assert m.summary["n_hotspots"] == len(m.hotspots) > 0 and rule["why"].endswith(f"{len(m.hotspots)} polygons")
+    for name, feats in (("segments", m.segments), ("cells", m.cells)):
+        r = rule[name]
+        assert r["n_polygons"] == int((m.hotspots["source_layer"] == name).sum()) > 0
+        assert 0 < r["n_gi_significant_and_above"] < r["n_gi_significant"]  # the rule removed some
+        hot = feats[feats["hot_signal"] & (feats["hot_confidence"] > 0)]
+        assert (hot["tvoc_ugm3_enh"] > hot["hot_threshold"]).all()
+    assert (m.hotspots["n_samples"] >= hotspots.HOTSPOT_RULE.min_samples).all()
+    # the strongest polygon lies at a true emitter's plume
+    src = load_area("jimo").sources.set_index("source_id")
+    emitters = src.loc[[e["source_id"] for e in archive[1]["emitters"]]].to_crs(m.grid.crs).geometry
+    top = m.hotspots.loc[m.hotspots["max_value"].idxmax()]
+    assert emitters.distance(top.geometry).min() < 300.0
+
+
+def _flat_archive(root, *, seed: int, days: int = 2, vans: int = 2) -> None:
+    """Vans driving 8 parallel 1 km streets three times a day, with no source at all: TVOC =
+    50 µg/m³ + the correlated noise of an analyser (AR(1), 4 µg/m³, 30 s correlation time)."""
+    from ecopatrol.core.crs import lonlat_to_xy, xy_to_lonlat
+    from ecopatrol.processing.samples import to_samples_frame
+
+    rng = np.random.default_rng(seed)
+    crs = "EPSG:32651"
+    ox, oy = lonlat_to_xy(120.45, 36.38, crs)
+    along = np.arange(0.0, 1000.0, 8.0)  # 8 m/s at 1 Hz
+    runs = [(loop, k) for loop in range(3) for k in range(8)]
+    x = np.concatenate([along if k % 2 == 0 else along[::-1] for _, k in runs])
+    y = np.concatenate([np.full(len(along), 120.0 * k) for _, k in runs])
+    pass_id = np.repeat(np.arange(1, len(runs) + 1), len(along))
+    lon, lat = xy_to_lonlat(ox + x, oy + y, crs)
+    phi = np.exp(-1.0 / 30.0)
+    for d in range(days):
+        for v in range(vans):
+            w = rng.normal(0.0, 1.0, len(x))
+            e = np.empty(len(x))
+            e[0] = w[0]
+            for i in range(1, len(x)):
+                e[i] = phi * e[i - 1] + np.sqrt(1.0 - phi * phi) * w[i]
+            date, van = f"2025-03-{d + 1:02d}", f"van{v + 1:02d}"
+            t = pd.Timestamp(f"{date}T01:00:00Z") + pd.to_timedelta(np.arange(len(x)) + 3600 * v, unit="s")
+            f = pd.DataFrame({"time_utc": t, "platform_id": van, "mission_id": f"{van}-{date}", "pass_id": pass_id,
+                              "lon": lon, "lat": lat, "speed_m_s": 8.0, "tvoc_ugm3": np.round(50.0 + 4.0 * e, 2)})
+            out = partition_path(root, date, van)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            to_samples_frame(f, species=["tvoc_ugm3"]).to_parquet(out, index=False)
+
+
+def test_a_flat_archive_gets_no_hotspot_polygon(client, tmp_path):
+    import json
+
+    from ecopatrol.processing import hotspots
+
+    _flat_archive(tmp_path / "flat", seed=1)
+    d = process_archive(tmp_path / "flat", tmp_path / "out", scheduler=client, rows_per_task=3000, n_buckets=3)
+    m = process_in_memory(tmp_path / "flat")
+    assert d.summary["n_tasks"] == 4 and d.n_partitions == 4
+    rule = d.summary["hotspot_rule"]
+    cells = rule["cells"]
+    # Gi* alone calls some cells of pure noise significant, and would draw polygons there
+    assert cells["n_gi_significant"] >= 5
+    assert len(hotspots.hotspot_polygons(d.cells, d.cells, value="tvoc_ugm3_enh")) > 0
+    # with the rule: none is above the noise, no polygon, and archive.json says why
+    assert cells["n_above_threshold"] == cells["n_gi_significant_and_above"] == cells["n_polygons"] == 0
+    assert d.summary["n_hotspots"] == 0 == len(d.hotspots) and rule["why"].startswith("no hotspot")
+    assert 3.0 < cells["noise"] < 5.0 and 45.0 < cells["background"] < 55.0  # the analyser's 4 µg/m³ at 50
+    assert cells["threshold_one_pass"] == pytest.approx(max(5 * cells["noise"], 0.1 * cells["background"]))
+    assert json.loads((tmp_path / "out" / "archive.json").read_text())["hotspot_rule"] == rule
+    # identical on both paths
+    assert m.summary["hotspot_rule"] == rule and len(m.hotspots) == 0
+    pd.testing.assert_frame_equal(_plain(d.cells), _plain(m.cells))
+
+
+def test_noise_and_background_histograms_merge_exactly():
+    rng = np.random.default_rng(5)
+    v = np.r_[rng.lognormal(np.log(50.0), 0.3, 20_001), -rng.lognormal(0.0, 1.0, 300), np.zeros(40), np.nan, np.inf]
+    whole = level_histogram(v)
+    parts = merge_histograms([level_histogram(p) for p in np.array_split(rng.permutation(v), 7)])
+    for a, b in zip(whole, parts, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert int(whole[1].sum()) == np.isfinite(v).sum()
+    fin = v[np.isfinite(v)]
+    for sample in (fin, fin[:-1], -fin, fin[fin <= 0], np.array([3.0, 3.0])):  # odd, even, negative, zeros
+        exact = float(np.median(sample))
+        assert histogram_median(level_histogram(sample)) == pytest.approx(exact, rel=LEVEL_BIN_REL / 2, abs=1e-300)
+    assert histogram_median(level_histogram([np.nan])) is None
 
 
 def test_scheduler_address_and_outputs(archive, cluster, in_memory, tmp_path):
