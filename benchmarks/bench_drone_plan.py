@@ -6,6 +6,12 @@ Reports planning wall time (best of ``--repeat``), the ratio to the 5 s budget, 
 flight time and battery count against the baseline.
 
     .venv/bin/python benchmarks/bench_drone_plan.py [--n 50] [--repeat 3]
+
+``--targets-file targets.csv`` (e.g. the 860 rows ``ecopatrol demo`` writes) measures a day's plan
+instead: the ``--top`` highest-ranked targets (and ``--flight-hours`` when given), as ``plan drone
+--targets-file`` does by default, against the baseline of planning the whole list.
+
+    .venv/bin/python benchmarks/bench_drone_plan.py --targets-file /tmp/d14/targets.csv [--top 10]
 """
 
 from __future__ import annotations
@@ -36,11 +42,49 @@ def load(n: int):
     return area, ids, src
 
 
+def day_plan(path: str, top: int, flight_hours: float | None, repeat: int) -> None:
+    """A day's plan from a ranked list vs planning the whole list (wall time, sorties, hours)."""
+    import resource
+
+    from ecopatrol.core.area import load_area
+    from ecopatrol.core.registry import read_targets_ranked
+
+    area = load_area("jimo")
+    ids, ranks = read_targets_ranked(path)
+    wind = Wind(315, 4, "D")
+    plan_drone(area, ids[:1], wind, created_utc=T0)  # warm caches
+    rows = []
+    for label, kw in ((f"top {top}" + (f", {flight_hours:g} h" if flight_hours else ""),
+                       {"max_targets": top, "flight_hours": flight_hours}),
+                      ("whole list (baseline)", {})):
+        best = float("inf")
+        for _ in range(repeat if kw else 1):
+            t = time.perf_counter()
+            plan = plan_drone(area, ids, wind, ranks=ranks, created_utc=T0, **kw)
+            best = min(best, time.perf_counter() - t)
+        planned = len({t for s in plan.sorties for t in s.targets})
+        rows.append((label, best, plan, planned))
+        print(f"{label}: {best:.2f} s; {planned} of {len(ids)} targets planned, {len(plan.targets_deferred)} left for "
+              f"another day, {len(plan.targets_dropped)} dropped; {len(plan.sorties)} sorties, "
+              f"{plan.duration_s / 3600:.1f} h in the air, {plan.day_s / 3600:.1f} h with battery swaps; "
+              f"S01 holds rank {min(ranks[ids.index(t)] for t in plan.sorties[0].targets)}; "
+              f"peak RSS so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", flush=True)
+    (_, t_day, p_day, _), (_, t_all, p_all, _) = rows
+    print(f"ratios day / whole list: planning time {t_day / t_all:.3f}, sorties {len(p_day.sorties) / len(p_all.sorties):.3f}, "
+          f"hours with swaps {p_day.day_s / p_all.day_s:.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--targets-file", help="a ranked targets.csv: plan a day's worth (--top) vs the whole list")
+    ap.add_argument("--top", type=int, default=10)
+    ap.add_argument("--flight-hours", type=float, default=None)
     args = ap.parse_args()
+    if args.targets_file:
+        day_plan(args.targets_file, args.top, args.flight_hours, args.repeat)
+        return
     area, ids, src = load(args.n)
     wind = Wind(270, 4)
     plan_drone(area, ids[:2], wind, created_utc=T0)  # warm caches (imports, CRS transformers)
