@@ -381,7 +381,7 @@ def load_area(path_or_name: str | Path, *, strict: bool = False, raise_on_error:
             _check_far(gx, gy, p, report, np.arange(len(gdf)) + 1, rules, pts_ref, FAR_WARNING_M)
             if len(nofly):
                 closed = nofly[nofly["ceiling_m"].isna() | (nofly["ceiling_m"] <= 0)]  # no flight at all
-                inside = gdf.geometry.apply(lambda g: bool(closed.intersects(g).any()))
+                inside = gdf.geometry.apply(lambda g, z=closed: bool(z.intersects(g).any()))
                 for i in np.flatnonzero(inside.to_numpy()):
                     report.error("point lies inside a no-fly zone", file=p, row=int(i) + 1)
 
