@@ -49,3 +49,18 @@ def jimo():
     from ecopatrol.core.area import load_area
 
     return load_area("jimo")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many bad-input cases and fuzzed reader calls ran and were handled (BENCHMARKS.md
+    "Bad input"). Reported here, not by a test that must run last: each case asserts on its own."""
+    import sys
+
+    hardening = sys.modules.get("test_hardening")
+    fuzz = sys.modules.get("test_fuzz_readers")
+    if hardening is not None and getattr(hardening, "HANDLED", None):
+        terminalreporter.write_line(f"hardening: {len(hardening.HANDLED)} cases handled")
+    if fuzz is not None and getattr(fuzz, "COUNTS", {}).get("calls"):
+        c = fuzz.COUNTS
+        terminalreporter.write_line(f"fuzz: {c['calls']} reader calls, {c['results']} results, "
+                                    f"{c['errors']} named errors")

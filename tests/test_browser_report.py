@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_maps_support import make_output_folder
+from maps_support import make_output_folder
 
 from ecopatrol.maps import build_map, build_report
 

@@ -208,7 +208,7 @@ def test_library_default_is_no_area(tmp_path):
 # --- map and report: no example area either ---------------------------------------------------------
 
 def test_map_and_report_without_area_draw_no_enterprises_and_say_so(us_evidence, tmp_path, capsys):
-    from test_maps_support import layer_data
+    from maps_support import layer_data
 
     folder = us_evidence.parent  # holds evidence/ only: no area/, none recorded
     code, _, err = run(capsys, "map", folder, "--out", tmp_path / "map.html", "--offline", "--basemap", "none")
@@ -223,7 +223,7 @@ def test_map_and_report_without_area_draw_no_enterprises_and_say_so(us_evidence,
 
 
 def test_map_takes_the_recorded_area_or_area_option(tmp_path, capsys):
-    from test_maps_support import layer_data
+    from maps_support import layer_data
 
     from ecopatrol.core.area import export_area
 

@@ -13,7 +13,7 @@ from ecopatrol.missions.simulate import simulate
 from ecopatrol.processing.georef import georeference
 from ecopatrol.processing.readers.instrument import find_instrument_file, load_instrument
 
-from test_simulate import drone_plan, make_area, van_plan, write_plans
+from sim_support import drone_plan, make_area, van_plan, write_plans
 
 
 @pytest.fixture(scope="module", params=[1, 2, 3])

@@ -44,3 +44,14 @@ def test_imports_point_down(package):
             if target != package and target not in FLOORS[package]:
                 bad.append(f"{path.relative_to(ROOT)}:{line} imports ecopatrol.{target}")
     assert not bad, "\n".join(bad)
+
+
+def test_no_test_module_imports_another():
+    """Shared factories live in helper modules (``*_support.py``, ``plume_world.py``, conftest), so each
+    test module stands alone and runs alone."""
+    import re
+
+    here = Path(__file__).parent
+    bad = [f"{p.name}: {m.group(0).strip()}" for p in sorted(here.glob("test_*.py"))
+           for m in re.finditer(r"^\s*(from|import)\s+test_\w+", p.read_text(encoding="utf-8"), re.M)]
+    assert not bad, bad

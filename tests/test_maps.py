@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import pytest
-from test_maps_support import drone_plan, layer_data, make_output_folder, make_samples, van_plan
+from maps_support import drone_plan, layer_data, make_output_folder, make_samples, van_plan
 
 from ecopatrol.core.crs import wgs84_to_gcj02
 from ecopatrol.core.errors import InputError, InputFileNotFoundError

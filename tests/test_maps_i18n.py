@@ -9,7 +9,7 @@ import string
 from pathlib import Path
 
 import pytest
-from test_maps_support import ROADS, layer_data, make_output_folder
+from maps_support import ROADS, layer_data, make_output_folder
 
 from ecopatrol.cli import main
 from ecopatrol.core.errors import InputError

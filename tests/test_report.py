@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from test_maps_support import drone_plan, make_output_folder, make_samples, van_plan
+from maps_support import drone_plan, make_output_folder, make_samples, van_plan
 
 from ecopatrol.maps import build_report
 from ecopatrol.maps.report import mission_summary

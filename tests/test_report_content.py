@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from test_maps_support import drone_plan, make_output_folder, make_samples, off
+from maps_support import drone_plan, make_output_folder, make_samples, off
 
 from ecopatrol.maps import build_report
 from ecopatrol.maps._text import fmt_lonlat, split_reasons

@@ -16,7 +16,7 @@ import pytest
 from ecopatrol.core.crs import haversine_m
 from ecopatrol.missions.simulate import simulate
 
-from test_simulate import drone_plan, make_area, van_plan, write_plans
+from sim_support import drone_plan, make_area, van_plan, write_plans
 
 from ecopatrol.processing import readers  # noqa: E402
 
