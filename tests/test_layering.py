@@ -55,3 +55,17 @@ def test_no_test_module_imports_another():
     bad = [f"{p.name}: {m.group(0).strip()}" for p in sorted(here.glob("test_*.py"))
            for m in re.finditer(r"^\s*(from|import)\s+test_\w+", p.read_text(encoding="utf-8"), re.M)]
     assert not bad, bad
+
+
+def test_every_benchmark_script_is_run_by_make_bench():
+    """``make bench`` runs benchmarks/run_all.py, which lists every script that exists (and only those)."""
+    import importlib.util
+
+    here = Path(__file__).resolve().parents[1] / "benchmarks"
+    spec = importlib.util.spec_from_file_location("run_all", here / "run_all.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    listed = {s for s, _, _ in mod.BENCHMARKS}
+    present = {p.name for p in here.glob("*.py")} - {"run_all.py"}
+    assert listed == present
+    assert "benchmarks/run_all.py" in (here.parent / "Makefile").read_text(encoding="utf-8")
