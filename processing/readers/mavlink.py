@@ -119,6 +119,9 @@ def read_tlog(path: Path) -> ReadResult:
     """Read a MAVLink telemetry log: positions from GLOBAL_POSITION_INT (else GPS_RAW_INT)."""
     from pymavlink import mavutil
 
+    # pymavlink's dialect is process-global: an uploader that opened a link with the `common`
+    # dialect would leave a reader unable to decode ArduPilot's WIND. Say which one we read.
+    mavutil.set_dialect("ardupilotmega")
     try:
         with quiet_stdout(path):
             reader = mavutil.mavlogfile(str(path), notimestamps=False)
