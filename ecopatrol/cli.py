@@ -231,6 +231,10 @@ def _register_optional() -> None:
         from . import cli_mapping
 
         app.add_typer(cli_mapping.mapping_app, name="mapping")
+    if has("cli_monitor"):
+        from . import cli_monitor
+
+        app.add_typer(cli_monitor.monitor_app, name="monitor")
 
 
 _register_optional()

@@ -89,6 +89,11 @@ def day(tmp_path_factory):
     runs[("attribute",)] = run("attribute", root / "samples", "--area", "jimo", "--out", root / "evidence",
                                "--show", 3, "--json")
     runs[("targets",)] = run("targets", root / "evidence", "--area", "jimo", "--out", root / "targets.csv", "--json")
+    (root / "log.h212").write_bytes(b"##0101QN=20160801085857223;ST=32;CN=1062;PW=100000;"
+                                    b"MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&1C80\r\n")
+    db = f"sqlite:///{root / 'monitor.db'}"
+    runs[("monitor", "ingest")] = run("monitor", "ingest", root / "log.h212", "--db", db, "--json")
+    runs[("monitor", "stats")] = run("monitor", "stats", "--db", db, "--json")
     return runs, root
 
 
@@ -104,6 +109,8 @@ FAILING = {
     ("hotspots",): lambda t: ["hotspots", t / "no-samples", "--area", "jimo", "--out", t / "e"],
     ("attribute",): lambda t: ["attribute", t / "no-samples", "--area", "jimo", "--out", t / "e"],
     ("targets",): lambda t: ["targets", t / "no-evidence", "--area", "jimo", "--out", t / "t.csv"],
+    ("monitor", "ingest"): lambda t: ["monitor", "ingest", t / "missing.h212", "--db", f"sqlite:///{t / 'm.db'}"],
+    ("monitor", "stats"): lambda t: ["monitor", "stats", "--db", f"sqlite:///{t / 'none.db'}"],
 }
 
 

@@ -1,0 +1,340 @@
+"""Benchmark: the HJ 212 receiver and the database (issue 17 item 2) on the real Hebei traffic.
+
+1. **Receiver, sustained** — ``--loggers`` (200) simulated data loggers in a separate client
+   process replay the real packets over loopback for ``--seconds``, every packet asking for an
+   answer (Flag bit A, a QN of its own) and each logger waiting for the answer before its next
+   packet (stop-and-wait, as field devices do), each frame written in 1–2 pieces. Now and then a
+   logger cuts its connection in the middle of a packet, reconnects and sends that packet again
+   in full. The server stores into SQLite (WAL, ``synchronous=FULL``) and answers a packet only
+   after the transaction holding its rows is committed:
+
+   - **ecopatrol** ``Receiver``: group commit (one transaction for whatever all connections
+     sent while the last one committed, up to 2 000 packets);
+   - **baseline: one packet, one commit** (named, same run): the same decoding, rows and
+     ``PacketStore``, but each packet committed on its own before its answer.
+
+   Reported: packets/s committed and answered, commits, the answer latency (median and 99th
+   percentile), the server's RSS at 10 % and at the end of the stream (flat memory), the cuts and
+   reconnects survived, and the check that nothing was lost: the packets in the database (copies
+   counted) equal the complete frames the loggers sent, every one was answered, and every cut
+   left exactly one ``connection_closed`` row.
+2. **File ingest** — ``ingest_file`` of both hours into a new SQLite file on one core (the process
+   pinned to one), with where the time goes: the codec's ``decode``, building the rows, and the
+   database.
+
+``--pg URL`` runs part 1 on PostgreSQL too (the database is emptied first). Figures in
+BENCHMARKS.md ("HJ 212").
+
+Run: ``.venv/bin/python benchmarks/bench_monitor.py [--seconds 15] [--loggers 200] [--quick] [--pg URL] [--json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import logging
+import multiprocessing as mp
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "hj212"
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def real_frames(data: Path) -> list[bytes]:
+    """Every accepted packet of the real files, as a frame with CRLF."""
+    from ecopatrol.processing.hj212 import decode
+
+    out = []
+    for f in sorted(data.glob("*.h212*")):
+        raw = gzip.decompress(f.read_bytes()) if f.suffix == ".gz" else f.read_bytes()
+        for line in raw.split(b"\n"):
+            line = line.rstrip(b"\r\n")
+            if line.strip() and decode(line).ok:
+                out.append(line + b"\r\n")
+    return out
+
+
+# -- the client process ------------------------------------------------------------------------------
+def _client_main(host: str, port: int, n_loggers: int, seconds: float, frames_per_logger: int, cut_probability: float,
+                 data: str, seed: int, start_at: float, conn) -> None:
+    """Run ``n_loggers`` stop-and-wait loggers until ``seconds`` have passed; send the counts back."""
+    from ecopatrol.processing.hj212.codes import REPLY_CNS
+    from ecopatrol.processing.monitor.replay import replay_logger, unique_qn_times, with_answer_request
+
+    logging.disable(logging.WARNING)
+    frames = [f for f in real_frames(Path(data)) if not any(b"CN=%s;" % c.encode() in f for c in REPLY_CNS)]
+    qns = iter(unique_qn_times(n_loggers * frames_per_logger))
+    own = [[with_answer_request(frames[(i + k * n_loggers) % len(frames)], next(qns)) for k in range(frames_per_logger)]
+           for i in range(n_loggers)]
+    lat: list[float] = []
+
+    async def logger(i: int, deadline: float) -> dict:
+        rng = random.Random(seed * 100_000 + i)
+        mine = own[i]
+        k, sent, answered, cuts, connects = 0, 0, 0, 0, 0
+        while time.monotonic() < deadline:
+            session = [mine[(k + j) % len(mine)] for j in range(100)]
+            cut = rng.randrange(1, len(session)) if rng.random() < cut_probability else None
+            t0 = time.monotonic()
+            run = await replay_logger(host, port, session, rng=rng, max_pieces=2, cut_at=cut, window=1,
+                                      decode_answers=False, answer_timeout_s=60)
+            connects += 1
+            sent += len(run.frames_sent)
+            answered += run.answered
+            if run.frames_sent:
+                lat.append((time.monotonic() - t0) / max(1, len(run.frames_sent)))
+            cuts += run.cut
+            k += len(run.frames_sent)  # a cut frame is sent again, whole, on the next connection
+        return {"sent": sent, "answered": answered, "cuts": cuts, "connections": connects}
+
+    async def main() -> tuple[list[dict], float]:
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        t0 = time.monotonic()
+        res = await asyncio.gather(*[logger(i, t0 + seconds) for i in range(n_loggers)])
+        return res, time.monotonic() - t0
+
+    cpu0 = time.process_time()
+    res, elapsed = asyncio.run(main())
+    conn.send({"loggers": res, "seconds": elapsed, "latency": lat, "client_cpu_s": time.process_time() - cpu0})
+    conn.close()
+
+
+# -- the naive baseline server -------------------------------------------------------------------------
+class NaiveServer:
+    """One packet, one commit: decode, ``write_batch([packet])`` (its own transaction), then answer."""
+
+    def __init__(self, engine) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from ecopatrol.processing.monitor.store import PacketStore
+
+        self.store = PacketStore(engine)
+        self.executor = ThreadPoolExecutor(max_workers=1)
+        self.commits = 0
+
+    async def handle(self, reader, writer) -> None:
+        from datetime import UTC, datetime
+
+        from ecopatrol.processing.hj212 import StreamFramer, decode, encode
+        from ecopatrol.processing.monitor.receiver import REASON_CLOSED, _START, reply_for
+        from ecopatrol.processing.monitor.store import Received
+
+        loop = asyncio.get_running_loop()
+        framer = StreamFramer()
+        peer = str(writer.get_extra_info("peername"))
+        while True:
+            data = await reader.read(65536)
+            frames = framer.feed(data) if data else framer.flush()
+            for fr in frames:
+                now = datetime.now(UTC)
+                if not data and _START.match(fr.raw):
+                    item = Received(fr.raw, now, peer, None, REASON_CLOSED, "connection closed mid-packet")
+                else:
+                    d = decode(fr)
+                    item = Received(d.raw, now, peer, d.packet, d.reason, d.detail)
+                await loop.run_in_executor(self.executor, self.store.write_batch, [item])
+                self.commits += 1
+                rep = reply_for(item.packet) if item.packet is not None else None
+                if rep is not None and not writer.transport.is_closing():
+                    writer.write(encode(rep))
+            if not data:
+                break
+        writer.close()
+
+
+# -- one run ------------------------------------------------------------------------------------------
+def run_receiver(url: str, *, naive: bool, loggers: int, seconds: float, cut_probability: float, data: Path,
+                 frames_per_logger: int) -> dict:
+    from sqlalchemy import func, select
+
+    from ecopatrol.core.db import open_database
+    from ecopatrol.core.db import schema as S
+    from ecopatrol.processing.monitor.receiver import Receiver
+
+    engine = open_database(url)
+    samples: list[tuple[float, float]] = []
+
+    async def main() -> dict:
+        if naive:
+            srv = NaiveServer(engine)
+            server = await asyncio.start_server(srv.handle, "127.0.0.1", 0, backlog=1024)
+            port = server.sockets[0].getsockname()[1]
+        else:
+            rx = Receiver(engine)
+            _, port = await rx.start("127.0.0.1", 0)
+        parent, child = mp.Pipe()
+        start_at = time.time() + 8.0  # the client builds its frames first
+        proc = mp.get_context("spawn").Process(target=_client_main, args=(
+            "127.0.0.1", port, loggers, seconds, frames_per_logger, cut_probability, str(data), 1, start_at, child))
+        proc.start()
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        t0 = time.perf_counter()
+        cpu0 = time.process_time()
+        while not parent.poll():
+            samples.append((time.perf_counter() - t0, rss_mb()))
+            await asyncio.sleep(0.5)
+        result = parent.recv()
+        proc.join()
+        if naive:
+            server.close()
+            await server.wait_closed()
+            srv.executor.shutdown()
+            commits = srv.commits
+        else:
+            await rx.stop()
+            commits = rx.stats.batches
+            result["writer_busy_s"] = rx.stats.commit_seconds
+        return result | {"commits": commits, "cpu_s": time.process_time() - cpu0}
+
+    r = asyncio.run(main())
+    with engine.connect() as conn:
+        stored = conn.execute(select(func.coalesce(func.sum(S.hj212_packets.c.copies), 0))).scalar_one()
+        closed = conn.execute(select(func.count()).select_from(S.hj212_rejected)
+                              .where(S.hj212_rejected.c.reason == "connection_closed")).scalar_one()
+        other = conn.execute(select(func.count()).select_from(S.hj212_rejected)
+                             .where(S.hj212_rejected.c.reason != "connection_closed")).scalar_one()
+        records = conn.execute(select(func.count()).select_from(S.hj212_records)).scalar_one()
+    engine.dispose()
+    lg = r["loggers"]
+    sent, answered = sum(x["sent"] for x in lg), sum(x["answered"] for x in lg)
+    cuts, conns = sum(x["cuts"] for x in lg), sum(x["connections"] for x in lg)
+    lat = sorted(r["latency"])
+    tail = [m for t, m in samples if t >= 0.1 * r["seconds"]]
+    return {"server": "baseline: one packet, one commit" if naive else "ecopatrol Receiver (group commit)",
+            "database": url.split(":")[0], "loggers": loggers, "seconds": round(r["seconds"], 1),
+            "packets_sent": sent, "packets_stored": int(stored), "answered": answered, "records": int(records),
+            "lost": sent - int(stored), "unanswered": sent - answered,
+            "packets_s": sent / r["seconds"], "commits": r["commits"], "packets_per_commit": sent / max(1, r["commits"]),
+            "answer_ms_median": 1000 * statistics.median(lat) if lat else None,
+            "answer_ms_p99": 1000 * lat[int(0.99 * (len(lat) - 1))] if lat else None,
+            "cuts": cuts, "cut_rows": int(closed), "other_rejected": int(other), "connections": conns,
+            "rss_mb_at_10pct": tail[0] if tail else None, "rss_mb_end": samples[-1][1] if samples else None,
+            "rss_mb_max": max(m for _, m in samples) if samples else None,
+            "server_cpu_s": r["cpu_s"], "client_cpu_s": r["client_cpu_s"], "writer_busy_s": r.get("writer_busy_s")}
+
+
+def run_ingest(data: Path) -> dict:
+    """``ingest_file`` of every file into a new SQLite file on one core, and the codec's part of it."""
+    from ecopatrol.core.db import open_database
+    from ecopatrol.processing.hj212 import decode
+    from ecopatrol.processing.monitor.ingest import ingest_file
+    from ecopatrol.processing.monitor.store import PacketStore, Received
+
+    files = sorted(data.glob("*.h212*"))
+    lines = []
+    for f in files:
+        raw = gzip.decompress(f.read_bytes()) if f.suffix == ".gz" else f.read_bytes()
+        lines += [ln for ln in raw.split(b"\n") if ln.strip()]
+    with tempfile.TemporaryDirectory() as tmp:
+        store = PacketStore(open_database(f"sqlite:///{tmp}/ingest.db"))
+        t0 = time.perf_counter()
+        res = [ingest_file(store, f) for f in files]
+        t_ingest = time.perf_counter() - t0
+        store.engine.dispose()
+    t0 = time.perf_counter()
+    decoded = [decode(ln) for ln in lines]
+    t_decode = time.perf_counter() - t0
+    with tempfile.TemporaryDirectory() as tmp:
+        store = PacketStore(open_database(f"sqlite:///{tmp}/rows.db"))
+        from datetime import UTC, datetime
+
+        now = datetime.now(UTC)
+        items = [Received(d.raw, now, "f", d.packet, d.reason, d.detail) for d in decoded]
+        t0 = time.perf_counter()
+        for it in items:
+            store.prepare(it)
+        t_rows = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for i in range(0, len(items), 2000):
+            store.write_batch(items[i:i + 2000])
+        t_db = time.perf_counter() - t0
+        store.engine.dispose()
+    n = sum(r.lines for r in res)
+    return {"files": len(files), "packets": n, "accepted": sum(r.accepted for r in res),
+            "records": sum(r.records for r in res), "seconds": t_ingest, "packets_s": n / t_ingest,
+            "decode_s": t_decode, "rows_s": t_rows, "database_s": t_db,
+            "decode_us": 1e6 * t_decode / n, "rows_us": 1e6 * t_rows / n, "database_us": 1e6 * t_db / n}
+
+
+def _reset_pg(url: str) -> None:
+    from sqlalchemy import create_engine
+
+    from ecopatrol.core.db import normalise_url
+
+    e = create_engine(normalise_url(url))
+    with e.begin() as c:
+        c.exec_driver_sql("DROP SCHEMA public CASCADE")
+        c.exec_driver_sql("CREATE SCHEMA public")
+    e.dispose()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--seconds", type=float, default=15.0, help="length of each sustained run")
+    ap.add_argument("--loggers", type=int, default=200)
+    ap.add_argument("--cut-probability", type=float, default=0.1, help="chance a 100-packet session is cut mid-packet")
+    ap.add_argument("--quick", action="store_true", help="8 s runs")
+    ap.add_argument("--pg", help="also run the receiver on this PostgreSQL URL (its public schema is emptied)")
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args(argv)
+    logging.disable(logging.INFO)
+    if not a.data.is_dir() or not any(a.data.glob("*.h212*")):
+        print(f"{a.data}: no *.h212 files; nothing to measure", file=sys.stderr)
+        return 0
+    seconds = 8.0 if a.quick else a.seconds
+    kw = dict(loggers=a.loggers, seconds=seconds, cut_probability=a.cut_probability, data=a.data,
+              frames_per_logger=300)
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        runs.append(run_receiver(f"sqlite:///{tmp}/group.db", naive=False, **kw))
+        if not a.no_baseline:
+            runs.append(run_receiver(f"sqlite:///{tmp}/naive.db", naive=True, **kw))
+    if a.pg:
+        _reset_pg(a.pg)
+        runs.append(run_receiver(a.pg, naive=False, **kw))
+        if not a.no_baseline:
+            _reset_pg(a.pg)
+            runs.append(run_receiver(a.pg, naive=True, **kw))
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # file ingest: one core
+    ingest = run_ingest(a.data)
+    if a.json:
+        print(json.dumps({"receiver": runs, "ingest": ingest}))
+        return 0
+    print(f"Receiver: {a.loggers} stop-and-wait loggers over loopback, every packet answered after its commit, "
+          f"{seconds:.0f} s each (client process on the same machine)")
+    print("| server | database | packets/s | packets | lost | unanswered | commits (packets each) | answer median / p99 | "
+          "cuts survived (rows) | connections | RSS at 10 % → end (max) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in runs:
+        print(f"| {r['server']} | {r['database']} | {r['packets_s']:,.0f} | {r['packets_sent']:,} | {r['lost']} | "
+              f"{r['unanswered']} | {r['commits']:,} ({r['packets_per_commit']:.0f}) | "
+              f"{r['answer_ms_median']:.1f} / {r['answer_ms_p99']:.1f} ms | {r['cuts']} ({r['cut_rows']}) | "
+              f"{r['connections']:,} | {r['rss_mb_at_10pct']:.0f} → {r['rss_mb_end']:.0f} MB ({r['rss_mb_max']:.0f}) |")
+    i = ingest
+    print(f"\nFile ingest (one core): {i['packets']:,} packets, {i['records']:,} records in {i['seconds']:.2f} s = "
+          f"{i['packets_s']:,.0f} packets/s; per packet: codec decode {i['decode_us']:.0f} µs, rows "
+          f"{i['rows_us']:.0f} µs, database {i['database_us']:.0f} µs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

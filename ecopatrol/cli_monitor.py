@@ -1,0 +1,114 @@
+"""``ecopatrol monitor``: receive HJ 212 traffic, ingest logged packet files, count what is stored.
+
+Plain typer-annotated functions on a sub-app; the CLI module registers it. SQLAlchemy, asyncio
+and the codec are imported inside the bodies so ``ecopatrol --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+monitor_app = typer.Typer(help="HJ 212 online monitoring: the receiver, file ingest and the database.",
+                          no_args_is_help=True, rich_markup_mode=None)
+
+_DB_HELP = ("Database URL: sqlite:///FILE (default sqlite:///ecopatrol.db, or $ECOPATROL_DB) or "
+            "postgresql://USER@HOST:PORT/DB.")
+DbOption = Annotated[str | None, typer.Option("--db", help=_DB_HELP)]
+
+
+@monitor_app.command("serve")
+def serve_cmd(
+    listen: Annotated[str, typer.Option("--listen", help="HOST:PORT to listen on, e.g. 0.0.0.0:9212.")],
+    db: DbOption = None,
+    idle_timeout: Annotated[float, typer.Option("--idle-timeout", min=1, help="Close a connection silent this long (s).")] = 600.0,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="At most this many packets per commit.")] = 2000,
+    no_answer: Annotated[bool, typer.Option("--no-answer", help="Never answer, even when a packet asks (Flag bit A).")] = False,
+    summary_every: Annotated[float, typer.Option("--summary-every", min=1, help="Seconds between summary lines.")] = 60.0,
+) -> None:
+    """Receive HJ 212 packets over TCP until Ctrl-C or SIGTERM; every packet is stored before it is answered."""
+    import logging
+
+    from .core.db import durability_warning, open_database
+    from .processing.monitor.receiver import parse_listen, run_server
+
+    log = logging.getLogger("ecopatrol.monitor")
+    parse_listen(listen)  # a bad --listen fails before the database is touched
+    engine = open_database(db)
+    why = durability_warning(engine)
+    if why:
+        log.warning("%s", why)
+    try:
+        run_server(engine, listen, summary_every_s=summary_every, idle_timeout_s=idle_timeout,
+                   max_batch_packets=batch, answer=not no_answer)
+    finally:
+        engine.dispose()
+
+
+@monitor_app.command("ingest")
+def ingest_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Logged packet files, one packet a line (.gz too).")],
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document: per file and in total.")] = False,
+) -> None:
+    """Store every line of logged packet files (a file already ingested is skipped; an interrupted one resumes)."""
+    from ._json import echo_json
+    from .core.db import open_database
+    from .processing.monitor.ingest import ingest_file
+    from .processing.monitor.store import PacketStore
+
+    engine = open_database(db)
+    try:
+        store = PacketStore(engine)
+        results = [ingest_file(store, f) for f in files]
+    finally:
+        engine.dispose()
+    if as_json:
+        echo_json({"files": [r.as_dict() for r in results],
+                   "packets": sum(r.accepted for r in results), "records": sum(r.records for r in results),
+                   "rejected": sum(r.rejected for r in results)})
+        return
+    for r in results:
+        name = Path(r.path).name
+        if r.skipped:
+            typer.echo(f"{name}: skipped, {r.skipped}")
+            continue
+        why = ", ".join(f"{k} {v}" for k, v in sorted(r.rejected_by_reason.items())) or "none"
+        typer.echo(f"{name}: {r.accepted} packets ({r.packets_new} new, {r.packets_duplicate} already stored), "
+                   f"{r.records} records, {r.rejected} rejected ({why})"
+                   + (f", resumed after line {r.resumed_after_line}" if r.resumed_after_line else ""))
+
+
+@monitor_app.command("stats")
+def stats_cmd(
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as one JSON document.")] = False,
+) -> None:
+    """What the database holds: packets accepted, records, stations, rejected packets by reason."""
+    from ._json import echo_json
+    from .core.db import open_database
+    from .processing.monitor.stats import database_stats, describe
+
+    engine = open_database(db, migrate=False)
+    try:
+        s = database_stats(engine)
+    finally:
+        engine.dispose()
+    if as_json:
+        echo_json(s)
+    else:
+        typer.echo(describe(s))
+
+
+@monitor_app.command("migrate")
+def migrate_cmd(db: DbOption = None) -> None:
+    """Create the tables, or bring an older database to this version's schema."""
+    from .core.db import current_revision, open_database, redact
+
+    engine = open_database(db)
+    try:
+        typer.echo(f"{redact(engine.url.render_as_string(hide_password=True))}: schema version {current_revision(engine)}")
+    finally:
+        engine.dispose()

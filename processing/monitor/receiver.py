@@ -1,0 +1,448 @@
+"""The HJ 212 receiver: an asyncio TCP server for many data loggers, storing every frame before it answers.
+
+Each connection's byte stream is cut into frames by the codec's
+:class:`~ecopatrol.processing.hj212.StreamFramer` (packets split across reads, several in one read,
+garbage between them) and decoded on the event loop; the rows to store are built there too
+(:meth:`PacketStore.prepare`). Everything goes through one bounded queue to **one writer task**:
+
+- **group commit** — the writer takes what the queue holds from all connections (waiting up to
+  ``max_batch_delay_s`` for more when it is nearly empty, at most ``max_batch_packets``),
+  commits it in one transaction on one database connection, in a thread (the blocking call),
+  and only then writes the answers of that batch: **durable before answered**. While a batch
+  commits, the next one gathers, so the batch grows with the load and one fsync serves them all;
+- **answers** — a packet whose Flag asks (bit A) gets :func:`reply_for`: 9014 (data answer) for
+  uploads, 9013 (notice answer) for the time-calibration notice 1013, 9011 with QnRtn=2 (refused)
+  for a command sent to the platform; never an answer to an answer. Rejected frames get none
+  (their MN and QN cannot be trusted): the logger sends them again;
+- **backpressure** — the queue is bounded: when the database falls behind, connections stop
+  being read, and TCP slows the loggers down. Per connection only the framer's buffer (bounded by
+  the codec) and the unanswered batches are held: memory stays flat however long the streams;
+- **nothing lost** — a connection cut mid-packet leaves its partial frame in ``hj212_rejected``
+  (reason ``connection_closed``); the frames before it are stored. A failed commit is retried
+  (the batch waits, unanswered; the queue fills and backpressure holds the loggers); a batch the
+  database refuses for its content is written packet by packet, and a packet it still refuses
+  is stored as rejected (reason ``store_error``, its bytes kept).
+
+:func:`run_server` runs it until SIGINT/SIGTERM and logs one summary line a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import signal
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ..hj212 import Packet, StreamFramer, codes, decode, encode, make_reply
+from .store import REASON_CLOSED, PacketStore, Received
+
+log = logging.getLogger(__name__)
+
+REASON_STORE = "store_error"
+_START = re.compile(rb"##\d{4}")
+
+
+def reply_for(packet: Packet) -> Packet | None:
+    """The answer the platform owes ``packet``, or ``None`` when its Flag does not ask (bit A) or it is an answer.
+
+    HJ 212-2017 §6.4 (the same codes in HJ/T 212-2005): uploads — data, status, alarms, the
+    "get / upload" commands' uploads, heartbeats — are answered 9014 (data answer); the field
+    machine's time-calibration notice 1013 is answered 9013 (notice answer); any other command
+    sent to the platform is a request it does not carry out: 9011 with QnRtn=2 (request refused).
+    The answers 9011–9014 themselves are never answered.
+    """
+    if not packet.ack_requested or packet.cn in codes.REPLY_CNS:
+        return None
+    if packet.cn == "1013":
+        return make_reply(packet, "9013")
+    name = packet.command_name or ""
+    if packet.kind == "request" and not name.startswith("get / upload"):
+        return make_reply(packet, "9011", QnRtn=2)
+    return make_reply(packet, "9014")
+
+
+@dataclass
+class ReceiverStats:
+    """Counters since the receiver started (:meth:`Receiver.summary` formats the changes)."""
+
+    connections_open: int = 0
+    connections_total: int = 0
+    connections_refused: int = 0
+    connections_idle_closed: int = 0
+    bytes_in: int = 0
+    packets: int = 0
+    packets_new: int = 0
+    duplicates: int = 0
+    records: int = 0
+    rejected: Counter = field(default_factory=Counter)
+    answers: int = 0
+    answers_undelivered: int = 0
+    batches: int = 0
+    largest_batch: int = 0
+    commit_seconds: float = 0.0
+    write_errors: int = 0
+
+    def snapshot(self) -> dict:
+        d = dict(self.__dict__)
+        d["rejected"] = dict(self.rejected)
+        return d
+
+
+class _Conn:
+    __slots__ = ("peer", "reader", "writer", "outstanding", "drained", "last_rx", "closing")
+
+    def __init__(self, peer: str, reader, writer) -> None:
+        self.peer, self.reader, self.writer = peer, reader, writer
+        self.outstanding = 0  # chunks queued and not yet committed
+        self.drained = asyncio.Event()
+        self.drained.set()
+        self.last_rx = time.monotonic()
+        self.closing = ""  # why we close it (idle, stop)
+
+    def stop_reading(self, why: str) -> None:
+        """End the read loop: what was received is still processed, then the connection closes."""
+        if self.closing:
+            return
+        self.closing = why
+        transport = self.writer.transport
+        if not transport.is_closing():
+            transport.pause_reading()
+        self.reader.feed_eof()
+
+
+@dataclass(slots=True)
+class _Chunk:
+    conn: _Conn
+    items: list
+    answers: list
+
+
+_STOP = object()
+
+
+def _peer(writer) -> str:
+    addr = writer.get_extra_info("peername")
+    if isinstance(addr, tuple) and len(addr) >= 2:
+        host = addr[0]
+        return f"[{host}]:{addr[1]}" if ":" in str(host) else f"{host}:{addr[1]}"
+    return str(addr)
+
+
+class Receiver:
+    """An HJ 212 TCP server storing into ``engine``'s database (see the module docstring).
+
+    ``await start(host, port)`` listens (port 0: any free port) and returns the address;
+    ``await stop()`` stops listening, finishes what was received, commits and answers it, and
+    closes the connections. ``stats`` counts since the start.
+    """
+
+    def __init__(self, engine, *, max_batch_packets: int = 2000, max_batch_delay_s: float = 0.002,
+                 queue_chunks: int = 1024, read_bytes: int = 65536, idle_timeout_s: float = 600.0,
+                 max_connections: int = 10_000, answer: bool = True, max_unread_answer_bytes: int = 1 << 20) -> None:
+        if max_batch_packets < 1:
+            raise ValueError("max_batch_packets must be at least 1")
+        self.store = PacketStore(engine)
+        self.max_batch_packets = max_batch_packets
+        self.max_batch_delay_s = max_batch_delay_s
+        self.read_bytes = read_bytes
+        self.idle_timeout_s = idle_timeout_s
+        self.max_connections = max_connections
+        self.answer = answer
+        self.max_unread_answer_bytes = max_unread_answer_bytes
+        self.stats = ReceiverStats()
+        self._queue: asyncio.Queue = asyncio.Queue(maxsize=queue_chunks)
+        self._conns: set[_Conn] = set()
+        self._handlers: set[asyncio.Task] = set()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hj212-writer")
+        self._server: asyncio.base_events.Server | None = None
+        self._writer_task: asyncio.Task | None = None
+        self._sweeper: asyncio.Task | None = None
+        self._stopping = False
+        self.address: tuple[str, int] | None = None
+
+    # -- life cycle --------------------------------------------------------------------------------
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
+        self._writer_task = asyncio.create_task(self._writer(), name="hj212-writer")
+        self._server = await asyncio.start_server(self._handle, host, port, backlog=1024,
+                                                  limit=max(self.read_bytes, 65536))
+        sock = self._server.sockets[0].getsockname()
+        self.address = (sock[0], sock[1])
+        self._sweeper = asyncio.create_task(self._sweep(), name="hj212-idle")
+        return self.address
+
+    async def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop listening, store and answer what was received, close every connection."""
+        if self._stopping:
+            return
+        self._stopping = True
+        if self._server is not None:
+            self._server.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        for c in list(self._conns):
+            c.stop_reading("server stopped")
+        if self._handlers:
+            done, pending = await asyncio.wait(list(self._handlers), timeout=timeout_s)
+            for t in pending:
+                t.cancel()
+            if pending:
+                log.warning("%d connection(s) did not finish within %.0f s: what they sent and was not "
+                            "answered was not stored", len(pending), timeout_s)
+        await self._queue.put(_STOP)
+        if self._writer_task is not None:
+            await self._writer_task
+        self._executor.shutdown(wait=True)
+
+    async def __aenter__(self) -> Receiver:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    # -- connections -------------------------------------------------------------------------------
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._stopping or len(self._conns) >= self.max_connections:
+            self.stats.connections_refused += 1
+            writer.close()
+            return
+        task = asyncio.current_task()
+        self._handlers.add(task)
+        conn = _Conn(_peer(writer), reader, writer)
+        self._conns.add(conn)
+        st = self.stats
+        st.connections_open += 1
+        st.connections_total += 1
+        framer = StreamFramer()
+        try:
+            while True:
+                try:
+                    data = await reader.read(self.read_bytes)
+                except OSError:  # reset by the peer
+                    break
+                if not data:
+                    break
+                conn.last_rx = time.monotonic()
+                st.bytes_in += len(data)
+                frames = framer.feed(data)
+                if frames:
+                    await self._submit(conn, frames)
+            tail = framer.flush()
+            if tail:
+                await self._submit(conn, tail, closed=conn.closing or "connection closed")
+            await conn.drained.wait()  # answers of what this connection sent
+        finally:
+            self._conns.discard(conn)
+            st.connections_open -= 1
+            self._handlers.discard(task)
+            if not writer.is_closing():
+                writer.close()
+            try:
+                await asyncio.wait_for(writer.wait_closed(), 5)
+            except (OSError, TimeoutError):
+                pass
+
+    async def _submit(self, conn: _Conn, frames, *, closed: str = "") -> None:
+        now = datetime.now(UTC)
+        items, answers = [], []
+        prepare, peer = self.store.prepare, conn.peer
+        for fr in frames:
+            if closed and _START.match(fr.raw):
+                items.append(Received(fr.raw, now, peer, None, REASON_CLOSED,
+                                      f"{closed} mid-packet after {len(fr.raw)} bytes ({fr.reason}: {fr.detail})"))
+                continue
+            d = decode(fr)
+            if d.packet is None:
+                items.append(Received(d.raw, now, peer, None, d.reason, d.detail))
+                continue
+            items.append(prepare(Received(d.raw, now, peer, d.packet)))
+            if self.answer:
+                rep = reply_for(d.packet)
+                if rep is not None:
+                    answers.append(encode(rep))
+        conn.outstanding += 1
+        conn.drained.clear()
+        await self._queue.put(_Chunk(conn, items, answers))
+
+    async def _sweep(self) -> None:
+        """Close connections silent for longer than ``idle_timeout_s``."""
+        every = max(0.05, min(self.idle_timeout_s / 4, 30.0))
+        while True:
+            await asyncio.sleep(every)
+            cutoff = time.monotonic() - self.idle_timeout_s
+            for c in list(self._conns):
+                if c.last_rx < cutoff and not c.closing:
+                    self.stats.connections_idle_closed += 1
+                    log.info("%s: no data for %.0f s, closing", c.peer, self.idle_timeout_s)
+                    c.stop_reading("idle timeout")
+
+    # -- the writer --------------------------------------------------------------------------------
+    async def _writer(self) -> None:
+        loop = asyncio.get_running_loop()
+        q = self._queue
+        while True:
+            chunk = await q.get()
+            if chunk is _STOP:
+                return
+            batch, n, stop = [chunk], len(chunk.items), False
+            t_first = loop.time()
+            while n < self.max_batch_packets:
+                try:
+                    c = q.get_nowait()
+                except asyncio.QueueEmpty:
+                    wait = self.max_batch_delay_s - (loop.time() - t_first)
+                    if wait <= 0:
+                        break
+                    await asyncio.sleep(wait)  # let the other connections add theirs
+                    if q.empty():
+                        break
+                    continue
+                if c is _STOP:
+                    stop = True
+                    break
+                batch.append(c)
+                n += len(c.items)
+            await self._commit(batch)
+            if stop:
+                return
+
+    async def _commit(self, batch: list[_Chunk]) -> None:
+        loop = asyncio.get_running_loop()
+        items = [it for c in batch for it in c.items]
+        delay = 0.2
+        while True:
+            try:
+                res = await loop.run_in_executor(self._executor, self._write, items)
+                break
+            except Exception as exc:  # the database is down or full: keep the batch, unanswered
+                self.stats.write_errors += 1
+                log.error("database write of %d frames failed (%s: %s); retrying in %.1f s, nothing is answered "
+                          "until it is stored", len(items), type(exc).__name__, str(exc).splitlines()[0], delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        st = self.stats
+        st.batches += 1
+        st.largest_batch = max(st.largest_batch, len(items))
+        st.commit_seconds += res.seconds
+        st.packets += res.packets
+        st.packets_new += res.packets_new
+        st.duplicates += res.packets_duplicate
+        st.records += res.records
+        st.rejected.update(res.rejected_by_reason)
+        for c in batch:  # committed: now answer
+            conn = c.conn
+            if c.answers:
+                self._answer(conn, c.answers)
+            conn.outstanding -= 1
+            if conn.outstanding == 0:
+                conn.drained.set()
+
+    def _write(self, items: list[Received]):
+        """One transaction for the batch (in the writer thread). A batch the database refuses for its
+        content (not a lost connection) is written packet by packet; a packet still refused is stored
+        as rejected with the reason, so the rest of the batch is not held back by it."""
+        from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+
+        try:
+            return self.store.write_batch(items)
+        except (OperationalError, InterfaceError, DisconnectionError):
+            raise
+        except Exception as exc:
+            if len(items) == 1:
+                it = items[0]
+                log.error("%s: the database refuses this packet (%s): stored as rejected", it.peer, exc)
+                return self.store.write_batch([Received(it.raw, it.received_utc, it.peer, None, REASON_STORE,
+                                                        f"{type(exc).__name__}: {exc}"[:2000], it.line)])
+            log.error("database refused a batch of %d frames (%s): writing them one by one", len(items), exc)
+        total = None
+        for it in items:
+            r = self._write([it])
+            if total is None:
+                total = r
+            else:
+                for k in ("packets", "packets_new", "packets_duplicate", "records", "rejected", "seconds"):
+                    setattr(total, k, getattr(total, k) + getattr(r, k))
+                total.rejected_by_reason.update(r.rejected_by_reason)
+        return total
+
+    def _answer(self, conn: _Conn, answers: list[bytes]) -> None:
+        transport = conn.writer.transport
+        if transport.is_closing():
+            self.stats.answers_undelivered += len(answers)
+            return
+        conn.writer.write(b"".join(answers))
+        self.stats.answers += len(answers)
+        if transport.get_write_buffer_size() > self.max_unread_answer_bytes:
+            log.warning("%s does not read its answers (%d bytes waiting): closing", conn.peer,
+                        transport.get_write_buffer_size())
+            conn.stop_reading("unread answers")
+
+    # -- reporting ---------------------------------------------------------------------------------
+    def summary(self, since: dict | None = None, seconds: float | None = None) -> str:
+        """One line: connections, packets, records, rejected, answers — changes since ``since`` (a
+        :meth:`ReceiverStats.snapshot`) when given, and the totals."""
+        s = self.stats.snapshot()
+        b = since or {k: (0 if not isinstance(v, dict) else {}) for k, v in s.items()}
+        rej = Counter(s["rejected"])
+        rej.subtract(b["rejected"])
+        rej_text = ", ".join(f"{k} {v}" for k, v in sorted(rej.items()) if v) or "none"
+        span = f"{seconds:.0f} s: " if seconds is not None else ""
+        rate = f" ({(s['packets'] - b['packets']) / seconds:.0f}/s)" if seconds else ""
+        return (f"{span}{s['connections_open']} connection(s) open ({s['connections_total'] - b['connections_total']} "
+                f"new), {s['packets'] - b['packets']} packets{rate} ({s['duplicates'] - b['duplicates']} duplicates), "
+                f"{s['records'] - b['records']} records, {sum(rej.values())} rejected ({rej_text}), "
+                f"{s['answers'] - b['answers']} answers, {s['batches'] - b['batches']} commits; "
+                f"total {s['packets']} packets, {sum(s['rejected'].values())} rejected")
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::]:PORT`` for IPv6, ``:PORT`` for every interface) → ``(host, port)``."""
+    host, sep, port = listen.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"--listen {listen!r}: give HOST:PORT, e.g. 0.0.0.0:9212 or 127.0.0.1:9212")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port)
+
+
+async def serve(engine, host: str, port: int, *, stop: asyncio.Event | None = None, summary_every_s: float = 60.0,
+                **receiver_kw) -> ReceiverStats:
+    """Run a :class:`Receiver` until ``stop`` is set, logging :meth:`Receiver.summary` every ``summary_every_s``."""
+    stop = stop or asyncio.Event()
+    rx = Receiver(engine, **receiver_kw)
+    h, p = await rx.start(host, port)
+    log.info("HJ 212 receiver listening on %s:%d", h, p)
+    last, t_last = rx.stats.snapshot(), time.monotonic()
+    try:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), summary_every_s)
+            except TimeoutError:
+                now = time.monotonic()
+                log.info("%s", rx.summary(last, now - t_last))
+                last, t_last = rx.stats.snapshot(), now
+    finally:
+        log.info("stopping: storing and answering what was received")
+        await rx.stop()
+        log.info("stopped: %s", rx.summary())
+    return rx.stats
+
+
+def run_server(engine, listen: str, *, summary_every_s: float = 60.0, **receiver_kw) -> ReceiverStats:
+    """:func:`serve` on ``listen`` (``HOST:PORT``) until SIGINT or SIGTERM."""
+    host, port = parse_listen(listen)
+
+    async def main() -> ReceiverStats:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover - not on this platform
+                pass
+        return await serve(engine, host, port, stop=stop, summary_every_s=summary_every_s, **receiver_kw)
+
+    return asyncio.run(main())

@@ -1,0 +1,353 @@
+"""Store HJ 212 packets: one transaction per batch, bulk inserts, every input accounted for.
+
+:class:`PacketStore` ``.write_batch(items)`` stores a batch of :class:`Received` — decoded packets
+and rejected frames, from any number of connections or a file — in **one** transaction:
+
+- accepted packets go to ``hj212_packets`` keyed by the BLAKE2b-128 digest of the frame: a frame
+  already stored (the same MN, QN, CN and bytes: a logger resending after a lost answer, a
+  heartbeat that never changes, an overlapping log file) is not stored again; its ``copies`` and
+  ``last_received_utc`` are updated instead (``INSERT … ON CONFLICT DO NOTHING RETURNING`` then
+  an ``UPDATE`` of the rest, so two writers cannot both insert it);
+- their items go to ``hj212_records``, for new packets only: the rows of the codec's
+  :func:`~ecopatrol.processing.hj212.records_frame` (pollutant as sent and as a 2017 code,
+  suffix, value, the data and equipment flags of that pollutant in its CP group), built per
+  packet by :func:`record_rows` without pandas (a test keeps the two equal on real traffic);
+- rejected frames go to ``hj212_rejected`` with the codec's reason and detail;
+- ``stations`` is upserted per MN (first / last seen, packets received);
+- for a file, its progress (``hj212_files.lines_done``) is committed with the batch, so an
+  interrupted ingest resumes exactly after the last committed line.
+
+All of it is bulk, never row by row: multi-row ``INSERT … VALUES`` for packets, ``executemany``
+(SQLite) or ``COPY`` (PostgreSQL) for records. The rows are built by :meth:`PacketStore.prepare`
+— the receiver calls it on the event loop as packets arrive, so the writer thread spends its
+time in the database. When ``write_batch`` returns, the batch is committed (durable: see
+:mod:`ecopatrol.core.db.engine`), and only then may a receiver answer the loggers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from hashlib import blake2b
+
+from ...core.db import schema as S
+from ..hj212 import Packet, codes
+
+log = logging.getLogger(__name__)
+
+#: Why the receiver rejects the bytes a connection left unfinished (beside the codec's reasons).
+REASON_CLOSED = "connection_closed"
+_MN = re.compile(rb"MN=([^;&]{1,64})")
+
+PACKET_COLUMNS = ("received_utc", "last_received_utc", "copies", "peer", "line", "mn", "st", "cn", "qn", "version",
+                  "flag", "ack_requested", "pnum", "pno", "data_time_utc", "n_records", "raw", "digest")
+RECORD_COLUMNS = ("packet_id", "mn", "cn", "data_time_utc", "pollutant_code", "pollutant_code_2017", "suffix",
+                  "value", "value_text", "flag", "eflag")
+#: Packets per multi-row INSERT (SQLite allows 32 766 parameters in one statement).
+_PACKETS_PER_INSERT = 500
+
+
+def digest(raw: bytes) -> bytes:
+    """The key of a stored frame: BLAKE2b-128 of its bytes (without CRLF)."""
+    return blake2b(raw, digest_size=16).digest()
+
+
+@dataclass(slots=True)
+class Received:
+    """One frame as received: a decoded ``packet``, or the rejected bytes with ``reason`` and ``detail``.
+
+    ``raw`` is the frame without its CRLF (or the rejected bytes); ``peer`` the logger's
+    ``HOST:PORT`` or the file name; ``line`` the file line (file ingest). ``rows`` is filled by
+    :meth:`PacketStore.prepare`.
+    """
+
+    raw: bytes
+    received_utc: datetime
+    peer: str
+    packet: Packet | None = None
+    reason: str = ""
+    detail: str = ""
+    line: int | None = None
+    rows: tuple | None = None  # (digest, packet row, record rows)
+
+
+@dataclass
+class BatchResult:
+    """What one :meth:`PacketStore.write_batch` committed."""
+
+    packets: int = 0              # accepted packets in the batch (copies included)
+    packets_new: int = 0          # rows added to hj212_packets
+    packets_duplicate: int = 0    # already stored (or twice in the batch): copies counted
+    records: int = 0
+    rejected: int = 0
+    rejected_by_reason: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+# -- records ---------------------------------------------------------------------------------------
+_C17: dict[str, str | None] = {}
+
+
+def _code_2017(code: str) -> str | None:
+    try:
+        return _C17[code]
+    except KeyError:
+        p = codes.pollutant(code)
+        c = _C17[code] = p.code if p else None
+        return c
+
+
+def _number(text: str) -> float | None:
+    """A CP value as a finite float, else ``None`` (the text is kept beside it)."""
+    try:
+        v = float(text)
+    except ValueError:
+        return None
+    return v if math.isfinite(v) and "_" not in text else None
+
+
+def record_rows(packet: Packet) -> list[tuple]:
+    """``(code, code_2017, suffix, value, value_text, flag, eflag)`` per item of ``packet``: the rows of
+    :func:`~ecopatrol.processing.hj212.records_frame`, in its order. A CP group's ``code-Flag`` and
+    ``code-EFlag`` apply to that group's values of the same code; a flag with no value in its
+    group is a row of its own (suffix ``Flag``, or ``EFlag``)."""
+    out: list[tuple] = []
+    for group in packet.cp:
+        flags = eflags = None
+        n0 = len(out)
+        for key, value in group:
+            if "-" not in key or key[0] == "-" or key[-1] == "-":
+                continue  # a plain field (DataTime, QnRtn…)
+            code, _, suffix = key.rpartition("-")
+            if suffix == "Flag":
+                if flags is None:
+                    flags = {}
+                flags.setdefault(code, value)
+            elif suffix == "EFlag":
+                if eflags is None:
+                    eflags = {}
+                eflags.setdefault(code, value)
+            else:
+                out.append((code, suffix, value))
+        if flags is None and eflags is None:
+            out[n0:] = [(c, _code_2017(c), s, _number(v), v, None, None) for c, s, v in out[n0:]]
+            continue
+        flags, eflags = flags or {}, eflags or {}
+        valued = {c for c, _, _ in out[n0:]}
+        out[n0:] = [(c, _code_2017(c), s, _number(v), v, flags.get(c), eflags.get(c)) for c, s, v in out[n0:]]
+        for c in dict.fromkeys([*flags, *eflags]):
+            if c not in valued:
+                fl = flags.get(c)
+                text = fl if fl is not None else eflags[c]
+                out.append((c, _code_2017(c), "Flag" if fl is not None else "EFlag", _number(text), text, fl,
+                            eflags.get(c)))
+    return out
+
+
+# -- the store -------------------------------------------------------------------------------------
+def _insert(dialect: str, table):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def _later(col, value):
+    from sqlalchemy import case
+
+    return case((col < value, value), else_=col)
+
+
+def _earlier(col, value):
+    from sqlalchemy import case
+
+    return case((col > value, value), else_=col)
+
+
+def _no_nul(v):
+    return v.replace("\x00", "\\x00") if isinstance(v, str) else v
+
+
+def _sqlite_time(t: datetime | None) -> str | None:
+    """UTC as SQLAlchemy stores a DateTime in SQLite (so Core reads it back)."""
+    if t is None:
+        return None
+    if t.tzinfo is not None:
+        t = t.astimezone(UTC)
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}:{t.second:02d}.{t.microsecond:06d}"
+
+
+def _aware(t: datetime | None) -> datetime | None:
+    return None if t is None else t.astimezone(UTC)
+
+
+class PacketStore:
+    """Write batches of received frames into the database of ``engine`` (one writer at a time is best:
+    the receiver uses one connection in one thread; SQLite serialises writers across processes)."""
+
+    def __init__(self, engine) -> None:
+        from sqlalchemy import bindparam, update
+
+        self.engine = engine
+        self.dialect = d = engine.dialect.name
+        if d not in ("sqlite", "postgresql"):  # pragma: no cover - normalise_url admits only these two
+            raise ValueError(f"ecopatrol stores into SQLite or PostgreSQL, not {d}")
+        self._time = _sqlite_time if d == "sqlite" else _aware
+        ph = "?" if d == "sqlite" else "%s"
+        self._packet_values = "(" + ",".join([ph] * len(PACKET_COLUMNS)) + ")"
+        self._packet_sql = f"INSERT INTO hj212_packets ({', '.join(PACKET_COLUMNS)}) VALUES "
+        self._packet_end = " ON CONFLICT (digest) DO NOTHING RETURNING id, digest"
+        self._record_sql = (f"INSERT INTO hj212_records ({', '.join(RECORD_COLUMNS)}) VALUES "
+                            f"({','.join([ph] * len(RECORD_COLUMNS))})")
+        self._record_copy = f"COPY hj212_records ({', '.join(RECORD_COLUMNS)}) FROM STDIN"
+        p = S.hj212_packets.c
+        self._dup = (update(S.hj212_packets).where(p.digest == bindparam("b_digest"))
+                     .values(copies=p.copies + bindparam("b_copies"),
+                             last_received_utc=_later(p.last_received_utc,
+                                                      bindparam("b_last", type_=S.UTCDateTime()))))
+        st = _insert(d, S.stations)
+        s = S.stations.c
+        self._st = st.on_conflict_do_update(index_elements=["mn"], set_={
+            "st": st.excluded.st, "last_peer": st.excluded.last_peer,
+            "first_seen_utc": _earlier(s.first_seen_utc, st.excluded.first_seen_utc),
+            "last_seen_utc": _later(s.last_seen_utc, st.excluded.last_seen_utc),
+            "packets": s.packets + st.excluded.packets})
+        self._rej = S.hj212_rejected.insert()
+        f = S.hj212_files.c
+        self._file = (update(S.hj212_files).where(f.id == bindparam("b_id"))
+                      .values(lines_done=bindparam("b_lines"), finished_utc=bindparam("b_done", type_=S.UTCDateTime())))
+
+    # -- rows, built before the transaction --------------------------------------------------------
+    def prepare(self, item: Received) -> Received:
+        """Fill ``item.rows`` (digest, the packet's row, its record rows) in this database's types; a
+        rejected item needs none. Cheap to call twice."""
+        pk = item.packet
+        if pk is None or item.rows is not None:
+            return item
+        tm = self._time
+        dt = pk.data_time
+        dtu = tm(dt.utc) if dt is not None else None
+        mn, cn = pk.mn, pk.cn
+        recs = [[None, mn, cn, dtu, *r] for r in record_rows(pk)]
+        key = digest(item.raw)
+        row = [tm(item.received_utc), None, 1, item.peer, item.line, mn, pk.st, cn, pk.qn, pk.version, pk.flag,
+               pk.ack_requested, pk.pnum, pk.pno, dtu, len(recs), bytes(item.raw), key]
+        if b"\x00" in item.raw:  # PostgreSQL text holds no NUL: written as the 4 characters \x00 (raw keeps the byte)
+            row = [_no_nul(v) for v in row]
+            recs = [[_no_nul(v) for v in r] for r in recs]
+        item.rows = (key, row, recs)
+        return item
+
+    # -- one transaction -----------------------------------------------------------------------------
+    def write_batch(self, items: Sequence[Received], *, file_id: int | None = None, lines_done: int | None = None,
+                    finished_utc: datetime | None = None) -> BatchResult:
+        """Store ``items`` in one transaction and commit (see the module docstring). With ``file_id``,
+        the file's ``lines_done`` (and ``finished_utc``) are committed with them."""
+        t0 = time.perf_counter()
+        res = BatchResult()
+        accepted: dict[bytes, list] = {}  # digest → [item, copies, last received]
+        rejected = []
+        for it in items:
+            if it.packet is None:
+                m = _MN.search(it.raw)
+                rejected.append({"received_utc": it.received_utc, "peer": it.peer, "line": it.line,
+                                 "reason": it.reason, "detail": _no_nul(it.detail),
+                                 "mn": _no_nul(m.group(1).decode("latin-1")) if m else None, "raw": bytes(it.raw)})
+                res.rejected_by_reason[it.reason] += 1
+                continue
+            res.packets += 1
+            if it.rows is None:
+                self.prepare(it)
+            key = it.rows[0]
+            hit = accepted.get(key)
+            if hit is None:
+                accepted[key] = [it, 1, it.received_utc]
+            else:
+                hit[1] += 1
+                hit[2] = max(hit[2], it.received_utc)
+        res.rejected = len(rejected)
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(sqlite_immediate=True)  # SQLite: take the write lock at BEGIN
+            with conn.begin():
+                if accepted:
+                    ids = self._write_packets(conn, accepted)
+                    dups = [{"b_digest": k, "b_copies": copies, "b_last": last}
+                            for k, (_, copies, last) in accepted.items() if k not in ids]
+                    if dups:
+                        conn.execute(self._dup, dups)
+                    res.packets_new = len(ids)
+                    res.packets_duplicate = res.packets - res.packets_new
+                    res.records = self._write_records(conn, accepted, ids)
+                    self._write_stations(conn, accepted.values())
+                if rejected:
+                    conn.execute(self._rej, rejected)
+                if file_id is not None:
+                    conn.execute(self._file, [{"b_id": file_id, "b_lines": lines_done, "b_done": finished_utc}])
+        res.seconds = time.perf_counter() - t0
+        return res
+
+    def _write_packets(self, conn, accepted: dict) -> dict[bytes, int]:
+        """Insert the packets not stored yet; ``{digest: id}`` of those inserted."""
+        tm = self._time
+        rows = []
+        for it, copies, last in accepted.values():
+            row = it.rows[1]
+            row[1], row[2] = tm(last), copies
+            rows.append(row)
+        cur = conn.connection.dbapi_connection.cursor()
+        ids: dict[bytes, int] = {}
+        try:
+            for i in range(0, len(rows), _PACKETS_PER_INSERT):
+                chunk = rows[i:i + _PACKETS_PER_INSERT]
+                sql = self._packet_sql + ",".join([self._packet_values] * len(chunk)) + self._packet_end
+                cur.execute(sql, [v for r in chunk for v in r])
+                ids.update((bytes(d), pid) for pid, d in cur.fetchall())
+        finally:
+            cur.close()
+        return ids
+
+    def _write_records(self, conn, accepted: dict, ids: dict[bytes, int]) -> int:
+        rows = []
+        for key, (it, _, _) in accepted.items():
+            pid = ids.get(key)
+            if pid is None:
+                continue  # stored before: its records are there
+            for r in it.rows[2]:
+                r[0] = pid
+            rows += it.rows[2]
+        if not rows:
+            return 0
+        dbapi = conn.connection.dbapi_connection
+        if self.dialect == "postgresql":
+            with dbapi.cursor() as cur, cur.copy(self._record_copy) as copy:
+                for r in rows:
+                    copy.write_row(r)
+        else:
+            cur = dbapi.cursor()
+            try:
+                cur.executemany(self._record_sql, rows)
+            finally:
+                cur.close()
+        return len(rows)
+
+    def _write_stations(self, conn, accepted) -> None:
+        per: dict[str, dict] = {}
+        for it, copies, last in accepted:
+            pk = it.packet
+            s = per.get(pk.mn)
+            if s is None:
+                per[pk.mn] = {"mn": pk.mn, "st": pk.st, "first_seen_utc": it.received_utc, "last_seen_utc": last,
+                              "packets": copies, "last_peer": it.peer}
+            else:
+                s["packets"] += copies
+                s["first_seen_utc"] = min(s["first_seen_utc"], it.received_utc)
+                if last >= s["last_seen_utc"]:
+                    s["last_seen_utc"], s["st"], s["last_peer"] = last, pk.st, it.peer
+        conn.execute(self._st, list(per.values()))
