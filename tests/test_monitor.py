@@ -522,3 +522,32 @@ def test_monitor_help_stays_light():
             "print([m for m in ('sqlalchemy', 'alembic', 'psycopg', 'pandas', 'asyncio') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_nul_bytes_in_text_fields(engine):
+    """A real packet has ST=\\x00\\x00 (valid CRC): PostgreSQL text holds no NUL, so text columns get the
+    four characters \\x00 on every database, and ``raw`` keeps the bytes."""
+    from sqlalchemy import select
+
+    from ecopatrol.core.db import schema as S
+    from ecopatrol.processing.monitor.receiver import Receiver
+
+    frame = encode(make_packet(st="\x00\x00", cn="2051", mn="NUL1", data_time="20160824040000",
+                               values={"B02": {"Avg": 1.0}}))
+
+    async def main():
+        rx = Receiver(engine)
+        host, port = await rx.start("127.0.0.1", 0)
+        _, w = await asyncio.open_connection(host, port)
+        w.write(frame)
+        await w.drain()
+        w.close()
+        await w.wait_closed()
+        await rx.stop()
+        return rx.stats
+
+    st = asyncio.run(asyncio.wait_for(main(), 30))
+    assert st.packets == 1 and not st.rejected and st.write_errors == 0
+    with engine.connect() as c:
+        assert c.execute(select(S.stations.c.st)).scalar_one() == "\\x00\\x00"
+        assert bytes(c.execute(select(S.hj212_packets.c.raw)).scalar_one()) == frame.rstrip(b"\r\n")

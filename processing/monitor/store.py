@@ -340,14 +340,15 @@ class PacketStore:
     def _write_stations(self, conn, accepted) -> None:
         per: dict[str, dict] = {}
         for it, copies, last in accepted:
-            pk = it.packet
-            s = per.get(pk.mn)
+            row = it.rows[1]  # MN and ST as stored (NUL-free)
+            mn, st = row[5], row[6]
+            s = per.get(mn)
             if s is None:
-                per[pk.mn] = {"mn": pk.mn, "st": pk.st, "first_seen_utc": it.received_utc, "last_seen_utc": last,
-                              "packets": copies, "last_peer": it.peer}
+                per[mn] = {"mn": mn, "st": st, "first_seen_utc": it.received_utc, "last_seen_utc": last,
+                           "packets": copies, "last_peer": it.peer}
             else:
                 s["packets"] += copies
                 s["first_seen_utc"] = min(s["first_seen_utc"], it.received_utc)
                 if last >= s["last_seen_utc"]:
-                    s["last_seen_utc"], s["st"], s["last_peer"] = last, pk.st, it.peer
+                    s["last_seen_utc"], s["st"], s["last_peer"] = last, st, it.peer
         conn.execute(self._st, list(per.values()))
