@@ -4,9 +4,12 @@
    bandwidth): ``hotspots.kde_grid`` (linear binning + separable Gaussian filter) against
    ``scipy.stats.gaussian_kde`` evaluated on a subsample and extrapolated linearly in
    (samples × grid points) — its cost is pairwise.
-2. Getis-Ord Gi* on 100 000 road segments (150 m binary distance band):
-   ``hotspots.getis_ord`` (libpysal ``Graph.build_distance_band`` + esda ``G_Local``, analytical
-   z) against the classic esda path with a dict-based ``libpysal.weights.DistanceBand``.
+2. Getis-Ord Gi* on 100 000 road segments (30 m line pieces on a street grid, 150 m binary
+   distance band, analytical z): ``hotspots.getis_ord`` (KD-tree pairs, Gi* sums by
+   ``bincount``, no weights object) against two named baselines run here: ``previous`` — the
+   ``getis_ord`` of commit f7f5cf6 (KD-tree pairs → libpysal ``Graph.from_sparse`` → esda
+   ``G_Local``), kept only here — and ``classic`` — esda with a dict-based
+   ``libpysal.weights.DistanceBand``. The z-scores of all three are asserted equal.
 
 Run: ``.venv/bin/python benchmarks/bench_hotspots.py``
 """
@@ -55,6 +58,37 @@ def bench_kde():
     return t_fast, t_base
 
 
+def previous_getis_ord(features, *, value, distance_m):
+    """Baseline: the analytical path of ``hotspots.getis_ord`` before it summed over the pairs
+    itself (commit f7f5cf6): KD-tree pairs → libpysal ``Graph.from_sparse`` → esda ``G_Local``."""
+    import esda
+    import pandas as pd
+    from libpysal.graph import Graph
+    from scipy import sparse
+    from scipy.spatial import cKDTree
+    from scipy.stats import norm
+
+    from ecopatrol.processing.hotspots import fdr_bh
+
+    n = len(features)
+    y = features[value].to_numpy(float)
+    c = shapely.get_coordinates(features.geometry.centroid.values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pairs = cKDTree(c).query_pairs(distance_m, output_type="ndarray")
+        i = np.r_[pairs[:, 0], pairs[:, 1]]
+        j = np.r_[pairs[:, 1], pairs[:, 0]]
+        w = Graph.from_sparse(sparse.csr_matrix((np.ones(len(i)), (i, j)), shape=(n, n)))
+        g = esda.G_Local(y, w, transform="B", permutations=0, star=True)
+    z = np.asarray(g.Zs, float)
+    p = 2 * norm.sf(np.abs(z))
+    q = fdr_bh(p)
+    conf = np.select([q < 0.01, q < 0.05, q < 0.10], [99, 95, 90], 0)
+    return pd.DataFrame({"gi_z": z, "gi_p": p, "gi_q": q, "hot_confidence": np.where(z > 0, conf, 0),
+                         "cold_confidence": np.where(z < 0, conf, 0),
+                         "n_neighbours": w.cardinalities.to_numpy()}, index=features.index)
+
+
 def bench_gi():
     import esda
     from libpysal.weights import DistanceBand
@@ -63,12 +97,14 @@ def bench_gi():
 
     rng = np.random.default_rng(1)
     n = 100_000
-    # segments along a street grid: 30 m pieces on 100 m-spaced streets over ~15 × 15 km
+    # 30 m road pieces on 100 m-spaced north-south streets over ~15 × 15 km
     x = rng.integers(0, 150, n) * 100.0 + rng.uniform(0, 100, n)
     y = rng.uniform(0, 15_000, n)
     v = rng.gamma(2.0, 5.0, n) + 20 * np.exp(-((x - 7000) ** 2 + (y - 7000) ** 2) / (2 * 300.0**2))
-    g = gpd.GeoDataFrame({"v": v}, geometry=shapely.points(x, y), crs="EPSG:32651")
-    t_fast, gi = timed(lambda: getis_ord(g, value="v", distance_m=150.0), repeat=1)
+    pieces = shapely.linestrings(np.stack([np.c_[x, y - 15.0], np.c_[x, y + 15.0]], axis=1))
+    g = gpd.GeoDataFrame({"v": v}, geometry=pieces, crs="EPSG:32651")
+    t_fast, gi = timed(lambda: getis_ord(g, value="v", distance_m=150.0), repeat=5)
+    t_prev, prev = timed(lambda: previous_getis_ord(g, value="v", distance_m=150.0), repeat=3)
 
     def classic():
         with warnings.catch_warnings():
@@ -77,11 +113,17 @@ def bench_gi():
             return esda.G_Local(v, w, transform="B", permutations=0, star=True)
 
     t_base, ref = timed(classic, repeat=1)
-    assert np.allclose(gi["gi_z"], ref.Zs)
-    print(f"Gi* on {n:,} segments (150 m band, mean {gi['n_neighbours'].mean():.1f} neighbours): "
-          f"getis_ord {t_fast:.2f} s (goal < 5 s; analytical z, permutations=0); esda with dict DistanceBand "
-          f"{t_base:.2f} s; ratio ×{t_base / t_fast:.1f}; {int((gi['hot_confidence'] > 0).sum())} hot at ≥ 90 % (FDR)")
-    return t_fast, t_base
+    dz_prev = float(np.max(np.abs(gi["gi_z"].to_numpy() - prev["gi_z"].to_numpy())))
+    dz_classic = float(np.max(np.abs(gi["gi_z"].to_numpy() - ref.Zs)))
+    assert dz_prev < 1e-9 and dz_classic < 1e-9, (dz_prev, dz_classic)
+    assert (gi["n_neighbours"].to_numpy() == prev["n_neighbours"].to_numpy()).all()
+    assert (gi["hot_confidence"].to_numpy() == prev["hot_confidence"].to_numpy()).all()
+    print(f"Gi* on {n:,} road segments (30 m pieces, 150 m band, mean {gi['n_neighbours'].mean():.1f} neighbours, "
+          f"analytical z): getis_ord {t_fast:.2f} s (goal ≤ 1 s); previous getis_ord (Graph.from_sparse + esda) "
+          f"{t_prev:.2f} s, ×{t_prev / t_fast:.1f}; esda with dict DistanceBand {t_base:.2f} s, "
+          f"×{t_base / t_fast:.1f}; max |Δz| {dz_prev:.1e} / {dz_classic:.1e}; "
+          f"{int((gi['hot_confidence'] > 0).sum())} hot at ≥ 90 % (FDR), same in both")
+    return t_fast, t_prev, t_base
 
 
 if __name__ == "__main__":
