@@ -104,6 +104,14 @@ def test_estimate_delay_is_honest_when_there_is_no_structure():
     noise = np.random.default_rng(1).normal(0, 1, len(t_stamp))
     est = estimate_delay(tr, t_stamp, noise, search_s=(-30, 30))
     assert (not est.ok) or est.confidence < 0.3
+    # and what follows: such an estimate is never applied — refused with the reason, or the
+    # analyser's documented lag is used and says it was not estimated
+    s = solve_clock(lag="auto", clock_offset="auto", same_clock=True, estimate=lambda: est)
+    assert s.applied == "none" and "could not be estimated from the data" in s.refused
+    assert np.isnan(s.lag_s) and s.lag_confidence == 0.0
+    s = solve_clock(lag="auto", clock_offset="auto", same_clock=True, estimate=lambda: est,
+                    default_lag_s=4.0, default_lag_source="Picarro default")
+    assert (s.lag_s, s.applied, s.refused) == (4.0, "instrument default", None) and "not estimated" in s.lag_method
 
 
 def test_solve_clock_split_rules():

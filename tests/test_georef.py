@@ -252,8 +252,12 @@ def test_simulated_van_positions_within_5_m_with_known_clocks(simulated_van):
 
 def test_simulated_van_delay_estimate_is_right_or_refused(simulated_van):
     """Plume meander between passes limits any position-based estimate: the clock offset is
-    applied only when the estimate is trusted, and then within 1 s; otherwise georef refuses
-    and asks for the offset (never positions placed with an untrusted delay)."""
+    applied only when the estimate is trusted, and then within 1 s; otherwise georef refuses,
+    says which estimate at which confidence, asks for the offset, and georeferences once it is
+    declared as asked (never positions placed with an untrusted delay). Both outcomes assert
+    what they do; this seeded van takes the refusal (confidence 0.18 at the time of writing)."""
+    import re
+
     from ecopatrol.core.errors import DelayError
     from ecopatrol.processing.align import MIN_DELAY_CONFIDENCE
 
@@ -265,7 +269,19 @@ def test_simulated_van_delay_estimate_is_right_or_refused(simulated_van):
         res = georeference([track], [voc], lag=inst["lag_s"], response_s=inst.get("response_tau_s", 0.0),
                           instrument=None)
     except DelayError as exc:
-        assert "--clock-offset" in str(exc) and voc.name in str(exc)
+        msg = str(exc)
+        m = re.search(r"estimate ([+-][\d.]+) s at confidence ([\d.]+) < ([\d.]+)", msg)
+        assert m, msg
+        assert float(m.group(2)) < float(m.group(3)) == MIN_DELAY_CONFIDENCE
+        assert voc.name in msg and "Nothing was georeferenced" in msg
+        assert "--clock-offset" in msg and "--lag" in msg and f"{voc.stem.removesuffix('_voc')}_instrument.toml" in msg
+        # declared as the message asks, the same files georeference, every row accounted for
+        res = georeference([track], [voc], lag=inst["lag_s"], clock_offset=inst["clock_offset_s"],
+                           response_s=inst.get("response_tau_s", 0.0), instrument=None)
+        p = res.provenance[-1]
+        assert p["clock_offset_s"] == inst["clock_offset_s"] and p["lag_s"] == inst["lag_s"]
+        assert p["delay_applied"] == "declared" and len(res.samples) > 0.9 * p["rows_read"]
+        assert p["rows_kept"] + p["rows_quarantined"] == p["rows_read"]
         return
     p = res.provenance[-1]
     assert p["delay_applied"] == "estimated" and p["clock_offset_confidence"] >= MIN_DELAY_CONFIDENCE
