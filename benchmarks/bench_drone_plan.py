@@ -34,7 +34,11 @@ def load(n: int):
         area = load_area("jimo")
         src = "bundled Jimo example"
     except Exception:  # core example not available: a synthetic toy area of the same size
-        from ecopatrol.missions.drone._toy import toy_area
+        import sys
+        from pathlib import Path
+
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+        from drone_support import toy_area
 
         area = toy_area(n_enterprises=n, spread_m=1500.0, seed=0)
         src = "toy area"

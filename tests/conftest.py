@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,14 @@ def _find_shared_data() -> Path | None:
 
 
 SHARED_DATA = _find_shared_data()
+
+# The drone toy area is a test helper (tests/drone_support.py), no longer a package module.
+# Transitional alias for the two test files that still spell its old path and are being changed
+# on another branch (test_drone_properties.py, test_upload.py): once they import
+# ``drone_support`` directly, delete these lines.
+import drone_support as _drone_support  # noqa: E402
+
+sys.modules.setdefault("ecopatrol.missions.drone._toy", _drone_support)
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +63,6 @@ def jimo():
 def pytest_terminal_summary(terminalreporter):
     """How many bad-input cases and fuzzed reader calls ran and were handled (BENCHMARKS.md
     "Bad input"). Reported here, not by a test that must run last: each case asserts on its own."""
-    import sys
-
     hardening = sys.modules.get("test_hardening")
     fuzz = sys.modules.get("test_fuzz_readers")
     if hardening is not None and getattr(hardening, "HANDLED", None):

@@ -12,7 +12,7 @@ import pytest
 
 from ecopatrol.core.weather import Wind
 from ecopatrol.missions.drone import plan_drone, write_drone_plan
-from ecopatrol.missions.drone._toy import toy_area
+from drone_support import toy_area
 
 T0 = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
 WPML = "{http://www.dji.com/wpmz/1.0.6}"

@@ -16,7 +16,7 @@ from ecopatrol.core.dispersion import sigmas
 from ecopatrol.core.errors import InputError, PlanningError, SafetyError
 from ecopatrol.core.weather import Wind
 from ecopatrol.missions.drone import get_aircraft, plan_drone, validate_plan, write_drone_plan
-from ecopatrol.missions.drone._toy import toy_area
+from drone_support import toy_area
 from ecopatrol.missions.drone.aircraft import path_cost
 from ecopatrol.missions.drone.airspace import Airspace, Zone
 from ecopatrol.missions.drone.patterns import (

@@ -22,7 +22,7 @@ from ecopatrol.cli import main
 from ecopatrol.core.errors import SafetyError, UploadError
 from ecopatrol.core.weather import Wind
 from ecopatrol.missions.drone import AIRCRAFT, plan_drone, validate_plan, write_drone_plan
-from ecopatrol.missions.drone._toy import ToyArea, toy_area
+from drone_support import ToyArea, toy_area
 from ecopatrol.missions.drone.exports import qgc_plan, rally_points
 from ecopatrol.missions.drone.validate import validate_exports
 

@@ -1,4 +1,7 @@
-"""A tiny synthetic operating area for tests, notebooks and benchmarks of the drone planner.
+"""A tiny synthetic operating area for the drone planner's tests and benchmark (a test helper).
+
+A helper module of ``tests/`` (moved out of the package, where only tests used it): test
+files import it as ``from drone_support import toy_area``.
 
 It has the attributes of :class:`ecopatrol.core.area.Area` that the planner reads
 (``enterprises``, ``sources``, ``nofly``, ``launch_sites``, ``metric_crs``, ``elevation_m``…)
