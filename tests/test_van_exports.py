@@ -19,7 +19,7 @@ from ecopatrol.core.crs import gcj02_to_wgs84, haversine_m, local_metric_crs
 from ecopatrol.core.errors import InputError
 from ecopatrol.core.weather import Wind
 from ecopatrol.missions.van import load_road_network, plan_van, write_van_plan
-from ecopatrol.missions.van._synthetic import grid_lonlat, write_grid_osm
+from van_support import grid_lonlat, write_grid_osm
 from ecopatrol.missions.van.exports import _turn_word
 
 LON0, LAT0 = 120.45, 36.39

@@ -8,7 +8,7 @@ import networkx as nx
 import pytest
 
 from ecopatrol.core.errors import FormatError, InputError, InputFileNotFoundError
-from ecopatrol.missions.van._synthetic import write_grid_osm
+from van_support import write_grid_osm
 from ecopatrol.missions.van.network import load_road_network, oneway_direction, parse_maxspeed_kph
 
 EXTRA = """

@@ -20,7 +20,7 @@ from ecopatrol.core.dispersion import effective_height_m, gaussian_plume, plume_
 from ecopatrol.core.errors import InputError, PlanningError
 from ecopatrol.core.weather import Wind
 from ecopatrol.missions.van import load_road_network, plan_van, write_van_plan
-from ecopatrol.missions.van._synthetic import grid_lonlat, write_grid_osm
+from van_support import grid_lonlat, write_grid_osm
 
 LON0, LAT0, SPACING = 120.45, 36.39, 250.0
 

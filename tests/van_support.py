@@ -1,4 +1,5 @@
-"""Small synthetic OSM XML street grids, for tests and benchmarks (not for real planning)."""
+"""Small synthetic OSM XML street grids for the van planner's tests (a test helper, moved out of the
+package where only tests used it; not for real planning)."""
 
 from __future__ import annotations
 
