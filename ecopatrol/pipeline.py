@@ -22,7 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 LAYOUT = ("area", "plans/drone", "plans/van", "field", "samples", "evidence")
-STAGES = ("area", "targets0", "drone", "van", "simulate", "georef", "evidence", "targets", "next", "map", "report")
+STAGES = ("area", "targets0", "drone", "van", "simulate", "georef", "evidence", "targets", "ledger", "next", "map",
+          "report")
 
 
 @dataclass
@@ -105,12 +106,13 @@ def initial_targets(area, *, n_drone: int = 3, n_van: int = 10) -> tuple[list[st
 
 def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] | None = None,
              wind: Wind | None = None, n_emitters: int = 3, maps: bool = True,
-             lang: str | None = None) -> DemoResult:
+             lang: str | None = None, db: str | None = None) -> DemoResult:
     """Run the whole loop on the bundled Jimo example into ``out`` and return what was done.
 
     ``wind`` (a ``core.weather.Wind``) replaces the area's default wind; ``n_emitters`` is the
     number of hidden emitters the simulator places; ``maps=False`` skips the map and report;
-    ``lang`` (``"zh"`` or ``"en"``; default the area's) is the language of the map and report.
+    ``lang`` (``"zh"`` or ``"en"``; default the area's) is the language of the map and report;
+    ``db`` (a database URL) records the day's off-site checks in the supervision ledger.
     """
     from .core.area import export_area, load_area
 
@@ -180,6 +182,10 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         st.what = f"targets.csv — {len(targets)} ranked; top: " + ", ".join(
             f"{r.enterprise_id} ({r.score:.2f})" for r in top.itertuples())
 
+    if db is not None:
+        with _Stage(result, "ledger", progress) as st:
+            st.what = _record_ledger(out, area, db)
+
     with _Stage(result, "next", progress) as st:
         from .core.errors import PlanningError
         from .core.registry import read_targets_file
@@ -210,6 +216,23 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         p = build_report(out, out=out / "report.html", lang=lang)
         st.what = f"report.html — {p.stat().st_size / 1e6:.1f} MB"
     return result
+
+
+def _record_ledger(out: Path, area, db: str) -> str:
+    """Record the run's off-site checks in the ledger at ``db``; what was recorded."""
+    from .core.db import open_database, redact
+    from .processing.ledger.coverage import assess_run
+    from .processing.ledger.store import record_run
+
+    engine = open_database(db)
+    try:
+        rr = record_run(engine, assess_run(out, area))
+    finally:
+        engine.dispose()
+    s = rr.summary
+    return (f"ledger {redact(db)} — {s['covered']} off-site checks of covered firms "
+            f"({', '.join(f'{k} {v}' for k, v in s['by_result'].items())})"
+            + ("" if rr.new else " (this run was recorded before: nothing added)"))
 
 
 def _georeference_field(field_dir: Path, area, georeference):
