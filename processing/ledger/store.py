@@ -183,16 +183,15 @@ def record_run(engine, assessment, *, recorded_by: str | None = None) -> RecordR
         if run_id is None:  # recorded before
             old = conn.execute(select(R.c.id, R.c.n_checks).where(R.c.run_key == assessment.run_key)).one()
             return RecordResult(assessment.run_key, int(old.id), False, 0, int(old.n_checks), assessment.summary())
-        n = 0
         batch = []
         ins = _insert(conn, C).on_conflict_do_nothing(index_elements=["check_key"])
         for row in _check_rows(assessment, run_id, by, now):
             batch.append(row)
             if len(batch) >= 500:
-                n += conn.execute(ins, batch).rowcount or 0
+                conn.execute(ins, batch)
                 batch = []
         if batch:
-            n += conn.execute(ins, batch).rowcount or 0
+            conn.execute(ins, batch)
     log.info("ledger: run %s… recorded, %d checks", assessment.run_key[:12], len(assessment.checks))
     return RecordResult(assessment.run_key, int(run_id), True, len(assessment.checks), len(assessment.checks),
                         assessment.summary())
@@ -297,11 +296,11 @@ def record_inspections(engine, rows: list[dict], *, recorded_by: str | None = No
             susp.setdefault(eid, []).append(t)
         good, out.refused = _validate(rows, known, susp, today=today, file=file, first_row=first_row)
         now = datetime.now(UTC)
-        ins = _insert(conn, C).on_conflict_do_nothing(index_elements=["check_key"])
+        ins = _insert(conn, C).on_conflict_do_nothing(index_elements=["check_key"]).returning(C.c.id)
         for g in good:
             inspector = g.pop("inspector")
             g.update(recorded_by=inspector or by, recorded_utc=now)
-            n = conn.execute(ins, [g]).rowcount or 0
+            n = int(conn.execute(ins, g).first() is not None)
             out.accepted += n
             out.duplicates += 1 - n
         out.checks = good
