@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 from datetime import timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
