@@ -33,7 +33,7 @@ def _ts(t) -> pd.Timestamp:
 
 def ledger_stats(engine, date_from, date_to, *, cap_per_year: int = DEFAULT_CAP_PER_YEAR,
                  per_firm: bool = True) -> dict:
-    from .store import read_checks, read_enterprises
+    from .store import read_check_facts, read_enterprises
 
     t0, t1 = _ts(date_from), _ts(date_to)
     if t1 <= t0:
@@ -41,7 +41,7 @@ def ledger_stats(engine, date_from, date_to, *, cap_per_year: int = DEFAULT_CAP_
 
         raise InputError(f"--from {t0.date()} must be before --to {t1.date()}")
     ent = read_enterprises(engine)
-    ch = read_checks(engine, date_from=t0.to_pydatetime(), date_to=t1.to_pydatetime())
+    ch = read_check_facts(engine, date_from=t0.to_pydatetime(), date_to=t1.to_pydatetime())
     return compute_stats(ent, ch, t0, t1, cap_per_year=cap_per_year, per_firm=per_firm)
 
 
@@ -96,20 +96,22 @@ def compute_stats(ent: pd.DataFrame, ch: pd.DataFrame, t0: pd.Timestamp, t1: pd.
         "median": round(float(np.nanmedian(d)), 1) if np.isfinite(d).any() else None,
         "max": round(float(np.nanmax(d)), 1) if np.isfinite(d).any() else None}
     if per_firm:
-        n_off_f = ch[off].groupby("enterprise_id").size()
-        n_on_f = onr.groupby("enterprise_id").size()
-        n_alarm_f = onr[onr["trigger"] == "alarm"].groupby("enterprise_id").size()
-        max_year = counted.groupby(level=0).max() if len(counted) else pd.Series(dtype=int)
-        firms = []
-        for e, p, dd in zip(ent["enterprise_id"], ent["positive_list"].astype(bool), d, strict=True):
-            firms.append({"enterprise_id": e, "positive_list": bool(p),
-                          "last_check_utc": last[e].isoformat().replace("+00:00", "Z") if e in last.index else None,
-                          "days_since_last_check": None if np.isnan(dd) else round(float(dd), 1),
-                          "off_site": int(n_off_f.get(e, 0)), "on_site": int(n_on_f.get(e, 0)),
-                          "on_site_alarm": int(n_alarm_f.get(e, 0)),
-                          "on_site_max_per_year": int(max_year.get(e, 0)),
-                          "over_cap": bool(max_year.get(e, 0) > cap_per_year)})
-        out["per_firm"] = firms
+        idx = pd.Index(ent["enterprise_id"])
+        n_off_f = ch[off].groupby("enterprise_id").size().reindex(idx, fill_value=0).to_numpy()
+        n_on_f = onr.groupby("enterprise_id").size().reindex(idx, fill_value=0).to_numpy()
+        n_alarm_f = onr[onr["trigger"] == "alarm"].groupby("enterprise_id").size().reindex(idx, fill_value=0).to_numpy()
+        max_year = (counted.groupby(level=0).max() if len(counted) else pd.Series(dtype=int)) \
+            .reindex(idx, fill_value=0).to_numpy()
+        last_s = last.reindex(idx).dt.strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy()
+        pl = ent["positive_list"].astype(bool).to_numpy()
+        dr = np.round(d, 1)
+        out["per_firm"] = [
+            {"enterprise_id": e, "positive_list": bool(pl[i]),
+             "last_check_utc": None if isinstance(last_s[i], float) or last_s[i] is None else last_s[i],
+             "days_since_last_check": None if np.isnan(dr[i]) else float(dr[i]),
+             "off_site": int(n_off_f[i]), "on_site": int(n_on_f[i]), "on_site_alarm": int(n_alarm_f[i]),
+             "on_site_max_per_year": int(max_year[i]), "over_cap": bool(max_year[i] > cap_per_year)}
+            for i, e in enumerate(idx)]
     out["computed_utc"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     return out
 
