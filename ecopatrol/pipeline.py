@@ -213,7 +213,8 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         p = build_map(out, out=out / "map.html", basemap="osm", area=area, lang=lang)
         st.what = f"map.html — {p.stat().st_size / 1e6:.1f} MB, works offline (roads drawn from area/roads.osm)"
     with _Stage(result, "report", progress) as st:
-        p = build_report(out, out=out / "report.html", lang=lang)
+        p = build_report(out, out=out / "report.html", lang=lang,
+                         ledger_stats=ledger_year_stats(db, out) if db is not None else None)
         st.what = f"report.html — {p.stat().st_size / 1e6:.1f} MB"
     return result
 
@@ -233,6 +234,25 @@ def _record_ledger(out: Path, area, db: str) -> str:
     return (f"ledger {redact(db)} — {s['covered']} off-site checks of covered firms "
             f"({', '.join(f'{k} {v}' for k, v in s['by_result'].items())})"
             + ("" if rr.new else " (this run was recorded before: nothing added)"))
+
+
+def ledger_year_stats(db: str, run_dir: Path) -> dict:
+    """The ledger's statistics from 1 January of the run's survey year to the day after the survey."""
+    import json
+
+    import pandas as pd
+
+    from .core.db import open_database
+    from .processing.ledger.stats import ledger_stats
+
+    ej = Path(run_dir) / "evidence" / "evidence.json"
+    end = json.loads(ej.read_text()).get("end_utc") if ej.exists() else None
+    t1 = (pd.Timestamp(end) if end else pd.Timestamp.now(tz="UTC")).normalize() + pd.Timedelta(days=1)
+    engine = open_database(db, migrate=False)
+    try:
+        return ledger_stats(engine, pd.Timestamp(year=t1.year, month=1, day=1, tz="UTC"), t1, per_firm=False)
+    finally:
+        engine.dispose()
 
 
 def _georeference_field(field_dir: Path, area, georeference):

@@ -359,3 +359,17 @@ def test_cli_inspect_export_registry(tmp_path, capsys):
     assert int(reg.at[eid, "violations_3y"]) == int(orig.at[eid, "violations_3y"]) + 1
     out = capsys.readouterr().out
     assert "1 firms updated" in out
+
+
+def test_report_has_a_ledger_page(demo, tmp_path):
+    from ecopatrol.maps import build_report
+    from ecopatrol.pipeline import ledger_year_stats
+
+    run, db, _ = demo
+    s = ledger_year_stats(db, run)
+    assert s["off_site_checks"]["total"] > 10 and "per_firm" not in s
+    html = build_report(run, out=tmp_path / "r.html", lang="en", ledger_stats=s).read_text()
+    assert '<h2 id="ledger">Supervision ledger</h2>' in html and "off-site share" in html
+    assert f'<div class="v">{s["off_site_checks"]["total"]}</div><div class="k">off-site checks' in html
+    zh = build_report(run, out=tmp_path / "z.html", lang="zh", ledger_stats=s).read_text()
+    assert "监管台账" in zh and "非现场检查占比" in zh
