@@ -170,6 +170,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the simulated world.")] = 0,
     lang: Annotated[str | None, typer.Option("--lang", help="zh | en for the map and the report (default: the "
                                                             "area's; zh for the Jimo example).")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Record the day's off-site checks in the ledger at this "
+                                                        "database URL (sqlite:///FILE or postgresql://…).")] = None,
 ) -> None:
     """Run the whole loop on the bundled Jimo example and say where the outputs are."""
     from rich.console import Console
@@ -182,7 +184,7 @@ def demo(
             i = STAGES.index(stage) + 1 if stage in STAGES else 0
             status.update(f"ecopatrol demo [{i}/{len(STAGES)}] {stage}")
 
-        result = run_demo(out, seed=seed, progress=progress, lang=lang)
+        result = run_demo(out, seed=seed, progress=progress, lang=lang, db=db)
     typer.echo(result.describe())
 
 
@@ -235,6 +237,10 @@ def _register_optional() -> None:
         from . import cli_monitor
 
         app.add_typer(cli_monitor.monitor_app, name="monitor")
+    if has("cli_ledger"):
+        from . import cli_ledger
+
+        app.add_typer(cli_ledger.ledger_app, name="ledger")
 
 
 _register_optional()

@@ -215,6 +215,9 @@ def targets_cmd(
     top: Annotated[int | None, typer.Option("--top", help="Keep only the first N targets.")] = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the number of targets, the path and the first 10 rows as JSON.")] = False,
+    db: Annotated[str | None, typer.Option(
+        "--db", help="Supervision ledger (database URL): fold in on-site outcomes and the ledger's "
+                     "last inspections and violations.")] = None,
 ) -> None:
     """Rank enterprises for inspection from the evidence and the registry; write targets.csv.
 
@@ -223,7 +226,17 @@ def targets_cmd(
     """
     from ecopatrol.processing.targeting import rank_targets, write_targets
 
-    df = rank_targets(evidence_dir, _area_for_targets(evidence_dir, area), top=top)
+    ledger = None
+    if db is not None:
+        from ecopatrol.core.db import open_database
+        from ecopatrol.processing.ledger.learning import adjustment_from_db
+
+        engine = open_database(db, migrate=False)
+        try:
+            ledger = adjustment_from_db(engine)
+        finally:
+            engine.dispose()
+    df = rank_targets(evidence_dir, _area_for_targets(evidence_dir, area), top=top, ledger=ledger)
     write_targets(df, out)
     if as_json:
         echo_json({"n_targets": len(df), "path": out, "top": df.head(10)})

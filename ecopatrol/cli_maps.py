@@ -47,6 +47,8 @@ def report_cmd(
     top: Annotated[int, typer.Option("--top", min=0, help="Targets listed, each with a one-page inspection "
                                                           "sheet.")] = 20,
     lang: LangOpt = None,
+    db: Annotated[str | None, typer.Option("--db", help="Add the supervision ledger's page (this year to the "
+                                                        "day after the survey) from this database URL.")] = None,
 ) -> None:
     """Write the daily HTML report of FOLDER (printable to PDF from the browser).
 
@@ -54,5 +56,10 @@ def report_cmd(
     """
     from ecopatrol.maps import build_report
 
-    path = build_report(folder, out=out, area=area, lang=lang, top=top)
+    stats = None
+    if db is not None:
+        from ecopatrol.pipeline import ledger_year_stats
+
+        stats = ledger_year_stats(db, folder)
+    path = build_report(folder, out=out, area=area, lang=lang, top=top, ledger_stats=stats)
     typer.echo(f"report written: {path} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -22,7 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 LAYOUT = ("area", "plans/drone", "plans/van", "field", "samples", "evidence")
-STAGES = ("area", "targets0", "drone", "van", "simulate", "georef", "evidence", "targets", "next", "map", "report")
+STAGES = ("area", "targets0", "drone", "van", "simulate", "georef", "evidence", "targets", "ledger", "next", "map",
+          "report")
 
 
 @dataclass
@@ -105,12 +106,13 @@ def initial_targets(area, *, n_drone: int = 3, n_van: int = 10) -> tuple[list[st
 
 def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] | None = None,
              wind: Wind | None = None, n_emitters: int = 3, maps: bool = True,
-             lang: str | None = None) -> DemoResult:
+             lang: str | None = None, db: str | None = None) -> DemoResult:
     """Run the whole loop on the bundled Jimo example into ``out`` and return what was done.
 
     ``wind`` (a ``core.weather.Wind``) replaces the area's default wind; ``n_emitters`` is the
     number of hidden emitters the simulator places; ``maps=False`` skips the map and report;
-    ``lang`` (``"zh"`` or ``"en"``; default the area's) is the language of the map and report.
+    ``lang`` (``"zh"`` or ``"en"``; default the area's) is the language of the map and report;
+    ``db`` (a database URL) records the day's off-site checks in the supervision ledger.
     """
     from .core.area import export_area, load_area
 
@@ -180,6 +182,10 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         st.what = f"targets.csv — {len(targets)} ranked; top: " + ", ".join(
             f"{r.enterprise_id} ({r.score:.2f})" for r in top.itertuples())
 
+    if db is not None:
+        with _Stage(result, "ledger", progress) as st:
+            st.what = _record_ledger(out, area, db)
+
     with _Stage(result, "next", progress) as st:
         from .core.errors import PlanningError
         from .core.registry import read_targets_file
@@ -207,9 +213,46 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         p = build_map(out, out=out / "map.html", basemap="osm", area=area, lang=lang)
         st.what = f"map.html — {p.stat().st_size / 1e6:.1f} MB, works offline (roads drawn from area/roads.osm)"
     with _Stage(result, "report", progress) as st:
-        p = build_report(out, out=out / "report.html", lang=lang)
+        p = build_report(out, out=out / "report.html", lang=lang,
+                         ledger_stats=ledger_year_stats(db, out) if db is not None else None)
         st.what = f"report.html — {p.stat().st_size / 1e6:.1f} MB"
     return result
+
+
+def _record_ledger(out: Path, area, db: str) -> str:
+    """Record the run's off-site checks in the ledger at ``db``; what was recorded."""
+    from .core.db import open_database, redact
+    from .processing.ledger.coverage import assess_run
+    from .processing.ledger.store import record_run
+
+    engine = open_database(db)
+    try:
+        rr = record_run(engine, assess_run(out, area))
+    finally:
+        engine.dispose()
+    s = rr.summary
+    return (f"ledger {redact(db)} — {s['covered']} off-site checks of covered firms "
+            f"({', '.join(f'{k} {v}' for k, v in s['by_result'].items())})"
+            + ("" if rr.new else " (this run was recorded before: nothing added)"))
+
+
+def ledger_year_stats(db: str, run_dir: Path) -> dict:
+    """The ledger's statistics from 1 January of the run's survey year to the day after the survey."""
+    import json
+
+    import pandas as pd
+
+    from .core.db import open_database
+    from .processing.ledger.stats import ledger_stats
+
+    ej = Path(run_dir) / "evidence" / "evidence.json"
+    end = json.loads(ej.read_text()).get("end_utc") if ej.exists() else None
+    t1 = (pd.Timestamp(end) if end else pd.Timestamp.now(tz="UTC")).normalize() + pd.Timedelta(days=1)
+    engine = open_database(db, migrate=False)
+    try:
+        return ledger_stats(engine, pd.Timestamp(year=t1.year, month=1, day=1, tz="UTC"), t1, per_firm=False)
+    finally:
+        engine.dispose()
 
 
 def _georeference_field(field_dir: Path, area, georeference):

@@ -146,8 +146,45 @@ def _range(vals) -> str:
     return "—" if v.size == 0 else f"{v.min():.0f}–{v.max():.0f}"
 
 
+def ledger_section(stats: dict | None, tr: Tr) -> str:
+    """The supervision ledger's page (issue 18) from ``processing.ledger.stats.ledger_stats``'s dict."""
+    if not stats:
+        return ""
+
+    def L(en: str, zh: str) -> str:  # noqa: N802 - the ledger page's own two languages
+        return zh if tr.lang == "zh" else en
+
+    o, n, na = stats["off_site_checks"], stats["on_site_checks"], stats["not_assessable"]
+    share = "—" if stats["off_site_share"] is None else f"{stats['off_site_share']:.1%}"
+    cards = [_card(o["total"], L("off-site checks", "非现场检查")), _card(n["total"], L("on-site checks", "现场检查")),
+             _card(share, L("off-site share", "非现场检查占比")),
+             _card(f"{stats['firms_covered']}", L("firms covered at least once", "至少覆盖一次的企业")),
+             _card(f"{stats['positive_list_covered']} / {stats['positive_list_enterprises']}",
+                   L("positive-list firms covered", "正面清单企业覆盖")),
+             _card(na["total"], L("targets not assessable", "无法判定的目标")),
+             _card(len(stats["firms_over_cap"]), L(f"firm-years over the cap of {stats['cap_per_year']}",
+                                                   f"超过每年{stats['cap_per_year']}次上限")),
+             _card(stats["alarm_visits"], L("alarm-triggered visits (exempt)", "异常数据触发检查（不计入上限）"))]
+    split = pd.DataFrame([{L("checks", "检查"): L("off-site", "非现场"), L("positive list", "正面清单"): o["positive_list"],
+                           L("others", "其他"): o["other"], L("total", "合计"): o["total"]},
+                          {L("checks", "检查"): L("on-site", "现场"), L("positive list", "正面清单"): n["positive_list"],
+                           L("others", "其他"): n["other"], L("total", "合计"): n["total"]}])
+    hit = pd.DataFrame([{L("trigger", "触发方式"): k, L("visits", "检查次数"): v["visits"],
+                         L("violations", "违法"): v["violations"],
+                         L("hit rate", "命中率"): "—" if v["hit_rate"] is None else f"{v['hit_rate']:.0%}"}
+                        for k, v in stats["on_site_by_trigger"].items()])
+    over = pd.DataFrame(stats["firms_over_cap"])
+    return (f'<h2 id="ledger">{esc(L("Supervision ledger", "监管台账"))}</h2>'
+            f'<p class="sub">{esc(stats["from"][:10])} – {esc(stats["to"][:10])}: '
+            f'{esc(L("off-site share = off-site checks ÷ all checks", "非现场检查占比 = 非现场检查 ÷ 全部检查"))}</p>'
+            f'<div class="cards">{"".join(cards)}</div>' + _table(split, tr, numeric=tuple(split.columns[1:]))
+            + f"<h3>{esc(L('On-site visits by trigger', '现场检查（按触发方式）'))}</h3>" + _table(hit, tr)
+            + f"<h3>{esc(L('Over the annual cap', '超过年度上限'))}</h3>" + _table(over, tr))
+
+
 class _Report:
-    def __init__(self, art: Artefacts, *, lang: str, top: int):
+    def __init__(self, art: Artefacts, *, lang: str, top: int, ledger: dict | None = None):
+        self.ledger = ledger
         self.art = art
         self.t = Tr(lang)
         self.tz = area_timezone(art.area)
@@ -407,7 +444,8 @@ class _Report:
     def render(self) -> str:
         t = self.t
         parts = [self.header(), self.summary(), self.targets_section(), self.flown_driven(), self.samples_section(),
-                 self.events_section(), self.hotspots_section(), self.figures_section(), self.sheets()]
+                 self.events_section(), self.hotspots_section(), self.figures_section(),
+                 ledger_section(self.ledger, t), self.sheets()]
         name = getattr(self.art.area, "name", None) or self.art.folder.name
         return (f"<!DOCTYPE html><html lang='{t.html_lang}'><head><meta charset='utf-8'>"
                 "<meta name='viewport' content='width=device-width, initial-scale=1'>"
@@ -416,15 +454,16 @@ class _Report:
 
 
 def build_report(folder: str | Path, *, out: str | Path, area=None, lang: str | None = None,
-                 top: int = TOP_DEFAULT) -> Path:
+                 top: int = TOP_DEFAULT, ledger_stats: dict | None = None) -> Path:
     """Write the daily HTML report of an output folder to ``out`` and return its path.
 
     ``top`` targets are listed and get an inspection sheet each (default 20); ``lang`` is
-    ``"zh"`` or ``"en"`` (default: the area's, see :func:`ecopatrol.maps.i18n.resolve_lang`).
+    ``"zh"`` or ``"en"`` (default: the area's, see :func:`ecopatrol.maps.i18n.resolve_lang`);
+    ``ledger_stats`` (``processing.ledger.stats.ledger_stats``) adds the supervision ledger's page.
     """
     art = load_artefacts(folder, area=area)
     lang = resolve_lang(lang, art.area)
-    html = _Report(art, lang=lang, top=top).render()
+    html = _Report(art, lang=lang, top=top, ledger=ledger_stats).render()
     out = atomic_write_text(out, html)
     log.info("report: %s, top %d, %s, %.1f MB, from %s -> %s", ", ".join(art.found), top, lang,
              out.stat().st_size / 1e6, folder, out)

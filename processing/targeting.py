@@ -240,11 +240,12 @@ def _amb(r) -> str:
 
 
 def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
-                 reference_date: pd.Timestamp | None = None) -> pd.DataFrame:
+                 reference_date: pd.Timestamp | None = None, ledger=None) -> pd.DataFrame:
     """Rank the area's enterprises for inspection from an evidence folder (or result).
 
     ``reference_date`` (for "days since the last inspection") defaults to the end of the
-    survey recorded in ``evidence.json``, else today (UTC). Returns the ``targets.csv`` frame
+    survey recorded in ``evidence.json``, else today (UTC). ``ledger`` (a ``processing.ledger.learning.
+    LedgerAdjustment``) folds in the on-site outcomes of the supervision ledger. Returns the ``targets.csv`` frame
     sorted by score (ties by enterprise id), ``rank`` from 1; ``top`` keeps the first rows.
     """
     ev = _read_evidence(evidence_dir_or_result)
@@ -367,6 +368,8 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
         if "violations_3y" in ent.columns else np.zeros(len(ent))
     last = pd.to_datetime(ent["last_inspected"], utc=True, errors="coerce") if "last_inspected" in ent.columns \
         else pd.Series(pd.NaT, index=ent.index)
+    if ledger is not None:  # on-site outcomes: violations raise the prior, clean follow-ups lower the evidence
+        evidence, viol, last = ledger.apply(eid, evidence, viol, last)
     days = np.maximum(((ref - last).dt.total_seconds() / 86400.0).to_numpy(float), 0.0)
     stale = np.where(np.isfinite(days), np.clip(days / 730.0, 0, 1), 1.0)
     risk = 0.4 * ind_w + 0.35 * np.clip(viol / 3.0, 0, 1) + 0.25 * stale
@@ -389,6 +392,8 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
             facts.append(f"{int(viol[i])} violation(s) in 3 years")
         facts.append(f"last inspected {int(days[i])} days ago" if np.isfinite(days[i]) else "never inspected")
         r.append("registry: " + ", ".join(facts))
+        if ledger is not None:
+            r.extend(ledger.notes.get(e, []))
         if pos[i]:
             r.append("positive list: priority lowered (no evidence)" if not has_ev[i]
                      else "positive list: registry risk discounted, the evidence counts in full")

@@ -94,6 +94,15 @@ def day(tmp_path_factory):
     db = f"sqlite:///{root / 'monitor.db'}"
     runs[("monitor", "ingest")] = run("monitor", "ingest", root / "log.h212", "--db", db, "--json")
     runs[("monitor", "stats")] = run("monitor", "stats", "--db", db, "--json")
+    ldb = f"sqlite:///{root / 'ledger.db'}"
+    runs[("ledger", "record")] = run("ledger", "record", root, "--area", "jimo", "--db", ldb, "--json")
+    runs[("ledger", "inspect")] = run("ledger", "inspect", "--db", ldb, "--enterprise", van[0], "--date", "2026-05-20",
+                                      "--result", "clean", "--json")
+    (root / "visits.csv").write_text(f"enterprise_id,date,result\n{van[1]},2026-05-21,violation\n", encoding="utf-8")
+    runs[("ledger", "import")] = run("ledger", "import", root / "visits.csv", "--db", ldb, "--json")
+    runs[("ledger", "stats")] = run("ledger", "stats", "--db", ldb, "--from", "2026-01-01", "--to", "2027-01-01",
+                                    "--json")
+    runs[("ledger", "proposals")] = run("ledger", "proposals", "--db", ldb, "--json")
     return runs, root
 
 
@@ -111,6 +120,12 @@ FAILING = {
     ("targets",): lambda t: ["targets", t / "no-evidence", "--area", "jimo", "--out", t / "t.csv"],
     ("monitor", "ingest"): lambda t: ["monitor", "ingest", t / "missing.h212", "--db", f"sqlite:///{t / 'm.db'}"],
     ("monitor", "stats"): lambda t: ["monitor", "stats", "--db", f"sqlite:///{t / 'none.db'}"],
+    ("ledger", "record"): lambda t: ["ledger", "record", t / "no-run", "--db", f"sqlite:///{t / 'l.db'}"],
+    ("ledger", "inspect"): lambda t: ["ledger", "inspect", "--db", f"sqlite:///{t / 'l.db'}", "--enterprise", "NOPE",
+                                      "--date", "2026-01-01", "--result", "clean"],
+    ("ledger", "import"): lambda t: ["ledger", "import", t / "missing.csv", "--db", f"sqlite:///{t / 'l.db'}"],
+    ("ledger", "stats"): lambda t: ["ledger", "stats", "--db", f"sqlite:///{t / 'none.db'}"],
+    ("ledger", "proposals"): lambda t: ["ledger", "proposals", "--db", f"sqlite:///{t / 'none.db'}"],
 }
 
 
@@ -157,6 +172,12 @@ def test_success_documents_carry_the_result(day):
     # NaN (no flux, no rate sd) is null, never the invalid JSON token NaN
     assert any(v is None for row in t["top"] for v in row.values())
     assert doc[("inspect",)]["format"] == "gpx"
+    lr = doc[("ledger", "record")]
+    assert lr["new"] is True and lr["checks"] == len(lr["checks_list"]) >= 1
+    ls = doc[("ledger", "stats")]
+    assert ls["off_site_checks"]["total"] == lr["covered"] and ls["on_site_checks"]["total"] == 2
+    assert doc[("ledger", "import")]["accepted"] == 1 and doc[("ledger", "inspect")]["accepted"] == 1
+    assert "proposals" in doc[("ledger", "proposals")]
 
 
 def test_logs_stay_off_stdout(day):

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import (BigInteger, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, LargeBinary,
-                        MetaData, String, Table, Text)
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, DateTime, Float, ForeignKey, Index, Integer,
+                        LargeBinary, MetaData, String, Table, Text)
 from sqlalchemy.types import TypeDecorator
 
 #: Constraint names the same on every database (alembic needs names to alter them later).
@@ -132,4 +132,75 @@ hj212_files = Table(
     Column("started_utc", UTCDateTime, nullable=False),
     Column("finished_utc", UTCDateTime, comment="None while incomplete"),
     Column("lines_done", Integer, nullable=False, comment="lines stored so far: a new run resumes after them"),
+)
+
+# ---------------------------------------------------------------- the supervision ledger (0002)
+#: Values the ledger accepts (the CHECK constraints and the importers use the same lists).
+CHECK_KINDS = ("off-site", "on-site")
+CHECK_METHODS = ("van pass", "drone curtain", "online monitoring review", "electricity review", "video", "other",
+                 "on-site")
+CHECK_TRIGGERS = ("routine plan", "random draw", "alarm", "survey evidence", "complaint")
+CHECK_RESULTS = ("clean", "suspicious", "violation confirmed", "not assessable")
+
+
+def _in(col: str, values) -> str:
+    return f"{col} IN (" + ", ".join("'" + v + "'" for v in values) + ")"
+
+
+ledger_enterprises = Table(
+    "ledger_enterprises", metadata,
+    Column("enterprise_id", String, primary_key=True),
+    Column("name", String),
+    Column("industry", String),
+    Column("positive_list", Boolean, nullable=False),
+    Column("lon", Float),
+    Column("lat", Float),
+    Column("registry_last_inspected", UTCDateTime, comment="as the registry had it (None: never or unknown)"),
+    Column("registry_violations_3y", Integer, nullable=False, comment="as the registry had it"),
+    Column("area", String),
+    Column("updated_utc", UTCDateTime, nullable=False),
+)
+
+ledger_runs = Table(
+    "ledger_runs", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("run_key", String(64), nullable=False, unique=True, comment="sha256 over the samples and evidence files"),
+    Column("run_dir", String, nullable=False),
+    Column("area", String),
+    Column("survey_start_utc", UTCDateTime),
+    Column("survey_end_utc", UTCDateTime),
+    Column("recorded_utc", UTCDateTime, nullable=False),
+    Column("recorded_by", String, nullable=False),
+    Column("detection_rate_g_s", Float, nullable=False, comment="the rate a covered firm's plume must reveal"),
+    Column("n_checks", Integer, nullable=False),
+    Column("files", Text, nullable=False, comment="JSON: [{file, sha256}] the run was recorded from"),
+)
+
+ledger_checks = Table(
+    "ledger_checks", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("check_key", String, nullable=False, unique=True),
+    Column("enterprise_id", String, ForeignKey("ledger_enterprises.enterprise_id"), nullable=False),
+    Column("time_utc", UTCDateTime, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("method", String, nullable=False),
+    Column("trigger", String, nullable=False),
+    Column("result", String, nullable=False),
+    Column("reason", Text, nullable=False, comment="why this result (or why not assessable)"),
+    Column("evidence", Text, nullable=False, comment="JSON: [{file, sha256}]"),
+    Column("alarm_ids", Text, comment="space-separated alarm ids (online monitoring)"),
+    Column("run_id", Id, ForeignKey("ledger_runs.id", ondelete="CASCADE")),
+    Column("rate_g_s", Float, comment="estimated emission when the evidence gives one"),
+    Column("emit_probability", Float),
+    Column("n_samples_covering", Integer, comment="clean samples the plume at the detection rate reached"),
+    Column("note", Text),
+    Column("recorded_by", String, nullable=False),
+    Column("recorded_utc", UTCDateTime, nullable=False),
+    CheckConstraint(_in("kind", CHECK_KINDS), name="ck_ledger_checks_kind"),
+    CheckConstraint(_in("method", CHECK_METHODS), name="ck_ledger_checks_method"),
+    CheckConstraint(_in("trigger", CHECK_TRIGGERS), name="ck_ledger_checks_trigger"),
+    CheckConstraint(_in("result", CHECK_RESULTS), name="ck_ledger_checks_result"),
+    Index("ix_ledger_checks_enterprise_time", "enterprise_id", "time_utc"),
+    Index("ix_ledger_checks_time", "time_utc"),
+    Index("ix_ledger_checks_run_id", "run_id"),
 )
