@@ -94,6 +94,8 @@ def day(tmp_path_factory):
     db = f"sqlite:///{root / 'monitor.db'}"
     runs[("monitor", "ingest")] = run("monitor", "ingest", root / "log.h212", "--db", db, "--json")
     runs[("monitor", "stats")] = run("monitor", "stats", "--db", db, "--json")
+    runs[("monitor", "alarms")] = run("monitor", "alarms", "--db", db, "--area", "jimo", "--out", root / "alarms.csv",
+                                      "--json")
     return runs, root
 
 
@@ -111,6 +113,7 @@ FAILING = {
     ("targets",): lambda t: ["targets", t / "no-evidence", "--area", "jimo", "--out", t / "t.csv"],
     ("monitor", "ingest"): lambda t: ["monitor", "ingest", t / "missing.h212", "--db", f"sqlite:///{t / 'm.db'}"],
     ("monitor", "stats"): lambda t: ["monitor", "stats", "--db", f"sqlite:///{t / 'none.db'}"],
+    ("monitor", "alarms"): lambda t: ["monitor", "alarms", "--db", f"sqlite:///{t / 'none.db'}", "--out", t / "a.csv"],
 }
 
 
