@@ -254,7 +254,6 @@ def test_treatment_stopped_idle_derated_while_production_runs(meters):
 
 
 def test_treatment_started_after_production(meters):
-    n = 180
     prod = np.r_[np.zeros(60), noisy(80, 120, 18, 0.02)]
     late = np.r_[np.zeros(90), noisy(18, 90, 19, 0.02)]  # 30 min after production
     a = run([power("100001", prod), power("100002", late)], meters, None)
