@@ -341,3 +341,28 @@ def test_real_two_hours_alarms_per_mn(shared_data, tmp_path):
     assert any("enterprise unknown" in n for n in doc["notes"])
     a = read_alarms(tmp_path / "alarms.csv")
     assert (a["enterprise_id"] == "").all() and a["mn"].str.len().gt(0).all()
+
+
+def test_an_alarm_sends_a_sortie_the_same_day(jimo, tmp_path):
+    """alarms.csv from the example area's monitors → `plan drone --targets-file alarms.csv`."""
+    import json
+
+    from ecopatrol.core.limits import limits_for_area
+    from ecopatrol.core.monitors import monitors_for_area
+
+    lim = limits_for_area(jimo)
+    mons = monitors_for_area(jimo, limit_sets=lim.sets())
+    free = set(jimo.enterprises.loc[jimo.enterprises["airspace"] == "free", "enterprise_id"])
+    stack = mons.table[(mons.table["kind"] == "stack") & mons.table["enterprise_id"].isin(free)].iloc[0]
+    data = obs(stack["mn"], "a24088", noisy(90, 120, 40))  # two hours at 90 mg/m3 over the example limit 50
+    res = compute_alarms(data, mons, lim.table, start=T0, end=T0 + pd.Timedelta(hours=2))
+    ex = res.alarms[res.alarms["kind"] == "exceedance"]
+    assert len(ex) == 1 and ex.iloc[0]["enterprise_id"] == stack["enterprise_id"]
+    p = write_alarms(res, tmp_path / "alarms.csv")
+    code, out, err = run_cli("plan", "drone", "--area", "jimo", "--targets-file", p, "--top", 1,
+                             "--out", tmp_path / "plan", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["checks"]["passed"] is True
+    plan = json.loads((tmp_path / "plan" / "plan.json").read_text(encoding="utf-8"))
+    assert stack["enterprise_id"] in json.dumps(plan)
