@@ -366,3 +366,46 @@ def test_an_alarm_sends_a_sortie_the_same_day(jimo, tmp_path):
     assert doc["checks"]["passed"] is True
     plan = json.loads((tmp_path / "plan" / "plan.json").read_text(encoding="utf-8"))
     assert stack["enterprise_id"] in json.dumps(plan)
+
+
+def test_simulated_loggers_agree_with_the_hidden_emitters(jimo, tmp_path):
+    """The simulator's HJ 212 traffic: every good line decodes, the corrupt ones are caught, and the
+    alarms name the monitored emitters (exceedance or flatline; treatment off while production runs)."""
+    from datetime import UTC, datetime
+
+    from ecopatrol.core.db import open_database
+    from ecopatrol.core.limits import limits_for_area
+    from ecopatrol.core.monitors import monitors_for_area
+    from ecopatrol.missions.monitor_sim import simulate_monitors
+    from ecopatrol.processing.hj212 import read_hj212_file
+    from ecopatrol.processing.monitor.alarms import monitor_alarms
+    from ecopatrol.processing.monitor.ingest import ingest_file
+    from ecopatrol.processing.monitor.store import PacketStore
+
+    mons = monitors_for_area(jimo, limit_sets=limits_for_area(jimo).sets()).table
+    metered = set(mons.loc[mons["kind"] == "treatment_meter", "enterprise_id"])
+    stacks = mons[mons["kind"] == "stack"]
+    chosen = [e for e in stacks["enterprise_id"] if e in metered][:2] + \
+        [e for e in stacks["enterprise_id"] if e not in metered][:1]
+    emitters = pd.DataFrame({"enterprise_id": chosen, "rate_g_s": [2.0, 3.0, 2.5]})
+    truth: dict = {}
+    start = datetime(2026, 5, 12, 1, 0, tzinfo=UTC)  # 09:00 local
+    (path,) = simulate_monitors(jimo, emitters, tmp_path, start_utc=start, seed=3, truth=truth)
+    _, rejected, stats = read_hj212_file(path)
+    assert stats.lines == truth["monitors"]["packets"] and stats.rejected == truth["monitors"]["corrupt"]
+    assert set(rejected["reason"]) <= {"crc_mismatch", "length_mismatch", "framing", "syntax"}
+    engine = open_database(f"sqlite:///{tmp_path / 'sim.db'}")
+    ingest_file(PacketStore(engine), path)
+    res = monitor_alarms(engine, jimo)
+    engine.dispose()
+    a = res.alarms
+    strong = a[~a["kind"].isin(["data_gap", "incomplete_day", "no_data", "maintenance_in_production"])]
+    by_firm = strong.groupby("enterprise_id")["kind"].agg(set)
+    loggers = {r["enterprise_id"]: r for r in truth["monitors"]["loggers"] if r["kind"] == "stack" and r["emitting"]}
+    for e in chosen:
+        expect = "flatline" if loggers[e]["analyser"] == "flatline" else "exceedance"
+        assert expect in by_firm.get(e, set()), (e, by_firm.get(e))
+        if e in metered:
+            assert "treatment_stopped" in by_firm[e]
+    innocent = set(by_firm.index) - set(chosen)
+    assert not any({"exceedance", "treatment_stopped"} & by_firm[e] for e in innocent)
