@@ -161,6 +161,7 @@ def rule_exceedance(ctx: Context) -> list[dict]:
         return []
     out = []
     sets_of = {i: tuple(m["limits"]) for i, m in ctx.monitors.iterrows()}
+    bases = set(zip(hours["mn"], hours["code"], hours["basis"]))
     for (mn, code, basis, mon), g in hours.groupby(["mn", "code", "basis", "mon"], sort=True):
         sets = sets_of.get(int(mon), ()) if mon >= 0 else r.limits_for_unknown
         if not sets:
@@ -169,10 +170,8 @@ def rule_exceedance(ctx: Context) -> list[dict]:
         # the limit's basis (measured / converted to reference O2) picks the values; the other basis
         # is used, and said, only when the logger sends no values of the right one
         for lr in rows.itertuples(index=False):
-            if lr.basis != basis:
-                other = hours[(hours["mn"] == mn) & (hours["code"] == code) & (hours["basis"] == lr.basis)]
-                if len(other):
-                    continue
+            if lr.basis != basis and (mn, code, lr.basis) in bases:
+                continue
             note = "" if lr.basis == basis else f" (the limit is on {lr.basis} values; the logger sends {basis} only)"
             t = tv(g["hour"])
             over = g["avg"].to_numpy(float) > float(lr.limit_value)
@@ -247,19 +246,25 @@ def _flag_frame(ctx: Context) -> pd.DataFrame:
     return g.reset_index()
 
 
-def _codes_flagged(ctx: Context, mn: str, cn: str, t0, t1, letters: tuple[str, ...]) -> str:
-    o = ctx.obs
-    m = (o["mn"] == mn) & (o["cn"] == cn) & (o["time"] >= t0) & (o["time"] <= t1) & o["flag"].isin(letters)
-    return " ".join(sorted(o.loc[m, "code"].unique()))
+def _codes_flagged(rows: pd.DataFrame, t0, t1, letters: tuple[str, ...]) -> str:
+    """The codes of one station × command's ``rows`` flagged with ``letters`` within [t0, t1]."""
+    m = (rows["time"] >= t0) & (rows["time"] <= t1) & rows["flag"].isin(letters)
+    return " ".join(sorted(rows.loc[m, "code"].unique()))
 
 
 def rule_flags(ctx: Context) -> list[dict]:
     """Maintenance / calibration (M, C) while production runs, at least ``maintenance_min_minutes``;
-    stopped / fault / communication or power fault (F, D, B, P) at least ``fault_min_minutes``."""
+    fault / communication or power fault (D, B, P) at least ``fault_min_minutes``, and stopped (F)
+    that long while production runs (meter, else the assumed production hours)."""
     r = ctx.rules
     ff = _flag_frame(ctx)
+    flagged = ctx.obs[ctx.obs["flag"].notna() & (ctx.obs["flag"] != "N")]
+    rows_of = dict(tuple(flagged.groupby(["mn", "cn"], sort=False)))
     out = []
     for (mn, cn), g in ff.groupby(["mn", "cn"], sort=True):
+        if not any(f != "N" for f in g["flags"]):
+            continue
+        rows = rows_of.get((mn, cn), flagged.iloc[:0])
         t = tv(g["time"])
         step = step_of(t)
         gap = max(step * 3, np.timedelta64(int(r.gap_min_minutes * 60), "s"))
@@ -286,7 +291,7 @@ def rule_flags(ctx: Context) -> list[dict]:
             letters = "".join(sorted({c for f in flags[a:b + 1] for c in f if c in "MC"}))
             out.append(make_alarm(
                 "maintenance_in_production", r, mn=mn, start=t0, end=t1, monitor=m,
-                values=f"flags {letters} on {_codes_flagged(ctx, mn, cn, t0, t1, ('M', 'C'))}",
+                values=f"flags {letters} on {_codes_flagged(rows, t0, t1, ('M', 'C'))}",
                 rule=f"M/C flags ≥ {r.maintenance_min_minutes:g} min in production hours",
                 details=f"CN {cn}; {how} for {share:.0%} of the time"))
         for letter in r.fault_flags:
@@ -296,10 +301,17 @@ def rule_flags(ctx: Context) -> list[dict]:
                 if (t1 - t0).total_seconds() / 60 < r.fault_min_minutes:
                     continue
                 share = production_share(ctx, eid, t0, t1)
+                if letter == "F":  # "stopped": what a stopped source should send; suspicious only in production
+                    prod = share
+                    if prod is None:
+                        h = local_hours(pd.DatetimeIndex(t[a:b + 1]), r.timezone)
+                        prod = float(np.mean((h >= r.production_hours_local[0]) & (h < r.production_hours_local[1])))
+                    if prod < 0.5:
+                        continue
                 strength = r.strength_of("long_fault_flag") * (2.0 if (share or 0) >= 0.5 else 1.0)
                 out.append(make_alarm(
                     "long_fault_flag", r, mn=mn, start=t0, end=t1, monitor=m, strength=min(strength, 0.9),
-                    values=f"flag {letter} on {_codes_flagged(ctx, mn, cn, t0, t1, (letter,))}",
+                    values=f"flag {letter} on {_codes_flagged(rows, t0, t1, (letter,))}",
                     rule=f"flag {letter} ≥ {r.fault_min_minutes:g} min",
                     details=f"CN {cn}" + ("; production meter says production runs" if (share or 0) >= 0.5 else "")))
     return out
@@ -309,7 +321,8 @@ def rule_flags(ctx: Context) -> list[dict]:
 def rule_missing(ctx: Context) -> tuple[list[dict], pd.DataFrame]:
     """Gaps longer than ``gap_min_minutes`` between a logger's data (and from the window's ends),
     registered monitors that sent nothing, and completeness per local day: the share of the day's
-    hours inside the window with at least one valid value. Returns the alarms and the completeness
+    hours inside the window with at least one valid value (hours the source reports stopped, F,
+    with nothing valid, are left out). Returns the alarms and the completeness
     table (``mn, day_local, hours_expected, hours_valid, completeness``)."""
     r = ctx.rules
     o = ctx.obs[ctx.obs["period"].isin(["rtd", "minute", "hour"])]
@@ -337,8 +350,17 @@ def rule_missing(ctx: Context) -> tuple[list[dict], pd.DataFrame]:
         valid_hours = valid_hours[(valid_hours >= hours_all[0]) & (valid_hours <= hours_all[-1])] \
             if len(hours_all) else valid_hours
         got = pd.Series(1, index=valid_hours).groupby(valid_hours.tz_convert(r.timezone).date).size()
-        for day, n_exp in expected.items():
+        # hours the source reports itself stopped (F) and nothing valid are not missing (HJ 75 leaves
+        # a source's stopped time out of its capture rate)
+        f_hours = pd.DatetimeIndex(g.loc[g["flag"] == "F", "time"]).floor("h").unique().difference(valid_hours)
+        f_hours = f_hours[(f_hours >= hours_all[0]) & (f_hours <= hours_all[-1])] if len(hours_all) else f_hours
+        stopped = pd.Series(1, index=f_hours).groupby(f_hours.tz_convert(r.timezone).date).size()
+        for day, n_all in expected.items():
             n = int(got.get(day, 0))
+            n_exp = int(n_all) - int(stopped.get(day, 0))
+            if n_exp <= 0:
+                comp_rows.append((mn, str(day), 0, n, 1.0, (m or {}).get("enterprise_id", "")))
+                continue
             c = n / n_exp
             comp_rows.append((mn, str(day), int(n_exp), n, round(c, 4), (m or {}).get("enterprise_id", "")))
             if c < r.min_completeness:

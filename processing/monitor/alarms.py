@@ -111,6 +111,8 @@ def compute_alarms(records: pd.DataFrame, monitors: Monitors | None = None, limi
     rules = rules or AlarmRules()
     mons = (monitors or empty_monitors()).table.reset_index(drop=True)
     obs = records if "period" in records.columns and "time" in records.columns else observations(records)
+    # plain object strings: the rules group and iterate over them (arrow-backed strings are slow to iterate)
+    obs = obs.astype({c: object for c in ("mn", "cn", "period", "code", "suffix", "flag")})
     obs = obs.sort_values(["mn", "cn", "time"], kind="stable").reset_index(drop=True)
     if start is not None:
         obs = obs[obs["time"] >= pd.Timestamp(start)]

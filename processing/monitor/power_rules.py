@@ -31,10 +31,15 @@ def power_series(ctx: Context) -> dict[int, pd.Series]:
     out: dict[int, pd.Series] = {}
     if mons.empty:
         return out
-    o = ctx.obs
+    meters = mons[mons["kind"].isin(["production_meter", "treatment_meter"])]
+    o = ctx.obs[ctx.obs["mon"].isin(meters.index) & ctx.obs["value"].notna()]
     freq = pd.Timedelta(minutes=r.power_grid_minutes)
-    for i, m in mons[mons["kind"].isin(["production_meter", "treatment_meter"])].iterrows():
-        d = o[(o["mon"] == i) & (o["suffix"] == m["power_suffix"]) & o["value"].notna()]
+    by_mon = dict(tuple(o.groupby("mon", sort=False)))
+    for i, m in meters.iterrows():
+        d = by_mon.get(i)
+        if d is None:
+            continue
+        d = d[d["suffix"] == m["power_suffix"]]
         if d.empty:
             continue
         per_time = d.groupby(["time", "code"])["value"].mean().groupby(level="time").sum()
