@@ -109,10 +109,11 @@ def alarm_evidence(alarms, *, survey_start=None, survey_end=None, plume: dict[st
         p = min(P_MAX, 1 - float(np.prod([1 - v for v in kinds.values()])))
         order = np.argsort(-st, kind="stable")
         top = [g.iloc[i] for i in order[:3]]
-        txt = "; ".join(f"{_what(a)}, {_when(a, timezone)} (MN {a.mn})" for a in top)
+        # one reason (no top-level ';': the map and the report split reasons there)
+        txt = " | ".join(f"{_what(a)}, {_when(a, timezone)} (MN {a.mn})" for a in top)
         more = len(g) - len(top)
         reason = (f"online monitoring: {len(g)} alarm(s), weight {p:.2f}: {txt}" + (f" and {more} more" if more else "")
-                  + (f"; {int(coinc.sum())} during the survey's hours, when it also found this firm's plume "
+                  + (f" — {int(coinc.sum())} during the survey's hours, when it also found this firm's plume "
                      "(the two together are stronger than either)" if coinc.any() else ""))
         out[e] = AlarmEvidence(e, p, len(g), kinds, int(coinc.sum()), reason)
     return out
