@@ -400,6 +400,15 @@ def load_area(path_or_name: str | Path, *, strict: bool = False, raise_on_error:
                        "--flat-ground)", file=dem)
         dem = None
 
+    if (path / "monitors.csv").is_file():  # online monitors (issue 17): checked with the registry
+        from .limits import limits_for_area
+        from .monitors import load_monitors
+
+        lim = limits_for_area(path, raise_on_error=False)
+        report.extend(lim.report)
+        report.extend(load_monitors(path / "monitors.csv", enterprises=enterprises, sources=sources,
+                                    limit_sets=lim.sets(), raise_on_error=False).report)
+
     area = Area(name=name, path=path, enterprises=enterprises, sources=sources, nofly=nofly,
                 launch_sites=launch, depot=depot, roads_path=roads, dem_path=dem, config=config, report=report,
                 rules=rules)

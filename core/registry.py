@@ -725,8 +725,8 @@ def read_targets_file(path: str | Path) -> list[str]:
 
 
 def read_targets_ranked(path: str | Path) -> tuple[list[str], list[int]]:
-    """``(ids, ranks)`` from a ``targets.csv``, in rank order: the ``rank`` column when it is
-    numeric, else the row order (1, 2, …)."""
+    """``(ids, ranks)`` from a ``targets.csv`` (or an ``alarms.csv``: strongest alarm first), in rank
+    order: the ``rank`` column when it is numeric, else the row order (1, 2, …); each id once."""
     path = Path(path)
     if not path.exists():
         raise InputFileNotFoundError(f"`{path}` does not exist: pass a targets.csv written by `ecopatrol targets`")
@@ -742,7 +742,14 @@ def read_targets_ranked(path: str | Path) -> tuple[list[str], list[int]]:
         df, ranks = df.iloc[order], ranks.iloc[order]
     else:
         ranks = None
-    keep = [bool(str(v).strip()) and str(v) != "nan" for v in df["enterprise_id"]]
+    # blank ids are skipped (an alarms.csv row of a logger no monitors file names has none) and an
+    # enterprise listed twice (several alarms) keeps its first, highest-priority row
+    seen: set[str] = set()
+    keep = []
+    for v in df["enterprise_id"]:
+        e = str(v).strip()
+        keep.append(bool(e) and e != "nan" and e not in seen)
+        seen.add(e)
     ids = [str(v).strip() for v, k in zip(df["enterprise_id"], keep) if k]
     if not ids:
         raise InputError(f"`{path.name}` lists no enterprises")

@@ -213,6 +213,9 @@ def targets_cmd(
                              "the evidence folder's evidence.json).")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="targets.csv to write.")] = Path("targets.csv"),
     top: Annotated[int | None, typer.Option("--top", help="Keep only the first N targets.")] = None,
+    alarms: Annotated[Path | None, typer.Option(
+        "--alarms", help="alarms.csv from `ecopatrol monitor alarms`: online-monitoring alarms as an independent "
+                         "evidence line, cited in the reasons.")] = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the number of targets, the path and the first 10 rows as JSON.")] = False,
     db: Annotated[str | None, typer.Option(
@@ -236,7 +239,7 @@ def targets_cmd(
             ledger = adjustment_from_db(engine)
         finally:
             engine.dispose()
-    df = rank_targets(evidence_dir, _area_for_targets(evidence_dir, area), top=top, ledger=ledger)
+    df = rank_targets(evidence_dir, _area_for_targets(evidence_dir, area), top=top, ledger=ledger, alarms=alarms)
     write_targets(df, out)
     if as_json:
         echo_json({"n_targets": len(df), "path": out, "top": df.head(10)})

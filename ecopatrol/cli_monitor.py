@@ -112,3 +112,68 @@ def migrate_cmd(db: DbOption = None) -> None:
         typer.echo(f"{redact(engine.url.render_as_string(hide_password=True))}: schema version {current_revision(engine)}")
     finally:
         engine.dispose()
+
+
+@monitor_app.command("alarms")
+def alarms_cmd(
+    db: DbOption = None,
+    area: Annotated[str | None, typer.Option(
+        "--area", "-a", help="Area folder (or 'jimo'): its monitors.csv names the enterprise of each data logger "
+                             "and its limits.csv the limit values. Without it every alarm is per MN, enterprise "
+                             "unknown.")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="Start (ISO 8601; UTC unless it gives an offset). "
+                                                             "Default: the hours the data cover.")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="End, exclusive (ISO 8601, UTC unless it gives an offset).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="alarms.csv to write.")] = Path("alarms.csv"),
+    completeness: Annotated[Path | None, typer.Option(
+        "--completeness", help="Also write the completeness per data logger and local day (CSV).")] = None,
+    limits_for_unknown: Annotated[list[str] | None, typer.Option(
+        "--limits-for-unknown", help="Limit set(s) to check loggers no monitors file names against (repeatable).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary, the rules' parameters and the first "
+                                                         "alarms as one JSON document.")] = False,
+) -> None:
+    """Alarms from the stored online-monitoring data: exceedances, flatlines, flags, missing data, electricity rules."""
+    from ._json import echo_json
+    from .core.area import load_area
+    from .core.db import open_database
+    from .core.errors import InputError
+    from .processing.monitor.alarms import monitor_alarms, write_alarms
+
+    def when(text, option):
+        if text is None:
+            return None
+        import pandas as pd
+
+        try:
+            t = pd.Timestamp(text)
+        except ValueError:
+            raise InputError(f"{option} {text!r}: write an ISO 8601 time, e.g. 2026-05-01T08:00Z") from None
+        return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+    t0, t1 = when(start, "--from"), when(end, "--to")
+    if t0 is not None and t1 is not None and t1 <= t0:
+        raise InputError(f"--to {end} is not after --from {start}")
+    a = load_area(area) if area is not None else None
+    engine = open_database(db, migrate=False)
+    try:
+        res = monitor_alarms(engine, a, start=t0, end=t1, limits_for_unknown=tuple(limits_for_unknown or ()))
+    finally:
+        engine.dispose()
+    write_alarms(res, out)
+    if completeness is not None:
+        from .core.io import atomic_path
+
+        with atomic_path(completeness) as tmp:
+            res.completeness.to_csv(tmp, index=False, encoding="utf-8-sig")
+    s = res.summary()
+    if as_json:
+        echo_json({**s, "out": out, "completeness_csv": completeness, "rules": res.rules.as_dict(),
+                   "unknown_mns": res.unknown_mns, "first": res.alarms.head(10)})
+        return
+    typer.echo(f"{s['alarms']} alarms ({', '.join(f'{k} {v}' for k, v in s['by_kind'].items()) or 'none'}) "
+               f"from {s['loggers']} data loggers, {s['enterprises_with_alarms']} enterprises → {out}")
+    if s["unknown_loggers"]:
+        typer.echo(f"{s['unknown_loggers']} data logger(s) not in the monitors file: their alarms have the "
+                   "enterprise unknown (listed in --json `unknown_mns`)")
+    for n in s["notes"]:
+        typer.echo(f"note: {n}", err=True)

@@ -176,7 +176,8 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         ev = build_evidence(res.samples, area, out_dir=out / "evidence", wind=wind, seed=seed)
         st.what = "evidence/ — " + _describe_evidence(out / "evidence", ev)
     with _Stage(result, "targets", progress) as st:
-        targets = rank_targets(out / "evidence", area)
+        alarms = _monitor_alarms(out, area)  # issue 17: the simulated data loggers' alarms, as evidence
+        targets = rank_targets(out / "evidence", area, alarms=alarms)
         write_targets(targets, out / "targets.csv")
         top = targets.head(3)
         st.what = f"targets.csv — {len(targets)} ranked; top: " + ", ".join(
@@ -253,6 +254,26 @@ def ledger_year_stats(db: str, run_dir: Path) -> dict:
         return ledger_stats(engine, pd.Timestamp(year=t1.year, month=1, day=1, tz="UTC"), t1, per_firm=False)
     finally:
         engine.dispose()
+
+
+def _monitor_alarms(out: Path, area) -> Path | None:
+    """Ingest the simulated HJ 212 traffic (``field/monitor/monitors.h212``) into ``monitor.db`` and
+    write ``alarms.csv``; None when the field has none."""
+    packets = out / "field" / "monitor" / "monitors.h212"
+    if not packets.is_file():
+        return None
+    from .core.db import open_database
+    from .processing.monitor.alarms import monitor_alarms, write_alarms
+    from .processing.monitor.ingest import ingest_file
+    from .processing.monitor.store import PacketStore
+
+    engine = open_database(f"sqlite:///{out / 'monitor.db'}")
+    try:
+        ingest_file(PacketStore(engine), packets)
+        res = monitor_alarms(engine, area)
+    finally:
+        engine.dispose()
+    return write_alarms(res, out / "alarms.csv")
 
 
 def _georeference_field(field_dir: Path, area, georeference):

@@ -536,6 +536,9 @@ def simulate_plans(
             for p in platforms
         ],
     }
+    from .monitor_sim import simulate_monitors  # issue 17: the monitored firms' data loggers (HJ 212)
+
+    files += simulate_monitors(area, em, out_dir, start_utc=start_utc, seed=seed, truth=truth)
     wr.write_json(out_dir / "truth.json", truth)
     wr.write_parquet(out_dir / "truth_positions.parquet", pd.concat(truth_frames, ignore_index=True))
     files += [out_dir / "truth.json", out_dir / "truth_positions.parquet"]

@@ -240,9 +240,11 @@ def _amb(r) -> str:
 
 
 def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
-                 reference_date: pd.Timestamp | None = None, ledger=None) -> pd.DataFrame:
+                 reference_date: pd.Timestamp | None = None, ledger=None, alarms=None) -> pd.DataFrame:
     """Rank the area's enterprises for inspection from an evidence folder (or result).
 
+    ``alarms`` (an ``alarms.csv`` of ``ecopatrol monitor alarms``, or its frame) adds the online-
+    monitoring alarms as an independent evidence line (:mod:`ecopatrol.processing.monitor.evidence`).
     ``reference_date`` (for "days since the last inspection") defaults to the end of the
     survey recorded in ``evidence.json``, else today (UTC). ``ledger`` (a ``processing.ledger.learning.
     LedgerAdjustment``) folds in the on-site outcomes of the supervision ledger. Returns the ``targets.csv`` frame
@@ -361,6 +363,10 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
             reasons[t].append(f"curtain {r.sortie_id}: {r.flux_g_s:.2g} ± {r.flux_sd_g_s:.1g} g/s through the plane"
                               + (f" (plume fits it at {match:.0%} of the best candidate)" if match < 0.99 else ""))
 
+    if alarms is not None:  # online-monitoring alarms (alarms.csv): an independent line, cited in the reasons
+        from .monitor.evidence import add_alarm_evidence
+
+        add_alarm_evidence(alarms, parts, reasons, stats, ev.get("summary") or {})
     evidence = np.array([_combine(pd.Series(parts[e])) for e in eid])
     ind = ent["industry"].fillna("").astype(str) if "industry" in ent.columns else pd.Series("", index=ent.index)
     ind_w = ind.map(_industry_weight).to_numpy(float)

@@ -103,6 +103,8 @@ def day(tmp_path_factory):
     runs[("ledger", "stats")] = run("ledger", "stats", "--db", ldb, "--from", "2026-01-01", "--to", "2027-01-01",
                                     "--json")
     runs[("ledger", "proposals")] = run("ledger", "proposals", "--db", ldb, "--json")
+    runs[("monitor", "alarms")] = run("monitor", "alarms", "--db", db, "--area", "jimo", "--out", root / "alarms.csv",
+                                      "--json")
     return runs, root
 
 
@@ -126,6 +128,7 @@ FAILING = {
     ("ledger", "import"): lambda t: ["ledger", "import", t / "missing.csv", "--db", f"sqlite:///{t / 'l.db'}"],
     ("ledger", "stats"): lambda t: ["ledger", "stats", "--db", f"sqlite:///{t / 'none.db'}"],
     ("ledger", "proposals"): lambda t: ["ledger", "proposals", "--db", f"sqlite:///{t / 'none.db'}"],
+    ("monitor", "alarms"): lambda t: ["monitor", "alarms", "--db", f"sqlite:///{t / 'none.db'}", "--out", t / "a.csv"],
 }
 
 

@@ -21,7 +21,7 @@ from ..crs import convert
 from ..io import atomic_path, atomic_write
 from ..registry import USCC_CHARS, uscc_check_char
 
-EXAMPLE_VERSION = "1"
+EXAMPLE_VERSION = "2"  # 2: monitors.csv and limits.csv (online monitoring)
 SEED = 20240615
 CENTER_LON, CENTER_LAT = 120.45, 36.39
 # Extent of the road lattice (WGS-84 degrees)
@@ -302,6 +302,8 @@ def generate_jimo(out_dir: str | Path) -> Path:
     with atomic_path(out / "sources.csv") as tmp:
         sdf.to_csv(tmp, index=False)
 
+    _write_monitors(out, df, sdf)
+
     # --- roads, zones, launch sites, depot ---------------------------------------------
     _write_atomic(out / "roads.osm", _roads_osm(ni, nj, rng))
     _write_atomic(out / "nofly.geojson", _geojson([
@@ -351,6 +353,48 @@ def generate_jimo(out_dir: str | Path) -> Path:
                   "Enterprises, names, USCCs, roads, zones and terrain are invented; do not use for enforcement.\n"
                   f"{n} enterprises ({n_parks} in parks), {len(sdf)} sources.\n")
     return out
+
+
+MONITOR_SEED = SEED + 212  # its own stream: the registry above is the same with or without monitors
+MONITOR_SHARE = 0.3  # of the packaging-printing, textile-dyeing and surface-coating firms
+METER_SHARE = 0.6  # of those, the share that also has electricity meters
+EXAMPLE_LIMIT_SET = "EXAMPLE-PERMIT-VOC"
+
+
+def example_mn(k: int) -> str:
+    """The synthetic data-logger MN number ``k`` (24 characters, as HJ 212-2017 MNs are)."""
+    return f"370282SYN{k:015d}"
+
+
+def _write_monitors(out: Path, df: pd.DataFrame, sdf: pd.DataFrame) -> None:
+    """``monitors.csv`` for a share of the VOC firms (a stack analyser on their first outlet, and for
+    some a meter box with a production and a treatment meter) and a SYNTHETIC ``limits.csv``."""
+    rng = np.random.default_rng(MONITOR_SEED)
+    ids = df.loc[df["industry"].isin(["packaging printing", "textile dyeing", "surface coating"]), "enterprise_id"]
+    chosen = [e for e in ids if rng.random() < MONITOR_SHARE]
+    rows = []
+    for k, e in enumerate(chosen, start=1):
+        first = sdf.loc[sdf["enterprise_id"] == e, "source_id"].iloc[0]
+        rows.append({"mn": example_mn(2 * k - 1), "enterprise_id": e, "kind": "stack", "outlet_id": first,
+                     "codes": "a24088;a00000;a19001", "power_suffix": "", "limits": EXAMPLE_LIMIT_SET,
+                     "rated_kw": "", "note": "synthetic: NMHC analyser with flow and O2"})
+        if rng.random() < METER_SHARE:
+            mn = example_mn(2 * k)
+            prod, treat = round(float(rng.uniform(40, 200)), 0), round(float(rng.uniform(8, 40)), 0)
+            rows.append({"mn": mn, "enterprise_id": e, "kind": "production_meter", "outlet_id": "", "codes": "100001",
+                         "power_suffix": "Pt", "limits": "", "rated_kw": prod, "note": "synthetic: printing line"})
+            rows.append({"mn": mn, "enterprise_id": e, "kind": "treatment_meter", "outlet_id": "", "codes": "100002",
+                         "power_suffix": "Pt", "limits": "", "rated_kw": treat,
+                         "note": "synthetic: activated-carbon adsorption fan"})
+    with atomic_path(out / "monitors.csv") as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False, encoding="utf-8")
+    limits = pd.DataFrame([{
+        "limit_set": EXAMPLE_LIMIT_SET, "standard": "SYNTHETIC example permit limit (not a standard)",
+        "clause": "example area only", "pollutant_code": "a24088", "pollutant_name": "NMHC 非甲烷总烃",
+        "limit_value": 50, "unit": "mg/m3", "averaging": "hour", "basis": "measured", "applies_to": "stack",
+        "verified": "no", "source": "synthetic value for the bundled example: not a standard's or a permit's"}])
+    with atomic_path(out / "limits.csv") as tmp:
+        limits.to_csv(tmp, index=False, encoding="utf-8")
 
 
 def _write_dem(path: Path, rng) -> None:

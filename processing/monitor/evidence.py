@@ -1,0 +1,137 @@
+"""Online-monitoring alarms as an evidence line for targeting, beside the survey's.
+
+An alarm is evidence that does not come from the survey's samples: a data logger's analyser, its
+flags, or an electricity meter. So it combines with the survey's emission probability as an
+**independent** line (``1 − (1 − p_survey)(1 − p_alarms)`` in
+:func:`ecopatrol.processing.targeting.rank_targets`), never as a share of it — and the survey's
+per-item indications, which do come from the same samples, are untouched.
+
+Per enterprise (:func:`alarm_evidence`):
+
+- each alarm has a ``strength`` (its kind's, :class:`~.rules.AlarmRules`; an exceedance grows with
+  how far above the limit it was). Alarms of one kind are one behaviour seen several times, not
+  independent witnesses: a kind counts by its strongest alarm, reinforced by half the second
+  (as the survey's events do). Different kinds (an exceedance and a treatment fan off) are
+  different witnesses: ``p_alarms = 1 − Π over kinds (1 − s_kind)``, at most :data:`P_MAX`;
+- **coincidence**: an alarm whose hours overlap the survey's (± :data:`COINCIDENCE_MARGIN_H`) at a
+  firm whose plume the survey also found (emission probability ≥ :data:`PLUME_MIN`, or a plume
+  event attributed to it) is stronger than either alone: its strength ``s`` counts as
+  ``1 − (1 − s)^COINCIDENCE_POWER`` — two observations of the same emission at the same time
+  from two instruments that share no error.
+
+The reasons cite the alarms (kind, what, when in local time, the rule's limit and whether the
+limit was verified) and say when they coincided with the survey.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .rules import ALARM_KINDS
+
+COINCIDENCE_MARGIN_H = 2.0
+PLUME_MIN = 0.3
+COINCIDENCE_POWER = 2.0
+P_MAX = 0.9
+TIMEZONE = "Asia/Shanghai"
+#: Kinds that only say the data are missing: evidence of poor data, not of emissions.
+DATA_ONLY_KINDS = ("data_gap", "incomplete_day", "no_data")
+
+
+@dataclass
+class AlarmEvidence:
+    """One enterprise's alarms as evidence: the probability-like weight, the alarms, the reason."""
+
+    enterprise_id: str
+    p_alarms: float
+    n_alarms: int
+    kinds: dict[str, float] = field(default_factory=dict)
+    coincident: int = 0
+    reason: str = ""
+
+
+def _best_two(s: np.ndarray) -> float:
+    s = np.sort(np.clip(s, 0, 1))[::-1]
+    if len(s) == 0:
+        return 0.0
+    return float(1 - (1 - s[0]) * (1 - 0.5 * (s[1] if len(s) > 1 else 0.0)))
+
+
+def as_alarms(alarms) -> pd.DataFrame:
+    """An alarms frame from a frame or an ``alarms.csv`` path."""
+    if isinstance(alarms, pd.DataFrame):
+        df = alarms.copy()
+        for c in ("start_utc", "end_utc"):
+            df[c] = pd.to_datetime(df[c], utc=True)
+        df["enterprise_id"] = df["enterprise_id"].fillna("").astype(str)
+        return df
+    from .alarms import read_alarms
+
+    return read_alarms(Path(alarms))
+
+
+def _when(a, tz: str) -> str:
+    s, e = a.start_utc.tz_convert(tz), a.end_utc.tz_convert(tz)
+    return f"{s:%Y-%m-%d %H:%M}–{e:%H:%M}" if s.date() == e.date() else f"{s:%Y-%m-%d %H:%M}–{e:%Y-%m-%d %H:%M}"
+
+
+def _what(a) -> str:
+    k = a.kind
+    if k == "exceedance":
+        verified = str(a.limit_verified).lower() in ("true", "1", "yes")
+        return (f"{a.pollutant_code} hourly average {a.value:.3g} {a.unit} > {a.limit_value:g} "
+                f"({a.standard or 'limit'}{'' if verified else ', limit not verified'})")
+    return f"{ALARM_KINDS.get(k, (k, ''))[0]}" + (f" ({a.values})" if str(a.values) else "")
+
+
+def alarm_evidence(alarms, *, survey_start=None, survey_end=None, plume: dict[str, float] | None = None,
+                   timezone: str = TIMEZONE) -> dict[str, AlarmEvidence]:
+    """Per enterprise named by ``alarms`` (a frame or an alarms.csv): its :class:`AlarmEvidence`
+    (see the module docstring). ``plume`` maps enterprise → how strongly the survey found its
+    plume (0–1); ``survey_start`` / ``survey_end`` (UTC) the survey's hours."""
+    df = as_alarms(alarms)
+    df = df[(df["enterprise_id"] != "") & ~df["kind"].isin(DATA_ONLY_KINDS)]
+    plume = plume or {}
+    s0 = pd.Timestamp(survey_start) - pd.Timedelta(hours=COINCIDENCE_MARGIN_H) if survey_start is not None else None
+    s1 = pd.Timestamp(survey_end) + pd.Timedelta(hours=COINCIDENCE_MARGIN_H) if survey_end is not None else None
+    out: dict[str, AlarmEvidence] = {}
+    for e, g in df.groupby("enterprise_id", sort=True):
+        st = g["strength"].to_numpy(float).copy()
+        coinc = np.zeros(len(g), dtype=bool)
+        if s0 is not None and s1 is not None and plume.get(e, 0.0) >= PLUME_MIN:
+            coinc = ((g["end_utc"] >= s0) & (g["start_utc"] <= s1)).to_numpy()
+            st[coinc] = 1 - (1 - st[coinc]) ** COINCIDENCE_POWER
+        kinds = {k: _best_two(st[(g["kind"] == k).to_numpy()]) for k in dict.fromkeys(g["kind"])}
+        p = min(P_MAX, 1 - float(np.prod([1 - v for v in kinds.values()])))
+        order = np.argsort(-st, kind="stable")
+        top = [g.iloc[i] for i in order[:3]]
+        # one reason (no top-level ';': the map and the report split reasons there)
+        txt = " | ".join(f"{_what(a)}, {_when(a, timezone)} (MN {a.mn})" for a in top)
+        more = len(g) - len(top)
+        reason = (f"online monitoring: {len(g)} alarm(s), weight {p:.2f}: {txt}" + (f" and {more} more" if more else "")
+                  + (f" — {int(coinc.sum())} during the survey's hours, when it also found this firm's plume "
+                     "(the two together are stronger than either)" if coinc.any() else ""))
+        out[e] = AlarmEvidence(e, p, len(g), kinds, int(coinc.sum()), reason)
+    return out
+
+
+def add_alarm_evidence(alarms, parts: dict[str, list[float]], reasons: dict[str, list[str]], stats: pd.DataFrame,
+                       summary: dict) -> dict[str, AlarmEvidence]:
+    """The targeting hook: append each enterprise's alarm weight to its independent evidence parts and
+    its reason, with the survey's hours from ``summary`` (``evidence.json``) and the plume strength
+    from ``stats`` (emission probability; a plume event counts as at least :data:`PLUME_MIN`)."""
+    plume: dict[str, float] = {}
+    if len(stats):
+        emit = pd.to_numeric(stats.get("emit_probability", pd.Series(0.0, index=stats.index)), errors="coerce")
+        events = pd.to_numeric(stats.get("n_events", pd.Series(0, index=stats.index)), errors="coerce")
+        plume = emit.fillna(0.0).where(~(events > 0), np.maximum(emit.fillna(0.0), PLUME_MIN)).to_dict()
+    ev = alarm_evidence(alarms, survey_start=summary.get("start_utc"), survey_end=summary.get("end_utc"), plume=plume)
+    for e, a in ev.items():
+        if e in parts and a.p_alarms > 0:
+            parts[e].append(a.p_alarms)
+            reasons[e].append(a.reason)
+    return ev
