@@ -19,18 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ecopatrol.core.artefacts.plan import plan_kind, read_plan
+from ecopatrol.core.artefacts.samples import SPECIES_SUFFIXES, read_samples
 from ecopatrol.core.errors import FormatError, InputError, InputFileNotFoundError
 
 log = logging.getLogger(__name__)
 
 #: Species columns in preference order for colouring tracks (unit in the name).
 SPECIES_PREFERENCE = ("tvoc_ugm3", "benzene_ppb", "toluene_ppb", "xylene_ppb", "ch4_ppm")
-_SPECIES_SUFFIXES = ("_ugm3", "_ppb", "_ppm", "_mgm3")
-#: Columns read from samples.parquet (only those present are read).
-SAMPLE_COLUMNS = (
-    "time_utc", "platform_id", "mission_id", "pass_id", "lon", "lat", "alt_agl_m",
-    "alt_amsl_m", "speed_m_s", "wind_from_deg", "wind_speed_m_s", "qa_flags",
-)
 
 
 @dataclass
@@ -85,7 +81,7 @@ class Artefacts:
         """Species columns present in the samples, preferred first."""
         if self.samples is None:
             return []
-        cols = [c for c in self.samples.columns if c.endswith(_SPECIES_SUFFIXES)]
+        cols = [c for c in self.samples.columns if c.endswith(SPECIES_SUFFIXES)]
         return sorted(cols, key=lambda c: (SPECIES_PREFERENCE.index(c) if c in SPECIES_PREFERENCE
                                            else len(SPECIES_PREFERENCE), c))
 
@@ -151,16 +147,6 @@ def _read_csv(path: Path | None) -> pd.DataFrame | None:
         return pd.DataFrame()
     except Exception as exc:
         raise FormatError(f"`{path.name}`: cannot read as CSV: {exc}") from exc
-
-
-def _read_plan(path: Path) -> dict:
-    try:
-        plan = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"`{path}`: not a readable plan JSON ({exc}); regenerate it with `ecopatrol plan`") from exc
-    if not isinstance(plan, dict) or not str(plan.get("schema", "")).startswith("ecopatrol.plan/"):
-        raise FormatError(f"`{path}`: field `schema` must be 'ecopatrol.plan/1'; this is not an ecopatrol plan")
-    return plan
 
 
 def _evidence_dir(folder: Path) -> Path | None:
@@ -235,36 +221,6 @@ def _mini_area(path: Path) -> _MiniArea:
     )
 
 
-def read_samples(path: Path, *, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """Read the samples GeoParquet as a plain DataFrame (lon/lat columns, no geometry objects).
-
-    Only the listed columns and the species columns are read, so millions of rows stay cheap.
-    """
-    import pyarrow.parquet as pq
-
-    try:
-        schema = pq.read_schema(path)
-    except Exception as exc:
-        raise FormatError(f"`{path.name}`: not a readable Parquet file ({exc})") from exc
-    names = schema.names
-    want = [c for c in (columns or SAMPLE_COLUMNS) if c in names]
-    want += [c for c in names if c.endswith(_SPECIES_SUFFIXES) and c not in want]
-    need_geom = not {"lon", "lat"} <= set(names)
-    if need_geom and "geometry" in names:
-        want.append("geometry")
-    df = pq.read_table(path, columns=want).to_pandas()
-    if need_geom:
-        if "geometry" not in df:
-            raise FormatError(f"`{path.name}`: needs `lon`/`lat` columns or a `geometry` column")
-        import shapely
-
-        g = shapely.from_wkb(df.pop("geometry").to_numpy())
-        df["lon"], df["lat"] = shapely.get_x(g), shapely.get_y(g)
-    if "time_utc" in df:
-        df["time_utc"] = pd.to_datetime(df["time_utc"], utc=True)
-    return df
-
-
 def load_artefacts(folder: str | Path, *, area=None, read_samples_table: bool = True) -> Artefacts:
     """Collect every artefact under ``folder``; absent ones stay ``None``.
 
@@ -283,8 +239,8 @@ def load_artefacts(folder: str | Path, *, area=None, read_samples_table: bool = 
 
     for p in [*sorted(folder.glob("plans/*/plan.json")), *sorted(folder.glob("plans/plan*.json")),
               *sorted(folder.glob("plan*.json"))]:
-        plan = _read_plan(p)
-        kind = plan.get("kind") or ("drone" if "sorties" in plan else "van")
+        plan = read_plan(p)
+        kind = plan_kind(plan)
         if kind == "drone" and a.drone_plan is None:
             a.drone_plan = plan
             a.found.append(f"drone plan ({p.relative_to(folder)})")
@@ -296,7 +252,7 @@ def load_artefacts(folder: str | Path, *, area=None, read_samples_table: bool = 
     if sp is not None:
         a.samples_path = sp
         if read_samples_table:
-            a.samples = read_samples(sp)
+            a.samples = read_samples(sp, table=True)
         a.found.append("samples")
     a.quarantine = _read_csv(_first(folder, "samples/quarantine.csv", "quarantine.csv"))
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from ecopatrol.core.artefacts.samples import platform_kind_of
 from ecopatrol.core.crs import local_metric_crs, lonlat_to_xy
 from ecopatrol.core.errors import InputError
 from ecopatrol.core.io import atomic_path
@@ -66,10 +67,8 @@ def record_codes(df: pd.DataFrame) -> np.ndarray:
 
 
 def is_ground_platform(df: pd.DataFrame) -> np.ndarray:
-    """True for rows of ground platforms (``platform_id`` not starting with ``drone``)."""
-    if "platform_id" not in df.columns:
-        return np.ones(len(df), bool)
-    return ~df["platform_id"].astype(str).str.lower().str.startswith("drone").to_numpy()
+    """True for rows of ground platforms (``platform_kind`` van or fixed; never guessed from the id)."""
+    return platform_kind_of(df) != "drone"
 
 
 def receptor_agl_m(df: pd.DataFrame, *, ground_inlet_agl_m: float = DEFAULT_INLET_AGL_M) -> np.ndarray:

@@ -224,7 +224,7 @@ def _van_day(ctx: dict, day: int, van: int) -> pd.DataFrame:
     platform = f"van{van + 1:02d}"
     frame = pd.DataFrame({
         "time_utc": t_start + pd.to_timedelta(ts, unit="s"),
-        "platform_id": platform,
+        "platform_id": platform, "platform_kind": "van",
         "mission_id": f"{platform}-{date:%Y-%m-%d}",
         "pass_id": pass_id,
         "lon": np.round(lon, 7), "lat": np.round(lat, 7),

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ecopatrol.core.artefacts.plan import PLAN_SCHEMA
 from ecopatrol.core.crs import lonlat_to_xy, xy_to_lonlat
 from ecopatrol.core.errors import InputError, PlanningError, SafetyError
 from ecopatrol.core.rules import rules_of
@@ -36,7 +37,7 @@ from .patterns import PATTERNS, Block, TargetSite, make_block
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "ecopatrol.plan/1"
+SCHEMA = PLAN_SCHEMA
 FLAT_GROUND_NOTE = ("heights are above the launch point, not above ground: no DEM (planned with --flat-ground; "
                     "hills and valleys between the launch point and the targets are not accounted for)")
 ADHOC_SITE_ID = "ADHOC"
