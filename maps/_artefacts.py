@@ -10,17 +10,17 @@ unreadable one raises :class:`~ecopatrol.core.errors.FormatError` naming the fil
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from ecopatrol.core.artefacts.evidence import read_evidence, read_summary
 from ecopatrol.core.artefacts.plan import plan_kind, read_plan
 from ecopatrol.core.artefacts.samples import SPECIES_SUFFIXES, read_samples
+from ecopatrol.core.artefacts.targets import read_targets
 from ecopatrol.core.errors import FormatError, InputError, InputFileNotFoundError
 
 log = logging.getLogger(__name__)
@@ -155,14 +155,7 @@ def _evidence_dir(folder: Path) -> Path | None:
 
 
 def _read_evidence_summary(ev: Path | None) -> dict | None:
-    p = None if ev is None else ev / "evidence.json"
-    if p is None or not p.exists():
-        return None
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"`{p}`: not readable JSON ({exc}); rebuild it with `ecopatrol hotspots`") from exc
-    return doc if isinstance(doc, dict) else None
+    return None if ev is None else read_summary(ev)
 
 
 def _load_area_any(area, folder: Path, evidence_summary: dict | None = None):
@@ -257,26 +250,20 @@ def load_artefacts(folder: str | Path, *, area=None, read_samples_table: bool = 
     a.quarantine = _read_csv(_first(folder, "samples/quarantine.csv", "quarantine.csv"))
 
     if ev is not None:
-        a.events = _read_geo(_first(ev, "events.gpkg"))
+        tables = read_evidence(ev, geometry=True, require=None)
+        a.events = tables["events"]
         a.hotspots_tif = _first(ev, "hotspots.tif")
-        a.hotspots = _read_geo(_first(ev, "hotspots.gpkg"))
-        a.attribution = _read_csv(_first(ev, "attribution.csv"))
-        a.flux = _read_csv(_first(ev, "flux.csv"))
+        a.hotspots = tables["hotspots"]
+        a.attribution = tables["attribution"]
+        a.flux = tables["flux"]
         a.found += [n for n, v in (("events", a.events), ("hotspot raster", a.hotspots_tif),
                                    ("hotspot polygons", a.hotspots), ("attribution", a.attribution))
                     if v is not None]
     tp = _first(folder, "targets.csv", "evidence/targets.csv")
     if tp is not None:
-        t = _read_csv(tp)
-        if "enterprise_id" not in t.columns:
-            raise FormatError(f"`{tp.name}`: missing column `enterprise_id`; expected "
-                              "`rank,enterprise_id,name,score,reasons`")
+        t = read_targets(tp)
         t["enterprise_id"] = t["enterprise_id"].astype(str)
-        if "rank" in t.columns:
-            t = t.sort_values("rank", kind="stable")
-        else:
-            t.insert(0, "rank", np.arange(1, len(t) + 1))
-        a.targets = t.reset_index(drop=True)
+        a.targets = t
         a.found.append("targets")
     if not a.found:
         raise InputFileNotFoundError(

@@ -39,6 +39,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ecopatrol.core import settings
 from ecopatrol.core.artefacts.plan import PLAN_SCHEMA, plan_targets, read_plan, validate_plan
 from ecopatrol.core.crs import lonlat_to_xy, xy_to_lonlat
 from ecopatrol.core.errors import InputError, InputFileNotFoundError, Report
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_START_UTC = datetime(2026, 5, 12, 1, 0, tzinfo=UTC)
 ANALYSER_TZ = wr.LOCAL_TZ
-VAN_INLET_AGL_M = 3.0
+VAN_INLET_AGL_M = settings.GROUND_INLET_AGL_M
 VAN_ANTENNA_AGL_M = 2.5
 SORTIE_GAP_S = 900.0  # battery swap between sorties
 ROUTE_GAP_S = 1200.0
@@ -291,7 +292,8 @@ def _resolve_wind(area, plans: list[dict], wind: Wind | None, start_utc: datetim
         if plan_wind and _finite(plan_wind.get("from_deg")) and _finite(plan_wind.get("speed_m_s")):
             wind = Wind(float(plan_wind["from_deg"]), float(plan_wind["speed_m_s"]), plan_wind.get("stability"))
         else:
-            wind = Wind(float(defaults.get("wind_from_deg", 270.0)), float(defaults.get("wind_speed_m_s", 4.0)),
+            wind = Wind(float(defaults.get("wind_from_deg", settings.SIMULATOR_WIND_FROM_DEG)),
+                        float(defaults.get("wind_speed_m_s", settings.DEFAULT_WIND_SPEED_M_S)),
                         defaults.get("stability"))
     stab = wind.stability or (plan_wind or {}).get("stability") or defaults.get("stability")
     if not stab:

@@ -160,7 +160,7 @@ def test_one_reader_writer_and_validator_per_artefact_by_name():
                 defined.setdefault(node.name.lstrip("_"), []).append(str(p.relative_to(REPO)))
     for a in artefacts.ARTEFACTS:
         home = f"core/artefacts/{a.name}.py"
-        for verb in ("read", "write", "validate"):
+        for verb in a.verbs:
             name = f"{verb}_{a.name}"
             assert callable(getattr(a.module, name)), name
             assert defined.get(name) == [home], (name, defined.get(name))
@@ -245,3 +245,45 @@ def test_contracts_plan_schema_and_kinds_equal_the_code():
     assert f"schema `{plan_art.PLAN_SCHEMA}`" in sec.splitlines()[0]
     assert f'"schema": "{plan_art.PLAN_SCHEMA}"' in sec
     assert f'"kind": "{"|".join(plan_art.PLAN_KINDS)}"' in sec
+
+
+def test_contracts_targets_columns_equal_the_code():
+    from ecopatrol.core.artefacts import targets as targets_art
+
+    sec = _section("Targets")
+    first = sec.splitlines()[1]
+    assert first.startswith("`" + ",".join(targets_art.REQUIRED_COLUMNS) + "`")
+    listed = re.findall(r"`([a-z_0-9]+)`", first.split("(+", 1)[1].split(")", 1)[0])
+    assert tuple(listed) == targets_art.OPTIONAL_COLUMNS
+
+
+def test_targets_reader_orders_by_rank_and_numbers_rows_without_one(tmp_path):
+    from ecopatrol.core.artefacts.targets import read_targets, write_targets
+
+    df = pd.DataFrame({"rank": [2, 1], "enterprise_id": ["0012", "E7"], "name": ["乙", "甲"], "score": [0.5, 0.9],
+                       "reasons": ["b", "a"]})
+    p = write_targets(df, tmp_path / "targets.csv")
+    assert p.read_bytes().startswith(b"\xef\xbb\xbf")
+    back = read_targets(p)
+    assert list(back["enterprise_id"]) == ["E7", "0012"] and list(back["rank"]) == [1, 2]
+    assert back.attrs["rank_from"] == "file"
+    (tmp_path / "ids.csv").write_text("enterprise_id\nE9\nE3\n", encoding="utf-8")
+    ids = read_targets(tmp_path / "ids.csv")
+    assert list(ids["rank"]) == [1, 2] and ids.attrs["rank_from"] == "row order"
+    with pytest.raises(InputError, match="rank, enterprise_id"):
+        write_targets(df.drop(columns=["rank", "enterprise_id"]), tmp_path / "bad.csv")
+    (tmp_path / "no_id.csv").write_text("name\nx\n", encoding="utf-8")
+    with pytest.raises(FormatError, match="enterprise_id"):
+        read_targets(tmp_path / "no_id.csv")
+
+
+def test_evidence_reader_types_ids_and_confirmed_once(tmp_path):
+    from ecopatrol.core.artefacts.evidence import read_evidence
+
+    (tmp_path / "attribution.csv").write_text("evidence_id,enterprise_id\nEV1,0042\n", encoding="utf-8")
+    (tmp_path / "evidence.json").write_text('{"n_signals": 1}', encoding="utf-8")
+    t = read_evidence(tmp_path)
+    assert t["attribution"]["enterprise_id"].tolist() == ["0042"] and t["summary"] == {"n_signals": 1}
+    assert t["events"] is None and t["rates"] is None
+    with pytest.raises(FileNotFoundError, match="evidence folder"):
+        read_evidence(tmp_path / "nope")
