@@ -20,7 +20,7 @@ from ecopatrol.core.errors import FormatError, InputError
 from ecopatrol.processing import aggregate
 from ecopatrol.processing._evidence_util import DEFAULT_INLET_AGL_M, receptor_agl_m
 
-from sim_support import drone_plan, make_area, van_plan, write_plans
+from sim_support import drone_plan, make_area, simulate_field, van_plan
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE_DIRS = ("core", "processing", "missions", "maps", "ecopatrol")
@@ -85,12 +85,7 @@ def test_old_samples_without_platform_kind_follow_the_height_rule_never_the_id(t
 
 @pytest.fixture(scope="module")
 def field(tmp_path_factory):
-    from ecopatrol.missions.simulate import simulate
-
-    root = tmp_path_factory.mktemp("kind")
-    plans = write_plans(root / "plans", drone=drone_plan(), van=van_plan())
-    res = simulate(make_area(), plans, root / "field", seed=3)
-    return res, root / "field"
+    return simulate_field(tmp_path_factory.mktemp("kind"), seed=3)
 
 
 def _georef(field, track, sensor, **kw):
