@@ -37,7 +37,7 @@ def georef_cmd(
     dem: Annotated[Path | None, typer.Option("--dem", help="GeoTIFF DEM (metres AMSL) for height above ground.")] = None,
     max_gap_s: Annotated[float, typer.Option("--max-gap", help="No interpolation across GPS gaps longer than this (s).")] = 5.0,
     timezone: Annotated[str | None, typer.Option("--tz", help="Zone of naive analyser times (default Asia/Shanghai).")] = None,
-    platform_id: Annotated[str | None, typer.Option("--platform", help="platform_id for the samples.")] = None,
+    platform_id: Annotated[str | None, typer.Option("--platform", help="platform_id for the samples (a name only: what it is comes from --platform-kind or the track).")] = None,
     mission_id: Annotated[str | None, typer.Option("--mission", help="mission_id for the samples.")] = None,
     platform_kind: Annotated[str | None, typer.Option(
         "--platform-kind", help="What carried the inlet: drone, van or fixed (default: from the track's format; "
