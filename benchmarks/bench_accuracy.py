@@ -54,10 +54,11 @@ def _plumes(area, crs, src: pd.DataFrame, rates, x, y, z, wind: Wind, stability:
     return a @ np.asarray(rates, float)
 
 
-def _frame(x, y, z, c, crs, *, t0, platform, mission, pass_id, dt_s, wind_meas: Wind):
+def _frame(x, y, z, c, crs, *, t0, platform, kind, mission, pass_id, dt_s, wind_meas: Wind):
     lon, lat = xy_to_lonlat(x, y, crs)
     df = pd.DataFrame({
         "time_utc": t0 + pd.to_timedelta(np.arange(len(x)) * dt_s, unit="s"), "platform_id": platform,
+        "platform_kind": kind,
         "mission_id": mission, "pass_id": pass_id, "lon": lon, "lat": lat, "alt_agl_m": z, "tvoc_ugm3": c,
         "wind_from_deg": wind_meas.from_deg, "wind_speed_m_s": wind_meas.speed_m_s, "qa_flags": ""})
     return df
@@ -103,7 +104,7 @@ def scenario(area, seed: int):
             drift = 2.0 * np.sin(np.arange(len(x)) / 400.0 + rng.uniform(0, 6))
             c = bg + drift + _plumes(area, crs, srcs, rates, x, y, z, wind, stability)
             c = c * (1 + rng.normal(0, 0.05, len(c))) + rng.normal(0, noise, len(c))
-            frames.append(_frame(x, y, z, c, crs, t0=t, platform="van1", mission="R01", pass_id=p * 3 + k + 1,
+            frames.append(_frame(x, y, z, c, crs, t0=t, platform="van1", kind="van", mission="R01", pass_id=p * 3 + k + 1,
                                  dt_s=1.0, wind_meas=meas))
             t = t + pd.Timedelta(seconds=len(x) + 90)
     # drone curtains: each emitter + two decoys, 250 m downwind
@@ -123,7 +124,7 @@ def scenario(area, seed: int):
             z = np.full(len(x), float(zz))
             c = bg + _plumes(area, crs, srcs, rates, x, y, z, wind, stability)
             c = c * (1 + rng.normal(0, 0.03, len(c))) + rng.normal(0, noise / 2, len(c))
-            frames.append(_frame(x, y, z, c, crs, t0=t, platform="drone1", mission=sid, pass_id=lev + 1,
+            frames.append(_frame(x, y, z, c, crs, t0=t, platform="drone1", kind="drone", mission=sid, pass_id=lev + 1,
                                  dt_s=1.0, wind_meas=Wind(float("nan") if False else meas.from_deg, meas.speed_m_s)))
             frames[-1][["wind_from_deg", "wind_speed_m_s"]] = np.nan  # drones: no measured wind
             t = t + pd.Timedelta(seconds=len(x) + 20)

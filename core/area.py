@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import settings
 from .errors import InputError, InputFileNotFoundError, Report
 from .io import atomic_path
 from .rules import AreaRules, infer_country, normalise_country, rules_for
@@ -158,11 +159,12 @@ class Area:
         return dict(self.config.get("defaults", {}))
 
     def default_wind(self):
-        """The area's default wind from ``area.toml`` (``[defaults]``), or 315°/4 m/s."""
+        """The area's default wind from ``area.toml`` (``[defaults]``), or :mod:`.settings`' (315°/4 m/s)."""
         from .weather import Wind
 
         d = self.defaults
-        return Wind(float(d.get("wind_from_deg", 315.0)), float(d.get("wind_speed_m_s", 4.0)), d.get("stability"))
+        return Wind(float(d.get("wind_from_deg", settings.DEFAULT_WIND_FROM_DEG)),
+                    float(d.get("wind_speed_m_s", settings.DEFAULT_WIND_SPEED_M_S)), d.get("stability"))
 
     def summary(self) -> dict:
         from .rules import rules_of

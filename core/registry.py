@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import settings
 from .crs import _ALIASES, haversine_m, in_china, to_wgs84_per_row
 from .errors import FormatError, InputError, InputFileNotFoundError, Report
 from .rules import AIRSPACE_CLASSES, AreaRules, infer_country, rules_for
@@ -35,7 +36,7 @@ from .rules import AIRSPACE_CLASSES, AreaRules, infer_country, rules_for
 log = logging.getLogger(__name__)
 
 AIRSPACE_VALUES = AIRSPACE_CLASSES
-DEFAULT_SITE_RADIUS_M = 60.0
+DEFAULT_SITE_RADIUS_M = settings.DEFAULT_SITE_RADIUS_M
 MAX_STACK_HEIGHT_M = 300.0  # taller than any industrial stack in a district registry
 #: Outside China (where we cannot tell the country's border) a point this far from the rest of
 #: the area cannot belong to it: an error (beyond ``area_radius_m`` it is a warning).
@@ -727,21 +728,11 @@ def read_targets_file(path: str | Path) -> list[str]:
 def read_targets_ranked(path: str | Path) -> tuple[list[str], list[int]]:
     """``(ids, ranks)`` from a ``targets.csv`` (or an ``alarms.csv``: strongest alarm first), in rank
     order: the ``rank`` column when it is numeric, else the row order (1, 2, …); each id once."""
+    from .artefacts.targets import read_targets
+
     path = Path(path)
-    if not path.exists():
-        raise InputFileNotFoundError(f"`{path}` does not exist: pass a targets.csv written by `ecopatrol targets`")
-    try:
-        df = pd.read_csv(path, dtype={"enterprise_id": str})
-    except Exception as exc:
-        raise FormatError(f"`{path.name}` is not a readable CSV: {exc}") from exc
-    if "enterprise_id" not in df.columns:
-        raise InputError(f"`{path.name}`: column `enterprise_id` is missing (columns: {', '.join(df.columns)})")
-    ranks = pd.to_numeric(df["rank"], errors="coerce") if "rank" in df.columns else None
-    if ranks is not None and ranks.notna().all():
-        order = np.argsort(ranks.to_numpy(float), kind="stable")
-        df, ranks = df.iloc[order], ranks.iloc[order]
-    else:
-        ranks = None
+    df = read_targets(path)
+    numeric = df.attrs.get("rank_from") == "file"
     # blank ids are skipped (an alarms.csv row of a logger no monitors file names has none) and an
     # enterprise listed twice (several alarms) keeps its first, highest-priority row
     seen: set[str] = set()
@@ -753,9 +744,9 @@ def read_targets_ranked(path: str | Path) -> tuple[list[str], list[int]]:
     ids = [str(v).strip() for v, k in zip(df["enterprise_id"], keep) if k]
     if not ids:
         raise InputError(f"`{path.name}` lists no enterprises")
-    if ranks is None:
+    if not numeric:
         return ids, list(range(1, len(ids) + 1))
-    return ids, [int(r) for r, k in zip(ranks, keep) if k]
+    return ids, [int(r) for r, k in zip(df["rank"], keep) if k]
 
 
 def resolve_target_ids(targets: str | None, targets_file: str | Path | None) -> list[str]:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
+from ecopatrol.core import settings
+
+DEFAULT_TIMEZONE = settings.DEFAULT_TIMEZONE
 
 
 def day_targets(targets: str | None, targets_file, top: int | None, *, default_top: int):

@@ -26,14 +26,9 @@ def _wind(text: str | None):
 def _plan(path: Path | None) -> dict | None:
     if path is None:
         return None
-    from ecopatrol.core.errors import FormatError, InputFileNotFoundError
+    from ecopatrol.core.artefacts.plan import read_plan
 
-    if not path.exists():
-        raise InputFileNotFoundError(f"`{path}` not found: give the drone plan.json written by `ecopatrol plan drone`")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"`{path.name}`: not JSON ({exc.msg} at line {exc.lineno})") from None
+    return read_plan(path, kind="drone")
 
 
 NEEDS_AREA = "pass --area FOLDER (or --area jimo for the bundled example)"

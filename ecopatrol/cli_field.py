@@ -37,8 +37,11 @@ def georef_cmd(
     dem: Annotated[Path | None, typer.Option("--dem", help="GeoTIFF DEM (metres AMSL) for height above ground.")] = None,
     max_gap_s: Annotated[float, typer.Option("--max-gap", help="No interpolation across GPS gaps longer than this (s).")] = 5.0,
     timezone: Annotated[str | None, typer.Option("--tz", help="Zone of naive analyser times (default Asia/Shanghai).")] = None,
-    platform_id: Annotated[str | None, typer.Option("--platform", help="platform_id for the samples.")] = None,
+    platform_id: Annotated[str | None, typer.Option("--platform", help="platform_id for the samples (a name only: what it is comes from --platform-kind or the track).")] = None,
     mission_id: Annotated[str | None, typer.Option("--mission", help="mission_id for the samples.")] = None,
+    platform_kind: Annotated[str | None, typer.Option(
+        "--platform-kind", help="What carried the inlet: drone, van or fixed (default: from the track's format; "
+        "needed for a mapped CSV track). Decides the receptor height.")] = None,
     instrument: Annotated[Path | None, typer.Option(
         "--instrument", help="Instrument record TOML with the puff test (lag, clock check); default: "
         "NAME_instrument.toml beside each sensor file.")] = None,
@@ -54,8 +57,8 @@ def georef_cmd(
     result = georeference(
         list(track or []), list(sensor or []), mapping=mapping,
         lag=_seconds_or_auto(lag, "--lag"), clock_offset=_seconds_or_auto(clock_offset, "--clock-offset"),
-        dem=dem, platform_id=platform_id, mission_id=mission_id, max_gap_s=max_gap_s, tz=timezone,
-        response_s=response_s, instrument=None if no_instrument else (instrument or "auto"),
+        dem=dem, platform_id=platform_id, mission_id=mission_id, platform_kind=platform_kind,
+        max_gap_s=max_gap_s, tz=timezone, response_s=response_s, instrument=None if no_instrument else (instrument or "auto"),
     )
     paths = write_samples(result, out)
     if as_json:
@@ -64,7 +67,7 @@ def georef_cmd(
         return
     for p in result.provenance:
         if p.get("role") == "sensor":
-            typer.echo(f"{p['file']}: {p['rows_kept']} kept, {p['rows_quarantined']} quarantined; "
+            typer.echo(f"{p['file']} ({p['platform_kind']}): {p['rows_kept']} kept, {p['rows_quarantined']} quarantined; "
                        f"clock offset {p['clock_offset_s']:+.1f} s (confidence {p['clock_offset_confidence']:.2f}), "
                        f"lag {p['lag_s']:.1f} s (confidence {p['lag_confidence']:.2f}); "
                        f"delay {p['total_delay_s']:+.1f} s {p['delay_applied']}")

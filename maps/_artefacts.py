@@ -10,27 +10,23 @@ unreadable one raises :class:`~ecopatrol.core.errors.FormatError` naming the fil
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from ecopatrol.core.artefacts.evidence import read_evidence, read_summary
+from ecopatrol.core.artefacts.plan import plan_kind, read_plan
+from ecopatrol.core.artefacts.samples import SPECIES_SUFFIXES, read_samples
+from ecopatrol.core.artefacts.targets import read_targets
 from ecopatrol.core.errors import FormatError, InputError, InputFileNotFoundError
 
 log = logging.getLogger(__name__)
 
 #: Species columns in preference order for colouring tracks (unit in the name).
 SPECIES_PREFERENCE = ("tvoc_ugm3", "benzene_ppb", "toluene_ppb", "xylene_ppb", "ch4_ppm")
-_SPECIES_SUFFIXES = ("_ugm3", "_ppb", "_ppm", "_mgm3")
-#: Columns read from samples.parquet (only those present are read).
-SAMPLE_COLUMNS = (
-    "time_utc", "platform_id", "mission_id", "pass_id", "lon", "lat", "alt_agl_m",
-    "alt_amsl_m", "speed_m_s", "wind_from_deg", "wind_speed_m_s", "qa_flags",
-)
 
 
 @dataclass
@@ -85,7 +81,7 @@ class Artefacts:
         """Species columns present in the samples, preferred first."""
         if self.samples is None:
             return []
-        cols = [c for c in self.samples.columns if c.endswith(_SPECIES_SUFFIXES)]
+        cols = [c for c in self.samples.columns if c.endswith(SPECIES_SUFFIXES)]
         return sorted(cols, key=lambda c: (SPECIES_PREFERENCE.index(c) if c in SPECIES_PREFERENCE
                                            else len(SPECIES_PREFERENCE), c))
 
@@ -153,30 +149,13 @@ def _read_csv(path: Path | None) -> pd.DataFrame | None:
         raise FormatError(f"`{path.name}`: cannot read as CSV: {exc}") from exc
 
 
-def _read_plan(path: Path) -> dict:
-    try:
-        plan = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"`{path}`: not a readable plan JSON ({exc}); regenerate it with `ecopatrol plan`") from exc
-    if not isinstance(plan, dict) or not str(plan.get("schema", "")).startswith("ecopatrol.plan/"):
-        raise FormatError(f"`{path}`: field `schema` must be 'ecopatrol.plan/1'; this is not an ecopatrol plan")
-    return plan
-
-
 def _evidence_dir(folder: Path) -> Path | None:
     return next((d for d in (folder / "evidence", folder) if d.is_dir() and any(
         (d / n).exists() for n in ("events.gpkg", "hotspots.tif", "hotspots.gpkg", "attribution.csv"))), None)
 
 
 def _read_evidence_summary(ev: Path | None) -> dict | None:
-    p = None if ev is None else ev / "evidence.json"
-    if p is None or not p.exists():
-        return None
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise FormatError(f"`{p}`: not readable JSON ({exc}); rebuild it with `ecopatrol hotspots`") from exc
-    return doc if isinstance(doc, dict) else None
+    return None if ev is None else read_summary(ev)
 
 
 def _load_area_any(area, folder: Path, evidence_summary: dict | None = None):
@@ -235,36 +214,6 @@ def _mini_area(path: Path) -> _MiniArea:
     )
 
 
-def read_samples(path: Path, *, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
-    """Read the samples GeoParquet as a plain DataFrame (lon/lat columns, no geometry objects).
-
-    Only the listed columns and the species columns are read, so millions of rows stay cheap.
-    """
-    import pyarrow.parquet as pq
-
-    try:
-        schema = pq.read_schema(path)
-    except Exception as exc:
-        raise FormatError(f"`{path.name}`: not a readable Parquet file ({exc})") from exc
-    names = schema.names
-    want = [c for c in (columns or SAMPLE_COLUMNS) if c in names]
-    want += [c for c in names if c.endswith(_SPECIES_SUFFIXES) and c not in want]
-    need_geom = not {"lon", "lat"} <= set(names)
-    if need_geom and "geometry" in names:
-        want.append("geometry")
-    df = pq.read_table(path, columns=want).to_pandas()
-    if need_geom:
-        if "geometry" not in df:
-            raise FormatError(f"`{path.name}`: needs `lon`/`lat` columns or a `geometry` column")
-        import shapely
-
-        g = shapely.from_wkb(df.pop("geometry").to_numpy())
-        df["lon"], df["lat"] = shapely.get_x(g), shapely.get_y(g)
-    if "time_utc" in df:
-        df["time_utc"] = pd.to_datetime(df["time_utc"], utc=True)
-    return df
-
-
 def load_artefacts(folder: str | Path, *, area=None, read_samples_table: bool = True) -> Artefacts:
     """Collect every artefact under ``folder``; absent ones stay ``None``.
 
@@ -283,8 +232,8 @@ def load_artefacts(folder: str | Path, *, area=None, read_samples_table: bool = 
 
     for p in [*sorted(folder.glob("plans/*/plan.json")), *sorted(folder.glob("plans/plan*.json")),
               *sorted(folder.glob("plan*.json"))]:
-        plan = _read_plan(p)
-        kind = plan.get("kind") or ("drone" if "sorties" in plan else "van")
+        plan = read_plan(p)
+        kind = plan_kind(plan)
         if kind == "drone" and a.drone_plan is None:
             a.drone_plan = plan
             a.found.append(f"drone plan ({p.relative_to(folder)})")
@@ -296,31 +245,25 @@ def load_artefacts(folder: str | Path, *, area=None, read_samples_table: bool = 
     if sp is not None:
         a.samples_path = sp
         if read_samples_table:
-            a.samples = read_samples(sp)
+            a.samples = read_samples(sp, table=True)
         a.found.append("samples")
     a.quarantine = _read_csv(_first(folder, "samples/quarantine.csv", "quarantine.csv"))
 
     if ev is not None:
-        a.events = _read_geo(_first(ev, "events.gpkg"))
+        tables = read_evidence(ev, geometry=True, require=None)
+        a.events = tables["events"]
         a.hotspots_tif = _first(ev, "hotspots.tif")
-        a.hotspots = _read_geo(_first(ev, "hotspots.gpkg"))
-        a.attribution = _read_csv(_first(ev, "attribution.csv"))
-        a.flux = _read_csv(_first(ev, "flux.csv"))
+        a.hotspots = tables["hotspots"]
+        a.attribution = tables["attribution"]
+        a.flux = tables["flux"]
         a.found += [n for n, v in (("events", a.events), ("hotspot raster", a.hotspots_tif),
                                    ("hotspot polygons", a.hotspots), ("attribution", a.attribution))
                     if v is not None]
     tp = _first(folder, "targets.csv", "evidence/targets.csv")
     if tp is not None:
-        t = _read_csv(tp)
-        if "enterprise_id" not in t.columns:
-            raise FormatError(f"`{tp.name}`: missing column `enterprise_id`; expected "
-                              "`rank,enterprise_id,name,score,reasons`")
+        t = read_targets(tp)
         t["enterprise_id"] = t["enterprise_id"].astype(str)
-        if "rank" in t.columns:
-            t = t.sort_values("rank", kind="stable")
-        else:
-            t.insert(0, "rank", np.arange(1, len(t) + 1))
-        a.targets = t.reset_index(drop=True)
+        a.targets = t
         a.found.append("targets")
     if not a.found:
         raise InputFileNotFoundError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from ecopatrol.core import settings
 from ecopatrol.core.io import atomic_write
 
 import numpy as np
@@ -29,7 +30,7 @@ _QUALITATIVE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#8c564b", "#e377c2", "#bcbd22"
                 "#7f7f7f", "#637939", "#e6ab02")
 #: Number of colour classes for concentrations.
 N_CONC_CLASSES = 7
-TIMEZONE_DISPLAY = "Asia/Shanghai"
+TIMEZONE_DISPLAY = settings.DEFAULT_TIMEZONE
 
 
 def drone_colours(n: int) -> list[str]:

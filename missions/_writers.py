@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ecopatrol.core import settings
 from ecopatrol.core.io import atomic_write
 
 FT_PER_M = 1.0 / 0.3048
 MPH_PER_M_S = 3600.0 / 1609.344
 KNOTS_PER_M_S = 3600.0 / 1852.0
 ANALYSER_HEADER = "Time,TVOC(ug/m3),Benzene(ppb),Toluene(ppb),Xylene(ppb),Status"
-LOCAL_TZ = "Asia/Shanghai"
+LOCAL_TZ = settings.DEFAULT_TIMEZONE
 GEOID_SEPARATION_M = 7.0  # EGM96 geoid height near Qingdao, written in GGA field 11
 
 

@@ -28,7 +28,6 @@ give byte-identical files; no wall-clock time is used.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 from collections.abc import Sequence
@@ -40,6 +39,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ecopatrol.core import settings
+from ecopatrol.core.artefacts.plan import PLAN_SCHEMA, plan_targets, read_plan, validate_plan
 from ecopatrol.core.crs import lonlat_to_xy, xy_to_lonlat
 from ecopatrol.core.errors import InputError, InputFileNotFoundError, Report
 from ecopatrol.core.weather import Wind, stability_class
@@ -50,10 +51,9 @@ from . import _writers as wr
 
 log = logging.getLogger(__name__)
 
-PLAN_SCHEMA = "ecopatrol.plan/1"
 DEFAULT_START_UTC = datetime(2026, 5, 12, 1, 0, tzinfo=UTC)
 ANALYSER_TZ = wr.LOCAL_TZ
-VAN_INLET_AGL_M = 3.0
+VAN_INLET_AGL_M = settings.GROUND_INLET_AGL_M
 VAN_ANTENNA_AGL_M = 2.5
 SORTIE_GAP_S = 900.0  # battery swap between sorties
 ROUTE_GAP_S = 1200.0
@@ -83,13 +83,8 @@ class SimulationResult:
 def load_plan(path: str | Path, *, kind: Literal["drone", "van"]) -> dict:
     """Read and check a ``plan.json`` (``ecopatrol.plan/1``); every problem is reported at once."""
     path = Path(path)
-    if not path.is_file():
-        raise InputFileNotFoundError(f"`{path}`: plan not found; write it with `ecopatrol plan {kind}`")
-    try:
-        plan = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"`{path.name}`: not valid JSON ({exc}); regenerate the plan") from None
-    validate_plan(plan, kind=kind, file=path.name).raise_if_errors(f"plan `{path}`")
+    plan = read_plan(path, kind=kind)
+    _check_plan(plan, kind=kind, file=path.name).raise_if_errors(f"plan `{path}`")
     return plan
 
 
@@ -113,49 +108,12 @@ def _check_ids(plan: dict, kind: str, file: str, rep: Report) -> None:
                 rep.error(str(exc), file=file, field=key)
 
 
-def validate_plan(plan: dict, *, kind: str, file: str = "plan.json") -> Report:
-    """Check the parts of a plan the simulator uses."""
-    rep = Report()
-    if not isinstance(plan, dict):
-        rep.error("the plan must be a JSON object", file=file)
-        return rep
-    if plan.get("schema") != PLAN_SCHEMA:
-        rep.error(f"`schema` is {plan.get('schema')!r}, expected {PLAN_SCHEMA!r}", file=file, field="schema")
-    if plan.get("kind") not in (None, kind):
-        rep.error(f"`kind` is {plan.get('kind')!r} but the file is the {kind} plan", file=file, field="kind")
-    _check_ids(plan, kind, file, rep)
-    if kind == "drone":
-        for i, s in enumerate(plan.get("sorties") or []):
-            wps = s.get("waypoints") or []
-            if not wps:
-                rep.error(f"sortie {s.get('sortie_id', i)} has no waypoints", file=file, field="waypoints")
-            for j, w in enumerate(wps):
-                for k in ("lon", "lat", "alt_agl_m"):
-                    if not _finite(w.get(k)):
-                        rep.error(f"sortie {s.get('sortie_id', i)} waypoint {j}: `{k}` is {w.get(k)!r}",
-                                  file=file, field=k)
-            if not _finite((s.get("launch") or {}).get("lon")) and wps:
-                rep.warning(f"sortie {s.get('sortie_id', i)} has no launch point: the first waypoint is used",
-                            file=file, field="launch")
-        if not plan.get("sorties"):
-            rep.error("the drone plan has no `sorties`", file=file, field="sorties")
-    else:
-        for i, r in enumerate(plan.get("routes") or []):
-            path = r.get("path") or []
-            if len(path) < 2:
-                rep.error(f"route {r.get('route_id', i)}: `path` needs at least 2 points", file=file, field="path")
-            bad = [j for j, p in enumerate(path) if not (isinstance(p, (list, tuple)) and len(p) >= 2
-                                                       and _finite(p[0]) and _finite(p[1]))]
-            if bad:
-                rep.error(f"route {r.get('route_id', i)}: path points {bad[:5]} are not [lon, lat]",
-                          file=file, field="path")
-            for leg in r.get("legs") or []:
-                a, b = leg.get("start_idx"), leg.get("end_idx")
-                if not (isinstance(a, int) and isinstance(b, int) and 0 <= a <= b < max(len(path), 1)):
-                    rep.error(f"route {r.get('route_id', i)} leg {leg.get('leg_id')}: start_idx/end_idx "
-                              f"{a}/{b} outside the path (0..{len(path) - 1})", file=file, field="legs")
-        if not plan.get("routes"):
-            rep.error("the van plan has no `routes`", file=file, field="routes")
+def _check_plan(plan: dict, *, kind: str, file: str = "plan.json") -> Report:
+    """Check the parts of a plan the simulator uses: the plan artefact's structure, and ids that
+    can name raw files."""
+    rep = validate_plan(plan, kind=kind, file=file)
+    if isinstance(plan, dict):
+        _check_ids(plan, kind, file, rep)
     return rep
 
 
@@ -206,19 +164,6 @@ def plan_from_track(
         "legs": [{"leg_id": "L1", "kind": "monitoring", "target_id": None, "pass_no": 1, "start_idx": 0,
                   "end_idx": len(pts) - 1, "speed_m_s": v, "street": ""}],
         "targets_covered": list(targets), "targets_dropped": []}]}
-
-
-def _plan_targets(plan: dict | None) -> list[str]:
-    if not plan:
-        return []
-    out: list[str] = []
-    for s in plan.get("sorties") or []:
-        out += [str(t) for t in s.get("targets") or []]
-        out += [str(w["target_id"]) for w in s.get("waypoints") or [] if w.get("target_id")]
-    for r in plan.get("routes") or []:
-        out += [str(t) for t in r.get("targets_covered") or []]
-        out += [str(leg["target_id"]) for leg in r.get("legs") or [] if leg.get("target_id")]
-    return list(dict.fromkeys(out))
 
 
 # ---------------------------------------------------------------------------
@@ -347,7 +292,8 @@ def _resolve_wind(area, plans: list[dict], wind: Wind | None, start_utc: datetim
         if plan_wind and _finite(plan_wind.get("from_deg")) and _finite(plan_wind.get("speed_m_s")):
             wind = Wind(float(plan_wind["from_deg"]), float(plan_wind["speed_m_s"]), plan_wind.get("stability"))
         else:
-            wind = Wind(float(defaults.get("wind_from_deg", 270.0)), float(defaults.get("wind_speed_m_s", 4.0)),
+            wind = Wind(float(defaults.get("wind_from_deg", settings.SIMULATOR_WIND_FROM_DEG)),
+                        float(defaults.get("wind_speed_m_s", settings.DEFAULT_WIND_SPEED_M_S)),
                         defaults.get("stability"))
     stab = wind.stability or (plan_wind or {}).get("stability") or defaults.get("stability")
     if not stab:
@@ -435,7 +381,7 @@ def simulate_plans(
     epoch_unix_s = start_utc.timestamp()
     for kind, p in (("drone", drone_plan), ("van", van_plan)):
         if p is not None:
-            validate_plan(p, kind=kind).raise_if_errors(f"{kind} plan")
+            _check_plan(p, kind=kind).raise_if_errors(f"{kind} plan")
     plans = [p for p in (drone_plan, van_plan) if p]
     mean_wind, stab, mix = _resolve_wind(area, plans, wind, start_utc)
 
@@ -466,7 +412,7 @@ def simulate_plans(
         st = _platform_state(area, p, np.arange(p.profile.t_start_s, p.profile.t_end_s, 2.0))
         tracks.append((st["x_m"].to_numpy(), st["y_m"].to_numpy(), st["alt_agl_m"].to_numpy()))
     world.emitters = wd.choose_emitters(
-        area, tracks, _plan_targets(drone_plan) + _plan_targets(van_plan), mean_wind=mean_wind,
+        area, tracks, plan_targets(drone_plan) + plan_targets(van_plan), mean_wind=mean_wind,
         stability=stab, mixing_height_m=mix, n_emitters=n_emitters, seed=seed)
 
     files: list[Path] = []

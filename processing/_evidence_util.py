@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from ecopatrol.core import settings
+from ecopatrol.core.artefacts.samples import platform_kind_of
 from ecopatrol.core.crs import local_metric_crs, lonlat_to_xy
 from ecopatrol.core.errors import InputError
 from ecopatrol.core.io import atomic_path
@@ -15,7 +17,7 @@ from ecopatrol.core.weather import Wind, wind_at_height
 
 PASS_KEYS = ("platform_id", "mission_id", "pass_id")
 RECORD_KEYS = ("platform_id", "mission_id")  # one continuous analyser record
-DEFAULT_INLET_AGL_M = 3.0  # roof inlet of a monitoring van (ground vehicles: GPS heights are too noisy)
+DEFAULT_INLET_AGL_M = settings.GROUND_INLET_AGL_M  # roof inlet of a monitoring van (ground vehicles: GPS heights are too noisy)
 # QA flags (processing.qc) that make a concentration unusable as evidence; "stationary" is not one
 UNUSABLE_FLAGS = ("saturated", "instrument_status", "negative", "gps_quality", "speed_spike")
 
@@ -66,10 +68,8 @@ def record_codes(df: pd.DataFrame) -> np.ndarray:
 
 
 def is_ground_platform(df: pd.DataFrame) -> np.ndarray:
-    """True for rows of ground platforms (``platform_id`` not starting with ``drone``)."""
-    if "platform_id" not in df.columns:
-        return np.ones(len(df), bool)
-    return ~df["platform_id"].astype(str).str.lower().str.startswith("drone").to_numpy()
+    """True for rows of ground platforms (``platform_kind`` van or fixed; never guessed from the id)."""
+    return platform_kind_of(df) != "drone"
 
 
 def receptor_agl_m(df: pd.DataFrame, *, ground_inlet_agl_m: float = DEFAULT_INLET_AGL_M) -> np.ndarray:

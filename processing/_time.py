@@ -11,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ecopatrol.core import settings
 from ..core.errors import InputError
 
 GPS_EPOCH = pd.Timestamp("1980-01-06T00:00:00Z")
 SECONDS_PER_WEEK = 604_800
-DEFAULT_LOCAL_TZ = "Asia/Shanghai"
+DEFAULT_LOCAL_TZ = settings.DEFAULT_TIMEZONE
 
 # (UTC instant from which the offset applies, GPS − UTC in seconds).
 LEAP_SECONDS: tuple[tuple[str, int], ...] = (

@@ -15,16 +15,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ecopatrol.core.artefacts.samples import derived, platform_kind_of
+
 from ._evidence_util import metric_xy, pass_codes, require_columns
 
 log = logging.getLogger(__name__)
 
 
 def is_drone(samples: pd.DataFrame) -> np.ndarray:
-    """True for rows whose ``platform_id`` starts with ``drone`` (case-insensitive)."""
-    if "platform_id" not in samples.columns:
-        return np.zeros(len(samples), bool)
-    return samples["platform_id"].astype(str).str.lower().str.startswith("drone").to_numpy()
+    """True for rows whose ``platform_kind`` is ``drone`` (never guessed from the id)."""
+    return platform_kind_of(samples) == "drone"
 
 
 def _median_of_pass_means(key: np.ndarray, codes: np.ndarray, values: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -42,8 +42,8 @@ def _median_of_pass_means(key: np.ndarray, codes: np.ndarray, values: dict[str, 
 
 def _values(samples: pd.DataFrame, species: str) -> dict[str, np.ndarray]:
     vals = {species: samples[species].to_numpy(float)}
-    if f"{species}_enh" in samples.columns:
-        vals[f"{species}_enh"] = samples[f"{species}_enh"].to_numpy(float)
+    if derived(species, "enh") in samples.columns:
+        vals[derived(species, "enh")] = samples[derived(species, "enh")].to_numpy(float)
     return vals
 
 

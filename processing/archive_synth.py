@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ecopatrol.core import settings
 from ..core.crs import lonlat_to_xy, xy_to_lonlat
 from ecopatrol.core.io import atomic_path, atomic_write
 from ..core.errors import FormatError, InputError, InputFileNotFoundError
@@ -224,7 +225,7 @@ def _van_day(ctx: dict, day: int, van: int) -> pd.DataFrame:
     platform = f"van{van + 1:02d}"
     frame = pd.DataFrame({
         "time_utc": t_start + pd.to_timedelta(ts, unit="s"),
-        "platform_id": platform,
+        "platform_id": platform, "platform_kind": "van",
         "mission_id": f"{platform}-{date:%Y-%m-%d}",
         "pass_id": pass_id,
         "lon": np.round(lon, 7), "lat": np.round(lat, 7),
@@ -289,7 +290,8 @@ def _context(area, *, days: int, seed: int, hz: float, hours: float, start: str,
             row = near.iloc[int(rng.choice(len(near), p=p / p.sum()))]
             w_from, w_speed = float(row["from_deg"]), float(row["speed_m_s"])
         else:
-            w_from, w_speed = float(dflt.get("wind_from_deg", 315.0)), float(dflt.get("wind_speed_m_s", 4.0))
+            w_from, w_speed = (float(dflt.get("wind_from_deg", settings.DEFAULT_WIND_FROM_DEG)),
+                              float(dflt.get("wind_speed_m_s", settings.DEFAULT_WIND_SPEED_M_S)))
         winds.append(((w_from + rng.normal(0, 20)) % 360.0, max(1.5, w_speed * rng.uniform(0.6, 1.4)),
                       str(rng.choice(["C", "D", "D", "D", "E"]))))
         bg_levels.append(float(rng.lognormal(np.log(60.0), 0.25)))

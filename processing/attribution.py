@@ -45,6 +45,7 @@ from scipy import sparse
 from scipy.optimize import nnls
 from scipy.special import log_ndtr, logsumexp
 
+from ecopatrol.core.artefacts.samples import derived
 from ecopatrol.core.crs import lonlat_to_xy
 from ecopatrol.core.dispersion import SigmaScheme, effective_height_m, plume_frame, unit_concentration_matrix
 from ecopatrol.core.errors import InputError
@@ -679,7 +680,7 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
     ``distance_m``, ``expected_ugm3``, ``observed_ugm3``, ``explanation`` + extras; the
     ``all-samples`` rows are the NNLS rates) and the per-source NNLS rates.
     """
-    enh_col, noise_col, exc_col = f"{species}_enh", f"{species}_noise", f"{species}_exceed"
+    enh_col, noise_col, exc_col = derived(species, "enh"), derived(species, "noise"), derived(species, "exceed")
     if enh_col not in samples.columns:
         raise InputError(f"attribution: samples are not annotated for `{species}`: run plume.annotate first")
     if crs is None:
@@ -864,10 +865,10 @@ def _species_rows(samples: pd.DataFrame, op: PlumeOperator, area, species: str) 
     out = []
     for j, sp in enumerate(SPECIES):
         col = f"{sp}_ppb"
-        if f"{col}_enh" not in samples.columns or f"{col}_noise" not in samples.columns:
+        if derived(col, "enh") not in samples.columns or derived(col, "noise") not in samples.columns:
             continue
-        out.append((ppb_to_ugm3(samples[f"{col}_enh"].to_numpy(float), sp),
-                    ppb_to_ugm3(samples[f"{col}_noise"].to_numpy(float), sp), prof[:, j]))
+        out.append((ppb_to_ugm3(samples[derived(col, "enh")].to_numpy(float), sp),
+                    ppb_to_ugm3(samples[derived(col, "noise")].to_numpy(float), sp), prof[:, j]))
     return out
 
 

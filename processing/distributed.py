@@ -67,6 +67,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ecopatrol.core.artefacts.samples import derived
 from ..core.errors import FormatError, InputError, InputFileNotFoundError, Report
 from .aggregate import CELL_KEY_SCALE as _KEY_SCALE  # cell key = ix * scale + iy
 
@@ -278,7 +279,7 @@ def _pass_means(key: np.ndarray, codes: np.ndarray, values: dict[str, np.ndarray
 
 def _value_arrays(ann: pd.DataFrame, species: str) -> dict[str, np.ndarray]:
     vals = {species: ann[species].to_numpy(float)}
-    enh = f"{species}_enh"
+    enh = derived(species, "enh")
     if enh in ann.columns:
         vals[enh] = ann[enh].to_numpy(float)
     return vals
@@ -292,7 +293,7 @@ def _map_batch(batch: list[Partition], prm: _Params, pieces) -> dict:
     from . import hotspots
     from ._evidence_util import pass_codes
 
-    species, enh = prm.species, f"{prm.species}_enh"
+    species, enh = prm.species, derived(prm.species, "enh")
     anns = [_annotate(_read_partition(p, species), species, prm.min_noise) for p in batch]
     ann = pd.concat(anns, ignore_index=True) if len(anns) > 1 else anns[0]
     del anns
@@ -574,7 +575,7 @@ def _finish(*, out_dir, species, cells, segments, grid, dens, bw, n_samples, n_p
     from . import hotspots
     from .evidence import _rule_summary  # evidence.json's hotspot_rule, built the same way
 
-    enh = f"{species}_enh"
+    enh = derived(species, "enh")
     value = enh if len(cells) and enh in cells.columns else species
     cells = _with_gi(cells, value, gi_distance_m or 2.5 * params["cell_m"], seed)
     if segments is not None:
@@ -799,7 +800,7 @@ def process_archive(
         # 3. reduce, submitted at once so that each map result is freed as soon as its small
         # dependents have run (the client keeps no reference to it): buckets of cells/segments
         # meet in one task per bucket; kernel windows are summed in a tree of fan-in 4
-        value_names = [species, f"{species}_enh"]
+        value_names = [species, derived(species, "enh")]
         layers = ["cells"] + (["segments"] if pieces is not None else [])
         reds = {layer: [client.submit(_reduce_bucket,
                                       [client.submit(_bucket_of, m, layer, b, pure=False) for m in maps],
@@ -931,7 +932,7 @@ def process_in_memory(
     ok = np.isfinite(x) & np.isfinite(y)
     bounds = {"x_min": x[ok].min(), "x_max": x[ok].max(), "y_min": y[ok].min(), "y_max": y[ok].max()}
     grid, bw = _kernel_grid(bounds, crs, raster_cell_m, bandwidth_m)
-    e = ann[f"{species}_enh"].to_numpy(float)
+    e = ann[derived(species, "enh")].to_numpy(float)
     surface = hotspots.kernel_concentration(x, y, e, grid=grid, bandwidth_m=bw)
     dens = hotspots.kde_grid(x, y, grid=grid, bandwidth_m=bw, weights=np.clip(np.nan_to_num(e), 0, None))
     # the hotspot rule's noise and background: the same histograms as the distributed path's

@@ -39,6 +39,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ecopatrol.core.artefacts.samples import derived
 from ecopatrol.core.crs import haversine_m
 from ecopatrol.core.errors import InputError
 from ecopatrol.core.weather import Wind
@@ -100,11 +101,11 @@ def _with_gi(features: gpd.GeoDataFrame, value: str, distance_m: float, seed: in
 def _with_signal(features: gpd.GeoDataFrame, samples: pd.DataFrame, species: str) -> tuple[gpd.GeoDataFrame, dict]:
     """``features`` with :func:`.hotspots.signal_mask` columns, from the per-sample noise and
     background of ``samples`` (their medians), and those two values."""
-    enh = f"{species}_enh"
+    enh = derived(species, "enh")
     if len(features) == 0 or enh not in features.columns or len(samples) == 0:
         return features, {"noise": None, "background": None}
-    noise = float(np.nanmedian(samples[f"{species}_noise"].to_numpy(float)))
-    bg = float(np.nanmedian(samples[f"{species}_bg"].to_numpy(float)))
+    noise = float(np.nanmedian(samples[derived(species, "noise")].to_numpy(float)))
+    bg = float(np.nanmedian(samples[derived(species, "bg")].to_numpy(float)))
     return features.join(hotspots.signal_mask(features, value=enh, noise=noise, background=bg)), \
         {"noise": noise, "background": bg}
 
@@ -278,7 +279,7 @@ def build_evidence(
     segments = aggregate.road_segments(van, species=species, segment_m=segment_m, roads=roads, crs=crs) \
         if len(van) else gpd.GeoDataFrame({"segment_id": []}, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
     cells = aggregate.grid_cells(ann, species=species, cell_m=cell_m, crs=crs)
-    enh = f"{species}_enh"
+    enh = derived(species, "enh")
     segments = _with_gi(segments, enh, gi_distance_m or 5 * segment_m, seed)
     cells = _with_gi(cells, enh, gi_distance_m or 2.5 * cell_m, seed)
 

@@ -31,6 +31,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from ecopatrol.core.artefacts.plan import sortie_targets
 from ecopatrol.core.crs import lonlat_to_xy
 from ecopatrol.core.dispersion import plume_frame, sigmas
 from ecopatrol.core.errors import InputError
@@ -423,16 +424,6 @@ def _target_score(xd: np.ndarray, yd: np.ndarray, s_m: np.ndarray, wpos: np.ndar
     return np.where((xd > 0) & (xd <= max_target_m) & np.isfinite(score), score, 0.0)
 
 
-def _plan_targets(plan: dict | None) -> dict[str, list[str]]:
-    if not plan:
-        return {}
-    out = {}
-    for s in plan.get("sorties", []):
-        t = s.get("targets") or sorted({w.get("target_id") for w in s.get("waypoints", []) if w.get("target_id")})
-        out[str(s.get("sortie_id"))] = list(t)
-    return out
-
-
 def curtain_span_mask(s_m: np.ndarray, z_m: np.ndarray, *, bin_m: float = 10.0, level_m: float = 5.0,
                       min_levels: int = 3) -> np.ndarray:
     """Samples within the stretch of the plane that the drone flew at ≥ ``min_levels`` heights.
@@ -518,7 +509,7 @@ MIN_CURTAIN_AGL_M = 2.0  # drone samples below this are on the ground, not on a 
 def flux_table(samples: pd.DataFrame, area=None, *, species: str = "tvoc_ugm3", wind: Wind | None = None,
                crs=None, plan: dict | None = None, min_samples: int = 50, min_height_m: float = 15.0,
                max_target_m: float = 3000.0) -> pd.DataFrame:
-    """Curtain fluxes of every drone sortie (``platform_id`` starting with ``drone``).
+    """Curtain fluxes of every drone sortie (samples whose ``platform_kind`` is ``drone``).
 
     Each sortie (``mission_id``) is split into spatially connected clusters; a cluster that is
     a vertical plane (trimmed line fit) spanning ≥ ``min_height_m`` with ≥ ``min_samples``
@@ -549,7 +540,7 @@ def flux_table(samples: pd.DataFrame, area=None, *, species: str = "tvoc_ugm3", 
     mcode = pd.factorize(missions)[0]
     groups = _curtain_groups(x, y, mcode)
     w0 = default_wind(area, wind)
-    targets_of = _plan_targets(plan)
+    targets_of = sortie_targets(plan)
     ent = getattr(area, "enterprises", None)
     if ent is not None and len(ent):
         ex, ey = lonlat_to_xy(ent.geometry.x.to_numpy(), ent.geometry.y.to_numpy(), crs)

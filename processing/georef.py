@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.crs import local_metric_crs, lonlat_to_xy
+from ecopatrol.core.artefacts.samples import check_platform_kind
 from ecopatrol.core.io import sha256_file
 from ..core.errors import DelayError, InputError
 from . import qc
@@ -154,6 +155,7 @@ def georeference(
     dem=None,
     platform_id: str | None = None,
     mission_id: str | None = None,
+    platform_kind: str | None = None,
     max_gap_s: float = 5.0,
     tz: str | None = None,
     search_s: tuple[float, float] = (-120.0, 120.0),
@@ -173,6 +175,10 @@ def georeference(
         estimable. A mapping's ``[instrument]`` values count as declared.
     dem
         ``elevation_m(lon, lat)`` callable, an Area, or a GeoTIFF path (metres AMSL).
+    platform_kind
+        ``drone``, ``van`` or ``fixed`` (the samples' ``platform_kind``). Default: the mapping's
+        ``[position] platform_kind``, else the track's format (flight logs: drone; GPX, NMEA,
+        Picarro: van); a track whose format cannot tell (a mapped CSV) is refused without it.
     max_gap_s
         No interpolation across GPS gaps longer than this; such samples are quarantined.
     response_s
@@ -338,7 +344,9 @@ def georeference(
         s["qa_flags"] = qc.qa_flags(s, species, gps_fix=fix, hdop=hd)
         s["pass_id"] = qc.segment_passes(t_air[sel], it.vx_m_s[sel], it.vy_m_s[sel], max_gap_s=max_gap_s)
         first_track = reads[track_paths[0]] if track_paths else r
+        kind, kind_method = _platform_kind(platform_kind, first_track)
         s["platform_id"] = platform_id or TRACK_FORMAT_PLATFORM.get(first_track.format, first_track.path.stem)
+        s["platform_kind"] = kind
         s["mission_id"] = mission_id or (track_paths[0].stem if track_paths else p.stem)
         parts.append(s)
         nq = int(bad.sum()) + len(r.quarantine)
@@ -356,6 +364,7 @@ def georeference(
             "total_delay_estimated_s": est.delay_s if est is not None and est.ok else None,
             "total_delay_estimated_confidence": est.confidence if est is not None else None,
             "instrument_file": rec.path.name if rec is not None else None,
+            "platform_kind": kind, "platform_kind_method": kind_method,
             "species": species,
             "start_utc": iso_utc(s["time_utc"].min()) if len(s) else None,
             "end_utc": iso_utc(s["time_utc"].max()) if len(s) else None,
@@ -409,6 +418,20 @@ def pair_field_files(folder: str | Path, *, recursive: bool = False) -> list[tup
         if track is not None:
             out.append(((track,), p))
     return out
+
+
+def _platform_kind(declared, track: ReadResult) -> tuple[str, str]:
+    """What carried the inlet, and how that is known: declared, the mapping, the track's format."""
+    if declared:
+        return check_platform_kind(declared, what="--platform-kind"), "declared"
+    if track.meta.get("platform_kind"):
+        return check_platform_kind(track.meta["platform_kind"], what=f"`{track.path.name}` mapping platform_kind"), \
+            "declared in the mapping"
+    if track.format in TRACK_FORMAT_PLATFORM:
+        return TRACK_FORMAT_PLATFORM[track.format], f"the track's format ({track.format})"
+    raise InputError(f"`{track.path.name}` ({track.format}): its format does not tell whether a drone, a van or a "
+                     "fixed station carried the inlet (this decides the receptor height): pass --platform-kind "
+                     "drone|van|fixed, or set `platform_kind` under [position] in the mapping")
 
 
 def _instrument_record(sensor: Path, instrument):

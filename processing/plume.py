@@ -32,6 +32,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from ecopatrol.core.artefacts.samples import derived
 from ..core.profiles import SPECIES
 from ._evidence_util import lonlat_of, metric_xy, pass_codes, record_codes, require_columns
 
@@ -98,10 +99,10 @@ def annotate(
     bg = raw + offset
     enh = c - bg
     exceed = (enh > k_sigma * noise) & (enh > abs_threshold) & (enh > rel_threshold * np.abs(bg))
-    out[f"{species}_bg"] = bg
-    out[f"{species}_enh"] = enh
-    out[f"{species}_noise"] = noise
-    out[f"{species}_exceed"] = exceed & np.isfinite(c)
+    out[derived(species, "bg")] = bg
+    out[derived(species, "enh")] = enh
+    out[derived(species, "noise")] = noise
+    out[derived(species, "exceed")] = exceed & np.isfinite(c)
     log.info("background %s: %d samples, %d records, %d exceed (%.1f %%)", species, n,
              len(np.unique(codes)), int(exceed.sum()), 100.0 * exceed.mean() if n else 0.0)
     return out
@@ -124,8 +125,8 @@ def annotate_btx(samples: pd.DataFrame, **kwargs) -> pd.DataFrame:
         if v.notna().sum() < 3:
             continue
         a = annotate(out.assign(**{col: v}), species=col, **kwargs)
-        out[f"{col}_enh"] = a[f"{col}_enh"].to_numpy()
-        out[f"{col}_noise"] = a[f"{col}_noise"].to_numpy()
+        out[derived(col, "enh")] = a[derived(col, "enh")].to_numpy()
+        out[derived(col, "noise")] = a[derived(col, "noise")].to_numpy()
     return out
 
 
@@ -158,7 +159,7 @@ def detect_events(
     input row in order, its event id (empty string when the sample is in no event).
     ``area`` is the enhancement integrated along the track, µg/m³·m (species unit · m).
     """
-    enh_col, exc_col = f"{species}_enh", f"{species}_exceed"
+    enh_col, exc_col = derived(species, "enh"), derived(species, "exceed")
     if exc_col not in annotated.columns:
         annotated = annotate(annotated, species=species)
     n = len(annotated)

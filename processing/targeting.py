@@ -33,15 +33,16 @@ Every row carries ``reasons``: the evidence and the registry facts behind its sc
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ecopatrol.core.errors import InputError, InputFileNotFoundError
+from ecopatrol.core.artefacts import targets as targets_artefact
+from ecopatrol.core.artefacts.evidence import read_evidence
+from ecopatrol.core.artefacts.targets import write_targets  # noqa: F401  (re-exported: the writer of targets.csv)
+from ecopatrol.core.errors import InputError
 
 from ._evidence_util import lonlat_of, write_csv
 
@@ -61,9 +62,7 @@ POOL_TEMPER = 1.0  # scale of the pooled log Bayes factors (1: the product of th
 SHARE_CRED_MIN = 0.3  # event/hotspot shares of a source without a significant all-samples rate
 SIGNAL_WEIGHT = 1.0  # the sparse attribution's emission probability counts as it is
 ITEM_WEIGHT = 0.05  # events, hotspots and the NNLS rate: the same samples again, so only a tie-breaker
-TARGET_COLUMNS = ["rank", "enterprise_id", "name", "score", "reasons", "industry", "positive_list",
-                  "evidence_score", "risk_score", "rate_g_s", "rate_sd_g_s", "n_events", "n_confirmed_events",
-                  "best_hotspot_confidence", "flux_g_s", "emit_probability", "violations_3y", "days_since_inspection", "lon", "lat"]
+TARGET_COLUMNS = list(targets_artefact.TARGET_COLUMNS)
 
 
 def _industry_weight(industry: str) -> float:
@@ -75,31 +74,14 @@ def _industry_weight(industry: str) -> float:
     return 0.3
 
 
-def _read_evidence(evidence) -> dict:
+def _evidence_tables(evidence) -> dict:
     """Tables of an evidence folder (or an EvidenceResult)."""
     if hasattr(evidence, "attribution"):
         return {"attribution": evidence.attribution, "events": pd.DataFrame(evidence.events),
                 "hotspots": pd.DataFrame(evidence.hotspots), "flux": evidence.flux, "summary": evidence.summary,
                 "rates": getattr(evidence, "rates", pd.DataFrame())}
-    d = Path(evidence)
-    if not d.is_dir():
-        raise InputFileNotFoundError(f"evidence folder `{d}` not found: run `ecopatrol hotspots` first")
-    if not (d / "attribution.csv").exists():
-        raise InputFileNotFoundError(f"`{d / 'attribution.csv'}` not found: is `{d}` an evidence folder?")
-    import pyogrio
-
-    def gpkg(name):
-        p = d / name
-        return pd.DataFrame(pyogrio.read_dataframe(p, read_geometry=False)) if p.exists() else pd.DataFrame()
-
-    def csv(name):
-        p = d / name
-        return pd.read_csv(p, dtype={"enterprise_id": str, "target_id": str}) if p.exists() and p.stat().st_size \
-            else pd.DataFrame()
-
-    summary = json.loads((d / "evidence.json").read_text()) if (d / "evidence.json").exists() else {}
-    return {"attribution": csv("attribution.csv"), "events": gpkg("events.gpkg"), "hotspots": gpkg("hotspots.gpkg"),
-            "flux": csv("flux.csv"), "summary": summary, "rates": csv("rates.csv")}
+    tables = read_evidence(evidence)
+    return {k: pd.DataFrame() if v is None else v for k, v in tables.items()}
 
 
 def _best_two(s: np.ndarray) -> float:
@@ -250,7 +232,7 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
     LedgerAdjustment``) folds in the on-site outcomes of the supervision ledger. Returns the ``targets.csv`` frame
     sorted by score (ties by enterprise id), ``rank`` from 1; ``top`` keeps the first rows.
     """
-    ev = _read_evidence(evidence_dir_or_result)
+    ev = _evidence_tables(evidence_dir_or_result)
     ent = area.enterprises
     if ent is None or len(ent) == 0:
         raise InputError("targets: the area registry has no enterprises")
@@ -423,19 +405,6 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
     log.info("targets: %d enterprises ranked, %d with evidence, top score %.2f", len(ent), int(has_ev.sum()),
              float(out["score"].iloc[0]) if len(out) else 0.0)
     return out[TARGET_COLUMNS]
-
-
-def write_targets(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``targets.csv`` atomically (UTF-8 with BOM so spreadsheet programs show Chinese names)."""
-    missing = [c for c in ("rank", "enterprise_id", "name", "score", "reasons") if c not in df.columns]
-    if missing:
-        raise InputError(f"targets: missing column(s) {', '.join(missing)}")
-    from ._evidence_util import write_atomic
-
-    path = Path(path)
-    write_atomic(path, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8-sig"))
-    log.info("wrote %s: %d targets", path.name, len(df))
-    return path
 
 
 __all__ = ["rank_targets", "write_targets", "write_csv"]

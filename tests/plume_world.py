@@ -91,7 +91,7 @@ def van_samples(area: FakeArea, emitters: dict[str, float], *, road_x_m=(1400.0,
             lon, lat = xy_to_lonlat(x, y, CRS_M)
             frames.append(pd.DataFrame({
                 "time_utc": t + pd.to_timedelta(np.arange(len(x)), unit="s"),
-                "platform_id": "van1", "mission_id": "R01", "pass_id": p * len(road_x_m) + r + 1,
+                "platform_id": "van1", "platform_kind": "van", "mission_id": "R01", "pass_id": p * len(road_x_m) + r + 1,
                 "lon": lon, "lat": lat, "alt_amsl_m": 12.5, "alt_agl_m": 2.5, "speed_m_s": speed_m_s,
                 "tvoc_ugm3": c, "wind_from_deg": wind_from_deg if measured_wind else np.nan,
                 "wind_speed_m_s": wind_speed_m_s if measured_wind else np.nan, "qa_flags": "",
@@ -125,7 +125,7 @@ def curtain_samples(area: FakeArea, emitters: dict[str, float], *, centre_xy_m, 
         lon, lat = xy_to_lonlat(x, y, CRS_M)
         frames.append(pd.DataFrame({
             "time_utc": t + pd.to_timedelta(np.arange(len(x)) * spacing_m / 4.0, unit="s"),
-            "platform_id": "drone1", "mission_id": sortie, "pass_id": k + 1, "lon": lon, "lat": lat,
+            "platform_id": "drone1", "platform_kind": "drone", "mission_id": sortie, "pass_id": k + 1, "lon": lon, "lat": lat,
             "alt_amsl_m": 10.0 + z, "alt_agl_m": float(z), "speed_m_s": 4.0, "tvoc_ugm3": c,
             "wind_from_deg": np.nan, "wind_speed_m_s": np.nan, "qa_flags": "",
         }))
@@ -182,7 +182,7 @@ def street_survey(seed: int = 0, *, noise: str = "white", noise_sd: float = 6.0,
         c = c + peak * np.exp(-0.5 * ((x - px) ** 2 + (y - py) ** 2) / width**2)
     lon, lat = xy_to_lonlat(X0 + x, Y0 + y, CRS_M)
     df = pd.DataFrame({
-        "time_utc": T0 + pd.to_timedelta(tt, unit="s"), "platform_id": "van1", "mission_id": "R01",
+        "time_utc": T0 + pd.to_timedelta(tt, unit="s"), "platform_id": "van1", "platform_kind": "van", "mission_id": "R01",
         "pass_id": pp, "lon": lon, "lat": lat, "alt_amsl_m": 12.5, "alt_agl_m": 2.5, "speed_m_s": speed_m_s,
         "tvoc_ugm3": c, "qa_flags": "",
     })

@@ -97,3 +97,11 @@ def write_plans(root: Path, *, drone: dict | None = None, van: dict | None = Non
             (root / kind).mkdir(parents=True, exist_ok=True)
             (root / kind / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
     return root
+
+
+def simulate_field(root: Path, *, seed: int):
+    """Plans (one curtain sortie, one van route) simulated into ``root/field``: ``(result, field folder)``."""
+    from ecopatrol.missions.simulate import simulate
+
+    plans = write_plans(root / "plans", drone=drone_plan(), van=van_plan())
+    return simulate(make_area(), plans, root / "field", seed=seed), root / "field"

@@ -134,7 +134,7 @@ def test_a_transit_leg_in_the_plane_is_not_interpolated_into_the_curtain():
     c = 20.0 + plume_conc(area, emit, x, y, np.full(len(ss), 30.0), wind_from_deg=270.0, wind_speed_m_s=4.0)
     lon, lat = xy_to_lonlat(x, y, CRS_M)
     leg = pd.DataFrame({"time_utc": s["time_utc"].iloc[0] - pd.to_timedelta(np.arange(len(ss), 0, -1), unit="s"),
-                        "platform_id": "drone1", "mission_id": "S01", "pass_id": 0, "lon": lon, "lat": lat,
+                        "platform_id": "drone1", "platform_kind": "drone", "mission_id": "S01", "pass_id": 0, "lon": lon, "lat": lat,
                         "alt_amsl_m": 40.0, "alt_agl_m": 30.0, "speed_m_s": 4.0, "tvoc_ugm3": c,
                         "wind_from_deg": np.nan, "wind_speed_m_s": np.nan, "qa_flags": ""})
     assert c.max() > 100.0  # the leg does cross E05's plume

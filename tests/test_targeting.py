@@ -179,7 +179,7 @@ def test_jimo_hidden_emitter_ranks_in_the_top_three(jimo, tmp_path):
         lon, lat = xy_to_lonlat(x, y, crs)
         frames.append(pd.DataFrame({
             "time_utc": pd.Timestamp("2026-05-12T02:00:00Z") + pd.to_timedelta(p * 1000 + np.arange(len(x)), "s"),
-            "platform_id": "van1", "mission_id": "R01", "pass_id": p + 1, "lon": lon, "lat": lat, "alt_agl_m": 2.5,
+            "platform_id": "van1", "platform_kind": "van", "mission_id": "R01", "pass_id": p + 1, "lon": lon, "lat": lat, "alt_agl_m": 2.5,
             "tvoc_ugm3": c, "wind_from_deg": 270.0, "wind_speed_m_s": 4.0}))
     df = pd.concat(frames, ignore_index=True)
     samples = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326")

@@ -24,6 +24,7 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
+from ecopatrol.core.artefacts.plan import write_plan
 from ecopatrol.core.errors import SafetyError
 from ecopatrol.core.io import atomic_write
 
@@ -522,7 +523,7 @@ def write_drone_plan(plan, area, out_dir, *, strict: bool = False) -> list[Path]
                           f"({len(bad)} problem(s)):\n{lines}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = [atomic_write(out / "plan.json", json.dumps(d, indent=1, ensure_ascii=False))]
+    written = [write_plan(d, out / "plan.json")]
     for sid, (s, doc, wpml) in built.items():
         written.append(atomic_write(out / f"{sid}.plan", json.dumps(doc, indent=1)))
         written.append(atomic_write(out / f"{sid}.waypoints", qgc_wpl(s)))

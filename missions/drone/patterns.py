@@ -27,6 +27,7 @@ import numpy as np
 import shapely
 from shapely.geometry import Point, Polygon
 
+from ecopatrol.core import settings
 from ecopatrol.core.dispersion import effective_height_m, ground_max_distance_m, sigmas
 from ecopatrol.core.errors import InputError
 from ecopatrol.core.weather import Wind
@@ -34,7 +35,7 @@ from ecopatrol.core.weather import Wind
 PatternName = Literal["curtain", "orbit", "profile", "survey", "hover"]
 PATTERNS: tuple[str, ...] = ("curtain", "orbit", "profile", "survey", "hover")
 MIN_SAMPLE_AGL_M = 10.0
-DEFAULT_STACK_HEIGHT_M = 15.0
+DEFAULT_STACK_HEIGHT_M = settings.UNKNOWN_STACK_HEIGHT_DRONE_M
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ecopatrol.core import settings
+from ecopatrol.core.artefacts.plan import PLAN_SCHEMA
 from ecopatrol.core.crs import lonlat_to_xy, xy_to_lonlat
 from ecopatrol.core.errors import InputError, PlanningError, SafetyError
 from ecopatrol.core.rules import rules_of
@@ -36,7 +38,7 @@ from .patterns import PATTERNS, Block, TargetSite, make_block
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "ecopatrol.plan/1"
+SCHEMA = PLAN_SCHEMA
 FLAT_GROUND_NOTE = ("heights are above the launch point, not above ground: no DEM (planned with --flat-ground; "
                     "hills and valleys between the launch point and the targets are not accounted for)")
 ADHOC_SITE_ID = "ADHOC"
@@ -177,7 +179,7 @@ def target_sites(area, target_ids: list[str], crs) -> list[TargetSite]:
     if unknown:
         raise InputError(f"{len(unknown)} target(s) not in area {area.name!r}: {', '.join(unknown[:10])}"
                          + (" …" if len(unknown) > 10 else "") + " — check the ids against the registry")
-    default_r = float((getattr(area, "config", {}) or {}).get("defaults", {}).get("site_radius_m", 60.0))
+    default_r = float((getattr(area, "config", {}) or {}).get("defaults", {}).get("site_radius_m", settings.DEFAULT_SITE_RADIUS_M))
     sel = e.set_index(e["enterprise_id"].astype(str)).loc[list(target_ids)]
     pts = sel.geometry.representative_point()  # a site may be a polygon
     ex, ey = lonlat_to_xy(pts.x.to_numpy(), pts.y.to_numpy(), crs)
@@ -190,7 +192,7 @@ def target_sites(area, target_ids: list[str], crs) -> list[TargetSite]:
         sx, sy = lonlat_to_xy(sp.x.to_numpy(), sp.y.to_numpy(), crs)
         arr = pd.DataFrame({
             "eid": src["enterprise_id"].astype(str).to_numpy(), "x": sx, "y": sy,
-            "h": pd.to_numeric(pd.Series(_col(src, "height_m", np.nan)), errors="coerce").fillna(15.0).to_numpy(),
+            "h": pd.to_numeric(pd.Series(_col(src, "height_m", np.nan)), errors="coerce").fillna(settings.UNKNOWN_STACK_HEIGHT_DRONE_M).to_numpy(),
             "v": pd.to_numeric(pd.Series(_col(src, "exit_velocity_m_s", np.nan)), errors="coerce").to_numpy(),
             "d": pd.to_numeric(pd.Series(_col(src, "diameter_m", np.nan)), errors="coerce").to_numpy(),
             "t": pd.to_numeric(pd.Series(_col(src, "exit_temp_k", np.nan)), errors="coerce").to_numpy(),

@@ -27,13 +27,13 @@ waypoint heights, return-to-home height and aircraft / payload enums.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
 import numpy as np
 import shapely
 
+from ecopatrol.core.artefacts.plan import PLAN_SCHEMA, read_plan
 from ecopatrol.core.crs import lonlat_to_xy
 from ecopatrol.core.errors import FormatError, Report
 from ecopatrol.core.rules import rules_of
@@ -59,13 +59,13 @@ def _as_dict(plan_or_dict) -> dict:
     if isinstance(plan_or_dict, (str, Path)):
         p = Path(plan_or_dict)
         try:
-            return json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+            return read_plan(p, kind="drone")
+        except OSError as exc:
             raise FormatError(f"`{p.name}` is not a readable plan.json: {exc}") from exc
     return plan_or_dict.to_dict()
 
 
-def validate_plan(plan_or_dict, area, *, strict: bool = False) -> Report:
+def check_preflight(plan_or_dict, area, *, strict: bool = False) -> Report:
     """Every violation of a drone plan (a :class:`DronePlan`, its dict, or a ``plan.json`` path).
 
     Returns a :class:`~ecopatrol.core.errors.Report`; ``strict`` is accepted for symmetry and
@@ -74,8 +74,8 @@ def validate_plan(plan_or_dict, area, *, strict: bool = False) -> Report:
     plan = _as_dict(plan_or_dict)
     rep = Report()
     f = "plan.json"
-    if plan.get("schema") != "ecopatrol.plan/1":
-        rep.error(f"schema is {plan.get('schema')!r}, expected 'ecopatrol.plan/1'", file=f, field="schema")
+    if plan.get("schema") != PLAN_SCHEMA:
+        rep.error(f"schema is {plan.get('schema')!r}, expected {PLAN_SCHEMA!r}", file=f, field="schema")
     if plan.get("kind") != "drone":
         rep.error(f"kind is {plan.get('kind')!r}, expected 'drone'", file=f, field="kind")
     limits = plan.get("limits", {})
@@ -110,6 +110,10 @@ def validate_plan(plan_or_dict, area, *, strict: bool = False) -> Report:
     log.info("validated drone plan: %d sorties, %d errors, %d warnings", len(sorties), len(rep.errors),
              len(rep.warnings))
     return rep
+
+
+#: The name callers know; the plan artefact's own structure check is ``core.artefacts.plan.validate_plan``.
+validate_plan = check_preflight
 
 
 def _check_sortie(rep: Report, s: dict, area, crs, airspace: Airspace, *, cap, max_range, reserve, wind, payload_kg,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ecopatrol.core.artefacts.plan import write_plan
 from ecopatrol.core.crs import wgs84_to_gcj02
 from ecopatrol.core.io import atomic_write
 
@@ -210,7 +211,7 @@ def write_van_plan(plan: VanPlan, out_dir) -> list[Path]:
         txt += ["", f"Left for another day ({len(plan.deferred)}):"] + [f"  - {d.target_id}: {d.reason}"
                                                                       for d in plan.deferred]
     files = [
-        _atomic_write(out / "plan.json", json.dumps(plan.to_dict(), ensure_ascii=False, indent=1)),
+        write_plan(plan.to_dict(), out / "plan.json"),
         _atomic_write(out / "route.gpx", _gpx(plan, gcj02=False)),
         _atomic_write(out / "route_gcj02.gpx", _gpx(plan, gcj02=True)),
         _atomic_write(out / "route.kml", _kml(plan)),

@@ -23,6 +23,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ecopatrol.core import settings
 from ecopatrol.core.crs import lonlat_to_xy
 from ecopatrol.core.dispersion import effective_height_m, gaussian_plume, plume_frame, sigmas
 
@@ -33,7 +34,7 @@ DOWNWIND_RANGE_M = (100.0, 2000.0)
 UPWIND_RANGE_M = (200.0, 1500.0)
 MIN_REL_SIGNAL = 0.10  # a crossing must see ≥ 10 % of the target's peak ground concentration
 MAX_TURN_DEG = 60.0
-DEFAULT_STACK_HEIGHT_M = 10.0  # enterprises without registered stacks: a low, fugitive source
+DEFAULT_STACK_HEIGHT_M = settings.UNKNOWN_STACK_HEIGHT_VAN_M  # enterprises without registered stacks: a low, fugitive source
 # Distance at which the Briggs rise is evaluated: far enough that the transitional rise has reached
 # the final rise for any real stack (x = inf gives 0·inf = NaN for stacks without buoyancy).
 FINAL_RISE_X_M = 1.0e6

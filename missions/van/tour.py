@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from ecopatrol.core.artefacts.plan import PLAN_SCHEMA
 from ecopatrol.core.crs import haversine_m
 from ecopatrol.core.errors import InputError, InputFileNotFoundError, PlanningError
 
@@ -47,7 +48,7 @@ from .turns import Transits, count_node_uturns, unit_transits
 
 log = logging.getLogger(__name__)
 
-SCHEMA = "ecopatrol.plan/1"
+SCHEMA = PLAN_SCHEMA
 WEAK_SIGNAL_PENALTY_S = 300.0  # cost added to a leg per unit of signal below the target's best
 MAX_DEPOT_SNAP_M = 1000.0
 QUICK_DROP_MARGIN = 1.05  # a quick search's route this far over the shift drops a target without the full one

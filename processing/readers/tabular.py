@@ -20,6 +20,8 @@ examples; ``ecopatrol mapping init FILE`` drafts one from a file's header)::
     lat = "Lat"
     alt_amsl_m = "Alt"              # optional
     crs = "wgs84"                   # or "gcj02" / "bd09": converted to WGS-84 once, here
+    platform_kind = "van"           # what carried the inlet: drone, van or fixed (georef
+                                    # cannot tell it from a CSV's format)
 
     [[columns]]
     source = "NO2"                  # header in the CSV
@@ -148,7 +150,7 @@ def looks_like_analyser(header: list[str]) -> bool:
 
 _KEYS = {
     "time": ("column", "format", "timezone", "date"),
-    "position": ("lon", "lat", "alt_amsl_m", "crs"),
+    "position": ("lon", "lat", "alt_amsl_m", "crs", "platform_kind"),
     "columns": ("source", "name", "unit", "to", "molar_mass_g_mol"),
     "instrument": ("lag_s", "clock_offset_s", "response_s", "delimiter"),
 }
@@ -268,8 +270,9 @@ def read_mapped_csv(path: Path, mapping, *, tz: str | None = None) -> ReadResult
     inst = m.get("instrument", {})
     raw = _read_csv(path, inst.get("delimiter"))
     tm = m["time"]
+    position = {k: v for k, v in m["position"].items() if k != "platform_kind"} if "position" in m else None
     missing = [c for c in [tm["column"], *[c["source"] for c in m.get("columns", [])],
-                           *[v for k, v in m.get("position", {}).items() if k != "crs"]]
+                           *[v for k, v in (position or {}).items() if k != "crs"]]
                if c not in raw.columns]
     if missing:
         raise FormatError(f"`{path.name}`: columns {missing} named in the mapping are not in the CSV header "
@@ -278,11 +281,13 @@ def read_mapped_csv(path: Path, mapping, *, tz: str | None = None) -> ReadResult
              unit_key(c["to"]) if c.get("to") else None, c.get("molar_mass_g_mol")) for c in m.get("columns", [])]
     fmt = tm.get("format")
     fmt = None if fmt in (None, "iso", "ISO8601") else fmt
-    used = {tm["column"], *[c[0] for c in cols], *m.get("position", {}).values()}
+    used = {tm["column"], *[c[0] for c in cols], *(position or {}).values()}
     res = _build(path, raw, time_col=tm["column"], fmt=fmt, tz=tz or tm.get("timezone", "UTC"), cols=cols,
-                 position=m.get("position"), fmt_name="mapped-csv", date=tm.get("date"), mapped=True,
+                 position=position, fmt_name="mapped-csv", date=tm.get("date"), mapped=True,
                  extra={c: snake(c) for c in raw.columns if c not in used})
     res.meta.update({k: inst[k] for k in ("lag_s", "clock_offset_s", "response_s") if k in inst})
+    if "platform_kind" in m.get("position", {}):
+        res.meta["platform_kind"] = m["position"]["platform_kind"]
     return res
 
 
