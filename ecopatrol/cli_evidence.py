@@ -207,7 +207,9 @@ def attribute_cmd(
 
 
 def targets_cmd(
-    evidence_dir: Annotated[Path, typer.Argument(help="Evidence folder written by `ecopatrol hotspots`.")],
+    evidence_dirs: Annotated[list[Path], typer.Argument(
+        help="Evidence folder(s) written by `ecopatrol hotspots`; several folders (one per survey day) are "
+             "combined: a firm seen emitting on some days is kept, clean covered days count against it.")],
     area: Annotated[str | None, typer.Option(
         "--area", "-a", help="Area folder, or 'jimo' for the bundled example (default: the area recorded in "
                              "the evidence folder's evidence.json).")] = None,
@@ -236,7 +238,16 @@ def targets_cmd(
             ledger = adjustment_from_db(engine)
         finally:
             engine.dispose()
-    df = rank_targets(evidence_dir, _area_for_targets(evidence_dir, area), top=top, ledger=ledger)
+    evidence_dir = evidence_dirs[0]
+    the_area = _area_for_targets(evidence_dir, area)
+    if len(evidence_dirs) > 1:  # several survey days (processing.season)
+        from ecopatrol.processing.season import rank_season
+
+        for d in evidence_dirs[1:]:
+            _area_for_targets(d, area)
+        df = rank_season(evidence_dirs, the_area, top=top, ledger=ledger)
+    else:
+        df = rank_targets(evidence_dir, the_area, top=top, ledger=ledger)
     write_targets(df, out)
     if as_json:
         echo_json({"n_targets": len(df), "path": out, "top": df.head(10)})
