@@ -122,6 +122,16 @@ def _area_for_targets(evidence_dir: Path, area: str | None):
     return a
 
 
+def _check_near(evidence_dir: Path, a) -> None:
+    from ecopatrol.processing.evidence import check_position_near_area
+
+    b = _evidence_summary(evidence_dir).get("bounds_lonlat")
+    if isinstance(b, list) and len(b) == 4 and all(isinstance(v, int | float) for v in b):
+        check_position_near_area((b[0] + b[2]) / 2, (b[1] + b[3]) / 2, a, what=f"`{evidence_dir}`",
+                                 position="the centre of the surveyed samples",
+                                 fix="combine only survey days of the same area")
+
+
 SamplesArg = Annotated[Path, typer.Argument(help="Folder with samples.parquet (from `ecopatrol georef`), or the file.")]
 AreaOpt = Annotated[str | None, typer.Option(
     "--area", "-a", help="Area folder, or 'jimo' for the bundled example. Without it the evidence is built from "
@@ -243,8 +253,8 @@ def targets_cmd(
     if len(evidence_dirs) > 1:  # several survey days (processing.season)
         from ecopatrol.processing.season import rank_season
 
-        for d in evidence_dirs[1:]:
-            _area_for_targets(d, area)
+        for d in evidence_dirs[1:]:  # every day taken where this registry is
+            _check_near(d, the_area)
         df = rank_season(evidence_dirs, the_area, top=top, ledger=ledger)
     else:
         df = rank_targets(evidence_dir, the_area, top=top, ledger=ledger)
