@@ -117,6 +117,16 @@ def _area_for_targets(evidence_dir: Path, area: str | None):
     return a
 
 
+def _check_near(evidence_dir: Path, a) -> None:
+    from ecopatrol.processing.evidence import check_position_near_area
+
+    b = _evidence_summary(evidence_dir).get("bounds_lonlat")
+    if isinstance(b, list) and len(b) == 4 and all(isinstance(v, int | float) for v in b):
+        check_position_near_area((b[0] + b[2]) / 2, (b[1] + b[3]) / 2, a, what=f"`{evidence_dir}`",
+                                 position="the centre of the surveyed samples",
+                                 fix="combine only survey days of the same area")
+
+
 SamplesArg = Annotated[Path, typer.Argument(help="Folder with samples.parquet (from `ecopatrol georef`), or the file.")]
 AreaOpt = Annotated[str | None, typer.Option(
     "--area", "-a", help="Area folder, or 'jimo' for the bundled example. Without it the evidence is built from "
@@ -202,7 +212,9 @@ def attribute_cmd(
 
 
 def targets_cmd(
-    evidence_dir: Annotated[Path, typer.Argument(help="Evidence folder written by `ecopatrol hotspots`.")],
+    evidence_dirs: Annotated[list[Path], typer.Argument(
+        help="Evidence folder(s) written by `ecopatrol hotspots`; several folders (one per survey day) are "
+             "combined: a firm seen emitting on some days is kept, clean covered days count against it.")],
     area: Annotated[str | None, typer.Option(
         "--area", "-a", help="Area folder, or 'jimo' for the bundled example (default: the area recorded in "
                              "the evidence folder's evidence.json).")] = None,
@@ -234,7 +246,21 @@ def targets_cmd(
             ledger = adjustment_from_db(engine)
         finally:
             engine.dispose()
-    df = rank_targets(evidence_dir, _area_for_targets(evidence_dir, area), top=top, ledger=ledger, alarms=alarms)
+    evidence_dir = evidence_dirs[0]
+    the_area = _area_for_targets(evidence_dir, area)
+    if len(evidence_dirs) > 1:  # several survey days (processing.season)
+        if alarms is not None:
+            from ecopatrol.core.errors import InputError
+
+            raise InputError("--alarms takes one evidence folder: alarms are not yet combined over several "
+                             "survey days; rank the day the alarms belong to, or leave out --alarms")
+        from ecopatrol.processing.season import rank_season
+
+        for d in evidence_dirs[1:]:  # every day taken where this registry is
+            _check_near(d, the_area)
+        df = rank_season(evidence_dirs, the_area, top=top, ledger=ledger)
+    else:
+        df = rank_targets(evidence_dir, the_area, top=top, ledger=ledger, alarms=alarms)
     write_targets(df, out)
     if as_json:
         echo_json({"n_targets": len(df), "path": out, "top": df.head(10)})

@@ -106,13 +106,17 @@ def initial_targets(area, *, n_drone: int = 3, n_van: int = 10) -> tuple[list[st
 
 def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] | None = None,
              wind: Wind | None = None, n_emitters: int = 3, maps: bool = True,
-             lang: str | None = None, db: str | None = None) -> DemoResult:
+             lang: str | None = None, db: str | None = None, emitters=None, activity: float | None = None,
+             start_utc=None, plan_targets: tuple[list[str], list[str]] | None = None) -> DemoResult:
     """Run the whole loop on the bundled Jimo example into ``out`` and return what was done.
 
     ``wind`` (a ``core.weather.Wind``) replaces the area's default wind; ``n_emitters`` is the
     number of hidden emitters the simulator places; ``maps=False`` skips the map and report;
     ``lang`` (``"zh"`` or ``"en"``; default the area's) is the language of the map and report;
     ``db`` (a database URL) records the day's off-site checks in the supervision ledger.
+    A day of a persistent world (the simulated month): ``emitters`` (a truth.json or ids) keeps the
+    same hidden emitters, each emitting with probability ``activity`` that day; ``start_utc`` is the
+    survey day; ``plan_targets`` (drone ids, van ids) replaces the first-day targets from registry risk.
     """
     from .core.area import export_area, load_area
 
@@ -132,8 +136,8 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         wind = area.default_wind()
 
     with _Stage(result, "targets0", progress) as st:
-        drone_targets, van_targets = initial_targets(area)
-        st.what = f"first-day targets from registry risk: {len(drone_targets)} for the drone, {len(van_targets)} for the van"
+        drone_targets, van_targets = plan_targets if plan_targets is not None else initial_targets(area)
+        st.what = ("today's targets from the previous ranking" if plan_targets is not None else "first-day targets from registry risk") + f": {len(drone_targets)} for the drone, {len(van_targets)} for the van"
 
     from .missions.drone import plan_drone, write_drone_plan
     from .missions.van import plan_van, write_van_plan
@@ -156,7 +160,8 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
     from .missions.simulate import simulate
 
     with _Stage(result, "simulate", progress) as st:
-        sim = simulate(area, out / "plans", out / "field", seed=seed, wind=wind, n_emitters=n_emitters)
+        sim = simulate(area, out / "plans", out / "field", seed=seed, wind=wind, n_emitters=n_emitters,
+                       start_utc=start_utc, emitters=emitters, activity=activity)
         n_files = sum(1 for p in (out / "field").rglob("*") if p.is_file())
         st.what = f"field/ — {n_files} raw files in real formats, {len(sim.truth['emitters'])} hidden emitters (truth.json)"
 

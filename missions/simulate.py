@@ -313,6 +313,8 @@ def simulate(
     wind: Wind | None = None,
     n_emitters: int = 3,
     start_utc: datetime | None = None,
+    emitters=None,
+    activity: float | None = None,
 ) -> SimulationResult:
     """Fly the drone plan and drive the van plan of ``plans_dir`` through a simulated world.
 
@@ -320,6 +322,8 @@ def simulate(
     absent, not both) and writes the raw field files and ``truth.json`` to ``out_dir``
     (layout in the module docstring). ``wind`` overrides the plan's wind (else the area's
     default); ``start_utc`` defaults to 01:00Z on a date derived from ``seed``.
+    ``emitters`` (a truth.json, source/enterprise ids or dicts) keeps the same hidden emitters
+    across runs, each emitting on the day with probability ``activity`` (``missions.persistent``).
     """
     plans_dir = Path(plans_dir)
     drone_p, van_p = plans_dir / "drone" / "plan.json", plans_dir / "van" / "plan.json"
@@ -330,7 +334,7 @@ def simulate(
     drone = load_plan(drone_p, kind="drone") if drone_p.is_file() else None
     van = load_plan(van_p, kind="van") if van_p.is_file() else None
     return simulate_plans(area, out_dir, drone_plan=drone, van_plan=van, seed=seed, wind=wind,
-                          n_emitters=n_emitters, start_utc=start_utc)
+                          n_emitters=n_emitters, start_utc=start_utc, emitters=emitters, activity=activity)
 
 
 def simulate_track(
@@ -370,6 +374,8 @@ def simulate_plans(
     wind: Wind | None = None,
     n_emitters: int = 3,
     start_utc: datetime | None = None,
+    emitters=None,
+    activity: float | None = None,
 ) -> SimulationResult:
     """:func:`simulate` on plan dicts already in memory."""
     out_dir = Path(out_dir)
@@ -411,9 +417,15 @@ def simulate_plans(
     for p in platforms:
         st = _platform_state(area, p, np.arange(p.profile.t_start_s, p.profile.t_end_s, 2.0))
         tracks.append((st["x_m"].to_numpy(), st["y_m"].to_numpy(), st["alt_agl_m"].to_numpy()))
-    world.emitters = wd.choose_emitters(
-        area, tracks, plan_targets(drone_plan) + plan_targets(van_plan), mean_wind=mean_wind,
-        stability=stab, mixing_height_m=mix, n_emitters=n_emitters, seed=seed)
+    dormant = None
+    if emitters is not None:  # a persistent world: the same emitters every day, active by chance
+        from .persistent import persistent_emitters
+
+        world.emitters, dormant = persistent_emitters(area, emitters, seed=seed, activity=activity)
+    else:
+        world.emitters = wd.choose_emitters(
+            area, tracks, plan_targets(drone_plan) + plan_targets(van_plan), mean_wind=mean_wind,
+            stability=stab, mixing_height_m=mix, n_emitters=n_emitters, seed=seed)
 
     files: list[Path] = []
     rows: dict[str, int] = {}
@@ -482,6 +494,11 @@ def simulate_plans(
             for p in platforms
         ],
     }
+    if dormant is not None:
+        for d, p in zip(truth["emitters"], em["p_emit"], strict=True):
+            d.update(p_emit=float(p), emitting_today=True)
+        truth["dormant_emitters"] = dormant
+
     from .monitor_sim import simulate_monitors  # issue 17: the monitored firms' data loggers (HJ 212)
 
     files += simulate_monitors(area, em, out_dir, start_utc=start_utc, seed=seed, truth=truth)

@@ -1,0 +1,155 @@
+"""Targets over several survey days: firms that emit on some days and not on others.
+
+A firm's emissions vary from day to day (batch lines, night shifts, abatement switched on for a
+visit). Multiplying the days' "emits today" probabilities would require a firm to emit on every
+day; averaging them would let clean days wash out a firm seen emitting once. Instead, for each
+evidence folder (one survey day) :func:`ecopatrol.processing.targeting.rank_targets` gives each
+firm ``e_d``, the day's evidence that it emitted **that day**, and:
+
+- the **season evidence** is the probability that the firm emitted on **at least one** of the
+  days, ``1 − Π_d (1 − e_d)`` (the days' samples are independent): a firm seen emitting on day 1
+  only keeps its day-1 evidence, whatever the clean days that follow;
+- a **clean covered day** counts against a firm only where that day's samples covered it (the
+  supervision ledger's test, :func:`ecopatrol.processing.ledger.coverage.assess_run`: its
+  plume at :data:`~ecopatrol.processing.ledger.coverage.DETECTION_RATE_G_S` would have been seen
+  on enough clean samples): it lowers the registry-risk part of the score (the prior that the
+  firm emits unseen) by :data:`CLEAN_DAY_FACTOR` per day — the chance that an intermittent emitter
+  (emitting on a day with probability 1 − ``CLEAN_DAY_FACTOR`` = 0.5) stays clean that day. A day
+  whose folder does not lie in a run folder (``samples/`` beside ``evidence/``) has unknown
+  coverage and never counts against anyone;
+- ``score`` = 0.95 × season evidence (× the ledger's outcome factor) + 0.05 × risk (× 0.3 on
+  the positive list) × ``CLEAN_DAY_FACTOR`` ^ clean covered days; risk and the ledger notes as
+  in :func:`rank_targets` at the last day.
+
+The reasons say on which days (the survey dates of each folder's ``evidence.json``) the firm was
+seen emitting, on which it was covered and clean, and the strongest day's own reasons.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ecopatrol.core.errors import InputError
+
+from .targeting import EVIDENCE_MIN, EVIDENCE_WEIGHT, POSITIVE_LIST_FACTOR, TARGET_COLUMNS, rank_targets
+
+log = logging.getLogger(__name__)
+
+CLEAN_DAY_FACTOR = 0.5
+EMIT_DAY_MIN = 0.5  # a day's evidence at or above this is "seen emitting" in the reasons and n_days_emitting
+SEASON_COLUMNS = ["n_days", "n_days_emitting", "n_days_clean_covered", "days_emitting", "days_clean_covered"]
+
+
+def survey_day(evidence_dir: Path) -> str:
+    """The survey date (UTC) an evidence folder records, else its folder name."""
+    ej = Path(evidence_dir) / "evidence.json"
+    try:
+        s = json.loads(ej.read_text(encoding="utf-8"))
+        t = s.get("start_utc") or s.get("end_utc")
+        if t:
+            return pd.Timestamp(t).strftime("%Y-%m-%d")
+    except (OSError, ValueError, AttributeError):
+        pass
+    return Path(evidence_dir).resolve().parent.name or Path(evidence_dir).name
+
+
+def day_coverage(evidence_dir: Path, area) -> dict[str, bool] | None:
+    """Enterprise id → covered by that day's samples (the ledger's definition), or None when unknown
+    (the folder is not ``RUN/evidence`` with ``RUN/samples/samples.parquet``)."""
+    run = Path(evidence_dir).resolve().parent
+    if not (run / "samples" / "samples.parquet").exists():
+        return None
+    from .ledger.coverage import assess_run
+
+    a = assess_run(run, area)
+    return {c["enterprise_id"]: c["result"] != "not assessable" for c in a.checks}
+
+
+def rank_season(evidence_dirs, area, *, top: int | None = None, reference_date=None, ledger=None,
+                coverage: list[dict[str, bool] | None] | None = None) -> pd.DataFrame:
+    """Rank the area's enterprises from several evidence folders (one per survey day).
+
+    ``coverage`` (one mapping per folder, or None for unknown) replaces the ledger coverage test
+    (tests, or a caller that already assessed the runs). Returns the ``targets.csv`` frame with
+    :data:`SEASON_COLUMNS` added; ``emit_probability`` is the season evidence.
+    """
+    dirs = [Path(d) for d in evidence_dirs]
+    if not dirs:
+        raise InputError("targets: give at least one evidence folder")
+    if coverage is not None and len(coverage) != len(dirs):
+        raise InputError(f"targets: {len(coverage)} coverage maps for {len(dirs)} evidence folders")
+    days = [survey_day(d) for d in dirs]
+    order = np.argsort(days, kind="stable")
+    dirs, days = [dirs[i] for i in order], [days[i] for i in order]
+    cov = [coverage[i] for i in order] if coverage is not None else [day_coverage(d, area) for d in dirs]
+    per_day = [rank_targets(d, area, reference_date=reference_date).set_index("enterprise_id") for d in dirs]
+    last = rank_targets(dirs[-1], area, reference_date=reference_date, ledger=ledger).set_index("enterprise_id")
+    eid = last.index.astype(str)
+    e = np.column_stack([pd.to_numeric(df["evidence_score"].reindex(eid), errors="coerce").fillna(0.0).to_numpy()
+                         for df in per_day])  # (firms, days)
+    covered = np.column_stack([np.array([bool(c.get(x, False)) if c is not None else False for x in eid])
+                               for c in cov])
+    season = 1.0 - np.prod(1.0 - np.clip(e, 0.0, 1.0), axis=1)
+    factor = np.ones(len(eid))
+    if ledger is not None:  # the on-site outcomes' factor on survey evidence (clean follow-ups of suspicions)
+        f, _, _ = ledger.apply(eid, np.ones(len(eid)), np.zeros(len(eid)), pd.Series(pd.NaT, index=range(len(eid))))
+        factor = np.asarray(f, float)
+    evidence = season * factor
+    clean = covered & (e < EVIDENCE_MIN)
+    n_clean = clean.sum(axis=1)
+    emitting = e >= EMIT_DAY_MIN
+    pos = last["positive_list"].astype(bool).to_numpy()
+    risk = last["risk_score"].to_numpy(float)
+    score = EVIDENCE_WEIGHT * evidence + (1 - EVIDENCE_WEIGHT) * risk * np.where(pos, POSITIVE_LIST_FACTOR, 1.0) \
+        * CLEAN_DAY_FACTOR ** n_clean
+
+    out = last.reset_index()
+    reasons = []
+    for i, x in enumerate(eid):
+        r = []
+        em_days = [f"{days[d]} ({e[i, d]:.2f})" for d in range(len(days)) if emitting[i, d]]
+        weak = [f"{days[d]} ({e[i, d]:.2f})" for d in range(len(days)) if EVIDENCE_MIN <= e[i, d] < EMIT_DAY_MIN]
+        if em_days:
+            kind = "on every day" if len(em_days) == len(days) else f"on {len(em_days)} of {len(days)} days"
+            r.append(f"seen emitting {kind}: {', '.join(em_days)}; emits on at least one day with probability "
+                     f"{season[i]:.2f}" + (" (intermittent)" if len(em_days) < len(days) else ""))
+        if weak:
+            r.append(f"weak evidence on {', '.join(weak)}")
+        cd = [days[d] for d in range(len(days)) if clean[i, d]]
+        if cd:
+            r.append(f"covered and clean on {len(cd)} day(s): {', '.join(cd)} (registry priority × "
+                     f"{CLEAN_DAY_FACTOR ** len(cd):.2g})")
+        nc = [days[d] for d in range(len(days)) if cov[d] is not None and not covered[i, d]]
+        if nc and (em_days or weak):
+            r.append(f"not covered on {', '.join(nc)}")
+        if evidence[i] >= EVIDENCE_MIN:
+            best = int(np.argmax(e[i]))
+            r.append(f"{days[best]}: " + str(per_day[best]["reasons"].get(x, "")))
+        else:
+            r.append(str(last["reasons"].get(x, "")))
+        reasons.append("; ".join(r))
+    out["score"] = np.round(score, 4)
+    out["evidence_score"] = np.round(evidence, 4)
+    out["emit_probability"] = np.round(season, 4)
+    out["reasons"] = reasons
+    out["n_days"] = len(days)
+    out["n_days_emitting"] = emitting.sum(axis=1)
+    out["n_days_clean_covered"] = n_clean
+    out["days_emitting"] = [" ".join(days[d] for d in range(len(days)) if emitting[i, d]) for i in range(len(eid))]
+    out["days_clean_covered"] = [" ".join(days[d] for d in range(len(days)) if clean[i, d]) for i in range(len(eid))]
+    out = out.sort_values(["score", "evidence_score", "enterprise_id"], ascending=[False, False, True],
+                          kind="stable").reset_index(drop=True)
+    out["rank"] = np.arange(1, len(out) + 1)
+    if top is not None:
+        out = out.head(top)
+    log.info("season targets: %d days (%s), %d firms seen emitting on some day, %d clean on a covered day",
+             len(days), ", ".join(days), int(emitting.any(axis=1).sum()), int((n_clean > 0).sum()))
+    return out[TARGET_COLUMNS + SEASON_COLUMNS]
+
+
+__all__ = ["rank_season", "survey_day", "day_coverage", "CLEAN_DAY_FACTOR"]

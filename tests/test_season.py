@@ -1,0 +1,137 @@
+"""Targets over several survey days (processing.season) and the persistent simulated world
+(missions.persistent): an intermittent emitter is still found, clean covered days count against a
+firm only where the samples covered it, and the same hidden emitters persist across runs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from plume_world import make_area
+
+from ecopatrol.core.errors import InputError
+from ecopatrol.processing.season import CLEAN_DAY_FACTOR, rank_season, survey_day
+from ecopatrol.processing.targeting import rank_targets
+
+DATES = ["2026-05-11", "2026-05-12", "2026-05-13"]
+
+
+def evidence_folder(root, date: str, pips: dict[str, float]):
+    """A minimal evidence folder: evidence.json with the survey date and rates.csv's probabilities."""
+    d = root / date
+    d.mkdir(parents=True)
+    (d / "evidence.json").write_text(json.dumps({"start_utc": f"{date}T01:00:00Z", "end_utc": f"{date}T04:00:00Z"}))
+    (d / "attribution.csv").write_text("")
+    ids = [f"E{i:02d}" for i in range(9)]
+    pd.DataFrame({"source_id": [f"{e}-S1" for e in ids], "enterprise_id": ids, "rate_g_s": 0.0,
+                  "pip": [pips.get(e, 0.0) for e in ids],
+                  "enterprise_pip": [pips.get(e, 0.0) for e in ids]}).to_csv(d / "rates.csv", index=False)
+    return d
+
+
+@pytest.fixture()
+def days(tmp_path):
+    # E07 emits on the first day only; E01 and E03 (printing, same registry risk as E05) are never seen
+    return [evidence_folder(tmp_path, DATES[0], {"E07": 0.9}), evidence_folder(tmp_path, DATES[1], {}),
+            evidence_folder(tmp_path, DATES[2], {})]
+
+
+def all_covered(ids=("E00", "E01", "E02", "E03", "E04", "E05", "E06", "E07", "E08")):
+    return {e: True for e in ids}
+
+
+def test_an_emitter_seen_on_one_day_only_still_ranks_first_and_the_reasons_say_when(days):
+    area = make_area()
+    t = rank_season(days, area, coverage=[all_covered()] * 3).set_index("enterprise_id")
+    assert t.loc["E07", "rank"] == 1
+    assert t.loc["E07", "emit_probability"] == pytest.approx(0.9)  # "on at least one day", not a product
+    r = t.loc["E07", "reasons"]
+    assert "seen emitting on 1 of 3 days: 2026-05-11 (0.90)" in r and "intermittent" in r
+    assert t.loc["E07", "days_emitting"] == "2026-05-11" and t.loc["E07", "n_days_emitting"] == 1
+    # its score is its one-day score: clean days cost it no more than the registry part
+    one = rank_targets(days[0], area).set_index("enterprise_id")
+    assert t.loc["E07", "score"] == pytest.approx(one.loc["E07", "score"], abs=0.05)
+
+
+def test_a_firm_clean_on_three_covered_days_ranks_below_one_never_covered(days):
+    area = make_area()
+    cov = [{"E03": True}] * 3  # only E03 was covered; E05 (same industry, same record) never
+    t = rank_season(days, area, coverage=cov).set_index("enterprise_id")
+    assert t.loc["E03", "rank"] > t.loc["E05", "rank"]
+    assert t.loc["E03", "score"] == pytest.approx(t.loc["E05", "score"] * CLEAN_DAY_FACTOR ** 3, rel=1e-3, abs=1e-4)
+    assert t.loc["E03", "n_days_clean_covered"] == 3
+    assert "covered and clean on 3 day(s): 2026-05-11, 2026-05-12, 2026-05-13" in t.loc["E03", "reasons"]
+    # unknown coverage (folders outside a run folder, no coverage given) never counts against a firm
+    u = rank_season(days, area).set_index("enterprise_id")
+    assert u.loc["E03", "score"] == pytest.approx(u.loc["E05", "score"])
+
+
+def test_repeated_moderate_evidence_adds_up_over_days(tmp_path):
+    area = make_area()
+    ds = [evidence_folder(tmp_path, d, {"E05": 0.5, "E07": 0.8 if i == 0 else 0.0}) for i, d in enumerate(DATES)]
+    t = rank_season(ds, area, coverage=[all_covered()] * 3).set_index("enterprise_id")
+    assert t.loc["E05", "emit_probability"] == pytest.approx(1 - 0.5 ** 3)  # emits on at least one day
+    assert t.loc["E05", "rank"] == 1 and t.loc["E07", "rank"] == 2
+    assert "seen emitting on every day" in t.loc["E05", "reasons"]
+
+
+def test_days_are_ordered_by_date_and_errors_are_clear(days, tmp_path):
+    area = make_area()
+    t = rank_season(list(reversed(days)), area, coverage=[None] * 3)
+    assert t.set_index("enterprise_id").loc["E07", "reasons"].startswith("seen emitting on 1 of 3 days: 2026-05-11")
+    assert survey_day(days[1]) == "2026-05-12"
+    with pytest.raises(InputError, match="at least one evidence folder"):
+        rank_season([], area)
+    with pytest.raises(InputError, match="coverage maps"):
+        rank_season(days, area, coverage=[None])
+
+
+def test_cli_targets_combines_several_folders(days, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from ecopatrol.cli import app
+
+    area = make_area()
+    monkeypatch.setattr("ecopatrol.core.area.load_area", lambda _: area)
+    out = tmp_path / "t.csv"
+    r = CliRunner().invoke(app, ["targets", *map(str, days), "--area", "x", "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["n_targets"] == 9 and doc["top"][0]["enterprise_id"] == "E07"
+    df = pd.read_csv(out, dtype={"enterprise_id": str})
+    assert {"n_days", "days_emitting"} <= set(df.columns) and (df["n_days"] == 3).all()
+
+
+# --- the persistent world --------------------------------------------------------------------
+
+
+def test_the_same_emitters_persist_across_runs_and_emit_on_some_days(tmp_path):
+    from sim_support import drone_plan, van_plan, write_plans
+
+    from ecopatrol.missions.simulate import simulate
+    from sim_support import make_area as sim_area
+
+    plans = write_plans(tmp_path / "plans", drone=drone_plan(), van=van_plan())
+    area = sim_area()
+    spec = [{"source_id": "E1-S1", "rate_g_s": 2.0}, {"enterprise_id": "E3", "p_emit": 0.5}]
+    seen = []
+    for seed in range(6):
+        res = simulate(area, plans, tmp_path / f"d{seed}", seed=seed, emitters=spec)
+        t = res.truth
+        active = {e["source_id"] for e in t["emitters"]}
+        dormant = {e["source_id"] for e in t["dormant_emitters"]}
+        assert active | dormant == {"E1-S1", "E3-S1"} and not active & dormant
+        assert "E1-S1" in active  # p_emit 1 by default: every day
+        assert next(e for e in t["emitters"] if e["source_id"] == "E1-S1")["rate_g_s"] == 2.0
+        seen.append("E3-S1" in active)
+    assert 0 < sum(seen) < 6  # the intermittent one emits on some days, not all
+    # the world of the first day, from its truth.json, is the same world
+    again = simulate(area, plans, tmp_path / "again", seed=3, emitters=tmp_path / "d0" / "truth.json")
+    first = json.loads((tmp_path / "d3" / "truth.json").read_text())
+    assert [(e["source_id"], e["rate_g_s"]) for e in again.truth["emitters"]] == \
+        [(e["source_id"], e["rate_g_s"]) for e in first["emitters"]]
+    with pytest.raises(InputError, match="neither a source id nor an enterprise id"):
+        simulate(area, plans, tmp_path / "bad", seed=0, emitters=["NOPE"])
+    assert np.isfinite(res.emitters["rate_g_s"]).all()
