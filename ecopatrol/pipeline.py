@@ -105,12 +105,13 @@ def initial_targets(area, *, n_drone: int = 3, n_van: int = 10) -> tuple[list[st
 
 def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] | None = None,
              wind: Wind | None = None, n_emitters: int = 3, maps: bool = True,
-             lang: str | None = None) -> DemoResult:
+             lang: str | None = None, world: str = "gaussian") -> DemoResult:
     """Run the whole loop on the bundled Jimo example into ``out`` and return what was done.
 
     ``wind`` (a ``core.weather.Wind``) replaces the area's default wind; ``n_emitters`` is the
     number of hidden emitters the simulator places; ``maps=False`` skips the map and report;
-    ``lang`` (``"zh"`` or ``"en"``; default the area's) is the language of the map and report.
+    ``lang`` (``"zh"`` or ``"en"``; default the area's) is the language of the map and report;
+    ``world`` is the simulator's plume world (``gaussian`` or ``lagrangian``).
     """
     from .core.area import export_area, load_area
 
@@ -154,7 +155,7 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
     from .missions.simulate import simulate
 
     with _Stage(result, "simulate", progress) as st:
-        sim = simulate(area, out / "plans", out / "field", seed=seed, wind=wind, n_emitters=n_emitters)
+        sim = simulate(area, out / "plans", out / "field", seed=seed, wind=wind, n_emitters=n_emitters, world=world)
         n_files = sum(1 for p in (out / "field").rglob("*") if p.is_file())
         st.what = f"field/ — {n_files} raw files in real formats, {len(sim.truth['emitters'])} hidden emitters (truth.json)"
 
