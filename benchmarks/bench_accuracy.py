@@ -266,7 +266,7 @@ def simulator_scenario(seed: int) -> tuple[Wind, int]:
     return wind, int(rng.integers(1, 4))
 
 
-def run_simulator(n: int, start: int = 0, world: str = "gaussian") -> pd.DataFrame:
+def run_simulator(n: int, start: int = 0, world: str = "gaussian", dump: str | None = None) -> pd.DataFrame:
     """The real loop: ``run_demo`` (plans → simulate → georef → evidence → targets), no maps."""
     from ecopatrol.core.area import load_area
     from ecopatrol.core.errors import PlanningError, SafetyError
@@ -319,6 +319,10 @@ def run_simulator(n: int, start: int = 0, world: str = "gaussian") -> pd.DataFra
                                targets["enterprise_id"].isin(emit_set)))
         sc["precision_at_5"] = sum(e in emit_set for e in targets["enterprise_id"].head(5)) / 5.0
         sc["expected_in_5"] = float(targets["emit_probability"].astype(float).fillna(0.0).head(5).sum())
+        if dump:  # appended scenario by scenario, so a run cut short keeps what it measured
+            pd.DataFrame({"seed": seed, "rank": targets["rank"], "enterprise_id": targets["enterprise_id"],
+                          "emit_probability": [p for p, _ in sc["calib"]], "emits": [y for _, y in sc["calib"]]}) \
+                .to_csv(dump, mode="a", header=not Path(dump).exists(), index=False)
         lost = [e for e in sampled if rates.groupby("enterprise_id")["rate_g_s"].sum().get(e, 0.0) == 0.0]
         sc["sampled_rate0"] = len(lost)
         sc.update(seed=seed, wind=str(wind), seconds=time.perf_counter() - t)
@@ -334,6 +338,7 @@ def run_simulator(n: int, start: int = 0, world: str = "gaussian") -> pd.DataFra
               f"false top10 (rank, rate) {top_false} "
               f"top10 {sc['in_top10']} pos-wrong {sc['pos_wrong_top10']} "
               f"nnls err {np.round(sc['nnls_err'], 2).tolist()} curtains (est, true) {sc['curtain_detail']} "
+              f"precision@5 {sc['precision_at_5']:.1f} "
               f"({sc['seconds']:.1f} s)", flush=True)
     return pd.DataFrame(rows)
 
@@ -373,7 +378,7 @@ def report(df: pd.DataFrame) -> None:
               f"({len(cur)} curtains with ≥ 0.1 g/s truly crossing)")
 
 
-def report_calibration(df: pd.DataFrame, dump: str | None = None) -> None:
+def report_calibration(df: pd.DataFrame) -> None:
     """Reliability table, Brier score and the visit budget of 5 over all scenarios' targets."""
     from ecopatrol.processing.calibration import brier_score, reliability_table
 
@@ -381,8 +386,6 @@ def report_calibration(df: pd.DataFrame, dump: str | None = None) -> None:
         return
     rows = [(int(sd), float(p), bool(y)) for sd, c in zip(df["seed"], df["calib"]) for p, y in c]
     cal = pd.DataFrame(rows, columns=["seed", "emit_probability", "emits"])
-    if dump:
-        cal.to_csv(dump, index=False)
     tab = reliability_table(cal["emit_probability"], cal["emits"])
     print(f"\nreliability of emit_probability over {len(cal)} (firm, scenario) pairs:")
     print(tab[["bin", "n", "emitters", "mean_predicted", "share_emitting"]].to_string(index=False,
@@ -410,9 +413,11 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.simulator:
-        df = run_simulator(args.n, args.start, args.world)
+        if args.dump and Path(args.dump).exists():
+            Path(args.dump).unlink()
+        df = run_simulator(args.n, args.start, args.world, args.dump)
         report(df)
-        report_calibration(df, args.dump)
+        report_calibration(df)
         return
     else:
         from ecopatrol.core.area import load_area

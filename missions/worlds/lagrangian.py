@@ -233,13 +233,17 @@ class ParticleField:
             m = float(np.average(y, weights=w))
             s = float(np.sqrt(np.average((y - m) ** 2, weights=w)))
             half = max(4.0 * s, 2.0)
-            ztop = min(float(np.quantile(z, 0.995)) * 1.05 + 1.0, self.mixing_height_m)
-            ze = ztop * np.linspace(0.0, 1.0, NZ + 1) ** 1.5
+            sz = float(np.std(z))
+            zhi = min(float(np.quantile(z, 0.998)) + 0.5 * sz + 1.0, self.mixing_height_m)
+            zlo = max(float(np.quantile(z, 0.002)) - 0.5 * sz, 0.0)
+            grounded = zlo < 0.15 * (zhi - zlo)  # the plume touches the ground: the grid starts there
+            zlo = 0.0 if grounded else zlo
+            ze = np.linspace(zlo, zhi, NZ + 1)
             ye = np.linspace(m - half, m + half, NY + 1)
             hist, _, _ = np.histogram2d(y, z, bins=[ye, ze], weights=w)
             vol = (ye[1] - ye[0]) * np.diff(ze)[None, :]
             c = hist / (self.n_particles * vol) * 1e6  # µg/m³ per g/s
-            c = gaussian_filter(c, sigma=(1.0, 0.8), mode=("constant", "reflect"))
+            c = gaussian_filter(c, sigma=(1.0, 0.8), mode=("constant", "reflect" if grounded else "constant"))
             self.grids.append((float(ye[0]), float(ye[1] - ye[0]), ze, c))
 
     def _at_plane(self, k: int, y: np.ndarray, z: np.ndarray) -> np.ndarray:
