@@ -71,4 +71,24 @@ def precision_at(ranked_ids, emitters, k: int) -> float:
     return float(np.mean([e in set(emitters) for e in top])) if top else float("nan")
 
 
-__all__ = ["DEFAULT_BINS", "brier_score", "precision_at", "reliability_table", "visit_budget"]
+__all__ = ["DEFAULT_BINS", "brier_score", "mark_visits", "precision_at", "reliability_table", "visit_budget"]
+
+
+def mark_visits(targets: pd.DataFrame, k: int) -> tuple[pd.DataFrame, dict]:
+    """``targets`` with a boolean ``visit`` column (the first ``k`` by rank) and the budget summary.
+
+    The summary (:func:`visit_budget` of the visited firms' ``emit_probability``) also lists the
+    visited ``enterprise_ids``. ``k`` larger than the list marks every firm.
+    """
+    if k < 0:
+        raise ValueError("the visit budget must be ≥ 0")
+    df = targets.sort_values("rank", kind="stable") if "rank" in targets.columns else targets
+    p = pd.to_numeric(df["emit_probability"], errors="coerce").fillna(0.0) if "emit_probability" in df.columns \
+        else pd.Series(0.0, index=df.index)
+    out = targets.copy()
+    visit = pd.Series(False, index=df.index)
+    visit.iloc[:k] = True
+    out["visit"] = visit.reindex(out.index).to_numpy(bool)
+    summary = visit_budget(p.to_numpy(float), k)
+    summary["enterprise_ids"] = df["enterprise_id"].astype(str).head(k).tolist()
+    return out, summary
