@@ -399,6 +399,42 @@ def report_calibration(df: pd.DataFrame) -> None:
           f"{df['in_top10'].sum() / df['n_emitters'].sum():.1%}")
 
 
+def summarise_logs(paths: list[str], seeds: set[int] | None = None) -> None:
+    """Scores from the per-seed lines of ``--simulator`` runs, over the seeds all logs share.
+
+    Parses ``(rank, est, true, sampled)``, ``nnls err`` and ``curtains (est, true)`` of each seed
+    line, so a run cut short, or one made before this option existed, can be compared seed for seed.
+    """
+    import ast
+    import re
+
+    logs = []
+    for path in paths:
+        per = {}
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            m = re.match(r"seed\s+(\d+) .*?\(rank, est, true, sampled\) (\[.*?\]) false top10", line)
+            if not m:
+                continue
+            det = ast.literal_eval(m.group(2))
+            nn = ast.literal_eval(re.search(r"nnls err (\[.*?\])", line).group(1))
+            cu = ast.literal_eval(re.search(r"curtains \(est, true\) (\[.*?\])(?: precision| \()", line).group(1))
+            per[int(m.group(1))] = (det, nn, cu)
+        logs.append(per)
+    common = set.intersection(*(set(p) for p in logs)) if logs else set()
+    if seeds is not None:
+        common &= seeds
+    print(f"{len(common)} seeds in common ({min(common, default=0)}–{max(common, default=0)})")
+    for path, per in zip(paths, logs):
+        det = [d for sd in sorted(common) for d in per[sd][0]]
+        ranks = np.array([d[0] for d in det])
+        nn = np.concatenate([per[sd][1] for sd in sorted(common)])
+        cu = [abs(e - t) / t for sd in sorted(common) for _, e, t in per[sd][2] if t >= 0.1]
+        p5 = np.mean([sum(d[0] <= 5 for d in per[sd][0]) / 5 for sd in sorted(common)])
+        print(f"{path}: {len(ranks)} emitters; top 3 {np.mean(ranks <= 3):.1%}, top 10 {np.mean(ranks <= 10):.1%}; "
+              f"NNLS rate error median {np.median(nn):.0%}; curtain flux error median {np.median(cu):.0%} "
+              f"({len(cu)} curtains ≥ 0.1 g/s); precision at 5 visits {p5:.1%}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=50, help="number of scenarios (seeds START…START+n−1)")
@@ -409,9 +445,14 @@ def main() -> None:
     ap.add_argument("--world", choices=["gaussian", "lagrangian"], default="gaussian",
                     help="--simulator: the plume world (lagrangian: particles, shares no dispersion code with the "
                          "analysis)")
+    ap.add_argument("--summarise", nargs="+", metavar="LOG",
+                    help="print the scores of earlier --simulator logs over the seeds they share, and stop")
     ap.add_argument("--dump", help="--simulator: write the (seed, emit_probability, emits) pairs to this CSV")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.summarise:
+        summarise_logs(args.summarise)
+        return
     if args.simulator:
         if args.dump and Path(args.dump).exists():
             Path(args.dump).unlink()

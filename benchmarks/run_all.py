@@ -30,6 +30,7 @@ BENCHMARKS: list[tuple[str, list[str], bool]] = [
     ("bench_georef.py", [], True),
     ("bench_hotspots.py", [], True),
     ("bench_hj212.py", [], True),
+    ("bench_world.py", [], True),
     ("bench_monitor.py", [], True),
     ("bench_maps.py", ["2000000"], False),
     ("bench_archive.py", ["--compare", "20000000"], False),
