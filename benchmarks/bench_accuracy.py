@@ -433,6 +433,17 @@ def summarise_logs(paths: list[str], seeds: set[int] | None = None) -> None:
         print(f"{path}: {len(ranks)} emitters; top 3 {np.mean(ranks <= 3):.1%}, top 10 {np.mean(ranks <= 10):.1%}; "
               f"NNLS rate error median {np.median(nn):.0%}; curtain flux error median {np.median(cu):.0%} "
               f"({len(cu)} curtains ≥ 0.1 g/s); precision at 5 visits {p5:.1%}")
+    if len(logs) == 2:  # the same emitters in both worlds (placed and rated alike): pair them
+        pairs = [(a, b) for sd in sorted(common) for a, b in zip(logs[0][sd][0], logs[1][sd][0])]
+        both = sum(a[0] <= 10 and b[0] <= 10 for a, b in pairs)
+        only0 = [(a, b) for a, b in pairs if a[0] <= 10 < b[0]]
+        only1 = sum(b[0] <= 10 < a[0] for a, b in pairs)
+        print(f"paired emitters: in the top 10 of both {both}, only of the first {len(only0)} "
+              f"(of which sampled in the second world: {sum(b[3] for _, b in only0)}), only of the second {only1}, "
+              f"of neither {len(pairs) - both - len(only0) - only1}; sampled in the second world "
+              f"{sum(b[3] for _, b in pairs)} of {len(pairs)}, missed though sampled "
+              f"{sum(b[3] and b[0] > 10 for _, b in pairs)}; its NNLS rate 0 though sampled "
+              f"{sum(b[3] and b[1] == 0 for _, b in pairs)} (first world {sum(a[3] and a[1] == 0 for a, _ in pairs)})")
 
 
 def main() -> None:
@@ -447,11 +458,25 @@ def main() -> None:
                          "analysis)")
     ap.add_argument("--summarise", nargs="+", metavar="LOG",
                     help="print the scores of earlier --simulator logs over the seeds they share, and stop")
+    ap.add_argument("--calibration", metavar="CSV", help="print the reliability table and Brier score of a --dump "
+                                                          "file, and stop")
     ap.add_argument("--dump", help="--simulator: write the (seed, emit_probability, emits) pairs to this CSV")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.summarise:
         summarise_logs(args.summarise)
+        return
+    if args.calibration:
+        cal = pd.read_csv(args.calibration)
+        by = cal.groupby("seed")
+        df = pd.DataFrame({"seed": list(by.groups), "calib": [list(zip(g["emit_probability"], g["emits"]))
+                                                              for _, g in by],
+                           "precision_at_5": [g.sort_values("rank")["emits"].head(5).mean() for _, g in by],
+                           "expected_in_5": [g.sort_values("rank")["emit_probability"].head(5).sum() for _, g in by],
+                           "in_top10": [g.sort_values("rank")["emits"].head(10).sum() for _, g in by],
+                           "n_emitters": [g["emits"].sum() for _, g in by]})
+        print(f"{len(df)} scenarios")
+        report_calibration(df)
         return
     if args.simulator:
         if args.dump and Path(args.dump).exists():

@@ -71,7 +71,36 @@ def precision_at(ranked_ids, emitters, k: int) -> float:
     return float(np.mean([e in set(emitters) for e in top])) if top else float("nan")
 
 
-__all__ = ["DEFAULT_BINS", "brier_score", "mark_visits", "precision_at", "reliability_table", "visit_budget"]
+__all__ = ["DEFAULT_BINS", "apply_platt", "brier_score", "fit_platt", "mark_visits", "precision_at", "reliability_table", "visit_budget"]
+
+
+def _logit(p) -> np.ndarray:
+    p = np.clip(np.asarray(p, float), 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
+def fit_platt(p, y) -> tuple[float, float]:
+    """Platt recalibration ``p' = σ(a · logit(p) + b)`` fitted by maximum likelihood to outcomes ``y``.
+
+    Fit it on development scenarios only and check it on held-out ones: fitted and scored on the
+    same scenarios it can only look better.
+    """
+    from scipy.optimize import minimize
+
+    p, y = _py(p, y)
+    x = _logit(p)
+
+    def nll(ab):
+        z = ab[0] * x + ab[1]
+        return float(np.sum(np.logaddexp(0.0, z) - y * z))
+
+    r = minimize(nll, x0=np.array([1.0, 0.0]), method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-9})
+    return float(r.x[0]), float(r.x[1])
+
+
+def apply_platt(p, a: float, b: float) -> np.ndarray:
+    """``σ(a · logit(p) + b)``; (a, b) = (1, 0) leaves p as it is (up to the 1e-4 clip)."""
+    return 1.0 / (1.0 + np.exp(-(a * _logit(p) + b)))
 
 
 def mark_visits(targets: pd.DataFrame, k: int) -> tuple[pd.DataFrame, dict]:

@@ -79,3 +79,19 @@ def test_targets_cli_marks_visits(tmp_path, monkeypatch):
     assert t["visit"].tolist() == [True, True, False]
     r = CliRunner().invoke(app, ["targets", str(tmp_path), "--out", str(out), "--visits", "-1"])
     assert r.exit_code != 0
+
+
+def test_platt_recalibration_repairs_an_overconfident_forecast():
+    from ecopatrol.processing.calibration import apply_platt, fit_platt
+
+    rng = np.random.default_rng(0)
+    true_p = rng.uniform(0.02, 0.6, 4000)
+    y = rng.uniform(size=true_p.size) < true_p
+    # an overconfident forecaster: logit stretched ×2.5
+    lt = np.log(true_p / (1 - true_p))
+    forecast = 1 / (1 + np.exp(-2.5 * lt))
+    a, b = fit_platt(forecast, y)
+    assert a == pytest.approx(0.4, abs=0.08)
+    fixed = apply_platt(forecast, a, b)
+    assert brier_score(fixed, y) < brier_score(forecast, y)
+    assert np.allclose(apply_platt([0.2, 0.7], 1.0, 0.0), [0.2, 0.7], atol=1e-9)
