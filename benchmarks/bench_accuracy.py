@@ -207,6 +207,7 @@ def true_curtain_flux(fl: pd.DataFrame, truth: dict, tpos: pd.DataFrame, area) -
     if em.empty:
         return pd.Series(0.0, index=range(len(fl)))
     stab = truth["wind"]["stability"]
+    lag = _lagrangian_truth(truth, em)
     ex, ey = lonlat_to_xy(em["lon"].to_numpy(float), em["lat"].to_numpy(float), crs)
     for i, r in enumerate(fl.itertuples(index=False)):  # one value per row: a sortie may fly several curtains
         w = tpos[(tpos["platform_id"] == "drone") & (tpos["mission_id"].astype(str) == str(r.sortie_id))
@@ -228,6 +229,14 @@ def true_curtain_flux(fl: pd.DataFrame, truth: dict, tpos: pd.DataFrame, area) -
         xd = (cx[0] - ex)[None, :] * dx + (cy[0] - ey)[None, :] * dy
         y0 = -(ends[0, 0] - ex)[None, :] * dy + (ends[0, 1] - ey)[None, :] * dx
         y1 = -(ends[1, 0] - ex)[None, :] * dy + (ends[1, 1] - ey)[None, :] * dx
+        if lag is not None:  # the particle world: the share of each emitter's particles crossing the rectangle
+            t_w = (pd.to_datetime(w["time_utc"], utc=True) - pd.Timestamp(truth["start_utc"])).dt.total_seconds()
+            frac = np.zeros(xd.shape)
+            for j, f in enumerate(lag.fields):
+                frac[:, j] = f.flux_fraction(xd[:, j], y0[:, j], y1[:, j], float(r.z_max_m)) * \
+                    lag.patterns[j].factor(t_w.to_numpy() - np.maximum(xd[:, j], 0) / lag.u_release[j])
+            out[i] = float((frac.mean(axis=0) * em["rate_g_s"].to_numpy(float)).sum())
+            continue
         sy, sz = _sig(np.where(xd > 0, xd, np.nan), stab)
         lat_f = np.abs(norm.cdf(y1 / sy) - norm.cdf(y0 / sy))
         zt = float(r.z_max_m)
@@ -237,6 +246,20 @@ def true_curtain_flux(fl: pd.DataFrame, truth: dict, tpos: pd.DataFrame, area) -
     return pd.Series(out)
 
 
+def _lagrangian_truth(truth: dict, em: pd.DataFrame):
+    """The particle fields of a lagrangian-world scenario, rebuilt from truth.json (same seeds, same fields)."""
+    wld = truth.get("world") or {}
+    if wld.get("model") != "lagrangian":
+        return None
+    from ecopatrol.missions.worlds.lagrangian import LagrangianPlumes
+
+    e = em.assign(exit_velocity_m_s=em["exit_velocity_m_s"].astype(float), diameter_m=em["diameter_m"].astype(float),
+                  exit_temp_k=em["exit_temp_k"].astype(float), height_m=em["height_m"].astype(float))
+    t0, t1 = wld["emission_window_s"]
+    return LagrangianPlumes(e, u10_m_s=truth["wind"]["speed_m_s"], stability=truth["wind"]["stability"],
+                            mixing_height_m=truth["wind"]["mixing_height_m"], seed=truth["seed"], t0_s=t0, t1_s=t1)
+
+
 def simulator_scenario(seed: int) -> tuple[Wind, int]:
     """Wind (any direction, 2–4.5 m/s, class B–E: flyable at 120 m) and 1–3 hidden emitters for ``seed``."""
     rng = np.random.default_rng([seed, 20260512])
@@ -244,7 +267,7 @@ def simulator_scenario(seed: int) -> tuple[Wind, int]:
     return wind, int(rng.integers(1, 4))
 
 
-def run_simulator(n: int, start: int = 0) -> pd.DataFrame:
+def run_simulator(n: int, start: int = 0, world: str = "gaussian", dump: str | None = None) -> pd.DataFrame:
     """The real loop: ``run_demo`` (plans → simulate → georef → evidence → targets), no maps."""
     from ecopatrol.core.area import load_area
     from ecopatrol.core.errors import PlanningError, SafetyError
@@ -257,7 +280,7 @@ def run_simulator(n: int, start: int = 0) -> pd.DataFrame:
         t = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                run_demo(tmp, seed=seed, wind=wind, n_emitters=n_em, maps=False)
+                run_demo(tmp, seed=seed, wind=wind, n_emitters=n_em, maps=False, world=world)
             except SafetyError as exc:  # the planner refuses to fly: no survey, no scenario
                 print(f"seed {seed:3d} wind {wind}: skipped ({exc})", flush=True)
                 continue
@@ -292,6 +315,15 @@ def run_simulator(n: int, start: int = 0) -> pd.DataFrame:
                                             for r in fl.itertuples(index=False) if r.target_id in true_rate.index]
         sc["curtain_detail"] = [(str(r.sortie_id), round(float(r.flux_g_s), 3), round(float(ctrue.get(i, np.nan)), 3))
                                 for i, r in rows_fl]
+        emit_set = set(true_rate.index)
+        sc["calib"] = list(zip(targets["emit_probability"].astype(float).fillna(0.0),
+                               targets["enterprise_id"].isin(emit_set)))
+        sc["precision_at_5"] = sum(e in emit_set for e in targets["enterprise_id"].head(5)) / 5.0
+        sc["expected_in_5"] = float(targets["emit_probability"].astype(float).fillna(0.0).head(5).sum())
+        if dump:  # appended scenario by scenario, so a run cut short keeps what it measured
+            pd.DataFrame({"seed": seed, "rank": targets["rank"], "enterprise_id": targets["enterprise_id"],
+                          "emit_probability": [p for p, _ in sc["calib"]], "emits": [y for _, y in sc["calib"]]}) \
+                .to_csv(dump, mode="a", header=not Path(dump).exists(), index=False)
         lost = [e for e in sampled if rates.groupby("enterprise_id")["rate_g_s"].sum().get(e, 0.0) == 0.0]
         sc["sampled_rate0"] = len(lost)
         sc.update(seed=seed, wind=str(wind), seconds=time.perf_counter() - t)
@@ -307,6 +339,7 @@ def run_simulator(n: int, start: int = 0) -> pd.DataFrame:
               f"false top10 (rank, rate) {top_false} "
               f"top10 {sc['in_top10']} pos-wrong {sc['pos_wrong_top10']} "
               f"nnls err {np.round(sc['nnls_err'], 2).tolist()} curtains (est, true) {sc['curtain_detail']} "
+              f"precision@5 {sc['precision_at_5']:.1f} "
               f"({sc['seconds']:.1f} s)", flush=True)
     return pd.DataFrame(rows)
 
@@ -346,6 +379,74 @@ def report(df: pd.DataFrame) -> None:
               f"({len(cur)} curtains with ≥ 0.1 g/s truly crossing)")
 
 
+def report_calibration(df: pd.DataFrame) -> None:
+    """Reliability table, Brier score and the visit budget of 5 over all scenarios' targets."""
+    from ecopatrol.processing.calibration import brier_score, reliability_table
+
+    if "calib" not in df or not len(df):
+        return
+    rows = [(int(sd), float(p), bool(y)) for sd, c in zip(df["seed"], df["calib"]) for p, y in c]
+    cal = pd.DataFrame(rows, columns=["seed", "emit_probability", "emits"])
+    tab = reliability_table(cal["emit_probability"], cal["emits"])
+    print(f"\nreliability of emit_probability over {len(cal)} (firm, scenario) pairs:")
+    print(tab[["bin", "n", "emitters", "mean_predicted", "share_emitting"]].to_string(index=False,
+                                                                                      float_format="%.3f"))
+    base = cal["emits"].mean()
+    print(f"Brier score {brier_score(cal['emit_probability'], cal['emits']):.5f} "
+          f"(base-rate forecast {base * (1 - base):.5f})")
+    print(f"visit budget 5: precision {df['precision_at_5'].mean():.1%} (share of the 5 visited firms that emit), "
+          f"expected emitters among them {df['expected_in_5'].mean():.2f} per scenario "
+          f"(true {df['precision_at_5'].mean() * 5:.2f}); top-10 recall "
+          f"{df['in_top10'].sum() / df['n_emitters'].sum():.1%}")
+
+
+def summarise_logs(paths: list[str], seeds: set[int] | None = None) -> None:
+    """Scores from the per-seed lines of ``--simulator`` runs, over the seeds all logs share.
+
+    Parses ``(rank, est, true, sampled)``, ``nnls err`` and ``curtains (est, true)`` of each seed
+    line, so a run cut short, or one made before this option existed, can be compared seed for seed.
+    """
+    import ast
+    import re
+
+    logs = []
+    for path in paths:
+        per = {}
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            m = re.match(r"seed\s+(\d+) .*?\(rank, est, true, sampled\) (\[.*?\]) false top10", line)
+            if not m:
+                continue
+            det = ast.literal_eval(m.group(2))
+            nn = ast.literal_eval(re.search(r"nnls err (\[.*?\])", line).group(1))
+            cu = ast.literal_eval(re.search(r"curtains \(est, true\) (\[.*?\])(?: precision| \()", line).group(1))
+            per[int(m.group(1))] = (det, nn, cu)
+        logs.append(per)
+    common = set.intersection(*(set(p) for p in logs)) if logs else set()
+    if seeds is not None:
+        common &= seeds
+    print(f"{len(common)} seeds in common ({min(common, default=0)}–{max(common, default=0)})")
+    for path, per in zip(paths, logs):
+        det = [d for sd in sorted(common) for d in per[sd][0]]
+        ranks = np.array([d[0] for d in det])
+        nn = np.concatenate([per[sd][1] for sd in sorted(common)])
+        cu = [abs(e - t) / t for sd in sorted(common) for _, e, t in per[sd][2] if t >= 0.1]
+        p5 = np.mean([sum(d[0] <= 5 for d in per[sd][0]) / 5 for sd in sorted(common)])
+        print(f"{path}: {len(ranks)} emitters; top 3 {np.mean(ranks <= 3):.1%}, top 10 {np.mean(ranks <= 10):.1%}; "
+              f"NNLS rate error median {np.median(nn):.0%}; curtain flux error median {np.median(cu):.0%} "
+              f"({len(cu)} curtains ≥ 0.1 g/s); precision at 5 visits {p5:.1%}")
+    if len(logs) == 2:  # the same emitters in both worlds (placed and rated alike): pair them
+        pairs = [(a, b) for sd in sorted(common) for a, b in zip(logs[0][sd][0], logs[1][sd][0])]
+        both = sum(a[0] <= 10 and b[0] <= 10 for a, b in pairs)
+        only0 = [(a, b) for a, b in pairs if a[0] <= 10 < b[0]]
+        only1 = sum(b[0] <= 10 < a[0] for a, b in pairs)
+        print(f"paired emitters: in the top 10 of both {both}, only of the first {len(only0)} "
+              f"(of which sampled in the second world: {sum(b[3] for _, b in only0)}), only of the second {only1}, "
+              f"of neither {len(pairs) - both - len(only0) - only1}; sampled in the second world "
+              f"{sum(b[3] for _, b in pairs)} of {len(pairs)}, missed though sampled "
+              f"{sum(b[3] and b[0] > 10 for _, b in pairs)}; its NNLS rate 0 though sampled "
+              f"{sum(b[3] and b[1] == 0 for _, b in pairs)} (first world {sum(a[3] and a[1] == 0 for a, _ in pairs)})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=50, help="number of scenarios (seeds START…START+n−1)")
@@ -353,10 +454,38 @@ def main() -> None:
                     help="first seed (--simulator): seeds 0–99 were used to choose the analysis constants, "
                          "100–149 are held out")
     ap.add_argument("--simulator", action="store_true", help="use ecopatrol.pipeline.run_demo + missions.simulate")
+    ap.add_argument("--world", choices=["gaussian", "lagrangian"], default="gaussian",
+                    help="--simulator: the plume world (lagrangian: particles, shares no dispersion code with the "
+                         "analysis)")
+    ap.add_argument("--summarise", nargs="+", metavar="LOG",
+                    help="print the scores of earlier --simulator logs over the seeds they share, and stop")
+    ap.add_argument("--calibration", metavar="CSV", help="print the reliability table and Brier score of a --dump "
+                                                          "file, and stop")
+    ap.add_argument("--dump", help="--simulator: write the (seed, emit_probability, emits) pairs to this CSV")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.summarise:
+        summarise_logs(args.summarise)
+        return
+    if args.calibration:
+        cal = pd.read_csv(args.calibration)
+        by = cal.groupby("seed")
+        df = pd.DataFrame({"seed": list(by.groups), "calib": [list(zip(g["emit_probability"], g["emits"]))
+                                                              for _, g in by],
+                           "precision_at_5": [g.sort_values("rank")["emits"].head(5).mean() for _, g in by],
+                           "expected_in_5": [g.sort_values("rank")["emit_probability"].head(5).sum() for _, g in by],
+                           "in_top10": [g.sort_values("rank")["emits"].head(10).sum() for _, g in by],
+                           "n_emitters": [g["emits"].sum() for _, g in by]})
+        print(f"{len(df)} scenarios")
+        report_calibration(df)
+        return
     if args.simulator:
-        df = run_simulator(args.n, args.start)
+        if args.dump and Path(args.dump).exists():
+            Path(args.dump).unlink()
+        df = run_simulator(args.n, args.start, args.world, args.dump)
+        report(df)
+        report_calibration(df)
+        return
     else:
         from ecopatrol.core.area import load_area
 

@@ -30,6 +30,7 @@ BENCHMARKS: list[tuple[str, list[str], bool]] = [
     ("bench_georef.py", [], True),
     ("bench_hotspots.py", [], True),
     ("bench_hj212.py", [], True),
+    ("bench_world.py", [], True),
     ("bench_monitor.py", [], True),
     ("bench_ledger.py", [], True),
     ("bench_month.py", ["--days", "8", "--per-week", "2", "--visits", "3"], False),

@@ -223,6 +223,9 @@ def targets_cmd(
     alarms: Annotated[Path | None, typer.Option(
         "--alarms", help="alarms.csv from `ecopatrol monitor alarms`: online-monitoring alarms as an independent "
                          "evidence line, cited in the reasons.")] = None,
+    visits: Annotated[int | None, typer.Option(
+        "--visits", min=0, help="Inspection budget K: mark the first K firms to visit (column `visit`) and report "
+                                "the expected number of emitters among them and P(at least one).")] = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the number of targets, the path and the first 10 rows as JSON.")] = False,
     db: Annotated[str | None, typer.Option(
@@ -261,10 +264,21 @@ def targets_cmd(
         df = rank_season(evidence_dirs, the_area, top=top, ledger=ledger)
     else:
         df = rank_targets(evidence_dir, the_area, top=top, ledger=ledger, alarms=alarms)
+    budget = None
+    if visits is not None:
+        from ecopatrol.processing.calibration import mark_visits
+
+        df, budget = mark_visits(df, visits)
     write_targets(df, out)
     if as_json:
-        echo_json({"n_targets": len(df), "path": out, "top": df.head(10)})
+        echo_json({"n_targets": len(df), "path": out, "top": df.head(10),
+                   **({"visits": budget} if budget is not None else {})})
         return
     for row in df.head(5).itertuples(index=False):
         typer.echo(f"{row.rank:>3}  {row.enterprise_id}  {row.name}  {row.score:.2f}  {row.reasons[:100]}")
+    if budget is not None:
+        typer.echo(f"visit {budget['visits']} firm(s) ({', '.join(budget['enterprise_ids'])}): expected emitters "
+                   f"among them {budget['expected_emitters']:.2f}, P(at least one emits) {budget['p_at_least_one']:.2f} "
+                   f"(from emit_probability) / 走访 {budget['visits']} 家：预计排放企业 {budget['expected_emitters']:.2f} 家，"
+                   f"至少一家排放的概率 {budget['p_at_least_one']:.2f}")
     typer.echo(f"{len(df)} targets → {out}")

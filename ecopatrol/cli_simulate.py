@@ -18,6 +18,9 @@ def simulate_cmd(
     wind: Annotated[str | None, typer.Option(
         "--wind", help="Wind FROM_DEG/SPEED_M_S or FROM_DEG/SPEED_M_S/STABILITY, e.g. 270/4/D (default: the plan's wind).")] = None,
     emitters: Annotated[int, typer.Option("--emitters", min=0, help="Number of hidden true emitters.")] = 3,
+    world: Annotated[str, typer.Option(
+        "--world", help="Plume world: gaussian (the analysis's own Gaussian plume) or lagrangian (particles in a "
+                        "surface layer, building wakes, veer, varying emission: independent of the analysis).")] = "gaussian",
     as_json: Annotated[bool, typer.Option("--json", help="Print the files written and the hidden emitters as JSON.")] = False,
 ) -> None:
     """Simulate a field day: raw drone/van/analyser files in real formats, plus the ground truth."""
@@ -26,7 +29,7 @@ def simulate_cmd(
     from ecopatrol.missions.simulate import simulate
 
     w = parse_wind(wind) if wind else None
-    result = simulate(load_area(area), plans, out, seed=seed, wind=w, n_emitters=emitters)
+    result = simulate(load_area(area), plans, out, seed=seed, wind=w, n_emitters=emitters, world=world)
     if as_json:
         echo_json({"out": out, "files": result.files, "rows_written": result.rows_written,
                    "emitters": result.truth["emitters"], "truth": out / "truth.json"})

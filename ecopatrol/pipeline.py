@@ -107,7 +107,8 @@ def initial_targets(area, *, n_drone: int = 3, n_van: int = 10) -> tuple[list[st
 def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] | None = None,
              wind: Wind | None = None, n_emitters: int = 3, maps: bool = True,
              lang: str | None = None, db: str | None = None, emitters=None, activity: float | None = None,
-             start_utc=None, plan_targets: tuple[list[str], list[str]] | None = None) -> DemoResult:
+             start_utc=None, plan_targets: tuple[list[str], list[str]] | None = None,
+             world: str = "gaussian") -> DemoResult:
     """Run the whole loop on the bundled Jimo example into ``out`` and return what was done.
 
     ``wind`` (a ``core.weather.Wind``) replaces the area's default wind; ``n_emitters`` is the
@@ -117,6 +118,7 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
     A day of a persistent world (the simulated month): ``emitters`` (a truth.json or ids) keeps the
     same hidden emitters, each emitting with probability ``activity`` that day; ``start_utc`` is the
     survey day; ``plan_targets`` (drone ids, van ids) replaces the first-day targets from registry risk.
+    ``world`` is the simulator's plume world (``gaussian`` or ``lagrangian``).
     """
     from .core.area import export_area, load_area
 
@@ -161,7 +163,7 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
 
     with _Stage(result, "simulate", progress) as st:
         sim = simulate(area, out / "plans", out / "field", seed=seed, wind=wind, n_emitters=n_emitters,
-                       start_utc=start_utc, emitters=emitters, activity=activity)
+                       start_utc=start_utc, emitters=emitters, activity=activity, world=world)
         n_files = sum(1 for p in (out / "field").rglob("*") if p.is_file())
         st.what = f"field/ — {n_files} raw files in real formats, {len(sim.truth['emitters'])} hidden emitters (truth.json)"
 

@@ -68,6 +68,9 @@ class World:
     wind_speed_m_s: np.ndarray
     background: dict[str, np.ndarray]
     emitters: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # None: the Gaussian plume of core.dispersion; else an independent plume model with
+    # ``unit_plumes(t, x_down, y_cross, z, speed)`` and ``wind_profile(z)`` (missions.worlds)
+    plumes: object | None = None
 
     def wind_at(self, t_s) -> tuple[np.ndarray, np.ndarray]:
         """Wind direction (from, deg) and 10 m speed (m/s) at times ``t_s``."""
@@ -99,6 +102,9 @@ class World:
         ey = np.asarray(y_m, float)[:, None] - em["y_m"].to_numpy()[None, :]
         xd = ex * dx + ey * dy
         yc = -ex * dy + ey * dx
+        if self.plumes is not None:
+            z = np.maximum(np.asarray(z_agl_m, float), 0.0)
+            return self.plumes.unit_plumes(t, xd, yc, z, ws) * em["rate_g_s"].to_numpy()[None, :]
         h_eff, u_s = effective_height_m(
             em["height_m"].to_numpy()[None, :], ws[:, None], self.stability,
             exit_velocity_m_s=em["exit_velocity_m_s"].to_numpy()[None, :],
@@ -150,7 +156,11 @@ def measured_wind(world: World, t_s, z_agl_m, rng: np.random.Generator, *, dir_s
     t = np.asarray(t_s, float)
     d, u = world.wind_at(t)
     dt = float(np.median(np.diff(t))) if t.size > 1 else 1.0
-    u = wind_at_height(u, np.maximum(np.asarray(z_agl_m, float), 0.0), world.stability)
+    if world.plumes is not None:  # the independent world's own profile: log-linear speed, veer
+        factor, veer = world.plumes.wind_profile(np.maximum(np.asarray(z_agl_m, float), 0.0))
+        u, d = u * factor, (d + veer) % 360.0
+    else:
+        u = wind_at_height(u, np.maximum(np.asarray(z_agl_m, float), 0.0), world.stability)
     d = (d + dir_sd_deg * ar1(t.size, dt, tau_s, rng)) % 360.0
     u = np.maximum(u * (1.0 + speed_rel_sd * ar1(t.size, dt, tau_s, rng)), 0.0)
     return d, u

@@ -315,6 +315,7 @@ def simulate(
     start_utc: datetime | None = None,
     emitters=None,
     activity: float | None = None,
+    world: str = "gaussian",
 ) -> SimulationResult:
     """Fly the drone plan and drive the van plan of ``plans_dir`` through a simulated world.
 
@@ -324,6 +325,10 @@ def simulate(
     default); ``start_utc`` defaults to 01:00Z on a date derived from ``seed``.
     ``emitters`` (a truth.json, source/enterprise ids or dicts) keeps the same hidden emitters
     across runs, each emitting on the day with probability ``activity`` (``missions.persistent``).
+    ``world`` is
+    ``gaussian`` (the plumes of ``core.dispersion``, the model attribution inverts) or
+    ``lagrangian`` (:mod:`ecopatrol.missions.worlds.lagrangian`: particles in a surface layer,
+    building wakes, veer, emission that varies in time; shares no dispersion code with the analysis).
     """
     plans_dir = Path(plans_dir)
     drone_p, van_p = plans_dir / "drone" / "plan.json", plans_dir / "van" / "plan.json"
@@ -334,7 +339,7 @@ def simulate(
     drone = load_plan(drone_p, kind="drone") if drone_p.is_file() else None
     van = load_plan(van_p, kind="van") if van_p.is_file() else None
     return simulate_plans(area, out_dir, drone_plan=drone, van_plan=van, seed=seed, wind=wind,
-                          n_emitters=n_emitters, start_utc=start_utc, emitters=emitters, activity=activity)
+                          n_emitters=n_emitters, start_utc=start_utc, emitters=emitters, activity=activity, world=world)
 
 
 def simulate_track(
@@ -351,6 +356,7 @@ def simulate_track(
     wind: Wind | None = None,
     n_emitters: int = 3,
     start_utc: datetime | None = None,
+    world: str = "gaussian",
 ) -> SimulationResult:
     """Simulate one platform along a simple ``(lon, lat)`` (EPSG:4326) track, without plans."""
     if kind == "drone":
@@ -358,10 +364,10 @@ def simulate_track(
         plan = plan_from_track(lonlat, kind="drone", mission_id=mission_id, speed_m_s=speed_m_s,
                                alt_agl_m=alt_agl_m, ground_amsl_m=g0, targets=targets)
         return simulate_plans(area, out_dir, drone_plan=plan, seed=seed, wind=wind, n_emitters=n_emitters,
-                              start_utc=start_utc)
+                              start_utc=start_utc, world=world)
     plan = plan_from_track(lonlat, kind="van", mission_id=mission_id, speed_m_s=speed_m_s, targets=targets)
     return simulate_plans(area, out_dir, van_plan=plan, seed=seed, wind=wind, n_emitters=n_emitters,
-                          start_utc=start_utc)
+                          start_utc=start_utc, world=world)
 
 
 def simulate_plans(
@@ -376,8 +382,13 @@ def simulate_plans(
     start_utc: datetime | None = None,
     emitters=None,
     activity: float | None = None,
+    world: str = "gaussian",
 ) -> SimulationResult:
     """:func:`simulate` on plan dicts already in memory."""
+    from .worlds import WORLDS
+
+    if world not in WORLDS:
+        raise InputError(f"world {world!r}: use one of {', '.join(WORLDS)}")
     out_dir = Path(out_dir)
     if start_utc is None:
         start_utc = DEFAULT_START_UTC + timedelta(days=int(seed) % 28)
@@ -411,6 +422,7 @@ def simulate_plans(
     t_hi = max(p.profile.t_end_s for p in platforms) + 600.0
     grid = np.arange(math.floor(t_lo), math.ceil(t_hi) + 1.0, 1.0)
     wdir, wspd = wd.wind_series(mean_wind, stab, grid, seed)
+    world_kind = world
     world = wd.World(start_utc, area.metric_crs, mean_wind, stab, mix, grid, wdir, wspd,
                      wd.background_series(grid, seed))
     tracks = []
@@ -426,6 +438,11 @@ def simulate_plans(
         world.emitters = wd.choose_emitters(
             area, tracks, plan_targets(drone_plan) + plan_targets(van_plan), mean_wind=mean_wind,
             stability=stab, mixing_height_m=mix, n_emitters=n_emitters, seed=seed)
+    if world_kind == "lagrangian":
+        from .worlds.lagrangian import LagrangianPlumes
+
+        world.plumes = LagrangianPlumes(world.emitters, u10_m_s=mean_wind.speed_m_s, stability=stab,
+                                        mixing_height_m=mix, seed=seed, t0_s=float(grid[0]), t1_s=float(grid[-1]))
 
     files: list[Path] = []
     rows: dict[str, int] = {}
@@ -502,6 +519,11 @@ def simulate_plans(
     from .monitor_sim import simulate_monitors  # issue 17: the monitored firms' data loggers (HJ 212)
 
     files += simulate_monitors(area, em, out_dir, start_utc=start_utc, seed=seed, truth=truth)
+
+    if world.plumes is not None:  # the gaussian world's truth.json stays byte-identical
+        truth["world"] = {**world.plumes.describe(), "emission_window_s": [float(grid[0]), float(grid[-1])]}
+        for j, e in enumerate(truth["emitters"]):
+            e.update(world.plumes.emitter_facts(j))
     wr.write_json(out_dir / "truth.json", truth)
     wr.write_parquet(out_dir / "truth_positions.parquet", pd.concat(truth_frames, ignore_index=True))
     files += [out_dir / "truth.json", out_dir / "truth_positions.parquet"]

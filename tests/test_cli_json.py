@@ -88,7 +88,8 @@ def day(tmp_path_factory):
     runs[("hotspots",)] = run("hotspots", root / "samples", "--area", "jimo", "--out", root / "evidence", "--json")
     runs[("attribute",)] = run("attribute", root / "samples", "--area", "jimo", "--out", root / "evidence",
                                "--show", 3, "--json")
-    runs[("targets",)] = run("targets", root / "evidence", "--area", "jimo", "--out", root / "targets.csv", "--json")
+    runs[("targets",)] = run("targets", root / "evidence", "--area", "jimo", "--out", root / "targets.csv",
+                             "--visits", 3, "--json")
     (root / "log.h212").write_bytes(b"##0101QN=20160801085857223;ST=32;CN=1062;PW=100000;"
                                     b"MN=010000A8900016F000169DC0;Flag=5;CP=&&RtdInterval=30&&1C80\r\n")
     db = f"sqlite:///{root / 'monitor.db'}"
@@ -172,6 +173,8 @@ def test_success_documents_carry_the_result(day):
     t = doc[("targets",)]
     assert t["n_targets"] == 860 and len(t["top"]) == 10 and t["top"][0]["rank"] == 1
     assert Path(t["path"]) == root / "targets.csv"
+    assert t["visits"]["visits"] == 3 and 0 <= t["visits"]["p_at_least_one"] <= 1
+    assert [r["visit"] for r in t["top"][:4]] == [True, True, True, False]
     # NaN (no flux, no rate sd) is null, never the invalid JSON token NaN
     assert any(v is None for row in t["top"] for v in row.values())
     assert doc[("inspect",)]["format"] == "gpx"
