@@ -164,10 +164,12 @@ def estimate_rates_reduced(op: at.PlumeOperator, enh: np.ndarray, noise: np.ndar
     bb = float(b @ b)
     codes_rows = op.codes[rows]
 
-    def solve(keep: np.ndarray) -> np.ndarray:
+    Gr = G + np.eye(len(cols)) / prior_rate_sd_g_s**2  # the N(0, prior_rate_sd²) prior on each rate
+
+    def solve(keep: np.ndarray, q0: np.ndarray | None = None) -> np.ndarray:
         kk = np.flatnonzero(keep)
         q = np.zeros(len(cols))
-        q[kk] = nnls_gram(G[np.ix_(kk, kk)] + np.eye(len(kk)) / prior_rate_sd_g_s**2, h[kk])
+        q[kk] = nnls_gram(Gr[np.ix_(kk, kk)], h[kk], active=None if q0 is None else q0[kk] > 0)
         return q
 
     keep = np.ones(len(cols), bool)
@@ -188,7 +190,7 @@ def estimate_rates_reduced(op: at.PlumeOperator, enh: np.ndarray, noise: np.ndar
             break
         n_weak += int(weak.sum())
         keep &= ~weak
-        q = solve(keep)
+        q = solve(keep, q)
     active = q > 0
     rss = max(bb - 2.0 * float(q @ h) + float(q @ G @ q), 0.0)
     dof = max(len(rows) - int(active.sum()), 1)
@@ -258,38 +260,47 @@ def emission_signals_reduced(op: at.PlumeOperator, enh: np.ndarray, noise: np.nd
     return signals
 
 
-def nnls_gram(G: np.ndarray, h: np.ndarray, *, max_iter: int | None = None) -> np.ndarray:
+def nnls_gram(G: np.ndarray, h: np.ndarray, *, active: np.ndarray | None = None,
+              max_iter: int | None = None) -> np.ndarray:
     """argmin_{q ≥ 0} qᵀGq − 2hᵀq for a positive definite ``G``: Lawson–Hanson on the normal equations.
 
     The same active-set algorithm as ``scipy.optimize.nnls`` on ``(A, b)`` with ``G = AᵀA``,
-    ``h = Aᵀb``; each step solves only the (small) system of the active sources.
+    ``h = Aᵀb``; each step solves only the (small) system of the active sources. ``active``
+    (bool) warm-starts it from a previous active set (the minimiser is unique either way).
     """
     n = len(h)
     q = np.zeros(n)
-    P = np.zeros(n, bool)
+    P = np.zeros(n, bool) if active is None else np.asarray(active, bool).copy()
     tol = 1e-12 * max(float(np.abs(h).max()) if n else 0.0, 1e-300)
     max_iter = 3 * n + 50 if max_iter is None else max_iter
-    w = h.copy()
     it = 0
-    while (~P).any() and float(w[~P].max()) > tol and it < max_iter:
-        j = int(np.flatnonzero(~P)[np.argmax(w[~P])])
-        P[j] = True
-        while it < max_iter:
+
+    def inner() -> None:
+        nonlocal q, P, it
+        while P.any() and it < max_iter:
             it += 1
             z = np.zeros(n)
             idx = np.flatnonzero(P)
             z[idx] = np.linalg.solve(G[np.ix_(idx, idx)], h[idx])
             if (z[idx] > 0).all():
                 q = z
-                break
+                return
             neg = idx[z[idx] <= 0]
             alpha = float(np.min(q[neg] / np.maximum(q[neg] - z[neg], 1e-300)))
             q = q + alpha * (z - q)
             P &= q > 1e-14 * max(float(q.max()), 1e-300)
             q[~P] = 0.0
-            if not P.any():
-                break
-        w = h - G @ q
+
+    inner()
+    while it < max_iter:
+        idx = np.flatnonzero(P)
+        w = h - G[:, idx] @ q[idx]
+        w[P] = -np.inf
+        j = int(np.argmax(w))
+        if not np.isfinite(w[j]) or w[j] <= tol:
+            break
+        P[j] = True
+        inner()
     return q
 
 
