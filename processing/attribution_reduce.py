@@ -31,6 +31,9 @@ entries: plume values outside the cone (< 1e-13 of the axis value) and below
 ``DROP_NOISE_SD`` noise sd at ``DROP_RATE_G_S`` (a rate ten times the largest plausible
 enterprise emission) — each changes a residual by less than 1e-3 sd at 100 g/s.
 ``tests/test_attribution_reduce.py`` checks the probabilities and rates against the full fit.
+``n_samples_touched`` (and the ``MIN_TOUCHED`` test) counts the kept entries: the samples a
+source would put ≥ ``DROP_NOISE_SD`` noise sd on at ``DROP_RATE_G_S``, no longer every
+numerically non-zero plume edge.
 Nothing is bounded by size: the only limit is the memory of the sparse matrix (its entries are
 logged and reported in ``evidence.json`` ``attribution_fit``).
 """
