@@ -33,6 +33,7 @@ BENCHMARKS: list[tuple[str, list[str], bool]] = [
     ("bench_monitor.py", [], True),
     ("bench_maps.py", ["2000000"], False),
     ("bench_archive.py", ["--compare", "20000000"], False),
+    ("bench_attribution.py", [], False),
     ("bench_accuracy.py", ["--simulator", "-n", "50", "--start", "100"], False),
 ]
 
