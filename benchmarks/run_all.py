@@ -36,6 +36,7 @@ BENCHMARKS: list[tuple[str, list[str], bool]] = [
     ("bench_month.py", ["--days", "8", "--per-week", "2", "--visits", "3"], False),
     ("bench_maps.py", ["2000000"], False),
     ("bench_archive.py", ["--compare", "20000000"], False),
+    ("bench_attribution.py", [], False),
     ("bench_accuracy.py", ["--simulator", "-n", "50", "--start", "100"], False),
 ]
 

@@ -71,6 +71,7 @@ N_EFF_MAX = 10.0  # independent samples per evidence item (plume-model residuals
 PLAUSIBLE_RATIO = 0.2  # candidates within this posterior ratio of the best are "ambiguous with" it
 COLLINEAR_DEG = 20.0  # … and "collinear along the wind" when one lies within this angle upwind of the other
 MAX_ROWS = 20000  # samples a fit uses: every exceedance, the rest subsampled (seeded) up to this
+REDUCED_FIT = True  # all-samples fits over every sample (attribution_reduce); False: the MAX_ROWS subsample
 MIN_TOUCHED = 3  # a candidate source must reach at least this many of them
 SIGNAL_EFFECTS = 6  # at most this many distinct emitting sources ("signals") in one survey's samples
 SIGNAL_KAPPA = 10.0  # residual variance × κ: plume-model residuals are correlated along a track
@@ -688,14 +689,24 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
     op = build_operator(samples, area, crs=crs, wind=wind, scheme=scheme, max_distance_m=max_distance_m)
     enh = samples[enh_col].to_numpy(float)
     noise = samples[noise_col].to_numpy(float)
-    design = _design(op, enh, noise, samples[exc_col].to_numpy(bool), MAX_ROWS, seed)
-    rates, cov_all = estimate_rates_cov(op, enh, noise, seed=seed, design=design)
-    signals = emission_signals(op, enh, noise, design=design, species=_species_rows(samples, op, area, species))
+    if REDUCED_FIT:  # every usable sample, no row cap: sufficient statistics (attribution_reduce)
+        from .attribution_reduce import reduced_fit
+
+        design, rates, cov_all, signals, fit_summary = reduced_fit(
+            op, enh, noise, species=_species_rows(samples, op, area, species))
+    else:  # the former path: every exceedance, the rest subsampled to MAX_ROWS (kept as a baseline)
+        design = _design(op, enh, noise, samples[exc_col].to_numpy(bool), MAX_ROWS, seed)
+        rates, cov_all = estimate_rates_cov(op, enh, noise, seed=seed, design=design)
+        signals = emission_signals(op, enh, noise, design=design, species=_species_rows(samples, op, area, species))
+        fit_summary = {"method": "subsampled", "n_samples": len(design[0]), "row_cap": MAX_ROWS}
+        log.warning("attribution: the all-samples fits use %d of %d samples (subsampled to MAX_ROWS = %d)",
+                    len(design[0]), len(enh), MAX_ROWS)
     rates["pip"] = signals.pip
     rates["enterprise_pip"] = signals.group_pip(op.sources["enterprise_id"].astype(str).to_numpy())
     a_sum = signals.alpha.sum(0)
     with np.errstate(invalid="ignore", divide="ignore"):
         rates["signal_rate_g_s"] = np.where(a_sum > 1e-6, (signals.alpha * signals.rate_g_s).sum(0) / a_sum, np.nan)
+    rates.attrs["fit"] = fit_summary
     q_all = rates["rate_g_s"].to_numpy()
     rows_out: list[dict] = []
     t = pd.to_datetime(samples["time_utc"], utc=True).to_numpy() if "time_utc" in samples.columns else None

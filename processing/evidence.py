@@ -395,6 +395,8 @@ def build_evidence(
         "area_path": str(Path(area.path).resolve()) if getattr(area, "path", None) is not None else None,
         "area_distance_km": None if area_km is None else round(area_km, 3),
         "skipped": skipped,
+        # how the all-samples fits used the samples (every one, or a bounded subsample: said here)
+        "attribution_fit": rates.attrs.get("fit"),
     }
     write_atomic(out_dir / "evidence.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=2)))
     log.info("evidence %s: %d samples → %d events (%d confirmed), %d segments, %d cells, %d hotspots, "
