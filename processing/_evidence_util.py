@@ -104,6 +104,18 @@ def circular_mean_deg(deg: np.ndarray, weights: np.ndarray | None = None) -> flo
     return float(np.degrees(np.arctan2((w[ok] * np.sin(r)).sum(), (w[ok] * np.cos(r)).sum())) % 360.0)
 
 
+def wind_blocks(samples: pd.DataFrame, codes: np.ndarray, block_s: float) -> np.ndarray:
+    """``codes`` (passes) cut into consecutive pieces of at most ``block_s`` of time: integer codes
+    (first-seen order) of the stretches over which one wind is taken."""
+    if len(codes) == 0 or "time_utc" not in samples.columns or not np.isfinite(block_s) or block_s <= 0:
+        return np.asarray(codes)
+    t = (pd.to_datetime(samples["time_utc"], utc=True) - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
+    t0 = pd.Series(t).groupby(np.asarray(codes)).transform("min").to_numpy()
+    block = np.floor((t - t0) / block_s).astype(np.int64)
+    key = np.asarray(codes, dtype=np.int64) * (int(block.max()) + 1) + block
+    return pd.factorize(key)[0].astype(np.int64)
+
+
 def wind_per_pass(samples: pd.DataFrame, codes: np.ndarray, default: Wind | None) -> pd.DataFrame:
     """Wind of each pass: the measured wind (circular mean) when present, else ``default``.
 
