@@ -664,6 +664,15 @@ def single_source_likelihood(op: PlumeOperator, rows: np.ndarray, enh: np.ndarra
     return out
 
 
+def _seen_text(ev) -> str:
+    """"confirmed: 3 independent sightings on 4 passes", "not confirmed (2 passes)", "single pass"."""
+    n_passes = int(getattr(ev, "n_passes", 1) or 1)
+    if ev.confirmed:
+        n = getattr(ev, "n_independent", None)
+        return f"confirmed: {int(n) if n is not None and n == n else 2} independent sightings on {n_passes} passes"
+    return f"not confirmed ({n_passes} passes, not independent)" if n_passes > 1 else "single pass"
+
+
 def _confidence(lik: float, confirmed: bool, n: int) -> str:
     if lik >= 0.7 and (confirmed or n >= 5):
         return "high"
@@ -821,7 +830,7 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
             when = f"{pd.Timestamp(ev.start_utc):%H:%M:%S}–{pd.Timestamp(ev.end_utc):%H:%M:%S} UTC"
             header = (f"event {ev.event_id} ({ev.platform_id} {ev.mission_id} pass {ev.pass_id}, {when}, "
                       f"{ev.n_samples} samples in the event, {len(rows)} around it, "
-                      f"{'confirmed on ' + str(ev.n_passes) + ' passes' if ev.confirmed else 'single pass'})")
+                      f"{_seen_text(ev)})")
             _explain_rows(ev.event_id, "event", rows, bool(ev.confirmed), header)
     if hotspots is not None and len(hotspots):
         import shapely

@@ -10,7 +10,7 @@ For every registered enterprise:
   (0.6 × significance of the flux, ``clip((z − 1)/2, 0, 1)``, × how well its plume explains
   the curtain, ``target_match``: the mass balance is a second, model-free estimator) and,
   × ``ITEM_WEIGHT`` = 0.05, with the per-item indications — plume events (× 1.0 when confirmed
-  on ≥ 2 passes, × 0.6 otherwise; the best reinforced by half the second), hotspots (× 1.0 /
+  by ≥ 2 independent sightings, :data:`.plume.CONFIRM_RULE`, × 0.6 otherwise; the best reinforced by half the second), hotspots (× 1.0 /
   0.8 / 0.6 at 99 / 95 / 90 %) and the NNLS rate's significance. Those come from the same
   samples as the emission probability, so counting them in full would count the same
   evidence twice; they order firms of equal probability and they are what the reasons cite.
@@ -231,6 +231,13 @@ def _signal_text(signal_id: str, rows: pd.DataFrame) -> str:
             + (f" (credible set with {amb.replace(' ', ', ')})" if amb else ""))
 
 
+def _seen(confirmed, n) -> str:
+    """How an event's plume was seen: "confirmed, 3 independent sightings" or "not confirmed"."""
+    if confirmed:
+        return f"confirmed, {int(n) if n is not None and np.isfinite(n) else 2} independent sightings"
+    return "not confirmed"
+
+
 def _amb(r) -> str:
     if r.collinear_with:
         return f"; ambiguous with {r.collinear_with.replace(' ', ', ')}, collinear along the wind"
@@ -268,7 +275,9 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
                                                     "flux_g_s": np.nan, "emit_probability": 0.0})
     events = ev["events"]
     conf_of = dict(zip(events["event_id"], events["confirmed"].astype(bool), strict=False)) if len(events) else {}
-    npass_of = dict(zip(events["event_id"], events["n_passes"], strict=False)) if len(events) else {}
+    # independent sightings (plume.CONFIRM_RULE); folders written before it: the passes
+    n_col = "n_independent" if "n_independent" in events.columns else "n_passes"
+    nsee_of = dict(zip(events["event_id"], events[n_col], strict=False)) if len(events) else {}
     hot = ev["hotspots"]
     hconf_of = dict(zip(hot["hotspot_id"], hot["confidence"], strict=False)) if len(hot) else {}
 
@@ -299,7 +308,7 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
             for e, sub in top_ev.groupby("enterprise_id"):
                 if e in reasons:
                     txt = ", ".join(
-                        f"{r.evidence_id} ({'confirmed, ' + str(int(npass_of.get(r.evidence_id, 2))) + ' passes' if conf_of.get(r.evidence_id) else 'single pass'}; "
+                        f"{r.evidence_id} ({_seen(conf_of.get(r.evidence_id), nsee_of.get(r.evidence_id))}; "
                         f"likelihood {r.likelihood:.2f}{_amb(r)})" for r in sub.itertuples(index=False))
                     n = int(stats.loc[e, "n_events"])
                     reasons[e].append(f"plume events: {txt}" + (f" and {n - len(sub)} more" if n > len(sub) else ""))
