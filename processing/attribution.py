@@ -1,7 +1,7 @@
 """Source attribution: which registered sources explain the measured enhancements, and at what rate.
 
 Three complementary estimates, all under the shared Gaussian plume (``core.dispersion``) and the
-wind measured on each pass, minute by minute (:data:`WIND_BLOCK_S`; the samples'
+wind measured around each sample's moment (a centred minute, :data:`WIND_WINDOW_S`; the samples'
 ``wind_from_deg``/``wind_speed_m_s``; the given or area default wind where not measured):
 
 - **per evidence item** (event or hotspot): the upwind candidates whose plume reaches the
@@ -51,16 +51,18 @@ from ecopatrol.core.errors import InputError
 from ecopatrol.core.profiles import SPECIES, ppb_to_ugm3, species_profile
 from ecopatrol.core.weather import STABILITY_CLASSES, Wind, stability_class
 
-from ._evidence_util import lonlat_of, metric_xy, pass_codes, receptor_agl_m, wind_blocks, wind_per_pass
+from ._evidence_util import lonlat_of, metric_xy, pass_codes, receptor_agl_m, wind_codes, wind_per_pass
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SITE_SOURCE_HEIGHT_M = 10.0  # enterprises without a registered stack: fugitive/roof vent
-#: the plume model takes the wind measured over blocks of at most this long (each pass cut in
-#: pieces): about the time a plume takes to reach a road 100–300 m downwind, and the 1-min mean
-#: of a met station. Not the pass: a pass lasts from seconds to a quarter of an hour, and the wind
-#: of a plume crossing is the wind of that minute, not the mean over the drive
-WIND_BLOCK_S = 60.0
+#: the plume model takes, for each sample, the wind measured over this long centred on it (within
+#: its record, across passes: :func:`._evidence_util.wind_codes`): about the time a plume takes
+#: to reach a road 100–300 m downwind and a met station's 1-min mean. Not the pass: a pass lasts
+#: from seconds to a quarter of an hour, and the wind of a plume crossing is the wind of that
+#: minute, not the mean over the drive; nor a block of the pass, whose edges put a sample's wind
+#: up to a whole block away from its moment
+WIND_WINDOW_S = 60.0
 RISE_DISTANCE_M = 2000.0  # Briggs rise evaluated here (≈ final rise, finite for cold jets)
 DIRECTION_OFFSETS_DEG = np.array([-10.0, -5.0, 0.0, 5.0, 10.0])
 DIRECTION_SD_DEG = 7.0
@@ -145,7 +147,7 @@ class PlumeOperator:
     scheme: SigmaScheme = "briggs_rural"
     mixing_height_m: float | None = None
     max_distance_m: float = 5000.0
-    #: each sample's pass (``codes`` are its wind block: the pass cut into WIND_BLOCK_S pieces)
+    #: each sample's pass (``codes`` group the samples that share a wind, :data:`WIND_WINDOW_S`)
     pass_codes: np.ndarray | None = None
     _heights: dict = field(default_factory=dict)
 
@@ -192,8 +194,8 @@ def build_operator(samples: pd.DataFrame, area, *, crs, wind: Wind | None, schem
     """Plume operator for ``samples`` (any order) and the area's candidate sources."""
     x, y, _ = metric_xy(samples, crs)
     passes_of = pass_codes(samples)
-    codes = wind_blocks(samples, passes_of, WIND_BLOCK_S)
-    pw = wind_per_pass(samples, codes, wind)
+    codes, smoothed = wind_codes(samples, WIND_WINDOW_S)
+    pw = wind_per_pass(smoothed, codes, wind)
     if pw["from_deg"].isna().any():
         raise InputError("attribution: no wind for some passes: the samples carry no `wind_from_deg`/"
                          "`wind_speed_m_s` and no wind was given: pass `--wind FROM/SPEED[/CLASS]`")
