@@ -9,6 +9,7 @@ the loop.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -171,7 +172,10 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
     from .processing.targeting import rank_targets, write_targets
 
     with _Stage(result, "evidence", progress) as st:
-        ev = build_evidence(res.samples, area, out_dir=out / "evidence", wind=wind, seed=seed)
+        # the drone plan names each curtain's target: its flux is credited to the firm it was flown for
+        plan_path = out / "plans" / "drone" / "plan.json"
+        ev = build_evidence(res.samples, area, out_dir=out / "evidence", wind=wind, seed=seed,
+                            plan=json.loads(plan_path.read_text(encoding="utf-8")), plan_name=str(plan_path))
         st.what = "evidence/ — " + _describe_evidence(out / "evidence", ev)
     with _Stage(result, "targets", progress) as st:
         targets = rank_targets(out / "evidence", area)
@@ -247,7 +251,7 @@ def _describe_evidence(ev_dir: Path, ev) -> str:
     if isinstance(summary, dict):
         keys = (("n_events", "events"), ("n_confirmed_events", "confirmed"), ("n_hotspots", "hotspots"),
                 ("n_segments", "road segments"), ("n_sources_with_rate", "sources with a rate"),
-                ("n_curtains", "curtains"))
+                ("n_curtains", "curtains"), ("n_curtains_credited", "credited to a firm"))
         parts = [f"{summary[k]} {label}" for k, label in keys if k in summary]
         return ", ".join(parts) + f" ({n_files} files)"
     return f"{n_files} files"

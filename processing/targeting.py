@@ -6,9 +6,11 @@ For every registered enterprise:
   attribution over all samples (``rates.csv`` column ``enterprise_pip``, :meth:`ecopatrol.processing.
   attribution.Signals.group_pip`: 1 − Π over the signals of (1 − Σ over its sources of
   P(signal is that source))). It is
-  combined as independent, ``1 − Π(1 − sᵢ)``, with drone curtains that name the firm as target
-  (0.6 × significance of the flux, ``clip((z − 1)/2, 0, 1)``, × how well its plume explains
-  the curtain, ``target_match``: the mass balance is a second, model-free estimator) and,
+  combined as independent, ``1 − Π(1 − sᵢ)``, with drone curtains credited to the firm
+  (``flux.csv`` ``target_id``: the plan's target, or a candidate whose predicted plume crosses
+  the flown span, :mod:`.curtain_credit`; uncredited curtains count for nobody) (0.6 ×
+  significance of the flux, ``clip((z − 1)/2, 0, 1)``, × how well its plume explains the
+  curtain, ``target_match``: the mass balance is a second, model-free estimator) and,
   × ``ITEM_WEIGHT`` = 0.05, with the per-item indications — plume events (× 1.0 when confirmed
   by ≥ 2 independent sightings, :data:`.plume.CONFIRM_RULE`, × 0.6 otherwise; the best reinforced by half the second), hotspots (× 1.0 /
   0.8 / 0.6 at 99 / 95 / 90 %) and the NNLS rate's significance. Those come from the same
@@ -357,8 +359,11 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
                                   + (f": signal {txt})" if txt else ")"))
     fl = ev["flux"]
     if len(fl) and "target_id" in fl.columns:
-        for r in fl.dropna(subset=["target_id"]).itertuples(index=False):
-            t = str(r.target_id)
+        # a curtain counts only for the firm it is credited to (flux.csv `credit_reason`): the plan's
+        # target or a candidate whose predicted plume crosses the flown span; uncredited rows rank nobody
+        credited = fl["target_id"].fillna("").astype(str).str.strip() != ""
+        for r in fl[credited].itertuples(index=False):
+            t = str(r.target_id).strip()
             if t not in parts or not np.isfinite(r.flux_g_s):
                 continue
             z = r.flux_g_s / r.flux_sd_g_s if r.flux_sd_g_s > 0 else 0.0
