@@ -24,6 +24,7 @@ SHARED = HERE.parents[1] / "shared" / "data"
 BENCHMARKS: list[tuple[str, list[str], bool]] = [
     ("bench_real_delays.py", [], True),
     ("bench_hotspot_rule.py", [], True),
+    ("bench_passes.py", [], True),
     ("bench_drone_plan.py", ["--n", "50", "--repeat", "3"], True),
     ("tsplib_gap.py", sorted(str(p) for p in (SHARED / "tsplib").glob("*.tsp")), False),
     ("bench_van_plan.py", ["--targets", "30"], True),

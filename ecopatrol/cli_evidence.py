@@ -23,12 +23,20 @@ def _wind(text: str | None):
     return parse_wind(text)
 
 
-def _plan(path: Path | None) -> dict | None:
-    if path is None:
-        return None
+def _plan(path: Path | None, samples_dir: Path) -> tuple[dict | None, str | None]:
+    """The drone plan that names the curtain targets: ``--plan``, else ``plans/drone/plan.json``
+    beside the samples (their folder or one above it); says on stderr which was used.
+    ``build_evidence`` ignores, with a note, one whose sorties are none of the samples' missions."""
     from ecopatrol.core.artefacts.plan import read_plan
+    from ecopatrol.processing.curtain_credit import find_drone_plan
 
-    return read_plan(path, kind="drone")
+    how = "--plan"
+    if path is None:
+        path, how = find_drone_plan(samples_dir), "found beside the samples; --plan to choose another"
+        if path is None:
+            return None, None
+    typer.echo(f"drone plan: {path} ({how})", err=True)
+    return read_plan(path, kind="drone"), str(path)
 
 
 NEEDS_AREA = "pass --area FOLDER (or --area jimo for the bundled example)"
@@ -50,9 +58,14 @@ def _build(samples_dir: Path, area: str | None, out: Path, wind: str | None, spe
     if species is None and chosen != "tvoc_ugm3":
         typer.echo(f"note: no tvoc_ugm3 in the samples: analysing {chosen} (--species to choose)", err=True)
     species = chosen
+    plan_d, plan_name = _plan(plan, samples_dir)
     r = build_evidence(samples, None if area is None else load_area(area), out_dir=out,
-                       wind=_wind(wind), species=species, cell_m=cell_m, plan=_plan(plan), seed=seed,
+                       wind=_wind(wind), species=species, cell_m=cell_m, plan=plan_d, plan_name=plan_name, seed=seed,
                        samples_name=str(_samples_file(samples_dir)))
+    used = r.summary.get("drone_plan") or {}
+    if plan_name is not None and not used.get("used"):
+        typer.echo(f"note: drone plan {plan_name} ignored: {used.get('why')}; curtains are credited only to "
+                   "firms whose predicted plume crosses them", err=True)
     if area is None:  # each skipped step is logged by build_evidence; this says what to do about it
         skipped = r.summary.get("skipped") or []
         typer.echo(f"note: no --area given: evidence built from the samples alone in {r.summary['metric_crs']} "
@@ -136,7 +149,9 @@ WindOpt = Annotated[str | None, typer.Option(
 SpeciesOpt = Annotated[str | None, typer.Option(
     "--species", help="Species column to analyse (default: tvoc_ugm3 when measured, else ch4_ppm, …).")]
 CellOpt = Annotated[float, typer.Option("--cell", help="Grid cell size for aggregation (m).")]
-PlanOpt = Annotated[Path | None, typer.Option("--plan", help="Drone plan.json: names the curtain targets.")]
+PlanOpt = Annotated[Path | None, typer.Option(
+    "--plan", help="Drone plan.json: names the curtain targets (default: plans/drone/plan.json beside the samples, "
+                   "e.g. SAMPLES/../plans/drone/plan.json, when its sorties are the samples' missions).")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (subsampling).")]
 
 

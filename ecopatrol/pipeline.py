@@ -9,6 +9,7 @@ the loop.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -59,7 +60,8 @@ class _Stage:
             log.info("demo %s: %s", self.name, self.what)
 
 
-NEXT_DRONE_RANGE_M = 1500.0  # tomorrow's curtains: targets this close to a launch site (pattern + margin < 2 km)
+NEXT_VAN_TARGETS = 8  # the demo's next day: the van's budget in targets (`plan van --top 8`)
+NEXT_DRONE_TARGETS = 3  # … and the drone's (`plan drone --top 3`)
 
 
 def near_launch_sites(area, ids: list[str], *, max_m: float) -> list[str]:
@@ -180,7 +182,10 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
     from .processing.targeting import rank_targets, write_targets
 
     with _Stage(result, "evidence", progress) as st:
-        ev = build_evidence(res.samples, area, out_dir=out / "evidence", wind=wind, seed=seed)
+        # the drone plan names each curtain's target: its flux is credited to the firm it was flown for
+        plan_path = out / "plans" / "drone" / "plan.json"
+        ev = build_evidence(res.samples, area, out_dir=out / "evidence", wind=wind, seed=seed,
+                            plan=json.loads(plan_path.read_text(encoding="utf-8")), plan_name=str(plan_path))
         st.what = "evidence/ — " + _describe_evidence(out / "evidence", ev)
     with _Stage(result, "targets", progress) as st:
         alarms = _monitor_alarms(out, area)  # issue 17: the simulated data loggers' alarms, as evidence
@@ -196,19 +201,23 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
 
     with _Stage(result, "next", progress) as st:
         from .core.errors import PlanningError
-        from .core.registry import read_targets_file
+        from .core.registry import read_targets_ranked
 
-        ids = read_targets_file(out / "targets.csv")
-        vnext = plan_van(area, ids[:8], wind, seed=seed)
+        # as `plan van|drone --targets-file targets.csv --top N` do: the planners take the whole
+        # ranked list and their own day's budget (the highest-ranked targets they can cover first,
+        # the rest deferred with their rank), not a slice of it
+        ids, ranks = read_targets_ranked(out / "targets.csv")
+        vnext = plan_van(area, ids, wind, seed=seed, max_targets=NEXT_VAN_TARGETS, ranks=ranks)
         write_van_plan(vnext, out / "plans" / "next" / "van")
-        flyable = near_launch_sites(area, ids[:10], max_m=NEXT_DRONE_RANGE_M)[:3]
-        what = [f"plans/next/van/ — a route over the top {min(len(ids), 8)} targets"]
+        what = [f"plans/next/van/ — a route over {len(vnext.targets_covered)} of the top targets "
+                f"(budget {NEXT_VAN_TARGETS}, {len(vnext.deferred)} left for another day)"]
         try:
-            if not flyable:
-                raise PlanningError(f"none of the top 10 targets lies within {NEXT_DRONE_RANGE_M:.0f} m of a launch site")
-            nplan = plan_drone(area, flyable, wind, pattern="curtain", aircraft="m350", seed=seed)
+            nplan = plan_drone(area, ids, wind, pattern="curtain", aircraft="m350", seed=seed,
+                               max_targets=NEXT_DRONE_TARGETS, ranks=ranks)
             write_drone_plan(nplan, area, out / "plans" / "next" / "drone")
-            what.append(f"plans/next/drone/ — curtains over {len(flyable)} of the top 10 within reach of a launch site")
+            n_flown = len({t for s in nplan.sorties for t in s.targets})
+            what.append(f"plans/next/drone/ — curtains over the {n_flown} highest-ranked targets a sortie can reach "
+                        f"(budget {NEXT_DRONE_TARGETS})")
         except PlanningError as exc:
             what.append(f"no drone sortie for tomorrow: {exc}")
         st.what = "; ".join(what) + " (the loop closes)"
@@ -318,7 +327,7 @@ def _describe_evidence(ev_dir: Path, ev) -> str:
     if isinstance(summary, dict):
         keys = (("n_events", "events"), ("n_confirmed_events", "confirmed"), ("n_hotspots", "hotspots"),
                 ("n_segments", "road segments"), ("n_sources_with_rate", "sources with a rate"),
-                ("n_curtains", "curtains"))
+                ("n_curtains", "curtains"), ("n_curtains_credited", "credited to a firm"))
         parts = [f"{summary[k]} {label}" for k, label in keys if k in summary]
         return ", ".join(parts) + f" ({n_files} files)"
     return f"{n_files} files"

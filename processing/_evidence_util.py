@@ -104,6 +104,52 @@ def circular_mean_deg(deg: np.ndarray, weights: np.ndarray | None = None) -> flo
     return float(np.degrees(np.arctan2((w[ok] * np.sin(r)).sum(), (w[ok] * np.cos(r)).sum())) % 360.0)
 
 
+def wind_codes(samples: pd.DataFrame, window_s: float) -> tuple[np.ndarray, pd.DataFrame]:
+    """The wind of each sample's moment and integer codes of the samples that share it.
+
+    The measured wind (``wind_from_deg``, ``wind_speed_m_s``) is averaged over a window of
+    ``window_s`` centred on each sample, within its record (platform, mission: one sensor),
+    whatever the passes (the wind does not know where a pass starts): a circular mean of the
+    direction, a mean of the speed, over the samples that measured one. Samples are then
+    grouped by record and that wind rounded to 1° and 0.1 m/s (far below the errors of a
+    measured wind), so a plume model can be evaluated once per group. Returns ``(codes, frame)``:
+    ``frame`` is ``samples``' wind columns replaced by the averaged wind (NaN where nothing was
+    measured within the window), for :func:`wind_per_pass` with those codes.
+    """
+    n = len(samples)
+    rec = record_codes(samples)
+    cols = {"wind_from_deg", "wind_speed_m_s"}
+    if n == 0 or not cols <= set(samples.columns) or "time_utc" not in samples.columns \
+            or not np.isfinite(window_s) or window_s <= 0:
+        return pass_codes(samples), samples
+    t = (pd.to_datetime(samples["time_utc"], utc=True) - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
+    d = samples["wind_from_deg"].to_numpy(float)
+    u = samples["wind_speed_m_s"].to_numpy(float)
+    ok = np.isfinite(d) & np.isfinite(u) & np.isfinite(t)
+    tt = np.where(np.isfinite(t), t, 0.0)
+    span = float(np.ptp(tt)) + 10.0 * window_s + 1.0
+    key = rec * span + (tt - tt.min())  # one increasing axis, records far apart
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    r = np.radians(np.where(ok, d, 0.0))[order]
+    w = ok[order].astype(float)
+    csum = [np.r_[0.0, np.cumsum(v)] for v in (w * np.sin(r), w * np.cos(r), w * np.where(ok, u, 0.0)[order], w)]
+    lo = np.searchsorted(ks, ks - 0.5 * window_s, side="left")
+    hi = np.searchsorted(ks, ks + 0.5 * window_s, side="right")
+    sn, cs, sp, cnt = (c[hi] - c[lo] for c in csum)
+    has = cnt > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d_s = np.where(has, np.degrees(np.arctan2(sn, cs)) % 360.0, np.nan)
+        u_s = np.where(has, sp / cnt, np.nan)
+    d_out, u_out = np.empty(n), np.empty(n)
+    d_out[order], u_out[order] = d_s, u_s
+    frame = samples.assign(wind_from_deg=d_out, wind_speed_m_s=u_out)
+    q_d = np.where(np.isfinite(d_out), np.round(d_out) % 360.0, -1.0)
+    q_u = np.where(np.isfinite(u_out), np.round(u_out, 1), -1.0)
+    codes = pd.DataFrame({"r": rec, "d": q_d, "u": q_u}).groupby(["r", "d", "u"], sort=False).ngroup().to_numpy()
+    return codes.astype(np.int64), frame
+
+
 def wind_per_pass(samples: pd.DataFrame, codes: np.ndarray, default: Wind | None) -> pd.DataFrame:
     """Wind of each pass: the measured wind (circular mean) when present, else ``default``.
 

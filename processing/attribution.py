@@ -1,8 +1,8 @@
 """Source attribution: which registered sources explain the measured enhancements, and at what rate.
 
 Three complementary estimates, all under the shared Gaussian plume (``core.dispersion``) and the
-wind measured on each pass (the samples' ``wind_from_deg``/``wind_speed_m_s``; the given or
-area default wind where not measured):
+wind measured around each sample's moment (a centred minute, :data:`WIND_WINDOW_S`; the samples'
+``wind_from_deg``/``wind_speed_m_s``; the given or area default wind where not measured):
 
 - **per evidence item** (event or hotspot): the upwind candidates whose plume reaches the
   samples around the evidence, ranked by ``likelihood`` — the posterior weight of "this source
@@ -52,11 +52,18 @@ from ecopatrol.core.errors import InputError
 from ecopatrol.core.profiles import SPECIES, ppb_to_ugm3, species_profile
 from ecopatrol.core.weather import STABILITY_CLASSES, Wind, stability_class
 
-from ._evidence_util import lonlat_of, metric_xy, pass_codes, receptor_agl_m, wind_per_pass
+from ._evidence_util import lonlat_of, metric_xy, pass_codes, receptor_agl_m, wind_codes, wind_per_pass
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SITE_SOURCE_HEIGHT_M = 10.0  # enterprises without a registered stack: fugitive/roof vent
+#: the plume model takes, for each sample, the wind measured over this long centred on it (within
+#: its record, across passes: :func:`._evidence_util.wind_codes`): about the time a plume takes
+#: to reach a road 100–300 m downwind and a met station's 1-min mean. Not the pass: a pass lasts
+#: from seconds to a quarter of an hour, and the wind of a plume crossing is the wind of that
+#: minute, not the mean over the drive; nor a block of the pass, whose edges put a sample's wind
+#: up to a whole block away from its moment
+WIND_WINDOW_S = 60.0
 RISE_DISTANCE_M = 2000.0  # Briggs rise evaluated here (≈ final rise, finite for cold jets)
 DIRECTION_OFFSETS_DEG = np.array([-10.0, -5.0, 0.0, 5.0, 10.0])
 DIRECTION_SD_DEG = 7.0
@@ -142,6 +149,8 @@ class PlumeOperator:
     scheme: SigmaScheme = "briggs_rural"
     mixing_height_m: float | None = None
     max_distance_m: float = 5000.0
+    #: each sample's pass (``codes`` group the samples that share a wind, :data:`WIND_WINDOW_S`)
+    pass_codes: np.ndarray | None = None
     _heights: dict = field(default_factory=dict)
 
     def _src_heights(self, p: _Pass):
@@ -186,8 +195,9 @@ def build_operator(samples: pd.DataFrame, area, *, crs, wind: Wind | None, schem
                    max_distance_m: float = 5000.0, sources: pd.DataFrame | None = None) -> PlumeOperator:
     """Plume operator for ``samples`` (any order) and the area's candidate sources."""
     x, y, _ = metric_xy(samples, crs)
-    codes = pass_codes(samples)
-    pw = wind_per_pass(samples, codes, wind)
+    passes_of = pass_codes(samples)
+    codes, smoothed = wind_codes(samples, WIND_WINDOW_S)
+    pw = wind_per_pass(smoothed, codes, wind)
     if pw["from_deg"].isna().any():
         raise InputError("attribution: no wind for some passes: the samples carry no `wind_from_deg`/"
                          "`wind_speed_m_s` and no wind was given: pass `--wind FROM/SPEED[/CLASS]`")
@@ -206,7 +216,7 @@ def build_operator(samples: pd.DataFrame, area, *, crs, wind: Wind | None, schem
     src = candidate_sources(area, crs=crs) if sources is None else sources
     return PlumeOperator(x, y, receptor_agl_m(samples), codes, passes, src, scheme=scheme,
                          mixing_height_m=wind.mixing_height_m if wind is not None else None,
-                         max_distance_m=max_distance_m)
+                         max_distance_m=max_distance_m, pass_codes=passes_of)
 
 
 def estimate_rates(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, **kwargs) -> pd.DataFrame:
@@ -250,7 +260,7 @@ def estimate_rates_cov(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *,
     w = 1.0 / np.sqrt(noise[rows] ** 2 + (obs_rel_sd * np.clip(e_rows, 0, None)) ** 2)
     Ad = A[:, cols].toarray() * w[:, None]
     b = e_rows * w
-    codes_rows = op.codes[rows]
+    codes_rows = (op.pass_codes if op.pass_codes is not None else op.codes)[rows]  # passes, not wind blocks
     # Gaussian prior N(0, prior_rate_sd²) on each rate (MAP = NNLS on augmented rows): sources the
     # samples barely constrain stay near zero instead of taking absurd rates
     def solve(keep: np.ndarray) -> np.ndarray:
@@ -658,6 +668,15 @@ def single_source_likelihood(op: PlumeOperator, rows: np.ndarray, enh: np.ndarra
     return out
 
 
+def _seen_text(ev) -> str:
+    """"confirmed: 3 independent sightings on 4 passes", "not confirmed (2 passes)", "single pass"."""
+    n_passes = int(getattr(ev, "n_passes", 1) or 1)
+    if ev.confirmed:
+        n = getattr(ev, "n_independent", None)
+        return f"confirmed: {int(n) if n is not None and n == n else 2} independent sightings on {n_passes} passes"
+    return f"not confirmed ({n_passes} passes, not independent)" if n_passes > 1 else "single pass"
+
+
 def _confidence(lik: float, confirmed: bool, n: int) -> str:
     if lik >= 0.7 and (confirmed or n >= 5):
         return "high"
@@ -806,7 +825,7 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
             })
 
     if event_of is not None and len(events):
-        codes = op.codes
+        codes = op.pass_codes if op.pass_codes is not None else op.codes
         ev_rows = pd.Series(np.arange(len(samples))).groupby(np.asarray(event_of)).apply(np.asarray)
         for ev in events.itertuples(index=False):
             core_rows = ev_rows.get(ev.event_id)
@@ -825,7 +844,7 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
             when = f"{pd.Timestamp(ev.start_utc):%H:%M:%S}–{pd.Timestamp(ev.end_utc):%H:%M:%S} UTC"
             header = (f"event {ev.event_id} ({ev.platform_id} {ev.mission_id} pass {ev.pass_id}, {when}, "
                       f"{ev.n_samples} samples in the event, {len(rows)} around it, "
-                      f"{'confirmed on ' + str(ev.n_passes) + ' passes' if ev.confirmed else 'single pass'})")
+                      f"{_seen_text(ev)})")
             _explain_rows(ev.event_id, "event", rows, bool(ev.confirmed), header)
     if hotspots is not None and len(hotspots):
         import shapely

@@ -44,7 +44,7 @@ from ecopatrol.core.crs import haversine_m
 from ecopatrol.core.errors import InputError
 from ecopatrol.core.weather import Wind
 
-from . import aggregate, attribution, flux, hotspots, plume
+from . import aggregate, attribution, curtain_credit, flux, hotspots, plume
 from ._evidence_util import (
     UNUSABLE_FLAGS,
     default_wind,
@@ -231,6 +231,7 @@ def build_evidence(
     gi_distance_m: float | None = None,
     roads: gpd.GeoDataFrame | None = None,
     plan: dict | None = None,
+    plan_name: str | None = None,
     seed: int = 0,
     samples_name: str = "samples",
 ) -> EvidenceResult:
@@ -238,8 +239,10 @@ def build_evidence(
 
     ``wind`` is used for passes without a measured wind (default: the area's default wind);
     its stability class, when given, overrides the time-of-day class. ``roads`` (LineStrings)
-    defines the road segments (default: the van tracks). ``plan`` (a drone plan.json dict)
-    names curtain targets. ``bandwidth_m`` of the kernel map defaults to 3 × ``raster_cell_m``;
+    defines the road segments (default: the van tracks). ``plan`` (a drone plan.json dict, read
+    from ``plan_name``) names curtain targets; a plan none of whose sorties is a drone mission of
+    the samples is ignored (:func:`~.curtain_credit.plan_mismatch`), and ``evidence.json``
+    ``drone_plan`` says which plan was used or why not. ``bandwidth_m`` of the kernel map defaults to 3 × ``raster_cell_m``;
     ``gi_distance_m`` to 5 segments for road segments and 2.5 cells for grid cells.
 
     ``area`` (an :class:`~ecopatrol.core.area.Area`) may be ``None``: the evidence is then built
@@ -340,6 +343,14 @@ def build_evidence(
         skipped += [f"attribution: {NO_AREA}; pass --area FOLDER to attribute events and hotspots to its "
                     "enterprises",
                     f"rates: {NO_AREA}; no NNLS or signal rates of registered sources"]
+    drone_plan = {"file": plan_name, "used": False, "why": "no drone plan given"}
+    if plan is not None:
+        why = curtain_credit.plan_mismatch(plan, samples)
+        drone_plan = {"file": plan_name, "used": why is None, "why": why}
+        if why is not None:
+            log.warning("evidence: drone plan %s ignored: %s", plan_name or "(given)", why)
+            plan = None
+    drone_plan["credit_rule"] = curtain_credit.CREDIT_RULE.describe()
     try:
         fl = flux.flux_table(samples, area, species=species, wind=w0, crs=crs, plan=plan)
     except InputError as exc:
@@ -390,7 +401,9 @@ def build_evidence(
         "hotspot_rule": hotspot_rule,
         "n_attributions": len(att), "n_sources_with_rate": int((rates["rate_g_s"] > 0).sum()),
         "n_signals": int(att.loc[att["evidence_kind"] == "signal", "evidence_id"].nunique()) if len(att) else 0,
-        "n_curtains": len(fl), "raster_cell_m": cell, "bandwidth_m": bw, "seed": seed,
+        "n_curtains": len(fl), "n_curtains_credited": int((fl["target_id"].fillna("").astype(str) != "").sum())
+        if len(fl) else 0, "drone_plan": drone_plan, "confirm_rule": plume.CONFIRM_RULE.describe(),
+        "raster_cell_m": cell, "bandwidth_m": bw, "seed": seed,
         "area": getattr(area, "name", None),
         "area_path": str(Path(area.path).resolve()) if getattr(area, "path", None) is not None else None,
         "area_distance_km": None if area_km is None else round(area_km, 3),

@@ -31,20 +31,20 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from ecopatrol.core.artefacts.plan import sortie_targets
 from ecopatrol.core.crs import lonlat_to_xy
 from ecopatrol.core.dispersion import plume_frame, sigmas
 from ecopatrol.core.errors import InputError
 from ecopatrol.core.weather import Wind, wind_at_height
 
 from ._evidence_util import circular_mean_deg, metric_xy, receptor_agl_m, require_columns
+from .curtain_credit import CREDIT_RULE, CreditRule, capture_fractions, plan_curtain_targets, plan_target_of
 
 log = logging.getLogger(__name__)
 
 FLUX_COLUMNS = ["sortie_id", "target_id", "species", "flux_g_s", "flux_sd_g_s", "n_samples", "n_levels",
                 "z_min_m", "z_max_m", "width_m", "distance_to_target_m", "wind_from_deg", "wind_speed_m_s",
                 "wind_normal_deg", "background", "ground_fraction", "edge_fraction", "target_match",
-                "best_candidate_id", "lon", "lat", "note"]
+                "best_candidate_id", "target_capture", "credit_reason", "lon", "lat", "note"]
 
 
 @dataclass(frozen=True)
@@ -513,14 +513,16 @@ def flux_table(samples: pd.DataFrame, area=None, *, species: str = "tvoc_ugm3", 
 
     Each sortie (``mission_id``) is split into spatially connected clusters; a cluster that is
     a vertical plane (trimmed line fit) spanning ≥ ``min_height_m`` with ≥ ``min_samples``
-    samples is a curtain. The target is the plan's sortie target when ``plan`` (a plan.json
-    dict) is given and names one, else the registered enterprise whose modelled ground plume
-    best explains the curtain's plume (centre on its axis, crosswind width matching σy at its
-    distance). Wind: measured on
-    the curtain when the samples carry it (then at the mean sample height), else ``wind``, else
-    the area default. ``target_match`` (0–1) says how well the target explains the plume on the
-    curtain relative to the best registered candidate (``best_candidate_id``): a low match means
-    the flux probably comes from farther upwind. Returns the ``flux.csv`` table.
+    samples is a curtain. Its flux is credited (``target_id``) only to a firm whose plume fits
+    the curtain (:mod:`.curtain_credit`): the curtain's target in ``plan`` (a plan.json dict),
+    else the registered candidate whose predicted plume crosses the plane within the flown span
+    and best explains the measured plume (centre on its axis, crosswind width matching σy at its
+    distance); otherwise ``target_id`` is empty. ``credit_reason`` says which and why,
+    ``target_capture`` is the share of the firm's predicted plume crossing the flown span. Wind:
+    measured on the curtain when the samples carry it (then at the mean sample height), else
+    ``wind``, else the area default. ``target_match`` (0–1) says how well the target explains
+    the plume on the curtain relative to the best registered candidate (``best_candidate_id``):
+    a low match means the flux probably comes from farther upwind. Returns the ``flux.csv`` table.
     """
     require_columns(samples, [species])
     from .aggregate import is_drone
@@ -540,10 +542,14 @@ def flux_table(samples: pd.DataFrame, area=None, *, species: str = "tvoc_ugm3", 
     mcode = pd.factorize(missions)[0]
     groups = _curtain_groups(x, y, mcode)
     w0 = default_wind(area, wind)
-    targets_of = sortie_targets(plan)
+    plan_rows = plan_curtain_targets(plan, crs)
     ent = getattr(area, "enterprises", None)
+    cands = None
     if ent is not None and len(ent):
         ex, ey = lonlat_to_xy(ent.geometry.x.to_numpy(), ent.geometry.y.to_numpy(), crs)
+        from .attribution import candidate_sources
+
+        cands = candidate_sources(area, crs=crs)
     rows = []
     curtains = []
     for g in np.unique(groups):
@@ -581,25 +587,39 @@ def flux_table(samples: pd.DataFrame, area=None, *, species: str = "tvoc_ugm3", 
             cxm, cym = float(np.average(x[idx], weights=wpos)), float(np.average(y[idx], weights=wpos))
         else:
             cxm, cym = plane.x0_m, plane.y0_m
-        target, dist, match, best_id = "", np.nan, np.nan, ""
-        plan_t = targets_of.get(str(sortie), [])
-        if ent is not None and len(ent):
+        span_s = (float(s_m.min()), float(s_m.max()))
+        plan_id = plan_target_of(plan_rows.get(str(sortie), []), plane, span_s)
+        target, dist, match, best_id, capture, best_xd = "", np.nan, np.nan, "", np.nan, np.nan
+        fit_dist = np.nan  # the σz floor of the fit: the credited firm's distance, else the best candidate's
+        if cands is not None:
             xd, yd = plume_frame([cxm], [cym], ex, ey, from_deg)
             score = _target_score(xd[0], yd[0], s_m, wpos, stability, max_target_m)
             best = int(np.argmax(score)) if np.max(score) > 0 else None
             best_id = str(ent["enterprise_id"].iloc[best]) if best is not None else ""
             ids = ent["enterprise_id"].astype(str).to_numpy()
-            k = int(np.flatnonzero(ids == plan_t[0])[0]) if len(plan_t) == 1 and (ids == plan_t[0]).any() else best
+            cap_src = capture_fractions(cands, plane, span_s, float(np.nanmax(z[idx])), wind_from_deg=from_deg,
+                                        wind_speed_m_s=speed, stability=stability, max_distance_m=max_target_m)
+            cap = pd.Series(cap_src).groupby(cands["enterprise_id"].astype(str).to_numpy()).max() \
+                .reindex(ids).fillna(0.0).to_numpy()
+            k, reason = _credited(ids, cap, score, plan_id)
+            if best is not None:
+                fit_dist = best_xd = float(xd[0, best])
             if k is not None:
-                target, dist = str(ids[k]), float(xd[0, k])
+                target, dist, capture = str(ids[k]), float(xd[0, k]), float(cap[k])
+                fit_dist = dist
                 match = float(score[k] / score[best]) if best is not None and score[best] > 0 else 0.0
-        elif len(plan_t) == 1:
-            target = plan_t[0]
+            elif plan_id is not None and plan_id in set(ids):
+                capture = float(cap[int(np.flatnonzero(ids == plan_id)[0])])
+        elif plan_id is not None:
+            target, reason = plan_id, "the plan's target (no registry to check its plume against)"
+        else:
+            reason = "uncredited: no registry and no plan to name the firm"
         res = curtain_flux(s_m, z[idx], resid, wind_from_deg=from_deg, wind_speed_m_s=speed,
                            normal_deg=normal_deg, stability=stability, speed_ref_height_m=ref_h, noise=noise,
                            background_sd=noise / math.sqrt(max(len(idx) / 10, 1)),
                            speed_rel_sd=0.10 if measured else 0.15,
-                           sigma_z_min_m=SIGMA_Z_MIN_SHARE * float(sigmas(dist, stability)[1]) if dist > 0 else None)
+                           sigma_z_min_m=SIGMA_Z_MIN_SHARE * float(sigmas(fit_dist, stability)[1])
+                           if fit_dist > 0 else None)
         from ecopatrol.core.crs import xy_to_lonlat
 
         clon, clat = xy_to_lonlat(plane.x0_m, plane.y0_m, crs)
@@ -610,9 +630,11 @@ def flux_table(samples: pd.DataFrame, area=None, *, species: str = "tvoc_ugm3", 
             note.append(f"{100 * res['ground_fraction']:.0f} % of the flux extrapolated below the lowest pass")
         if abs(res["cos_normal"]) < 0.5:
             note.append("wind nearly parallel to the curtain")
-        if np.isfinite(match) and match < 0.5 and best_id and best_id != target:
+        if target and np.isfinite(match) and match < 0.5 and best_id and best_id != target:
+            nearer = np.isfinite(fit_dist) and np.isfinite(dist) and best_xd < dist
             note.append(f"the plume crossing the curtain fits {best_id} better than the target "
-                        f"(match {match:.2f}): the flux may come from upwind")
+                        f"(match {match:.2f}): the flux may come from "
+                        + ("a source nearer the curtain" if nearer else "farther upwind"))
         rows.append({"sortie_id": sortie, "target_id": target, "species": species, "flux_g_s": res["flux_g_s"],
                      "flux_sd_g_s": res["flux_sd_g_s"], "n_samples": len(idx),
                      "n_levels": int(len(np.unique(np.round(z[idx] / 2.5)))), "z_min_m": res["z_min_m"],
@@ -620,9 +642,41 @@ def flux_table(samples: pd.DataFrame, area=None, *, species: str = "tvoc_ugm3", 
                      "wind_from_deg": from_deg, "wind_speed_m_s": speed, "wind_normal_deg": normal_deg,
                      "background": bg, "ground_fraction": res["ground_fraction"],
                      "edge_fraction": res["edge_fraction"], "target_match": match, "best_candidate_id": best_id,
-                     "lon": float(clon), "lat": float(clat),
+                     "target_capture": capture, "credit_reason": reason, "lon": float(clon), "lat": float(clat),
                      "note": "; ".join(note)})
     out = pd.DataFrame(rows, columns=FLUX_COLUMNS)
-    log.info("flux: %d drone samples → %d curtains%s", len(d), len(out),
-             "" if out.empty else f", total {out['flux_g_s'].sum():.3g} g/s")
+    log.info("flux: %d drone samples → %d curtains%s, %d credited to a firm (%s)", len(d), len(out),
+             "" if out.empty else f", total {out['flux_g_s'].sum():.3g} g/s",
+             int((out["target_id"] != "").sum()) if len(out) else 0, CREDIT_RULE.describe())
     return out
+
+
+def _credited(ids: np.ndarray, capture: np.ndarray, score: np.ndarray, plan_id: str | None,
+              rule: CreditRule = CREDIT_RULE) -> tuple[int | None, str]:
+    """The index of the firm credited with a curtain's flux (or None) and why (module
+    :mod:`.curtain_credit`): the plan's target when its plume crosses the flown span, else the
+    candidate whose plume crosses it and best explains the measured plume."""
+    if plan_id is not None:
+        hit = np.flatnonzero(ids == plan_id)
+        if len(hit) == 0:
+            return None, f"uncredited: the plan's target {plan_id} is not in the registry"
+        k = int(hit[0])
+        if capture[k] >= rule.min_capture:
+            return k, f"the plan's target; {100 * capture[k]:.0f} % of its predicted plume crosses the flown span"
+        return None, (f"uncredited: only {100 * capture[k]:.0f} % of the plan's target {plan_id}'s predicted plume "
+                      f"crosses the flown span under the curtain's wind (≥ {100 * rule.min_capture:.0f} % needed)")
+    crossing = np.flatnonzero(capture >= rule.min_capture)
+    if len(crossing) == 0:
+        j = int(np.argmax(capture)) if len(capture) else None
+        most = f" (the most: {ids[j]}, {100 * capture[j]:.0f} %)" if j is not None and capture[j] > 0 else ""
+        return None, ("uncredited: no registered source's predicted plume crosses the flown span under the "
+                      f"curtain's wind{most}")
+    fits = crossing[score[crossing] >= rule.min_fit]
+    if len(fits) == 0:
+        names = ", ".join(ids[crossing[np.argsort(-capture[crossing])][:3]])
+        return None, (f"uncredited: the {len(crossing)} candidate(s) whose predicted plume crosses the flown span "
+                      f"({names}{', …' if len(crossing) > 3 else ''}) do not fit the plume measured on it "
+                      f"(centre off their axis or width unlike σy at their distance)")
+    k = int(fits[np.lexsort((-capture[fits], -score[fits]))[0]])
+    return k, (f"{100 * capture[k]:.0f} % of its predicted plume crosses the flown span; of the {len(crossing)} "
+               f"candidate(s) whose plume does, it fits the measured plume best")

@@ -342,11 +342,14 @@ def georeference(
         fix = np.minimum(track.extra["gps_fix"][i0], track.extra["gps_fix"][i1]) if "gps_fix" in track.extra else None
         hd = np.maximum(track.extra["hdop"][i0], track.extra["hdop"][i1]) if "hdop" in track.extra else None
         s["qa_flags"] = qc.qa_flags(s, species, gps_fix=fix, hdop=hd)
-        s["pass_id"] = qc.segment_passes(t_air[sel], it.vx_m_s[sel], it.vy_m_s[sel], max_gap_s=max_gap_s)
         first_track = reads[track_paths[0]] if track_paths else r
         kind, kind_method = _platform_kind(platform_kind, first_track)
         s["platform_id"] = platform_id or TRACK_FORMAT_PLATFORM.get(first_track.format, first_track.path.stem)
         s["platform_kind"] = kind
+        # an aircraft's height cuts passes at level changes; a van's GNSS height drifts by metres
+        airborne = kind == "drone"
+        s["pass_id"] = qc.segment_passes(t_air[sel], it.vx_m_s[sel], it.vy_m_s[sel], x_m=it.x[sel], y_m=it.y[sel],
+                                          z_m=it.alt_m[sel] if airborne else None, max_gap_s=max_gap_s)
         s["mission_id"] = mission_id or (track_paths[0].stem if track_paths else p.stem)
         parts.append(s)
         nq = int(bad.sum()) + len(r.quarantine)

@@ -15,8 +15,11 @@ Per species and per continuous analyser record (``platform_id``, ``mission_id``)
 4. exceeding samples are grouped into **events**, a new event starting after a time gap
    (``gap_s``) or a spatial jump (``gap_m``); each event has its peak, integrated
    enhancement (``area``, µg/m³·m along the track), duration and peak position;
-5. events of different passes within ``confirm_m`` of each other form one plume; a plume
-   seen on two or more passes is **confirmed**.
+5. events within ``confirm_m`` of each other form one plume; a plume is **confirmed** when it
+   was seen at least twice *independently* (:data:`CONFIRM_RULE`): on different passes that are
+   ≥ 120 s apart (longer than a plume takes to meander across a road and back) or that
+   travelled in directions ≥ 60° apart (the other way along the street, or a crossing street) —
+   two stretches of one traversal, or a crawl through a plume cut in two, confirm nothing.
 
 Coordinates in and out are WGS-84 ``(lon, lat)``; distances are computed in the local UTM zone.
 """
@@ -24,6 +27,8 @@ Coordinates in and out are WGS-84 ``(lon, lat)``; distances are computed in the 
 from __future__ import annotations
 
 import logging
+import math
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -132,9 +137,39 @@ def annotate_btx(samples: pd.DataFrame, **kwargs) -> pd.DataFrame:
 
 EVENT_COLUMNS = [
     "event_id", "species", "platform_id", "mission_id", "pass_id", "start_utc", "end_utc",
-    "duration_s", "peak", "peak_enhancement", "area", "n_samples", "confirmed", "n_passes",
+    "duration_s", "peak", "peak_enhancement", "area", "n_samples", "confirmed", "n_passes", "n_independent",
     "wind_from_deg", "wind_speed_m_s", "plume_id", "lon", "lat",
 ]
+
+
+@dataclass(frozen=True)
+class ConfirmRule:
+    """When two sightings of one plume are independent (:func:`detect_events`), with why.
+
+    Sightings are the events of one plume (peaks within ``confirm_m``). Two are independent when
+    they lie on different passes and either ``min_separation_s`` apart or travelling in
+    directions ``min_turn_deg`` apart. A plume is confirmed with ≥ ``min_sightings`` of them.
+    """
+
+    #: a plume meanders across a road and back within a minute or two (the crosswind
+    #: decorrelation of a few-minute puff): sightings this far apart are two looks at it
+    min_separation_s: float = 120.0
+    #: the other way along the street or a crossing street sees another cross-section of the
+    #: plume; a bend of the same road (< 45° within the 200 m of one plume) does not
+    min_turn_deg: float = 60.0
+    #: a sighting's direction: the track from this long before its first sample to this long
+    #: after its last, within its pass ...
+    heading_window_s: float = 5.0
+    #: ... when it covers at least this much ground (a parked van has no direction: time only)
+    min_heading_m: float = 10.0
+    min_sightings: int = 2
+
+    def describe(self) -> str:
+        return (f"confirmed: seen ≥ {self.min_sightings} times independently — on different passes "
+                f"≥ {self.min_separation_s:g} s apart or travelling ≥ {self.min_turn_deg:g}° apart")
+
+
+CONFIRM_RULE = ConfirmRule()
 
 
 def _empty_events() -> gpd.GeoDataFrame:
@@ -151,6 +186,7 @@ def detect_events(
     min_samples: int = 2,
     confirm_m: float = 200.0,
     crs=None,
+    rule: ConfirmRule = CONFIRM_RULE,
 ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
     """Group exceedances of an :func:`annotate`-d frame into plume events.
 
@@ -158,6 +194,9 @@ def detect_events(
     columns of CONTRACTS.md ``events.gpkg`` plus ``plume_id``, ``lon``, ``lat``) and, for each
     input row in order, its event id (empty string when the sample is in no event).
     ``area`` is the enhancement integrated along the track, µg/m³·m (species unit · m).
+    Events within ``confirm_m`` form a plume (``plume_id``); ``n_passes`` counts its passes,
+    ``n_independent`` its independent sightings (``rule``), ``confirmed`` is
+    ``n_independent ≥ rule.min_sightings``.
     """
     enh_col, exc_col = derived(species, "enh"), derived(species, "exceed")
     if exc_col not in annotated.columns:
@@ -245,12 +284,59 @@ def detect_events(
     n_passes = pd.Series(pcode).groupby(plume).transform("nunique").to_numpy()
     ev["plume_id"] = [f"P{p + 1:03d}" for p in plume]
     ev["n_passes"] = n_passes.astype(int)
-    ev["confirmed"] = n_passes >= 2
+    first_row = frame.loc[gb["t"].idxmin(), "row"].to_numpy()
+    last_row = frame.loc[gb["t"].idxmax(), "row"].to_numpy()
+    hx, hy = _sighting_heading(x, y, t, codes, first_row, last_row, rule)
+    n_ind = _independent_sightings(plume, pcode, stats["start"].to_numpy(), stats["end"].to_numpy(), hx, hy,
+                                   n_passes, rule)
+    ev["n_independent"] = n_ind
+    ev["confirmed"] = n_ind >= rule.min_sightings
     ev = ev.sort_values("event_id").reset_index(drop=True)[EVENT_COLUMNS]
     gdf = gpd.GeoDataFrame(ev, geometry=gpd.points_from_xy(ev["lon"], ev["lat"]), crs="EPSG:4326")
-    log.info("events %s: %d events, %d plumes, %d confirmed", species, len(gdf),
-             len(np.unique(plume)), int(gdf["confirmed"].sum()))
+    log.info("events %s: %d events, %d plumes, %d confirmed (%s)", species, len(gdf),
+             len(np.unique(plume)), int(gdf["confirmed"].sum()), rule.describe())
     return gdf, event_of
+
+
+def _sighting_heading(x, y, t, codes, first_row, last_row, rule: ConfirmRule) -> tuple[np.ndarray, np.ndarray]:
+    """Unit direction of travel of each event (NaN where the track covers < ``min_heading_m``):
+    the track from ``heading_window_s`` before its first sample to as long after its last, in its pass."""
+    order = np.lexsort((t, codes))
+    ts, cs = t[order], codes[order]
+    rank = np.empty(len(t), dtype=np.int64)
+    rank[order] = np.arange(len(t))
+    # one increasing key over (pass, time): each pass far from the others
+    key = cs * (10.0 * (np.ptp(ts) + 1e3)) + (ts - ts.min())
+    p_first = np.searchsorted(cs, cs, side="left")
+    p_last = np.searchsorted(cs, cs, side="right") - 1
+    a, b = rank[first_row], rank[last_row]
+    lo = np.maximum(np.searchsorted(key, key[a] - rule.heading_window_s, side="left"), p_first[a])
+    hi = np.minimum(np.searchsorted(key, key[b] + rule.heading_window_s, side="right") - 1, p_last[b])
+    dx, dy = x[order][hi] - x[order][lo], y[order][hi] - y[order][lo]
+    d = np.hypot(dx, dy)
+    ok = d >= rule.min_heading_m
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok, dx / d, np.nan), np.where(ok, dy / d, np.nan)
+
+
+def _independent_sightings(plume, pcode, start, end, hx, hy, n_passes, rule: ConfirmRule) -> np.ndarray:
+    """Per event: the independent sightings of its plume, counted in time order — a sighting
+    counts when it is independent (:class:`ConfirmRule`) of every sighting counted before it."""
+    out = np.ones(len(plume), dtype=int)
+    cos_min = math.cos(math.radians(rule.min_turn_deg))
+    for p in np.unique(plume[n_passes >= 2]):  # plumes, not samples: a handful per survey
+        idx = np.flatnonzero(plume == p)
+        idx = idx[np.argsort(start[idx], kind="stable")]
+        kept = [idx[0]]
+        for i in idx[1:]:
+            k = np.asarray(kept)
+            apart = start[i] - end[k] >= rule.min_separation_s
+            with np.errstate(invalid="ignore"):
+                turned = hx[i] * hx[k] + hy[i] * hy[k] <= cos_min  # False where a direction is unknown
+            if ((pcode[k] != pcode[i]) & (apart | turned)).all():
+                kept.append(i)
+        out[idx] = len(kept)
+    return out
 
 
 def _group_mean(values: np.ndarray, grp: np.ndarray, *, circular: bool) -> np.ndarray:

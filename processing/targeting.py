@@ -6,11 +6,13 @@ For every registered enterprise:
   attribution over all samples (``rates.csv`` column ``enterprise_pip``, :meth:`ecopatrol.processing.
   attribution.Signals.group_pip`: 1 − Π over the signals of (1 − Σ over its sources of
   P(signal is that source))). It is
-  combined as independent, ``1 − Π(1 − sᵢ)``, with drone curtains that name the firm as target
-  (0.6 × significance of the flux, ``clip((z − 1)/2, 0, 1)``, × how well its plume explains
-  the curtain, ``target_match``: the mass balance is a second, model-free estimator) and,
+  combined as independent, ``1 − Π(1 − sᵢ)``, with drone curtains credited to the firm
+  (``flux.csv`` ``target_id``: the plan's target, or a candidate whose predicted plume crosses
+  the flown span, :mod:`.curtain_credit`; uncredited curtains count for nobody) (0.6 ×
+  significance of the flux, ``clip((z − 1)/2, 0, 1)``, × how well its plume explains the
+  curtain, ``target_match``: the mass balance is a second, model-free estimator) and,
   × ``ITEM_WEIGHT`` = 0.05, with the per-item indications — plume events (× 1.0 when confirmed
-  on ≥ 2 passes, × 0.6 otherwise; the best reinforced by half the second), hotspots (× 1.0 /
+  by ≥ 2 independent sightings, :data:`.plume.CONFIRM_RULE`, × 0.6 otherwise; the best reinforced by half the second), hotspots (× 1.0 /
   0.8 / 0.6 at 99 / 95 / 90 %) and the NNLS rate's significance. Those come from the same
   samples as the emission probability, so counting them in full would count the same
   evidence twice; they order firms of equal probability and they are what the reasons cite.
@@ -213,6 +215,13 @@ def _signal_text(signal_id: str, rows: pd.DataFrame) -> str:
             + (f" (credible set with {amb.replace(' ', ', ')})" if amb else ""))
 
 
+def _seen(confirmed, n) -> str:
+    """How an event's plume was seen: "confirmed, 3 independent sightings" or "not confirmed"."""
+    if confirmed:
+        return f"confirmed, {int(n) if n is not None and np.isfinite(n) else 2} independent sightings"
+    return "not confirmed"
+
+
 def _amb(r) -> str:
     if r.collinear_with:
         return f"; ambiguous with {r.collinear_with.replace(' ', ', ')}, collinear along the wind"
@@ -253,7 +262,9 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
                                                     "flux_g_s": np.nan, "emit_probability": 0.0})
     events = ev["events"]
     conf_of = dict(zip(events["event_id"], events["confirmed"].astype(bool), strict=False)) if len(events) else {}
-    npass_of = dict(zip(events["event_id"], events["n_passes"], strict=False)) if len(events) else {}
+    # independent sightings (plume.CONFIRM_RULE); folders written before it: the passes
+    n_col = "n_independent" if "n_independent" in events.columns else "n_passes"
+    nsee_of = dict(zip(events["event_id"], events[n_col], strict=False)) if len(events) else {}
     hot = ev["hotspots"]
     hconf_of = dict(zip(hot["hotspot_id"], hot["confidence"], strict=False)) if len(hot) else {}
 
@@ -284,7 +295,7 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
             for e, sub in top_ev.groupby("enterprise_id"):
                 if e in reasons:
                     txt = ", ".join(
-                        f"{r.evidence_id} ({'confirmed, ' + str(int(npass_of.get(r.evidence_id, 2))) + ' passes' if conf_of.get(r.evidence_id) else 'single pass'}; "
+                        f"{r.evidence_id} ({_seen(conf_of.get(r.evidence_id), nsee_of.get(r.evidence_id))}; "
                         f"likelihood {r.likelihood:.2f}{_amb(r)})" for r in sub.itertuples(index=False))
                     n = int(stats.loc[e, "n_events"])
                     reasons[e].append(f"plume events: {txt}" + (f" and {n - len(sub)} more" if n > len(sub) else ""))
@@ -333,8 +344,11 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
                                   + (f": signal {txt})" if txt else ")"))
     fl = ev["flux"]
     if len(fl) and "target_id" in fl.columns:
-        for r in fl.dropna(subset=["target_id"]).itertuples(index=False):
-            t = str(r.target_id)
+        # a curtain counts only for the firm it is credited to (flux.csv `credit_reason`): the plan's
+        # target or a candidate whose predicted plume crosses the flown span; uncredited rows rank nobody
+        credited = fl["target_id"].fillna("").astype(str).str.strip() != ""
+        for r in fl[credited].itertuples(index=False):
+            t = str(r.target_id).strip()
             if t not in parts or not np.isfinite(r.flux_g_s):
                 continue
             z = r.flux_g_s / r.flux_sd_g_s if r.flux_sd_g_s > 0 else 0.0

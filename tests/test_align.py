@@ -180,13 +180,14 @@ def test_qa_flags():
 
 
 def test_passes_split_at_gaps_stops_and_reversals():
-    t = np.arange(0.0, 100.0, 1.0)
+    t = np.arange(0.0, 200.0, 1.0)
     vx = np.where(t < 30, 5.0, -5.0)  # reversal at 30 s
-    vx[60:70] = 0.0  # stop
+    vx[50:60] = 0.0  # a 10 s stop (a red light): shorter than the dwell, part of the pass
+    vx[80:150] = 0.0  # a 70 s stop: a stationary pass
     vy = np.zeros_like(t)
     t2 = t.copy()
-    t2[85:] += 20.0  # gap
+    t2[185:] += 20.0  # gap
     p = qc.segment_passes(t2, vx, vy, max_gap_s=5.0)
-    assert p[0] == 1 and p[29] == 1 and p[35] == 2
-    assert p[65] == 3 and p[75] == 4 and p[90] == 5
+    assert p[0] == 1 and p[29] == 1 and p[35] == 2 and p[55] == 2 and p[75] == 2
+    assert p[100] == 3 and p[160] == 4 and p[190] == 5
     assert (np.diff(p) >= 0).all()

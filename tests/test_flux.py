@@ -70,7 +70,7 @@ def test_plan_names_the_target():
     assert t["target_id"].tolist() == ["E01"]
     # the plume on the curtain is E04's (300 m closer): the plan's target is flagged as a poor match
     assert t["best_candidate_id"].iloc[0] == "E04" and t["target_match"].iloc[0] < 0.5
-    assert "upwind" in t["note"].iloc[0]
+    assert "nearer the curtain" in t["note"].iloc[0]
 
 
 def test_van_samples_give_no_curtain():
