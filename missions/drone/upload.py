@@ -81,6 +81,7 @@ class UploadResult:
     requests_int: int = 0
     requests_float: int = 0
     retries: int = 0
+    attempts: int = 0
     verified: bool = False
     duration_s: float = 0.0
     source: str = ""
@@ -443,39 +444,92 @@ def _ack_error(msg) -> str:
     return f"MAV_MISSION_{MISSION_RESULTS.get(t, str(t))} ({t})"
 
 
-def _upload(conn, ts, tc, items: list[MissionItem], res: UploadResult, *, timeout_s: float, retries: int) -> None:
+class _LinkLost(UploadError):
+    """The vehicle went silent (or gave up on its side): worth another attempt on a lossy link."""
+
+
+class _AckLost(Exception):
+    """Every item was sent but no MISSION_ACK came: the read-back decides."""
+
+
+MAV_MISSION_INVALID_SEQUENCE = 13
+MAV_MISSION_OPERATION_CANCELLED = 15
+MAV_MISSION_DENIED = 14
+# acknowledgements a read-back can meet that are not a refusal of it: a late or duplicated copy from
+# the upload (ACCEPTED, INVALID_SEQUENCE, OPERATION_CANCELLED), or "busy receiving" (DENIED, ArduPilot)
+_STALE_ACKS = (0, MAV_MISSION_INVALID_SEQUENCE, MAV_MISSION_DENIED, MAV_MISSION_OPERATION_CANCELLED)
+
+
+def _recv(conn, types, timeout_s: float, deadline: float, ts: int, tc: int):
+    """The next message of ``types`` from the vehicle (ts, tc), or None after ``timeout_s`` / at the deadline."""
+    end = min(time.monotonic() + timeout_s, deadline)
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return None
+        msg = conn.recv_match(type=types, blocking=True, timeout=left)
+        if msg is None:
+            return None
+        if (msg.get_srcSystem(), msg.get_srcComponent()) != (ts, tc):
+            continue
+        if getattr(msg, "mission_type", 0) != MAV_MISSION_TYPE_MISSION:
+            continue
+        return msg
+
+
+def _upload(conn, ts, tc, items: list[MissionItem], res: UploadResult, *, timeout_s: float, retries: int,
+            deadline: float = math.inf) -> None:
+    """One pass of the upload protocol. Raises :class:`UploadError` on a refusal, :class:`_LinkLost`
+    when the vehicle goes silent (or cancels), :class:`_AckLost` when every item went out but the
+    acknowledgement never came back."""
     n = len(items)
     conn.mav.mission_count_send(ts, tc, n, MAV_MISSION_TYPE_MISSION)
     last_sent: tuple[int, bool] | None = None
     tries = 0
-    requested = set()
+    requested: set[int] = set()
+    sent: set[int] = set()
     types = ["MISSION_REQUEST_INT", "MISSION_REQUEST", "MISSION_ACK"]
     while True:
-        msg = conn.recv_match(type=types, blocking=True, timeout=timeout_s)
-        if msg is not None and (msg.get_srcSystem(), msg.get_srcComponent()) != (ts, tc):
-            continue
+        msg = _recv(conn, types, timeout_s, deadline, ts, tc)
         if msg is None:
             tries += 1
             res.retries += 1
-            if tries > retries:
+            if tries > retries or time.monotonic() >= deadline:
+                if len(sent) == n:
+                    raise _AckLost()
                 where = (f"after item {max(requested)} of {n}" if requested else "before asking for any item")
-                raise UploadError(f"upload interrupted: the vehicle went silent {where} "
-                                  f"({retries} retries of {timeout_s:g} s): check the link and try again")
+                raise _LinkLost(f"the vehicle went silent {where} ({tries - 1} retries of {timeout_s:g} s)")
             if last_sent is None:
                 conn.mav.mission_count_send(ts, tc, n, MAV_MISSION_TYPE_MISSION)
             else:
-                _send_item(conn, ts, tc, items[last_sent[0]], last_sent[1])
-            continue
-        if getattr(msg, "mission_type", 0) != MAV_MISSION_TYPE_MISSION:
+                # the item may be lost, or the vehicle's request for the next one (and its answer, and
+                # the request after…): send the last requested item and the next ``tries`` ones, in
+                # order. A vehicle takes an item only when it is the one it expects (ArduPilot answers
+                # any other with INVALID_SEQUENCE), so the extra ones are harmless; repeating only the
+                # old item would keep resetting the vehicle's own re-request timer (MAVSDK's is 0.5 s)
+                # so that it never asks again
+                k, use_int = last_sent
+                for j in range(k, min(n, k + tries + 1)):
+                    _send_item(conn, ts, tc, items[j], use_int)
+                    sent.add(j)
             continue
         kind = msg.get_type()
         if kind == "MISSION_ACK":
-            if int(msg.type) != 0:
+            t = int(msg.type)
+            if t == MAV_MISSION_INVALID_SEQUENCE:
+                continue  # a duplicated or reordered item reached the vehicle: it keeps asking for the one it wants
+            if t == MAV_MISSION_OPERATION_CANCELLED:
+                raise _LinkLost(f"the vehicle cancelled the transfer (its own time-out) after {len(requested)} of "
+                                f"{n} items")
+            if t != 0:
                 raise UploadError(f"the vehicle rejected the mission: {_ack_error(msg)}"
                                   + (f" after item {max(requested)} of {n}" if requested else "")
                                   + " — check its mission capacity, frames and commands")
-            if len(requested) < n:
-                raise UploadError(f"the vehicle acknowledged after asking for only {len(requested)} of {n} items")
+            if len(sent) < n:
+                # a late copy of an earlier transfer's acknowledgement, or a vehicle that stopped asking: the
+                # read-back decides whether the mission is there
+                log.debug("MISSION_ACK(ACCEPTED) after %d of %d items", len(requested), n)
+                raise _AckLost()
             return
         seq = int(msg.seq)
         if not 0 <= seq < n:
@@ -487,42 +541,89 @@ def _upload(conn, ts, tc, items: list[MissionItem], res: UploadResult, *, timeou
             res.requests_float += 1
         _send_item(conn, ts, tc, items[seq], use_int)
         requested.add(seq)
+        sent.add(seq)
         last_sent = (seq, use_int)
         tries = 0
 
 
-def _download(conn, ts, tc, *, timeout_s: float, retries: int) -> list:
-    for _attempt in range(retries + 1):
-        conn.mav.mission_request_list_send(ts, tc, MAV_MISSION_TYPE_MISSION)
-        msg = conn.recv_match(type="MISSION_COUNT", blocking=True, timeout=timeout_s)
-        if msg is not None:
-            break
-    else:
-        raise UploadError(f"read-back failed: no MISSION_COUNT within {retries + 1} × {timeout_s:g} s")
-    count = int(msg.count)
-    got = []
-    use_int = True
-    for seq in range(count):
-        for attempt in range(retries + 1):
-            if use_int:
-                conn.mav.mission_request_int_send(ts, tc, seq, MAV_MISSION_TYPE_MISSION)
-            else:
-                conn.mav.mission_request_send(ts, tc, seq, MAV_MISSION_TYPE_MISSION)
-            it = conn.recv_match(type=["MISSION_ITEM_INT", "MISSION_ITEM", "MISSION_ACK"], blocking=True,
-                                 timeout=timeout_s)
-            if it is None:
-                use_int = not use_int if attempt == 0 else use_int  # an old vehicle may ignore REQUEST_INT
-                continue
-            if it.get_type() == "MISSION_ACK":
-                raise UploadError(f"read-back refused at item {seq}: {_ack_error(it)}")
-            if int(it.seq) != seq:
-                continue
-            got.append(it)
-            break
+def _download(conn, ts, tc, *, timeout_s: float, retries: int, deadline: float = math.inf) -> list:
+    """The vehicle's mission, read item by item; on a lossy link each request is repeated and a
+    transfer the vehicle abandoned is started again, until ``retries`` or the deadline."""
+    prefer_int = True
+    confirmed = False
+    why = "no reply"
+    for _restart in range(retries + 1):
+        count_msg = None
+        for _attempt in range(retries + 1):
+            conn.mav.mission_request_list_send(ts, tc, MAV_MISSION_TYPE_MISSION)
+            m = _recv(conn, ["MISSION_COUNT", "MISSION_ACK"], timeout_s, deadline, ts, tc)
+            if m is not None and m.get_type() == "MISSION_COUNT":
+                count_msg = m
+                break
+            if m is not None and int(m.type) not in _STALE_ACKS:
+                raise UploadError(f"read-back refused: {_ack_error(m)}")
+            if time.monotonic() >= deadline:
+                break
+        if count_msg is None:
+            raise _LinkLost(f"read-back failed: no MISSION_COUNT within {retries + 1} × {timeout_s:g} s")
+        count = int(count_msg.count)
+        got = []
+        for seq in range(count):
+            item = None
+            for attempt in range(retries + 1):
+                use_int = prefer_int if confirmed else (attempt % 2 == 0) == prefer_int
+                if use_int:
+                    conn.mav.mission_request_int_send(ts, tc, seq, MAV_MISSION_TYPE_MISSION)
+                else:
+                    conn.mav.mission_request_send(ts, tc, seq, MAV_MISSION_TYPE_MISSION)
+                end = min(time.monotonic() + timeout_s, deadline)
+                while item is None and time.monotonic() < end:
+                    it = _recv(conn, ["MISSION_ITEM_INT", "MISSION_ITEM", "MISSION_ACK"], end - time.monotonic(),
+                               deadline, ts, tc)
+                    if it is None:
+                        break
+                    if it.get_type() == "MISSION_ACK":
+                        if int(it.type) in _STALE_ACKS:
+                            continue
+                        if int(it.type) == 3 and not use_int:  # MAVSDK: MISSION_REQUEST (float) is unsupported
+                            prefer_int, confirmed = True, True
+                            break
+                        raise UploadError(f"read-back refused at item {seq}: {_ack_error(it)}")
+                    if int(it.seq) == seq:
+                        item = it
+                if item is not None:
+                    if not confirmed:
+                        prefer_int, confirmed = use_int, True
+                    break
+                if time.monotonic() >= deadline:
+                    break
+            if item is None:
+                why = f"item {seq} of {count} never arrived"
+                break
+            got.append(item)
         else:
-            raise UploadError(f"read-back failed: item {seq} of {count} never arrived")
-    conn.mav.mission_ack_send(ts, tc, 0, MAV_MISSION_TYPE_MISSION)
-    return got
+            conn.mav.mission_ack_send(ts, tc, 0, MAV_MISSION_TYPE_MISSION)
+            return got
+        if time.monotonic() >= deadline:
+            break
+    raise _LinkLost(f"read-back failed: {why}")
+
+
+def read_mission(connect: str, *, timeout_s: float = 1.0, retries: int = 5, heartbeat_timeout_s: float = 10.0,
+                 baud: int = 57600, source_system: int = 255, source_component: int = 190) -> list[MissionItem]:
+    """The mission a vehicle holds now (downloaded), as :class:`MissionItem` (current flag 0)."""
+    conn = _connect(connect, source_system=source_system, source_component=source_component, baud=baud)
+    try:
+        ts, tc = _wait_heartbeat(conn, heartbeat_timeout_s)
+        got = _download(conn, ts, tc, timeout_s=timeout_s, retries=retries)
+    finally:
+        conn.close()
+    out = []
+    for b in got:
+        lat, lon = (b.x / 1e7, b.y / 1e7) if b.get_type() == "MISSION_ITEM_INT" else (b.x, b.y)
+        out.append(MissionItem(int(b.seq), int(b.frame), int(b.command), 0, int(b.autocontinue), float(b.param1),
+                               float(b.param2), float(b.param3), float(b.param4), float(lat), float(lon), float(b.z)))
+    return out
 
 
 def _compare(sent: list[MissionItem], got: list, *, ardupilot_home: bool) -> list[str]:
@@ -559,13 +660,21 @@ def upload_mission(
     source_system: int = 255,
     source_component: int = 190,
     area=None,
+    attempts: int = 3,
+    deadline_s: float | None = None,
 ) -> UploadResult:
     """Upload a ``.plan`` / ``.waypoints`` (or sortie ``sortie`` of a plan folder) to a vehicle.
 
     The file is checked first (:func:`preflight_mission`; with ``area`` against the area's zones and
     DEM too): a :class:`~ecopatrol.core.errors.ValidationError` listing every problem is raised
-    before any connection is opened. Raises :class:`~ecopatrol.core.errors.UploadError` on refusal (``MISSION_ACK`` with an error),
-    silence after ``retries`` timeouts of ``timeout_s``, or a read-back mismatch.
+    before any connection is opened.
+
+    Over a lossy link every request is answered again, every silence of ``timeout_s`` repeated up to
+    ``retries`` times, and a transfer that still fails is started again (``attempts``), all within
+    ``deadline_s`` (unbounded when None). Success means the read-back equals what was sent: a lost
+    final MISSION_ACK is then harmless. Raises :class:`~ecopatrol.core.errors.UploadError` on a
+    refusal (``MISSION_ACK`` with an error), when every attempt failed or the deadline passed, or
+    on a read-back mismatch after the vehicle accepted.
     """
     path, items = load_mission(plan_path, sortie=sortie)
     if not items:
@@ -576,25 +685,67 @@ def upload_mission(
     pre.raise_if_errors(f"`{path.name}` was refused before upload (nothing was sent to the vehicle)")
     ardupilot_home = path.suffix == ".waypoints" or _is_ardupilot_plan(path)
     t0 = time.monotonic()
+    deadline = t0 + (deadline_s if deadline_s is not None else math.inf)
     conn = _connect(connect, source_system=source_system, source_component=source_component, baud=baud)
     try:
-        ts, tc = _wait_heartbeat(conn, heartbeat_timeout_s)
+        ts, tc = _wait_heartbeat(conn, min(heartbeat_timeout_s, max(deadline - time.monotonic(), 0.01)))
         res = UploadResult(len(items), ts, tc, source=str(path))
-        _upload(conn, ts, tc, items, res, timeout_s=timeout_s, retries=retries)
-        if verify:
-            got = _download(conn, ts, tc, timeout_s=timeout_s, retries=retries)
+        problems: list[str] = []
+        ok = False
+        for attempt in range(1, attempts + 1):
+            res.attempts = attempt
+            acked = True
+            try:
+                _upload(conn, ts, tc, items, res, timeout_s=timeout_s, retries=retries, deadline=deadline)
+            except _AckLost:
+                acked = False
+                if not verify:
+                    problems.append(f"attempt {attempt}: no acknowledgement after the last item")
+                    continue
+            except _LinkLost as exc:
+                problems.append(f"attempt {attempt}: {exc}")
+                if time.monotonic() >= deadline:
+                    break
+                continue
+            if not verify:
+                ok = True
+                break
+            try:
+                got = _download(conn, ts, tc, timeout_s=timeout_s, retries=retries, deadline=deadline)
+            except _LinkLost as exc:
+                problems.append(f"attempt {attempt}: {'acknowledged, but ' if acked else ''}{exc}")
+                if time.monotonic() >= deadline:
+                    break
+                continue
             diffs = _compare(items, got, ardupilot_home=ardupilot_home)
-            if diffs:
+            if diffs and acked:
                 shown = "\n".join(f"  - {d}" for d in diffs[:20])
                 raise UploadError(f"read-back does not match what was sent ({len(diffs)} difference(s)):\n{shown}\n"
                                   "upload again and do not fly this mission until it verifies")
-            res.verified = True
+            if diffs:
+                problems.append(f"attempt {attempt}: no acknowledgement and the read-back differs ({diffs[0]})")
+                continue
+            if not acked:
+                res.notes.append(f"attempt {attempt}: the acknowledgement was lost; the read-back shows the mission")
+            res.verified = ok = True
+            break
+        if not ok:
+            elapsed = time.monotonic() - t0
+            raise UploadError(
+                f"upload interrupted: {len(items)} items of `{path.name}` could not be put on the vehicle in "
+                f"{res.attempts} attempt(s), {elapsed:.1f} s — " + "; ".join(problems[-3:]) + ". The link is losing "
+                "too much: move closer or fix the antenna/radio and upload again. What the vehicle holds now "
+                "depends on its autopilot: PX4 keeps its previous mission until it accepts a complete upload; "
+                "ArduPilot stores items as they arrive, so it may hold part of this mission over its previous "
+                "one; a MAVSDK-based vehicle keeps the items that arrived — do not fly before an upload "
+                "verifies")
     finally:
         conn.close()
     res.duration_s = time.monotonic() - t0
-    log.info("uploaded %d items of %s to system %d/%d in %.1f s (%d retries, %s requests)%s", res.n_items, path.name,
-             res.target_system, res.target_component, res.duration_s, res.retries,
-             "INT" if res.requests_int >= res.requests_float else "float", ", verified" if res.verified else "")
+    log.info("uploaded %d items of %s to system %d/%d in %.1f s (%d attempt(s), %d retries, %s requests)%s",
+             res.n_items, path.name, res.target_system, res.target_component, res.duration_s, res.attempts,
+             res.retries, "INT" if res.requests_int >= res.requests_float else "float",
+             ", verified" if res.verified else "")
     return res
 
 
