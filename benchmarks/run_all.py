@@ -31,6 +31,8 @@ BENCHMARKS: list[tuple[str, list[str], bool]] = [
     ("bench_hotspots.py", [], True),
     ("bench_hj212.py", [], True),
     ("bench_monitor.py", [], True),
+    ("bench_upload_link.py", ["--trials", "6"], False),
+    ("bench_safety.py", ["--n", "10000", "--jobs", "2"], False),
     ("bench_maps.py", ["2000000"], False),
     ("bench_archive.py", ["--compare", "20000000"], False),
     ("bench_accuracy.py", ["--simulator", "-n", "50", "--start", "100"], False),

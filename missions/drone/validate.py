@@ -50,6 +50,7 @@ MIN_FLIGHT_AGL_M = 5.0  # along legs, away from take-off and landing
 MIN_WAYPOINT_AGL_M = 10.0
 MIN_RALLY_AGL_M = 10.0
 HEIGHT_TOL_M = 0.5
+WRITTEN_ROUNDING_M = 0.011  # two roundings to 0.01 m (height above home, home ground) in the exports
 NO_DEM_HELP = ("add a DEM GeoTIFF (dem.tif, heights in metres AMSL) covering the flight, or plan with "
                "--flat-ground to accept heights above the launch point")
 FLAT_GROUND_WARNING = "heights are above the launch point, not above ground: no DEM (planned with --flat-ground)"
@@ -468,7 +469,9 @@ def _point_checks(rep, f, what, lon, lat, true_agl, area_xy, airspace, pilot_xy,
         rep.error(f"{what} ({lon:.6f}, {lat:.6f}) is {true_agl:.1f} m above its ground, below the {min_agl:g} m "
                   "minimum", file=f, row=row)
     for z in airspace.zones:
-        if z.blocks(float(true_agl)) and shapely.contains_xy(z.geometry, float(x), float(y)):
+        # heights are written to the centimetre (height above home, and the home's ground): a point
+        # planned exactly at a restricted zone's ceiling can read back up to 1 cm above it
+        if z.blocks(float(true_agl) - WRITTEN_ROUNDING_M) and shapely.contains_xy(z.geometry, float(x), float(y)):
             kind = "no-fly zone" if not np.isfinite(z.ceiling_m) else f"restricted zone (ceiling {z.ceiling_m:g} m)"
             rep.error(f"{what} ({lon:.6f}, {lat:.6f}) lies in {kind} {z.zone_id} {z.name}".rstrip(), file=f, row=row)
     d = float(np.hypot(x - pilot_xy[0], y - pilot_xy[1]))
