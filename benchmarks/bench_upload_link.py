@@ -44,6 +44,9 @@ def mission(folder: Path) -> Path:
     return folder / "S01.plan"
 
 
+FAILURES: list[str] = []
+
+
 def trial(path: Path, peer: str, loss: float, seed: int, attempts: int) -> tuple[bool, float]:
     g = free_udp_port()
     px = LinkProxy(g, loss=loss, dup=0.05, delay_s=(0.0, 0.02), reorder=0.05, seed=seed)
@@ -58,8 +61,9 @@ def trial(path: Path, peer: str, loss: float, seed: int, attempts: int) -> tuple
     try:
         ok = upload_mission(path, f"udp:127.0.0.1:{g}", timeout_s=0.3, retries=4, attempts=attempts,
                             deadline_s=30.0).verified
-    except UploadError:
+    except UploadError as exc:
         ok = False
+        FAILURES.append(f"{peer} {loss:.0%} seed {seed} attempts {attempts}: {str(exc)[:300]}")
     dt = time.monotonic() - t0
     px.close()
     if v is not None:
@@ -105,6 +109,10 @@ def main(argv=None) -> int:
                       f"{statistics.median(one_t):9.2f}", flush=True)
         print(f"total {time.monotonic() - t_start:.0f} s; median and max over the trials (max includes failures, "
               "bounded by the 30 s deadline)")
+        print("failures below 40 % loss:")
+        for f in FAILURES:
+            if not any(f" {x}% " in f for x in ("40", "60")):
+                print("  " + f)
     return 0
 
 
