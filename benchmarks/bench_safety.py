@@ -15,7 +15,8 @@ Every plan is checked twice, independently of the planner's bookkeeping:
   items, rally points, geofence);
 * this script's own geometry: no leg (sampled every 10 m) through a no-fly zone, nor through a
   restricted zone above its ceiling; the true height above the ground at every waypoint, every
-  10 m along every leg, at home and at every rally point within [10 m, cap] (take-off/landing
+  10 m along every leg and at every rally point within [10 m, cap], home outside no-fly zones, rally
+  points outside no-fly zones and under restricted ceilings (take-off/landing
   excepted); the battery recomputed with the energy model within 1 − reserve; every waypoint
   within the pilot's range.
 
@@ -121,7 +122,7 @@ def own_checks(plan, area, sc) -> list[str]:
     from ecopatrol.core.crs import lonlat_to_xy, xy_to_lonlat
     from ecopatrol.missions.drone import get_aircraft
     from ecopatrol.missions.drone.aircraft import path_cost
-    from ecopatrol.missions.drone.exports import rally_points
+    from ecopatrol.missions.drone.exports import _zones, rally_points
 
     bad = []
     cap = sc["alt_max"]
@@ -159,10 +160,10 @@ def own_checks(plan, area, sc) -> list[str]:
                 bad.append(f"{s.sortie_id}: a leg crosses a restricted zone above its {ceiling:.0f} m ceiling")
         # home (the launch site) outside every zone; rally points in height and outside no-fly zones
         hx, hy = lonlat_to_xy(np.array([sd["launch"]["lon"]]), np.array([sd["launch"]["lat"]]), crs)
-        for geom in (zones.geometry if len(zones) else []):
-            if shapely.contains_xy(geom, hx[0], hy[0]):
-                bad.append(f"{s.sortie_id}: home lies in a zone")
-        rally, _ = rally_points(sd, launches, cap_m=cap, max_range_m=plan.max_range_m)
+        for geom, ceiling in (zip(zones.geometry, zones["ceiling_m"]) if len(zones) else []):
+            if math.isnan(ceiling) and shapely.contains_xy(geom, hx[0], hy[0]):
+                bad.append(f"{s.sortie_id}: home lies in a no-fly zone")
+        rally, _ = rally_points(sd, launches, cap_m=cap, max_range_m=plan.max_range_m, zones=_zones(area))
         home_g = float(sd["launch"]["ground_amsl_m"])
         for rlat, rlon, rel in rally:
             h = rel + home_g - float(area.elevation_m(np.array([rlon]), np.array([rlat]))[0])
@@ -211,7 +212,7 @@ def run_one(args) -> dict:
     launches = sorted({(s["launch"]["lat"], s["launch"]["lon"], s["launch"]["ground_amsl_m"]) for s in d["sorties"]})
     exports = {}
     for s in d["sorties"]:
-        rally, _ = rally_points(s, launches, cap_m=sc["alt_max"], max_range_m=plan.max_range_m)
+        rally, _ = rally_points(s, launches, cap_m=sc["alt_max"], max_range_m=plan.max_range_m, zones=_zones(area))
         exports[s["sortie_id"]] = {"qgc": qgc_plan(s, d, fence, rally),
                                    "fence_zones": sorted({z["zone_id"] for z in fence})}
     viol += [f"exports validator: {p}" for p in validate_exports(d, area, exports).errors]
