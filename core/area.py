@@ -439,7 +439,9 @@ def export_area(path_or_name: str | Path, out_dir: str | Path) -> Path:
     if out.exists() and any(out.iterdir()) and not (out / "area.toml").exists():
         raise InputError(f"`{out}` exists and is not an area folder: choose an empty or new folder")
     out.mkdir(parents=True, exist_ok=True)
-    for f in sorted(src.iterdir()):
+    # area.toml first: a folder interrupted half way (killed) is then still recognised as an area
+    # folder, and exporting again completes it
+    for f in sorted(src.iterdir(), key=lambda f: (f.name != "area.toml", f.name)):
         if f.is_file() and not f.name.endswith(".tmp"):
             with atomic_path(out / f.name) as tmp:
                 shutil.copyfile(f, tmp)

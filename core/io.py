@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,3 +53,33 @@ def sha256_file(path: str | Path, *, chunk_bytes: int = 1 << 20) -> str:
         for chunk in iter(lambda: fh.read(chunk_bytes), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+# the names atomic_path gives its temporary files: ``.{stem}.{8 random}.tmp{suffix}``, and what
+# SQLite/GDAL put beside one (``-journal``, ``-wal``, ``-shm``, ``.aux.xml``)
+_TEMP_NAME = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp(\.[^/\\]*)?(-journal|-wal|-shm|\.aux\.xml)?$")
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` is a temporary file of :func:`atomic_path` (or a side file of one)."""
+    return bool(_TEMP_NAME.match(name))
+
+
+def remove_stale_temps(folder: str | Path, *, recursive: bool = True, target: str | Path | None = None) -> list[Path]:
+    """Remove the temporary files :func:`atomic_path` leaves behind when its process is killed
+    (SIGKILL, power loss: no ``except`` runs). Commands call it on their output folder before
+    writing (or with ``target``, for the temporaries of that one output file only), so a rerun
+    after a crash leaves only complete outputs. Returns what was removed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = []
+    pattern = f".{Path(target).stem}.*" if target is not None else ".*"
+    for p in folder.rglob(pattern) if recursive else folder.glob(pattern):
+        if p.is_file() and is_temp_name(p.name):
+            try:
+                p.unlink()
+                removed.append(p)
+            except OSError:
+                pass
+    return removed

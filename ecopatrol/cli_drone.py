@@ -96,18 +96,32 @@ def upload_cmd(
     no_verify: Annotated[bool, typer.Option("--no-verify", help="Skip the read-back (not recommended).")] = False,
     baud: Annotated[int, typer.Option("--baud", help="Serial baud rate.")] = 57600,
     dronekit: Annotated[bool, typer.Option("--dronekit", help="Upload through dronekit (optional; MISSION_REQUEST only).")] = False,
+    attempts: Annotated[int, typer.Option("--attempts", help="Whole uploads to try before giving up (a lossy link).")] = 3,
+    deadline: Annotated[float | None, typer.Option("--deadline", help="Give up after this many seconds in all.")] = 120.0,
+    area: Annotated[str | None, typer.Option("--area", help="Area folder (or `jimo`): re-check the mission against its "
+                                             "zones, DEM and limits before sending anything.")] = None,
 ) -> None:
     """Upload a mission to a vehicle over MAVLink and verify it by reading it back."""
+    a = None
+    if area is not None:
+        from ecopatrol.core.area import load_area
+
+        a = load_area(area)
     if dronekit:
-        from ecopatrol.missions.drone.upload import upload_with_dronekit
+        from ecopatrol.missions.drone.upload import load_mission, preflight_mission, upload_with_dronekit
+
+        path, items = load_mission(plan_file, sortie=sortie)
+        preflight_mission(path, items, area=a).raise_if_errors(
+            f"`{path.name}` was refused before upload (nothing was sent to the vehicle)")
 
         res = upload_with_dronekit(plan_file, connect, sortie=sortie, timeout_s=max(timeout_s * retries, 10.0))
     else:
         from ecopatrol.missions.drone.upload import upload_mission
 
         res = upload_mission(plan_file, connect, sortie=sortie, timeout_s=timeout_s, retries=retries,
-                             verify=not no_verify, baud=baud)
+                             verify=not no_verify, baud=baud, area=a,
+                             attempts=attempts, deadline_s=deadline)
     typer.echo(f"uploaded {res.n_items} mission items from {Path(res.source).name} to system "
                f"{res.target_system}/{res.target_component} in {res.duration_s:.1f} s"
-               + (f" ({res.retries} retries)" if res.retries else "")
+               + (f" ({res.retries} retries, {res.attempts} attempt(s))" if res.retries else "")
                + ("; read-back verified" if res.verified else "; NOT verified"))

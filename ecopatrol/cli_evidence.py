@@ -50,9 +50,11 @@ def _build(samples_dir: Path, area: str | None, out: Path, wind: str | None, spe
            plan: Path | None, seed: int):
     """The evidence folder; without ``area`` from the samples alone (nothing falls back to an example)."""
     from ecopatrol.core.area import load_area
+    from ecopatrol.core.io import remove_stale_temps
     from ecopatrol.processing.evidence import build_evidence
     from ecopatrol.processing.samples import choose_species, read_samples
 
+    remove_stale_temps(out, recursive=False)  # left by a killed run: rewritten below
     samples = read_samples(samples_dir)
     chosen = choose_species(samples, species)
     if species is None and chosen != "tvoc_ugm3":
@@ -252,8 +254,10 @@ def targets_cmd(
     The registry is --area, else the area the evidence was built with (evidence.json
     `area_path`); evidence built from the samples alone with no --area is refused with the fix.
     """
+    from ecopatrol.core.io import remove_stale_temps
     from ecopatrol.processing.targeting import rank_targets, write_targets
 
+    remove_stale_temps(out.parent, recursive=False, target=out)  # left by a killed run
     ledger = None
     if db is not None:
         from ecopatrol.core.db import open_database

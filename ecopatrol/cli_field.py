@@ -51,9 +51,11 @@ def georef_cmd(
         "--json", help="Print counts, output paths and the per-file provenance as JSON.")] = False,
 ) -> None:
     """Georeference analyser samples against GPS tracks; write samples, quarantine and provenance."""
+    from ecopatrol.core.io import remove_stale_temps
     from ecopatrol.processing.georef import georeference
     from ecopatrol.processing.samples import write_samples
 
+    remove_stale_temps(out, recursive=False)  # left by a killed run: rewritten below
     result = georeference(
         list(track or []), list(sensor or []), mapping=mapping,
         lag=_seconds_or_auto(lag, "--lag"), clock_offset=_seconds_or_auto(clock_offset, "--clock-offset"),

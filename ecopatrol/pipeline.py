@@ -124,8 +124,11 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
     """
     from .core.area import export_area, load_area
 
+    from .core.io import remove_stale_temps
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out)  # left by a run that was killed: its outputs are rewritten below
     for sub in LAYOUT:
         (out / sub).mkdir(parents=True, exist_ok=True)
     result = DemoResult(out)

@@ -117,3 +117,77 @@ def test_random_scenarios_respect_hard_limits(sc):
     covered = {t for s in plan.sorties for t in s.targets} | {d["target_id"] for d in plan.targets_dropped}
     assert covered == set(sc["targets"])
     check_plan(plan, area, sc)
+
+
+# ---------------------------------------------------------------------------------------
+# feasible by construction: a planner that refuses every scenario must not pass
+# ---------------------------------------------------------------------------------------
+
+def _targets_near_launch(max_m: float = 1200.0) -> list[str]:
+    from ecopatrol.core.crs import lonlat_to_xy
+
+    e = BASE.enterprises
+    ex, ey = lonlat_to_xy(e.geometry.x.to_numpy(), e.geometry.y.to_numpy(), CRS)
+    lx, ly = lonlat_to_xy(BASE.launch_sites.geometry.x.to_numpy(), BASE.launch_sites.geometry.y.to_numpy(), CRS)
+    d = np.hypot(ex[:, None] - lx[None, :], ey[:, None] - ly[None, :]).min(axis=1)
+    return [eid for eid, dist in zip(e["enterprise_id"], d) if dist <= max_m]
+
+
+NEAR = _targets_near_launch()
+
+feasible_st = st.fixed_dictionaries({
+    "zones": st.lists(zone_st, min_size=0, max_size=3),
+    "targets": st.lists(st.sampled_from(NEAR), min_size=1, max_size=1),
+    "from_deg": st.floats(0, 359.9),
+    "speed_m_s": st.floats(0.5, 6.0),
+    "pattern": st.sampled_from(["curtain", "hover"]),
+    "aircraft": st.sampled_from(["m350", "m300"]),
+    "reserve": st.floats(0.2, 0.35),
+    "alt_max": st.floats(80.0, 120.0),
+})
+
+
+def _clear_zones(zones, target_id):
+    """Only the zones clear (by 300 m) of the launch sites and of the way from the nearest one to the target."""
+    from shapely.geometry import LineString, Point
+
+    from ecopatrol.core.crs import lonlat_to_xy
+
+    e = BASE.enterprises.set_index("enterprise_id").loc[target_id]
+    tx, ty = lonlat_to_xy(np.array([e.geometry.x]), np.array([e.geometry.y]), CRS)
+    lx, ly = lonlat_to_xy(BASE.launch_sites.geometry.x.to_numpy(), BASE.launch_sites.geometry.y.to_numpy(), CRS)
+    j = int(np.argmin(np.hypot(lx - tx[0], ly - ty[0])))
+    keep_out = LineString([(lx[j], ly[j]), (tx[0], ty[0])]).buffer(300.0)
+    for a, b in zip(lx, ly):
+        keep_out = keep_out.union(Point(a, b).buffer(300.0))
+    out = []
+    for z in zones:
+        x, y, hx, hy, rot, _ = z
+        poly = shapely.affinity.rotate(Polygon([(x - hx, y - hy), (x + hx, y - hy), (x + hx, y + hy), (x - hx, y + hy)]),
+                                       rot, origin=(x, y))
+        poly = shapely.affinity.translate(poly, CX, CY)
+        if not poly.intersects(keep_out):
+            out.append(z)
+    return out
+
+
+def test_near_targets_exist():
+    assert len(NEAR) >= 2, "the base area must have targets a crew could reach"
+
+
+@settings(max_examples=120, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(feasible_st)
+def test_feasible_scenarios_are_planned(sc):
+    """Built feasible (one target ≤ 1.2 km from a launch site, zones clear of the way, a big aircraft,
+    moderate wind, cap ≥ 80 m): the planner must plan it — refusing is a failure here — and the plan
+    must keep every hard limit."""
+    zones = _clear_zones(sc["zones"], sc["targets"][0])
+    area = dataclasses.replace(BASE, nofly=zone_frame(zones) if zones else BASE.nofly)
+    sc = {**sc, "zones": zones}
+    plan = plan_drone(area, sc["targets"], Wind(sc["from_deg"], sc["speed_m_s"]), pattern=sc["pattern"],
+                      aircraft=sc["aircraft"], reserve=sc["reserve"], alt_max_agl_m=sc["alt_max"],
+                      created_utc=T0, time_limit_s=1.0)
+    assert plan.sorties and {t for s in plan.sorties for t in s.targets} == set(sc["targets"])
+    event("planned with zones" if zones else "planned without zones")
+    check_plan(plan, area, sc)

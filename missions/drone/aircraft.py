@@ -173,6 +173,35 @@ class PathCost:
         return float(self.energy_j.sum())
 
 
+def cap_ground_speeds(aircraft: "Aircraft", x_m, y_m, alt_agl_m, speed_m_s, *, wind_from_deg: float,
+                      wind_speed_m_s: float, stability: str = "D", margin_m_s: float = 0.5) -> np.ndarray:
+    """Commanded ground speeds (``speed_m_s[i]``: the leg arriving at waypoint i, as in
+    :func:`path_cost`) lowered on every leg where flying them in this wind would need more airspeed
+    than the aircraft's maximum less ``margin_m_s``: into a headwind the airspeed is the ground
+    speed plus the wind. The largest ground speed ``v`` along unit direction ``u`` with
+    ``|v·u − w| ≤ vmax`` is ``u·w + sqrt((u·w)² − |w|² + vmax²)``."""
+    x = np.asarray(x_m, float)
+    y = np.asarray(y_m, float)
+    z = np.asarray(alt_agl_m, float)
+    out = np.array(speed_m_s, float, copy=True)
+    if len(x) < 2:
+        return out
+    dx, dy = np.diff(x), np.diff(y)
+    horiz = np.hypot(dx, dy)
+    t = math.radians(wind_from_deg)
+    w_speed = wind_at_height(wind_speed_m_s, np.maximum(0.5 * (z[1:] + z[:-1]), 2.0), stability)
+    wx, wy = -math.sin(t) * w_speed, -math.cos(t) * w_speed
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ux = np.where(horiz > 0, dx / horiz, 0.0)
+        uy = np.where(horiz > 0, dy / horiz, 0.0)
+    vmax = aircraft.max_speed_m_s - margin_m_s
+    uw = ux * wx + uy * wy
+    disc = uw ** 2 - w_speed ** 2 + vmax ** 2
+    lim = np.maximum(uw + np.sqrt(np.maximum(disc, 0.0)), 0.5)
+    out[1:] = np.where(horiz > 0, np.minimum(out[1:], lim), out[1:])
+    return out
+
+
 def path_cost(
     aircraft: Aircraft,
     x_m,

@@ -444,7 +444,7 @@ def summary_text(sm: dict) -> str:
 
 
 def rally_points(sortie: dict, launches: list[tuple[float, float, float]], *, cap_m: float,
-                 max_range_m: float) -> tuple[list[tuple[float, float, float]], list[str]]:
+                 max_range_m: float, zones: list[dict] | None = None) -> tuple[list[tuple[float, float, float]], list[str]]:
     """Rally points ``(lat, lon, height above home)`` for a sortie, from the plan's launch sites
     ``(lat, lon, ground_amsl_m)``, and a note for each site in range left out.
 
@@ -453,9 +453,13 @@ def rally_points(sortie: dict, launches: list[tuple[float, float, float]], *, ca
     10 m and the cap above ground; sites beyond the pilot's range, or too far below or above
     home for any height to satisfy both, are left out.
     """
+    import shapely
+
     from ecopatrol.core.crs import haversine_m
 
     from .validate import MIN_RALLY_AGL_M
+
+    HEIGHT_MARGIN_M = 0.5
 
     launch = sortie["launch"]
     home = float(launch["ground_amsl_m"])
@@ -464,10 +468,15 @@ def rally_points(sortie: dict, launches: list[tuple[float, float, float]], *, ca
     out, notes = [], []
     for lat, lon, ground in launches:
         d = float(haversine_m(launch["lon"], launch["lat"], lon, lat))
-        if d > max_range_m + 1.0:  # out of the pilot's reach: not a place to send the vehicle
+        # out of the pilot's reach: not a place to send the vehicle (10 m kept for the difference
+        # between this great-circle distance and the validator's metric projection)
+        if d > max_range_m - 10.0:
             continue
         dz = float(ground) - home
         lo, hi = max(MIN_RALLY_AGL_M, MIN_RALLY_AGL_M + dz), min(cap_m, cap_m + dz)
+        for z in zones or []:  # a site inside a restricted zone: stay under its ceiling there
+            if z.get("ceiling_m") is not None and shapely.contains_xy(shapely.Polygon(z["ring"]), lon, lat):
+                hi = min(hi, float(z["ceiling_m"]) + dz - HEIGHT_MARGIN_M)
         if lo > hi:
             notes.append(f"launch site at ({lon:.6f}, {lat:.6f}) lies {dz:+.0f} m from {launch['site_id']}'s "
                          f"ground: no rally height keeps both under the {cap_m:g} m cap")
@@ -505,7 +514,7 @@ def write_drone_plan(plan, area, out_dir, *, strict: bool = False) -> list[Path]
         for s in d["sorties"]:
             sid = safe_stem(s["sortie_id"], what="sortie id")  # names the files: never `../x`
             rally, why = rally_points(s, launches, cap_m=float(lim["alt_max_agl_m"]),
-                                      max_range_m=float(lim.get("max_range_m", 2000.0)))
+                                      max_range_m=float(lim.get("max_range_m", 2000.0)), zones=zones)
             notes += why
             doc = qgc_plan(s, d, fence, rally)
             wpml = None

@@ -32,7 +32,7 @@ from ecopatrol.core.errors import InputError, PlanningError, SafetyError
 from ecopatrol.core.rules import rules_of
 from ecopatrol.core.weather import Wind, wind_at_height
 
-from .aircraft import Aircraft, get_aircraft, leg_matrix, path_cost
+from .aircraft import Aircraft, cap_ground_speeds, get_aircraft, leg_matrix, path_cost
 from .airspace import Airspace
 from .patterns import PATTERNS, Block, TargetSite, make_block
 
@@ -354,7 +354,13 @@ def _route_and_densify(ctx: _Ctx, arr: dict) -> dict:
             out["action"].append(np.full(m, detour_action, object))
             out["target"].append(np.full(m, None, object))
             out["pass_id"].append(np.full(m, -1.0))
-    return {k: np.concatenate(v) for k, v in out.items()}
+    res = {k: np.concatenate(v) for k, v in out.items()}
+    # strong wind: no leg may need more airspeed than the aircraft has (a headwind adds to the
+    # ground speed); slower legs cost more time, and the battery checks below see it
+    res["v"] = cap_ground_speeds(ctx.aircraft, res["x"].astype(float), res["y"].astype(float),
+                                 res["z"].astype(float), res["v"].astype(float), wind_from_deg=ctx.wind.from_deg,
+                                 wind_speed_m_s=ctx.wind.speed_m_s, stability=ctx.stability)
+    return res
 
 
 def _sortie_cost(ctx: _Ctx, arr: dict):

@@ -27,13 +27,16 @@ waypoint heights, return-to-home height and aircraft / payload enums.
 
 from __future__ import annotations
 
+import json
 import logging
+import math
+import re
 from pathlib import Path
 
 import numpy as np
 import shapely
 
-from ecopatrol.core.artefacts.plan import PLAN_SCHEMA, read_plan
+from ecopatrol.core.artefacts.plan import PLAN_SCHEMA
 from ecopatrol.core.crs import lonlat_to_xy
 from ecopatrol.core.errors import FormatError, Report
 from ecopatrol.core.rules import rules_of
@@ -48,21 +51,146 @@ MIN_FLIGHT_AGL_M = 5.0  # along legs, away from take-off and landing
 MIN_WAYPOINT_AGL_M = 10.0
 MIN_RALLY_AGL_M = 10.0
 HEIGHT_TOL_M = 0.5
+WRITTEN_ROUNDING_M = 0.011  # two roundings to 0.01 m (height above home, home ground) in the exports
 NO_DEM_HELP = ("add a DEM GeoTIFF (dem.tif, heights in metres AMSL) covering the flight, or plan with "
                "--flat-ground to accept heights above the launch point")
 FLAT_GROUND_WARNING = "heights are above the launch point, not above ground: no DEM (planned with --flat-ground)"
+
+
+MAX_PLAN_BYTES = 8 * 1024**2  # a plan.json / .plan of 100 sorties is well under 1 MB
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows (non-finite values are refused)")
+
+
+def read_plan_file(path, *, what: str = "plan.json", max_bytes: int = MAX_PLAN_BYTES):
+    """The parsed JSON of a plan file, refusing before parsing a file over ``max_bytes``; NaN /
+    Infinity literals, invalid UTF-8, absurd nesting and non-JSON are refused with the file's name."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise FormatError(f"`{p.name}` cannot be read: {exc}") from exc
+    if size > max_bytes:
+        raise FormatError(f"`{p.name}`: {size / 1e6:.1f} MB, more than the {max_bytes / 1e6:.0f} MB a {what} may "
+                          "have: refused before reading it — write the plan again with `ecopatrol plan drone`")
+    try:
+        with open(p, "rb") as fh:
+            raw = fh.read(max_bytes + 1)
+        if len(raw) > max_bytes:
+            raise FormatError(f"`{p.name}`: grew beyond {max_bytes / 1e6:.0f} MB while being read: refused")
+        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise FormatError(f"`{p.name}` is not a readable {what}: {exc} — write it again with "
+                          "`ecopatrol plan drone` rather than editing it by hand") from exc
 
 
 def _as_dict(plan_or_dict) -> dict:
     if isinstance(plan_or_dict, dict):
         return plan_or_dict
     if isinstance(plan_or_dict, (str, Path)):
-        p = Path(plan_or_dict)
-        try:
-            return read_plan(p, kind="drone")
-        except OSError as exc:
-            raise FormatError(f"`{p.name}` is not a readable plan.json: {exc}") from exc
+        return read_plan_file(plan_or_dict)
     return plan_or_dict.to_dict()
+
+
+def _num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def check_plan_structure(plan, *, file: str = "plan.json") -> Report:
+    """Types and ranges of every field the checks read, before any geometry: a hand-edited
+    ``plan.json`` with a string for a number, NaN or out-of-range coordinates, a sortie id with
+    path characters or a missing list is reported field by field (``sorties[0].waypoints[3].lat``)
+    instead of crashing the validator. The geometric checks run only when this finds no error."""
+    rep = Report()
+    f = file
+
+    def bad(field, msg):
+        rep.error(msg, file=f, field=field)
+
+    if not isinstance(plan, dict):
+        bad(None, f"the top level is a {type(plan).__name__}, not a JSON object: not an ecopatrol plan")
+        return rep
+    for key, typ in (("limits", dict), ("wind", dict), ("aircraft", dict)):
+        if key in plan and not isinstance(plan[key], typ):
+            bad(key, f"is a {type(plan[key]).__name__}, expected an object")
+    lim = plan.get("limits") if isinstance(plan.get("limits"), dict) else {}
+    for key, lo, hi in (("alt_max_agl_m", 1.0, 1000.0), ("max_range_m", 1.0, 100000.0), ("reserve", 0.0, 0.95)):
+        if key in lim and not (_num(lim[key]) and lo <= lim[key] <= hi):
+            bad(f"limits.{key}", f"is {lim[key]!r}: expected a number from {lo:g} to {hi:g}")
+    wind = plan.get("wind") if isinstance(plan.get("wind"), dict) else {}
+    for key, lo, hi in (("from_deg", 0.0, 360.0), ("speed_m_s", 0.0, 60.0)):
+        if key in wind and not (_num(wind[key]) and lo <= wind[key] <= hi):
+            bad(f"wind.{key}", f"is {wind[key]!r}: expected a number from {lo:g} to {hi:g}")
+    if wind.get("stability") is not None and wind.get("stability") not in tuple("ABCDEF"):
+        bad("wind.stability", f"is {wind.get('stability')!r}: expected one of A–F")
+    ac = plan.get("aircraft") if isinstance(plan.get("aircraft"), dict) else {}
+    if ac.get("payload_kg") is not None and not (_num(ac["payload_kg"]) and 0 <= ac["payload_kg"] <= 50):
+        bad("aircraft.payload_kg", f"is {ac['payload_kg']!r}: expected a mass in kg from 0 to 50")
+    sorties = plan.get("sorties")
+    if sorties is None:
+        return rep  # "the plan has no sorties" is reported by validate_plan
+    if not isinstance(sorties, list):
+        bad("sorties", f"is a {type(sorties).__name__}, expected a list of sorties")
+        return rep
+    seen = set()
+    for i, s in enumerate(sorties):
+        at = f"sorties[{i}]"
+        if not isinstance(s, dict):
+            bad(at, f"is a {type(s).__name__}, expected an object")
+            continue
+        sid = s.get("sortie_id")
+        if not isinstance(sid, str) or not _SAFE_ID.match(sid) or ".." in sid:
+            bad(f"{at}.sortie_id", f"{sid!r} cannot name a file (path separators, `..`, a leading dot or unusual "
+                "characters could write outside the plan folder): use letters, digits, `_`, `-`, e.g. S01")
+        elif sid in seen:
+            bad(f"{at}.sortie_id", f"{sid!r} appears twice: sortie ids must be unique")
+        seen.add(sid)
+        if "aircraft" in s and not isinstance(s["aircraft"], str):
+            bad(f"{at}.aircraft", f"is {s['aircraft']!r}: expected an aircraft key such as m350")
+        if not isinstance(s.get("targets", []), list) or not all(isinstance(t, str) for t in s.get("targets", [])):
+            bad(f"{at}.targets", "expected a list of enterprise ids (strings)")
+        launch = s.get("launch")
+        if not isinstance(launch, dict):
+            bad(f"{at}.launch", "missing or not an object: the launch site (lon, lat, ground_amsl_m)")
+        else:
+            _check_position(bad, f"{at}.launch", launch, ("lon", "lat", "ground_amsl_m"))
+        wps = s.get("waypoints")
+        if not isinstance(wps, list):
+            bad(f"{at}.waypoints", "missing or not a list of waypoints")
+            continue
+        for k, w in enumerate(wps):
+            wat = f"{at}.waypoints[{k}]"
+            if not isinstance(w, dict):
+                bad(wat, f"is a {type(w).__name__}, expected an object")
+                continue
+            _check_position(bad, wat, w, ("lon", "lat", "alt_agl_m", "alt_amsl_m"))
+            for key in ("speed_m_s", "hold_s"):
+                v = w.get(key, 0.0)
+                if v is not None and not (_num(v) and 0 <= v <= (100.0 if key == "speed_m_s" else 3600.0)):
+                    bad(f"{wat}.{key}", f"is {v!r}: expected a number ≥ 0")
+            if not isinstance(w.get("seq"), int) or isinstance(w.get("seq"), bool):
+                bad(f"{wat}.seq", f"is {w.get('seq')!r}: expected the integer {k}")
+            if not isinstance(w.get("action", ""), str):
+                bad(f"{wat}.action", f"is {w.get('action')!r}: expected takeoff, waypoint, … or land")
+    if rep.errors:
+        rep.error("the plan was refused before any geometric check: it looks hand-edited — plan it again with "
+                  "`ecopatrol plan drone` instead of editing plan.json", file=f)
+    return rep
+
+
+def _check_position(bad, at: str, d: dict, keys) -> None:
+    ranges = {"lon": (-180.0, 180.0), "lat": (-90.0, 90.0), "alt_agl_m": (-1000.0, 10000.0),
+              "alt_amsl_m": (-1000.0, 10000.0), "ground_amsl_m": (-1000.0, 10000.0)}
+    for key in keys:
+        v = d.get(key)
+        lo, hi = ranges[key]
+        if not _num(v):
+            bad(f"{at}.{key}", f"is {v!r}: expected a finite number")
+        elif not lo <= v <= hi:
+            bad(f"{at}.{key}", f"is {v!r}: out of range ({lo:g} to {hi:g})")
 
 
 def check_preflight(plan_or_dict, area, *, strict: bool = False) -> Report:
@@ -72,8 +200,10 @@ def check_preflight(plan_or_dict, area, *, strict: bool = False) -> Report:
     applied by the caller (``report.ok(strict=True)``).
     """
     plan = _as_dict(plan_or_dict)
-    rep = Report()
     f = "plan.json"
+    rep = check_plan_structure(plan, file=f)
+    if rep.errors:
+        return rep
     if plan.get("schema") != PLAN_SCHEMA:
         rep.error(f"schema is {plan.get('schema')!r}, expected {PLAN_SCHEMA!r}", file=f, field="schema")
     if plan.get("kind") != "drone":
@@ -344,7 +474,9 @@ def _point_checks(rep, f, what, lon, lat, true_agl, area_xy, airspace, pilot_xy,
         rep.error(f"{what} ({lon:.6f}, {lat:.6f}) is {true_agl:.1f} m above its ground, below the {min_agl:g} m "
                   "minimum", file=f, row=row)
     for z in airspace.zones:
-        if z.blocks(float(true_agl)) and shapely.contains_xy(z.geometry, float(x), float(y)):
+        # heights are written to the centimetre (height above home, and the home's ground): a point
+        # planned exactly at a restricted zone's ceiling can read back up to 1 cm above it
+        if z.blocks(float(true_agl) - WRITTEN_ROUNDING_M) and shapely.contains_xy(z.geometry, float(x), float(y)):
             kind = "no-fly zone" if not np.isfinite(z.ceiling_m) else f"restricted zone (ceiling {z.ceiling_m:g} m)"
             rep.error(f"{what} ({lon:.6f}, {lat:.6f}) lies in {kind} {z.zone_id} {z.name}".rstrip(), file=f, row=row)
     d = float(np.hypot(x - pilot_xy[0], y - pilot_xy[1]))

@@ -1,0 +1,270 @@
+"""Benchmark: the drone planner's hard limits over ≥ 10 000 random scenarios.
+
+Every scenario draws an area (toy area: 3–8 enterprises spread 400–1 200 m, two launch sites,
+ground sloping 0–3 %), 0–3 zones (no-fly, or restricted with a 30–60 m ceiling), a wind
+(0.5–10 m/s from anywhere), 1–3 targets, an aircraft, a pattern, a reserve (0.2–0.5) and a height
+cap (60–120 m). One scenario in four is *built feasible*: one target within 1 000 m of a launch
+site, no zone within 300 m of the target, the launch site or the straight line between them,
+an M350/M300, hover or curtain, wind ≤ 6 m/s, reserve ≤ 0.35, cap ≥ 80 m — a crew could fly
+it, so the planner must plan it.
+
+Every plan is checked twice, independently of the planner's bookkeeping:
+
+* the independent validator (``validate_plan``) on the plan's written form, and the exports'
+  validator (``validate_exports``) on the QGroundControl .plan each sortie exports (home, mission
+  items, rally points, geofence);
+* this script's own geometry: no leg (sampled every 10 m) through a no-fly zone, nor through a
+  restricted zone above its ceiling; the true height above the ground at every waypoint, every
+  10 m along every leg and at every rally point within [10 m, cap], home outside no-fly zones, rally
+  points outside no-fly zones and under restricted ceilings (take-off/landing
+  excepted); the battery recomputed with the energy model within 1 − reserve; every waypoint
+  within the pilot's range.
+
+Baseline (the bar a planner must clear): a planner that refuses every scenario has 0 violations
+too, so the figure that matters beside "0 violations" is the share of *feasible* scenarios
+planned (100 % required; the refuse-everything planner scores 0 %).
+
+    .venv/bin/python benchmarks/bench_safety.py [--n 10000] [--jobs 2] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import sys
+import time
+from datetime import datetime, UTC
+
+import numpy as np
+
+T0 = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
+AIRCRAFT = ["m350", "m300", "m30", "m3e", "mavlink"]
+PATTERNS = ["curtain", "orbit", "profile", "survey", "hover"]
+
+
+def scenario(i: int, seed: int) -> dict:
+    rng = np.random.default_rng([seed, i])
+    feasible = i % 4 == 0
+    spread = float(rng.uniform(400, 1200))
+    n_ent = int(rng.integers(3, 9))
+    sc = {"i": i, "feasible": feasible, "area_seed": int(rng.integers(0, 10**6)), "spread": spread, "n_ent": n_ent,
+          "slope": float(rng.uniform(0.0, 0.03)), "from_deg": float(rng.uniform(0, 360))}
+    if feasible:
+        sc.update(speed=float(rng.uniform(0.5, 6.0)), aircraft=str(rng.choice(["m350", "m300"])),
+                  pattern=str(rng.choice(["hover", "curtain"])), reserve=float(rng.uniform(0.2, 0.35)),
+                  alt_max=float(rng.uniform(80, 120)), n_targets=1)
+    else:
+        sc.update(speed=float(rng.uniform(0.5, 10.0)), aircraft=str(rng.choice(AIRCRAFT)),
+                  pattern=str(rng.choice(PATTERNS)), reserve=float(rng.uniform(0.2, 0.5)),
+                  alt_max=float(rng.uniform(60, 120)), n_targets=int(rng.integers(1, 4)))
+    sc["zones"] = [(float(rng.uniform(-1.3, 1.3) * spread), float(rng.uniform(-1.3, 1.3) * spread),
+                    float(rng.uniform(40, 300)), float(rng.uniform(40, 300)), float(rng.uniform(0, 90)),
+                    float(rng.choice([math.nan, math.nan, 30.0, 60.0]))) for _ in range(int(rng.integers(0, 4)))]
+    sc["pick"] = [int(v) for v in rng.permutation(n_ent)]
+    return sc
+
+
+def build(sc):
+    """(area, targets) of a scenario; a feasible one keeps only zones clear of its corridor."""
+    import shapely
+    from shapely.geometry import LineString, Polygon
+
+    from ecopatrol.core.crs import lonlat_to_xy
+    from ecopatrol.missions.drone._toy import toy_area
+
+    base = toy_area(n_enterprises=sc["n_ent"], spread_m=sc["spread"], seed=sc["area_seed"])
+    crs = base.metric_crs
+    cx, cy = lonlat_to_xy(np.array([base.centre[0]]), np.array([base.centre[1]]), crs)
+    ex, ey = lonlat_to_xy(base.enterprises.geometry.x.to_numpy(), base.enterprises.geometry.y.to_numpy(), crs)
+    ex, ey = ex - cx[0], ey - cy[0]
+    lx, ly = lonlat_to_xy(base.launch_sites.geometry.x.to_numpy(), base.launch_sites.geometry.y.to_numpy(), crs)
+    lx, ly = lx - cx[0], ly - cy[0]
+    ids = list(base.enterprises["enterprise_id"])
+    if sc["feasible"]:
+        # a target within 1 000 m of a launch site (move the site next to it when none is)
+        t = sc["pick"][0]
+        d = np.hypot(lx - ex[t], ly - ey[t])
+        j = int(np.argmin(d))
+        launch = [(float(a), float(b)) for a, b in zip(lx, ly)]
+        if d[j] > 1000.0:
+            ang = math.atan2(ly[j] - ey[t], lx[j] - ex[t])
+            launch[j] = (float(ex[t] + 800 * math.cos(ang)), float(ey[t] + 800 * math.sin(ang)))
+        corridor = LineString([launch[j], (ex[t], ey[t])]).buffer(300.0)
+        for a, b in launch:
+            corridor = corridor.union(shapely.Point(a, b).buffer(300.0))
+        targets = [ids[t]]
+    else:
+        launch = None
+        targets = [ids[k] for k in sc["pick"][: sc["n_targets"]]]
+        corridor = None
+    zones = []
+    for k, (x, y, hx, hy, rot, ceiling) in enumerate(sc["zones"]):
+        poly = shapely.affinity.rotate(Polygon([(x - hx, y - hy), (x + hx, y - hy), (x + hx, y + hy),
+                                                (x - hx, y + hy)]), rot, origin=(x, y))
+        if corridor is not None and poly.intersects(corridor):
+            continue
+        z = {"xy": list(poly.exterior.coords)[:-1], "zone_id": f"Z{k}", "name": f"zone {k}"}
+        if not math.isnan(ceiling):
+            z.update(kind="restricted", ceiling_m=ceiling)
+        zones.append(z)
+    area = toy_area(n_enterprises=sc["n_ent"], spread_m=sc["spread"], seed=sc["area_seed"], nofly=zones,
+                    launch_xy_m=launch)
+    area.ground_slope = sc["slope"]
+    return area, targets
+
+
+def own_checks(plan, area, sc) -> list[str]:
+    """This script's geometry, independent of the planner and of the validator."""
+    import shapely
+
+    from ecopatrol.core.crs import lonlat_to_xy, xy_to_lonlat
+    from ecopatrol.missions.drone import get_aircraft
+    from ecopatrol.missions.drone.aircraft import path_cost
+    from ecopatrol.missions.drone.exports import _zones, rally_points
+
+    bad = []
+    cap = sc["alt_max"]
+    crs = area.metric_crs
+    zones = area.nofly.to_crs(crs) if len(area.nofly) else area.nofly
+    ac = get_aircraft(sc["aircraft"]).with_payload(plan.aircraft.payload_kg)
+    d = plan.to_dict()
+    launches = sorted({(s["launch"]["lat"], s["launch"]["lon"], s["launch"]["ground_amsl_m"]) for s in d["sorties"]})
+    for s, sd in zip(plan.sorties, d["sorties"]):
+        w = s.waypoints
+        lon, lat = w["lon"].to_numpy(), w["lat"].to_numpy()
+        x, y = lonlat_to_xy(lon, lat, crs)
+        amsl, agl = w["alt_amsl_m"].to_numpy(), w["alt_agl_m"].to_numpy()
+        act = w["action"].to_numpy()
+        true = amsl - area.elevation_m(lon, lat)
+        inner = ~np.isin(act, ["takeoff", "land"])
+        if (true > cap + 0.5).any() or (true[inner] < 10.0 - 0.5).any():
+            bad.append(f"{s.sortie_id}: waypoint height {true.min():.1f}–{true.max():.1f} m outside [10, {cap:.0f}]")
+        # along the legs, every 10 m (legs touching take-off and landing are vertical there)
+        for k in range(1, len(x) - 2):
+            n = max(2, int(math.hypot(x[k + 1] - x[k], y[k + 1] - y[k]) / 10.0) + 1)
+            t = np.linspace(0, 1, n)
+            px, py, pz = x[k] + t * (x[k + 1] - x[k]), y[k] + t * (y[k + 1] - y[k]), amsl[k] + t * (amsl[k + 1] - amsl[k])
+            plon, plat = xy_to_lonlat(px, py, crs)
+            ph = pz - area.elevation_m(plon, plat)
+            if ph.max() > cap + 0.5 or ph.min() < 5.0:
+                bad.append(f"{s.sortie_id} leg {k}: {ph.min():.1f}–{ph.max():.1f} m above ground along the leg")
+        lines = shapely.linestrings(np.stack([np.column_stack([x[:-1], y[:-1]]), np.column_stack([x[1:], y[1:]])], 1))
+        top = np.maximum(agl[:-1], agl[1:])
+        for geom, ceiling in (zip(zones.geometry, zones["ceiling_m"]) if len(zones) else []):
+            hit = shapely.intersects(lines, geom)
+            if math.isnan(ceiling) and hit.any():
+                bad.append(f"{s.sortie_id}: a leg enters a no-fly zone")
+            elif not math.isnan(ceiling) and (hit & (top > ceiling + 1e-6)).any():
+                bad.append(f"{s.sortie_id}: a leg crosses a restricted zone above its {ceiling:.0f} m ceiling")
+        # home (the launch site) outside every zone; rally points in height and outside no-fly zones
+        hx, hy = lonlat_to_xy(np.array([sd["launch"]["lon"]]), np.array([sd["launch"]["lat"]]), crs)
+        for geom, ceiling in (zip(zones.geometry, zones["ceiling_m"]) if len(zones) else []):
+            if math.isnan(ceiling) and shapely.contains_xy(geom, hx[0], hy[0]):
+                bad.append(f"{s.sortie_id}: home lies in a no-fly zone")
+        rally, _ = rally_points(sd, launches, cap_m=cap, max_range_m=plan.max_range_m, zones=_zones(area))
+        home_g = float(sd["launch"]["ground_amsl_m"])
+        for rlat, rlon, rel in rally:
+            h = rel + home_g - float(area.elevation_m(np.array([rlon]), np.array([rlat]))[0])
+            if not 10.0 - 0.5 <= h <= cap + 0.5:
+                bad.append(f"{s.sortie_id}: rally point {h:.1f} m above its ground, outside [10, {cap:.0f}]")
+            rx, ry = lonlat_to_xy(np.array([rlon]), np.array([rlat]), crs)
+            for geom, ceiling in (zip(zones.geometry, zones["ceiling_m"]) if len(zones) else []):
+                if (math.isnan(ceiling) or h > ceiling) and shapely.contains_xy(geom, rx[0], ry[0]):
+                    bad.append(f"{s.sortie_id}: rally point in a zone")
+        # battery, recomputed
+        v, hold = w["speed_m_s"].to_numpy(), w["hold_s"].to_numpy()
+        c = path_cost(ac, np.r_[x[:1], x], np.r_[y[:1], y], np.r_[0.0, agl], np.r_[v[:1], v], np.r_[0.0, hold],
+                      wind_from_deg=sc["from_deg"], wind_speed_m_s=sc["speed"], stability=plan.stability)
+        if c.total_energy_j / ac.battery_j > 1.0 - sc["reserve"] + 1e-9:
+            bad.append(f"{s.sortie_id}: needs {c.total_energy_j / ac.battery_j:.1%} of a battery, reserve "
+                       f"{sc['reserve']:.0%}")
+        # range
+        dist = np.hypot(x - hx[0], y - hy[0])
+        if dist.max() > plan.max_range_m + 1.0:
+            bad.append(f"{s.sortie_id}: {dist.max():.0f} m from the pilot, beyond {plan.max_range_m:.0f} m")
+    return bad
+
+
+def run_one(args) -> dict:
+    i, seed = args
+    from ecopatrol.core.errors import PlanningError
+    from ecopatrol.core.weather import Wind
+    from ecopatrol.missions.drone import plan_drone, validate_plan
+    from ecopatrol.missions.drone.exports import _zones, qgc_plan, rally_points
+    from ecopatrol.missions.drone.validate import validate_exports
+
+    sc = scenario(i, seed)
+    area, targets = build(sc)
+    t0 = time.perf_counter()
+    try:
+        plan = plan_drone(area, targets, Wind(sc["from_deg"], sc["speed"]), pattern=sc["pattern"],
+                          aircraft=sc["aircraft"], reserve=sc["reserve"], alt_max_agl_m=sc["alt_max"],
+                          created_utc=T0, time_limit_s=0.5)
+    except PlanningError as exc:
+        return {"i": i, "feasible": sc["feasible"], "planned": False, "why": str(exc)[:120], "violations": [],
+                "s": time.perf_counter() - t0}
+    d = plan.to_dict()
+    planned_targets = {t for s in d["sorties"] for t in s["targets"]}
+    viol = [f"validator: {p}" for p in validate_plan(d, area).errors]
+    fence = [z for z in _zones(area) if z["ceiling_m"] is None]
+    launches = sorted({(s["launch"]["lat"], s["launch"]["lon"], s["launch"]["ground_amsl_m"]) for s in d["sorties"]})
+    exports = {}
+    for s in d["sorties"]:
+        rally, _ = rally_points(s, launches, cap_m=sc["alt_max"], max_range_m=plan.max_range_m, zones=_zones(area))
+        exports[s["sortie_id"]] = {"qgc": qgc_plan(s, d, fence, rally),
+                                   "fence_zones": sorted({z["zone_id"] for z in fence})}
+    viol += [f"exports validator: {p}" for p in validate_exports(d, area, exports).errors]
+    viol += [f"own check: {m}" for m in own_checks(plan, area, sc)]
+    return {"i": i, "feasible": sc["feasible"], "planned": bool(d["sorties"]),
+            "all_targets": planned_targets == set(targets), "violations": viol, "s": time.perf_counter() - t0}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=10000)
+    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args(argv)
+    logging.disable(logging.WARNING)
+    t0 = time.perf_counter()
+    work = [(i, a.seed) for i in range(a.n)]
+    if a.jobs > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(a.jobs, initializer=logging.disable, initargs=(logging.WARNING,)) as pool:
+            res = []
+            for r in pool.imap_unordered(run_one, work, chunksize=25):
+                res.append(r)
+                if len(res) % 500 == 0:  # running totals on stderr, so a long run can be followed
+                    nv = sum(bool(x["violations"]) for x in res)
+                    nf = [x for x in res if x["feasible"]]
+                    print(f"  {len(res)} scenarios, {time.perf_counter() - t0:.0f} s: {nv} with violations, "
+                          f"feasible planned {sum(x['planned'] for x in nf)}/{len(nf)}", file=sys.stderr, flush=True)
+    else:
+        res = [run_one(w) for w in work]
+    wall = time.perf_counter() - t0
+    feas = [r for r in res if r["feasible"]]
+    planned = [r for r in res if r["planned"]]
+    viol = [r for r in res if r["violations"]]
+    n_feas_planned = sum(r["planned"] for r in feas)
+    n_feas_full = sum(r["planned"] and r.get("all_targets") for r in feas)
+    print(f"scenarios {len(res)} ({len(feas)} built feasible), jobs {a.jobs}, seed {a.seed}")
+    print(f"planned {len(planned)} ({len(planned) / len(res):.1%}); refused {len(res) - len(planned)}")
+    print(f"violations: {sum(len(r['violations']) for r in res)} in {len(viol)} plans "
+          "(validator + exports validator + own geometric checks)")
+    print(f"feasible scenarios planned: {n_feas_planned}/{len(feas)} ({n_feas_planned / max(len(feas), 1):.1%}); "
+          f"with their target: {n_feas_full}/{len(feas)} — baseline 'refuse everything': 0/{len(feas)} (0.0%), "
+          "0 violations")
+    print(f"time: {wall:.0f} s wall ({wall / len(res) * 1000:.0f} ms per scenario over {a.jobs} process(es); "
+          f"{sum(r['s'] for r in res) / len(res) * 1000:.0f} ms of planning + checking each)")
+    for r in viol[:10]:
+        print(f"  scenario {r['i']}: {r['violations'][:3]}")
+    for r in [r for r in feas if not r["planned"]][:10]:
+        print(f"  feasible scenario {r['i']} refused: {r.get('why')}")
+    return 1 if viol or n_feas_planned < len(feas) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

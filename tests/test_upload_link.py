@@ -1,0 +1,152 @@
+"""Mission upload over a bad link (issue 20 item 1), through the loopback proxy of
+``link_proxy_support`` between ecopatrol and three vehicle-side peers:
+
+* ``ardupilot`` — a pymavlink vehicle that stores items as they arrive (ArduPilot's behaviour);
+* ``px4`` — the same vehicle storing the upload aside until it is complete (PX4's behaviour);
+* ``mavsdk`` — MAVSDK's ``MissionRawServer`` (in process).
+
+10 % and 20 % loss (plus 5 % duplicates, 5 % reordering, 0–20 ms delay, both ways): the upload
+succeeds and verifies by read-back. 60 % loss: a clear UploadError within the deadline. An upload
+cut half way: what the vehicle then holds is read back over the mended link — the previous
+mission (PX4-style), the new items over the old ones (ArduPilot-style), or the items that arrived
+(MAVSDK 4.1), which is why the error says not to fly before an upload verifies; cut just before
+the acknowledgement: the new mission, complete, on all three.
+Timeouts are short (0.3 s) and missions small (13 items) so the whole file runs in about a minute.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from datetime import datetime, UTC
+
+import pytest
+
+from ecopatrol.core.errors import UploadError
+from ecopatrol.core.weather import Wind
+from ecopatrol.missions.drone import plan_drone, write_drone_plan
+from ecopatrol.missions.drone._toy import toy_area
+from ecopatrol.missions.drone.upload import load_mission, read_mission, upload_mission
+
+pytest.importorskip("pymavlink")
+from link_proxy_support import LinkProxy, free_udp_port, start_mavsdk_vehicle, start_vehicle  # noqa: E402
+
+FAST = {"timeout_s": 0.3, "retries": 4, "attempts": 3}
+PEERS = ["ardupilot", "mavsdk"]
+
+
+@pytest.fixture(scope="module")
+def missions(tmp_path_factory):
+    """Two small missions of different length over different targets: A (the vehicle's previous), B (new)."""
+    area = toy_area(n_enterprises=3, seed=3)
+    out = {}
+    for name, targets in (("A", ["E001"]), ("B", ["E002", "E003"])):
+        plan = plan_drone(area, targets, Wind(270, 4), pattern="hover",
+                          created_utc=datetime(2026, 5, 1, 2, 0, tzinfo=UTC))
+        d = tmp_path_factory.mktemp(f"plan{name}")
+        write_drone_plan(plan, area, d)
+        out[name] = d / "S01.plan"
+    return out
+
+
+@contextmanager
+def link(peer: str, **impair):
+    """A proxy with ``impair`` and the peer behind it; yields (gcs url, proxy, held) where ``held()``
+    reads what the vehicle holds over the mended link."""
+    if peer == "mavsdk":
+        pytest.importorskip("mavsdk")
+    g = free_udp_port()
+    px = LinkProxy(g, **impair)
+    px.start()
+    v = m = None
+    if peer == "mavsdk":
+        m, _srv, _got = start_mavsdk_vehicle(px.port)
+    else:
+        v = start_vehicle(px.port, storage="in_place" if peer == "ardupilot" else "staged", abandon_s=1.0)
+    url = f"udp:127.0.0.1:{g}"
+
+    def held():
+        px.restore()
+        time.sleep(1.2)  # let the vehicle give up the cut transfer (ArduPilot-style peer: 1 s here, 8 s real)
+        return [(i.command, i.lat_deg, i.lon_deg, i.alt_m)
+                for i in read_mission(url, timeout_s=0.3, retries=8, heartbeat_timeout_s=5)]
+
+    try:
+        yield url, px, held
+    finally:
+        px.close()
+        if v is not None:
+            v.close()
+        if m is not None:
+            m.destroy()
+
+
+def _key(path):
+    _, items = load_mission(path)
+    return [(i.command, i.lat_deg, i.lon_deg, i.alt_m) for i in items]
+
+
+def _same(held, sent):
+    """Equal, except the home item 0 whose position ArduPilot-style vehicles keep their own of."""
+    def close(a, b):  # MISSION_ITEM carries float32 degrees: ~2e-6° apart after the round trip
+        return all(abs(x - y) <= t for x, y, t in zip(a[1:], b[1:], (2e-5, 2e-5, 0.05)))
+
+    return len(held) == len(sent) and all(a[0] == b[0] and (k == 0 or close(a, b))
+                                          for k, (a, b) in enumerate(zip(held, sent)))
+
+
+@pytest.mark.parametrize("peer", PEERS)
+@pytest.mark.parametrize("loss", [0.1, 0.2])
+def test_upload_succeeds_over_lossy_link(missions, peer, loss):
+    with link(peer, loss=loss, dup=0.05, delay_s=(0.0, 0.02), reorder=0.05, seed=7) as (url, px, held):
+        res = upload_mission(missions["B"], url, deadline_s=30, **FAST)
+        assert res.verified and res.n_items == len(_key(missions["B"]))
+        assert px.stats["dropped"] > 0 and px.stats["duplicated"] > 0  # the link really was bad
+        assert _same(held(), _key(missions["B"]))
+
+
+@pytest.mark.parametrize("peer", PEERS)
+def test_upload_fails_clearly_and_in_bounded_time_at_60_percent_loss(missions, peer):
+    with link(peer, loss=0.6, dup=0.05, delay_s=(0.0, 0.02), reorder=0.05, seed=3) as (url, px, held):
+        t0 = time.monotonic()
+        with pytest.raises(UploadError, match=r"(upload interrupted|no heartbeat).*") as ei:
+            upload_mission(missions["B"], url, deadline_s=6.0, heartbeat_timeout_s=6.0, **FAST)
+        elapsed = time.monotonic() - t0
+    msg = str(ei.value)
+    assert elapsed < 6.0 + 1.5, elapsed  # the deadline holds (plus one timeout and the socket close)
+    if "interrupted" in msg:
+        assert "could not be put on the vehicle" in msg and "do not fly before an upload verifies" in msg
+
+
+@pytest.mark.parametrize("peer", ["ardupilot", "px4", "mavsdk"])
+def test_upload_cut_half_way(missions, peer):
+    a, b = _key(missions["A"]), _key(missions["B"])
+    with link(peer, seed=1) as (url, px, held):
+        assert upload_mission(missions["A"], url, deadline_s=15, **FAST).verified
+        px.cut_after_items(len(b) // 2)
+        with pytest.raises(UploadError, match="upload interrupted") as ei:
+            upload_mission(missions["B"], url, deadline_s=4.0, **{**FAST, "attempts": 1})
+        assert "may hold part of this mission" in str(ei.value)
+        now = held()
+    k = len(b) // 2
+    if peer == "ardupilot":
+        # items 0..k-1 of the new mission over the old one, truncated to the new count: a mix —
+        # what ArduPilot's MissionItemProtocol does (truncate on MISSION_COUNT, replace as items come)
+        assert len(now) == min(len(a), len(b)) and _same(now[:k], b[:k]) and not _same(now, a)
+    elif peer == "mavsdk":
+        # MAVSDK 4.1's MissionRawServer keeps the k items that arrived (found here, same after 6 s):
+        # neither the previous mission nor the new one
+        assert _same(now, b[:k])
+    else:
+        assert _same(now, a)  # PX4-style staging: the previous mission, untouched
+
+
+@pytest.mark.parametrize("peer", ["ardupilot", "px4", "mavsdk"])
+def test_upload_cut_before_the_acknowledgement_leaves_the_new_mission(missions, peer):
+    b = _key(missions["B"])
+    with link(peer, seed=2) as (url, px, held):
+        assert upload_mission(missions["A"], url, deadline_s=15, **FAST).verified
+        px.cut_after_items(len(b))  # every item reaches the vehicle; its MISSION_ACK does not come back
+        with pytest.raises(UploadError, match="upload interrupted"):
+            upload_mission(missions["B"], url, deadline_s=3.0, **{**FAST, "attempts": 1})
+        assert _same(held(), b)  # complete: the vehicle accepted it
