@@ -165,7 +165,7 @@ def estimate_rates_reduced(op: at.PlumeOperator, enh: np.ndarray, noise: np.ndar
     G = (Aw.T @ Aw).toarray()
     h = np.asarray(Aw.T @ b).ravel()
     bb = float(b @ b)
-    codes_rows = op.codes[rows]
+    codes_rows = (op.pass_codes if op.pass_codes is not None else op.codes)[rows]  # passes, not wind blocks
 
     Gr = G + np.eye(len(cols)) / prior_rate_sd_g_s**2  # the N(0, prior_rate_sd²) prior on each rate
 
