@@ -286,12 +286,17 @@ def _monitor_alarms(out: Path, area) -> Path | None:
     from .processing.monitor.ingest import ingest_file
     from .processing.monitor.store import PacketStore
 
-    engine = open_database(f"sqlite:///{out / 'monitor.db'}")
-    try:
-        ingest_file(PacketStore(engine), packets)
-        res = monitor_alarms(engine, area)
-    finally:
-        engine.dispose()
+    from .core.io import atomic_path
+
+    # built whole under a temporary name, then renamed: a killed demo leaves no half-filled monitor.db
+    # (a rerun ingests the day again from the start)
+    with atomic_path(out / "monitor.db") as tmp:
+        engine = open_database(f"sqlite:///{tmp}")
+        try:
+            ingest_file(PacketStore(engine), packets)
+            res = monitor_alarms(engine, area)
+        finally:
+            engine.dispose()
     return write_alarms(res, out / "alarms.csv")
 
 

@@ -55,6 +55,11 @@ def normalise_text(text: str, out: Path) -> str:
     return re.sub(r"\d{2}:\d{2}(，)", r"<T>\1", text)  # the report's local "made at HH:MM，"
 
 
+#: columns of the monitoring database that hold when a run ingested (not what it ingested)
+DB_RUN_TIMES = {"received_utc", "last_received_utc", "first_seen_utc", "last_seen_utc", "started_utc", "finished_utc",
+                "updated_utc", "recorded_utc"}
+
+
 def digest(path: Path, out: Path) -> str:
     """SHA-256 of ``path`` with what legitimately differs between runs removed (module docstring)."""
     h = hashlib.sha256()
@@ -66,6 +71,17 @@ def digest(path: Path, out: Path) -> str:
             for name in sorted(z.namelist()):
                 h.update(name.encode())
                 h.update(normalise_text(z.read(name).decode("utf-8"), out).encode())
+    elif suf == ".db":  # the demo's monitor.db: its rows, without the moments of ingest and the folder's path
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = [r[0] for r in con.execute("select name from sqlite_master where type='table' order by name")]
+            for t in tables:
+                cols = [r[1] for r in con.execute(f'pragma table_info("{t}")')]
+                sel = ", ".join("NULL" if c in DB_RUN_TIMES else f'"{c}"' for c in cols)
+                for row in con.execute(f'select {sel} from "{t}" order by rowid'):
+                    h.update(normalise_text(repr(row), out).encode())
+        finally:
+            con.close()
     elif suf == ".gpkg":
         con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
@@ -91,6 +107,8 @@ def snapshot(out: Path) -> tuple[dict[str, str], list[str]]:
         if not p.is_file():
             continue
         rel = str(p.relative_to(out))
+        if p.name.endswith((".db-shm", ".db-wal")):
+            continue  # SQLite's own side files of a database a killed process had open: SQLite recovers them
         if is_temp_name(p.name):
             temps.append(rel)
         else:
