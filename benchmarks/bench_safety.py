@@ -36,6 +36,7 @@ import os
 import sys
 import time
 from datetime import datetime, UTC
+from pathlib import Path
 
 import numpy as np
 
@@ -72,7 +73,9 @@ def build(sc):
     from shapely.geometry import LineString, Polygon
 
     from ecopatrol.core.crs import lonlat_to_xy
-    from ecopatrol.missions.drone._toy import toy_area
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the toy area is a test helper
+    from drone_support import toy_area
 
     base = toy_area(n_enterprises=sc["n_ent"], spread_m=sc["spread"], seed=sc["area_seed"])
     crs = base.metric_crs

@@ -32,7 +32,7 @@ from link_proxy_support import LinkProxy, free_udp_port, start_mavsdk_vehicle, s
 from ecopatrol.core.errors import UploadError  # noqa: E402
 from ecopatrol.core.weather import Wind  # noqa: E402
 from ecopatrol.missions.drone import plan_drone, write_drone_plan  # noqa: E402
-from ecopatrol.missions.drone._toy import toy_area  # noqa: E402
+from drone_support import toy_area  # noqa: E402
 from ecopatrol.missions.drone.upload import upload_mission  # noqa: E402
 
 

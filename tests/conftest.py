@@ -23,14 +23,6 @@ def _find_shared_data() -> Path | None:
 
 SHARED_DATA = _find_shared_data()
 
-# The drone toy area is a test helper (tests/drone_support.py), no longer a package module.
-# Transitional alias for the two test files that still spell its old path and are being changed
-# on another branch (test_drone_properties.py, test_upload.py): once they import
-# ``drone_support`` directly, delete these lines.
-import drone_support as _drone_support  # noqa: E402
-
-sys.modules.setdefault("ecopatrol.missions.drone._toy", _drone_support)
-
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:

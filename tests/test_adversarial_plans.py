@@ -19,7 +19,7 @@ from ecopatrol.core.errors import FormatError, InputError
 from ecopatrol.core.weather import Wind
 from ecopatrol.missions.drone import plan_drone, validate_plan, write_drone_plan
 from ecopatrol.missions.drone import upload as up
-from ecopatrol.missions.drone._toy import toy_area
+from drone_support import toy_area
 from ecopatrol.missions.drone.validate import MAX_PLAN_BYTES, check_plan_structure
 
 AREA = toy_area(n_enterprises=3, seed=3, nofly=[

@@ -23,7 +23,7 @@ from ecopatrol.core.crs import xy_to_lonlat
 from ecopatrol.core.errors import PlanningError
 from ecopatrol.core.weather import Wind
 from ecopatrol.missions.drone import get_aircraft, plan_drone
-from ecopatrol.missions.drone._toy import toy_area
+from drone_support import toy_area
 from ecopatrol.missions.drone.aircraft import path_cost
 
 T0 = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)

@@ -19,7 +19,7 @@ import pytest
 from ecopatrol.core.errors import UploadError
 from ecopatrol.core.weather import Wind
 from ecopatrol.missions.drone import plan_drone, write_drone_plan
-from ecopatrol.missions.drone._toy import toy_area
+from drone_support import toy_area
 from ecopatrol.missions.drone.upload import load_mission, upload_mission
 
 pymavlink = pytest.importorskip("pymavlink")
