@@ -255,7 +255,7 @@ def main(argv=None) -> int:
     n_feas_full = sum(r["planned"] and r.get("all_targets") for r in feas)
     print(f"scenarios {len(res)} ({len(feas)} built feasible), jobs {a.jobs}, seed {a.seed}")
     print(f"planned {len(planned)} ({len(planned) / len(res):.1%}); refused {len(res) - len(planned)}")
-    print(f"violations: {sum(len(r['violations']) for r in res)} in {len(viol)} plans "
+    print(f"violations: {sum(len(r['violations']) for r in res)}, in {len(viol)} of the {len(planned)} plans checked "
           "(validator + exports validator + own geometric checks)")
     print(f"feasible scenarios planned: {n_feas_planned}/{len(feas)} ({n_feas_planned / max(len(feas), 1):.1%}); "
           f"with their target: {n_feas_full}/{len(feas)} — baseline 'refuse everything': 0/{len(feas)} (0.0%), "
