@@ -173,6 +173,21 @@ class PathCost:
         return float(self.energy_j.sum())
 
 
+def _legs_in_wind(x, y, z, wind_from_deg: float, wind_speed_m_s: float, stability: str):
+    """Per leg between consecutive waypoints: horizontal length, unit direction ``(ux, uy)``
+    (0 for a vertical leg), the wind vector (toward) ``(wx, wy)`` and its speed at the leg's
+    mean height."""
+    dx, dy = np.diff(x), np.diff(y)
+    horiz = np.hypot(dx, dy)
+    t = math.radians(wind_from_deg)
+    w_speed = wind_at_height(wind_speed_m_s, np.maximum(0.5 * (z[1:] + z[:-1]), 2.0), stability)
+    wx, wy = -math.sin(t) * w_speed, -math.cos(t) * w_speed
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ux = np.where(horiz > 0, dx / horiz, 0.0)
+        uy = np.where(horiz > 0, dy / horiz, 0.0)
+    return horiz, ux, uy, wx, wy, w_speed
+
+
 def cap_ground_speeds(aircraft: "Aircraft", x_m, y_m, alt_agl_m, speed_m_s, *, wind_from_deg: float,
                       wind_speed_m_s: float, stability: str = "D", margin_m_s: float = 0.5) -> np.ndarray:
     """Commanded ground speeds (``speed_m_s[i]``: the leg arriving at waypoint i, as in
@@ -186,14 +201,7 @@ def cap_ground_speeds(aircraft: "Aircraft", x_m, y_m, alt_agl_m, speed_m_s, *, w
     out = np.array(speed_m_s, float, copy=True)
     if len(x) < 2:
         return out
-    dx, dy = np.diff(x), np.diff(y)
-    horiz = np.hypot(dx, dy)
-    t = math.radians(wind_from_deg)
-    w_speed = wind_at_height(wind_speed_m_s, np.maximum(0.5 * (z[1:] + z[:-1]), 2.0), stability)
-    wx, wy = -math.sin(t) * w_speed, -math.cos(t) * w_speed
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ux = np.where(horiz > 0, dx / horiz, 0.0)
-        uy = np.where(horiz > 0, dy / horiz, 0.0)
+    horiz, ux, uy, wx, wy, w_speed = _legs_in_wind(x, y, z, wind_from_deg, wind_speed_m_s, stability)
     vmax = aircraft.max_speed_m_s - margin_m_s
     uw = ux * wx + uy * wy
     disc = uw ** 2 - w_speed ** 2 + vmax ** 2
@@ -227,16 +235,9 @@ def path_cost(
     n = len(x)
     if n < 2:
         return PathCost(np.zeros(0), np.zeros(0), 0.0)
-    dx, dy, dz = np.diff(x), np.diff(y), np.diff(z)
-    horiz = np.hypot(dx, dy)
+    dz = np.diff(z)
+    horiz, ux, uy, wx, wy, w_speed = _legs_in_wind(x, y, z, wind_from_deg, wind_speed_m_s, stability)
     v_g = np.maximum(v_cmd[1:], 0.5)
-    # wind vector (toward) at the mean height of each leg
-    t = math.radians(wind_from_deg)
-    w_speed = wind_at_height(wind_speed_m_s, np.maximum(0.5 * (z[1:] + z[:-1]), 2.0), stability)
-    wx, wy = -math.sin(t) * w_speed, -math.cos(t) * w_speed
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ux = np.where(horiz > 0, dx / horiz, 0.0)
-        uy = np.where(horiz > 0, dy / horiz, 0.0)
     air = np.hypot(ux * v_g - wx, uy * v_g - wy)
     air = np.where(horiz > 0, air, w_speed)
     t_horiz = horiz / v_g
@@ -251,7 +252,7 @@ def path_cost(
     e = (p_air * t_horiz + p_hover_wind * t_climb + m * G_M_S2 * climb / CLIMB_EFFICIENCY
          + DESCENT_POWER_RATIO * p_hover_wind * t_desc)
     # turns at interior waypoints
-    heading = np.arctan2(dy, dx)
+    heading = np.arctan2(uy, ux)  # the direction of (dx, dy); 0 for a vertical leg, as before
     turn = np.zeros(n - 1)
     if n > 2:
         dh = np.abs((np.diff(heading) + np.pi) % (2 * np.pi) - np.pi)
