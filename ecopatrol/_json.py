@@ -37,7 +37,8 @@ def to_jsonable(obj):
     if isinstance(obj, enum.Enum):
         return to_jsonable(obj.value)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if f.metadata.get("json", True)}
     special = _numpy_pandas(obj)
     if special is not _NOT:
         return special

@@ -6,6 +6,11 @@ input raises) reaches the user as one message without a traceback: exit status 1
 usage errors exit 2. Results go to stdout, logs and progress to stderr. With ``--json`` a
 command prints exactly one JSON document on stdout (:mod:`ecopatrol._json`), and a failure
 prints ``{"error": MESSAGE, "exit_code": N}`` there instead of the result.
+
+Every command accepts ``--lang zh|en`` (or ``ECOPATROL_LANG``; default: the language of the
+area the command names, :mod:`ecopatrol._i18n`): the lines it prints and its error messages
+are then in that language (keys of the catalogue, :mod:`ecopatrol.core.i18n`); field names in
+files and JSON keys stay English.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Annotated
 import typer
 
 from . import __version__
+from ._i18n import msg
 from ._json import echo_json, error_document
 
 app = typer.Typer(
@@ -50,6 +56,9 @@ def _version(value: bool) -> None:
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log one line per operation (and debug detail).")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    lang: Annotated[str | None, typer.Option("--lang", help="zh | en: the language of the messages (accepted by "
+                                             "every command, also as ECOPATROL_LANG; default: the area's, zh for an "
+                                             "area in China, else en). File fields stay English.")] = None,
 ) -> None:
     from rich.console import Console
     from rich.logging import RichHandler
@@ -61,11 +70,13 @@ def _main(
 
 
 def echo_report(report, *, strict: bool = False) -> None:
-    """Print every problem of a validation report, errors first."""
+    """Print every problem of a validation report, errors first (in the run's language)."""
+    from ._i18n import lang
+
     for p in report.errors:
-        typer.secho(f"  {p}", fg="red", err=False)
+        typer.secho(f"  {p.render(lang())}", fg="red", err=False)
     for p in report.warnings:
-        typer.secho(f"  {p}", fg="yellow" if not strict else "red")
+        typer.secho(f"  {p.render(lang())}", fg="yellow" if not strict else "red")
 
 
 # ---------------------------------------------------------------- coords
@@ -87,12 +98,12 @@ def coords_convert(
         from .core.convert_csv import convert_csv
 
         if outfile is None:
-            raise typer.BadParameter("--in needs --out")
+            raise typer.BadParameter(msg("opt.in_needs_out"))
         n = convert_csv(infile, outfile, src=src, dst=dst, lon_col=lon_col, lat_col=lat_col)
-        typer.echo(f"converted {n} rows {src} → {dst}: {outfile}")
+        typer.echo(msg("cli.converted", n=n, src=src, dst=dst, out=outfile))
         return
     if lon is None or lat is None:
-        raise typer.BadParameter("give LON LAT, or --in FILE --out FILE")
+        raise typer.BadParameter(msg("opt.point_or_csv"))
     x, y = convert(lon, lat, src, dst)
     typer.echo(f"{x:.7f} {y:.7f}")
 
@@ -114,11 +125,11 @@ def registry_check(
     if as_json:
         echo_json({**summary, "ok": reg.report.ok(strict=strict), "problems": reg.report.problems})
     else:
-        typer.echo(f"{file.name}: {summary['enterprises']} enterprises, {summary['sources']} sources, "
-                   f"{summary['positive_list']} on the positive list")
-        typer.echo("  by industry: " + ", ".join(f"{k} {v}" for k, v in summary["by_industry"].items()))
-        typer.echo("  by airspace: " + ", ".join(f"{k} {v}" for k, v in summary["by_airspace"].items()))
-        typer.echo(f"{summary['errors']} error(s), {summary['warnings']} warning(s)")
+        typer.echo(msg("cli.registry", file=file.name, enterprises=summary["enterprises"], sources=summary["sources"],
+                       positive=summary["positive_list"]))
+        typer.echo(msg("cli.by_industry", items=", ".join(f"{k} {v}" for k, v in summary["by_industry"].items())))
+        typer.echo(msg("cli.by_airspace", items=", ".join(f"{k} {v}" for k, v in summary["by_airspace"].items())))
+        typer.echo(msg("cli.counts", errors=summary["errors"], warnings=summary["warnings"]))
         echo_report(reg.report, strict=strict)
     if not reg.report.ok(strict=strict):
         raise typer.Exit(1)
@@ -141,11 +152,11 @@ def area_check(
         if not a.report.ok(strict=strict):
             raise typer.Exit(1)
         return
-    typer.echo(f"area {s['name']}{' (synthetic)' if s['synthetic'] else ''}: {s['enterprises']} enterprises "
-               f"({s['positive_list']} positive list), {s['sources']} sources, {s['nofly_zones']} zones, "
-               f"{s['launch_sites']} launch sites, {s['depots']} depot(s), roads {s['roads']}, DEM {s['dem']}; "
-               f"{s['rules']}")
-    typer.echo(f"{s['errors']} error(s), {s['warnings']} warning(s)")
+    typer.echo(msg("cli.area", name=s["name"], synthetic=msg("cli.synthetic") if s["synthetic"] else "",
+                   enterprises=s["enterprises"], positive=s["positive_list"], sources=s["sources"],
+                   zones=s["nofly_zones"], sites=s["launch_sites"], depots=s["depots"], roads=s["roads"],
+                   dem=s["dem"], rules=s["rules"]))
+    typer.echo(msg("cli.counts", errors=s["errors"], warnings=s["warnings"]))
     echo_report(a.report, strict=strict)
     if not a.report.ok(strict=strict):
         raise typer.Exit(1)
@@ -160,7 +171,7 @@ def area_export(
     from .core.area import export_area
 
     p = export_area(area, out)
-    typer.echo(f"wrote area {area} to {p}")
+    typer.echo(msg("cli.area_written", area=area, path=p))
 
 
 # ---------------------------------------------------------------- the loop
@@ -249,38 +260,64 @@ _register_optional()
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app, turning expected errors into one clear line (exit 1).
 
-    With ``--json`` among the arguments a failure is also reported as one JSON document on
-    stdout, ``{"error": MESSAGE, "exit_code": N}``; the line on stderr stays.
+    The language of the run is chosen first (``--lang``, ``ECOPATROL_LANG``, the area's;
+    :func:`ecopatrol._i18n.choose`). With ``--json`` among the arguments a failure is also
+    reported as one JSON document on stdout, ``{"error": MESSAGE, "exit_code": N}``; the line on
+    stderr stays.
     """
+    from . import _i18n
     from .core.errors import EcopatrolError
 
     args = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in args
+    args, explicit, lang_error = _i18n.choose(args)
 
     def fail(message: str, code: int) -> int:
         if as_json:
             echo_json(error_document(message, code))
         return code
 
+    if lang_error is not None:  # a bad --lang / ECOPATROL_LANG is a usage error
+        return fail(_show_error(lang_error), 2)
+    if explicit is not None and _i18n.declares_lang(typer.main.get_command(app), args):
+        args = [*args, "--lang", explicit]  # demo, map, report: their outputs in that language too
     try:
         rv = app(args=args, standalone_mode=False)
     except EcopatrolError as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        return fail(str(exc), 1)
+        return fail(_show_error(exc), 1)
     except Exception as exc:
         code = _click_exit(exc)
         if code is not None:
             # typer.Exit: the command printed its own result (a --json one included)
             return fail(_click_message(exc), code) if code and type(exc).__name__ != "Exit" else code
         if isinstance(exc, (FileNotFoundError, IsADirectoryError, PermissionError, ValueError, OSError)):
-            typer.secho(f"error: {exc}", fg="red", err=True)
-            return fail(str(exc), 1)
-        fail(f"internal error: {type(exc).__name__}: {exc}", 1)  # the traceback follows on stderr
+            return fail(_show_error(exc), 1)
+        fail(msg("err.internal", kind=type(exc).__name__, detail=exc), 1)  # the traceback follows on stderr
         raise
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        return fail("interrupted", 130)
+        typer.echo(msg("err.interrupted"), err=True)
+        return fail(msg("err.interrupted"), 130)
     return rv if isinstance(rv, int) else 0
+
+
+def _show_error(exc: BaseException) -> str:
+    """Print the one line of an expected error on stderr, in the run's language; returns its text.
+
+    Errors with a catalogue key are shown in that language; the builtin file errors by their
+    file name; any other keeps its English text behind a prefix that says so in both languages.
+    """
+    from ._i18n import lang
+    from .core.errors import render
+    from .core.i18n import Msg
+
+    text, translated = render(exc, lang())
+    if not translated and getattr(exc, "msg", None) is None and getattr(exc, "filename", None):
+        key = {FileNotFoundError: "file.no_such", PermissionError: "file.permission",
+               IsADirectoryError: "file.is_folder"}.get(type(exc))
+        if key is not None:
+            text, translated = Msg(key, file=exc.filename).render(lang()), True
+    typer.secho(msg("err.prefix" if translated else "err.prefix_untranslated") + text, fg="red", err=True)
+    return text
 
 
 def _click_exit(exc: BaseException) -> int | None:
@@ -289,7 +326,7 @@ def _click_exit(exc: BaseException) -> int | None:
     if name == "Exit":
         return int(getattr(exc, "exit_code", 0) or 0)
     if name == "Abort":
-        typer.echo("aborted", err=True)
+        typer.echo(msg("err.aborted"), err=True)
         return 1
     if hasattr(exc, "show") and hasattr(exc, "exit_code"):  # UsageError, BadParameter, ClickException
         exc.show()
@@ -300,7 +337,7 @@ def _click_exit(exc: BaseException) -> int | None:
 def _click_message(exc: BaseException) -> str:
     """The one-line message of a click exception (Abort has none)."""
     if type(exc).__name__ == "Abort":
-        return "aborted"
+        return msg("err.aborted")
     fmt = getattr(exc, "format_message", None)
     return fmt() if callable(fmt) else str(exc)
 

@@ -66,8 +66,7 @@ def process_archive_cmd(
         import dask  # noqa: F401
         import distributed  # noqa: F401
     except ImportError as exc:
-        raise MissingDependencyError(f"process-archive runs on Dask, which is not installed ({exc.name or 'dask'} is "
-                                     "missing): pip install 'ecopatrol[dask]'") from None
+        raise MissingDependencyError.keyed("dep.dask", module=exc.name or "dask") from None
     from ecopatrol.processing.distributed import process_archive
 
     for name in ("distributed", "bokeh", "tornado"):  # the cluster's own chatter; our progress is the bar

@@ -5,7 +5,8 @@
 ``window.ecopatrol``) stay stable English; only what people read is translated. Reasons in
 ``targets.csv`` are shown as written (they are English sentences of the targeting step).
 
-The default language (:func:`resolve_lang`) is the area's: ``language`` in ``area.toml``,
+The default language (:func:`resolve_lang`, the one resolver in :mod:`ecopatrol.core.i18n`) is the
+area's: ``language`` in ``area.toml``,
 else Chinese when the area is in China (its rules' country, or where its registry lies), else
 English; with no area at all, English.
 """
@@ -14,11 +15,11 @@ from __future__ import annotations
 
 import logging
 
-from ecopatrol.core.errors import InputError
+from ecopatrol.core import i18n as _core_i18n
 
 log = logging.getLogger(__name__)
 
-LANGS = ("zh", "en")
+LANGS = _core_i18n.LANGS
 #: Font stack of the report and the map: Latin first, then Simplified Chinese.
 FONT_STACK = ('"Noto Sans", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", '
               '"WenQuanYi Micro Hei", Arial, sans-serif')
@@ -323,10 +324,9 @@ INDUSTRIES_ZH = {
 
 def t(key: str, lang: str = "en", **fields) -> str:
     """The message ``key`` in ``lang``, formatted with ``fields`` (English when zh is missing)."""
-    try:
-        entry = CATALOGUE[key]
-    except KeyError:
-        raise KeyError(f"message {key!r} is not in the catalogue (ecopatrol.maps.i18n.CATALOGUE)") from None
+    entry = CATALOGUE.get(key)
+    if entry is None:  # the command line's and the errors' part of the catalogue
+        return _core_i18n.t(key, lang, **fields)
     text = entry.get(lang) or entry["en"]
     return text.format(**fields) if fields else text
 
@@ -364,46 +364,5 @@ class Tr:
         return s
 
 
-def _normalise(value) -> str | None:
-    s = str(value).strip().lower().replace("_", "-")
-    if s in ("zh", "zh-cn", "zh-hans", "cn", "chinese", "中文", "简体中文"):
-        return "zh"
-    if s.startswith("en") or s == "english":
-        return "en"
-    return None
-
-
-def _country(area) -> str | None:
-    rules = getattr(area, "rules", None)
-    c = getattr(rules, "country", None) or getattr(area, "country", None)
-    cfg = getattr(area, "config", None) or {}
-    c = c or cfg.get("country")
-    if c:
-        return str(c).upper()
-    ent = getattr(area, "enterprises", None)
-    if ent is not None and len(ent):
-        try:
-            from ecopatrol.core.rules import infer_country
-        except ImportError:
-            return None
-        return infer_country(ent.geometry.x.to_numpy(), ent.geometry.y.to_numpy(), no_evidence=None)
-    return None
-
-
-def resolve_lang(lang: str | None, area=None) -> str:
-    """``lang`` checked, else the area's default: ``language`` in area.toml, else ``zh`` in China, else ``en``."""
-    if lang is not None and str(lang).strip():
-        got = _normalise(lang)
-        if got is None:
-            raise InputError(f"--lang {lang!r}: use one of {', '.join(LANGS)}")
-        return got
-    if area is None:
-        return "en"
-    cfg = getattr(area, "config", None) or {}
-    declared = cfg.get("language") or (cfg.get("defaults") or {}).get("language")
-    if declared:
-        got = _normalise(declared)
-        if got is not None:
-            return got
-        log.warning("area.toml language %r is not one of %s: choosing from the country", declared, ", ".join(LANGS))
-    return "zh" if _country(area) == "CN" else "en"
+#: The one resolver of the language, shared with the command line (:mod:`ecopatrol.core.i18n`).
+resolve_lang = _core_i18n.resolve_lang

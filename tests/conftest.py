@@ -44,6 +44,14 @@ def _isolated_cache(tmp_path_factory):
         os.environ["ECOPATROL_CACHE"] = old
 
 
+@pytest.fixture(autouse=True)
+def _cli_in_english(monkeypatch):
+    """The command line speaks English in tests unless a test asks for a language (``--lang``, or
+    ``monkeypatch.delenv("ECOPATROL_LANG")`` to get the area's default): most tests match its
+    English lines. tests/test_cli_lang.py checks the Chinese ones and the default."""
+    monkeypatch.setenv("ECOPATROL_LANG", "en")
+
+
 @pytest.fixture(scope="session")
 def jimo():
     """The bundled synthetic Jimo area, loaded once per session."""

@@ -113,8 +113,7 @@ def make_engine(url: str | None = None, *, sqlite_synchronous: str = SQLITE_SYNC
         except ImportError:
             from ..errors import MissingDependencyError
 
-            raise MissingDependencyError("a PostgreSQL database needs psycopg 3, which is not installed: "
-                                         "pip install 'ecopatrol[postgres]'") from None
+            raise MissingDependencyError.keyed("dep.postgres") from None
         return create_engine(u, pool_pre_ping=True, echo=echo)
     path = sqlite_path(u)
     if path is not None and not path.parent.exists():

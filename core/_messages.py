@@ -1,0 +1,176 @@
+"""The command line's part of the message catalogue: its one-line results and its errors, en and zh.
+
+Key → ``{"en": …, "zh": …}`` with the same named fields in both (checked by tests/test_cli_lang.py).
+The report's and the map's messages are the other part (:data:`ecopatrol.maps.i18n.CATALOGUE`);
+no key is in both. Keys: ``err.*``/``file.*``/``area.*``/``col.*``/``opt.*``/``dep.*`` errors,
+``fix.*`` the "what to do" ending of an error, ``where.*`` the location of a problem, ``cli.*``
+the lines a command prints.
+"""
+
+MESSAGES: dict[str, dict[str, str]] = {
+    # --- how an error is shown -------------------------------------------------------------------
+    "err.prefix": {"en": "error: ", "zh": "错误："},
+    # an error with no translation yet: its text stays English, the prefix says so in both
+    "err.prefix_untranslated": {"en": "error: ", "zh": "错误（详细说明为英文）/ error: "},
+    "err.internal": {"en": "internal error: {kind}: {detail}", "zh": "内部错误：{kind}：{detail}"},
+    "err.interrupted": {"en": "interrupted", "zh": "已中断"},
+    "err.aborted": {"en": "aborted", "zh": "已取消"},
+    "severity.error": {"en": "error: ", "zh": "错误："},
+    "severity.warning": {"en": "warning: ", "zh": "警告："},
+    "validation.header": {"en": "{what}: {n} problem(s) found:", "zh": "{what}：发现 {n} 个问题："},
+    "where.file": {"en": "`{file}`", "zh": "文件 `{file}`"},
+    "where.row": {"en": "row {row}", "zh": "第 {row} 行"},
+    "where.field": {"en": "field `{field}`", "zh": "字段 `{field}`"},
+    "where.join": {"en": ", ", "zh": "，"},
+    "where.end": {"en": ": ", "zh": "："},
+    # --- files -----------------------------------------------------------------------------------
+    "file.missing": {"en": "`{file}` does not exist: {fix}", "zh": "文件 `{file}` 不存在：{fix}"},
+    "file.no_such": {"en": "`{file}`: no such file or folder: check the path",
+                     "zh": "找不到文件或目录 `{file}`：请检查路径"},
+    "file.permission": {"en": "`{file}`: permission denied: check the file's permissions",
+                        "zh": "没有权限读写 `{file}`：请检查文件权限"},
+    "file.is_folder": {"en": "`{file}` is a folder, not a file: give the file inside it",
+                       "zh": "`{file}` 是目录而不是文件：请给出其中的文件"},
+    "file.not_csv": {"en": "`{file}` is not a readable CSV: {detail}", "zh": "`{file}` 不是可读取的 CSV 文件：{detail}"},
+    "file.binary": {"en": "`{file}` is not a text CSV file (binary content): export the registry as CSV (UTF-8)",
+                    "zh": "`{file}` 不是文本 CSV 文件（内容为二进制）：请将企业登记表导出为 CSV（UTF-8 编码）"},
+    "file.encoding": {"en": "`{file}`: cannot decode as UTF-8 or GB18030",
+                      "zh": "`{file}`：无法按 UTF-8 或 GB18030 编码读取：请另存为 UTF-8 编码"},
+    "file.unreadable": {"en": "`{file}` could not be read as {kind}: {detail}",
+                        "zh": "无法按 {kind} 格式读取 `{file}`：{detail}"},
+    "fix.check_path": {"en": "check the path", "zh": "请检查路径"},
+    "fix.run_georef": {"en": "run `ecopatrol georef` first", "zh": "请先运行 `ecopatrol georef`"},
+    "fix.run_hotspots": {"en": "run `ecopatrol hotspots` first", "zh": "请先运行 `ecopatrol hotspots`"},
+    "fix.targets_file": {"en": "pass a targets.csv written by `ecopatrol targets`",
+                         "zh": "请提供由 `ecopatrol targets` 生成的 targets.csv"},
+    "fix.osm_file": {"en": "give an OSM XML or PBF file", "zh": "请给出 OSM XML 或 PBF 格式的路网文件"},
+    "evidence.missing": {"en": "evidence folder `{folder}` not found: run `ecopatrol hotspots` first",
+                         "zh": "找不到证据目录 `{folder}`：请先运行 `ecopatrol hotspots`"},
+    "evidence.not_folder": {"en": "`{file}` not found: is `{folder}` an evidence folder?",
+                            "zh": "找不到 `{file}`：`{folder}` 是证据目录吗？"},
+    "plan.missing": {"en": "`{file}`: plan not found; write it with `ecopatrol plan {kind}`",
+                     "zh": "`{file}`：找不到计划文件；请先用 `ecopatrol plan {kind}` 生成"},
+    "run.missing": {"en": "`{folder}`: no such folder; pass the demo output folder (or one laid out like it: "
+                          "plans/, samples/, evidence/, targets.csv)",
+                    "zh": "目录 `{folder}` 不存在：请给出 demo 的输出目录（或按同样结构组织的目录："
+                          "plans/、samples/、evidence/、targets.csv）"},
+    # --- areas -----------------------------------------------------------------------------------
+    "area.not_folder": {"en": "area `{path}` is not a folder: give an area folder (see `ecopatrol area export "
+                              "jimo --out DIR`) or `jimo`",
+                        "zh": "区域 `{path}` 不是目录：请给出区域目录（可用 `ecopatrol area export jimo --out DIR` "
+                              "生成示例）或 `jimo`"},
+    "area.no_registry": {"en": "area `{path}` has no registry: add registry.gpkg or registry.csv",
+                         "zh": "区域 `{path}` 缺少企业登记表：请添加 registry.gpkg 或 registry.csv"},
+    "area.unknown_example": {"en": "unknown example {name}: the bundled examples are {names}",
+                             "zh": "没有名为 {name} 的示例区域：内置示例为 {names}"},
+    # --- columns and values ----------------------------------------------------------------------
+    "col.missing": {"en": "`{file}`: missing column `{column}` (columns: {columns}); expected {expected}",
+                    "zh": "`{file}`：缺少字段 `{column}`（现有字段：{columns}）；应为 {expected}"},
+    "col.required": {"en": "required column `{column}` is missing (columns found: {columns})",
+                     "zh": "缺少必需字段 `{column}`（文件中的字段：{columns}）：请在表头中加上该字段"},
+    "col.required_short": {"en": "required column `{column}` is missing",
+                           "zh": "缺少必需字段 `{column}`：请在表头中加上该字段"},
+    "value.missing_degrees": {"en": "is missing: give decimal degrees", "zh": "缺少数值：请填写十进制度数"},
+    "value.not_degrees": {"en": "{value} is not a number: give decimal degrees",
+                          "zh": "{value} 不是数字：请填写十进制度数"},
+    "value.swapped": {"en": "`lat` {lat} and `lon` {lon} look swapped: longitude goes in `lon`, latitude in `lat`",
+                      "zh": "`lat` {lat} 与 `lon` {lon} 似乎填反了：经度应填在 `lon`，纬度应填在 `lat`"},
+    "value.name_empty": {"en": "is empty: every enterprise needs a name", "zh": "为空：每家企业都需要名称"},
+    "value.not_bool": {"en": "{value} is not yes/no: write true/false, yes/no, 1/0 or 是/否",
+                       "zh": "{value} 不是“是/否”：请填写 是/否、true/false、yes/no 或 1/0"},
+    "value.not_date": {"en": "{value} is not a date: use YYYY-MM-DD", "zh": "{value} 不是日期：请按 YYYY-MM-DD 填写"},
+    "value.not_count": {"en": "{value} must be a whole number ≥ 0", "zh": "{value} 应为不小于 0 的整数"},
+    "value.unknown_crs": {"en": "unknown coordinate system {name}: use one of {names}",
+                          "zh": "未知坐标系 {name}：请使用以下之一：{names}"},
+    "targets.none": {"en": "`{file}` lists no enterprises", "zh": "`{file}` 中没有列出任何企业"},
+    # --- options of the command line -------------------------------------------------------------
+    "opt.lang": {"en": "--lang {value}: use one of {langs}", "zh": "--lang {value}：请使用以下之一：{langs}"},
+    "opt.env_lang": {"en": "ECOPATROL_LANG={value}: use one of {langs}",
+                     "zh": "ECOPATROL_LANG={value}：请使用以下之一：{langs}"},
+    "opt.targets_one": {"en": "give exactly one of --targets ID[,ID…] or --targets-file targets.csv",
+                        "zh": "请在 --targets ID[,ID…] 与 --targets-file targets.csv 中二选一"},
+    "opt.targets_empty": {"en": "--targets is empty: give enterprise ids separated by commas",
+                          "zh": "--targets 为空：请给出以逗号分隔的企业编号"},
+    "opt.top": {"en": "--top {top}: give the number of targets to plan today (at least 1)",
+                "zh": "--top {top}：请给出今天要规划的对象数（至少 1 个）"},
+    "opt.lonlat": {"en": "{option} {text}: write it as LON,LAT in WGS-84 degrees, e.g. 120.46,36.41",
+                   "zh": "{option} {text}：请按“经度,纬度”（WGS-84 度）填写，例如 120.46,36.41"},
+    "opt.lonlat_range": {"en": "{option} {text}: ({lon}, {lat}) is not a WGS-84 LON,LAT position",
+                         "zh": "{option} {text}：（{lon}, {lat}）不是有效的 WGS-84 经纬度位置"},
+    "opt.when": {"en": "--when {text}: write the local time of the flight or drive as \"YYYY-MM-DD HH:MM\" ({tz}), "
+                       "e.g. \"2026-05-01 09:30\"",
+                 "zh": "--when {text}：请按“YYYY-MM-DD HH:MM”填写飞行或走航的当地时间（{tz}），"
+                       "例如 \"2026-05-01 09:30\""},
+    "opt.curtain_only": {"en": "--repeats and --distance apply to --pattern curtain only",
+                         "zh": "--repeats 和 --distance 只适用于 --pattern curtain"},
+    "opt.in_needs_out": {"en": "--in needs --out", "zh": "使用 --in 时还需给出 --out"},
+    "opt.point_or_csv": {"en": "give LON LAT, or --in FILE --out FILE",
+                         "zh": "请给出“经度 纬度”，或 --in 文件 --out 文件"},
+    "opt.wind": {"en": "wind {text}: direction and speed must be numbers, e.g. 270/4",
+                 "zh": "风况 {text}：风向和风速必须是数字，例如 270/4"},
+    # --- optional extras -------------------------------------------------------------------------
+    "dep.dask": {"en": "process-archive runs on Dask, which is not installed ({module} is missing): pip install "
+                       "'ecopatrol[dask]'",
+                 "zh": "process-archive 需要 Dask，但尚未安装（缺少 {module}）：请运行 pip install 'ecopatrol[dask]' 安装"},
+    "dep.postgres": {"en": "a PostgreSQL database needs psycopg 3, which is not installed: pip install "
+                           "'ecopatrol[postgres]'",
+                     "zh": "使用 PostgreSQL 数据库需要 psycopg 3，但尚未安装：请运行 pip install 'ecopatrol[postgres]' 安装"},
+    # --- lines the commands print ----------------------------------------------------------------
+    "cli.converted": {"en": "converted {n} rows {src} → {dst}: {out}", "zh": "已转换 {n} 行（{src} → {dst}）：{out}"},
+    "cli.registry": {"en": "{file}: {enterprises} enterprises, {sources} sources, {positive} on the positive list",
+                     "zh": "{file}：企业 {enterprises} 家，排放源 {sources} 个，正面清单 {positive} 家"},
+    "cli.by_industry": {"en": "  by industry: {items}", "zh": "  按行业：{items}"},
+    "cli.by_airspace": {"en": "  by airspace: {items}", "zh": "  按空域：{items}"},
+    "cli.counts": {"en": "{errors} error(s), {warnings} warning(s)", "zh": "错误 {errors} 个，警告 {warnings} 个"},
+    "cli.area": {"en": "area {name}{synthetic}: {enterprises} enterprises ({positive} positive list), {sources} "
+                       "sources, {zones} zones, {sites} launch sites, {depots} depot(s), roads {roads}, DEM {dem}; "
+                       "{rules}",
+                 "zh": "区域 {name}{synthetic}：企业 {enterprises} 家（正面清单 {positive} 家），排放源 {sources} 个，"
+                       "禁飞/限飞区 {zones} 个，起降点 {sites} 个，车库 {depots} 个，路网 {roads}，高程 {dem}；{rules}"},
+    "cli.synthetic": {"en": " (synthetic)", "zh": "（合成示例）"},
+    "cli.area_written": {"en": "wrote area {area} to {path}", "zh": "已将区域 {area} 写入 {path}"},
+    "cli.warning": {"en": "  warning: {text}", "zh": "  警告：{text}"},
+    "cli.flat_ground": {"en": "WARNING: heights are above the launch point, not above ground: no DEM (--flat-ground)",
+                        "zh": "警告：没有高程数据（--flat-ground），高度按起飞点起算，而不是离地高度"},
+    "cli.drone_plan": {"en": "drone plan: {sorties} sortie(s), {km} km, {minutes} min in the air ({hours} h with "
+                             "battery swaps), {sorties} batteries, stability {stability} → {out}",
+                       "zh": "无人机计划：{sorties} 个架次，{km} km，空中 {minutes} 分钟（含换电池共 {hours} 小时），"
+                             "电池 {sorties} 块，大气稳定度 {stability} → {out}"},
+    "cli.sortie": {"en": "  {sortie} from {site}: {km} km, {minutes} min, battery {battery}, targets {targets}",
+                   "zh": "  {sortie}（起降点 {site}）：{km} km，{minutes} 分钟，耗电 {battery}，对象 {targets}"},
+    "cli.deferred": {"en": "  left for another day: {target} ({reason})", "zh": "  留待他日：{target}（{reason}）"},
+    "cli.deferred_more": {"en": "  … and {n} more (targets_deferred in plan.json)",
+                          "zh": "  ……另有 {n} 个（见 plan.json 中的 targets_deferred）"},
+    "cli.drone_files": {"en": "  {n} files written; pre-flight checks passed{flat} (see summary.txt)",
+                        "zh": "  已写入 {n} 个文件；飞行前检查通过{flat}（详见 summary.txt）"},
+    "cli.flat_assumed": {"en": " with FLAT GROUND assumed", "zh": "（按平地假设）"},
+    "cli.budget": {"en": "planned {planned} of {given} target(s)", "zh": "共 {given} 个对象，已规划 {planned} 个"},
+    "cli.budget_deferred": {"en": "; {n} left for another day", "zh": "；{n} 个留待他日"},
+    "cli.budget_dropped": {"en": "; {n} cannot be planned (reasons in the plan)", "zh": "；{n} 个无法规划（原因见计划文件）"},
+    "cli.van_route": {"en": "van route: {km} km, {hours} h, {covered} target(s) covered, stability {stability}, "
+                            "{uturns} U-turn(s) → {out}",
+                      "zh": "走航路线：{km} km，{hours} 小时，覆盖对象 {covered} 个，大气稳定度 {stability}，"
+                            "掉头 {uturns} 次 → {out}"},
+    "cli.dropped": {"en": "  dropped {target}: {reason}", "zh": "  未纳入 {target}：{reason}"},
+    "cli.uploaded": {"en": "uploaded {n} mission items from {file} to system {system}/{component} in {secs} s{retries}"
+                           "{verified}",
+                     "zh": "已将 {file} 的 {n} 个航点上传到飞控 {system}/{component}，用时 {secs} 秒{retries}{verified}"},
+    "cli.upload_retries": {"en": " ({retries} retries, {attempts} attempt(s))", "zh": "（重试 {retries} 次，共尝试 {attempts} 轮）"},
+    "cli.verified": {"en": "; read-back verified", "zh": "；已回读核对"},
+    "cli.not_verified": {"en": "; NOT verified", "zh": "；未经回读核对"},
+    "cli.map_written": {"en": "map written: {path} ({mb} MB)", "zh": "地图已写入：{path}（{mb} MB）"},
+    "cli.report_written": {"en": "report written: {path} ({mb} MB)", "zh": "报告已写入：{path}（{mb} MB）"},
+    "cli.simulated": {"en": "wrote {n} files to {out} (emitters: {emitters}; truth in truth.json)",
+                      "zh": "已写入 {n} 个文件到 {out}（排放源：{emitters}；真值见 truth.json）"},
+    "cli.none": {"en": "none", "zh": "无"},
+    "cli.georef_file": {"en": "{file} ({kind}): {kept} kept, {quarantined} quarantined; {rest}",
+                        "zh": "{file}（{kind}）：保留 {kept} 行，隔离 {quarantined} 行；{rest}"},
+    "cli.georef": {"en": "{n} samples → {samples}; {q} rows in {quarantine}",
+                   "zh": "{n} 个样本 → {samples}；{q} 行隔离记录在 {quarantine}"},
+    "cli.hotspots": {"en": "{samples} samples → {events} events ({confirmed} confirmed), {rest}",
+                     "zh": "{samples} 个样本 → {events} 个烟羽事件（{confirmed} 个已确认），{rest}"},
+    "cli.targets": {"en": "{n} targets → {out}", "zh": "{n} 个检查对象 → {out}"},
+    "cli.demo_outputs": {"en": "ecopatrol demo: outputs in {out}", "zh": "ecopatrol 演示：输出目录 {out}"},
+    "cli.demo_total": {"en": "total", "zh": "合计"},
+    "cli.open": {"en": "open {path}", "zh": "打开 {path}"},
+}
