@@ -43,17 +43,20 @@ MESSAGES: dict[str, dict[str, str]] = {
     "fix.run_hotspots": {"en": "run `ecopatrol hotspots` first", "zh": "请先运行 `ecopatrol hotspots`"},
     "fix.targets_file": {"en": "pass a targets.csv written by `ecopatrol targets`",
                          "zh": "请提供由 `ecopatrol targets` 生成的 targets.csv"},
-    "fix.osm_file": {"en": "give an OSM XML or PBF file", "zh": "请给出 OSM XML 或 PBF 格式的路网文件"},
     "evidence.missing": {"en": "evidence folder `{folder}` not found: run `ecopatrol hotspots` first",
                          "zh": "找不到证据目录 `{folder}`：请先运行 `ecopatrol hotspots`"},
     "evidence.not_folder": {"en": "`{file}` not found: is `{folder}` an evidence folder?",
                             "zh": "找不到 `{file}`：`{folder}` 是证据目录吗？"},
     "plan.missing": {"en": "`{file}`: plan not found; write it with `ecopatrol plan {kind}`",
                      "zh": "`{file}`：找不到计划文件；请先用 `ecopatrol plan {kind}` 生成"},
-    "run.missing": {"en": "`{folder}`: no such folder; pass the demo output folder (or one laid out like it: "
-                          "plans/, samples/, evidence/, targets.csv)",
-                    "zh": "目录 `{folder}` 不存在：请给出 demo 的输出目录（或按同样结构组织的目录："
-                          "plans/、samples/、evidence/、targets.csv）"},
+    "run.missing": {"en": "`{folder}`: no such folder; pass the demo output folder (holding plans/, samples/, "
+                          "evidence/, targets.csv)",
+                    "zh": "目录 `{folder}` 不存在：请给出演示（demo）的输出目录（其中有 plans/、samples/、evidence/、"
+                          "targets.csv）"},
+    "file.folder_log": {"en": "`{file}` is a folder, not a file: pass the log or CSV file itself",
+                        "zh": "`{file}` 是目录而不是文件：请直接给出日志文件或 CSV 文件"},
+    "roads.missing": {"en": "road network `{path}` does not exist: give an OSM XML or PBF file",
+                      "zh": "路网文件 `{path}` 不存在：请给出 OSM XML 或 PBF 格式的路网文件"},
     # --- areas -----------------------------------------------------------------------------------
     "area.not_folder": {"en": "area `{path}` is not a folder: give an area folder (see `ecopatrol area export "
                               "jimo --out DIR`) or `jimo`",
@@ -106,6 +109,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "opt.in_needs_out": {"en": "--in needs --out", "zh": "使用 --in 时还需给出 --out"},
     "opt.point_or_csv": {"en": "give LON LAT, or --in FILE --out FILE",
                          "zh": "请给出“经度 纬度”，或 --in 文件 --out 文件"},
+    "opt.wind_format": {"en": "wind {text}: write it as FROM_DEG/SPEED_M_S[/STABILITY], e.g. 270/4 or 270/4/D",
+                        "zh": "风况 {text}：请按“来向度数/风速 m/s[/稳定度]”填写，例如 270/4 或 270/4/D"},
     "opt.wind": {"en": "wind {text}: direction and speed must be numbers, e.g. 270/4",
                  "zh": "风况 {text}：风向和风速必须是数字，例如 270/4"},
     # --- optional extras -------------------------------------------------------------------------
@@ -163,12 +168,21 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cli.simulated": {"en": "wrote {n} files to {out} (emitters: {emitters}; truth in truth.json)",
                       "zh": "已写入 {n} 个文件到 {out}（排放源：{emitters}；真值见 truth.json）"},
     "cli.none": {"en": "none", "zh": "无"},
-    "cli.georef_file": {"en": "{file} ({kind}): {kept} kept, {quarantined} quarantined; {rest}",
-                        "zh": "{file}（{kind}）：保留 {kept} 行，隔离 {quarantined} 行；{rest}"},
+    "cli.georef_file": {"en": "{file} ({kind}): {kept} kept, {quarantined} quarantined; clock offset {offset} s "
+                              "(confidence {offset_conf}), lag {lag} s (confidence {lag_conf}); delay {delay} s {applied}",
+                        "zh": "{file}（{kind}）：保留 {kept} 行，隔离 {quarantined} 行；时钟偏差 {offset} 秒（置信度 "
+                              "{offset_conf}），进样滞后 {lag} 秒（置信度 {lag_conf}）；总延迟 {delay} 秒 {applied}"},
+    "cli.delay_unknown": {"en": "  the data could not tell the delay: {method}", "zh": "  数据无法判定延迟：{method}"},
     "cli.georef": {"en": "{n} samples → {samples}; {q} rows in {quarantine}",
                    "zh": "{n} 个样本 → {samples}；{q} 行隔离记录在 {quarantine}"},
-    "cli.hotspots": {"en": "{samples} samples → {events} events ({confirmed} confirmed), {rest}",
-                     "zh": "{samples} 个样本 → {events} 个烟羽事件（{confirmed} 个已确认），{rest}"},
+    "cli.hotspots": {"en": "{samples} samples → {events} events ({confirmed} confirmed), {segments} segments, {cells} "
+                           "cells, {hotspots} hotspot polygons, {curtains} curtains → {out}",
+                     "zh": "{samples} 个样本 → 烟羽事件 {events} 个（已确认 {confirmed} 个），路段 {segments} 个，网格 "
+                           "{cells} 个，热点多边形 {hotspots} 个，垂直剖面 {curtains} 个 → {out}"},
+    "cli.visits": {"en": "visit {visits} firm(s) ({ids}): expected emitters among them {expected}, P(at least one "
+                         "emits) {p} (from emit_probability)",
+                   "zh": "走访 {visits} 家（{ids}）：预计其中排放企业 {expected} 家，至少一家排放的概率 {p}"
+                         "（依据 emit_probability）"},
     "cli.targets": {"en": "{n} targets → {out}", "zh": "{n} 个检查对象 → {out}"},
     "cli.demo_outputs": {"en": "ecopatrol demo: outputs in {out}", "zh": "ecopatrol 演示：输出目录 {out}"},
     "cli.demo_total": {"en": "total", "zh": "合计"},

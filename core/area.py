@@ -47,7 +47,7 @@ def example_path(name: str = "jimo") -> Path:
     from .example import EXAMPLE_VERSION, generate_jimo
 
     if name not in EXAMPLES:
-        raise InputError(f"unknown example {name!r}: the bundled examples are {', '.join(EXAMPLES)}")
+        raise InputError.keyed("area.unknown_example", name=repr(name), names=", ".join(EXAMPLES))
     target = cache_dir() / f"{name}-v{EXAMPLE_VERSION}"
     if (target / "area.toml").exists():
         return target
@@ -271,8 +271,7 @@ def load_area(path_or_name: str | Path, *, strict: bool = False, raise_on_error:
     else:
         path = Path(path_or_name)
     if not path.is_dir():
-        raise InputFileNotFoundError(
-            f"area `{path}` is not a folder: give an area folder (see `ecopatrol area export jimo --out DIR`) or `jimo`")
+        raise InputFileNotFoundError.keyed("area.not_folder", path=path)
     report = Report()
     config: dict = {}
     toml_path = path / "area.toml"
@@ -320,7 +319,7 @@ def load_area(path_or_name: str | Path, *, strict: bool = False, raise_on_error:
         reg = load_registry(path / "registry.csv", sources=src if src.exists() else None, crs=reg_crs,
                             raise_on_error=False, **kw)
     else:
-        raise InputFileNotFoundError(f"area `{path}` has no registry: add registry.gpkg or registry.csv")
+        raise InputFileNotFoundError.keyed("area.no_registry", path=path)
     limits = config.get("limits") or {}
     if not isinstance(limits, dict):
         report.error("`limits` must be a table: write `[limits]` then `height_cap_m = 120`", file=toml_path,

@@ -45,9 +45,7 @@ def normalise_crs_name(name: str) -> str:
     key = str(name).strip().lower()
     if key in _ALIASES:
         return _ALIASES[key]
-    raise InputError(
-        f"unknown coordinate system {name!r}: use one of {', '.join(KNOWN_CRS)}"
-    )
+    raise InputError.keyed("value.unknown_crs", name=repr(name), names=", ".join(KNOWN_CRS))
 
 
 def in_china(lon, lat):

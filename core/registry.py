@@ -31,6 +31,7 @@ import pandas as pd
 from . import settings
 from .crs import _ALIASES, haversine_m, in_china, to_wgs84_per_row
 from .errors import FormatError, InputError, InputFileNotFoundError, Report
+from .i18n import Msg
 from .rules import AIRSPACE_CLASSES, AreaRules, infer_country, rules_for
 
 log = logging.getLogger(__name__)
@@ -294,13 +295,13 @@ class Registry:
 def _read_table(path: Path) -> tuple[pd.DataFrame, object | None]:
     """Read any supported table; returns (frame of strings/values, geometry or None)."""
     if not path.exists():
-        raise InputFileNotFoundError(f"`{path}` does not exist: check the path")
+        raise InputFileNotFoundError.keyed("file.missing", file=path, fix=Msg("fix.check_path"))
     suffix = "".join(path.suffixes[-1:]).lower()
     try:
         if suffix in (".csv", ".txt"):
             raw = path.read_bytes()
             if b"\x00" in raw[:4096]:
-                raise FormatError(f"`{path.name}` is not a text CSV file (binary content): export the registry as CSV (UTF-8)")
+                raise FormatError.keyed("file.binary", file=path.name)
             for enc in ("utf-8-sig", "gb18030"):
                 try:
                     text = raw.decode(enc)
@@ -308,7 +309,7 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, object | None]:
                 except UnicodeDecodeError:
                     continue
             else:  # pragma: no cover - gb18030 decodes almost anything
-                raise FormatError(f"`{path.name}`: cannot decode as UTF-8 or GB18030")
+                raise FormatError.keyed("file.encoding", file=path.name)
             import io
 
             df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
@@ -328,7 +329,7 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, object | None]:
     except (InputError, InputFileNotFoundError):
         raise
     except Exception as exc:  # library errors become one clear message
-        raise FormatError(f"`{path.name}` could not be read as {suffix[1:].upper()}: {exc}") from exc
+        raise FormatError.keyed("file.unreadable", file=path.name, kind=suffix[1:].upper(), detail=exc) from exc
     raise FormatError(
         f"`{path.name}`: unsupported registry format {suffix!r}: use CSV, XLSX, GeoJSON or GeoPackage"
     )
@@ -378,20 +379,21 @@ def _check_coordinates(df, file, report, rowno, lon, lat, default_crs, rules: Ar
                 names.append(name)
         else:
             names.append(None)
-            report.error(f"unknown coordinate system {c!r}: use one of {', '.join(allowed)}",
+            report.error(Msg("value.unknown_crs", name=repr(c), names=", ".join(allowed)),
                          file=file, row=rowno[i], field="crs")
     for i in range(len(df)):
         if not np.isfinite(lon[i]) or not np.isfinite(lat[i]):
             for name, raw, val in (("lon", raw_lon.iat[i], lon[i]), ("lat", raw_lat.iat[i], lat[i])):
                 if not np.isfinite(val):
-                    what = "is missing" if raw in ("", "nan") else f"{raw!r} is not a number"
-                    report.error(f"{what}: give decimal degrees", file=file, row=rowno[i], field=name)
+                    what = (Msg("value.missing_degrees") if raw in ("", "nan")
+                            else Msg("value.not_degrees", value=repr(raw)))
+                    report.error(what, file=file, row=rowno[i], field=name)
             continue
         x, y = lon[i], lat[i]
         if rules.country_check:  # China: we can tell when a point lies outside the country
             if not in_china(x, y):
                 if in_china(y, x):
-                    report.error(f"`lat` {y:g} and `lon` {x:g} look swapped: longitude goes in `lon`, latitude in `lat`",
+                    report.error(Msg("value.swapped", lat=f"{y:g}", lon=f"{x:g}"),
                                  file=file, row=rowno[i], field="lat")
                 else:
                     extra = (f", where {names[i]} coordinates do not exist" if names[i] in _WEB_DATUM else "")
@@ -400,7 +402,7 @@ def _check_coordinates(df, file, report, rowno, lon, lat, default_crs, rules: Ar
                                  file=file, row=rowno[i], field="lon")
         elif abs(y) > 90 or abs(x) > 180:
             if abs(x) <= 90 and abs(y) <= 180:
-                report.error(f"`lat` {y:g} and `lon` {x:g} look swapped: longitude goes in `lon`, latitude in `lat`",
+                report.error(Msg("value.swapped", lat=f"{y:g}", lon=f"{x:g}"),
                              file=file, row=rowno[i], field="lat")
             else:
                 report.error(f"point ({x:g}, {y:g}) is not a WGS-84 position (projected metres?): give decimal degrees",
@@ -438,7 +440,7 @@ def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_c
     rowno = np.arange(len(df)) + 2
     for col in ENTERPRISE_REQUIRED:
         if col not in df.columns:
-            report.error(f"required column `{col}` is missing (columns found: {', '.join(map(str, df.columns))})",
+            report.error(Msg("col.required", column=col, columns=", ".join(map(str, df.columns))),
                          file=file, field=col)
     if report.errors:
         return None
@@ -450,14 +452,14 @@ def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_c
 
     names = df["name"].astype(str).str.strip()
     for i in np.flatnonzero((names == "") | (names.str.lower() == "nan")):
-        report.error("is empty: every enterprise needs a name", file=file, row=rowno[i], field="name")
+        report.error(Msg("value.name_empty"), file=file, row=rowno[i], field="name")
 
     positive = np.zeros(len(df), dtype=bool)
     if "positive_list" in df:
         for i, v in enumerate(df["positive_list"]):
             b = parse_bool(v)
             if b is None:
-                report.error(f"{v!r} is not yes/no: write true/false, yes/no, 1/0 or 是/否",
+                report.error(Msg("value.not_bool", value=repr(v)),
                              file=file, row=rowno[i], field="positive_list")
             else:
                 positive[i] = b
@@ -479,7 +481,7 @@ def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_c
         raw = df["last_inspected"].astype(str).str.strip()
         parsed = pd.to_datetime(raw.replace({"": None, "nan": None}), errors="coerce", format="mixed")
         for i in np.flatnonzero(parsed.isna().to_numpy() & ~raw.isin(["", "nan", "NaT"]).to_numpy()):
-            report.error(f"{raw.iat[i]!r} is not a date: use YYYY-MM-DD", file=file, row=rowno[i], field="last_inspected")
+            report.error(Msg("value.not_date", value=repr(raw.iat[i])), file=file, row=rowno[i], field="last_inspected")
         now = pd.Timestamp.now()
         for i in np.flatnonzero((parsed > now).to_numpy()):
             report.warning(f"{raw.iat[i]} is in the future", file=file, row=rowno[i], field="last_inspected")
@@ -493,7 +495,7 @@ def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_c
             if raw.iat[i] == "":
                 continue
             if not np.isfinite(v.iat[i]) or v.iat[i] < 0 or v.iat[i] != int(v.iat[i]):
-                report.error(f"{raw.iat[i]!r} must be a whole number ≥ 0", file=file, row=rowno[i], field="violations_3y")
+                report.error(Msg("value.not_count", value=repr(raw.iat[i])), file=file, row=rowno[i], field="violations_3y")
             else:
                 viol[i] = int(v.iat[i])
 
@@ -530,7 +532,7 @@ def _validate_sources(df: pd.DataFrame, file: str, report: Report, default_crs: 
     rowno = np.arange(len(df)) + 2
     for col in SOURCE_REQUIRED:
         if col not in df.columns:
-            report.error(f"required column `{col}` is missing", file=file, field=col)
+            report.error(Msg("col.required_short", column=col), file=file, field=col)
     if any(p.file == file and p.row is None for p in report.errors):
         return None
     lon = _num(df["lon"]).to_numpy(float)
@@ -621,7 +623,7 @@ def load_registry(
         import pyogrio
 
         if not path.exists():
-            raise InputFileNotFoundError(f"`{path}` does not exist: check the path")
+            raise InputFileNotFoundError.keyed("file.missing", file=path, fix=Msg("fix.check_path"))
         layers = [name for name, _ in pyogrio.list_layers(path)]
         e_gdf = gpd.read_file(path, layer="enterprises" if "enterprises" in layers else layers[0])
         edf, egeom = _gdf_to_table(e_gdf)
@@ -743,7 +745,7 @@ def read_targets_ranked(path: str | Path) -> tuple[list[str], list[int]]:
         seen.add(e)
     ids = [str(v).strip() for v, k in zip(df["enterprise_id"], keep) if k]
     if not ids:
-        raise InputError(f"`{path.name}` lists no enterprises")
+        raise InputError.keyed("targets.none", file=path.name)
     if not numeric:
         return ids, list(range(1, len(ids) + 1))
     return ids, [int(r) for r, k in zip(df["rank"], keep) if k]
@@ -752,7 +754,7 @@ def read_targets_ranked(path: str | Path) -> tuple[list[str], list[int]]:
 def resolve_target_ids(targets: str | None, targets_file: str | Path | None) -> list[str]:
     """Target ids from exactly one of ``ID[,ID…]`` or a ``targets.csv`` (the planners' CLI options)."""
     if (targets is None) == (targets_file is None):
-        raise InputError("give exactly one of --targets ID[,ID…] or --targets-file targets.csv")
+        raise InputError.keyed("opt.targets_one")
     return parse_target_ids(targets) if targets is not None else read_targets_file(targets_file)
 
 
@@ -760,5 +762,5 @@ def parse_target_ids(text: str) -> list[str]:
     """Split ``ID[,ID…]`` into a list, dropping blanks."""
     ids = [t.strip() for t in str(text).split(",") if t.strip()]
     if not ids:
-        raise InputError("--targets is empty: give enterprise ids separated by commas")
+        raise InputError.keyed("opt.targets_empty")
     return ids

@@ -77,14 +77,12 @@ def parse_wind(text: str) -> Wind:
     """Parse ``FROM_DEG/SPEED_M_S[/CLASS]``, e.g. ``270/4`` or ``45/3.5/D``."""
     parts = str(text).strip().split("/")
     if len(parts) not in (2, 3):
-        raise InputError(
-            f"wind {text!r}: write it as FROM_DEG/SPEED_M_S[/STABILITY], e.g. 270/4 or 270/4/D"
-        )
+        raise InputError.keyed("opt.wind_format", text=repr(text))
     try:
         d = float(parts[0])
         s = float(parts[1])
     except ValueError:
-        raise InputError(f"wind {text!r}: direction and speed must be numbers, e.g. 270/4") from None
+        raise InputError.keyed("opt.wind", text=repr(text)) from None
     return Wind(d, s, parts[2] if len(parts) == 3 else None)
 
 

@@ -23,9 +23,9 @@ def day_targets(targets: str | None, targets_file, top: int | None, *, default_t
     from ecopatrol.core.registry import parse_target_ids, read_targets_ranked
 
     if (targets is None) == (targets_file is None):
-        raise InputError("give exactly one of --targets ID[,ID…] or --targets-file targets.csv")
+        raise InputError.keyed("opt.targets_one")
     if top is not None and top < 1:
-        raise InputError(f"--top {top}: give the number of targets to plan today (at least 1)")
+        raise InputError.keyed("opt.top", top=top)
     if targets_file is not None:
         ids, ranks = read_targets_ranked(targets_file)
         return ids, ranks, top if top is not None else default_top
@@ -52,8 +52,7 @@ def parse_when(text: str | None, area) -> datetime | None:
             return datetime.strptime(str(text).strip(), fmt).replace(tzinfo=tz)
         except ValueError:
             continue
-    raise InputError(f"--when {text!r}: write the local time of the flight or drive as \"YYYY-MM-DD HH:MM\" "
-                     f"({tz_name}), e.g. \"2026-05-01 09:30\"")
+    raise InputError.keyed("opt.when", text=repr(text), tz=tz_name)
 
 
 def parse_lonlat(text: str, option: str) -> tuple[float, float]:
@@ -66,9 +65,9 @@ def parse_lonlat(text: str, option: str) -> tuple[float, float]:
     try:
         lon, lat = (float(p) for p in parts)
     except ValueError:
-        raise InputError(f"{option} {text!r}: write it as LON,LAT in WGS-84 degrees, e.g. 120.46,36.41") from None
+        raise InputError.keyed("opt.lonlat", option=option, text=repr(text)) from None
     if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
-        raise InputError(f"{option} {text!r}: ({lon}, {lat}) is not a WGS-84 LON,LAT position")
+        raise InputError.keyed("opt.lonlat_range", option=option, text=repr(text), lon=lon, lat=lat)
     return lon, lat
 
 
@@ -87,9 +86,11 @@ def wind_for(wind_text: str | None, area, when):
 
 def budget_line(n_planned: int, n_given: int, n_deferred: int, n_dropped: int) -> str:
     """``planned 10 of 860 targets; 850 left for another day`` (and the dropped, when any)."""
-    line = f"planned {n_planned} of {n_given} target(s)"
+    from ecopatrol._i18n import msg
+
+    line = msg("cli.budget", planned=n_planned, given=n_given)
     if n_deferred:
-        line += f"; {n_deferred} left for another day"
+        line += msg("cli.budget_deferred", n=n_deferred)
     if n_dropped:
-        line += f"; {n_dropped} cannot be planned (reasons in the plan)"
+        line += msg("cli.budget_dropped", n=n_dropped)
     return line

@@ -196,7 +196,18 @@ def demo(
             status.update(f"ecopatrol demo [{i}/{len(STAGES)}] {stage}")
 
         result = run_demo(out, seed=seed, progress=progress, lang=lang, db=db)
-    typer.echo(result.describe())
+    typer.echo(_describe_demo(result))
+
+
+def _describe_demo(result) -> str:
+    """:meth:`ecopatrol.pipeline.DemoResult.describe` in the run's language (the stages' own notes stay English)."""
+    lines = [msg("cli.demo_outputs", out=result.out.resolve())]
+    for stage, secs, what in result.stages:
+        lines.append(f"  {stage:<9} {secs:6.1f} s  {what}")
+    lines.append(f"  {msg('cli.demo_total'):<9} {sum(s for _, s, _ in result.stages):6.1f} s")
+    lines += [msg("cli.open", path=(result.out / n).resolve()) for n in ("map.html", "report.html", "targets.csv")
+              if (result.out / n).exists()]
+    return "\n".join(lines)
 
 
 def _register_optional() -> None:
@@ -266,7 +277,6 @@ def main(argv: list[str] | None = None) -> int:
     stderr stays.
     """
     from . import _i18n
-    from .core.errors import EcopatrolError
 
     args = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in args
@@ -281,6 +291,15 @@ def main(argv: list[str] | None = None) -> int:
         return fail(_show_error(lang_error), 2)
     if explicit is not None and _i18n.declares_lang(typer.main.get_command(app), args):
         args = [*args, "--lang", explicit]  # demo, map, report: their outputs in that language too
+    try:
+        return _run(args, fail)
+    finally:
+        _i18n.set_lang("en")  # a later run in this process (tests, notebooks) starts afresh
+
+
+def _run(args: list[str], fail) -> int:
+    from .core.errors import EcopatrolError
+
     try:
         rv = app(args=args, standalone_mode=False)
     except EcopatrolError as exc:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ecopatrol._i18n import msg
 from ecopatrol._json import echo_json
 
 
@@ -56,7 +57,7 @@ def plan_drone_cmd(
         if distance is not None:
             opts["distance_m"] = distance
     elif repeats != 1 or distance is not None:
-        raise InputError("--repeats and --distance apply to --pattern curtain only")
+        raise InputError.keyed("opt.curtain_only")
     plan = plan_drone(a, ids, w, pattern=pattern, aircraft=aircraft, reserve=reserve, alt_max_agl_m=alt_max,
                       max_range_m=max_range, payload_kg=payload_kg, pattern_options=opts, max_targets=top_n,
                       ranks=ranks, flight_hours=flight_hours, when=t_when, flat_ground=flat_ground,
@@ -68,23 +69,22 @@ def plan_drone_cmd(
         return
     n_planned = len({t for s in plan.sorties for t in s.targets})
     if plan.flat_ground:
-        typer.secho("WARNING: heights are above the launch point, not above ground: no DEM (--flat-ground)",
-                    fg="red", bold=True)
-    typer.echo(f"drone plan: {len(plan.sorties)} sortie(s), {plan.distance_m / 1000:.1f} km, "
-               f"{plan.duration_s / 60:.0f} min in the air ({plan.day_s / 3600:.1f} h with battery swaps), "
-               f"{len(plan.sorties)} batteries, stability {plan.stability} → {out}")
+        typer.secho(msg("cli.flat_ground"), fg="red", bold=True)
+    typer.echo(msg("cli.drone_plan", sorties=len(plan.sorties), km=f"{plan.distance_m / 1000:.1f}",
+                   minutes=f"{plan.duration_s / 60:.0f}", hours=f"{plan.day_s / 3600:.1f}", stability=plan.stability,
+                   out=out))
     typer.echo("  " + budget_line(n_planned, len(ids), len(plan.targets_deferred), len(plan.targets_dropped)))
     for s in plan.sorties:
-        typer.echo(f"  {s.sortie_id} from {s.launch['site_id']}: {s.distance_m / 1000:.2f} km, "
-                   f"{s.duration_s / 60:.1f} min, battery {s.battery_fraction:.0%}, targets {', '.join(s.targets)}")
-    for msg in plan.warnings:
-        typer.secho(f"  warning: {msg}", fg="yellow")
+        typer.echo(msg("cli.sortie", sortie=s.sortie_id, site=s.launch["site_id"], km=f"{s.distance_m / 1000:.2f}",
+                       minutes=f"{s.duration_s / 60:.1f}", battery=f"{s.battery_fraction:.0%}",
+                       targets=", ".join(s.targets)))
+    for text in plan.warnings:
+        typer.secho(msg("cli.warning", text=text), fg="yellow")
     for d in plan.targets_deferred[:5]:
-        typer.echo(f"  left for another day: {d['target_id']} ({d['reason']})")
+        typer.echo(msg("cli.deferred", target=d["target_id"], reason=d["reason"]))
     if len(plan.targets_deferred) > 5:
-        typer.echo(f"  … and {len(plan.targets_deferred) - 5} more (targets_deferred in plan.json)")
-    typer.echo(f"  {len(files)} files written; pre-flight checks passed"
-               + (" with FLAT GROUND assumed" if plan.flat_ground else "") + " (see summary.txt)")
+        typer.echo(msg("cli.deferred_more", n=len(plan.targets_deferred) - 5))
+    typer.echo(msg("cli.drone_files", n=len(files), flat=msg("cli.flat_assumed") if plan.flat_ground else ""))
 
 
 def upload_cmd(
@@ -121,7 +121,7 @@ def upload_cmd(
         res = upload_mission(plan_file, connect, sortie=sortie, timeout_s=timeout_s, retries=retries,
                              verify=not no_verify, baud=baud, area=a,
                              attempts=attempts, deadline_s=deadline)
-    typer.echo(f"uploaded {res.n_items} mission items from {Path(res.source).name} to system "
-               f"{res.target_system}/{res.target_component} in {res.duration_s:.1f} s"
-               + (f" ({res.retries} retries, {res.attempts} attempt(s))" if res.retries else "")
-               + ("; read-back verified" if res.verified else "; NOT verified"))
+    typer.echo(msg("cli.uploaded", n=res.n_items, file=Path(res.source).name, system=res.target_system,
+                   component=res.target_component, secs=f"{res.duration_s:.1f}",
+                   retries=msg("cli.upload_retries", retries=res.retries, attempts=res.attempts) if res.retries else "",
+                   verified=msg("cli.verified" if res.verified else "cli.not_verified")))

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from ecopatrol._i18n import msg
 from ecopatrol._json import echo_json
 
 
@@ -102,7 +103,7 @@ def _evidence_summary(evidence_dir: Path) -> dict:
     from ecopatrol.core.errors import InputFileNotFoundError
 
     if not evidence_dir.is_dir():
-        raise InputFileNotFoundError(f"evidence folder `{evidence_dir}` not found: run `ecopatrol hotspots` first")
+        raise InputFileNotFoundError.keyed("evidence.missing", folder=evidence_dir)
     ej = evidence_dir / "evidence.json"
     try:
         summary = json.loads(ej.read_text(encoding="utf-8")) if ej.is_file() else {}
@@ -178,9 +179,9 @@ def hotspots_cmd(
     if as_json:
         echo_json({**s, "out_dir": r.out_dir, "files": r.files})
         return
-    typer.echo(f"{s['n_samples']} samples → {s['n_events']} events ({s['n_confirmed_events']} confirmed), "
-               f"{s['n_segments']} segments, {s['n_cells']} cells, {s['n_hotspots']} hotspot polygons, "
-               f"{s['n_curtains']} curtains → {r.out_dir}")
+    typer.echo(msg("cli.hotspots", samples=s["n_samples"], events=s["n_events"], confirmed=s["n_confirmed_events"],
+                   segments=s["n_segments"], cells=s["n_cells"], hotspots=s["n_hotspots"], curtains=s["n_curtains"],
+                   out=r.out_dir))
 
 
 def attribute_cmd(
@@ -296,8 +297,6 @@ def targets_cmd(
     for row in df.head(5).itertuples(index=False):
         typer.echo(f"{row.rank:>3}  {row.enterprise_id}  {row.name}  {row.score:.2f}  {row.reasons[:100]}")
     if budget is not None:
-        typer.echo(f"visit {budget['visits']} firm(s) ({', '.join(budget['enterprise_ids'])}): expected emitters "
-                   f"among them {budget['expected_emitters']:.2f}, P(at least one emits) {budget['p_at_least_one']:.2f} "
-                   f"(from emit_probability) / 走访 {budget['visits']} 家：预计排放企业 {budget['expected_emitters']:.2f} 家，"
-                   f"至少一家排放的概率 {budget['p_at_least_one']:.2f}")
-    typer.echo(f"{len(df)} targets → {out}")
+        typer.echo(msg("cli.visits", visits=budget["visits"], ids=", ".join(budget["enterprise_ids"]),
+                       expected=f"{budget['expected_emitters']:.2f}", p=f"{budget['p_at_least_one']:.2f}"))
+    typer.echo(msg("cli.targets", n=len(df), out=out))

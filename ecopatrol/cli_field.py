@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from ecopatrol._i18n import msg
 from ecopatrol._json import echo_json
 
 
@@ -69,13 +70,15 @@ def georef_cmd(
         return
     for p in result.provenance:
         if p.get("role") == "sensor":
-            typer.echo(f"{p['file']} ({p['platform_kind']}): {p['rows_kept']} kept, {p['rows_quarantined']} quarantined; "
-                       f"clock offset {p['clock_offset_s']:+.1f} s (confidence {p['clock_offset_confidence']:.2f}), "
-                       f"lag {p['lag_s']:.1f} s (confidence {p['lag_confidence']:.2f}); "
-                       f"delay {p['total_delay_s']:+.1f} s {p['delay_applied']}")
+            typer.echo(msg("cli.georef_file", file=p["file"], kind=p["platform_kind"], kept=p["rows_kept"],
+                           quarantined=p["rows_quarantined"], offset=f"{p['clock_offset_s']:+.1f}",
+                           offset_conf=f"{p['clock_offset_confidence']:.2f}", lag=f"{p['lag_s']:.1f}",
+                           lag_conf=f"{p['lag_confidence']:.2f}", delay=f"{p['total_delay_s']:+.1f}",
+                           applied=p["delay_applied"]))
             if p["delay_applied"] == "instrument default":
-                typer.echo(f"  the data could not tell the delay: {p['lag_method']}")
-    typer.echo(f"{len(result.samples)} samples → {paths['samples']}; {len(result.quarantine)} rows in {paths['quarantine']}")
+                typer.echo(msg("cli.delay_unknown", method=p["lag_method"]))
+    typer.echo(msg("cli.georef", n=len(result.samples), samples=paths["samples"], q=len(result.quarantine),
+                   quarantine=paths["quarantine"]))
 
 
 def inspect_cmd(

@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from ecopatrol._i18n import msg
+
 AreaOpt = Annotated[str | None, typer.Option(
     "--area", "-a", help="Area folder, or 'jimo' for the bundled example (default: FOLDER/area/, else the area "
                          "recorded in the evidence; none: no enterprise layer).")]
@@ -37,7 +39,7 @@ def map_cmd(
     from ecopatrol.maps import build_map
 
     path = build_map(folder, out=out, offline=offline, basemap=basemap, area=area, lang=lang)
-    typer.echo(f"map written: {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    typer.echo(msg("cli.map_written", path=path, mb=f"{path.stat().st_size / 1e6:.1f}"))
 
 
 def report_cmd(
@@ -62,4 +64,4 @@ def report_cmd(
 
         stats = ledger_year_stats(db, folder)
     path = build_report(folder, out=out, area=area, lang=lang, top=top, ledger_stats=stats)
-    typer.echo(f"report written: {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    typer.echo(msg("cli.report_written", path=path, mb=f"{path.stat().st_size / 1e6:.1f}"))

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ecopatrol._i18n import msg
 from ecopatrol._json import echo_json
 
 
@@ -35,4 +36,4 @@ def simulate_cmd(
                    "emitters": result.truth["emitters"], "truth": out / "truth.json"})
         return
     em = ", ".join(f"{e['source_id']} {e['rate_g_s']:g} g/s" for e in result.truth["emitters"])
-    typer.echo(f"wrote {len(result.files)} files to {out} (emitters: {em or 'none'}; truth in truth.json)")
+    typer.echo(msg("cli.simulated", n=len(result.files), out=out, emitters=em or msg("cli.none")))

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ecopatrol._i18n import msg
 from ecopatrol._json import echo_json
 
 
@@ -52,16 +53,15 @@ def plan_van_cmd(
         summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
         echo_json({**summary, "out": out, "files": files})
         return
-    typer.echo(f"van route: {plan.distance_m / 1000:.1f} km, {plan.duration_s / 3600:.2f} h, "
-               f"{len(plan.targets_covered)} target(s) covered, stability {plan.stability}, "
-               f"{plan.u_turns} U-turn(s) → {out}")
+    typer.echo(msg("cli.van_route", km=f"{plan.distance_m / 1000:.1f}", hours=f"{plan.duration_s / 3600:.2f}",
+                   covered=len(plan.targets_covered), stability=plan.stability, uturns=plan.u_turns, out=out))
     typer.echo("  " + budget_line(len(plan.targets_covered), len(ids), len(plan.deferred), len(plan.dropped)))
     for d in plan.dropped:
-        typer.echo(f"  dropped {d.target_id}: {d.reason}")
+        typer.echo(msg("cli.dropped", target=d.target_id, reason=d.reason))
     for d in plan.deferred[:5]:
-        typer.echo(f"  left for another day: {d.target_id} ({d.reason})")
+        typer.echo(msg("cli.deferred", target=d.target_id, reason=d.reason))
     if len(plan.deferred) > 5:
-        typer.echo(f"  … and {len(plan.deferred) - 5} more (targets_deferred in plan.json)")
-    for msg in plan.warnings:
-        typer.secho(f"  warning: {msg}", fg="yellow")
+        typer.echo(msg("cli.deferred_more", n=len(plan.deferred) - 5))
+    for text in plan.warnings:
+        typer.secho(msg("cli.warning", text=text), fg="yellow")
     typer.echo("  " + ", ".join(f.name for f in files))

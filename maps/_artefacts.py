@@ -221,8 +221,7 @@ def load_artefacts(folder: str | Path, *, area=None, read_samples_table: bool = 
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise InputFileNotFoundError(f"`{folder}`: no such folder; pass the demo output folder "
-                                     "(holding plans/, samples/, evidence/, targets.csv)")
+        raise InputFileNotFoundError.keyed("run.missing", folder=folder)
     a = Artefacts(folder=folder)
     ev = _evidence_dir(folder)
     a.evidence_summary = _read_evidence_summary(ev)

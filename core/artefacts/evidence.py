@@ -73,9 +73,9 @@ def read_evidence(folder: str | Path, *, geometry: bool = False, require: str | 
     """
     d = Path(folder)
     if not d.is_dir():
-        raise InputFileNotFoundError(f"evidence folder `{d}` not found: run `ecopatrol hotspots` first")
+        raise InputFileNotFoundError.keyed("evidence.missing", folder=d)
     if require and not (d / require).exists():
-        raise InputFileNotFoundError(f"`{d / require}` not found: is `{d}` an evidence folder?")
+        raise InputFileNotFoundError.keyed("evidence.not_folder", file=d / require, folder=d)
     out: dict = {}
     for key, name in TABLES.items():
         p = d / name

@@ -43,7 +43,7 @@ def read_plan(path: str | Path, *, kind: str | None = None) -> dict:
     if p.is_dir():
         p = p / PLAN_FILE
     if not p.is_file():
-        raise InputFileNotFoundError(f"`{p}`: plan not found; write it with `ecopatrol plan {kind or 'drone|van'}`")
+        raise InputFileNotFoundError.keyed("plan.missing", file=p, kind=kind or "drone|van")
     try:
         plan = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FormatError, InputError, InputFileNotFoundError
+from ..i18n import Msg
 from ..io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -238,7 +239,7 @@ def read_samples(path_or_dir, *, columns: tuple[str, ...] | None = None, table: 
     if p.is_dir():
         p = p / "samples.parquet"
     if not p.exists():
-        raise InputFileNotFoundError(f"`{p}` does not exist: run `ecopatrol georef` first")
+        raise InputFileNotFoundError.keyed("file.missing", file=p, fix=Msg("fix.run_georef"))
     if table:
         return _read_table(p, columns)
     try:

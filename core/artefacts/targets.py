@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FormatError, InputError, InputFileNotFoundError
+from ..i18n import Msg
 from ..io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -53,16 +54,16 @@ def read_targets(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     if not path.exists():
-        raise InputFileNotFoundError(f"`{path}` does not exist: pass a targets.csv written by `ecopatrol targets`")
+        raise InputFileNotFoundError.keyed("file.missing", file=path, fix=Msg("fix.targets_file"))
     try:
         df = pd.read_csv(path, dtype={"enterprise_id": str})
     except pd.errors.EmptyDataError:
         df = pd.DataFrame()
     except Exception as exc:
-        raise FormatError(f"`{path.name}` is not a readable CSV: {exc}") from exc
+        raise FormatError.keyed("file.not_csv", file=path.name, detail=exc) from exc
     if "enterprise_id" not in df.columns:
-        raise FormatError(f"`{path.name}`: missing column `enterprise_id` (columns: {', '.join(df.columns)}); "
-                          "expected `rank,enterprise_id,name,score,reasons`")
+        raise FormatError.keyed("col.missing", file=path.name, column="enterprise_id", columns=", ".join(df.columns),
+                                expected="`rank,enterprise_id,name,score,reasons`")
     ranks = pd.to_numeric(df["rank"], errors="coerce") if "rank" in df.columns else None
     if ranks is not None and ranks.notna().all():
         order = np.argsort(ranks.to_numpy(float), kind="stable")

@@ -210,7 +210,7 @@ def load_road_network(path, *, cache_dir=None) -> nx.MultiDiGraph:
     """
     path = Path(path)
     if not path.is_file():
-        raise InputFileNotFoundError(f"road network `{path}` does not exist: give an OSM XML or PBF file")
+        raise InputFileNotFoundError.keyed("roads.missing", path=path)
     cache_file = None
     if cache_dir is not False:
         cdir = Path(cache_dir) if cache_dir is not None else default_cache_dir()

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ...core.errors import FormatError, InputFileNotFoundError
+from ...core.i18n import Msg
 
 # Standard columns a reader may produce (units in the names).
 TRACK_COLUMNS = (
@@ -176,9 +177,9 @@ def first_reason(*conditions: tuple[np.ndarray, str], n: int) -> pd.Series:
 def check_file(path) -> Path:
     p = Path(path)
     if not p.exists():
-        raise InputFileNotFoundError(f"`{p}` does not exist: check the path")
+        raise InputFileNotFoundError.keyed("file.missing", file=p, fix=Msg("fix.check_path"))
     if p.is_dir():
-        raise FormatError(f"`{p.name}` is a folder, not a file: pass the log or CSV file itself")
+        raise FormatError.keyed("file.folder_log", file=p.name)
     if p.stat().st_size == 0:
         raise FormatError(f"`{p.name}` is empty (0 bytes): the export or copy failed; export the file again")
     return p
