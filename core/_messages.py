@@ -81,6 +81,13 @@ MESSAGES: dict[str, dict[str, str]] = {
     "value.name_empty": {"en": "is empty: every enterprise needs a name", "zh": "为空：每家企业都需要名称"},
     "value.not_bool": {"en": "{value} is not yes/no: write true/false, yes/no, 1/0 or 是/否",
                        "zh": "{value} 不是“是/否”：请填写 是/否、true/false、yes/no 或 1/0"},
+    "value.not_airspace": {"en": "{value} is not an airspace class: use {values}",
+                           "zh": "{value} 不是空域类别：请使用以下之一：{values}"},
+    "value.no_airspace": {"en": "no `airspace` column (空域): every enterprise is taken as free airspace; give {values} "
+                                "per enterprise",
+                          "zh": "没有 `airspace`（空域）字段：所有企业均按非管制空域处理；请为每家企业填写 {values} 之一"},
+    "value.industry_empty": {"en": "is empty: risk scoring will treat the industry as unknown",
+                             "zh": "为空：风险评分将按“行业未知”处理"},
     "value.not_date": {"en": "{value} is not a date: use YYYY-MM-DD", "zh": "{value} 不是日期：请按 YYYY-MM-DD 填写"},
     "value.not_count": {"en": "{value} must be a whole number ≥ 0", "zh": "{value} 应为不小于 0 的整数"},
     "value.unknown_crs": {"en": "unknown coordinate system {name}: use one of {names}",

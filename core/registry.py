@@ -469,12 +469,11 @@ def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_c
         a = df["airspace"].astype(str).str.strip().str.lower().replace({"": "free", "nan": "free"})
         for i, v in enumerate(a):
             if v not in AIRSPACE_VALUES:
-                report.error(f"{v!r} is not an airspace class: use {', '.join(AIRSPACE_VALUES)}",
+                report.error(Msg("value.not_airspace", value=repr(v), values=", ".join(AIRSPACE_VALUES)),
                              file=file, row=rowno[i], field="airspace")
         airspace = a
     elif rules.airspace_expected and len(df):
-        report.warning(f"no `airspace` column (空域): every enterprise is taken as free airspace; give "
-                       f"{', '.join(AIRSPACE_VALUES)} per enterprise", file=file, field="airspace")
+        report.warning(Msg("value.no_airspace", values=", ".join(AIRSPACE_VALUES)), file=file, field="airspace")
 
     last = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
     if "last_inspected" in df:
@@ -501,7 +500,7 @@ def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_c
 
     industry = df["industry"].astype(str).str.strip() if "industry" in df else pd.Series([""] * len(df))
     for i in np.flatnonzero((industry == "").to_numpy() | (industry == "nan").to_numpy()):
-        report.warning("is empty: risk scoring will treat the industry as unknown", file=file, row=rowno[i], field="industry")
+        report.warning(Msg("value.industry_empty"), file=file, row=rowno[i], field="industry")
 
     ok_crs = np.array([c is not None for c in crs_names], dtype=bool)
     x, y = lon.copy(), lat.copy()
