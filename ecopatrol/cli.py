@@ -204,7 +204,9 @@ def _describe_demo(result) -> str:
     lines = [msg("cli.demo_outputs", out=result.out.resolve())]
     for stage, secs, what in result.stages:
         lines.append(f"  {stage:<9} {secs:6.1f} s  {what}")
-    lines.append(f"  {msg('cli.demo_total'):<9} {sum(s for _, s, _ in result.stages):6.1f} s")
+    total = msg("cli.demo_total")
+    pad = " " * max(0, 9 - sum(2 if ord(c) > 0x2E80 else 1 for c in total))  # a CJK character is two columns
+    lines.append(f"  {total}{pad} {sum(s for _, s, _ in result.stages):6.1f} s")
     lines += [msg("cli.open", path=(result.out / n).resolve()) for n in ("map.html", "report.html", "targets.csv")
               if (result.out / n).exists()]
     return "\n".join(lines)

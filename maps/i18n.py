@@ -5,10 +5,11 @@
 ``window.ecopatrol``) stay stable English; only what people read is translated. Reasons in
 ``targets.csv`` are shown as written (they are English sentences of the targeting step).
 
-The default language (:func:`resolve_lang`, the one resolver in :mod:`ecopatrol.core.i18n`) is the
-area's: ``language`` in ``area.toml``,
-else Chinese when the area is in China (its rules' country, or where its registry lies), else
-English; with no area at all, English.
+The default language (:func:`resolve_lang`, the one resolver in :mod:`ecopatrol.core.i18n`, which
+the command line uses too) is the area's: ``language`` in ``area.toml``, else Chinese when the
+area is in China (its rules' country, or where its registry lies), else English; with no area at
+all, English. Keys this catalogue lacks are looked up in the command line's part
+(:data:`ecopatrol.core._messages.MESSAGES`).
 """
 
 from __future__ import annotations

@@ -223,3 +223,32 @@ def test_results_in_chinese(capsys, tmp_path):
     assert code == 0 and out.startswith("区域 jimo（合成示例）：企业 860 家") and "错误 0 个，警告 0 个" in out
     code, out, _ = run(capsys, "area", "check", "jimo")
     assert code == 0 and out.startswith("area jimo (synthetic): 860 enterprises")
+
+
+def test_an_area_with_bad_rows_lists_them_in_chinese(tmp_path, capsys):
+    area = _area(tmp_path, "bad", 'name = "bad"\ncenter = [120.45, 36.39]\n')
+    (area / "registry.csv").write_text(REGISTRY_BAD, encoding="utf-8")
+    code = main(["plan", "drone", "--area", str(area), "--targets", "A1", "--out", str(tmp_path / "o"), "--lang", "zh"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert "发现 2 个问题：" in err
+    assert "  - 错误：文件 `registry.csv`，第 3 行，字段 `name`：为空：每家企业都需要名称" in err
+
+
+def test_the_demo_summary_in_both_languages():
+    from ecopatrol import _i18n
+    from ecopatrol.cli import _describe_demo
+
+    class Result:
+        out = Path("/nonexistent-demo")
+        stages = [("area", 5.6, "area/ — 860 enterprises"), ("map", 3.0, "map.html")]
+
+    try:
+        _i18n.set_lang("zh")
+        zh = _describe_demo(Result).splitlines()
+        _i18n.set_lang("en")
+        en = _describe_demo(Result).splitlines()
+    finally:
+        _i18n.set_lang("en")
+    assert zh[0] == "ecopatrol 演示：输出目录 /nonexistent-demo" and en[0] == "ecopatrol demo: outputs in /nonexistent-demo"
+    assert zh[-1] == "  合计         8.6 s" and en[-1] == "  total        8.6 s"  # the same columns
