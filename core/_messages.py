@@ -190,6 +190,46 @@ MESSAGES: dict[str, dict[str, str]] = {
                          "emits) {p} (from emit_probability)",
                    "zh": "走访 {visits} 家（{ids}）：预计其中排放企业 {expected} 家，至少一家排放的概率 {p}"
                          "（依据 emit_probability）"},
+    "cli.plan_used": {"en": "drone plan: {path} ({how})", "zh": "无人机计划：{path}（{how}）"},
+    "cli.plan_found": {"en": "found beside the samples; --plan to choose another",
+                       "zh": "在样本旁找到；可用 --plan 另行指定"},
+    "cli.note_species": {"en": "note: no tvoc_ugm3 in the samples: analysing {species} (--species to choose)",
+                         "zh": "提示：样本中没有 tvoc_ugm3，改为分析 {species}（可用 --species 指定）"},
+    "cli.note_plan_ignored": {"en": "note: drone plan {plan} ignored: {why}; curtains are credited only to firms "
+                                    "whose predicted plume crosses them",
+                              "zh": "提示：未采用无人机计划 {plan}：{why}；垂直剖面的通量只归于预测烟羽穿过该剖面的企业"},
+    "cli.note_no_area": {"en": "note: no --area given: evidence built from the samples alone in {crs} (their UTM "
+                               "zone), {n} step(s) needing a registry skipped (evidence.json `skipped`); {fix} to "
+                               "attribute and rank targets",
+                         "zh": "提示：未给出 --area：证据仅由样本生成（坐标系 {crs}，即样本所在的 UTM 带），"
+                               "{n} 个需要企业登记表的步骤已跳过（见 evidence.json 的 `skipped`）；{fix}，"
+                               "才能溯源并对检查对象排序"},
+    "fix.needs_area": {"en": "pass --area FOLDER (or --area jimo for the bundled example)",
+                       "zh": "请给出 --area 区域目录（内置示例用 --area jimo）"},
+    "cli.area_recorded": {"en": "area: {path} (recorded in {file})", "zh": "区域：{path}（记录于 {file}）"},
+    "cli.note_built_without_area": {"en": "note: `{folder}` was built without an area (no attribution): targets are "
+                                          "ranked by curtain fluxes and registry risk only; rebuild it with "
+                                          "`ecopatrol hotspots … --area` to use the attribution",
+                                    "zh": "提示：`{folder}` 生成时没有区域（未做溯源）：检查对象仅按剖面通量和登记风险排序；"
+                                          "请用 `ecopatrol hotspots … --area` 重新生成以使用溯源结果"},
+    "area.targets_need": {"en": "targets rank a registry's enterprises and {why}: {fix}",
+                          "zh": "排序检查对象需要企业登记表，而{why}：{fix}"},
+    "area.attribution_needs": {"en": "attribution needs the registry: {fix}; `ecopatrol hotspots {samples}` builds "
+                                      "the evidence from the samples alone",
+                               "zh": "溯源需要企业登记表：{fix}；`ecopatrol hotspots {samples}` 可仅由样本生成证据"},
+    "area.recorded_gone": {"en": "the area recorded in `{file}` ({path}) is no longer a folder",
+                           "zh": "`{file}` 中记录的区域（{path}）已不是目录"},
+    "area.recorded_no_folder": {"en": "`{file}` names area `{area}` but not its folder",
+                                "zh": "`{file}` 记录了区域 `{area}`，但没有记录其目录"},
+    "area.recorded_none": {"en": "`{file}` records no area (the evidence was built from the samples alone)",
+                           "zh": "`{file}` 没有记录区域（证据仅由样本生成）"},
+    "area.recorded_missing": {"en": "no `{file}` names the area", "zh": "没有 `{file}` 记录区域"},
+    "cli.signal": {"en": "{id}  {firm}  probability {p}  {rate} g/s if it is this source",
+                   "zh": "{id}  {firm}  概率 {p}  若为此源，排放速率 {rate} g/s"},
+    "cli.evidence_row": {"en": "{id}  {firm}  likelihood {p}  rate {rate} ± {sd} g/s",
+                         "zh": "{id}  {firm}  似然度 {p}  排放速率 {rate} ± {sd} g/s"},
+    "cli.attribution": {"en": "{n} attribution rows, {k} sources with a positive rate → {path}",
+                        "zh": "溯源结果 {n} 行，排放速率为正的源 {k} 个 → {path}"},
     "cli.targets": {"en": "{n} targets → {out}", "zh": "{n} 个检查对象 → {out}"},
     "cli.demo_outputs": {"en": "ecopatrol demo: outputs in {out}", "zh": "ecopatrol 演示：输出目录 {out}"},
     "cli.demo_total": {"en": "total", "zh": "合计"},

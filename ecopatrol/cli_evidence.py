@@ -33,14 +33,13 @@ def _plan(path: Path | None, samples_dir: Path) -> tuple[dict | None, str | None
 
     how = "--plan"
     if path is None:
-        path, how = find_drone_plan(samples_dir), "found beside the samples; --plan to choose another"
+        path, how = find_drone_plan(samples_dir), msg("cli.plan_found")
         if path is None:
             return None, None
-    typer.echo(f"drone plan: {path} ({how})", err=True)
+    typer.echo(msg("cli.plan_used", path=path, how=how), err=True)
     return read_plan(path, kind="drone"), str(path)
 
 
-NEEDS_AREA = "pass --area FOLDER (or --area jimo for the bundled example)"
 
 
 def _samples_file(samples_dir: Path) -> Path:
@@ -59,7 +58,7 @@ def _build(samples_dir: Path, area: str | None, out: Path, wind: str | None, spe
     samples = read_samples(samples_dir)
     chosen = choose_species(samples, species)
     if species is None and chosen != "tvoc_ugm3":
-        typer.echo(f"note: no tvoc_ugm3 in the samples: analysing {chosen} (--species to choose)", err=True)
+        typer.echo(msg("cli.note_species", species=chosen), err=True)
     species = chosen
     plan_d, plan_name = _plan(plan, samples_dir)
     r = build_evidence(samples, None if area is None else load_area(area), out_dir=out,
@@ -67,13 +66,11 @@ def _build(samples_dir: Path, area: str | None, out: Path, wind: str | None, spe
                        samples_name=str(_samples_file(samples_dir)))
     used = r.summary.get("drone_plan") or {}
     if plan_name is not None and not used.get("used"):
-        typer.echo(f"note: drone plan {plan_name} ignored: {used.get('why')}; curtains are credited only to "
-                   "firms whose predicted plume crosses them", err=True)
+        typer.echo(msg("cli.note_plan_ignored", plan=plan_name, why=used.get("why")), err=True)
     if area is None:  # each skipped step is logged by build_evidence; this says what to do about it
         skipped = r.summary.get("skipped") or []
-        typer.echo(f"note: no --area given: evidence built from the samples alone in {r.summary['metric_crs']} "
-                   f"(their UTM zone), {len(skipped)} step(s) needing a registry skipped (evidence.json "
-                   f"`skipped`); {NEEDS_AREA} to attribute and rank targets", err=True)
+        typer.echo(msg("cli.note_no_area", crs=r.summary["metric_crs"], n=len(skipped), fix=msg("fix.needs_area")),
+                   err=True)
     return r
 
 
@@ -81,22 +78,23 @@ def _recorded_area(evidence_dir: Path):
     """The area recorded in ``evidence.json`` when it names a loadable folder, else a refusal with the fix."""
     from ecopatrol.core.area import load_area
     from ecopatrol.core.errors import InputError
+    from ecopatrol.core.i18n import Msg
 
     ej = evidence_dir / "evidence.json"
     summary = _evidence_summary(evidence_dir)
     path = summary.get("area_path")
     if path and Path(path).is_dir():
-        typer.echo(f"area: {path} (recorded in {ej})", err=True)
+        typer.echo(msg("cli.area_recorded", path=path, file=ej), err=True)
         return load_area(path)
     if path:
-        why = f"the area recorded in `{ej}` ({path}) is no longer a folder"
+        why = Msg("area.recorded_gone", file=ej, path=path)
     elif summary.get("area"):
-        why = f"`{ej}` names area `{summary['area']}` but not its folder"
+        why = Msg("area.recorded_no_folder", file=ej, area=summary["area"])
     elif ej.is_file():
-        why = f"`{ej}` records no area (the evidence was built from the samples alone)"
+        why = Msg("area.recorded_none", file=ej)
     else:
-        why = f"no `{ej}` names the area"
-    raise InputError(f"targets rank a registry's enterprises and {why}: {NEEDS_AREA}")
+        why = Msg("area.recorded_missing", file=ej)
+    raise InputError.keyed("area.targets_need", why=why, fix=Msg("fix.needs_area"))
 
 
 def _evidence_summary(evidence_dir: Path) -> dict:
@@ -127,9 +125,7 @@ def _area_for_targets(evidence_dir: Path, area: str | None):
                                  position="the centre of the surveyed samples",
                                  fix="pass the area the evidence was taken in (--area FOLDER)")
     if "area" in summary and summary["area"] is None:
-        typer.echo(f"note: `{evidence_dir}` was built without an area (no attribution): targets are ranked "
-                   "by curtain fluxes and registry risk only; rebuild it with `ecopatrol hotspots … --area` "
-                   "to use the attribution", err=True)
+        typer.echo(msg("cli.note_built_without_area", folder=evidence_dir), err=True)
     return a
 
 
@@ -205,9 +201,9 @@ def attribute_cmd(
     """
     if area is None:
         from ecopatrol.core.errors import InputError
+        from ecopatrol.core.i18n import Msg
 
-        raise InputError(f"attribution needs the registry: {NEEDS_AREA}; `ecopatrol hotspots "
-                         f"{samples_dir}` builds the evidence from the samples alone")
+        raise InputError.keyed("area.attribution_needs", fix=Msg("fix.needs_area"), samples=samples_dir)
     r = _build(samples_dir, area, out, wind, species, cell_m, plan, seed)
     att = r.attribution
     sig = att[att["evidence_kind"] == "signal"].head(show)
@@ -220,13 +216,12 @@ def attribute_cmd(
                    "evidence": ev[[c for c in cols if c in ev]]})
         return
     for row in sig.itertuples(index=False):
-        typer.echo(f"{row.evidence_id}  {row.enterprise_id}  probability {row.likelihood:.2f}  "
-                   f"{row.evidence_rate_g_s:.3g} g/s if it is this source")
+        typer.echo(msg("cli.signal", id=row.evidence_id, firm=row.enterprise_id, p=f"{row.likelihood:.2f}",
+                       rate=f"{row.evidence_rate_g_s:.3g}"))
     for row in ev.itertuples(index=False):
-        typer.echo(f"{row.evidence_id}  {row.enterprise_id}  likelihood {row.likelihood:.2f}  "
-                   f"rate {row.rate_g_s:.3g} ± {row.rate_sd_g_s:.2g} g/s")
-    typer.echo(f"{len(att)} attribution rows, {r.summary['n_sources_with_rate']} sources with a positive rate "
-               f"→ {r.out_dir / 'attribution.csv'}")
+        typer.echo(msg("cli.evidence_row", id=row.evidence_id, firm=row.enterprise_id, p=f"{row.likelihood:.2f}",
+                       rate=f"{row.rate_g_s:.3g}", sd=f"{row.rate_sd_g_s:.2g}"))
+    typer.echo(msg("cli.attribution", n=len(att), k=r.summary["n_sources_with_rate"], path=r.out_dir / "attribution.csv"))
 
 
 def targets_cmd(
