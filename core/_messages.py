@@ -95,6 +95,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "targets.none": {"en": "`{file}` lists no enterprises", "zh": "`{file}` 中没有列出任何企业"},
     # --- options of the command line -------------------------------------------------------------
     "opt.lang": {"en": "--lang {value}: use one of {langs}", "zh": "--lang {value}：请使用以下之一：{langs}"},
+    "opt.lang_missing": {"en": "--lang needs a value: one of {langs}", "zh": "--lang 后面需要给出语言：{langs} 之一"},
     "opt.env_lang": {"en": "ECOPATROL_LANG={value}: use one of {langs}",
                      "zh": "ECOPATROL_LANG={value}：请使用以下之一：{langs}"},
     "opt.targets_one": {"en": "give exactly one of --targets ID[,ID…] or --targets-file targets.csv",

@@ -30,7 +30,8 @@ def msg(key: str, **fields) -> str:
 
 
 def split_lang(args: list[str]) -> tuple[list[str], str | None]:
-    """``args`` without ``--lang X`` / ``--lang=X`` (before a ``--``), and the last X given."""
+    """``args`` without ``--lang X`` / ``--lang=X`` (before a ``--``), and the last X given (``""``
+    for a ``--lang`` at the end with no value)."""
     out: list[str] = []
     value = None
     i = 0
@@ -39,8 +40,8 @@ def split_lang(args: list[str]) -> tuple[list[str], str | None]:
         if a == "--":
             out += args[i:]
             break
-        if a == "--lang" and i + 1 < len(args):
-            value, i = args[i + 1], i + 2
+        if a == "--lang":
+            value, i = (args[i + 1], i + 2) if i + 1 < len(args) else ("", i + 1)  # "": given without a value
             continue
         if a.startswith("--lang="):
             value, i = a.split("=", 1)[1], i + 1
@@ -74,6 +75,10 @@ def choose(args: list[str]) -> tuple[list[str], str | None, BaseException | None
     error = None
     explicit = None
     try:
+        if value == "":
+            from ecopatrol.core.errors import InputError
+
+            raise InputError.keyed("opt.lang_missing", langs=", ".join(i18n.LANGS))
         if value is not None:
             explicit = i18n.check_lang(value)
         else:

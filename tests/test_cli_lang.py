@@ -160,6 +160,8 @@ def test_an_untranslated_error_says_so_in_both_languages(tmp_path, capsys):
 def test_bad_lang_is_a_usage_error(capsys):
     code, _, err = run(capsys, "registry", "check", "x.csv", "--lang", "fr")
     assert code == 2 and "--lang 'fr'" in err and "zh, en" in err
+    code, _, err = run(capsys, "registry", "check", "x.csv", "--lang")
+    assert code == 2 and err == "error: --lang needs a value: one of zh, en"
 
 
 # --- which language ------------------------------------------------------------------------------
