@@ -125,6 +125,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     "dep.dask": {"en": "process-archive runs on Dask, which is not installed ({module} is missing): pip install "
                        "'ecopatrol[dask]'",
                  "zh": "process-archive 需要 Dask，但尚未安装（缺少 {module}）：请运行 pip install 'ecopatrol[dask]' 安装"},
+    "dep.pyserial": {"en": "cannot open serial device {device}: pyserial is not installed — `pip install "
+                           "'pyserial>=3.5'` (a dependency of ecopatrol: reinstalling ecopatrol installs it)",
+                     "zh": "无法打开串口设备 {device}：尚未安装 pyserial——请运行 `pip install 'pyserial>=3.5'`"
+                           "（它是 ecopatrol 的依赖，重新安装 ecopatrol 即可装上）"},
+    "dep.dronekit": {"en": "--dronekit: dronekit is not installed: pip install 'ecopatrol[dronekit]', or leave out "
+                           "--dronekit to use the built-in uploader, which also answers MISSION_REQUEST_INT",
+                     "zh": "--dronekit：尚未安装 dronekit：请运行 pip install 'ecopatrol[dronekit]'，或去掉 --dronekit "
+                           "改用内置上传器（它同样支持 MISSION_REQUEST_INT）"},
+    "dep.pykrige": {"en": "ordinary kriging needs pykrige: `pip install ecopatrol[kriging]`",
+                    "zh": "普通克里金插值需要 pykrige：请运行 `pip install ecopatrol[kriging]` 安装"},
     "dep.postgres": {"en": "a PostgreSQL database needs psycopg 3, which is not installed: pip install "
                            "'ecopatrol[postgres]'",
                      "zh": "使用 PostgreSQL 数据库需要 psycopg 3，但尚未安装：请运行 pip install 'ecopatrol[postgres]' 安装"},

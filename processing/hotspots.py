@@ -239,7 +239,7 @@ def kriging_grid(x, y, values, *, grid: Grid, variogram_model: str = "spherical"
     try:
         from pykrige.ok import OrdinaryKriging
     except ImportError:  # pragma: no cover - depends on the environment
-        raise InputError("ordinary kriging needs pykrige: `pip install ecopatrol[kriging]`") from None
+        raise InputError.keyed("dep.pykrige") from None
     v = np.asarray(values, float)
     ok = np.isfinite(v)
     xs, ys, v = np.asarray(x, float)[ok], np.asarray(y, float)[ok], v[ok]

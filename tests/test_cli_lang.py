@@ -254,3 +254,14 @@ def test_the_demo_summary_in_both_languages():
         _i18n.set_lang("en")
     assert zh[0] == "ecopatrol 演示：输出目录 /nonexistent-demo" and en[0] == "ecopatrol demo: outputs in /nonexistent-demo"
     assert zh[-1] == "  合计         8.6 s" and en[-1] == "  total        8.6 s"  # the same columns
+
+
+@pytest.mark.parametrize("lang, line", [
+    ("zh", "错误：process-archive 需要 Dask，但尚未安装（缺少 dask）：请运行 pip install 'ecopatrol[dask]' 安装"),
+    ("en", "error: process-archive runs on Dask, which is not installed (dask is missing): pip install "
+           "'ecopatrol[dask]'"),
+])
+def test_a_missing_extra_in_either_language(tmp_path, capsys, monkeypatch, lang, line):
+    monkeypatch.setitem(sys.modules, "dask", None)  # import dask → ImportError, as without the extra
+    code, _, err = run(capsys, "process-archive", str(tmp_path), "--out", str(tmp_path / "o"), "--lang", lang)
+    assert code == 1 and err == line

@@ -401,9 +401,7 @@ def _connect(connect: str, *, source_system: int, source_component: int, baud: i
         try:
             import serial  # noqa: F401  (pyserial: pymavlink needs it for serial links)
         except ImportError:
-            raise UploadError(f"cannot open serial device {dev}: pyserial is not installed — "
-                              "`pip install 'pyserial>=3.5'` (a dependency of ecopatrol: reinstalling ecopatrol "
-                              "installs it)") from None
+            raise UploadError.keyed("dep.pyserial", device=dev) from None
     try:
         return mavutil.mavlink_connection(connect, source_system=source_system, source_component=source_component,
                                           baud=baud, autoreconnect=False, dialect="common")
@@ -777,9 +775,7 @@ def import_dronekit():
     try:
         import dronekit
     except ImportError as exc:
-        raise UploadError("--dronekit: dronekit is not installed: pip install 'ecopatrol[dronekit]', or "
-                          "leave out --dronekit to use the built-in uploader, which also answers "
-                          "MISSION_REQUEST_INT") from exc
+        raise UploadError.keyed("dep.dronekit") from exc
     return dronekit
 
 
