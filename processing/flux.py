@@ -28,11 +28,12 @@ import pandas as pd
 from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
 
 from ecopatrol.core.crs import lonlat_to_xy
+from ecopatrol.core.directions import circular_mean_deg
 from ecopatrol.core.dispersion import sigmas
 from ecopatrol.core.errors import InputError
 from ecopatrol.core.weather import Wind, wind_at_height
 
-from ._evidence_util import circular_mean_deg, metric_xy, receptor_agl_m, require_columns
+from ._evidence_util import metric_xy, receptor_agl_m, require_columns
 from .curtain_geometry import (  # noqa: F401  (re-exported)
     Plane, _curtain_groups, _n_full_transects, curtain_span_mask, fit_plane, split_curtains,
 )
