@@ -22,6 +22,11 @@ DEFAULT_INLET_AGL_M = settings.GROUND_INLET_AGL_M  # roof inlet of a monitoring 
 UNUSABLE_FLAGS = ("saturated", "instrument_status", "negative", "gps_quality", "speed_spike")
 
 
+#: candidates (sources, firms) within this likelihood ratio of the most likely one are "ambiguous with" it:
+#: the attribution's plausible group and targeting's pooled events use the one value
+PLAUSIBLE_RATIO = 0.2
+
+
 def require_columns(df: pd.DataFrame, columns, *, what: str = "samples") -> None:
     """Raise InputError naming every missing column."""
     missing = [c for c in columns if c not in df.columns]

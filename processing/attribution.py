@@ -81,6 +81,7 @@ SIGNAL_EFFECTS = N_EFFECTS  # at most this many distinct emitting sources ("sign
 SIGNAL_KAPPA = RESIDUAL_VARIANCE  # residual variance × κ: plume-model residuals are correlated along a track
 SIGNAL_RATE_SD_G_S = EFFECT_PRIOR_SD  # half-normal prior on a signal's rate (enterprise VOC emissions: 0.1–10 g/s)
 SIGNAL_NULL_PRIOR = NULL_PRIOR  # prior probability that a signal slot is unused
+SIGNAL_PRESENT = 0.5  # a signal is there (its rows written, counted) where 1 − P(unused) ≥ this
 SIGNAL_OBS_REL_SD = 0.2  # relative model error of the plume on each sample (sd² = noise² + (0.2 × max(seen, said))²)
 SIGNAL_SPECIES_REL_SD = 0.25  # species rows: relative sd (model error, a facility's scatter around its profile)
 SIGNAL_MODEL_RATE_G_S = 0.1  # "said": what a source emitting this much (the least worth finding) puts on a sample
@@ -94,6 +95,11 @@ class Signals:
     rate_g_s: np.ndarray  # (L, k): posterior mean rate of signal l if it is source j
     null: np.ndarray  # (L,): probability that signal l is not there at all
     n_samples: int = 0
+
+    @property
+    def present(self) -> np.ndarray:
+        """Indices of the signals that are there (probability ≥ :data:`SIGNAL_PRESENT`)."""
+        return np.flatnonzero(self.null < SIGNAL_PRESENT)
 
     @property
     def pip(self) -> np.ndarray:
@@ -173,7 +179,7 @@ def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, e
     mean[:, cols] = m
     signals = Signals(alpha, mean, null, len(rows))
     log.info("signals: %d samples (+ %d species) × %d candidate sources, %d signals present (P ≥ 0.5), "
-             "top source P = %.2f", len(rows), n_species, len(cols), int((null < 0.5).sum()),
+             "top source P = %.2f", len(rows), n_species, len(cols), int((null < SIGNAL_PRESENT).sum()),
              float(signals.pip.max()) if k else 0.0)
     return signals
 
@@ -234,7 +240,7 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
     rows_out += nnls_rows(rates)
     att = pd.DataFrame(rows_out, columns=ATTRIBUTION_COLUMNS)
     log.info("attribution: %d events, %d hotspots, %d signals → %d rows, %d sources with a positive NNLS rate",
-             len(events), 0 if hotspots is None else len(hotspots), int((signals.null < 0.5).sum()), len(att),
+             len(events), 0 if hotspots is None else len(hotspots), len(signals.present), len(att),
              int((rates["rate_g_s"] > 0).sum()))
     return att, rates
 

@@ -19,10 +19,10 @@ from scipy import sparse
 
 from ecopatrol.core.dispersion import plume_frame
 
+from ._evidence_util import PLAUSIBLE_RATIO
 from .attribution_likelihood import rank_candidates, single_source_likelihood
 from .plume_operator import PlumeOperator
 
-PLAUSIBLE_RATIO = 0.2  # candidates within this posterior ratio of the best are "ambiguous with" it
 COLLINEAR_DEG = 20.0  # … and "collinear along the wind" when one lies within this angle upwind of the other
 SIGNAL_CREDIBLE = 0.95  # a signal's credible set: the most probable sources holding this much of it
 ATTRIBUTION_COLUMNS = [
@@ -225,7 +225,7 @@ def signal_rows(op: PlumeOperator, signals, design: tuple[np.ndarray, sparse.csc
     rows, A = design
     ent_all = op.sources["enterprise_id"].to_numpy()
     n_cand = int((signals.alpha.sum(0) > 0).sum())
-    present = np.flatnonzero(signals.null < 0.5)
+    present = signals.present
     order = present[np.argsort(-(1 - signals.null[present]) * signals.alpha[present].max(1), kind="stable")]
     out = []
     for s_i, l_ in enumerate(order, start=1):

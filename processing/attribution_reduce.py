@@ -259,7 +259,7 @@ def emission_signals_reduced(op: at.PlumeOperator, enh: np.ndarray, noise: np.nd
     signals = at.Signals(alpha, mean, null, len(rows))
     log.info("signals (all samples, sufficient statistics): %d samples (+ %d species) × %d candidate sources, "
              "%d signals present (P ≥ 0.5), top source P = %.2f", len(rows), n_species, len(cols),
-             int((null < 0.5).sum()), float(signals.pip.max()) if k else 0.0)
+             int((null < at.SIGNAL_PRESENT).sum()), float(signals.pip.max()) if k else 0.0)
     return signals
 
 

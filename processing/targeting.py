@@ -46,7 +46,7 @@ from ecopatrol.core.artefacts.evidence import read_evidence
 from ecopatrol.core.artefacts.targets import write_targets  # noqa: F401  (re-exported: the writer of targets.csv)
 from ecopatrol.core.errors import InputError
 
-from ._evidence_util import lonlat_of, write_csv
+from ._evidence_util import PLAUSIBLE_RATIO, lonlat_of, write_csv
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,6 @@ MIN_SHARE = 0.1  # an evidence item must explain ≥ 10 % of the enhancement to 
 FLUX_WEIGHT = 0.6
 EVIDENCE_WEIGHT = 0.95
 POSITIVE_LIST_FACTOR = 0.3
-PLAUSIBLE_RATIO = 0.2  # as in attribution: firms within this likelihood ratio of the best are ambiguous
 POOL_TEMPER = 1.0  # scale of the pooled log Bayes factors (1: the product of the events' likelihood ratios)
 SHARE_CRED_MIN = 0.3  # event/hotspot shares of a source without a significant all-samples rate
 SIGNAL_WEIGHT = 1.0  # the sparse attribution's emission probability counts as it is
@@ -74,6 +73,27 @@ def _industry_weight(industry: str) -> float:
     if any(k in s for k in VOC_INDUSTRIES):
         return 0.7
     return 0.3
+
+
+def registry_risk(industry_weight: np.ndarray, violations_3y: np.ndarray, days_since_inspection: np.ndarray) -> np.ndarray:
+    """The registry risk (0–1) of each firm: 0.4 × industry + 0.35 × violations + 0.25 × staleness.
+
+    Industry weight from :func:`_industry_weight`; violations in 3 years saturate at 3; an
+    inspection counts as stale after two years, and never inspected (NaN days) as fully stale.
+    """
+    stale = np.where(np.isfinite(days_since_inspection), np.clip(days_since_inspection / 730.0, 0, 1), 1.0)
+    return 0.4 * industry_weight + 0.35 * np.clip(violations_3y / 3.0, 0, 1) + 0.25 * stale
+
+
+def priority_score(evidence: np.ndarray, risk: np.ndarray, positive_list: np.ndarray, *,
+                   risk_factor: np.ndarray | float = 1.0) -> np.ndarray:
+    """``EVIDENCE_WEIGHT`` × evidence + the rest × risk (× ``POSITIVE_LIST_FACTOR`` on the positive list, × ``risk_factor``).
+
+    The positive list discounts registry suspicion, never measured evidence; ``risk_factor``
+    lowers the risk further (a season's clean covered days).
+    """
+    return EVIDENCE_WEIGHT * evidence + (1 - EVIDENCE_WEIGHT) * risk * np.where(positive_list, POSITIVE_LIST_FACTOR,
+                                                                               1.0) * risk_factor
 
 
 def _evidence_tables(evidence) -> dict:
@@ -278,13 +298,11 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
     if ledger is not None:  # on-site outcomes: violations raise the prior, clean follow-ups lower the evidence
         evidence, viol, last = ledger.apply(eid, evidence, viol, last)
     days = np.maximum(((ref - last).dt.total_seconds() / 86400.0).to_numpy(float), 0.0)
-    stale = np.where(np.isfinite(days), np.clip(days / 730.0, 0, 1), 1.0)
-    risk = 0.4 * ind_w + 0.35 * np.clip(viol / 3.0, 0, 1) + 0.25 * stale
+    risk = registry_risk(ind_w, viol, days)
     pos = ent["positive_list"].fillna(False).astype(bool).to_numpy() if "positive_list" in ent.columns \
         else np.zeros(len(ent), bool)
     has_ev = evidence >= EVIDENCE_MIN
-    # the positive list discounts registry suspicion, never measured evidence
-    score = EVIDENCE_WEIGHT * evidence + (1 - EVIDENCE_WEIGHT) * risk * np.where(pos, POSITIVE_LIST_FACTOR, 1.0)
+    score = priority_score(evidence, risk, pos)
     rows_reasons = _reason_texts(eid, reasons, has_ev, ind, ind_w, viol, days, pos, ledger)
     lon, lat = lonlat_of(ent)
     out = pd.DataFrame({
