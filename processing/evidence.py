@@ -276,15 +276,8 @@ def build_evidence(
     hot, outer, n_polys = _hotspot_polygons(segments, cells, bool(drone.any()), enh, segment_m, crs)
     grid, cell, bw = _kernel_raster(ann, enh, crs, raster_cell_m, bandwidth_m, out_dir / "hotspots.tif")
 
-    if area is not None:
-        att, rates = attribution.attribute(ann, events, area, species=species, wind=w0, hotspots=outer, crs=crs,
-                                           event_of=event_of, seed=seed)
-    else:
-        att = pd.DataFrame(columns=attribution.ATTRIBUTION_COLUMNS)
-        rates = pd.DataFrame(columns=list(RATES_COLUMNS))
-        skipped += [f"attribution: {NO_AREA}; pass --area FOLDER to attribute events and hotspots to its "
-                    "enterprises",
-                    f"rates: {NO_AREA}; no NNLS or signal rates of registered sources"]
+    att, rates = _attribution_or_skip(ann, events, event_of, area, species=species, wind=w0, hotspots=outer,
+                                      crs=crs, seed=seed, skipped=skipped)
     plan, drone_plan = _drone_plan(plan, plan_name, samples)
     fl = _flux_or_skip(samples, area, species, w0, crs, plan, skipped)
     if area is None:
@@ -307,6 +300,17 @@ def build_evidence(
              "%d attribution rows, %d curtains → %s", species, len(samples), summary["n_events"],
              summary["n_confirmed_events"], len(segments), len(cells), len(hot), len(att), len(fl), out_dir)
     return EvidenceResult(out_dir, species, events, seg_out, cells_out, hot_out, att, rates, fl, grid, summary)
+
+
+def _attribution_or_skip(ann, events, event_of, area, *, species, wind, hotspots, crs, seed, skipped: list[str]):
+    """``(attribution, rates)`` of the area's sources; without an area, empty tables and the reasons in ``skipped``."""
+    if area is not None:
+        return attribution.attribute(ann, events, area, species=species, wind=wind, hotspots=hotspots, crs=crs,
+                                     event_of=event_of, seed=seed)
+    skipped += [f"attribution: {NO_AREA}; pass --area FOLDER to attribute events and hotspots to its "
+                "enterprises",
+                f"rates: {NO_AREA}; no NNLS or signal rates of registered sources"]
+    return pd.DataFrame(columns=attribution.ATTRIBUTION_COLUMNS), pd.DataFrame(columns=list(RATES_COLUMNS))
 
 
 def _usable_samples(samples: pd.DataFrame) -> tuple[pd.DataFrame, int]:

@@ -229,13 +229,7 @@ def georeference(
     run = _Run(track_paths, sensor_paths, reads, records, _track_arrays(track_df, crs), dem_sampler(dem),
                lag_v, off_v, search_s, response_s, max_gap_s, platform_id, mission_id, platform_kind)
 
-    quarantines = [r.quarantine for r in reads.values() if len(r.quarantine)]
-    for path, rows, reason in drops:  # superseded track points (record numbers are 1-based)
-        quarantines.append(quarantine_rows(path, rows, reason))
-    drop_count = {}
-    for path, rows, _ in drops:
-        drop_count[path] = drop_count.get(path, 0) + len(rows)
-
+    quarantines, drop_count = _read_quarantine(reads, drops)
     provenance = _track_provenance(run, drop_count)
     parts, clocks = [], {}
     for p in sensor_paths:
@@ -272,6 +266,17 @@ def _read_inputs(track_paths: list[Path], sensor_paths: list[Path], *, mapping, 
             raise InputError(f"`{p.name}` ({r.format}) is a track without concentrations: pass it with --track")
         reads[p] = r
     return reads, records
+
+
+def _read_quarantine(reads: dict[Path, ReadResult], drops: list) -> tuple[list[pd.DataFrame], dict]:
+    """The readers' quarantined rows plus the superseded track points, and how many of those per file."""
+    quarantines = [r.quarantine for r in reads.values() if len(r.quarantine)]
+    for path, rows, reason in drops:  # superseded track points (record numbers are 1-based)
+        quarantines.append(quarantine_rows(path, rows, reason))
+    drop_count = {}
+    for path, rows, _ in drops:
+        drop_count[path] = drop_count.get(path, 0) + len(rows)
+    return quarantines, drop_count
 
 
 def _track_provenance(run: _Run, drop_count: dict) -> list[dict]:
