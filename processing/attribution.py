@@ -153,18 +153,7 @@ def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, e
     cols = np.flatnonzero(_touched(A) >= MIN_TOUCHED)
     if len(cols) == 0:
         return empty
-    e = np.nan_to_num(enh[rows])
-    species_rel_sd = SIGNAL_SPECIES_REL_SD if species_rel_sd is None else species_rel_sd
-    co = sparse.coo_matrix(A[:, cols])  # sparse: plumes reach few samples
-    blocks = [_weighted_block(co, np.ones(len(cols)), e, noise[rows], obs_rel_sd)]
-    for enh_s, noise_s, frac_s in species or []:
-        es = np.asarray(enh_s, float)[rows]
-        ns = np.asarray(noise_s, float)[rows]
-        ok = np.isfinite(es) & np.isfinite(ns) & (ns > 0)
-        if ok.sum() < 3:
-            continue
-        blocks.append(_weighted_block(co, np.asarray(frac_s, float)[cols], np.where(ok, np.nan_to_num(es), 0.0),
-                                      np.where(ok, ns, 1.0), species_rel_sd, keep=ok))
+    blocks = _signal_blocks(A, rows, cols, enh, noise, obs_rel_sd, species, species_rel_sd)
     X = sparse.vstack([b[0] for b in blocks]).tocsc()
     XW = sparse.vstack([b[1] for b in blocks]).tocsc()
     y = np.concatenate([b[2] for b in blocks])
@@ -182,6 +171,28 @@ def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, e
              "top source P = %.2f", len(rows), n_species, len(cols), int((null < SIGNAL_PRESENT).sum()),
              float(signals.pip.max()) if k else 0.0)
     return signals
+
+
+def _signal_blocks(A: sparse.csc_matrix, rows: np.ndarray, cols: np.ndarray, enh: np.ndarray, noise: np.ndarray,
+                   obs_rel_sd: float, species, species_rel_sd: float | None) -> list[tuple]:
+    """The ``(X, Ω ∘ X, y)`` blocks of the signals' regression: the enhancement, then each usable species.
+
+    ``A`` is the design's unit matrix on ``rows``, restricted to the columns ``cols``; a species
+    (``(enhancement, noise, mass fraction per source)``) counts where ≥ 3 of its samples are usable.
+    """
+    e = np.nan_to_num(enh[rows])
+    species_rel_sd = SIGNAL_SPECIES_REL_SD if species_rel_sd is None else species_rel_sd
+    co = sparse.coo_matrix(A[:, cols])  # sparse: plumes reach few samples
+    blocks = [_weighted_block(co, np.ones(len(cols)), e, noise[rows], obs_rel_sd)]
+    for enh_s, noise_s, frac_s in species or []:
+        es = np.asarray(enh_s, float)[rows]
+        ns = np.asarray(noise_s, float)[rows]
+        ok = np.isfinite(es) & np.isfinite(ns) & (ns > 0)
+        if ok.sum() < 3:
+            continue
+        blocks.append(_weighted_block(co, np.asarray(frac_s, float)[cols], np.where(ok, np.nan_to_num(es), 0.0),
+                                      np.where(ok, ns, 1.0), species_rel_sd, keep=ok))
+    return blocks
 
 
 def _weighted_block(co: sparse.coo_matrix, frac: np.ndarray, e: np.ndarray, noise: np.ndarray, rel_sd: float,

@@ -228,24 +228,13 @@ def emission_signals_reduced(op: at.PlumeOperator, enh: np.ndarray, noise: np.nd
     cols = np.flatnonzero(at._touched(A) >= at.MIN_TOUCHED)
     if len(cols) == 0:
         return empty
-    e = np.nan_to_num(enh[rows])
-    species_rel_sd = at.SIGNAL_SPECIES_REL_SD if species_rel_sd is None else species_rel_sd
-    co = sparse.coo_matrix(A[:, cols])
-    X, XW, y = at._weighted_block(co, np.ones(len(cols)), e, noise[rows], obs_rel_sd)
+    (X, XW, y), *species_blocks = at._signal_blocks(A, rows, cols, enh, noise, obs_rel_sd, species, species_rel_sd)
     M = (XW.T @ X).tocsr()
     c = np.asarray(XW.T @ y).ravel()
-    n_species = 0
-    for enh_s, noise_s, frac_s in species or []:
-        es = np.asarray(enh_s, float)[rows]
-        ns = np.asarray(noise_s, float)[rows]
-        ok = np.isfinite(es) & np.isfinite(ns) & (ns > 0)
-        if ok.sum() < 3:
-            continue
-        Xs, XWs, ys = at._weighted_block(co, np.asarray(frac_s, float)[cols], np.where(ok, np.nan_to_num(es), 0.0),
-                                         np.where(ok, ns, 1.0), species_rel_sd, keep=ok)
+    for Xs, XWs, ys in species_blocks:
         M = M + (XWs.T @ Xs).tocsr()
         c = c + np.asarray(XWs.T @ ys).ravel()
-        n_species += 1
+    n_species = len(species_blocks)
     ent = op.sources["enterprise_id"].astype(str).to_numpy()[cols]
     _, inv, counts = np.unique(ent, return_inverse=True, return_counts=True)
     log_prior = -math.log(len(counts)) - np.log(counts[inv].astype(float))
