@@ -64,7 +64,8 @@ from .attribution_likelihood import (  # noqa: F401
     UNKNOWN_SOURCE_PENALTY, rank_candidates, single_source_likelihood,
 )
 from .attribution_rates import (  # noqa: F401
-    MAX_ROWS, MIN_TOUCHED, SUPPORT_SD, SUPPORT_SHARE, _design, _touched, estimate_rates, estimate_rates_cov,
+    MAX_ROWS, MIN_TOUCHED, SUPPORT_SD, SUPPORT_SHARE, _design, _rates_finish, _rates_start, _touched, estimate_rates,
+    estimate_rates_cov,
 )
 from .plume_operator import (  # noqa: F401
     DEFAULT_SITE_SOURCE_HEIGHT_M, RISE_DISTANCE_M, WIND_WINDOW_S, PlumeOperator, _Pass, build_operator,

@@ -50,6 +50,21 @@ def _design(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, exceed: np.nd
     return rows, A
 
 
+def _rates_start(op: PlumeOperator, rows: np.ndarray, A: sparse.spmatrix) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The empty rates table (rate 0, sd NaN, samples each source touches), its zero covariance, and the
+    columns a fit may use (sources reaching ≥ ``MIN_TOUCHED`` of the design's ``rows``; none without rows)."""
+    k = len(op.sources)
+    out = pd.DataFrame({"source_id": op.sources["source_id"], "enterprise_id": op.sources["enterprise_id"],
+                        "rate_g_s": np.zeros(k), "rate_sd_g_s": np.full(k, np.nan),
+                        "n_samples_touched": np.zeros(k, int)})
+    cov_all = np.zeros((k, k))
+    if len(rows) == 0:
+        return out, cov_all, np.zeros(0, int)
+    touched = _touched(A)
+    out["n_samples_touched"] = touched.astype(int)
+    return out, cov_all, np.flatnonzero(touched >= MIN_TOUCHED)
+
+
 def estimate_rates(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, **kwargs) -> pd.DataFrame:
     """Emission rates (g/s) of all candidate sources at once by NNLS (see :func:`estimate_rates_cov`)."""
     return estimate_rates_cov(op, enh, noise, **kwargs)[0]
@@ -73,16 +88,7 @@ def estimate_rates_cov(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *,
     sd on the active set with ``model_rel_sd`` × rate (Gaussian-plume model error).
     """
     rows, A = design if design is not None else _design(op, enh, noise, exceed, max_rows, seed)
-    k = len(op.sources)
-    out = pd.DataFrame({"source_id": op.sources["source_id"], "enterprise_id": op.sources["enterprise_id"],
-                        "rate_g_s": np.zeros(k), "rate_sd_g_s": np.full(k, np.nan),
-                        "n_samples_touched": np.zeros(k, int)})
-    cov_all = np.zeros((k, k))
-    if len(rows) == 0:
-        return out, cov_all
-    touched = _touched(A)
-    out["n_samples_touched"] = touched.astype(int)
-    cols = np.flatnonzero(touched >= MIN_TOUCHED)
+    out, cov_all, cols = _rates_start(op, rows, A)
     if len(cols) == 0:
         return out, cov_all
     e_rows = np.nan_to_num(enh[rows])
@@ -95,14 +101,22 @@ def estimate_rates_cov(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *,
     q, keep, n_weak = _fit_supported(Ad, b, codes_rows, prior_rate_sd_g_s, min_support)
     active = q > 0
     sd, cov_act = _rate_sd(Ad, b, q, len(rows), prior_rate_sd_g_s)
+    _rates_finish(out, cov_all, cols, q, keep, sd, cov_act, model_rel_sd)
+    log.info("NNLS: %d samples × %d candidate sources, %d with a positive rate (total %.3g g/s), "
+             "%d without minimum support set to 0", len(rows), len(cols), int(active.sum()), float(q.sum()), n_weak)
+    return out, cov_all
+
+
+def _rates_finish(out: pd.DataFrame, cov_all: np.ndarray, cols: np.ndarray, q: np.ndarray, keep: np.ndarray,
+                  sd: np.ndarray, cov_act: np.ndarray, model_rel_sd: float) -> None:
+    """Write the fitted rates into ``out`` and ``cov_all`` (in place): each sd combined with ``model_rel_sd`` × rate,
+    NaN for the unsupported sources; the covariance on the active set."""
+    active = q > 0
     sd = np.sqrt(sd**2 + (model_rel_sd * q) ** 2)
     sd[~keep] = np.nan  # unsupported: no estimate
     cov_all[np.ix_(cols[active], cols[active])] = cov_act
     out.loc[cols, "rate_g_s"] = q
     out.loc[cols, "rate_sd_g_s"] = sd
-    log.info("NNLS: %d samples × %d candidate sources, %d with a positive rate (total %.3g g/s), "
-             "%d without minimum support set to 0", len(rows), len(cols), int(active.sum()), float(q.sum()), n_weak)
-    return out, cov_all
 
 
 def _fit_supported(Ad: np.ndarray, b: np.ndarray, codes_rows: np.ndarray, prior_rate_sd_g_s: float,

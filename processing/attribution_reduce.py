@@ -145,16 +145,7 @@ def estimate_rates_reduced(op: at.PlumeOperator, enh: np.ndarray, noise: np.ndar
     for why the minimiser is the same.
     """
     rows, A = red.design
-    k = len(op.sources)
-    out = pd.DataFrame({"source_id": op.sources["source_id"], "enterprise_id": op.sources["enterprise_id"],
-                        "rate_g_s": np.zeros(k), "rate_sd_g_s": np.full(k, np.nan),
-                        "n_samples_touched": np.zeros(k, int)})
-    cov_all = np.zeros((k, k))
-    if len(rows) == 0:
-        return out, cov_all
-    touched = at._touched(A)
-    out["n_samples_touched"] = touched.astype(int)
-    cols = np.flatnonzero(touched >= at.MIN_TOUCHED)
+    out, cov_all, cols = at._rates_start(op, rows, A)
     if len(cols) == 0:
         return out, cov_all
     e_rows = np.nan_to_num(enh[rows])
@@ -205,11 +196,7 @@ def estimate_rates_reduced(op: at.PlumeOperator, enh: np.ndarray, noise: np.ndar
     if active.any():
         cov_act = np.linalg.pinv(G[np.ix_(active, active)] / s2 + np.eye(int(active.sum())) / prior_rate_sd_g_s**2)
         sd[active] = np.sqrt(np.clip(np.diag(cov_act), 0, None))
-    sd = np.sqrt(sd**2 + (model_rel_sd * q) ** 2)
-    sd[~keep] = np.nan
-    cov_all[np.ix_(cols[active], cols[active])] = cov_act
-    out.loc[cols, "rate_g_s"] = q
-    out.loc[cols, "rate_sd_g_s"] = sd
+    at._rates_finish(out, cov_all, cols, q, keep, sd, cov_act, model_rel_sd)
     log.info("NNLS (all samples, Gram): %d samples × %d candidate sources, %d with a positive rate (total %.3g g/s), "
              "%d without minimum support set to 0", len(rows), len(cols), int(active.sum()), float(q.sum()), n_weak)
     return out, cov_all
