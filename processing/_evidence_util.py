@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pandas as pd
 from ecopatrol.core import settings
 from ecopatrol.core.artefacts.samples import platform_kind_of
 from ecopatrol.core.crs import local_metric_crs, lonlat_to_xy
+from ecopatrol.core.directions import circular_mean_by_group_deg
 from ecopatrol.core.errors import InputError
 from ecopatrol.core.io import atomic_path
 from ecopatrol.core.weather import Wind, wind_at_height
@@ -20,6 +20,11 @@ RECORD_KEYS = ("platform_id", "mission_id")  # one continuous analyser record
 DEFAULT_INLET_AGL_M = settings.GROUND_INLET_AGL_M  # roof inlet of a monitoring van (ground vehicles: GPS heights are too noisy)
 # QA flags (processing.qc) that make a concentration unusable as evidence; "stationary" is not one
 UNUSABLE_FLAGS = ("saturated", "instrument_status", "negative", "gps_quality", "speed_spike")
+
+
+#: candidates (sources, firms) within this likelihood ratio of the most likely one are "ambiguous with" it:
+#: the attribution's plausible group and targeting's pooled events use the one value
+PLAUSIBLE_RATIO = 0.2
 
 
 def require_columns(df: pd.DataFrame, columns, *, what: str = "samples") -> None:
@@ -93,17 +98,6 @@ def usable_mask(df: pd.DataFrame) -> np.ndarray:
     return ~bad
 
 
-def circular_mean_deg(deg: np.ndarray, weights: np.ndarray | None = None) -> float:
-    """Mean direction (degrees) of finite values, NaN if none."""
-    d = np.asarray(deg, float)
-    w = np.ones_like(d) if weights is None else np.asarray(weights, float)
-    ok = np.isfinite(d) & np.isfinite(w)
-    if not ok.any():
-        return math.nan
-    r = np.radians(d[ok])
-    return float(np.degrees(np.arctan2((w[ok] * np.sin(r)).sum(), (w[ok] * np.cos(r)).sum())) % 360.0)
-
-
 def wind_codes(samples: pd.DataFrame, window_s: float) -> tuple[np.ndarray, pd.DataFrame]:
     """The wind of each sample's moment and integer codes of the samples that share it.
 
@@ -168,13 +162,10 @@ def wind_per_pass(samples: pd.DataFrame, codes: np.ndarray, default: Wind | None
         s = s / wind_at_height(1.0, receptor_agl_m(samples), str(stab).upper())
         ok = np.isfinite(d) & np.isfinite(s)
         if ok.any():
-            r = np.radians(d[ok])
-            sx = np.bincount(codes[ok], np.sin(r), minlength=n)
-            cx = np.bincount(codes[ok], np.cos(r), minlength=n)
             cnt = np.bincount(codes[ok], minlength=n)
             sp = np.bincount(codes[ok], s[ok], minlength=n)
             has = cnt > 0
-            out.loc[has, "from_deg"] = (np.degrees(np.arctan2(sx[has], cx[has])) % 360.0)
+            out.loc[has, "from_deg"] = circular_mean_by_group_deg(np.where(ok, d, np.nan), codes, n)[has]
             out.loc[has, "speed_m_s"] = sp[has] / cnt[has]
             out.loc[has, "measured"] = True
     if default is not None:

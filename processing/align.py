@@ -464,33 +464,73 @@ def estimate_delay_crossings(
     if len(ia) == 0:
         return DelayEstimate(np.nan, 0.0, "not estimable: no crossings close enough in time")
     grid = np.arange(search_s[0], search_s[1] + step_s / 2, step_s)
-    q = tau[None, :] - grid[:, None]  # (grid, events)
-    inside = (q >= track.t_s[0]) & (q <= track.t_s[-1])
-    x, y, vx, vy = _track_state(track, vx_tr, vy_tr, q)
-    moving = inside & (np.hypot(vx, vy) > min_speed_m_s)
-    d2 = (x[:, ia] - x[:, ib]) ** 2 + (y[:, ia] - y[:, ib]) ** 2
-    dv = np.hypot(vx[:, ia] - vx[:, ib], vy[:, ia] - vy[:, ib])
-    sp = np.hypot(vx[:, ia], vy[:, ia]) + np.hypot(vx[:, ib], vy[:, ib])
-    lever = np.where(sp > 0, dv / np.maximum(sp, 1e-9), 0.0)  # 0 same direction … 1 opposite
     # Crossings of one plume on adjacent passes have comparable strengths; a strong crossing
     # must not outweigh the many consistent weak ones (a chance coincidence of two strong
     # crossings at a wrong delay would otherwise win).
     similar = np.sqrt(np.minimum(strength[ia], strength[ib]) / np.maximum(strength[ia], strength[ib]))
     w_pair = similar / (1.0 + dt_pair / meander_time_s)
-    valid = moving[:, ia] & moving[:, ib]
-    score = np.where(valid, w_pair[None, :] * lever * np.exp(-d2 / (2 * match_radius_m**2)), 0.0).sum(axis=1)
+    score = _crossing_score(track, (vx_tr, vy_tr), tau, ia, ib, grid, w_pair, match_radius_m=match_radius_m,
+                            min_speed_m_s=min_speed_m_s)
     if not (score > 0).any():
         return DelayEstimate(np.nan, 0.0, "not estimable: no crossings seen from different directions")
     # smooth the coarse curve over ±1 s before taking its maximum
     sm = pd.Series(score).rolling(5, center=True, min_periods=1).mean().to_numpy()
     d0 = float(grid[int(np.argmax(sm))])
     curve = pd.Series(sm, index=grid)
+    est_d, est_sd, n_used = _refine_crossing_delay(track, (vx_tr, vy_tr), tau, ia, ib, similar, dt_pair, d0,
+                                                   match_radius_m=match_radius_m, meander_time_s=meander_time_s,
+                                                   min_speed_m_s=min_speed_m_s, min_pairs=min_pairs)
+    if n_used < min_pairs:
+        return DelayEstimate(round(d0, 2), 0.0, "plume crossings: too few matched pairs to refine "
+                             f"({n_used})", n_used, float(sm.max()), curve)
+    # a rival peak of the coarse score away from the estimate means the matching itself is
+    # ambiguous: the spread of the matched pairs then says nothing, so the contrast scales it
+    away = np.abs(grid - est_d) > 3.0
+    second = float(sm[away].max()) if away.any() else 0.0
+    contrast = max(0.0, 1.0 - second / float(sm.max())) if sm.max() > 0 else 0.0
+    conf = float(erf(1.0 / (np.sqrt(2.0) * est_sd)) * min(1.0, n_used / 6.0) * min(1.0, 2.0 * contrast))
+    log.debug("crossing delay %.2f ± %.2f s from %d pairs (%d crossings)", est_d, est_sd, n_used, len(ev))
+    return DelayEstimate(round(est_d, 2), round(conf, 3),
+                         f"plume crossings matched across passes ({n_used} pairs of {len(ev)} crossings)",
+                         n_used, float(sm.max()), curve, sd_s=round(est_sd, 3))
 
+
+def _crossing_score(track: TrackArrays, v_tr: tuple[np.ndarray, np.ndarray], tau: np.ndarray, ia: np.ndarray,
+                    ib: np.ndarray, grid: np.ndarray, w_pair: np.ndarray, *, match_radius_m: float,
+                    min_speed_m_s: float) -> np.ndarray:
+    """The coarse kernel score of each candidate delay in ``grid``: matched pairs of crossings, weighted.
+
+    A pair (``ia``, ``ib``) counts where both crossings lie on the moving track at ``τ − D``, by
+    its weight ``w_pair``, its lever (0 same direction … 1 opposite) and a Gaussian kernel of
+    their separation (``match_radius_m``).
+    """
+    q = tau[None, :] - grid[:, None]  # (grid, events)
+    inside = (q >= track.t_s[0]) & (q <= track.t_s[-1])
+    x, y, vx, vy = _track_state(track, v_tr[0], v_tr[1], q)
+    moving = inside & (np.hypot(vx, vy) > min_speed_m_s)
+    d2 = (x[:, ia] - x[:, ib]) ** 2 + (y[:, ia] - y[:, ib]) ** 2
+    dv = np.hypot(vx[:, ia] - vx[:, ib], vy[:, ia] - vy[:, ib])
+    sp = np.hypot(vx[:, ia], vy[:, ia]) + np.hypot(vx[:, ib], vy[:, ib])
+    lever = np.where(sp > 0, dv / np.maximum(sp, 1e-9), 0.0)  # 0 same direction … 1 opposite
+    valid = moving[:, ia] & moving[:, ib]
+    return np.where(valid, w_pair[None, :] * lever * np.exp(-d2 / (2 * match_radius_m**2)), 0.0).sum(axis=1)
+
+
+def _refine_crossing_delay(track: TrackArrays, v_tr: tuple[np.ndarray, np.ndarray], tau: np.ndarray,
+                           ia: np.ndarray, ib: np.ndarray, similar: np.ndarray, dt_pair: np.ndarray, d0: float, *,
+                           match_radius_m: float, meander_time_s: float, min_speed_m_s: float,
+                           min_pairs: int) -> tuple[float, float, int]:
+    """Refine the coarse delay ``d0`` from each matched pair's own delay ``D0 + Δs / |Δv|``.
+
+    Re-linearised up to 3 times around the current estimate: a robust (Huber) weighted mean of
+    the per-pair delays, its standard error from their spread and the effective number of
+    independent crossings. Returns ``(delay_s, sd_s, pairs used)``; fewer than ``min_pairs``
+    pairs: the estimate so far and that count.
+    """
     est_d, est_sd, n_used = d0, np.inf, 0
-    pairs_d = np.zeros(0)
     for _ in range(3):  # re-linearise around the current estimate
         qq = tau - est_d
-        xi, yi, vxi, vyi = _track_state(track, vx_tr, vy_tr, qq)
+        xi, yi, vxi, vyi = _track_state(track, v_tr[0], v_tr[1], qq)
         ok_e = (qq >= track.t_s[0]) & (qq <= track.t_s[-1]) & (np.hypot(vxi, vyi) > min_speed_m_s)
         dvx, dvy = vxi[ia] - vxi[ib], vyi[ia] - vyi[ib]
         dvn = np.hypot(dvx, dvy)
@@ -505,13 +545,7 @@ def estimate_delay_crossings(
         # P(D) ≈ P(D0) − v (D − D0): the along-lever separation closes at D0 + ds / |Δv|
         pairs_d = est_d + ds / dvn[use]
         w = dvn[use] ** 2 * similar[use] / (1.0 + dt_pair[use] / meander_time_s)
-        # robust (Huber) weighted mean of the per-pair delays
-        m = np.average(pairs_d, weights=w)
-        for _ in range(10):
-            res = pairs_d - m
-            s = 1.4826 * np.median(np.abs(res)) + 0.1
-            hw = w * np.minimum(1.0, 1.5 * s / np.maximum(np.abs(res), 1e-9))
-            m = np.average(pairs_d, weights=hw)
+        m, hw = _huber_mean(pairs_d, w)
         n_ev = len(np.unique(np.r_[a, b]))
         n_eff = min(hw.sum() ** 2 / np.sum(hw**2), n_ev / 2.0)
         spread = np.sqrt(np.average((pairs_d - m) ** 2, weights=hw))
@@ -521,19 +555,18 @@ def estimate_delay_crossings(
         est_d = float(m)
         if moved < 0.05:
             break
-    if n_used < min_pairs:
-        return DelayEstimate(round(d0, 2), 0.0, "plume crossings: too few matched pairs to refine "
-                             f"({n_used})", n_used, float(sm.max()), curve)
-    # a rival peak of the coarse score away from the estimate means the matching itself is
-    # ambiguous: the spread of the matched pairs then says nothing, so the contrast scales it
-    away = np.abs(grid - est_d) > 3.0
-    second = float(sm[away].max()) if away.any() else 0.0
-    contrast = max(0.0, 1.0 - second / float(sm.max())) if sm.max() > 0 else 0.0
-    conf = float(erf(1.0 / (np.sqrt(2.0) * est_sd)) * min(1.0, n_used / 6.0) * min(1.0, 2.0 * contrast))
-    log.debug("crossing delay %.2f ± %.2f s from %d pairs (%d crossings)", est_d, est_sd, n_used, len(ev))
-    return DelayEstimate(round(est_d, 2), round(conf, 3),
-                         f"plume crossings matched across passes ({n_used} pairs of {len(ev)} crossings)",
-                         n_used, float(sm.max()), curve, sd_s=round(est_sd, 3))
+    return est_d, est_sd, n_used
+
+
+def _huber_mean(values: np.ndarray, w: np.ndarray, *, iterations: int = 10) -> tuple[float, np.ndarray]:
+    """Robust (Huber, 1.5 MAD-sd) weighted mean of ``values`` and the final weights."""
+    m = np.average(values, weights=w)
+    for _ in range(iterations):
+        res = values - m
+        s = 1.4826 * np.median(np.abs(res)) + 0.1
+        hw = w * np.minimum(1.0, 1.5 * s / np.maximum(np.abs(res), 1e-9))
+        m = np.average(values, weights=hw)
+    return m, hw
 
 
 @dataclass

@@ -145,16 +145,7 @@ def estimate_rates_reduced(op: at.PlumeOperator, enh: np.ndarray, noise: np.ndar
     for why the minimiser is the same.
     """
     rows, A = red.design
-    k = len(op.sources)
-    out = pd.DataFrame({"source_id": op.sources["source_id"], "enterprise_id": op.sources["enterprise_id"],
-                        "rate_g_s": np.zeros(k), "rate_sd_g_s": np.full(k, np.nan),
-                        "n_samples_touched": np.zeros(k, int)})
-    cov_all = np.zeros((k, k))
-    if len(rows) == 0:
-        return out, cov_all
-    touched = at._touched(A)
-    out["n_samples_touched"] = touched.astype(int)
-    cols = np.flatnonzero(touched >= at.MIN_TOUCHED)
+    out, cov_all, cols = at._rates_start(op, rows, A)
     if len(cols) == 0:
         return out, cov_all
     e_rows = np.nan_to_num(enh[rows])
@@ -205,11 +196,7 @@ def estimate_rates_reduced(op: at.PlumeOperator, enh: np.ndarray, noise: np.ndar
     if active.any():
         cov_act = np.linalg.pinv(G[np.ix_(active, active)] / s2 + np.eye(int(active.sum())) / prior_rate_sd_g_s**2)
         sd[active] = np.sqrt(np.clip(np.diag(cov_act), 0, None))
-    sd = np.sqrt(sd**2 + (model_rel_sd * q) ** 2)
-    sd[~keep] = np.nan
-    cov_all[np.ix_(cols[active], cols[active])] = cov_act
-    out.loc[cols, "rate_g_s"] = q
-    out.loc[cols, "rate_sd_g_s"] = sd
+    at._rates_finish(out, cov_all, cols, q, keep, sd, cov_act, model_rel_sd)
     log.info("NNLS (all samples, Gram): %d samples × %d candidate sources, %d with a positive rate (total %.3g g/s), "
              "%d without minimum support set to 0", len(rows), len(cols), int(active.sum()), float(q.sum()), n_weak)
     return out, cov_all
@@ -228,24 +215,13 @@ def emission_signals_reduced(op: at.PlumeOperator, enh: np.ndarray, noise: np.nd
     cols = np.flatnonzero(at._touched(A) >= at.MIN_TOUCHED)
     if len(cols) == 0:
         return empty
-    e = np.nan_to_num(enh[rows])
-    species_rel_sd = at.SIGNAL_SPECIES_REL_SD if species_rel_sd is None else species_rel_sd
-    co = sparse.coo_matrix(A[:, cols])
-    X, XW, y = at._weighted_block(co, np.ones(len(cols)), e, noise[rows], obs_rel_sd)
+    (X, XW, y), *species_blocks = at._signal_blocks(A, rows, cols, enh, noise, obs_rel_sd, species, species_rel_sd)
     M = (XW.T @ X).tocsr()
     c = np.asarray(XW.T @ y).ravel()
-    n_species = 0
-    for enh_s, noise_s, frac_s in species or []:
-        es = np.asarray(enh_s, float)[rows]
-        ns = np.asarray(noise_s, float)[rows]
-        ok = np.isfinite(es) & np.isfinite(ns) & (ns > 0)
-        if ok.sum() < 3:
-            continue
-        Xs, XWs, ys = at._weighted_block(co, np.asarray(frac_s, float)[cols], np.where(ok, np.nan_to_num(es), 0.0),
-                                         np.where(ok, ns, 1.0), species_rel_sd, keep=ok)
+    for Xs, XWs, ys in species_blocks:
         M = M + (XWs.T @ Xs).tocsr()
         c = c + np.asarray(XWs.T @ ys).ravel()
-        n_species += 1
+    n_species = len(species_blocks)
     ent = op.sources["enterprise_id"].astype(str).to_numpy()[cols]
     _, inv, counts = np.unique(ent, return_inverse=True, return_counts=True)
     log_prior = -math.log(len(counts)) - np.log(counts[inv].astype(float))
@@ -259,7 +235,7 @@ def emission_signals_reduced(op: at.PlumeOperator, enh: np.ndarray, noise: np.nd
     signals = at.Signals(alpha, mean, null, len(rows))
     log.info("signals (all samples, sufficient statistics): %d samples (+ %d species) × %d candidate sources, "
              "%d signals present (P ≥ 0.5), top source P = %.2f", len(rows), n_species, len(cols),
-             int((null < 0.5).sum()), float(signals.pip.max()) if k else 0.0)
+             int((null < at.SIGNAL_PRESENT).sum()), float(signals.pip.max()) if k else 0.0)
     return signals
 
 

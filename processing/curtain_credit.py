@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ecopatrol.core.crs import lonlat_to_xy
-from ecopatrol.core.dispersion import effective_height_m, plume_frame, unit_concentration_matrix
+from ecopatrol.core.dispersion import effective_height_m, plume_frame, sigmas, unit_concentration_matrix
 
 from .attribution import RISE_DISTANCE_M
 
@@ -181,3 +181,87 @@ def plan_mismatch(plan: dict, samples: pd.DataFrame) -> str | None:
                 f"({', '.join(missions)})")
     return None
 
+
+def _target_score(xd: np.ndarray, yd: np.ndarray, s_m: np.ndarray, wpos: np.ndarray, stability: str,
+                  max_target_m: float) -> np.ndarray:
+    """How well each upwind enterprise explains the curtain's plume: offset of the plume centre
+    from its axis and the measured crosswind width against σy at its distance (ln-ratio sd 0.3)."""
+    if wpos.sum() <= 0:
+        return np.zeros(len(xd))
+    sc = np.average(s_m, weights=wpos)
+    width = math.sqrt(max(np.average((s_m - sc) ** 2, weights=wpos), 1.0))
+    sy, _ = sigmas(np.where(xd > 0, xd, np.nan), stability)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.exp(-0.5 * (yd / sy) ** 2) * np.exp(-0.5 * (np.log(width / sy) / 0.3) ** 2)
+    return np.where((xd > 0) & (xd <= max_target_m) & np.isfinite(score), score, 0.0)
+
+
+def curtain_credit(reg, plane, s_m: np.ndarray, wpos: np.ndarray, centre: tuple[float, float],
+                   z_top_m: float, plan_id: str | None, *, from_deg: float, speed: float, stability: str,
+                   max_target_m: float) -> dict:
+    """Which firm one curtain's flux is credited to (:data:`CREDIT_RULE`), and how well its plume fits.
+
+    ``reg`` is ``(enterprises, x, y, candidate sources)`` or ``None`` (no registry: the plan's
+    target, if any, is credited unchecked). Keys: ``target``, ``dist``, ``match``, ``best_id``,
+    ``capture``, ``best_xd``, ``fit_dist`` (the σz floor's distance: the credited firm's, else
+    the best candidate's) and ``reason``.
+    """
+    c = {"target": "", "dist": np.nan, "match": np.nan, "best_id": "", "capture": np.nan, "best_xd": np.nan,
+         "fit_dist": np.nan}
+    if reg is None:
+        c["reason"] = "uncredited: no registry and no plan to name the firm"
+        if plan_id is not None:
+            c["target"], c["reason"] = plan_id, "the plan's target (no registry to check its plume against)"
+        return c
+    ent, ex, ey, cands = reg
+    span_s = (float(s_m.min()), float(s_m.max()))
+    xd, yd = plume_frame([centre[0]], [centre[1]], ex, ey, from_deg)
+    score = _target_score(xd[0], yd[0], s_m, wpos, stability, max_target_m)
+    best = int(np.argmax(score)) if np.max(score) > 0 else None
+    c["best_id"] = str(ent["enterprise_id"].iloc[best]) if best is not None else ""
+    ids = ent["enterprise_id"].astype(str).to_numpy()
+    cap_src = capture_fractions(cands, plane, span_s, z_top_m, wind_from_deg=from_deg,
+                                wind_speed_m_s=speed, stability=stability, max_distance_m=max_target_m)
+    cap = pd.Series(cap_src).groupby(cands["enterprise_id"].astype(str).to_numpy()).max() \
+        .reindex(ids).fillna(0.0).to_numpy()
+    k, c["reason"] = _credited(ids, cap, score, plan_id)
+    if best is not None:
+        c["fit_dist"] = c["best_xd"] = float(xd[0, best])
+    if k is not None:
+        c["target"], c["dist"], c["capture"] = str(ids[k]), float(xd[0, k]), float(cap[k])
+        c["fit_dist"] = c["dist"]
+        c["match"] = float(score[k] / score[best]) if best is not None and score[best] > 0 else 0.0
+    elif plan_id is not None and plan_id in set(ids):
+        c["capture"] = float(cap[int(np.flatnonzero(ids == plan_id)[0])])
+    return c
+
+
+def _credited(ids: np.ndarray, capture: np.ndarray, score: np.ndarray, plan_id: str | None,
+              rule: CreditRule = CREDIT_RULE) -> tuple[int | None, str]:
+    """The index of the firm credited with a curtain's flux (or None) and why (module
+    :mod:`.curtain_credit`): the plan's target when its plume crosses the flown span, else the
+    candidate whose plume crosses it and best explains the measured plume."""
+    if plan_id is not None:
+        hit = np.flatnonzero(ids == plan_id)
+        if len(hit) == 0:
+            return None, f"uncredited: the plan's target {plan_id} is not in the registry"
+        k = int(hit[0])
+        if capture[k] >= rule.min_capture:
+            return k, f"the plan's target; {100 * capture[k]:.0f} % of its predicted plume crosses the flown span"
+        return None, (f"uncredited: only {100 * capture[k]:.0f} % of the plan's target {plan_id}'s predicted plume "
+                      f"crosses the flown span under the curtain's wind (≥ {100 * rule.min_capture:.0f} % needed)")
+    crossing = np.flatnonzero(capture >= rule.min_capture)
+    if len(crossing) == 0:
+        j = int(np.argmax(capture)) if len(capture) else None
+        most = f" (the most: {ids[j]}, {100 * capture[j]:.0f} %)" if j is not None and capture[j] > 0 else ""
+        return None, ("uncredited: no registered source's predicted plume crosses the flown span under the "
+                      f"curtain's wind{most}")
+    fits = crossing[score[crossing] >= rule.min_fit]
+    if len(fits) == 0:
+        names = ", ".join(ids[crossing[np.argsort(-capture[crossing])][:3]])
+        return None, (f"uncredited: the {len(crossing)} candidate(s) whose predicted plume crosses the flown span "
+                      f"({names}{', …' if len(crossing) > 3 else ''}) do not fit the plume measured on it "
+                      f"(centre off their axis or width unlike σy at their distance)")
+    k = int(fits[np.lexsort((-capture[fits], -score[fits]))[0]])
+    return k, (f"{100 * capture[k]:.0f} % of its predicted plume crosses the flown span; of the {len(crossing)} "
+               f"candidate(s) whose plume does, it fits the measured plume best")

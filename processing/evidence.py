@@ -263,8 +263,62 @@ def build_evidence(
     if crs is None:
         _, _, crs = metric_xy(samples)
     w0 = default_wind(area, wind)
-    # saturated, glitched, negative or badly positioned rows stay in samples.parquet but are no
-    # evidence: one full-scale spike would otherwise dominate events, hotspots and every rate
+    samples, n_flagged = _usable_samples(samples)
+    ann = plume.annotate(samples, species=species)
+    if species == "tvoc_ugm3":  # BTX species, where measured, help attribution tell sources apart
+        ann = plume.annotate_btx(ann)
+    events, event_of = plume.detect_events(ann, species=species, crs=crs)
+    drone = aggregate.is_drone(ann)
+    enh = derived(species, "enh")
+    segments, cells, seg_level, cell_level = _segments_and_cells(ann, drone, species, crs, segment_m=segment_m,
+                                                                 cell_m=cell_m, roads=roads,
+                                                                 gi_distance_m=gi_distance_m, seed=seed)
+    hot, outer, n_polys = _hotspot_polygons(segments, cells, bool(drone.any()), enh, segment_m, crs)
+    grid, cell, bw = _kernel_raster(ann, enh, crs, raster_cell_m, bandwidth_m, out_dir / "hotspots.tif")
+
+    att, rates = _attribution_or_skip(ann, events, event_of, area, species=species, wind=w0, hotspots=outer,
+                                      crs=crs, seed=seed, skipped=skipped)
+    plan, drone_plan = _drone_plan(plan, plan_name, samples)
+    fl = _flux_or_skip(samples, area, species, w0, crs, plan, skipped)
+    if area is None:
+        log.warning("evidence: %s: built from the samples alone, in their own UTM zone (%s)", NO_AREA,
+                    crs.to_string())
+    for note in skipped:
+        log.warning("evidence: skipped %s", note)
+
+    seg_out, cells_out, hot_out = _write_layers(out_dir, events, segments, cells, hot)
+    hotspot_rule = _rule_summary({"segments": (segments, seg_level, n_polys["segments"], True),
+                                  "cells": (cells, cell_level, n_polys["cells"], bool(drone.any()))}, len(hot))
+    write_csv(att, out_dir / "attribution.csv")
+    write_csv(rates, out_dir / "rates.csv")
+    write_csv(fl, out_dir / "flux.csv")
+    summary = _summary(samples, species, n_flagged, drone, w0, crs, events, segments, cells, hot, hotspot_rule,
+                       att, rates, fl, drone_plan, area, area_km, skipped, raster_cell_m=cell, bandwidth_m=bw,
+                       seed=seed)
+    write_atomic(out_dir / "evidence.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=2)))
+    log.info("evidence %s: %d samples → %d events (%d confirmed), %d segments, %d cells, %d hotspots, "
+             "%d attribution rows, %d curtains → %s", species, len(samples), summary["n_events"],
+             summary["n_confirmed_events"], len(segments), len(cells), len(hot), len(att), len(fl), out_dir)
+    return EvidenceResult(out_dir, species, events, seg_out, cells_out, hot_out, att, rates, fl, grid, summary)
+
+
+def _attribution_or_skip(ann, events, event_of, area, *, species, wind, hotspots, crs, seed, skipped: list[str]):
+    """``(attribution, rates)`` of the area's sources; without an area, empty tables and the reasons in ``skipped``."""
+    if area is not None:
+        return attribution.attribute(ann, events, area, species=species, wind=wind, hotspots=hotspots, crs=crs,
+                                     event_of=event_of, seed=seed)
+    skipped += [f"attribution: {NO_AREA}; pass --area FOLDER to attribute events and hotspots to its "
+                "enterprises",
+                f"rates: {NO_AREA}; no NNLS or signal rates of registered sources"]
+    return pd.DataFrame(columns=attribution.ATTRIBUTION_COLUMNS), pd.DataFrame(columns=list(RATES_COLUMNS))
+
+
+def _usable_samples(samples: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The samples without an unusable QA flag, and how many were left out.
+
+    Saturated, glitched, negative or badly positioned rows stay in samples.parquet but are no
+    evidence: one full-scale spike would otherwise dominate events, hotspots and every rate.
+    """
     ok = usable_mask(samples)
     n_flagged = int((~ok).sum())
     if n_flagged:
@@ -273,11 +327,17 @@ def build_evidence(
         samples = samples[ok].reset_index(drop=True)
     if len(samples) == 0:
         raise InputError("evidence: every sample carries a QA flag that makes it unusable")
-    ann = plume.annotate(samples, species=species)
-    if species == "tvoc_ugm3":  # BTX species, where measured, help attribution tell sources apart
-        ann = plume.annotate_btx(ann)
-    events, event_of = plume.detect_events(ann, species=species, crs=crs)
-    drone = aggregate.is_drone(ann)
+    return samples, n_flagged
+
+
+def _segments_and_cells(ann: pd.DataFrame, drone: np.ndarray, species: str, crs, *, segment_m: float,
+                        cell_m: float, roads, gi_distance_m: float | None, seed: int):
+    """Road segments (van samples) and grid cells (all samples), each with Gi* and the signal test.
+
+    Gi* is relative (some features always stand out, even on a flat survey): a polygon also
+    needs an enhancement above the noise of the background (``hotspots.HOTSPOT_RULE``).
+    Returns ``(segments, cells, segments' level, cells' level)``.
+    """
     van = ann[~drone]
     segments = aggregate.road_segments(van, species=species, segment_m=segment_m, roads=roads, crs=crs) \
         if len(van) else gpd.GeoDataFrame({"segment_id": []}, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
@@ -285,11 +345,18 @@ def build_evidence(
     enh = derived(species, "enh")
     segments = _with_gi(segments, enh, gi_distance_m or 5 * segment_m, seed)
     cells = _with_gi(cells, enh, gi_distance_m or 2.5 * cell_m, seed)
-
-    # Gi* is relative (some features always stand out, even on a flat survey): a polygon also
-    # needs an enhancement above the noise of the background (hotspots.HOTSPOT_RULE)
     segments, seg_level = _with_signal(segments, van, species)
     cells, cell_level = _with_signal(cells, ann, species)
+    return segments, cells, seg_level, cell_level
+
+
+def _hotspot_polygons(segments, cells, any_drone: bool, enh: str, segment_m: float, crs):
+    """Hotspot polygons of the segments (and, with drone samples, of the cells), numbered ``H001`` ….
+
+    Returns ``(hot, outer, counts)``: every polygon; the outermost (lowest-confidence) ones that
+    contain the others, each carrying the best level inside it (what attribution uses); and the
+    number of polygons per layer.
+    """
     min_samples = hotspots.HOTSPOT_RULE.min_samples
     polys = []
     n_polys = {"segments": 0, "cells": 0}
@@ -299,27 +366,34 @@ def build_evidence(
         p["source_layer"] = "segments"
         polys.append(p)
         n_polys["segments"] = len(p)
-    if len(cells) and "hot_confidence" in cells.columns and drone.any():
+    if len(cells) and "hot_confidence" in cells.columns and any_drone:
         p = hotspots.hotspot_polygons(cells, cells, value=enh, signal=cells["hot_signal"], min_samples=min_samples)
         p["source_layer"] = "cells"
         polys.append(p)
         n_polys["cells"] = len(p)
     polys = [p for p in polys if len(p)]
-    if polys:
-        hot = gpd.GeoDataFrame(pd.concat(polys, ignore_index=True), crs=crs)
-        hot = hot.sort_values(["confidence", "max_value"], ascending=[True, False]).reset_index(drop=True)
-        hot["hotspot_id"] = [f"H{i + 1:03d}" for i in range(len(hot))]
-        # the 90 % polygons contain the others: attribute those, carrying the best level inside
-        outer = hot[hot["confidence"] == hot["confidence"].min()].copy()
-        inner_pts = gpd.GeoDataFrame(hot[["confidence"]], geometry=hot.geometry.representative_point(), crs=crs)
-        best = gpd.sjoin(inner_pts, outer[["hotspot_id", "geometry"]], predicate="within")
-        best = best.groupby("hotspot_id")["confidence"].max()
-        outer["confidence"] = outer["hotspot_id"].map(best).fillna(outer["confidence"]).astype(int)
-    else:
+    if not polys:
         hot = _empty_polys(crs)
-        outer = hot
+        return hot, hot, n_polys
+    hot = gpd.GeoDataFrame(pd.concat(polys, ignore_index=True), crs=crs)
+    hot = hot.sort_values(["confidence", "max_value"], ascending=[True, False]).reset_index(drop=True)
+    hot["hotspot_id"] = [f"H{i + 1:03d}" for i in range(len(hot))]
+    # the 90 % polygons contain the others: attribute those, carrying the best level inside
+    outer = hot[hot["confidence"] == hot["confidence"].min()].copy()
+    inner_pts = gpd.GeoDataFrame(hot[["confidence"]], geometry=hot.geometry.representative_point(), crs=crs)
+    best = gpd.sjoin(inner_pts, outer[["hotspot_id", "geometry"]], predicate="within")
+    best = best.groupby("hotspot_id")["confidence"].max()
+    outer["confidence"] = outer["hotspot_id"].map(best).fillna(outer["confidence"]).astype(int)
+    return hot, outer, n_polys
 
-    # kernel-smoothed enhancement raster
+
+def _kernel_raster(ann: pd.DataFrame, enh: str, crs, raster_cell_m: float, bandwidth_m: float | None,
+                   path: Path):
+    """Write the kernel-smoothed enhancement raster (and its weighted density) to ``path``.
+
+    The cell grows where the survey is too large for ``raster_cell_m`` (at most 4000 × 4000
+    cells); the bandwidth defaults to 3 cells. Returns ``(grid, cell_m, bandwidth_m)``.
+    """
     x, y, _ = metric_xy(ann, crs)
     cell = raster_cell_m
     span = max(np.nanmax(x) - np.nanmin(x), np.nanmax(y) - np.nanmin(y)) + 200
@@ -330,19 +404,14 @@ def build_evidence(
     e = ann[enh].to_numpy(float)
     surface = hotspots.kernel_concentration(x, y, e, grid=grid, bandwidth_m=bw)
     density = hotspots.kde_grid(x, y, grid=grid, bandwidth_m=bw, weights=np.clip(np.nan_to_num(e), 0, None))
-    hotspots.write_cog(out_dir / "hotspots.tif", {f"{enh}_kernel_mean": surface,
-                                                   f"{enh}_weighted_density_per_m2": np.where(
-                                                       np.isfinite(surface), density, np.nan)}, grid=grid)
+    hotspots.write_cog(path, {f"{enh}_kernel_mean": surface,
+                              f"{enh}_weighted_density_per_m2": np.where(np.isfinite(surface), density, np.nan)},
+                       grid=grid)
+    return grid, cell, bw
 
-    if area is not None:
-        att, rates = attribution.attribute(ann, events, area, species=species, wind=w0, hotspots=outer, crs=crs,
-                                           event_of=event_of, seed=seed)
-    else:
-        att = pd.DataFrame(columns=attribution.ATTRIBUTION_COLUMNS)
-        rates = pd.DataFrame(columns=list(RATES_COLUMNS))
-        skipped += [f"attribution: {NO_AREA}; pass --area FOLDER to attribute events and hotspots to its "
-                    "enterprises",
-                    f"rates: {NO_AREA}; no NNLS or signal rates of registered sources"]
+
+def _drone_plan(plan: dict | None, plan_name: str | None, samples: pd.DataFrame) -> tuple[dict | None, dict]:
+    """The drone plan to credit curtains with (``None`` where it is not the samples' plan) and what was decided."""
     drone_plan = {"file": plan_name, "used": False, "why": "no drone plan given"}
     if plan is not None:
         why = curtain_credit.plan_mismatch(plan, samples)
@@ -351,6 +420,11 @@ def build_evidence(
             log.warning("evidence: drone plan %s ignored: %s", plan_name or "(given)", why)
             plan = None
     drone_plan["credit_rule"] = curtain_credit.CREDIT_RULE.describe()
+    return plan, drone_plan
+
+
+def _flux_or_skip(samples: pd.DataFrame, area, species: str, w0, crs, plan, skipped: list[str]) -> pd.DataFrame:
+    """The curtains' flux table; without an area or a wind, what could not be done goes to ``skipped``."""
     try:
         fl = flux.flux_table(samples, area, species=species, wind=w0, crs=crs, plan=plan)
     except InputError as exc:
@@ -363,12 +437,11 @@ def build_evidence(
         if area is None and len(fl) and not (fl["target_id"].astype(str).str.len() > 0).all():
             skipped.append(f"flux targets: {NO_AREA}; curtains are not matched to registered enterprises "
                            "(only a --plan names their targets)")
-    if area is None:
-        log.warning("evidence: %s: built from the samples alone, in their own UTM zone (%s)", NO_AREA,
-                    crs.to_string())
-    for note in skipped:
-        log.warning("evidence: skipped %s", note)
+    return fl
 
+
+def _write_layers(out_dir: Path, events, segments, cells, hot):
+    """Write events, segments, cells and hotspots (EPSG:4326) as GeoPackages; returns the three reprojected."""
     seg_out = segments.to_crs("EPSG:4326") if len(segments) else segments
     cells_out = cells.to_crs("EPSG:4326")
     hot_out = hot.to_crs("EPSG:4326")
@@ -379,14 +452,15 @@ def build_evidence(
     write_gpkg(seg_out, out_dir / "segments.gpkg", layer="segments")
     write_gpkg(cells_out, out_dir / "cells.gpkg", layer="cells")
     write_gpkg(hot_out, out_dir / "hotspots.gpkg", layer="hotspots")
-    hotspot_rule = _rule_summary({"segments": (segments, seg_level, n_polys["segments"], True),
-                                  "cells": (cells, cell_level, n_polys["cells"], bool(drone.any()))}, len(hot))
-    write_csv(att, out_dir / "attribution.csv")
-    write_csv(rates, out_dir / "rates.csv")
-    write_csv(fl, out_dir / "flux.csv")
+    return seg_out, cells_out, hot_out
+
+
+def _summary(samples, species, n_flagged, drone, w0, crs, events, segments, cells, hot, hotspot_rule, att, rates,
+             fl, drone_plan, area, area_km, skipped, *, raster_cell_m, bandwidth_m, seed) -> dict:
+    """The ``evidence.json`` document: counts, span, wind, rules, what was skipped and how the fits ran."""
     times = pd.to_datetime(samples["time_utc"], utc=True) if "time_utc" in samples.columns else None
     lon, lat = lonlat_of(samples)
-    summary = {
+    return {
         "schema": EVIDENCE_SCHEMA, "species": species, "n_samples": len(samples),
         "n_samples_flagged_out": n_flagged,
         "n_drone_samples": int(drone.sum()), "n_van_samples": int((~drone).sum()),
@@ -403,7 +477,7 @@ def build_evidence(
         "n_signals": int(att.loc[att["evidence_kind"] == "signal", "evidence_id"].nunique()) if len(att) else 0,
         "n_curtains": len(fl), "n_curtains_credited": int((fl["target_id"].fillna("").astype(str) != "").sum())
         if len(fl) else 0, "drone_plan": drone_plan, "confirm_rule": plume.CONFIRM_RULE.describe(),
-        "raster_cell_m": cell, "bandwidth_m": bw, "seed": seed,
+        "raster_cell_m": raster_cell_m, "bandwidth_m": bandwidth_m, "seed": seed,
         "area": getattr(area, "name", None),
         "area_path": str(Path(area.path).resolve()) if getattr(area, "path", None) is not None else None,
         "area_distance_km": None if area_km is None else round(area_km, 3),
@@ -411,8 +485,3 @@ def build_evidence(
         # how the all-samples fits used the samples (every one, or a bounded subsample: said here)
         "attribution_fit": rates.attrs.get("fit"),
     }
-    write_atomic(out_dir / "evidence.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=2)))
-    log.info("evidence %s: %d samples → %d events (%d confirmed), %d segments, %d cells, %d hotspots, "
-             "%d attribution rows, %d curtains → %s", species, len(samples), summary["n_events"],
-             summary["n_confirmed_events"], len(segments), len(cells), len(hot), len(att), len(fl), out_dir)
-    return EvidenceResult(out_dir, species, events, seg_out, cells_out, hot_out, att, rates, fl, grid, summary)

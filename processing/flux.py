@@ -22,22 +22,24 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.interpolate import LinearNDInterpolator, NearestNDInterpolator
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from ecopatrol.core.crs import lonlat_to_xy
-from ecopatrol.core.dispersion import plume_frame, sigmas
+from ecopatrol.core.directions import circular_mean_deg
+from ecopatrol.core.dispersion import sigmas
 from ecopatrol.core.errors import InputError
 from ecopatrol.core.weather import Wind, wind_at_height
 
-from ._evidence_util import circular_mean_deg, metric_xy, receptor_agl_m, require_columns
-from .curtain_credit import CREDIT_RULE, CreditRule, capture_fractions, plan_curtain_targets, plan_target_of
+from ._evidence_util import metric_xy, receptor_agl_m, require_columns
+from .curtain_geometry import (  # noqa: F401  (re-exported)
+    Plane, _curtain_groups, _n_full_transects, curtain_span_mask, fit_plane, split_curtains,
+)
+from .curtain_credit import CREDIT_RULE, plan_curtain_targets, plan_target_of
+from .curtain_credit import _credited, _target_score  # noqa: F401  (re-exported)
+from .curtain_credit import curtain_credit as _curtain_credit
 
 log = logging.getLogger(__name__)
 
@@ -45,89 +47,6 @@ FLUX_COLUMNS = ["sortie_id", "target_id", "species", "flux_g_s", "flux_sd_g_s", 
                 "z_min_m", "z_max_m", "width_m", "distance_to_target_m", "wind_from_deg", "wind_speed_m_s",
                 "wind_normal_deg", "background", "ground_fraction", "edge_fraction", "target_match",
                 "best_candidate_id", "target_capture", "credit_reason", "lon", "lat", "note"]
-
-
-@dataclass(frozen=True)
-class Plane:
-    """A vertical plane: centre ``(x0_m, y0_m)``, along-plane unit vector, horizontal normal."""
-
-    x0_m: float
-    y0_m: float
-    along: tuple[float, float]
-    normal: tuple[float, float]
-    rms_m: float
-
-    def coords(self, x, y) -> tuple[np.ndarray, np.ndarray]:
-        """Along-plane ``s`` and off-plane ``d`` (m) of points."""
-        dx = np.asarray(x, float) - self.x0_m
-        dy = np.asarray(y, float) - self.y0_m
-        return dx * self.along[0] + dy * self.along[1], dx * self.normal[0] + dy * self.normal[1]
-
-    def recentred(self, s_m: float) -> Plane:
-        """The same plane with its centre moved ``s_m`` along it."""
-        return Plane(self.x0_m + s_m * self.along[0], self.y0_m + s_m * self.along[1], self.along, self.normal,
-                     self.rms_m)
-
-    def oriented(self, wind_from_deg: float) -> Plane:
-        """The same plane with its normal pointing downwind of ``wind_from_deg``."""
-        t = math.radians(wind_from_deg)
-        if self.normal[0] * -math.sin(t) + self.normal[1] * -math.cos(t) >= 0:
-            return self
-        return Plane(self.x0_m, self.y0_m, self.along, (-self.normal[0], -self.normal[1]), self.rms_m)
-
-
-def fit_plane(x, y, *, wind_from_deg: float | None = None, trim_m: float = 20.0, iterations: int = 3) -> tuple[Plane, np.ndarray]:
-    """Fit a vertical plane to horizontal positions: RANSAC start, then a trimmed principal axis.
-
-    Points farther than ``trim_m`` from the line are dropped and the line refitted.
-    The normal points downwind when ``wind_from_deg`` is given. Returns ``(plane, inliers)``.
-    """
-    x = np.asarray(x, float)
-    y = np.asarray(y, float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 3:
-        raise InputError("curtain: fewer than 3 positioned samples, cannot fit a plane")
-    # robust start (RANSAC, seeded): the line through two samples with the most inliers
-    idx = np.flatnonzero(ok)
-    rng = np.random.default_rng(0)
-    pairs = rng.choice(idx, size=(min(300, len(idx) * 2), 2))
-    dx = x[pairs[:, 1]] - x[pairs[:, 0]]
-    dy = y[pairs[:, 1]] - y[pairs[:, 0]]
-    length = np.hypot(dx, dy)
-    good = length > 1e-6
-    pairs, dx, dy, length = pairs[good], dx[good], dy[good], length[good]
-    if len(pairs):
-        nx_, ny_ = -dy / length, dx / length
-        dist = np.abs((x[idx][None, :] - x[pairs[:, 0]][:, None]) * nx_[:, None]
-                      + (y[idx][None, :] - y[pairs[:, 0]][:, None]) * ny_[:, None])
-        best = int(np.argmax((dist <= trim_m).sum(1)))
-        inl = np.zeros(len(x), bool)
-        inl[idx[dist[best] <= trim_m]] = True
-        if inl.sum() < 3:
-            inl = ok.copy()
-    else:
-        inl = ok.copy()
-    for _ in range(iterations):
-        cx, cy = x[inl].mean(), y[inl].mean()
-        cov = np.cov(np.c_[x[inl] - cx, y[inl] - cy].T)
-        vals, vecs = np.linalg.eigh(cov)
-        a = vecs[:, 1]
-        nrm = np.array([-a[1], a[0]])
-        d = (x - cx) * nrm[0] + (y - cy) * nrm[1]
-        rms = float(np.sqrt(np.mean(d[inl] ** 2)))
-        new = np.isfinite(d) & (np.abs(d) <= trim_m)
-        if new.sum() < 3 or np.array_equal(new, inl):
-            break
-        inl = new
-    if wind_from_deg is not None:
-        t = math.radians(wind_from_deg)
-        down = (-math.sin(t), -math.cos(t))
-        if nrm[0] * down[0] + nrm[1] * down[1] < 0:
-            nrm = -nrm
-    if a[0] < 0 or (a[0] == 0 and a[1] < 0):
-        a = -a
-    plane = Plane(float(cx), float(cy), (float(a[0]), float(a[1])), (float(nrm[0]), float(nrm[1])), rms)
-    return plane, inl
 
 
 def curtain_flux(s_m, z_m, enh, *, wind_from_deg: float, wind_speed_m_s: float, normal_deg: float,
@@ -394,114 +313,6 @@ def curtain_background(c: np.ndarray, *, k_sigma: float = 3.0, iterations: int =
     return bg, noise
 
 
-def _curtain_groups(x, y, codes_mission, *, link_m: float = 60.0) -> np.ndarray:
-    """Group drone samples into spatially connected clusters per mission (single link)."""
-    n = len(x)
-    label = np.full(n, -1)
-    nxt = 0
-    for m in np.unique(codes_mission):
-        idx = np.flatnonzero(codes_mission == m)
-        pairs = cKDTree(np.c_[x[idx], y[idx]]).query_pairs(link_m, output_type="ndarray")
-        adj = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(idx), len(idx))) \
-            if len(pairs) else coo_matrix((len(idx), len(idx)))
-        k, lab = connected_components(adj, directed=False)
-        label[idx] = lab + nxt
-        nxt += k
-    return label
-
-
-def _target_score(xd: np.ndarray, yd: np.ndarray, s_m: np.ndarray, wpos: np.ndarray, stability: str,
-                  max_target_m: float) -> np.ndarray:
-    """How well each upwind enterprise explains the curtain's plume: offset of the plume centre
-    from its axis and the measured crosswind width against σy at its distance (ln-ratio sd 0.3)."""
-    if wpos.sum() <= 0:
-        return np.zeros(len(xd))
-    sc = np.average(s_m, weights=wpos)
-    width = math.sqrt(max(np.average((s_m - sc) ** 2, weights=wpos), 1.0))
-    sy, _ = sigmas(np.where(xd > 0, xd, np.nan), stability)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        score = np.exp(-0.5 * (yd / sy) ** 2) * np.exp(-0.5 * (np.log(width / sy) / 0.3) ** 2)
-    return np.where((xd > 0) & (xd <= max_target_m) & np.isfinite(score), score, 0.0)
-
-
-def curtain_span_mask(s_m: np.ndarray, z_m: np.ndarray, *, bin_m: float = 10.0, level_m: float = 5.0,
-                      min_levels: int = 3) -> np.ndarray:
-    """Samples within the stretch of the plane that the drone flew at ≥ ``min_levels`` heights.
-
-    A transit or climb leg often lies in the curtain's plane (to and from the launch point) but at
-    one height: interpolated over the full height it would turn a plume met on that leg into a
-    wall of flux. The span is the longest run of ``bin_m`` bins along the plane holding samples on
-    ≥ ``min_levels`` distinct ``level_m`` height bands (gaps of one bin bridged).
-    """
-    s = np.asarray(s_m, float)
-    z = np.asarray(z_m, float)
-    ok = np.isfinite(s) & np.isfinite(z)
-    if ok.sum() == 0:
-        return ok
-    b = np.floor((s - np.nanmin(s[ok])) / bin_m).astype(int)
-    lv = np.round(z / level_m).astype(int)
-    pairs = np.unique(np.c_[b[ok], lv[ok]], axis=0)
-    nb = int(b[ok].max()) + 1
-    n_lev = np.bincount(pairs[:, 0], minlength=nb)
-    good = n_lev >= min_levels
-    # bridge single-bin gaps, then the longest run
-    good[1:-1] |= good[:-2] & good[2:]
-    if not good.any():
-        return ok
-    edges = np.diff(np.r_[0, good.astype(int), 0])
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    k = int(np.argmax(ends - starts))
-    return ok & (b >= starts[k]) & (b < ends[k])
-
-
-def _n_full_transects(s_m: np.ndarray, z_m: np.ndarray, *, bin_m: float = 10.0, level_m: float = 5.0,
-                      cover: float = 0.6) -> int:
-    """Number of ``level_m`` height bands whose samples cover ≥ ``cover`` of the span's
-    ``bin_m`` bins: the transects of a curtain, not the climbs and transit legs crossing it."""
-    b = np.floor((s_m - s_m.min()) / bin_m).astype(int)
-    lv = np.round(z_m / level_m).astype(int)
-    pairs = np.unique(np.c_[lv, b], axis=0)
-    _, per_level = np.unique(pairs[:, 0], return_counts=True)
-    return int((per_level >= cover * (b.max() + 1)).sum())
-
-
-def split_curtains(x, y, z, *, wind_from_deg: float | None = None, min_samples: int = 50,
-                   min_height_m: float = 15.0, min_width_m: float = 40.0,
-                   max_curtains: int = 8) -> list[tuple[Plane, np.ndarray]]:
-    """Every curtain in one connected cluster of a sortie's samples (sequential line extraction).
-
-    One sortie often flies two or more curtains (one per target) joined by transit legs, and
-    neighbouring targets' curtains may even lie on one line. Repeatedly: fit a plane to the
-    samples left (:func:`fit_plane`), keep the stretch flown at several heights
-    (:func:`curtain_span_mask`) as a curtain when it has ≥ ``min_samples`` samples spanning
-    ≥ ``min_height_m`` vertically and ≥ ``min_width_m`` along the plane, and remove the plane's
-    samples in that stretch (or all its inliers when there is no curtain on it). Each plane is
-    re-centred on its curtain's span. Returns ``(plane, indices)`` pairs, indices into ``x``.
-    """
-    x = np.asarray(x, float)
-    y = np.asarray(y, float)
-    z = np.asarray(z, float)
-    left = np.isfinite(x) & np.isfinite(y) & np.isfinite(z)
-    out = []
-    for _ in range(max_curtains + 4):
-        r = np.flatnonzero(left)
-        if len(r) < max(min_samples, 3) or len(out) >= max_curtains:
-            break
-        plane, inl = fit_plane(x[r], y[r], wind_from_deg=wind_from_deg)
-        cand = r[inl]
-        s_c, _ = plane.coords(x[cand], y[cand])
-        span = curtain_span_mask(s_c, z[cand])
-        cur = cand[span]
-        if (len(cur) >= min_samples and np.ptp(z[cur]) >= min_height_m and np.ptp(s_c[span]) >= min_width_m
-                and _n_full_transects(s_c[span], z[cur]) >= 3):
-            lo, hi = float(s_c[span].min()), float(s_c[span].max())
-            out.append((plane.recentred(0.5 * (lo + hi)), cur))
-            left[cand[(s_c >= lo) & (s_c <= hi)]] = False
-        else:
-            left[cand] = False
-    return out
-
-
 SIGMA_Z_MIN_SHARE = 0.7  # the thinnest plume allowed on a curtain: this share of σz at the target's distance
 MIN_CURTAIN_AGL_M = 2.0  # drone samples below this are on the ground, not on a curtain
 
@@ -525,32 +336,24 @@ def flux_table(samples: pd.DataFrame, area=None, *, species: str = "tvoc_ugm3", 
     a low match means the flux probably comes from farther upwind. Returns the ``flux.csv`` table.
     """
     require_columns(samples, [species])
-    from .aggregate import is_drone
     from ._evidence_util import default_wind
 
-    d = samples[is_drone(samples)]
-    d = d[np.isfinite(d[species].to_numpy(float))]
-    # a drone on the ground (before take-off, after landing) is no part of a curtain: its samples
-    # would pin the plane's bottom edge at the launch point, far from the plume
-    if "alt_agl_m" in d.columns:
-        d = d[~(pd.to_numeric(d["alt_agl_m"], errors="coerce").to_numpy(float) < MIN_CURTAIN_AGL_M)]
+    d = _curtain_samples(samples, species)
     if len(d) == 0:
         return pd.DataFrame(columns=FLUX_COLUMNS)
     x, y, crs = metric_xy(d, crs)
     z = receptor_agl_m(d)
     missions = d["mission_id"].astype(str).to_numpy() if "mission_id" in d.columns else np.full(len(d), "S")
-    mcode = pd.factorize(missions)[0]
-    groups = _curtain_groups(x, y, mcode)
+    groups = _curtain_groups(x, y, pd.factorize(missions)[0])
     w0 = default_wind(area, wind)
     plan_rows = plan_curtain_targets(plan, crs)
     ent = getattr(area, "enterprises", None)
-    cands = None
+    reg = None
     if ent is not None and len(ent):
         ex, ey = lonlat_to_xy(ent.geometry.x.to_numpy(), ent.geometry.y.to_numpy(), crs)
         from .attribution import candidate_sources
 
-        cands = candidate_sources(area, crs=crs)
-    rows = []
+        reg = (ent, ex, ey, candidate_sources(area, crs=crs))
     curtains = []
     for g in np.unique(groups):
         idx = np.flatnonzero(groups == g)
@@ -561,89 +364,11 @@ def flux_table(samples: pd.DataFrame, area=None, *, species: str = "tvoc_ugm3", 
             (w0.from_deg if w0 is not None else None)
         curtains += [(g, plane, cur) for plane, cur in split_curtains(
             x[idx], y[idx], z[idx], wind_from_deg=g_from, min_samples=min_samples, min_height_m=min_height_m)]
+    rows = []
     for g, plane, cur in curtains:
         idx = np.flatnonzero(groups == g)[cur]
-        sortie = missions[idx[0]]
-        wd = d["wind_from_deg"].to_numpy(float)[idx] if "wind_from_deg" in d.columns else np.full(len(idx), np.nan)
-        wsp = d["wind_speed_m_s"].to_numpy(float)[idx] if "wind_speed_m_s" in d.columns else np.full(len(idx), np.nan)
-        measured = np.isfinite(wd).mean() > 0.5 and np.isfinite(wsp).mean() > 0.5
-        if measured:
-            from_deg, speed, ref_h = circular_mean_deg(wd[np.isfinite(wd)]), float(np.nanmean(wsp)), \
-                float(np.nanmean(z[idx]))
-        elif w0 is not None:
-            from_deg, speed, ref_h = w0.from_deg, w0.speed_m_s, 10.0
-        else:
-            raise InputError("curtain flux needs a wind: the samples carry none and no `--wind` was given")
-        stability = (wind.stability if wind is not None and wind.stability else None) or \
-            (w0.stability if w0 is not None and w0.stability else "D")
-        plane = plane.oriented(from_deg)
-        c = d[species].to_numpy(float)[idx]
-        bg, noise = curtain_background(c)
-        resid = c - bg
-        s_m, _ = plane.coords(x[idx], y[idx])
-        normal_deg = math.degrees(math.atan2(plane.normal[0], plane.normal[1])) % 360.0
-        wpos = np.where(resid > 3 * noise, resid, 0.0)
-        if wpos.sum() > 0:
-            cxm, cym = float(np.average(x[idx], weights=wpos)), float(np.average(y[idx], weights=wpos))
-        else:
-            cxm, cym = plane.x0_m, plane.y0_m
-        span_s = (float(s_m.min()), float(s_m.max()))
-        plan_id = plan_target_of(plan_rows.get(str(sortie), []), plane, span_s)
-        target, dist, match, best_id, capture, best_xd = "", np.nan, np.nan, "", np.nan, np.nan
-        fit_dist = np.nan  # the σz floor of the fit: the credited firm's distance, else the best candidate's
-        if cands is not None:
-            xd, yd = plume_frame([cxm], [cym], ex, ey, from_deg)
-            score = _target_score(xd[0], yd[0], s_m, wpos, stability, max_target_m)
-            best = int(np.argmax(score)) if np.max(score) > 0 else None
-            best_id = str(ent["enterprise_id"].iloc[best]) if best is not None else ""
-            ids = ent["enterprise_id"].astype(str).to_numpy()
-            cap_src = capture_fractions(cands, plane, span_s, float(np.nanmax(z[idx])), wind_from_deg=from_deg,
-                                        wind_speed_m_s=speed, stability=stability, max_distance_m=max_target_m)
-            cap = pd.Series(cap_src).groupby(cands["enterprise_id"].astype(str).to_numpy()).max() \
-                .reindex(ids).fillna(0.0).to_numpy()
-            k, reason = _credited(ids, cap, score, plan_id)
-            if best is not None:
-                fit_dist = best_xd = float(xd[0, best])
-            if k is not None:
-                target, dist, capture = str(ids[k]), float(xd[0, k]), float(cap[k])
-                fit_dist = dist
-                match = float(score[k] / score[best]) if best is not None and score[best] > 0 else 0.0
-            elif plan_id is not None and plan_id in set(ids):
-                capture = float(cap[int(np.flatnonzero(ids == plan_id)[0])])
-        elif plan_id is not None:
-            target, reason = plan_id, "the plan's target (no registry to check its plume against)"
-        else:
-            reason = "uncredited: no registry and no plan to name the firm"
-        res = curtain_flux(s_m, z[idx], resid, wind_from_deg=from_deg, wind_speed_m_s=speed,
-                           normal_deg=normal_deg, stability=stability, speed_ref_height_m=ref_h, noise=noise,
-                           background_sd=noise / math.sqrt(max(len(idx) / 10, 1)),
-                           speed_rel_sd=0.10 if measured else 0.15,
-                           sigma_z_min_m=SIGMA_Z_MIN_SHARE * float(sigmas(fit_dist, stability)[1])
-                           if fit_dist > 0 else None)
-        from ecopatrol.core.crs import xy_to_lonlat
-
-        clon, clat = xy_to_lonlat(plane.x0_m, plane.y0_m, crs)
-        note = []
-        if res["edge_fraction"] > 0.1:
-            note.append(f"plume not closed at the edges ({100 * res['edge_fraction']:.0f} % of the flux in the edge columns)")
-        if res["ground_fraction"] > 0.3:
-            note.append(f"{100 * res['ground_fraction']:.0f} % of the flux extrapolated below the lowest pass")
-        if abs(res["cos_normal"]) < 0.5:
-            note.append("wind nearly parallel to the curtain")
-        if target and np.isfinite(match) and match < 0.5 and best_id and best_id != target:
-            nearer = np.isfinite(fit_dist) and np.isfinite(dist) and best_xd < dist
-            note.append(f"the plume crossing the curtain fits {best_id} better than the target "
-                        f"(match {match:.2f}): the flux may come from "
-                        + ("a source nearer the curtain" if nearer else "farther upwind"))
-        rows.append({"sortie_id": sortie, "target_id": target, "species": species, "flux_g_s": res["flux_g_s"],
-                     "flux_sd_g_s": res["flux_sd_g_s"], "n_samples": len(idx),
-                     "n_levels": int(len(np.unique(np.round(z[idx] / 2.5)))), "z_min_m": res["z_min_m"],
-                     "z_max_m": res["z_max_m"], "width_m": res["width_m"], "distance_to_target_m": dist,
-                     "wind_from_deg": from_deg, "wind_speed_m_s": speed, "wind_normal_deg": normal_deg,
-                     "background": bg, "ground_fraction": res["ground_fraction"],
-                     "edge_fraction": res["edge_fraction"], "target_match": match, "best_candidate_id": best_id,
-                     "target_capture": capture, "credit_reason": reason, "lon": float(clon), "lat": float(clat),
-                     "note": "; ".join(note)})
+        rows.append(_curtain_row(d, idx, x, y, z, plane, missions[idx[0]], species=species, wind=wind, w0=w0,
+                                 crs=crs, plan_rows=plan_rows, reg=reg, max_target_m=max_target_m))
     out = pd.DataFrame(rows, columns=FLUX_COLUMNS)
     log.info("flux: %d drone samples → %d curtains%s, %d credited to a firm (%s)", len(d), len(out),
              "" if out.empty else f", total {out['flux_g_s'].sum():.3g} g/s",
@@ -651,32 +376,95 @@ def flux_table(samples: pd.DataFrame, area=None, *, species: str = "tvoc_ugm3", 
     return out
 
 
-def _credited(ids: np.ndarray, capture: np.ndarray, score: np.ndarray, plan_id: str | None,
-              rule: CreditRule = CREDIT_RULE) -> tuple[int | None, str]:
-    """The index of the firm credited with a curtain's flux (or None) and why (module
-    :mod:`.curtain_credit`): the plan's target when its plume crosses the flown span, else the
-    candidate whose plume crosses it and best explains the measured plume."""
-    if plan_id is not None:
-        hit = np.flatnonzero(ids == plan_id)
-        if len(hit) == 0:
-            return None, f"uncredited: the plan's target {plan_id} is not in the registry"
-        k = int(hit[0])
-        if capture[k] >= rule.min_capture:
-            return k, f"the plan's target; {100 * capture[k]:.0f} % of its predicted plume crosses the flown span"
-        return None, (f"uncredited: only {100 * capture[k]:.0f} % of the plan's target {plan_id}'s predicted plume "
-                      f"crosses the flown span under the curtain's wind (≥ {100 * rule.min_capture:.0f} % needed)")
-    crossing = np.flatnonzero(capture >= rule.min_capture)
-    if len(crossing) == 0:
-        j = int(np.argmax(capture)) if len(capture) else None
-        most = f" (the most: {ids[j]}, {100 * capture[j]:.0f} %)" if j is not None and capture[j] > 0 else ""
-        return None, ("uncredited: no registered source's predicted plume crosses the flown span under the "
-                      f"curtain's wind{most}")
-    fits = crossing[score[crossing] >= rule.min_fit]
-    if len(fits) == 0:
-        names = ", ".join(ids[crossing[np.argsort(-capture[crossing])][:3]])
-        return None, (f"uncredited: the {len(crossing)} candidate(s) whose predicted plume crosses the flown span "
-                      f"({names}{', …' if len(crossing) > 3 else ''}) do not fit the plume measured on it "
-                      f"(centre off their axis or width unlike σy at their distance)")
-    k = int(fits[np.lexsort((-capture[fits], -score[fits]))[0]])
-    return k, (f"{100 * capture[k]:.0f} % of its predicted plume crosses the flown span; of the {len(crossing)} "
-               f"candidate(s) whose plume does, it fits the measured plume best")
+def _curtain_samples(samples: pd.DataFrame, species: str) -> pd.DataFrame:
+    """The drone samples with a value of ``species``, off the ground.
+
+    A drone on the ground (before take-off, after landing) is no part of a curtain: its samples
+    would pin the plane's bottom edge at the launch point, far from the plume.
+    """
+    from .aggregate import is_drone
+
+    d = samples[is_drone(samples)]
+    d = d[np.isfinite(d[species].to_numpy(float))]
+    if "alt_agl_m" in d.columns:
+        d = d[~(pd.to_numeric(d["alt_agl_m"], errors="coerce").to_numpy(float) < MIN_CURTAIN_AGL_M)]
+    return d
+
+
+def _curtain_wind(d: pd.DataFrame, idx: np.ndarray, z: np.ndarray, wind: Wind | None, w0: Wind | None):
+    """``(from_deg, speed_m_s, reference height m, measured, stability)`` of one curtain.
+
+    Measured on the curtain where most of its samples carry a wind (at their mean height), else
+    the given or area default wind at 10 m; the stability from ``wind``, else the default, else D.
+    """
+    wd = d["wind_from_deg"].to_numpy(float)[idx] if "wind_from_deg" in d.columns else np.full(len(idx), np.nan)
+    wsp = d["wind_speed_m_s"].to_numpy(float)[idx] if "wind_speed_m_s" in d.columns else np.full(len(idx), np.nan)
+    measured = np.isfinite(wd).mean() > 0.5 and np.isfinite(wsp).mean() > 0.5
+    if measured:
+        from_deg, speed, ref_h = circular_mean_deg(wd[np.isfinite(wd)]), float(np.nanmean(wsp)), \
+            float(np.nanmean(z[idx]))
+    elif w0 is not None:
+        from_deg, speed, ref_h = w0.from_deg, w0.speed_m_s, 10.0
+    else:
+        raise InputError("curtain flux needs a wind: the samples carry none and no `--wind` was given")
+    stability = (wind.stability if wind is not None and wind.stability else None) or \
+        (w0.stability if w0 is not None and w0.stability else "D")
+    return from_deg, speed, ref_h, measured, stability
+
+
+def _curtain_row(d: pd.DataFrame, idx: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray, plane: Plane,
+                 sortie: str, *, species: str, wind: Wind | None, w0: Wind | None, crs, plan_rows: dict, reg,
+                 max_target_m: float) -> dict:
+    """The ``flux.csv`` row of one curtain (samples ``idx`` of ``d`` on ``plane``): wind, credit, flux, notes."""
+    from ecopatrol.core.crs import xy_to_lonlat
+
+    from_deg, speed, ref_h, measured, stability = _curtain_wind(d, idx, z, wind, w0)
+    plane = plane.oriented(from_deg)
+    c = d[species].to_numpy(float)[idx]
+    bg, noise = curtain_background(c)
+    resid = c - bg
+    s_m, _ = plane.coords(x[idx], y[idx])
+    normal_deg = math.degrees(math.atan2(plane.normal[0], plane.normal[1])) % 360.0
+    wpos = np.where(resid > 3 * noise, resid, 0.0)
+    if wpos.sum() > 0:
+        cxm, cym = float(np.average(x[idx], weights=wpos)), float(np.average(y[idx], weights=wpos))
+    else:
+        cxm, cym = plane.x0_m, plane.y0_m
+    plan_id = plan_target_of(plan_rows.get(str(sortie), []), plane, (float(s_m.min()), float(s_m.max())))
+    cr = _curtain_credit(reg, plane, s_m, wpos, (cxm, cym), float(np.nanmax(z[idx])), plan_id, from_deg=from_deg,
+                         speed=speed, stability=stability, max_target_m=max_target_m)
+    fit_dist = cr["fit_dist"]
+    res = curtain_flux(s_m, z[idx], resid, wind_from_deg=from_deg, wind_speed_m_s=speed,
+                       normal_deg=normal_deg, stability=stability, speed_ref_height_m=ref_h, noise=noise,
+                       background_sd=noise / math.sqrt(max(len(idx) / 10, 1)),
+                       speed_rel_sd=0.10 if measured else 0.15,
+                       sigma_z_min_m=SIGMA_Z_MIN_SHARE * float(sigmas(fit_dist, stability)[1])
+                       if fit_dist > 0 else None)
+    clon, clat = xy_to_lonlat(plane.x0_m, plane.y0_m, crs)
+    return {"sortie_id": sortie, "target_id": cr["target"], "species": species, "flux_g_s": res["flux_g_s"],
+            "flux_sd_g_s": res["flux_sd_g_s"], "n_samples": len(idx),
+            "n_levels": int(len(np.unique(np.round(z[idx] / 2.5)))), "z_min_m": res["z_min_m"],
+            "z_max_m": res["z_max_m"], "width_m": res["width_m"], "distance_to_target_m": cr["dist"],
+            "wind_from_deg": from_deg, "wind_speed_m_s": speed, "wind_normal_deg": normal_deg,
+            "background": bg, "ground_fraction": res["ground_fraction"],
+            "edge_fraction": res["edge_fraction"], "target_match": cr["match"], "best_candidate_id": cr["best_id"],
+            "target_capture": cr["capture"], "credit_reason": cr["reason"], "lon": float(clon), "lat": float(clat),
+            "note": "; ".join(_curtain_notes(res, cr))}
+
+
+def _curtain_notes(res: dict, cr: dict) -> list[str]:
+    """What a reader of one curtain's flux should know: an open plume, extrapolation, a grazing wind, a misfit."""
+    note = []
+    if res["edge_fraction"] > 0.1:
+        note.append(f"plume not closed at the edges ({100 * res['edge_fraction']:.0f} % of the flux in the edge columns)")
+    if res["ground_fraction"] > 0.3:
+        note.append(f"{100 * res['ground_fraction']:.0f} % of the flux extrapolated below the lowest pass")
+    if abs(res["cos_normal"]) < 0.5:
+        note.append("wind nearly parallel to the curtain")
+    target, match, best_id = cr["target"], cr["match"], cr["best_id"]
+    if target and np.isfinite(match) and match < 0.5 and best_id and best_id != target:
+        nearer = np.isfinite(cr["fit_dist"]) and np.isfinite(cr["dist"]) and cr["best_xd"] < cr["dist"]
+        note.append(f"the plume crossing the curtain fits {best_id} better than the target "
+                    f"(match {match:.2f}): the flux may come from "
+                    + ("a source nearer the curtain" if nearer else "farther upwind"))
+    return note

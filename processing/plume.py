@@ -37,6 +37,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from ecopatrol.core.directions import circular_mean_by_group_deg
 from ecopatrol.core.artefacts.samples import derived
 from ..core.profiles import SPECIES
 from ._evidence_util import lonlat_of, metric_xy, pass_codes, record_codes, require_columns
@@ -198,7 +199,7 @@ def detect_events(
     ``n_independent`` its independent sightings (``rule``), ``confirmed`` is
     ``n_independent ≥ rule.min_sightings``.
     """
-    enh_col, exc_col = derived(species, "enh"), derived(species, "exceed")
+    exc_col = derived(species, "exceed")
     if exc_col not in annotated.columns:
         annotated = annotate(annotated, species=species)
     n = len(annotated)
@@ -207,20 +208,48 @@ def detect_events(
         log.info("events %s: 0 events", species)
         return _empty_events(), event_of
     x, y, crs = metric_xy(annotated, crs)
-    lon, lat = lonlat_of(annotated)
     t = _time_s(annotated)
     codes = pass_codes(annotated)
+    order, ds = _track_lengths(x, y, t, codes)
+    rows, grp = _exceedance_groups(annotated[exc_col].to_numpy(bool), order, x, y, t, codes, gap_s=gap_s,
+                                   gap_m=gap_m, min_samples=min_samples)
+    if len(rows) == 0:
+        log.info("events %s: 0 events (all exceedance groups < %d samples)", species, min_samples)
+        return _empty_events(), event_of
+    ev, frame, stats, ids = _event_table(annotated, species, rows, grp, t, ds, codes)
+    event_of[rows] = ids[grp]
+    plume = _confirm(ev, frame, stats, x, y, t, codes, confirm_m=confirm_m, rule=rule)
+    ev = ev.sort_values("event_id").reset_index(drop=True)[EVENT_COLUMNS]
+    gdf = gpd.GeoDataFrame(ev, geometry=gpd.points_from_xy(ev["lon"], ev["lat"]), crs="EPSG:4326")
+    log.info("events %s: %d events, %d plumes, %d confirmed (%s)", species, len(gdf),
+             len(np.unique(plume)), int(gdf["confirmed"].sum()), rule.describe())
+    return gdf, event_of
+
+
+def _track_lengths(x: np.ndarray, y: np.ndarray, t: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The samples in (pass, time) order, and the along-track length (m) each represents.
+
+    A sample represents half the distance to each neighbour on its pass.
+    """
+    n = len(x)
     order = np.lexsort((t, codes))
-    # along-track length represented by each sample (half the distance to each neighbour)
     xs, ys, cs = x[order], y[order], codes[order]
     step = np.hypot(np.diff(xs), np.diff(ys))
     step[cs[1:] != cs[:-1]] = 0.0
     ds_sorted = 0.5 * (np.r_[0.0, step] + np.r_[step, 0.0])
     ds = np.empty(n)
     ds[order] = ds_sorted
+    return order, ds
 
-    ex = np.flatnonzero(annotated[exc_col].to_numpy(bool)[order])
-    rows = order[ex]
+
+def _exceedance_groups(exceed: np.ndarray, order: np.ndarray, x: np.ndarray, y: np.ndarray, t: np.ndarray,
+                       codes: np.ndarray, *, gap_s: float, gap_m: float, min_samples: int):
+    """Runs of exceeding samples on one pass, split at gaps over ``gap_s`` or ``gap_m``.
+
+    Returns ``(rows, group)``: the sample rows of the runs of ≥ ``min_samples`` (in pass and time
+    order) and each one's run, numbered 0, 1, … .
+    """
+    rows = order[np.flatnonzero(exceed[order])]
     new = np.ones(len(rows), bool)
     if len(rows) > 1:
         same_pass = codes[rows[1:]] == codes[rows[:-1]]
@@ -231,13 +260,21 @@ def detect_events(
     sizes = np.bincount(grp)
     keep = sizes[grp] >= min_samples
     rows, grp = rows[keep], grp[keep]
-    if len(rows) == 0:
-        log.info("events %s: 0 events (all exceedance groups < %d samples)", species, min_samples)
-        return _empty_events(), event_of
-    _, grp = np.unique(grp, return_inverse=True)
+    if len(rows):
+        _, grp = np.unique(grp, return_inverse=True)
+    return rows, grp
 
-    enh = annotated[enh_col].to_numpy(float)
+
+def _event_table(annotated: pd.DataFrame, species: str, rows: np.ndarray, grp: np.ndarray, t: np.ndarray,
+                 ds: np.ndarray, codes: np.ndarray):
+    """One row per event: times, peak, integrated area, where it peaked, its platform and mean wind.
+
+    Returns ``(events, frame, stats, ids)``: ``frame`` is the events' samples, ``stats`` their
+    per-event aggregates (group order) and ``ids`` the event ids ``E0001`` … in time order.
+    """
+    enh = annotated[derived(species, "enh")].to_numpy(float)
     conc = annotated[species].to_numpy(float)
+    lon, lat = lonlat_of(annotated)
     frame = pd.DataFrame({
         "g": grp, "row": rows, "t": t[rows], "enh": enh[rows], "conc": conc[rows],
         "w": enh[rows] * ds[rows], "code": codes[rows],
@@ -247,11 +284,12 @@ def detect_events(
     stats = gb.agg(start=("t", "min"), end=("t", "max"), peak=("conc", "max"),
                    peak_enhancement=("enh", "max"), area=("w", "sum"), n_samples=("row", "size"),
                    code=("code", "first"))
+    stats["peak_row"] = peak_row
+    stats["first_row"] = frame.loc[gb["t"].idxmin(), "row"].to_numpy()
+    stats["last_row"] = frame.loc[gb["t"].idxmax(), "row"].to_numpy()
     # stable ids in time order
     rank = np.argsort(np.lexsort((stats["code"].to_numpy(), stats["start"].to_numpy())))
     ids = np.array([f"E{i + 1:04d}" for i in rank], dtype=object)
-    event_of[rows] = ids[grp]
-
     ev = pd.DataFrame({
         "event_id": ids,
         "species": species,
@@ -272,8 +310,17 @@ def detect_events(
                                   circular=col == "wind_from_deg")
         else:
             ev[col] = np.nan
+    return ev, frame, stats, ids
 
-    # confirmation: events of different passes within confirm_m → one plume
+
+def _confirm(ev: pd.DataFrame, frame: pd.DataFrame, stats: pd.DataFrame, x: np.ndarray, y: np.ndarray,
+             t: np.ndarray, codes: np.ndarray, *, confirm_m: float, rule: ConfirmRule) -> np.ndarray:
+    """Group events within ``confirm_m`` of each other into plumes and count their independent sightings.
+
+    Sets ``plume_id``, ``n_passes``, ``n_independent`` and ``confirmed`` on ``ev``; returns each
+    event's plume number.
+    """
+    peak_row = stats["peak_row"].to_numpy()
     px, py = x[peak_row], y[peak_row]
     pairs = cKDTree(np.c_[px, py]).query_pairs(confirm_m, output_type="ndarray")
     m = len(ev)
@@ -284,18 +331,12 @@ def detect_events(
     n_passes = pd.Series(pcode).groupby(plume).transform("nunique").to_numpy()
     ev["plume_id"] = [f"P{p + 1:03d}" for p in plume]
     ev["n_passes"] = n_passes.astype(int)
-    first_row = frame.loc[gb["t"].idxmin(), "row"].to_numpy()
-    last_row = frame.loc[gb["t"].idxmax(), "row"].to_numpy()
-    hx, hy = _sighting_heading(x, y, t, codes, first_row, last_row, rule)
+    hx, hy = _sighting_heading(x, y, t, codes, stats["first_row"].to_numpy(), stats["last_row"].to_numpy(), rule)
     n_ind = _independent_sightings(plume, pcode, stats["start"].to_numpy(), stats["end"].to_numpy(), hx, hy,
                                    n_passes, rule)
     ev["n_independent"] = n_ind
     ev["confirmed"] = n_ind >= rule.min_sightings
-    ev = ev.sort_values("event_id").reset_index(drop=True)[EVENT_COLUMNS]
-    gdf = gpd.GeoDataFrame(ev, geometry=gpd.points_from_xy(ev["lon"], ev["lat"]), crs="EPSG:4326")
-    log.info("events %s: %d events, %d plumes, %d confirmed (%s)", species, len(gdf),
-             len(np.unique(plume)), int(gdf["confirmed"].sum()), rule.describe())
-    return gdf, event_of
+    return plume
 
 
 def _sighting_heading(x, y, t, codes, first_row, last_row, rule: ConfirmRule) -> tuple[np.ndarray, np.ndarray]:
@@ -341,15 +382,11 @@ def _independent_sightings(plume, pcode, start, end, hx, hy, n_passes, rule: Con
 
 def _group_mean(values: np.ndarray, grp: np.ndarray, *, circular: bool) -> np.ndarray:
     """Per-group mean of finite values (circular for directions), NaN for empty groups."""
-    ok = np.isfinite(values)
     k = int(grp.max()) + 1
+    if circular:
+        return circular_mean_by_group_deg(values, grp, k)
+    ok = np.isfinite(values)
     cnt = np.bincount(grp[ok], minlength=k)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if circular:
-            r = np.radians(values[ok])
-            s = np.bincount(grp[ok], np.sin(r), minlength=k)
-            c = np.bincount(grp[ok], np.cos(r), minlength=k)
-            out = np.degrees(np.arctan2(s, c)) % 360.0
-        else:
-            out = np.bincount(grp[ok], values[ok], minlength=k) / cnt
+        out = np.bincount(grp[ok], values[ok], minlength=k) / cnt
     return np.where(cnt > 0, out, np.nan)

@@ -36,7 +36,7 @@ import pandas as pd
 
 from ecopatrol.core.errors import InputError
 
-from .targeting import EVIDENCE_MIN, EVIDENCE_WEIGHT, POSITIVE_LIST_FACTOR, TARGET_COLUMNS, rank_targets
+from .targeting import EVIDENCE_MIN, TARGET_COLUMNS, priority_score, rank_targets
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +105,7 @@ def rank_season(evidence_dirs, area, *, top: int | None = None, reference_date=N
     emitting = e >= EMIT_DAY_MIN
     pos = last["positive_list"].astype(bool).to_numpy()
     risk = last["risk_score"].to_numpy(float)
-    score = EVIDENCE_WEIGHT * evidence + (1 - EVIDENCE_WEIGHT) * risk * np.where(pos, POSITIVE_LIST_FACTOR, 1.0) \
-        * CLEAN_DAY_FACTOR ** n_clean
+    score = priority_score(evidence, risk, pos, risk_factor=CLEAN_DAY_FACTOR ** n_clean)
 
     out = last.reset_index()
     reasons = []

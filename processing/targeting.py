@@ -46,7 +46,7 @@ from ecopatrol.core.artefacts.evidence import read_evidence
 from ecopatrol.core.artefacts.targets import write_targets  # noqa: F401  (re-exported: the writer of targets.csv)
 from ecopatrol.core.errors import InputError
 
-from ._evidence_util import lonlat_of, write_csv
+from ._evidence_util import PLAUSIBLE_RATIO, lonlat_of, write_csv
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,6 @@ MIN_SHARE = 0.1  # an evidence item must explain ≥ 10 % of the enhancement to 
 FLUX_WEIGHT = 0.6
 EVIDENCE_WEIGHT = 0.95
 POSITIVE_LIST_FACTOR = 0.3
-PLAUSIBLE_RATIO = 0.2  # as in attribution: firms within this likelihood ratio of the best are ambiguous
 POOL_TEMPER = 1.0  # scale of the pooled log Bayes factors (1: the product of the events' likelihood ratios)
 SHARE_CRED_MIN = 0.3  # event/hotspot shares of a source without a significant all-samples rate
 SIGNAL_WEIGHT = 1.0  # the sparse attribution's emission probability counts as it is
@@ -74,6 +73,27 @@ def _industry_weight(industry: str) -> float:
     if any(k in s for k in VOC_INDUSTRIES):
         return 0.7
     return 0.3
+
+
+def registry_risk(industry_weight: np.ndarray, violations_3y: np.ndarray, days_since_inspection: np.ndarray) -> np.ndarray:
+    """The registry risk (0–1) of each firm: 0.4 × industry + 0.35 × violations + 0.25 × staleness.
+
+    Industry weight from :func:`_industry_weight`; violations in 3 years saturate at 3; an
+    inspection counts as stale after two years, and never inspected (NaN days) as fully stale.
+    """
+    stale = np.where(np.isfinite(days_since_inspection), np.clip(days_since_inspection / 730.0, 0, 1), 1.0)
+    return 0.4 * industry_weight + 0.35 * np.clip(violations_3y / 3.0, 0, 1) + 0.25 * stale
+
+
+def priority_score(evidence: np.ndarray, risk: np.ndarray, positive_list: np.ndarray, *,
+                   risk_factor: np.ndarray | float = 1.0) -> np.ndarray:
+    """``EVIDENCE_WEIGHT`` × evidence + the rest × risk (× ``POSITIVE_LIST_FACTOR`` on the positive list, × ``risk_factor``).
+
+    The positive list discounts registry suspicion, never measured evidence; ``risk_factor``
+    lowers the risk further (a season's clean covered days).
+    """
+    return EVIDENCE_WEIGHT * evidence + (1 - EVIDENCE_WEIGHT) * risk * np.where(positive_list, POSITIVE_LIST_FACTOR,
+                                                                               1.0) * risk_factor
 
 
 def _evidence_tables(evidence) -> dict:
@@ -260,105 +280,10 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
     stats = pd.DataFrame(index=eid.to_numpy(), data={"rate_g_s": 0.0, "rate_sd_g_s": np.nan, "n_events": 0,
                                                     "n_confirmed_events": 0, "best_hotspot_confidence": 0,
                                                     "flux_g_s": np.nan, "emit_probability": 0.0})
-    events = ev["events"]
-    conf_of = dict(zip(events["event_id"], events["confirmed"].astype(bool), strict=False)) if len(events) else {}
-    # independent sightings (plume.CONFIRM_RULE); folders written before it: the passes
-    n_col = "n_independent" if "n_independent" in events.columns else "n_passes"
-    nsee_of = dict(zip(events["event_id"], events[n_col], strict=False)) if len(events) else {}
-    hot = ev["hotspots"]
-    hconf_of = dict(zip(hot["hotspot_id"], hot["confidence"], strict=False)) if len(hot) else {}
-
-    cred: dict[str, float] = {}
     if len(att):
-        kind = att.get("evidence_kind", pd.Series("event", index=att.index)).fillna("")
-        # each firm's all-samples NNLS rate, its sources summed (sd in quadrature)
-        nn = att[kind == "nnls"].groupby("enterprise_id").agg(
-            rate=("rate_g_s", "sum"), sd=("rate_sd_g_s", lambda s: math.sqrt(float((s**2).sum()))))
-        # the shares of events and hotspots come from the all-samples fit: they are only as credible
-        # as the source's rate there (z = rate / sd; z ≥ 2 counts in full, an unsupported rate 0.3)
-        if len(nn):
-            zz = np.where((nn["rate"] > 0) & (nn["sd"] > 0), nn["rate"] / nn["sd"].where(nn["sd"] > 0, 1.0), 0.0)
-            cred = dict(zip(nn.index.astype(str), np.clip(zz / 2.0, SHARE_CRED_MIN, 1.0), strict=True))
-        # events: one entry per (event, enterprise), best share over its sources
-        e_rows = att[kind == "event"]
-        pooled = pooled_log_bf(e_rows)
-        if len(e_rows):
-            g = _per_item(e_rows, cred, pooled)
-            g = g[(np.maximum(g["likelihood"], g["weighted"]) >= MIN_SHARE) & g["enterprise_id"].isin(list(parts))]
-            g["s"] = np.where(
-                g["evidence_id"].map(conf_of).fillna(False).astype(bool), 1.0, 0.6) * np.minimum(g["weighted"], 1.0)
-            for e, sub in g.groupby("enterprise_id"):
-                parts[e].append(ITEM_WEIGHT * _best_two(sub["s"].to_numpy()))
-                stats.loc[e, "n_events"] = len(sub)
-                stats.loc[e, "n_confirmed_events"] = int(sub["evidence_id"].map(conf_of).fillna(False).sum())
-            top_ev = g.sort_values("likelihood", ascending=False).groupby("enterprise_id").head(3)
-            for e, sub in top_ev.groupby("enterprise_id"):
-                if e in reasons:
-                    txt = ", ".join(
-                        f"{r.evidence_id} ({_seen(conf_of.get(r.evidence_id), nsee_of.get(r.evidence_id))}; "
-                        f"likelihood {r.likelihood:.2f}{_amb(r)})" for r in sub.itertuples(index=False))
-                    n = int(stats.loc[e, "n_events"])
-                    reasons[e].append(f"plume events: {txt}" + (f" and {n - len(sub)} more" if n > len(sub) else ""))
-        h_rows = att[kind == "hotspot"]
-        if len(h_rows):
-            g = _per_item(h_rows, cred, pooled)
-            g = g[(np.maximum(g["likelihood"], g["weighted"]) >= MIN_SHARE) & g["enterprise_id"].isin(list(parts))]
-            g["level"] = g["evidence_id"].map(hconf_of).fillna(90).astype(int)
-            g["s"] = g["level"].map({99: 1.0, 95: 0.8}).fillna(0.6) * np.minimum(g["weighted"], 1.0)
-            for e, sub in g.sort_values("s", ascending=False).groupby("enterprise_id", sort=False):
-                parts[e].append(ITEM_WEIGHT * _best_two(sub["s"].to_numpy()))
-                stats.loc[e, "best_hotspot_confidence"] = int(sub["level"].max())
-                txt = ", ".join(f"{r.evidence_id} at {r.level} % (likelihood {r.likelihood:.2f}{_amb(r)})"
-                                for r in sub.head(3).itertuples(index=False))
-                reasons[e].append(f"hotspots: {txt}" + (f" and {len(sub) - 3} more" if len(sub) > 3 else ""))
-        for e, r in nn.iterrows():
-            if e not in parts or r["rate"] <= 0:
-                continue
-            z = r["rate"] / r["sd"] if r["sd"] > 0 else 0.0
-            sig = float(np.clip((z - 1) / 2, 0, 1))
-            parts[e].append(ITEM_WEIGHT * 0.6 * sig)
-            stats.loc[e, "rate_g_s"] = r["rate"]
-            stats.loc[e, "rate_sd_g_s"] = r["sd"]
-            if sig > 0:
-                reasons[e].append(f"estimated emission {r['rate']:.2g} ± {r['sd']:.1g} g/s (NNLS, z = {z:.1f})")
-    rt = ev.get("rates")
-    if rt is not None and len(rt) and "pip" in rt.columns:
-        # sparse attribution: the probability that the firm emits (any of its sources is a signal)
-        firm = rt["enterprise_id"].astype(str)
-        if "enterprise_pip" in rt.columns:  # a firm's stacks sharing one signal add up
-            firm_pip = pd.to_numeric(rt["enterprise_pip"], errors="coerce").fillna(0.0).clip(0, 1).groupby(firm).max()
-        else:  # evidence folders written before enterprise_pip: stacks taken as independent
-            pip = pd.to_numeric(rt["pip"], errors="coerce").fillna(0.0).clip(0, 1)
-            firm_pip = (1 - pip).groupby(firm).prod().rsub(1.0)
-        sig = att[att.get("evidence_kind", pd.Series("", index=att.index)) == "signal"] if len(att) else att
-        for e, p_f in firm_pip.items():
-            if e not in parts or p_f <= 0:
-                continue
-            parts[e].append(SIGNAL_WEIGHT * float(p_f))
-            stats.loc[e, "emit_probability"] = float(p_f)
-            if p_f >= EVIDENCE_MIN:
-                mine = sig[sig["enterprise_id"] == e] if len(sig) else sig
-                txt = "; ".join(_signal_text(sid, g) for sid, g in mine.groupby("evidence_id", sort=False)) \
-                    if len(mine) else ""
-                reasons[e].insert(0, f"emits with probability {p_f:.2f} (sparse attribution over all samples"
-                                  + (f": signal {txt})" if txt else ")"))
-    fl = ev["flux"]
-    if len(fl) and "target_id" in fl.columns:
-        # a curtain counts only for the firm it is credited to (flux.csv `credit_reason`): the plan's
-        # target or a candidate whose predicted plume crosses the flown span; uncredited rows rank nobody
-        credited = fl["target_id"].fillna("").astype(str).str.strip() != ""
-        for r in fl[credited].itertuples(index=False):
-            t = str(r.target_id).strip()
-            if t not in parts or not np.isfinite(r.flux_g_s):
-                continue
-            z = r.flux_g_s / r.flux_sd_g_s if r.flux_sd_g_s > 0 else 0.0
-            match = getattr(r, "target_match", 1.0)
-            match = 1.0 if match is None or not np.isfinite(match) else float(match)
-            parts[t].append(FLUX_WEIGHT * match * float(np.clip((z - 1) / 2, 0, 1)))
-            stats.loc[t, "flux_g_s"] = np.nansum([stats.loc[t, "flux_g_s"], r.flux_g_s])
-            reasons[t].append(f"curtain {r.sortie_id}: {r.flux_g_s:.2g} ± {r.flux_sd_g_s:.1g} g/s through the plane"
-                              + (f" (plume fits it at {match:.0%} of the best candidate)" if match < 0.99 else ""))
-
+        _attribution_evidence(att, ev, parts, reasons, stats)
+    _signal_evidence(ev.get("rates"), att, parts, reasons, stats)
+    _flux_evidence(ev["flux"], parts, reasons, stats)
     if alarms is not None:  # online-monitoring alarms (alarms.csv): an independent line, cited in the reasons
         from .monitor.evidence import add_alarm_evidence
 
@@ -373,33 +298,13 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
     if ledger is not None:  # on-site outcomes: violations raise the prior, clean follow-ups lower the evidence
         evidence, viol, last = ledger.apply(eid, evidence, viol, last)
     days = np.maximum(((ref - last).dt.total_seconds() / 86400.0).to_numpy(float), 0.0)
-    stale = np.where(np.isfinite(days), np.clip(days / 730.0, 0, 1), 1.0)
-    risk = 0.4 * ind_w + 0.35 * np.clip(viol / 3.0, 0, 1) + 0.25 * stale
+    risk = registry_risk(ind_w, viol, days)
     pos = ent["positive_list"].fillna(False).astype(bool).to_numpy() if "positive_list" in ent.columns \
         else np.zeros(len(ent), bool)
     has_ev = evidence >= EVIDENCE_MIN
-    # the positive list discounts registry suspicion, never measured evidence
-    score = EVIDENCE_WEIGHT * evidence + (1 - EVIDENCE_WEIGHT) * risk * np.where(pos, POSITIVE_LIST_FACTOR, 1.0)
-
+    score = priority_score(evidence, risk, pos)
+    rows_reasons = _reason_texts(eid, reasons, has_ev, ind, ind_w, viol, days, pos, ledger)
     lon, lat = lonlat_of(ent)
-    rows_reasons = []
-    for i, e in enumerate(eid):
-        r = list(reasons[e]) if has_ev[i] else ["no evidence in this survey"]
-        facts = []
-        if ind_w[i] == 1.0:
-            facts.append(f"priority industry ({ind.iloc[i]})")
-        elif ind_w[i] >= 0.7:
-            facts.append(f"VOC industry ({ind.iloc[i]})")
-        if viol[i] > 0:
-            facts.append(f"{int(viol[i])} violation(s) in 3 years")
-        facts.append(f"last inspected {int(days[i])} days ago" if np.isfinite(days[i]) else "never inspected")
-        r.append("registry: " + ", ".join(facts))
-        if ledger is not None:
-            r.extend(ledger.notes.get(e, []))
-        if pos[i]:
-            r.append("positive list: priority lowered (no evidence)" if not has_ev[i]
-                     else "positive list: registry risk discounted, the evidence counts in full")
-        rows_reasons.append("; ".join(r))
     out = pd.DataFrame({
         "enterprise_id": eid.to_numpy(), "name": ent["name"].astype(str).to_numpy() if "name" in ent.columns else "",
         "score": np.round(score, 4), "reasons": rows_reasons, "industry": ind.to_numpy(), "positive_list": pos,
@@ -419,6 +324,152 @@ def rank_targets(evidence_dir_or_result, area, *, top: int | None = None,
     log.info("targets: %d enterprises ranked, %d with evidence, top score %.2f", len(ent), int(has_ev.sum()),
              float(out["score"].iloc[0]) if len(out) else 0.0)
     return out[TARGET_COLUMNS]
+
+
+def _attribution_evidence(att: pd.DataFrame, ev: dict, parts: dict, reasons: dict, stats: pd.DataFrame) -> None:
+    """Add the attribution's evidence lines to ``parts``/``reasons``/``stats``: events, hotspots, NNLS rates.
+
+    The shares of events and hotspots come from the all-samples fit: they are only as credible
+    as the source's rate there (z = rate / sd; z ≥ 2 counts in full, an unsupported rate
+    ``SHARE_CRED_MIN``).
+    """
+    kind = att.get("evidence_kind", pd.Series("event", index=att.index)).fillna("")
+    # each firm's all-samples NNLS rate, its sources summed (sd in quadrature)
+    nn = att[kind == "nnls"].groupby("enterprise_id").agg(
+        rate=("rate_g_s", "sum"), sd=("rate_sd_g_s", lambda s: math.sqrt(float((s**2).sum()))))
+    cred: dict[str, float] = {}
+    if len(nn):
+        zz = np.where((nn["rate"] > 0) & (nn["sd"] > 0), nn["rate"] / nn["sd"].where(nn["sd"] > 0, 1.0), 0.0)
+        cred = dict(zip(nn.index.astype(str), np.clip(zz / 2.0, SHARE_CRED_MIN, 1.0), strict=True))
+    e_rows = att[kind == "event"]
+    pooled = pooled_log_bf(e_rows)
+    if len(e_rows):
+        _event_evidence(e_rows, ev["events"], cred, pooled, parts, reasons, stats)
+    h_rows = att[kind == "hotspot"]
+    if len(h_rows):
+        _hotspot_evidence(h_rows, ev["hotspots"], cred, pooled, parts, reasons, stats)
+    for e, r in nn.iterrows():
+        if e not in parts or r["rate"] <= 0:
+            continue
+        z = r["rate"] / r["sd"] if r["sd"] > 0 else 0.0
+        sig = float(np.clip((z - 1) / 2, 0, 1))
+        parts[e].append(ITEM_WEIGHT * 0.6 * sig)
+        stats.loc[e, "rate_g_s"] = r["rate"]
+        stats.loc[e, "rate_sd_g_s"] = r["sd"]
+        if sig > 0:
+            reasons[e].append(f"estimated emission {r['rate']:.2g} ± {r['sd']:.1g} g/s (NNLS, z = {z:.1f})")
+
+
+def _event_evidence(e_rows: pd.DataFrame, events: pd.DataFrame, cred: dict, pooled, parts: dict, reasons: dict,
+                    stats: pd.DataFrame) -> None:
+    """Plume events: one entry per (event, enterprise), best share over its sources; confirmed count in full."""
+    conf_of = dict(zip(events["event_id"], events["confirmed"].astype(bool), strict=False)) if len(events) else {}
+    # independent sightings (plume.CONFIRM_RULE); folders written before it: the passes
+    n_col = "n_independent" if "n_independent" in events.columns else "n_passes"
+    nsee_of = dict(zip(events["event_id"], events[n_col], strict=False)) if len(events) else {}
+    g = _per_item(e_rows, cred, pooled)
+    g = g[(np.maximum(g["likelihood"], g["weighted"]) >= MIN_SHARE) & g["enterprise_id"].isin(list(parts))]
+    g["s"] = np.where(
+        g["evidence_id"].map(conf_of).fillna(False).astype(bool), 1.0, 0.6) * np.minimum(g["weighted"], 1.0)
+    for e, sub in g.groupby("enterprise_id"):
+        parts[e].append(ITEM_WEIGHT * _best_two(sub["s"].to_numpy()))
+        stats.loc[e, "n_events"] = len(sub)
+        stats.loc[e, "n_confirmed_events"] = int(sub["evidence_id"].map(conf_of).fillna(False).sum())
+    top_ev = g.sort_values("likelihood", ascending=False).groupby("enterprise_id").head(3)
+    for e, sub in top_ev.groupby("enterprise_id"):
+        if e in reasons:
+            txt = ", ".join(
+                f"{r.evidence_id} ({_seen(conf_of.get(r.evidence_id), nsee_of.get(r.evidence_id))}; "
+                f"likelihood {r.likelihood:.2f}{_amb(r)})" for r in sub.itertuples(index=False))
+            n = int(stats.loc[e, "n_events"])
+            reasons[e].append(f"plume events: {txt}" + (f" and {n - len(sub)} more" if n > len(sub) else ""))
+
+
+def _hotspot_evidence(h_rows: pd.DataFrame, hot: pd.DataFrame, cred: dict, pooled, parts: dict, reasons: dict,
+                      stats: pd.DataFrame) -> None:
+    """Hotspots: each firm's best two, weighted by the hotspot's Gi* level (99 %: 1, 95 %: 0.8, else 0.6)."""
+    hconf_of = dict(zip(hot["hotspot_id"], hot["confidence"], strict=False)) if len(hot) else {}
+    g = _per_item(h_rows, cred, pooled)
+    g = g[(np.maximum(g["likelihood"], g["weighted"]) >= MIN_SHARE) & g["enterprise_id"].isin(list(parts))]
+    g["level"] = g["evidence_id"].map(hconf_of).fillna(90).astype(int)
+    g["s"] = g["level"].map({99: 1.0, 95: 0.8}).fillna(0.6) * np.minimum(g["weighted"], 1.0)
+    for e, sub in g.sort_values("s", ascending=False).groupby("enterprise_id", sort=False):
+        parts[e].append(ITEM_WEIGHT * _best_two(sub["s"].to_numpy()))
+        stats.loc[e, "best_hotspot_confidence"] = int(sub["level"].max())
+        txt = ", ".join(f"{r.evidence_id} at {r.level} % (likelihood {r.likelihood:.2f}{_amb(r)})"
+                        for r in sub.head(3).itertuples(index=False))
+        reasons[e].append(f"hotspots: {txt}" + (f" and {len(sub) - 3} more" if len(sub) > 3 else ""))
+
+
+def _signal_evidence(rt: pd.DataFrame | None, att: pd.DataFrame, parts: dict, reasons: dict,
+                     stats: pd.DataFrame) -> None:
+    """Sparse attribution: the probability that the firm emits (any of its sources is a signal)."""
+    if rt is None or not len(rt) or "pip" not in rt.columns:
+        return
+    firm = rt["enterprise_id"].astype(str)
+    if "enterprise_pip" in rt.columns:  # a firm's stacks sharing one signal add up
+        firm_pip = pd.to_numeric(rt["enterprise_pip"], errors="coerce").fillna(0.0).clip(0, 1).groupby(firm).max()
+    else:  # evidence folders written before enterprise_pip: stacks taken as independent
+        pip = pd.to_numeric(rt["pip"], errors="coerce").fillna(0.0).clip(0, 1)
+        firm_pip = (1 - pip).groupby(firm).prod().rsub(1.0)
+    sig = att[att.get("evidence_kind", pd.Series("", index=att.index)) == "signal"] if len(att) else att
+    for e, p_f in firm_pip.items():
+        if e not in parts or p_f <= 0:
+            continue
+        parts[e].append(SIGNAL_WEIGHT * float(p_f))
+        stats.loc[e, "emit_probability"] = float(p_f)
+        if p_f >= EVIDENCE_MIN:
+            mine = sig[sig["enterprise_id"] == e] if len(sig) else sig
+            txt = "; ".join(_signal_text(sid, g) for sid, g in mine.groupby("evidence_id", sort=False)) \
+                if len(mine) else ""
+            reasons[e].insert(0, f"emits with probability {p_f:.2f} (sparse attribution over all samples"
+                              + (f": signal {txt})" if txt else ")"))
+
+
+def _flux_evidence(fl: pd.DataFrame, parts: dict, reasons: dict, stats: pd.DataFrame) -> None:
+    """Curtain fluxes: a curtain counts only for the firm it is credited to (flux.csv ``credit_reason``).
+
+    That is the plan's target or a candidate whose predicted plume crosses the flown span;
+    uncredited rows rank nobody.
+    """
+    if not len(fl) or "target_id" not in fl.columns:
+        return
+    credited = fl["target_id"].fillna("").astype(str).str.strip() != ""
+    for r in fl[credited].itertuples(index=False):
+        t = str(r.target_id).strip()
+        if t not in parts or not np.isfinite(r.flux_g_s):
+            continue
+        z = r.flux_g_s / r.flux_sd_g_s if r.flux_sd_g_s > 0 else 0.0
+        match = getattr(r, "target_match", 1.0)
+        match = 1.0 if match is None or not np.isfinite(match) else float(match)
+        parts[t].append(FLUX_WEIGHT * match * float(np.clip((z - 1) / 2, 0, 1)))
+        stats.loc[t, "flux_g_s"] = np.nansum([stats.loc[t, "flux_g_s"], r.flux_g_s])
+        reasons[t].append(f"curtain {r.sortie_id}: {r.flux_g_s:.2g} ± {r.flux_sd_g_s:.1g} g/s through the plane"
+                          + (f" (plume fits it at {match:.0%} of the best candidate)" if match < 0.99 else ""))
+
+
+def _reason_texts(eid: pd.Series, reasons: dict, has_ev: np.ndarray, ind: pd.Series, ind_w: np.ndarray,
+                  viol: np.ndarray, days: np.ndarray, pos: np.ndarray, ledger) -> list[str]:
+    """Each enterprise's ``reasons`` cell: its evidence lines, then the registry's facts, ledger and positive list."""
+    out = []
+    for i, e in enumerate(eid):
+        r = list(reasons[e]) if has_ev[i] else ["no evidence in this survey"]
+        facts = []
+        if ind_w[i] == 1.0:
+            facts.append(f"priority industry ({ind.iloc[i]})")
+        elif ind_w[i] >= 0.7:
+            facts.append(f"VOC industry ({ind.iloc[i]})")
+        if viol[i] > 0:
+            facts.append(f"{int(viol[i])} violation(s) in 3 years")
+        facts.append(f"last inspected {int(days[i])} days ago" if np.isfinite(days[i]) else "never inspected")
+        r.append("registry: " + ", ".join(facts))
+        if ledger is not None:
+            r.extend(ledger.notes.get(e, []))
+        if pos[i]:
+            r.append("positive list: priority lowered (no evidence)" if not has_ev[i]
+                     else "positive list: registry risk discounted, the evidence counts in full")
+        out.append("; ".join(r))
+    return out
 
 
 __all__ = ["rank_targets", "write_targets", "write_csv"]

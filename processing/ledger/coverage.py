@@ -153,7 +153,6 @@ def assess_run(run_dir: str | Path, area=None, *, detection_rate_g_s: float = DE
     ``evidence.json`` names."""
     import geopandas as gpd
 
-    from ecopatrol.core.area import Area, load_area
     from ecopatrol.core.weather import Wind
     from ecopatrol.processing._evidence_util import usable_mask
 
@@ -166,18 +165,7 @@ def assess_run(run_dir: str | Path, area=None, *, detection_rate_g_s: float = DE
     if not detection_rate_g_s > 0:
         raise InputError(f"detection rate {detection_rate_g_s!r} g/s: give a rate > 0")
     summary = json.loads(ej.read_text())
-    if area is None:
-        ap = summary.get("area_path")
-        if not ap or not Path(ap).exists():
-            for cand in (run_dir / "area",):
-                if cand.exists():
-                    ap = cand
-                    break
-            else:
-                raise InputError(f"`{ej}` names no area folder that exists ({ap!r}): give --area")
-        area = load_area(ap)
-    elif not isinstance(area, Area):
-        area = load_area(area)
+    area = _run_area(run_dir, area, summary, ej)
     samples = gpd.read_parquet(sp)
     samples = samples[usable_mask(samples) & np.isfinite(pd.to_numeric(samples.get("tvoc_ugm3"), errors="coerce"))]
     samples = samples.reset_index(drop=True)
@@ -195,64 +183,95 @@ def assess_run(run_dir: str | Path, area=None, *, detection_rate_g_s: float = DE
     if len(samples) == 0:
         cov = pd.DataFrame(columns=["enterprise_id", "n_cover", "n_drone", "t_mean"])
     else:
-        threshold_unit = k_noise * noise / detection_rate_g_s
         src = coverage_counts(samples, area, crs=summary.get("metric_crs") or area.metric_crs, wind=wind,
-                              threshold_unit=threshold_unit)
+                              threshold_unit=k_noise * noise / detection_rate_g_s)
         src["enterprise_id"] = src["enterprise_id"].astype(str)
         # a firm is covered as far as its least-covered stack is
         cov = src.groupby("enterprise_id").agg(n_cover=("n_cover", "min"), n_drone=("n_drone", "min"),
                                                t_mean=("t_mean", "median")).reset_index()
-    pip, rate = _firm_probability(run_dir)
-    flux = _firm_flux(run_dir)
-    end = res.survey_end_utc or pd.Timestamp.now(tz="UTC")
-    evidence = json.dumps(files, ensure_ascii=False)
-    how = (f"its plume at {detection_rate_g_s:g} g/s under the wind measured on each pass (else "
-           f"{wind.from_deg:.0f}°/{wind.speed_m_s:.1f} m/s) ≥ {k_noise:g} × noise ({noise:.1f} µg/m³)")
+    ctx = {"pip_rate": _firm_probability(run_dir), "flux": _firm_flux(run_dir), "targeted": targeted,
+           "end": res.survey_end_utc or pd.Timestamp.now(tz="UTC"), "min_samples": min_samples,
+           "evidence": json.dumps(files, ensure_ascii=False),
+           "how": (f"its plume at {detection_rate_g_s:g} g/s under the wind measured on each pass (else "
+                   f"{wind.from_deg:.0f}°/{wind.speed_m_s:.1f} m/s) ≥ {k_noise:g} × noise ({noise:.1f} µg/m³)")}
     for r in cov.itertuples(index=False):
-        e = str(r.enterprise_id)
-        n = int(r.n_cover)
-        if n < min_samples and e not in targeted:
-            continue
-        method = "drone curtain" if int(r.n_drone) >= min_samples else "van pass"
-        when = pd.Timestamp(round(float(r.t_mean)), unit="s", tz="UTC") if np.isfinite(r.t_mean) else end
-        check = {"enterprise_id": e, "time_utc": when.to_pydatetime(), "kind": "off-site",
-                 "trigger": "routine plan", "evidence": evidence, "n_samples_covering": n,
-                 "emit_probability": pip.get(e), "rate_g_s": rate.get(e)}
-        if n < min_samples:
-            method = targeted[e]
-            check.update(method=method, result="not assessable",
-                         reason=f"targeted by the {'drone' if method == 'drone curtain' else 'van'} plan, but "
-                                f"{how} reached {n} usable sample(s), {min_samples} needed",
-                         time_utc=end.to_pydatetime(), emit_probability=None, rate_g_s=None)
-        else:
-            p = pip.get(e, 0.0) or 0.0
-            fz = flux.get(e)
-            why = []
-            if p >= SUSPICIOUS_PIP:
-                why.append(f"emits with probability {p:.2f} (sparse attribution)"
-                           + (f" at {rate[e]:.2g} g/s" if rate.get(e) else ""))
-            if fz is not None and fz[1] >= SUSPICIOUS_FLUX_Z:
-                why.append(f"curtain {fz[2]}: {fz[0]:.2g} g/s through the plane (z = {fz[1]:.1f})")
-            cover = f"covered: {how} on {n} usable samples"
-            if why:
-                check.update(method=method, result="suspicious", reason="; ".join(why) + f"; {cover}")
-            else:
-                check.update(method=method, result="clean",
-                             reason=f"nothing attributed (emission probability {p:.2f}); {cover}")
-            if e not in targeted:
-                check["reason"] += " (not a planned target: covered in passing)"
-        res.checks.append(check)
+        check = _off_site_check(r, ctx)
+        if check is not None:
+            res.checks.append(check)
     for e, method in targeted.items():  # targets outside the candidate sources (not in the registry)
         if e not in set(cov["enterprise_id"]) and e in set(ent["enterprise_id"].astype(str)):
-            res.checks.append({"enterprise_id": e, "time_utc": end.to_pydatetime(), "kind": "off-site",
+            res.checks.append({"enterprise_id": e, "time_utc": ctx["end"].to_pydatetime(), "kind": "off-site",
                                "method": method, "trigger": "routine plan", "result": "not assessable",
-                               "reason": "targeted, but no usable samples", "evidence": evidence,
+                               "reason": "targeted, but no usable samples", "evidence": ctx["evidence"],
                                "n_samples_covering": 0, "emit_probability": None, "rate_g_s": None})
     res.checks.sort(key=lambda c: c["enterprise_id"])
     log.info("ledger: %s — %d firms covered, %d targeted but not assessable", run_dir,
              sum(c["result"] != "not assessable" for c in res.checks),
              sum(c["result"] == "not assessable" for c in res.checks))
     return res
+
+
+def _run_area(run_dir: Path, area, summary: dict, ej: Path):
+    """The run's area: as given (an Area or a folder), else the one ``evidence.json`` names, else ``run_dir/area``."""
+    from ecopatrol.core.area import Area, load_area
+
+    if area is None:
+        ap = summary.get("area_path")
+        if not ap or not Path(ap).exists():
+            for cand in (run_dir / "area",):
+                if cand.exists():
+                    ap = cand
+                    break
+            else:
+                raise InputError(f"`{ej}` names no area folder that exists ({ap!r}): give --area")
+        return load_area(ap)
+    if not isinstance(area, Area):
+        return load_area(area)
+    return area
+
+
+def _off_site_check(r, ctx: dict) -> dict | None:
+    """The off-site check of one firm's coverage row ``r``: clean, suspicious or not assessable.
+
+    ``None`` where the firm is covered by too few samples and no plan targeted it (nothing to
+    say). ``ctx`` holds the run's emission probabilities and rates, curtain fluxes, planned
+    targets, survey end, ``min_samples``, the evidence files and how coverage was judged.
+    """
+    pip, rate = ctx["pip_rate"]
+    targeted, min_samples, how, end = ctx["targeted"], ctx["min_samples"], ctx["how"], ctx["end"]
+    e = str(r.enterprise_id)
+    n = int(r.n_cover)
+    if n < min_samples and e not in targeted:
+        return None
+    method = "drone curtain" if int(r.n_drone) >= min_samples else "van pass"
+    when = pd.Timestamp(round(float(r.t_mean)), unit="s", tz="UTC") if np.isfinite(r.t_mean) else end
+    check = {"enterprise_id": e, "time_utc": when.to_pydatetime(), "kind": "off-site",
+             "trigger": "routine plan", "evidence": ctx["evidence"], "n_samples_covering": n,
+             "emit_probability": pip.get(e), "rate_g_s": rate.get(e)}
+    if n < min_samples:
+        method = targeted[e]
+        check.update(method=method, result="not assessable",
+                     reason=f"targeted by the {'drone' if method == 'drone curtain' else 'van'} plan, but "
+                            f"{how} reached {n} usable sample(s), {min_samples} needed",
+                     time_utc=end.to_pydatetime(), emit_probability=None, rate_g_s=None)
+        return check
+    p = pip.get(e, 0.0) or 0.0
+    fz = ctx["flux"].get(e)
+    why = []
+    if p >= SUSPICIOUS_PIP:
+        why.append(f"emits with probability {p:.2f} (sparse attribution)"
+                   + (f" at {rate[e]:.2g} g/s" if rate.get(e) else ""))
+    if fz is not None and fz[1] >= SUSPICIOUS_FLUX_Z:
+        why.append(f"curtain {fz[2]}: {fz[0]:.2g} g/s through the plane (z = {fz[1]:.1f})")
+    cover = f"covered: {how} on {n} usable samples"
+    if why:
+        check.update(method=method, result="suspicious", reason="; ".join(why) + f"; {cover}")
+    else:
+        check.update(method=method, result="clean",
+                     reason=f"nothing attributed (emission probability {p:.2f}); {cover}")
+    if e not in targeted:
+        check["reason"] += " (not a planned target: covered in passing)"
+    return check
 
 
 def _firm_probability(run_dir: Path) -> tuple[dict, dict]:

@@ -70,81 +70,20 @@ async def replay_logger(host: str, port: int, frames: list[bytes], *, rng: rando
     counts.
     """
     rng = rng or random.Random(0)
-    run = LoggerRun()
     reader, writer = await asyncio.open_connection(host, port)
-    loop = asyncio.get_running_loop()
-    credit = asyncio.Semaphore(window)
-    progress = asyncio.Event()  # set at every answer
-
-    async def read_answers() -> None:
-        framer = StreamFramer()
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                return
-            for fr in framer.feed(data):
-                if not decode_answers:
-                    if not fr.ok:
-                        continue
-                else:
-                    d = decode(fr)
-                    if d.packet is None:
-                        continue
-                    run.answers.append(d.packet)
-                    if on_answer is not None:
-                        r = on_answer(d.packet)
-                        if asyncio.iscoroutine(r):
-                            await r
-                run.answered += 1
-                credit.release()
-                progress.set()
-
-    async def wait_for_answers() -> None:
-        """Until every frame that asked is answered (or ``answer_timeout_s``)."""
-        deadline = loop.time() + answer_timeout_s
-        while run.answered < run.asked:
-            progress.clear()
-            try:
-                await asyncio.wait_for(progress.wait(), max(0.0, deadline - loop.time()))
-            except TimeoutError:
-                run.timed_out = True
-                return
-
-    answers_task = asyncio.create_task(read_answers())
+    s = _Session(reader, writer, rng, asyncio.Semaphore(window), answer_timeout_s, decode_answers, on_answer)
+    answers_task = asyncio.create_task(s.read_answers())
     try:
         for i, frame in enumerate(frames):
             if garbage_probability and rng.random() < garbage_probability:
-                junk = bytes(rng.choice(_GARBAGE) for _ in range(rng.randint(1, 40)))
-                writer.write(junk)
-                run.garbage_runs += 1
-                run.bytes_sent += len(junk)
+                s.send_garbage()
             if cut_at is not None and i == cut_at:
-                await wait_for_answers()  # what was sent whole is answered; then the line drops
-                half = frame[:max(1, len(frame) // 2)]
-                writer.write(half)
-                run.bytes_sent += len(half)
-                await writer.drain()
-                run.cut = True
+                await s.wait_for_answers()  # what was sent whole is answered; then the line drops
+                await s.send_half(frame)
                 break
-            if _asks(frame):
-                try:
-                    await asyncio.wait_for(credit.acquire(), answer_timeout_s)
-                except TimeoutError:  # an answer did not come: go on, as a logger would after its timeout
-                    run.timed_out = True
-                run.asked += 1
-            pieces = rng.randint(1, max_pieces)
-            cuts = sorted(rng.sample(range(1, len(frame)), min(pieces - 1, len(frame) - 1)))
-            start = 0
-            for c in [*cuts, len(frame)]:
-                writer.write(frame[start:c])
-                start = c
-                await writer.drain()
-                if c != len(frame) and rng.random() < 0.5:
-                    await asyncio.sleep(0)  # let the piece go out on its own
-            run.frames_sent.append(frame)
-            run.bytes_sent += len(frame)
-        if not run.cut:
-            await wait_for_answers()
+            await s.send_frame(frame, max_pieces)
+        if not s.run.cut:
+            await s.wait_for_answers()
     finally:
         writer.close()
         try:
@@ -155,7 +94,92 @@ async def replay_logger(host: str, port: int, frames: list[bytes], *, rng: rando
             await asyncio.wait_for(answers_task, 5)
         except (TimeoutError, OSError):
             answers_task.cancel()
-    return run
+    return s.run
+
+
+class _Session:
+    """One logger connection of :func:`replay_logger`: what it sent, the answers, the send window."""
+
+    def __init__(self, reader, writer, rng: random.Random, credit: asyncio.Semaphore, answer_timeout_s: float,
+                 decode_answers: bool, on_answer) -> None:
+        self.reader, self.writer, self.rng, self.credit = reader, writer, rng, credit
+        self.answer_timeout_s, self.decode_answers, self.on_answer = answer_timeout_s, decode_answers, on_answer
+        self.run = LoggerRun()
+        self.loop = asyncio.get_running_loop()
+        self.progress = asyncio.Event()  # set at every answer
+
+    async def read_answers(self) -> None:
+        """Read the server's answers until it closes: count (and decode) each, and free a window slot."""
+        framer = StreamFramer()
+        run = self.run
+        while True:
+            data = await self.reader.read(65536)
+            if not data:
+                return
+            for fr in framer.feed(data):
+                if not self.decode_answers:
+                    if not fr.ok:
+                        continue
+                else:
+                    d = decode(fr)
+                    if d.packet is None:
+                        continue
+                    run.answers.append(d.packet)
+                    if self.on_answer is not None:
+                        r = self.on_answer(d.packet)
+                        if asyncio.iscoroutine(r):
+                            await r
+                run.answered += 1
+                self.credit.release()
+                self.progress.set()
+
+    async def wait_for_answers(self) -> None:
+        """Until every frame that asked is answered (or ``answer_timeout_s``)."""
+        deadline = self.loop.time() + self.answer_timeout_s
+        while self.run.answered < self.run.asked:
+            self.progress.clear()
+            try:
+                await asyncio.wait_for(self.progress.wait(), max(0.0, deadline - self.loop.time()))
+            except TimeoutError:
+                self.run.timed_out = True
+                return
+
+    def send_garbage(self) -> None:
+        """Write a run of 1–40 line-noise bytes between frames."""
+        rng = self.rng
+        junk = bytes(rng.choice(_GARBAGE) for _ in range(rng.randint(1, 40)))
+        self.writer.write(junk)
+        self.run.garbage_runs += 1
+        self.run.bytes_sent += len(junk)
+
+    async def send_half(self, frame: bytes) -> None:
+        """Write the first half of ``frame`` and mark the run cut (the line drops after it)."""
+        half = frame[:max(1, len(frame) // 2)]
+        self.writer.write(half)
+        self.run.bytes_sent += len(half)
+        await self.writer.drain()
+        self.run.cut = True
+
+    async def send_frame(self, frame: bytes, max_pieces: int) -> None:
+        """Write ``frame`` in 1 … ``max_pieces`` pieces, first waiting for a window slot if it asks for an answer."""
+        rng, run = self.rng, self.run
+        if _asks(frame):
+            try:
+                await asyncio.wait_for(self.credit.acquire(), self.answer_timeout_s)
+            except TimeoutError:  # an answer did not come: go on, as a logger would after its timeout
+                run.timed_out = True
+            run.asked += 1
+        pieces = rng.randint(1, max_pieces)
+        cuts = sorted(rng.sample(range(1, len(frame)), min(pieces - 1, len(frame) - 1)))
+        start = 0
+        for c in [*cuts, len(frame)]:
+            self.writer.write(frame[start:c])
+            start = c
+            await self.writer.drain()
+            if c != len(frame) and rng.random() < 0.5:
+                await asyncio.sleep(0)  # let the piece go out on its own
+        run.frames_sent.append(frame)
+        run.bytes_sent += len(frame)
 
 
 _FLAG = re.compile(rb"[#;]\d{0,4}Flag=(\d{1,3});")

@@ -316,6 +316,40 @@ def draft_mapping(path) -> MappingDraft:
 
     position = _position_columns(raw, taken, checks)
     taken |= set(position.values())
+    species, unitless, passed, unused = _classify_columns(raw, taken)
+
+    out: list[str] = [f"# ecopatrol mapping for `{p.name}`, drafted by `ecopatrol mapping init` from its header "
+                      f"and first {len(raw)} rows.",
+                      "# Lines marked TODO must be filled in; lines marked `check:` are guesses. The format is in",
+                      "# README.md (\"Mappings: reading any CSV\"); try it with `ecopatrol inspect FILE --mapping THIS`."]
+    if native:
+        out.append(f"# Note: ecopatrol reads this file without a mapping (as {native}); a mapping is only needed to "
+                   "read it differently.")
+        checks.append(f"check: ecopatrol reads `{p.name}` without a mapping (as {native})")
+    out += _time_section(p.name, tg, date_cols, todo, checks)
+    out += _position_section(position, checks)
+    out += _columns_section(species, unitless, todo, checks)
+    out += _instrument_section(delimiter, passed, unused)
+    text = "\n".join(out) + "\n"
+    mapping = tomllib.loads(text)
+    if not tg.time_of_day or "date" in mapping["time"] and mapping["time"]["date"] == FROM_FILENAME:
+        load_mapping(dict(mapping))  # a draft ecopatrol itself refuses is a bug here, not the user's problem
+    kind = "track+sensor" if position else "sensor"
+    summary = (f"{p.name}: {kind}, delimiter {_DELIMITER_TEXT[delimiter]!r}, time `{tg.column}` ({tg.format}"
+               f"{', time of day' if tg.time_of_day else ''}), "
+               + (f"position `{position['lon']}`/`{position['lat']}`, " if position else "no position, ")
+               + f"{len(species)} species, {len(unused) + len(unitless)} column(s) not read; "
+               + (f"{len(todo)} TODO" if todo else "no TODO"))
+    return MappingDraft(p, text, mapping, todo, checks, summary, native)
+
+
+def _classify_columns(raw: pd.DataFrame, taken: set) -> tuple[list, list, list, list]:
+    """The columns not ``taken`` (time, position), sorted into what the draft does with them.
+
+    Returns ``(species, unitless, passed, unused)``: species with a unit in the header
+    (``(column, name, unit)``, names made unique), species without one (``(column, name)``),
+    columns read as they are (status, wind), and the rest.
+    """
     species, unitless, passed, unused = [], [], [], []
     names: set[str] = set()
     for i, c in enumerate(raw.columns):
@@ -336,22 +370,18 @@ def draft_mapping(path) -> MappingDraft:
             unitless.append((c, species_name(c, i)))
         else:
             unused.append(c)
+    return species, unitless, passed, unused
 
-    out: list[str] = [f"# ecopatrol mapping for `{p.name}`, drafted by `ecopatrol mapping init` from its header "
-                      f"and first {len(raw)} rows.",
-                      "# Lines marked TODO must be filled in; lines marked `check:` are guesses. The format is in",
-                      "# README.md (\"Mappings: reading any CSV\"); try it with `ecopatrol inspect FILE --mapping THIS`."]
-    if native:
-        out.append(f"# Note: ecopatrol reads this file without a mapping (as {native}); a mapping is only needed to "
-                   "read it differently.")
-        checks.append(f"check: ecopatrol reads `{p.name}` without a mapping (as {native})")
-    out += ["", "[time]", f"column = {_q(tg.column)}"]
+
+def _time_section(name: str, tg, date_cols: list, todo: list[str], checks: list[str]) -> list[str]:
+    """The ``[time]`` lines: column, format, the date of a times-of-day file, the time zone and why."""
+    out = ["", "[time]", f"column = {_q(tg.column)}"]
     fmt_comment = {"iso": "ISO 8601 date and time", "unix": "Unix seconds (UTC)", "unix_ms": "Unix milliseconds (UTC)"}
     out.append(f"format = {_q(tg.format)}" + (f"  # {fmt_comment[tg.format]}" if tg.format in fmt_comment else
                                                 "  # times of day only, no date" if tg.time_of_day else
                                                 f"  # {tg.note}" if tg.note else ""))
     if tg.time_of_day:
-        found = date_from_filename(p.name)
+        found = date_from_filename(name)
         if found:
             out.append(f"date = {_q(FROM_FILENAME)}  # check: the day of the first row ({found} in the file name)")
             checks.append(f"check: the date of the first row is taken from the file name ({found})")
@@ -372,15 +402,25 @@ def draft_mapping(path) -> MappingDraft:
     else:
         out.append('timezone = "Asia/Shanghai"  # check: the zone of the logger\'s clock ("UTC" if it logs UTC)')
         checks.append("check: [time] timezone (Asia/Shanghai assumed for naive times)")
+    return out
 
-    if position:
-        out += ["", "[position]                  # the file carries positions: it is its own track",
-                f"lon = {_q(position['lon'])}", f"lat = {_q(position['lat'])}"]
-        if "alt_amsl_m" in position:
-            out.append(f"alt_amsl_m = {_q(position['alt_amsl_m'])}  # check: metres above sea level")
-            checks.append(f"check: `{position['alt_amsl_m']}` is altitude in metres above sea level")
-        out.append('crs = "wgs84"  # a GNSS receiver gives WGS-84; "gcj02" for AMap/Gaode/Tencent apps, "bd09" Baidu')
 
+def _position_section(position: dict, checks: list[str]) -> list[str]:
+    """The ``[position]`` lines of a file that is its own track (none without position columns)."""
+    if not position:
+        return []
+    out = ["", "[position]                  # the file carries positions: it is its own track",
+           f"lon = {_q(position['lon'])}", f"lat = {_q(position['lat'])}"]
+    if "alt_amsl_m" in position:
+        out.append(f"alt_amsl_m = {_q(position['alt_amsl_m'])}  # check: metres above sea level")
+        checks.append(f"check: `{position['alt_amsl_m']}` is altitude in metres above sea level")
+    out.append('crs = "wgs84"  # a GNSS receiver gives WGS-84; "gcj02" for AMap/Gaode/Tencent apps, "bd09" Baidu')
+    return out
+
+
+def _columns_section(species: list, unitless: list, todo: list[str], checks: list[str]) -> list[str]:
+    """The ``[[columns]]`` entries: one per species with a unit, commented ones for species without."""
+    out: list[str] = []
     for c, name, unit in species:
         out += ["", "[[columns]]", f"source = {_q(c)}", f"name = {_q(name)}", f"unit = {_q(UNIT_TEXT[unit])}"]
         other = "ppb" if unit in ("ugm3", "mgm3") else "ug/m3" if unit in ("ppb", "ppm", "ppt") else None
@@ -396,25 +436,19 @@ def draft_mapping(path) -> MappingDraft:
                     "[[columns]] entries by hand")
         out += ["", "# TODO: no column's header carries a unit; add one [[columns]] entry per species:",
                 "# [[columns]]", '# source = "NAME IN THE HEADER"', '# name = "co2"', '# unit = "ppm"']
+    return out
 
-    out += ["", "[instrument]", f"delimiter = {_q(delimiter)}",
-            "# lag_s = 6.0           # inlet lag in s, if known (else estimated from the data)",
-            "# clock_offset_s = 0.0  # instrument clock − UTC in s, if known",
-            "# response_s = 2.0      # response time constant (T90 / 2.3) in s"]
+
+def _instrument_section(delimiter: str, passed: list, unused: list) -> list[str]:
+    """The ``[instrument]`` lines (delimiter, commented delays) and the notes on columns read as they are or not read."""
+    out = ["", "[instrument]", f"delimiter = {_q(delimiter)}",
+           "# lag_s = 6.0           # inlet lag in s, if known (else estimated from the data)",
+           "# clock_offset_s = 0.0  # instrument clock − UTC in s, if known",
+           "# response_s = 2.0      # response time constant (T90 / 2.3) in s"]
     if passed:
         out += ["", "# Read as they are, without an entry: " + ", ".join(f"{c} (as `{snake(c)}`)" for c in passed)]
     if unused:
         out += ["", "# Columns not read (add a [[columns]] entry to read one as a species):"]
         out += textwrap.wrap(", ".join(unused), width=100, initial_indent="#   ", subsequent_indent="#   ",
                              break_on_hyphens=False, break_long_words=False)
-    text = "\n".join(out) + "\n"
-    mapping = tomllib.loads(text)
-    if not tg.time_of_day or "date" in mapping["time"] and mapping["time"]["date"] == FROM_FILENAME:
-        load_mapping(dict(mapping))  # a draft ecopatrol itself refuses is a bug here, not the user's problem
-    kind = "track+sensor" if position else "sensor"
-    summary = (f"{p.name}: {kind}, delimiter {_DELIMITER_TEXT[delimiter]!r}, time `{tg.column}` ({tg.format}"
-               f"{', time of day' if tg.time_of_day else ''}), "
-               + (f"position `{position['lon']}`/`{position['lat']}`, " if position else "no position, ")
-               + f"{len(species)} species, {len(unused) + len(unitless)} column(s) not read; "
-               + (f"{len(todo)} TODO" if todo else "no TODO"))
-    return MappingDraft(p, text, mapping, todo, checks, summary, native)
+    return out

@@ -1,0 +1,155 @@
+"""The plume operator of source attribution: candidate sources and each sample's unit concentration.
+
+:func:`candidate_sources` lists the registered stacks plus one site source for every enterprise
+without one; :func:`build_operator` gives, for a set of samples, the wind and stability of each
+sample's moment (the wind measured over :data:`WIND_WINDOW_S` centred on it, else the given or
+area default) and :class:`PlumeOperator` the Gaussian-plume unit-concentration matrix
+(µg/m³ per g/s) of every candidate source on those samples (``core.dispersion``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ecopatrol.core.crs import lonlat_to_xy
+from ecopatrol.core.dispersion import SigmaScheme, effective_height_m, plume_frame, unit_concentration_matrix
+from ecopatrol.core.errors import InputError
+from ecopatrol.core.weather import STABILITY_CLASSES, Wind, stability_class
+
+from ._evidence_util import lonlat_of, metric_xy, pass_codes, receptor_agl_m, wind_codes, wind_per_pass
+
+DEFAULT_SITE_SOURCE_HEIGHT_M = 10.0  # enterprises without a registered stack: fugitive/roof vent
+#: the plume model takes, for each sample, the wind measured over this long centred on it (within
+#: its record, across passes: :func:`._evidence_util.wind_codes`): about the time a plume takes
+#: to reach a road 100–300 m downwind and a met station's 1-min mean. Not the pass: a pass lasts
+#: from seconds to a quarter of an hour, and the wind of a plume crossing is the wind of that
+#: minute, not the mean over the drive; nor a block of the pass, whose edges put a sample's wind
+#: up to a whole block away from its moment
+WIND_WINDOW_S = 60.0
+RISE_DISTANCE_M = 2000.0  # Briggs rise evaluated here (≈ final rise, finite for cold jets)
+
+
+def candidate_sources(area, *, crs) -> pd.DataFrame:
+    """Registered sources (stacks) plus one site source for every enterprise without a stack.
+
+    Columns: ``source_id``, ``enterprise_id``, ``name``, ``lon``, ``lat``, ``x_m``, ``y_m``,
+    ``height_m``, ``diameter_m``, ``exit_velocity_m_s``, ``exit_temp_k``.
+    """
+    ent = area.enterprises
+    if ent is None or len(ent) == 0:
+        raise InputError("attribution: the area registry has no enterprises")
+    src = area.sources if getattr(area, "sources", None) is not None else None
+    cols = ["source_id", "enterprise_id", "height_m", "diameter_m", "exit_velocity_m_s", "exit_temp_k"]
+    if src is not None and len(src):
+        s = pd.DataFrame({c: (src[c] if c in src.columns else np.nan) for c in cols})
+        s["lon"], s["lat"] = lonlat_of(src)
+    else:
+        s = pd.DataFrame(columns=[*cols, "lon", "lat"])
+    missing = ent[~ent["enterprise_id"].isin(s["enterprise_id"])]
+    if len(missing):
+        lon, lat = lonlat_of(missing)
+        site = pd.DataFrame({"source_id": missing["enterprise_id"].astype(str) + "-site",
+                             "enterprise_id": missing["enterprise_id"].to_numpy(),
+                             "height_m": DEFAULT_SITE_SOURCE_HEIGHT_M, "diameter_m": np.nan,
+                             "exit_velocity_m_s": np.nan, "exit_temp_k": np.nan, "lon": lon, "lat": lat})
+        s = pd.concat([s, site], ignore_index=True) if len(s) else site
+    s["height_m"] = pd.to_numeric(s["height_m"], errors="coerce").fillna(DEFAULT_SITE_SOURCE_HEIGHT_M)
+    names = ent.set_index("enterprise_id")["name"] if "name" in ent.columns else pd.Series(dtype=str)
+    s["name"] = s["enterprise_id"].map(names).fillna("")
+    s["x_m"], s["y_m"] = lonlat_to_xy(s["lon"].to_numpy(float), s["lat"].to_numpy(float), crs)
+    return s.sort_values("source_id").reset_index(drop=True)
+
+
+@dataclass
+class _Pass:
+    from_deg: float
+    speed_m_s: float
+    stability: str
+    measured: bool
+
+
+@dataclass
+class PlumeOperator:
+    """The plume model for one set of samples: per-pass wind and stability, candidate sources."""
+
+    x: np.ndarray
+    y: np.ndarray
+    z: np.ndarray
+    codes: np.ndarray
+    passes: list[_Pass]
+    sources: pd.DataFrame
+    scheme: SigmaScheme = "briggs_rural"
+    mixing_height_m: float | None = None
+    max_distance_m: float = 5000.0
+    #: each sample's pass (``codes`` group the samples that share a wind, :data:`WIND_WINDOW_S`)
+    pass_codes: np.ndarray | None = None
+    _heights: dict = field(default_factory=dict)
+
+    def _src_heights(self, p: _Pass):
+        key = (round(p.speed_m_s, 3), p.stability)
+        if key not in self._heights:
+            s = self.sources
+            self._heights[key] = effective_height_m(
+                s["height_m"].to_numpy(float), p.speed_m_s, p.stability,
+                exit_velocity_m_s=s["exit_velocity_m_s"].to_numpy(float),
+                diameter_m=s["diameter_m"].to_numpy(float), exit_temp_k=s["exit_temp_k"].to_numpy(float),
+                x_m=RISE_DISTANCE_M)
+        return self._heights[key]
+
+    def matrix(self, rows: np.ndarray, cols: np.ndarray | None = None, *, offset_deg: float = 0.0,
+               stability_shift: int = 0) -> np.ndarray:
+        """Unit-concentration matrix (µg/m³ per g/s), shape (len(rows), len(cols)), pass by pass;
+        ``offset_deg`` turns the wind, ``stability_shift`` moves each pass's class (−1: one class
+        more unstable, clipped to A–F)."""
+        cols = np.arange(len(self.sources)) if cols is None else cols
+        out = np.zeros((len(rows), len(cols)))
+        sx = self.sources["x_m"].to_numpy(float)[cols]
+        sy = self.sources["y_m"].to_numpy(float)[cols]
+        rc = self.codes[rows]
+        for code in np.unique(rc):
+            m = np.flatnonzero(rc == code)
+            r = rows[m]
+            p = self.passes[code]
+            if stability_shift:
+                i = STABILITY_CLASSES.index(p.stability) + stability_shift
+                p = _Pass(p.from_deg, p.speed_m_s, STABILITY_CLASSES[min(max(i, 0), 5)], p.measured)
+            h, u = self._src_heights(p)
+            a = unit_concentration_matrix(self.x[r], self.y[r], self.z[r], sx, sy, h[cols], u[cols],
+                                          p.from_deg + offset_deg, p.stability, scheme=self.scheme,
+                                          mixing_height_m=self.mixing_height_m)
+            xd, _ = plume_frame(self.x[r], self.y[r], sx, sy, p.from_deg + offset_deg)
+            a[xd > self.max_distance_m] = 0.0
+            out[m] = a
+        return out
+
+
+def build_operator(samples: pd.DataFrame, area, *, crs, wind: Wind | None, scheme: SigmaScheme = "briggs_rural",
+                   max_distance_m: float = 5000.0, sources: pd.DataFrame | None = None) -> PlumeOperator:
+    """Plume operator for ``samples`` (any order) and the area's candidate sources."""
+    x, y, _ = metric_xy(samples, crs)
+    passes_of = pass_codes(samples)
+    codes, smoothed = wind_codes(samples, WIND_WINDOW_S)
+    pw = wind_per_pass(smoothed, codes, wind)
+    if pw["from_deg"].isna().any():
+        raise InputError("attribution: no wind for some passes: the samples carry no `wind_from_deg`/"
+                         "`wind_speed_m_s` and no wind was given: pass `--wind FROM/SPEED[/CLASS]`")
+    lon, lat = lonlat_of(samples)
+    times = pd.to_datetime(samples["time_utc"], utc=True) if "time_utc" in samples.columns else None
+    passes = []
+    for code, row in pw.iterrows():
+        stab = wind.stability if wind is not None and wind.stability else None
+        if stab is None:
+            cfg = (getattr(area, "config", None) or {}).get("defaults", {})
+            when = times[codes == code].iloc[len(times[codes == code]) // 2].to_pydatetime() \
+                if times is not None else None
+            stab = stability_class(row["speed_m_s"], when=when, lon=float(np.nanmedian(lon)),
+                                   lat=float(np.nanmedian(lat))) if when is not None else cfg.get("stability", "D")
+        passes.append(_Pass(float(row["from_deg"]), float(row["speed_m_s"]), str(stab), bool(row["measured"])))
+    src = candidate_sources(area, crs=crs) if sources is None else sources
+    return PlumeOperator(x, y, receptor_agl_m(samples), codes, passes, src, scheme=scheme,
+                         mixing_height_m=wind.mixing_height_m if wind is not None else None,
+                         max_distance_m=max_distance_m, pass_codes=passes_of)
+

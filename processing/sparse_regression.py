@@ -1,0 +1,129 @@
+"""Sparse non-negative regression: the sum of single effects, and NNLS with a Gaussian prior.
+
+Generic statistics, knowing nothing of plumes or sources (the attribution uses them:
+:mod:`.attribution`, :mod:`.attribution_rates`, :mod:`.attribution_likelihood`):
+
+- :func:`sum_of_single_effects` — ``y ≈ Σ_l X b_l``, each ``b_l`` with one non-zero,
+  non-negative entry (Wang et al. 2020), returning a :class:`SingleEffects` result;
+- :func:`ridge_nnls` — non-negative least squares with an N(0, sd²) prior on each coefficient
+  (MAP, solved as NNLS on augmented rows);
+- :func:`nnls_rss` — NNLS coefficients and residual sum of squares.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import nnls
+from scipy.special import log_ndtr, logsumexp
+
+#: the model's defaults, as the attribution's signals use them (:mod:`.attribution`)
+N_EFFECTS = 6  # at most this many effects
+RESIDUAL_VARIANCE = 10.0  # of the whitened residuals (κ: plume-model residuals are correlated along a track)
+EFFECT_PRIOR_SD = 3.0  # half-normal prior scale of an effect's coefficient
+NULL_PRIOR = 0.5  # prior probability that an effect is unused
+
+
+class SingleEffects(NamedTuple):
+    """The fit of :func:`sum_of_single_effects`; unpacks as ``alpha, mean, null``."""
+
+    alpha: np.ndarray  # (L, p): posterior probability that effect l is column j
+    mean: np.ndarray  # (L, p): posterior mean coefficient of effect l if it is column j
+    null: np.ndarray  # (L,): probability that effect l is unused
+
+    @property
+    def pip(self) -> np.ndarray:
+        """(p,): posterior inclusion probability of each column, 1 − Π_l (1 − α_lj)."""
+        return 1.0 - np.prod(1.0 - self.alpha, axis=0)
+
+
+def sum_of_single_effects(X: np.ndarray, y: np.ndarray, log_prior: np.ndarray, *, n_effects: int = N_EFFECTS,
+                          sigma2: float = RESIDUAL_VARIANCE, prior_rate_sd: float = EFFECT_PRIOR_SD,
+                          null_prior: float = NULL_PRIOR, max_iter: int = 50,
+                          tol: float = 1e-4, weighted=None) -> SingleEffects:
+    """Sparse regression ``y ≈ Σ_l X b_l`` where each ``b_l`` has a single non-zero, non-negative entry.
+
+    ``X`` may be dense or a ``scipy.sparse`` matrix. ``weighted`` (same shape, default ``X``)
+    is ``Ω ∘ X`` for residual precisions ``Ω_ij`` that depend on the column as well as the row
+    (each column's single-effect fit weighs sample i by ``Ω_ij``; ``X`` and ``y`` then stay in
+    their own units); without it ``X`` and ``y`` are already whitened.
+
+    The "sum of single effects" model (Wang, Sarkar, Carbonetto & Stephens 2020, J. R. Stat.
+    Soc. B 82:1273), fitted by iterative Bayesian stepwise selection: each effect ``l`` is one
+    emitting source, chosen among the columns with prior ``exp(log_prior)`` (Σ = 1) or left
+    unused with prior ``null_prior``; its rate has a half-normal prior with scale
+    ``prior_rate_sd`` (emission rates are not negative); the residuals are Gaussian with
+    variance ``sigma2`` (``X`` and ``y`` whitened by the per-sample sd). Highly correlated
+    columns (sources collinear along the wind) share an effect's probability instead of one
+    taking it all at random, as non-negative least squares does.
+
+    Returns a :class:`SingleEffects`: ``alpha`` (L, p): posterior probability that effect l is column j; ``mean`` (L, p):
+    posterior mean rate of effect l if it is column j; ``null`` (L,): probability that effect l
+    is unused.
+    """
+    n, p = X.shape
+    W = X if weighted is None else weighted
+    d = np.asarray(W.multiply(X).sum(axis=0)).ravel() if sparse.issparse(X) else np.einsum("ij,ij->j", W, X)
+    ok = d > 0
+    alpha = np.zeros((n_effects, p))
+    mean = np.zeros((n_effects, p))
+    null = np.ones(n_effects)
+    bbar = np.zeros((n_effects, p))
+    fit = np.zeros(n)
+    log_prior = np.asarray(log_prior, float)
+    lnull = math.log(null_prior)
+    lsel = math.log1p(-null_prior)
+    # the sampling variance of each column's rate and its posterior variance do not change
+    dd = np.where(ok, d, 1.0)
+    s2 = np.where(ok, sigma2 / dd, 1e300)
+    v1 = 1.0 / (1.0 / s2 + 1.0 / prior_rate_sd**2)
+    for _ in range(max_iter):
+        old = alpha.copy()
+        for l_ in range(n_effects):
+            r = y - fit + X @ bbar[l_]
+            xr = np.asarray(W.T @ r).ravel()
+            bhat = np.where(ok, xr / dd, 0.0)
+            m1 = v1 * bhat / s2
+            t = m1 / np.sqrt(v1)
+            # log Bayes factor of "column j, rate ~ half-normal" against "no effect"
+            lbf = (0.5 * np.log(s2 / (s2 + prior_rate_sd**2)) + 0.5 * bhat**2 / s2 * prior_rate_sd**2
+                   / (prior_rate_sd**2 + s2) + math.log(2.0) + log_ndtr(t))
+            z = np.r_[np.where(ok, log_prior + lbf, -np.inf) + lsel, lnull]
+            post = np.exp(z - logsumexp(z))
+            alpha[l_] = post[:-1]
+            null[l_] = post[-1]
+            mean[l_] = np.where(ok, m1 + np.sqrt(v1) * np.exp(_norm_logpdf(t) - log_ndtr(t)), 0.0)
+            b_new = alpha[l_] * mean[l_]
+            fit += X @ (b_new - bbar[l_])
+            bbar[l_] = b_new
+        if np.abs(alpha - old).max() < tol:
+            break
+    return SingleEffects(alpha, mean, null)
+
+
+def _norm_logpdf(t: np.ndarray) -> np.ndarray:
+    """Log density of the standard normal at ``t``."""
+    return -0.5 * t * t - 0.5 * math.log(2 * math.pi)
+
+
+def ridge_nnls(A: np.ndarray, b: np.ndarray, prior_sd: float) -> np.ndarray:
+    """``argmin_{q ≥ 0} ‖A q − b‖² + ‖q‖² / prior_sd²``: NNLS under an N(0, ``prior_sd``²) prior on each q.
+
+    Solved as NNLS on ``A`` augmented with ``I / prior_sd`` (rows of zeros in ``b``), so the
+    columns the data barely constrain stay near zero instead of taking absurd values.
+    """
+    k = A.shape[1]
+    q, _ = nnls(np.vstack([A, np.eye(k) / prior_sd]), np.r_[b, np.zeros(k)], maxiter=50 * k + 50)
+    return q
+
+
+def nnls_rss(a: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, float]:
+    """NNLS coefficients of ``e`` on the columns of ``a`` and the residual sum of squares."""
+    if a.shape[1] == 0:
+        return np.zeros(0), float(e @ e)
+    q, rn = nnls(a, e, maxiter=50 * a.shape[1] + 50)
+    return q, float(rn * rn)
+
