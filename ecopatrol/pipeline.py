@@ -9,7 +9,6 @@ the loop.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -181,6 +180,7 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         nq = len(res.quarantine)
         st.what = f"samples/ — {len(res.samples)} samples kept, {nq} rows quarantined"
 
+    from .core.artefacts.plan import read_plan
     from .processing.evidence import build_evidence
     from .processing.targeting import rank_targets, write_targets
 
@@ -188,7 +188,7 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         # the drone plan names each curtain's target: its flux is credited to the firm it was flown for
         plan_path = out / "plans" / "drone" / "plan.json"
         ev = build_evidence(res.samples, area, out_dir=out / "evidence", wind=wind, seed=seed,
-                            plan=json.loads(plan_path.read_text(encoding="utf-8")), plan_name=str(plan_path))
+                            plan=read_plan(plan_path, kind="drone"), plan_name=str(plan_path))
         st.what = "evidence/ — " + _describe_evidence(out / "evidence", ev)
     with _Stage(result, "targets", progress) as st:
         alarms = _monitor_alarms(out, area)  # issue 17: the simulated data loggers' alarms, as evidence
@@ -258,15 +258,13 @@ def _record_ledger(out: Path, area, db: str) -> str:
 
 def ledger_year_stats(db: str, run_dir: Path) -> dict:
     """The ledger's statistics from 1 January of the run's survey year to the day after the survey."""
-    import json
-
     import pandas as pd
 
+    from .core.artefacts.evidence import read_summary
     from .core.db import open_database
     from .processing.ledger.stats import ledger_stats
 
-    ej = Path(run_dir) / "evidence" / "evidence.json"
-    end = json.loads(ej.read_text()).get("end_utc") if ej.exists() else None
+    end = (read_summary(Path(run_dir) / "evidence") or {}).get("end_utc")
     t1 = (pd.Timestamp(end) if end else pd.Timestamp.now(tz="UTC")).normalize() + pd.Timedelta(days=1)
     engine = open_database(db, migrate=False)
     try:

@@ -23,7 +23,6 @@ compared on read-back.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -97,9 +96,12 @@ def _nan0(v) -> float:
 
 
 def _read_qgc(path: Path) -> dict:
-    from .validate import read_plan_file
+    from ecopatrol.core.artefacts.plan import MAX_PLAN_BYTES
+    from ecopatrol.core.io import read_json_bounded
 
-    doc = read_plan_file(path, what="QGroundControl .plan")
+    doc = read_json_bounded(path, what="QGroundControl .plan", max_bytes=MAX_PLAN_BYTES,
+                            fix="write the plan again with `ecopatrol plan drone`",
+                            edit_fix="write it again with `ecopatrol plan drone` rather than editing it by hand")
     if not isinstance(doc, dict) or not isinstance(doc.get("mission"), dict) \
             or not isinstance(doc["mission"].get("items"), list):
         raise FormatError(f"`{Path(path).name}`, field `mission.items`: missing or not a list — not a "
@@ -154,12 +156,10 @@ def items_from_qgc_plan(path: Path) -> list[MissionItem]:
 
 def items_from_wpl(path: Path) -> list[MissionItem]:
     """Mission items of a ``QGC WPL 110`` file (tab- or space-separated)."""
-    from .validate import MAX_PLAN_BYTES
+    from ecopatrol.core.artefacts.plan import MAX_PLAN_BYTES
+    from ecopatrol.core.io import refuse_oversize
 
-    size = Path(path).stat().st_size
-    if size > MAX_PLAN_BYTES:
-        raise FormatError(f"`{Path(path).name}`: {size / 1e6:.1f} MB, more than the {MAX_PLAN_BYTES / 1e6:.0f} MB a "
-                          "mission file may have: refused before reading it")
+    refuse_oversize(path, MAX_PLAN_BYTES, what="mission file")
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as exc:
@@ -315,11 +315,13 @@ def _expected_items(sortie: dict) -> list[tuple]:
 
 
 def _check_against_plan(rep: Report, path: Path, items, sib: Path, area) -> None:
-    from .validate import check_plan_structure, read_plan_file, validate_exports, validate_plan
+    from ecopatrol.core.artefacts.plan import read_plan
+
+    from .validate import check_plan_structure, validate_exports, validate_plan
 
     f = path.name
     try:
-        doc = read_plan_file(sib)
+        doc = read_plan(sib, kind="drone", check_schema=False)
     except FormatError as exc:
         rep.error(str(exc), file=sib.name)
         return
@@ -751,7 +753,7 @@ def upload_mission(
 
 def _is_ardupilot_plan(path: Path) -> bool:
     try:
-        return int(json.loads(path.read_text(encoding="utf-8"))["mission"].get("firmwareType", 3)) == 3
+        return int(_read_qgc(path)["mission"].get("firmwareType", 3)) == 3
     except (OSError, ValueError, KeyError):
         return False
 
