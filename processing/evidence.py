@@ -29,7 +29,6 @@ area's enterprises, and its projection in the area's UTM zone would be distorted
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -39,6 +38,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ecopatrol.core.artefacts.evidence import FILES as EVIDENCE_FILES
+from ecopatrol.core.artefacts.evidence import SCHEMA as EVIDENCE_SCHEMA
+from ecopatrol.core.artefacts.evidence import write_evidence
 from ecopatrol.core.artefacts.samples import derived
 from ecopatrol.core.crs import haversine_m
 from ecopatrol.core.errors import InputError
@@ -52,16 +54,10 @@ from ._evidence_util import (
     metric_xy,
     require_columns,
     usable_mask,
-    write_atomic,
-    write_csv,
-    write_gpkg,
 )
 
 log = logging.getLogger(__name__)
 
-EVIDENCE_SCHEMA = "ecopatrol.evidence/1"
-EVIDENCE_FILES = ("events.gpkg", "segments.gpkg", "cells.gpkg", "hotspots.tif", "hotspots.gpkg",
-                  "attribution.csv", "flux.csv", "rates.csv", "evidence.json")
 #: Samples whose median position lies farther than this from the area's registry are refused.
 MAX_AREA_DISTANCE_KM = 50.0
 #: ``rates.csv`` columns (written with no rows when there is no area to attribute to).
@@ -375,15 +371,8 @@ def build_evidence(
     if len(hot_out):
         rp = hot_out.geometry.representative_point()
         hot_out["lon"], hot_out["lat"] = rp.x, rp.y
-    write_gpkg(events, out_dir / "events.gpkg", layer="events")
-    write_gpkg(seg_out, out_dir / "segments.gpkg", layer="segments")
-    write_gpkg(cells_out, out_dir / "cells.gpkg", layer="cells")
-    write_gpkg(hot_out, out_dir / "hotspots.gpkg", layer="hotspots")
     hotspot_rule = _rule_summary({"segments": (segments, seg_level, n_polys["segments"], True),
                                   "cells": (cells, cell_level, n_polys["cells"], bool(drone.any()))}, len(hot))
-    write_csv(att, out_dir / "attribution.csv")
-    write_csv(rates, out_dir / "rates.csv")
-    write_csv(fl, out_dir / "flux.csv")
     times = pd.to_datetime(samples["time_utc"], utc=True) if "time_utc" in samples.columns else None
     lon, lat = lonlat_of(samples)
     summary = {
@@ -411,7 +400,8 @@ def build_evidence(
         # how the all-samples fits used the samples (every one, or a bounded subsample: said here)
         "attribution_fit": rates.attrs.get("fit"),
     }
-    write_atomic(out_dir / "evidence.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=2)))
+    write_evidence(out_dir, events=events, segments=seg_out, cells=cells_out, hotspots=hot_out, attribution=att,
+                   rates=rates, flux=fl, summary=summary)
     log.info("evidence %s: %d samples → %d events (%d confirmed), %d segments, %d cells, %d hotspots, "
              "%d attribution rows, %d curtains → %s", species, len(samples), summary["n_events"],
              summary["n_confirmed_events"], len(segments), len(cells), len(hot), len(att), len(fl), out_dir)
