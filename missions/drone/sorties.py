@@ -540,6 +540,59 @@ def plan_drone(
         the plan says so.
     """
     del seed  # deterministic solver
+    alt_max_agl_m, rules = _check_options(area, target_ids, pattern, reserve, alt_max_agl_m, max_range_m,
+                                          max_targets, flight_hours, when)
+    ac = get_aircraft(aircraft)
+    if payload_kg is not None:
+        ac = ac.with_payload(payload_kg)
+    warnings: list[str] = []
+    if alt_max_agl_m > rules.height_cap_m + 1e-9:
+        warnings.append(f"height cap {alt_max_agl_m:g} m is above the area's {rules.height_cap_m:g} m limit "
+                        f"({rules.height_cap_source}): fly only with an airspace approval covering it")
+    stability = _stability_checked(area, wind, when, ac, alt_max_agl_m)
+    if transit_alt_agl_m > alt_max_agl_m:
+        transit_alt_agl_m = alt_max_agl_m - 5.0
+    rank_of = _ranked_targets(area, target_ids, ranks)
+    target_ids = list(rank_of)
+    crs = area.metric_crs
+    airspace = Airspace.from_frame(area.nofly, crs, margin_m=margin_m, alt_max_agl_m=alt_max_agl_m)
+    launches = _grounded_launches(area, crs, airspace, warnings, launch, flat_ground)
+    ctx = _Ctx(ac, wind, stability, airspace, transit_alt_agl_m, (1.0 - reserve) * ac.battery_j)
+    budget_s = None if flight_hours is None else flight_hours * 3600.0
+    # 1-2. in priority order: a pattern block per target, its launch site, and whether one battery can fly it
+    chosen, dropped, deferred = _choose_blocks(
+        ctx, area, target_ids, rank_of, launches, warnings, pattern=pattern, alt_max_agl_m=alt_max_agl_m,
+        pattern_options=pattern_options, max_range_m=max_range_m, reserve=reserve, max_targets=max_targets,
+        budget_s=budget_s, flight_hours=flight_hours)
+    # 3-4. per launch site: order, split, assemble; then the day's flight-time budget
+    sorties = _build_sorties(ctx, area, crs, launches, chosen, pattern, rank_of, swap_s=swap_s,
+                             time_limit_s=time_limit_s)
+    if budget_s is not None:
+        sorties = _within_budget(sorties, rank_of, deferred, budget_s=budget_s, swap_s=swap_s,
+                                 flight_hours=flight_hours)
+    if not sorties:
+        reasons = "; ".join(f"{d['target_id']}: {d['reason']}" for d in dropped + deferred) or "no targets"
+        raise PlanningError(f"no sortie could be planned — {reasons}")
+    for d in dropped:
+        warnings.append(f"target {d['target_id']} dropped: {d['reason']}")
+    for k, s in enumerate(sorties, 1):
+        s.sortie_id = f"S{k:02d}"
+    if flat_ground and not all(s.ground_from_dem for s in sorties):
+        warnings.insert(0, FLAT_GROUND_NOTE)
+    deferred.sort(key=lambda d: d["rank"])
+    plan = DronePlan(area.name, wind, stability, ac, pattern, reserve, alt_max_agl_m, max_range_m, margin_m,
+                     created_utc or datetime.now(UTC), sorties, warnings, dropped, crs, deferred,
+                     flat_ground and not all(s.ground_from_dem for s in sorties), flight_hours, swap_s, when)
+    n_planned = len({t for s in sorties for t in s.targets})
+    log.info("planned %d sorties for %d of %d targets (%d left for another day, %d dropped), %.1f km, %.0f min "
+             "in the air, %.1f h with battery swaps", len(sorties), n_planned, len(target_ids), len(deferred),
+             len(dropped), plan.distance_m / 1000, plan.duration_s / 60, plan.day_s / 3600)
+    return plan
+
+
+def _check_options(area, target_ids, pattern, reserve, alt_max_agl_m, max_range_m, max_targets, flight_hours,
+                   when):
+    """Refuse options out of range, naming each; returns the height cap (default: the area's) and the rules."""
     if pattern not in PATTERNS:
         raise InputError(f"pattern {pattern!r}: use one of {', '.join(PATTERNS)}")
     if not 0.0 <= reserve < 0.9:
@@ -560,13 +613,11 @@ def plan_drone(
         raise InputError(f"flight_hours {flight_hours!r}: give the day's flying budget in hours (0–24)")
     if when is not None and (not isinstance(when, datetime) or when.tzinfo is None):
         raise InputError(f"when {when!r}: give a timezone-aware datetime")
-    ac = get_aircraft(aircraft)
-    if payload_kg is not None:
-        ac = ac.with_payload(payload_kg)
-    warnings: list[str] = []
-    if alt_max_agl_m > rules.height_cap_m + 1e-9:
-        warnings.append(f"height cap {alt_max_agl_m:g} m is above the area's {rules.height_cap_m:g} m limit "
-                        f"({rules.height_cap_source}): fly only with an airspace approval covering it")
+    return alt_max_agl_m, rules
+
+
+def _stability_checked(area, wind: Wind, when, ac: Aircraft, alt_max_agl_m: float) -> str:
+    """The stability class at the enterprises' median position; refuses a wind at the cap above the aircraft's limit."""
     e = area.enterprises
     c = e.geometry.representative_point() if len(e) else None
     lon0 = float(c.x.median()) if c is not None else 120.45
@@ -576,22 +627,27 @@ def plan_drone(
     if w_top > ac.max_wind_m_s:
         raise SafetyError(f"wind {wind.speed_m_s:g} m/s at 10 m is about {w_top:.1f} m/s at {alt_max_agl_m:g} m, "
                           f"above the {ac.max_wind_m_s:g} m/s limit of the {ac.name}: do not fly")
-    if transit_alt_agl_m > alt_max_agl_m:
-        transit_alt_agl_m = alt_max_agl_m - 5.0
+    return stability
+
+
+def _ranked_targets(area, target_ids, ranks) -> dict[str, int]:
+    """Target id → rank, each id once in the order given; refuses ids not in the area's registry."""
     given = [str(t).strip() for t in target_ids]
     if ranks is not None and len(ranks) != len(given):
         raise InputError(f"ranks has {len(ranks)} entries for {len(given)} targets: give one rank per target")
     rank_of: dict[str, int] = {}
     for k, t in enumerate(given):
         rank_of.setdefault(t, int(ranks[k]) if ranks is not None else k + 1)
-    target_ids = list(rank_of)
-    known = set(e["enterprise_id"].astype(str))
-    unknown = [t for t in target_ids if t not in known]
+    known = set(area.enterprises["enterprise_id"].astype(str))
+    unknown = [t for t in rank_of if t not in known]
     if unknown:
         raise InputError(f"{len(unknown)} target(s) not in area {area.name!r}: {', '.join(unknown[:10])}"
                          + (" …" if len(unknown) > 10 else "") + " — check the ids against the registry")
-    crs = area.metric_crs
-    airspace = Airspace.from_frame(area.nofly, crs, margin_m=margin_m, alt_max_agl_m=alt_max_agl_m)
+    return rank_of
+
+
+def _grounded_launches(area, crs, airspace: Airspace, warnings: list[str], launch, flat_ground: bool) -> pd.DataFrame:
+    """The launch sites with their ground height; without one (no DEM) refused unless ``flat_ground`` (then 0)."""
     launches = _launch_sites(area, crs, airspace, warnings, launch)
     no_ground = ~np.isfinite(launches["ground_amsl_m"].to_numpy(float))
     if no_ground.any():
@@ -604,14 +660,21 @@ def plan_drone(
                 "minimum height cannot be checked — add a DEM GeoTIFF (dem.tif, heights in metres AMSL) to the area, "
                 "or plan with --flat-ground to accept heights above the launch point")
         launches.loc[no_ground, "ground_amsl_m"] = 0.0
-    ctx = _Ctx(ac, wind, stability, airspace, transit_alt_agl_m, (1.0 - reserve) * ac.battery_j)
+    return launches
+
+
+def _choose_blocks(ctx: _Ctx, area, target_ids, rank_of, launches, warnings, *, pattern, alt_max_agl_m,
+                   pattern_options, max_range_m, reserve, max_targets, budget_s, flight_hours):
+    """In priority order, a pattern block per target, its launch site and whether one battery can fly
+    it, until the day's budget of targets (or a lower bound of its flying time) is reached.
+
+    Returns ``(chosen, dropped, deferred)``: ``(block, launch index, (block s, block J))`` per target
+    flown, and the targets dropped (cannot be flown) and deferred (beyond the budget) with reasons."""
+    ac, airspace, wind, stability = ctx.aircraft, ctx.airspace, ctx.wind, ctx.stability
+    crs = area.metric_crs
     dropped: list[dict] = []
     deferred: list[dict] = []
     lxy = launches[["x_m", "y_m"]].to_numpy()
-    budget_s = None if flight_hours is None else flight_hours * 3600.0
-
-    # 1-2. in priority order: a pattern block per target, its launch site, and whether one battery
-    # can fly it, until the day's budget of targets (or a lower bound of its flying time) is reached
     chosen: list[tuple[Block, int, tuple[float, float]]] = []
     least_s = 0.0  # the blocks' own flying time: a lower bound of the day's flying
     sites: dict[str, TargetSite] = {}
@@ -664,8 +727,13 @@ def plan_drone(
         k, why = stop
         deferred += [{"target_id": t, "rank": rank_of[t], "reason": f"{why}: rank {rank_of[t]}"}
                      for t in target_ids[k:]]
+    return chosen, dropped, deferred
 
-    # 3-4. per launch site: order, split, assemble
+
+def _build_sorties(ctx: _Ctx, area, crs, launches, chosen, pattern: str, rank_of, *, swap_s: float,
+                   time_limit_s: float) -> list[Sortie]:
+    """Per launch site: order the chosen blocks, split them into batteries and assemble the sorties;
+    the sortie holding the highest-ranked target first."""
     sorties: list[Sortie] = []
     for li in sorted({li for _, li, _ in chosen}):
         launch_row = launches.iloc[li]
@@ -675,39 +743,26 @@ def plan_drone(
         for r in routes:
             for piece in _fit(ctx, launch_row, [group[j][0] for j in r]):
                 sorties.append(_make_sortie(ctx, area, crs, launch_row, piece, pattern))
-    # priority order: the sortie holding the highest-ranked target first
     sorties.sort(key=lambda s: min(rank_of[t] for t in s.targets))
-    if budget_s is not None:
-        day = 0.0
-        for n, s in enumerate(sorties):
-            day += s.duration_s + (swap_s if n else 0.0)
-            if day > budget_s + 1e-6:
-                why = f"beyond today's flight-time budget of {flight_hours:g} h (battery swaps included)"
-                late = [t for s2 in sorties[n:] for t in s2.targets]
-                deferred += [{"target_id": t, "rank": rank_of[t], "reason": f"{why}: rank {rank_of[t]}"} for t in late]
-                if n == 0:
-                    raise PlanningError(f"the first sortie alone needs {s.duration_s / 3600:.2f} h, more than the "
-                                        f"{flight_hours:g} h flight-time budget: allow more hours")
-                sorties = sorties[:n]
-                break
-    if not sorties:
-        reasons = "; ".join(f"{d['target_id']}: {d['reason']}" for d in dropped + deferred) or "no targets"
-        raise PlanningError(f"no sortie could be planned — {reasons}")
-    for d in dropped:
-        warnings.append(f"target {d['target_id']} dropped: {d['reason']}")
-    for k, s in enumerate(sorties, 1):
-        s.sortie_id = f"S{k:02d}"
-    if flat_ground and not all(s.ground_from_dem for s in sorties):
-        warnings.insert(0, FLAT_GROUND_NOTE)
-    deferred.sort(key=lambda d: d["rank"])
-    plan = DronePlan(area.name, wind, stability, ac, pattern, reserve, alt_max_agl_m, max_range_m, margin_m,
-                     created_utc or datetime.now(UTC), sorties, warnings, dropped, crs, deferred,
-                     flat_ground and not all(s.ground_from_dem for s in sorties), flight_hours, swap_s, when)
-    n_planned = len({t for s in sorties for t in s.targets})
-    log.info("planned %d sorties for %d of %d targets (%d left for another day, %d dropped), %.1f km, %.0f min "
-             "in the air, %.1f h with battery swaps", len(sorties), n_planned, len(target_ids), len(deferred),
-             len(dropped), plan.distance_m / 1000, plan.duration_s / 60, plan.day_s / 3600)
-    return plan
+    return sorties
+
+
+def _within_budget(sorties: list[Sortie], rank_of, deferred: list[dict], *, budget_s: float, swap_s: float,
+                   flight_hours: float) -> list[Sortie]:
+    """The sorties (in priority order) that fit the day's flight time with battery swaps; the targets
+    of the rest are added to ``deferred``. Refuses when not even the first fits."""
+    day = 0.0
+    for n, s in enumerate(sorties):
+        day += s.duration_s + (swap_s if n else 0.0)
+        if day > budget_s + 1e-6:
+            why = f"beyond today's flight-time budget of {flight_hours:g} h (battery swaps included)"
+            late = [t for s2 in sorties[n:] for t in s2.targets]
+            deferred += [{"target_id": t, "rank": rank_of[t], "reason": f"{why}: rank {rank_of[t]}"} for t in late]
+            if n == 0:
+                raise PlanningError(f"the first sortie alone needs {s.duration_s / 3600:.2f} h, more than the "
+                                    f"{flight_hours:g} h flight-time budget: allow more hours")
+            return sorties[:n]
+    return sorties
 
 
 def _fit(ctx: _Ctx, launch, group: list[Block]) -> list[list[Block]]:
