@@ -24,6 +24,7 @@ import numpy as np
 from . import settings
 from .errors import InputError, InputFileNotFoundError, Report
 from .io import atomic_path
+from .osm import roads_bounds
 from .rules import AreaRules, infer_country, normalise_country, rules_for
 
 log = logging.getLogger(__name__)
@@ -202,33 +203,6 @@ def _read_points(path: Path, id_col: str, report: Report, what: str):
         gdf["name"] = gdf[id_col]
     gdf[id_col] = gdf[id_col].astype(str)
     return gdf
-
-
-def roads_bounds(path: Path | None, *, scan: bool = False) -> tuple[float, float, float, float] | None:
-    """``(min_lon, min_lat, max_lon, max_lat)`` of an OSM file from its header's bounds, or — with
-    ``scan`` — from its nodes when the header has none; None when unknown or unreadable."""
-    if path is None:
-        return None
-    try:
-        import osmium
-
-        r = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
-        try:
-            box = r.header().box()
-        finally:
-            r.close()
-        if box.valid():
-            return (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
-        if not scan:
-            return None
-        xs, ys = [], []
-        for n in osmium.FileProcessor(str(path), osmium.osm.NODE):
-            if n.location.valid():
-                xs.append(n.location.lon)
-                ys.append(n.location.lat)
-        return (min(xs), min(ys), max(xs), max(ys)) if xs else None
-    except Exception:  # a broken roads file is reported by whoever reads it
-        return None
 
 
 def _reference_point(config, roads, launch, depot, *, scan_roads=False, others=None):
