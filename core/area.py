@@ -18,6 +18,7 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -64,6 +65,26 @@ def example_path(name: str = "jimo") -> Path:
         raise
     log.info("generated example area %s at %s", name, target)
     return target
+
+
+@runtime_checkable
+class AreaLike(Protocol):
+    """What the planners, the simulator and processing read of an area: the type they accept.
+
+    :class:`Area` (what :func:`load_area` returns) is one; a test's in-memory area is another.
+    Geometries are WGS-84 (EPSG:4326); ``metric_crs`` is the local metric CRS the work is done in;
+    ``config`` is the ``area.toml`` dict (its ``defaults`` give the default wind). The optional
+    parts (``path``, ``nofly``, ``launch_sites``, ``depot``, ``roads_path``, ``dem_path``,
+    ``rules``, ``elevation_m``) are read with a default where an in-memory area may lack them.
+    """
+
+    name: str
+    enterprises: object
+    sources: object
+    config: dict
+
+    @property
+    def metric_crs(self): ...
 
 
 @dataclass

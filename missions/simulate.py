@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -64,6 +64,9 @@ from ._platforms import (
     _platform_state,
     _van_platform,
 )
+
+if TYPE_CHECKING:
+    from ecopatrol.core.area import AreaLike
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +193,7 @@ def _resolve_wind(area, plans: list[dict], wind: Wind | None, start_utc: datetim
 
 
 def simulate(
-    area,
+    area: AreaLike,
     plans_dir: str | Path,
     out_dir: str | Path,
     *,
@@ -228,7 +231,7 @@ def simulate(
 
 
 def simulate_track(
-    area,
+    area: AreaLike,
     lonlat: Sequence[Sequence[float]],
     out_dir: str | Path,
     *,
@@ -256,7 +259,7 @@ def simulate_track(
 
 
 def simulate_plans(
-    area,
+    area: AreaLike,
     out_dir: str | Path,
     *,
     drone_plan: dict | None = None,

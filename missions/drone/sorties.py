@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, UTC
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,9 @@ from ._sortie_route import (  # noqa: F401 (TRANSIT_POINT_SPACING_M re-exported)
 from .aircraft import Aircraft, get_aircraft
 from .airspace import Airspace
 from .patterns import PATTERNS, Block, TargetSite, make_block
+
+if TYPE_CHECKING:
+    from ecopatrol.core.area import AreaLike
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +279,7 @@ def _launch_sites(area, crs, airspace: Airspace, warnings: list[str], launch=Non
 # ---------------------------------------------------------------------------------------
 
 def plan_drone(
-    area,
+    area: AreaLike,
     target_ids: list[str],
     wind: Wind,
     *,

@@ -31,7 +31,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from datetime import UTC, datetime
 
 import numpy as np
@@ -46,6 +46,9 @@ from ._route import FAR_OVER_SHIFT, QUICK_DROP_MARGIN, WEAK_SIGNAL_PENALTY_S  # 
 from .gtsp import DEFAULT_ITERATIONS
 from .legs import CandidateLeg, RoadIndex, road_index
 from .turns import Transits, count_node_uturns
+
+if TYPE_CHECKING:
+    from ecopatrol.core.area import AreaLike
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +245,7 @@ def _snap_depot(idx: RoadIndex, lon: float, lat: float, max_snap_m: float) -> tu
 # the planner
 # ---------------------------------------------------------------------------
 
-def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 6.0, passes: int = 2,
+def plan_van(area: AreaLike, target_ids: list[str], wind, *, depot=None, shift_h: float = 6.0, passes: int = 2,
              monitor_speed_kmh: float = 30.0, iterations: int = DEFAULT_ITERATIONS, seed: int = 0,
              network=None, cache_dir=None, max_depot_snap_m: float = MAX_DEPOT_SNAP_M,
              max_candidates: int = 6, strategy: Literal["optimised", "greedy", "fast-tsp"] = "optimised",
