@@ -92,7 +92,7 @@ def simulate_monitors(area, emitters: pd.DataFrame, out_dir: str | Path, *, star
         return []
     rng = np.random.default_rng([int(seed), 212])
     em_rate = {str(r.enterprise_id): float(r.rate_g_s) for r in emitters.itertuples()} if len(emitters) else {}
-    sources = getattr(area, "sources", None)
+    sources = area.sources
     flow_of: dict[str, float] = {}
     if sources is not None and len(sources):
         d = pd.to_numeric(sources["diameter_m"], errors="coerce").fillna(0.8).to_numpy(float)

@@ -173,7 +173,7 @@ def plan_from_track(
 # ---------------------------------------------------------------------------
 
 def _resolve_wind(area, plans: list[dict], wind: Wind | None, start_utc: datetime) -> tuple[Wind, str, float]:
-    cfg = dict(getattr(area, "config", {}) or {})
+    cfg = dict(area.config or {})
     defaults = cfg.get("defaults", cfg) if isinstance(cfg.get("defaults", cfg), dict) else {}
     plan_wind = next((p.get("wind") for p in plans if isinstance(p.get("wind"), dict)), None)
     if wind is None:
@@ -414,7 +414,7 @@ def _truth(area, world: wd.World, platforms: list[_Platform], truth_frames, inst
         "schema": "ecopatrol.truth/1",
         "seed": int(seed),
         "start_utc": start_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "area": getattr(area, "name", None),
+        "area": area.name,
         "emitters": [
             {"enterprise_id": r.enterprise_id, "source_id": r.source_id, "rate_g_s": float(r.rate_g_s),
              "rate_of": "TVOC",

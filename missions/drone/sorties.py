@@ -191,7 +191,7 @@ def target_sites(area, target_ids: list[str], crs) -> list[TargetSite]:
     if unknown:
         raise InputError(f"{len(unknown)} target(s) not in area {area.name!r}: {', '.join(unknown[:10])}"
                          + (" …" if len(unknown) > 10 else "") + " — check the ids against the registry")
-    default_r = float((getattr(area, "config", {}) or {}).get("defaults", {}).get("site_radius_m", settings.DEFAULT_SITE_RADIUS_M))
+    default_r = float((area.config or {}).get("defaults", {}).get("site_radius_m", settings.DEFAULT_SITE_RADIUS_M))
     sel = e.set_index(e["enterprise_id"].astype(str)).loc[list(target_ids)]
     pts = sel.geometry.representative_point()  # a site may be a polygon
     ex, ey = lonlat_to_xy(pts.x.to_numpy(), pts.y.to_numpy(), crs)

@@ -190,7 +190,7 @@ def _check_inputs(area, target_ids, shift_h, passes, monitor_speed_kmh) -> list[
     unknown = [t for t in ids if t not in known]
     if unknown:
         problems.append(f"`targets`: {len(unknown)} id(s) not in the registry of area "
-                        f"{getattr(area, 'name', '?')!r}: {', '.join(unknown[:10])}"
+                        f"{area.name!r}: {', '.join(unknown[:10])}"
                         + (" …" if len(unknown) > 10 else "") + "; check the enterprise_id column")
     if not (isinstance(passes, (int, np.integer)) and 1 <= passes <= 10):
         problems.append(f"`passes` {passes!r}: give a whole number of passes between 1 and 10")
@@ -220,7 +220,7 @@ def _depot_lonlat(area, depot) -> tuple[float, float]:
         return lon, lat
     dep = getattr(area, "depot", None)
     if dep is None or len(dep) == 0:
-        raise InputError(f"area {getattr(area, 'name', '?')!r} has no depot (depot.geojson): "
+        raise InputError(f"area {area.name!r} has no depot (depot.geojson): "
                          "pass depot=(lon, lat) or add the depot to the area")
     p = dep.geometry.iloc[0]
     return float(p.x), float(p.y)
@@ -378,7 +378,7 @@ def _road_network(area, cache_dir):
     roads = getattr(area, "roads_path", None)
     if roads is None:
         raise InputFileNotFoundError(
-            f"area {getattr(area, 'name', '?')!r} has no road network: add roads.osm (or roads.osm.bz2 / "
+            f"area {area.name!r} has no road network: add roads.osm (or roads.osm.bz2 / "
             f"roads.osm.pbf, an OpenStreetMap extract of the district) to the area folder "
             f"{getattr(area, 'path', '')}".rstrip())
     return load_road_network(roads, cache_dir=cache_dir)
@@ -518,7 +518,7 @@ def _assemble(area, wind, stability, idx: RoadIndex, tr: Transits, depot_node: i
 
     e = np.asarray(edges, int)
     return VanPlan(
-        area=str(getattr(area, "name", "")), wind=wind, stability=stability,
+        area=str(area.name), wind=wind, stability=stability,
         depot_lonlat=(float(depot_lonlat[0]), float(depot_lonlat[1])),
         path_lonlat=np.column_stack([idx.lon[path], idx.lat[path]]),
         path_node_ids=[int(idx.node_ids[n]) for n in path],
