@@ -18,12 +18,14 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from . import settings
 from .errors import InputError, InputFileNotFoundError, Report
 from .io import atomic_path
+from .osm import roads_bounds
 from .rules import AreaRules, infer_country, normalise_country, rules_for
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,26 @@ def example_path(name: str = "jimo") -> Path:
         raise
     log.info("generated example area %s at %s", name, target)
     return target
+
+
+@runtime_checkable
+class AreaLike(Protocol):
+    """What the planners, the simulator and processing read of an area: the type they accept.
+
+    :class:`Area` (what :func:`load_area` returns) is one; a test's in-memory area is another.
+    Geometries are WGS-84 (EPSG:4326); ``metric_crs`` is the local metric CRS the work is done in;
+    ``config`` is the ``area.toml`` dict (its ``defaults`` give the default wind). The optional
+    parts (``path``, ``nofly``, ``launch_sites``, ``depot``, ``roads_path``, ``dem_path``,
+    ``rules``, ``elevation_m``) are read with a default where an in-memory area may lack them.
+    """
+
+    name: str
+    enterprises: object
+    sources: object
+    config: dict
+
+    @property
+    def metric_crs(self): ...
 
 
 @dataclass
@@ -204,33 +226,6 @@ def _read_points(path: Path, id_col: str, report: Report, what: str):
     return gdf
 
 
-def roads_bounds(path: Path | None, *, scan: bool = False) -> tuple[float, float, float, float] | None:
-    """``(min_lon, min_lat, max_lon, max_lat)`` of an OSM file from its header's bounds, or — with
-    ``scan`` — from its nodes when the header has none; None when unknown or unreadable."""
-    if path is None:
-        return None
-    try:
-        import osmium
-
-        r = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
-        try:
-            box = r.header().box()
-        finally:
-            r.close()
-        if box.valid():
-            return (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
-        if not scan:
-            return None
-        xs, ys = [], []
-        for n in osmium.FileProcessor(str(path), osmium.osm.NODE):
-            if n.location.valid():
-                xs.append(n.location.lon)
-                ys.append(n.location.lat)
-        return (min(xs), min(ys), max(xs), max(ys)) if xs else None
-    except Exception:  # a broken roads file is reported by whoever reads it
-        return None
-
-
 def _reference_point(config, roads, launch, depot, *, scan_roads=False, others=None):
     """Where the area is, from its data other than the registry: ``center``, the roads' extent,
     the median of launch sites and depot (or of ``others``, ``(lon, lat)`` arrays); None if none."""
@@ -261,11 +256,6 @@ def load_area(path_or_name: str | Path, *, strict: bool = False, raise_on_error:
     Every problem of every part is collected in ``area.report``; with ``raise_on_error``
     (default) a :class:`~ecopatrol.core.errors.ValidationError` lists them all.
     """
-    import geopandas as gpd
-
-    from .crs import in_china
-    from .registry import _check_far, load_registry
-
     if isinstance(path_or_name, str) and path_or_name in EXAMPLES and not Path(path_or_name).is_dir():
         path = example_path(path_or_name)
     else:
@@ -273,134 +263,24 @@ def load_area(path_or_name: str | Path, *, strict: bool = False, raise_on_error:
     if not path.is_dir():
         raise InputFileNotFoundError.keyed("area.not_folder", path=path)
     report = Report()
-    config: dict = {}
     toml_path = path / "area.toml"
-    if toml_path.exists():
-        try:
-            config = tomllib.loads(toml_path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            report.error(f"is not valid TOML: {exc}", file=toml_path)
-    else:
-        report.warning("is missing: using defaults (name from the folder, wind 315/4 D)", file=toml_path)
+    config, country = _read_config(toml_path, report)
     name = str(config.get("name", path.name))
-    defaults = config.get("defaults", {})
-    country = "auto"  # inferred from the registry
-    if "country" in config:
-        try:
-            country = normalise_country(config["country"])
-        except InputError as exc:
-            report.error(str(exc), file=toml_path, field="country")
-
     # launch sites, depot and roads first: outside China they tell where the area is
     pts_report = Report()
-    ls_path = path / "launch_sites.geojson"
-    if ls_path.exists():
-        launch = _read_points(ls_path, "site_id", pts_report, "launch site")
-    else:
-        pts_report.warning("is missing: drone plans will need a launch site", file=ls_path)
-        launch = gpd.GeoDataFrame({"site_id": [], "name": []}, geometry=[], crs="EPSG:4326")
-    dp = path / "depot.geojson"
-    if dp.exists():
-        depot = _read_points(dp, "depot_id", pts_report, "depot")
-    else:
-        pts_report.warning("is missing: van routes will need --depot", file=dp)
-        depot = gpd.GeoDataFrame({"depot_id": [], "name": []}, geometry=[], crs="EPSG:4326")
+    launch, depot = _read_launch_and_depot(path, pts_report)
     roads = next((path / f for f in ROAD_FILES if (path / f).exists()), None)
     reference = _reference_point(config, roads, launch, depot)
-    kw = {"area_center": reference, "country": country,
-          "country_without_points": infer_country([reference[0]], [reference[1]]) if reference else "CN"}
-
-    # registry
-    reg_crs = defaults.get("registry_crs", "wgs84")
-    if (path / "registry.gpkg").exists():
-        reg = load_registry(path / "registry.gpkg", crs=reg_crs, raise_on_error=False, **kw)
-    elif (path / "registry.csv").exists():
-        src = path / "sources.csv"
-        reg = load_registry(path / "registry.csv", sources=src if src.exists() else None, crs=reg_crs,
-                            raise_on_error=False, **kw)
-    else:
-        raise InputFileNotFoundError.keyed("area.no_registry", path=path)
-    limits = config.get("limits") or {}
-    if not isinstance(limits, dict):
-        report.error("`limits` must be a table: write `[limits]` then `height_cap_m = 120`", file=toml_path,
-                     field="limits")
-        limits = {}
-    rules_report = Report()
-    rules = rules_for(reg.rules.country, height_cap_m=limits.get("height_cap_m"),
-                      inferred=reg.rules.country_inferred, report=rules_report, file=toml_path)
-    report.extend(reg.report)
-    report.extend(rules_report)
+    reg = _load_area_registry(path, config, reference, country)
+    rules = _area_rules(config, reg, report, toml_path)
     enterprises, sources = reg.enterprises, reg.sources
-    if "site_radius_m" in enterprises and "site_radius_m" in defaults:
-        pass
-
-    # no-fly zones
-    nofly_path = path / "nofly.geojson"
-    if nofly_path.exists():
-        try:
-            nofly = gpd.read_file(nofly_path)
-            if nofly.crs is not None and nofly.crs.to_epsg() not in (4326, 4490):
-                nofly = nofly.to_crs("EPSG:4326")
-            nofly = nofly.set_crs("EPSG:4326", allow_override=True)
-        except Exception as exc:
-            report.error(f"cannot be read as GeoJSON: {exc}", file=nofly_path)
-            nofly = gpd.GeoDataFrame({"zone_id": [], "name": [], "kind": [], "ceiling_m": []}, geometry=[], crs="EPSG:4326")
-        for col, default in (("zone_id", None), ("name", ""), ("kind", "no-fly"), ("ceiling_m", np.nan)):
-            if col not in nofly:
-                nofly[col] = [f"Z{i + 1}" for i in range(len(nofly))] if col == "zone_id" else default
-        nofly["ceiling_m"] = nofly["ceiling_m"].astype(float)
-        for i, (g, kind) in enumerate(zip(nofly.geometry, nofly["kind"]), start=1):
-            if g is None or g.geom_type not in ("Polygon", "MultiPolygon"):
-                report.error("is not a polygon: zones are polygons", file=nofly_path, row=i, field="geometry")
-            elif not g.is_valid:
-                report.error("polygon is invalid (self-intersecting?): fix it in QGIS (Vector ▸ Geometry ▸ Fix)",
-                             file=nofly_path, row=i, field="geometry")
-            if kind not in NOFLY_KINDS:
-                report.error(f"kind {kind!r}: use 'no-fly' or 'restricted'", file=nofly_path, row=i, field="kind")
-    else:
-        report.warning("is missing: no no-fly zones will be respected", file=nofly_path)
-        nofly = gpd.GeoDataFrame({"zone_id": [], "name": [], "kind": [], "ceiling_m": []}, geometry=[], crs="EPSG:4326")
-
+    nofly = _read_nofly(path / "nofly.geojson", report)
     report.extend(pts_report)
-    ent_xy = (enterprises.geometry.x.to_numpy(), enterprises.geometry.y.to_numpy()) if len(enterprises) else None
-    if ent_xy is not None:
-        ok = np.isfinite(ent_xy[0]) & np.isfinite(ent_xy[1])
-        ent_xy = (ent_xy[0][ok], ent_xy[1][ok])
-    pts_ref = _reference_point(config, roads, None, None, others=ent_xy)
-    for gdf, p in ((launch, ls_path), (depot, dp)):
-        if len(gdf):
-            gx, gy = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
-            if rules.country_check:
-                bad = ~in_china(gx, gy)
-                for i in np.flatnonzero(bad):
-                    report.error("point lies outside China: check coordinate order (lon, lat)", file=p, row=int(i) + 1)
-            else:
-                bad = ~((np.abs(gy) <= 90) & (np.abs(gx) <= 180))
-                for i in np.flatnonzero(bad):
-                    report.error(f"point ({gx[i]:g}, {gy[i]:g}) is not a WGS-84 (lon, lat) position: check the "
-                                 "coordinate order", file=p, row=int(i) + 1)
-            _check_far(gx, gy, p, report, np.arange(len(gdf)) + 1, rules, pts_ref, FAR_WARNING_M)
-            if len(nofly):
-                closed = nofly[nofly["ceiling_m"].isna() | (nofly["ceiling_m"] <= 0)]  # no flight at all
-                inside = gdf.geometry.apply(lambda g, z=closed: bool(z.intersects(g).any()))
-                for i in np.flatnonzero(inside.to_numpy()):
-                    report.error("point lies inside a no-fly zone", file=p, row=int(i) + 1)
-
+    _check_points(config, roads, enterprises, nofly, rules, report,
+                  ((launch, path / "launch_sites.geojson"), (depot, path / "depot.geojson")))
     if roads is None:
         report.warning("no roads.osm / roads.osm.bz2 / roads.osm.pbf: van routes cannot be planned", file=path / "roads.osm")
-    dem = path / "dem.tif"
-    if config.get("dem") is not None:  # area.toml may name the DEM: `dem = "srtm_qingdao.tif"`
-        named = Path(str(config["dem"])).expanduser()
-        dem = named if named.is_absolute() else path / named
-        if not dem.is_file():
-            report.error(f"`dem = {str(config['dem'])!r}` names no file ({dem}): fix the path (relative to the area "
-                         "folder) or remove the key to use dem.tif", file=toml_path, field="dem")
-            dem = None
-    elif not dem.exists():
-        report.warning("is missing: heights above ground cannot be computed (drone plans need a DEM, or "
-                       "--flat-ground)", file=dem)
-        dem = None
-
+    dem = _dem_of(path, config, report, toml_path)
     if (path / "monitors.csv").is_file():  # online monitors (issue 17): checked with the registry
         from .limits import limits_for_area
         from .monitors import load_monitors
@@ -427,6 +307,159 @@ def load_area(path_or_name: str | Path, *, strict: bool = False, raise_on_error:
     if raise_on_error:
         report.raise_if_errors(f"area `{name}`", strict=strict)
     return area
+
+
+def _read_config(toml_path: Path, report: Report) -> tuple[dict, str | object]:
+    """``area.toml`` as a dict (``{}`` when absent or unreadable, said in ``report``) and the
+    country it names (``"auto"``: inferred from the registry)."""
+    config: dict = {}
+    if toml_path.exists():
+        try:
+            config = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            report.error(f"is not valid TOML: {exc}", file=toml_path)
+    else:
+        report.warning("is missing: using defaults (name from the folder, wind 315/4 D)", file=toml_path)
+    country = "auto"  # inferred from the registry
+    if "country" in config:
+        try:
+            country = normalise_country(config["country"])
+        except InputError as exc:
+            report.error(str(exc), file=toml_path, field="country")
+    return config, country
+
+
+def _read_launch_and_depot(path: Path, report: Report):
+    """``launch_sites.geojson`` and ``depot.geojson`` (empty frames, with a warning, when absent)."""
+    import geopandas as gpd
+
+    ls_path = path / "launch_sites.geojson"
+    if ls_path.exists():
+        launch = _read_points(ls_path, "site_id", report, "launch site")
+    else:
+        report.warning("is missing: drone plans will need a launch site", file=ls_path)
+        launch = gpd.GeoDataFrame({"site_id": [], "name": []}, geometry=[], crs="EPSG:4326")
+    dp = path / "depot.geojson"
+    if dp.exists():
+        depot = _read_points(dp, "depot_id", report, "depot")
+    else:
+        report.warning("is missing: van routes will need --depot", file=dp)
+        depot = gpd.GeoDataFrame({"depot_id": [], "name": []}, geometry=[], crs="EPSG:4326")
+    return launch, depot
+
+
+def _load_area_registry(path: Path, config: dict, reference, country):
+    """The area's registry (``registry.gpkg``, else ``registry.csv`` with ``sources.csv``), checked
+    against the area's reference point; refused when there is none."""
+    from .registry import load_registry
+
+    kw = {"area_center": reference, "country": country,
+          "country_without_points": infer_country([reference[0]], [reference[1]]) if reference else "CN"}
+    reg_crs = config.get("defaults", {}).get("registry_crs", "wgs84")
+    if (path / "registry.gpkg").exists():
+        return load_registry(path / "registry.gpkg", crs=reg_crs, raise_on_error=False, **kw)
+    if (path / "registry.csv").exists():
+        src = path / "sources.csv"
+        return load_registry(path / "registry.csv", sources=src if src.exists() else None, crs=reg_crs,
+                             raise_on_error=False, **kw)
+    raise InputFileNotFoundError.keyed("area.no_registry", path=path)
+
+
+def _area_rules(config: dict, reg, report: Report, toml_path: Path):
+    """The rules of the registry's country with the ``[limits]`` of ``area.toml``; the registry's and
+    the rules' problems are added to ``report``."""
+    limits = config.get("limits") or {}
+    if not isinstance(limits, dict):
+        report.error("`limits` must be a table: write `[limits]` then `height_cap_m = 120`", file=toml_path,
+                     field="limits")
+        limits = {}
+    rules_report = Report()
+    rules = rules_for(reg.rules.country, height_cap_m=limits.get("height_cap_m"),
+                      inferred=reg.rules.country_inferred, report=rules_report, file=toml_path)
+    report.extend(reg.report)
+    report.extend(rules_report)
+    return rules
+
+
+def _read_nofly(nofly_path: Path, report: Report):
+    """``nofly.geojson`` in EPSG:4326 with ``zone_id``, ``name``, ``kind``, ``ceiling_m``; every zone
+    that is not a valid polygon or of a known kind is reported."""
+    import geopandas as gpd
+
+    if not nofly_path.exists():
+        report.warning("is missing: no no-fly zones will be respected", file=nofly_path)
+        return gpd.GeoDataFrame({"zone_id": [], "name": [], "kind": [], "ceiling_m": []}, geometry=[], crs="EPSG:4326")
+    try:
+        nofly = gpd.read_file(nofly_path)
+        if nofly.crs is not None and nofly.crs.to_epsg() not in (4326, 4490):
+            nofly = nofly.to_crs("EPSG:4326")
+        nofly = nofly.set_crs("EPSG:4326", allow_override=True)
+    except Exception as exc:
+        report.error(f"cannot be read as GeoJSON: {exc}", file=nofly_path)
+        nofly = gpd.GeoDataFrame({"zone_id": [], "name": [], "kind": [], "ceiling_m": []}, geometry=[], crs="EPSG:4326")
+    for col, default in (("zone_id", None), ("name", ""), ("kind", "no-fly"), ("ceiling_m", np.nan)):
+        if col not in nofly:
+            nofly[col] = [f"Z{i + 1}" for i in range(len(nofly))] if col == "zone_id" else default
+    nofly["ceiling_m"] = nofly["ceiling_m"].astype(float)
+    for i, (g, kind) in enumerate(zip(nofly.geometry, nofly["kind"]), start=1):
+        if g is None or g.geom_type not in ("Polygon", "MultiPolygon"):
+            report.error("is not a polygon: zones are polygons", file=nofly_path, row=i, field="geometry")
+        elif not g.is_valid:
+            report.error("polygon is invalid (self-intersecting?): fix it in QGIS (Vector ▸ Geometry ▸ Fix)",
+                         file=nofly_path, row=i, field="geometry")
+        if kind not in NOFLY_KINDS:
+            report.error(f"kind {kind!r}: use 'no-fly' or 'restricted'", file=nofly_path, row=i, field="kind")
+    return nofly
+
+
+def _check_points(config: dict, roads, enterprises, nofly, rules, report: Report, frames) -> None:
+    """Launch sites and depots (``frames``: ``(frame, file)`` pairs): in the country (or valid
+    WGS-84), not far from the area, not inside a zone that allows no flight."""
+    from .crs import in_china
+    from .registry import _check_far
+
+    ent_xy = (enterprises.geometry.x.to_numpy(), enterprises.geometry.y.to_numpy()) if len(enterprises) else None
+    if ent_xy is not None:
+        ok = np.isfinite(ent_xy[0]) & np.isfinite(ent_xy[1])
+        ent_xy = (ent_xy[0][ok], ent_xy[1][ok])
+    pts_ref = _reference_point(config, roads, None, None, others=ent_xy)
+    for gdf, p in frames:
+        if not len(gdf):
+            continue
+        gx, gy = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy()
+        if rules.country_check:
+            bad = ~in_china(gx, gy)
+            for i in np.flatnonzero(bad):
+                report.error("point lies outside China: check coordinate order (lon, lat)", file=p, row=int(i) + 1)
+        else:
+            bad = ~((np.abs(gy) <= 90) & (np.abs(gx) <= 180))
+            for i in np.flatnonzero(bad):
+                report.error(f"point ({gx[i]:g}, {gy[i]:g}) is not a WGS-84 (lon, lat) position: check the "
+                             "coordinate order", file=p, row=int(i) + 1)
+        _check_far(gx, gy, p, report, np.arange(len(gdf)) + 1, rules, pts_ref, FAR_WARNING_M)
+        if len(nofly):
+            closed = nofly[nofly["ceiling_m"].isna() | (nofly["ceiling_m"] <= 0)]  # no flight at all
+            inside = gdf.geometry.apply(lambda g, z=closed: bool(z.intersects(g).any()))
+            for i in np.flatnonzero(inside.to_numpy()):
+                report.error("point lies inside a no-fly zone", file=p, row=int(i) + 1)
+
+
+def _dem_of(path: Path, config: dict, report: Report, toml_path: Path) -> Path | None:
+    """The DEM: the file ``area.toml`` names (``dem = "…"``, relative to the folder), else ``dem.tif``;
+    ``None`` (reported) when there is none."""
+    dem = path / "dem.tif"
+    if config.get("dem") is not None:  # area.toml may name the DEM: `dem = "srtm_qingdao.tif"`
+        named = Path(str(config["dem"])).expanduser()
+        dem = named if named.is_absolute() else path / named
+        if not dem.is_file():
+            report.error(f"`dem = {str(config['dem'])!r}` names no file ({dem}): fix the path (relative to the area "
+                         "folder) or remove the key to use dem.tif", file=toml_path, field="dem")
+            return None
+    elif not dem.exists():
+        report.warning("is missing: heights above ground cannot be computed (drone plans need a DEM, or "
+                       "--flat-ground)", file=dem)
+        return None
+    return dem
 
 
 def export_area(path_or_name: str | Path, out_dir: str | Path) -> Path:

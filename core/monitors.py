@@ -99,17 +99,7 @@ def load_monitors(path: str | Path, *, enterprises=None, sources=None, limit_set
         raise InputFileNotFoundError(f"`{path}`: no such monitors file")
     name = path.name
     report = Report()
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except Exception as exc:
-        report.error(f"cannot be read as CSV: {exc}: save it as UTF-8 CSV", file=name)
-        df = None
-    if df is not None:
-        df.columns = [ALIASES.get(str(c).strip(), str(c).strip().lower()) for c in df.columns]
-        for col in REQUIRED:
-            if col not in df.columns:
-                report.error(f"required column `{col}` is missing (columns: {', '.join(MONITOR_COLUMNS)})",
-                             file=name, field=col)
+    df = _read_table(path, report)
     if df is None or report.errors:
         if raise_on_error:
             report.raise_if_errors(f"monitors `{name}`", strict=strict)
@@ -126,63 +116,9 @@ def load_monitors(path: str | Path, *, enterprises=None, sources=None, limit_set
     rows, seen = [], {}
     for i in range(len(df)):
         r, row = df.iloc[i], i + 2
-        mn, eid, kind = r["mn"], r["enterprise_id"], r["kind"].lower()
-        if not mn:
-            report.error("is empty: give the data logger's MN as it sends it (MN= in its packets)", file=name,
-                         row=row, field="mn")
-        if not eid:
-            report.error("is empty: give the enterprise (its enterprise_id in the registry)", file=name, row=row,
-                         field="enterprise_id")
-        elif known_e is not None and eid not in known_e:
-            report.error(f"enterprise {eid!r} is not in the registry: fix the id or add the enterprise",
-                         file=name, row=row, field="enterprise_id")
-        if kind not in MONITOR_KINDS:
-            report.error(f"{r['kind']!r}: use one of {', '.join(MONITOR_KINDS)}", file=name, row=row, field="kind")
-        codes = tuple(_CODE_2005.get(c, c) for c in split_list(r["codes"]))
-        limits = tuple(split_list(r["limits"]))
-        if kind in METER_KINDS:
-            if r["outlet_id"]:
-                report.warning("a meter has no outlet: ignored", file=name, row=row, field="outlet_id")
-            if limits:
-                report.warning("emission limits apply to stacks, not to meters: ignored", file=name, row=row,
-                               field="limits")
-                limits = ()
-        else:
-            if r["power_suffix"] or r["rated_kw"]:
-                report.warning("power_suffix and rated_kw are for meters: ignored", file=name, row=row,
-                               field="power_suffix" if r["power_suffix"] else "rated_kw")
-            if r["outlet_id"] and sources is not None:
-                owner = outlet_of.get(r["outlet_id"])
-                if owner is None:
-                    report.warning(f"outlet {r['outlet_id']!r} is not in sources.csv: the alarms name it as given",
-                                   file=name, row=row, field="outlet_id")
-                elif eid and owner != eid:
-                    report.error(f"outlet {r['outlet_id']!r} belongs to enterprise {owner!r}, not {eid!r}: fix "
-                                 "one of them", file=name, row=row, field="outlet_id")
-            if limit_sets is not None:
-                for ls in limits:
-                    if ls not in limit_sets:
-                        report.error(f"limit set {ls!r} is in no limits file: use one of "
-                                     f"{', '.join(sorted(limit_sets)) or '(none)'} or add it to the area's limits.csv",
-                                     file=name, row=row, field="limits")
-        rated = float("nan")
-        if r["rated_kw"]:
-            try:
-                rated = float(r["rated_kw"])
-                if not rated > 0:
-                    raise ValueError
-            except ValueError:
-                report.error(f"{r['rated_kw']!r} is not a positive power in kW", file=name, row=row, field="rated_kw")
-                rated = float("nan")
-        for c in codes or ("*",):
-            key = (mn, c)
-            if key in seen or (c == "*" and any(k[0] == mn for k in seen)) or (mn, "*") in seen:
-                what = f"MN {mn!r}" + ("" if c == "*" else f" code {c}")
-                first = seen.get(key) or seen.get((mn, "*")) or next(v for k, v in seen.items() if k[0] == mn)
-                report.error(f"{what} is already assigned in row {first}: one data logger item belongs to one "
-                             "monitor (give each row its own `codes`)", file=name, row=row, field="codes")
-                break
-            seen[key] = row
+        mn, eid = r["mn"], r["enterprise_id"]
+        kind, codes, limits, rated = _check_row(r, name, row, report, known_e, outlet_of, sources, limit_sets)
+        _check_assigned(mn, codes, seen, name, row, report)
         rows.append({"mn": mn, "enterprise_id": eid, "kind": kind, "outlet_id": r["outlet_id"], "codes": codes,
                      "power_suffix": (r["power_suffix"] or DEFAULT_POWER_SUFFIX) if kind in METER_KINDS else "",
                      "limits": limits, "rated_kw": rated, "note": r["note"], "_row": row})
@@ -192,6 +128,90 @@ def load_monitors(path: str | Path, *, enterprises=None, sources=None, limit_set
     log.info("monitors %s: %d monitors on %d data loggers, %d errors, %d warnings", name, len(table),
              table["mn"].nunique() if len(table) else 0, len(report.errors), len(report.warnings))
     return Monitors(table, report, str(path))
+
+
+def _read_table(path: Path, report: Report) -> pd.DataFrame | None:
+    """``monitors.csv`` as text columns under their canonical names; ``None`` when unreadable, and
+    every missing required column reported."""
+    name = path.name
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except Exception as exc:
+        report.error(f"cannot be read as CSV: {exc}: save it as UTF-8 CSV", file=name)
+        return None
+    df.columns = [ALIASES.get(str(c).strip(), str(c).strip().lower()) for c in df.columns]
+    for col in REQUIRED:
+        if col not in df.columns:
+            report.error(f"required column `{col}` is missing (columns: {', '.join(MONITOR_COLUMNS)})",
+                         file=name, field=col)
+    return df
+
+
+def _check_row(r, name: str, row: int, report: Report, known_e, outlet_of: dict, sources, limit_sets):
+    """One row's fields against the registry and the limit sets; returns ``(kind, codes, limits,
+    rated_kw)`` as kept (a meter's limits are ignored, with a warning)."""
+    mn, eid, kind = r["mn"], r["enterprise_id"], r["kind"].lower()
+    if not mn:
+        report.error("is empty: give the data logger's MN as it sends it (MN= in its packets)", file=name,
+                     row=row, field="mn")
+    if not eid:
+        report.error("is empty: give the enterprise (its enterprise_id in the registry)", file=name, row=row,
+                     field="enterprise_id")
+    elif known_e is not None and eid not in known_e:
+        report.error(f"enterprise {eid!r} is not in the registry: fix the id or add the enterprise",
+                     file=name, row=row, field="enterprise_id")
+    if kind not in MONITOR_KINDS:
+        report.error(f"{r['kind']!r}: use one of {', '.join(MONITOR_KINDS)}", file=name, row=row, field="kind")
+    codes = tuple(_CODE_2005.get(c, c) for c in split_list(r["codes"]))
+    limits = tuple(split_list(r["limits"]))
+    if kind in METER_KINDS:
+        if r["outlet_id"]:
+            report.warning("a meter has no outlet: ignored", file=name, row=row, field="outlet_id")
+        if limits:
+            report.warning("emission limits apply to stacks, not to meters: ignored", file=name, row=row,
+                           field="limits")
+            limits = ()
+    else:
+        if r["power_suffix"] or r["rated_kw"]:
+            report.warning("power_suffix and rated_kw are for meters: ignored", file=name, row=row,
+                           field="power_suffix" if r["power_suffix"] else "rated_kw")
+        if r["outlet_id"] and sources is not None:
+            owner = outlet_of.get(r["outlet_id"])
+            if owner is None:
+                report.warning(f"outlet {r['outlet_id']!r} is not in sources.csv: the alarms name it as given",
+                               file=name, row=row, field="outlet_id")
+            elif eid and owner != eid:
+                report.error(f"outlet {r['outlet_id']!r} belongs to enterprise {owner!r}, not {eid!r}: fix "
+                             "one of them", file=name, row=row, field="outlet_id")
+        if limit_sets is not None:
+            for ls in limits:
+                if ls not in limit_sets:
+                    report.error(f"limit set {ls!r} is in no limits file: use one of "
+                                 f"{', '.join(sorted(limit_sets)) or '(none)'} or add it to the area's limits.csv",
+                                 file=name, row=row, field="limits")
+    rated = float("nan")
+    if r["rated_kw"]:
+        try:
+            rated = float(r["rated_kw"])
+            if not rated > 0:
+                raise ValueError
+        except ValueError:
+            report.error(f"{r['rated_kw']!r} is not a positive power in kW", file=name, row=row, field="rated_kw")
+            rated = float("nan")
+    return kind, codes, limits, rated
+
+
+def _check_assigned(mn: str, codes: tuple, seen: dict, name: str, row: int, report: Report) -> None:
+    """Each (MN, code) — or a whole MN (``*``) — belongs to one row; ``seen`` maps them to their row."""
+    for c in codes or ("*",):
+        key = (mn, c)
+        if key in seen or (c == "*" and any(k[0] == mn for k in seen)) or (mn, "*") in seen:
+            what = f"MN {mn!r}" + ("" if c == "*" else f" code {c}")
+            first = seen.get(key) or seen.get((mn, "*")) or next(v for k, v in seen.items() if k[0] == mn)
+            report.error(f"{what} is already assigned in row {first}: one data logger item belongs to one "
+                         "monitor (give each row its own `codes`)", file=name, row=row, field="codes")
+            break
+        seen[key] = row
 
 
 def monitors_for_area(area, *, limit_sets: set[str] | None = None, raise_on_error: bool = True) -> Monitors:

@@ -20,8 +20,6 @@ enterprise row 2.
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +28,28 @@ import pandas as pd
 
 from . import settings
 from .crs import _ALIASES, haversine_m, in_china, to_wgs84_per_row
+from .enterprise_ids import (  # noqa: F401 (the id helpers are re-exported: registry.uscc_check_char …)
+    PLACEHOLDER_IDS,
+    USCC_CHARS,
+    USCC_HEADERS,
+    USCC_WEIGHTS,
+    _check_ids,
+    _header_key,
+    _id_ref,
+    clean_id,
+    is_valid_uscc,
+    looks_like_uscc,
+    placeholder_reason,
+    show_text,
+    uscc_check_char,
+    uscc_problem,
+)
+from .artefacts.targets import (  # noqa: F401 (re-exported: the planners' target options)
+    parse_target_ids,
+    read_targets_file,
+    read_targets_ranked,
+    resolve_target_ids,
+)
 from .errors import FormatError, InputError, InputFileNotFoundError, Report
 from .i18n import Msg
 from .rules import AIRSPACE_CLASSES, AreaRules, infer_country, rules_for
@@ -82,178 +102,6 @@ _TRUE = {"true", "yes", "y", "1", "t", "是", "对", "√"}
 _FALSE = {"false", "no", "n", "0", "f", "否", "不是", "×", ""}
 
 # GB 32100-2015 unified social credit code
-USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-
-
-def uscc_check_char(first17: str) -> str:
-    """The GB 32100-2015 check character for the first 17 characters of a USCC."""
-    total = sum(USCC_CHARS.index(c) * w for c, w in zip(first17, USCC_WEIGHTS, strict=True))
-    return USCC_CHARS[(31 - total % 31) % 31]
-
-
-def is_valid_uscc(code: str) -> bool:
-    """True if ``code`` is an 18-character USCC with a correct check character."""
-    code = str(code).strip().upper()
-    if len(code) != 18 or any(c not in USCC_CHARS for c in code):
-        return False
-    return uscc_check_char(code[:17]) == code[17]
-
-
-#: Headers (lower-cased, brackets dropped, spaces and hyphens as ``_``) under which every id is a USCC.
-USCC_HEADERS = frozenset({
-    "统一社会信用代码", "社会信用代码", "信用代码", "社会统一信用代码", "统一信用代码",
-    "uscc", "uscc_code", "credit_code", "social_credit_code", "unified_social_credit_code",
-    "unified_social_credit_identifier",
-})
-#: Cell values that stand for "no id" (compared lower-cased, after removing invisible characters).
-PLACEHOLDER_IDS = frozenset({
-    "n/a", "n.a.", "na", "none", "null", "nil", "nan", "unknown", "tbd", "tba", "todo", "missing",
-    "无", "暂无", "没有", "空", "未知", "不详", "待定", "待补充", "未提供", "缺失", "无代码", "无信用代码",
-})
-_UNITS = {1: "one", 2: "two", 3: "three"}
-
-
-def _header_key(col) -> str:
-    key = str(col).strip().lower()
-    key = re.sub(r"[(（\[【].*?[)）\]】]", "", key).strip()
-    return re.sub(r"[\s\-]+", "_", key)
-
-
-def show_text(s: str) -> str:
-    """``repr``-like quoting that makes invisible characters visible: ``'\\u200b'``, ``'\\u3000'``."""
-    only_spaces = s != "" and set(s) == {" "}
-    out = []
-    for ch in s:
-        cat = unicodedata.category(ch)
-        if cat in ("Cf", "Cc", "Co", "Cn", "Zl", "Zp") or (cat == "Zs" and (ch != " " or only_spaces)):
-            out.append(f"\\u{ord(ch):04x}")
-        elif ch in "'\\":
-            out.append("\\" + ch)
-        else:
-            out.append(ch)
-    return "'" + "".join(out) + "'"
-
-
-def clean_id(raw) -> str:
-    """An id cell without invisible (format/control) characters and surrounding whitespace."""
-    s = "" if raw is None else str(raw)
-    return "".join(ch for ch in s if unicodedata.category(ch) not in ("Cf", "Cc")).strip()
-
-
-def placeholder_reason(raw) -> str | None:
-    """Why a cell holds no id (``"the cell is empty"``, ``"placeholder '-'"``), or None for a real id."""
-    s = "" if raw is None else str(raw)
-    c = clean_id(s)
-    if c == "":
-        return "the cell is empty" if s == "" else f"placeholder {show_text(s)}"
-    if (c.lower() in PLACEHOLDER_IDS or set(c) <= {"0", "０"}
-            or all(unicodedata.category(ch)[0] in "PSZ" for ch in c)):
-        return f"placeholder {show_text(s.strip(' '))}"
-    return None
-
-
-def _uscc_form(clean: str) -> str:
-    """The id as a USCC would be written: no whitespace, full-width characters folded, upper case."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", clean)).upper()
-
-
-def looks_like_uscc(code: str) -> bool:
-    """16–20 ASCII letters and digits, all but at most one of the USCC alphabet (or any 18 of them)."""
-    if not (16 <= len(code) <= 20 and code.isascii() and code.isalnum()):
-        return False
-    return len(code) == 18 or sum(ch not in USCC_CHARS for ch in code) <= 1
-
-
-def uscc_problem(code: str) -> str | None:
-    """What is wrong with ``code`` (in :func:`_uscc_form`) as a USCC, or None when it is valid."""
-    n = len(code)
-    if n != 18:
-        k = abs(18 - n)
-        return (f"it has {n} characters, {_UNITS.get(k, k)} {'missing' if n < 18 else 'too many'}: "
-                "a USCC has 18 characters")
-    for i, ch in enumerate(code):
-        if ch not in USCC_CHARS:
-            hint = {"I": "1", "O": "0", "S": "5", "V": "U", "Z": "2"}.get(ch)
-            return (f"character {ch!r} at position {i + 1} is not in GB 32100-2015's set (no I, O, S, V, Z)"
-                    + (f": {hint!r}?" if hint else ""))
-    expected = uscc_check_char(code[:17])
-    if expected != code[17]:
-        return f"its check character is {code[17]!r}, expected {expected!r} (GB 32100-2015): check for a typo"
-    return None
-
-
-def _join_rows(rows) -> str:
-    rows = [str(r) for r in rows]
-    return rows[0] if len(rows) == 1 else ", ".join(rows[:-1]) + " and " + rows[-1]
-
-
-def _check_ids(raw_ids, file: str, report: Report, rowno, rules: AreaRules, uscc_header: bool) -> list[str]:
-    """Every id problem, once each; returns the ids as stored (cleaned)."""
-    uscc = rules.id_check == "uscc"
-    stored: list[str] = []
-    groups: dict[str, list[int]] = {}
-    for i, raw in enumerate(raw_ids):
-        raw = "" if raw is None else str(raw)
-        clean = clean_id(raw)
-        why = placeholder_reason(raw)
-        if why is not None:
-            if uscc:
-                report.error(f"USCC missing: {why}: give the enterprise's USCC (统一社会信用代码) or a local id",
-                             file=file, row=rowno[i], field="enterprise_id")
-            else:
-                report.error(f"id missing: {why}: give every enterprise its own id",
-                             file=file, row=rowno[i], field="enterprise_id")
-            stored.append(clean)
-            continue
-        key = clean
-        if uscc:
-            code = _uscc_form(clean)
-            if uscc_header or looks_like_uscc(code):
-                key = code
-                problem = uscc_problem(code)
-                if problem:
-                    report.error(f"{clean!r} is not a valid USCC: {problem}", file=file, row=rowno[i],
-                                 field="enterprise_id")
-                else:
-                    clean = code
-        if clean != raw.strip():
-            report.warning(f"{show_text(raw)} is read as {clean!r} ({_what_changed(raw, clean)})", file=file,
-                           row=rowno[i], field="enterprise_id")
-        stored.append(clean)
-        groups.setdefault(key, []).append(i)
-    for idx in groups.values():
-        if len(idx) > 1:
-            rows = [int(rowno[j]) for j in idx]
-            report.error(f"duplicate id {stored[idx[0]]!r} in rows {_join_rows(rows)}: each enterprise needs "
-                         "one row — merge them or fix the ids", file=file, row=rows[1], field="enterprise_id")
-    return stored
-
-
-def _what_changed(raw: str, clean: str) -> str:
-    what = []
-    if any(unicodedata.category(ch) in ("Cf", "Cc") for ch in raw):
-        what.append("invisible characters removed")
-    base = clean_id(raw)
-    if re.search(r"\s", base):
-        what.append("spaces removed")
-    if unicodedata.normalize("NFKC", base) != base:
-        what.append("full-width characters folded")
-    if unicodedata.normalize("NFKC", base).upper() != unicodedata.normalize("NFKC", base):
-        what.append("upper-cased")
-    return ", ".join(what) or "cleaned"
-
-
-def _id_ref(raw, rules: AreaRules) -> str:
-    """A source's enterprise id, cleaned as :func:`_check_ids` stores ids."""
-    clean = clean_id(raw)
-    if rules.id_check == "uscc":
-        code = _uscc_form(clean)
-        if looks_like_uscc(code) and uscc_problem(code) is None:
-            return code
-    return clean
-
-
 def parse_bool(value) -> bool | None:
     """Parse yes/no, true/false, 1/0, 是/否; ``None`` when it is none of them."""
     if isinstance(value, (bool, np.bool_)):
@@ -612,30 +460,12 @@ def load_registry(
     raise_on_error
         Raise :class:`ValidationError` listing every problem; otherwise return the report.
     """
-    import geopandas as gpd
     from .crs import normalise_crs_name
 
     path = Path(path)
     default_crs = normalise_crs_name(crs)
     report = Report()
-    if path.suffix.lower() == ".gpkg":
-        import pyogrio
-
-        if not path.exists():
-            raise InputFileNotFoundError.keyed("file.missing", file=path, fix=Msg("fix.check_path"))
-        layers = [name for name, _ in pyogrio.list_layers(path)]
-        e_gdf = gpd.read_file(path, layer="enterprises" if "enterprises" in layers else layers[0])
-        edf, egeom = _gdf_to_table(e_gdf)
-        if sources is None and "sources" in layers:
-            s_gdf = gpd.read_file(path, layer="sources")
-            sdf, sgeom = _gdf_to_table(s_gdf)
-        else:
-            sdf, sgeom = (None, None)
-    else:
-        edf, egeom = _read_table(path)
-        sdf, sgeom = (None, None)
-    if sources is not None:
-        sdf, sgeom = _read_table(Path(sources))
+    edf, egeom, sdf, sgeom = _read_registry_tables(path, sources)
     rename = _rename_map(edf, ENTERPRISE_ALIASES)
     uscc_header = any(_header_key(c) in USCC_HEADERS for c, v in rename.items() if v == "enterprise_id")
     edf = edf.rename(columns=rename)
@@ -647,12 +477,7 @@ def load_registry(
     nan = np.full(len(edf), np.nan)
     raw_lon = _num(edf["lon"]).to_numpy(float) if "lon" in edf else nan
     raw_lat = _num(edf["lat"]).to_numpy(float) if "lat" in edf else nan
-    if isinstance(country, AreaRules):
-        rules = country
-    elif country == "auto":
-        rules = rules_for(infer_country(raw_lon, raw_lat, no_evidence=country_without_points), inferred=True)
-    else:
-        rules = rules_for(country)
+    rules = _registry_rules(country, raw_lon, raw_lat, country_without_points)
     foreign_default = default_crs not in rules.coordinate_systems_allowed
     if foreign_default:
         default_crs = "wgs84"
@@ -683,6 +508,53 @@ def load_registry(
         src = _validate_sources(sdf, src_name, report, default_crs, known, rules, area_center, area_radius_m)
     if raise_on_error:
         report.raise_if_errors(f"registry `{path.name}`", strict=strict)
+    enterprises, sources_gdf = _registry_frames(ent, src, site_polys)
+    reg = Registry(enterprises, sources_gdf, report, rules)
+    log.info("registry %s: %d enterprises, %d sources, %d errors, %d warnings", path.name,
+             len(enterprises), len(sources_gdf), len(report.errors), len(report.warnings))
+    return reg
+
+
+def _read_registry_tables(path: Path, sources):
+    """The enterprises table and its geometry (``None`` for a table with lon/lat columns), and the
+    sources table and its geometry (a GeoPackage's ``sources`` layer, else the ``sources`` file)."""
+    import geopandas as gpd
+
+    if path.suffix.lower() == ".gpkg":
+        import pyogrio
+
+        if not path.exists():
+            raise InputFileNotFoundError.keyed("file.missing", file=path, fix=Msg("fix.check_path"))
+        layers = [name for name, _ in pyogrio.list_layers(path)]
+        e_gdf = gpd.read_file(path, layer="enterprises" if "enterprises" in layers else layers[0])
+        edf, egeom = _gdf_to_table(e_gdf)
+        if sources is None and "sources" in layers:
+            s_gdf = gpd.read_file(path, layer="sources")
+            sdf, sgeom = _gdf_to_table(s_gdf)
+        else:
+            sdf, sgeom = (None, None)
+    else:
+        edf, egeom = _read_table(path)
+        sdf, sgeom = (None, None)
+    if sources is not None:
+        sdf, sgeom = _read_table(Path(sources))
+    return edf, egeom, sdf, sgeom
+
+
+def _registry_rules(country, raw_lon, raw_lat, country_without_points) -> AreaRules:
+    """The rules to check under: given, or (``"auto"``) those of the country most points lie in."""
+    if isinstance(country, AreaRules):
+        return country
+    if country == "auto":
+        return rules_for(infer_country(raw_lon, raw_lat, no_evidence=country_without_points), inferred=True)
+    return rules_for(country)
+
+
+def _registry_frames(ent: pd.DataFrame, src: pd.DataFrame | None, site_polys):
+    """The validated enterprises and sources as GeoDataFrames of points (EPSG:4326); the sites'
+    polygons, when the registry gave them, in the enterprises' ``site`` column."""
+    import geopandas as gpd
+
     enterprises = gpd.GeoDataFrame(
         ent.drop(columns=["lon", "lat"]),
         geometry=gpd.points_from_xy(ent["lon"], ent["lat"]), crs="EPSG:4326",
@@ -695,10 +567,7 @@ def load_registry(
     sources_gdf = gpd.GeoDataFrame(
         src.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(src["lon"], src["lat"]), crs="EPSG:4326",
     )
-    reg = Registry(enterprises, sources_gdf, report, rules)
-    log.info("registry %s: %d enterprises, %d sources, %d errors, %d warnings", path.name,
-             len(enterprises), len(sources_gdf), len(report.errors), len(report.warnings))
-    return reg
+    return enterprises, sources_gdf
 
 
 def _gdf_to_table(gdf):
@@ -719,47 +588,3 @@ def check_registry(path, *, sources=None, crs="wgs84", strict=False, area_center
     """
     return load_registry(path, sources=sources, crs=crs, strict=strict, area_center=area_center,
                          area_radius_m=area_radius_m, raise_on_error=False, country=country)
-
-
-def read_targets_file(path: str | Path) -> list[str]:
-    """Enterprise ids from a ``targets.csv`` (column ``enterprise_id``; ordered by ``rank`` if present)."""
-    return read_targets_ranked(path)[0]
-
-
-def read_targets_ranked(path: str | Path) -> tuple[list[str], list[int]]:
-    """``(ids, ranks)`` from a ``targets.csv`` (or an ``alarms.csv``: strongest alarm first), in rank
-    order: the ``rank`` column when it is numeric, else the row order (1, 2, …); each id once."""
-    from .artefacts.targets import read_targets
-
-    path = Path(path)
-    df = read_targets(path)
-    numeric = df.attrs.get("rank_from") == "file"
-    # blank ids are skipped (an alarms.csv row of a logger no monitors file names has none) and an
-    # enterprise listed twice (several alarms) keeps its first, highest-priority row
-    seen: set[str] = set()
-    keep = []
-    for v in df["enterprise_id"]:
-        e = str(v).strip()
-        keep.append(bool(e) and e != "nan" and e not in seen)
-        seen.add(e)
-    ids = [str(v).strip() for v, k in zip(df["enterprise_id"], keep) if k]
-    if not ids:
-        raise InputError.keyed("targets.none", file=path.name)
-    if not numeric:
-        return ids, list(range(1, len(ids) + 1))
-    return ids, [int(r) for r, k in zip(df["rank"], keep) if k]
-
-
-def resolve_target_ids(targets: str | None, targets_file: str | Path | None) -> list[str]:
-    """Target ids from exactly one of ``ID[,ID…]`` or a ``targets.csv`` (the planners' CLI options)."""
-    if (targets is None) == (targets_file is None):
-        raise InputError.keyed("opt.targets_one")
-    return parse_target_ids(targets) if targets is not None else read_targets_file(targets_file)
-
-
-def parse_target_ids(text: str) -> list[str]:
-    """Split ``ID[,ID…]`` into a list, dropping blanks."""
-    ids = [t.strip() for t in str(text).split(",") if t.strip()]
-    if not ids:
-        raise InputError.keyed("opt.targets_empty")
-    return ids

@@ -6,7 +6,6 @@ the bodies so ``ecopatrol --help`` stays instant.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -98,16 +97,15 @@ def _recorded_area(evidence_dir: Path):
 
 
 def _evidence_summary(evidence_dir: Path) -> dict:
-    from ecopatrol.core.errors import InputFileNotFoundError
+    from ecopatrol.core.artefacts.evidence import read_summary
+    from ecopatrol.core.errors import FormatError, InputFileNotFoundError
 
     if not evidence_dir.is_dir():
         raise InputFileNotFoundError.keyed("evidence.missing", folder=evidence_dir)
-    ej = evidence_dir / "evidence.json"
     try:
-        summary = json.loads(ej.read_text(encoding="utf-8")) if ej.is_file() else {}
-    except (OSError, json.JSONDecodeError):
-        summary = {}
-    return summary if isinstance(summary, dict) else {}
+        return read_summary(evidence_dir) or {}
+    except FormatError:
+        return {}
 
 
 def _area_for_targets(evidence_dir: Path, area: str | None):

@@ -9,7 +9,6 @@ the loop.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -122,8 +121,6 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
     survey day; ``plan_targets`` (drone ids, van ids) replaces the first-day targets from registry risk.
     ``world`` is the simulator's plume world (``gaussian`` or ``lagrangian``).
     """
-    from .core.area import export_area, load_area
-
     from .core.io import remove_stale_temps
 
     out = Path(out)
@@ -132,6 +129,42 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
     for sub in LAYOUT:
         (out / sub).mkdir(parents=True, exist_ok=True)
     result = DemoResult(out)
+    area = _area_stage(result, out, progress)
+    if wind is None:
+        wind = area.default_wind()
+    with _Stage(result, "targets0", progress) as st:
+        drone_targets, van_targets = plan_targets if plan_targets is not None else initial_targets(area)
+        st.what = ("today's targets from the previous ranking" if plan_targets is not None else "first-day targets from registry risk") + f": {len(drone_targets)} for the drone, {len(van_targets)} for the van"
+    _plan_stages(result, out, area, drone_targets, van_targets, wind, seed, progress)
+    from .missions.simulate import simulate
+
+    with _Stage(result, "simulate", progress) as st:
+        sim = simulate(area, out / "plans", out / "field", seed=seed, wind=wind, n_emitters=n_emitters,
+                       start_utc=start_utc, emitters=emitters, activity=activity, world=world)
+        n_files = sum(1 for p in (out / "field").rglob("*") if p.is_file())
+        st.what = f"field/ — {n_files} raw files in real formats, {len(sim.truth['emitters'])} hidden emitters (truth.json)"
+    _analysis_stages(result, out, area, wind, seed, progress)
+    if db is not None:
+        with _Stage(result, "ledger", progress) as st:
+            st.what = _record_ledger(out, area, db)
+    _next_stage(result, out, area, wind, seed, progress)
+    if not maps:
+        return result
+    from .maps import build_map, build_report
+
+    with _Stage(result, "map", progress) as st:
+        p = build_map(out, out=out / "map.html", basemap="osm", area=area, lang=lang)
+        st.what = f"map.html — {p.stat().st_size / 1e6:.1f} MB, works offline (roads drawn from area/roads.osm)"
+    with _Stage(result, "report", progress) as st:
+        p = build_report(out, out=out / "report.html", lang=lang,
+                         ledger_stats=ledger_year_stats(db, out) if db is not None else None)
+        st.what = f"report.html — {p.stat().st_size / 1e6:.1f} MB"
+    return result
+
+
+def _area_stage(result: DemoResult, out: Path, progress):
+    """The bundled Jimo area exported into ``out/area`` and loaded strictly."""
+    from .core.area import export_area, load_area
 
     with _Stage(result, "area", progress) as st:
         export_area("jimo", out / "area")
@@ -139,13 +172,11 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         s = area.summary()
         st.what = (f"area/ — {s['enterprises']} enterprises ({s['positive_list']} positive list), "
                    f"{s['sources']} sources, {s['nofly_zones']} zones; checks passed")
-    if wind is None:
-        wind = area.default_wind()
+    return area
 
-    with _Stage(result, "targets0", progress) as st:
-        drone_targets, van_targets = plan_targets if plan_targets is not None else initial_targets(area)
-        st.what = ("today's targets from the previous ranking" if plan_targets is not None else "first-day targets from registry risk") + f": {len(drone_targets)} for the drone, {len(van_targets)} for the van"
 
+def _plan_stages(result: DemoResult, out: Path, area, drone_targets, van_targets, wind, seed: int, progress) -> None:
+    """The day's drone plan (curtains, M350) and van plan, written under ``out/plans``."""
     from .missions.drone import plan_drone, write_drone_plan
     from .missions.van import plan_van, write_van_plan
 
@@ -164,31 +195,25 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         st.what = (f"plans/van/ — {r['distance_m'] / 1000:.1f} km, {r['duration_s'] / 3600:.1f} h, "
                    f"{len(r['targets_covered'])} targets covered, {len(r['targets_dropped'])} dropped")
 
-    from .missions.simulate import simulate
 
-    with _Stage(result, "simulate", progress) as st:
-        sim = simulate(area, out / "plans", out / "field", seed=seed, wind=wind, n_emitters=n_emitters,
-                       start_utc=start_utc, emitters=emitters, activity=activity, world=world)
-        n_files = sum(1 for p in (out / "field").rglob("*") if p.is_file())
-        st.what = f"field/ — {n_files} raw files in real formats, {len(sim.truth['emitters'])} hidden emitters (truth.json)"
-
+def _analysis_stages(result: DemoResult, out: Path, area, wind, seed: int, progress) -> None:
+    """The field files georeferenced into ``samples/``, the evidence built and the targets ranked."""
+    from .core.artefacts.plan import read_plan
+    from .processing.evidence import build_evidence
     from .processing.georef import georeference
     from .processing.samples import write_samples
+    from .processing.targeting import rank_targets, write_targets
 
     with _Stage(result, "georef", progress) as st:
         res = _georeference_field(out / "field", area, georeference)
         write_samples(res, out / "samples")
         nq = len(res.quarantine)
         st.what = f"samples/ — {len(res.samples)} samples kept, {nq} rows quarantined"
-
-    from .processing.evidence import build_evidence
-    from .processing.targeting import rank_targets, write_targets
-
     with _Stage(result, "evidence", progress) as st:
         # the drone plan names each curtain's target: its flux is credited to the firm it was flown for
         plan_path = out / "plans" / "drone" / "plan.json"
         ev = build_evidence(res.samples, area, out_dir=out / "evidence", wind=wind, seed=seed,
-                            plan=json.loads(plan_path.read_text(encoding="utf-8")), plan_name=str(plan_path))
+                            plan=read_plan(plan_path, kind="drone"), plan_name=str(plan_path))
         st.what = "evidence/ — " + _describe_evidence(out / "evidence", ev)
     with _Stage(result, "targets", progress) as st:
         alarms = _monitor_alarms(out, area)  # issue 17: the simulated data loggers' alarms, as evidence
@@ -198,14 +223,15 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         st.what = f"targets.csv — {len(targets)} ranked; top: " + ", ".join(
             f"{r.enterprise_id} ({r.score:.2f})" for r in top.itertuples())
 
-    if db is not None:
-        with _Stage(result, "ledger", progress) as st:
-            st.what = _record_ledger(out, area, db)
+
+def _next_stage(result: DemoResult, out: Path, area, wind, seed: int, progress) -> None:
+    """The next day's plans from the ranked targets, under ``out/plans/next`` (the loop closes)."""
+    from .core.errors import PlanningError
+    from .core.registry import read_targets_ranked
+    from .missions.drone import plan_drone, write_drone_plan
+    from .missions.van import plan_van, write_van_plan
 
     with _Stage(result, "next", progress) as st:
-        from .core.errors import PlanningError
-        from .core.registry import read_targets_ranked
-
         # as `plan van|drone --targets-file targets.csv --top N` do: the planners take the whole
         # ranked list and their own day's budget (the highest-ranked targets they can cover first,
         # the rest deferred with their rank), not a slice of it
@@ -224,19 +250,6 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         except PlanningError as exc:
             what.append(f"no drone sortie for tomorrow: {exc}")
         st.what = "; ".join(what) + " (the loop closes)"
-
-    if not maps:
-        return result
-    from .maps import build_map, build_report
-
-    with _Stage(result, "map", progress) as st:
-        p = build_map(out, out=out / "map.html", basemap="osm", area=area, lang=lang)
-        st.what = f"map.html — {p.stat().st_size / 1e6:.1f} MB, works offline (roads drawn from area/roads.osm)"
-    with _Stage(result, "report", progress) as st:
-        p = build_report(out, out=out / "report.html", lang=lang,
-                         ledger_stats=ledger_year_stats(db, out) if db is not None else None)
-        st.what = f"report.html — {p.stat().st_size / 1e6:.1f} MB"
-    return result
 
 
 def _record_ledger(out: Path, area, db: str) -> str:
@@ -258,15 +271,13 @@ def _record_ledger(out: Path, area, db: str) -> str:
 
 def ledger_year_stats(db: str, run_dir: Path) -> dict:
     """The ledger's statistics from 1 January of the run's survey year to the day after the survey."""
-    import json
-
     import pandas as pd
 
+    from .core.artefacts.evidence import read_summary
     from .core.db import open_database
     from .processing.ledger.stats import ledger_stats
 
-    ej = Path(run_dir) / "evidence" / "evidence.json"
-    end = json.loads(ej.read_text()).get("end_utc") if ej.exists() else None
+    end = (read_summary(Path(run_dir) / "evidence") or {}).get("end_utc")
     t1 = (pd.Timestamp(end) if end else pd.Timestamp.now(tz="UTC")).normalize() + pd.Timedelta(days=1)
     engine = open_database(db, migrate=False)
     try:

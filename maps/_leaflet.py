@@ -20,16 +20,8 @@ SMALL_SCREEN_PX = 700
 ROADS_PANE = "ep-roads"
 ROADS_PANE_Z = 150
 
-
-def elements():
-    """Define the folium element classes lazily (folium is imported only when a map is built)."""
-    from branca.element import MacroElement
-    from folium.template import Template
-
-    class GeoJsonLayer(MacroElement):
-        """An ``L.geoJSON`` whose features carry ``_style``/``_popup``/``_tooltip``/``_html``."""
-
-        _template = Template("""
+#: The Jinja template of the script of one ``L.geoJSON`` layer (:class:`GeoJsonLayer` in :func:`elements`).
+GEOJSON_LAYER_JS = """
 {% macro script(this, kwargs) %}
 var {{ this.get_name() }} = L.geoJSON(
 /* ep-layer: {{ this.layer_name }} */
@@ -54,22 +46,9 @@ var {{ this.get_name() }} = L.geoJSON(
   }
 }).addTo({{ this._parent.get_name() }});
 {% endmacro %}
-""")
-
-        def __init__(self, layer_name: str, features: list[dict], *, pane: str | None = None):
-            super().__init__()
-            self._name = "GeoJsonLayer"
-            self.layer_name = layer_name
-            self.pane = pane
-            self.popup_max_height = POPUP_MAX_HEIGHT_PX
-            fc = {"type": "FeatureCollection", "features": features}
-            self.data = js_json(fc)
-            self.n_features = len(features)
-
-    class Pane(MacroElement):
-        """A map pane at a fixed z-index (the roads' pane sits under the tiles)."""
-
-        _template = Template("""
+"""
+#: The Jinja template of the script that creates a pane at a fixed z-index.
+PANE_JS = """
 {% macro script(this, kwargs) %}
 (function (m) {
   var p = m.getPane({{ this.pane|tojson }}) || m.createPane({{ this.pane|tojson }});
@@ -77,18 +56,9 @@ var {{ this.get_name() }} = L.geoJSON(
   p.style.pointerEvents = "none";
 })({{ this._parent.get_name() }});
 {% endmacro %}
-""")
-
-        def __init__(self, pane: str, z: int):
-            super().__init__()
-            self._name = "Pane"
-            self.pane = pane
-            self.z = int(z)
-
-    class Control(MacroElement):
-        """A Leaflet control holding fixed HTML (legend, wind, title); optionally collapsible."""
-
-        _template = Template("""
+"""
+#: The Jinja template of the script of a Leaflet control holding fixed HTML, optionally collapsible.
+CONTROL_JS = """
 {% macro script(this, kwargs) %}
 var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
 {{ this.get_name() }}.onAdd = function () {
@@ -116,7 +86,56 @@ var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
 };
 {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
 {% endmacro %}
-""")
+"""
+#: The Jinja template of the script that exposes the map, its layers and bounds as ``window.ecopatrol``.
+REGISTRY_JS = """
+{% macro script(this, kwargs) %}
+window.ecopatrol = {
+  map: {{ this._parent.get_name() }},
+  layers: { {% for name, el in this.layers %}{{ name|tojson }}: {{ el.get_name() }}{% if not loop.last %}, {% endif %}{% endfor %} },
+  bounds: {{ this.bounds|tojson }},
+  basemap: {{ this.basemap|tojson }},
+  lang: {{ this.lang|tojson }}
+};
+{% endmacro %}
+"""
+
+
+def elements():
+    """Define the folium element classes lazily (folium is imported only when a map is built)."""
+    from branca.element import MacroElement
+    from folium.template import Template
+
+    class GeoJsonLayer(MacroElement):
+        """An ``L.geoJSON`` whose features carry ``_style``/``_popup``/``_tooltip``/``_html``."""
+
+        _template = Template(GEOJSON_LAYER_JS)
+
+        def __init__(self, layer_name: str, features: list[dict], *, pane: str | None = None):
+            super().__init__()
+            self._name = "GeoJsonLayer"
+            self.layer_name = layer_name
+            self.pane = pane
+            self.popup_max_height = POPUP_MAX_HEIGHT_PX
+            fc = {"type": "FeatureCollection", "features": features}
+            self.data = js_json(fc)
+            self.n_features = len(features)
+
+    class Pane(MacroElement):
+        """A map pane at a fixed z-index (the roads' pane sits under the tiles)."""
+
+        _template = Template(PANE_JS)
+
+        def __init__(self, pane: str, z: int):
+            super().__init__()
+            self._name = "Pane"
+            self.pane = pane
+            self.z = int(z)
+
+    class Control(MacroElement):
+        """A Leaflet control holding fixed HTML (legend, wind, title); optionally collapsible."""
+
+        _template = Template(CONTROL_JS)
 
         def __init__(self, html: str, *, position: str, css_class: str, toggle: tuple[str, str] | None = None):
             super().__init__()
@@ -131,17 +150,7 @@ var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
     class Registry(MacroElement):
         """Expose the map, its named layers and the data bounds as ``window.ecopatrol``."""
 
-        _template = Template("""
-{% macro script(this, kwargs) %}
-window.ecopatrol = {
-  map: {{ this._parent.get_name() }},
-  layers: { {% for name, el in this.layers %}{{ name|tojson }}: {{ el.get_name() }}{% if not loop.last %}, {% endif %}{% endfor %} },
-  bounds: {{ this.bounds|tojson }},
-  basemap: {{ this.basemap|tojson }},
-  lang: {{ this.lang|tojson }}
-};
-{% endmacro %}
-""")
+        _template = Template(REGISTRY_JS)
 
         def __init__(self, layers, bounds, basemap, lang):
             super().__init__()

@@ -111,16 +111,7 @@ def build_profile(
     stops = np.zeros(len(P), bool) if stop_at is None else np.asarray(stop_at, bool).copy()
     if len(P) == 0:
         raise ValueError("a profile needs at least one vertex")
-    d = np.linalg.norm(np.diff(P, axis=0), axis=1)
-    keep = np.concatenate([[True], d > 1e-6])
-    if not keep.all():
-        # fold the holds of dropped duplicates into the vertex they repeat
-        group = np.cumsum(keep) - 1
-        holds = np.bincount(group, weights=holds)
-        stops = np.bincount(group, weights=stops.astype(float)) > 0
-        seg_keep = keep[1:]
-        P = P[keep]
-        v_seg = v_seg[seg_keep]
+    P, v_seg, holds, stops = _merge_duplicates(P, v_seg, holds, stops)
     n = len(P)
     if n == 1:
         return Profile(t_start_s, np.array([0.0]), np.array([holds[0]]), np.array([0.0]),
@@ -129,7 +120,40 @@ def build_profile(
     length = np.linalg.norm(seg, axis=1)
     unit = seg / length[:, None]
     v_seg = np.maximum(np.nan_to_num(v_seg, nan=5.0), 0.3)
-    # vertex speed limits: turns, holds, ends
+    a = float(accel_m_s2)
+    v = _vertex_speeds(unit, length, v_seg, holds, stops, corner=corner, accel_m_s2=a)
+    # each move a trapezoid: accelerate from va to vp, cruise, brake to vb
+    va, vb = v[:-1], v[1:]
+    two_a_d = 2 * a * length
+    vm = np.maximum(v_seg, np.maximum(va, vb))
+    vp = np.minimum(vm, np.sqrt((two_a_d + va**2 + vb**2) / 2))
+    t1 = (vp - va) / a
+    d1 = (vp**2 - va**2) / (2 * a)
+    t3 = (vp - vb) / a
+    d3 = (vp**2 - vb**2) / (2 * a)
+    d2 = np.maximum(length - d1 - d3, 0.0)
+    t2 = d2 / vp
+    return _interleave(float(t_start_s), P, unit, length, holds, t1 + t2 + t3, a, va, vp, t1, t2, d1, d2)
+
+
+def _merge_duplicates(P, v_seg, holds, stops):
+    """Consecutive duplicate vertices merged, the holds (and stops) of the dropped ones folded into
+    the vertex they repeat."""
+    d = np.linalg.norm(np.diff(P, axis=0), axis=1)
+    keep = np.concatenate([[True], d > 1e-6])
+    if keep.all():
+        return P, v_seg, holds, stops
+    group = np.cumsum(keep) - 1
+    holds = np.bincount(group, weights=holds)
+    stops = np.bincount(group, weights=stops.astype(float)) > 0
+    return P[keep], v_seg[keep[1:]], holds, stops
+
+
+def _vertex_speeds(unit, length, v_seg, holds, stops, *, corner: str, accel_m_s2: float) -> np.ndarray:
+    """The speed through each vertex: the corner limit of its turn (0 at holds, stops and the ends),
+    then what accelerating and braking at ``accel_m_s2`` allow (forward and backward passes over
+    the vertices: plan geometry, not sample data)."""
+    n = len(length) + 1
     vlim = np.zeros(n)
     cos_t = np.clip(np.einsum("ij,ij->i", unit[:-1], unit[1:]), -1, 1)
     base = np.minimum(v_seg[:-1], v_seg[1:])
@@ -141,25 +165,19 @@ def build_profile(
     vlim[1:-1] = inner
     vlim[(holds > 0) | stops] = 0.0
     vlim[0] = vlim[-1] = 0.0
-    a = float(accel_m_s2)
-    # forward / backward feasibility passes over vertices (plan geometry, not sample data)
     v = vlim.copy()
-    two_a_d = 2 * a * length
+    two_a_d = 2 * accel_m_s2 * length
     for k in range(1, n):
         v[k] = min(v[k], np.sqrt(v[k - 1] ** 2 + two_a_d[k - 1]))
     for k in range(n - 2, -1, -1):
         v[k] = min(v[k], np.sqrt(v[k + 1] ** 2 + two_a_d[k]))
-    va, vb = v[:-1], v[1:]
-    vm = np.maximum(v_seg, np.maximum(va, vb))
-    vp = np.minimum(vm, np.sqrt((two_a_d + va**2 + vb**2) / 2))
-    t1 = (vp - va) / a
-    d1 = (vp**2 - va**2) / (2 * a)
-    t3 = (vp - vb) / a
-    d3 = (vp**2 - vb**2) / (2 * a)
-    d2 = np.maximum(length - d1 - d3, 0.0)
-    t2 = d2 / vp
-    move_dur = t1 + t2 + t3
-    # interleave: hold at vertex i, then move i -> i+1; final hold at the last vertex
+    return v
+
+
+def _interleave(t_start_s: float, P, unit, length, holds, move_dur, a: float, va, vp, t1, t2, d1, d2) -> Profile:
+    """The profile's pieces in time order: the hold at vertex i, then the move i → i+1; the final hold
+    at the last vertex. Holds of no duration are left out."""
+    n = len(P)
     m = 2 * n - 1
     dur = np.zeros(m)
     dur[0::2] = holds
@@ -184,7 +202,7 @@ def build_profile(
     dur, seg_len, p0, un = dur[keep_seg], seg_len[keep_seg], p0[keep_seg], un[keep_seg]
     arrs = [inter(x)[keep_seg] for x in (va, vp)] + [acc[keep_seg]] + [inter(x)[keep_seg] for x in (t1, t2, d1, d2)]
     t0 = np.concatenate([[0.0], np.cumsum(dur)[:-1]])
-    return Profile(float(t_start_s), t0, dur, seg_len, p0, un, *arrs, p_end=P[-1])
+    return Profile(t_start_s, t0, dur, seg_len, p0, un, *arrs, p_end=P[-1])
 
 
 def corner_turn_deg(vertices_xy: np.ndarray) -> np.ndarray:

@@ -221,6 +221,20 @@ def choose_emitters(
     ent = area.enterprises
     if n_emitters <= 0 or src is None or len(src) == 0:
         return _empty_emitters()
+    s = _candidate_sources(area, src, ent)
+    score, dist = _track_scores(s, tracks, mean_wind=mean_wind, stability=stability,
+                                mixing_height_m=mixing_height_m, near_m=near_m)
+    s["score"] = score
+    s["distance_m"] = dist
+    is_target = s["enterprise_id"].isin(set(map(str, targets))).to_numpy()
+    chosen = _pick(s, score, dist, is_target, n_emitters=n_emitters, near_m=near_m, rng=rng)
+    em = s.iloc[chosen].reset_index(drop=True)
+    return _with_rates(em, rng, seed)
+
+
+def _candidate_sources(area, src, ent) -> pd.DataFrame:
+    """The area's sources in its metric CRS with their stack parameters and their enterprise's
+    positive-list flag, industry and name."""
     src = src.to_crs(area.metric_crs) if src.crs is not None else src
     sx = src.geometry.x.to_numpy()
     sy = src.geometry.y.to_numpy()
@@ -239,6 +253,13 @@ def choose_emitters(
     s["industry"] = s["enterprise_id"].map(info["industry"]).fillna("").astype(str).to_numpy()
     s["name"] = s["enterprise_id"].map(info["name"]).fillna("").astype(str).to_numpy() if "name" in info else ""
 
+    return s
+
+
+def _track_scores(s: pd.DataFrame, tracks, *, mean_wind: Wind, stability: str, mixing_height_m: float,
+                  near_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each source's largest mean-wind concentration per 1 g/s on any track point (±8° of meander;
+    sources within ``near_m`` of a track only) and its distance to the nearest track point."""
     tx = np.concatenate([t[0] for t in tracks]) if tracks else np.zeros(0)
     ty = np.concatenate([t[1] for t in tracks]) if tracks else np.zeros(0)
     tz = np.concatenate([t[2] for t in tracks]) if tracks else np.zeros(0)
@@ -261,9 +282,12 @@ def choose_emitters(
                                               (mean_wind.from_deg + off) % 360, stability,
                                               mixing_height_m=mixing_height_m)
                 score[near] = np.maximum(score[near], m.max(axis=0))
-    s["score"] = score
-    s["distance_m"] = dist
-    is_target = s["enterprise_id"].isin(set(map(str, targets))).to_numpy()
+    return score, dist
+
+
+def _pick(s: pd.DataFrame, score, dist, is_target, *, n_emitters: int, near_m: float, rng) -> list[int]:
+    """The rows of the emitters: the best-seen target first, one on the positive list when any can
+    be, then drawn among the seen (else grazed, else near) candidates; one per enterprise."""
     # "seen": at 1 g/s its mean-wind plume reaches SEEN_UGM3_PER_G_S on some planned track (a
     # plume a survey can detect); a source whose plume only grazes a track comes after them all
     seen = score >= SEEN_UGM3_PER_G_S
@@ -303,7 +327,12 @@ def choose_emitters(
             take(dist <= near_m, best=False)
         if len(chosen) == before:
             break
-    em = s.iloc[chosen].reset_index(drop=True)
+    return chosen
+
+
+def _with_rates(em: pd.DataFrame, rng, seed: int) -> pd.DataFrame:
+    """The emitters with their rates (lognormal around 1 g/s; the best-seen one clearly visible) and
+    their BTX mass fractions (around their industry's profile)."""
     # Rates: lognormal around 1 g/s; the best-seen emitter is made clearly visible.
     rates = np.clip(np.exp(rng.normal(0.0, 0.6, len(em))), 0.2, 5.0)
     if len(em) and em["score"].iloc[0] > 0:

@@ -92,7 +92,7 @@ def simulate_monitors(area, emitters: pd.DataFrame, out_dir: str | Path, *, star
         return []
     rng = np.random.default_rng([int(seed), 212])
     em_rate = {str(r.enterprise_id): float(r.rate_g_s) for r in emitters.itertuples()} if len(emitters) else {}
-    sources = getattr(area, "sources", None)
+    sources = area.sources
     flow_of: dict[str, float] = {}
     if sources is not None and len(sources):
         d = pd.to_numeric(sources["diameter_m"], errors="coerce").fillna(0.8).to_numpy(float)
@@ -107,7 +107,7 @@ def simulate_monitors(area, emitters: pd.DataFrame, out_dir: str | Path, *, star
     lines: list[tuple[datetime, str]] = []
     truth_rows = []
     for m in mons.itertuples(index=False):
-        e, mn = m.enterprise_id, m.mn
+        e = m.enterprise_id
         emitting = e in em_rate
         gap = None
         if rng.random() < 0.15:  # a logger falls silent for a while
@@ -115,57 +115,16 @@ def simulate_monitors(area, emitters: pd.DataFrame, out_dir: str | Path, *, star
             gap = (g0, g0 + timedelta(minutes=int(rng.integers(40, 90))))
         def silent(t, gap=gap):
             return gap is not None and gap[0] <= t < gap[1]
+        gap_utc = [gap[0].isoformat(), gap[1].isoformat()] if gap else None
         if m.kind == "stack":
             flow = float(flow_of.get(m.outlet_id, 5.0)) or 5.0
-            treated = rng.uniform(*TREATED_NMHC_MG_M3)
-            true_nmhc = 1000.0 * em_rate[e] / flow if emitting else treated
-            b = behaviour.get(e, "honest")
-            stuck = round(rng.uniform(*TREATED_NMHC_MG_M3), 2)
-            night_m = int(rng.integers(0, 4)) if rng.random() < 0.3 else None
-            for k in range(0, len(minutes), 10):  # 10-minute averages (CN 2051)
-                t = minutes[k]
-                if silent(t):
-                    continue
-                on = PRODUCTION_HOURS_LOCAL[0] <= _local_hour(t) < PRODUCTION_HOURS_LOCAL[1]
-                conc = true_nmhc if on else treated * 0.3
-                shown = stuck if (emitting and b == "flatline") else conc * (1 + 0.05 * rng.standard_normal())
-                fl = flow * (1 + 0.03 * rng.standard_normal()) if on else flow * 0.05
-                o2 = 16.0 + 0.4 * rng.standard_normal() if on else 20.3 + 0.1 * rng.standard_normal()
-                flag = "M" if night_m is not None and int(_local_hour(t)) == night_m else ("N" if on else "F")
-                items = [f"a24088-Avg={shown:.3f},a24088-Flag={flag}", f"a00000-Avg={fl:.3f},a00000-Flag={flag}",
-                         f"a19001-Avg={o2:.2f},a19001-Flag={flag}"]
-                lines.append((t + timedelta(minutes=10), _packet(t + timedelta(minutes=10), "31", "2051", mn, t, items)))
-            truth_rows.append({"mn": mn, "enterprise_id": e, "kind": "stack", "emitting": emitting,
-                               "analyser": behaviour.get(e, "honest") if emitting else "honest",
-                               "true_nmhc_mg_m3_in_production": round(true_nmhc, 3), "flow_m3_s": round(flow, 3),
-                               "gap_utc": [gap[0].isoformat(), gap[1].isoformat()] if gap else None})
+            row = _stack_packets(m, rng, minutes, silent, lines, flow=flow, rate_g_s=em_rate.get(e),
+                                 behaviour=behaviour.get(e, "honest"))
         else:
-            rated = float(m.rated_kw) if np.isfinite(m.rated_kw) else 50.0
-            code = m.codes[0] if m.codes else "100000"
-            for k in range(0, len(minutes), 5):
-                t = minutes[k]
-                if silent(t):
-                    continue
-                on = PRODUCTION_HOURS_LOCAL[0] <= _local_hour(t) < PRODUCTION_HOURS_LOCAL[1]
-                if m.kind == "production_meter":
-                    p = rated * (0.75 + 0.05 * rng.standard_normal()) if on else rated * 0.02
-                else:
-                    p = (rated * 0.01 if emitting else rated * (0.85 + 0.03 * rng.standard_normal())) if on \
-                        else rated * 0.02
-                lines.append((t + timedelta(seconds=30),
-                              _packet(t + timedelta(seconds=30), "80", "2011", mn, t,
-                                      [f"{code}-Pt={max(p, 0.0):.3f},{code}-Flag=N"])))
-            truth_rows.append({"mn": mn, "enterprise_id": e, "kind": m.kind, "emitting": emitting,
-                               "treatment_off_in_production": bool(emitting and m.kind == "treatment_meter"),
-                               "gap_utc": [gap[0].isoformat(), gap[1].isoformat()] if gap else None})
+            row = _meter_packets(m, rng, minutes, silent, lines, emitting=emitting)
+        truth_rows.append({**row, "gap_utc": gap_utc})
     lines.sort(key=lambda x: x[0])
-    out = []
-    n_bad = 0
-    for _, ln in lines:
-        if rng.random() < CORRUPT_SHARE:  # a real defect: a flipped CRC or a cut line
-            ln = ln[:-4] + f"{(int(ln[-4:], 16) ^ 0x5A5A):04X}" if rng.random() < 0.5 else ln[: len(ln) // 2]
-            n_bad += 1
-        out.append(ln)
+    out, n_bad = _with_defects([ln for _, ln in lines], rng)
     path = Path(out_dir) / "monitor" / "monitors.h212"
     path.parent.mkdir(parents=True, exist_ok=True)
     from ecopatrol.core.io import atomic_write
@@ -176,3 +135,70 @@ def simulate_monitors(area, emitters: pd.DataFrame, out_dir: str | Path, *, star
     log.info("monitors: %d packets (%d corrupt) from %d monitors, %d monitored emitter(s) → %s", len(out), n_bad,
              len(mons), len(behaviour), path)
     return [path]
+
+
+def _stack_packets(m, rng, minutes, silent, lines: list, *, flow: float, rate_g_s: float | None,
+                   behaviour: str) -> dict:
+    """A stack monitor's 10-minute averages (CN 2051: NMHC, flow, O2) appended to ``lines``; an
+    emitter's NMHC from its rate and the stack's flow (or, ``flatline``, a treated-looking constant).
+    Returns its truth row (without the gap)."""
+    e, mn = m.enterprise_id, m.mn
+    emitting = rate_g_s is not None
+    treated = rng.uniform(*TREATED_NMHC_MG_M3)
+    true_nmhc = 1000.0 * rate_g_s / flow if emitting else treated
+    b = behaviour
+    stuck = round(rng.uniform(*TREATED_NMHC_MG_M3), 2)
+    night_m = int(rng.integers(0, 4)) if rng.random() < 0.3 else None
+    for k in range(0, len(minutes), 10):  # 10-minute averages (CN 2051)
+        t = minutes[k]
+        if silent(t):
+            continue
+        on = PRODUCTION_HOURS_LOCAL[0] <= _local_hour(t) < PRODUCTION_HOURS_LOCAL[1]
+        conc = true_nmhc if on else treated * 0.3
+        shown = stuck if (emitting and b == "flatline") else conc * (1 + 0.05 * rng.standard_normal())
+        fl = flow * (1 + 0.03 * rng.standard_normal()) if on else flow * 0.05
+        o2 = 16.0 + 0.4 * rng.standard_normal() if on else 20.3 + 0.1 * rng.standard_normal()
+        flag = "M" if night_m is not None and int(_local_hour(t)) == night_m else ("N" if on else "F")
+        items = [f"a24088-Avg={shown:.3f},a24088-Flag={flag}", f"a00000-Avg={fl:.3f},a00000-Flag={flag}",
+                 f"a19001-Avg={o2:.2f},a19001-Flag={flag}"]
+        lines.append((t + timedelta(minutes=10), _packet(t + timedelta(minutes=10), "31", "2051", mn, t, items)))
+    return {"mn": mn, "enterprise_id": e, "kind": "stack", "emitting": emitting,
+            "analyser": behaviour if emitting else "honest",
+            "true_nmhc_mg_m3_in_production": round(true_nmhc, 3), "flow_m3_s": round(flow, 3)}
+
+
+def _meter_packets(m, rng, minutes, silent, lines: list, *, emitting: bool) -> dict:
+    """An electricity meter's 5-minute power readings (CN 2011) appended to ``lines``: a production
+    meter follows the shifts, a treatment meter of an emitter is off while it produces. Returns its
+    truth row (without the gap)."""
+    e, mn = m.enterprise_id, m.mn
+    rated = float(m.rated_kw) if np.isfinite(m.rated_kw) else 50.0
+    code = m.codes[0] if m.codes else "100000"
+    for k in range(0, len(minutes), 5):
+        t = minutes[k]
+        if silent(t):
+            continue
+        on = PRODUCTION_HOURS_LOCAL[0] <= _local_hour(t) < PRODUCTION_HOURS_LOCAL[1]
+        if m.kind == "production_meter":
+            p = rated * (0.75 + 0.05 * rng.standard_normal()) if on else rated * 0.02
+        else:
+            p = (rated * 0.01 if emitting else rated * (0.85 + 0.03 * rng.standard_normal())) if on \
+                else rated * 0.02
+        lines.append((t + timedelta(seconds=30),
+                      _packet(t + timedelta(seconds=30), "80", "2011", mn, t,
+                              [f"{code}-Pt={max(p, 0.0):.3f},{code}-Flag=N"])))
+    return {"mn": mn, "enterprise_id": e, "kind": m.kind, "emitting": emitting,
+            "treatment_off_in_production": bool(emitting and m.kind == "treatment_meter")}
+
+
+def _with_defects(lines: list[str], rng) -> tuple[list[str], int]:
+    """The packet lines with a few real defects (:data:`CORRUPT_SHARE`: a flipped CRC or a cut line);
+    returns them and how many were spoilt."""
+    out = []
+    n_bad = 0
+    for ln in lines:
+        if rng.random() < CORRUPT_SHARE:  # a real defect: a flipped CRC or a cut line
+            ln = ln[:-4] + f"{(int(ln[-4:], 16) ^ 0x5A5A):04X}" if rng.random() < 0.5 else ln[: len(ln) // 2]
+            n_bad += 1
+        out.append(ln)
+    return out, n_bad

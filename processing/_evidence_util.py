@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,7 +10,7 @@ from ecopatrol.core.artefacts.samples import platform_kind_of
 from ecopatrol.core.crs import local_metric_crs, lonlat_to_xy
 from ecopatrol.core.directions import circular_mean_by_group_deg
 from ecopatrol.core.errors import InputError
-from ecopatrol.core.io import atomic_path
+from ecopatrol.core.io import write_csv, write_gpkg, write_with  # noqa: F401 (re-exported)
 from ecopatrol.core.weather import Wind, wind_at_height
 
 PASS_KEYS = ("platform_id", "mission_id", "pass_id")
@@ -187,26 +185,5 @@ def default_wind(area, wind: Wind | None) -> Wind | None:
         return None
 
 
-def write_atomic(path: str | Path, writer: Callable[[Path], None]) -> Path:
-    """Call ``writer(tmp_path)`` on a temporary file beside ``path``, then rename it into place
-    (:func:`ecopatrol.core.io.atomic_path`)."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        writer(tmp)
-    return path
-
-
-def write_gpkg(gdf, path: str | Path, *, layer: str | None = None) -> Path:
-    """Write a GeoDataFrame to a GeoPackage atomically (EPSG:4326)."""
-    layer = layer or Path(path).stem
-
-    def _w(tmp: Path) -> None:
-        g = gdf.to_crs("EPSG:4326") if gdf.crs is not None else gdf.set_crs("EPSG:4326")
-        g.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
-
-    return write_atomic(path, _w)
-
-
-def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write a CSV atomically (UTF-8, no index)."""
-    return write_atomic(path, lambda tmp: df.to_csv(tmp, index=False))
+#: the atomic writers live in core.io (one helper); these names stay for the processing modules
+write_atomic = write_with

@@ -8,8 +8,8 @@ and writes the samples (CONTRACTS.md samples schema) as GeoParquet partitioned h
     ARCHIVE/archive.json            (schema, parameters, counts, the true emitters)
 
 Each van-day is one mission (``van01-2025-03-01``) from 08:30 local time for ``hours`` hours
-with a lunch break: the van drives the road graph (parsed from the area's OSM XML with
-defusedxml), heading for a randomly chosen enterprise and picking a new one when it gets
+with a lunch break: the van drives the road graph (read from the area's OSM file by
+core.osm), heading for a randomly chosen enterprise and picking a new one when it gets
 there, stopping at junctions now and then. Concentrations are a day-to-day varying
 background with a slow drift and analyser noise, plus Gaussian plumes
 (:mod:`ecopatrol.core.dispersion`) of a few true emitters under the day's wind (drawn from
@@ -49,40 +49,28 @@ MONITOR_SPEED_M_S = 8.33
 
 
 def osm_road_lines(path) -> tuple[list[np.ndarray], list[str]]:
-    """Polylines of the ``highway`` ways of an OSM XML file: ``([(k, 2) lon/lat arrays], [names])``.
+    """Polylines of the ``highway`` ways of an OSM file: ``([(k, 2) lon/lat arrays], [names])``.
 
-    Parsed with defusedxml (no external entities, no entity expansion). Ways that reference
-    missing nodes are cut at the gap. Raises :class:`FormatError` if the file has no roads.
+    Read by :func:`ecopatrol.core.osm.read_osm_ways` (XML or PBF; entities refused). Ways that
+    reference missing nodes are cut at the gap. Raises :class:`FormatError` if the file has no roads.
     """
-    from defusedxml.ElementTree import iterparse
+    from ecopatrol.core.osm import read_osm_ways
 
     p = Path(path)
     if not p.exists():
         raise InputFileNotFoundError(f"roads file `{p}` does not exist: give an OSM XML file")
-    nodes: dict[str, tuple[float, float]] = {}
     lines: list[np.ndarray] = []
     names: list[str] = []
-    try:
-        for _, el in iterparse(str(p), events=("end",)):
-            if el.tag == "node":
-                nodes[el.get("id")] = (float(el.get("lon")), float(el.get("lat")))
-                el.clear()
-            elif el.tag == "way":
-                tags = {t.get("k"): t.get("v") for t in el.iter("tag")}
-                if "highway" in tags:
-                    refs = [nd.get("ref") for nd in el.iter("nd")]
-                    run: list[tuple[float, float]] = []
-                    for r in [*refs, None]:
-                        if r is not None and r in nodes:
-                            run.append(nodes[r])
-                            continue
-                        if len(run) >= 2:
-                            lines.append(np.asarray(run, float))
-                            names.append(tags.get("name", ""))
-                        run = []
-                el.clear()
-    except Exception as exc:  # ParseError, defusedxml's EntitiesForbidden, bad numbers
-        raise FormatError(f"`{p.name}`: not a readable OSM XML file ({exc})") from exc
+    for _, tags, nodes in read_osm_ways(p, lambda t: "highway" in t, fix="give an OSM extract with roads"):
+        run: list[tuple[float, float]] = []
+        for nd in [*nodes, None]:
+            if nd is not None:
+                run.append((nd[1], nd[2]))
+                continue
+            if len(run) >= 2:
+                lines.append(np.asarray(run, float))
+                names.append(tags.get("name", ""))
+            run = []
     if not lines:
         raise FormatError(f"`{p.name}`: no `highway` ways: give an OSM extract with roads")
     return lines, names

@@ -29,7 +29,6 @@ area's enterprises, and its projection in the area's UTM zone would be distorted
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -39,6 +38,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ecopatrol.core.artefacts.evidence import FILES as EVIDENCE_FILES
+from ecopatrol.core.artefacts.evidence import SCHEMA as EVIDENCE_SCHEMA
+from ecopatrol.core.artefacts.evidence import write_evidence
 from ecopatrol.core.artefacts.samples import derived
 from ecopatrol.core.crs import haversine_m
 from ecopatrol.core.errors import InputError
@@ -52,16 +54,10 @@ from ._evidence_util import (
     metric_xy,
     require_columns,
     usable_mask,
-    write_atomic,
-    write_csv,
-    write_gpkg,
 )
 
 log = logging.getLogger(__name__)
 
-EVIDENCE_SCHEMA = "ecopatrol.evidence/1"
-EVIDENCE_FILES = ("events.gpkg", "segments.gpkg", "cells.gpkg", "hotspots.tif", "hotspots.gpkg",
-                  "attribution.csv", "flux.csv", "rates.csv", "evidence.json")
 #: Samples whose median position lies farther than this from the area's registry are refused.
 MAX_AREA_DISTANCE_KM = 50.0
 #: ``rates.csv`` columns (written with no rows when there is no area to attribute to).
@@ -286,16 +282,14 @@ def build_evidence(
     for note in skipped:
         log.warning("evidence: skipped %s", note)
 
-    seg_out, cells_out, hot_out = _write_layers(out_dir, events, segments, cells, hot)
+    seg_out, cells_out, hot_out = _layers_lonlat(segments, cells, hot)
     hotspot_rule = _rule_summary({"segments": (segments, seg_level, n_polys["segments"], True),
                                   "cells": (cells, cell_level, n_polys["cells"], bool(drone.any()))}, len(hot))
-    write_csv(att, out_dir / "attribution.csv")
-    write_csv(rates, out_dir / "rates.csv")
-    write_csv(fl, out_dir / "flux.csv")
     summary = _summary(samples, species, n_flagged, drone, w0, crs, events, segments, cells, hot, hotspot_rule,
                        att, rates, fl, drone_plan, area, area_km, skipped, raster_cell_m=cell, bandwidth_m=bw,
                        seed=seed)
-    write_atomic(out_dir / "evidence.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=2)))
+    write_evidence(out_dir, events=events, segments=seg_out, cells=cells_out, hotspots=hot_out, attribution=att,
+                   rates=rates, flux=fl, summary=summary)
     log.info("evidence %s: %d samples → %d events (%d confirmed), %d segments, %d cells, %d hotspots, "
              "%d attribution rows, %d curtains → %s", species, len(samples), summary["n_events"],
              summary["n_confirmed_events"], len(segments), len(cells), len(hot), len(att), len(fl), out_dir)
@@ -440,18 +434,14 @@ def _flux_or_skip(samples: pd.DataFrame, area, species: str, w0, crs, plan, skip
     return fl
 
 
-def _write_layers(out_dir: Path, events, segments, cells, hot):
-    """Write events, segments, cells and hotspots (EPSG:4326) as GeoPackages; returns the three reprojected."""
+def _layers_lonlat(segments, cells, hot):
+    """Segments, cells and hotspots reprojected to EPSG:4326 (hotspots with a representative lon/lat)."""
     seg_out = segments.to_crs("EPSG:4326") if len(segments) else segments
     cells_out = cells.to_crs("EPSG:4326")
     hot_out = hot.to_crs("EPSG:4326")
     if len(hot_out):
         rp = hot_out.geometry.representative_point()
         hot_out["lon"], hot_out["lat"] = rp.x, rp.y
-    write_gpkg(events, out_dir / "events.gpkg", layer="events")
-    write_gpkg(seg_out, out_dir / "segments.gpkg", layer="segments")
-    write_gpkg(cells_out, out_dir / "cells.gpkg", layer="cells")
-    write_gpkg(hot_out, out_dir / "hotspots.gpkg", layer="hotspots")
     return seg_out, cells_out, hot_out
 
 

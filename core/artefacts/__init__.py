@@ -6,8 +6,7 @@ reader, writer and validator, used by every producer and consumer:
 - :mod:`.plan` — ``plans/<kind>/plan.json`` (``ecopatrol.plan/1``);
 - :mod:`.samples` — ``samples/samples.parquet`` + quarantine + provenance (``ecopatrol.samples/1``),
   with ``platform_kind`` and the derived per-species columns;
-- :mod:`.evidence` — ``evidence/`` (its reader; the files are still written by
-  ``ecopatrol.processing.evidence``);
+- :mod:`.evidence` — ``evidence/`` (its reader and writer; no validator yet);
 - :mod:`.targets` — ``targets.csv``.
 
 :data:`ARTEFACTS` lists them by name: ``read_<name>``, ``write_<name>`` and
@@ -49,7 +48,7 @@ class Artefact:
 ARTEFACTS = (
     Artefact("plan", plan.PLAN_SCHEMA, plan),
     Artefact("samples", samples.SCHEMA, samples),
-    Artefact("evidence", evidence.SCHEMA, evidence, verbs=("read",)),
+    Artefact("evidence", evidence.SCHEMA, evidence, verbs=("read", "write")),
     Artefact("targets", targets.SCHEMA, targets),
 )
 

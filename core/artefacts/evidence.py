@@ -1,10 +1,11 @@
-"""The evidence artefact (``evidence/``): its files and its one reader.
+"""The evidence artefact (``evidence/``): its files, its one writer and its one reader.
 
 ``events.gpkg``, ``segments.gpkg``, ``cells.gpkg``, ``hotspots.tif``, ``hotspots.gpkg``,
 ``attribution.csv``, ``flux.csv``, ``rates.csv`` and ``evidence.json`` (CONTRACTS.md,
-"Evidence"). They are written by ``ecopatrol.processing.evidence``; :func:`read_evidence` is
-how targeting, the maps and the report read them back, with the ids as text and the events'
-``confirmed`` as a bool, once.
+"Evidence"). ``ecopatrol.processing.evidence`` builds them and writes them with
+:func:`write_evidence` (the raster ``hotspots.tif`` by ``processing.hotspots.write_cog``, as it
+is computed); :func:`read_evidence` is how targeting, the maps and the report read them back,
+with the ids as text and the events' ``confirmed`` as a bool, once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import FormatError, InputFileNotFoundError
+from ..io import atomic_write, write_csv, write_gpkg
 
 SCHEMA = "ecopatrol.evidence/1"
 FILES = ("events.gpkg", "segments.gpkg", "cells.gpkg", "hotspots.tif", "hotspots.gpkg",
@@ -23,6 +25,23 @@ FILES = ("events.gpkg", "segments.gpkg", "cells.gpkg", "hotspots.tif", "hotspots
 ID_COLUMNS = ("enterprise_id", "target_id")
 TABLES = {"events": "events.gpkg", "hotspots": "hotspots.gpkg", "attribution": "attribution.csv",
           "flux": "flux.csv", "rates": "rates.csv"}
+
+
+def write_evidence(folder: str | Path, *, events, segments, cells, hotspots, attribution: pd.DataFrame,
+                   rates: pd.DataFrame, flux: pd.DataFrame, summary: dict) -> Path:
+    """Write an evidence folder's tables and ``evidence.json``, each atomically; returns the folder.
+
+    ``events``, ``segments``, ``cells`` and ``hotspots`` are GeoDataFrames (written as GeoPackages
+    in EPSG:4326, one layer named as the file), ``attribution``, ``rates`` and ``flux`` tables
+    (CSV, UTF-8, no index), ``summary`` the ``evidence.json`` object (``schema`` :data:`SCHEMA`).
+    """
+    d = Path(folder)
+    for name, gdf in (("events", events), ("segments", segments), ("cells", cells), ("hotspots", hotspots)):
+        write_gpkg(gdf, d / f"{name}.gpkg", layer=name)
+    for name, df in (("attribution", attribution), ("rates", rates), ("flux", flux)):
+        write_csv(df, d / f"{name}.csv")
+    atomic_write(d / "evidence.json", json.dumps(summary, indent=2))
+    return d
 
 
 def _truthy(v) -> bool:

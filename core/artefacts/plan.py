@@ -15,13 +15,15 @@ import math
 from pathlib import Path
 
 from ..errors import FormatError, InputFileNotFoundError, Report
-from ..io import atomic_write
+from ..io import atomic_write, read_json_bounded
 
 PLAN_SCHEMA = "ecopatrol.plan/1"
 PLAN_SCHEMA_FAMILY = "ecopatrol.plan/"
 #: What a plan is for; the platform kind of the samples it yields (samples' ``platform_kind``).
 PLAN_KINDS = ("drone", "van")
 PLAN_FILE = "plan.json"
+#: The largest plan file read (a plan.json / .plan of 100 sorties is well under 1 MB).
+MAX_PLAN_BYTES = 8 * 1024**2
 
 
 def plan_kind(plan: dict) -> str | None:
@@ -32,23 +34,25 @@ def plan_kind(plan: dict) -> str | None:
     return "drone" if "sorties" in plan else "van" if "routes" in plan else None
 
 
-def read_plan(path: str | Path, *, kind: str | None = None) -> dict:
+def read_plan(path: str | Path, *, kind: str | None = None, check_schema: bool = True):
     """Read a ``plan.json`` (or the ``plan.json`` inside a folder) as a dict.
 
-    Raises :class:`InputFileNotFoundError` when absent and :class:`FormatError` when it is not
-    JSON or not an ecopatrol plan (its ``schema`` is not ``ecopatrol.plan/…``). What it holds is
-    checked by :func:`validate_plan`.
+    Raises :class:`InputFileNotFoundError` when absent and :class:`FormatError` when it is over
+    :data:`MAX_PLAN_BYTES` (refused before reading), not JSON (NaN / Infinity literals, invalid
+    UTF-8 and absurd nesting included) or not an ecopatrol plan (its ``schema`` is not
+    ``ecopatrol.plan/…``). With ``check_schema=False`` the parsed JSON is returned whatever it
+    holds, for a validator that reports every problem of it itself (the drone pre-flight check).
+    What a plan holds is checked by :func:`validate_plan`.
     """
     p = Path(path)
     if p.is_dir():
         p = p / PLAN_FILE
     if not p.is_file():
         raise InputFileNotFoundError.keyed("plan.missing", file=p, kind=kind or "drone|van")
-    try:
-        plan = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FormatError(f"`{p}`: not a readable plan JSON ({exc}); regenerate it with `ecopatrol plan`") from None
-    if not isinstance(plan, dict) or not str(plan.get("schema", "")).startswith(PLAN_SCHEMA_FAMILY):
+    again = f"`ecopatrol plan {kind or 'drone'}`"
+    plan = read_json_bounded(p, what=PLAN_FILE, max_bytes=MAX_PLAN_BYTES, fix=f"write the plan again with {again}",
+                             edit_fix=f"write it again with {again} rather than editing it by hand")
+    if check_schema and (not isinstance(plan, dict) or not str(plan.get("schema", "")).startswith(PLAN_SCHEMA_FAMILY)):
         got = plan.get("schema") if isinstance(plan, dict) else type(plan).__name__
         raise FormatError(f"`{p}`: field `schema` must be {PLAN_SCHEMA!r} (got {got!r}); this is not an "
                           "ecopatrol plan")

@@ -1,4 +1,5 @@
-"""The targets artefact (``targets.csv``): its columns and its one reader, writer and validator.
+"""The targets artefact (``targets.csv``): its columns and its one reader, writer and validator,
+and the target ids the planners take from it (:func:`read_targets_ranked`, :func:`resolve_target_ids`).
 
 ``rank,enterprise_id,name,score,reasons`` then the optional columns of
 :data:`OPTIONAL_COLUMNS` (CONTRACTS.md, "Targets"). Written UTF-8 with a BOM so spreadsheet
@@ -77,3 +78,45 @@ def read_targets(path: str | Path) -> pd.DataFrame:
     df = df.reset_index(drop=True)
     df.attrs["rank_from"] = rank_from  # where ``rank`` comes from: the file's column or the row order
     return df
+
+
+def read_targets_file(path: str | Path) -> list[str]:
+    """Enterprise ids from a ``targets.csv`` (column ``enterprise_id``; ordered by ``rank`` if present)."""
+    return read_targets_ranked(path)[0]
+
+
+def read_targets_ranked(path: str | Path) -> tuple[list[str], list[int]]:
+    """``(ids, ranks)`` from a ``targets.csv`` (or an ``alarms.csv``: strongest alarm first), in rank
+    order: the ``rank`` column when it is numeric, else the row order (1, 2, …); each id once."""
+    path = Path(path)
+    df = read_targets(path)
+    numeric = df.attrs.get("rank_from") == "file"
+    # blank ids are skipped (an alarms.csv row of a logger no monitors file names has none) and an
+    # enterprise listed twice (several alarms) keeps its first, highest-priority row
+    seen: set[str] = set()
+    keep = []
+    for v in df["enterprise_id"]:
+        e = str(v).strip()
+        keep.append(bool(e) and e != "nan" and e not in seen)
+        seen.add(e)
+    ids = [str(v).strip() for v, k in zip(df["enterprise_id"], keep) if k]
+    if not ids:
+        raise InputError.keyed("targets.none", file=path.name)
+    if not numeric:
+        return ids, list(range(1, len(ids) + 1))
+    return ids, [int(r) for r, k in zip(df["rank"], keep) if k]
+
+
+def resolve_target_ids(targets: str | None, targets_file: str | Path | None) -> list[str]:
+    """Target ids from exactly one of ``ID[,ID…]`` or a ``targets.csv`` (the planners' CLI options)."""
+    if (targets is None) == (targets_file is None):
+        raise InputError.keyed("opt.targets_one")
+    return parse_target_ids(targets) if targets is not None else read_targets_file(targets_file)
+
+
+def parse_target_ids(text: str) -> list[str]:
+    """Split ``ID[,ID…]`` into a list, dropping blanks."""
+    ids = [t.strip() for t in str(text).split(",") if t.strip()]
+    if not ids:
+        raise InputError.keyed("opt.targets_empty")
+    return ids

@@ -78,10 +78,6 @@ def _uscc(rng) -> str:
     return body + uscc_check_char(body)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    atomic_write(path, text)
-
-
 def _roads_osm(ni: int, nj: int, rng) -> str:
     """OSM XML of arterials (every 2 km) and park street grids on a 100 m lattice."""
     nodes: dict[tuple[int, int], int] = {}
@@ -165,23 +161,38 @@ def generate_jimo(out_dir: str | Path) -> Path:
     rng = np.random.default_rng(SEED)
     ni = int(round((LON_MAX - LON_MIN) * M_PER_DEG_LON / STEP_M))
     nj = int(round((LAT_MAX - LAT_MIN) * M_PER_DEG_LAT / STEP_M))
+    nofly = _zones()
+    # one random stream, drawn in this order: enterprises, sources, roads, DEM
+    df, n_parks = _enterprises(rng, ni, nj, nofly)
+    sdf = _sources(rng, df)
+    _write_registry(out, df, sdf)
+    _write_monitors(out, df, sdf)
+    _write_places(out, rng, ni, nj, nofly)
+    _write_dem(out / "dem.tif", rng)
+    _write_area_toml(out, len(df), n_parks, len(sdf))
+    return out
 
-    # --- airspace -------------------------------------------------------------------
+
+def _zones() -> list[tuple]:
+    """The synthetic airspace: ``(zone_id, name, kind, ceiling_m, ring)`` of each zone."""
     airfield = _lonlat(30, 15)
     fuel = _lonlat(205, 100)
     power = _lonlat(85, 165)
     school = _lonlat(120, 60)
-    nofly = [
+    return [
         ("Z1", "Airfield keep-out (synthetic)", "no-fly", None, _circle(*airfield, 3000)),
         ("Z2", "Fuel depot (synthetic)", "restricted", None, _circle(*fuel, 500)),
         ("Z3", "Power plant (synthetic)", "restricted", 30.0, _circle(*power, 600)),
         ("Z4", "Detention centre (synthetic)", "restricted", None, _circle(*school, 300)),
     ]
+
+
+def _enterprises(rng, ni: int, nj: int, nofly: list[tuple]) -> tuple[pd.DataFrame, int]:
+    """The enterprises (in the parks' plots, then scattered outside the zones): positions, ids,
+    names, registry fields and storage CRS; returns ``(frame, number in parks)``."""
     from shapely.geometry import Point, Polygon
 
     zone_polys = [(kind, Polygon(ring)) for _, _, kind, _, ring in nofly]
-
-    # --- enterprises ------------------------------------------------------------------
     names_ind = [x[0] for x in INDUSTRIES]
     weights = np.array([x[1] for x in INDUSTRIES])
     weights = weights / weights.sum()
@@ -265,8 +276,11 @@ def generate_jimo(out_dir: str | Path) -> Path:
         m = crs == name
         slon[m], slat[m] = convert(slon[m], slat[m], "wgs84", name)
     df["lon_stored"], df["lat_stored"] = slon, slat
+    return df, n_parks
 
-    # --- sources ----------------------------------------------------------------------
+
+def _sources(rng, df: pd.DataFrame) -> pd.DataFrame:
+    """One to three stacks per enterprise, within its site, with the industry's heights and pollutants."""
     srows = []
     ind_info = {x[0]: x for x in INDUSTRIES}
     for _k, e in df.iterrows():
@@ -289,7 +303,11 @@ def generate_jimo(out_dir: str | Path) -> Path:
                 "pollutants": pol,
             })
     sdf = pd.DataFrame(srows)
+    return sdf
 
+
+def _write_registry(out: Path, df: pd.DataFrame, sdf: pd.DataFrame) -> None:
+    """``registry.csv`` (positions as stored, in each row's CRS) and ``sources.csv``."""
     reg = pd.DataFrame({
         "enterprise_id": df["enterprise_id"], "name": df["name"], "industry": df["industry"],
         "lon": df["lon_stored"].round(7), "lat": df["lat_stored"].round(7), "crs": df["crs"],
@@ -302,11 +320,11 @@ def generate_jimo(out_dir: str | Path) -> Path:
     with atomic_path(out / "sources.csv") as tmp:
         sdf.to_csv(tmp, index=False)
 
-    _write_monitors(out, df, sdf)
 
-    # --- roads, zones, launch sites, depot ---------------------------------------------
-    _write_atomic(out / "roads.osm", _roads_osm(ni, nj, rng))
-    _write_atomic(out / "nofly.geojson", _geojson([
+def _write_places(out: Path, rng, ni: int, nj: int, nofly: list[tuple]) -> None:
+    """``roads.osm``, ``nofly.geojson``, ``launch_sites.geojson`` and ``depot.geojson``."""
+    atomic_write(out / "roads.osm", _roads_osm(ni, nj, rng))
+    atomic_write(out / "nofly.geojson", _geojson([
         {"type": "Feature", "properties": {"zone_id": z, "name": nm, "kind": kind, "ceiling_m": ceil},
          "geometry": {"type": "Polygon", "coordinates": [ring]}} for z, nm, kind, ceil, ring in nofly]))
     launch = [("L1", "Lancun park launch pad (synthetic)", _lonlat(55, 135)),
@@ -315,16 +333,15 @@ def generate_jimo(out_dir: str | Path) -> Path:
               ("L4", "North chemical park launch pad (synthetic)", _lonlat(176, 138)),
               ("L5", "Huanxiu launch pad (synthetic)", _lonlat(72, 36)),
               ("L6", "Longshan launch pad (synthetic)", _lonlat(140, 157))]
-    _write_atomic(out / "launch_sites.geojson", _geojson(
+    atomic_write(out / "launch_sites.geojson", _geojson(
         [_point_feature(lon, lat, {"site_id": s, "name": nm}) for s, nm, (lon, lat) in launch]))
     depot = _lonlat(120, 120)
-    _write_atomic(out / "depot.geojson", _geojson(
+    atomic_write(out / "depot.geojson", _geojson(
         [_point_feature(depot[0], depot[1], {"depot_id": "D1", "name": "Brigade van depot (synthetic)"})]))
 
-    # --- DEM ---------------------------------------------------------------------------
-    _write_dem(out / "dem.tif", rng)
 
-    # --- area.toml -----------------------------------------------------------------------
+def _write_area_toml(out: Path, n: int, n_parks: int, n_sources: int) -> None:
+    """``area.toml`` (name, centre, defaults, wind climatology) and ``README.txt``."""
     clim = [(1, 340, 5.2, 0.35), (1, 20, 4.1, 0.2), (4, 160, 4.4, 0.3), (4, 200, 3.8, 0.2),
             (7, 135, 3.9, 0.4), (7, 180, 3.5, 0.25), (10, 0, 4.3, 0.3), (10, 315, 4.8, 0.25)]
     toml = [
@@ -347,12 +364,11 @@ def generate_jimo(out_dir: str | Path) -> Path:
     for month, d, s, f in clim:
         toml += ["[[wind_climatology]]", f"month = {month}", f"from_deg = {d}", f"speed_m_s = {s}",
                  f"frequency = {f}", ""]
-    _write_atomic(out / "area.toml", "\n".join(toml))
-    _write_atomic(out / "README.txt",
+    atomic_write(out / "area.toml", "\n".join(toml))
+    atomic_write(out / "README.txt",
                   "SYNTHETIC example area placed in Jimo district, Qingdao, generated by ecopatrol.\n"
                   "Enterprises, names, USCCs, roads, zones and terrain are invented; do not use for enforcement.\n"
-                  f"{n} enterprises ({n_parks} in parks), {len(sdf)} sources.\n")
-    return out
+                  f"{n} enterprises ({n_parks} in parks), {n_sources} sources.\n")
 
 
 MONITOR_SEED = SEED + 212  # its own stream: the registry above is the same with or without monitors

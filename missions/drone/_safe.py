@@ -106,19 +106,11 @@ def read_kmz(path, *, max_total_bytes: int = MAX_KMZ_BYTES, max_member_bytes: in
 
 
 def parse_xml(data: bytes, *, file: str = "document.kml"):
-    """Parse KML/WPML bytes with defusedxml (no DTD, entities or external references); returns the root."""
-    import xml.etree.ElementTree as ET
+    """Parse KML/WPML bytes with defusedxml (no DTD, entities or external references); returns the root
+    (:func:`ecopatrol.core.safe_xml.parse_xml_safe`)."""
+    from ecopatrol.core.safe_xml import parse_xml_safe
 
-    from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import fromstring
-
-    try:
-        return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        raise FormatError(f"`{file}`: XML with a DOCTYPE/ENTITY declaration or an external reference is refused "
-                          f"({type(exc).__name__})") from exc
-    except ET.ParseError as exc:
-        raise FormatError(f"`{file}`: not well-formed XML ({exc})") from exc
+    return parse_xml_safe(data, file=file)
 
 
 def read_wpml_mission(path) -> dict[str, object]:

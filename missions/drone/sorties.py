@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, UTC
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,9 +33,21 @@ from ecopatrol.core.errors import InputError, PlanningError, SafetyError
 from ecopatrol.core.rules import rules_of
 from ecopatrol.core.weather import Wind, wind_at_height
 
-from .aircraft import Aircraft, cap_ground_speeds, get_aircraft, leg_matrix, path_cost
+from ._sortie_route import (  # noqa: F401 (TRANSIT_POINT_SPACING_M re-exported)
+    TRANSIT_POINT_SPACING_M,
+    _assemble,
+    _cost,
+    _Ctx,
+    _fit,
+    _order_and_split,
+    _sortie_cost,
+)
+from .aircraft import Aircraft, get_aircraft
 from .airspace import Airspace
 from .patterns import PATTERNS, Block, TargetSite, make_block
+
+if TYPE_CHECKING:
+    from ecopatrol.core.area import AreaLike
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +57,6 @@ FLAT_GROUND_NOTE = ("heights are above the launch point, not above ground: no DE
 ADHOC_SITE_ID = "ADHOC"
 DEFAULT_MAX_RANGE_M = 2000.0
 DEFAULT_TRANSIT_ALT_AGL_M = 60.0
-TRANSIT_POINT_SPACING_M = 400.0
 WAYPOINT_COLUMNS = ["seq", "lon", "lat", "alt_agl_m", "alt_amsl_m", "speed_m_s", "action", "hold_s",
                     "target_id", "pass_id"]
 
@@ -179,7 +191,7 @@ def target_sites(area, target_ids: list[str], crs) -> list[TargetSite]:
     if unknown:
         raise InputError(f"{len(unknown)} target(s) not in area {area.name!r}: {', '.join(unknown[:10])}"
                          + (" …" if len(unknown) > 10 else "") + " — check the ids against the registry")
-    default_r = float((getattr(area, "config", {}) or {}).get("defaults", {}).get("site_radius_m", settings.DEFAULT_SITE_RADIUS_M))
+    default_r = float((area.config or {}).get("defaults", {}).get("site_radius_m", settings.DEFAULT_SITE_RADIUS_M))
     sel = e.set_index(e["enterprise_id"].astype(str)).loc[list(target_ids)]
     pts = sel.geometry.representative_point()  # a site may be a polygon
     ex, ey = lonlat_to_xy(pts.x.to_numpy(), pts.y.to_numpy(), crs)
@@ -266,205 +278,8 @@ def _launch_sites(area, crs, airspace: Airspace, warnings: list[str], launch=Non
 # assembly
 # ---------------------------------------------------------------------------------------
 
-@dataclass
-class _Ctx:
-    aircraft: Aircraft
-    wind: Wind
-    stability: str
-    airspace: Airspace
-    transit_alt_agl_m: float
-    usable_j: float
-
-
-def _cost(ctx: _Ctx, x, y, z, v, hold):
-    return path_cost(ctx.aircraft, x, y, z, v, hold, wind_from_deg=ctx.wind.from_deg,
-                     wind_speed_m_s=ctx.wind.speed_m_s, stability=ctx.stability)
-
-
-def _assemble(ctx: _Ctx, launch: pd.Series, blocks: list[Block]) -> dict:
-    """Waypoint arrays of one sortie (metric), with transits routed around zones."""
-    ac = ctx.aircraft
-    zt = ctx.transit_alt_agl_m
-    lx, ly = float(launch["x_m"]), float(launch["y_m"])
-    cols = {k: [] for k in ("x", "y", "z", "v", "hold", "action", "target", "pass_id")}
-
-    def add(x, y, z, v, hold, action, target, pid):
-        for k, val in zip(cols, (x, y, z, v, hold, action, target, pid)):
-            cols[k].append(np.atleast_1d(np.asarray(val, dtype=object if k in ("action", "target") else float)))
-
-    add(lx, ly, zt, ac.cruise_speed_m_s, 0.0, "takeoff", None, -1)
-    for b in blocks:
-        add(b.x_m[0], b.y_m[0], zt, ac.cruise_speed_m_s, 0.0, "transit", None, -1)  # above the entry
-        add(b.x_m, b.y_m, b.alt_agl_m, b.speed_m_s, b.hold_s, b.action, np.full(len(b), b.target_id, object), b.pass_id)
-        add(b.x_m[-1], b.y_m[-1], zt, ac.cruise_speed_m_s, 0.0, "transit", None, -1)  # climb out
-    add(lx, ly, zt, ac.cruise_speed_m_s, 0.0, "transit", None, -1)
-    add(lx, ly, 0.0, ac.descent_speed_m_s, 0.0, "land", None, -1)
-    arr = {k: np.concatenate(v) for k, v in cols.items()}
-    arr["pass_id"] = arr["pass_id"].astype(float)
-    return _route_and_densify(ctx, arr)
-
-
-def _route_and_densify(ctx: _Ctx, arr: dict) -> dict:
-    """Insert detours around blocking zones and terrain-following points on long transits."""
-    x, y, z = arr["x"].astype(float), arr["y"].astype(float), arr["z"].astype(float)
-    n = len(x)
-    zmax = np.maximum(z[:-1], z[1:])
-    inserts: dict[int, list[tuple[float, float, float]]] = {}
-    for key_alt in np.unique(zmax):
-        idx = np.nonzero(zmax == key_alt)[0]
-        key = ctx.airspace.blocking(float(key_alt))
-        if not key:
-            continue
-        _, grown, *_ = ctx.airspace._geoms(key)
-        hit = ctx.airspace._segments_hit(np.column_stack([x[idx], y[idx]]), np.column_stack([x[idx + 1], y[idx + 1]]), grown)
-        for i in idx[hit]:
-            path = ctx.airspace.route((x[i], y[i]), (x[i + 1], y[i + 1]), float(key_alt))
-            if path:
-                inserts[int(i)] = [(px, py, float(key_alt)) for px, py in path]
-    # transit legs: densify for terrain following
-    transit_next = np.isin(arr["action"][1:], ["transit"]) & np.isin(arr["action"][:-1], ["transit", "takeoff"])
-    out = {k: [] for k in arr}
-    for i in range(n):
-        for k in arr:
-            out[k].append(arr[k][i:i + 1])
-        if i == n - 1:
-            continue
-        pts = inserts.get(i, [])
-        chain = [(x[i], y[i], z[i])] + pts + [(x[i + 1], y[i + 1], z[i + 1])]
-        extra = []
-        for (ax, ay, az), (bx, by, bz) in zip(chain[:-1], chain[1:]):
-            if transit_next[i] and az == bz:
-                d = math.hypot(bx - ax, by - ay)
-                k = int(d // TRANSIT_POINT_SPACING_M)
-                for j in range(1, k + 1):
-                    t = j / (k + 1)
-                    extra.append((ax + t * (bx - ax), ay + t * (by - ay), az))
-            if (bx, by, bz) != chain[-1]:
-                extra.append((bx, by, bz))
-        if extra:
-            e = np.asarray(extra, float)
-            m = len(e)
-            nxt_speed = arr["v"][i + 1] if arr["action"][i + 1] != "land" else ctx.aircraft.cruise_speed_m_s
-            detour_action = "transit"
-            out["x"].append(e[:, 0])
-            out["y"].append(e[:, 1])
-            out["z"].append(e[:, 2])
-            out["v"].append(np.full(m, nxt_speed, float))
-            out["hold"].append(np.zeros(m))
-            out["action"].append(np.full(m, detour_action, object))
-            out["target"].append(np.full(m, None, object))
-            out["pass_id"].append(np.full(m, -1.0))
-    res = {k: np.concatenate(v) for k, v in out.items()}
-    # strong wind: no leg may need more airspeed than the aircraft has (a headwind adds to the
-    # ground speed); slower legs cost more time, and the battery checks below see it
-    res["v"] = cap_ground_speeds(ctx.aircraft, res["x"].astype(float), res["y"].astype(float),
-                                 res["z"].astype(float), res["v"].astype(float), wind_from_deg=ctx.wind.from_deg,
-                                 wind_speed_m_s=ctx.wind.speed_m_s, stability=ctx.stability)
-    return res
-
-
-def _sortie_cost(ctx: _Ctx, arr: dict):
-    # the path starts on the ground at the launch point (take-off climb)
-    x = np.concatenate([arr["x"][:1], arr["x"]]).astype(float)
-    y = np.concatenate([arr["y"][:1], arr["y"]]).astype(float)
-    z = np.concatenate([[0.0], arr["z"]]).astype(float)
-    v = np.concatenate([arr["v"][:1], arr["v"]]).astype(float)
-    h = np.concatenate([[0.0], arr["hold"]]).astype(float)
-    c = _cost(ctx, x, y, z, v, h)
-    dist = float(np.sum(np.hypot(np.diff(x), np.diff(y))) + np.sum(np.abs(np.diff(z))))
-    return c, dist
-
-
-# ---------------------------------------------------------------------------------------
-# ordering and splitting
-# ---------------------------------------------------------------------------------------
-
-def _order_and_split(ctx: _Ctx, launch: pd.Series, blocks: list[Block], block_cost: list[tuple[float, float]],
-                     *, swap_s: float, time_limit_s: float) -> list[list[int]]:
-    """Capacitated routing over the blocks of one launch site: a list of routes (block indices)."""
-    k = len(blocks)
-    if k == 0:
-        return []
-    ac = ctx.aircraft
-    zt = ctx.transit_alt_agl_m
-    lx, ly = float(launch["x_m"]), float(launch["y_m"])
-    entries = np.array([[b.x_m[0], b.y_m[0], zt] for b in blocks])
-    exits = np.array([[b.x_m[-1], b.y_m[-1], zt] for b in blocks])
-    depot = np.array([[lx, ly, zt]])
-    kw = dict(speed_m_s=ac.cruise_speed_m_s, wind_from_deg=ctx.wind.from_deg, wind_speed_m_s=ctx.wind.speed_m_s,
-              stability=ctx.stability)
-    t_ee, e_ee = leg_matrix(ac, exits, entries, **kw)
-    t_de, e_de = leg_matrix(ac, depot, entries, **kw)
-    t_ed, e_ed = leg_matrix(ac, exits, depot, **kw)
-    # take-off climb and landing descent, plus the in-and-out of each block's transit height
-    ground = np.array([[lx, ly, 0.0]])
-    t_up, e_up = leg_matrix(ac, ground, depot, **kw)
-    t_dn, e_dn = leg_matrix(ac, depot, ground, **kw)
-    bt = np.array([c[0] for c in block_cost])
-    be = np.array([c[1] for c in block_cost])
-    n = k + 1
-    T = np.zeros((n, n))
-    E = np.zeros((n, n))
-    T[1:, 1:] = t_ee + bt[None, :]
-    E[1:, 1:] = e_ee + be[None, :]
-    T[0, 1:] = t_up[0, 0] + t_de[0] + bt
-    E[0, 1:] = e_up[0, 0] + e_de[0] + be
-    T[1:, 0] = t_ed[:, 0] + t_dn[0, 0]
-    E[1:, 0] = e_ed[:, 0] + e_dn[0, 0]
-    np.fill_diagonal(T, 0.0)
-    np.fill_diagonal(E, 0.0)
-    cap = ctx.usable_j * 0.97  # keep 3 % of the usable energy for routed detours
-    if k == 1:
-        return [[0]]
-    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
-
-    t_int = np.round(T * 10).astype(np.int64)
-    e_int = np.round(E / 10.0).astype(np.int64)
-    manager = pywrapcp.RoutingIndexManager(n, k, 0)
-    routing = pywrapcp.RoutingModel(manager)
-    t_list = t_int.tolist()
-    e_list = e_int.tolist()
-
-    def t_cb(i, j):
-        return t_list[manager.IndexToNode(i)][manager.IndexToNode(j)]
-
-    def e_cb(i, j):
-        return e_list[manager.IndexToNode(i)][manager.IndexToNode(j)]
-
-    ti = routing.RegisterTransitCallback(t_cb)
-    ei = routing.RegisterTransitCallback(e_cb)
-    routing.SetArcCostEvaluatorOfAllVehicles(ti)
-    routing.SetFixedCostOfAllVehicles(int(swap_s * 10))
-    routing.AddDimension(ei, 0, int(cap / 10.0), True, "energy")
-    params = pywrapcp.DefaultRoutingSearchParameters()
-    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
-    params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
-    params.time_limit.FromMilliseconds(int(time_limit_s * 1000))
-    sol = routing.SolveWithParameters(params)
-    if sol is None:
-        # fall back to one block per sortie, nearest first
-        order = np.argsort(T[0, 1:])
-        return [[int(i)] for i in order]
-    routes = []
-    for v in range(k):
-        idx = routing.Start(v)
-        r = []
-        idx = sol.Value(routing.NextVar(idx))
-        while not routing.IsEnd(idx):
-            r.append(manager.IndexToNode(idx) - 1)
-            idx = sol.Value(routing.NextVar(idx))
-        if r:
-            routes.append(r)
-    # deterministic order of sorties: by first-block id order
-    return routes
-
-
-# ---------------------------------------------------------------------------------------
-# entry point
-# ---------------------------------------------------------------------------------------
-
 def plan_drone(
-    area,
+    area: AreaLike,
     target_ids: list[str],
     wind: Wind,
     *,
@@ -540,6 +355,59 @@ def plan_drone(
         the plan says so.
     """
     del seed  # deterministic solver
+    alt_max_agl_m, rules = _check_options(area, target_ids, pattern, reserve, alt_max_agl_m, max_range_m,
+                                          max_targets, flight_hours, when)
+    ac = get_aircraft(aircraft)
+    if payload_kg is not None:
+        ac = ac.with_payload(payload_kg)
+    warnings: list[str] = []
+    if alt_max_agl_m > rules.height_cap_m + 1e-9:
+        warnings.append(f"height cap {alt_max_agl_m:g} m is above the area's {rules.height_cap_m:g} m limit "
+                        f"({rules.height_cap_source}): fly only with an airspace approval covering it")
+    stability = _stability_checked(area, wind, when, ac, alt_max_agl_m)
+    if transit_alt_agl_m > alt_max_agl_m:
+        transit_alt_agl_m = alt_max_agl_m - 5.0
+    rank_of = _ranked_targets(area, target_ids, ranks)
+    target_ids = list(rank_of)
+    crs = area.metric_crs
+    airspace = Airspace.from_frame(area.nofly, crs, margin_m=margin_m, alt_max_agl_m=alt_max_agl_m)
+    launches = _grounded_launches(area, crs, airspace, warnings, launch, flat_ground)
+    ctx = _Ctx(ac, wind, stability, airspace, transit_alt_agl_m, (1.0 - reserve) * ac.battery_j)
+    budget_s = None if flight_hours is None else flight_hours * 3600.0
+    # 1-2. in priority order: a pattern block per target, its launch site, and whether one battery can fly it
+    chosen, dropped, deferred = _choose_blocks(
+        ctx, area, target_ids, rank_of, launches, warnings, pattern=pattern, alt_max_agl_m=alt_max_agl_m,
+        pattern_options=pattern_options, max_range_m=max_range_m, reserve=reserve, max_targets=max_targets,
+        budget_s=budget_s, flight_hours=flight_hours)
+    # 3-4. per launch site: order, split, assemble; then the day's flight-time budget
+    sorties = _build_sorties(ctx, area, crs, launches, chosen, pattern, rank_of, swap_s=swap_s,
+                             time_limit_s=time_limit_s)
+    if budget_s is not None:
+        sorties = _within_budget(sorties, rank_of, deferred, budget_s=budget_s, swap_s=swap_s,
+                                 flight_hours=flight_hours)
+    if not sorties:
+        reasons = "; ".join(f"{d['target_id']}: {d['reason']}" for d in dropped + deferred) or "no targets"
+        raise PlanningError(f"no sortie could be planned — {reasons}")
+    for d in dropped:
+        warnings.append(f"target {d['target_id']} dropped: {d['reason']}")
+    for k, s in enumerate(sorties, 1):
+        s.sortie_id = f"S{k:02d}"
+    if flat_ground and not all(s.ground_from_dem for s in sorties):
+        warnings.insert(0, FLAT_GROUND_NOTE)
+    deferred.sort(key=lambda d: d["rank"])
+    plan = DronePlan(area.name, wind, stability, ac, pattern, reserve, alt_max_agl_m, max_range_m, margin_m,
+                     created_utc or datetime.now(UTC), sorties, warnings, dropped, crs, deferred,
+                     flat_ground and not all(s.ground_from_dem for s in sorties), flight_hours, swap_s, when)
+    n_planned = len({t for s in sorties for t in s.targets})
+    log.info("planned %d sorties for %d of %d targets (%d left for another day, %d dropped), %.1f km, %.0f min "
+             "in the air, %.1f h with battery swaps", len(sorties), n_planned, len(target_ids), len(deferred),
+             len(dropped), plan.distance_m / 1000, plan.duration_s / 60, plan.day_s / 3600)
+    return plan
+
+
+def _check_options(area, target_ids, pattern, reserve, alt_max_agl_m, max_range_m, max_targets, flight_hours,
+                   when):
+    """Refuse options out of range, naming each; returns the height cap (default: the area's) and the rules."""
     if pattern not in PATTERNS:
         raise InputError(f"pattern {pattern!r}: use one of {', '.join(PATTERNS)}")
     if not 0.0 <= reserve < 0.9:
@@ -560,13 +428,11 @@ def plan_drone(
         raise InputError(f"flight_hours {flight_hours!r}: give the day's flying budget in hours (0–24)")
     if when is not None and (not isinstance(when, datetime) or when.tzinfo is None):
         raise InputError(f"when {when!r}: give a timezone-aware datetime")
-    ac = get_aircraft(aircraft)
-    if payload_kg is not None:
-        ac = ac.with_payload(payload_kg)
-    warnings: list[str] = []
-    if alt_max_agl_m > rules.height_cap_m + 1e-9:
-        warnings.append(f"height cap {alt_max_agl_m:g} m is above the area's {rules.height_cap_m:g} m limit "
-                        f"({rules.height_cap_source}): fly only with an airspace approval covering it")
+    return alt_max_agl_m, rules
+
+
+def _stability_checked(area, wind: Wind, when, ac: Aircraft, alt_max_agl_m: float) -> str:
+    """The stability class at the enterprises' median position; refuses a wind at the cap above the aircraft's limit."""
     e = area.enterprises
     c = e.geometry.representative_point() if len(e) else None
     lon0 = float(c.x.median()) if c is not None else 120.45
@@ -576,22 +442,27 @@ def plan_drone(
     if w_top > ac.max_wind_m_s:
         raise SafetyError(f"wind {wind.speed_m_s:g} m/s at 10 m is about {w_top:.1f} m/s at {alt_max_agl_m:g} m, "
                           f"above the {ac.max_wind_m_s:g} m/s limit of the {ac.name}: do not fly")
-    if transit_alt_agl_m > alt_max_agl_m:
-        transit_alt_agl_m = alt_max_agl_m - 5.0
+    return stability
+
+
+def _ranked_targets(area, target_ids, ranks) -> dict[str, int]:
+    """Target id → rank, each id once in the order given; refuses ids not in the area's registry."""
     given = [str(t).strip() for t in target_ids]
     if ranks is not None and len(ranks) != len(given):
         raise InputError(f"ranks has {len(ranks)} entries for {len(given)} targets: give one rank per target")
     rank_of: dict[str, int] = {}
     for k, t in enumerate(given):
         rank_of.setdefault(t, int(ranks[k]) if ranks is not None else k + 1)
-    target_ids = list(rank_of)
-    known = set(e["enterprise_id"].astype(str))
-    unknown = [t for t in target_ids if t not in known]
+    known = set(area.enterprises["enterprise_id"].astype(str))
+    unknown = [t for t in rank_of if t not in known]
     if unknown:
         raise InputError(f"{len(unknown)} target(s) not in area {area.name!r}: {', '.join(unknown[:10])}"
                          + (" …" if len(unknown) > 10 else "") + " — check the ids against the registry")
-    crs = area.metric_crs
-    airspace = Airspace.from_frame(area.nofly, crs, margin_m=margin_m, alt_max_agl_m=alt_max_agl_m)
+    return rank_of
+
+
+def _grounded_launches(area, crs, airspace: Airspace, warnings: list[str], launch, flat_ground: bool) -> pd.DataFrame:
+    """The launch sites with their ground height; without one (no DEM) refused unless ``flat_ground`` (then 0)."""
     launches = _launch_sites(area, crs, airspace, warnings, launch)
     no_ground = ~np.isfinite(launches["ground_amsl_m"].to_numpy(float))
     if no_ground.any():
@@ -604,14 +475,21 @@ def plan_drone(
                 "minimum height cannot be checked — add a DEM GeoTIFF (dem.tif, heights in metres AMSL) to the area, "
                 "or plan with --flat-ground to accept heights above the launch point")
         launches.loc[no_ground, "ground_amsl_m"] = 0.0
-    ctx = _Ctx(ac, wind, stability, airspace, transit_alt_agl_m, (1.0 - reserve) * ac.battery_j)
+    return launches
+
+
+def _choose_blocks(ctx: _Ctx, area, target_ids, rank_of, launches, warnings, *, pattern, alt_max_agl_m,
+                   pattern_options, max_range_m, reserve, max_targets, budget_s, flight_hours):
+    """In priority order, a pattern block per target, its launch site and whether one battery can fly
+    it, until the day's budget of targets (or a lower bound of its flying time) is reached.
+
+    Returns ``(chosen, dropped, deferred)``: ``(block, launch index, (block s, block J))`` per target
+    flown, and the targets dropped (cannot be flown) and deferred (beyond the budget) with reasons."""
+    ac, airspace, wind, stability = ctx.aircraft, ctx.airspace, ctx.wind, ctx.stability
+    crs = area.metric_crs
     dropped: list[dict] = []
     deferred: list[dict] = []
     lxy = launches[["x_m", "y_m"]].to_numpy()
-    budget_s = None if flight_hours is None else flight_hours * 3600.0
-
-    # 1-2. in priority order: a pattern block per target, its launch site, and whether one battery
-    # can fly it, until the day's budget of targets (or a lower bound of its flying time) is reached
     chosen: list[tuple[Block, int, tuple[float, float]]] = []
     least_s = 0.0  # the blocks' own flying time: a lower bound of the day's flying
     sites: dict[str, TargetSite] = {}
@@ -664,8 +542,13 @@ def plan_drone(
         k, why = stop
         deferred += [{"target_id": t, "rank": rank_of[t], "reason": f"{why}: rank {rank_of[t]}"}
                      for t in target_ids[k:]]
+    return chosen, dropped, deferred
 
-    # 3-4. per launch site: order, split, assemble
+
+def _build_sorties(ctx: _Ctx, area, crs, launches, chosen, pattern: str, rank_of, *, swap_s: float,
+                   time_limit_s: float) -> list[Sortie]:
+    """Per launch site: order the chosen blocks, split them into batteries and assemble the sorties;
+    the sortie holding the highest-ranked target first."""
     sorties: list[Sortie] = []
     for li in sorted({li for _, li, _ in chosen}):
         launch_row = launches.iloc[li]
@@ -675,55 +558,26 @@ def plan_drone(
         for r in routes:
             for piece in _fit(ctx, launch_row, [group[j][0] for j in r]):
                 sorties.append(_make_sortie(ctx, area, crs, launch_row, piece, pattern))
-    # priority order: the sortie holding the highest-ranked target first
     sorties.sort(key=lambda s: min(rank_of[t] for t in s.targets))
-    if budget_s is not None:
-        day = 0.0
-        for n, s in enumerate(sorties):
-            day += s.duration_s + (swap_s if n else 0.0)
-            if day > budget_s + 1e-6:
-                why = f"beyond today's flight-time budget of {flight_hours:g} h (battery swaps included)"
-                late = [t for s2 in sorties[n:] for t in s2.targets]
-                deferred += [{"target_id": t, "rank": rank_of[t], "reason": f"{why}: rank {rank_of[t]}"} for t in late]
-                if n == 0:
-                    raise PlanningError(f"the first sortie alone needs {s.duration_s / 3600:.2f} h, more than the "
-                                        f"{flight_hours:g} h flight-time budget: allow more hours")
-                sorties = sorties[:n]
-                break
-    if not sorties:
-        reasons = "; ".join(f"{d['target_id']}: {d['reason']}" for d in dropped + deferred) or "no targets"
-        raise PlanningError(f"no sortie could be planned — {reasons}")
-    for d in dropped:
-        warnings.append(f"target {d['target_id']} dropped: {d['reason']}")
-    for k, s in enumerate(sorties, 1):
-        s.sortie_id = f"S{k:02d}"
-    if flat_ground and not all(s.ground_from_dem for s in sorties):
-        warnings.insert(0, FLAT_GROUND_NOTE)
-    deferred.sort(key=lambda d: d["rank"])
-    plan = DronePlan(area.name, wind, stability, ac, pattern, reserve, alt_max_agl_m, max_range_m, margin_m,
-                     created_utc or datetime.now(UTC), sorties, warnings, dropped, crs, deferred,
-                     flat_ground and not all(s.ground_from_dem for s in sorties), flight_hours, swap_s, when)
-    n_planned = len({t for s in sorties for t in s.targets})
-    log.info("planned %d sorties for %d of %d targets (%d left for another day, %d dropped), %.1f km, %.0f min "
-             "in the air, %.1f h with battery swaps", len(sorties), n_planned, len(target_ids), len(deferred),
-             len(dropped), plan.distance_m / 1000, plan.duration_s / 60, plan.day_s / 3600)
-    return plan
+    return sorties
 
 
-def _fit(ctx: _Ctx, launch, group: list[Block]) -> list[list[Block]]:
-    """Split an ordered group into consecutive chunks whose routed sortie fits the battery."""
-    out, cur = [], []
-    for b in group:
-        trial = cur + [b]
-        c, _ = _sortie_cost(ctx, _assemble(ctx, launch, trial))
-        if c.total_energy_j <= ctx.usable_j or not cur:
-            cur = trial
-        else:
-            out.append(cur)
-            cur = [b]
-    if cur:
-        out.append(cur)
-    return out
+def _within_budget(sorties: list[Sortie], rank_of, deferred: list[dict], *, budget_s: float, swap_s: float,
+                   flight_hours: float) -> list[Sortie]:
+    """The sorties (in priority order) that fit the day's flight time with battery swaps; the targets
+    of the rest are added to ``deferred``. Refuses when not even the first fits."""
+    day = 0.0
+    for n, s in enumerate(sorties):
+        day += s.duration_s + (swap_s if n else 0.0)
+        if day > budget_s + 1e-6:
+            why = f"beyond today's flight-time budget of {flight_hours:g} h (battery swaps included)"
+            late = [t for s2 in sorties[n:] for t in s2.targets]
+            deferred += [{"target_id": t, "rank": rank_of[t], "reason": f"{why}: rank {rank_of[t]}"} for t in late]
+            if n == 0:
+                raise PlanningError(f"the first sortie alone needs {s.duration_s / 3600:.2f} h, more than the "
+                                    f"{flight_hours:g} h flight-time budget: allow more hours")
+            return sorties[:n]
+    return sorties
 
 
 def _make_sortie(ctx: _Ctx, area, crs, launch, group: list[Block], pattern: str) -> Sortie:

@@ -27,7 +27,6 @@ waypoint heights, return-to-home height and aircraft / payload enums.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import re
@@ -36,9 +35,9 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from ecopatrol.core.artefacts.plan import PLAN_SCHEMA
+from ecopatrol.core.artefacts.plan import MAX_PLAN_BYTES, PLAN_SCHEMA, read_plan  # noqa: F401 (MAX_PLAN_BYTES re-exported)
 from ecopatrol.core.crs import lonlat_to_xy
-from ecopatrol.core.errors import FormatError, Report
+from ecopatrol.core.errors import Report
 from ecopatrol.core.rules import rules_of
 
 from .aircraft import get_aircraft, path_cost
@@ -57,41 +56,14 @@ NO_DEM_HELP = ("add a DEM GeoTIFF (dem.tif, heights in metres AMSL) covering the
 FLAT_GROUND_WARNING = "heights are above the launch point, not above ground: no DEM (planned with --flat-ground)"
 
 
-MAX_PLAN_BYTES = 8 * 1024**2  # a plan.json / .plan of 100 sorties is well under 1 MB
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not a number JSON allows (non-finite values are refused)")
-
-
-def read_plan_file(path, *, what: str = "plan.json", max_bytes: int = MAX_PLAN_BYTES):
-    """The parsed JSON of a plan file, refusing before parsing a file over ``max_bytes``; NaN /
-    Infinity literals, invalid UTF-8, absurd nesting and non-JSON are refused with the file's name."""
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise FormatError(f"`{p.name}` cannot be read: {exc}") from exc
-    if size > max_bytes:
-        raise FormatError(f"`{p.name}`: {size / 1e6:.1f} MB, more than the {max_bytes / 1e6:.0f} MB a {what} may "
-                          "have: refused before reading it — write the plan again with `ecopatrol plan drone`")
-    try:
-        with open(p, "rb") as fh:
-            raw = fh.read(max_bytes + 1)
-        if len(raw) > max_bytes:
-            raise FormatError(f"`{p.name}`: grew beyond {max_bytes / 1e6:.0f} MB while being read: refused")
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise FormatError(f"`{p.name}` is not a readable {what}: {exc} — write it again with "
-                          "`ecopatrol plan drone` rather than editing it by hand") from exc
 
 
 def _as_dict(plan_or_dict) -> dict:
     if isinstance(plan_or_dict, dict):
         return plan_or_dict
     if isinstance(plan_or_dict, (str, Path)):
-        return read_plan_file(plan_or_dict)
+        return read_plan(plan_or_dict, kind="drone", check_schema=False)
     return plan_or_dict.to_dict()
 
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from ecopatrol.core.crs import haversine_m
 from ecopatrol.core.io import atomic_write, sha256_file
-from ecopatrol.core.errors import FormatError, InputError, InputFileNotFoundError
+from ecopatrol.core.errors import InputError, InputFileNotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -113,32 +113,16 @@ def default_cache_dir() -> Path:
 
 
 def _read_ways(path: Path):
-    """Drivable ways as (way_id, tags, [(node_id, lon, lat), …]) via osmium (XML, bz2, gz or PBF)."""
-    import osmium
+    """Drivable ways as (way_id, tags, [(node_id, lon, lat), …]) (:func:`ecopatrol.core.osm.read_osm_ways`:
+    XML, bz2, gz or PBF); nodes outside the extract are left out."""
+    from ecopatrol.core.osm import read_osm_ways
 
     ways = []
     n_missing = 0
-    try:
-        fp = osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY).with_locations()
-        for obj in fp:
-            if not obj.is_way():
-                continue
-            tags = {t.k: t.v for t in obj.tags}
-            if not is_drivable(tags):
-                continue
-            nodes = []
-            for nr in obj.nodes:
-                loc = nr.location
-                if loc.valid():
-                    nodes.append((int(nr.ref), float(loc.lon), float(loc.lat)))
-                else:
-                    n_missing += 1
-            ways.append((int(obj.id), tags, nodes))
-    except RuntimeError as exc:
-        raise FormatError(
-            f"`{path.name}`: cannot read it as OpenStreetMap XML or PBF ({exc}); "
-            "give an .osm, .osm.bz2 or .osm.pbf file"
-        ) from None
+    for way_id, tags, nodes in read_osm_ways(path, is_drivable, fix="give an .osm, .osm.bz2 or .osm.pbf file"):
+        kept = [n for n in nodes if n is not None]
+        n_missing += len(nodes) - len(kept)
+        ways.append((way_id, tags, kept))
     if n_missing:
         log.debug("%s: %d way node references outside the extract ignored", path.name, n_missing)
     return ways

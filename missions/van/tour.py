@@ -31,7 +31,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from datetime import UTC, datetime
 
 import numpy as np
@@ -40,19 +40,20 @@ from ecopatrol.core.artefacts.plan import PLAN_SCHEMA
 from ecopatrol.core.crs import haversine_m
 from ecopatrol.core.errors import InputError, InputFileNotFoundError, PlanningError
 
+from . import _route
 from . import legs as legs_mod
-from .gtsp import DEFAULT_ITERATIONS, solve_gtsp
+from ._route import FAR_OVER_SHIFT, QUICK_DROP_MARGIN, WEAK_SIGNAL_PENALTY_S  # noqa: F401 (re-exported)
+from .gtsp import DEFAULT_ITERATIONS
 from .legs import CandidateLeg, RoadIndex, road_index
-from .tsp import solve_tsp
-from .turns import Transits, count_node_uturns, unit_transits
+from .turns import Transits, count_node_uturns
+
+if TYPE_CHECKING:
+    from ecopatrol.core.area import AreaLike
 
 log = logging.getLogger(__name__)
 
 SCHEMA = PLAN_SCHEMA
-WEAK_SIGNAL_PENALTY_S = 300.0  # cost added to a leg per unit of signal below the target's best
 MAX_DEPOT_SNAP_M = 1000.0
-QUICK_DROP_MARGIN = 1.05  # a quick search's route this far over the shift drops a target without the full one
-FAR_OVER_SHIFT = 1.25  # a route this far over the shift leaves out several targets at once
 DEFAULT_TIME_LIMIT_S = 60.0
 
 
@@ -189,7 +190,7 @@ def _check_inputs(area, target_ids, shift_h, passes, monitor_speed_kmh) -> list[
     unknown = [t for t in ids if t not in known]
     if unknown:
         problems.append(f"`targets`: {len(unknown)} id(s) not in the registry of area "
-                        f"{getattr(area, 'name', '?')!r}: {', '.join(unknown[:10])}"
+                        f"{area.name!r}: {', '.join(unknown[:10])}"
                         + (" …" if len(unknown) > 10 else "") + "; check the enterprise_id column")
     if not (isinstance(passes, (int, np.integer)) and 1 <= passes <= 10):
         problems.append(f"`passes` {passes!r}: give a whole number of passes between 1 and 10")
@@ -219,7 +220,7 @@ def _depot_lonlat(area, depot) -> tuple[float, float]:
         return lon, lat
     dep = getattr(area, "depot", None)
     if dep is None or len(dep) == 0:
-        raise InputError(f"area {getattr(area, 'name', '?')!r} has no depot (depot.geojson): "
+        raise InputError(f"area {area.name!r} has no depot (depot.geojson): "
                          "pass depot=(lon, lat) or add the depot to the area")
     p = dep.geometry.iloc[0]
     return float(p.x), float(p.y)
@@ -241,86 +242,10 @@ def _snap_depot(idx: RoadIndex, lon: float, lat: float, max_snap_m: float) -> tu
 
 
 # ---------------------------------------------------------------------------
-# generalised TSP
-# ---------------------------------------------------------------------------
-
-@dataclass
-class _Problem:
-    cost: np.ndarray  # (m+1, m+1), unit 0 = depot; cost[i, j] = transit(i→j) + leg j
-    drive: np.ndarray  # (m+1,) time of each unit without penalty
-    penalty: np.ndarray  # (m+1,)
-    transit: np.ndarray  # (m+1, m+1) pure transit seconds
-
-
-def _greedy(prob: _Problem, clusters: list[list[int]]) -> tuple[list[int], list[int]]:
-    """Baseline: from the depot, always drive to the cheapest leg of any unserved cluster next.
-
-    Returns (cluster order, unit of each visited cluster)."""
-    c = prob.cost
-    left = list(range(len(clusters)))
-    cur, seq, order = 0, [], []
-    while left:
-        best = min((c[cur, u], k, u) for k in left for u in clusters[k])
-        cur = best[2]
-        seq.append(cur)
-        order.append(best[1])
-        left.remove(best[1])
-    return order, seq
-
-
-def _gtsp_fast_tsp(prob: _Problem, clusters: list[list[int]], *, seconds: float,
-                   seed: int) -> tuple[list[int], list[int]]:
-    """The former optimiser, kept as the benchmark's baseline: fast-tsp orders the chosen legs, the
-    layered shortest path re-chooses them, alternately, within ``seconds``. NOT deterministic
-    (fast-tsp's RNG cannot be seeded, and the budget is wall-clock time)."""
-    if not clusters:
-        return [], []
-    t_end = time.perf_counter() + seconds
-    c = prob.cost
-    chosen = [cl[0] for cl in clusters]  # best signal first
-    order = list(range(len(clusters)))
-    best_cost = math.inf
-    best_seq: list[int] = []
-    best_order: list[int] = []
-    for _ in range(20):
-        # 1. order the chosen units
-        units = [0] + [chosen[k] for k in order]
-        sub = c[np.ix_(units, units)]
-        remaining = max(t_end - time.perf_counter(), 0.05)
-        tour, _ = solve_tsp(sub, seconds=min(1.0, remaining / 3), seed=seed)
-        order = [order[i - 1] for i in tour[1:]]
-        # 2. cluster optimisation along that order (layered shortest path)
-        prev_cost = np.array([0.0])
-        prev_units = [0]
-        back = []
-        for k in order:
-            cand = clusters[k]
-            tot = prev_cost[:, None] + c[np.ix_(prev_units, cand)]
-            arg = np.argmin(tot, axis=0)
-            back.append(arg)
-            prev_cost = tot[arg, np.arange(len(cand))]
-            prev_units = cand
-        final = prev_cost + c[prev_units, 0]
-        j = int(np.argmin(final))
-        total = float(final[j])
-        for step in range(len(order) - 1, -1, -1):
-            chosen[order[step]] = clusters[order[step]][j]
-            j = int(back[step][j])
-        seq = [chosen[k] for k in order]
-        if total < best_cost - 1e-6:
-            best_cost, best_seq, best_order = total, seq, list(order)
-        else:
-            break
-        if time.perf_counter() > t_end:
-            break
-    return best_order, best_seq
-
-
-# ---------------------------------------------------------------------------
 # the planner
 # ---------------------------------------------------------------------------
 
-def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 6.0, passes: int = 2,
+def plan_van(area: AreaLike, target_ids: list[str], wind, *, depot=None, shift_h: float = 6.0, passes: int = 2,
              monitor_speed_kmh: float = 30.0, iterations: int = DEFAULT_ITERATIONS, seed: int = 0,
              network=None, cache_dir=None, max_depot_snap_m: float = MAX_DEPOT_SNAP_M,
              max_candidates: int = 6, strategy: Literal["optimised", "greedy", "fast-tsp"] = "optimised",
@@ -367,9 +292,73 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
     InputError (bad arguments, unknown targets), InputFileNotFoundError (no road network),
     PlanningError (depot off the network, no target can be covered).
     """
-    from .network import load_road_network
-
     t0 = time.perf_counter()
+    _check_options(strategy, iterations, max_targets, time_limit_s, when)
+    created = _created_utc(created_utc)
+    ids = _check_inputs(area, target_ids, shift_h, passes, monitor_speed_kmh)
+    rank_of = _ranks(target_ids, ids, ranks)
+    deadline = None if time_limit_s is None else t0 + float(time_limit_s)
+    monitor_m_s = monitor_speed_kmh / 3.6
+    dlon, dlat = _depot_lonlat(area, depot)
+    stability = wind.resolved_stability(when, dlon, dlat)
+    g = network if network is not None else _road_network(area, cache_dir)
+    idx = road_index(g, area.metric_crs)
+    depot_node, comp = _snap_depot(idx, dlon, dlat, max_depot_snap_m)
+
+    ent = area.enterprises.assign(enterprise_id=area.enterprises["enterprise_id"].astype(str)).set_index("enterprise_id")
+    names = {t: str(ent.loc[t, "name"]) if "name" in ent else t for t in ids}
+    dropped: list[Dropped] = []
+    deferred: list[Dropped] = []
+    warnings: list[str] = []
+    shift_s = shift_h * 3600.0
+    cands, srcs = _monitoring_candidates(area, ids, rank_of, wind, stability, idx, comp, dropped, deferred,
+                                         monitor_m_s=monitor_m_s, max_candidates=max_candidates, passes=passes,
+                                         shift_h=shift_h, max_targets=max_targets)
+    park_of, bg = _background_candidates(area, ent, cands, srcs, wind, stability, idx, comp, monitor_m_s=monitor_m_s)
+    u = _route.build_units(idx, depot_node, list(cands.values()) + list(bg.values()), uturn_scale=uturn_penalty)
+    # a target that cannot be driven alone (out, best leg, back) within the shift is dropped up front
+    for t in list(cands):
+        alone = u.alone_s(cands[t])
+        if alone > shift_s:
+            dropped.append(Dropped(t, f"its nearest monitoring leg alone needs {alone / 3600:.1f} h from the "
+                                      f"depot and back, more than the {shift_h:g} h shift", rank_of[t]))
+            del cands[t]
+
+    def defer(t: str) -> None:
+        deferred.append(Dropped(t, f"beyond today's {shift_h:g} h shift (the route is full): rank {rank_of[t]}",
+                                rank_of[t]))
+
+    active = [t for t in ids if t in cands]
+    seq, meta_seq, timed_out = _route.search_route(
+        u, active, lambda act: _route.clusters_for(u, act, cands, bg, park_of, passes), defer, shift_s=shift_s,
+        strategy=strategy, iterations=iterations, seed=seed, seconds=seconds, t0=t0, deadline=deadline)
+    if timed_out and active:
+        seq, meta_seq = _route.trim_to_shift(u, seq, meta_seq, active, park_of, defer, shift_s=shift_s)
+        msg = (f"the route search stopped at its {time_limit_s:g} s time limit with {len(active)} target(s): the "
+               "route is the best found by then (it may differ from run to run); plan fewer targets (--top) "
+               "or allow more time (--time-limit)")
+        warnings.append(msg)
+        log.warning(msg)
+    covered = [t for t in ids if t in active]
+    if not covered:
+        reasons = "; ".join(f"{d.target_id}: {d.reason}" for d in dropped + deferred)
+        raise PlanningError(f"van plan: no target can be covered ({reasons})")
+    plan = _assemble(area, wind, stability, idx, u.tr, depot_node, (dlon, dlat), u.units, seq, meta_seq,
+                     shift_h=shift_h, passes=passes, monitor_speed_kmh=monitor_speed_kmh,
+                     covered=covered, dropped=dropped, names=names, created_utc=created)
+    plan.deferred = sorted(deferred, key=lambda d: (d.rank is None, d.rank))
+    plan.warnings = warnings
+    plan.when = when
+    log.info("planned van route: %d of %d targets (%d left for another day, %d dropped), %d monitoring + %d "
+             "background legs, %.1f km, %.2f h (shift %g h), %d U-turn(s), in %.1f s", len(covered), len(ids),
+             len(deferred), len(dropped), sum(leg.kind == "monitoring" for leg in plan.legs),
+             sum(leg.kind == "background" for leg in plan.legs), plan.distance_m / 1000, plan.duration_s / 3600,
+             shift_h, plan.u_turns, time.perf_counter() - t0)
+    return plan
+
+
+def _check_options(strategy, iterations, max_targets, time_limit_s, when) -> None:
+    """Refuse the search options out of range, naming each."""
     if strategy not in ("optimised", "greedy", "fast-tsp"):
         raise InputError(f"`strategy` {strategy!r}: use 'optimised', 'greedy' or 'fast-tsp'")
     if not (isinstance(iterations, (int, np.integer)) and not isinstance(iterations, bool) and iterations >= 0):
@@ -380,31 +369,28 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
         raise InputError(f"`time_limit_s` {time_limit_s!r}: give the time limit in seconds (> 0)")
     if when is not None and (not isinstance(when, datetime) or when.tzinfo is None):
         raise InputError(f"`when` {when!r}: give a timezone-aware datetime")
-    created = _created_utc(created_utc)
-    ids = _check_inputs(area, target_ids, shift_h, passes, monitor_speed_kmh)
-    rank_of = _ranks(target_ids, ids, ranks)
-    deadline = None if time_limit_s is None else t0 + float(time_limit_s)
-    monitor_m_s = monitor_speed_kmh / 3.6
-    dlon, dlat = _depot_lonlat(area, depot)
-    stability = wind.resolved_stability(when, dlon, dlat)
-    if network is not None:
-        g = network
-    else:
-        roads = getattr(area, "roads_path", None)
-        if roads is None:
-            raise InputFileNotFoundError(
-                f"area {getattr(area, 'name', '?')!r} has no road network: add roads.osm (or roads.osm.bz2 / "
-                f"roads.osm.pbf, an OpenStreetMap extract of the district) to the area folder "
-                f"{getattr(area, 'path', '')}".rstrip())
-        g = load_road_network(roads, cache_dir=cache_dir)
-    idx = road_index(g, area.metric_crs)
-    depot_node, comp = _snap_depot(idx, dlon, dlat, max_depot_snap_m)
 
-    ent = area.enterprises.assign(enterprise_id=area.enterprises["enterprise_id"].astype(str)).set_index("enterprise_id")
-    names = {t: str(ent.loc[t, "name"]) if "name" in ent else t for t in ids}
-    dropped: list[Dropped] = []
-    deferred: list[Dropped] = []
-    warnings: list[str] = []
+
+def _road_network(area, cache_dir):
+    """The area's road network (``area.roads_path``); refused with the fix when the area has none."""
+    from .network import load_road_network
+
+    roads = getattr(area, "roads_path", None)
+    if roads is None:
+        raise InputFileNotFoundError(
+            f"area {area.name!r} has no road network: add roads.osm (or roads.osm.bz2 / "
+            f"roads.osm.pbf, an OpenStreetMap extract of the district) to the area folder "
+            f"{getattr(area, 'path', '')}".rstrip())
+    return load_road_network(roads, cache_dir=cache_dir)
+
+
+def _monitoring_candidates(area, ids, rank_of, wind, stability, idx, comp, dropped, deferred, *, monitor_m_s,
+                           max_candidates, passes, shift_h, max_targets):
+    """In priority order, each target's plume sources and candidate monitoring legs, until the day's
+    budget of targets or a lower bound of the route (their shortest legs) overruns the shift.
+
+    Targets no road can monitor are added to ``dropped``, those beyond the budget to ``deferred``.
+    Returns ``(candidate legs by target, plume sources by target)``."""
     shift_s = shift_h * 3600.0
     cands: dict[str, list[CandidateLeg]] = {}
     srcs: dict[str, legs_mod.PlumeSources] = {}
@@ -429,8 +415,12 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
                          for u in ids[k:] if u not in {d.target_id for d in dropped}]
             break
         cands[t] = c
+    return cands, srcs
 
-    # background legs: one per park of a target that can be covered
+
+def _background_candidates(area, ent, cands, srcs, wind, stability, idx, comp, *, monitor_m_s):
+    """The park of each target that can be covered, and one list of background legs per such park
+    (upwind of the park's targets of the day; a park's far-flung members do not move it)."""
     park_of: dict[str, str | None] = {}
     for t in cands:
         p = ent.loc[t, "park"] if "park" in ent else None
@@ -442,7 +432,6 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
         all_src = legs_mod.concat_sources([legs_mod.plume_sources(area, e, wind, stability, area.metric_crs)
                                            for e in all_ids])
         for p in parks:
-            # upwind of the park's targets of the day (a park's far-flung members do not move it)
             psrc = legs_mod.concat_sources([srcs[t] for t in cands if park_of[t] == p])
             b = legs_mod.background_legs(idx, psrc, all_src, p, wind, component=comp,
                                          monitor_speed_m_s=monitor_m_s)
@@ -450,118 +439,7 @@ def plan_van(area, target_ids: list[str], wind, *, depot=None, shift_h: float = 
                 bg[p] = b
             else:
                 log.warning("park %s: no road 200–1500 m upwind for a background leg", p)
-
-    # units: 0 = depot, then every candidate leg once
-    units: list[CandidateLeg | None] = [None]
-    unit_of: dict[int, int] = {}
-    for lst in list(cands.values()) + list(bg.values()):
-        for leg in lst:
-            unit_of[id(leg)] = len(units)
-            units.append(leg)
-    tr = unit_transits(idx, depot_node, [u.edges[0] for u in units[1:]], [u.edges[-1] for u in units[1:]],
-                       uturn_scale=uturn_penalty)
-    transit = tr.cost
-    drive = np.array([0.0] + [u.drive_s for u in units[1:]])
-    penalty = np.array([0.0] + [WEAK_SIGNAL_PENALTY_S * (1.0 - u.rel_signal) for u in units[1:]])
-    prob = _Problem(transit + (drive + penalty)[None, :], drive, penalty, transit)
-    prob.cost[:, 0] = transit[:, 0]
-
-    # a target that cannot be driven alone (out, best leg, back) within the shift is dropped up front
-    for t in list(cands):
-        alone = min(tr.time_s(0, unit_of[id(leg)]) + leg.drive_s + tr.time_s(unit_of[id(leg)], 0) for leg in cands[t])
-        if alone > shift_s:
-            dropped.append(Dropped(t, f"its nearest monitoring leg alone needs {alone / 3600:.1f} h from the "
-                                      f"depot and back, more than the {shift_h:g} h shift", rank_of[t]))
-            del cands[t]
-
-    def clusters_for(active: list[str]):
-        cl, meta = [], []
-        for t in active:
-            for p in range(1, passes + 1):
-                cl.append([unit_of[id(leg)] for leg in cands[t]])
-                meta.append(("monitoring", t, p))
-        active_parks = sorted({park_of[t] for t in active if park_of.get(t)})
-        for p in active_parks:
-            if p in bg:
-                cl.append([unit_of[id(leg)] for leg in bg[p]])
-                meta.append(("background", p, 1))
-        return cl, meta
-
-    def route_time(seq):
-        full = [0] + list(seq) + [0]
-        return float(sum(tr.time_s(a, b) for a, b in zip(full[:-1], full[1:])) + drive[list(seq)].sum())
-
-    def defer(t: str) -> None:
-        deferred.append(Dropped(t, f"beyond today's {shift_h:g} h shift (the route is full): rank {rank_of[t]}",
-                                rank_of[t]))
-
-    active = [t for t in ids if t in cands]
-    budget = max(float(seconds), 0.2)
-    quick = min(int(iterations), max(20, int(iterations) // 5))
-    seq, meta_seq = [], []
-    timed_out = False
-    while active:
-        left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
-        if left is not None and left <= 0.0 and meta_seq:
-            timed_out = True
-            break
-        cl, meta = clusters_for(active)
-        if strategy == "greedy":
-            order, seq = _greedy(prob, cl)
-        elif strategy == "fast-tsp":
-            remaining = budget - (time.perf_counter() - t0)
-            order, seq = _gtsp_fast_tsp(prob, cl, seconds=max(0.1, min(remaining, budget / 2)), seed=seed)
-        else:
-            # start from the previous order without the left-out target's legs; a quick search first:
-            # a route far over the shift leaves out its last targets without the full search
-            pos = {key: k for k, key in enumerate(meta)}
-            start = [pos[key] for key in meta_seq if key in pos]
-            res = solve_gtsp(prob.cost, cl, depot=0, iterations=quick, seed=seed, start=start, time_limit_s=left)
-            order, seq, timed_out = res.clusters, res.units, res.timed_out
-            if not timed_out and quick < iterations and route_time(seq) <= shift_s * QUICK_DROP_MARGIN:
-                left = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
-                res = solve_gtsp(prob.cost, cl, depot=0, iterations=int(iterations), seed=seed, start=order,
-                                 time_limit_s=left)
-                order, seq, timed_out = res.clusters, res.units, res.timed_out
-        meta_seq = [meta[k] for k in order]
-        rt = route_time(seq)
-        if rt <= shift_s or timed_out:
-            break
-        # leave out the lowest-priority targets: one at a time near the shift, more when far over it
-        n_out = 1 if rt <= shift_s * FAR_OVER_SHIFT else max(1, int(len(active) * (1.0 - shift_s / rt) / 2))
-        for _ in range(min(n_out, len(active))):
-            defer(active.pop())
-    if timed_out and active:
-        # no time for another search: take the lowest-priority targets out of the best route so far
-        seq, meta_seq = list(seq), list(meta_seq)
-        while len(active) > 1 and route_time(seq) > shift_s:
-            worst = active.pop()
-            defer(worst)
-            keep_parks = {park_of[t] for t in active}
-            kept = [(u, m) for u, m in zip(seq, meta_seq)
-                    if not ((m[0] == "monitoring" and m[1] == worst) or (m[0] == "background" and m[1] not in keep_parks))]
-            seq, meta_seq = [u for u, _ in kept], [m for _, m in kept]
-        msg = (f"the route search stopped at its {time_limit_s:g} s time limit with {len(active)} target(s): the "
-               "route is the best found by then (it may differ from run to run); plan fewer targets (--top) "
-               "or allow more time (--time-limit)")
-        warnings.append(msg)
-        log.warning(msg)
-    covered = [t for t in ids if t in active]
-    if not covered:
-        reasons = "; ".join(f"{d.target_id}: {d.reason}" for d in dropped + deferred)
-        raise PlanningError(f"van plan: no target can be covered ({reasons})")
-    plan = _assemble(area, wind, stability, idx, tr, depot_node, (dlon, dlat), units, seq, meta_seq,
-                     shift_h=shift_h, passes=passes, monitor_speed_kmh=monitor_speed_kmh,
-                     covered=covered, dropped=dropped, names=names, created_utc=created)
-    plan.deferred = sorted(deferred, key=lambda d: (d.rank is None, d.rank))
-    plan.warnings = warnings
-    plan.when = when
-    log.info("planned van route: %d of %d targets (%d left for another day, %d dropped), %d monitoring + %d "
-             "background legs, %.1f km, %.2f h (shift %g h), %d U-turn(s), in %.1f s", len(covered), len(ids),
-             len(deferred), len(dropped), sum(leg.kind == "monitoring" for leg in plan.legs),
-             sum(leg.kind == "background" for leg in plan.legs), plan.distance_m / 1000, plan.duration_s / 3600,
-             shift_h, plan.u_turns, time.perf_counter() - t0)
-    return plan
+    return park_of, bg
 
 
 def _ranks(given, ids: list[str], ranks) -> dict[str, int]:
@@ -640,7 +518,7 @@ def _assemble(area, wind, stability, idx: RoadIndex, tr: Transits, depot_node: i
 
     e = np.asarray(edges, int)
     return VanPlan(
-        area=str(getattr(area, "name", "")), wind=wind, stability=stability,
+        area=str(area.name), wind=wind, stability=stability,
         depot_lonlat=(float(depot_lonlat[0]), float(depot_lonlat[1])),
         path_lonlat=np.column_stack([idx.lon[path], idx.lat[path]]),
         path_node_ids=[int(idx.node_ids[n]) for n in path],

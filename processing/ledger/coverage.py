@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ecopatrol.core.artefacts.plan import read_plan
 from ecopatrol.core.errors import InputError, InputFileNotFoundError
 from ecopatrol.core.io import sha256_file
 
@@ -92,12 +93,12 @@ def planned_targets(run_dir: Path) -> dict[str, str]:
     out: dict[str, str] = {}
     van = run_dir / "plans" / "van" / "plan.json"
     if van.exists():
-        for r in json.loads(van.read_text()).get("routes", []):
+        for r in read_plan(van, kind="van").get("routes", []):
             for t in list(r.get("targets_covered", [])) + list(r.get("targets_dropped", [])):
                 out[str(t["target_id"] if isinstance(t, dict) else t)] = "van pass"
     drone = run_dir / "plans" / "drone" / "plan.json"
     if drone.exists():
-        for s in json.loads(drone.read_text()).get("sorties", []):
+        for s in read_plan(drone, kind="drone").get("sorties", []):
             for t in s.get("targets", []):
                 out[str(t)] = "drone curtain"
     return out

@@ -37,29 +37,15 @@ def check_size(path: Path, *, max_bytes: int = MAX_INPUT_BYTES) -> int:
 
 
 def check_xml_safe(data: bytes, path: Path, *, what: str = "XML") -> None:
-    """Refuse XML with a DTD, entity declarations or external references; refuse malformed XML.
+    """Refuse XML with a DTD, entity declarations or external references; refuse malformed XML
+    (:func:`ecopatrol.core.safe_xml.parse_xml_safe`: the check itself never expands an entity nor
+    opens a file or URL)."""
+    from ecopatrol.core.safe_xml import parse_xml_safe
 
-    Uses :mod:`defusedxml` (``forbid_dtd``, ``forbid_entities``, ``forbid_external``), so the
-    check itself never expands an entity nor opens a file or URL.
-    """
-    import xml.etree.ElementTree as ET
-
-    from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import fromstring
-
-    name = Path(path).name
-    try:
-        fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        raise FormatError(
-            f"`{name}`: {what} with a DOCTYPE/ENTITY declaration or an external reference is refused "
-            f"({type(exc).__name__}: such files can expand without bound or read local files); "
-            "re-export the file from the device or app") from exc
-    except ET.ParseError as exc:
-        raise FormatError(f"`{name}`: not well-formed {what} ({exc}); the file may be truncated: "
-                          "copy or export it again") from exc
-    except (ValueError, RecursionError) as exc:  # e.g. nesting deeper than the interpreter allows
-        raise FormatError(f"`{name}`: {what} that cannot be parsed safely ({type(exc).__name__}: {exc})") from exc
+    parse_xml_safe(data, file=Path(path).name, what=what,
+                   hostile_why=": such files can expand without bound or read local files",
+                   hostile_fix="; re-export the file from the device or app",
+                   malformed_fix="; the file may be truncated: copy or export it again")
 
 
 def guard_reader(read, path: Path, fmt: str):
