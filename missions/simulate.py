@@ -41,6 +41,7 @@ import pandas as pd
 from ecopatrol.core import settings
 from ecopatrol.core.artefacts.plan import PLAN_SCHEMA, plan_targets, read_plan, validate_plan
 from ecopatrol.core.crs import xy_to_lonlat
+from ecopatrol.core.directions import circular_mean_deg
 from ecopatrol.core.errors import InputError, InputFileNotFoundError, Report
 from ecopatrol.core.weather import Wind, stability_class
 
@@ -432,7 +433,7 @@ def _truth(area, world: wd.World, platforms: list[_Platform], truth_frames, inst
             "stability": stab, "mixing_height_m": world.mixing_height_m,
             "direction_sd_deg": wd._DIR_SD_DEG[stab], "direction_tau_s": wd.WIND_DIR_TAU_S,
             "speed_rel_sd": wd.WIND_SPEED_REL_SD, "speed_tau_s": wd.WIND_SPEED_TAU_S,
-            "observed_mean_from_deg": round(float(_circmean_deg(world.wind_from_deg)), 3),
+            "observed_mean_from_deg": round(circular_mean_deg(world.wind_from_deg), 3),
             "observed_mean_speed_m_s": round(float(world.wind_speed_m_s.mean()), 3),
         },
         "background": {k: round(float(np.mean(v)), 3) for k, v in world.background.items()},
@@ -453,8 +454,3 @@ def _em_lonlat(em: pd.DataFrame, crs):
         return np.zeros(0), np.zeros(0)
     lo, la = xy_to_lonlat(em["x_m"].to_numpy(), em["y_m"].to_numpy(), crs)
     return np.round(np.atleast_1d(lo), 7), np.round(np.atleast_1d(la), 7)
-
-
-def _circmean_deg(d: np.ndarray) -> float:
-    r = np.radians(d)
-    return math.degrees(math.atan2(np.sin(r).mean(), np.cos(r).mean())) % 360.0
