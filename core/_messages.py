@@ -245,4 +245,56 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cli.demo_outputs": {"en": "ecopatrol demo: outputs in {out}", "zh": "ecopatrol 演示：输出目录 {out}"},
     "cli.demo_total": {"en": "total", "zh": "合计"},
     "cli.open": {"en": "open {path}", "zh": "打开 {path}"},
+    # --- monitor, ledger, mapping, archive, inspect: their one-line results ---------------------------
+    "cli.wrote": {"en": "wrote {path}", "zh": "已写入 {path}"},
+    "cli.note": {"en": "note: {text}", "zh": "提示：{text}"},
+    "opt.iso_time": {"en": "{option} {text}: write an ISO 8601 time, e.g. 2026-05-01T08:00Z",
+                     "zh": "{option} {text}：请按 ISO 8601 格式填写时间，例如 2026-05-01T08:00Z"},
+    "opt.to_after_from": {"en": "--to {end} is not after --from {start}",
+                          "zh": "--to {end} 不晚于 --from {start}：结束时间应在开始时间之后"},
+    "opt.not_date": {"en": "{option} {value} is not a date: use YYYY-MM-DD",
+                     "zh": "{option} {value} 不是日期：请按 YYYY-MM-DD 填写"},
+    "cli.ingest_skipped": {"en": "{file}: skipped, {why}", "zh": "{file}：已跳过（{why}）"},
+    "cli.ingest_file": {"en": "{file}: {packets} packets ({new} new, {duplicates} already stored), {records} records, "
+                              "{rejected} rejected ({why}){resumed}",
+                        "zh": "{file}：数据包 {packets} 个（新入库 {new} 个，此前已入库 {duplicates} 个），监测记录 "
+                              "{records} 条，拒收 {rejected} 个（{why}）{resumed}"},
+    "cli.ingest_resumed": {"en": ", resumed after line {line}", "zh": "，从第 {line} 行之后续传"},
+    "cli.schema_version": {"en": "{db}: schema version {version}", "zh": "{db}：数据库结构版本 {version}"},
+    "cli.alarms": {"en": "{n} alarms ({kinds}) from {loggers} data loggers, {enterprises} enterprises → {out}",
+                   "zh": "报警 {n} 条（{kinds}），涉及数采仪 {loggers} 台、企业 {enterprises} 家 → {out}"},
+    "cli.alarms_unknown_loggers": {"en": "{n} data logger(s) not in the monitors file: their alarms have the "
+                                         "enterprise unknown (listed in --json `unknown_mns`)",
+                                   "zh": "{n} 台数采仪不在监测设备清单（monitors 文件）中：其报警的所属企业记为未知"
+                                         "（列于 --json 的 `unknown_mns`）"},
+    "cli.ledger_recorded_before": {"en": "{run}: recorded before ({n} checks, by {by} at {when}): nothing added",
+                                   "zh": "{run}：此前已登记（检查 {n} 条，登记人 {by}，时间 {when}）：未新增记录"},
+    "cli.ledger_recorded": {"en": "{run}: {covered} off-site checks of covered firms, {not_assessable} targeted but "
+                                  "not assessable ({results}){again}",
+                            "zh": "{run}：已覆盖企业的非现场检查 {covered} 条，列为检查对象但无法判定 {not_assessable} "
+                                  "家（{results}）{again}"},
+    "cli.ledger_nothing_added": {"en": "; recorded before: nothing added", "zh": "；此前已登记：未新增记录"},
+    "cli.ledger_registered": {"en": "{n} firms of {area} in the ledger", "zh": "台账中已有 {area} 的企业 {n} 家"},
+    "cli.ledger_imported": {"en": "{n} on-site outcome(s) stored, {duplicates} already in the ledger, {refused} refused",
+                            "zh": "已保存现场检查结果 {n} 条，台账中已有 {duplicates} 条，拒收 {refused} 条"},
+    "cli.ledger_refused": {"en": "  refused: {reason}", "zh": "  拒收：{reason}"},
+    "cli.ledger_proposals": {"en": "{n} proposal(s); nothing changed (proposals only)",
+                             "zh": "调整建议 {n} 条；正面清单未作改动（仅为建议）"},
+    "cli.ledger_registry_written": {"en": "wrote {path}: {n} firms updated from the ledger",
+                                    "zh": "已写入 {path}：按台账更新了 {n} 家企业"},
+    "file.mapping_exists": {"en": "`{file}` exists (an edited mapping?): pass --force to overwrite it, or another --out",
+                            "zh": "`{file}` 已存在（可能是已编辑过的映射文件）：如需覆盖请加 --force，或另给 --out"},
+    "cli.archive_synth": {"en": "{samples} samples in {partitions} partitions ({days} days × {vans} vans at {hz} Hz) → "
+                                "{out}",
+                          "zh": "样本 {samples} 个，分区 {partitions} 个（{days} 天 × {vans} 辆走航车，{hz} Hz）→ {out}"},
+    "cli.archive_processed": {"en": "{samples} samples in {partitions} partitions ({tasks} tasks) → {cells} cells, "
+                                    "{segments} segments, {hotspots} hotspot polygons in {secs} s → {out}",
+                              "zh": "样本 {samples} 个，分区 {partitions} 个（任务 {tasks} 个）→ 网格 {cells} 个，路段 "
+                                    "{segments} 个，热点多边形 {hotspots} 个，用时 {secs} 秒 → {out}"},
+    "cli.inspect_file": {"en": "{file}: {format} ({kind})", "zh": "{file}：格式 {format}（{kind}）"},
+    "cli.inspect_rows": {"en": "  rows: {read} read, {kept} kept, {quarantined} quarantined",
+                         "zh": "  数据行：读取 {read} 行，保留 {kept} 行，隔离 {quarantined} 行"},
+    "cli.inspect_utc": {"en": "  UTC: {start} → {end}  ({source})", "zh": "  时间（UTC）：{start} → {end}（{source}）"},
+    "cli.inspect_bounds": {"en": "  bounds (lon, lat): {bounds}", "zh": "  范围（经度, 纬度）：{bounds}"},
+    "cli.inspect_fields": {"en": "  fields: {fields}", "zh": "  字段：{fields}"},
 }
