@@ -297,4 +297,20 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cli.inspect_utc": {"en": "  UTC: {start} → {end}  ({source})", "zh": "  时间（UTC）：{start} → {end}（{source}）"},
     "cli.inspect_bounds": {"en": "  bounds (lon, lat): {bounds}", "zh": "  范围（经度, 纬度）：{bounds}"},
     "cli.inspect_fields": {"en": "  fields: {fields}", "zh": "  字段：{fields}"},
+    # --- the planners' reasons for leaving a target out (ecopatrol._planopts.reason_text) -------------
+    "plan.deferred_top": {"en": "beyond today's budget of {n} target(s): rank {rank}",
+                          "zh": "超出今日 {n} 个对象的上限：排名第 {rank}"},
+    "plan.deferred_flight": {"en": "beyond today's flight-time budget of {hours} h (battery swaps included): rank {rank}",
+                             "zh": "超出今日 {hours} 小时的飞行时间预算（含换电池）：排名第 {rank}"},
+    "plan.deferred_shift": {"en": "beyond today's {hours} h shift: rank {rank}",
+                            "zh": "超出今日 {hours} 小时的班次：排名第 {rank}"},
+    "plan.deferred_shift_full": {"en": "beyond today's {hours} h shift (the route is full): rank {rank}",
+                                 "zh": "超出今日 {hours} 小时的班次（路线已排满）：排名第 {rank}"},
+    "plan.dropped_no_road": {"en": "no drivable road (connected to the depot) crosses its predicted plume {near}–{far} m "
+                                   "downwind with wind from {deg}°",
+                             "zh": "在风从 {deg}° 吹来时，下风向 {near}–{far} m 处的预测烟羽没有穿过任何（与车库连通的）"
+                                   "可行驶道路"},
+    "plan.preflight_failed": {"en": "the drone plan fails the pre-flight checks and was not written ({n} problem(s)):\n"
+                                    "{problems}",
+                              "zh": "无人机计划未通过飞行前检查，未写入任何文件（{n} 个问题，详细说明为英文）：\n{problems}"},
 }

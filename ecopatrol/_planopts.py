@@ -94,3 +94,30 @@ def budget_line(n_planned: int, n_given: int, n_deferred: int, n_dropped: int) -
     if n_dropped:
         line += msg("cli.budget_dropped", n=n_dropped)
     return line
+
+
+#: The planners' reasons for leaving a target out, as they write them (English, in plan.json), and the
+#: catalogue key that says the same in the run's language: ``(key, pattern with the key's fields)``.
+#: A reason that matches none is shown as written.
+_REASONS = [
+    ("plan.deferred_top", r"beyond today's budget of (?P<n>\d+) target\(s\): rank (?P<rank>\d+)"),
+    ("plan.deferred_flight", r"beyond today's flight-time budget of (?P<hours>[\d.]+) h \(battery swaps included\): "
+                             r"rank (?P<rank>\d+)"),
+    ("plan.deferred_shift", r"beyond today's (?P<hours>[\d.]+) h shift: rank (?P<rank>\d+)"),
+    ("plan.deferred_shift_full", r"beyond today's (?P<hours>[\d.]+) h shift \(the route is full\): rank (?P<rank>\d+)"),
+    ("plan.dropped_no_road", r"no drivable road \(connected to the depot\) crosses its predicted plume "
+                             r"(?P<near>\d+)–(?P<far>\d+) m downwind with wind from (?P<deg>[\d.]+)°"),
+]
+
+
+def reason_text(reason: str) -> str:
+    """A planner's reason (``beyond today's 6 h shift: rank 12``…) in the run's language; as written when unknown."""
+    import re
+
+    from ecopatrol._i18n import msg
+
+    for key, pattern in _REASONS:
+        m = re.fullmatch(pattern, reason)
+        if m:
+            return msg(key, **m.groupdict())
+    return reason
