@@ -313,4 +313,43 @@ MESSAGES: dict[str, dict[str, str]] = {
     "plan.preflight_failed": {"en": "the drone plan fails the pre-flight checks and was not written ({n} problem(s)):\n"
                                     "{problems}",
                               "zh": "无人机计划未通过飞行前检查，未写入任何文件（{n} 个问题，详细说明为英文）：\n{problems}"},
+    # --- the demo's stage notes (ecopatrol.pipeline; the CLI shows them in the run's language) --------
+    "demo.area": {"en": "area/ — {enterprises} enterprises ({positive} positive list), {sources} sources, {zones} zones; "
+                        "checks passed",
+                  "zh": "area/ — 企业 {enterprises} 家（正面清单 {positive} 家），排放源 {sources} 个，禁飞/限飞区 {zones} "
+                        "个；检查通过"},
+    "demo.targets0_previous": {"en": "today's targets from the previous ranking: {drone} for the drone, {van} for the van",
+                               "zh": "今日检查对象取自上一轮排序：无人机 {drone} 个，走航车 {van} 个"},
+    "demo.targets0_first": {"en": "first-day targets from registry risk: {drone} for the drone, {van} for the van",
+                            "zh": "首日检查对象按登记风险选取：无人机 {drone} 个，走航车 {van} 个"},
+    "demo.drone": {"en": "plans/drone/ — {sorties} sortie(s), {km} km, {minutes} min",
+                   "zh": "plans/drone/ — {sorties} 个架次，{km} km，{minutes} 分钟"},
+    "demo.van": {"en": "plans/van/ — {km} km, {hours} h, {covered} targets covered, {dropped} dropped",
+                 "zh": "plans/van/ — {km} km，{hours} 小时，覆盖对象 {covered} 个，未纳入 {dropped} 个"},
+    "demo.simulate": {"en": "field/ — {n} raw files in real formats, {emitters} hidden emitters (truth.json)",
+                      "zh": "field/ — 真实格式的原始文件 {n} 个，隐藏的排放源 {emitters} 个（真值见 truth.json）"},
+    "demo.georef": {"en": "samples/ — {n} samples kept, {q} rows quarantined",
+                    "zh": "samples/ — 保留样本 {n} 个，隔离 {q} 行"},
+    "demo.evidence": {"en": "evidence/ — {events} events, {confirmed_events} confirmed, {hotspots} hotspots, {segments} "
+                            "road segments, {sources_with_rate} sources with a rate, {curtains} curtains, "
+                            "{curtains_credited} credited to a firm ({files} files)",
+                      "zh": "evidence/ — 烟羽事件 {events} 个（已确认 {confirmed_events} 个），热点 {hotspots} 个，路段 "
+                            "{segments} 个，有排放速率的源 {sources_with_rate} 个，垂直剖面 {curtains} 个（已归于企业 "
+                            "{curtains_credited} 个），共 {files} 个文件"},
+    "demo.targets": {"en": "targets.csv — {n} ranked; top: {top}", "zh": "targets.csv — 已排序 {n} 个；前三名：{top}"},
+    "demo.ledger": {"en": "ledger {db} — {covered} off-site checks of covered firms ({results}){again}",
+                    "zh": "台账 {db} — 已覆盖企业的非现场检查 {covered} 条（{results}）{again}"},
+    "demo.ledger_again": {"en": " (this run was recorded before: nothing added)", "zh": "（本次运行此前已登记：未新增记录）"},
+    "demo.next": {"en": "{van}; {drone} (the loop closes)", "zh": "{van}；{drone}（闭环完成）"},
+    "demo.next_van": {"en": "plans/next/van/ — a route over {covered} of the top targets (budget {budget}, {deferred} "
+                            "left for another day)",
+                      "zh": "plans/next/van/ — 覆盖排名靠前的 {covered} 个对象的路线（上限 {budget} 个，{deferred} 个"
+                            "留待他日）"},
+    "demo.next_drone": {"en": "plans/next/drone/ — curtains over the {n} highest-ranked targets a sortie can reach "
+                              "(budget {budget})",
+                        "zh": "plans/next/drone/ — 对架次可达的排名最高的 {n} 个对象做垂直剖面（上限 {budget} 个）"},
+    "demo.next_no_drone": {"en": "no drone sortie for tomorrow: {error}", "zh": "明天没有可飞的无人机架次：{error}"},
+    "demo.map": {"en": "map.html — {mb} MB, works offline (roads drawn from area/roads.osm)",
+                 "zh": "map.html — {mb} MB，可离线使用（道路取自 area/roads.osm）"},
+    "demo.report": {"en": "report.html — {mb} MB", "zh": "report.html — {mb} MB"},
 }
