@@ -308,8 +308,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                                  "zh": "超出今日 {hours} 小时的班次（路线已排满）：排名第 {rank}"},
     "plan.dropped_no_road": {"en": "no drivable road (connected to the depot) crosses its predicted plume {near}–{far} m "
                                    "downwind with wind from {deg}°",
-                             "zh": "在风从 {deg}° 吹来时，下风向 {near}–{far} m 处的预测烟羽没有穿过任何（与车库连通的）"
-                                   "可行驶道路"},
+                             "zh": "没有与车库连通的可行驶道路穿过其下风向 {near}–{far} m 处的预测烟羽（风从 {deg}° "
+                                   "吹来）"},
     "plan.preflight_failed": {"en": "the drone plan fails the pre-flight checks and was not written ({n} problem(s)):\n"
                                     "{problems}",
                               "zh": "无人机计划未通过飞行前检查，未写入任何文件（{n} 个问题，详细说明为英文）：\n{problems}"},
