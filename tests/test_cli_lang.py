@@ -356,11 +356,11 @@ def test_the_planners_reasons_in_both_languages(tmp_path, capsys):
     code, out, _ = run(capsys, "plan", "van", "--area", "jimo", "--targets", ids, "--top", "1", "--out",
                        str(tmp_path / "v"), "--lang", "zh")
     assert code == 0 and "留待他日" in out
-    reasons = []
-    for kind in ("d", "v"):
-        doc = json.loads((tmp_path / kind / "plan.json").read_text(encoding="utf-8"))
-        routes = doc.get("routes") or [doc]
-        reasons += [d["reason"] for r in routes for d in r.get("targets_deferred", []) + r.get("targets_dropped", [])]
+    drone = json.loads((tmp_path / "d" / "plan.json").read_text(encoding="utf-8"))
+    van = json.loads((tmp_path / "v" / "plan.json").read_text(encoding="utf-8"))["routes"]
+    reasons = [d["reason"] for d in drone["targets_deferred"] + drone["targets_dropped"]]
+    reasons += [d["reason"] for r in van for d in r["targets_deferred"]]
+    reasons += [why for r in van for why in r["drop_reasons"].values()]
     reasons += ["beyond today's flight-time budget of 1.5 h (battery swaps included): rank 4",
                 "beyond today's 6 h shift: rank 9", "beyond today's 6 h shift (the route is full): rank 10"]
     assert len(reasons) >= 6
