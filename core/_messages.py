@@ -352,4 +352,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "demo.map": {"en": "map.html — {mb} MB, works offline (roads drawn from area/roads.osm)",
                  "zh": "map.html — {mb} MB，可离线使用（道路取自 area/roads.osm）"},
     "demo.report": {"en": "report.html — {mb} MB", "zh": "report.html — {mb} MB"},
+    # --- `monitor stats` (ecopatrol.processing.monitor.stats.describe) ------------------------------
+    "stats.database": {"en": "{database} (schema {version})", "zh": "{database}（数据库结构版本 {version}）"},
+    "stats.packets": {"en": "packets accepted: {accepted} ({stored} stored, {duplicates} duplicates)",
+                      "zh": "已接收数据包：{accepted} 个（入库 {stored} 个，重复 {duplicates} 个）"},
+    "stats.records": {"en": "records: {n}", "zh": "监测记录：{n} 条"},
+    "stats.stations": {"en": "stations: {n}", "zh": "监测点（MN）：{n} 个"},
+    "stats.rejected": {"en": "rejected packets: {n} ({reasons})", "zh": "拒收数据包：{n} 个（{reasons}）"},
+    "stats.by_cn": {"en": "by CN: {top}", "zh": "按命令编码（CN）：{top}"},
+    "stats.received": {"en": "received: {first} … {last}", "zh": "接收时间：{first} … {last}"},
+    "stats.files": {"en": "files ingested: {n}{incomplete}", "zh": "已导入文件：{n} 个{incomplete}"},
+    "stats.files_incomplete": {"en": " ({n} incomplete)", "zh": "（其中 {n} 个未完成）"},
 }

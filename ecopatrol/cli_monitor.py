@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ._i18n import msg
+from ._i18n import lang, msg
 
 monitor_app = typer.Typer(help="HJ 212 online monitoring: the receiver, file ingest and the database.",
                           no_args_is_help=True, rich_markup_mode=None)
@@ -101,7 +101,7 @@ def stats_cmd(
     if as_json:
         echo_json(s)
     else:
-        typer.echo(describe(s))
+        typer.echo(describe(s, lang=lang()))
 
 
 @monitor_app.command("migrate")

@@ -293,10 +293,14 @@ def test_monitor_ingest_migrate_and_alarm_options_in_both_languages(tmp_path, ca
     log.write_bytes(encode(make_packet(st="31", cn="2051", mn="S1", data_time=datetime(2024, 1, 22, 9, 1, tzinfo=UTC),
                                        values={"a21026": {"Avg": 1.5, "Flag": "N"}})) + b"##0010notaframe\r\n")
     expect = {"zh": ("log.h212：数据包 1 个（新入库 1 个，此前已入库 0 个），监测记录 1 条，拒收 1 个（length_mismatch 1）",
-                     "log.h212：已跳过（already ingested", "：数据库结构版本 0002"),
+                     "log.h212：已跳过（already ingested", "：数据库结构版本 0002",
+                     ["已接收数据包：1 个（入库 1 个，重复 0 个）", "监测记录：1 条", "监测点（MN）：1 个",
+                      "拒收数据包：1 个（length_mismatch 1）"]),
               "en": ("log.h212: 1 packets (1 new, 0 already stored), 1 records, 1 rejected (length_mismatch 1)",
-                     "log.h212: skipped, already ingested", ": schema version 0002")}
-    for lang, (first, again, schema) in expect.items():
+                     "log.h212: skipped, already ingested", ": schema version 0002",
+                     ["packets accepted: 1 (1 stored, 0 duplicates)", "records: 1", "stations: 1",
+                      "rejected packets: 1 (length_mismatch 1)"])}
+    for lang, (first, again, schema, stats) in expect.items():
         db = f"sqlite:///{tmp_path / lang}.db"
         code, out, _ = run(capsys, "monitor", "ingest", str(log), "--db", db, "--lang", lang)
         assert code == 0 and out.strip() == first
@@ -304,6 +308,8 @@ def test_monitor_ingest_migrate_and_alarm_options_in_both_languages(tmp_path, ca
         assert code == 0 and out.startswith(again)
         code, out, _ = run(capsys, "monitor", "migrate", "--db", db, "--lang", lang)
         assert code == 0 and out.strip() == db + schema
+        code, out, _ = run(capsys, "monitor", "stats", "--db", db, "--lang", lang)
+        assert code == 0 and out.splitlines()[1:5] == stats
     code, _, err = run(capsys, "monitor", "alarms", "--from", "soon", "--lang", "zh")
     assert code == 1 and err == "错误：--from 'soon'：请按 ISO 8601 格式填写时间，例如 2026-05-01T08:00Z"
     code, _, err = run(capsys, "monitor", "alarms", "--from", "2026-05-02", "--to", "2026-05-01", "--lang", "zh")
@@ -399,3 +405,13 @@ def test_the_demo_stage_notes_in_both_languages():
                           "（闭环完成）")
     assert en[2].endswith("(budget 8, 40 left for another day); plans/next/drone/ — curtains over the 3 highest-ranked "
                           "targets a sortie can reach (budget 3) (the loop closes)")
+
+
+def test_archive_synth_in_both_languages(tmp_path, capsys):
+    for lang, line in (("zh", "样本 {n} 个，分区 1 个（1 天 × 1 辆走航车，1 Hz）→ {out}"),
+                       ("en", "{n} samples in 1 partitions (1 days × 1 vans at 1 Hz) → {out}")):
+        out = tmp_path / lang
+        code, stdout, _ = run(capsys, "archive", "synth", "--out", str(out), "--days", "1", "--vans", "1", "--hours",
+                              "0.02", "--lang", lang)
+        n = re.search(r"\d+", stdout).group()
+        assert code == 0 and int(n) > 10 and stdout.strip() == line.format(n=n, out=out)
