@@ -45,8 +45,7 @@ def parse_when(text: str | None, area) -> datetime | None:
     try:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(f"area.toml [defaults] timezone {tz_name!r} is not an IANA time zone "
-                         "(e.g. Asia/Shanghai, Europe/Berlin)") from None
+        raise InputError.keyed("area.timezone", tz=repr(tz_name)) from None
     for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"):
         try:
             return datetime.strptime(str(text).strip(), fmt).replace(tzinfo=tz)

@@ -21,7 +21,7 @@ def _seconds_or_auto(value: str, name: str) -> float | str:
     try:
         return float(value)
     except ValueError as exc:
-        raise typer.BadParameter(f"{name} must be 'auto' or a number of seconds, got {value!r}") from exc
+        raise typer.BadParameter(msg("opt.seconds_or_auto", option=name, value=repr(value))) from exc
 
 
 def georef_cmd(

@@ -318,7 +318,7 @@ def _georeference_field(field_dir: Path, area, georeference):
     if not results:
         from .core.errors import InputError
 
-        raise InputError(f"`{field_dir}` holds no track + analyser pairs (`<name>.tlog|.gpx` + `<name>_voc.csv`)")
+        raise InputError.keyed("field.no_pairs", folder=field_dir)
     if len(results) == 1:
         return results[0]
     import geopandas as gpd
