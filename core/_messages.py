@@ -375,4 +375,15 @@ MESSAGES: dict[str, dict[str, str]] = {
                                     "排序，或去掉 --alarms"},
     "field.no_pairs": {"en": "`{folder}` holds no track + analyser pairs (`<name>.tlog|.gpx` + `<name>_voc.csv`)",
                        "zh": "`{folder}` 中没有成对的轨迹与分析仪文件（`<名称>.tlog|.gpx` + `<名称>_voc.csv`）"},
+    "plan.dropped_range": {"en": "its pattern reaches {dist} m from the nearest launch site, beyond the {range} m range "
+                                 "from the pilot",
+                           "zh": "其航线距最近的起降点 {dist} m，超出距飞手 {range} m 的范围"},
+    "plan.dropped_battery": {"en": "its {pattern} alone needs {need} of a battery, more than the usable {usable}: reduce "
+                                   "repeats or use a larger aircraft",
+                             "zh": "仅其 {pattern} 航线就需要一块电池 {need} 的电量，超过可用的 {usable}：请减少重复次数"
+                                   "或换用更大的机型"},
+    "plan.warn_dropped": {"en": "target {target} dropped: {reason}", "zh": "未纳入对象 {target}：{reason}"},
+    "plan.warn_approval": {"en": "enterprise {id} ({name}) is in {airspace} airspace: an approval is needed before "
+                                 "flying",
+                           "zh": "企业 {id}（{name}）位于 {airspace} 空域：飞行前须获得审批"},
 }

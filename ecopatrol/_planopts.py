@@ -106,6 +106,10 @@ _REASONS = [
     ("plan.deferred_shift_full", r"beyond today's (?P<hours>[\d.]+) h shift \(the route is full\): rank (?P<rank>\d+)"),
     ("plan.dropped_no_road", r"no drivable road \(connected to the depot\) crosses its predicted plume "
                              r"(?P<near>\d+)–(?P<far>\d+) m downwind with wind from (?P<deg>[\d.]+)°"),
+    ("plan.dropped_range", r"its pattern reaches (?P<dist>\d+) m from the nearest launch site, beyond the "
+                           r"(?P<range>\d+) m range from the pilot"),
+    ("plan.dropped_battery", r"its (?P<pattern>\w+) alone needs (?P<need>\d+%) of a battery, more than the usable "
+                             r"(?P<usable>\d+%): reduce repeats or use a larger aircraft"),
 ]
 
 
@@ -120,3 +124,19 @@ def reason_text(reason: str) -> str:
         if m:
             return msg(key, **m.groupdict())
     return reason
+
+
+def warning_text(text: str) -> str:
+    """A planner's warning (a target dropped, an approval needed) in the run's language; as written when unknown."""
+    import re
+
+    from ecopatrol._i18n import msg
+
+    m = re.fullmatch(r"target (?P<target>\S+) dropped: (?P<reason>.+)", text)
+    if m:
+        return msg("plan.warn_dropped", target=m["target"], reason=reason_text(m["reason"]))
+    m = re.fullmatch(r"enterprise (?P<id>\S+) \((?P<name>.+)\) is in (?P<airspace>[\w-]+) airspace: an approval is "
+                     r"needed before flying", text)
+    if m:
+        return msg("plan.warn_approval", **m.groupdict())
+    return text

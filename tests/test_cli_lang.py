@@ -352,7 +352,7 @@ def test_mapping_init_in_both_languages(tmp_path, capsys):
 def test_the_planners_reasons_in_both_languages(tmp_path, capsys):
     """Every reason the planners wrote is shown in Chinese, and in English exactly as written in plan.json."""
     from ecopatrol import _i18n
-    from ecopatrol._planopts import reason_text
+    from ecopatrol._planopts import reason_text, warning_text
     from ecopatrol.core.area import load_area
 
     ids = ",".join(load_area("jimo").enterprises["enterprise_id"].iloc[:3])
@@ -368,8 +368,11 @@ def test_the_planners_reasons_in_both_languages(tmp_path, capsys):
     reasons += [d["reason"] for r in van for d in r["targets_deferred"]]
     reasons += [why for r in van for why in r["drop_reasons"].values()]
     reasons += ["beyond today's flight-time budget of 1.5 h (battery swaps included): rank 4",
-                "beyond today's 6 h shift: rank 9", "beyond today's 6 h shift (the route is full): rank 10"]
-    assert len(reasons) >= 6
+                "beyond today's 6 h shift: rank 9", "beyond today's 6 h shift (the route is full): rank 10",
+                "its pattern reaches 2412 m from the nearest launch site, beyond the 2000 m range from the pilot",
+                "its curtain alone needs 91% of a battery, more than the usable 75%: reduce repeats or use a larger "
+                "aircraft"]
+    assert len(reasons) >= 8
     try:
         for r in reasons:
             _i18n.set_lang("zh")
@@ -380,6 +383,17 @@ def test_the_planners_reasons_in_both_languages(tmp_path, capsys):
     finally:
         _i18n.set_lang("en")
     assert reason_text("something new") == "something new"  # an unknown reason: shown as written
+    warnings = {"target A1 dropped: " + reasons[-1]: "未纳入对象 A1：仅其 curtain 航线就需要一块电池 91% 的电量",
+                "enterprise A2 (青岛乙化工有限公司) is in controlled airspace: an approval is needed before flying":
+                    "企业 A2（青岛乙化工有限公司）位于 controlled 空域：飞行前须获得审批"}
+    try:
+        for text, zh in warnings.items():
+            _i18n.set_lang("zh")
+            assert warning_text(text).startswith(zh)
+            _i18n.set_lang("en")
+            assert warning_text(text) == text
+    finally:
+        _i18n.set_lang("en")
 
 
 def test_the_demo_stage_notes_in_both_languages():
