@@ -4,7 +4,9 @@ Key → ``{"en": …, "zh": …}`` with the same named fields in both (checked b
 The report's and the map's messages are the other part (:data:`ecopatrol.maps.i18n.CATALOGUE`);
 no key is in both. Keys: ``err.*``/``file.*``/``area.*``/``col.*``/``opt.*``/``dep.*`` errors,
 ``fix.*`` the "what to do" ending of an error, ``where.*`` the location of a problem, ``cli.*``
-the lines a command prints.
+the lines a command prints, ``stats.*`` those of ``monitor stats``, ``plan.*`` the planners'
+reasons and warnings as the CLI shows them (:func:`ecopatrol._planopts.reason_text`), ``demo.*``
+the notes of the demo's stages.
 """
 
 MESSAGES: dict[str, dict[str, str]] = {
