@@ -4,7 +4,9 @@ Key → ``{"en": …, "zh": …}`` with the same named fields in both (checked b
 The report's and the map's messages are the other part (:data:`ecopatrol.maps.i18n.CATALOGUE`);
 no key is in both. Keys: ``err.*``/``file.*``/``area.*``/``col.*``/``opt.*``/``dep.*`` errors,
 ``fix.*`` the "what to do" ending of an error, ``where.*`` the location of a problem, ``cli.*``
-the lines a command prints.
+the lines a command prints, ``stats.*`` those of ``monitor stats``, ``plan.*`` the planners'
+reasons and warnings as the CLI shows them (:func:`ecopatrol._planopts.reason_text`), ``demo.*``
+the notes of the demo's stages.
 """
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -245,4 +247,145 @@ MESSAGES: dict[str, dict[str, str]] = {
     "cli.demo_outputs": {"en": "ecopatrol demo: outputs in {out}", "zh": "ecopatrol 演示：输出目录 {out}"},
     "cli.demo_total": {"en": "total", "zh": "合计"},
     "cli.open": {"en": "open {path}", "zh": "打开 {path}"},
+    # --- monitor, ledger, mapping, archive, inspect: their one-line results ---------------------------
+    "cli.wrote": {"en": "wrote {path}", "zh": "已写入 {path}"},
+    "cli.note": {"en": "note: {text}", "zh": "提示：{text}"},
+    "opt.iso_time": {"en": "{option} {text}: write an ISO 8601 time, e.g. 2026-05-01T08:00Z",
+                     "zh": "{option} {text}：请按 ISO 8601 格式填写时间，例如 2026-05-01T08:00Z"},
+    "opt.to_after_from": {"en": "--to {end} is not after --from {start}",
+                          "zh": "--to {end} 不晚于 --from {start}：结束时间应在开始时间之后"},
+    "opt.not_date": {"en": "{option} {value} is not a date: use YYYY-MM-DD",
+                     "zh": "{option} {value} 不是日期：请按 YYYY-MM-DD 填写"},
+    "cli.ingest_skipped": {"en": "{file}: skipped, {why}", "zh": "{file}：已跳过（{why}）"},
+    "cli.ingest_file": {"en": "{file}: {packets} packets ({new} new, {duplicates} already stored), {records} records, "
+                              "{rejected} rejected ({why}){resumed}",
+                        "zh": "{file}：数据包 {packets} 个（新入库 {new} 个，此前已入库 {duplicates} 个），监测记录 "
+                              "{records} 条，拒收 {rejected} 个（{why}）{resumed}"},
+    "cli.ingest_resumed": {"en": ", resumed after line {line}", "zh": "，从第 {line} 行之后续传"},
+    "cli.schema_version": {"en": "{db}: schema version {version}", "zh": "{db}：数据库结构版本 {version}"},
+    "cli.alarms": {"en": "{n} alarms ({kinds}) from {loggers} data loggers, {enterprises} enterprises → {out}",
+                   "zh": "报警 {n} 条（{kinds}），涉及数采仪 {loggers} 台、企业 {enterprises} 家 → {out}"},
+    "cli.alarms_unknown_loggers": {"en": "{n} data logger(s) not in the monitors file: their alarms have the "
+                                         "enterprise unknown (listed in --json `unknown_mns`)",
+                                   "zh": "{n} 台数采仪不在监测设备清单（monitors 文件）中：其报警的所属企业记为未知"
+                                         "（列于 --json 的 `unknown_mns`）"},
+    "cli.ledger_recorded_before": {"en": "{run}: recorded before ({n} checks, by {by} at {when}): nothing added",
+                                   "zh": "{run}：此前已登记（检查 {n} 条，登记人 {by}，时间 {when}）：未新增记录"},
+    "cli.ledger_recorded": {"en": "{run}: {covered} off-site checks of covered firms, {not_assessable} targeted but "
+                                  "not assessable ({results}){again}",
+                            "zh": "{run}：已覆盖企业的非现场检查 {covered} 条，列为检查对象但无法判定 {not_assessable} "
+                                  "家（{results}）{again}"},
+    "cli.ledger_nothing_added": {"en": "; recorded before: nothing added", "zh": "；此前已登记：未新增记录"},
+    "cli.ledger_registered": {"en": "{n} firms of {area} in the ledger", "zh": "台账中已有 {area} 的企业 {n} 家"},
+    "cli.ledger_imported": {"en": "{n} on-site outcome(s) stored, {duplicates} already in the ledger, {refused} refused",
+                            "zh": "已保存现场检查结果 {n} 条，台账中已有 {duplicates} 条，拒收 {refused} 条"},
+    "cli.ledger_refused": {"en": "  refused: {reason}", "zh": "  拒收：{reason}"},
+    "cli.ledger_proposals": {"en": "{n} proposal(s); nothing changed (proposals only)",
+                             "zh": "调整建议 {n} 条；正面清单未作改动（仅为建议）"},
+    "cli.ledger_registry_written": {"en": "wrote {path}: {n} firms updated from the ledger",
+                                    "zh": "已写入 {path}：按台账更新了 {n} 家企业"},
+    "file.mapping_exists": {"en": "`{file}` exists (an edited mapping?): pass --force to overwrite it, or another --out",
+                            "zh": "`{file}` 已存在（可能是已编辑过的映射文件）：如需覆盖请加 --force，或另给 --out"},
+    "cli.archive_synth": {"en": "{samples} samples in {partitions} partitions ({days} days × {vans} vans at {hz} Hz) → "
+                                "{out}",
+                          "zh": "样本 {samples} 个，分区 {partitions} 个（{days} 天 × {vans} 辆走航车，{hz} Hz）→ {out}"},
+    "cli.archive_processed": {"en": "{samples} samples in {partitions} partitions ({tasks} tasks) → {cells} cells, "
+                                    "{segments} segments, {hotspots} hotspot polygons in {secs} s → {out}",
+                              "zh": "样本 {samples} 个，分区 {partitions} 个（任务 {tasks} 个）→ 网格 {cells} 个，路段 "
+                                    "{segments} 个，热点多边形 {hotspots} 个，用时 {secs} 秒 → {out}"},
+    "cli.inspect_file": {"en": "{file}: {format} ({kind})", "zh": "{file}：格式 {format}（{kind}）"},
+    "cli.inspect_rows": {"en": "  rows: {read} read, {kept} kept, {quarantined} quarantined",
+                         "zh": "  数据行：读取 {read} 行，保留 {kept} 行，隔离 {quarantined} 行"},
+    "cli.inspect_utc": {"en": "  UTC: {start} → {end}  ({source})", "zh": "  时间（UTC）：{start} → {end}（{source}）"},
+    "cli.inspect_bounds": {"en": "  bounds (lon, lat): {bounds}", "zh": "  范围（经度, 纬度）：{bounds}"},
+    "cli.inspect_fields": {"en": "  fields: {fields}", "zh": "  字段：{fields}"},
+    # --- the planners' reasons for leaving a target out (ecopatrol._planopts.reason_text) -------------
+    "plan.deferred_top": {"en": "beyond today's budget of {n} target(s): rank {rank}",
+                          "zh": "超出今日 {n} 个对象的上限：排名第 {rank}"},
+    "plan.deferred_flight": {"en": "beyond today's flight-time budget of {hours} h (battery swaps included): rank {rank}",
+                             "zh": "超出今日 {hours} 小时的飞行时间预算（含换电池）：排名第 {rank}"},
+    "plan.deferred_shift": {"en": "beyond today's {hours} h shift: rank {rank}",
+                            "zh": "超出今日 {hours} 小时的班次：排名第 {rank}"},
+    "plan.deferred_shift_full": {"en": "beyond today's {hours} h shift (the route is full): rank {rank}",
+                                 "zh": "超出今日 {hours} 小时的班次（路线已排满）：排名第 {rank}"},
+    "plan.dropped_no_road": {"en": "no drivable road (connected to the depot) crosses its predicted plume {near}–{far} m "
+                                   "downwind with wind from {deg}°",
+                             "zh": "没有与车库连通的可行驶道路穿过其下风向 {near}–{far} m 处的预测烟羽（风从 {deg}° "
+                                   "吹来）"},
+    "plan.preflight_failed": {"en": "the drone plan fails the pre-flight checks and was not written ({n} problem(s)):\n"
+                                    "{problems}",
+                              "zh": "无人机计划未通过飞行前检查，未写入任何文件（{n} 个问题，详细说明为英文）：\n{problems}"},
+    # --- the demo's stage notes (ecopatrol.pipeline; the CLI shows them in the run's language) --------
+    "demo.area": {"en": "area/ — {enterprises} enterprises ({positive} positive list), {sources} sources, {zones} zones; "
+                        "checks passed",
+                  "zh": "area/ — 企业 {enterprises} 家（正面清单 {positive} 家），排放源 {sources} 个，禁飞/限飞区 {zones} "
+                        "个；检查通过"},
+    "demo.targets0_previous": {"en": "today's targets from the previous ranking: {drone} for the drone, {van} for the van",
+                               "zh": "今日检查对象取自上一轮排序：无人机 {drone} 个，走航车 {van} 个"},
+    "demo.targets0_first": {"en": "first-day targets from registry risk: {drone} for the drone, {van} for the van",
+                            "zh": "首日检查对象按登记风险选取：无人机 {drone} 个，走航车 {van} 个"},
+    "demo.drone": {"en": "plans/drone/ — {sorties} sortie(s), {km} km, {minutes} min",
+                   "zh": "plans/drone/ — {sorties} 个架次，{km} km，{minutes} 分钟"},
+    "demo.van": {"en": "plans/van/ — {km} km, {hours} h, {covered} targets covered, {dropped} dropped",
+                 "zh": "plans/van/ — {km} km，{hours} 小时，覆盖对象 {covered} 个，未纳入 {dropped} 个"},
+    "demo.simulate": {"en": "field/ — {n} raw files in real formats, {emitters} hidden emitters (truth.json)",
+                      "zh": "field/ — 真实格式的原始文件 {n} 个，隐藏的排放源 {emitters} 个（真值见 truth.json）"},
+    "demo.georef": {"en": "samples/ — {n} samples kept, {q} rows quarantined",
+                    "zh": "samples/ — 保留样本 {n} 个，隔离 {q} 行"},
+    "demo.evidence": {"en": "evidence/ — {events} events, {confirmed_events} confirmed, {hotspots} hotspots, {segments} "
+                            "road segments, {sources_with_rate} sources with a rate, {curtains} curtains, "
+                            "{curtains_credited} credited to a firm ({files} files)",
+                      "zh": "evidence/ — 烟羽事件 {events} 个（已确认 {confirmed_events} 个），热点 {hotspots} 个，路段 "
+                            "{segments} 个，有排放速率的源 {sources_with_rate} 个，垂直剖面 {curtains} 个（已归于企业 "
+                            "{curtains_credited} 个），共 {files} 个文件"},
+    "demo.targets": {"en": "targets.csv — {n} ranked; top: {top}", "zh": "targets.csv — 已排序 {n} 个；前三名：{top}"},
+    "demo.ledger": {"en": "ledger {db} — {covered} off-site checks of covered firms ({results}){again}",
+                    "zh": "台账 {db} — 已覆盖企业的非现场检查 {covered} 条（{results}）{again}"},
+    "demo.ledger_again": {"en": " (this run was recorded before: nothing added)", "zh": "（本次运行此前已登记：未新增记录）"},
+    "demo.next": {"en": "{van}; {drone} (the loop closes)", "zh": "{van}；{drone}（闭环完成）"},
+    "demo.next_van": {"en": "plans/next/van/ — a route over {covered} of the top targets (budget {budget}, {deferred} "
+                            "left for another day)",
+                      "zh": "plans/next/van/ — 覆盖排名靠前的 {covered} 个对象的路线（上限 {budget} 个，{deferred} 个"
+                            "留待他日）"},
+    "demo.next_drone": {"en": "plans/next/drone/ — curtains over the {n} highest-ranked targets a sortie can reach "
+                              "(budget {budget})",
+                        "zh": "plans/next/drone/ — 对架次可达的排名最高的 {n} 个对象做垂直剖面（上限 {budget} 个）"},
+    "demo.next_no_drone": {"en": "no drone sortie for tomorrow: {error}", "zh": "明天没有可飞的无人机架次：{error}"},
+    "demo.map": {"en": "map.html — {mb} MB, works offline (roads drawn from area/roads.osm)",
+                 "zh": "map.html — {mb} MB，可离线使用（道路取自 area/roads.osm）"},
+    "demo.report": {"en": "report.html — {mb} MB", "zh": "report.html — {mb} MB"},
+    # --- `monitor stats` (ecopatrol.processing.monitor.stats.describe) ------------------------------
+    "stats.database": {"en": "{database} (schema {version})", "zh": "{database}（数据库结构版本 {version}）"},
+    "stats.packets": {"en": "packets accepted: {accepted} ({stored} stored, {duplicates} duplicates)",
+                      "zh": "已接收数据包：{accepted} 个（入库 {stored} 个，重复 {duplicates} 个）"},
+    "stats.records": {"en": "records: {n}", "zh": "监测记录：{n} 条"},
+    "stats.stations": {"en": "stations: {n}", "zh": "监测点（MN）：{n} 个"},
+    "stats.rejected": {"en": "rejected packets: {n} ({reasons})", "zh": "拒收数据包：{n} 个（{reasons}）"},
+    "stats.by_cn": {"en": "by CN: {top}", "zh": "按命令编码（CN）：{top}"},
+    "stats.received": {"en": "received: {first} … {last}", "zh": "接收时间：{first} … {last}"},
+    "stats.files": {"en": "files ingested: {n}{incomplete}", "zh": "已导入文件：{n} 个{incomplete}"},
+    "stats.files_incomplete": {"en": " ({n} incomplete)", "zh": "（其中 {n} 个未完成）"},
+    # --- more option and input errors ---------------------------------------------------------------
+    "area.timezone": {"en": "area.toml [defaults] timezone {tz} is not an IANA time zone (e.g. Asia/Shanghai, "
+                            "Europe/Berlin)",
+                      "zh": "area.toml 中 [defaults] 的时区 {tz} 不是 IANA 时区名（例如 Asia/Shanghai、Europe/Berlin）"},
+    "opt.seconds_or_auto": {"en": "{option} must be 'auto' or a number of seconds, got {value}",
+                            "zh": "{option} 应为 'auto' 或秒数，实际为 {value}"},
+    "opt.alarms_one_folder": {"en": "--alarms takes one evidence folder: alarms are not yet combined over several "
+                                    "survey days; rank the day the alarms belong to, or leave out --alarms",
+                              "zh": "--alarms 只能配合一个证据目录使用：尚不支持跨多个监测日合并报警；请对报警所属的那一天"
+                                    "排序，或去掉 --alarms"},
+    "field.no_pairs": {"en": "`{folder}` holds no track + analyser pairs (`<name>.tlog|.gpx` + `<name>_voc.csv`)",
+                       "zh": "`{folder}` 中没有成对的轨迹与分析仪文件（`<名称>.tlog|.gpx` + `<名称>_voc.csv`）"},
+    "plan.dropped_range": {"en": "its pattern reaches {dist} m from the nearest launch site, beyond the {range} m range "
+                                 "from the pilot",
+                           "zh": "其航线距最近的起降点 {dist} m，超出距飞手 {range} m 的范围"},
+    "plan.dropped_battery": {"en": "its {pattern} alone needs {need} of a battery, more than the usable {usable}: reduce "
+                                   "repeats or use a larger aircraft",
+                             "zh": "仅其 {pattern} 航线就需要一块电池 {need} 的电量，超过可用的 {usable}：请减少重复次数"
+                                   "或换用更大的机型"},
+    "plan.warn_dropped": {"en": "target {target} dropped: {reason}", "zh": "未纳入对象 {target}：{reason}"},
+    "plan.warn_approval": {"en": "enterprise {id} ({name}) is in {airspace} airspace: an approval is needed before "
+                                 "flying",
+                           "zh": "企业 {id}（{name}）位于 {airspace} 空域：飞行前须获得审批"},
 }

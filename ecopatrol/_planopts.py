@@ -45,8 +45,7 @@ def parse_when(text: str | None, area) -> datetime | None:
     try:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InputError(f"area.toml [defaults] timezone {tz_name!r} is not an IANA time zone "
-                         "(e.g. Asia/Shanghai, Europe/Berlin)") from None
+        raise InputError.keyed("area.timezone", tz=repr(tz_name)) from None
     for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"):
         try:
             return datetime.strptime(str(text).strip(), fmt).replace(tzinfo=tz)
@@ -94,3 +93,50 @@ def budget_line(n_planned: int, n_given: int, n_deferred: int, n_dropped: int) -
     if n_dropped:
         line += msg("cli.budget_dropped", n=n_dropped)
     return line
+
+
+#: The planners' reasons for leaving a target out, as they write them (English, in plan.json), and the
+#: catalogue key that says the same in the run's language: ``(key, pattern with the key's fields)``.
+#: A reason that matches none is shown as written.
+_REASONS = [
+    ("plan.deferred_top", r"beyond today's budget of (?P<n>\d+) target\(s\): rank (?P<rank>\d+)"),
+    ("plan.deferred_flight", r"beyond today's flight-time budget of (?P<hours>[\d.]+) h \(battery swaps included\): "
+                             r"rank (?P<rank>\d+)"),
+    ("plan.deferred_shift", r"beyond today's (?P<hours>[\d.]+) h shift: rank (?P<rank>\d+)"),
+    ("plan.deferred_shift_full", r"beyond today's (?P<hours>[\d.]+) h shift \(the route is full\): rank (?P<rank>\d+)"),
+    ("plan.dropped_no_road", r"no drivable road \(connected to the depot\) crosses its predicted plume "
+                             r"(?P<near>\d+)–(?P<far>\d+) m downwind with wind from (?P<deg>[\d.]+)°"),
+    ("plan.dropped_range", r"its pattern reaches (?P<dist>\d+) m from the nearest launch site, beyond the "
+                           r"(?P<range>\d+) m range from the pilot"),
+    ("plan.dropped_battery", r"its (?P<pattern>\w+) alone needs (?P<need>\d+%) of a battery, more than the usable "
+                             r"(?P<usable>\d+%): reduce repeats or use a larger aircraft"),
+]
+
+
+def reason_text(reason: str) -> str:
+    """A planner's reason (``beyond today's 6 h shift: rank 12``…) in the run's language; as written when unknown."""
+    import re
+
+    from ecopatrol._i18n import msg
+
+    for key, pattern in _REASONS:
+        m = re.fullmatch(pattern, reason)
+        if m:
+            return msg(key, **m.groupdict())
+    return reason
+
+
+def warning_text(text: str) -> str:
+    """A planner's warning (a target dropped, an approval needed) in the run's language; as written when unknown."""
+    import re
+
+    from ecopatrol._i18n import msg
+
+    m = re.fullmatch(r"target (?P<target>\S+) dropped: (?P<reason>.+)", text)
+    if m:
+        return msg("plan.warn_dropped", target=m["target"], reason=reason_text(m["reason"]))
+    m = re.fullmatch(r"enterprise (?P<id>\S+) \((?P<name>.+)\) is in (?P<airspace>[\w-]+) airspace: an approval is "
+                     r"needed before flying", text)
+    if m:
+        return msg("plan.warn_approval", **m.groupdict())
+    return text

@@ -23,7 +23,8 @@ from typing import Annotated
 import typer
 
 from . import __version__
-from ._i18n import msg
+from ._i18n import lang, msg
+from .core.i18n import Msg
 from ._json import echo_json, error_document
 
 app = typer.Typer(
@@ -200,10 +201,10 @@ def demo(
 
 
 def _describe_demo(result) -> str:
-    """:meth:`ecopatrol.pipeline.DemoResult.describe` in the run's language (the stages' own notes stay English)."""
+    """:meth:`ecopatrol.pipeline.DemoResult.describe` in the run's language (the stages' notes too)."""
     lines = [msg("cli.demo_outputs", out=result.out.resolve())]
     for stage, secs, what in result.stages:
-        lines.append(f"  {stage:<9} {secs:6.1f} s  {what}")
+        lines.append(f"  {stage:<9} {secs:6.1f} s  {what.render(lang()) if isinstance(what, Msg) else what}")
     total = msg("cli.demo_total")
     pad = " " * max(0, 9 - sum(2 if ord(c) > 0x2E80 else 1 for c in total))  # a CJK character is two columns
     lines.append(f"  {total}{pad} {sum(s for _, s, _ in result.stages):6.1f} s")

@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from ecopatrol._i18n import msg
+
 archive_app = typer.Typer(help="Archives of samples partitioned by date and platform.", no_args_is_help=True,
                           rich_markup_mode=None)
 
@@ -41,8 +43,8 @@ def synth_cmd(
         task = bar.add_task("van-days", total=days * vans)
         m = synth_archive(out, days=days, vans=vans, hz=hz, seed=seed, area=area, hours=hours,
                           progress=lambda done, total: bar.update(task, completed=done))
-    typer.echo(f"{m['n_samples']} samples in {m['partitions']} partitions ({days} days × {vans} vans at {hz:g} Hz)"
-               f" → {out}")
+    typer.echo(msg("cli.archive_synth", samples=m["n_samples"], partitions=m["partitions"], days=days, vans=vans,
+                   hz=f"{hz:g}", out=out))
 
 
 def process_archive_cmd(
@@ -81,6 +83,6 @@ def process_archive_cmd(
         r = process_archive(archive, out, scheduler=scheduler, workers=workers, species=species, cell_m=cell_m,
                             roads=roads, rows_per_task=rows_per_task, progress=progress)
     s = r.summary
-    typer.echo(f"{s['n_samples']} samples in {s['n_partitions']} partitions ({s['n_tasks']} tasks) → "
-               f"{s['n_cells']} cells, {s['n_segments']} segments, {s['n_hotspots']} hotspot polygons "
-               f"in {s['seconds']:.1f} s → {out}")
+    typer.echo(msg("cli.archive_processed", samples=s["n_samples"], partitions=s["n_partitions"], tasks=s["n_tasks"],
+                   cells=s["n_cells"], segments=s["n_segments"], hotspots=s["n_hotspots"],
+                   secs=f"{s['seconds']:.1f}", out=out))

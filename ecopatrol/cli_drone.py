@@ -42,7 +42,7 @@ def plan_drone_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan summary (summary.json) and the files written as JSON.")] = False,
 ) -> None:
     """Plan drone sorties around the targets, validate them and write every export."""
-    from ecopatrol._planopts import budget_line, day_targets, parse_lonlat, parse_when, wind_for
+    from ecopatrol._planopts import budget_line, day_targets, parse_lonlat, parse_when, reason_text, warning_text, wind_for
     from ecopatrol.core.area import load_area
     from ecopatrol.core.errors import InputError
     from ecopatrol.missions.drone import plan_drone, write_drone_plan
@@ -79,9 +79,9 @@ def plan_drone_cmd(
                        minutes=f"{s.duration_s / 60:.1f}", battery=f"{s.battery_fraction:.0%}",
                        targets=", ".join(s.targets)))
     for text in plan.warnings:
-        typer.secho(msg("cli.warning", text=text), fg="yellow")
+        typer.secho(msg("cli.warning", text=warning_text(text)), fg="yellow")
     for d in plan.targets_deferred[:5]:
-        typer.echo(msg("cli.deferred", target=d["target_id"], reason=d["reason"]))
+        typer.echo(msg("cli.deferred", target=d["target_id"], reason=reason_text(d["reason"])))
     if len(plan.targets_deferred) > 5:
         typer.echo(msg("cli.deferred_more", n=len(plan.targets_deferred) - 5))
     typer.echo(msg("cli.drone_files", n=len(files), flat=msg("cli.flat_assumed") if plan.flat_ground else ""))

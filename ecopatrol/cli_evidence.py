@@ -268,8 +268,7 @@ def targets_cmd(
         if alarms is not None:
             from ecopatrol.core.errors import InputError
 
-            raise InputError("--alarms takes one evidence folder: alarms are not yet combined over several "
-                             "survey days; rank the day the alarms belong to, or leave out --alarms")
+            raise InputError.keyed("opt.alarms_one_folder")
         from ecopatrol.processing.season import rank_season
 
         for d in evidence_dirs[1:]:  # every day taken where this registry is

@@ -21,7 +21,7 @@ def _seconds_or_auto(value: str, name: str) -> float | str:
     try:
         return float(value)
     except ValueError as exc:
-        raise typer.BadParameter(f"{name} must be 'auto' or a number of seconds, got {value!r}") from exc
+        raise typer.BadParameter(msg("opt.seconds_or_auto", option=name, value=repr(value))) from exc
 
 
 def georef_cmd(
@@ -94,11 +94,12 @@ def inspect_cmd(
         echo_json(info)
         return
     b = info["bounds"]
-    typer.echo(f"{info['file']}: {info['format']} ({info['kind']})")
-    typer.echo(f"  rows: {info['rows_read']} read, {info['rows_kept']} kept, {info['rows_quarantined']} quarantined")
+    typer.echo(msg("cli.inspect_file", file=info["file"], format=info["format"], kind=info["kind"]))
+    typer.echo(msg("cli.inspect_rows", read=info["rows_read"], kept=info["rows_kept"],
+                   quarantined=info["rows_quarantined"]))
     for reason, n in info["quarantine_reasons"].items():
         typer.echo(f"    {n} × {reason}")
-    typer.echo(f"  UTC: {info['start_utc']} → {info['end_utc']}  ({info['time_source']})")
+    typer.echo(msg("cli.inspect_utc", start=info["start_utc"], end=info["end_utc"], source=info["time_source"]))
     if b:
-        typer.echo(f"  bounds (lon, lat): {b[0]:.6f}, {b[1]:.6f} → {b[2]:.6f}, {b[3]:.6f}")
-    typer.echo(f"  fields: {', '.join(info['fields'])}")
+        typer.echo(msg("cli.inspect_bounds", bounds=f"{b[0]:.6f}, {b[1]:.6f} → {b[2]:.6f}, {b[3]:.6f}"))
+    typer.echo(msg("cli.inspect_fields", fields=", ".join(info["fields"])))

@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from ._i18n import msg
+
 ledger_app = typer.Typer(help="The supervision ledger: every check recorded, on-site outcomes, statistics.",
                          no_args_is_help=True, rich_markup_mode=None)
 
@@ -30,7 +32,7 @@ def _date(text: str | None, what: str):
     try:
         t = pd.Timestamp(text)
     except (ValueError, TypeError):
-        raise typer.BadParameter(f"{what} {text!r} is not a date: use YYYY-MM-DD") from None
+        raise typer.BadParameter(msg("opt.not_date", option=what, value=repr(text))) from None
     return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
@@ -59,8 +61,8 @@ def record_cmd(
             if as_json:
                 echo_json(doc)
             else:
-                typer.echo(f"{run_dir}: recorded before ({old['n_checks']} checks, by {old['recorded_by']} at "
-                           f"{old['recorded_utc']:%Y-%m-%d %H:%M}Z): nothing added")
+                typer.echo(msg("cli.ledger_recorded_before", run=run_dir, n=old["n_checks"], by=old["recorded_by"],
+                               when=f"{old['recorded_utc']:%Y-%m-%d %H:%M}Z"))
             return
         assessment = assess_run(run_dir, area, detection_rate_g_s=detection_rate)
         rr = record_run(engine, assessment, recorded_by=by)
@@ -72,10 +74,10 @@ def record_cmd(
                                                               "n_samples_covering")} for c in assessment.checks]})
         return
     s = rr.summary
-    typer.echo(f"{run_dir}: {s['covered']} off-site checks of covered firms, "
-               f"{s['by_result'].get('not assessable', 0)} targeted but not assessable ("
-               + ", ".join(f"{k} {v}" for k, v in s["by_result"].items()) + ")"
-               + ("" if rr.new else "; recorded before: nothing added"))
+    typer.echo(msg("cli.ledger_recorded", run=run_dir, covered=s["covered"],
+                   not_assessable=s["by_result"].get("not assessable", 0),
+                   results=", ".join(f"{k} {v}" for k, v in s["by_result"].items()),
+                   again="" if rr.new else msg("cli.ledger_nothing_added")))
 
 
 @ledger_app.command("register")
@@ -91,7 +93,7 @@ def register_cmd(area: Annotated[str, typer.Argument(help="Area folder or `jimo`
         n = register_area(engine, a)
     finally:
         engine.dispose()
-    typer.echo(f"{n} firms of {a.name} in the ledger")
+    typer.echo(msg("cli.ledger_registered", n=n, area=a.name))
 
 
 def _echo_import(res, as_json: bool) -> None:
@@ -100,10 +102,9 @@ def _echo_import(res, as_json: bool) -> None:
     if as_json:
         echo_json(res.as_dict())
     else:
-        typer.echo(f"{res.accepted} on-site outcome(s) stored, {res.duplicates} already in the ledger, "
-                   f"{len(res.refused)} refused")
+        typer.echo(msg("cli.ledger_imported", n=res.accepted, duplicates=res.duplicates, refused=len(res.refused)))
         for b in res.refused:
-            typer.echo(f"  refused: {b['reason']}")
+            typer.echo(msg("cli.ledger_refused", reason=b["reason"]))
     if res.refused:
         raise typer.Exit(1)
 
@@ -208,7 +209,7 @@ def proposals_cmd(
         return
     for p in props:
         typer.echo(f"{p['proposal']:<8} {p['enterprise_id']}  {p['name']}: " + "; ".join(p["reasons"]))
-    typer.echo(f"{len(props)} proposal(s); nothing changed (proposals only)")
+    typer.echo(msg("cli.ledger_proposals", n=len(props)))
 
 
 @ledger_app.command("export")
@@ -222,7 +223,7 @@ def export_cmd(out: Annotated[Path, typer.Argument(help="File to write: .csv or 
         p = export_checks(engine, out)
     finally:
         engine.dispose()
-    typer.echo(f"wrote {p}")
+    typer.echo(msg("cli.wrote", path=p))
 
 
 @ledger_app.command("export-registry")
@@ -242,4 +243,4 @@ def export_registry_cmd(
         p, n = export_registry(a, engine, out)
     finally:
         engine.dispose()
-    typer.echo(f"wrote {p}: {n} firms updated from the ledger")
+    typer.echo(msg("cli.ledger_registry_written", path=p, n=n))

@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from ecopatrol._i18n import msg
+
 mapping_app = typer.Typer(help="Write TOML mappings that let any CSV be read (--mapping).", no_args_is_help=True,
                           rich_markup_mode=None)
 
@@ -28,13 +30,13 @@ def init_cmd(
     from ecopatrol.processing.readers.mapping_init import draft_mapping
 
     if out is not None and out.exists() and not force:
-        raise InputError(f"`{out}` exists (an edited mapping?): pass --force to overwrite it, or another --out")
+        raise InputError.keyed("file.mapping_exists", file=out)
     draft = draft_mapping(file)
     if out is None:
         typer.echo(draft.text, nl=False)
     else:
         atomic_write(out, draft.text)
-        typer.echo(f"wrote {out}")
+        typer.echo(msg("cli.wrote", path=out))
     # what to look at goes to stderr, so the printed mapping can be redirected as it is
     typer.echo(draft.summary, err=True)
     for line in [*draft.todo, *draft.checks]:

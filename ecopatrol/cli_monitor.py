@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from ._i18n import lang, msg
+
 monitor_app = typer.Typer(help="HJ 212 online monitoring: the receiver, file ingest and the database.",
                           no_args_is_help=True, rich_markup_mode=None)
 
@@ -73,12 +75,12 @@ def ingest_cmd(
     for r in results:
         name = Path(r.path).name
         if r.skipped:
-            typer.echo(f"{name}: skipped, {r.skipped}")
+            typer.echo(msg("cli.ingest_skipped", file=name, why=r.skipped))
             continue
-        why = ", ".join(f"{k} {v}" for k, v in sorted(r.rejected_by_reason.items())) or "none"
-        typer.echo(f"{name}: {r.accepted} packets ({r.packets_new} new, {r.packets_duplicate} already stored), "
-                   f"{r.records} records, {r.rejected} rejected ({why})"
-                   + (f", resumed after line {r.resumed_after_line}" if r.resumed_after_line else ""))
+        why = ", ".join(f"{k} {v}" for k, v in sorted(r.rejected_by_reason.items())) or msg("cli.none")
+        typer.echo(msg("cli.ingest_file", file=name, packets=r.accepted, new=r.packets_new,
+                       duplicates=r.packets_duplicate, records=r.records, rejected=r.rejected, why=why,
+                       resumed=msg("cli.ingest_resumed", line=r.resumed_after_line) if r.resumed_after_line else ""))
 
 
 @monitor_app.command("stats")
@@ -99,7 +101,7 @@ def stats_cmd(
     if as_json:
         echo_json(s)
     else:
-        typer.echo(describe(s))
+        typer.echo(describe(s, lang=lang()))
 
 
 @monitor_app.command("migrate")
@@ -109,7 +111,8 @@ def migrate_cmd(db: DbOption = None) -> None:
 
     engine = open_database(db)
     try:
-        typer.echo(f"{redact(engine.url.render_as_string(hide_password=True))}: schema version {current_revision(engine)}")
+        typer.echo(msg("cli.schema_version", db=redact(engine.url.render_as_string(hide_password=True)),
+                       version=current_revision(engine)))
     finally:
         engine.dispose()
 
@@ -147,12 +150,12 @@ def alarms_cmd(
         try:
             t = pd.Timestamp(text)
         except ValueError:
-            raise InputError(f"{option} {text!r}: write an ISO 8601 time, e.g. 2026-05-01T08:00Z") from None
+            raise InputError.keyed("opt.iso_time", option=option, text=repr(text)) from None
         return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
     t0, t1 = when(start, "--from"), when(end, "--to")
     if t0 is not None and t1 is not None and t1 <= t0:
-        raise InputError(f"--to {end} is not after --from {start}")
+        raise InputError.keyed("opt.to_after_from", end=end, start=start)
     a = load_area(area) if area is not None else None
     engine = open_database(db, migrate=False)
     try:
@@ -170,10 +173,10 @@ def alarms_cmd(
         echo_json({**s, "out": out, "completeness_csv": completeness, "rules": res.rules.as_dict(),
                    "unknown_mns": res.unknown_mns, "first": res.alarms.head(10)})
         return
-    typer.echo(f"{s['alarms']} alarms ({', '.join(f'{k} {v}' for k, v in s['by_kind'].items()) or 'none'}) "
-               f"from {s['loggers']} data loggers, {s['enterprises_with_alarms']} enterprises → {out}")
+    typer.echo(msg("cli.alarms", n=s["alarms"],
+                   kinds=", ".join(f"{k} {v}" for k, v in s["by_kind"].items()) or msg("cli.none"),
+                   loggers=s["loggers"], enterprises=s["enterprises_with_alarms"], out=out))
     if s["unknown_loggers"]:
-        typer.echo(f"{s['unknown_loggers']} data logger(s) not in the monitors file: their alarms have the "
-                   "enterprise unknown (listed in --json `unknown_mns`)")
+        typer.echo(msg("cli.alarms_unknown_loggers", n=s["unknown_loggers"]))
     for n in s["notes"]:
-        typer.echo(f"note: {n}", err=True)
+        typer.echo(msg("cli.note", text=n), err=True)

@@ -37,7 +37,7 @@ def plan_van_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the route summary (summary.json) and the files written as JSON.")] = False,
 ) -> None:
     """Plan a van route downwind of the targets and back to the depot within the shift."""
-    from ecopatrol._planopts import budget_line, day_targets, parse_lonlat, parse_when, wind_for
+    from ecopatrol._planopts import budget_line, day_targets, parse_lonlat, parse_when, reason_text, warning_text, wind_for
     from ecopatrol.core.area import load_area
     from ecopatrol.missions.van import plan_van, write_van_plan
 
@@ -57,11 +57,11 @@ def plan_van_cmd(
                    covered=len(plan.targets_covered), stability=plan.stability, uturns=plan.u_turns, out=out))
     typer.echo("  " + budget_line(len(plan.targets_covered), len(ids), len(plan.deferred), len(plan.dropped)))
     for d in plan.dropped:
-        typer.echo(msg("cli.dropped", target=d.target_id, reason=d.reason))
+        typer.echo(msg("cli.dropped", target=d.target_id, reason=reason_text(d.reason)))
     for d in plan.deferred[:5]:
-        typer.echo(msg("cli.deferred", target=d.target_id, reason=d.reason))
+        typer.echo(msg("cli.deferred", target=d.target_id, reason=reason_text(d.reason)))
     if len(plan.deferred) > 5:
         typer.echo(msg("cli.deferred_more", n=len(plan.deferred) - 5))
     for text in plan.warnings:
-        typer.secho(msg("cli.warning", text=text), fg="yellow")
+        typer.secho(msg("cli.warning", text=warning_text(text)), fg="yellow")
     typer.echo("  " + ", ".join(f.name for f in files))

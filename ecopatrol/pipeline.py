@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .core.i18n import Msg
+
 if TYPE_CHECKING:  # pragma: no cover
     from .core.weather import Wind
 
@@ -29,7 +31,8 @@ STAGES = ("area", "targets0", "drone", "van", "simulate", "georef", "evidence", 
 @dataclass
 class DemoResult:
     out: Path
-    stages: list[tuple[str, float, str]] = field(default_factory=list)  # (stage, seconds, what)
+    # (stage, seconds, what): ``what`` a catalogue Msg (English as str(); the CLI renders it in the run's language)
+    stages: list[tuple[str, float, Msg | str]] = field(default_factory=list)
 
     def describe(self) -> str:
         lines = [f"ecopatrol demo: outputs in {self.out.resolve()}"]
@@ -134,7 +137,8 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         wind = area.default_wind()
     with _Stage(result, "targets0", progress) as st:
         drone_targets, van_targets = plan_targets if plan_targets is not None else initial_targets(area)
-        st.what = ("today's targets from the previous ranking" if plan_targets is not None else "first-day targets from registry risk") + f": {len(drone_targets)} for the drone, {len(van_targets)} for the van"
+        st.what = Msg("demo.targets0_previous" if plan_targets is not None else "demo.targets0_first",
+                      drone=len(drone_targets), van=len(van_targets))
     _plan_stages(result, out, area, drone_targets, van_targets, wind, seed, progress)
     from .missions.simulate import simulate
 
@@ -142,7 +146,7 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         sim = simulate(area, out / "plans", out / "field", seed=seed, wind=wind, n_emitters=n_emitters,
                        start_utc=start_utc, emitters=emitters, activity=activity, world=world)
         n_files = sum(1 for p in (out / "field").rglob("*") if p.is_file())
-        st.what = f"field/ — {n_files} raw files in real formats, {len(sim.truth['emitters'])} hidden emitters (truth.json)"
+        st.what = Msg("demo.simulate", n=n_files, emitters=len(sim.truth["emitters"]))
     _analysis_stages(result, out, area, wind, seed, progress)
     if db is not None:
         with _Stage(result, "ledger", progress) as st:
@@ -154,11 +158,11 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
 
     with _Stage(result, "map", progress) as st:
         p = build_map(out, out=out / "map.html", basemap="osm", area=area, lang=lang)
-        st.what = f"map.html — {p.stat().st_size / 1e6:.1f} MB, works offline (roads drawn from area/roads.osm)"
+        st.what = Msg("demo.map", mb=f"{p.stat().st_size / 1e6:.1f}")
     with _Stage(result, "report", progress) as st:
         p = build_report(out, out=out / "report.html", lang=lang,
                          ledger_stats=ledger_year_stats(db, out) if db is not None else None)
-        st.what = f"report.html — {p.stat().st_size / 1e6:.1f} MB"
+        st.what = Msg("demo.report", mb=f"{p.stat().st_size / 1e6:.1f}")
     return result
 
 
@@ -170,8 +174,8 @@ def _area_stage(result: DemoResult, out: Path, progress):
         export_area("jimo", out / "area")
         area = load_area(out / "area", strict=True)
         s = area.summary()
-        st.what = (f"area/ — {s['enterprises']} enterprises ({s['positive_list']} positive list), "
-                   f"{s['sources']} sources, {s['nofly_zones']} zones; checks passed")
+        st.what = Msg("demo.area", enterprises=s["enterprises"], positive=s["positive_list"], sources=s["sources"],
+                      zones=s["nofly_zones"])
     return area
 
 
@@ -184,16 +188,16 @@ def _plan_stages(result: DemoResult, out: Path, area, drone_targets, van_targets
         dplan = plan_drone(area, drone_targets, wind, pattern="curtain", aircraft="m350", seed=seed)
         write_drone_plan(dplan, area, out / "plans" / "drone")
         dd = dplan.to_dict()
-        st.what = (f"plans/drone/ — {len(dd['sorties'])} sortie(s), "
-                   f"{sum(x['distance_m'] for x in dd['sorties']) / 1000:.1f} km, "
-                   f"{sum(x['duration_s'] for x in dd['sorties']) / 60:.0f} min")
+        st.what = Msg("demo.drone", sorties=len(dd["sorties"]),
+                      km=f"{sum(x['distance_m'] for x in dd['sorties']) / 1000:.1f}",
+                      minutes=f"{sum(x['duration_s'] for x in dd['sorties']) / 60:.0f}")
     with _Stage(result, "van", progress) as st:
         vplan = plan_van(area, van_targets, wind, seed=seed)
         write_van_plan(vplan, out / "plans" / "van")
         vd = vplan.to_dict()
         r = vd["routes"][0] if vd["routes"] else {"distance_m": 0, "duration_s": 0, "targets_covered": [], "targets_dropped": []}
-        st.what = (f"plans/van/ — {r['distance_m'] / 1000:.1f} km, {r['duration_s'] / 3600:.1f} h, "
-                   f"{len(r['targets_covered'])} targets covered, {len(r['targets_dropped'])} dropped")
+        st.what = Msg("demo.van", km=f"{r['distance_m'] / 1000:.1f}", hours=f"{r['duration_s'] / 3600:.1f}",
+                      covered=len(r["targets_covered"]), dropped=len(r["targets_dropped"]))
 
 
 def _analysis_stages(result: DemoResult, out: Path, area, wind, seed: int, progress) -> None:
@@ -208,20 +212,20 @@ def _analysis_stages(result: DemoResult, out: Path, area, wind, seed: int, progr
         res = _georeference_field(out / "field", area, georeference)
         write_samples(res, out / "samples")
         nq = len(res.quarantine)
-        st.what = f"samples/ — {len(res.samples)} samples kept, {nq} rows quarantined"
+        st.what = Msg("demo.georef", n=len(res.samples), q=nq)
     with _Stage(result, "evidence", progress) as st:
         # the drone plan names each curtain's target: its flux is credited to the firm it was flown for
         plan_path = out / "plans" / "drone" / "plan.json"
         ev = build_evidence(res.samples, area, out_dir=out / "evidence", wind=wind, seed=seed,
                             plan=read_plan(plan_path, kind="drone"), plan_name=str(plan_path))
-        st.what = "evidence/ — " + _describe_evidence(out / "evidence", ev)
+        st.what = _describe_evidence(out / "evidence", ev)
     with _Stage(result, "targets", progress) as st:
         alarms = _monitor_alarms(out, area)  # issue 17: the simulated data loggers' alarms, as evidence
         targets = rank_targets(out / "evidence", area, alarms=alarms)
         write_targets(targets, out / "targets.csv")
         top = targets.head(3)
-        st.what = f"targets.csv — {len(targets)} ranked; top: " + ", ".join(
-            f"{r.enterprise_id} ({r.score:.2f})" for r in top.itertuples())
+        st.what = Msg("demo.targets", n=len(targets), top=", ".join(
+            f"{r.enterprise_id} ({r.score:.2f})" for r in top.itertuples()))
 
 
 def _next_stage(result: DemoResult, out: Path, area, wind, seed: int, progress) -> None:
@@ -238,21 +242,20 @@ def _next_stage(result: DemoResult, out: Path, area, wind, seed: int, progress) 
         ids, ranks = read_targets_ranked(out / "targets.csv")
         vnext = plan_van(area, ids, wind, seed=seed, max_targets=NEXT_VAN_TARGETS, ranks=ranks)
         write_van_plan(vnext, out / "plans" / "next" / "van")
-        what = [f"plans/next/van/ — a route over {len(vnext.targets_covered)} of the top targets "
-                f"(budget {NEXT_VAN_TARGETS}, {len(vnext.deferred)} left for another day)"]
+        van_next = Msg("demo.next_van", covered=len(vnext.targets_covered), budget=NEXT_VAN_TARGETS,
+                       deferred=len(vnext.deferred))
         try:
             nplan = plan_drone(area, ids, wind, pattern="curtain", aircraft="m350", seed=seed,
                                max_targets=NEXT_DRONE_TARGETS, ranks=ranks)
             write_drone_plan(nplan, area, out / "plans" / "next" / "drone")
             n_flown = len({t for s in nplan.sorties for t in s.targets})
-            what.append(f"plans/next/drone/ — curtains over the {n_flown} highest-ranked targets a sortie can reach "
-                        f"(budget {NEXT_DRONE_TARGETS})")
+            drone_next = Msg("demo.next_drone", n=n_flown, budget=NEXT_DRONE_TARGETS)
         except PlanningError as exc:
-            what.append(f"no drone sortie for tomorrow: {exc}")
-        st.what = "; ".join(what) + " (the loop closes)"
+            drone_next = Msg("demo.next_no_drone", error=getattr(exc, "msg", None) or str(exc))
+        st.what = Msg("demo.next", van=van_next, drone=drone_next)
 
 
-def _record_ledger(out: Path, area, db: str) -> str:
+def _record_ledger(out: Path, area, db: str) -> Msg:
     """Record the run's off-site checks in the ledger at ``db``; what was recorded."""
     from .core.db import open_database, redact
     from .processing.ledger.coverage import assess_run
@@ -264,9 +267,9 @@ def _record_ledger(out: Path, area, db: str) -> str:
     finally:
         engine.dispose()
     s = rr.summary
-    return (f"ledger {redact(db)} — {s['covered']} off-site checks of covered firms "
-            f"({', '.join(f'{k} {v}' for k, v in s['by_result'].items())})"
-            + ("" if rr.new else " (this run was recorded before: nothing added)"))
+    return Msg("demo.ledger", db=redact(db), covered=s["covered"],
+               results=", ".join(f"{k} {v}" for k, v in s["by_result"].items()),
+               again="" if rr.new else Msg("demo.ledger_again"))
 
 
 def ledger_year_stats(db: str, run_dir: Path) -> dict:
@@ -326,7 +329,7 @@ def _georeference_field(field_dir: Path, area, georeference):
     if not results:
         from .core.errors import InputError
 
-        raise InputError(f"`{field_dir}` holds no track + analyser pairs (`<name>.tlog|.gpx` + `<name>_voc.csv`)")
+        raise InputError.keyed("field.no_pairs", folder=field_dir)
     if len(results) == 1:
         return results[0]
     import geopandas as gpd
@@ -339,7 +342,8 @@ def _georeference_field(field_dir: Path, area, georeference):
     return merged
 
 
-def _describe_evidence(ev_dir: Path, ev) -> str:
+def _describe_evidence(ev_dir: Path, ev) -> Msg | str:
+    """What the evidence stage wrote (English as ``str()``)."""
     summary = getattr(ev, "summary", None)
     summary = summary() if callable(summary) else summary
     n_files = sum(1 for p in ev_dir.iterdir() if p.is_file())
@@ -347,6 +351,8 @@ def _describe_evidence(ev_dir: Path, ev) -> str:
         keys = (("n_events", "events"), ("n_confirmed_events", "confirmed"), ("n_hotspots", "hotspots"),
                 ("n_segments", "road segments"), ("n_sources_with_rate", "sources with a rate"),
                 ("n_curtains", "curtains"), ("n_curtains_credited", "credited to a firm"))
+        if all(k in summary for k, _ in keys):
+            return Msg("demo.evidence", **{k[2:]: summary[k] for k, _ in keys}, files=n_files)
         parts = [f"{summary[k]} {label}" for k, label in keys if k in summary]
-        return ", ".join(parts) + f" ({n_files} files)"
-    return f"{n_files} files"
+        return "evidence/ — " + ", ".join(parts) + f" ({n_files} files)"
+    return f"evidence/ — {n_files} files"

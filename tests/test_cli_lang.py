@@ -265,3 +265,167 @@ def test_a_missing_extra_in_either_language(tmp_path, capsys, monkeypatch, lang,
     monkeypatch.setitem(sys.modules, "dask", None)  # import dask → ImportError, as without the extra
     code, _, err = run(capsys, "process-archive", str(tmp_path), "--out", str(tmp_path / "o"), "--lang", lang)
     assert code == 1 and err == line
+
+
+# --- the one-line results of monitor, ledger, mapping, archive, inspect, and the planners' reasons --
+
+GPX = ('<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1">'
+       "<trk><trkseg>" + "".join(f'<trkpt lat="36.40{k}" lon="120.45{k}"><time>2026-05-01T01:00:0{k}Z</time></trkpt>'
+                                 for k in range(3)) + "</trkseg></trk></gpx>\n")
+
+
+def test_inspect_in_both_languages(tmp_path, capsys):
+    (tmp_path / "t.gpx").write_text(GPX, encoding="utf-8")
+    code, zh, _ = run(capsys, "inspect", str(tmp_path / "t.gpx"), "--lang", "zh")
+    assert code == 0 and zh.splitlines()[:2] == ["t.gpx：格式 gpx（track）", "  数据行：读取 3 行，保留 3 行，隔离 0 行"]
+    assert "  范围（经度, 纬度）：120.450000, 36.400000 → 120.452000, 36.402000" in zh and "  字段：time_utc" in zh
+    code, en, _ = run(capsys, "inspect", str(tmp_path / "t.gpx"), "--lang", "en")
+    assert en.splitlines()[:2] == ["t.gpx: gpx (track)", "  rows: 3 read, 3 kept, 0 quarantined"]
+    assert "  UTC: 2026-05-01T01:00:00Z → 2026-05-01T01:00:02Z  (GPX <time>)" in en and not CJK.search(en)
+
+
+def test_monitor_ingest_migrate_and_alarm_options_in_both_languages(tmp_path, capsys):
+    from datetime import UTC, datetime
+
+    from ecopatrol.processing.hj212 import encode, make_packet
+
+    log = tmp_path / "log.h212"
+    log.write_bytes(encode(make_packet(st="31", cn="2051", mn="S1", data_time=datetime(2024, 1, 22, 9, 1, tzinfo=UTC),
+                                       values={"a21026": {"Avg": 1.5, "Flag": "N"}})) + b"##0010notaframe\r\n")
+    expect = {"zh": ("log.h212：数据包 1 个（新入库 1 个，此前已入库 0 个），监测记录 1 条，拒收 1 个（length_mismatch 1）",
+                     "log.h212：已跳过（already ingested", "：数据库结构版本 0002",
+                     ["已接收数据包：1 个（入库 1 个，重复 0 个）", "监测记录：1 条", "监测点（MN）：1 个",
+                      "拒收数据包：1 个（length_mismatch 1）"]),
+              "en": ("log.h212: 1 packets (1 new, 0 already stored), 1 records, 1 rejected (length_mismatch 1)",
+                     "log.h212: skipped, already ingested", ": schema version 0002",
+                     ["packets accepted: 1 (1 stored, 0 duplicates)", "records: 1", "stations: 1",
+                      "rejected packets: 1 (length_mismatch 1)"])}
+    for lang, (first, again, schema, stats) in expect.items():
+        db = f"sqlite:///{tmp_path / lang}.db"
+        code, out, _ = run(capsys, "monitor", "ingest", str(log), "--db", db, "--lang", lang)
+        assert code == 0 and out.strip() == first
+        code, out, _ = run(capsys, "monitor", "ingest", str(log), "--db", db, "--lang", lang)
+        assert code == 0 and out.startswith(again)
+        code, out, _ = run(capsys, "monitor", "migrate", "--db", db, "--lang", lang)
+        assert code == 0 and out.strip() == db + schema
+        code, out, _ = run(capsys, "monitor", "stats", "--db", db, "--lang", lang)
+        assert code == 0 and out.splitlines()[1:5] == stats
+    code, _, err = run(capsys, "monitor", "alarms", "--from", "soon", "--lang", "zh")
+    assert code == 1 and err == "错误：--from 'soon'：请按 ISO 8601 格式填写时间，例如 2026-05-01T08:00Z"
+    code, _, err = run(capsys, "monitor", "alarms", "--from", "2026-05-02", "--to", "2026-05-01", "--lang", "zh")
+    assert code == 1 and err == "错误：--to 2026-05-01 不晚于 --from 2026-05-02：结束时间应在开始时间之后"
+    code, _, err = run(capsys, "monitor", "alarms", "--from", "2026-05-02", "--to", "2026-05-01", "--lang", "en")
+    assert err == "error: --to 2026-05-01 is not after --from 2026-05-02"
+
+
+def test_ledger_lines_in_both_languages(tmp_path, capsys):
+    bad = tmp_path / "i.csv"
+    bad.write_text("enterprise_id,date,result\nNOPE,2026-05-01,clean\n", encoding="utf-8")
+    expect = {"zh": ("台账中已有 jimo 的企业 860 家", "已保存现场检查结果 0 条，台账中已有 0 条，拒收 1 条", "  拒收：`i.csv` row 2",
+                     "调整建议 0 条；正面清单未作改动（仅为建议）", "已写入 "),
+              "en": ("860 firms of jimo in the ledger", "0 on-site outcome(s) stored, 0 already in the ledger, 1 refused",
+                     "  refused: `i.csv` row 2", "0 proposal(s); nothing changed (proposals only)", "wrote ")}
+    for lang, (registered, imported, refused, proposals, wrote) in expect.items():
+        db = f"sqlite:///{tmp_path / lang}.db"
+        code, out, _ = run(capsys, "ledger", "register", "jimo", "--db", db, "--lang", lang)
+        assert code == 0 and out.strip() == registered
+        code, out, _ = run(capsys, "ledger", "import", str(bad), "--db", db, "--lang", lang)
+        assert code == 1 and out.splitlines()[0] == imported and out.splitlines()[1].startswith(refused)
+        code, out, _ = run(capsys, "ledger", "proposals", "--db", db, "--lang", lang)
+        assert code == 0 and out.strip() == proposals
+        code, out, _ = run(capsys, "ledger", "export", str(tmp_path / f"{lang}.csv"), "--db", db, "--lang", lang)
+        assert code == 0 and out.strip() == f"{wrote}{tmp_path / f'{lang}.csv'}"
+
+
+def test_mapping_init_in_both_languages(tmp_path, capsys):
+    src = tmp_path / "log.csv"
+    src.write_text("time,lon,lat,tvoc_ppb\n2026-05-01 09:00:00,120.45,36.40,12\n2026-05-01 09:00:01,120.45,36.40,13\n")
+    out = tmp_path / "m.toml"
+    code, stdout, _ = run(capsys, "mapping", "init", str(src), "--out", str(out), "--lang", "zh")
+    assert code == 0 and stdout.strip() == f"已写入 {out}"
+    code, _, err = run(capsys, "mapping", "init", str(src), "--out", str(out), "--lang", "zh")
+    assert code == 1 and err == f"错误：`{out}` 已存在（可能是已编辑过的映射文件）：如需覆盖请加 --force，或另给 --out"
+    code, _, err = run(capsys, "mapping", "init", str(src), "--out", str(out), "--lang", "en")
+    assert err == f"error: `{out}` exists (an edited mapping?): pass --force to overwrite it, or another --out"
+
+
+def test_the_planners_reasons_in_both_languages(tmp_path, capsys):
+    """Every reason the planners wrote is shown in Chinese, and in English exactly as written in plan.json."""
+    from ecopatrol import _i18n
+    from ecopatrol._planopts import reason_text, warning_text
+    from ecopatrol.core.area import load_area
+
+    ids = ",".join(load_area("jimo").enterprises["enterprise_id"].iloc[:3])
+    code, out, _ = run(capsys, "plan", "drone", "--area", "jimo", "--targets", ids, "--top", "1", "--out",
+                       str(tmp_path / "d"), "--lang", "zh")
+    assert code == 0 and "（超出今日 1 个对象的上限：排名第 2）" in out and "飞行前检查通过" in out
+    code, out, _ = run(capsys, "plan", "van", "--area", "jimo", "--targets", ids, "--top", "1", "--out",
+                       str(tmp_path / "v"), "--lang", "zh")
+    assert code == 0 and "留待他日" in out
+    drone = json.loads((tmp_path / "d" / "plan.json").read_text(encoding="utf-8"))
+    van = json.loads((tmp_path / "v" / "plan.json").read_text(encoding="utf-8"))["routes"]
+    reasons = [d["reason"] for d in drone["targets_deferred"] + drone["targets_dropped"]]
+    reasons += [d["reason"] for r in van for d in r["targets_deferred"]]
+    reasons += [why for r in van for why in r["drop_reasons"].values()]
+    reasons += ["beyond today's flight-time budget of 1.5 h (battery swaps included): rank 4",
+                "beyond today's 6 h shift: rank 9", "beyond today's 6 h shift (the route is full): rank 10",
+                "its pattern reaches 2412 m from the nearest launch site, beyond the 2000 m range from the pilot",
+                "its curtain alone needs 91% of a battery, more than the usable 75%: reduce repeats or use a larger "
+                "aircraft"]
+    assert len(reasons) >= 8
+    try:
+        for r in reasons:
+            _i18n.set_lang("zh")
+            zh = reason_text(r)
+            assert CJK.search(zh) and "beyond" not in zh and "drivable" not in zh, r
+            _i18n.set_lang("en")
+            assert reason_text(r) == r
+    finally:
+        _i18n.set_lang("en")
+    assert reason_text("something new") == "something new"  # an unknown reason: shown as written
+    warnings = {"target A1 dropped: " + reasons[-1]: "未纳入对象 A1：仅其 curtain 航线就需要一块电池 91% 的电量",
+                "enterprise A2 (青岛乙化工有限公司) is in controlled airspace: an approval is needed before flying":
+                    "企业 A2（青岛乙化工有限公司）位于 controlled 空域：飞行前须获得审批"}
+    try:
+        for text, zh in warnings.items():
+            _i18n.set_lang("zh")
+            assert warning_text(text).startswith(zh)
+            _i18n.set_lang("en")
+            assert warning_text(text) == text
+    finally:
+        _i18n.set_lang("en")
+
+
+def test_the_demo_stage_notes_in_both_languages():
+    from ecopatrol import _i18n
+    from ecopatrol.cli import _describe_demo
+
+    class Result:
+        out = Path("/nonexistent-demo")
+        stages = [("georef", 1.0, Msg("demo.georef", n=5, q=2)),
+                  ("next", 2.0, Msg("demo.next", van=Msg("demo.next_van", covered=8, budget=8, deferred=40),
+                                    drone=Msg("demo.next_drone", n=3, budget=3)))]
+
+    assert str(Result.stages[0][2]) == "samples/ — 5 samples kept, 2 rows quarantined"  # logs stay English
+    try:
+        _i18n.set_lang("zh")
+        zh = _describe_demo(Result).splitlines()
+        _i18n.set_lang("en")
+        en = _describe_demo(Result).splitlines()
+    finally:
+        _i18n.set_lang("en")
+    assert zh[1] == "  georef       1.0 s  samples/ — 保留样本 5 个，隔离 2 行"
+    assert zh[2].endswith("（上限 8 个，40 个留待他日）；plans/next/drone/ — 对架次可达的排名最高的 3 个对象做垂直剖面（上限 3 个）"
+                          "（闭环完成）")
+    assert en[2].endswith("(budget 8, 40 left for another day); plans/next/drone/ — curtains over the 3 highest-ranked "
+                          "targets a sortie can reach (budget 3) (the loop closes)")
+
+
+def test_archive_synth_in_both_languages(tmp_path, capsys):
+    for lang, line in (("zh", "样本 {n} 个，分区 1 个（1 天 × 1 辆走航车，1 Hz）→ {out}"),
+                       ("en", "{n} samples in 1 partitions (1 days × 1 vans at 1 Hz) → {out}")):
+        out = tmp_path / lang
+        code, stdout, _ = run(capsys, "archive", "synth", "--out", str(out), "--days", "1", "--vans", "1", "--hours",
+                              "0.02", "--lang", lang)
+        n = re.search(r"\d+", stdout).group()
+        assert code == 0 and int(n) > 10 and stdout.strip() == line.format(n=n, out=out)

@@ -99,9 +99,13 @@ def test_no_dem_is_refused_unless_flat_ground(toy, tmp_path):
     unflat = copy.deepcopy(d)
     unflat["limits"]["flat_ground"] = False
     assert [p for p in validate_plan(unflat, area).errors if "ground height is unknown" in p.message]
-    with pytest.raises(SafetyError, match="ground height is unknown"):
+    with pytest.raises(SafetyError, match="(?s)fails the pre-flight checks.*ground height is unknown") as refused:
         write_drone_plan(good, area, tmp_path / "refused")
     assert not (tmp_path / "refused").exists()
+    from ecopatrol.core.errors import render
+
+    zh, keyed = render(refused.value, "zh")  # the header in Chinese, the problems as the validator wrote them
+    assert keyed and zh.startswith("无人机计划未通过飞行前检查，未写入任何文件（") and "ground height is unknown" in zh
 
 
 def test_no_dem_through_the_cli(exported, tmp_path, capsys, jimo):

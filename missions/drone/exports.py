@@ -528,8 +528,7 @@ def write_drone_plan(plan, area, out_dir, *, strict: bool = False) -> list[Path]
     if not report.ok(strict=strict):
         bad = report.problems if strict else report.errors
         lines = "\n".join(f"  - {p}" for p in bad)
-        raise SafetyError(f"the drone plan fails the pre-flight checks and was not written "
-                          f"({len(bad)} problem(s)):\n{lines}")
+        raise SafetyError.keyed("plan.preflight_failed", n=len(bad), problems=lines)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = [write_plan(d, out / "plan.json")]

@@ -56,23 +56,25 @@ def _iso(value) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def describe(stats: dict) -> str:
-    """The stats as a few lines of text."""
-    reasons = ", ".join(f"{k} {v}" for k, v in stats["rejected_by_reason"].items()) or "none"
+def describe(stats: dict, *, lang: str = "en") -> str:
+    """The stats as a few lines of text, in ``lang`` (``en`` or ``zh``; the catalogue's ``stats.*`` keys)."""
+    from ecopatrol.core.i18n import Msg
+
+    reasons = ", ".join(f"{k} {v}" for k, v in stats["rejected_by_reason"].items()) or Msg("cli.none").render(lang)
     top = ", ".join(f"{k} {v}" for k, v in list(stats["by_cn"].items())[:8])
     lines = [
-        f"{stats['database']} (schema {stats['schema_version']})",
-        f"packets accepted: {stats['packets_accepted']} ({stats['packets_stored']} stored, "
-        f"{stats['duplicates']} duplicates)",
-        f"records: {stats['records']}",
-        f"stations: {stats['stations']}",
-        f"rejected packets: {stats['rejected']} ({reasons})",
+        Msg("stats.database", database=stats["database"], version=stats["schema_version"]).render(lang),
+        Msg("stats.packets", accepted=stats["packets_accepted"], stored=stats["packets_stored"],
+            duplicates=stats["duplicates"]).render(lang),
+        Msg("stats.records", n=stats["records"]).render(lang),
+        Msg("stats.stations", n=stats["stations"]).render(lang),
+        Msg("stats.rejected", n=stats["rejected"], reasons=reasons).render(lang),
     ]
     if top:
-        lines.append(f"by CN: {top}")
+        lines.append(Msg("stats.by_cn", top=top).render(lang))
     if stats["first_received_utc"]:
-        lines.append(f"received: {stats['first_received_utc']} … {stats['last_received_utc']}")
+        lines.append(Msg("stats.received", first=stats["first_received_utc"], last=stats["last_received_utc"]).render(lang))
     if stats["files"] or stats["files_incomplete"]:
-        lines.append(f"files ingested: {stats['files']}" + (f" ({stats['files_incomplete']} incomplete)"
-                                                            if stats["files_incomplete"] else ""))
+        incomplete = Msg("stats.files_incomplete", n=stats["files_incomplete"]) if stats["files_incomplete"] else ""
+        lines.append(Msg("stats.files", n=stats["files"], incomplete=incomplete).render(lang))
     return "\n".join(lines)
