@@ -201,10 +201,12 @@ def _van_day(ctx: dict, day: int, van: int) -> pd.DataFrame:
     wind_from0, wind_speed, stability = ctx["winds"][day]
     hour = np.floor(local_h).astype(int)
     tvoc = np.zeros(len(ts))
+    wind_from = np.full(len(ts), np.nan)
     src = ctx["emitters"]
     for h in np.unique(hour):
         m = hour == h
         w_from = float((wind_from0 + rng.normal(0.0, 8.0)) % 360.0)
+        wind_from[m] = w_from
         h_eff, u_s = effective_height_m(src["height_m"], wind_speed, stability,
                                         exit_velocity_m_s=src["exit_velocity_m_s"], diameter_m=src["diameter_m"],
                                         exit_temp_k=src["exit_temp_k"])
@@ -232,7 +234,10 @@ def _van_day(ctx: dict, day: int, van: int) -> pd.DataFrame:
         "alt_amsl_m": np.round(ground + INLET_AGL_M, 2), "alt_agl_m": INLET_AGL_M,
         "speed_m_s": np.round(speed, 2),
         "tvoc_ugm3": tvoc_ugm3, "benzene_ppb": benzene,
-        "wind_from_deg": np.nan, "wind_speed_m_s": np.nan,
+        # the wind the plumes were drawn with, as a van's anemometer (corrected for the van's motion) gives
+        # it; without it (wind_in_samples=False) attribution assumes the area's default wind all day
+        "wind_from_deg": np.round(wind_from, 1) if ctx["wind_in_samples"] else np.nan,
+        "wind_speed_m_s": round(float(wind_speed), 2) if ctx["wind_in_samples"] else np.nan,
         "qa_flags": np.where(speed == 0.0, "stationary", ""),
     })
     return frame
@@ -327,6 +332,7 @@ def synth_archive(
     start: str = "2025-03-01",
     n_emitters: int = 4,
     p_emit=1.0,
+    wind_in_samples: bool = True,
     progress=None,
 ) -> dict:
     """Write a synthetic archive of ``days`` × ``vans`` van-days of samples to ``out_dir``.
@@ -334,6 +340,8 @@ def synth_archive(
     ``hz`` samples per second, ``hours`` per van-day (the analyser is off over lunch).
     Returns the manifest written to ``archive.json`` (``n_samples``, ``partitions``, the true
     ``emitters`` with ``rate_g_s``…). ``progress(done, total)`` is called after each van-day.
+    ``wind_in_samples`` writes the wind the plumes were drawn with (veering hour by hour) as the
+    samples' measured ``wind_from_deg``/``wind_speed_m_s``; False leaves them empty, as before.
     ``p_emit`` (one probability, or one per emitter) is the chance that an emitter emits on a
     given day (intermittent firms; the manifest lists each emitter's ``days_emitting``).
     Files are written atomically; an existing archive folder is added to / overwritten.
@@ -347,6 +355,7 @@ def synth_archive(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ctx = _context(area, days=days, seed=seed, hz=hz, hours=hours, start=start, n_emitters=n_emitters, p_emit=p_emit)
+    ctx["wind_in_samples"] = bool(wind_in_samples)
     total = 0
     done = 0
     for d in range(days):
@@ -364,7 +373,7 @@ def synth_archive(
         "schema": ARCHIVE_SCHEMA, "kind": "samples", "synthetic": True, "area": ctx["area"],
         "days": days, "vans": vans, "hz": hz, "hours": hours, "seed": seed, "start": start,
         "partitioning": "date=YYYY-MM-DD/platform=NAME", "species": list(SPECIES),
-        "n_samples": int(total), "partitions": days * vans,
+        "n_samples": int(total), "partitions": days * vans, "wind_in_samples": bool(wind_in_samples),
         "emitters": [{"enterprise_id": e, "source_id": s, "rate_g_s": float(r),
                       "days_emitting": [f"{ctx['start'] + pd.Timedelta(days=d):%Y-%m-%d}" for d in range(days)
                                         if ctx["emits"][d][i] > 0]}
