@@ -91,7 +91,9 @@ def season_targets_of_archive(archive: Path, *, area: str | None, out: Path, wor
 
         res = season_over_archive(archive, work, load_area(area), scheduler=scheduler, workers=workers, db=db,
                                   top=top, progress=progress, targets_path=out)
-    typer.echo(f"{res.history['date'].nunique()} survey days, per-firm history → {work / 'history.csv'}", err=True)
+    n_days = res.history["date"].nunique()
+    typer.echo(f"{n_days} survey days, per-firm history → {work / 'history.csv'} / {n_days} 个巡查日，逐企业每日记录 → "
+               f"{work / 'history.csv'}", err=True)
     return res.targets
 
 

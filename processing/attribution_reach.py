@@ -32,7 +32,7 @@ import numpy as np
 from ecopatrol.core.dispersion import plume_frame, sigmas
 
 MEMO_SIZE = 8  # all-candidate matrices kept per operator (one event's wind offsets and the measured wind)
-REACH_CUT = True  # False: evaluate every candidate on every sample (the former matrix)
+REACH_CUT = True  # False: evaluate every candidate on every sample, no memo (the former matrix)
 BLOCK_ROWS = 256  # consecutive samples of one pass cut together (a compact stretch of road)
 LATERAL_ZERO_SIGMAS = 39.0  # exp(-0.5 * 39²) = exp(-760.5) == 0.0 in float64 (below the smallest subnormal)
 
@@ -71,7 +71,7 @@ def memo_key(rows: np.ndarray, cols, offset_deg: float, stability_shift: int):
 
     ``single_source_likelihood``, ``rank_candidates`` and the explanation of one event each ask
     for the matrix of the same samples at the same wind offsets: computed once, copied after."""
-    if cols is not None:
+    if cols is not None or not REACH_CUT:  # REACH_CUT False: the former matrix, no memo either
         return None
     r = np.ascontiguousarray(rows, dtype=np.int64)
     return (len(r), hash(r.tobytes()), round(float(offset_deg), 9), int(stability_shift))
