@@ -88,7 +88,6 @@ class _PeakRSS:
 def _child(archive: str, out: str, workers: int, budget_s: float) -> None:
     import logging
 
-    from ecopatrol.core.area import load_area
     from ecopatrol.processing.archive_evidence import season_over_archive
 
     logging.disable(logging.WARNING)
@@ -105,7 +104,7 @@ def _child(archive: str, out: str, workers: int, budget_s: float) -> None:
     finished = True
     with _PeakRSS() as mem:
         try:
-            res = season_over_archive(archive, out, load_area("jimo"), workers=workers, processes=True,
+            res = season_over_archive(archive, out, "jimo", workers=workers, processes=True,
                                       progress=progress)
             s = json.loads((Path(out) / "season.json").read_text())
             n_samples, n_parts = s["n_samples"], s["n_partitions"]

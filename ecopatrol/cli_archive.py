@@ -79,6 +79,7 @@ def season_targets_of_archive(archive: Path, *, area: str | None, out: Path, wor
         area = json.loads(mf.read_text()).get("area") if mf.exists() else None
         if not area:
             raise InputError(f"`{archive}` records no area (archive.json): give --area FOLDER (or 'jimo')")
+    load_area(area)  # a bad --area ends here, with its own message, before any cluster starts
     work = work if work is not None else out.parent / "season"
     for name in ("distributed", "bokeh", "tornado"):
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -89,7 +90,7 @@ def season_targets_of_archive(archive: Path, *, area: str | None, out: Path, wor
                 tasks[stage] = bar.add_task(f"{stage} per partition", total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
-        res = season_over_archive(archive, work, load_area(area), scheduler=scheduler, workers=workers, db=db,
+        res = season_over_archive(archive, work, str(area), scheduler=scheduler, workers=workers, db=db,
                                   top=top, progress=progress, targets_path=out)
     n_days = res.history["date"].nunique()
     typer.echo(f"{n_days} survey days, per-firm history → {work / 'history.csv'} / {n_days} 个巡查日，逐企业每日记录 → "

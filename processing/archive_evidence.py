@@ -123,8 +123,9 @@ def season_over_archive(archive_dir, out_dir, area, *, scheduler=None, workers: 
                         top: int | None = None, seed: int = 0, progress: Progress | None = None,
                         targets_path=None):
     """Season targets of an archive on dask.distributed (module docstring); returns the
-    :class:`~ecopatrol.processing.season.SeasonResult`. ``area`` is an Area or an area folder
-    (workers load it once); ``scheduler`` as in :func:`~.distributed.process_archive`."""
+    :class:`~ecopatrol.processing.season.SeasonResult`. ``area`` is an area folder or name
+    (``"jimo"``; each worker process loads it once) or an Area (sent with every task: only for
+    in-process clusters); ``scheduler`` as in :func:`~.distributed.process_archive`."""
     t0 = time.perf_counter()
     parts = _partitions(archive_dir)
     area_ref = area
