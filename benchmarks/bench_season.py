@@ -16,8 +16,8 @@ is ~3.5 M samples) under ``/tmp/ecopatrol-bench/season-D×V``, then, each in a f
   coverage test of that partition) — are they in the season top 10, and in the top 10 of the last
   surveyed day alone (today's single-day ranking, ``rank_targets`` on that day's folders combined)?
 
-    nice -n 10 .venv/bin/python benchmarks/bench_season.py [--days 30] [--vans 4] [--workers-compare 8]
-        [--budget-s 1500] [--json]
+    nice -n 10 .venv/bin/python benchmarks/bench_season.py [--days 30] [--vans 4] [--hours 8] [--p-emit 0.5]
+        [--workers-compare 8] [--budget-s 1500] [--skip-full] [--json]
 """
 
 from __future__ import annotations
@@ -37,12 +37,13 @@ class _OutOfTime(Exception):
     pass
 
 
-def _archive(days: int, vans: int, p_emit: float) -> Path:
+def _archive(days: int, vans: int, p_emit: float, hours: float = 8.0) -> Path:
     from ecopatrol.processing.archive_synth import synth_archive
 
-    root = BENCH / f"season-{days}x{vans}-p{p_emit:g}"
+    root = BENCH / f"season-{days}x{vans}-p{p_emit:g}" if hours == 8.0 else \
+        BENCH / f"season-{days}x{vans}x{hours:g}h-p{p_emit:g}"
     if not (root / "archive.json").exists():
-        synth_archive(root, days=days, vans=vans, seed=0, p_emit=p_emit)
+        synth_archive(root, days=days, vans=vans, seed=0, p_emit=p_emit, hours=hours)
     return root
 
 
@@ -161,19 +162,45 @@ def _accuracy(root: Path, out: Path) -> dict:
             "last_day_top10": sum(r["last_day_rank"] <= 10 for r in cov), "last_day": last}
 
 
+def _resume(root: Path, out: Path) -> None:
+    """Finish a run stopped by ``--budget-s`` in this process: the partitions without evidence, the
+    coverage test of the others (their evidence is reused), then the season targets and histories."""
+    import time as _t
+
+    from ecopatrol.core.area import load_area
+    from ecopatrol.processing.archive_evidence import _partitions, _season, evidence_partition, run_dir_of
+    from ecopatrol.processing.ledger.coverage import assess_run
+
+    area = load_area("jimo")
+    t0 = _t.perf_counter()
+    results = []
+    for p in _partitions(root):
+        run = run_dir_of(out, p)
+        if (run / "evidence" / "evidence.json").exists():
+            s = json.loads((run / "evidence" / "evidence.json").read_text())
+            results.append({"key": p.key, "evidence_dir": str(run / "evidence"), "n_samples": s["n_samples"],
+                            "n_events": s["n_events"], "seconds": None, "assessment": assess_run(run, area)})
+        else:
+            results.append(evidence_partition(p, area, str(out)))
+    _season(results, area, out, db=None, top=None, path="resumed in-memory", extra={
+        "seconds_resume": round(_t.perf_counter() - t0, 1)})
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--vans", type=int, default=4)
     ap.add_argument("--p-emit", type=float, default=0.5)
+    ap.add_argument("--hours", type=float, default=8.0, help="driving hours per van-day")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--workers-compare", type=int, default=8, help="partitions for 1 vs 2 workers (0: skip)")
     ap.add_argument("--budget-s", type=float, default=0.0, help="stop the full run after this long (0: no limit)")
     ap.add_argument("--skip-full", action="store_true")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--resume", action="store_true", help="finish a stopped full run in-process, then accuracy")
     a = ap.parse_args()
     t = time.perf_counter()
-    root = _archive(a.days, a.vans, a.p_emit)
+    root = _archive(a.days, a.vans, a.p_emit, a.hours)
     m = json.loads((root / "archive.json").read_text())
     print(f"archive: {m['n_samples']:,} samples in {m['partitions']} partitions ({a.days} days × {a.vans} vans), "
           f"ready in {time.perf_counter() - t:.0f} s", flush=True)
@@ -192,8 +219,17 @@ def main() -> int:
                   f"peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
         print(f"2 vs 1 worker: throughput × {cmp[1]['wall_s'] / cmp[2]['wall_s']:.2f}", flush=True)
         doc["workers_compare"] = cmp
-    if not a.skip_full:
-        out = BENCH / f"season-out-{a.days}x{a.vans}-w{a.workers}"
+    if a.resume:
+        out = BENCH / f"season-out-{root.name}-w{a.workers}"
+        _resume(root, out)
+        doc["accuracy"] = acc = _accuracy(root, out)
+        print(f"true emitters covered on an emitting day: {acc['n_covered_on_an_emitting_day']} of "
+              f"{acc['n_emitters']}; in the season top 10: {acc['season_top10']}; in the last day's "
+              f"({acc['last_day']}) top 10: {acc['last_day_top10']}", flush=True)
+        for e in acc["emitters"]:
+            print(f"  {e}", flush=True)
+    elif not a.skip_full:
+        out = BENCH / f"season-out-{root.name}-w{a.workers}"
         r = _run(root, out, a.workers, a.budget_s)
         doc["full"] = r
         k = len(r["done_s"])
