@@ -8,15 +8,21 @@ capture its inputs (annotated samples, events, hotspot polygons), then runs
 
 - baseline: today's code path, ``attribution.REDUCED_FIT = False`` — the all-samples fits on
   every exceedance plus a seeded subsample, capped at ``MAX_ROWS`` = 20 000 rows, dense;
-- reduced: ``REDUCED_FIT = True`` — every usable sample, sparse unit matrices per pass and
-  candidate, NNLS and signals from sufficient statistics (:mod:`ecopatrol.processing.attribution_reduce`).
+- reduced-nocut: ``REDUCED_FIT = True`` — every usable sample, sparse unit matrices per pass and
+  candidate, NNLS and signals from sufficient statistics (:mod:`ecopatrol.processing.attribution_reduce`),
+  with the per-event explanations evaluating every candidate (``attribution_reach.REACH_CUT = False``:
+  the code before issue 19 item 4);
+- reduced: the same with ``PlumeOperator.matrix`` cut to the sources within reach
+  (:mod:`ecopatrol.processing.attribution_reach`, an exact cut).
+
+``--modes a,b`` picks the configurations (default all three; the baseline takes ~20 min).
 
 Each child reports the wall time of ``attribute`` and its memory: the tracemalloc peak of the
 call (Python/numpy allocations) and the child's peak RSS (``getrusage``). Printed as a table with
 the ratios baseline / reduced, and how the two agree on the emitters (enterprise probability of
 the archive's true emitters, the 5 most probable enterprises).
 
-    .venv/bin/python benchmarks/bench_attribution.py
+    .venv/bin/python benchmarks/bench_attribution.py [--modes reduced-nocut,reduced]
 """
 
 from __future__ import annotations
@@ -71,10 +77,11 @@ def _child(mode: str) -> None:
     import resource
     import tracemalloc
 
-    from ecopatrol.processing import attribution
+    from ecopatrol.processing import attribution, attribution_reach
 
     a, k = pickle.loads(ARGS.read_bytes())
-    attribution.REDUCED_FIT = mode == "reduced"
+    attribution.REDUCED_FIT = mode != "baseline"
+    attribution_reach.REACH_CUT = mode == "reduced"
     tracemalloc.start()
     t = time.perf_counter()
     att, rates = attribution.attribute(*a, **k)
@@ -96,27 +103,40 @@ def _run(mode: str) -> dict:
     raise RuntimeError(f"{mode} run failed:\n{p.stderr[-3000:]}")
 
 
+NAMES = {"baseline": "baseline: subsample (MAX_ROWS)", "reduced-nocut": "reduced, every source (no cut)",
+         "reduced": "reduced + sources within reach"}
+
+
 def main() -> int:
+    modes = ["baseline", "reduced-nocut", "reduced"]
+    if "--modes" in sys.argv:
+        modes = sys.argv[sys.argv.index("--modes") + 1].split(",")
     t = time.perf_counter()
     m = _prepare()
     print(f"one van day: {m['n_samples']:,} samples ({m['vans']} vans × {m['hours']} h at {m['hz']} Hz), "
           f"inputs ready in {time.perf_counter() - t:.0f} s", flush=True)
-    res = {mode: _run(mode) for mode in ("baseline", "reduced")}
-    b, r = res["baseline"], res["reduced"]
+    res = {mode: _run(mode) for mode in modes}
     print(f"\n{'configuration':<44}{'samples fitted':>15}{'time s':>9}{'tracemalloc MB':>16}{'max RSS MB':>12}")
-    for name, x in (("baseline: today's subsample (MAX_ROWS)", b), ("reduced: every sample (attribution_reduce)", r)):
-        print(f"{name:<44}{x['fit']['n_samples']:>15,}{x['wall_s']:>9.1f}{x['tracemalloc_peak_mb']:>16.0f}"
+    for mode, x in res.items():
+        print(f"{NAMES[mode]:<44}{x['fit']['n_samples']:>15,}{x['wall_s']:>9.1f}{x['tracemalloc_peak_mb']:>16.0f}"
               f"{x['max_rss_mb']:>12.0f}")
-    print(f"ratio baseline / reduced: time {b['wall_s'] / r['wall_s']:.2f}×, tracemalloc peak "
-          f"{b['tracemalloc_peak_mb'] / r['tracemalloc_peak_mb']:.2f}×, max RSS {b['max_rss_mb'] / r['max_rss_mb']:.2f}×")
-    print(f"reduced fit: {json.dumps(r['fit'])}")
-    print("true emitters (enterprise probability, baseline → reduced):")
+    last = res[modes[-1]]
+    for mode in modes[:-1]:
+        b = res[mode]
+        print(f"ratio {mode} / {modes[-1]}: time {b['wall_s'] / last['wall_s']:.2f}×, tracemalloc peak "
+              f"{b['tracemalloc_peak_mb'] / last['tracemalloc_peak_mb']:.2f}×, max RSS "
+              f"{b['max_rss_mb'] / last['max_rss_mb']:.2f}×")
+        same = b["enterprise_pip"] == last["enterprise_pip"] and b["n_rows"] == last["n_rows"]
+        print(f"  enterprise probabilities {mode} vs {modes[-1]}: {'identical' if same else 'differ'}")
+    print(f"fit ({modes[-1]}): {json.dumps(last['fit'])}")
+    print("true emitters (enterprise probability per configuration):")
     for e in m["emitters"]:
         eid = e["enterprise_id"]
-        print(f"  {eid} {e['rate_g_s']:.2f} g/s: {b['enterprise_pip'].get(eid, 0):.2f} → {r['enterprise_pip'].get(eid, 0):.2f}")
-    for name, x in (("baseline", b), ("reduced", r)):
+        print(f"  {eid} {e['rate_g_s']:.2f} g/s: " + " → ".join(f"{res[x]['enterprise_pip'].get(eid, 0):.2f}"
+                                                                  for x in modes))
+    for mode, x in res.items():
         top = sorted(x["enterprise_pip"].items(), key=lambda kv: -kv[1])[:5]
-        print(f"top 5 ({name}): " + ", ".join(f"{k} {v:.2f}" for k, v in top))
+        print(f"top 5 ({mode}): " + ", ".join(f"{k} {v:.2f}" for k, v in top))
     return 0
 
 

@@ -124,9 +124,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "opt.wind": {"en": "wind {text}: direction and speed must be numbers, e.g. 270/4",
                  "zh": "风况 {text}：风向和风速必须是数字，例如 270/4"},
     # --- optional extras -------------------------------------------------------------------------
-    "dep.dask": {"en": "process-archive runs on Dask, which is not installed ({module} is missing): pip install "
+    "dep.dask": {"en": "{what} runs on Dask, which is not installed ({module} is missing): pip install "
                        "'ecopatrol[dask]'",
-                 "zh": "process-archive 需要 Dask，但尚未安装（缺少 {module}）：请运行 pip install 'ecopatrol[dask]' 安装"},
+                 "zh": "{what} 需要 Dask，但尚未安装（缺少 {module}）：请运行 pip install 'ecopatrol[dask]' 安装"},
     "dep.pyserial": {"en": "cannot open serial device {device}: pyserial is not installed — `pip install "
                            "'pyserial>=3.5'` (a dependency of ecopatrol: reinstalling ecopatrol installs it)",
                      "zh": "无法打开串口设备 {device}：尚未安装 pyserial——请运行 `pip install 'pyserial>=3.5'`"

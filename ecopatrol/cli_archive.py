@@ -1,4 +1,4 @@
-"""``ecopatrol archive synth`` and ``ecopatrol process-archive``.
+"""``ecopatrol archive synth``, ``ecopatrol process-archive`` and the archive mode of ``ecopatrol targets``.
 
 Plain typer-annotated functions; the CLI module registers them. Heavy imports (dask,
 geopandas) happen inside the bodies so ``ecopatrol --help`` stays instant.
@@ -35,16 +35,68 @@ def synth_cmd(
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     area: Annotated[str, typer.Option("--area", "-a", help="Area folder, or 'jimo' for the bundled example.")] = "jimo",
     hours: Annotated[float, typer.Option("--hours", help="Driving hours per van-day.")] = 8.0,
+    p_emit: Annotated[float, typer.Option("--p-emit", min=0.0, max=1.0, help=(
+        "Chance that a true emitter emits on a given day (intermittent firms; archive.json lists the days)."))] = 1.0,
 ) -> None:
     """Write a synthetic van archive (GeoParquet partitioned as date=YYYY-MM-DD/platform=NAME)."""
     from ecopatrol.processing.archive_synth import synth_archive
 
     with _bar("synth") as bar:
         task = bar.add_task("van-days", total=days * vans)
-        m = synth_archive(out, days=days, vans=vans, hz=hz, seed=seed, area=area, hours=hours,
+        m = synth_archive(out, days=days, vans=vans, hz=hz, seed=seed, area=area, hours=hours, p_emit=p_emit,
                           progress=lambda done, total: bar.update(task, completed=done))
     typer.echo(msg("cli.archive_synth", samples=m["n_samples"], partitions=m["partitions"], days=days, vans=vans,
                    hz=f"{hz:g}", out=out))
+
+
+def _need_dask(what: str) -> None:
+    from ecopatrol.core.errors import MissingDependencyError
+
+    try:
+        import dask  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError.keyed("dep.dask", what=what, module=exc.name or "dask") from None
+
+
+def is_archive(path: Path) -> bool:
+    """A folder of ``date=YYYY-MM-DD`` partitions (not an evidence folder)."""
+    return path.is_dir() and not (path / "evidence.json").exists() and any(path.glob("date=*"))
+
+
+def season_targets_of_archive(archive: Path, *, area: str | None, out: Path, work: Path | None, scheduler, workers,
+                              db: str | None, top: int | None):
+    """``ecopatrol targets ARCHIVE``: evidence per partition on Dask, season targets and per-firm histories."""
+    import json
+    import logging
+
+    from ecopatrol.core.area import load_area
+    from ecopatrol.core.errors import InputError
+    from ecopatrol.processing.archive_evidence import season_over_archive
+
+    _need_dask("targets over an archive")
+    if area is None:
+        mf = archive / "archive.json"
+        area = json.loads(mf.read_text()).get("area") if mf.exists() else None
+        if not area:
+            raise InputError(f"`{archive}` records no area (archive.json): give --area FOLDER (or 'jimo')")
+    load_area(area)  # a bad --area ends here, with its own message, before any cluster starts
+    work = work if work is not None else out.parent / "season"
+    for name in ("distributed", "bokeh", "tornado"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    tasks: dict[str, int] = {}
+    with _bar("season") as bar:
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(f"{stage} per partition", total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        res = season_over_archive(archive, work, str(area), scheduler=scheduler, workers=workers, db=db,
+                                  top=top, progress=progress, targets_path=out)
+    n_days = res.history["date"].nunique()
+    typer.echo(f"{n_days} survey days, per-firm history → {work / 'history.csv'} / {n_days} 个巡查日，逐企业每日记录 → "
+               f"{work / 'history.csv'}", err=True)
+    return res.targets
 
 
 def process_archive_cmd(
@@ -62,13 +114,7 @@ def process_archive_cmd(
     """Grid cells (and road segments), kernel maps and Gi* hot spots of an archive, on Dask."""
     import logging
 
-    from ecopatrol.core.errors import MissingDependencyError
-
-    try:
-        import dask  # noqa: F401
-        import distributed  # noqa: F401
-    except ImportError as exc:
-        raise MissingDependencyError.keyed("dep.dask", module=exc.name or "dask") from None
+    _need_dask("process-archive")
     from ecopatrol.processing.distributed import process_archive
 
     for name in ("distributed", "bokeh", "tornado"):  # the cluster's own chatter; our progress is the bar

@@ -222,10 +222,43 @@ def attribute_cmd(
     typer.echo(msg("cli.attribution", n=len(att), k=r.summary["n_sources_with_rate"], path=r.out_dir / "attribution.csv"))
 
 
+def _targets_of_folders(evidence_dirs: list[Path], area: str | None, *, out: Path, top, db, alarms):
+    """Targets of one evidence folder, or the season targets of several (history.csv beside ``out``)."""
+    from ecopatrol.processing.targeting import rank_targets
+
+    ledger = None
+    if db is not None:
+        from ecopatrol.core.db import open_database
+        from ecopatrol.processing.ledger.learning import adjustment_from_db
+
+        engine = open_database(db, migrate=False)
+        try:
+            ledger = adjustment_from_db(engine)
+        finally:
+            engine.dispose()
+    the_area = _area_for_targets(evidence_dirs[0], area)
+    if len(evidence_dirs) == 1:
+        return rank_targets(evidence_dirs[0], the_area, top=top, ledger=ledger, alarms=alarms)
+    if alarms is not None:  # several survey days (processing.season)
+        from ecopatrol.core.errors import InputError
+
+        raise InputError.keyed("opt.alarms_one_folder")
+    from ecopatrol.processing._evidence_util import write_csv
+    from ecopatrol.processing.season import season_targets
+
+    for d in evidence_dirs[1:]:  # every day taken where this registry is
+        _check_near(d, the_area)
+    res = season_targets(evidence_dirs, the_area, top=top, ledger=ledger)
+    write_csv(res.history, out.with_name("history.csv"))
+    return res.targets
+
+
 def targets_cmd(
     evidence_dirs: Annotated[list[Path], typer.Argument(
         help="Evidence folder(s) written by `ecopatrol hotspots`; several folders (one per survey day) are "
-             "combined: a firm seen emitting on some days is kept, clean covered days count against it.")],
+             "combined: a firm seen emitting on some days is kept, clean covered days count against it. "
+             "Or one archive (date=YYYY-MM-DD/platform=NAME partitions): the evidence of every partition "
+             "is built on Dask first.")],
     area: Annotated[str | None, typer.Option(
         "--area", "-a", help="Area folder, or 'jimo' for the bundled example (default: the area recorded in "
                              "the evidence folder's evidence.json).")] = None,
@@ -241,7 +274,14 @@ def targets_cmd(
         "--json", help="Print the number of targets, the path and the first 10 rows as JSON.")] = False,
     db: Annotated[str | None, typer.Option(
         "--db", help="Supervision ledger (database URL): fold in on-site outcomes and the ledger's "
-                     "last inspections and violations.")] = None,
+                     "last inspections and violations; over an archive, each partition's off-site checks "
+                     "are recorded in it too.")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Archive only: address of a running Dask scheduler (default: a local cluster).")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Archive only: workers of the local cluster.")] = 2,
+    work: Annotated[Path | None, typer.Option(
+        "--work", help="Archive only: folder of the per-partition run folders, history.csv and season.json "
+                       "(default: season/ beside --out).")] = None,
 ) -> None:
     """Rank enterprises for inspection from the evidence and the registry; write targets.csv.
 
@@ -249,33 +289,21 @@ def targets_cmd(
     `area_path`); evidence built from the samples alone with no --area is refused with the fix.
     """
     from ecopatrol.core.io import remove_stale_temps
-    from ecopatrol.processing.targeting import rank_targets, write_targets
+    from ecopatrol.processing.targeting import write_targets
 
     remove_stale_temps(out.parent, recursive=False, target=out)  # left by a killed run
-    ledger = None
-    if db is not None:
-        from ecopatrol.core.db import open_database
-        from ecopatrol.processing.ledger.learning import adjustment_from_db
+    from .cli_archive import is_archive, season_targets_of_archive
 
-        engine = open_database(db, migrate=False)
-        try:
-            ledger = adjustment_from_db(engine)
-        finally:
-            engine.dispose()
-    evidence_dir = evidence_dirs[0]
-    the_area = _area_for_targets(evidence_dir, area)
-    if len(evidence_dirs) > 1:  # several survey days (processing.season)
+    if len(evidence_dirs) == 1 and is_archive(evidence_dirs[0]):  # a season archive (processing.archive_evidence)
         if alarms is not None:
             from ecopatrol.core.errors import InputError
 
-            raise InputError.keyed("opt.alarms_one_folder")
-        from ecopatrol.processing.season import rank_season
-
-        for d in evidence_dirs[1:]:  # every day taken where this registry is
-            _check_near(d, the_area)
-        df = rank_season(evidence_dirs, the_area, top=top, ledger=ledger)
+            raise InputError("--alarms takes one evidence folder, not an archive: rank the day the alarms belong "
+                             "to, or leave out --alarms")
+        df = season_targets_of_archive(evidence_dirs[0], area=area, out=out, work=work, scheduler=scheduler,
+                                       workers=workers, db=db, top=top)
     else:
-        df = rank_targets(evidence_dir, the_area, top=top, ledger=ledger, alarms=alarms)
+        df = _targets_of_folders(evidence_dirs, area, out=out, top=top, db=db, alarms=alarms)
     budget = None
     if visits is not None:
         from ecopatrol.processing.calibration import mark_visits

@@ -27,20 +27,40 @@ def is_drone(samples: pd.DataFrame) -> np.ndarray:
     return platform_kind_of(samples) == "drone"
 
 
-def _median_of_pass_means(key: np.ndarray, codes: np.ndarray, values: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Per key: median over passes of the per-pass mean of each value, n_passes, n_samples, max."""
+def pass_means(key: np.ndarray, codes: np.ndarray, values: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Per (key, pass): the mean and max of each value and the sample count, one row each.
+
+    The mergeable half of the aggregates: partial results of disjoint sets of passes (one
+    partition, one batch) are concatenated and reduced by :func:`reduce_pass_means`.
+    """
     df = pd.DataFrame({"key": key, "code": codes, **values})
-    per_pass = df.groupby(["key", "code"], sort=False)[list(values)].mean()
-    out = per_pass.groupby(level="key").median()
-    out["n_passes"] = per_pass.groupby(level="key").size()
-    gb = df.groupby("key")
+    gb = df.groupby(["key", "code"], sort=False)
+    means = gb[list(values)].mean()
+    maxes = gb[list(values)].max().add_suffix("_max")
+    out = pd.concat([means, maxes], axis=1)
     out["n_samples"] = gb.size()
-    for name in values:
-        out[f"{name}_max"] = gb[name].max()
+    return out.reset_index(level="code", drop=True).reset_index()
+
+
+def reduce_pass_means(parts: list[pd.DataFrame], value_names: list[str]) -> pd.DataFrame:
+    """Per key, from :func:`pass_means` rows (a pass's rows in one part): the median over passes
+    of the per-pass means, ``n_passes``, ``n_samples`` and the max of each value."""
+    df = pd.concat(parts, ignore_index=True) if len(parts) != 1 else parts[0]
+    gb = df.groupby("key")
+    out = gb[value_names].median()
+    out["n_passes"] = gb.size()
+    out["n_samples"] = gb["n_samples"].sum()
+    for name in value_names:
+        out[f"{name}_max"] = gb[f"{name}_max"].max()
     return out
 
 
-def _values(samples: pd.DataFrame, species: str) -> dict[str, np.ndarray]:
+def _median_of_pass_means(key: np.ndarray, codes: np.ndarray, values: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Per key: median over passes of the per-pass mean of each value, n_passes, n_samples, max."""
+    return reduce_pass_means([pass_means(key, codes, values)], list(values))
+
+
+def value_arrays(samples: pd.DataFrame, species: str) -> dict[str, np.ndarray]:
     vals = {species: samples[species].to_numpy(float)}
     if derived(species, "enh") in samples.columns:
         vals[derived(species, "enh")] = samples[derived(species, "enh")].to_numpy(float)
@@ -84,7 +104,7 @@ def grid_cells(samples: pd.DataFrame, *, species: str = "tvoc_ugm3", cell_m: flo
     x, y, crs = metric_xy(s, crs) if len(s) else (np.array([]), np.array([]), crs)
     ix = np.floor(x / cell_m).astype(np.int64)
     iy = np.floor(y / cell_m).astype(np.int64)
-    agg = _median_of_pass_means(ix * CELL_KEY_SCALE + iy, pass_codes(s), _values(s, species))
+    agg = _median_of_pass_means(ix * CELL_KEY_SCALE + iy, pass_codes(s), value_arrays(s, species))
     out = cells_frame(agg, species=species, cell_m=cell_m, crs=crs)
     log.info("grid: %d samples → %d cells of %g m", len(s), len(out), cell_m)
     return out
@@ -142,14 +162,8 @@ def road_segments(samples: pd.DataFrame, *, species: str = "tvoc_ugm3", segment_
         return gpd.GeoDataFrame({"segment_id": []}, geometry=gpd.GeoSeries([]), crs=crs)
     x, y, crs = metric_xy(s, crs)
     codes = pass_codes(s)
-    pts = shapely.points(x, y)
     if roads is not None and len(roads):
-        r = roads.to_crs(crs) if roads.crs is not None else roads.set_crs(crs)
-        r = r[r.geometry.geom_type.isin(["LineString", "MultiLineString"])].explode(index_parts=False)
-        lines = np.asarray(r.geometry.values)
-        names = r["name"].astype(str).to_numpy() if "name" in r.columns else np.full(len(r), "")
-        pieces, li = _pieces(lines, segment_m)
-        piece_name = names[li]
+        pieces, piece_name = road_pieces(roads, crs, segment_m)
     else:
         t = pd.to_datetime(s["time_utc"], utc=True).astype("int64").to_numpy() if "time_utc" in s.columns \
             else np.arange(len(s))
@@ -171,18 +185,42 @@ def road_segments(samples: pd.DataFrame, *, species: str = "tvoc_ugm3", segment_
                 tree = shapely.STRtree(np.concatenate(kept))
         pieces = np.concatenate(kept) if kept else np.array([], dtype=object)
         piece_name = np.full(len(pieces), "")
+    si, pi = snap_to_pieces(pieces, x, y, snap_m)
+    agg = _median_of_pass_means(pi, codes[si], {k: v[si] for k, v in value_arrays(s, species).items()})
+    out = segments_frame(agg, species=species, pieces=pieces, piece_name=piece_name, crs=crs)
+    log.info("segments: %d samples → %d segments of %g m (%d samples off-road)", len(s), len(out),
+             segment_m, len(s) - len(si))
+    return out
+
+
+def road_pieces(roads: gpd.GeoDataFrame, crs, segment_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """The road network cut into ``segment_m`` pieces in the metric ``crs``: (pieces, road name of each)."""
+    r = roads.to_crs(crs) if roads.crs is not None else roads.set_crs(crs)
+    r = r[r.geometry.geom_type.isin(["LineString", "MultiLineString"])].explode(index_parts=False)
+    lines = np.asarray(r.geometry.values)
+    names = r["name"].astype(str).to_numpy() if "name" in r.columns else np.full(len(r), "")
+    pieces, li = _pieces(lines, segment_m)
+    return pieces, names[li]
+
+
+def snap_to_pieces(pieces: np.ndarray, x: np.ndarray, y: np.ndarray, snap_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """(sample index, piece index) of the samples within ``snap_m`` of a piece (nearest piece)."""
     tree = shapely.STRtree(pieces)
-    si, pi = tree.query_nearest(pts, max_distance=snap_m, all_matches=False)
-    agg = _median_of_pass_means(pi, codes[si], {k: v[si] for k, v in _values(s, species).items()})
+    si, pi = tree.query_nearest(shapely.points(x, y), max_distance=snap_m, all_matches=False)
+    return si, pi.astype(np.int64)
+
+
+def segments_frame(agg: pd.DataFrame, *, species: str, pieces: np.ndarray, piece_name: np.ndarray,
+                   crs) -> gpd.GeoDataFrame:
+    """Segments as a GeoDataFrame from per-piece aggregates indexed by piece number (see
+    :func:`road_segments`). Shared by the in-memory and the distributed path."""
     k = agg.index.to_numpy()
     geom = pieces[k]
     mid = shapely.get_coordinates(shapely.line_interpolate_point(geom, 0.5, normalized=True))
+    agg = agg.copy()
     agg.insert(0, "road", piece_name[k])
     agg.insert(0, "segment_id", [f"G{i:06d}" for i in k])
     agg["x_m"], agg["y_m"] = mid[:, 0], mid[:, 1]
     agg["species"] = species
     out = gpd.GeoDataFrame(agg.reset_index(drop=True), geometry=geom, crs=crs)
-    out = out.sort_values("segment_id").reset_index(drop=True)
-    log.info("segments: %d samples → %d segments of %g m (%d samples off-road)", len(s), len(out),
-             segment_m, len(s) - len(si))
-    return out
+    return out.sort_values("segment_id").reset_index(drop=True)

@@ -189,16 +189,18 @@ def _van_day(ctx: dict, day: int, van: int) -> pd.DataFrame:
     wind_from0, wind_speed, stability = ctx["winds"][day]
     hour = np.floor(local_h).astype(int)
     tvoc = np.zeros(len(ts))
+    wind_from = np.full(len(ts), np.nan)
     src = ctx["emitters"]
     for h in np.unique(hour):
         m = hour == h
         w_from = float((wind_from0 + rng.normal(0.0, 8.0)) % 360.0)
+        wind_from[m] = w_from
         h_eff, u_s = effective_height_m(src["height_m"], wind_speed, stability,
                                         exit_velocity_m_s=src["exit_velocity_m_s"], diameter_m=src["diameter_m"],
                                         exit_temp_k=src["exit_temp_k"])
         unit = unit_concentration_matrix(x[m], y[m], np.full(m.sum(), INLET_AGL_M), src["x"], src["y"],
                                          h_eff, u_s, w_from, stability)
-        tvoc[m] = unit @ src["rate_g_s"]
+        tvoc[m] = unit @ (src["rate_g_s"] * ctx["emits"][day])
     # background: level of the day, slow drift (AR(1) over a few minutes), analyser noise
     level = ctx["bg_levels"][day] * rng.uniform(0.9, 1.1)
     drift = pd.Series(rng.normal(0.0, 1.0, len(ts))).ewm(span=max(int(300 * hz), 2)).mean().to_numpy()
@@ -220,7 +222,10 @@ def _van_day(ctx: dict, day: int, van: int) -> pd.DataFrame:
         "alt_amsl_m": np.round(ground + INLET_AGL_M, 2), "alt_agl_m": INLET_AGL_M,
         "speed_m_s": np.round(speed, 2),
         "tvoc_ugm3": tvoc_ugm3, "benzene_ppb": benzene,
-        "wind_from_deg": np.nan, "wind_speed_m_s": np.nan,
+        # the wind the plumes were drawn with, as a van's anemometer (corrected for the van's motion) gives
+        # it; without it (wind_in_samples=False) attribution assumes the area's default wind all day
+        "wind_from_deg": np.round(wind_from, 1) if ctx["wind_in_samples"] else np.nan,
+        "wind_speed_m_s": round(float(wind_speed), 2) if ctx["wind_in_samples"] else np.nan,
         "qa_flags": np.where(speed == 0.0, "stationary", ""),
     })
     return frame
@@ -229,7 +234,8 @@ def _van_day(ctx: dict, day: int, van: int) -> pd.DataFrame:
 # ---------------------------------------------------------------------------- the archive
 
 
-def _context(area, *, days: int, seed: int, hz: float, hours: float, start: str, n_emitters: int) -> dict:
+def _context(area, *, days: int, seed: int, hz: float, hours: float, start: str, n_emitters: int,
+             p_emit=1.0) -> dict:
     from ..core.area import load_area
 
     a = load_area(area) if not hasattr(area, "enterprises") else area
@@ -283,7 +289,11 @@ def _context(area, *, days: int, seed: int, hz: float, hours: float, start: str,
         winds.append(((w_from + rng.normal(0, 20)) % 360.0, max(1.5, w_speed * rng.uniform(0.6, 1.4)),
                       str(rng.choice(["C", "D", "D", "D", "E"]))))
         bg_levels.append(float(rng.lognormal(np.log(60.0), 0.25)))
-    return {"seed": seed, "hz": hz, "hours": hours, "graph": graph, "crs": crs, "start": start_ts,
+    # which emitters emit on which day: p_emit per emitter (intermittent firms), from a stream of its
+    # own so that p_emit=1 leaves every other draw (and the archive) as before
+    p = np.broadcast_to(np.asarray(p_emit, float), (len(pick),))
+    emits = [(np.random.default_rng([seed, d, 104729]).random(len(pick)) < p).astype(float) for d in range(days)]
+    return {"seed": seed, "hz": hz, "hours": hours, "graph": graph, "crs": crs, "start": start_ts, "emits": emits,
             "depot_node": depot_node, "goals_xy": goals, "emitters": emitters, "winds": winds,
             "bg_levels": bg_levels, "elevation": a.elevation_m, "area": a.name}
 
@@ -309,6 +319,8 @@ def synth_archive(
     hours: float = 8.0,
     start: str = "2025-03-01",
     n_emitters: int = 4,
+    p_emit=1.0,
+    wind_in_samples: bool = True,
     progress=None,
 ) -> dict:
     """Write a synthetic archive of ``days`` × ``vans`` van-days of samples to ``out_dir``.
@@ -316,6 +328,10 @@ def synth_archive(
     ``hz`` samples per second, ``hours`` per van-day (the analyser is off over lunch).
     Returns the manifest written to ``archive.json`` (``n_samples``, ``partitions``, the true
     ``emitters`` with ``rate_g_s``…). ``progress(done, total)`` is called after each van-day.
+    ``wind_in_samples`` writes the wind the plumes were drawn with (veering hour by hour) as the
+    samples' measured ``wind_from_deg``/``wind_speed_m_s``; False leaves them empty, as before.
+    ``p_emit`` (one probability, or one per emitter) is the chance that an emitter emits on a
+    given day (intermittent firms; the manifest lists each emitter's ``days_emitting``).
     Files are written atomically; an existing archive folder is added to / overwritten.
     """
     from .samples import to_samples_frame
@@ -326,7 +342,8 @@ def synth_archive(
         raise InputError(f"`hz` must be in (0, 50], got {hz}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    ctx = _context(area, days=days, seed=seed, hz=hz, hours=hours, start=start, n_emitters=n_emitters)
+    ctx = _context(area, days=days, seed=seed, hz=hz, hours=hours, start=start, n_emitters=n_emitters, p_emit=p_emit)
+    ctx["wind_in_samples"] = bool(wind_in_samples)
     total = 0
     done = 0
     for d in range(days):
@@ -344,9 +361,12 @@ def synth_archive(
         "schema": ARCHIVE_SCHEMA, "kind": "samples", "synthetic": True, "area": ctx["area"],
         "days": days, "vans": vans, "hz": hz, "hours": hours, "seed": seed, "start": start,
         "partitioning": "date=YYYY-MM-DD/platform=NAME", "species": list(SPECIES),
-        "n_samples": int(total), "partitions": days * vans,
-        "emitters": [{"enterprise_id": e, "source_id": s, "rate_g_s": float(r)}
-                     for e, s, r in zip(em["enterprise_id"], em["source_id"], em["rate_g_s"], strict=True)],
+        "n_samples": int(total), "partitions": days * vans, "wind_in_samples": bool(wind_in_samples),
+        "emitters": [{"enterprise_id": e, "source_id": s, "rate_g_s": float(r),
+                      "days_emitting": [f"{ctx['start'] + pd.Timedelta(days=d):%Y-%m-%d}" for d in range(days)
+                                        if ctx["emits"][d][i] > 0]}
+                     for i, (e, s, r) in enumerate(zip(em["enterprise_id"], em["source_id"], em["rate_g_s"],
+                                                       strict=True))],
         "winds": [{"day": i, "from_deg": round(w[0], 1), "speed_m_s": round(w[1], 2), "stability": w[2]}
                   for i, w in enumerate(ctx["winds"])],
     }

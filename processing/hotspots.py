@@ -194,11 +194,26 @@ def kernel_concentration(x, y, values, *, grid: Grid, bandwidth_m: float,
                          min_samples: float = 1.0) -> np.ndarray:
     """Kernel-weighted mean of ``values`` (Nadaraya–Watson), NaN where the kernel-weighted
     sample count (density × 2π h²) is below ``min_samples``."""
+    num, den = kernel_sums(x, y, values, grid=grid, bandwidth_m=bandwidth_m)
+    return concentration_from_sums(num, den, bandwidth_m=bandwidth_m, min_samples=min_samples)
+
+
+def kernel_sums(x, y, values, *, grid: Grid, bandwidth_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """The two kernel sums of :func:`kernel_concentration` over the finite ``values``: (Σ K·v, Σ K).
+
+    Linear in the samples: sums over disjoint sets of samples add up to the sums over all of them
+    (the distributed path sums them per batch)."""
     v = np.asarray(values, float)
     ok = np.isfinite(v)
     x, y, v = np.asarray(x, float)[ok], np.asarray(y, float)[ok], v[ok]
     num = kde_grid(x, y, grid=grid, bandwidth_m=bandwidth_m, weights=v)
     den = kde_grid(x, y, grid=grid, bandwidth_m=bandwidth_m)
+    return num, den
+
+
+def concentration_from_sums(num: np.ndarray, den: np.ndarray, *, bandwidth_m: float,
+                            min_samples: float = 1.0) -> np.ndarray:
+    """:func:`kernel_concentration` from its :func:`kernel_sums`."""
     support = den * 2 * math.pi * bandwidth_m**2
     with np.errstate(invalid="ignore", divide="ignore"):
         out = num / den

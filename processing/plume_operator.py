@@ -19,6 +19,7 @@ from ecopatrol.core.dispersion import SigmaScheme, effective_height_m, plume_fra
 from ecopatrol.core.errors import InputError
 from ecopatrol.core.weather import STABILITY_CLASSES, Wind, stability_class
 
+from . import attribution_reach as reach
 from ._evidence_util import lonlat_of, metric_xy, pass_codes, receptor_agl_m, wind_codes, wind_per_pass
 
 DEFAULT_SITE_SOURCE_HEIGHT_M = 10.0  # enterprises without a registered stack: fugitive/roof vent
@@ -87,6 +88,7 @@ class PlumeOperator:
     #: each sample's pass (``codes`` group the samples that share a wind, :data:`WIND_WINDOW_S`)
     pass_codes: np.ndarray | None = None
     _heights: dict = field(default_factory=dict)
+    _memo: dict = field(default_factory=dict)  # the last few all-candidate matrices (attribution_reach.memo_key)
 
     def _src_heights(self, p: _Pass):
         key = (round(p.speed_m_s, 3), p.stability)
@@ -104,6 +106,16 @@ class PlumeOperator:
         """Unit-concentration matrix (µg/m³ per g/s), shape (len(rows), len(cols)), pass by pass;
         ``offset_deg`` turns the wind, ``stability_shift`` moves each pass's class (−1: one class
         more unstable, clipped to A–F)."""
+        key = reach.memo_key(rows, cols, offset_deg, stability_shift)
+        if key is not None and key in self._memo:  # the explanations ask for the same matrices several times
+            return self._memo[key].copy()
+        out = self._matrix(rows, cols, offset_deg=offset_deg, stability_shift=stability_shift)
+        if key is not None:
+            reach.remember(self._memo, key, out)
+        return out
+
+    def _matrix(self, rows: np.ndarray, cols: np.ndarray | None, *, offset_deg: float,
+                stability_shift: int) -> np.ndarray:
         cols = np.arange(len(self.sources)) if cols is None else cols
         out = np.zeros((len(rows), len(cols)))
         sx = self.sources["x_m"].to_numpy(float)[cols]
@@ -111,18 +123,25 @@ class PlumeOperator:
         rc = self.codes[rows]
         for code in np.unique(rc):
             m = np.flatnonzero(rc == code)
-            r = rows[m]
             p = self.passes[code]
             if stability_shift:
                 i = STABILITY_CLASSES.index(p.stability) + stability_shift
                 p = _Pass(p.from_deg, p.speed_m_s, STABILITY_CLASSES[min(max(i, 0), 5)], p.measured)
             h, u = self._src_heights(p)
-            a = unit_concentration_matrix(self.x[r], self.y[r], self.z[r], sx, sy, h[cols], u[cols],
-                                          p.from_deg + offset_deg, p.stability, scheme=self.scheme,
-                                          mixing_height_m=self.mixing_height_m)
-            xd, _ = plume_frame(self.x[r], self.y[r], sx, sy, p.from_deg + offset_deg)
-            a[xd > self.max_distance_m] = 0.0
-            out[m] = a
+            h, u = h[cols], u[cols]
+            for b in reach.blocks(m):  # only the sources whose plume can be non-zero here (an exact cut)
+                r = rows[b]
+                k = np.flatnonzero(reach.within_reach(self.x[r], self.y[r], sx, sy, p.from_deg + offset_deg,
+                                                      p.stability, scheme=self.scheme,
+                                                      max_distance_m=self.max_distance_m))
+                if len(k) == 0:
+                    continue
+                a = unit_concentration_matrix(self.x[r], self.y[r], self.z[r], sx[k], sy[k], h[k], u[k],
+                                              p.from_deg + offset_deg, p.stability, scheme=self.scheme,
+                                              mixing_height_m=self.mixing_height_m)
+                xd, _ = plume_frame(self.x[r], self.y[r], sx[k], sy[k], p.from_deg + offset_deg)
+                a[xd > self.max_distance_m] = 0.0
+                out[np.ix_(b, k)] = a
         return out
 
 

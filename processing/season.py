@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -70,30 +71,65 @@ def day_coverage(evidence_dir: Path, area) -> dict[str, bool] | None:
     return {c["enterprise_id"]: c["result"] != "not assessable" for c in a.checks}
 
 
+@dataclass
+class SeasonResult:
+    """Season targets (the ``targets.csv`` frame with :data:`SEASON_COLUMNS`) and the per-firm
+    history (:data:`HISTORY_COLUMNS`: one row per firm per survey day)."""
+
+    targets: pd.DataFrame
+    history: pd.DataFrame
+
+
+HISTORY_COLUMNS = ["enterprise_id", "date", "status", "evidence", "covered", "n_folders"]
+#: ``status`` of a firm on a day: seen emitting (evidence ≥ EMIT_DAY_MIN), weak evidence, covered and
+#: clean, not covered by that day's samples, or coverage unknown (folders outside a run folder)
+HISTORY_STATUS = ("emitting", "weak", "clean", "not covered", "coverage unknown")
+
+
 def rank_season(evidence_dirs, area, *, top: int | None = None, reference_date=None, ledger=None,
                 coverage: list[dict[str, bool] | None] | None = None) -> pd.DataFrame:
-    """Rank the area's enterprises from several evidence folders (one per survey day).
+    """Rank the area's enterprises from several evidence folders (one per survey day, or several
+    per day: one per platform); the targets of :func:`season_targets`."""
+    return season_targets(evidence_dirs, area, top=top, reference_date=reference_date, ledger=ledger,
+                          coverage=coverage).targets
+
+
+def _by_day(days: list[str], e: np.ndarray, covered: np.ndarray, known: list[bool]):
+    """Folders of the same survey day (several platforms) combined into one column per day: the day's
+    evidence is that of at least one folder, ``1 − Π (1 − e)``; covered where any folder covered the
+    firm; coverage known where any folder's is. Returns (unique days, e, covered, known, folders of each)."""
+    udays = sorted(set(days))
+    cols = [[i for i, d in enumerate(days) if d == u] for u in udays]
+    e_d = np.column_stack([1.0 - np.prod(1.0 - np.clip(e[:, c], 0.0, 1.0), axis=1) for c in cols])
+    cov_d = np.column_stack([covered[:, c].any(axis=1) for c in cols])
+    return udays, e_d, cov_d, [any(known[i] for i in c) for c in cols], cols
+
+
+def season_targets(evidence_dirs, area, *, top: int | None = None, reference_date=None, ledger=None,
+                   coverage: list[dict[str, bool] | None] | None = None) -> SeasonResult:
+    """Season targets and per-firm histories from several evidence folders.
 
     ``coverage`` (one mapping per folder, or None for unknown) replaces the ledger coverage test
-    (tests, or a caller that already assessed the runs). Returns the ``targets.csv`` frame with
-    :data:`SEASON_COLUMNS` added; ``emit_probability`` is the season evidence.
+    (tests, or a caller that already assessed the runs, as :mod:`.archive_evidence` does).
+    ``emit_probability`` of the targets is the season evidence.
     """
     dirs = [Path(d) for d in evidence_dirs]
     if not dirs:
         raise InputError("targets: give at least one evidence folder")
     if coverage is not None and len(coverage) != len(dirs):
         raise InputError(f"targets: {len(coverage)} coverage maps for {len(dirs)} evidence folders")
-    days = [survey_day(d) for d in dirs]
-    order = np.argsort(days, kind="stable")
-    dirs, days = [dirs[i] for i in order], [days[i] for i in order]
+    fdays = [survey_day(d) for d in dirs]
+    order = np.argsort(fdays, kind="stable")
+    dirs, fdays = [dirs[i] for i in order], [fdays[i] for i in order]
     cov = [coverage[i] for i in order] if coverage is not None else [day_coverage(d, area) for d in dirs]
-    per_day = [rank_targets(d, area, reference_date=reference_date).set_index("enterprise_id") for d in dirs]
+    per_dir = [rank_targets(d, area, reference_date=reference_date).set_index("enterprise_id") for d in dirs]
     last = rank_targets(dirs[-1], area, reference_date=reference_date, ledger=ledger).set_index("enterprise_id")
     eid = last.index.astype(str)
-    e = np.column_stack([pd.to_numeric(df["evidence_score"].reindex(eid), errors="coerce").fillna(0.0).to_numpy()
-                         for df in per_day])  # (firms, days)
-    covered = np.column_stack([np.array([bool(c.get(x, False)) if c is not None else False for x in eid])
-                               for c in cov])
+    e_f = np.column_stack([pd.to_numeric(df["evidence_score"].reindex(eid), errors="coerce").fillna(0.0).to_numpy()
+                           for df in per_dir])  # (firms, folders)
+    cov_f = np.column_stack([np.array([bool(c.get(x, False)) if c is not None else False for x in eid])
+                             for c in cov])
+    days, e, covered, known, cols = _by_day(fdays, e_f, cov_f, [c is not None for c in cov])
     season = 1.0 - np.prod(1.0 - np.clip(e, 0.0, 1.0), axis=1)
     factor = np.ones(len(eid))
     if ledger is not None:  # the on-site outcomes' factor on survey evidence (clean follow-ups of suspicions)
@@ -108,6 +144,41 @@ def rank_season(evidence_dirs, area, *, top: int | None = None, reference_date=N
     score = priority_score(evidence, risk, pos, risk_factor=CLEAN_DAY_FACTOR ** n_clean)
 
     out = last.reset_index()
+    out["score"] = np.round(score, 4)
+    out["evidence_score"] = np.round(evidence, 4)
+    out["emit_probability"] = np.round(season, 4)
+    out["reasons"] = _reasons(eid, days, fdays, e, e_f, emitting, clean, covered, known, season, evidence, per_dir, last)
+    out["n_days"] = len(days)
+    out["n_days_emitting"] = emitting.sum(axis=1)
+    out["n_days_clean_covered"] = n_clean
+    out["days_emitting"] = [" ".join(days[d] for d in range(len(days)) if emitting[i, d]) for i in range(len(eid))]
+    out["days_clean_covered"] = [" ".join(days[d] for d in range(len(days)) if clean[i, d]) for i in range(len(eid))]
+    out = out.sort_values(["score", "evidence_score", "enterprise_id"], ascending=[False, False, True],
+                          kind="stable").reset_index(drop=True)
+    out["rank"] = np.arange(1, len(out) + 1)
+    if top is not None:
+        out = out.head(top)
+    log.info("season targets: %d days (%s) from %d folders, %d firms seen emitting on some day, %d clean on a "
+             "covered day", len(days), ", ".join(days), len(dirs), int(emitting.any(axis=1).sum()),
+             int((n_clean > 0).sum()))
+    return SeasonResult(out[TARGET_COLUMNS + SEASON_COLUMNS], _history(eid, days, e, covered, known, cols))
+
+
+def _history(eid, days, e, covered, known, cols) -> pd.DataFrame:
+    """One row per firm per day (:data:`HISTORY_COLUMNS`), firms in id order, days in date order."""
+    n_f, n_d = e.shape
+    status = np.where(e >= EMIT_DAY_MIN, "emitting", np.where(
+        e >= EVIDENCE_MIN, "weak", np.where(covered, "clean", np.where(np.array(known)[None, :], "not covered",
+                                                                       "coverage unknown"))))
+    h = pd.DataFrame({"enterprise_id": np.repeat(np.asarray(eid), n_d), "date": np.tile(days, n_f),
+                      "status": status.ravel(), "evidence": np.round(e.ravel(), 4),
+                      "covered": np.where(np.tile(known, n_f), covered.ravel(), pd.NA),
+                      "n_folders": np.tile([len(c) for c in cols], n_f)})
+    return h.sort_values(["enterprise_id", "date"], kind="stable").reset_index(drop=True)[HISTORY_COLUMNS]
+
+
+def _reasons(eid, days, fdays, e, e_f, emitting, clean, covered, known, season, evidence, per_dir, last) -> list[str]:
+    """The reasons of each firm: the days seen emitting, weak, clean; the strongest folder's own reasons."""
     reasons = []
     for i, x in enumerate(eid):
         r = []
@@ -123,32 +194,17 @@ def rank_season(evidence_dirs, area, *, top: int | None = None, reference_date=N
         if cd:
             r.append(f"covered and clean on {len(cd)} day(s): {', '.join(cd)} (registry priority × "
                      f"{CLEAN_DAY_FACTOR ** len(cd):.2g})")
-        nc = [days[d] for d in range(len(days)) if cov[d] is not None and not covered[i, d]]
+        nc = [days[d] for d in range(len(days)) if known[d] and not covered[i, d]]
         if nc and (em_days or weak):
             r.append(f"not covered on {', '.join(nc)}")
         if evidence[i] >= EVIDENCE_MIN:
-            best = int(np.argmax(e[i]))
-            r.append(f"{days[best]}: " + str(per_day[best]["reasons"].get(x, "")))
+            best = int(np.argmax(e_f[i]))
+            r.append(f"{fdays[best]}: " + str(per_dir[best]["reasons"].get(x, "")))
         else:
             r.append(str(last["reasons"].get(x, "")))
         reasons.append("; ".join(r))
-    out["score"] = np.round(score, 4)
-    out["evidence_score"] = np.round(evidence, 4)
-    out["emit_probability"] = np.round(season, 4)
-    out["reasons"] = reasons
-    out["n_days"] = len(days)
-    out["n_days_emitting"] = emitting.sum(axis=1)
-    out["n_days_clean_covered"] = n_clean
-    out["days_emitting"] = [" ".join(days[d] for d in range(len(days)) if emitting[i, d]) for i in range(len(eid))]
-    out["days_clean_covered"] = [" ".join(days[d] for d in range(len(days)) if clean[i, d]) for i in range(len(eid))]
-    out = out.sort_values(["score", "evidence_score", "enterprise_id"], ascending=[False, False, True],
-                          kind="stable").reset_index(drop=True)
-    out["rank"] = np.arange(1, len(out) + 1)
-    if top is not None:
-        out = out.head(top)
-    log.info("season targets: %d days (%s), %d firms seen emitting on some day, %d clean on a covered day",
-             len(days), ", ".join(days), int(emitting.any(axis=1).sum()), int((n_clean > 0).sum()))
-    return out[TARGET_COLUMNS + SEASON_COLUMNS]
+    return reasons
 
 
-__all__ = ["rank_season", "survey_day", "day_coverage", "CLEAN_DAY_FACTOR"]
+__all__ = ["rank_season", "season_targets", "SeasonResult", "survey_day", "day_coverage", "CLEAN_DAY_FACTOR",
+           "HISTORY_COLUMNS"]

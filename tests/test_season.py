@@ -135,3 +135,46 @@ def test_the_same_emitters_persist_across_runs_and_emit_on_some_days(tmp_path):
     with pytest.raises(InputError, match="neither a source id nor an enterprise id"):
         simulate(area, plans, tmp_path / "bad", seed=0, emitters=["NOPE"])
     assert np.isfinite(res.emitters["rate_g_s"]).all()
+
+
+# --- a simulated month: intermittent emitters, per-firm histories -------------------------------
+
+
+def test_a_month_of_intermittent_emitters_finds_them_and_clean_days_count(tmp_path):
+    """30 survey days, two vans a day (two folders per date, combined into one day): E07 emits on
+    3 days, seen by one van; E02 on 10 days, weakly (0.3 a sighting); E03 is covered and clean all
+    month; E05 (same registry record as E03) is never covered."""
+    from ecopatrol.processing.season import HISTORY_COLUMNS, season_targets
+
+    area = make_area()
+    rng = np.random.default_rng(5)
+    dates = [f"2026-06-{d:02d}" for d in range(1, 31)]
+    e07_days = set(rng.choice(30, 3, replace=False).tolist())
+    e02_days = set(rng.choice(30, 10, replace=False).tolist())
+    folders, cov = [], []
+    for i, date in enumerate(dates):
+        for van in ("van01", "van02"):
+            pips = {}
+            if i in e07_days and van == "van01":
+                pips["E07"] = 0.9
+            if i in e02_days and van == "van02":
+                pips["E02"] = 0.3
+            folders.append(evidence_folder(tmp_path / van, date, pips))
+            cov.append({"E03": True, "E07": van == "van01", "E02": True})
+    res = season_targets(folders, area, coverage=cov)
+    t = res.targets.set_index("enterprise_id")
+    assert t.loc["E07", "rank"] == 1 and t.loc["E02", "rank"] == 2  # found, whatever the clean days
+    assert t.loc["E07", "n_days"] == 30 and t.loc["E07", "n_days_emitting"] == 3
+    assert t.loc["E07", "emit_probability"] == pytest.approx(1 - 0.1 ** 3, abs=1e-3)  # 27 clean days do not wash it out
+    assert t.loc["E02", "emit_probability"] > 0.95  # weak sightings on 10 days add up
+    assert t.loc["E03", "n_days_clean_covered"] == 30 and t.loc["E03", "score"] < t.loc["E05", "score"]
+    h = res.history
+    assert list(h.columns) == HISTORY_COLUMNS and len(h) == 9 * 30  # one row per firm per day
+    assert (h["n_folders"] == 2).all()
+    h7 = h[h["enterprise_id"] == "E07"].set_index("date")
+    assert set(h7.index[h7["status"] == "emitting"]) == {dates[i] for i in e07_days}
+    assert (h7.loc[[d for i, d in enumerate(dates) if i not in e07_days], "status"] == "clean").all()
+    h5 = h[h["enterprise_id"] == "E05"]
+    assert (h5["status"] == "not covered").all() and not h5["covered"].astype(bool).any()
+    h2 = h[h["enterprise_id"] == "E02"].set_index("date")
+    assert set(h2.index[h2["status"] == "weak"]) == {dates[i] for i in e02_days}

@@ -1,0 +1,260 @@
+"""Season benchmark (issue 19 items 2–4): a synthetic archive attributed and ranked on Dask.
+
+Synthesises once (and reuses) ``--days`` × ``--vans`` van-days of 8 h at 1 Hz (``archive_synth``,
+seed 0, the bundled Jimo area, its emitters emitting on a day with probability ``--p-emit``; 30 × 4
+is ~3.5 M samples) under ``/tmp/ecopatrol-bench/season-D×V``, then, each in a fresh child process:
+
+- ``--workers-compare N``: the first N partitions (date order) on a LocalCluster of 1 and of 2
+  single-threaded worker processes (:func:`~ecopatrol.processing.archive_evidence.season_over_archive`):
+  partitions per minute and samples per second, and the ratio;
+- the whole archive on ``--workers`` workers: wall time (evidence of every partition + season targets),
+  peak memory (the sum of the RSS of the child and its worker processes, sampled every 0.5 s) — or,
+  if ``--budget-s`` runs out first, the partitions done by then and the throughput they show
+  (the run is stopped, the figures say so);
+- season-target accuracy of the full run: of the true emitters (``archive.json`` ``emitters`` with
+  their ``days_emitting``), those whose plume the samples of an emitting day covered (the ledger's
+  coverage test of that partition) — are they in the season top 10, and in the top 10 of the last
+  surveyed day alone (today's single-day ranking, ``rank_targets`` on that day's folders combined)?
+
+    nice -n 10 .venv/bin/python benchmarks/bench_season.py [--days 30] [--vans 4] [--hours 8] [--p-emit 0.5]
+        [--workers-compare 8] [--budget-s 1500] [--skip-full] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+BENCH = Path("/tmp/ecopatrol-bench")
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+def _archive(days: int, vans: int, p_emit: float, hours: float = 8.0) -> Path:
+    from ecopatrol.processing.archive_synth import synth_archive
+
+    root = BENCH / f"season-{days}x{vans}-p{p_emit:g}" if hours == 8.0 else \
+        BENCH / f"season-{days}x{vans}x{hours:g}h-p{p_emit:g}"
+    if not (root / "archive.json").exists():
+        synth_archive(root, days=days, vans=vans, seed=0, p_emit=p_emit, hours=hours)
+    return root
+
+
+def _subset(root: Path, n: int) -> Path:
+    """The first ``n`` partitions of ``root`` (date order) as an archive of links."""
+    sub = root.parent / f"{root.name}-first{n}"
+    parts = sorted(root.glob("date=*/platform=*/part-0.parquet"))[:n]
+    for p in parts:
+        d = sub / p.parent.parent.name / p.parent.name
+        d.mkdir(parents=True, exist_ok=True)
+        if not (d / p.name).exists():
+            (d / p.name).symlink_to(p)
+    return sub
+
+
+class _PeakRSS:
+    """Peak of the summed RSS of this process and its children, sampled in a thread."""
+
+    def __init__(self):
+        import psutil
+
+        self.proc, self.peak, self._stop = psutil.Process(), 0, False
+        self.t = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        while not self._stop:
+            try:
+                rss = self.proc.memory_info().rss + sum(c.memory_info().rss for c in self.proc.children(recursive=True))
+            except Exception:  # noqa: BLE001 - a child ending mid-sample
+                rss = 0
+            self.peak = max(self.peak, rss)
+            time.sleep(0.5)
+
+    def __enter__(self):
+        self.t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop = True
+        self.t.join()
+
+
+def _child(archive: str, out: str, workers: int, budget_s: float) -> None:
+    import logging
+
+    from ecopatrol.processing.archive_evidence import season_over_archive
+
+    logging.disable(logging.WARNING)
+    t0 = time.perf_counter()
+    done: list[float] = []
+
+    def progress(stage, n, total):
+        if n > len(done):
+            done.append(time.perf_counter() - t0)
+        if budget_s and time.perf_counter() - t0 > budget_s and n < total:
+            raise _OutOfTime
+
+    n_samples = n_parts = None
+    finished = True
+    with _PeakRSS() as mem:
+        try:
+            res = season_over_archive(archive, out, "jimo", workers=workers, processes=True,
+                                      progress=progress)
+            s = json.loads((Path(out) / "season.json").read_text())
+            n_samples, n_parts = s["n_samples"], s["n_partitions"]
+            del res
+        except _OutOfTime:
+            finished = False
+    wall = time.perf_counter() - t0
+    print("RESULT " + json.dumps({"workers": workers, "wall_s": wall, "finished": finished, "done_s": done,
+                                  "n_samples": n_samples, "n_partitions": n_parts, "peak_rss_mb": mem.peak / 1e6}),
+          flush=True)
+
+
+def _run(archive: Path, out: Path, workers: int, budget_s: float = 0.0) -> dict:
+    p = subprocess.run([sys.executable, __file__, "--child", str(archive), str(out), str(workers), str(budget_s)],
+                       capture_output=True, text=True, check=False)
+    for line in p.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"season run failed:\n{p.stderr[-3000:]}")
+
+
+def _samples_of(archive: Path, n: int) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in sorted(archive.glob("date=*/platform=*/*.parquet"))[:n])
+
+
+def _accuracy(root: Path, out: Path) -> dict:
+    """Emitters covered on an emitting day: found in the season top 10 / the last day's top 10."""
+    import pandas as pd
+
+    from ecopatrol.core.area import load_area
+    from ecopatrol.processing.season import season_targets
+
+    m = json.loads((root / "archive.json").read_text())
+    t = pd.read_csv(out / "targets.csv", dtype={"enterprise_id": str}).set_index("enterprise_id")
+    h = pd.read_csv(out / "history.csv", dtype={"enterprise_id": str})
+    last = h["date"].max()
+    last_dirs = sorted((out / "runs" / f"date={last}").glob("platform=*/evidence"))
+    day = season_targets(last_dirs, load_area("jimo")).targets.set_index("enterprise_id")
+    rows = []
+    for e in m["emitters"]:
+        eid = e["enterprise_id"]
+        he = h[(h["enterprise_id"] == eid) & h["date"].isin(e["days_emitting"])]
+        covered = bool((he["covered"].astype(str) == "True").any())
+        rows.append({"enterprise_id": eid, "rate_g_s": e["rate_g_s"], "days_emitting": len(e["days_emitting"]),
+                     "covered_emitting_days": int((he["covered"].astype(str) == "True").sum()),
+                     "days_seen_emitting": int(((h["enterprise_id"] == eid) & (h["status"] == "emitting")).sum()),
+                     "season_rank": int(t.loc[eid, "rank"]), "last_day_rank": int(day.loc[eid, "rank"]),
+                     "emits_last_day": last in e["days_emitting"], "covered": covered})
+    cov = [r for r in rows if r["covered"]]
+    return {"emitters": rows, "n_emitters": len(rows), "n_covered_on_an_emitting_day": len(cov),
+            "season_top10": sum(r["season_rank"] <= 10 for r in cov),
+            "last_day_top10": sum(r["last_day_rank"] <= 10 for r in cov), "last_day": last}
+
+
+def _resume(root: Path, out: Path) -> None:
+    """Finish a run stopped by ``--budget-s`` in this process: the partitions without evidence, the
+    coverage test of the others (their evidence is reused), then the season targets and histories."""
+    import time as _t
+
+    from ecopatrol.core.area import load_area
+    from ecopatrol.processing.archive_evidence import _partitions, _season, evidence_partition, run_dir_of
+    from ecopatrol.processing.ledger.coverage import assess_run
+
+    area = load_area("jimo")
+    t0 = _t.perf_counter()
+    results = []
+    for p in _partitions(root):
+        run = run_dir_of(out, p)
+        if (run / "evidence" / "evidence.json").exists():
+            s = json.loads((run / "evidence" / "evidence.json").read_text())
+            results.append({"key": p.key, "evidence_dir": str(run / "evidence"), "n_samples": s["n_samples"],
+                            "n_events": s["n_events"], "seconds": None, "assessment": assess_run(run, area)})
+        else:
+            results.append(evidence_partition(p, area, str(out)))
+    _season(results, area, out, db=None, top=None, path="resumed in-memory", extra={
+        "seconds_resume": round(_t.perf_counter() - t0, 1)})
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--vans", type=int, default=4)
+    ap.add_argument("--p-emit", type=float, default=0.5)
+    ap.add_argument("--hours", type=float, default=8.0, help="driving hours per van-day")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers-compare", type=int, default=8, help="partitions for 1 vs 2 workers (0: skip)")
+    ap.add_argument("--budget-s", type=float, default=0.0, help="stop the full run after this long (0: no limit)")
+    ap.add_argument("--skip-full", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--resume", action="store_true", help="finish a stopped full run in-process, then accuracy")
+    a = ap.parse_args()
+    t = time.perf_counter()
+    root = _archive(a.days, a.vans, a.p_emit, a.hours)
+    m = json.loads((root / "archive.json").read_text())
+    print(f"archive: {m['n_samples']:,} samples in {m['partitions']} partitions ({a.days} days × {a.vans} vans), "
+          f"ready in {time.perf_counter() - t:.0f} s", flush=True)
+    doc: dict = {"archive": str(root), "n_samples": m["n_samples"], "n_partitions": m["partitions"]}
+    if a.workers_compare:
+        sub = _subset(root, a.workers_compare)
+        n = _samples_of(sub, a.workers_compare)
+        cmp = {}
+        for w in (1, 2):
+            r = _run(sub, BENCH / f"season-out-first{a.workers_compare}-w{w}", w)
+            r["partitions_per_min"] = 60 * a.workers_compare / r["wall_s"]
+            r["samples_per_s"] = n / r["wall_s"]
+            cmp[w] = r
+            print(f"{a.workers_compare} partitions ({n:,} samples) on {w} worker(s): {r['wall_s']:.0f} s, "
+                  f"{r['partitions_per_min']:.2f} partitions/min, {r['samples_per_s']:,.0f} samples/s, "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+        print(f"2 vs 1 worker: throughput × {cmp[1]['wall_s'] / cmp[2]['wall_s']:.2f}", flush=True)
+        doc["workers_compare"] = cmp
+    if a.resume:
+        out = BENCH / f"season-out-{root.name}-w{a.workers}"
+        _resume(root, out)
+        doc["accuracy"] = acc = _accuracy(root, out)
+        print(f"true emitters covered on an emitting day: {acc['n_covered_on_an_emitting_day']} of "
+              f"{acc['n_emitters']}; in the season top 10: {acc['season_top10']}; in the last day's "
+              f"({acc['last_day']}) top 10: {acc['last_day_top10']}", flush=True)
+        for e in acc["emitters"]:
+            print(f"  {e}", flush=True)
+    elif not a.skip_full:
+        out = BENCH / f"season-out-{root.name}-w{a.workers}"
+        r = _run(root, out, a.workers, a.budget_s)
+        doc["full"] = r
+        k = len(r["done_s"])
+        if r["finished"]:
+            print(f"full archive on {a.workers} workers: {r['wall_s']:.0f} s ({r['wall_s'] / 60:.1f} min), "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+            doc["accuracy"] = acc = _accuracy(root, out)
+            print(f"true emitters covered on an emitting day: {acc['n_covered_on_an_emitting_day']} of "
+                  f"{acc['n_emitters']}; in the season top 10: {acc['season_top10']}; in the last day's "
+                  f"({acc['last_day']}) top 10: {acc['last_day_top10']}", flush=True)
+            for e in acc["emitters"]:
+                print(f"  {e}", flush=True)
+        else:
+            rate = k / r["done_s"][-1] * 60 if k else 0.0
+            eta = m["partitions"] / rate if rate else float("inf")
+            print(f"full archive on {a.workers} workers: stopped after {r['wall_s']:.0f} s (--budget-s) with {k} of "
+                  f"{m['partitions']} partitions done: {rate:.2f} partitions/min → ~{eta:.0f} min for all; "
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+    if a.json:
+        print(json.dumps(doc, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "--child":
+        _child(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
+    else:
+        sys.exit(main())
