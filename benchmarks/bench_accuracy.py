@@ -471,6 +471,32 @@ def summarise_logs(paths: list[str], seeds: set[int] | None = None) -> None:
               f"{sum(b[3] and b[1] == 0 for _, b in pairs)} (first world {sum(a[3] and a[1] == 0 for a, _ in pairs)})")
 
 
+def summarise_monitors(path: str) -> None:
+    """The with/without-monitors comparison from the per-seed lines of a ``--monitors both`` log (so a
+    run cut short still gives its figures over the seeds it finished in both variants)."""
+    import ast
+    import re
+
+    per: dict[str, dict[int, tuple]] = {"with": {}, "without": {}}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        m = re.match(r"seed\s+(\d+) .*?\(rank, est, true, sampled\) (\[.*?\]) false top10 .*?precision@5 ([\d.]+) "
+                     r"monitors (with|without) \(monitored emitters (\d+), in top 10 (\d+)\)", line)
+        if m:
+            per[m[4]][int(m[1])] = (ast.literal_eval(m[2]), float(m[3]), int(m[5]), int(m[6]))
+    seeds = sorted(set(per["with"]) & set(per["without"]))
+    print(f"{len(seeds)} scenarios in both variants (seeds {', '.join(map(str, seeds))})")
+    for v in ("with", "without"):
+        ranks = np.array([d[0] for sd in seeds for d in per[v][sd][0]])
+        nm = sum(per[v][sd][2] for sd in seeds)
+        print(f"monitors {v:7s}: {len(ranks)} emitters; top 3 {np.mean(ranks <= 3):.1%}, top 10 "
+              f"{np.mean(ranks <= 10):.1%}; precision at 5 visits {np.mean([per[v][sd][1] for sd in seeds]):.1%}; "
+              f"monitored emitters {nm}, in top 10 {sum(per[v][sd][3] for sd in seeds)}")
+    moved = [(sd, [a[0] for a in per["without"][sd][0]], [a[0] for a in per["with"][sd][0]]) for sd in seeds
+             if per["with"][sd][0] != per["without"][sd][0]]
+    print(f"scenarios where an emitter's rank changed: {len(moved)}"
+          + "".join(f"; seed {sd}: ranks {a} → {b}" for sd, a, b in moved))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=50, help="number of scenarios (seeds START…START+n−1)")
@@ -491,8 +517,13 @@ def main() -> None:
                          "(--no-monitors), or both on the same runs")
     ap.add_argument("--no-monitors", dest="monitors", action="store_const", const="without",
                     help="--simulator: the same as --monitors without")
+    ap.add_argument("--summarise-monitors", metavar="LOG",
+                    help="print the with/without-monitors comparison of a --monitors both log, and stop")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.summarise_monitors:
+        summarise_monitors(args.summarise_monitors)
+        return
     if args.summarise:
         summarise_logs(args.summarise)
         return
