@@ -267,8 +267,15 @@ def simulator_scenario(seed: int) -> tuple[Wind, int]:
     return wind, int(rng.integers(1, 4))
 
 
-def run_simulator(n: int, start: int = 0, world: str = "gaussian", dump: str | None = None) -> pd.DataFrame:
-    """The real loop: ``run_demo`` (plans → simulate → georef → evidence → targets), no maps."""
+def run_simulator(n: int, start: int = 0, world: str = "gaussian", dump: str | None = None,
+                  monitors: str = "with") -> pd.DataFrame:
+    """The real loop: ``run_demo`` (plans → simulate → georef → evidence → targets), no maps.
+
+    ``monitors``: ``with`` scores the targets as the demo ranks them (with the simulated data loggers'
+    alarms), ``without`` re-ranks the same run's evidence without the alarms, ``both`` scores both
+    (one row per seed and variant, column ``monitors``): the same scenarios, the same survey, the only
+    difference the online-monitoring evidence line.
+    """
     from ecopatrol.core.area import load_area
     from ecopatrol.core.errors import PlanningError, SafetyError
     from ecopatrol.pipeline import run_demo
@@ -293,55 +300,72 @@ def run_simulator(n: int, start: int = 0, world: str = "gaussian", dump: str | N
             tj = json.loads((Path(tmp) / "field" / "truth.json").read_text())
             truth = pd.DataFrame(tj["emitters"])
             tpos = pd.read_parquet(Path(tmp) / "field" / "truth_positions.parquet")
-            targets = pd.read_csv(Path(tmp) / "targets.csv", dtype={"enterprise_id": str})
+            variants = {}
+            if monitors in ("with", "both"):
+                variants["with"] = pd.read_csv(Path(tmp) / "targets.csv", dtype={"enterprise_id": str})
+            if monitors in ("without", "both"):
+                variants["without"] = rank_targets(Path(tmp) / "evidence", area, alarms=None)
             rates = pd.read_csv(Path(tmp) / "evidence" / "rates.csv", dtype={"enterprise_id": str})
             fl = pd.read_csv(Path(tmp) / "evidence" / "flux.csv", dtype={"target_id": str})
-        sc = score(targets, area.enterprises, truth, rates.groupby("enterprise_id")["rate_g_s"].sum())
-        true_rate = truth.groupby("enterprise_id")["rate_g_s"].sum()
-        sampled = set(truth.loc[(truth["max_true_plume_on_samples_ugm3"] >= SAMPLED_UGM3)
-                                & (truth["n_samples_true_plume_ge_5ugm3"] >= SAMPLED_MIN_N), "enterprise_id"])
-        top10 = set(targets["enterprise_id"].head(10))
-        top3 = set(targets["enterprise_id"].head(3))
-        sc.update(n_sampled=len(sampled), sampled_in_top10=len(sampled & top10), sampled_in_top3=len(sampled & top3),
-                  nnls_err_sampled=[abs(rates.groupby("enterprise_id")["rate_g_s"].sum().get(e, 0.0) - true_rate[e])
-                                    / true_rate[e] for e in sampled])
-        # curtains scored against the flux that truly crossed them (emitter curtains: ≥ 0.1 g/s through)
-        ctrue = true_curtain_flux(fl, tj, tpos, area)
-        rows_fl = list(enumerate(fl.itertuples(index=False)))
-        sc["curtain_err"] = [abs(r.flux_g_s - ctrue[i]) / ctrue[i] for i, r in rows_fl if ctrue.get(i, 0.0) >= 0.1]
-        sc["curtain_err_emitter"] = [abs(r.flux_g_s - ctrue[i]) / ctrue[i] for i, r in rows_fl
-                                     if r.target_id in true_rate.index and ctrue.get(i, 0.0) >= 0.1]
-        sc["curtain_err_vs_target_rate"] = [abs(r.flux_g_s - true_rate[r.target_id]) / true_rate[r.target_id]
-                                            for r in fl.itertuples(index=False) if r.target_id in true_rate.index]
-        sc["curtain_detail"] = [(str(r.sortie_id), round(float(r.flux_g_s), 3), round(float(ctrue.get(i, np.nan)), 3))
-                                for i, r in rows_fl]
-        emit_set = set(true_rate.index)
-        sc["calib"] = list(zip(targets["emit_probability"].astype(float).fillna(0.0),
-                               targets["enterprise_id"].isin(emit_set)))
-        sc["precision_at_5"] = sum(e in emit_set for e in targets["enterprise_id"].head(5)) / 5.0
-        sc["expected_in_5"] = float(targets["emit_probability"].astype(float).fillna(0.0).head(5).sum())
-        if dump:  # appended scenario by scenario, so a run cut short keeps what it measured
-            pd.DataFrame({"seed": seed, "rank": targets["rank"], "enterprise_id": targets["enterprise_id"],
-                          "emit_probability": [p for p, _ in sc["calib"]], "emits": [y for _, y in sc["calib"]]}) \
-                .to_csv(dump, mode="a", header=not Path(dump).exists(), index=False)
-        lost = [e for e in sampled if rates.groupby("enterprise_id")["rate_g_s"].sum().get(e, 0.0) == 0.0]
-        sc["sampled_rate0"] = len(lost)
-        sc.update(seed=seed, wind=str(wind), seconds=time.perf_counter() - t)
-        rows.append(sc)
-        ranks = {e: int(targets.index[targets["enterprise_id"] == e][0]) + 1 for e in truth["enterprise_id"]}
-        est = rates.groupby("enterprise_id")["rate_g_s"].sum()
-        detail = [(ranks[e], round(float(est.get(e, 0.0)), 2), round(float(true_rate[e]), 2), e in sampled)
-                  for e in true_rate.index]
-        top_false = [(i + 1, round(float(r), 2)) for i, (e, r) in
-                     enumerate(zip(targets["enterprise_id"].head(10), targets["rate_g_s"].head(10))) if e not in true_rate]
-        print(f"seed {seed:3d} wind {wind.from_deg:5.0f}/{wind.speed_m_s:.1f}/{wind.stability} "
-              f"emitters {sc['n_emitters']} (sampled {len(sampled)}): (rank, est, true, sampled) {detail} "
-              f"false top10 (rank, rate) {top_false} "
-              f"top10 {sc['in_top10']} pos-wrong {sc['pos_wrong_top10']} "
-              f"nnls err {np.round(sc['nnls_err'], 2).tolist()} curtains (est, true) {sc['curtain_detail']} "
-              f"precision@5 {sc['precision_at_5']:.1f} "
-              f"({sc['seconds']:.1f} s)", flush=True)
+        monitored = {lg["enterprise_id"] for lg in (tj.get("monitors") or {}).get("loggers", []) if lg.get("emitting")}
+        for variant, targets in variants.items():
+            rows.append(_score_run(seed, wind, t, variant, targets, truth, tj, tpos, rates, fl, area, monitored,
+                                   dump if variant == next(iter(variants)) else None))
     return pd.DataFrame(rows)
+
+
+def _score_run(seed, wind, t, variant, targets, truth, tj, tpos, rates, fl, area, monitored, dump) -> dict:
+    """The scores of one ranking of one scenario (and its log line)."""
+    sc = score(targets, area.enterprises, truth, rates.groupby("enterprise_id")["rate_g_s"].sum())
+    true_rate = truth.groupby("enterprise_id")["rate_g_s"].sum()
+    sampled = set(truth.loc[(truth["max_true_plume_on_samples_ugm3"] >= SAMPLED_UGM3)
+                            & (truth["n_samples_true_plume_ge_5ugm3"] >= SAMPLED_MIN_N), "enterprise_id"])
+    top10 = set(targets["enterprise_id"].head(10))
+    top3 = set(targets["enterprise_id"].head(3))
+    sc.update(n_sampled=len(sampled), sampled_in_top10=len(sampled & top10), sampled_in_top3=len(sampled & top3),
+              nnls_err_sampled=[abs(rates.groupby("enterprise_id")["rate_g_s"].sum().get(e, 0.0) - true_rate[e])
+                                / true_rate[e] for e in sampled])
+    # curtains scored against the flux that truly crossed them (emitter curtains: ≥ 0.1 g/s through)
+    ctrue = true_curtain_flux(fl, tj, tpos, area)
+    rows_fl = list(enumerate(fl.itertuples(index=False)))
+    sc["curtain_err"] = [abs(r.flux_g_s - ctrue[i]) / ctrue[i] for i, r in rows_fl if ctrue.get(i, 0.0) >= 0.1]
+    sc["curtain_err_emitter"] = [abs(r.flux_g_s - ctrue[i]) / ctrue[i] for i, r in rows_fl
+                                 if r.target_id in true_rate.index and ctrue.get(i, 0.0) >= 0.1]
+    sc["curtain_err_vs_target_rate"] = [abs(r.flux_g_s - true_rate[r.target_id]) / true_rate[r.target_id]
+                                        for r in fl.itertuples(index=False) if r.target_id in true_rate.index]
+    sc["curtain_detail"] = [(str(r.sortie_id), round(float(r.flux_g_s), 3), round(float(ctrue.get(i, np.nan)), 3))
+                            for i, r in rows_fl]
+    emit_set = set(true_rate.index)
+    sc["calib"] = list(zip(targets["emit_probability"].astype(float).fillna(0.0),
+                           targets["enterprise_id"].isin(emit_set)))
+    sc["precision_at_5"] = sum(e in emit_set for e in targets["enterprise_id"].head(5)) / 5.0
+    sc["expected_in_5"] = float(targets["emit_probability"].astype(float).fillna(0.0).head(5).sum())
+    if dump:  # appended scenario by scenario, so a run cut short keeps what it measured
+        pd.DataFrame({"seed": seed, "rank": targets["rank"], "enterprise_id": targets["enterprise_id"],
+                      "emit_probability": [p for p, _ in sc["calib"]], "emits": [y for _, y in sc["calib"]]}) \
+            .to_csv(dump, mode="a", header=not Path(dump).exists(), index=False)
+    lost = [e for e in sampled if rates.groupby("enterprise_id")["rate_g_s"].sum().get(e, 0.0) == 0.0]
+    sc["sampled_rate0"] = len(lost)
+    top10 = set(targets["enterprise_id"].head(10))
+    sc.update(seed=seed, wind=str(wind), seconds=time.perf_counter() - t, monitors=variant,
+              n_monitored_emitters=len(monitored & set(true_rate.index)),
+              monitored_in_top10=len(monitored & set(true_rate.index) & top10),
+              monitored_in_top3=len(monitored & set(true_rate.index) & set(targets["enterprise_id"].head(3))))
+    ranks = {e: int(targets.index[targets["enterprise_id"] == e][0]) + 1 for e in truth["enterprise_id"]}
+    est = rates.groupby("enterprise_id")["rate_g_s"].sum()
+    detail = [(ranks[e], round(float(est.get(e, 0.0)), 2), round(float(true_rate[e]), 2), e in sampled)
+              for e in true_rate.index]
+    top_false = [(i + 1, round(float(r), 2)) for i, (e, r) in
+                 enumerate(zip(targets["enterprise_id"].head(10), targets["rate_g_s"].head(10))) if e not in true_rate]
+    print(f"seed {seed:3d} wind {wind.from_deg:5.0f}/{wind.speed_m_s:.1f}/{wind.stability} "
+          f"emitters {sc['n_emitters']} (sampled {len(sampled)}): (rank, est, true, sampled) {detail} "
+          f"false top10 (rank, rate) {top_false} "
+          f"top10 {sc['in_top10']} pos-wrong {sc['pos_wrong_top10']} "
+          f"nnls err {np.round(sc['nnls_err'], 2).tolist()} curtains (est, true) {sc['curtain_detail']} "
+          f"precision@5 {sc['precision_at_5']:.1f} monitors {variant} "
+          f"(monitored emitters {sc['n_monitored_emitters']}, in top 10 {sc['monitored_in_top10']}) "
+          f"({sc['seconds']:.1f} s)", flush=True)
+    return sc
 
 
 def report(df: pd.DataFrame) -> None:
@@ -447,6 +471,32 @@ def summarise_logs(paths: list[str], seeds: set[int] | None = None) -> None:
               f"{sum(b[3] and b[1] == 0 for _, b in pairs)} (first world {sum(a[3] and a[1] == 0 for a, _ in pairs)})")
 
 
+def summarise_monitors(path: str) -> None:
+    """The with/without-monitors comparison from the per-seed lines of a ``--monitors both`` log (so a
+    run cut short still gives its figures over the seeds it finished in both variants)."""
+    import ast
+    import re
+
+    per: dict[str, dict[int, tuple]] = {"with": {}, "without": {}}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        m = re.match(r"seed\s+(\d+) .*?\(rank, est, true, sampled\) (\[.*?\]) false top10 .*?precision@5 ([\d.]+) "
+                     r"monitors (with|without) \(monitored emitters (\d+), in top 10 (\d+)\)", line)
+        if m:
+            per[m[4]][int(m[1])] = (ast.literal_eval(m[2]), float(m[3]), int(m[5]), int(m[6]))
+    seeds = sorted(set(per["with"]) & set(per["without"]))
+    print(f"{len(seeds)} scenarios in both variants (seeds {', '.join(map(str, seeds))})")
+    for v in ("with", "without"):
+        ranks = np.array([d[0] for sd in seeds for d in per[v][sd][0]])
+        nm = sum(per[v][sd][2] for sd in seeds)
+        print(f"monitors {v:7s}: {len(ranks)} emitters; top 3 {np.mean(ranks <= 3):.1%}, top 10 "
+              f"{np.mean(ranks <= 10):.1%}; precision at 5 visits {np.mean([per[v][sd][1] for sd in seeds]):.1%}; "
+              f"monitored emitters {nm}, in top 10 {sum(per[v][sd][3] for sd in seeds)}")
+    moved = [(sd, [a[0] for a in per["without"][sd][0]], [a[0] for a in per["with"][sd][0]]) for sd in seeds
+             if per["with"][sd][0] != per["without"][sd][0]]
+    print(f"scenarios where an emitter's rank changed: {len(moved)}"
+          + "".join(f"; seed {sd}: ranks {a} → {b}" for sd, a, b in moved))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=50, help="number of scenarios (seeds START…START+n−1)")
@@ -462,8 +512,18 @@ def main() -> None:
     ap.add_argument("--calibration", metavar="CSV", help="print the reliability table and Brier score of a --dump "
                                                           "file, and stop")
     ap.add_argument("--dump", help="--simulator: write the (seed, emit_probability, emits) pairs to this CSV")
+    ap.add_argument("--monitors", choices=["with", "without", "both"], default="with",
+                    help="--simulator: rank with the simulated data loggers' alarms (as the demo does), without them "
+                         "(--no-monitors), or both on the same runs")
+    ap.add_argument("--no-monitors", dest="monitors", action="store_const", const="without",
+                    help="--simulator: the same as --monitors without")
+    ap.add_argument("--summarise-monitors", metavar="LOG",
+                    help="print the with/without-monitors comparison of a --monitors both log, and stop")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.summarise_monitors:
+        summarise_monitors(args.summarise_monitors)
+        return
     if args.summarise:
         summarise_logs(args.summarise)
         return
@@ -482,9 +542,15 @@ def main() -> None:
     if args.simulator:
         if args.dump and Path(args.dump).exists():
             Path(args.dump).unlink()
-        df = run_simulator(args.n, args.start, args.world, args.dump)
-        report(df)
-        report_calibration(df)
+        df = run_simulator(args.n, args.start, args.world, args.dump, monitors=args.monitors)
+        for variant, d in df.groupby("monitors", sort=False):
+            print(f"\n=== monitors: {variant} ({'alarms of the simulated data loggers as evidence' if variant == 'with' else 'the same runs ranked without the alarms'}) ===")
+            report(d)
+            report_calibration(d)
+            nm = d["n_monitored_emitters"].sum()
+            if nm:
+                print(f"hidden emitters with a data logger or meter: {nm}; in top 3 "
+                      f"{d['monitored_in_top3'].sum() / nm:.1%}, in top 10 {d['monitored_in_top10'].sum() / nm:.1%}")
         return
     else:
         from ecopatrol.core.area import load_area

@@ -47,6 +47,7 @@ class Artefacts:
     flux: pd.DataFrame | None = None
     targets: pd.DataFrame | None = None
     evidence_summary: dict | None = None   # evidence.json (incl. `area`, `area_path`, `skipped`)
+    alarms: pd.DataFrame | None = None     # alarms.csv of `ecopatrol monitor alarms` (issue 17)
     found: list[str] = field(default_factory=list)
 
     @property
@@ -264,6 +265,12 @@ def load_artefacts(folder: str | Path, *, area=None, read_samples_table: bool = 
         t["enterprise_id"] = t["enterprise_id"].astype(str)
         a.targets = t
         a.found.append("targets")
+    ap = _first(folder, "alarms.csv", "evidence/alarms.csv")
+    if ap is not None:
+        from ecopatrol.processing.monitor.alarms import read_alarms
+
+        a.alarms = read_alarms(ap)
+        a.found.append("alarms")
     if not a.found:
         raise InputFileNotFoundError(
             f"`{folder}`: no artefacts found; expected some of area/, plans/drone/plan.json, "

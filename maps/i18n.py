@@ -314,6 +314,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "sep": {"en": ", ", "zh": "，"},
 }
 
+
+def _merge_module_messages() -> None:
+    """Messages kept beside the code that shows them (the alarms' layer and section, issue 17)."""
+    from ._alarms import MESSAGES as alarms
+
+    clash = set(alarms) & set(CATALOGUE)
+    assert not clash, f"message keys defined twice: {sorted(clash)}"
+    CATALOGUE.update(alarms)
+
+
+_merge_module_messages()
+
 #: Industry names of the registry (English in the files) shown in Chinese.
 INDUSTRIES_ZH = {
     "packaging printing": "包装印刷", "textile dyeing": "纺织印染", "surface coating": "表面涂装",

@@ -4,8 +4,8 @@ Layers: the area's own roads (an offline vector base, always drawn), the hotspot
 and restricted zones, Gi* hotspot polygons by confidence, van routes (teal: monitoring,
 background and transit legs), drone sorties (purple: direction arrows, heights, launch sites),
 sample tracks coloured by concentration (thinned for display), plume events, enterprises
-(industry colour, positive list hollow, target rank badges, popups with evidence and reasons)
-and the wind; a layer control, a collapsible legend and bounds fitted to the data.
+(industry colour, positive list hollow, target rank badges, popups with evidence and reasons),
+online-monitoring alarms per firm (:mod:`ecopatrol.maps._alarms`, from ``alarms.csv``) and the wind; a layer control, a collapsible legend and bounds fitted to the data.
 
 Every page is self-contained: Leaflet is always inlined (:mod:`ecopatrol.maps.offline`), so
 the map works with no network. A tile basemap, when chosen, is drawn *over* the offline roads
@@ -32,6 +32,7 @@ import pandas as pd
 
 from ecopatrol.core.errors import InputError
 
+from ._alarms import L_ALARMS, AlarmLayers
 from ._artefacts import Artefacts, load_artefacts, species_label
 from ._geojson import Display, arrowheads, feature, line, popup_table
 from ._layers_enterprises import EnterpriseLayers
@@ -79,10 +80,10 @@ L_WIND = "Wind"
 _LAYER_KEYS = {L_ROADS: "layer.roads", L_ZONES: "layer.zones", L_RASTER: "layer.raster", L_HOTSPOTS: "layer.hotspots",
                L_TRACKS: "layer.tracks", L_EVENTS: "layer.events", L_VAN: "layer.van", L_DRONE: "layer.drone",
                L_SITES: "layer.sites", L_ENTERPRISES: "layer.enterprises", L_TARGETS: "layer.targets",
-               L_WIND: "layer.wind"}
+               L_WIND: "layer.wind", L_ALARMS: "layer.alarms"}
 
 
-class _MapBuilder(PlanLayers, EnterpriseLayers):
+class _MapBuilder(PlanLayers, EnterpriseLayers, AlarmLayers):
     def __init__(self, art: Artefacts, *, basemap: str, lang: str, top_targets: int = TOP_TARGETS):
         self.art = art
         self.basemap = basemap
@@ -342,6 +343,8 @@ def make_map(art: Artefacts, *, basemap: Basemap = "osm", offline: bool = True, 
     import folium
     from branca.element import Element
 
+    from ._alarms import CSS as ALARM_CSS
+    from ._alarms import layer_toggles
     from ._leaflet import CSS, ROADS_PANE, ROADS_PANE_Z, elements
     from .offline import make_offline
 
@@ -361,6 +364,7 @@ def make_map(art: Artefacts, *, basemap: Basemap = "osm", offline: bool = True, 
     b.drone()
     b.sites()
     b.enterprises()
+    b.alarms()
     wind = b.wind_arrow()
     bounds = b.disp.bounds()
     if bounds is None:
@@ -376,6 +380,7 @@ def make_map(art: Artefacts, *, basemap: Basemap = "osm", offline: bool = True, 
         folium.TileLayer(tiles=AMAP_TILES, attr="&copy; 高德地图 AutoNavi · " + t("basemap.amap_attr"),
                          name=t("basemap.amap"), subdomains="1234", max_zoom=18).add_to(m)
     m.get_root().header.add_child(Element(CSS), name="ecopatrol_css")
+    m.get_root().header.add_child(Element(ALARM_CSS), name="ecopatrol_alarm_css")
     m.get_root().html.add_child(Element(f"<script>document.documentElement.lang = {json.dumps(t.html_lang)};"
                                         "</script>"), name="ecopatrol_lang")
 
@@ -386,7 +391,7 @@ def make_map(art: Artefacts, *, basemap: Basemap = "osm", offline: bool = True, 
         ov.add_to(m)
         registered.append((L_RASTER, ov))
     order = [L_ROADS, L_ZONES, L_HOTSPOTS, L_VAN, L_DRONE, L_TRACKS, L_EVENTS, L_ENTERPRISES, L_SITES, L_TARGETS,
-             L_WIND]
+             L_ALARMS, L_WIND]
     n_features = 0
     for name in order:
         if name not in b.layers:
@@ -425,6 +430,7 @@ def make_map(art: Artefacts, *, basemap: Basemap = "osm", offline: bool = True, 
                             toggle=(t("legend.toggle"), t("legend.toggle_title"))))
     m.fit_bounds(bounds, padding=(20, 20))
     m.add_child(Registry(registered, bounds, basemap, lang))
+    m.add_child(layer_toggles())   # the legend's checkboxes (the alarms' layer)
     m._ecopatrol_summary = {"layers": [n for n, _ in registered], "features": n_features, "lang": lang,
                             "counts": dict(b.counts, **{n: len(b.layers[n][1]) for n in b.layers})}
     return m

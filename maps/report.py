@@ -3,7 +3,8 @@
 Sections: summary; what was flown and driven (plans, with enterprise names beside the target
 ids, and what the samples show was covered); samples kept and quarantined; plume events;
 hotspots (nested 90/95/99 % polygons merged: one row per outer polygon, with the best level and
-its location); the top ``top`` inspection targets with their reasons as written; the time series
+its location); the top ``top`` inspection targets with their reasons as written, and their
+online-monitoring alarms (``alarms.csv``, :mod:`ecopatrol.maps._alarms`); the time series
 of the pass with the top target's strongest event and the curtain cross-section from curtain
 samples only (figures from clean data); then one printed page per top target for the inspectors
 (:mod:`ecopatrol.maps.sheets`). Figures are embedded as base64 PNG and sketches as SVG, so the
@@ -62,6 +63,7 @@ section.sheet ul {margin:2px 0 6px; padding-left:18px;}
 .sheet-top table.facts {flex:1; width:auto;} .sheet-top table.facts th {width:9em; white-space:nowrap;}
 figure.sketch {margin:0; flex:none; width:260px;}
 table.small {font-size:11px; margin:4px 0;}
+table.alarms td:nth-child(3) {white-space:nowrap;} h3.alarm-firm {font-size:13px;}
 footer {margin-top:30px; font-size:11px; color:#777; border-top:1px solid #ddd; padding-top:6px;}
 @page {size:A4; margin:14mm 12mm;}
 @media print {
@@ -398,6 +400,12 @@ class _Report:
                           html_cols=(t("col.reasons"), t("col.rank")), cls="targets"))
         return "".join(out)
 
+    def alarms_section(self) -> str:
+        """Online-monitoring alarms per firm for the top targets (issue 17; none without alarms.csv)."""
+        from ._alarms import report_section
+
+        return report_section(self.art, self.top_targets, self.t, self.tz, names=self.names)
+
     def figures_section(self) -> str:
         from .static import curtain_figure, pass_timeseries_figure, pick_curtain, pick_pass
 
@@ -443,7 +451,8 @@ class _Report:
 
     def render(self) -> str:
         t = self.t
-        parts = [self.header(), self.summary(), self.targets_section(), self.flown_driven(), self.samples_section(),
+        parts = [self.header(), self.summary(), self.targets_section(), self.alarms_section(), self.flown_driven(),
+                 self.samples_section(),
                  self.events_section(), self.hotspots_section(), self.figures_section(),
                  ledger_section(self.ledger, t), self.sheets()]
         name = getattr(self.art.area, "name", None) or self.art.folder.name

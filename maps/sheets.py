@@ -5,7 +5,8 @@ enterprise is (name, id, industry, address when the registry has one, park, posi
 status), what was seen (the sparse-attribution signal, the attributed plume events with their
 peaks and units, the curtain flux, hotspots, the NNLS estimate), when (local time of the area),
 how sure (the emission probability and what it rests on), the last inspection and the
-violations, the reasons as written, and a small location sketch (:mod:`ecopatrol.maps.sketch`).
+violations, the reasons as written, the firm's online-monitoring alarms (``alarms.csv``), and a
+small location sketch (:mod:`ecopatrol.maps.sketch`).
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ class SheetBuilder:
         s = art.samples
         self.field_day = (pd.Timestamp(s["time_utc"].max()) if s is not None and "time_utc" in s and len(s)
                           else pd.Timestamp.now(tz="UTC"))
+        from ._alarms import by_firm
+
+        self.alarms = by_firm(getattr(art, "alarms", None))
         self.roads = None
         if sketch and art.area is not None:
             from .roads import find_roads, road_lines
@@ -238,6 +242,11 @@ class SheetBuilder:
         return f"<figure class='sketch'>{svg}<figcaption>{esc(t('sheet.sketch', km=fmt_num(2 * half_m / 1000)))}" \
                "</figcaption></figure>"
 
+    def _alarms(self, eid: str) -> str:
+        from ._alarms import sheet_block
+
+        return sheet_block(self.alarms, eid, self.t, self.tz)
+
     # -- one sheet ------------------------------------------------------------------------------
     def sheet(self, trow) -> str:
         t = self.t
@@ -253,7 +262,8 @@ class SheetBuilder:
         return (f"<section class='sheet' id='sheet-{int(trow['rank'])}'>"
                 f"<h2>{esc(t('sheet.title', rank=int(trow['rank']), name=trow.get('name', eid)))}</h2>"
                 f"<div class='sheet-top'><table class='facts'>{rows}</table>{self._sketch(eid, trow, facts)}</div>"
-                + block(t("sheet.seen"), seen, raw=True) + block(t("sheet.when"), self._when(facts))
+                + block(t("sheet.seen"), seen, raw=True) + self._alarms(eid)
+                + block(t("sheet.when"), self._when(facts))
                 + block(t("sheet.sure"), self._sure(trow, facts)) + block(t("sheet.history"), self._history(eid, trow))
                 + (block(t("sheet.reasons"), reasons) if reasons else "") + "</section>")
 

@@ -271,3 +271,26 @@ _LAYER_RE = re.compile(r"/\* ep-layer: (?P<name>.+?) \*/\n(?P<data>.*)\n", re.MU
 def layer_data(html: str) -> dict[str, dict]:
     """``{layer name: FeatureCollection}`` embedded in a rendered map page."""
     return {m["name"]: json.loads(m["data"].replace("<\\/", "</")) for m in _LAYER_RE.finditer(html)}
+
+
+def write_alarms_csv(folder: Path, *, n_e1: int = 3) -> Path:
+    """An ``alarms.csv`` as ``ecopatrol monitor alarms`` writes it: ``n_e1`` alarms of E1 (the top
+    target), one of E3 and one of a data logger no monitors file names (no enterprise)."""
+    kinds = ["exceedance", "treatment_stopped", "flatline", "data_gap"]
+    rows = []
+    for i in range(n_e1):
+        rows.append({"alarm_id": f"A{i + 1:04d}", "enterprise_id": "E1", "enterprise_known": True,
+                     "mn": "MN-E1-STACK", "monitor_kind": "stack", "outlet_id": "DA001",
+                     "kind": kinds[i % len(kinds)],
+                     "start_utc": f"2025-05-06T0{1 + i % 8}:00:00Z", "end_utc": f"2025-05-06T0{2 + i % 8}:30:00Z",
+                     "duration_min": 90.0, "pollutant_code": "a24088", "value": 85.0 + i, "limit_value": 50.0,
+                     "unit": "mg/m3", "values": f"NMHC hourly avg {85 + i} mg/m3 > 50", "rule": f"rule-{i}: avg > limit",
+                     "standard": "GB 37822-2019", "clause": "", "limit_verified": True,
+                     "strength": round(0.6 - 0.01 * i, 3), "details": ""})
+    rows.append({**rows[0], "alarm_id": "A0900", "enterprise_id": "E3", "kind": "night_production",
+                 "values": "night 40 kW vs day 5 kW", "rule": "night/day > 3", "strength": 0.3})
+    rows.append({**rows[0], "alarm_id": "A0901", "enterprise_id": "", "enterprise_known": False,
+                 "mn": "MN-UNKNOWN", "kind": "flatline", "rule": "constant 6 h", "strength": 0.4})
+    path = folder / "alarms.csv"
+    pd.DataFrame(rows).to_csv(path, index=False, encoding="utf-8-sig")
+    return path

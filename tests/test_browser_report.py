@@ -144,3 +144,43 @@ def test_offline_map_draws_the_roads_and_the_legend_toggles(pages, browser, lang
     finally:
         ctx.close()
     assert errors == [] and errors2 == [] and fetched == []
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_alarm_badges_toggle_from_the_legend_and_their_popup_scrolls(tmp_path, browser, lang):
+    """Issue 17: one alarm badge per firm; the legend's checkbox hides and shows the layer; a firm's
+    many alarms scroll inside its popup; the report's alarms section is on the page."""
+    from maps_support import write_alarms_csv
+
+    folder, area = make_output_folder(tmp_path, n_samples=300)
+    write_alarms_csv(folder, n_e1=14)
+    page_path = build_map(folder, out=tmp_path / "map.html", area=area, basemap="none", lang=lang)
+    ctx, page, errors, fetched = _open(browser, page_path, width=1200, height=800)
+    on_map = "() => window.ecopatrol.map.hasLayer(window.ecopatrol.layers['Monitoring alarms'])"
+    try:
+        page.wait_for_function("() => window.ecopatrol && window.ecopatrol.map")
+        assert page.locator(".ep-alarm").count() == 2
+        box = page.locator(".ep-legend input.ep-layer-toggle")
+        assert box.count() == 1 and box.is_checked() and page.evaluate(on_map)
+        box.uncheck()
+        assert not page.evaluate(on_map) and page.locator(".ep-alarm").count() == 0
+        box.check()
+        assert page.evaluate(on_map) and page.locator(".ep-alarm").count() == 2
+        page.locator(".ep-alarm", has_text="14").click()
+        content = page.locator(".leaflet-popup-content")
+        content.wait_for()
+        assert content.locator("table.ep-alarms tbody tr").count() == 14
+        assert page.evaluate("() => { const c = document.querySelector('.leaflet-popup-content');"
+                             " return c.scrollHeight > c.clientHeight + 20; }")
+    finally:
+        ctx.close()
+    assert errors == [] and fetched == []
+    rep = build_report(folder, out=tmp_path / "report.html", area=area, lang=lang, top=3)
+    ctx, page, errors, fetched = _open(browser, rep)
+    try:
+        sec = page.locator("#alarms")
+        assert sec.is_visible()
+        assert page.locator("h3.alarm-firm").count() == 2
+    finally:
+        ctx.close()
+    assert errors == [] and fetched == []

@@ -49,3 +49,22 @@ def test_demo_finds_a_true_emitter(demo_out):
 
 def test_demo_map_is_light(demo_out):
     assert (demo_out / "map.html").stat().st_size < 20e6
+
+
+def test_demo_map_and_report_show_the_alarms_per_firm(demo_out):
+    """Issue 17: the demo's data loggers' alarms (alarms.csv) are on the map, one badge per firm, and
+    counted in the report's alarms section."""
+    from maps_support import layer_data
+
+    from ecopatrol.maps._alarms import L_ALARMS
+    from ecopatrol.processing.monitor.alarms import read_alarms
+
+    alarms = read_alarms(demo_out / "alarms.csv")
+    firms = set(alarms.loc[alarms["enterprise_id"] != "", "enterprise_id"])
+    assert firms, "the demo's loggers raised no alarm of a known firm"
+    feats = layer_data((demo_out / "map.html").read_text(encoding="utf-8"))[L_ALARMS]["features"]
+    assert {f["properties"]["enterprise_id"] for f in feats} == firms
+    assert sum(f["properties"]["n_alarms"] for f in feats) == int((alarms["enterprise_id"] != "").sum())
+    report = (demo_out / "report.html").read_text(encoding="utf-8")
+    assert '<h2 id="alarms">' in report
+    assert f"{len(alarms)} " in report[report.index('<h2 id="alarms">'):][:600]

@@ -162,21 +162,27 @@ def rule_exceedance(ctx: Context) -> list[dict]:
     out = []
     sets_of = {i: tuple(m["limits"]) for i, m in ctx.monitors.iterrows()}
     bases = set(zip(hours["mn"], hours["code"], hours["basis"]))
-    for (mn, code, basis, mon), g in hours.groupby(["mn", "code", "basis", "mon"], sort=True):
+    # the hourly limit rows per code, in the limits file's order (looked up per group, not filtered)
+    rows_of: dict[str, list] = {}
+    for lr in lim[lim["averaging"] == "hour"].itertuples(index=False):
+        rows_of.setdefault(lr.pollutant_code, []).append(lr)
+    t_all, avg_all, period_all = tv(hours["hour"]), hours["avg"].to_numpy(float), hours["period"].to_numpy()
+    groups = hours.groupby(["mn", "code", "basis", "mon"], sort=True).indices
+    for (mn, code, basis, mon) in sorted(groups):
         sets = sets_of.get(int(mon), ()) if mon >= 0 else r.limits_for_unknown
         if not sets:
             continue
-        rows = lim[lim["limit_set"].isin(sets) & (lim["pollutant_code"] == code) & (lim["averaging"] == "hour")]
+        ix = groups[(mn, code, basis, mon)]
         # the limit's basis (measured / converted to reference O2) picks the values; the other basis
         # is used, and said, only when the logger sends no values of the right one
-        for lr in rows.itertuples(index=False):
+        for lr in (x for x in rows_of.get(code, ()) if x.limit_set in sets):
             if lr.basis != basis and (mn, code, lr.basis) in bases:
                 continue
             note = "" if lr.basis == basis else f" (the limit is on {lr.basis} values; the logger sends {basis} only)"
-            t = tv(g["hour"])
-            over = g["avg"].to_numpy(float) > float(lr.limit_value)
+            t, avg = t_all[ix], avg_all[ix]
+            over = avg > float(lr.limit_value)
             for a, b in runs(over, t, max_gap=np.timedelta64(3600, "s")):
-                v = g["avg"].to_numpy(float)[a:b + 1]
+                v = avg[a:b + 1]
                 ratio = float(v.max() / lr.limit_value)
                 strength = min(0.95, r.strength_of("exceedance") * (1 + 0.5 * min(ratio - 1, 1.0)))
                 verified = bool(lr.verified)
@@ -187,63 +193,90 @@ def rule_exceedance(ctx: Context) -> list[dict]:
                     clause=lr.clause, verified=verified, strength=strength,
                     rule=(f"hourly average of {code} > {lr.limit_value:g} {lr.unit} ({lr.limit_set}, {lr.clause}; "
                           f"limit {'checked against the official text' if verified else 'NOT verified'})"),
-                    details=f"{b - a + 1} hour(s), peak {ratio:.2f} × the limit, from {g['period'].iat[a]} data"
+                    details=f"{b - a + 1} hour(s), peak {ratio:.2f} × the limit, from {period_all[ix[a]]} data"
                             + note))
     return out
 
 
 # -- flatline --------------------------------------------------------------------------------------
+def _group_steps(key: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Per row, :func:`step_of` of its group (rows sorted by group, then time; ``key`` the group code)."""
+    ns = t.astype("datetime64[ns]").astype(np.int64)
+    d = np.diff(ns)
+    same = key[1:] == key[:-1]
+    pos = same & (d > 0)
+    uk, inv = np.unique(key, return_inverse=True)
+    med = pd.Series(d[pos].astype(float)).groupby(inv[1:][pos]).median()
+    step_s = np.full(len(uk), 60, dtype=np.int64)
+    step_s[med.index.to_numpy()] = np.floor(med.to_numpy() / 1e9).astype(np.int64)   # as astype("timedelta64[s]")
+    return step_s[inv]
+
+
 def rule_flatline(ctx: Context) -> list[dict]:
     """Runs of valid readings that do not move (each within tolerance of the one before) for at least
-    ``flatline_min_readings`` readings and ``flatline_min_minutes``."""
+    ``flatline_min_readings`` readings and ``flatline_min_minutes`` — over every station × command ×
+    code at once (one sort, chains by cumulative sums, one groupby)."""
     r = ctx.rules
     o = ctx.obs
     sel = (((o["period"] == "rtd") & (o["suffix"] == "Rtd")) | (o["period"].isin(["minute", "hour"])
                                                                  & (o["suffix"] == "Avg")))
     d = finest(o[sel & o["valid"] & o["value"].notna() & ~o["code"].isin(r.flatline_exclude_codes)])
+    if d.empty:
+        return []
+    d = d.sort_values(["mn", "cn", "code", "time"], kind="stable")
+    key = d.groupby(["mn", "cn", "code"], sort=True).ngroup().to_numpy()
+    v = d["value"].to_numpy(float)
+    t = tv(d["time"])
+    step_s = _group_steps(key, t)
+    gap_s = np.maximum(step_s * 3, int(r.gap_min_minutes * 60))
+    first = np.r_[True, key[1:] != key[:-1]]
+    same = np.zeros(len(v), dtype=bool)
+    tol = np.maximum(r.flatline_abs_tol, r.flatline_rel_tol * np.abs(v[:-1]))
+    dt_s = np.diff(t).astype("timedelta64[ns]").astype(np.int64) / 1e9
+    same[1:] = (np.abs(np.diff(v)) <= tol) & (dt_s <= gap_s[1:]) & ~first[1:]
+    chain = np.cumsum(~same)
+    c = pd.DataFrame({"chain": chain, "v": v, "i": np.arange(len(v))}).groupby("chain", sort=True).agg(
+        a=("i", "first"), b=("i", "last"), n=("v", "size"), lo=("v", "min"), hi=("v", "max"), med=("v", "median"))
+    a, b = c["a"].to_numpy(), c["b"].to_numpy()
+    span_s = (t[b] - t[a]).astype("timedelta64[ns]").astype(np.int64) / 1e9 + step_s[a]
+    keep = (c["n"].to_numpy() >= r.flatline_min_readings) & (span_s >= r.flatline_min_minutes * 60) \
+        & ~(c["hi"].to_numpy() <= r.flatline_ignore_at_or_below)
+    mn, cn, code, mon = (d[k].to_numpy() for k in ("mn", "cn", "code", "mon"))
+    rule = (f"≥ {r.flatline_min_readings} readings and ≥ {r.flatline_min_minutes:g} min each within "
+            f"max({r.flatline_abs_tol:g}, {r.flatline_rel_tol:g} × value) of the one before")
     out = []
-    min_dur = np.timedelta64(int(r.flatline_min_minutes * 60), "s")
-    for (mn, cn, code), g in d.groupby(["mn", "cn", "code"], sort=True):
-        if len(g) < r.flatline_min_readings:
-            continue
-        g = g.sort_values("time")
-        v = g["value"].to_numpy(float)
-        t = tv(g["time"])
-        tol = np.maximum(r.flatline_abs_tol, r.flatline_rel_tol * np.abs(v[:-1]))
-        step = step_of(t)
-        max_gap = max(step * 3, np.timedelta64(int(r.gap_min_minutes * 60), "s"))
-        # chains of readings each within tolerance of the one before (and not after a gap)
-        same = np.zeros(len(v), dtype=bool)
-        same[1:] = (np.abs(np.diff(v)) <= tol) & (np.diff(t) <= max_gap)
-        chain = np.cumsum(~same)
-        bounds = np.flatnonzero(np.diff(np.concatenate([[-1], chain, [chain[-1] + 1]])))
-        for a, b in zip(bounds[:-1], bounds[1:] - 1):
-            n = b - a + 1
-            seg = v[a:b + 1]
-            if n < r.flatline_min_readings or (t[b] - t[a] + step) < min_dur:
-                continue
-            if np.all(seg <= r.flatline_ignore_at_or_below):
-                continue
-            mon = int(g["mon"].iat[a])
-            out.append(make_alarm(
-                "flatline", r, mn=mn, start=t[a], end=utc(t[b]) + pd.Timedelta(step), monitor=ctx.monitor(mon),
-                code=code, value=float(np.median(seg)), values=f"{n} readings {seg.min():.6g}–{seg.max():.6g}",
-                rule=(f"≥ {r.flatline_min_readings} readings and ≥ {r.flatline_min_minutes:g} min each within "
-                      f"max({r.flatline_abs_tol:g}, {r.flatline_rel_tol:g} × value) of the one before"),
-                details=f"CN {cn}; a live analyser's readings move: stuck, simulated or replayed data?"))
+    for k in np.flatnonzero(keep):
+        i, j = int(a[k]), int(b[k])
+        out.append(make_alarm(
+            "flatline", r, mn=mn[i], start=t[i], end=utc(t[j]) + pd.Timedelta(seconds=int(step_s[i])),
+            monitor=ctx.monitor(int(mon[i])), code=code[i], value=float(c["med"].iat[k]),
+            values=f"{int(c['n'].iat[k])} readings {c['lo'].iat[k]:.6g}–{c['hi'].iat[k]:.6g}", rule=rule,
+            details=f"CN {cn[i]}; a live analyser's readings move: stuck, simulated or replayed data?"))
     return out
 
 
 # -- flags -----------------------------------------------------------------------------------------
 def _flag_frame(ctx: Context) -> pd.DataFrame:
-    """Per station × command × time: the set of flags its items carry, and its monitor."""
+    """Per station × command × time: the flags its items carry (distinct, sorted, joined), and its
+    monitor — one factorisation of the keys, then numpy per distinct flag (no Python per group)."""
     o = ctx.obs[ctx.obs["period"].isin(["rtd", "minute", "hour"])]
     if o.empty:
         return pd.DataFrame(columns=["mn", "cn", "time", "flags", "codes", "mon"])
-    f = o.assign(flag=o["flag"].fillna("N"))
-    g = f.groupby(["mn", "cn", "time"], sort=True).agg(flags=("flag", lambda s: "".join(sorted(set(s)))),
-                                                        mon=("mon", "max"))
-    return g.reset_index()
+    flag = o["flag"].fillna("N").to_numpy(object)
+    gid = o.groupby([o["mn"], o["cn"], o["time"]], sort=True).ngroup().to_numpy()
+    n = int(gid.max()) + 1
+    _, first = np.unique(gid, return_index=True)
+    out = o.iloc[first][["mn", "cn", "time"]].reset_index(drop=True)
+    flags = np.full(n, "", dtype=object)
+    for v in sorted(set(flag)):
+        has = np.zeros(n, dtype=bool)
+        has[gid[flag == v]] = True
+        flags = np.where(has, flags + v, flags)
+    mon = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(mon, gid, o["mon"].to_numpy(np.int64))
+    out["flags"] = flags
+    out["mon"] = mon
+    return out
 
 
 def _codes_flagged(rows: pd.DataFrame, t0, t1, letters: tuple[str, ...]) -> str:
@@ -261,6 +294,8 @@ def rule_flags(ctx: Context) -> list[dict]:
     flagged = ctx.obs[ctx.obs["flag"].notna() & (ctx.obs["flag"] != "N")]
     rows_of = dict(tuple(flagged.groupby(["mn", "cn"], sort=False)))
     out = []
+    if len(ff):   # only the station × commands with a flag other than N
+        ff = ff[(ff["flags"] != "N").groupby([ff["mn"], ff["cn"]]).transform("any").to_numpy(bool)]
     for (mn, cn), g in ff.groupby(["mn", "cn"], sort=True):
         if not any(f != "N" for f in g["flags"]):
             continue
@@ -318,51 +353,84 @@ def rule_flags(ctx: Context) -> list[dict]:
 
 
 # -- missing data and completeness -----------------------------------------------------------------
+def _gap_alarms(ctx: Context, mns: np.ndarray, t: np.ndarray, mon_of: dict) -> list[dict]:
+    """Gaps > ``gap_min_minutes`` between each logger's sorted unique times (``mns``, ``t``) and from the
+    window's ends, all loggers at once."""
+    r = ctx.rules
+    if len(t) == 0:
+        return []
+    first = np.r_[True, mns[1:] != mns[:-1]]
+    last = np.r_[mns[1:] != mns[:-1], True]
+    s0, e0 = tv([ctx.start])[0], tv([ctx.end])[0]
+    prev = np.where(first, s0, np.r_[t[:1], t[:-1]])       # the edge before each time
+    cand = []   # (row, t0, t1, details): gaps ending at a time, then the gap to the window's end
+    gap = pd.Timedelta(minutes=r.gap_min_minutes).to_timedelta64()
+    before = (t - prev) > gap
+    after = (e0 - t) > gap
+    for i in np.flatnonzero(before | (last & after)):
+        if before[i]:
+            cand.append((i, prev[i], t[i], "from the start of the window" if first[i] else ""))
+        if last[i] and after[i]:
+            cand.append((i, t[i], e0, "to the end of the window"))
+    out = []
+    for i, a, b, det in cand:
+        t0, t1 = utc(a), utc(b)
+        out.append(make_alarm("data_gap", r, mn=mns[i], start=t0, end=t1, monitor=ctx.monitor(mon_of[mns[i]]),
+                              values=f"no data for {(t1 - t0).total_seconds() / 60:.0f} min",
+                              rule=f"no data from the logger for > {r.gap_min_minutes:g} min", details=det))
+    return out
+
+
+def _hours_per_day(mns: np.ndarray, times: pd.Series, hours_all: pd.DatetimeIndex, day_of: dict,
+                   exclude: set | None = None) -> tuple[dict, set]:
+    """``{(mn, local day): number of distinct hours}`` of ``times`` inside ``hours_all`` (``exclude``:
+    ``(mn, hour)`` pairs left out), and the set of ``(mn, hour)`` counted."""
+    if not len(times) or not len(hours_all):
+        return {}, set()
+    h = pd.DatetimeIndex(times).floor("h")
+    f = pd.DataFrame({"mn": mns, "h": h}).drop_duplicates()
+    f = f[(f["h"] >= hours_all[0]) & (f["h"] <= hours_all[-1])]
+    pairs = set(zip(f["mn"], f["h"]))
+    if exclude:
+        f = f[[p not in exclude for p in zip(f["mn"], f["h"])]]
+        pairs -= exclude
+    f = f.assign(day=f["h"].map(day_of))
+    return f.groupby(["mn", "day"]).size().to_dict(), pairs
+
+
 def rule_missing(ctx: Context) -> tuple[list[dict], pd.DataFrame]:
     """Gaps longer than ``gap_min_minutes`` between a logger's data (and from the window's ends),
     registered monitors that sent nothing, and completeness per local day: the share of the day's
     hours inside the window with at least one valid value (hours the source reports stopped, F,
     with nothing valid, are left out). Returns the alarms and the completeness
-    table (``mn, day_local, hours_expected, hours_valid, completeness``)."""
+    table (``mn, day_local, hours_expected, hours_valid, completeness``). All loggers at once."""
     r = ctx.rules
     o = ctx.obs[ctx.obs["period"].isin(["rtd", "minute", "hour"])]
-    out = []
     start, end = ctx.start, ctx.end
-    gap = pd.Timedelta(minutes=r.gap_min_minutes)
     hours_all = pd.date_range(start.floor("h"), end.ceil("h"), freq="h", inclusive="left")
-    day_of = hours_all.tz_convert(r.timezone).date
-    expected = pd.Series(1, index=hours_all).groupby(day_of).size()
+    day_of_arr = hours_all.tz_convert(r.timezone).date
+    expected = pd.Series(1, index=hours_all).groupby(day_of_arr).size()
+    day_of = dict(zip(hours_all, day_of_arr))
+    mon_of = o.groupby("mn", sort=True)["mon"].max().astype(int).to_dict()
+    u = pd.DataFrame({"mn": o["mn"].to_numpy(), "t": tv(o["time"])}).drop_duplicates().sort_values(
+        ["mn", "t"], kind="stable")
+    out = _gap_alarms(ctx, u["mn"].to_numpy(), u["t"].to_numpy(), mon_of)
+    vo = o[o["valid"]]
+    got, valid_pairs = _hours_per_day(vo["mn"].to_numpy(), vo["time"], hours_all, day_of)
+    fo = o[o["flag"] == "F"]
+    stopped, _ = _hours_per_day(fo["mn"].to_numpy(), fo["time"], hours_all, day_of, exclude=valid_pairs)
     comp_rows = []
-    for mn, g in o.groupby("mn", sort=True):
-        t = np.unique(tv(g["time"]))
-        mon = int(g["mon"].max())
-        m = ctx.monitor(mon)
-        edges = np.concatenate([[tv([start])[0]], t, [tv([end])[0]]]).astype("datetime64[ns]")
-        d = np.diff(edges)
-        for i in np.flatnonzero(d > gap.to_timedelta64()):
-            t0, t1 = utc(edges[i]), utc(edges[i + 1])
-            out.append(make_alarm("data_gap", r, mn=mn, start=t0, end=t1, monitor=m,
-                                  values=f"no data for {(t1 - t0).total_seconds() / 60:.0f} min",
-                                  rule=f"no data from the logger for > {r.gap_min_minutes:g} min",
-                                  details="from the start of the window" if i == 0 else
-                                  ("to the end of the window" if i == len(d) - 1 else "")))
-        valid_hours = pd.DatetimeIndex(g.loc[g["valid"], "time"]).floor("h").unique()
-        valid_hours = valid_hours[(valid_hours >= hours_all[0]) & (valid_hours <= hours_all[-1])] \
-            if len(hours_all) else valid_hours
-        got = pd.Series(1, index=valid_hours).groupby(valid_hours.tz_convert(r.timezone).date).size()
-        # hours the source reports itself stopped (F) and nothing valid are not missing (HJ 75 leaves
-        # a source's stopped time out of its capture rate)
-        f_hours = pd.DatetimeIndex(g.loc[g["flag"] == "F", "time"]).floor("h").unique().difference(valid_hours)
-        f_hours = f_hours[(f_hours >= hours_all[0]) & (f_hours <= hours_all[-1])] if len(hours_all) else f_hours
-        stopped = pd.Series(1, index=f_hours).groupby(f_hours.tz_convert(r.timezone).date).size()
+    for mn in sorted(mon_of):
+        m = ctx.monitor(mon_of[mn])
+        eid = (m or {}).get("enterprise_id", "")
         for day, n_all in expected.items():
-            n = int(got.get(day, 0))
-            n_exp = int(n_all) - int(stopped.get(day, 0))
+            n = int(got.get((mn, day), 0))
+            n_exp = int(n_all) - int(stopped.get((mn, day), 0))
             if n_exp <= 0:
-                comp_rows.append((mn, str(day), 0, n, 1.0, (m or {}).get("enterprise_id", "")))
+                comp_rows.append((mn, str(day), 0, n, 1.0, eid))
                 continue
             c = n / n_exp
-            comp_rows.append((mn, str(day), int(n_exp), n, round(c, 4), (m or {}).get("enterprise_id", "")))
+            comp_rows.append((mn, str(day), int(n_exp), n, round(c, 4), eid))
             if c < r.min_completeness:
                 d0 = pd.Timestamp(day).tz_localize(r.timezone).tz_convert("UTC")
                 out.append(make_alarm("incomplete_day", r, mn=mn, start=max(d0, start),
@@ -370,7 +438,7 @@ def rule_missing(ctx: Context) -> tuple[list[dict], pd.DataFrame]:
                                       limit=r.min_completeness, values=f"{n} of {n_exp} hours with valid data",
                                       rule=f"valid hours / hours in the window < {r.min_completeness:g} per local day",
                                       details=f"local day {day}"))
-    seen = set(o["mn"].unique())
+    seen = set(mon_of)
     for _i, m in ctx.monitors.iterrows():
         if m["mn"] in seen:
             continue
@@ -400,9 +468,15 @@ def rule_zero_flow(ctx: Context) -> list[dict]:
         (d["code"].isin(r.o2_codes) & (d["value"] >= r.ambient_o2_min_pct))
     d = d[d["mn"].isin(set(d.loc[bad_row, "mn"]))]  # only loggers that ever show it
     out = []
+    if d.empty:
+        return out
+    # one wide table of all loggers (a pivot per logger was most of this rule's time)
+    by = d.groupby(["mn", "cn", "time", "code"], sort=True)
+    wide, wide_valid = by["value"].first().unstack("code"), by["valid"].first().unstack("code")
     for (mn, cn), g in d.groupby(["mn", "cn"], sort=True):
-        w = g.pivot_table(index="time", columns="code", values="value", aggfunc="first").sort_index()
-        valid = g.pivot_table(index="time", columns="code", values="valid", aggfunc="first").reindex(w.index)
+        w = wide.loc[(mn, cn)].dropna(axis=1, how="all").sort_index()
+        w.columns.name = "code"
+        valid = wide_valid.loc[(mn, cn)][w.columns].reindex(w.index)
         flow = w[[c for c in r.flow_codes if c in w.columns]]
         o2 = w[[c for c in r.o2_codes if c in w.columns]]
         bad = pd.Series(False, index=w.index)

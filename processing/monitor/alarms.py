@@ -68,12 +68,12 @@ def observations(records: pd.DataFrame) -> pd.DataFrame:
     (``mn, cn, data_time_utc, pollutant_code, pollutant_code_2017, suffix, value, flag``): the code is
     the 2017 code when there is one, else as sent; ``period`` from the command."""
     r = records[records["cn"].isin(DATA_CNS) & records["data_time_utc"].notna()]
-    period = r["cn"].map(lambda c: codes.COMMANDS.get(c, ("", "", None))[2])
+    period = r["cn"].map({c: codes.COMMANDS.get(c, ("", "", None))[2] for c in r["cn"].unique()})
     code = r["pollutant_code_2017"].where(r["pollutant_code_2017"].notna() & (r["pollutant_code_2017"] != ""),
                                           r["pollutant_code"])
     t = pd.to_datetime(r["data_time_utc"], utc=True)
     out = pd.DataFrame({"mn": r["mn"].astype(str).to_numpy(), "cn": r["cn"].astype(str).to_numpy(),
-                        "period": period.to_numpy(), "time": t.to_numpy(), "code": code.astype(str).to_numpy(),
+                        "period": period.to_numpy(), "time": t.reset_index(drop=True), "code": code.astype(str).to_numpy(),
                         "suffix": r["suffix"].astype(str).to_numpy(),
                         "value": pd.to_numeric(r["value"], errors="coerce").astype(float).to_numpy(),
                         "flag": r["flag"].where(r["flag"].notna(), None).to_numpy()})
