@@ -13,12 +13,17 @@ Every plan is checked twice, independently of the planner's bookkeeping:
 * the independent validator (``validate_plan``) on the plan's written form, and the exports'
   validator (``validate_exports``) on the QGroundControl .plan each sortie exports (home, mission
   items, rally points, geofence);
-* this script's own geometry: no leg (sampled every 10 m) through a no-fly zone, nor through a
-  restricted zone above its ceiling; the true height above the ground at every waypoint, every
+* this script's own geometry and physics (with tests/plan_checks.py, which calls no planner
+  code): no leg (sampled every 10 m) through a no-fly zone, nor through a restricted zone above
+  its ceiling; the true height above the ground at every waypoint, every
   10 m along every leg and at every rally point within [10 m, cap], home outside no-fly zones, rally
   points outside no-fly zones and under restricted ceilings (take-off/landing
-  excepted); the battery recomputed with the energy model within 1 − reserve; every waypoint
-  within the pilot's range.
+  excepted); on every leg the airspeed the written ground speed needs in the wind at the leg's
+  highest point (the aircraft's maximum is the limit); the battery recomputed with its own
+  transcription of the energy model within 1 − reserve; every waypoint within the pilot's range.
+
+Refusals are counted by reason (wind over the aircraft's limit, no clear path around the zones,
+target out of range, pattern over the battery …).
 
 Baseline (the bar a planner must clear): a planner that refuses every scenario has 0 violations
 too, so the figure that matters beside "0 violations" is the share of *feasible* scenarios
@@ -35,6 +40,7 @@ import math
 import os
 import sys
 import time
+from collections import Counter
 from datetime import datetime, UTC
 from pathlib import Path
 
@@ -124,8 +130,10 @@ def own_checks(plan, area, sc) -> list[str]:
 
     from ecopatrol.core.crs import lonlat_to_xy, xy_to_lonlat
     from ecopatrol.missions.drone import get_aircraft
-    from ecopatrol.missions.drone.aircraft import path_cost
     from ecopatrol.missions.drone.exports import _zones, rally_points
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the independent checks are a test helper
+    from plan_checks import sortie_problems
 
     bad = []
     cap = sc["alt_max"]
@@ -138,7 +146,7 @@ def own_checks(plan, area, sc) -> list[str]:
         w = s.waypoints
         lon, lat = w["lon"].to_numpy(), w["lat"].to_numpy()
         x, y = lonlat_to_xy(lon, lat, crs)
-        amsl, agl = w["alt_amsl_m"].to_numpy(), w["alt_agl_m"].to_numpy()
+        amsl = w["alt_amsl_m"].to_numpy()
         act = w["action"].to_numpy()
         true = amsl - area.elevation_m(lon, lat)
         inner = ~np.isin(act, ["takeoff", "land"])
@@ -154,7 +162,7 @@ def own_checks(plan, area, sc) -> list[str]:
             if ph.max() > cap + 0.5 or ph.min() < 5.0:
                 bad.append(f"{s.sortie_id} leg {k}: {ph.min():.1f}–{ph.max():.1f} m above ground along the leg")
         lines = shapely.linestrings(np.stack([np.column_stack([x[:-1], y[:-1]]), np.column_stack([x[1:], y[1:]])], 1))
-        top = np.maximum(agl[:-1], agl[1:])
+        top = np.maximum(true[:-1], true[1:])  # the true heights above the DEM
         for geom, ceiling in (zip(zones.geometry, zones["ceiling_m"]) if len(zones) else []):
             hit = shapely.intersects(lines, geom)
             if math.isnan(ceiling) and hit.any():
@@ -176,18 +184,24 @@ def own_checks(plan, area, sc) -> list[str]:
             for geom, ceiling in (zip(zones.geometry, zones["ceiling_m"]) if len(zones) else []):
                 if (math.isnan(ceiling) or h > ceiling) and shapely.contains_xy(geom, rx[0], ry[0]):
                     bad.append(f"{s.sortie_id}: rally point in a zone")
-        # battery, recomputed
-        v, hold = w["speed_m_s"].to_numpy(), w["hold_s"].to_numpy()
-        c = path_cost(ac, np.r_[x[:1], x], np.r_[y[:1], y], np.r_[0.0, agl], np.r_[v[:1], v], np.r_[0.0, hold],
-                      wind_from_deg=sc["from_deg"], wind_speed_m_s=sc["speed"], stability=plan.stability)
-        if c.total_energy_j / ac.battery_j > 1.0 - sc["reserve"] + 1e-9:
-            bad.append(f"{s.sortie_id}: needs {c.total_energy_j / ac.battery_j:.1%} of a battery, reserve "
-                       f"{sc['reserve']:.0%}")
-        # range
-        dist = np.hypot(x - hx[0], y - hy[0])
-        if dist.max() > plan.max_range_m + 1.0:
-            bad.append(f"{s.sortie_id}: {dist.max():.0f} m from the pilot, beyond {plan.max_range_m:.0f} m")
+        # airspeed in the wind at each leg's height, battery, range: recomputed from the written
+        # sortie with tests/plan_checks.py (its own wind profile and energy model, no planner code)
+        bad += sortie_problems(sd, area, ac, reserve=sc["reserve"], max_range_m=plan.max_range_m,
+                               from_deg=sc["from_deg"], wind_m_s=sc["speed"], stability=d["wind"]["stability"])
     return bad
+
+
+REFUSALS = [  # (what the refusal says, a short name for the breakdown), first match wins
+    ("do not fly", "wind over the aircraft's limit at the height cap"),
+    ("no clear path", "no clear path around the zones"),
+    ("lies inside", "launch site inside a zone"),
+    ("from the nearest launch site", "target beyond the pilot's range"),
+    ("of a battery", "pattern alone over the usable battery"),
+]
+
+
+def refusal_kind(message: str) -> str:
+    return next((name for key, name in REFUSALS if key in message), "other: " + message[:60])
 
 
 def run_one(args) -> dict:
@@ -206,7 +220,8 @@ def run_one(args) -> dict:
                           aircraft=sc["aircraft"], reserve=sc["reserve"], alt_max_agl_m=sc["alt_max"],
                           created_utc=T0, time_limit_s=0.5)
     except PlanningError as exc:
-        return {"i": i, "feasible": sc["feasible"], "planned": False, "why": str(exc)[:120], "violations": [],
+        return {"i": i, "feasible": sc["feasible"], "planned": False, "why": str(exc)[:120],
+                "kind": refusal_kind(str(exc)), "violations": [],
                 "s": time.perf_counter() - t0}
     d = plan.to_dict()
     planned_targets = {t for s in d["sorties"] for t in s["targets"]}
@@ -262,6 +277,9 @@ def main(argv=None) -> int:
           "0 violations")
     print(f"time: {wall:.0f} s wall ({wall / len(res) * 1000:.0f} ms per scenario over {a.jobs} process(es); "
           f"{sum(r['s'] for r in res) / len(res) * 1000:.0f} ms of planning + checking each)")
+    kinds = Counter(r["kind"] for r in res if not r["planned"] and "kind" in r)
+    for kind, n in kinds.most_common():
+        print(f"  refused: {n:5d} ({n / max(len(res) - len(planned), 1):.1%}) {kind}")
     for r in viol[:10]:
         print(f"  scenario {r['i']}: {r['violations'][:3]}")
     for r in [r for r in feas if not r["planned"]][:10]:
