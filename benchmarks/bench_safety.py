@@ -29,12 +29,16 @@ Baseline (the bar a planner must clear): a planner that refuses every scenario h
 too, so the figure that matters beside "0 violations" is the share of *feasible* scenarios
 planned (100 % required; the refuse-everything planner scores 0 %).
 
-    .venv/bin/python benchmarks/bench_safety.py [--n 10000] [--jobs 2] [--seed 0]
+    .venv/bin/python benchmarks/bench_safety.py [--n 10000] [--jobs 2] [--seed 0] [--out F.jsonl [--resume]]
+
+``--out`` appends each scenario's result to a JSON-lines file as it comes; ``--resume`` runs only
+the scenarios not yet in it (a long run cut short is continued, and the report covers them all).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import math
 import os
@@ -214,13 +218,14 @@ def run_one(args) -> dict:
 
     sc = scenario(i, seed)
     area, targets = build(sc)
+    head = {"i": i, "seed": seed, "feasible": sc["feasible"]}
     t0 = time.perf_counter()
     try:
         plan = plan_drone(area, targets, Wind(sc["from_deg"], sc["speed"]), pattern=sc["pattern"],
                           aircraft=sc["aircraft"], reserve=sc["reserve"], alt_max_agl_m=sc["alt_max"],
                           created_utc=T0, time_limit_s=0.5)
     except PlanningError as exc:
-        return {"i": i, "feasible": sc["feasible"], "planned": False, "why": str(exc)[:120],
+        return {**head, "planned": False, "why": str(exc)[:120],
                 "kind": refusal_kind(str(exc)), "violations": [],
                 "s": time.perf_counter() - t0}
     d = plan.to_dict()
@@ -235,48 +240,59 @@ def run_one(args) -> dict:
                                    "fence_zones": sorted({z["zone_id"] for z in fence})}
     viol += [f"exports validator: {p}" for p in validate_exports(d, area, exports).errors]
     viol += [f"own check: {m}" for m in own_checks(plan, area, sc)]
-    return {"i": i, "feasible": sc["feasible"], "planned": bool(d["sorties"]),
+    return {**head, "planned": bool(d["sorties"]),
             "all_targets": planned_targets == set(targets), "violations": viol, "s": time.perf_counter() - t0}
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=10000)
-    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
-    ap.add_argument("--seed", type=int, default=0)
-    a = ap.parse_args(argv)
-    logging.disable(logging.WARNING)
-    t0 = time.perf_counter()
-    work = [(i, a.seed) for i in range(a.n)]
-    if a.jobs > 1:
-        import multiprocessing as mp
+def run_all(work, jobs: int, out_path: Path | None, res: list, t0: float) -> None:
+    """Run ``work`` on ``jobs`` processes, appending each result to ``res`` (and, with ``out_path``,
+    as one JSON line to that file as it comes, so a long run can be followed, cut and resumed)."""
+    out = open(out_path, "a", encoding="utf-8") if out_path else None
+    n0 = len(res)
+    try:
+        if jobs > 1:
+            import multiprocessing as mp
 
-        with mp.get_context("fork").Pool(a.jobs, initializer=logging.disable, initargs=(logging.WARNING,)) as pool:
-            res = []
-            for r in pool.imap_unordered(run_one, work, chunksize=25):
-                res.append(r)
-                if len(res) % 500 == 0:  # running totals on stderr, so a long run can be followed
-                    nv = sum(bool(x["violations"]) for x in res)
-                    nf = [x for x in res if x["feasible"]]
-                    print(f"  {len(res)} scenarios, {time.perf_counter() - t0:.0f} s: {nv} with violations, "
-                          f"feasible planned {sum(x['planned'] for x in nf)}/{len(nf)}", file=sys.stderr, flush=True)
-    else:
-        res = [run_one(w) for w in work]
-    wall = time.perf_counter() - t0
+            pool = mp.get_context("fork").Pool(jobs, initializer=logging.disable, initargs=(logging.WARNING,))
+            it = pool.imap_unordered(run_one, work, chunksize=25)
+        else:
+            pool, it = None, map(run_one, work)
+        for r in it:
+            res.append(r)
+            if out:
+                out.write(json.dumps(r) + "\n")
+                out.flush()
+            if (len(res) - n0) % 500 == 0:  # running totals on stderr
+                nv = sum(bool(x["violations"]) for x in res)
+                nf = [x for x in res if x["feasible"]]
+                print(f"  {len(res)} scenarios, {time.perf_counter() - t0:.0f} s: {nv} with violations, "
+                      f"feasible planned {sum(x['planned'] for x in nf)}/{len(nf)}", file=sys.stderr, flush=True)
+        if pool is not None:
+            pool.close()
+            pool.join()
+    finally:
+        if out:
+            out.close()
+
+
+def report(res: list, *, jobs: int, seed: int, wall: float, n_run: int) -> int:
+    """Print the figures; 1 when a plan broke a limit or a feasible scenario was refused."""
     feas = [r for r in res if r["feasible"]]
     planned = [r for r in res if r["planned"]]
     viol = [r for r in res if r["violations"]]
     n_feas_planned = sum(r["planned"] for r in feas)
     n_feas_full = sum(r["planned"] and r.get("all_targets") for r in feas)
-    print(f"scenarios {len(res)} ({len(feas)} built feasible), jobs {a.jobs}, seed {a.seed}")
-    print(f"planned {len(planned)} ({len(planned) / len(res):.1%}); refused {len(res) - len(planned)}")
+    print(f"scenarios {len(res)} ({len(feas)} built feasible), jobs {jobs}, seed {seed}")
+    print(f"planned {len(planned)} ({len(planned) / max(len(res), 1):.1%}); refused {len(res) - len(planned)}")
     print(f"violations: {sum(len(r['violations']) for r in res)}, in {len(viol)} of the {len(planned)} plans checked "
           "(validator + exports validator + own geometric checks)")
     print(f"feasible scenarios planned: {n_feas_planned}/{len(feas)} ({n_feas_planned / max(len(feas), 1):.1%}); "
           f"with their target: {n_feas_full}/{len(feas)} — baseline 'refuse everything': 0/{len(feas)} (0.0%), "
           "0 violations")
-    print(f"time: {wall:.0f} s wall ({wall / len(res) * 1000:.0f} ms per scenario over {a.jobs} process(es); "
-          f"{sum(r['s'] for r in res) / len(res) * 1000:.0f} ms of planning + checking each)")
+    if n_run:
+        print(f"time: {wall:.0f} s wall for the {n_run} scenarios run now ({wall / n_run * 1000:.0f} ms per scenario "
+              f"over {jobs} process(es); {sum(r['s'] for r in res) / max(len(res), 1) * 1000:.0f} ms of planning + "
+              "checking each)")
     kinds = Counter(r["kind"] for r in res if not r["planned"] and "kind" in r)
     for kind, n in kinds.most_common():
         print(f"  refused: {n:5d} ({n / max(len(res) - len(planned), 1):.1%}) {kind}")
@@ -285,6 +301,29 @@ def main(argv=None) -> int:
     for r in [r for r in feas if not r["planned"]][:10]:
         print(f"  feasible scenario {r['i']} refused: {r.get('why')}")
     return 1 if viol or n_feas_planned < len(feas) else 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=10000)
+    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, help="append every scenario's result to this JSON-lines file as it comes")
+    ap.add_argument("--resume", action="store_true",
+                    help="with --out: keep the results already in the file (same seed) and run only the rest")
+    a = ap.parse_args(argv)
+    logging.disable(logging.WARNING)
+    res: list = []
+    if a.resume and a.out and a.out.exists():
+        with open(a.out, encoding="utf-8") as f:
+            done = {r["i"]: r for r in map(json.loads, filter(str.strip, f)) if r.get("seed") == a.seed}
+        res = [r for i, r in sorted(done.items()) if i < a.n]
+        print(f"resuming: {len(res)} scenarios already in {a.out}", file=sys.stderr)
+    have = {r["i"] for r in res}
+    work = [(i, a.seed) for i in range(a.n) if i not in have]
+    t0 = time.perf_counter()
+    run_all(work, a.jobs, a.out, res, t0)
+    return report(res, jobs=a.jobs, seed=a.seed, wall=time.perf_counter() - t0, n_run=len(work))
 
 
 if __name__ == "__main__":
