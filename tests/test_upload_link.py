@@ -150,3 +150,58 @@ def test_upload_cut_before_the_acknowledgement_leaves_the_new_mission(missions, 
         with pytest.raises(UploadError, match="upload interrupted"):
             upload_mission(missions["B"], url, deadline_s=3.0, **{**FAST, "attempts": 1})
         assert _same(held(), b)  # complete: the vehicle accepted it
+
+
+class _Msg:
+    def __init__(self, kind, **fields):
+        self.kind, self.mission_type = kind, 0
+        self.__dict__.update(fields)
+
+    def get_type(self):
+        return self.kind
+
+    def get_srcSystem(self):
+        return 1
+
+    def get_srcComponent(self):
+        return 1
+
+
+class _IntOnlyVehicle:
+    """A scripted MAVSDK-like vehicle (answers MISSION_REQUEST with MISSION_ACK UNSUPPORTED): the first
+    integer request is lost, the float one is refused, and that refusal arrives twice — the duplicate
+    only just before the answer to the next integer request, as a duplicating link delivers it."""
+
+    def __init__(self):
+        self.inbox, self.n_int = [], 0
+        self.mav = self
+
+    def recv_match(self, type, blocking=True, timeout=None):  # noqa: A002 (pymavlink's name)
+        for k, m in enumerate(self.inbox):
+            if m.get_type() in type:
+                return self.inbox.pop(k)
+        return None
+
+    def mission_request_list_send(self, ts, tc, mission_type):
+        self.inbox.append(_Msg("MISSION_COUNT", count=1))
+
+    def mission_request_int_send(self, ts, tc, seq, mission_type):
+        self.n_int += 1
+        if self.n_int > 1:
+            self.inbox += [_Msg("MISSION_ACK", type=3), _Msg("MISSION_ITEM_INT", seq=seq)]
+
+    def mission_request_send(self, ts, tc, seq, mission_type):
+        self.inbox.append(_Msg("MISSION_ACK", type=3))
+
+    def mission_ack_send(self, ts, tc, result, mission_type):
+        pass
+
+
+def test_a_duplicated_unsupported_answer_to_a_float_request_does_not_fail_the_read_back():
+    """The race behind a MAVSDK trial failing at 10 % loss ("read-back refused at item 0:
+    MAV_MISSION_UNSUPPORTED"): a late copy of the vehicle's refusal of an earlier float request was
+    taken for a refusal of the integer request that followed."""
+    from ecopatrol.missions.drone.upload import _download
+
+    got = _download(_IntOnlyVehicle(), 1, 1, timeout_s=0.05, retries=3)
+    assert [m.seq for m in got] == [0]
