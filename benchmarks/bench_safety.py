@@ -196,16 +196,17 @@ def own_checks(plan, area, sc) -> list[str]:
 
 
 REFUSALS = [  # (what the refusal says, a short name for the breakdown), first match wins
-    ("do not fly", "wind over the aircraft's limit at the height cap"),
+    ("m/s limit of the", "wind over the aircraft's limit at the height cap"),
     ("no clear path", "no clear path around the zones"),
     ("lies inside", "launch site inside a zone"),
     ("from the nearest launch site", "target beyond the pilot's range"),
     ("of a battery", "pattern alone over the usable battery"),
+    ("every point of its pattern", "every point of the pattern in a no-fly zone"),
 ]
 
 
 def refusal_kind(message: str) -> str:
-    return next((name for key, name in REFUSALS if key in message), "other: " + message[:60])
+    return next((name for key, name in REFUSALS if key in message), "other")
 
 
 def run_one(args) -> dict:
@@ -293,9 +294,11 @@ def report(res: list, *, jobs: int, seed: int, wall: float, n_run: int) -> int:
         print(f"time: {wall:.0f} s wall for the {n_run} scenarios run now ({wall / n_run * 1000:.0f} ms per scenario "
               f"over {jobs} process(es); {sum(r['s'] for r in res) / max(len(res), 1) * 1000:.0f} ms of planning + "
               "checking each)")
-    kinds = Counter(r["kind"] for r in res if not r["planned"] and "kind" in r)
+    kinds = Counter(refusal_kind(r["why"]) for r in res if not r["planned"] and "why" in r)
     for kind, n in kinds.most_common():
         print(f"  refused: {n:5d} ({n / max(len(res) - len(planned), 1):.1%}) {kind}")
+    for r in [r for r in res if "why" in r and refusal_kind(r["why"]) == "other"][:3]:
+        print(f"  other refusal, scenario {r['i']}: {r['why']}")
     for r in viol[:10]:
         print(f"  scenario {r['i']}: {r['violations'][:3]}")
     for r in [r for r in feas if not r["planned"]][:10]:
