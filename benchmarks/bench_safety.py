@@ -13,28 +13,38 @@ Every plan is checked twice, independently of the planner's bookkeeping:
 * the independent validator (``validate_plan``) on the plan's written form, and the exports'
   validator (``validate_exports``) on the QGroundControl .plan each sortie exports (home, mission
   items, rally points, geofence);
-* this script's own geometry: no leg (sampled every 10 m) through a no-fly zone, nor through a
-  restricted zone above its ceiling; the true height above the ground at every waypoint, every
+* this script's own geometry and physics (with tests/plan_checks.py, which calls no planner
+  code): no leg (sampled every 10 m) through a no-fly zone, nor through a restricted zone above
+  its ceiling; the true height above the ground at every waypoint, every
   10 m along every leg and at every rally point within [10 m, cap], home outside no-fly zones, rally
   points outside no-fly zones and under restricted ceilings (take-off/landing
-  excepted); the battery recomputed with the energy model within 1 − reserve; every waypoint
-  within the pilot's range.
+  excepted); on every leg the airspeed the written ground speed needs in the wind at the leg's
+  highest point (the aircraft's maximum is the limit); the battery recomputed with its own
+  transcription of the energy model within 1 − reserve; every waypoint within the pilot's range.
+
+Refusals are counted by reason (wind over the aircraft's limit, no clear path around the zones,
+target out of range, pattern over the battery …).
 
 Baseline (the bar a planner must clear): a planner that refuses every scenario has 0 violations
 too, so the figure that matters beside "0 violations" is the share of *feasible* scenarios
 planned (100 % required; the refuse-everything planner scores 0 %).
 
-    .venv/bin/python benchmarks/bench_safety.py [--n 10000] [--jobs 2] [--seed 0]
+    .venv/bin/python benchmarks/bench_safety.py [--n 10000] [--jobs 2] [--seed 0] [--out F.jsonl [--resume]]
+
+``--out`` appends each scenario's result to a JSON-lines file as it comes; ``--resume`` runs only
+the scenarios not yet in it (a long run cut short is continued, and the report covers them all).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import math
 import os
 import sys
 import time
+from collections import Counter
 from datetime import datetime, UTC
 from pathlib import Path
 
@@ -124,8 +134,10 @@ def own_checks(plan, area, sc) -> list[str]:
 
     from ecopatrol.core.crs import lonlat_to_xy, xy_to_lonlat
     from ecopatrol.missions.drone import get_aircraft
-    from ecopatrol.missions.drone.aircraft import path_cost
     from ecopatrol.missions.drone.exports import _zones, rally_points
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the independent checks are a test helper
+    from plan_checks import sortie_problems
 
     bad = []
     cap = sc["alt_max"]
@@ -138,7 +150,7 @@ def own_checks(plan, area, sc) -> list[str]:
         w = s.waypoints
         lon, lat = w["lon"].to_numpy(), w["lat"].to_numpy()
         x, y = lonlat_to_xy(lon, lat, crs)
-        amsl, agl = w["alt_amsl_m"].to_numpy(), w["alt_agl_m"].to_numpy()
+        amsl = w["alt_amsl_m"].to_numpy()
         act = w["action"].to_numpy()
         true = amsl - area.elevation_m(lon, lat)
         inner = ~np.isin(act, ["takeoff", "land"])
@@ -154,7 +166,7 @@ def own_checks(plan, area, sc) -> list[str]:
             if ph.max() > cap + 0.5 or ph.min() < 5.0:
                 bad.append(f"{s.sortie_id} leg {k}: {ph.min():.1f}–{ph.max():.1f} m above ground along the leg")
         lines = shapely.linestrings(np.stack([np.column_stack([x[:-1], y[:-1]]), np.column_stack([x[1:], y[1:]])], 1))
-        top = np.maximum(agl[:-1], agl[1:])
+        top = np.maximum(true[:-1], true[1:])  # the true heights above the DEM
         for geom, ceiling in (zip(zones.geometry, zones["ceiling_m"]) if len(zones) else []):
             hit = shapely.intersects(lines, geom)
             if math.isnan(ceiling) and hit.any():
@@ -176,18 +188,25 @@ def own_checks(plan, area, sc) -> list[str]:
             for geom, ceiling in (zip(zones.geometry, zones["ceiling_m"]) if len(zones) else []):
                 if (math.isnan(ceiling) or h > ceiling) and shapely.contains_xy(geom, rx[0], ry[0]):
                     bad.append(f"{s.sortie_id}: rally point in a zone")
-        # battery, recomputed
-        v, hold = w["speed_m_s"].to_numpy(), w["hold_s"].to_numpy()
-        c = path_cost(ac, np.r_[x[:1], x], np.r_[y[:1], y], np.r_[0.0, agl], np.r_[v[:1], v], np.r_[0.0, hold],
-                      wind_from_deg=sc["from_deg"], wind_speed_m_s=sc["speed"], stability=plan.stability)
-        if c.total_energy_j / ac.battery_j > 1.0 - sc["reserve"] + 1e-9:
-            bad.append(f"{s.sortie_id}: needs {c.total_energy_j / ac.battery_j:.1%} of a battery, reserve "
-                       f"{sc['reserve']:.0%}")
-        # range
-        dist = np.hypot(x - hx[0], y - hy[0])
-        if dist.max() > plan.max_range_m + 1.0:
-            bad.append(f"{s.sortie_id}: {dist.max():.0f} m from the pilot, beyond {plan.max_range_m:.0f} m")
+        # airspeed in the wind at each leg's height, battery, range: recomputed from the written
+        # sortie with tests/plan_checks.py (its own wind profile and energy model, no planner code)
+        bad += sortie_problems(sd, area, ac, reserve=sc["reserve"], max_range_m=plan.max_range_m,
+                               from_deg=sc["from_deg"], wind_m_s=sc["speed"], stability=d["wind"]["stability"])
     return bad
+
+
+REFUSALS = [  # (what the refusal says, a short name for the breakdown), first match wins
+    ("m/s limit of the", "wind over the aircraft's limit at the height cap"),
+    ("no clear path", "no clear path around the zones"),
+    ("lies inside", "launch site inside a zone"),
+    ("from the nearest launch site", "target beyond the pilot's range"),
+    ("of a battery", "pattern alone over the usable battery"),
+    ("every point of its pattern", "every point of the pattern in a no-fly zone"),
+]
+
+
+def refusal_kind(message: str) -> str:
+    return next((name for key, name in REFUSALS if key in message), "other")
 
 
 def run_one(args) -> dict:
@@ -200,13 +219,15 @@ def run_one(args) -> dict:
 
     sc = scenario(i, seed)
     area, targets = build(sc)
+    head = {"i": i, "seed": seed, "feasible": sc["feasible"]}
     t0 = time.perf_counter()
     try:
         plan = plan_drone(area, targets, Wind(sc["from_deg"], sc["speed"]), pattern=sc["pattern"],
                           aircraft=sc["aircraft"], reserve=sc["reserve"], alt_max_agl_m=sc["alt_max"],
                           created_utc=T0, time_limit_s=0.5)
     except PlanningError as exc:
-        return {"i": i, "feasible": sc["feasible"], "planned": False, "why": str(exc)[:120], "violations": [],
+        return {**head, "planned": False, "why": str(exc)[:120],
+                "kind": refusal_kind(str(exc)), "violations": [],
                 "s": time.perf_counter() - t0}
     d = plan.to_dict()
     planned_targets = {t for s in d["sorties"] for t in s["targets"]}
@@ -220,8 +241,69 @@ def run_one(args) -> dict:
                                    "fence_zones": sorted({z["zone_id"] for z in fence})}
     viol += [f"exports validator: {p}" for p in validate_exports(d, area, exports).errors]
     viol += [f"own check: {m}" for m in own_checks(plan, area, sc)]
-    return {"i": i, "feasible": sc["feasible"], "planned": bool(d["sorties"]),
+    return {**head, "planned": bool(d["sorties"]),
             "all_targets": planned_targets == set(targets), "violations": viol, "s": time.perf_counter() - t0}
+
+
+def run_all(work, jobs: int, out_path: Path | None, res: list, t0: float) -> None:
+    """Run ``work`` on ``jobs`` processes, appending each result to ``res`` (and, with ``out_path``,
+    as one JSON line to that file as it comes, so a long run can be followed, cut and resumed)."""
+    out = open(out_path, "a", encoding="utf-8") if out_path else None
+    n0 = len(res)
+    try:
+        if jobs > 1:
+            import multiprocessing as mp
+
+            pool = mp.get_context("fork").Pool(jobs, initializer=logging.disable, initargs=(logging.WARNING,))
+            it = pool.imap_unordered(run_one, work, chunksize=25)
+        else:
+            pool, it = None, map(run_one, work)
+        for r in it:
+            res.append(r)
+            if out:
+                out.write(json.dumps(r) + "\n")
+                out.flush()
+            if (len(res) - n0) % 500 == 0:  # running totals on stderr
+                nv = sum(bool(x["violations"]) for x in res)
+                nf = [x for x in res if x["feasible"]]
+                print(f"  {len(res)} scenarios, {time.perf_counter() - t0:.0f} s: {nv} with violations, "
+                      f"feasible planned {sum(x['planned'] for x in nf)}/{len(nf)}", file=sys.stderr, flush=True)
+        if pool is not None:
+            pool.close()
+            pool.join()
+    finally:
+        if out:
+            out.close()
+
+
+def report(res: list, *, jobs: int, seed: int, wall: float, n_run: int) -> int:
+    """Print the figures; 1 when a plan broke a limit or a feasible scenario was refused."""
+    feas = [r for r in res if r["feasible"]]
+    planned = [r for r in res if r["planned"]]
+    viol = [r for r in res if r["violations"]]
+    n_feas_planned = sum(r["planned"] for r in feas)
+    n_feas_full = sum(r["planned"] and r.get("all_targets") for r in feas)
+    print(f"scenarios {len(res)} ({len(feas)} built feasible), jobs {jobs}, seed {seed}")
+    print(f"planned {len(planned)} ({len(planned) / max(len(res), 1):.1%}); refused {len(res) - len(planned)}")
+    print(f"violations: {sum(len(r['violations']) for r in res)}, in {len(viol)} of the {len(planned)} plans checked "
+          "(validator + exports validator + own geometric checks)")
+    print(f"feasible scenarios planned: {n_feas_planned}/{len(feas)} ({n_feas_planned / max(len(feas), 1):.1%}); "
+          f"with their target: {n_feas_full}/{len(feas)} — baseline 'refuse everything': 0/{len(feas)} (0.0%), "
+          "0 violations")
+    if n_run:
+        print(f"time: {wall:.0f} s wall for the {n_run} scenarios run now ({wall / n_run * 1000:.0f} ms per scenario "
+              f"over {jobs} process(es); {sum(r['s'] for r in res) / max(len(res), 1) * 1000:.0f} ms of planning + "
+              "checking each)")
+    kinds = Counter(refusal_kind(r["why"]) for r in res if not r["planned"] and "why" in r)
+    for kind, n in kinds.most_common():
+        print(f"  refused: {n:5d} ({n / max(len(res) - len(planned), 1):.1%}) {kind}")
+    for r in [r for r in res if "why" in r and refusal_kind(r["why"]) == "other"][:3]:
+        print(f"  other refusal, scenario {r['i']}: {r['why']}")
+    for r in viol[:10]:
+        print(f"  scenario {r['i']}: {r['violations'][:3]}")
+    for r in [r for r in feas if not r["planned"]][:10]:
+        print(f"  feasible scenario {r['i']} refused: {r.get('why')}")
+    return 1 if viol or n_feas_planned < len(feas) else 0
 
 
 def main(argv=None) -> int:
@@ -229,44 +311,22 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, help="append every scenario's result to this JSON-lines file as it comes")
+    ap.add_argument("--resume", action="store_true",
+                    help="with --out: keep the results already in the file (same seed) and run only the rest")
     a = ap.parse_args(argv)
     logging.disable(logging.WARNING)
+    res: list = []
+    if a.resume and a.out and a.out.exists():
+        with open(a.out, encoding="utf-8") as f:
+            done = {r["i"]: r for r in map(json.loads, filter(str.strip, f)) if r.get("seed") == a.seed}
+        res = [r for i, r in sorted(done.items()) if i < a.n]
+        print(f"resuming: {len(res)} scenarios already in {a.out}", file=sys.stderr)
+    have = {r["i"] for r in res}
+    work = [(i, a.seed) for i in range(a.n) if i not in have]
     t0 = time.perf_counter()
-    work = [(i, a.seed) for i in range(a.n)]
-    if a.jobs > 1:
-        import multiprocessing as mp
-
-        with mp.get_context("fork").Pool(a.jobs, initializer=logging.disable, initargs=(logging.WARNING,)) as pool:
-            res = []
-            for r in pool.imap_unordered(run_one, work, chunksize=25):
-                res.append(r)
-                if len(res) % 500 == 0:  # running totals on stderr, so a long run can be followed
-                    nv = sum(bool(x["violations"]) for x in res)
-                    nf = [x for x in res if x["feasible"]]
-                    print(f"  {len(res)} scenarios, {time.perf_counter() - t0:.0f} s: {nv} with violations, "
-                          f"feasible planned {sum(x['planned'] for x in nf)}/{len(nf)}", file=sys.stderr, flush=True)
-    else:
-        res = [run_one(w) for w in work]
-    wall = time.perf_counter() - t0
-    feas = [r for r in res if r["feasible"]]
-    planned = [r for r in res if r["planned"]]
-    viol = [r for r in res if r["violations"]]
-    n_feas_planned = sum(r["planned"] for r in feas)
-    n_feas_full = sum(r["planned"] and r.get("all_targets") for r in feas)
-    print(f"scenarios {len(res)} ({len(feas)} built feasible), jobs {a.jobs}, seed {a.seed}")
-    print(f"planned {len(planned)} ({len(planned) / len(res):.1%}); refused {len(res) - len(planned)}")
-    print(f"violations: {sum(len(r['violations']) for r in res)}, in {len(viol)} of the {len(planned)} plans checked "
-          "(validator + exports validator + own geometric checks)")
-    print(f"feasible scenarios planned: {n_feas_planned}/{len(feas)} ({n_feas_planned / max(len(feas), 1):.1%}); "
-          f"with their target: {n_feas_full}/{len(feas)} — baseline 'refuse everything': 0/{len(feas)} (0.0%), "
-          "0 violations")
-    print(f"time: {wall:.0f} s wall ({wall / len(res) * 1000:.0f} ms per scenario over {a.jobs} process(es); "
-          f"{sum(r['s'] for r in res) / len(res) * 1000:.0f} ms of planning + checking each)")
-    for r in viol[:10]:
-        print(f"  scenario {r['i']}: {r['violations'][:3]}")
-    for r in [r for r in feas if not r["planned"]][:10]:
-        print(f"  feasible scenario {r['i']} refused: {r.get('why')}")
-    return 1 if viol or n_feas_planned < len(feas) else 0
+    run_all(work, a.jobs, a.out, res, t0)
+    return report(res, jobs=a.jobs, seed=a.seed, wall=time.perf_counter() - t0, n_run=len(work))
 
 
 if __name__ == "__main__":

@@ -255,6 +255,7 @@ def _download(conn, ts, tc, *, timeout_s: float, retries: int, deadline: float =
     transfer the vehicle abandoned is started again, until ``retries`` or the deadline."""
     prefer_int = True
     confirmed = False
+    asked_float = False
     why = "no reply"
     for _restart in range(retries + 1):
         count_msg = None
@@ -280,6 +281,7 @@ def _download(conn, ts, tc, *, timeout_s: float, retries: int, deadline: float =
                     conn.mav.mission_request_int_send(ts, tc, seq, MAV_MISSION_TYPE_MISSION)
                 else:
                     conn.mav.mission_request_send(ts, tc, seq, MAV_MISSION_TYPE_MISSION)
+                    asked_float = True
                 end = min(time.monotonic() + timeout_s, deadline)
                 while item is None and time.monotonic() < end:
                     it = _recv(conn, ["MISSION_ITEM_INT", "MISSION_ITEM", "MISSION_ACK"], end - time.monotonic(),
@@ -292,6 +294,8 @@ def _download(conn, ts, tc, *, timeout_s: float, retries: int, deadline: float =
                         if int(it.type) == 3 and not use_int:  # MAVSDK: MISSION_REQUEST (float) is unsupported
                             prefer_int, confirmed = True, True
                             break
+                        if int(it.type) == 3 and asked_float:
+                            continue  # a late or duplicated answer to an earlier float request, not to this one
                         raise UploadError(f"read-back refused at item {seq}: {_ack_error(it)}")
                     if int(it.seq) == seq:
                         item = it
