@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import settings
-from .crs import _ALIASES, haversine_m, in_china, to_wgs84_per_row
+from .crs import to_wgs84_per_row
 from .enterprise_ids import (  # noqa: F401 (the id helpers are re-exported: registry.uscc_check_char …)
     PLACEHOLDER_IDS,
     USCC_CHARS,
@@ -50,6 +50,7 @@ from .artefacts.targets import (  # noqa: F401 (re-exported: the planners' targe
     read_targets_ranked,
     resolve_target_ids,
 )
+from ._coord_checks import FAR_ERROR_M, _check_coordinates, _check_far  # noqa: F401 (FAR_ERROR_M re-exported)
 from .errors import FormatError, InputError, InputFileNotFoundError, Report
 from .i18n import Msg
 from .rules import AIRSPACE_CLASSES, AreaRules, infer_country, rules_for
@@ -59,9 +60,6 @@ log = logging.getLogger(__name__)
 AIRSPACE_VALUES = AIRSPACE_CLASSES
 DEFAULT_SITE_RADIUS_M = settings.DEFAULT_SITE_RADIUS_M
 MAX_STACK_HEIGHT_M = 300.0  # taller than any industrial stack in a district registry
-#: Outside China (where we cannot tell the country's border) a point this far from the rest of
-#: the area cannot belong to it: an error (beyond ``area_radius_m`` it is a warning).
-FAR_ERROR_M = 1_000_000.0
 
 #: Header aliases → canonical column names (lower-cased, stripped before lookup).
 ENTERPRISE_ALIASES = {
@@ -202,86 +200,6 @@ def _num(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series.astype(str).str.strip().replace({"": None}), errors="coerce")
 
 
-_WEB_DATUM = {"gcj02": "GCJ-02 (AMap/Gaode, Tencent)", "bd09": "BD-09 (Baidu)"}
-
-
-def _check_coordinates(df, file, report, rowno, lon, lat, default_crs, rules: AreaRules):
-    """Validate lon/lat/crs columns under the area's rules; returns canonical crs names per row."""
-    raw_lon = df["lon"].astype(str).str.strip() if "lon" in df else pd.Series([""] * len(df))
-    raw_lat = df["lat"].astype(str).str.strip() if "lat" in df else pd.Series([""] * len(df))
-    crs_col = df["crs"].astype(str).str.strip().str.lower() if "crs" in df else pd.Series([""] * len(df))
-    allowed = rules.coordinate_systems_allowed
-    names = []
-    for i in range(len(df)):
-        c = crs_col.iat[i]
-        if c in ("", "nan", "none"):
-            names.append(default_crs)
-        elif c in _ALIASES:
-            name = _ALIASES[c]
-            if name not in allowed:
-                report.error(f"{c!r}: {_WEB_DATUM.get(name, name)} coordinates exist only in China and this area's "
-                             f"country is {rules.country_label}: give WGS-84 coordinates (`wgs84`)",
-                             file=file, row=rowno[i], field="crs")
-                names.append(None)
-            else:
-                names.append(name)
-        else:
-            names.append(None)
-            report.error(Msg("value.unknown_crs", name=repr(c), names=", ".join(allowed)),
-                         file=file, row=rowno[i], field="crs")
-    for i in range(len(df)):
-        if not np.isfinite(lon[i]) or not np.isfinite(lat[i]):
-            for name, raw, val in (("lon", raw_lon.iat[i], lon[i]), ("lat", raw_lat.iat[i], lat[i])):
-                if not np.isfinite(val):
-                    what = (Msg("value.missing_degrees") if raw in ("", "nan")
-                            else Msg("value.not_degrees", value=repr(raw)))
-                    report.error(what, file=file, row=rowno[i], field=name)
-            continue
-        x, y = lon[i], lat[i]
-        if rules.country_check:  # China: we can tell when a point lies outside the country
-            if not in_china(x, y):
-                if in_china(y, x):
-                    report.error(Msg("value.swapped", lat=f"{y:g}", lon=f"{x:g}"),
-                                 file=file, row=rowno[i], field="lat")
-                else:
-                    extra = (f", where {names[i]} coordinates do not exist" if names[i] in _WEB_DATUM else "")
-                    extra += "; it is not a WGS-84 position at all (projected metres?)" if abs(y) > 90 or abs(x) > 180 else ""
-                    report.error(f"point ({x:g}, {y:g}) lies outside China{extra}: check the coordinates and their order",
-                                 file=file, row=rowno[i], field="lon")
-        elif abs(y) > 90 or abs(x) > 180:
-            if abs(x) <= 90 and abs(y) <= 180:
-                report.error(Msg("value.swapped", lat=f"{y:g}", lon=f"{x:g}"),
-                             file=file, row=rowno[i], field="lat")
-            else:
-                report.error(f"point ({x:g}, {y:g}) is not a WGS-84 position (projected metres?): give decimal degrees",
-                             file=file, row=rowno[i], field="lon")
-    return names
-
-
-def _check_far(x, y, file, report, rowno, rules: AreaRules, center, radius_m):
-    """Points far from the area: warnings beyond ``radius_m``; outside China errors beyond
-    :data:`FAR_ERROR_M` (there we cannot tell the country's border), naming swapped lat/lon."""
-    if center is None or not radius_m:
-        return
-    d = haversine_m(center[0], center[1], x, y)
-    valid = np.isfinite(d) & (np.abs(y) <= 90) & (np.abs(x) <= 180)
-    if rules.country_check:
-        valid &= in_china(x, y)  # points outside China are errors already
-    for i in np.flatnonzero(valid & (d > radius_m)):
-        if not rules.country_check and d[i] > FAR_ERROR_M:
-            ds = haversine_m(center[0], center[1], y[i], x[i]) if abs(x[i]) <= 90 else np.inf
-            if ds <= radius_m:
-                report.error(f"`lat` {y[i]:g} and `lon` {x[i]:g} look swapped: longitude goes in `lon`, latitude in "
-                             "`lat`", file=file, row=rowno[i], field="lat")
-            else:
-                report.error(f"point ({x[i]:g}, {y[i]:g}) is {d[i] / 1000:,.0f} km from the rest of the area: it cannot "
-                             "belong to it — check the coordinates and their order", file=file, row=rowno[i],
-                             field="lon")
-            continue
-        report.warning(f"point is {d[i] / 1000:.1f} km from the area centre (limit {radius_m / 1000:.0f} km): "
-                       "check the coordinates or the crs", file=file, row=rowno[i], field="lon")
-
-
 def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_crs: str, rules: AreaRules,
                           area_center=None, area_radius_m: float | None = None,
                           uscc_header: bool = False):
@@ -297,58 +215,13 @@ def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_c
     crs_names = _check_coordinates(df, file, report, rowno, lon, lat, default_crs, rules)
     ids = pd.Series(_check_ids(df["enterprise_id"].tolist(), file, report, rowno, rules, uscc_header),
                     index=df.index, dtype=object)
-
-    names = df["name"].astype(str).str.strip()
-    for i in np.flatnonzero((names == "") | (names.str.lower() == "nan")):
-        report.error(Msg("value.name_empty"), file=file, row=rowno[i], field="name")
-
-    positive = np.zeros(len(df), dtype=bool)
-    if "positive_list" in df:
-        for i, v in enumerate(df["positive_list"]):
-            b = parse_bool(v)
-            if b is None:
-                report.error(Msg("value.not_bool", value=repr(v)),
-                             file=file, row=rowno[i], field="positive_list")
-            else:
-                positive[i] = b
-
-    airspace = pd.Series(["free"] * len(df), dtype=object)
-    if "airspace" in df:
-        a = df["airspace"].astype(str).str.strip().str.lower().replace({"": "free", "nan": "free"})
-        for i, v in enumerate(a):
-            if v not in AIRSPACE_VALUES:
-                report.error(Msg("value.not_airspace", value=repr(v), values=", ".join(AIRSPACE_VALUES)),
-                             file=file, row=rowno[i], field="airspace")
-        airspace = a
-    elif rules.airspace_expected and len(df):
-        report.warning(Msg("value.no_airspace", values=", ".join(AIRSPACE_VALUES)), file=file, field="airspace")
-
-    last = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
-    if "last_inspected" in df:
-        raw = df["last_inspected"].astype(str).str.strip()
-        parsed = pd.to_datetime(raw.replace({"": None, "nan": None}), errors="coerce", format="mixed")
-        for i in np.flatnonzero(parsed.isna().to_numpy() & ~raw.isin(["", "nan", "NaT"]).to_numpy()):
-            report.error(Msg("value.not_date", value=repr(raw.iat[i])), file=file, row=rowno[i], field="last_inspected")
-        now = pd.Timestamp.now()
-        for i in np.flatnonzero((parsed > now).to_numpy()):
-            report.warning(f"{raw.iat[i]} is in the future", file=file, row=rowno[i], field="last_inspected")
-        last = parsed
-
-    viol = np.zeros(len(df), dtype=int)
-    if "violations_3y" in df:
-        raw = df["violations_3y"].astype(str).str.strip().replace({"nan": ""})
-        v = _num(raw)
-        for i in range(len(df)):
-            if raw.iat[i] == "":
-                continue
-            if not np.isfinite(v.iat[i]) or v.iat[i] < 0 or v.iat[i] != int(v.iat[i]):
-                report.error(Msg("value.not_count", value=repr(raw.iat[i])), file=file, row=rowno[i], field="violations_3y")
-            else:
-                viol[i] = int(v.iat[i])
-
-    industry = df["industry"].astype(str).str.strip() if "industry" in df else pd.Series([""] * len(df))
-    for i in np.flatnonzero((industry == "").to_numpy() | (industry == "nan").to_numpy()):
-        report.warning(Msg("value.industry_empty"), file=file, row=rowno[i], field="industry")
+    # the column checks run (and report) in this order
+    names = _enterprise_names(df, file, report, rowno)
+    positive = _enterprise_positive_list(df, file, report, rowno)
+    airspace = _enterprise_airspace(df, file, report, rowno, rules)
+    last = _enterprise_last_inspected(df, file, report, rowno)
+    viol = _enterprise_violations(df, file, report, rowno)
+    industry = _enterprise_industry(df, file, report, rowno)
 
     ok_crs = np.array([c is not None for c in crs_names], dtype=bool)
     x, y = lon.copy(), lat.copy()
@@ -372,6 +245,84 @@ def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_c
         "_row": rowno,
     })
     return out
+
+
+def _enterprise_names(df: pd.DataFrame, file: str, report: Report, rowno: np.ndarray) -> pd.Series:
+    """The stripped ``name`` column; an empty name is an error."""
+    names = df["name"].astype(str).str.strip()
+    for i in np.flatnonzero((names == "") | (names.str.lower() == "nan")):
+        report.error(Msg("value.name_empty"), file=file, row=rowno[i], field="name")
+    return names
+
+
+def _enterprise_positive_list(df: pd.DataFrame, file: str, report: Report, rowno: np.ndarray) -> np.ndarray:
+    """``positive_list`` as booleans (False when absent); a value that is not a yes/no is an error."""
+    positive = np.zeros(len(df), dtype=bool)
+    if "positive_list" in df:
+        for i, v in enumerate(df["positive_list"]):
+            b = parse_bool(v)
+            if b is None:
+                report.error(Msg("value.not_bool", value=repr(v)),
+                             file=file, row=rowno[i], field="positive_list")
+            else:
+                positive[i] = b
+    return positive
+
+
+def _enterprise_airspace(df: pd.DataFrame, file: str, report: Report, rowno: np.ndarray,
+                         rules: AreaRules) -> pd.Series:
+    """``airspace`` lower-cased (``free`` when empty or absent); an unknown class is an error, a missing
+    column a warning where the area's rules expect one."""
+    airspace = pd.Series(["free"] * len(df), dtype=object)
+    if "airspace" in df:
+        a = df["airspace"].astype(str).str.strip().str.lower().replace({"": "free", "nan": "free"})
+        for i, v in enumerate(a):
+            if v not in AIRSPACE_VALUES:
+                report.error(Msg("value.not_airspace", value=repr(v), values=", ".join(AIRSPACE_VALUES)),
+                             file=file, row=rowno[i], field="airspace")
+        airspace = a
+    elif rules.airspace_expected and len(df):
+        report.warning(Msg("value.no_airspace", values=", ".join(AIRSPACE_VALUES)), file=file, field="airspace")
+    return airspace
+
+
+def _enterprise_last_inspected(df: pd.DataFrame, file: str, report: Report, rowno: np.ndarray) -> pd.Series:
+    """``last_inspected`` as datetimes (NaT when empty or absent); not a date: an error, in the future: a warning."""
+    last = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    if "last_inspected" in df:
+        raw = df["last_inspected"].astype(str).str.strip()
+        parsed = pd.to_datetime(raw.replace({"": None, "nan": None}), errors="coerce", format="mixed")
+        for i in np.flatnonzero(parsed.isna().to_numpy() & ~raw.isin(["", "nan", "NaT"]).to_numpy()):
+            report.error(Msg("value.not_date", value=repr(raw.iat[i])), file=file, row=rowno[i], field="last_inspected")
+        now = pd.Timestamp.now()
+        for i in np.flatnonzero((parsed > now).to_numpy()):
+            report.warning(f"{raw.iat[i]} is in the future", file=file, row=rowno[i], field="last_inspected")
+        last = parsed
+    return last
+
+
+def _enterprise_violations(df: pd.DataFrame, file: str, report: Report, rowno: np.ndarray) -> np.ndarray:
+    """``violations_3y`` as counts (0 when empty or absent); not a non-negative whole number: an error."""
+    viol = np.zeros(len(df), dtype=int)
+    if "violations_3y" in df:
+        raw = df["violations_3y"].astype(str).str.strip().replace({"nan": ""})
+        v = _num(raw)
+        for i in range(len(df)):
+            if raw.iat[i] == "":
+                continue
+            if not np.isfinite(v.iat[i]) or v.iat[i] < 0 or v.iat[i] != int(v.iat[i]):
+                report.error(Msg("value.not_count", value=repr(raw.iat[i])), file=file, row=rowno[i], field="violations_3y")
+            else:
+                viol[i] = int(v.iat[i])
+    return viol
+
+
+def _enterprise_industry(df: pd.DataFrame, file: str, report: Report, rowno: np.ndarray) -> pd.Series:
+    """The stripped ``industry`` column (empty when absent); an empty industry is a warning."""
+    industry = df["industry"].astype(str).str.strip() if "industry" in df else pd.Series([""] * len(df))
+    for i in np.flatnonzero((industry == "").to_numpy() | (industry == "nan").to_numpy()):
+        report.warning(Msg("value.industry_empty"), file=file, row=rowno[i], field="industry")
+    return industry
 
 
 def _validate_sources(df: pd.DataFrame, file: str, report: Report, default_crs: str, known_ids: set[str],
