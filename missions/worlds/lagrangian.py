@@ -309,6 +309,39 @@ def particle_field(layer, release: Release, *, n_particles: int = N_PARTICLES, r
     planes = np.geomspace(PLANE_MIN_M, PLANE_MAX_M, N_PLANES) if planes_m is None else np.asarray(planes_m, float)
     n = int(n_particles)
     h = float(layer.h)
+    x, y, z, u, v, w = _released_particles(layer, release, n, rng)
+    t = np.zeros(n)
+    reached = np.zeros(n, np.int64)  # planes already crossed
+    crossings = tuple(np.full((len(planes), n), np.nan) for _ in range(3))  # y, z, 1/u at each first crossing
+    alive = np.ones(n, bool)
+    u_rel = float(np.asarray(layer.speed(np.array([max(release.height_m, 1.0)])))[0])
+    t_rise = max(release.rise_length_m, 1.0) / max(u_rel, 0.5)
+    w_rise0 = release.rise_m / t_rise
+    n_steps = 0
+    n_lev = 1024
+    tab = _profile_table(layer, h, n_lev)
+    for n_steps in range(20000):  # noqa: B007
+        idx = np.flatnonzero(alive)
+        if idx.size == 0:
+            break
+        xi, yi, zi, ti = x[idx], y[idx], z[idx], t[idx]
+        lev = np.minimum((np.sqrt(zi / h) * n_lev + 0.5).astype(np.int64), n_lev)
+        (xn, yn, zn), (ui, vi, wi), ux, U, dt = _langevin_step(
+            tab[:, lev], release, (xi, yi, zi, ti), (u[idx], v[idx], w[idx]), h=h, t_rise=t_rise,
+            w_rise0=w_rise0, rng=rng)
+        _record_crossings(planes, reached, idx, (xi, yi, zi), (xn, yn, zn), ux, U, crossings)
+        x[idx], y[idx], z[idx], t[idx] = xn, yn, zn, ti + dt
+        w[idx], v[idx], u[idx] = wi, vi, ui
+        alive[idx] = (xn < planes[-1]) & (ti + dt < t_max_s)
+    pf = ParticleField(planes, *crossings, n, h)
+    pf.n_steps = n_steps
+    return pf
+
+
+def _released_particles(layer, release: Release, n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """``(x, y, z, u, v, w)`` of ``n`` particles at the stack: spread over the release's σ, reflected
+    into the mixed layer, with velocity fluctuations of the turbulence at their height."""
+    h = float(layer.h)
     x = np.zeros(n)
     y = release.sigma_y0_m * rng.standard_normal(n)
     z = np.abs(release.height_m + release.sigma_z0_m * rng.standard_normal(n))
@@ -316,77 +349,84 @@ def particle_field(layer, release: Release, *, n_particles: int = N_PARTICLES, r
     u = layer.sigma_u(z) * rng.standard_normal(n)
     v = layer.sigma_v(z) * rng.standard_normal(n)
     w = layer.sigma_w(z) * rng.standard_normal(n)
-    t = np.zeros(n)
-    reached = np.zeros(n, np.int64)  # planes already crossed
-    cy = np.full((len(planes), n), np.nan)
-    cz = np.full((len(planes), n), np.nan)
-    cw = np.full((len(planes), n), np.nan)
-    alive = np.ones(n, bool)
-    u_rel = float(np.asarray(layer.speed(np.array([max(release.height_m, 1.0)])))[0])
-    t_rise = max(release.rise_length_m, 1.0) / max(u_rel, 0.5)
-    w_rise0 = release.rise_m / t_rise
-    n_steps = 0
-    # the profiles tabulated on levels uniform in √z (fine near the ground), read by nearest level
-    n_lev = 1024
+    return x, y, z, u, v, w
+
+
+def _profile_table(layer, h: float, n_lev: int) -> np.ndarray:
+    """The layer's profiles tabulated on ``n_lev + 1`` levels uniform in √z (fine near the ground), read
+    by nearest level: speed, veer, σu, σv, σw, ∂σw²/∂z, TLu, TLv, TLw (rows)."""
     z_lev = h * (np.arange(n_lev + 1) / n_lev) ** 2
-    tab = np.stack([layer.speed(z_lev), layer.veer_rad(z_lev), layer.sigma_u(z_lev), layer.sigma_v(z_lev),
-                    layer.sigma_w(z_lev), layer.dsw2_dz(z_lev), layer.tl_u(z_lev), layer.tl_v(z_lev),
-                    layer.tl_w(z_lev)])
-    for n_steps in range(20000):  # noqa: B007
-        idx = np.flatnonzero(alive)
-        if idx.size == 0:
-            break
-        xi, yi, zi, ti = x[idx], y[idx], z[idx], t[idx]
-        lev = np.minimum((np.sqrt(zi / h) * n_lev + 0.5).astype(np.int64), n_lev)
-        U, vr, su0, sv0, sw0, dsw2, tlu, tlv, tlw = tab[:, lev]
-        dt = np.maximum.reduce([0.2 * tlw, 0.02 * ti, np.full(idx.size, 0.05)])
-        dt = np.minimum.reduce([dt, 0.1 * (xi + 20.0) / U, np.full(idx.size, 20.0)])
-        wake = 1.0 + release.wake_factor * np.exp(-np.maximum(xi, 0.0) / release.wake_length_m)
-        sw, sv, su = sw0 * wake, sv0 * wake, su0 * wake
-        a_w, a_v, a_u = np.exp(-dt / tlw), np.exp(-dt / tlv), np.exp(-dt / tlu)
-        wi = w[idx]
-        drift = 0.5 * (1.0 + wi * wi / np.maximum(sw * sw, 1e-6)) * dsw2 * wake * wake
-        drift = np.clip(drift * dt, -sw, sw)
-        wi = a_w * wi + drift + sw * np.sqrt(1 - a_w * a_w) * rng.standard_normal(idx.size)
-        vi = a_v * v[idx] + sv * np.sqrt(1 - a_v * a_v) * rng.standard_normal(idx.size)
-        ui = a_u * u[idx] + su * np.sqrt(1 - a_u * a_u) * rng.standard_normal(idx.size)
-        ux = np.maximum(U * np.cos(vr) + ui, 0.05 * U)
-        vy = -U * np.sin(vr) + vi
-        w_r = w_rise0 * np.exp(-ti / t_rise) if w_rise0 > 0 else 0.0
-        xn = xi + ux * dt
-        yn = yi + vy * dt
-        zn = zi + (wi + w_r) * dt
-        neg = zn < 0
-        zn = np.where(neg, -zn, zn)
-        wi = np.where(neg, -wi, wi)
-        top = zn > h
-        zn = np.where(top, 2 * h - zn, zn)
-        wi = np.where(top, -wi, wi)
-        # planes crossed during this step: record their first crossing (linear interpolation)
-        k_new = np.searchsorted(planes, xn, side="right")
-        k_old = reached[idx]
-        cross = np.flatnonzero(k_new > k_old)
-        if cross.size:
-            k0 = k_old[cross]
-            span = k_new[cross] - k0
-            inv_u = 1.0 / np.maximum(ux[cross], 0.3 * U[cross])
-            dxs = np.maximum(xn[cross] - xi[cross], 1e-9)
-            pid = idx[cross]
-            for s in range(int(span.max())):  # almost always one plane per step
-                sel = np.flatnonzero(span > s)
-                kk = k0[sel] + s
-                c = cross[sel]
-                fr = (planes[kk] - xi[c]) / dxs[sel]
-                cy[kk, pid[sel]] = yi[c] + fr * (yn[c] - yi[c])
-                cz[kk, pid[sel]] = np.abs(zi[c] + fr * (zn[c] - zi[c]))
-                cw[kk, pid[sel]] = inv_u[sel]
-            reached[pid] = k_new[cross]
-        x[idx], y[idx], z[idx], t[idx] = xn, yn, zn, ti + dt
-        w[idx], v[idx], u[idx] = wi, vi, ui
-        alive[idx] = (xn < planes[-1]) & (ti + dt < t_max_s)
-    pf = ParticleField(planes, cy, cz, cw, n, h)
-    pf.n_steps = n_steps
-    return pf
+    return np.stack([layer.speed(z_lev), layer.veer_rad(z_lev), layer.sigma_u(z_lev), layer.sigma_v(z_lev),
+                     layer.sigma_w(z_lev), layer.dsw2_dz(z_lev), layer.tl_u(z_lev), layer.tl_v(z_lev),
+                     layer.tl_w(z_lev)])
+
+
+def _langevin_step(profiles: np.ndarray, release: Release, pos: tuple, vel: tuple, *, h: float, t_rise: float,
+                   w_rise0: float, rng: np.random.Generator):
+    """One time step of the live particles at ``pos = (x, y, z, t)`` with fluctuations ``vel = (u, v, w)``.
+
+    ``profiles`` are the tabulated profiles at each particle's level. The fluctuations follow
+    Ornstein–Uhlenbeck processes (the vertical one with Thomson's well-mixed drift), enhanced in the
+    building wake; the mean wind of the height and the plume rise carry the particle; it is reflected
+    at the ground and at the mixing height. Returns ``((x, y, z), (u, v, w), ux, U, dt)``: the new
+    positions and fluctuations, the downwind speed, the mean wind speed and the step.
+    """
+    xi, yi, zi, ti = pos
+    U, vr, su0, sv0, sw0, dsw2, tlu, tlv, tlw = profiles
+    n = xi.size
+    dt = np.maximum.reduce([0.2 * tlw, 0.02 * ti, np.full(n, 0.05)])
+    dt = np.minimum.reduce([dt, 0.1 * (xi + 20.0) / U, np.full(n, 20.0)])
+    wake = 1.0 + release.wake_factor * np.exp(-np.maximum(xi, 0.0) / release.wake_length_m)
+    sw, sv, su = sw0 * wake, sv0 * wake, su0 * wake
+    a_w, a_v, a_u = np.exp(-dt / tlw), np.exp(-dt / tlv), np.exp(-dt / tlu)
+    wi = vel[2]
+    drift = 0.5 * (1.0 + wi * wi / np.maximum(sw * sw, 1e-6)) * dsw2 * wake * wake
+    drift = np.clip(drift * dt, -sw, sw)
+    wi = a_w * wi + drift + sw * np.sqrt(1 - a_w * a_w) * rng.standard_normal(n)
+    vi = a_v * vel[1] + sv * np.sqrt(1 - a_v * a_v) * rng.standard_normal(n)
+    ui = a_u * vel[0] + su * np.sqrt(1 - a_u * a_u) * rng.standard_normal(n)
+    ux = np.maximum(U * np.cos(vr) + ui, 0.05 * U)
+    vy = -U * np.sin(vr) + vi
+    w_r = w_rise0 * np.exp(-ti / t_rise) if w_rise0 > 0 else 0.0
+    xn = xi + ux * dt
+    yn = yi + vy * dt
+    zn = zi + (wi + w_r) * dt
+    neg = zn < 0
+    zn = np.where(neg, -zn, zn)
+    wi = np.where(neg, -wi, wi)
+    top = zn > h
+    zn = np.where(top, 2 * h - zn, zn)
+    wi = np.where(top, -wi, wi)
+    return (xn, yn, zn), (ui, vi, wi), ux, U, dt
+
+
+def _record_crossings(planes: np.ndarray, reached: np.ndarray, idx: np.ndarray, old: tuple, new: tuple,
+                      ux: np.ndarray, U: np.ndarray, crossings: tuple) -> None:
+    """Record the planes crossed during a step (old → new positions of particles ``idx``) at their first
+    crossing, by linear interpolation: y, |z| and the weight 1/u into ``crossings`` (in place); updates
+    ``reached``."""
+    xi, yi, zi = old
+    xn, yn, zn = new
+    cy, cz, cw = crossings
+    k_new = np.searchsorted(planes, xn, side="right")
+    k_old = reached[idx]
+    cross = np.flatnonzero(k_new > k_old)
+    if not cross.size:
+        return
+    k0 = k_old[cross]
+    span = k_new[cross] - k0
+    inv_u = 1.0 / np.maximum(ux[cross], 0.3 * U[cross])
+    dxs = np.maximum(xn[cross] - xi[cross], 1e-9)
+    pid = idx[cross]
+    for s in range(int(span.max())):  # almost always one plane per step
+        sel = np.flatnonzero(span > s)
+        kk = k0[sel] + s
+        c = cross[sel]
+        fr = (planes[kk] - xi[c]) / dxs[sel]
+        cy[kk, pid[sel]] = yi[c] + fr * (yn[c] - yi[c])
+        cz[kk, pid[sel]] = np.abs(zi[c] + fr * (zn[c] - zi[c]))
+        cw[kk, pid[sel]] = inv_u[sel]
+    reached[pid] = k_new[cross]
 
 
 # ---------------------------------------------------------------------------
