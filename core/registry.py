@@ -417,14 +417,7 @@ def load_registry(
     default_crs = normalise_crs_name(crs)
     report = Report()
     edf, egeom, sdf, sgeom = _read_registry_tables(path, sources)
-    rename = _rename_map(edf, ENTERPRISE_ALIASES)
-    uscc_header = any(_header_key(c) in USCC_HEADERS for c, v in rename.items() if v == "enterprise_id")
-    edf = edf.rename(columns=rename)
-    if egeom is not None:
-        pts = egeom.representative_point()
-        edf["lon"] = pts.x.to_numpy()
-        edf["lat"] = pts.y.to_numpy()
-        edf["crs"] = edf.get("crs", "wgs84")
+    edf, uscc_header = _enterprise_table(edf, egeom)
     nan = np.full(len(edf), np.nan)
     raw_lon = _num(edf["lon"]).to_numpy(float) if "lon" in edf else nan
     raw_lat = _num(edf["lat"]).to_numpy(float) if "lat" in edf else nan
@@ -433,9 +426,7 @@ def load_registry(
     if foreign_default:
         default_crs = "wgs84"
     if area_center is None and not rules.country_check:
-        ok = np.isfinite(raw_lon) & np.isfinite(raw_lat) & (np.abs(raw_lat) <= 90) & (np.abs(raw_lon) <= 180)
-        if ok.any():
-            area_center = (float(np.median(raw_lon[ok])), float(np.median(raw_lat[ok])))
+        area_center = _median_center(raw_lon, raw_lat)
     ent = _validate_enterprises(edf, path.name, report, default_crs, rules, area_center, area_radius_m,
                                 uscc_header)
     if ent is None:
@@ -451,12 +442,8 @@ def load_registry(
     src = None
     src_name = Path(sources).name if sources is not None else f"{path.name}:sources"
     if sdf is not None:
-        sdf = _canonicalise(sdf, SOURCE_ALIASES)
-        if sgeom is not None:
-            pts = sgeom.representative_point()
-            sdf["lon"] = pts.x.to_numpy()
-            sdf["lat"] = pts.y.to_numpy()
-        src = _validate_sources(sdf, src_name, report, default_crs, known, rules, area_center, area_radius_m)
+        src = _validate_sources(_sources_table(sdf, sgeom), src_name, report, default_crs, known, rules,
+                                area_center, area_radius_m)
     if raise_on_error:
         report.raise_if_errors(f"registry `{path.name}`", strict=strict)
     enterprises, sources_gdf = _registry_frames(ent, src, site_polys)
@@ -464,6 +451,38 @@ def load_registry(
     log.info("registry %s: %d enterprises, %d sources, %d errors, %d warnings", path.name,
              len(enterprises), len(sources_gdf), len(report.errors), len(report.warnings))
     return reg
+
+
+def _enterprise_table(edf: pd.DataFrame, egeom) -> tuple[pd.DataFrame, bool]:
+    """The enterprises under canonical column names, with ``lon``/``lat`` from the geometry when there is
+    one (WGS-84 unless a ``crs`` column says otherwise), and whether the id column's header names a USCC."""
+    rename = _rename_map(edf, ENTERPRISE_ALIASES)
+    uscc_header = any(_header_key(c) in USCC_HEADERS for c, v in rename.items() if v == "enterprise_id")
+    edf = edf.rename(columns=rename)
+    if egeom is not None:
+        pts = egeom.representative_point()
+        edf["lon"] = pts.x.to_numpy()
+        edf["lat"] = pts.y.to_numpy()
+        edf["crs"] = edf.get("crs", "wgs84")
+    return edf, uscc_header
+
+
+def _sources_table(sdf: pd.DataFrame, sgeom) -> pd.DataFrame:
+    """The sources under canonical column names, with ``lon``/``lat`` from the geometry when there is one."""
+    sdf = _canonicalise(sdf, SOURCE_ALIASES)
+    if sgeom is not None:
+        pts = sgeom.representative_point()
+        sdf["lon"] = pts.x.to_numpy()
+        sdf["lat"] = pts.y.to_numpy()
+    return sdf
+
+
+def _median_center(raw_lon: np.ndarray, raw_lat: np.ndarray) -> tuple[float, float] | None:
+    """``(lon, lat)`` median of the rows that hold a valid position (``None`` when none does)."""
+    ok = np.isfinite(raw_lon) & np.isfinite(raw_lat) & (np.abs(raw_lat) <= 90) & (np.abs(raw_lon) <= 180)
+    if ok.any():
+        return (float(np.median(raw_lon[ok])), float(np.median(raw_lat[ok])))
+    return None
 
 
 def _read_registry_tables(path: Path, sources):
