@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import settings
-from .crs import _ALIASES, haversine_m, in_china, to_wgs84_per_row
+from .crs import to_wgs84_per_row
 from .enterprise_ids import (  # noqa: F401 (the id helpers are re-exported: registry.uscc_check_char …)
     PLACEHOLDER_IDS,
     USCC_CHARS,
@@ -50,7 +50,9 @@ from .artefacts.targets import (  # noqa: F401 (re-exported: the planners' targe
     read_targets_ranked,
     resolve_target_ids,
 )
-from .errors import FormatError, InputError, InputFileNotFoundError, Report
+from ._registry_tables import _read_registry_tables
+from ._coord_checks import FAR_ERROR_M, _check_coordinates, _check_far  # noqa: F401 (FAR_ERROR_M re-exported)
+from .errors import Report
 from .i18n import Msg
 from .rules import AIRSPACE_CLASSES, AreaRules, infer_country, rules_for
 
@@ -59,9 +61,6 @@ log = logging.getLogger(__name__)
 AIRSPACE_VALUES = AIRSPACE_CLASSES
 DEFAULT_SITE_RADIUS_M = settings.DEFAULT_SITE_RADIUS_M
 MAX_STACK_HEIGHT_M = 300.0  # taller than any industrial stack in a district registry
-#: Outside China (where we cannot tell the country's border) a point this far from the rest of
-#: the area cannot belong to it: an error (beyond ``area_radius_m`` it is a warning).
-FAR_ERROR_M = 1_000_000.0
 
 #: Header aliases → canonical column names (lower-cased, stripped before lookup).
 ENTERPRISE_ALIASES = {
@@ -140,49 +139,6 @@ class Registry:
         }
 
 
-def _read_table(path: Path) -> tuple[pd.DataFrame, object | None]:
-    """Read any supported table; returns (frame of strings/values, geometry or None)."""
-    if not path.exists():
-        raise InputFileNotFoundError.keyed("file.missing", file=path, fix=Msg("fix.check_path"))
-    suffix = "".join(path.suffixes[-1:]).lower()
-    try:
-        if suffix in (".csv", ".txt"):
-            raw = path.read_bytes()
-            if b"\x00" in raw[:4096]:
-                raise FormatError.keyed("file.binary", file=path.name)
-            for enc in ("utf-8-sig", "gb18030"):
-                try:
-                    text = raw.decode(enc)
-                    break
-                except UnicodeDecodeError:
-                    continue
-            else:  # pragma: no cover - gb18030 decodes almost anything
-                raise FormatError.keyed("file.encoding", file=path.name)
-            import io
-
-            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-            return df, None
-        if suffix in (".xlsx", ".xlsm", ".xls"):
-            df = pd.read_excel(path, dtype=str).fillna("")
-            return df, None
-        if suffix in (".geojson", ".json", ".gpkg", ".shp"):
-            import geopandas as gpd
-
-            gdf = gpd.read_file(path)
-            geom = gdf.geometry
-            if gdf.crs is not None and not gdf.crs.equals("EPSG:4326") and gdf.crs.to_epsg() not in (4326, 4490):
-                geom = geom.to_crs("EPSG:4326")
-            df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-            return df, geom
-    except (InputError, InputFileNotFoundError):
-        raise
-    except Exception as exc:  # library errors become one clear message
-        raise FormatError.keyed("file.unreadable", file=path.name, kind=suffix[1:].upper(), detail=exc) from exc
-    raise FormatError(
-        f"`{path.name}`: unsupported registry format {suffix!r}: use CSV, XLSX, GeoJSON or GeoPackage"
-    )
-
-
 def _rename_map(df: pd.DataFrame, aliases: dict) -> dict:
     rename = {}
     for col in df.columns:
@@ -202,86 +158,6 @@ def _num(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series.astype(str).str.strip().replace({"": None}), errors="coerce")
 
 
-_WEB_DATUM = {"gcj02": "GCJ-02 (AMap/Gaode, Tencent)", "bd09": "BD-09 (Baidu)"}
-
-
-def _check_coordinates(df, file, report, rowno, lon, lat, default_crs, rules: AreaRules):
-    """Validate lon/lat/crs columns under the area's rules; returns canonical crs names per row."""
-    raw_lon = df["lon"].astype(str).str.strip() if "lon" in df else pd.Series([""] * len(df))
-    raw_lat = df["lat"].astype(str).str.strip() if "lat" in df else pd.Series([""] * len(df))
-    crs_col = df["crs"].astype(str).str.strip().str.lower() if "crs" in df else pd.Series([""] * len(df))
-    allowed = rules.coordinate_systems_allowed
-    names = []
-    for i in range(len(df)):
-        c = crs_col.iat[i]
-        if c in ("", "nan", "none"):
-            names.append(default_crs)
-        elif c in _ALIASES:
-            name = _ALIASES[c]
-            if name not in allowed:
-                report.error(f"{c!r}: {_WEB_DATUM.get(name, name)} coordinates exist only in China and this area's "
-                             f"country is {rules.country_label}: give WGS-84 coordinates (`wgs84`)",
-                             file=file, row=rowno[i], field="crs")
-                names.append(None)
-            else:
-                names.append(name)
-        else:
-            names.append(None)
-            report.error(Msg("value.unknown_crs", name=repr(c), names=", ".join(allowed)),
-                         file=file, row=rowno[i], field="crs")
-    for i in range(len(df)):
-        if not np.isfinite(lon[i]) or not np.isfinite(lat[i]):
-            for name, raw, val in (("lon", raw_lon.iat[i], lon[i]), ("lat", raw_lat.iat[i], lat[i])):
-                if not np.isfinite(val):
-                    what = (Msg("value.missing_degrees") if raw in ("", "nan")
-                            else Msg("value.not_degrees", value=repr(raw)))
-                    report.error(what, file=file, row=rowno[i], field=name)
-            continue
-        x, y = lon[i], lat[i]
-        if rules.country_check:  # China: we can tell when a point lies outside the country
-            if not in_china(x, y):
-                if in_china(y, x):
-                    report.error(Msg("value.swapped", lat=f"{y:g}", lon=f"{x:g}"),
-                                 file=file, row=rowno[i], field="lat")
-                else:
-                    extra = (f", where {names[i]} coordinates do not exist" if names[i] in _WEB_DATUM else "")
-                    extra += "; it is not a WGS-84 position at all (projected metres?)" if abs(y) > 90 or abs(x) > 180 else ""
-                    report.error(f"point ({x:g}, {y:g}) lies outside China{extra}: check the coordinates and their order",
-                                 file=file, row=rowno[i], field="lon")
-        elif abs(y) > 90 or abs(x) > 180:
-            if abs(x) <= 90 and abs(y) <= 180:
-                report.error(Msg("value.swapped", lat=f"{y:g}", lon=f"{x:g}"),
-                             file=file, row=rowno[i], field="lat")
-            else:
-                report.error(f"point ({x:g}, {y:g}) is not a WGS-84 position (projected metres?): give decimal degrees",
-                             file=file, row=rowno[i], field="lon")
-    return names
-
-
-def _check_far(x, y, file, report, rowno, rules: AreaRules, center, radius_m):
-    """Points far from the area: warnings beyond ``radius_m``; outside China errors beyond
-    :data:`FAR_ERROR_M` (there we cannot tell the country's border), naming swapped lat/lon."""
-    if center is None or not radius_m:
-        return
-    d = haversine_m(center[0], center[1], x, y)
-    valid = np.isfinite(d) & (np.abs(y) <= 90) & (np.abs(x) <= 180)
-    if rules.country_check:
-        valid &= in_china(x, y)  # points outside China are errors already
-    for i in np.flatnonzero(valid & (d > radius_m)):
-        if not rules.country_check and d[i] > FAR_ERROR_M:
-            ds = haversine_m(center[0], center[1], y[i], x[i]) if abs(x[i]) <= 90 else np.inf
-            if ds <= radius_m:
-                report.error(f"`lat` {y[i]:g} and `lon` {x[i]:g} look swapped: longitude goes in `lon`, latitude in "
-                             "`lat`", file=file, row=rowno[i], field="lat")
-            else:
-                report.error(f"point ({x[i]:g}, {y[i]:g}) is {d[i] / 1000:,.0f} km from the rest of the area: it cannot "
-                             "belong to it — check the coordinates and their order", file=file, row=rowno[i],
-                             field="lon")
-            continue
-        report.warning(f"point is {d[i] / 1000:.1f} km from the area centre (limit {radius_m / 1000:.0f} km): "
-                       "check the coordinates or the crs", file=file, row=rowno[i], field="lon")
-
-
 def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_crs: str, rules: AreaRules,
                           area_center=None, area_radius_m: float | None = None,
                           uscc_header: bool = False):
@@ -297,58 +173,13 @@ def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_c
     crs_names = _check_coordinates(df, file, report, rowno, lon, lat, default_crs, rules)
     ids = pd.Series(_check_ids(df["enterprise_id"].tolist(), file, report, rowno, rules, uscc_header),
                     index=df.index, dtype=object)
-
-    names = df["name"].astype(str).str.strip()
-    for i in np.flatnonzero((names == "") | (names.str.lower() == "nan")):
-        report.error(Msg("value.name_empty"), file=file, row=rowno[i], field="name")
-
-    positive = np.zeros(len(df), dtype=bool)
-    if "positive_list" in df:
-        for i, v in enumerate(df["positive_list"]):
-            b = parse_bool(v)
-            if b is None:
-                report.error(Msg("value.not_bool", value=repr(v)),
-                             file=file, row=rowno[i], field="positive_list")
-            else:
-                positive[i] = b
-
-    airspace = pd.Series(["free"] * len(df), dtype=object)
-    if "airspace" in df:
-        a = df["airspace"].astype(str).str.strip().str.lower().replace({"": "free", "nan": "free"})
-        for i, v in enumerate(a):
-            if v not in AIRSPACE_VALUES:
-                report.error(Msg("value.not_airspace", value=repr(v), values=", ".join(AIRSPACE_VALUES)),
-                             file=file, row=rowno[i], field="airspace")
-        airspace = a
-    elif rules.airspace_expected and len(df):
-        report.warning(Msg("value.no_airspace", values=", ".join(AIRSPACE_VALUES)), file=file, field="airspace")
-
-    last = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
-    if "last_inspected" in df:
-        raw = df["last_inspected"].astype(str).str.strip()
-        parsed = pd.to_datetime(raw.replace({"": None, "nan": None}), errors="coerce", format="mixed")
-        for i in np.flatnonzero(parsed.isna().to_numpy() & ~raw.isin(["", "nan", "NaT"]).to_numpy()):
-            report.error(Msg("value.not_date", value=repr(raw.iat[i])), file=file, row=rowno[i], field="last_inspected")
-        now = pd.Timestamp.now()
-        for i in np.flatnonzero((parsed > now).to_numpy()):
-            report.warning(f"{raw.iat[i]} is in the future", file=file, row=rowno[i], field="last_inspected")
-        last = parsed
-
-    viol = np.zeros(len(df), dtype=int)
-    if "violations_3y" in df:
-        raw = df["violations_3y"].astype(str).str.strip().replace({"nan": ""})
-        v = _num(raw)
-        for i in range(len(df)):
-            if raw.iat[i] == "":
-                continue
-            if not np.isfinite(v.iat[i]) or v.iat[i] < 0 or v.iat[i] != int(v.iat[i]):
-                report.error(Msg("value.not_count", value=repr(raw.iat[i])), file=file, row=rowno[i], field="violations_3y")
-            else:
-                viol[i] = int(v.iat[i])
-
-    industry = df["industry"].astype(str).str.strip() if "industry" in df else pd.Series([""] * len(df))
-    for i in np.flatnonzero((industry == "").to_numpy() | (industry == "nan").to_numpy()):
-        report.warning(Msg("value.industry_empty"), file=file, row=rowno[i], field="industry")
+    # the column checks run (and report) in this order
+    names = _enterprise_names(df, file, report, rowno)
+    positive = _enterprise_positive_list(df, file, report, rowno)
+    airspace = _enterprise_airspace(df, file, report, rowno, rules)
+    last = _enterprise_last_inspected(df, file, report, rowno)
+    viol = _enterprise_violations(df, file, report, rowno)
+    industry = _enterprise_industry(df, file, report, rowno)
 
     ok_crs = np.array([c is not None for c in crs_names], dtype=bool)
     x, y = lon.copy(), lat.copy()
@@ -372,6 +203,84 @@ def _validate_enterprises(df: pd.DataFrame, file: str, report: Report, default_c
         "_row": rowno,
     })
     return out
+
+
+def _enterprise_names(df: pd.DataFrame, file: str, report: Report, rowno: np.ndarray) -> pd.Series:
+    """The stripped ``name`` column; an empty name is an error."""
+    names = df["name"].astype(str).str.strip()
+    for i in np.flatnonzero((names == "") | (names.str.lower() == "nan")):
+        report.error(Msg("value.name_empty"), file=file, row=rowno[i], field="name")
+    return names
+
+
+def _enterprise_positive_list(df: pd.DataFrame, file: str, report: Report, rowno: np.ndarray) -> np.ndarray:
+    """``positive_list`` as booleans (False when absent); a value that is not a yes/no is an error."""
+    positive = np.zeros(len(df), dtype=bool)
+    if "positive_list" in df:
+        for i, v in enumerate(df["positive_list"]):
+            b = parse_bool(v)
+            if b is None:
+                report.error(Msg("value.not_bool", value=repr(v)),
+                             file=file, row=rowno[i], field="positive_list")
+            else:
+                positive[i] = b
+    return positive
+
+
+def _enterprise_airspace(df: pd.DataFrame, file: str, report: Report, rowno: np.ndarray,
+                         rules: AreaRules) -> pd.Series:
+    """``airspace`` lower-cased (``free`` when empty or absent); an unknown class is an error, a missing
+    column a warning where the area's rules expect one."""
+    airspace = pd.Series(["free"] * len(df), dtype=object)
+    if "airspace" in df:
+        a = df["airspace"].astype(str).str.strip().str.lower().replace({"": "free", "nan": "free"})
+        for i, v in enumerate(a):
+            if v not in AIRSPACE_VALUES:
+                report.error(Msg("value.not_airspace", value=repr(v), values=", ".join(AIRSPACE_VALUES)),
+                             file=file, row=rowno[i], field="airspace")
+        airspace = a
+    elif rules.airspace_expected and len(df):
+        report.warning(Msg("value.no_airspace", values=", ".join(AIRSPACE_VALUES)), file=file, field="airspace")
+    return airspace
+
+
+def _enterprise_last_inspected(df: pd.DataFrame, file: str, report: Report, rowno: np.ndarray) -> pd.Series:
+    """``last_inspected`` as datetimes (NaT when empty or absent); not a date: an error, in the future: a warning."""
+    last = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    if "last_inspected" in df:
+        raw = df["last_inspected"].astype(str).str.strip()
+        parsed = pd.to_datetime(raw.replace({"": None, "nan": None}), errors="coerce", format="mixed")
+        for i in np.flatnonzero(parsed.isna().to_numpy() & ~raw.isin(["", "nan", "NaT"]).to_numpy()):
+            report.error(Msg("value.not_date", value=repr(raw.iat[i])), file=file, row=rowno[i], field="last_inspected")
+        now = pd.Timestamp.now()
+        for i in np.flatnonzero((parsed > now).to_numpy()):
+            report.warning(f"{raw.iat[i]} is in the future", file=file, row=rowno[i], field="last_inspected")
+        last = parsed
+    return last
+
+
+def _enterprise_violations(df: pd.DataFrame, file: str, report: Report, rowno: np.ndarray) -> np.ndarray:
+    """``violations_3y`` as counts (0 when empty or absent); not a non-negative whole number: an error."""
+    viol = np.zeros(len(df), dtype=int)
+    if "violations_3y" in df:
+        raw = df["violations_3y"].astype(str).str.strip().replace({"nan": ""})
+        v = _num(raw)
+        for i in range(len(df)):
+            if raw.iat[i] == "":
+                continue
+            if not np.isfinite(v.iat[i]) or v.iat[i] < 0 or v.iat[i] != int(v.iat[i]):
+                report.error(Msg("value.not_count", value=repr(raw.iat[i])), file=file, row=rowno[i], field="violations_3y")
+            else:
+                viol[i] = int(v.iat[i])
+    return viol
+
+
+def _enterprise_industry(df: pd.DataFrame, file: str, report: Report, rowno: np.ndarray) -> pd.Series:
+    """The stripped ``industry`` column (empty when absent); an empty industry is a warning."""
+    industry = df["industry"].astype(str).str.strip() if "industry" in df else pd.Series([""] * len(df))
+    for i in np.flatnonzero((industry == "").to_numpy() | (industry == "nan").to_numpy()):
+        report.warning(Msg("value.industry_empty"), file=file, row=rowno[i], field="industry")
+    return industry
 
 
 def _validate_sources(df: pd.DataFrame, file: str, report: Report, default_crs: str, known_ids: set[str],
@@ -466,14 +375,7 @@ def load_registry(
     default_crs = normalise_crs_name(crs)
     report = Report()
     edf, egeom, sdf, sgeom = _read_registry_tables(path, sources)
-    rename = _rename_map(edf, ENTERPRISE_ALIASES)
-    uscc_header = any(_header_key(c) in USCC_HEADERS for c, v in rename.items() if v == "enterprise_id")
-    edf = edf.rename(columns=rename)
-    if egeom is not None:
-        pts = egeom.representative_point()
-        edf["lon"] = pts.x.to_numpy()
-        edf["lat"] = pts.y.to_numpy()
-        edf["crs"] = edf.get("crs", "wgs84")
+    edf, uscc_header = _enterprise_table(edf, egeom)
     nan = np.full(len(edf), np.nan)
     raw_lon = _num(edf["lon"]).to_numpy(float) if "lon" in edf else nan
     raw_lat = _num(edf["lat"]).to_numpy(float) if "lat" in edf else nan
@@ -482,9 +384,7 @@ def load_registry(
     if foreign_default:
         default_crs = "wgs84"
     if area_center is None and not rules.country_check:
-        ok = np.isfinite(raw_lon) & np.isfinite(raw_lat) & (np.abs(raw_lat) <= 90) & (np.abs(raw_lon) <= 180)
-        if ok.any():
-            area_center = (float(np.median(raw_lon[ok])), float(np.median(raw_lat[ok])))
+        area_center = _median_center(raw_lon, raw_lat)
     ent = _validate_enterprises(edf, path.name, report, default_crs, rules, area_center, area_radius_m,
                                 uscc_header)
     if ent is None:
@@ -500,12 +400,8 @@ def load_registry(
     src = None
     src_name = Path(sources).name if sources is not None else f"{path.name}:sources"
     if sdf is not None:
-        sdf = _canonicalise(sdf, SOURCE_ALIASES)
-        if sgeom is not None:
-            pts = sgeom.representative_point()
-            sdf["lon"] = pts.x.to_numpy()
-            sdf["lat"] = pts.y.to_numpy()
-        src = _validate_sources(sdf, src_name, report, default_crs, known, rules, area_center, area_radius_m)
+        src = _validate_sources(_sources_table(sdf, sgeom), src_name, report, default_crs, known, rules,
+                                area_center, area_radius_m)
     if raise_on_error:
         report.raise_if_errors(f"registry `{path.name}`", strict=strict)
     enterprises, sources_gdf = _registry_frames(ent, src, site_polys)
@@ -515,30 +411,36 @@ def load_registry(
     return reg
 
 
-def _read_registry_tables(path: Path, sources):
-    """The enterprises table and its geometry (``None`` for a table with lon/lat columns), and the
-    sources table and its geometry (a GeoPackage's ``sources`` layer, else the ``sources`` file)."""
-    import geopandas as gpd
+def _enterprise_table(edf: pd.DataFrame, egeom) -> tuple[pd.DataFrame, bool]:
+    """The enterprises under canonical column names, with ``lon``/``lat`` from the geometry when there is
+    one (WGS-84 unless a ``crs`` column says otherwise), and whether the id column's header names a USCC."""
+    rename = _rename_map(edf, ENTERPRISE_ALIASES)
+    uscc_header = any(_header_key(c) in USCC_HEADERS for c, v in rename.items() if v == "enterprise_id")
+    edf = edf.rename(columns=rename)
+    if egeom is not None:
+        pts = egeom.representative_point()
+        edf["lon"] = pts.x.to_numpy()
+        edf["lat"] = pts.y.to_numpy()
+        edf["crs"] = edf.get("crs", "wgs84")
+    return edf, uscc_header
 
-    if path.suffix.lower() == ".gpkg":
-        import pyogrio
 
-        if not path.exists():
-            raise InputFileNotFoundError.keyed("file.missing", file=path, fix=Msg("fix.check_path"))
-        layers = [name for name, _ in pyogrio.list_layers(path)]
-        e_gdf = gpd.read_file(path, layer="enterprises" if "enterprises" in layers else layers[0])
-        edf, egeom = _gdf_to_table(e_gdf)
-        if sources is None and "sources" in layers:
-            s_gdf = gpd.read_file(path, layer="sources")
-            sdf, sgeom = _gdf_to_table(s_gdf)
-        else:
-            sdf, sgeom = (None, None)
-    else:
-        edf, egeom = _read_table(path)
-        sdf, sgeom = (None, None)
-    if sources is not None:
-        sdf, sgeom = _read_table(Path(sources))
-    return edf, egeom, sdf, sgeom
+def _sources_table(sdf: pd.DataFrame, sgeom) -> pd.DataFrame:
+    """The sources under canonical column names, with ``lon``/``lat`` from the geometry when there is one."""
+    sdf = _canonicalise(sdf, SOURCE_ALIASES)
+    if sgeom is not None:
+        pts = sgeom.representative_point()
+        sdf["lon"] = pts.x.to_numpy()
+        sdf["lat"] = pts.y.to_numpy()
+    return sdf
+
+
+def _median_center(raw_lon: np.ndarray, raw_lat: np.ndarray) -> tuple[float, float] | None:
+    """``(lon, lat)`` median of the rows that hold a valid position (``None`` when none does)."""
+    ok = np.isfinite(raw_lon) & np.isfinite(raw_lat) & (np.abs(raw_lat) <= 90) & (np.abs(raw_lon) <= 180)
+    if ok.any():
+        return (float(np.median(raw_lon[ok])), float(np.median(raw_lat[ok])))
+    return None
 
 
 def _registry_rules(country, raw_lon, raw_lat, country_without_points) -> AreaRules:
@@ -568,15 +470,6 @@ def _registry_frames(ent: pd.DataFrame, src: pd.DataFrame | None, site_polys):
         src.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(src["lon"], src["lat"]), crs="EPSG:4326",
     )
     return enterprises, sources_gdf
-
-
-def _gdf_to_table(gdf):
-    geom = gdf.geometry
-    if gdf.crs is not None and gdf.crs.to_epsg() not in (4326, 4490):
-        geom = geom.to_crs("EPSG:4326")
-    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    df = df.astype(object).where(df.notna(), "")
-    return df, geom
 
 
 def check_registry(path, *, sources=None, crs="wgs84", strict=False, area_center=None,

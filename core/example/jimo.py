@@ -189,15 +189,67 @@ def _zones() -> list[tuple]:
 
 def _enterprises(rng, ni: int, nj: int, nofly: list[tuple]) -> tuple[pd.DataFrame, int]:
     """The enterprises (in the parks' plots, then scattered outside the zones): positions, ids,
-    names, registry fields and storage CRS; returns ``(frame, number in parks)``."""
-    from shapely.geometry import Point, Polygon
+    names, registry fields and storage CRS; returns ``(frame, number in parks)``.
+
+    The steps draw from ``rng`` in this order; changing it changes the generated area.
+    """
+    from shapely.geometry import Polygon
 
     zone_polys = [(kind, Polygon(ring)) for _, _, kind, _, ring in nofly]
+    rows, n_parks = _enterprise_positions(rng, ni, nj, zone_polys)
+    df = pd.DataFrame(rows)
+    _add_ids_and_names(rng, df)
+    _add_registry_fields(rng, df)
+    df["airspace"] = _airspace_from_zones(df, zone_polys)
+    df["site_radius_m"] = [dict((x[0], x[4]) for x in INDUSTRIES)[ind] for ind in df["industry"]]
+    _add_storage_crs(rng, df)
+    return df, n_parks
+
+
+def _enterprise_positions(rng, ni: int, nj: int, zone_polys: list[tuple]) -> tuple[list[dict], int]:
+    """Rows of ``lon``/``lat``/``industry``/``park``: the parks' plots first, then scattered outside
+    the zones up to 860; returns ``(rows, number in parks)``."""
+    from shapely.geometry import Point
+
     names_ind = [x[0] for x in INDUSTRIES]
     weights = np.array([x[1] for x in INDUSTRIES])
     weights = weights / weights.sum()
     rows = []
-    used_names = set()
+
+    def add(lon, lat, ind, park):
+        rows.append({"lon": lon, "lat": lat, "industry": ind, "park": park})
+
+    for pname, (i0, j0), (pi, pj), bias in PARKS:
+        # plots between park streets: two rows of plots along each street, ~70 m apart
+        for i in np.arange(i0 + 0.5, i0 + pi, 1.0):
+            for j in np.arange(j0 + 0.75, j0 + pj, 1.5):
+                if rng.random() < 0.62:
+                    p = weights.copy()
+                    if bias:
+                        p[names_ind.index(bias)] += 1.2
+                        p = p / p.sum()
+                    ind = names_ind[int(rng.choice(len(names_ind), p=p))]
+                    lon, lat = _lonlat(i + rng.uniform(-0.15, 0.15), j + rng.uniform(-0.2, 0.2))
+                    add(lon, lat, ind, pname)
+    n_parks = len(rows)
+    target_total = 860
+    while len(rows) < target_total:
+        i, j = rng.uniform(5, ni - 5), rng.uniform(5, nj - 5)
+        lon, lat = _lonlat(i, j)
+        if any(poly.buffer(0.003).contains(Point(lon, lat)) for _, poly in zone_polys):
+            continue
+        add(lon, lat, names_ind[int(rng.choice(len(names_ind), p=weights))], "")
+    return rows[:target_total], n_parks
+
+
+def _add_ids_and_names(rng, df: pd.DataFrame) -> None:
+    """Unique USCC ids, then unique Chinese company names of each row's industry (in place)."""
+    n = len(df)
+    df["enterprise_id"] = [_uscc(rng) for _ in range(n)]
+    while df["enterprise_id"].duplicated().any():  # pragma: no cover - astronomically rare
+        d = df["enterprise_id"].duplicated()
+        df.loc[d, "enterprise_id"] = [_uscc(rng) for _ in range(int(d.sum()))]
+    used_names: set[str] = set()
 
     def make_name(ind):
         for _ in range(100):
@@ -210,39 +262,12 @@ def _enterprises(rng, ni: int, nj: int, nofly: list[tuple]) -> tuple[pd.DataFram
         used_names.add(nm)
         return nm
 
-    def add(lon, lat, ind, park):
-        rows.append({"lon": lon, "lat": lat, "industry": ind, "park": park})
-
-    for pname, (i0, j0), (pi, pj), bias in PARKS:
-        # plots between park streets: two rows of plots along each street, ~70 m apart
-        n_here = 0
-        for i in np.arange(i0 + 0.5, i0 + pi, 1.0):
-            for j in np.arange(j0 + 0.75, j0 + pj, 1.5):
-                if rng.random() < 0.62:
-                    p = weights.copy()
-                    if bias:
-                        p[names_ind.index(bias)] += 1.2
-                        p = p / p.sum()
-                    ind = names_ind[int(rng.choice(len(names_ind), p=p))]
-                    lon, lat = _lonlat(i + rng.uniform(-0.15, 0.15), j + rng.uniform(-0.2, 0.2))
-                    add(lon, lat, ind, pname)
-                    n_here += 1
-    n_parks = len(rows)
-    target_total = 860
-    while len(rows) < target_total:
-        i, j = rng.uniform(5, ni - 5), rng.uniform(5, nj - 5)
-        lon, lat = _lonlat(i, j)
-        if any(poly.buffer(0.003).contains(Point(lon, lat)) for _, poly in zone_polys):
-            continue
-        add(lon, lat, names_ind[int(rng.choice(len(names_ind), p=weights))], "")
-    rows = rows[:target_total]
-    n = len(rows)
-    df = pd.DataFrame(rows)
-    df["enterprise_id"] = [_uscc(rng) for _ in range(n)]
-    while df["enterprise_id"].duplicated().any():  # pragma: no cover - astronomically rare
-        d = df["enterprise_id"].duplicated()
-        df.loc[d, "enterprise_id"] = [_uscc(rng) for _ in range(int(d.sum()))]
     df["name"] = [make_name(ind) for ind in df["industry"]]
+
+
+def _add_registry_fields(rng, df: pd.DataFrame) -> None:
+    """``violations_3y``, ``positive_list`` (是/否) and ``last_inspected`` (5 % empty), in place."""
+    n = len(df)
     # 664 on the positive list, fewer among chemicals/coating with past violations
     viol = rng.poisson(np.where(df["industry"].isin(["chemicals", "surface coating", "textile dyeing"]), 0.9, 0.4))
     df["violations_3y"] = viol
@@ -255,19 +280,28 @@ def _enterprises(rng, ni: int, nj: int, nofly: list[tuple]) -> tuple[pd.DataFram
     base = pd.Timestamp("2026-10-01")
     df["last_inspected"] = [(base - pd.Timedelta(days=int(d))).strftime("%Y-%m-%d") for d in days]
     df.loc[rng.random(n) < 0.05, "last_inspected"] = ""
-    # airspace from the zones
-    pts = [Point(x, y) for x, y in zip(df["lon"], df["lat"])]
+
+
+def _airspace_from_zones(df: pd.DataFrame, zone_polys: list[tuple]) -> list[str]:
+    """Each enterprise's airspace class: ``controlled`` near a no-fly zone, ``needs-approval`` near
+    another zone, else ``free``."""
+    from shapely.geometry import Point
+
     airspace = []
-    for p in pts:
+    for p in (Point(x, y) for x, y in zip(df["lon"], df["lat"])):
         a = "free"
         for kind, poly in zone_polys:
             if poly.buffer(0.02 if kind == "no-fly" else 0.008).contains(p):
                 a = "controlled" if kind == "no-fly" else "needs-approval"
                 break
         airspace.append(a)
-    df["airspace"] = airspace
-    df["site_radius_m"] = [dict((x[0], x[4]) for x in INDUSTRIES)[ind] for ind in df["industry"]]
-    # storage CRS: most WGS-84/CGCS2000, ~30 % GCJ-02 (a web-map export), a few BD-09
+    return airspace
+
+
+def _add_storage_crs(rng, df: pd.DataFrame) -> None:
+    """The CRS each row is stored in and its stored ``lon_stored``/``lat_stored`` (in place): most
+    WGS-84/CGCS2000, ~30 % GCJ-02 (a web-map export), a few BD-09."""
+    n = len(df)
     r = rng.random(n)
     crs = np.where(r < 0.30, "gcj02", np.where(r < 0.35, "bd09", np.where(r < 0.55, "cgcs2000", "wgs84")))
     df["crs"] = crs
@@ -276,7 +310,6 @@ def _enterprises(rng, ni: int, nj: int, nofly: list[tuple]) -> tuple[pd.DataFram
         m = crs == name
         slon[m], slat[m] = convert(slon[m], slat[m], "wgs84", name)
     df["lon_stored"], df["lat_stored"] = slon, slat
-    return df, n_parks
 
 
 def _sources(rng, df: pd.DataFrame) -> pd.DataFrame:

@@ -20,7 +20,7 @@ inverts): no Briggs or Pasquill–Gifford σ, no Briggs rise, no image sources. 
   1/u (the time it spends per metre), histogrammed on a grid that follows the plume (its own
   spread at that plane), lightly smoothed; a receptor reads the nearest cell and interpolates
   between planes. Fluxes through a rectangle are the share of crossings inside it.
-- **Stacks** (:func:`release_for`): plume rise by Holland's (1953) formula (not Briggs), reached
+- **Stacks** (:func:`release_for`, in :mod:`.lagrangian_sources` with the emission patterns): plume rise by Holland's (1953) formula (not Briggs), reached
   over a rise length; a **building wake** when the stack is lower than 2.5 × its building
   (building heights are drawn per source from its id, 6–18 m): the release is lowered, spread
   at once over part of the building, its rise damped and the turbulence enhanced for a few
@@ -38,10 +38,21 @@ scales it by the speed ratio.
 from __future__ import annotations
 
 import math
-import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .lagrangian_sources import (  # noqa: F401 (re-exported: lagrangian.release_for …)
+    BUILDING_MAX_M,
+    BUILDING_MIN_M,
+    WAKE_RATIO,
+    EmissionPattern,
+    Release,
+    building_height_m,
+    emission_patterns,
+    holland_rise_m,
+    release_for,
+)
 
 KARMAN = 0.4
 CORIOLIS_F = 8.6e-5  # 1/s, about 36° N
@@ -56,8 +67,6 @@ N_PLANES = 60
 PLANE_MIN_M, PLANE_MAX_M = 10.0, 10_000.0
 NY, NZ = 40, 32
 T_MAX_S = 8000.0
-WAKE_RATIO = 2.5  # stacks lower than this × their building are in its wake
-BUILDING_MIN_M, BUILDING_MAX_M = 6.0, 18.0
 
 
 def _psi_m(zeta):
@@ -195,19 +204,6 @@ class HomogeneousLayer:
 
 
 @dataclass
-class Release:
-    """Where and how the particles leave a stack."""
-
-    height_m: float
-    sigma_y0_m: float = 0.0
-    sigma_z0_m: float = 0.0
-    rise_m: float = 0.0
-    rise_length_m: float = 50.0
-    wake_factor: float = 0.0  # extra turbulence fraction right behind the building
-    wake_length_m: float = 1.0
-
-
-@dataclass
 class ParticleField:
     """Plane crossings of one source's particles, in the frame of the 10 m wind (x downwind, y left)."""
 
@@ -309,6 +305,39 @@ def particle_field(layer, release: Release, *, n_particles: int = N_PARTICLES, r
     planes = np.geomspace(PLANE_MIN_M, PLANE_MAX_M, N_PLANES) if planes_m is None else np.asarray(planes_m, float)
     n = int(n_particles)
     h = float(layer.h)
+    x, y, z, u, v, w = _released_particles(layer, release, n, rng)
+    t = np.zeros(n)
+    reached = np.zeros(n, np.int64)  # planes already crossed
+    crossings = tuple(np.full((len(planes), n), np.nan) for _ in range(3))  # y, z, 1/u at each first crossing
+    alive = np.ones(n, bool)
+    u_rel = float(np.asarray(layer.speed(np.array([max(release.height_m, 1.0)])))[0])
+    t_rise = max(release.rise_length_m, 1.0) / max(u_rel, 0.5)
+    w_rise0 = release.rise_m / t_rise
+    n_steps = 0
+    n_lev = 1024
+    tab = _profile_table(layer, h, n_lev)
+    for n_steps in range(20000):  # noqa: B007
+        idx = np.flatnonzero(alive)
+        if idx.size == 0:
+            break
+        xi, yi, zi, ti = x[idx], y[idx], z[idx], t[idx]
+        lev = np.minimum((np.sqrt(zi / h) * n_lev + 0.5).astype(np.int64), n_lev)
+        (xn, yn, zn), (ui, vi, wi), ux, U, dt = _langevin_step(
+            tab[:, lev], release, (xi, yi, zi, ti), (u[idx], v[idx], w[idx]), h=h, t_rise=t_rise,
+            w_rise0=w_rise0, rng=rng)
+        _record_crossings(planes, reached, idx, (xi, yi, zi), (xn, yn, zn), ux, U, crossings)
+        x[idx], y[idx], z[idx], t[idx] = xn, yn, zn, ti + dt
+        w[idx], v[idx], u[idx] = wi, vi, ui
+        alive[idx] = (xn < planes[-1]) & (ti + dt < t_max_s)
+    pf = ParticleField(planes, *crossings, n, h)
+    pf.n_steps = n_steps
+    return pf
+
+
+def _released_particles(layer, release: Release, n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """``(x, y, z, u, v, w)`` of ``n`` particles at the stack: spread over the release's σ, reflected
+    into the mixed layer, with velocity fluctuations of the turbulence at their height."""
+    h = float(layer.h)
     x = np.zeros(n)
     y = release.sigma_y0_m * rng.standard_normal(n)
     z = np.abs(release.height_m + release.sigma_z0_m * rng.standard_normal(n))
@@ -316,165 +345,84 @@ def particle_field(layer, release: Release, *, n_particles: int = N_PARTICLES, r
     u = layer.sigma_u(z) * rng.standard_normal(n)
     v = layer.sigma_v(z) * rng.standard_normal(n)
     w = layer.sigma_w(z) * rng.standard_normal(n)
-    t = np.zeros(n)
-    reached = np.zeros(n, np.int64)  # planes already crossed
-    cy = np.full((len(planes), n), np.nan)
-    cz = np.full((len(planes), n), np.nan)
-    cw = np.full((len(planes), n), np.nan)
-    alive = np.ones(n, bool)
-    u_rel = float(np.asarray(layer.speed(np.array([max(release.height_m, 1.0)])))[0])
-    t_rise = max(release.rise_length_m, 1.0) / max(u_rel, 0.5)
-    w_rise0 = release.rise_m / t_rise
-    n_steps = 0
-    # the profiles tabulated on levels uniform in √z (fine near the ground), read by nearest level
-    n_lev = 1024
+    return x, y, z, u, v, w
+
+
+def _profile_table(layer, h: float, n_lev: int) -> np.ndarray:
+    """The layer's profiles tabulated on ``n_lev + 1`` levels uniform in √z (fine near the ground), read
+    by nearest level: speed, veer, σu, σv, σw, ∂σw²/∂z, TLu, TLv, TLw (rows)."""
     z_lev = h * (np.arange(n_lev + 1) / n_lev) ** 2
-    tab = np.stack([layer.speed(z_lev), layer.veer_rad(z_lev), layer.sigma_u(z_lev), layer.sigma_v(z_lev),
-                    layer.sigma_w(z_lev), layer.dsw2_dz(z_lev), layer.tl_u(z_lev), layer.tl_v(z_lev),
-                    layer.tl_w(z_lev)])
-    for n_steps in range(20000):  # noqa: B007
-        idx = np.flatnonzero(alive)
-        if idx.size == 0:
-            break
-        xi, yi, zi, ti = x[idx], y[idx], z[idx], t[idx]
-        lev = np.minimum((np.sqrt(zi / h) * n_lev + 0.5).astype(np.int64), n_lev)
-        U, vr, su0, sv0, sw0, dsw2, tlu, tlv, tlw = tab[:, lev]
-        dt = np.maximum.reduce([0.2 * tlw, 0.02 * ti, np.full(idx.size, 0.05)])
-        dt = np.minimum.reduce([dt, 0.1 * (xi + 20.0) / U, np.full(idx.size, 20.0)])
-        wake = 1.0 + release.wake_factor * np.exp(-np.maximum(xi, 0.0) / release.wake_length_m)
-        sw, sv, su = sw0 * wake, sv0 * wake, su0 * wake
-        a_w, a_v, a_u = np.exp(-dt / tlw), np.exp(-dt / tlv), np.exp(-dt / tlu)
-        wi = w[idx]
-        drift = 0.5 * (1.0 + wi * wi / np.maximum(sw * sw, 1e-6)) * dsw2 * wake * wake
-        drift = np.clip(drift * dt, -sw, sw)
-        wi = a_w * wi + drift + sw * np.sqrt(1 - a_w * a_w) * rng.standard_normal(idx.size)
-        vi = a_v * v[idx] + sv * np.sqrt(1 - a_v * a_v) * rng.standard_normal(idx.size)
-        ui = a_u * u[idx] + su * np.sqrt(1 - a_u * a_u) * rng.standard_normal(idx.size)
-        ux = np.maximum(U * np.cos(vr) + ui, 0.05 * U)
-        vy = -U * np.sin(vr) + vi
-        w_r = w_rise0 * np.exp(-ti / t_rise) if w_rise0 > 0 else 0.0
-        xn = xi + ux * dt
-        yn = yi + vy * dt
-        zn = zi + (wi + w_r) * dt
-        neg = zn < 0
-        zn = np.where(neg, -zn, zn)
-        wi = np.where(neg, -wi, wi)
-        top = zn > h
-        zn = np.where(top, 2 * h - zn, zn)
-        wi = np.where(top, -wi, wi)
-        # planes crossed during this step: record their first crossing (linear interpolation)
-        k_new = np.searchsorted(planes, xn, side="right")
-        k_old = reached[idx]
-        cross = np.flatnonzero(k_new > k_old)
-        if cross.size:
-            k0 = k_old[cross]
-            span = k_new[cross] - k0
-            inv_u = 1.0 / np.maximum(ux[cross], 0.3 * U[cross])
-            dxs = np.maximum(xn[cross] - xi[cross], 1e-9)
-            pid = idx[cross]
-            for s in range(int(span.max())):  # almost always one plane per step
-                sel = np.flatnonzero(span > s)
-                kk = k0[sel] + s
-                c = cross[sel]
-                fr = (planes[kk] - xi[c]) / dxs[sel]
-                cy[kk, pid[sel]] = yi[c] + fr * (yn[c] - yi[c])
-                cz[kk, pid[sel]] = np.abs(zi[c] + fr * (zn[c] - zi[c]))
-                cw[kk, pid[sel]] = inv_u[sel]
-            reached[pid] = k_new[cross]
-        x[idx], y[idx], z[idx], t[idx] = xn, yn, zn, ti + dt
-        w[idx], v[idx], u[idx] = wi, vi, ui
-        alive[idx] = (xn < planes[-1]) & (ti + dt < t_max_s)
-    pf = ParticleField(planes, cy, cz, cw, n, h)
-    pf.n_steps = n_steps
-    return pf
+    return np.stack([layer.speed(z_lev), layer.veer_rad(z_lev), layer.sigma_u(z_lev), layer.sigma_v(z_lev),
+                     layer.sigma_w(z_lev), layer.dsw2_dz(z_lev), layer.tl_u(z_lev), layer.tl_v(z_lev),
+                     layer.tl_w(z_lev)])
 
 
-# ---------------------------------------------------------------------------
-# Stacks, buildings and emission patterns
-# ---------------------------------------------------------------------------
+def _langevin_step(profiles: np.ndarray, release: Release, pos: tuple, vel: tuple, *, h: float, t_rise: float,
+                   w_rise0: float, rng: np.random.Generator):
+    """One time step of the live particles at ``pos = (x, y, z, t)`` with fluctuations ``vel = (u, v, w)``.
 
-def building_height_m(source_id: str) -> float:
-    """The height of the building a stack stands on or beside, fixed per source id (6–18 m)."""
-    r = zlib.crc32(("building:" + str(source_id)).encode("utf-8")) / 0xFFFFFFFF
-    return BUILDING_MIN_M + (BUILDING_MAX_M - BUILDING_MIN_M) * r
-
-
-def holland_rise_m(exit_velocity_m_s, diameter_m, exit_temp_k, u_m_s, *, stability: str,
-                   ambient_temp_k: float = 293.15, pressure_hpa: float = 1013.25) -> float:
-    """Holland (1953): Δh = v d / u · (1.5 + 2.68e-3 p (Ts − Ta)/Ts · d), × 1.15 unstable, × 0.85 stable."""
-    v, d, ts = float(exit_velocity_m_s or 0.0), float(diameter_m or 0.0), float(exit_temp_k or ambient_temp_k)
-    if not (math.isfinite(v) and math.isfinite(d) and math.isfinite(ts)) or v <= 0 or d <= 0:
-        return 0.0
-    dh = v * d / max(float(u_m_s), 0.5) * (1.5 + 2.68e-3 * pressure_hpa * max(ts - ambient_temp_k, 0.0) / ts * d)
-    return dh * {"A": 1.15, "B": 1.15, "C": 1.05, "D": 1.0, "E": 0.85, "F": 0.85}[stability]
-
-
-def release_for(layer: SurfaceLayer, height_m: float, building_m: float, *, exit_velocity_m_s=0.0,
-                diameter_m=0.0, exit_temp_k=293.15) -> Release:
-    """The release of a stack: Holland rise and, below 2.5 × its building, the building wake."""
-    hs = max(float(height_m), 1.0)
-    u_s = float(layer.speed(np.array([hs]))[0])
-    rise = holland_rise_m(exit_velocity_m_s, diameter_m, exit_temp_k, u_s, stability=layer.stability)
-    deficit = float(np.clip((WAKE_RATIO * building_m - hs) / (1.5 * building_m), 0.0, 1.0))
-    if deficit <= 0:
-        return Release(hs, rise_m=rise, rise_length_m=30.0 + 8.0 * rise)
-    return Release(height_m=hs * (1.0 - 0.5 * deficit), sigma_y0_m=0.5 * deficit * building_m,
-                   sigma_z0_m=0.4 * deficit * building_m, rise_m=rise * (1.0 - 0.7 * deficit),
-                   rise_length_m=30.0 + 8.0 * rise, wake_factor=1.5 * deficit, wake_length_m=5.0 * building_m)
-
-
-@dataclass
-class EmissionPattern:
-    kind: str  # continuous | duty | batch
-    t0_s: float
-    t1_s: float
-    params: dict
-
-    def factor(self, t_s) -> np.ndarray:
-        """Emission rate at times t_s relative to the mean over [t0, t1]."""
-        t = np.asarray(t_s, float)
-        if self.kind == "duty":
-            p = self.params
-            on = ((t - p["phase_s"]) % p["period_s"]) < p["on_fraction"] * p["period_s"]
-            raw = np.where(on, 1.0, p["off_level"])
-        elif self.kind == "batch":
-            p = self.params
-            on = np.zeros(t.shape, bool)
-            for a, b in p["batches_s"]:
-                on |= (t >= a) & (t < b)
-            raw = np.where(on, 1.0, p["off_level"])
-        else:
-            return np.ones(t.shape)
-        return raw / self.params["mean_raw"]
-
-    def to_dict(self) -> dict:
-        return {"kind": self.kind, **{k: (np.round(v, 1).tolist() if isinstance(v, (list, np.ndarray)) else
-                                          round(float(v), 4)) for k, v in self.params.items()}}
+    ``profiles`` are the tabulated profiles at each particle's level. The fluctuations follow
+    Ornstein–Uhlenbeck processes (the vertical one with Thomson's well-mixed drift), enhanced in the
+    building wake; the mean wind of the height and the plume rise carry the particle; it is reflected
+    at the ground and at the mixing height. Returns ``((x, y, z), (u, v, w), ux, U, dt)``: the new
+    positions and fluctuations, the downwind speed, the mean wind speed and the step.
+    """
+    xi, yi, zi, ti = pos
+    U, vr, su0, sv0, sw0, dsw2, tlu, tlv, tlw = profiles
+    n = xi.size
+    dt = np.maximum.reduce([0.2 * tlw, 0.02 * ti, np.full(n, 0.05)])
+    dt = np.minimum.reduce([dt, 0.1 * (xi + 20.0) / U, np.full(n, 20.0)])
+    wake = 1.0 + release.wake_factor * np.exp(-np.maximum(xi, 0.0) / release.wake_length_m)
+    sw, sv, su = sw0 * wake, sv0 * wake, su0 * wake
+    a_w, a_v, a_u = np.exp(-dt / tlw), np.exp(-dt / tlv), np.exp(-dt / tlu)
+    wi = vel[2]
+    drift = 0.5 * (1.0 + wi * wi / np.maximum(sw * sw, 1e-6)) * dsw2 * wake * wake
+    drift = np.clip(drift * dt, -sw, sw)
+    wi = a_w * wi + drift + sw * np.sqrt(1 - a_w * a_w) * rng.standard_normal(n)
+    vi = a_v * vel[1] + sv * np.sqrt(1 - a_v * a_v) * rng.standard_normal(n)
+    ui = a_u * vel[0] + su * np.sqrt(1 - a_u * a_u) * rng.standard_normal(n)
+    ux = np.maximum(U * np.cos(vr) + ui, 0.05 * U)
+    vy = -U * np.sin(vr) + vi
+    w_r = w_rise0 * np.exp(-ti / t_rise) if w_rise0 > 0 else 0.0
+    xn = xi + ux * dt
+    yn = yi + vy * dt
+    zn = zi + (wi + w_r) * dt
+    neg = zn < 0
+    zn = np.where(neg, -zn, zn)
+    wi = np.where(neg, -wi, wi)
+    top = zn > h
+    zn = np.where(top, 2 * h - zn, zn)
+    wi = np.where(top, -wi, wi)
+    return (xn, yn, zn), (ui, vi, wi), ux, U, dt
 
 
-def emission_patterns(n: int, t0_s: float, t1_s: float, rng: np.random.Generator) -> list[EmissionPattern]:
-    """Continuous (40 %), duty cycles (40 %) or batches (20 %), normalised to mean 1 over [t0, t1]."""
-    out = []
-    grid = np.arange(t0_s, t1_s, 5.0)
-    for _ in range(n):
-        r = rng.uniform()
-        if r < 0.4:
-            out.append(EmissionPattern("continuous", t0_s, t1_s, {}))
-            continue
-        if r < 0.8:
-            params = {"period_s": rng.uniform(600.0, 3600.0), "on_fraction": rng.uniform(0.5, 0.9),
-                      "off_level": rng.uniform(0.0, 0.2)}
-            params["phase_s"] = rng.uniform(0.0, params["period_s"])
-            pat = EmissionPattern("duty", t0_s, t1_s, params)
-        else:
-            nb = int(rng.integers(2, 5))
-            starts = np.sort(rng.uniform(t0_s, t1_s, nb))
-            batches = [[float(a), float(a + rng.uniform(1200.0, 3600.0))] for a in starts]
-            pat = EmissionPattern("batch", t0_s, t1_s, {"batches_s": batches, "off_level": rng.uniform(0.05, 0.25)})
-        pat.params["mean_raw"] = 1.0
-        pat.params["mean_raw"] = float(np.mean(pat.factor(grid))) or 1.0
-        out.append(pat)
-    return out
+def _record_crossings(planes: np.ndarray, reached: np.ndarray, idx: np.ndarray, old: tuple, new: tuple,
+                      ux: np.ndarray, U: np.ndarray, crossings: tuple) -> None:
+    """Record the planes crossed during a step (old → new positions of particles ``idx``) at their first
+    crossing, by linear interpolation: y, |z| and the weight 1/u into ``crossings`` (in place); updates
+    ``reached``."""
+    xi, yi, zi = old
+    xn, yn, zn = new
+    cy, cz, cw = crossings
+    k_new = np.searchsorted(planes, xn, side="right")
+    k_old = reached[idx]
+    cross = np.flatnonzero(k_new > k_old)
+    if not cross.size:
+        return
+    k0 = k_old[cross]
+    span = k_new[cross] - k0
+    inv_u = 1.0 / np.maximum(ux[cross], 0.3 * U[cross])
+    dxs = np.maximum(xn[cross] - xi[cross], 1e-9)
+    pid = idx[cross]
+    for s in range(int(span.max())):  # almost always one plane per step
+        sel = np.flatnonzero(span > s)
+        kk = k0[sel] + s
+        c = cross[sel]
+        fr = (planes[kk] - xi[c]) / dxs[sel]
+        cy[kk, pid[sel]] = yi[c] + fr * (yn[c] - yi[c])
+        cz[kk, pid[sel]] = np.abs(zi[c] + fr * (zn[c] - zi[c]))
+        cw[kk, pid[sel]] = inv_u[sel]
+    reached[pid] = k_new[cross]
 
 
 class LagrangianPlumes:

@@ -115,48 +115,25 @@ def read_nmea(path: Path) -> ReadResult:
     if not (is_rmc & ok).any():
         raise FormatError(f"`{path.name}`: NMEA log without valid RMC sentences: GGA has no date, so UTC "
                           "cannot be known; enable RMC output on the receiver")
-    # Date of each RMC, carried to every line by stream order (nearest RMC, forward then back).
-    rmc_day = pd.Series(np.nan, index=lines.index)
     m = is_rmc & ok
-    d = pd.to_datetime(fields.loc[m, 9], format="%d%m%y", errors="coerce", utc=True)
-    rmc_day[m] = (d - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds().to_numpy()
-    rmc_sod = pd.Series(np.nan, index=lines.index)
-    rmc_sod[m] = _hms_s(fields.loc[m, 1])
-    day = rmc_day.ffill().bfill().to_numpy()
-    ref_sod = rmc_sod.ffill().bfill().to_numpy()
+    day, rmc_sod = _nmea_rmc_dates(fields, m)
     primary = is_gga if is_gga.any() else is_rmc
     sel = np.flatnonzero(primary)
     f = fields.iloc[sel]
     sod = _hms_s(f[1])
-    dd = day[sel].copy()
-    dd = np.where(sod - ref_sod[sel] < -43200, dd + 86400, dd)
-    dd = np.where(sod - ref_sod[sel] > 43200, dd - 86400, dd)
+    dd = _nmea_day_of(sod, day[sel], rmc_sod.ffill().bfill().to_numpy()[sel])
     t = pd.to_datetime((dd + sod) * 1e9, utc=True, errors="coerce")
     if is_gga.any():
-        lat = _dm_to_deg(f[2], f[3])
-        lon = _dm_to_deg(f[4], f[5])
-        q = pd.to_numeric(f[6], errors="coerce").to_numpy(float)
-        frame = pd.DataFrame({
-            "time_utc": t, "lon": lon, "lat": lat,
-            "alt_amsl_m": pd.to_numeric(f[9], errors="coerce").to_numpy(float),
-            "gps_fix": pd.Series(q).map(_GGA_FIX).to_numpy(float),
-            "n_sats": pd.to_numeric(f[7], errors="coerce").to_numpy(float),
-            "hdop": pd.to_numeric(f[8], errors="coerce").to_numpy(float),
-        })
+        frame, bad_fix = _nmea_gga_frame(f, t, dd + sod)
         if (m).any():  # speed from RMC at the same epoch
             r = pd.DataFrame({"t": (day[m] + rmc_sod[m].to_numpy()),
                               "spd": pd.to_numeric(fields.loc[m, 7], errors="coerce").to_numpy(float) * _KNOT_M_S})
             key = (dd + sod)
             r = r.drop_duplicates("t").set_index("t")["spd"]
             frame["speed_m_s"] = r.reindex(key).to_numpy()
-        bad_fix = q == 0
     else:
-        lat = _dm_to_deg(f[3], f[4])
-        lon = _dm_to_deg(f[5], f[6])
-        frame = pd.DataFrame({"time_utc": t, "lon": lon, "lat": lat,
-                              "speed_m_s": pd.to_numeric(f[7], errors="coerce").to_numpy(float) * _KNOT_M_S,
-                              "gps_fix": np.where(f[2].to_numpy() == "A", 3.0, 0.0)})
-        bad_fix = (f[2] != "A").to_numpy()
+        frame, bad_fix = _nmea_rmc_frame(f, t)
+    lat, lon = frame["lat"].to_numpy(float), frame["lon"].to_numpy(float)
     reason = first_reason(
         (~ok[sel], "bad NMEA checksum"),
         (t.isna(), "unparseable NMEA time"),
@@ -166,13 +143,61 @@ def read_nmea(path: Path) -> ReadResult:
     )
     raw = pd.DataFrame({"sentence": lines.iloc[sel].to_numpy()})
     kept, qq = split_bad(frame, reason, path, raw, line_no[sel])
-    # Sentences of the primary kind that did not even parse into fields are already in qq;
-    # lines that are not NMEA at all are counted and quarantined too (nothing is dropped silently).
+    qq, n_junk = _quarantine_non_nmea(path, lines, line_no, qq)
+    rows_read = len(sel) + n_junk
+    return ReadResult(path, "nmea", "track", finalize(kept), qq, rows_read,
+                      {"time_source": "NMEA GGA time + RMC date"})
+
+
+def _nmea_rmc_dates(fields: pd.DataFrame, m: np.ndarray) -> tuple[np.ndarray, pd.Series]:
+    """The date of the valid RMC sentences ``m`` carried to every line by stream order (nearest RMC,
+    forward then back), as Unix seconds of midnight, and each RMC's own second of day (NaN elsewhere)."""
+    rmc_day = pd.Series(np.nan, index=fields.index)
+    d = pd.to_datetime(fields.loc[m, 9], format="%d%m%y", errors="coerce", utc=True)
+    rmc_day[m] = (d - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds().to_numpy()
+    rmc_sod = pd.Series(np.nan, index=fields.index)
+    rmc_sod[m] = _hms_s(fields.loc[m, 1])
+    return rmc_day.ffill().bfill().to_numpy(), rmc_sod
+
+
+def _nmea_day_of(sod: np.ndarray, day: np.ndarray, ref_sod: np.ndarray) -> np.ndarray:
+    """The midnight of each fix: the nearest RMC's date, a day on or back across a midnight roll-over."""
+    dd = day.copy()
+    dd = np.where(sod - ref_sod < -43200, dd + 86400, dd)
+    return np.where(sod - ref_sod > 43200, dd - 86400, dd)
+
+
+def _nmea_gga_frame(f: pd.DataFrame, t: pd.DatetimeIndex, epoch_s: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """Track columns of GGA sentences ``f`` (split into fields) and which have no fix (quality 0)."""
+    q = pd.to_numeric(f[6], errors="coerce").to_numpy(float)
+    frame = pd.DataFrame({
+        "time_utc": t, "lon": _dm_to_deg(f[4], f[5]), "lat": _dm_to_deg(f[2], f[3]),
+        "alt_amsl_m": pd.to_numeric(f[9], errors="coerce").to_numpy(float),
+        "gps_fix": pd.Series(q).map(_GGA_FIX).to_numpy(float),
+        "n_sats": pd.to_numeric(f[7], errors="coerce").to_numpy(float),
+        "hdop": pd.to_numeric(f[8], errors="coerce").to_numpy(float),
+    })
+    return frame, q == 0
+
+
+def _nmea_rmc_frame(f: pd.DataFrame, t: pd.DatetimeIndex) -> tuple[pd.DataFrame, np.ndarray]:
+    """Track columns of RMC sentences ``f`` (split into fields) and which have no fix (status not A)."""
+    frame = pd.DataFrame({"time_utc": t, "lon": _dm_to_deg(f[5], f[6]), "lat": _dm_to_deg(f[3], f[4]),
+                          "speed_m_s": pd.to_numeric(f[7], errors="coerce").to_numpy(float) * _KNOT_M_S,
+                          "gps_fix": np.where(f[2].to_numpy() == "A", 3.0, 0.0)})
+    return frame, (f[2] != "A").to_numpy()
+
+
+def _quarantine_non_nmea(path: Path, lines: pd.Series, line_no: np.ndarray,
+                         qq: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Add the lines that are not NMEA at all to the quarantine ``qq`` (nothing is dropped silently).
+
+    Sentences of the primary kind that did not even parse into fields are already in ``qq``.
+    Returns the quarantine and the number of such lines.
+    """
     junk = ~lines.str.match(r"^[$!][A-Z]{2}").to_numpy()
     if junk.any():
         qj = quarantine_rows(path, line_no[junk], "not an NMEA sentence",
                              pd.DataFrame({"sentence": lines[junk].to_numpy()}))
         qq = pd.concat([qq, qj], ignore_index=True)
-    rows_read = len(sel) + int(junk.sum())
-    return ReadResult(path, "nmea", "track", finalize(kept), qq, rows_read,
-                      {"time_source": "NMEA GGA time + RMC date"})
+    return qq, int(junk.sum())

@@ -132,60 +132,11 @@ def read_tlog(path: Path) -> ReadResult:
     if gpi.empty and gps.empty:
         raise FormatError(f"`{path.name}`: telemetry log with no GLOBAL_POSITION_INT or GPS_RAW_INT "
                           "messages: no positions (is it a MAVLink .tlog from a vehicle with GPS?)")
-    offset_s = np.nan
-    time_source = "ground-station receive clock"
-    if not st.empty:
-        ok = (st["time_unix_usec"] > 1e15) & (st["time_boot_ms"] > 0)
-        if ok.any():
-            offset_s = float(np.median(st.loc[ok, "time_unix_usec"] / 1e6 - st.loc[ok, "time_boot_ms"] / 1e3))
-            time_source = "SYSTEM_TIME.time_unix_usec"
+    offset_s, time_source = _tlog_boot_offset(st)
     if not gpi.empty:
-        raw = gpi.drop(columns=["mavpackettype"], errors="ignore")
-        if np.isfinite(offset_s):
-            t = unix_to_utc(raw["time_boot_ms"].to_numpy(float) / 1e3 + offset_s)
-        else:
-            t = unix_to_utc(raw["_timestamp"].to_numpy(float))
-        frame = pd.DataFrame({
-            "time_utc": t,
-            "lon": raw["lon"].to_numpy(float) / 1e7, "lat": raw["lat"].to_numpy(float) / 1e7,
-            "alt_amsl_m": raw["alt"].to_numpy(float) / 1e3,
-            "height_above_takeoff_m": raw["relative_alt"].to_numpy(float) / 1e3,
-            "speed_m_s": np.hypot(raw["vx"].to_numpy(float), raw["vy"].to_numpy(float)) / 100.0,
-        })
-        if not gps.empty:  # fix quality from GPS_RAW_INT, matched on the receive clock
-            g = gps[["_timestamp", "fix_type", "satellites_visible", "eph"]].sort_values("_timestamp")
-            m = pd.merge_asof(raw[["_timestamp"]].reset_index().sort_values("_timestamp"), g,
-                              on="_timestamp", direction="nearest").sort_values("index")
-            frame["gps_fix"] = m["fix_type"].to_numpy(float)
-            frame["n_sats"] = m["satellites_visible"].to_numpy(float)
-            frame["hdop"] = np.where(m["eph"].to_numpy(float) < 65535, m["eph"].to_numpy(float) / 100.0, np.nan)
-        wind = pd.DataFrame(got["WIND"])
-        if not wind.empty:  # ArduPilot's wind estimate: `direction` is where the wind comes from (deg)
-            w = wind[["_timestamp", "direction", "speed"]].sort_values("_timestamp")
-            m = pd.merge_asof(raw[["_timestamp"]].reset_index().sort_values("_timestamp"), w,
-                              on="_timestamp", direction="nearest", tolerance=5.0).sort_values("index")
-            frame["wind_from_deg"] = m["direction"].to_numpy(float) % 360.0
-            frame["wind_speed_m_s"] = m["speed"].to_numpy(float)
+        raw, frame = _tlog_positions_gpi(gpi, gps, pd.DataFrame(got["WIND"]), offset_s)
     else:
-        raw = gps.drop(columns=["mavpackettype"], errors="ignore")
-        tu = raw["time_usec"].to_numpy(float)
-        if np.isfinite(offset_s) and np.nanmax(tu) < 1e15:
-            t = unix_to_utc(tu / 1e6 + offset_s)  # time since boot
-        elif np.nanmin(tu) > 1e15:
-            t = unix_to_utc(tu / 1e6)
-            time_source = "GPS_RAW_INT.time_usec"
-        else:
-            t = unix_to_utc(raw["_timestamp"].to_numpy(float))
-        eph = raw["eph"].to_numpy(float)
-        frame = pd.DataFrame({
-            "time_utc": t,
-            "lon": raw["lon"].to_numpy(float) / 1e7, "lat": raw["lat"].to_numpy(float) / 1e7,
-            "alt_amsl_m": raw["alt"].to_numpy(float) / 1e3,
-            "speed_m_s": np.where(raw["vel"] < 65535, raw["vel"] / 100.0, np.nan),
-            "gps_fix": raw["fix_type"].to_numpy(float),
-            "n_sats": raw["satellites_visible"].to_numpy(float),
-            "hdop": np.where(eph < 65535, eph / 100.0, np.nan),
-        })
+        raw, frame, time_source = _tlog_positions_gps(gps, offset_s, time_source)
     n = len(frame)
     fix = frame["gps_fix"].to_numpy(float) if "gps_fix" in frame else np.full(n, 3.0)
     reason = first_reason(
@@ -196,6 +147,85 @@ def read_tlog(path: Path) -> ReadResult:
     )
     kept, q = split_bad(frame, reason, path, raw.drop(columns=["_timestamp"], errors="ignore"), np.arange(1, n + 1))
     return ReadResult(path, "tlog", "track", finalize(kept), q, n, {"time_source": time_source})
+
+
+def _tlog_boot_offset(st: pd.DataFrame) -> tuple[float, str]:
+    """Unix time − time since boot (s) from ``SYSTEM_TIME``, and the time source it gives (NaN: none)."""
+    offset_s = np.nan
+    time_source = "ground-station receive clock"
+    if not st.empty:
+        ok = (st["time_unix_usec"] > 1e15) & (st["time_boot_ms"] > 0)
+        if ok.any():
+            offset_s = float(np.median(st.loc[ok, "time_unix_usec"] / 1e6 - st.loc[ok, "time_boot_ms"] / 1e3))
+            time_source = "SYSTEM_TIME.time_unix_usec"
+    return offset_s, time_source
+
+
+def _nearest_on_receive_clock(raw: pd.DataFrame, other: pd.DataFrame, **kw) -> pd.DataFrame:
+    """``other``'s rows matched to each row of ``raw`` by the nearest ``_timestamp``, in ``raw``'s order."""
+    return pd.merge_asof(raw[["_timestamp"]].reset_index().sort_values("_timestamp"), other,
+                         on="_timestamp", direction="nearest", **kw).sort_values("index")
+
+
+def _tlog_positions_gpi(gpi: pd.DataFrame, gps: pd.DataFrame, wind: pd.DataFrame,
+                        offset_s: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Track rows from GLOBAL_POSITION_INT, with fix quality from GPS_RAW_INT and ArduPilot's WIND.
+
+    Returns ``(raw, frame)``: the raw messages and the track columns, row for row.
+    """
+    raw = gpi.drop(columns=["mavpackettype"], errors="ignore")
+    if np.isfinite(offset_s):
+        t = unix_to_utc(raw["time_boot_ms"].to_numpy(float) / 1e3 + offset_s)
+    else:
+        t = unix_to_utc(raw["_timestamp"].to_numpy(float))
+    frame = pd.DataFrame({
+        "time_utc": t,
+        "lon": raw["lon"].to_numpy(float) / 1e7, "lat": raw["lat"].to_numpy(float) / 1e7,
+        "alt_amsl_m": raw["alt"].to_numpy(float) / 1e3,
+        "height_above_takeoff_m": raw["relative_alt"].to_numpy(float) / 1e3,
+        "speed_m_s": np.hypot(raw["vx"].to_numpy(float), raw["vy"].to_numpy(float)) / 100.0,
+    })
+    if not gps.empty:  # fix quality from GPS_RAW_INT, matched on the receive clock
+        g = gps[["_timestamp", "fix_type", "satellites_visible", "eph"]].sort_values("_timestamp")
+        m = _nearest_on_receive_clock(raw, g)
+        frame["gps_fix"] = m["fix_type"].to_numpy(float)
+        frame["n_sats"] = m["satellites_visible"].to_numpy(float)
+        frame["hdop"] = np.where(m["eph"].to_numpy(float) < 65535, m["eph"].to_numpy(float) / 100.0, np.nan)
+    if not wind.empty:  # ArduPilot's wind estimate: `direction` is where the wind comes from (deg)
+        w = wind[["_timestamp", "direction", "speed"]].sort_values("_timestamp")
+        m = _nearest_on_receive_clock(raw, w, tolerance=5.0)
+        frame["wind_from_deg"] = m["direction"].to_numpy(float) % 360.0
+        frame["wind_speed_m_s"] = m["speed"].to_numpy(float)
+    return raw, frame
+
+
+def _tlog_positions_gps(gps: pd.DataFrame, offset_s: float,
+                        time_source: str) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Track rows from GPS_RAW_INT alone: ``(raw, frame, time_source)``.
+
+    ``time_usec`` is time since boot (placed with ``offset_s``) or, when it is a Unix time,
+    used as is; otherwise the ground station's receive clock.
+    """
+    raw = gps.drop(columns=["mavpackettype"], errors="ignore")
+    tu = raw["time_usec"].to_numpy(float)
+    if np.isfinite(offset_s) and np.nanmax(tu) < 1e15:
+        t = unix_to_utc(tu / 1e6 + offset_s)  # time since boot
+    elif np.nanmin(tu) > 1e15:
+        t = unix_to_utc(tu / 1e6)
+        time_source = "GPS_RAW_INT.time_usec"
+    else:
+        t = unix_to_utc(raw["_timestamp"].to_numpy(float))
+    eph = raw["eph"].to_numpy(float)
+    frame = pd.DataFrame({
+        "time_utc": t,
+        "lon": raw["lon"].to_numpy(float) / 1e7, "lat": raw["lat"].to_numpy(float) / 1e7,
+        "alt_amsl_m": raw["alt"].to_numpy(float) / 1e3,
+        "speed_m_s": np.where(raw["vel"] < 65535, raw["vel"] / 100.0, np.nan),
+        "gps_fix": raw["fix_type"].to_numpy(float),
+        "n_sats": raw["satellites_visible"].to_numpy(float),
+        "hdop": np.where(eph < 65535, eph / 100.0, np.nan),
+    })
+    return raw, frame, time_source
 
 
 def is_tlog(head: bytes) -> bool:
