@@ -267,35 +267,65 @@ def simulator_scenario(seed: int) -> tuple[Wind, int]:
     return wind, int(rng.integers(1, 4))
 
 
-def run_simulator(n: int, start: int = 0, world: str = "gaussian", dump: str | None = None) -> pd.DataFrame:
-    """The real loop: ``run_demo`` (plans → simulate → georef → evidence → targets), no maps."""
+def analyse_cached(out: Path, seed: int, wind: Wind) -> None:
+    """``run_demo``'s evidence and targets stages on a scenario simulated by ``dev_attribution.simulate_only``."""
     from ecopatrol.core.area import load_area
+    from ecopatrol.core.artefacts.samples import read_samples
+    from ecopatrol.pipeline import _monitor_alarms
+    from ecopatrol.processing.targeting import write_targets
+
+    area = load_area(out / "area")
+    plan_path = out / "plans" / "drone" / "plan.json"
+    build_evidence(read_samples(out / "samples"), area, out_dir=out / "evidence", wind=wind, seed=seed,
+                   plan=json.loads(plan_path.read_text(encoding="utf-8")), plan_name=str(plan_path))
+    write_targets(rank_targets(out / "evidence", area, alarms=_monitor_alarms(out, area)), out / "targets.csv")
+
+
+def _simulate_seed(seed: int, world: str, cache: str | None, tmp: str) -> tuple[Path | None, str]:
+    """Run (or read from ``cache``) one scenario; its folder, or None and why it was skipped."""
     from ecopatrol.core.errors import PlanningError, SafetyError
     from ecopatrol.pipeline import run_demo
 
+    wind, n_em = simulator_scenario(seed)
+    if cache is not None:  # simulated once (dev_attribution.py prepare), analysed here with the current code
+        from dev_attribution import simulate_only
+
+        out = Path(cache) / world / str(seed)
+        try:
+            if not (out / "SIMULATED").exists():
+                simulate_only(out, seed, world)
+        except (SafetyError, PlanningError) as exc:
+            return None, f"seed {seed:3d} wind {wind}: skipped ({exc})"
+        analyse_cached(out, seed, wind)
+        return out, ""
+    try:
+        run_demo(tmp, seed=seed, wind=wind, n_emitters=n_em, maps=False, world=world)
+    except SafetyError as exc:  # the planner refuses to fly: no survey, no scenario
+        return None, f"seed {seed:3d} wind {wind}: skipped ({exc})"
+    except PlanningError as exc:  # tomorrow's plan failed after targets.csv was written: score it
+        if not (Path(tmp) / "targets.csv").exists():
+            return None, f"seed {seed:3d} wind {wind}: skipped ({exc})"
+        print(f"seed {seed:3d}: the next-day plan failed ({str(exc)[:80]}…); scoring targets.csv", flush=True)
+    return Path(tmp), ""
+
+
+def score_seed(seed: int, world: str = "gaussian", cache: str | None = None) -> tuple[dict | None, str, pd.DataFrame]:
+    """One scenario of the real loop, scored: (scores, the per-seed line, the calibration rows)."""
+    from ecopatrol.core.area import load_area
+
     area = load_area("jimo")
-    rows = []
-    for seed in range(start, start + n):
-        wind, n_em = simulator_scenario(seed)
-        t = time.perf_counter()
-        with tempfile.TemporaryDirectory() as tmp:
-            try:
-                run_demo(tmp, seed=seed, wind=wind, n_emitters=n_em, maps=False, world=world)
-            except SafetyError as exc:  # the planner refuses to fly: no survey, no scenario
-                print(f"seed {seed:3d} wind {wind}: skipped ({exc})", flush=True)
-                continue
-            except PlanningError as exc:  # tomorrow's plan failed after targets.csv was written: score it
-                if not (Path(tmp) / "targets.csv").exists():
-                    print(f"seed {seed:3d} wind {wind}: skipped ({exc})", flush=True)
-                    continue
-                print(f"seed {seed:3d}: the next-day plan failed ({str(exc)[:80]}…); scoring targets.csv",
-                      flush=True)
-            tj = json.loads((Path(tmp) / "field" / "truth.json").read_text())
-            truth = pd.DataFrame(tj["emitters"])
-            tpos = pd.read_parquet(Path(tmp) / "field" / "truth_positions.parquet")
-            targets = pd.read_csv(Path(tmp) / "targets.csv", dtype={"enterprise_id": str})
-            rates = pd.read_csv(Path(tmp) / "evidence" / "rates.csv", dtype={"enterprise_id": str})
-            fl = pd.read_csv(Path(tmp) / "evidence" / "flux.csv", dtype={"target_id": str})
+    wind, n_em = simulator_scenario(seed)
+    t = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        out, why = _simulate_seed(seed, world, cache, tmp)
+        if out is None:
+            return None, why, pd.DataFrame()
+        tj = json.loads((out / "field" / "truth.json").read_text())
+        truth = pd.DataFrame(tj["emitters"])
+        tpos = pd.read_parquet(out / "field" / "truth_positions.parquet")
+        targets = pd.read_csv(out / "targets.csv", dtype={"enterprise_id": str})
+        rates = pd.read_csv(out / "evidence" / "rates.csv", dtype={"enterprise_id": str})
+        fl = pd.read_csv(out / "evidence" / "flux.csv", dtype={"target_id": str})
         sc = score(targets, area.enterprises, truth, rates.groupby("enterprise_id")["rate_g_s"].sum())
         true_rate = truth.groupby("enterprise_id")["rate_g_s"].sum()
         sampled = set(truth.loc[(truth["max_true_plume_on_samples_ugm3"] >= SAMPLED_UGM3)
@@ -320,27 +350,53 @@ def run_simulator(n: int, start: int = 0, world: str = "gaussian", dump: str | N
                                targets["enterprise_id"].isin(emit_set)))
         sc["precision_at_5"] = sum(e in emit_set for e in targets["enterprise_id"].head(5)) / 5.0
         sc["expected_in_5"] = float(targets["emit_probability"].astype(float).fillna(0.0).head(5).sum())
-        if dump:  # appended scenario by scenario, so a run cut short keeps what it measured
-            pd.DataFrame({"seed": seed, "rank": targets["rank"], "enterprise_id": targets["enterprise_id"],
-                          "emit_probability": [p for p, _ in sc["calib"]], "emits": [y for _, y in sc["calib"]]}) \
-                .to_csv(dump, mode="a", header=not Path(dump).exists(), index=False)
+        cal = pd.DataFrame({"seed": seed, "rank": targets["rank"], "enterprise_id": targets["enterprise_id"],
+                            "emit_probability": [p for p, _ in sc["calib"]], "emits": [y for _, y in sc["calib"]]})
         lost = [e for e in sampled if rates.groupby("enterprise_id")["rate_g_s"].sum().get(e, 0.0) == 0.0]
         sc["sampled_rate0"] = len(lost)
         sc.update(seed=seed, wind=str(wind), seconds=time.perf_counter() - t)
-        rows.append(sc)
         ranks = {e: int(targets.index[targets["enterprise_id"] == e][0]) + 1 for e in truth["enterprise_id"]}
         est = rates.groupby("enterprise_id")["rate_g_s"].sum()
         detail = [(ranks[e], round(float(est.get(e, 0.0)), 2), round(float(true_rate[e]), 2), e in sampled)
                   for e in true_rate.index]
         top_false = [(i + 1, round(float(r), 2)) for i, (e, r) in
                      enumerate(zip(targets["enterprise_id"].head(10), targets["rate_g_s"].head(10))) if e not in true_rate]
-        print(f"seed {seed:3d} wind {wind.from_deg:5.0f}/{wind.speed_m_s:.1f}/{wind.stability} "
+        line = (f"seed {seed:3d} wind {wind.from_deg:5.0f}/{wind.speed_m_s:.1f}/{wind.stability} "
               f"emitters {sc['n_emitters']} (sampled {len(sampled)}): (rank, est, true, sampled) {detail} "
               f"false top10 (rank, rate) {top_false} "
               f"top10 {sc['in_top10']} pos-wrong {sc['pos_wrong_top10']} "
               f"nnls err {np.round(sc['nnls_err'], 2).tolist()} curtains (est, true) {sc['curtain_detail']} "
               f"precision@5 {sc['precision_at_5']:.1f} "
-              f"({sc['seconds']:.1f} s)", flush=True)
+              f"({sc['seconds']:.1f} s)")
+    return sc, line, cal
+
+
+def run_simulator(n: int, start: int = 0, world: str = "gaussian", dump: str | None = None,
+                  cache: str | None = None, jobs: int = 1) -> pd.DataFrame:
+    """The real loop: ``run_demo`` (plans → simulate → georef → evidence → targets), no maps.
+
+    ``cache``: scenarios simulated once into ``CACHE/WORLD/SEED`` (``dev_attribution.py prepare``,
+    or here when missing) and analysed with the current code; ``jobs``: seeds in parallel processes.
+    """
+    seeds = list(range(start, start + n))
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        ex = ProcessPoolExecutor(jobs)
+        results = ex.map(score_seed, seeds, [world] * n, [cache] * n)
+    else:
+        ex = None
+        results = (score_seed(sd, world, cache) for sd in seeds)
+    rows = []
+    for sc, line, cal in results:  # in seed order, each printed (and dumped) as it completes
+        print(line, flush=True)
+        if sc is None:
+            continue
+        rows.append(sc)
+        if dump:  # appended scenario by scenario, so a run cut short keeps what it measured
+            cal.to_csv(dump, mode="a", header=not Path(dump).exists(), index=False)
+    if ex is not None:
+        ex.shutdown()
     return pd.DataFrame(rows)
 
 
@@ -461,6 +517,9 @@ def main() -> None:
                     help="print the scores of earlier --simulator logs over the seeds they share, and stop")
     ap.add_argument("--calibration", metavar="CSV", help="print the reliability table and Brier score of a --dump "
                                                           "file, and stop")
+    ap.add_argument("--cache", help="--simulator: simulate each scenario once into CACHE/WORLD/SEED and analyse it "
+                                     "there (a later run re-analyses the same samples with the current code)")
+    ap.add_argument("--jobs", type=int, default=1, help="--simulator: scenarios in this many processes")
     ap.add_argument("--dump", help="--simulator: write the (seed, emit_probability, emits) pairs to this CSV")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -482,7 +541,7 @@ def main() -> None:
     if args.simulator:
         if args.dump and Path(args.dump).exists():
             Path(args.dump).unlink()
-        df = run_simulator(args.n, args.start, args.world, args.dump)
+        df = run_simulator(args.n, args.start, args.world, args.dump, cache=args.cache, jobs=args.jobs)
         report(df)
         report_calibration(df)
         return

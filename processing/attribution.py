@@ -47,11 +47,12 @@ from scipy.special import log_ndtr, logsumexp
 
 from ecopatrol.core.artefacts.samples import derived
 from ecopatrol.core.crs import lonlat_to_xy
-from ecopatrol.core.dispersion import SigmaScheme, effective_height_m, plume_frame, unit_concentration_matrix
+from ecopatrol.core.dispersion import SigmaScheme, effective_height_m, plume_frame
 from ecopatrol.core.errors import InputError
 from ecopatrol.core.profiles import SPECIES, ppb_to_ugm3, species_profile
 from ecopatrol.core.weather import STABILITY_CLASSES, Wind, stability_class
 
+from . import model_error
 from ._evidence_util import lonlat_of, metric_xy, pass_codes, receptor_agl_m, wind_codes, wind_per_pass
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,9 @@ SIGNAL_EFFECTS = 6  # at most this many distinct emitting sources ("signals") in
 SIGNAL_KAPPA = 10.0  # residual variance × κ: plume-model residuals are correlated along a track
 SIGNAL_RATE_SD_G_S = 3.0  # half-normal prior on a signal's rate (enterprise VOC emissions: 0.1–10 g/s)
 SIGNAL_NULL_PRIOR = 0.5  # prior probability that a signal slot is unused
-SIGNAL_OBS_REL_SD = 0.2  # relative model error of the plume on each sample (sd² = noise² + (0.2 × max(seen, said))²)
+SIGNAL_OBS_REL_SD = 0.5  # relative model error of the plume on each sample (sd² = noise² + (0.5 × max(seen, said))²):
+#: a Gaussian plume is within a factor of two of paired field observations about half the time, so 0.2
+#: made every misfit of a true plume (wider, lower, turned) look like a second source (issue 16)
 SIGNAL_CREDIBLE = 0.95  # a signal's credible set: the most probable sources holding this much of it
 SIGNAL_SPECIES_REL_SD = 0.25  # species rows: relative sd (model error, a facility's scatter around its profile)
 SIGNAL_MODEL_RATE_G_S = 0.1  # "said": what a source emitting this much (the least worth finding) puts on a sample
@@ -173,6 +176,7 @@ class PlumeOperator:
         out = np.zeros((len(rows), len(cols)))
         sx = self.sources["x_m"].to_numpy(float)[cols]
         sy = self.sources["y_m"].to_numpy(float)[cols]
+        hs = self.sources["height_m"].to_numpy(float)
         rc = self.codes[rows]
         for code in np.unique(rc):
             m = np.flatnonzero(rc == code)
@@ -182,9 +186,10 @@ class PlumeOperator:
                 i = STABILITY_CLASSES.index(p.stability) + stability_shift
                 p = _Pass(p.from_deg, p.speed_m_s, STABILITY_CLASSES[min(max(i, 0), 5)], p.measured)
             h, u = self._src_heights(p)
-            a = unit_concentration_matrix(self.x[r], self.y[r], self.z[r], sx, sy, h[cols], u[cols],
-                                          p.from_deg + offset_deg, p.stability, scheme=self.scheme,
-                                          mixing_height_m=self.mixing_height_m)
+            # the mean plume over what the model cannot know (direction, σ, building wake): model_error
+            a = model_error.unit_matrix(self.x[r], self.y[r], self.z[r], sx, sy, hs[cols], h[cols], u[cols],
+                                        p.from_deg + offset_deg, p.stability, scheme=self.scheme,
+                                        mixing_height_m=self.mixing_height_m)
             xd, _ = plume_frame(self.x[r], self.y[r], sx, sy, p.from_deg + offset_deg)
             a[xd > self.max_distance_m] = 0.0
             out[m] = a
