@@ -1,12 +1,15 @@
 """Development loop for the attribution: simulate scenarios once, re-run evidence + targets on them.
 
 ``prepare``: ``run_demo`` (no maps) of each seed and world into ``CACHE/WORLD/SEED`` (kept);
-``score``: for every cached scenario, ``build_evidence`` + ``rank_targets`` again on its
+``screen``: the all-samples fits only (seconds per scenario once its design is cached), firms
+ranked by their emission probability and registry risk — what BENCHMARKS.md's development
+tables of issue 16 report; ``score``: for every cached scenario, ``build_evidence`` + ``rank_targets`` again on its
 ``samples/`` with the current analysis code, scored against ``field/truth.json`` as
 ``bench_accuracy.py --simulator`` scores (top 3 / top 10, NNLS rate 0 of sampled emitters).
 For development seeds only (0–99): the held-out seeds are run once, by ``bench_accuracy.py``.
 
     .venv/bin/python benchmarks/dev_attribution.py prepare --cache /tmp/dev --world lagrangian --seeds 0-9
+    .venv/bin/python benchmarks/dev_attribution.py screen --cache /tmp/dev --jobs 2 --set attribution.SIGNAL_OBS_REL_SD=0.2
     .venv/bin/python benchmarks/dev_attribution.py score --cache /tmp/dev
 """
 
@@ -148,9 +151,97 @@ def score(cache: Path, worlds: list[str], jobs: int, seeds: list[int] | None, se
               f"Brier {g['brier'].sum() / g['n_firms'].sum():.5f}")
 
 
+def _risk_term(area) -> np.ndarray:
+    """The ranking's registry term per enterprise (0.05 × risk, × 0.3 on the positive list), as rank_targets."""
+    from ecopatrol.processing.targeting import _industry_weight
+
+    ent = area.enterprises
+    last = pd.to_datetime(ent["last_inspected"], utc=True, errors="coerce")
+    days = np.maximum(((pd.Timestamp("2026-05-13", tz="UTC") - last).dt.total_seconds() / 86400.0).to_numpy(float), 0)
+    stale = np.where(np.isfinite(days), np.clip(days / 730.0, 0, 1), 1.0)
+    viol = pd.to_numeric(ent["violations_3y"], errors="coerce").fillna(0).to_numpy(float)
+    risk = (0.4 * ent["industry"].fillna("").map(_industry_weight).to_numpy(float)
+            + 0.35 * np.clip(viol / 3, 0, 1) + 0.25 * stale)
+    return 0.05 * risk * np.where(ent["positive_list"].fillna(False).astype(bool).to_numpy(), 0.3, 1.0)
+
+
+def screen_one(args: tuple[str, list[str]]) -> dict:
+    """The all-samples fits only (NNLS, signals) on one cached scenario; firms ranked by 0.95 × P(emits) + risk.
+
+    The operator's design is cached per scenario (``screen_design.pkl``; delete it after changing
+    the operator). The per-event rows of the ranking (weight 0.05) are left out.
+    """
+    import pickle
+
+    from ecopatrol.core.area import load_area
+    from ecopatrol.core.artefacts.samples import derived, read_samples
+    from ecopatrol.processing import attribution as at
+    from ecopatrol.processing import attribution_reduce as ar
+    from ecopatrol.processing import plume
+    from ecopatrol.processing._evidence_util import default_wind, usable_mask
+
+    from bench_accuracy import simulator_scenario
+
+    d, settings = Path(args[0]), args[1]
+    apply_settings(settings)
+    area = load_area(d / "area")
+    cache = d / "screen_design.pkl"
+    if cache.exists():
+        op, enh, noise, red, species = pickle.loads(cache.read_bytes())
+    else:
+        s = read_samples(d / "samples")
+        s = s[usable_mask(s)].reset_index(drop=True)
+        ann = plume.annotate_btx(plume.annotate(s, species="tvoc_ugm3"))
+        op = at.build_operator(ann, area, crs=area.metric_crs, wind=default_wind(area, simulator_scenario(int(d.name))[0]))
+        enh, noise = (ann[derived("tvoc_ugm3", c)].to_numpy(float) for c in ("enh", "noise"))
+        red = ar.reduced_design(op, enh, noise)
+        species = at._species_rows(ann, op, area, "tvoc_ugm3")
+        cache.write_bytes(pickle.dumps((op, enh, noise, red, species)))
+    rates, _ = ar.estimate_rates_reduced(op, enh, noise, red)
+    sig = ar.emission_signals_reduced(op, enh, noise, red, species=species)
+    firm = op.sources["enterprise_id"].astype(str).to_numpy()
+    pip = pd.Series(sig.group_pip(firm), index=firm).groupby(level=0).max()
+    ids = area.enterprises["enterprise_id"].astype(str).to_numpy()
+    p = pd.Series(ids).map(pip).fillna(0.0).to_numpy()
+    order = np.lexsort((ids, -(0.95 * p + _risk_term(area))))
+    ids, p = ids[order], p[order]
+    em = [e["enterprise_id"] for e in json.loads((d / "field" / "truth.json").read_text())["emitters"]]
+    ranks = [int(np.flatnonzero(ids == e)[0]) + 1 for e in em]
+    y = np.isin(ids, em)
+    nn = rates.groupby("enterprise_id")["rate_g_s"].sum()
+    return {"world": d.parent.name, "seed": int(d.name), "n": len(em), "ranks": ranks,
+            "top3": sum(r <= 3 for r in ranks), "top10": sum(r <= 10 for r in ranks),
+            "rate0": sum(nn.get(e, 0.0) == 0 for e in em), "false_p50": int(((p >= 0.5) & ~y).sum()),
+            "p5": float(y[:5].mean()), "sq": float(((p - y) ** 2).sum()), "n_firms": len(p),
+            "probs": [round(float(pip.get(e, 0.0)), 2) for e in em]}
+
+
+def screen(cache: Path, jobs: int, seeds: list[int] | None, settings: list[str]) -> None:
+    """:func:`screen_one` over the seeds simulated in every world of ``cache``, then the scores per world."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    worlds = sorted(p.name for p in cache.iterdir() if p.is_dir())
+    have = [{p.name for p in (cache / w).iterdir() if (p / "field" / "truth.json").exists()
+             and (p / "samples").exists()} for w in worlds]
+    common = sorted((set.intersection(*have) if have else set()), key=int)
+    common = [sd for sd in common if seeds is None or int(sd) in seeds]
+    with ProcessPoolExecutor(jobs) as ex:
+        res = list(ex.map(screen_one, [(str(cache / w / sd), settings) for w in worlds for sd in common]))
+    for r in res:
+        print(f"  {r['world']:<10} seed {r['seed']:3d}: ranks {r['ranks']} p {r['probs']} NNLS rate 0 {r['rate0']} "
+              f"false firms p ≥ 0.5 {r['false_p50']}")
+    df = pd.DataFrame(res)
+    for w, g in df.groupby("world"):
+        n = g["n"].sum()
+        print(f"{' '.join(settings) or 'as committed'} | {w}: {len(g)} scenarios, {n} emitters: top 3 "
+              f"{g['top3'].sum() / n:.1%}, top 10 {g['top10'].sum() / n:.1%}; NNLS rate 0 {g['rate0'].sum()}; "
+              f"false firms p ≥ 0.5 {g['false_p50'].sum()}; precision@5 {g['p5'].mean():.1%}; "
+              f"Brier {g['sq'].sum() / g['n_firms'].sum():.5f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["prepare", "score"])
+    ap.add_argument("what", choices=["prepare", "score", "screen"])
     ap.add_argument("--cache", type=Path, required=True)
     ap.add_argument("--world", nargs="+", default=["gaussian", "lagrangian"])
     ap.add_argument("--seeds", type=_seeds, default=None, help="LO-HI (development seeds, < 100)")
@@ -162,6 +253,8 @@ def main() -> None:
     if args.what == "prepare":
         for w in args.world:
             prepare(args.cache, w, args.seeds or list(range(10)))
+    elif args.what == "screen":
+        screen(args.cache, max(args.jobs, 1), args.seeds, args.set)
     else:
         score(args.cache, args.world, args.jobs, args.seeds, args.set)
 
