@@ -267,55 +267,118 @@ def simulator_scenario(seed: int) -> tuple[Wind, int]:
     return wind, int(rng.integers(1, 4))
 
 
+def analyse_cached(out: Path, seed: int, wind: Wind) -> None:
+    """``run_demo``'s evidence and targets stages on a scenario simulated by ``dev_attribution.simulate_only``."""
+    from ecopatrol.core.area import load_area
+    from ecopatrol.core.artefacts.samples import read_samples
+    from ecopatrol.pipeline import _monitor_alarms
+    from ecopatrol.processing.targeting import write_targets
+
+    area = load_area(out / "area")
+    plan_path = out / "plans" / "drone" / "plan.json"
+    build_evidence(read_samples(out / "samples"), area, out_dir=out / "evidence", wind=wind, seed=seed,
+                   plan=json.loads(plan_path.read_text(encoding="utf-8")), plan_name=str(plan_path))
+    write_targets(rank_targets(out / "evidence", area, alarms=_monitor_alarms(out, area)), out / "targets.csv")
+
+
+def _simulate_seed(seed: int, world: str, cache: str | None, tmp: str) -> tuple[Path | None, str]:
+    """Run (or read from ``cache``) one scenario; its folder, or None and why it was skipped."""
+    from ecopatrol.core.errors import PlanningError, SafetyError
+    from ecopatrol.pipeline import run_demo
+
+    wind, n_em = simulator_scenario(seed)
+    if cache is not None:  # simulated once (dev_attribution.py prepare), analysed here with the current code
+        from dev_attribution import simulate_only
+
+        out = Path(cache) / world / str(seed)
+        try:
+            if not (out / "SIMULATED").exists():
+                simulate_only(out, seed, world)
+        except (SafetyError, PlanningError) as exc:
+            return None, f"seed {seed:3d} wind {wind}: skipped ({exc})"
+        analyse_cached(out, seed, wind)
+        return out, ""
+    try:
+        run_demo(tmp, seed=seed, wind=wind, n_emitters=n_em, maps=False, world=world)
+    except SafetyError as exc:  # the planner refuses to fly: no survey, no scenario
+        return None, f"seed {seed:3d} wind {wind}: skipped ({exc})"
+    except PlanningError as exc:  # tomorrow's plan failed after targets.csv was written: score it
+        if not (Path(tmp) / "targets.csv").exists():
+            return None, f"seed {seed:3d} wind {wind}: skipped ({exc})"
+        print(f"seed {seed:3d}: the next-day plan failed ({str(exc)[:80]}…); scoring targets.csv", flush=True)
+    return Path(tmp), ""
+
+
+def score_seed(seed: int, world: str = "gaussian", cache: str | None = None,
+               monitors: str = "with") -> tuple[list[tuple[dict, str]], str, pd.DataFrame]:
+    """One scenario of the real loop, scored: ([(scores, the per-seed line)] one per ``monitors`` variant,
+    why it was skipped, the calibration rows of the first variant)."""
+    from ecopatrol.core.area import load_area
+
+    area = load_area("jimo")
+    wind, _ = simulator_scenario(seed)
+    t = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        out, why = _simulate_seed(seed, world, cache, tmp)
+        if out is None:
+            return [], why, pd.DataFrame()
+        tj = json.loads((out / "field" / "truth.json").read_text())
+        truth = pd.DataFrame(tj["emitters"])
+        tpos = pd.read_parquet(out / "field" / "truth_positions.parquet")
+        variants = {}
+        if monitors in ("with", "both"):
+            variants["with"] = pd.read_csv(out / "targets.csv", dtype={"enterprise_id": str})
+        if monitors in ("without", "both"):
+            variants["without"] = rank_targets(out / "evidence", area, alarms=None)
+        rates = pd.read_csv(out / "evidence" / "rates.csv", dtype={"enterprise_id": str})
+        fl = pd.read_csv(out / "evidence" / "flux.csv", dtype={"target_id": str})
+    monitored = {lg["enterprise_id"] for lg in (tj.get("monitors") or {}).get("loggers", []) if lg.get("emitting")}
+    scored, cal = [], pd.DataFrame()
+    for variant, targets in variants.items():
+        sc, line, c = _score_run(seed, wind, t, variant, targets, truth, tj, tpos, rates, fl, area, monitored)
+        scored.append((sc, line))
+        if cal.empty:
+            cal = c
+    return scored, "", cal
+
+
 def run_simulator(n: int, start: int = 0, world: str = "gaussian", dump: str | None = None,
-                  monitors: str = "with") -> pd.DataFrame:
+                  cache: str | None = None, jobs: int = 1, monitors: str = "with") -> pd.DataFrame:
     """The real loop: ``run_demo`` (plans → simulate → georef → evidence → targets), no maps.
 
+    ``cache``: scenarios simulated once into ``CACHE/WORLD/SEED`` (``dev_attribution.py prepare``,
+    or here when missing) and analysed with the current code; ``jobs``: seeds in parallel processes.
     ``monitors``: ``with`` scores the targets as the demo ranks them (with the simulated data loggers'
     alarms), ``without`` re-ranks the same run's evidence without the alarms, ``both`` scores both
     (one row per seed and variant, column ``monitors``): the same scenarios, the same survey, the only
     difference the online-monitoring evidence line.
     """
-    from ecopatrol.core.area import load_area
-    from ecopatrol.core.errors import PlanningError, SafetyError
-    from ecopatrol.pipeline import run_demo
+    seeds = list(range(start, start + n))
+    if jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
 
-    area = load_area("jimo")
+        ex = ProcessPoolExecutor(jobs)
+        results = ex.map(score_seed, seeds, [world] * n, [cache] * n, [monitors] * n)
+    else:
+        ex = None
+        results = (score_seed(sd, world, cache, monitors) for sd in seeds)
     rows = []
-    for seed in range(start, start + n):
-        wind, n_em = simulator_scenario(seed)
-        t = time.perf_counter()
-        with tempfile.TemporaryDirectory() as tmp:
-            try:
-                run_demo(tmp, seed=seed, wind=wind, n_emitters=n_em, maps=False, world=world)
-            except SafetyError as exc:  # the planner refuses to fly: no survey, no scenario
-                print(f"seed {seed:3d} wind {wind}: skipped ({exc})", flush=True)
-                continue
-            except PlanningError as exc:  # tomorrow's plan failed after targets.csv was written: score it
-                if not (Path(tmp) / "targets.csv").exists():
-                    print(f"seed {seed:3d} wind {wind}: skipped ({exc})", flush=True)
-                    continue
-                print(f"seed {seed:3d}: the next-day plan failed ({str(exc)[:80]}…); scoring targets.csv",
-                      flush=True)
-            tj = json.loads((Path(tmp) / "field" / "truth.json").read_text())
-            truth = pd.DataFrame(tj["emitters"])
-            tpos = pd.read_parquet(Path(tmp) / "field" / "truth_positions.parquet")
-            variants = {}
-            if monitors in ("with", "both"):
-                variants["with"] = pd.read_csv(Path(tmp) / "targets.csv", dtype={"enterprise_id": str})
-            if monitors in ("without", "both"):
-                variants["without"] = rank_targets(Path(tmp) / "evidence", area, alarms=None)
-            rates = pd.read_csv(Path(tmp) / "evidence" / "rates.csv", dtype={"enterprise_id": str})
-            fl = pd.read_csv(Path(tmp) / "evidence" / "flux.csv", dtype={"target_id": str})
-        monitored = {lg["enterprise_id"] for lg in (tj.get("monitors") or {}).get("loggers", []) if lg.get("emitting")}
-        for variant, targets in variants.items():
-            rows.append(_score_run(seed, wind, t, variant, targets, truth, tj, tpos, rates, fl, area, monitored,
-                                   dump if variant == next(iter(variants)) else None))
+    for scored, why, cal in results:  # in seed order, each printed (and dumped) as it completes
+        if not scored:
+            print(why, flush=True)
+            continue
+        for sc, line in scored:
+            print(line, flush=True)
+            rows.append(sc)
+        if dump:  # appended scenario by scenario, so a run cut short keeps what it measured
+            cal.to_csv(dump, mode="a", header=not Path(dump).exists(), index=False)
+    if ex is not None:
+        ex.shutdown()
     return pd.DataFrame(rows)
 
 
-def _score_run(seed, wind, t, variant, targets, truth, tj, tpos, rates, fl, area, monitored, dump) -> dict:
-    """The scores of one ranking of one scenario (and its log line)."""
+def _score_run(seed, wind, t, variant, targets, truth, tj, tpos, rates, fl, area, monitored):
+    """The scores of one ranking of one scenario, its log line and its calibration rows."""
     sc = score(targets, area.enterprises, truth, rates.groupby("enterprise_id")["rate_g_s"].sum())
     true_rate = truth.groupby("enterprise_id")["rate_g_s"].sum()
     sampled = set(truth.loc[(truth["max_true_plume_on_samples_ugm3"] >= SAMPLED_UGM3)
@@ -340,32 +403,29 @@ def _score_run(seed, wind, t, variant, targets, truth, tj, tpos, rates, fl, area
                            targets["enterprise_id"].isin(emit_set)))
     sc["precision_at_5"] = sum(e in emit_set for e in targets["enterprise_id"].head(5)) / 5.0
     sc["expected_in_5"] = float(targets["emit_probability"].astype(float).fillna(0.0).head(5).sum())
-    if dump:  # appended scenario by scenario, so a run cut short keeps what it measured
-        pd.DataFrame({"seed": seed, "rank": targets["rank"], "enterprise_id": targets["enterprise_id"],
-                      "emit_probability": [p for p, _ in sc["calib"]], "emits": [y for _, y in sc["calib"]]}) \
-            .to_csv(dump, mode="a", header=not Path(dump).exists(), index=False)
+    cal = pd.DataFrame({"seed": seed, "rank": targets["rank"], "enterprise_id": targets["enterprise_id"],
+                        "emit_probability": [p for p, _ in sc["calib"]], "emits": [y for _, y in sc["calib"]]})
     lost = [e for e in sampled if rates.groupby("enterprise_id")["rate_g_s"].sum().get(e, 0.0) == 0.0]
     sc["sampled_rate0"] = len(lost)
-    top10 = set(targets["enterprise_id"].head(10))
     sc.update(seed=seed, wind=str(wind), seconds=time.perf_counter() - t, monitors=variant,
-              n_monitored_emitters=len(monitored & set(true_rate.index)),
-              monitored_in_top10=len(monitored & set(true_rate.index) & top10),
-              monitored_in_top3=len(monitored & set(true_rate.index) & set(targets["enterprise_id"].head(3))))
+              n_monitored_emitters=len(monitored & emit_set),
+              monitored_in_top10=len(monitored & emit_set & top10),
+              monitored_in_top3=len(monitored & emit_set & top3))
     ranks = {e: int(targets.index[targets["enterprise_id"] == e][0]) + 1 for e in truth["enterprise_id"]}
     est = rates.groupby("enterprise_id")["rate_g_s"].sum()
     detail = [(ranks[e], round(float(est.get(e, 0.0)), 2), round(float(true_rate[e]), 2), e in sampled)
               for e in true_rate.index]
     top_false = [(i + 1, round(float(r), 2)) for i, (e, r) in
                  enumerate(zip(targets["enterprise_id"].head(10), targets["rate_g_s"].head(10))) if e not in true_rate]
-    print(f"seed {seed:3d} wind {wind.from_deg:5.0f}/{wind.speed_m_s:.1f}/{wind.stability} "
-          f"emitters {sc['n_emitters']} (sampled {len(sampled)}): (rank, est, true, sampled) {detail} "
-          f"false top10 (rank, rate) {top_false} "
-          f"top10 {sc['in_top10']} pos-wrong {sc['pos_wrong_top10']} "
-          f"nnls err {np.round(sc['nnls_err'], 2).tolist()} curtains (est, true) {sc['curtain_detail']} "
-          f"precision@5 {sc['precision_at_5']:.1f} monitors {variant} "
-          f"(monitored emitters {sc['n_monitored_emitters']}, in top 10 {sc['monitored_in_top10']}) "
-          f"({sc['seconds']:.1f} s)", flush=True)
-    return sc
+    line = (f"seed {seed:3d} wind {wind.from_deg:5.0f}/{wind.speed_m_s:.1f}/{wind.stability} "
+            f"emitters {sc['n_emitters']} (sampled {len(sampled)}): (rank, est, true, sampled) {detail} "
+            f"false top10 (rank, rate) {top_false} "
+            f"top10 {sc['in_top10']} pos-wrong {sc['pos_wrong_top10']} "
+            f"nnls err {np.round(sc['nnls_err'], 2).tolist()} curtains (est, true) {sc['curtain_detail']} "
+            f"precision@5 {sc['precision_at_5']:.1f} monitors {variant} "
+            f"(monitored emitters {sc['n_monitored_emitters']}, in top 10 {sc['monitored_in_top10']}) "
+            f"({sc['seconds']:.1f} s)")
+    return sc, line, cal
 
 
 def report(df: pd.DataFrame) -> None:
@@ -511,6 +571,9 @@ def main() -> None:
                     help="print the scores of earlier --simulator logs over the seeds they share, and stop")
     ap.add_argument("--calibration", metavar="CSV", help="print the reliability table and Brier score of a --dump "
                                                           "file, and stop")
+    ap.add_argument("--cache", help="--simulator: simulate each scenario once into CACHE/WORLD/SEED and analyse it "
+                                     "there (a later run re-analyses the same samples with the current code)")
+    ap.add_argument("--jobs", type=int, default=1, help="--simulator: scenarios in this many processes")
     ap.add_argument("--dump", help="--simulator: write the (seed, emit_probability, emits) pairs to this CSV")
     ap.add_argument("--monitors", choices=["with", "without", "both"], default="with",
                     help="--simulator: rank with the simulated data loggers' alarms (as the demo does), without them "
@@ -542,7 +605,8 @@ def main() -> None:
     if args.simulator:
         if args.dump and Path(args.dump).exists():
             Path(args.dump).unlink()
-        df = run_simulator(args.n, args.start, args.world, args.dump, monitors=args.monitors)
+        df = run_simulator(args.n, args.start, args.world, args.dump, cache=args.cache, jobs=args.jobs,
+                           monitors=args.monitors)
         for variant, d in df.groupby("monitors", sort=False):
             print(f"\n=== monitors: {variant} ({'alarms of the simulated data loggers as evidence' if variant == 'with' else 'the same runs ranked without the alarms'}) ===")
             report(d)

@@ -89,6 +89,7 @@ class EnterpriseLayers:
             pos = _is_true(r.get("positive_list", False))
             tr = tmap.get(eid)
             badge = bool(top[k])
+            visit = tr is not None and str(tr.get("visit", "")).strip().lower() in ("true", "1")
             style = {"radius": 8 if badge else 5, "color": col, "weight": 3 if badge else 2,
                      "fillColor": "#ffffff" if pos else col, "fillOpacity": 0.9}
             rows = [(t("col.id"), eid), (t("col.industry"), t.industry(ind.iloc[k])), (t("col.park"), r.get("park")),
@@ -98,7 +99,8 @@ class EnterpriseLayers:
                     (t("col.violations_3y"), r.get("violations_3y"))]
             extra = ""
             if tr is not None:
-                rows = [(t("col.target_rank"), Html(f"<b>#{int(tr['rank'])}</b>")),
+                rows = [(t("col.target_rank"), Html(f"<b>#{int(tr['rank'])}</b>" + (f" ★ {esc(t('col.visit'))}"
+                                                                                    if visit else ""))),
                         (t("col.score"), fmt_num(tr.get("score"))),
                         (t("col.est_rate"), None if pd.isna(tr.get("rate_g_s", np.nan))
                          else f"{fmt_num(tr['rate_g_s'])} g/s"), *rows]
@@ -117,7 +119,8 @@ class EnterpriseLayers:
                                  _popup=popup_table(name, rows, extra)))
             if badge:
                 badges.append(feature(pt(x[k], y[k]), kind="target", enterprise_id=eid, rank=int(tr["rank"]),
-                                      _html=str(int(tr["rank"])), _class="ep-badge ep-rank", _z=1000,
+                                      _html=str(int(tr["rank"])), _z=1000,
+                                      _class="ep-badge ep-rank" + (" ep-visit" if visit else ""),
                                       _size=[22, 22], _tooltip=f"#{int(tr['rank'])} {name}",
                                       _popup=popup_table(name, rows, extra)))
         # targets missing from the registry but carrying lon/lat in targets.csv

@@ -175,6 +175,7 @@ CSS = """
 .ep-badge {display:flex;align-items:center;justify-content:center;border-radius:50%;
   font:bold 11px/1 @FONT@;color:#fff;border:2px solid #fff;box-shadow:0 0 3px rgba(0,0,0,.6);}
 .ep-rank {background:#08306b;}
+.ep-visit {background:#b30000;border-color:#ffd700;}
 .ep-site {background:#238b45;border-radius:3px;}
 .ep-depot {background:#00695c;border-radius:3px;}
 .ep-panel {background:rgba(255,255,255,.93);padding:5px 8px;border-radius:5px;

@@ -82,6 +82,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
                               "polygon, carrying the best level found inside it.",
                         "zh": "{n} 个 90/95/99 % 置信度的 Gi* 多边形合并为 {m} 个热点：每个外层（90 %）多边形一行，"
                               "取其内部的最高置信度。"},
+    "targets.visits": {"en": "Visit budget: the first {k} firms are marked to visit (★); the model expects {exp} "
+                              "emitters among them and gives {p1} that at least one emits — read with the "
+                              "reliability table of BENCHMARKS.md, as calibrated as the probabilities are.",
+                       "zh": "检查预算：前 {k} 家企业标记为现场检查（★）；模型预计其中有 {exp} 家排放，"
+                             "至少一家排放的概率为 {p1}——其可信程度取决于概率的校准（见 BENCHMARKS.md 可靠性表）。"},
+    "col.visit": {"en": "to visit", "zh": "现场检查"},
     "targets.top": {"en": "The top {n} of {total} ranked targets; the full list is in targets.csv.",
                     "zh": "共 {total} 个排序对象，此处列出前 {n} 个；完整列表见 targets.csv。"},
     "figures.pass_target": {"en": "Time series of {m} pass {p}: the pass of the top target's strongest plume event "

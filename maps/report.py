@@ -381,6 +381,7 @@ class _Report:
             return out[0] + self._na("na.targets")
         top = self.top_targets
         out.append(f"<p>{esc(t('targets.top', n=len(top), total=len(tg)))}</p>")
+        out.append(_visit_cut(tg, t))
         cols = {"rank": t("col.rank"), "enterprise_id": t("col.id"), "name": t("col.name"),
                 "industry": t("col.industry"), "positive_list": t("col.positive_list"), "score": t("col.score"),
                 "emit_probability": t("col.emit_probability"), "rate_g_s": t("col.est_rate")}
@@ -390,7 +391,8 @@ class _Report:
         if "positive_list" in d:
             d["positive_list"] = d["positive_list"].map(lambda v: t.yes_no(str(v).strip().lower() in ("true", "1", "是")))
         if "rank" in d:
-            d["rank"] = [f"<a href='#sheet-{int(r)}'>{int(r)}</a>" for r in d["rank"]]
+            star = _visited(top)
+            d["rank"] = [f"<a href='#sheet-{int(r)}'>{int(r)}</a>" + (" ★" if v else "") for r, v in zip(d["rank"], star)]
         d = d.rename(columns=cols)
         reasons = top["reasons"] if "reasons" in top else pd.Series("", index=top.index)
         d[t("col.reasons")] = [
@@ -477,3 +479,21 @@ def build_report(folder: str | Path, *, out: str | Path, area=None, lang: str | 
     log.info("report: %s, top %d, %s, %.1f MB, from %s -> %s", ", ".join(art.found), top, lang,
              out.stat().st_size / 1e6, folder, out)
     return out
+
+
+def _visited(targets: pd.DataFrame) -> list[bool]:
+    """Per row: marked to visit (``targets --visits K`` wrote a ``visit`` column), else False."""
+    if "visit" not in targets.columns:
+        return [False] * len(targets)
+    return [str(v).strip().lower() in ("true", "1") for v in targets["visit"]]
+
+
+def _visit_cut(targets: pd.DataFrame, t) -> str:
+    """The visit budget's sentence (K, expected emitters Σp, P(at least one) = 1 − Π(1 − p)), or ""."""
+    v = _visited(targets)
+    if not any(v) or "emit_probability" not in targets.columns:
+        return ""
+    p = pd.to_numeric(targets.loc[v, "emit_probability"], errors="coerce").fillna(0.0).clip(0, 1)
+    p1 = 1.0 - float((1.0 - p).prod())
+    return f"<p><b>{esc(t('targets.visits', k=int(sum(v)), exp=f'{float(p.sum()):.2f}', p1=f'{p1:.0%}'))}</b></p>"
+

@@ -83,7 +83,9 @@ SIGNAL_KAPPA = RESIDUAL_VARIANCE  # residual variance × κ: plume-model residua
 SIGNAL_RATE_SD_G_S = EFFECT_PRIOR_SD  # half-normal prior on a signal's rate (enterprise VOC emissions: 0.1–10 g/s)
 SIGNAL_NULL_PRIOR = NULL_PRIOR  # prior probability that a signal slot is unused
 SIGNAL_PRESENT = 0.5  # a signal is there (its rows written, counted) where 1 − P(unused) ≥ this
-SIGNAL_OBS_REL_SD = 0.2  # relative model error of the plume on each sample (sd² = noise² + (0.2 × max(seen, said))²)
+SIGNAL_OBS_REL_SD = 0.5  # relative model error of the plume on each sample (sd² = noise² + (0.5 × max(seen, said))²):
+#: a Gaussian plume is within a factor of two of paired field observations about half the time, so 0.2
+#: made every misfit of a true plume (wider, lower, turned) look like a second source (issue 16)
 SIGNAL_SPECIES_REL_SD = 0.25  # species rows: relative sd (model error, a facility's scatter around its profile)
 SIGNAL_MODEL_RATE_G_S = 0.1  # "said": what a source emitting this much (the least worth finding) puts on a sample
 

@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 
 from ecopatrol.core.crs import lonlat_to_xy
-from ecopatrol.core.dispersion import SigmaScheme, effective_height_m, plume_frame, unit_concentration_matrix
+from ecopatrol.core.dispersion import SigmaScheme, effective_height_m, plume_frame
 from ecopatrol.core.errors import InputError
 from ecopatrol.core.weather import STABILITY_CLASSES, Wind, stability_class
 
 from . import attribution_reach as reach
+from . import model_error
 from ._evidence_util import lonlat_of, metric_xy, pass_codes, receptor_agl_m, wind_codes, wind_per_pass
 
 DEFAULT_SITE_SOURCE_HEIGHT_M = 10.0  # enterprises without a registered stack: fugitive/roof vent
@@ -120,6 +121,7 @@ class PlumeOperator:
         out = np.zeros((len(rows), len(cols)))
         sx = self.sources["x_m"].to_numpy(float)[cols]
         sy = self.sources["y_m"].to_numpy(float)[cols]
+        hs = self.sources["height_m"].to_numpy(float)[cols]
         rc = self.codes[rows]
         for code in np.unique(rc):
             m = np.flatnonzero(rc == code)
@@ -131,14 +133,18 @@ class PlumeOperator:
             h, u = h[cols], u[cols]
             for b in reach.blocks(m):  # only the sources whose plume can be non-zero here (an exact cut)
                 r = rows[b]
-                k = np.flatnonzero(reach.within_reach(self.x[r], self.y[r], sx, sy, p.from_deg + offset_deg,
-                                                      p.stability, scheme=self.scheme,
-                                                      max_distance_m=self.max_distance_m))
+                if model_error.ENABLED:  # its mixture's plumes are wider than the Gaussian reach: no cut
+                    k = np.arange(len(sx))
+                else:
+                    k = np.flatnonzero(reach.within_reach(self.x[r], self.y[r], sx, sy, p.from_deg + offset_deg,
+                                                          p.stability, scheme=self.scheme,
+                                                          max_distance_m=self.max_distance_m))
                 if len(k) == 0:
                     continue
-                a = unit_concentration_matrix(self.x[r], self.y[r], self.z[r], sx[k], sy[k], h[k], u[k],
-                                              p.from_deg + offset_deg, p.stability, scheme=self.scheme,
-                                              mixing_height_m=self.mixing_height_m)
+                # the mean plume over what the model cannot know (direction, σ, building wake): model_error
+                a = model_error.unit_matrix(self.x[r], self.y[r], self.z[r], sx[k], sy[k], hs[k], h[k], u[k],
+                                            p.from_deg + offset_deg, p.stability, scheme=self.scheme,
+                                            mixing_height_m=self.mixing_height_m)
                 xd, _ = plume_frame(self.x[r], self.y[r], sx[k], sy[k], p.from_deg + offset_deg)
                 a[xd > self.max_distance_m] = 0.0
                 out[np.ix_(b, k)] = a

@@ -252,3 +252,22 @@ def test_real_jimo_area(demo, tmp_path):
         list(wgs84_to_gcj02(first.geometry.x, first.geometry.y)), abs=1e-6)
     if len(jimo.nofly):
         assert len(data["No-fly & restricted zones"]["features"]) == len(jimo.nofly)
+
+
+def test_visit_cut_marks_the_visited_badges(demo, tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    folder, area = demo
+    run = tmp_path / "run"
+    shutil.copytree(folder, run)
+    tg = pd.read_csv(run / "targets.csv", dtype={"enterprise_id": str})
+    tg["visit"] = tg["rank"] <= 2  # as `ecopatrol targets … --visits 2` writes it
+    tg.to_csv(run / "targets.csv", index=False)
+    html = build_map(run, out=tmp_path / "m.html", area=area, lang="en").read_text()
+    badges = [f for name, fc in layer_data(html).items() if name.startswith("Inspection targets")
+              for f in fc["features"]]
+    assert sum("to visit" in str(f["properties"].get("_popup", "")) for f in badges) == 2
+    plain = build_map(folder, out=tmp_path / "p.html", area=area, lang="en").read_text()
+    assert "★ to visit" not in plain
