@@ -23,15 +23,16 @@ ByOption = Annotated[str | None, typer.Option("--by", help="Who records (default
 
 
 def _date(text: str | None, what: str):
-    import pandas as pd
+    """An aware UTC datetime from an ISO date or time (naive = UTC); no pandas (``ledger stats`` starts fast)."""
+    from datetime import UTC, datetime
 
     if text is None:
         return None
     try:
-        t = pd.Timestamp(text)
-    except (ValueError, TypeError):
+        t = datetime.fromisoformat(text.strip())
+    except (ValueError, TypeError, AttributeError):
         raise typer.BadParameter(f"{what} {text!r} is not a date: use YYYY-MM-DD") from None
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 @ledger_app.command("record")
@@ -166,15 +167,15 @@ def stats_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Off-site and on-site checks, the off-site share, coverage, days since each firm's last check, the cap, hit rates."""
-    import pandas as pd
+    from datetime import UTC, datetime, timedelta
 
     from ._json import echo_json
     from .core.db import open_database
     from .processing.ledger.stats import describe, ledger_stats
 
-    now = pd.Timestamp.now(tz="UTC").normalize()
-    t1 = _date(date_to, "--to") if date_to else now + pd.Timedelta(days=1)
-    t0 = _date(date_from, "--from") if date_from else pd.Timestamp(year=t1.year, month=1, day=1, tz="UTC")
+    now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    t1 = _date(date_to, "--to") if date_to else now + timedelta(days=1)
+    t0 = _date(date_from, "--from") if date_from else datetime(t1.year, 1, 1, tzinfo=UTC)
     engine = open_database(db, migrate=False)
     try:
         s = ledger_stats(engine, t0, t1, cap_per_year=cap, per_firm=as_json)
