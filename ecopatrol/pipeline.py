@@ -110,7 +110,7 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
              wind: Wind | None = None, n_emitters: int = 3, maps: bool = True,
              lang: str | None = None, db: str | None = None, emitters=None, activity: float | None = None,
              start_utc=None, plan_targets: tuple[list[str], list[str]] | None = None,
-             world: str = "gaussian") -> DemoResult:
+             world: str = "gaussian", next_plans: bool = True) -> DemoResult:
     """Run the whole loop on the bundled Jimo example into ``out`` and return what was done.
 
     ``wind`` (a ``core.weather.Wind``) replaces the area's default wind; ``n_emitters`` is the
@@ -120,7 +120,8 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
     A day of a persistent world (the simulated month): ``emitters`` (a truth.json or ids) keeps the
     same hidden emitters, each emitting with probability ``activity`` that day; ``start_utc`` is the
     survey day; ``plan_targets`` (drone ids, van ids) replaces the first-day targets from registry risk.
-    ``world`` is the simulator's plume world (``gaussian`` or ``lagrangian``).
+    ``world`` is the simulator's plume world (``gaussian`` or ``lagrangian``); ``next_plans=False``
+    skips tomorrow's plans (``plans/next/``; the simulated month plans its days itself).
     """
     from .core.area import export_area, load_area
 
@@ -202,28 +203,29 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         with _Stage(result, "ledger", progress) as st:
             st.what = _record_ledger(out, area, db)
 
-    with _Stage(result, "next", progress) as st:
-        from .core.errors import PlanningError
-        from .core.registry import read_targets_ranked
+    if next_plans:
+        with _Stage(result, "next", progress) as st:
+            from .core.errors import PlanningError
+            from .core.registry import read_targets_ranked
 
-        # as `plan van|drone --targets-file targets.csv --top N` do: the planners take the whole
-        # ranked list and their own day's budget (the highest-ranked targets they can cover first,
-        # the rest deferred with their rank), not a slice of it
-        ids, ranks = read_targets_ranked(out / "targets.csv")
-        vnext = plan_van(area, ids, wind, seed=seed, max_targets=NEXT_VAN_TARGETS, ranks=ranks)
-        write_van_plan(vnext, out / "plans" / "next" / "van")
-        what = [f"plans/next/van/ — a route over {len(vnext.targets_covered)} of the top targets "
-                f"(budget {NEXT_VAN_TARGETS}, {len(vnext.deferred)} left for another day)"]
-        try:
-            nplan = plan_drone(area, ids, wind, pattern="curtain", aircraft="m350", seed=seed,
-                               max_targets=NEXT_DRONE_TARGETS, ranks=ranks)
-            write_drone_plan(nplan, area, out / "plans" / "next" / "drone")
-            n_flown = len({t for s in nplan.sorties for t in s.targets})
-            what.append(f"plans/next/drone/ — curtains over the {n_flown} highest-ranked targets a sortie can reach "
-                        f"(budget {NEXT_DRONE_TARGETS})")
-        except PlanningError as exc:
-            what.append(f"no drone sortie for tomorrow: {exc}")
-        st.what = "; ".join(what) + " (the loop closes)"
+            # as `plan van|drone --targets-file targets.csv --top N` do: the planners take the whole
+            # ranked list and their own day's budget (the highest-ranked targets they can cover first,
+            # the rest deferred with their rank), not a slice of it
+            ids, ranks = read_targets_ranked(out / "targets.csv")
+            vnext = plan_van(area, ids, wind, seed=seed, max_targets=NEXT_VAN_TARGETS, ranks=ranks)
+            write_van_plan(vnext, out / "plans" / "next" / "van")
+            what = [f"plans/next/van/ — a route over {len(vnext.targets_covered)} of the top targets "
+                    f"(budget {NEXT_VAN_TARGETS}, {len(vnext.deferred)} left for another day)"]
+            try:
+                nplan = plan_drone(area, ids, wind, pattern="curtain", aircraft="m350", seed=seed,
+                                   max_targets=NEXT_DRONE_TARGETS, ranks=ranks)
+                write_drone_plan(nplan, area, out / "plans" / "next" / "drone")
+                n_flown = len({t for s in nplan.sorties for t in s.targets})
+                what.append(f"plans/next/drone/ — curtains over the {n_flown} highest-ranked targets a sortie can reach "
+                            f"(budget {NEXT_DRONE_TARGETS})")
+            except PlanningError as exc:
+                what.append(f"no drone sortie for tomorrow: {exc}")
+            st.what = "; ".join(what) + " (the loop closes)"
 
     if not maps:
         return result
