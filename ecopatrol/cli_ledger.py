@@ -212,6 +212,32 @@ def proposals_cmd(
     typer.echo(f"{len(props)} proposal(s); nothing changed (proposals only)")
 
 
+@ledger_app.command("history")
+def history_cmd(
+    enterprise: Annotated[str, typer.Option("--enterprise", help="The firm's id (unified social credit code).")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One firm's checks, oldest first: off-site (method, result, reason) and on-site (trigger, outcome, note)."""
+    from ._json import echo_json
+    from .core.db import open_database
+    from .processing.ledger.store import firm_history
+
+    engine = open_database(db, migrate=False)
+    try:
+        rows = firm_history(engine, enterprise)
+    finally:
+        engine.dispose()
+    if as_json:
+        echo_json({"enterprise_id": enterprise, "checks": rows, "n": len(rows)})
+        return
+    typer.echo(f"{enterprise}: {len(rows)} check(s) 检查记录")
+    for r in rows:
+        how = r["method"] if r["kind"] == "off-site" else f"on-site ({r['trigger']})"
+        why = r["reason"] or r["note"] or ""
+        typer.echo(f"  {r['time_utc']}  {how:<28} {r['result']:<20} {why}")
+
+
 @ledger_app.command("export")
 def export_cmd(out: Annotated[Path, typer.Argument(help="File to write: .csv or .gpkg.")], db: DbOption = None) -> None:
     """Export every check (with its firm) to CSV or GeoPackage for the provincial system."""
