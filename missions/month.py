@@ -57,8 +57,9 @@ class MonthWorld:
         rng = rng_for(self.seed, f"arrivals:{week_start.isoformat()}")
         n = int(rng.poisson(per_week))
         new = []
+        prior = _sector_prior(area) if n else None
         for _ in range(n):
-            pick = self._draw_source(area, rng)
+            pick = self._draw_source(prior, rng)
             if pick is None:
                 break
             sid, eid = pick
@@ -68,19 +69,15 @@ class MonthWorld:
             new.append(self.emitters[sid])
         return new
 
-    def _draw_source(self, area, rng) -> tuple[str, str] | None:
-        from ecopatrol.processing.targeting import _industry_weight
-
-        src = area.sources
+    def _draw_source(self, prior, rng) -> tuple[str, str] | None:
+        firms, weights, stacks = prior
         taken = {e["enterprise_id"] for e in self.emitters.values()}
-        ent = area.enterprises.drop_duplicates("enterprise_id").set_index("enterprise_id")
-        firms = sorted(set(src["enterprise_id"].astype(str)) - taken)
-        if not firms:
+        free = [i for i, f in enumerate(firms) if f not in taken]
+        if not free:
             return None
-        w = np.array([_industry_weight(ent.at[f, "industry"]) if f in ent.index else 0.3 for f in firms], float)
-        eid = firms[int(rng.choice(len(firms), p=w / w.sum()))]
-        stacks = sorted(src.loc[src["enterprise_id"].astype(str) == eid, "source_id"].astype(str))
-        return stacks[int(rng.integers(0, len(stacks)))], eid
+        w = weights[free]
+        eid = firms[free[int(rng.choice(len(free), p=w / w.sum()))]]
+        return stacks[eid][int(rng.integers(0, len(stacks[eid])))], eid
 
     def live(self, day: date) -> list[dict]:
         """The spec for ``simulate(..., emitters=…)`` on ``day``: started, not fixed (each still emits
@@ -100,3 +97,17 @@ class MonthWorld:
 
     def copy(self) -> MonthWorld:
         return MonthWorld(self.seed, {k: dict(v) for k, v in self.emitters.items()}, dict(self.fixed))
+
+
+def _sector_prior(area) -> tuple[list[str], np.ndarray, dict[str, list[str]]]:
+    """Firms with a stack (sorted), their sector weights, and each firm's stacks (sorted)."""
+    from ecopatrol.processing.targeting import _industry_weight
+
+    src = area.sources
+    ind = area.enterprises.drop_duplicates("enterprise_id").set_index("enterprise_id")["industry"]
+    stacks: dict[str, list[str]] = {}
+    for sid, eid in sorted(zip(src["source_id"].astype(str), src["enterprise_id"].astype(str), strict=True)):
+        stacks.setdefault(eid, []).append(sid)
+    firms = sorted(stacks)
+    w = np.array([_industry_weight(ind.get(f, "")) for f in firms], float)
+    return firms, w, stacks
