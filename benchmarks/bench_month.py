@@ -47,6 +47,7 @@ import numpy as np
 
 MONTH_START = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)  # a Monday
 SURVEY_WEEKDAY, VISIT_WEEKDAY = 1, 5  # Tuesday, Saturday
+DRONE_LOS_M = 1000.0  # the drone's targets within line of sight of a launch site, as on day 1 (initial_targets)
 
 
 def log(msg: str) -> None:
@@ -130,11 +131,11 @@ def rank(arm: Arm, month: Month, when: datetime):
 
 
 def plan_for(arm: Arm, month: Month, day: date, revisit_days: int) -> tuple[list[str], list[str]]:
-    from ecopatrol.pipeline import NEXT_DRONE_RANGE_M, initial_targets, near_launch_sites
+    from ecopatrol.pipeline import initial_targets, near_launch_sites
 
     skip = arm.recent(day, revisit_days)
     ids = [e for e in arm.ranked["enterprise_id"].astype(str) if e not in skip]
-    drone = near_launch_sites(month.area, ids[:10], max_m=NEXT_DRONE_RANGE_M)[:3] or initial_targets(month.area)[0]
+    drone = near_launch_sites(month.area, ids[:10], max_m=DRONE_LOS_M)[:3] or initial_targets(month.area)[0]
     return drone, ids[:10]
 
 
@@ -195,6 +196,8 @@ def run_month(seed: int, a, root: Path, area) -> dict:
     month = Month(seed, root, area, a.emitters)
     arms = [Arm("feedback", True, f"sqlite:///{root / f'seed{seed}_feedback.db'}"),
             Arm("no feedback", False, f"sqlite:///{root / f'seed{seed}_nofeedback.db'}")]
+    for arm in arms:  # a fresh ledger (the survey days of an interrupted run are kept, not its ledgers)
+        Path(arm.db.removeprefix("sqlite:///")).unlink(missing_ok=True)
     for w in range(a.weeks):
         for arm in arms:  # week 1 is the same day for both: each arm draws the same world from its truth
             survey_and_visit(arm, month, w, a)
