@@ -1,219 +1,295 @@
-"""Benchmark: a simulated month of a brigade on the bundled Jimo area (issues 16 item 4 and 18).
+"""Benchmark: simulated months of a brigade on the bundled Jimo area — does learning from on-site outcomes help?
 
-One persistent world (``missions.persistent``): the hidden emitters of the first day's simulation
-(``--emitters``, placed where day 1's plans can see them) stay the same all month; some emit every
-day, the others only on a share of the days (``p_emit``, see ``P_EMIT``). ``--days`` survey days,
-``--per-week`` of them a week (Tuesday, Thursday, …), each a whole ``ecopatrol demo`` day
-(:func:`ecopatrol.pipeline.run_demo`, maps off) with its own wind and seed, recorded in one
-SQLite ledger (``demo --db``). Day 1 is planned from registry risk; every later day's drone and van
-targets are the top of the current multi-day ranking (the loop closes across days). At the end of
-each week the brigade visits the ``--visits`` best-ranked firms not visited yet; the on-site outcome
-comes from the truth (a hidden emitter → violation confirmed, and it is rectified: it stops
-emitting; else clean) and goes into the ledger (``ledger inspect``).
+Each month (``--seeds``, one world each; :class:`missions.month.MonthWorld`): day 1's hidden emitters
+(``--emitters``, the simulator's draw where day 1's plans can see them) with duty cycles (the share of
+days each emits), **new emitters arriving** (Poisson ``--arrivals`` a week from week 2, drawn by the
+registry prior's sector weights over all firms with a stack), and **rectification** (a firm found
+emitting on site stops). ``--weeks`` weeks, one survey day a week (Tuesday), each a whole ``ecopatrol
+demo`` day (:func:`ecopatrol.pipeline.run_demo`, maps and tomorrow's plans off) with its own wind
+and seed, its off-site checks recorded in the arm's SQLite ledger. Day 1 is planned from registry
+risk; later days' drone and van targets are the top of the current multi-day ranking
+(:func:`ecopatrol.processing.season.rank_season`). On Saturday the brigade visits the ``--visits``
+best-ranked firms not visited in the last ``--revisit-days`` days; the outcome comes from the
+truth (a live emitter → violation confirmed, and it is fixed; else clean) and goes into the ledger.
 
-Rankings compared, in the same run, at the end of every week (visits exclude firms already visited):
+Two arms, same seeds, same worlds, same survey-day seeds and winds (ablation):
 
-- **ecopatrol**: :func:`ecopatrol.processing.season.rank_season` over all the month's evidence
-  folders so far, with the ledger (``targets EV1 EV2 … --db``);
-- **baseline: the last day alone**: :func:`rank_targets` on the week's last evidence folder, no
-  ledger (what a brigade has without combining days).
+- **feedback**: the ranking reads the ledger (``targets EV1 EV2 … --db``: confirmed violations
+  raise the prior and answer the days before the visit, clean follow-ups of suspicions lower the
+  firm's survey evidence);
+- **no feedback**: the same ranking without the ledger (the visits still happen, the world still
+  changes, the planners still skip recently visited firms — only the outcomes are not read).
 
-Reported: the hit rate of the week's visits (share of visited firms that emit) per week, week 4
-against week 1; and **season-target accuracy**: intermittent emitters (``p_emit`` < 1) that were
-detectable on at least one surveyed day so far (true mean plume ≥ 5 µg/m³ on ≥ 5 samples that day,
-from truth.json) and not yet rectified, found in the top 10 — season ranking vs the last day alone
-vs the mean of the single days. And the ledger's statistics of the month and one firm's history.
+A survey day whose plans and live emitters are the same in both arms is simulated once and
+recorded in both ledgers (the arms only diverge once their visits differ).
 
-Run: ``nice -n 10 .venv/bin/python benchmarks/bench_month.py [--days 8] [--per-week 2] [--visits 3]
-[--out DIR] [--json]``  (≈ 100 s a survey day on the 2-core reference machine).
+Reported per week: hit rate of the visits (violations confirmed ÷ visits), mean and spread over the
+months, week 1 against the last week, for both arms; emitters live at the visit; the ledger's
+statistics of one month. ``--json`` prints everything as one document.
+
+Run: ``nice -n 10 .venv/bin/python benchmarks/bench_month.py --seeds 0 1 2 3 4 [--weeks 4] [--visits 3]
+[--arrivals 1.5] [--out DIR] [--json]`` (≈ 2–4 min a survey day on the shared 2-core machine).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-P_EMIT = [1.0, 0.4, 0.6, 0.4, 1.0, 0.4, 0.6, 0.4]  # the world's emitters in truth order: persistent / intermittent
 MONTH_START = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)  # a Monday
-WEEKDAYS = [1, 3, 4]  # Tuesday, Thursday, Friday
+SURVEY_WEEKDAY, VISIT_WEEKDAY = 1, 5  # Tuesday, Saturday
+DRONE_LOS_M = 1000.0  # the drone's targets within line of sight of a launch site, as on day 1 (initial_targets)
 
 
-def detectable(truth: dict) -> set[str]:
-    return {e["enterprise_id"] for e in truth.get("emitters", [])
-            if e.get("n_samples_true_plume_ge_5ugm3", 0) >= 5}
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
 
 
-def day_plan_targets(area, ranked: pd.DataFrame, visited: set[str]) -> tuple[list[str], list[str]]:
-    from ecopatrol.pipeline import NEXT_DRONE_RANGE_M, initial_targets, near_launch_sites
+@dataclass
+class Arm:
+    """One arm of one month: its ledger, its copy of the world, what it has seen and visited."""
 
-    ids = [e for e in ranked["enterprise_id"].astype(str) if e not in visited]
-    drone = near_launch_sites(area, ids[:10], max_m=NEXT_DRONE_RANGE_M)[:3] or initial_targets(area)[0]
+    name: str
+    feedback: bool
+    db: str
+    world: object = None
+    runs: list[Path] = field(default_factory=list)
+    visited: dict[str, date] = field(default_factory=dict)  # firm → last visit day
+    ranked: object = None
+    weeks: list[dict] = field(default_factory=list)
+
+    def recent(self, day: date, revisit_days: int) -> set[str]:
+        return {e for e, d in self.visited.items() if (day - d).days < revisit_days}
+
+
+class Month:
+    """Survey days simulated once per (day, plans, live emitters), shared by the arms; coverage cached."""
+
+    def __init__(self, seed: int, root: Path, area, n_emitters: int):
+        self.seed, self.root, self.area, self.n_emitters = seed, root, area, n_emitters
+        rng = np.random.default_rng(seed)
+        from ecopatrol.core.weather import Wind
+
+        self.winds = [Wind(float(rng.uniform(0, 360)), float(rng.uniform(2.0, 6.0))) for _ in range(60)]
+        self.cache: dict[tuple, Path] = {}
+        self.assessed: dict[Path, object] = {}
+        self.simulated = 0
+
+    def day(self, w: int, plan, live) -> Path:
+        from ecopatrol.pipeline import run_demo
+
+        when = MONTH_START + timedelta(days=7 * w + SURVEY_WEEKDAY)
+        key = (w, None if plan is None else (tuple(plan[0]), tuple(plan[1])),
+               None if live is None else tuple(sorted((e["source_id"], e["p_emit"]) for e in live)))
+        if key in self.cache:
+            return self.cache[key]
+        run = self.root / f"seed{self.seed}" / f"week{w + 1}_{hashlib.sha1(repr(key).encode()).hexdigest()[:8]}"
+        if (run / "targets.csv").exists():  # simulated by an earlier, interrupted run of this benchmark
+            self.cache[key] = run
+            return run
+        t0 = time.perf_counter()
+        kw = {"n_emitters": self.n_emitters} if live is None else {"emitters": live, "plan_targets": plan}
+        run_demo(run, seed=self.seed * 100 + w, wind=self.winds[w], maps=False, start_utc=when, next_plans=False, **kw)
+        self.simulated += 1
+        truth = json.loads((run / "field" / "truth.json").read_text())
+        log(f"  seed {self.seed} week {w + 1} {when.date()}: emitting {sorted({e['enterprise_id'] for e in truth['emitters']})} "
+            f"({time.perf_counter() - t0:.0f} s)")
+        self.cache[key] = run
+        return run
+
+    def assessment(self, run: Path):
+        from ecopatrol.processing.ledger.coverage import assess_run
+
+        if run not in self.assessed:
+            self.assessed[run] = assess_run(run, self.area)
+        return self.assessed[run]
+
+
+def rank(arm: Arm, month: Month, when: datetime):
+    from ecopatrol.core.db import open_database
+    from ecopatrol.processing.ledger.learning import adjustment_from_db
+    from ecopatrol.processing.season import rank_season
+
+    cov = [{c["enterprise_id"]: c["result"] != "not assessable" for c in month.assessment(r).checks} for r in arm.runs]
+    ledger = None
+    if arm.feedback:
+        engine = open_database(arm.db, migrate=False)
+        try:
+            ledger = adjustment_from_db(engine, ref=when)
+        finally:
+            engine.dispose()
+    return rank_season([r / "evidence" for r in arm.runs], month.area, coverage=cov, ledger=ledger)
+
+
+def plan_for(arm: Arm, month: Month, day: date, revisit_days: int) -> tuple[list[str], list[str]]:
+    from ecopatrol.pipeline import initial_targets, near_launch_sites
+
+    skip = arm.recent(day, revisit_days)
+    ids = [e for e in arm.ranked["enterprise_id"].astype(str) if e not in skip]
+    drone = near_launch_sites(month.area, ids[:10], max_m=DRONE_LOS_M)[:3] or initial_targets(month.area)[0]
     return drone, ids[:10]
 
 
-def top_hits(ranked: pd.DataFrame, emitters: set[str], exclude: set[str], k: int) -> tuple[list[str], int]:
-    ids = [e for e in ranked["enterprise_id"].astype(str) if e not in exclude][:k]
-    return ids, sum(e in emitters for e in ids)
+def survey_and_visit(arm: Arm, month: Month, w: int, a) -> None:
+    """Week ``w`` of one arm: arrivals, the survey day, the ranking, Saturday's visits and outcomes."""
+    from ecopatrol.core.db import open_database
+    from ecopatrol.processing.ledger.store import record_inspections, record_run
+
+    week_start = (MONTH_START + timedelta(days=7 * w)).date()
+    survey = week_start + timedelta(days=SURVEY_WEEKDAY)
+    visit = week_start + timedelta(days=VISIT_WEEKDAY)
+    if w > 0:
+        arm.world.add_arrivals(month.area, week_start, per_week=a.arrivals)
+    plan = None if w == 0 else plan_for(arm, month, survey, a.revisit_days)
+    run = month.day(w, plan, None if w == 0 else arm.world.live(survey))
+    if arm.world is None:  # day 1 draws the world where its plans can see it
+        from ecopatrol.missions.month import MonthWorld
+
+        arm.world = MonthWorld.from_truth(json.loads((run / "field" / "truth.json").read_text()), seed=month.seed,
+                                          start=survey)
+    arm.runs.append(run)
+    engine = open_database(arm.db)
+    try:
+        record_run(engine, month.assessment(run))
+    finally:
+        engine.dispose()
+    when = datetime.combine(visit, datetime.min.time(), tzinfo=UTC)
+    arm.ranked = rank(arm, month, when)
+    emitting = arm.world.emitting_firms(visit)
+    skip = arm.recent(visit, a.revisit_days)
+    ids = [e for e in arm.ranked["enterprise_id"].astype(str) if e not in skip][: a.visits]
+    rows = [{"enterprise_id": e, "date": visit.isoformat(), "result": "violation" if e in emitting else "clean",
+             "note": "simulated month: outcome from the truth"} for e in ids]
+    engine = open_database(arm.db, migrate=False)
+    try:
+        res = record_inspections(engine, rows, recorded_by="bench_month", today=visit)
+    finally:
+        engine.dispose()
+    assert not res.refused, res.refused
+    hits = [e for e in ids if e in emitting]
+    for e in ids:
+        arm.visited[e] = visit
+    for e in hits:
+        arm.world.fix(e, visit)
+    revisits = sum(e in {x for wk in arm.weeks for x in wk["visits"]} for e in ids)
+    arm.weeks.append({"week": w + 1, "visits": ids, "hits": len(hits), "hit_rate": len(hits) / max(len(ids), 1),
+                      "revisits": revisits, "emitters_live": len(emitting)})
+    if arm.feedback:  # next week's plans from the ranking that has read today's outcomes
+        arm.ranked = rank(arm, month, when + timedelta(hours=12))
+    log(f"  seed {month.seed} week {w + 1} {arm.name}: visits {ids} → {len(hits)} hit(s), "
+        f"{len(emitting)} emitters live, {revisits} revisit(s)")
+
+
+def run_month(seed: int, a, root: Path, area) -> dict:
+    from ecopatrol.core.db import open_database
+    from ecopatrol.processing.ledger.stats import ledger_stats
+
+    month = Month(seed, root, area, a.emitters)
+    arms = [Arm("feedback", True, f"sqlite:///{root / f'seed{seed}_feedback.db'}"),
+            Arm("no feedback", False, f"sqlite:///{root / f'seed{seed}_nofeedback.db'}")]
+    for arm in arms:  # a fresh ledger (the survey days of an interrupted run are kept, not its ledgers)
+        Path(arm.db.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    for w in range(a.weeks):
+        for arm in arms:  # week 1 is the same day for both: each arm draws the same world from its truth
+            survey_and_visit(arm, month, w, a)
+    engine = open_database(arms[0].db, migrate=False)
+    try:
+        st = ledger_stats(engine, MONTH_START, MONTH_START + timedelta(days=7 * a.weeks), per_firm=False)
+    finally:
+        engine.dispose()
+    world = arms[0].world
+    return {"seed": seed, "survey_days_simulated": month.simulated,
+            "emitters": [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in e.items()
+                          if k != "species_mass_fraction"} for e in world.emitters.values()],
+            "arms": {arm.name: arm.weeks for arm in arms},
+            "ledger_feedback_arm": {k: st[k] for k in ("off_site_checks", "on_site_checks", "off_site_share",
+                                                       "firms_covered", "on_site_hit_rate", "runs")}}
+
+
+def summary(months: list[dict], weeks: int) -> dict:
+    out = {}
+    for name in ("feedback", "no feedback"):
+        rates = np.array([[m["arms"][name][w]["hit_rate"] for w in range(weeks)] for m in months])
+        hits = np.array([[m["arms"][name][w]["hits"] for w in range(weeks)] for m in months])
+        out[name] = {"hit_rate_mean": rates.mean(axis=0).round(3).tolist(), "hit_rate_sd": rates.std(axis=0, ddof=1).round(3).tolist()
+                     if len(months) > 1 else [0.0] * weeks, "hits_total": int(hits.sum()),
+                     "visits_total": int(sum(len(m["arms"][name][w]["visits"]) for m in months for w in range(weeks))),
+                     "last_minus_first": (rates[:, -1] - rates[:, 0]).round(3).tolist()}
+    live = np.array([[m["arms"]["feedback"][w]["emitters_live"] for w in range(weeks)] for m in months])
+    out["emitters_live_mean"] = live.mean(axis=0).round(2).tolist()
+    fb = np.array([[m["arms"]["feedback"][w]["hits"] for w in range(weeks)] for m in months]).sum(axis=1)
+    nf = np.array([[m["arms"]["no feedback"][w]["hits"] for w in range(weeks)] for m in months]).sum(axis=1)
+    out["hits_per_month"] = {"feedback": fb.tolist(), "no feedback": nf.tolist(),
+                             "months_better": int((fb > nf).sum()), "months_worse": int((fb < nf).sum())}
+    return out
+
+
+def print_table(months: list[dict], s: dict, a) -> None:
+    print(f"simulated months: seeds {a.seeds}, {a.weeks} weeks, 1 survey day and {a.visits} visits a week, "
+          f"arrivals {a.arrivals}/week, revisit after {a.revisit_days} days")
+    print("| week | emitters live (mean) | hit rate, feedback: mean ± sd | no feedback: mean ± sd |")
+    print("|---|---|---|---|")
+    fb, nf = s["feedback"], s["no feedback"]
+    for w in range(a.weeks):
+        print(f"| {w + 1} | {s['emitters_live_mean'][w]} | {fb['hit_rate_mean'][w]:.0%} ± {fb['hit_rate_sd'][w]:.0%} | "
+              f"{nf['hit_rate_mean'][w]:.0%} ± {nf['hit_rate_sd'][w]:.0%} |")
+    for name in ("feedback", "no feedback"):
+        print(f"{name}: {s[name]['hits_total']} hits in {s[name]['visits_total']} visits; last week − week 1 per "
+              f"month: {s[name]['last_minus_first']}")
+    h = s["hits_per_month"]
+    print(f"hits per month, feedback {h['feedback']} vs no feedback {h['no feedback']}: "
+          f"feedback better in {h['months_better']}, worse in {h['months_worse']} of {len(months)}")
+    print("ledger (feedback arm, first month):", json.dumps(months[0]["ledger_feedback_arm"], ensure_ascii=False))
+
+
+def parse(argv):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="one month per seed (default 0–4)")
+    ap.add_argument("--weeks", type=int, default=4, help="weeks in the month, one survey day each (default 4)")
+    ap.add_argument("--visits", type=int, default=3, help="on-site visits each Saturday (default 3)")
+    ap.add_argument("--emitters", type=int, default=4, help="hidden emitters on day 1 (default 4)")
+    ap.add_argument("--arrivals", type=float, default=1.5, help="new emitters a week, Poisson mean (default 1.5)")
+    ap.add_argument("--revisit-days", type=int, default=14, help="a visited firm is not visited again within this")
+    ap.add_argument("--out", type=Path, help="keep the run folders, ledgers and months.jsonl here")
+    ap.add_argument("--json", action="store_true", help="print the figures as one JSON document")
+    a = ap.parse_args(argv)
+    if a.weeks < 1 or a.visits < 1 or a.arrivals < 0:
+        ap.error("--weeks and --visits ≥ 1, --arrivals ≥ 0")
+    return a
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--days", type=int, default=8, help="survey days in the month (default 8)")
-    ap.add_argument("--per-week", type=int, default=2, help="survey days a week (default 2)")
-    ap.add_argument("--visits", type=int, default=3, help="on-site visits at the end of each week (default 3)")
-    ap.add_argument("--emitters", type=int, default=6, help="hidden emitters of the world (default 6)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the month (winds, days)")
-    ap.add_argument("--out", type=Path, help="keep the month's run folders here (default: a temporary folder)")
-    ap.add_argument("--json", action="store_true", help="print the figures as one JSON document")
-    a = ap.parse_args(argv)
-    if a.per_week < 1 or a.per_week > len(WEEKDAYS) or a.days < 1:
-        ap.error(f"--days ≥ 1 and 1 ≤ --per-week ≤ {len(WEEKDAYS)}")
-
+    a = parse(argv)
     from ecopatrol.core.area import load_area
-    from ecopatrol.core.db import open_database
-    from ecopatrol.core.weather import Wind
-    from ecopatrol.pipeline import run_demo
-    from ecopatrol.processing.ledger.coverage import assess_run
-    from ecopatrol.processing.ledger.learning import adjustment_from_db
-    from ecopatrol.processing.ledger.stats import ledger_stats
-    from ecopatrol.processing.ledger.store import read_checks, record_inspections
-    from ecopatrol.processing.season import rank_season
-    from ecopatrol.processing.targeting import rank_targets
 
     tmp = tempfile.TemporaryDirectory(prefix="bench_month_") if a.out is None else None
     root = Path(tmp.name) if tmp else a.out
     root.mkdir(parents=True, exist_ok=True)
-    db = f"sqlite:///{root / 'ledger.db'}"
-    rng = np.random.default_rng(a.seed)
     area = load_area("jimo")
-    t_start = time.perf_counter()
-
-    spec: list[dict] | None = None
-    world: dict[str, float] = {}  # enterprise id → p_emit
-    rectified: set[str] = set()
-    visited: set[str] = set()
-    ev_dirs: list[Path] = []
-    coverage: list[dict] = []
-    detect_days: dict[str, int] = {}
-    single: list[pd.DataFrame] = []
-    weeks: list[dict] = []
-    ranked = None
-    day_log = []
-    n_weeks = -(-a.days // a.per_week)
-    for d in range(a.days):
-        w, j = divmod(d, a.per_week)
-        when = MONTH_START + timedelta(days=7 * w + WEEKDAYS[j])
-        wind = Wind(float(rng.uniform(0, 360)), float(rng.uniform(2.0, 6.0)))
-        run = root / f"day{d + 1:02d}"
-        pt = None if ranked is None else day_plan_targets(area, ranked, visited)
-        t0 = time.perf_counter()
-        if spec is None:  # day 1 draws the world where its plans can see it
-            run_demo(run, seed=a.seed * 100 + d, wind=wind, n_emitters=a.emitters, maps=False, db=db,
-                     start_utc=when)
-            truth = json.loads((run / "field" / "truth.json").read_text())
-            spec = [{"source_id": e["source_id"], "enterprise_id": e["enterprise_id"], "rate_g_s": e["rate_g_s"], "p_emit": P_EMIT[i % len(P_EMIT)],
-                     "species_mass_fraction": e["species_mass_fraction"]} for i, e in enumerate(truth["emitters"])]
-            for s, e in zip(spec, truth["emitters"], strict=True):
-                world[e["enterprise_id"]] = max(world.get(e["enterprise_id"], 0.0), s["p_emit"])
-        else:
-            live = [s for s in spec if s["enterprise_id"] not in rectified]
-            run_demo(run, seed=a.seed * 100 + d, wind=wind, maps=False, db=db, start_utc=when,
-                     emitters=live or [], plan_targets=pt)
-            truth = json.loads((run / "field" / "truth.json").read_text())
-        for e in detectable(truth):
-            detect_days[e] = detect_days.get(e, 0) + 1
-        ev_dirs.append(run / "evidence")
-        coverage.append({c["enterprise_id"]: c["result"] != "not assessable" for c in assess_run(run, area).checks})
-        single.append(rank_targets(run / "evidence", area))
-        engine = open_database(db, migrate=False)
-        try:
-            ranked = rank_season(ev_dirs, area, coverage=coverage, ledger=adjustment_from_db(engine, ref=when + timedelta(hours=12)))
-        finally:
-            engine.dispose()
-        day_log.append({"day": d + 1, "date": when.date().isoformat(), "wind": f"{wind.from_deg:.0f}°/{wind.speed_m_s:.1f} m/s",
-                        "emitting": sorted(e["enterprise_id"] for e in truth["emitters"]),
-                        "detectable": sorted(detectable(truth)), "seconds": round(time.perf_counter() - t0, 1)})
-        print(f"day {d + 1}/{a.days} {when.date()} wind {day_log[-1]['wind']}: emitting {day_log[-1]['emitting']}, "
-              f"detectable {day_log[-1]['detectable']} ({day_log[-1]['seconds']:.0f} s)", file=sys.stderr, flush=True)
-
-        if j == a.per_week - 1 or d == a.days - 1:  # end of the week: visits, outcomes into the ledger
-            emitters_now = {e for e in world if e not in rectified}
-            intermittent = {e for e in emitters_now if world[e] < 1.0 and detect_days.get(e, 0) > 0}
-            ids, hits = top_hits(ranked, emitters_now, visited, a.visits)
-            b_ids, b_hits = top_hits(single[-1], emitters_now, visited, a.visits)
-            top10 = set(ranked["enterprise_id"].astype(str).head(10))
-            last10 = set(single[-1]["enterprise_id"].astype(str).head(10))
-            mean_single = float(np.mean([len(intermittent & set(s["enterprise_id"].astype(str).head(10)))
-                                         for s in single])) if intermittent else 0.0
-            visit_day = MONTH_START + timedelta(days=7 * w + 5)
-            rows = [{"enterprise_id": e, "date": visit_day.date().isoformat(),
-                     "result": "violation" if e in emitters_now else "clean",
-                     "note": "simulated month: outcome from the truth"} for e in ids]
-            engine = open_database(db, migrate=False)
-            try:
-                res = record_inspections(engine, rows, recorded_by="bench_month", today=visit_day.date())
-            finally:
-                engine.dispose()
-            assert not res.refused, res.refused
-            visited |= set(ids)
-            newly = {e for e in ids if e in emitters_now}
-            rectified |= newly  # rectified firms stop emitting
-            weeks.append({"week": w + 1, "visits": ids, "hits": hits, "hit_rate": hits / max(len(ids), 1),
-                          "baseline_visits": b_ids, "baseline_hits": b_hits,
-                          "baseline_hit_rate": b_hits / max(len(b_ids), 1),
-                          "emitters_left_before_visits": len(emitters_now),
-                          "intermittent_detectable": sorted(intermittent),
-                          "intermittent_in_top10_season": len(intermittent & top10),
-                          "intermittent_in_top10_last_day": len(intermittent & last10),
-                          "intermittent_in_top10_single_day_mean": round(mean_single, 2)})
-            print(f"week {w + 1}: visits {ids} → {hits} hit(s); last day alone would visit {b_ids} → {b_hits}",
-                  file=sys.stderr, flush=True)
-
-    engine = open_database(db, migrate=False)
-    try:
-        st = ledger_stats(engine, MONTH_START, MONTH_START + timedelta(days=7 * n_weeks), per_firm=False)
-        ch = read_checks(engine)
-    finally:
-        engine.dispose()
-    hist_firm = weeks[0]["visits"][0] if weeks and weeks[0]["visits"] else None
-    history = ch[ch["enterprise_id"] == hist_firm].sort_values("time_utc")[["time_utc", "kind", "method", "trigger", "result"]] \
-        if hist_firm else pd.DataFrame()
-    ni = sum(len(w_["intermittent_detectable"]) for w_ in weeks)
-    out = {"days": a.days, "per_week": a.per_week, "visits_per_week": a.visits, "weeks": weeks, "day_log": day_log,
-           "world": world, "seconds": round(time.perf_counter() - t_start, 1),
-           "hit_rate_week1": weeks[0]["hit_rate"], "hit_rate_last_week": weeks[-1]["hit_rate"],
-           "intermittent_top10_season": (sum(w_["intermittent_in_top10_season"] for w_ in weeks), ni),
-           "intermittent_top10_last_day": (sum(w_["intermittent_in_top10_last_day"] for w_ in weeks), ni),
-           "ledger": {k: st[k] for k in ("off_site_checks", "on_site_checks", "off_site_share", "firms_covered",
-                                          "on_site_hit_rate", "on_site_by_trigger", "runs")}}
+    t0 = time.perf_counter()
+    months = []
+    for seed in a.seeds:
+        log(f"month seed {seed}")
+        months.append(run_month(seed, a, root, area))
+        with (root / "months.jsonl").open("a", encoding="utf-8") as f:  # each month kept as it ends
+            f.write(json.dumps(months[-1], ensure_ascii=False, default=str) + "\n")
+    s = summary(months, a.weeks)
+    out = {"seeds": a.seeds, "weeks": a.weeks, "visits": a.visits, "arrivals_per_week": a.arrivals,
+           "revisit_days": a.revisit_days, "seconds": round(time.perf_counter() - t0, 1), "summary": s, "months": months}
     if a.json:
         print(json.dumps(out, ensure_ascii=False, indent=1, default=str))
     else:
-        print(f"simulated month: {a.days} survey days ({a.per_week}/week), world {world}, {out['seconds']:.0f} s")
-        print("| week | visits (season + ledger) | hits | hit rate | baseline: last day alone | hits | hit rate "
-              "| intermittent detectable so far | in top 10: season | last day | single-day mean |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
-        for w_ in weeks:
-            print(f"| {w_['week']} | {' '.join(w_['visits'])} | {w_['hits']} | {w_['hit_rate']:.0%} | "
-                  f"{' '.join(w_['baseline_visits'])} | {w_['baseline_hits']} | {w_['baseline_hit_rate']:.0%} | "
-                  f"{len(w_['intermittent_detectable'])} | {w_['intermittent_in_top10_season']} | "
-                  f"{w_['intermittent_in_top10_last_day']} | {w_['intermittent_in_top10_single_day_mean']} |")
-        s, n = out["intermittent_top10_season"]
-        b, _ = out["intermittent_top10_last_day"]
-        print(f"hit rate week {weeks[-1]['week']} {weeks[-1]['hit_rate']:.0%} vs week 1 {weeks[0]['hit_rate']:.0%}; "
-              f"intermittent emitters in the top 10 (week-ends pooled): season {s}/{n}, last day alone {b}/{n}")
-        print("ledger:", json.dumps(out["ledger"], ensure_ascii=False))
-        if hist_firm:
-            print(f"history of {hist_firm}:")
-            print(history.to_string(index=False))
+        print_table(months, s, a)
+        print(f"{out['seconds']:.0f} s, {sum(m['survey_days_simulated'] for m in months)} survey days simulated")
     if tmp:
         tmp.cleanup()
     return 0

@@ -25,15 +25,16 @@ ByOption = Annotated[str | None, typer.Option("--by", help="Who records (default
 
 
 def _date(text: str | None, what: str):
-    import pandas as pd
+    """An aware UTC datetime from an ISO date or time (naive = UTC); no pandas (``ledger stats`` starts fast)."""
+    from datetime import UTC, datetime
 
     if text is None:
         return None
     try:
-        t = pd.Timestamp(text)
-    except (ValueError, TypeError):
+        t = datetime.fromisoformat(text.strip())
+    except (ValueError, TypeError, AttributeError):
         raise typer.BadParameter(msg("opt.not_date", option=what, value=repr(text))) from None
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 @ledger_app.command("record")
@@ -167,15 +168,15 @@ def stats_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Off-site and on-site checks, the off-site share, coverage, days since each firm's last check, the cap, hit rates."""
-    import pandas as pd
+    from datetime import UTC, datetime, timedelta
 
     from ._json import echo_json
     from .core.db import open_database
     from .processing.ledger.stats import describe, ledger_stats
 
-    now = pd.Timestamp.now(tz="UTC").normalize()
-    t1 = _date(date_to, "--to") if date_to else now + pd.Timedelta(days=1)
-    t0 = _date(date_from, "--from") if date_from else pd.Timestamp(year=t1.year, month=1, day=1, tz="UTC")
+    now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    t1 = _date(date_to, "--to") if date_to else now + timedelta(days=1)
+    t0 = _date(date_from, "--from") if date_from else datetime(t1.year, 1, 1, tzinfo=UTC)
     engine = open_database(db, migrate=False)
     try:
         s = ledger_stats(engine, t0, t1, cap_per_year=cap, per_firm=as_json)
@@ -210,6 +211,32 @@ def proposals_cmd(
     for p in props:
         typer.echo(f"{p['proposal']:<8} {p['enterprise_id']}  {p['name']}: " + "; ".join(p["reasons"]))
     typer.echo(msg("cli.ledger_proposals", n=len(props)))
+
+
+@ledger_app.command("history")
+def history_cmd(
+    enterprise: Annotated[str, typer.Option("--enterprise", help="The firm's id (unified social credit code).")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One firm's checks, oldest first: off-site (method, result, reason) and on-site (trigger, outcome, note)."""
+    from ._json import echo_json
+    from .core.db import open_database
+    from .processing.ledger.store import firm_history
+
+    engine = open_database(db, migrate=False)
+    try:
+        rows = firm_history(engine, enterprise)
+    finally:
+        engine.dispose()
+    if as_json:
+        echo_json({"enterprise_id": enterprise, "checks": rows, "n": len(rows)})
+        return
+    typer.echo(f"{enterprise}: {len(rows)} check(s) 检查记录")
+    for r in rows:
+        how = r["method"] if r["kind"] == "off-site" else f"on-site ({r['trigger']})"
+        why = r["reason"] or r["note"] or ""
+        typer.echo(f"  {r['time_utc']}  {how:<28} {r['result']:<20} {why}")
 
 
 @ledger_app.command("export")

@@ -112,7 +112,7 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
              wind: Wind | None = None, n_emitters: int = 3, maps: bool = True,
              lang: str | None = None, db: str | None = None, emitters=None, activity: float | None = None,
              start_utc=None, plan_targets: tuple[list[str], list[str]] | None = None,
-             world: str = "gaussian") -> DemoResult:
+             world: str = "gaussian", next_plans: bool = True) -> DemoResult:
     """Run the whole loop on the bundled Jimo example into ``out`` and return what was done.
 
     ``wind`` (a ``core.weather.Wind``) replaces the area's default wind; ``n_emitters`` is the
@@ -122,7 +122,8 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
     A day of a persistent world (the simulated month): ``emitters`` (a truth.json or ids) keeps the
     same hidden emitters, each emitting with probability ``activity`` that day; ``start_utc`` is the
     survey day; ``plan_targets`` (drone ids, van ids) replaces the first-day targets from registry risk.
-    ``world`` is the simulator's plume world (``gaussian`` or ``lagrangian``).
+    ``world`` is the simulator's plume world (``gaussian`` or ``lagrangian``); ``next_plans=False``
+    skips tomorrow's plans (``plans/next/``; the simulated month plans its days itself).
     """
     from .core.io import remove_stale_temps
 
@@ -151,7 +152,8 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
     if db is not None:
         with _Stage(result, "ledger", progress) as st:
             st.what = _record_ledger(out, area, db)
-    _next_stage(result, out, area, wind, seed, progress)
+    if next_plans:
+        _next_stage(result, out, area, wind, seed, progress)
     if not maps:
         return result
     from .maps import build_map, build_report

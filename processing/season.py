@@ -17,6 +17,9 @@ firm ``e_d``, the day's evidence that it emitted **that day**, and:
   (emitting on a day with probability 1 − ``CLEAN_DAY_FACTOR`` = 0.5) stays clean that day. A day
   whose folder does not lie in a run folder (``samples/`` beside ``evidence/``) has unknown
   coverage and never counts against anyone;
+- with the ledger, a firm's days up to its last on-site visit that confirmed a violation are
+  **answered** (it was found and ordered to rectify): their evidence leaves the season evidence,
+  and the reasons say so; later days count as usual;
 - ``score`` = 0.95 × season evidence (× the ledger's outcome factor) + 0.05 × risk (× 0.3 on
   the positive list) × ``CLEAN_DAY_FACTOR`` ^ clean covered days; risk and the ledger notes as
   in :func:`rank_targets` at the last day.
@@ -130,8 +133,12 @@ def season_targets(evidence_dirs, area, *, top: int | None = None, reference_dat
     cov_f = np.column_stack([np.array([bool(c.get(x, False)) if c is not None else False for x in eid])
                              for c in cov])
     days, e, covered, known, cols = _by_day(fdays, e_f, cov_f, [c is not None for c in cov])
-    season = 1.0 - np.prod(1.0 - np.clip(e, 0.0, 1.0), axis=1)
     factor = np.ones(len(eid))
+    answered = np.zeros_like(covered)
+    if ledger is not None:  # days up to a confirmed violation are answered
+        until = ledger.answered_until(eid)
+        answered = np.array([[u is not None and day <= u for day in days] for u in until], bool).reshape(e.shape)
+    season = 1.0 - np.prod(1.0 - np.clip(np.where(answered, 0.0, e), 0.0, 1.0), axis=1)
     if ledger is not None:  # the on-site outcomes' factor on survey evidence (clean follow-ups of suspicions)
         f, _, _ = ledger.apply(eid, np.ones(len(eid)), np.zeros(len(eid)), pd.Series(pd.NaT, index=range(len(eid))))
         factor = np.asarray(f, float)
@@ -147,7 +154,8 @@ def season_targets(evidence_dirs, area, *, top: int | None = None, reference_dat
     out["score"] = np.round(score, 4)
     out["evidence_score"] = np.round(evidence, 4)
     out["emit_probability"] = np.round(season, 4)
-    out["reasons"] = _reasons(eid, days, fdays, e, e_f, emitting, clean, covered, known, season, evidence, per_dir, last)
+    out["reasons"] = _reasons(eid, days, fdays, e, e_f, emitting, clean, covered, known, season, evidence, per_dir, last,
+                              answered)
     out["n_days"] = len(days)
     out["n_days_emitting"] = emitting.sum(axis=1)
     out["n_days_clean_covered"] = n_clean
@@ -177,7 +185,8 @@ def _history(eid, days, e, covered, known, cols) -> pd.DataFrame:
     return h.sort_values(["enterprise_id", "date"], kind="stable").reset_index(drop=True)[HISTORY_COLUMNS]
 
 
-def _reasons(eid, days, fdays, e, e_f, emitting, clean, covered, known, season, evidence, per_dir, last) -> list[str]:
+def _reasons(eid, days, fdays, e, e_f, emitting, clean, covered, known, season, evidence, per_dir, last,
+             answered) -> list[str]:
     """The reasons of each firm: the days seen emitting, weak, clean; the strongest folder's own reasons."""
     reasons = []
     for i, x in enumerate(eid):
@@ -195,6 +204,9 @@ def _reasons(eid, days, fdays, e, e_f, emitting, clean, covered, known, season, 
             r.append(f"covered and clean on {len(cd)} day(s): {', '.join(cd)} (registry priority × "
                      f"{CLEAN_DAY_FACTOR ** len(cd):.2g})")
         nc = [days[d] for d in range(len(days)) if known[d] and not covered[i, d]]
+        ans = [days[d] for d in range(len(days)) if answered[i, d] and e[i, d] >= EVIDENCE_MIN]
+        if ans:
+            r.append(f"evidence of {', '.join(ans)} answered by the violation confirmed on site (rectification ordered)")
         if nc and (em_days or weak):
             r.append(f"not covered on {', '.join(nc)}")
         if evidence[i] >= EVIDENCE_MIN:

@@ -359,6 +359,13 @@ def test_cli_inspect_export_registry(tmp_path, capsys):
     assert int(reg.at[eid, "violations_3y"]) == int(orig.at[eid, "violations_3y"]) + 1
     out = capsys.readouterr().out
     assert "1 firms updated" in out
+    # the firm's history: its visit, with the note; an unknown firm is refused without a traceback
+    assert main(["ledger", "history", "--db", db, "--enterprise", eid, "--json"]) == 0
+    h = json.loads(capsys.readouterr().out)
+    assert h["n"] == 1 and h["checks"][0]["result"] == "violation confirmed"
+    assert h["checks"][0]["time_utc"].startswith("2026-03-01") and h["checks"][0]["note"] == "VOCs unabated"
+    assert main(["ledger", "history", "--db", db, "--enterprise", "NOPE"]) == 1
+    assert "not a firm of this ledger" in capsys.readouterr().err
 
 
 def test_report_has_a_ledger_page(demo, tmp_path):

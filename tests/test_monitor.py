@@ -132,6 +132,7 @@ def test_migrations_from_empty_to_head(db_url):
     from sqlalchemy import inspect
 
     from ecopatrol.core.db import check_current, current_revision, head_revision, make_engine, upgrade
+    from ecopatrol.core.db.migrate import HEAD_REVISION
     from ecopatrol.core.db.schema import metadata
 
     e = make_engine(db_url)
@@ -139,6 +140,7 @@ def test_migrations_from_empty_to_head(db_url):
     with pytest.raises(ConnectionError, match="not an ecopatrol database"):
         check_current(e)
     assert upgrade(e) == head_revision() == "0002"
+    assert head_revision() == HEAD_REVISION  # the constant check_current reads without importing alembic
     assert upgrade(e) == "0002"  # again: nothing to do
     tables = set(inspect(e).get_table_names())
     assert {"alembic_version", "hj212_packets", "hj212_records", "hj212_rejected", "stations",

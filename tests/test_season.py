@@ -178,3 +178,35 @@ def test_a_month_of_intermittent_emitters_finds_them_and_clean_days_count(tmp_pa
     assert (h5["status"] == "not covered").all() and not h5["covered"].astype(bool).any()
     h2 = h[h["enterprise_id"] == "E02"].set_index("date")
     assert set(h2.index[h2["status"] == "weak"]) == {dates[i] for i in e02_days}
+
+
+def _ledger(rows):
+    """A LedgerAdjustment from on-site rows ``(enterprise_id, YYYY-MM-DD, result)`` (no suspicious surveys)."""
+    from ecopatrol.processing.ledger.learning import LedgerAdjustment, outcome_counts
+
+    ch = pd.DataFrame({"id": range(len(rows)), "enterprise_id": [r[0] for r in rows],
+                       "time_utc": pd.to_datetime([r[1] for r in rows], utc=True), "kind": "on-site",
+                       "result": [r[2] for r in rows]})
+    oc = outcome_counts(ch, ref="2026-06-30")
+    up = pd.DataFrame({"enterprise_id": list(oc.index), "last_inspected": list(oc["last_on_site"]),
+                       "violations_3y": list(oc["violations_ledger_3y"])})
+    return LedgerAdjustment(oc, up)
+
+
+def test_a_confirmed_violation_answers_the_evidence_of_the_days_before_it(tmp_path):
+    area = make_area()
+    # E07 seen on day 1, visited after day 1 (violation confirmed, fixed); E05 seen on day 1 and day 3
+    ds = [evidence_folder(tmp_path, DATES[0], {"E07": 0.9, "E05": 0.6}), evidence_folder(tmp_path, DATES[1], {}),
+          evidence_folder(tmp_path, DATES[2], {"E05": 0.6})]
+    plain = rank_season(ds, area, coverage=[all_covered()] * 3).set_index("enterprise_id")
+    led = _ledger([("E07", "2026-05-11", "violation confirmed"), ("E05", "2026-05-11", "violation confirmed")])
+    t = rank_season(ds, area, coverage=[all_covered()] * 3, ledger=led).set_index("enterprise_id")
+    assert plain.loc["E07", "rank"] == 1
+    assert t.loc["E07", "evidence_score"] == 0.0  # its only evidence is answered: the visit found it
+    assert "answered by the violation confirmed on site" in t.loc["E07", "reasons"]
+    assert t.loc["E05", "evidence_score"] == pytest.approx(0.6)  # day 3 came after the visit: it counts
+    assert t.loc["E05", "rank"] == 1
+    # a clean visit answers nothing (it only lowers the weight of suspicions it followed up)
+    clean = rank_season(ds, area, coverage=[all_covered()] * 3,
+                        ledger=_ledger([("E07", "2026-05-12", "clean")])).set_index("enterprise_id")
+    assert clean.loc["E07", "evidence_score"] == pytest.approx(0.9)

@@ -11,7 +11,10 @@
   alarm of the survey evidence *for that firm*: its evidence score is multiplied by
   (1 + confirmed) / (1 + confirmed + false alarms) — a Beta(1, 1) estimate of how often the
   survey's suspicion of this firm was borne out (one clean follow-up halves it; a later confirmed
-  violation restores two thirds).
+  violation restores two thirds). Over several survey days (:func:`~ecopatrol.processing.season.rank_season`)
+  a confirmed violation also **answers** the evidence of the days up to that visit: the firm was
+  found and ordered to rectify, so those days no longer count as evidence that it emits now (its
+  prior stays raised); only later days' evidence does (:meth:`LedgerAdjustment.answered_until`).
 - **Positive-list proposals** (:func:`proposals`): a listed firm with a violation confirmed in the
   last 3 years → propose removal; an unlisted firm with at least :data:`INCLUSION_MIN_CHECKS`
   checks with a result in the last :data:`INCLUSION_WINDOW_DAYS` days, all clean, and no violation
@@ -38,14 +41,16 @@ def _ref(ref) -> pd.Timestamp:
 
 
 def outcome_counts(checks: pd.DataFrame, ref=None) -> pd.DataFrame:
-    """Per firm (checks up to ``ref``): ``violations_ledger_3y``, ``last_on_site``, ``false_alarms`` (clean
-    follow-ups of suspicious surveys), ``confirmed`` (violations following them)."""
+    """Per firm (checks up to ``ref``): ``violations_ledger_3y``, ``last_on_site``, ``last_violation`` (the
+    last visit that confirmed one), ``false_alarms`` (clean follow-ups of suspicious surveys),
+    ``confirmed`` (violations following them)."""
     ref = _ref(ref)
     ch = checks[checks["time_utc"] <= ref]
     on = ch[ch["kind"] == "on-site"]
     viol = on[(on["result"] == "violation confirmed")
               & (on["time_utc"] > ref - pd.Timedelta(days=VIOLATION_WINDOW_DAYS))].groupby("enterprise_id").size()
     last_on = on.groupby("enterprise_id")["time_utc"].max()
+    last_viol = on[on["result"] == "violation confirmed"].groupby("enterprise_id")["time_utc"].max()
     susp = ch[(ch["kind"] == "off-site") & (ch["result"] == "suspicious")]
     fa, cf = {}, {}
     if len(susp) and len(on):
@@ -56,9 +61,10 @@ def outcome_counts(checks: pd.DataFrame, ref=None) -> pd.DataFrame:
         m = m.drop_duplicates(subset=["id"])  # a visit follows up once, however many surveys preceded it
         fa = (m["result"] == "clean").groupby(m["enterprise_id"]).sum().to_dict()
         cf = (m["result"] == "violation confirmed").groupby(m["enterprise_id"]).sum().to_dict()
-    ids = sorted(set(viol.index) | set(last_on.index) | set(fa) | set(cf))
+    ids = sorted(set(viol.index) | set(last_on.index) | set(fa) | set(cf) | set(last_viol.index))
     return pd.DataFrame({"violations_ledger_3y": [int(viol.get(e, 0)) for e in ids],
                          "last_on_site": [last_on.get(e, pd.NaT) for e in ids],
+                         "last_violation": [last_viol.get(e, pd.NaT) for e in ids],
                          "false_alarms": [int(fa.get(e, 0)) for e in ids],
                          "confirmed": [int(cf.get(e, 0)) for e in ids]}, index=pd.Index(ids, name="enterprise_id"))
 
@@ -109,6 +115,13 @@ class LedgerAdjustment:
                 self.notes[e] = n
         return evidence * factor, new_viol, pd.Series(new_last.to_numpy(), index=last.index if hasattr(last, "index")
                                                       else None)
+
+    def answered_until(self, eid) -> list[str | None]:
+        """Per firm of ``eid``: the day (``YYYY-MM-DD``, UTC) of its last visit that confirmed a violation,
+        else None — survey days up to it are answered by that visit."""
+        lv = self.counts["last_violation"] if "last_violation" in self.counts.columns else pd.Series(dtype=object)
+        lv = pd.to_datetime(lv.reindex(pd.Index(pd.Series(eid).astype(str))), utc=True)
+        return [None if pd.isna(t) else t.strftime("%Y-%m-%d") for t in lv]
 
 
 def adjustment_from_db(engine, ref=None) -> LedgerAdjustment:

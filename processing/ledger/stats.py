@@ -13,107 +13,134 @@ Within ``[from, to)``:
   alarm-triggered visits listed apart (national rules exempt checks triggered by abnormal data);
 - the **hit rate** of on-site visits (violations confirmed ÷ visits) by trigger.
 
-Two queries (the firms, the window's checks); the counting is done in pandas.
+Two queries (the firms, the window's checks) and the counting in plain Python: no pandas or numpy to
+import, so the command starts in well under a second's CPU (``benchmarks/bench_ledger.py``).
 """
 
 from __future__ import annotations
 
+import statistics
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
-
-import numpy as np
-import pandas as pd
 
 DEFAULT_CAP_PER_YEAR = 2
 
 
-def _ts(t) -> pd.Timestamp:
-    t = pd.Timestamp(t)
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+def _ts(t) -> datetime:
+    """A tz-aware UTC datetime from a datetime (``pandas.Timestamp`` included), a date or an ISO string."""
+    if not isinstance(t, datetime):
+        t = datetime.fromisoformat(str(t))
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")
 
 
 def ledger_stats(engine, date_from, date_to, *, cap_per_year: int = DEFAULT_CAP_PER_YEAR,
                  per_firm: bool = True) -> dict:
-    from .store import read_check_facts, read_enterprises
-
+    """The statistics of ``[date_from, date_to)`` (datetimes, ``pandas.Timestamp`` or ISO strings; naive = UTC)."""
     t0, t1 = _ts(date_from), _ts(date_to)
     if t1 <= t0:
         from ecopatrol.core.errors import InputError
 
         raise InputError(f"--from {t0.date()} must be before --to {t1.date()}")
-    ent = read_enterprises(engine)
-    ch = read_check_facts(engine, date_from=t0.to_pydatetime(), date_to=t1.to_pydatetime())
+    ent, ch = read_stat_rows(engine, t0, t1)
     return compute_stats(ent, ch, t0, t1, cap_per_year=cap_per_year, per_firm=per_firm)
 
 
-def compute_stats(ent: pd.DataFrame, ch: pd.DataFrame, t0: pd.Timestamp, t1: pd.Timestamp, *,
+def read_stat_rows(engine, t0: datetime, t1: datetime) -> tuple[list[tuple[str, bool]], list[tuple]]:
+    """``(enterprise_id, positive_list)`` of every firm, and the window's checks as the driver's tuples
+    ``(enterprise_id, time_utc, kind, method, trigger, result, run_id, positive_list)`` with the times
+    made aware UTC datetimes — no pandas, so that ``ecopatrol ledger stats`` starts fast."""
+    from sqlalchemy import String, select, type_coerce
+
+    from ecopatrol.core.db.schema import ledger_checks as C
+    from ecopatrol.core.db.schema import ledger_enterprises as E
+
+    t = type_coerce(C.c.time_utc, String) if engine.dialect.name == "sqlite" else C.c.time_utc
+    q = select(C.c.enterprise_id, t, C.c.kind, C.c.method, C.c.trigger, C.c.result, C.c.run_id,
+               E.c.positive_list).join(E, E.c.enterprise_id == C.c.enterprise_id) \
+        .where(C.c.time_utc >= t0, C.c.time_utc < t1)
+    with engine.connect() as conn:
+        ent = [(str(e), bool(p)) for e, p in
+               conn.execute(select(E.c.enterprise_id, E.c.positive_list).order_by(E.c.enterprise_id)).cursor.fetchall()]
+        rows = conn.execute(q).cursor.fetchall()  # the driver's tuples: SQLite gives naive UTC text
+    ch = [(e, _ts(tm), k, m, tr, r, run, bool(p)) for e, tm, k, m, tr, r, run, p in rows]
+    return ent, ch
+
+
+def _split(rows: list[tuple]) -> dict:
+    n_pos = sum(1 for r in rows if r[7])
+    return {"positive_list": n_pos, "other": len(rows) - n_pos, "total": len(rows)}
+
+
+def compute_stats(ent: list[tuple[str, bool]], ch: list[tuple], t0: datetime, t1: datetime, *,
                   cap_per_year: int = DEFAULT_CAP_PER_YEAR, per_firm: bool = True) -> dict:
-    pos = ch["positive_list"].fillna(False).astype(bool)
-    off = (ch["kind"] == "off-site") & (ch["result"] != "not assessable")
-    na = (ch["kind"] == "off-site") & (ch["result"] == "not assessable")
-    on = ch["kind"] == "on-site"
-    n_off, n_on = int(off.sum()), int(on.sum())
-
-    def split(m):
-        return {"positive_list": int((m & pos).sum()), "other": int((m & ~pos).sum()), "total": int(m.sum())}
-
-    covered = set(ch.loc[off, "enterprise_id"])
-    pos_ids = set(ent.loc[ent["positive_list"].astype(bool), "enterprise_id"])
+    """The statistics from :func:`read_stat_rows`' firms and checks (see the module's docstring)."""
+    off = [r for r in ch if r[2] == "off-site" and r[5] != "not assessable"]
+    na = [r for r in ch if r[2] == "off-site" and r[5] == "not assessable"]
+    on = [r for r in ch if r[2] == "on-site"]
+    n_off, n_on = len(off), len(on)
+    covered = {r[0] for r in off}
+    pos_ids = {e for e, p in ent if p}
+    by_trig: dict[str, list[tuple]] = defaultdict(list)
+    for r in on:
+        by_trig[r[4]].append(r)
     hit = {}
-    for trig, g in ch[on].groupby("trigger"):
-        v = int((g["result"] == "violation confirmed").sum())
-        hit[trig] = {"visits": len(g), "violations": v, "hit_rate": round(v / len(g), 4) if len(g) else None}
-    v_all = int((ch.loc[on, "result"] == "violation confirmed").sum())
+    for trig in sorted(by_trig):
+        g = by_trig[trig]
+        v = sum(1 for r in g if r[5] == "violation confirmed")
+        hit[trig] = {"visits": len(g), "violations": v, "hit_rate": round(v / len(g), 4)}
+    v_all = sum(1 for r in on if r[5] == "violation confirmed")
     # on-site visits per firm and calendar year, alarm-triggered apart
-    onr = ch[on]
-    yr = onr["time_utc"].dt.year
-    counted = onr[onr["trigger"] != "alarm"].groupby([onr["enterprise_id"], yr]).size()
-    alarm = onr[onr["trigger"] == "alarm"].groupby([onr["enterprise_id"], yr]).size()
-    over = counted[counted > cap_per_year]
-    at_cap = counted[counted == cap_per_year]
+    counted = Counter((r[0], r[1].year) for r in on if r[4] != "alarm")
+    alarm = Counter((r[0], r[1].year) for r in on if r[4] == "alarm")
     out = {
-        "from": t0.isoformat().replace("+00:00", "Z"), "to": t1.isoformat().replace("+00:00", "Z"),
+        "from": _iso(t0), "to": _iso(t1),
         "enterprises": len(ent), "positive_list_enterprises": len(pos_ids),
-        "off_site_checks": split(off), "on_site_checks": split(on), "not_assessable": split(na),
+        "off_site_checks": _split(off), "on_site_checks": _split(on), "not_assessable": _split(na),
         "all_checks": n_off + n_on,
         "off_site_share": round(n_off / (n_off + n_on), 4) if n_off + n_on else None,
-        "off_site_by_method": {k: int(v) for k, v in ch.loc[off, "method"].value_counts().sort_index().items()},
-        "off_site_by_result": {k: int(v) for k, v in ch.loc[off, "result"].value_counts().sort_index().items()},
+        "off_site_by_method": dict(sorted(Counter(r[3] for r in off).items())),
+        "off_site_by_result": dict(sorted(Counter(r[5] for r in off).items())),
         "firms_covered": len(covered), "positive_list_covered": len(covered & pos_ids),
-        "runs": int(ch.loc[ch["run_id"].notna(), "run_id"].nunique()),
+        "runs": len({r[6] for r in ch if r[6] is not None}),
         "on_site_hit_rate": round(v_all / n_on, 4) if n_on else None,
         "on_site_by_trigger": hit,
         "cap_per_year": cap_per_year,
-        "firms_over_cap": [{"enterprise_id": e, "year": int(y), "visits": int(n),
-                            "alarm_visits": int(alarm.get((e, y), 0))} for (e, y), n in over.items()],
-        "firms_at_cap": int(len(at_cap)),
-        "alarm_visits": int((onr["trigger"] == "alarm").sum()),
+        "firms_over_cap": [{"enterprise_id": e, "year": y, "visits": n, "alarm_visits": alarm.get((e, y), 0)}
+                           for (e, y), n in sorted(counted.items()) if n > cap_per_year],
+        "firms_at_cap": sum(1 for n in counted.values() if n == cap_per_year),
+        "alarm_visits": sum(1 for r in on if r[4] == "alarm"),
     }
-    last = ch[off | on].groupby("enterprise_id")["time_utc"].max()
-    days = ((t1 - last).dt.total_seconds() / 86400.0).reindex(ent["enterprise_id"])
-    d = days.to_numpy(float)
-    out["days_since_last_check"] = {
-        "never_checked": int(np.isnan(d).sum()),
-        "median": round(float(np.nanmedian(d)), 1) if np.isfinite(d).any() else None,
-        "max": round(float(np.nanmax(d)), 1) if np.isfinite(d).any() else None}
+    last: dict[str, datetime] = {}
+    for r in off + on:
+        if r[0] not in last or r[1] > last[r[0]]:
+            last[r[0]] = r[1]
+    days = {e: (t1 - last[e]).total_seconds() / 86400.0 for e, _ in ent if e in last}
+    d = list(days.values())
+    out["days_since_last_check"] = {"never_checked": len(ent) - len(d),
+                                    "median": round(float(statistics.median(d)), 1) if d else None,
+                                    "max": round(max(d), 1) if d else None}
     if per_firm:
-        idx = pd.Index(ent["enterprise_id"])
-        n_off_f = ch[off].groupby("enterprise_id").size().reindex(idx, fill_value=0).to_numpy()
-        n_on_f = onr.groupby("enterprise_id").size().reindex(idx, fill_value=0).to_numpy()
-        n_alarm_f = onr[onr["trigger"] == "alarm"].groupby("enterprise_id").size().reindex(idx, fill_value=0).to_numpy()
-        max_year = (counted.groupby(level=0).max() if len(counted) else pd.Series(dtype=int)) \
-            .reindex(idx, fill_value=0).to_numpy()
-        last_s = last.reindex(idx).dt.strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy()
-        pl = ent["positive_list"].astype(bool).to_numpy()
-        dr = np.round(d, 1)
-        out["per_firm"] = [
-            {"enterprise_id": e, "positive_list": bool(pl[i]),
-             "last_check_utc": None if isinstance(last_s[i], float) or last_s[i] is None else last_s[i],
-             "days_since_last_check": None if np.isnan(dr[i]) else float(dr[i]),
-             "off_site": int(n_off_f[i]), "on_site": int(n_on_f[i]), "on_site_alarm": int(n_alarm_f[i]),
-             "on_site_max_per_year": int(max_year[i]), "over_cap": bool(max_year[i] > cap_per_year)}
-            for i, e in enumerate(idx)]
-    out["computed_utc"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        out["per_firm"] = _per_firm(ent, off, on, counted, last, days, cap_per_year)
+    out["computed_utc"] = _iso(datetime.now(UTC))
     return out
+
+
+def _per_firm(ent, off, on, counted: Counter, last: dict, days: dict, cap_per_year: int) -> list[dict]:
+    n_off, n_on = Counter(r[0] for r in off), Counter(r[0] for r in on)
+    n_alarm = Counter(r[0] for r in on if r[4] == "alarm")
+    max_year: dict[str, int] = {}
+    for (e, _), n in counted.items():
+        max_year[e] = max(max_year.get(e, 0), n)
+    return [{"enterprise_id": e, "positive_list": p,
+             "last_check_utc": last[e].strftime("%Y-%m-%dT%H:%M:%SZ") if e in last else None,
+             "days_since_last_check": round(days[e], 1) if e in days else None,
+             "off_site": n_off[e], "on_site": n_on[e], "on_site_alarm": n_alarm[e],
+             "on_site_max_per_year": max_year.get(e, 0), "over_cap": max_year.get(e, 0) > cap_per_year}
+            for e, p in ent]
 
 
 def describe(s: dict, *, show_firms: int = 10) -> str:

@@ -390,6 +390,31 @@ def read_enterprises(engine) -> pd.DataFrame:
     return df
 
 
+HISTORY_COLUMNS = ["time_utc", "kind", "method", "trigger", "result", "reason", "note", "recorded_by", "run_id"]
+
+
+def firm_history(engine, enterprise_id: str) -> list[dict]:
+    """Every check of one firm, oldest first (:data:`HISTORY_COLUMNS`; times as ISO UTC text).
+    Raises :class:`InputError` for a firm the ledger does not know."""
+    from sqlalchemy import select
+
+    from ecopatrol.core.db.schema import ledger_enterprises as E
+
+    with engine.connect() as conn:
+        known = conn.execute(select(E.c.enterprise_id).where(E.c.enterprise_id == str(enterprise_id))).first()
+    if known is None:
+        raise InputError(f"--enterprise {enterprise_id}: not a firm of this ledger (register its area or record a run first)")
+    ch = read_checks(engine)
+    ch = ch[ch["enterprise_id"] == str(enterprise_id)]
+    out = []
+    for r in ch[HISTORY_COLUMNS].itertuples(index=False):
+        d = {k: (None if pd.isna(v) else v) for k, v in zip(HISTORY_COLUMNS, r, strict=True)}
+        d["time_utc"] = r.time_utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+        d["run_id"] = None if d["run_id"] is None else int(d["run_id"])
+        out.append(d)
+    return out
+
+
 def export_checks(engine, out: str | Path) -> Path:
     """The ledger's checks to ``.csv`` (UTF-8 with BOM) or ``.gpkg`` (points at the firms, EPSG:4326)."""
     from ecopatrol.core.io import atomic_path
