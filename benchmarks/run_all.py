@@ -41,8 +41,12 @@ BENCHMARKS: list[tuple[str, list[str], bool]] = [
     ("bench_maps.py", ["2000000"], False),
     ("bench_archive.py", ["--compare", "20000000"], False),
     ("bench_attribution.py", [], False),
+    ("bench_season.py", ["--days", "30", "--vans", "2", "--hours", "2", "--workers-compare", "0"], False),
     ("bench_accuracy.py", ["--simulator", "-n", "50", "--start", "100"], False),
 ]
+
+#: scripts here that are not benchmarks: the attribution's development loop (``bench_accuracy`` imports it)
+TOOLS = ["dev_attribution.py"]
 
 
 def main(argv: list[str] | None = None) -> int:

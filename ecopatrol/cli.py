@@ -24,7 +24,7 @@ import typer
 
 from . import __version__
 from ._i18n import lang, msg
-from .core.i18n import Msg
+from ecopatrol.core.i18n import Msg
 from ._json import echo_json, error_document
 
 app = typer.Typer(
@@ -93,10 +93,10 @@ def coords_convert(
     lat_col: Annotated[str, typer.Option(help="Latitude column of the CSV.")] = "lat",
 ) -> None:
     """Convert one point (prints `LON LAT`, 7 decimals) or a CSV's columns."""
-    from .core.crs import convert
+    from ecopatrol.core.crs import convert
 
     if infile is not None:
-        from .core.convert_csv import convert_csv
+        from ecopatrol.core.convert_csv import convert_csv
 
         if outfile is None:
             raise typer.BadParameter(msg("opt.in_needs_out"))
@@ -119,7 +119,7 @@ def registry_check(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary and problems as JSON.")] = False,
 ) -> None:
     """Validate a registry: a summary and every problem, each with its row and field."""
-    from .core.registry import check_registry
+    from ecopatrol.core.registry import check_registry
 
     reg = check_registry(file, sources=sources, crs=crs, strict=strict)
     summary = reg.summary()
@@ -144,7 +144,7 @@ def area_check(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary and problems as JSON.")] = False,
 ) -> None:
     """Load and validate an area folder; list every problem."""
-    from .core.area import load_area
+    from ecopatrol.core.area import load_area
 
     a = load_area(area, raise_on_error=False)
     s = a.summary()
@@ -169,7 +169,7 @@ def area_export(
     out: Annotated[Path, typer.Option("--out", help="Folder to write.")],
 ) -> None:
     """Write an area (the bundled example) as an area folder you can edit."""
-    from .core.area import export_area
+    from ecopatrol.core.area import export_area
 
     p = export_area(area, out)
     typer.echo(msg("cli.area_written", area=area, path=p))
@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: list[str], fail) -> int:
-    from .core.errors import EcopatrolError
+    from ecopatrol.core.errors import EcopatrolError
 
     try:
         rv = app(args=args, standalone_mode=False)
@@ -329,8 +329,8 @@ def _show_error(exc: BaseException) -> str:
     file name; any other keeps its English text behind a prefix that says so in both languages.
     """
     from ._i18n import lang
-    from .core.errors import render
-    from .core.i18n import Msg
+    from ecopatrol.core.errors import render
+    from ecopatrol.core.i18n import Msg
 
     text, translated = render(exc, lang())
     if not translated and getattr(exc, "msg", None) is None and getattr(exc, "filename", None):

@@ -49,9 +49,9 @@ def record_cmd(
 ) -> None:
     """Record one off-site check per firm the run covered (and 'not assessable' per target it missed)."""
     from ._json import echo_json
-    from .core.db import open_database
-    from .processing.ledger.coverage import assess_run, run_files, run_key_of
-    from .processing.ledger.store import recorded_run, record_run
+    from ecopatrol.core.db import open_database
+    from ecopatrol.processing.ledger.coverage import assess_run, run_files, run_key_of
+    from ecopatrol.processing.ledger.store import recorded_run, record_run
 
     engine = open_database(db)
     try:
@@ -84,9 +84,9 @@ def record_cmd(
 @ledger_app.command("register")
 def register_cmd(area: Annotated[str, typer.Argument(help="Area folder or `jimo`.")], db: DbOption = None) -> None:
     """Load an area's registry into the ledger (the firms inspections may name)."""
-    from .core.area import load_area
-    from .core.db import open_database
-    from .processing.ledger.store import register_area
+    from ecopatrol.core.area import load_area
+    from ecopatrol.core.db import open_database
+    from ecopatrol.processing.ledger.store import register_area
 
     a = load_area(area)
     engine = open_database(db)
@@ -124,9 +124,9 @@ def inspect_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Record an on-site inspection's outcome."""
-    from .core.db import open_database
-    from .core.errors import InputError
-    from .processing.ledger.store import record_inspections
+    from ecopatrol.core.db import open_database
+    from ecopatrol.core.errors import InputError
+    from ecopatrol.processing.ledger.store import record_inspections
 
     engine = open_database(db)
     try:
@@ -147,8 +147,8 @@ def import_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Import a batch of on-site outcomes: bad rows refused with row and reason, good rows kept (exit 1 if any refused)."""
-    from .core.db import open_database
-    from .processing.ledger.store import import_inspections_csv
+    from ecopatrol.core.db import open_database
+    from ecopatrol.processing.ledger.store import import_inspections_csv
 
     engine = open_database(db)
     try:
@@ -171,8 +171,8 @@ def stats_cmd(
     from datetime import UTC, datetime, timedelta
 
     from ._json import echo_json
-    from .core.db import open_database
-    from .processing.ledger.stats import describe, ledger_stats
+    from ecopatrol.core.db import open_database
+    from ecopatrol.processing.ledger.stats import describe, ledger_stats
 
     now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     t1 = _date(date_to, "--to") if date_to else now + timedelta(days=1)
@@ -196,9 +196,9 @@ def proposals_cmd(
 ) -> None:
     """Positive-list proposals (removal after a violation, inclusion after a long clean record), with reasons."""
     from ._json import echo_json
-    from .core.db import open_database
-    from .processing.ledger.learning import proposals
-    from .processing.ledger.store import read_checks, read_enterprises
+    from ecopatrol.core.db import open_database
+    from ecopatrol.processing.ledger.learning import proposals
+    from ecopatrol.processing.ledger.store import read_checks, read_enterprises
 
     engine = open_database(db, migrate=False)
     try:
@@ -221,8 +221,8 @@ def history_cmd(
 ) -> None:
     """One firm's checks, oldest first: off-site (method, result, reason) and on-site (trigger, outcome, note)."""
     from ._json import echo_json
-    from .core.db import open_database
-    from .processing.ledger.store import firm_history
+    from ecopatrol.core.db import open_database
+    from ecopatrol.processing.ledger.store import firm_history
 
     engine = open_database(db, migrate=False)
     try:
@@ -242,8 +242,8 @@ def history_cmd(
 @ledger_app.command("export")
 def export_cmd(out: Annotated[Path, typer.Argument(help="File to write: .csv or .gpkg.")], db: DbOption = None) -> None:
     """Export every check (with its firm) to CSV or GeoPackage for the provincial system."""
-    from .core.db import open_database
-    from .processing.ledger.store import export_checks
+    from ecopatrol.core.db import open_database
+    from ecopatrol.processing.ledger.store import export_checks
 
     engine = open_database(db, migrate=False)
     try:
@@ -260,9 +260,9 @@ def export_registry_cmd(
     db: DbOption = None,
 ) -> None:
     """The area's registry with last_inspected and violations_3y updated from the ledger's on-site outcomes."""
-    from .core.area import load_area
-    from .core.db import open_database
-    from .processing.ledger.learning import export_registry
+    from ecopatrol.core.area import load_area
+    from ecopatrol.core.db import open_database
+    from ecopatrol.processing.ledger.learning import export_registry
 
     a = load_area(area)
     engine = open_database(db, migrate=False)

@@ -33,8 +33,8 @@ def serve_cmd(
     """Receive HJ 212 packets over TCP until Ctrl-C or SIGTERM; every packet is stored before it is answered."""
     import logging
 
-    from .core.db import durability_warning, open_database
-    from .processing.monitor.receiver import parse_listen, run_server
+    from ecopatrol.core.db import durability_warning, open_database
+    from ecopatrol.processing.monitor.receiver import parse_listen, run_server
 
     log = logging.getLogger("ecopatrol.monitor")
     parse_listen(listen)  # a bad --listen fails before the database is touched
@@ -57,9 +57,9 @@ def ingest_cmd(
 ) -> None:
     """Store every line of logged packet files (a file already ingested is skipped; an interrupted one resumes)."""
     from ._json import echo_json
-    from .core.db import open_database
-    from .processing.monitor.ingest import ingest_file
-    from .processing.monitor.store import PacketStore
+    from ecopatrol.core.db import open_database
+    from ecopatrol.processing.monitor.ingest import ingest_file
+    from ecopatrol.processing.monitor.store import PacketStore
 
     engine = open_database(db)
     try:
@@ -90,8 +90,8 @@ def stats_cmd(
 ) -> None:
     """What the database holds: packets accepted, records, stations, rejected packets by reason."""
     from ._json import echo_json
-    from .core.db import open_database
-    from .processing.monitor.stats import database_stats, describe
+    from ecopatrol.core.db import open_database
+    from ecopatrol.processing.monitor.stats import database_stats, describe
 
     engine = open_database(db, migrate=False)
     try:
@@ -107,7 +107,7 @@ def stats_cmd(
 @monitor_app.command("migrate")
 def migrate_cmd(db: DbOption = None) -> None:
     """Create the tables, or bring an older database to this version's schema."""
-    from .core.db import current_revision, open_database, redact
+    from ecopatrol.core.db import current_revision, open_database, redact
 
     engine = open_database(db)
     try:
@@ -137,10 +137,10 @@ def alarms_cmd(
 ) -> None:
     """Alarms from the stored online-monitoring data: exceedances, flatlines, flags, missing data, electricity rules."""
     from ._json import echo_json
-    from .core.area import load_area
-    from .core.db import open_database
-    from .core.errors import InputError
-    from .processing.monitor.alarms import monitor_alarms, write_alarms
+    from ecopatrol.core.area import load_area
+    from ecopatrol.core.db import open_database
+    from ecopatrol.core.errors import InputError
+    from ecopatrol.processing.monitor.alarms import monitor_alarms, write_alarms
 
     def when(text, option):
         if text is None:
@@ -164,7 +164,7 @@ def alarms_cmd(
         engine.dispose()
     write_alarms(res, out)
     if completeness is not None:
-        from .core.io import atomic_path
+        from ecopatrol.core.io import atomic_path
 
         with atomic_path(completeness) as tmp:
             res.completeness.to_csv(tmp, index=False, encoding="utf-8-sig")

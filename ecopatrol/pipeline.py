@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .core.i18n import Msg
+from ecopatrol.core.i18n import Msg
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .core.weather import Wind
+    from ecopatrol.core.weather import Wind
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def near_launch_sites(area, ids: list[str], *, max_m: float) -> list[str]:
     """The ids (in their order) of enterprises within ``max_m`` of any launch site of ``area``."""
     import numpy as np
 
-    from .core.crs import haversine_m
+    from ecopatrol.core.crs import haversine_m
 
     if not len(area.launch_sites):
         return list(ids)
@@ -125,7 +125,7 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
     ``world`` is the simulator's plume world (``gaussian`` or ``lagrangian``); ``next_plans=False``
     skips tomorrow's plans (``plans/next/``; the simulated month plans its days itself).
     """
-    from .core.io import remove_stale_temps
+    from ecopatrol.core.io import remove_stale_temps
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -141,7 +141,7 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         st.what = Msg("demo.targets0_previous" if plan_targets is not None else "demo.targets0_first",
                       drone=len(drone_targets), van=len(van_targets))
     _plan_stages(result, out, area, drone_targets, van_targets, wind, seed, progress)
-    from .missions.simulate import simulate
+    from ecopatrol.missions.simulate import simulate
 
     with _Stage(result, "simulate", progress) as st:
         sim = simulate(area, out / "plans", out / "field", seed=seed, wind=wind, n_emitters=n_emitters,
@@ -156,7 +156,7 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
         _next_stage(result, out, area, wind, seed, progress)
     if not maps:
         return result
-    from .maps import build_map, build_report
+    from ecopatrol.maps import build_map, build_report
 
     with _Stage(result, "map", progress) as st:
         p = build_map(out, out=out / "map.html", basemap="osm", area=area, lang=lang)
@@ -170,7 +170,7 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
 
 def _area_stage(result: DemoResult, out: Path, progress):
     """The bundled Jimo area exported into ``out/area`` and loaded strictly."""
-    from .core.area import export_area, load_area
+    from ecopatrol.core.area import export_area, load_area
 
     with _Stage(result, "area", progress) as st:
         export_area("jimo", out / "area")
@@ -183,8 +183,8 @@ def _area_stage(result: DemoResult, out: Path, progress):
 
 def _plan_stages(result: DemoResult, out: Path, area, drone_targets, van_targets, wind, seed: int, progress) -> None:
     """The day's drone plan (curtains, M350) and van plan, written under ``out/plans``."""
-    from .missions.drone import plan_drone, write_drone_plan
-    from .missions.van import plan_van, write_van_plan
+    from ecopatrol.missions.drone import plan_drone, write_drone_plan
+    from ecopatrol.missions.van import plan_van, write_van_plan
 
     with _Stage(result, "drone", progress) as st:
         dplan = plan_drone(area, drone_targets, wind, pattern="curtain", aircraft="m350", seed=seed)
@@ -204,11 +204,11 @@ def _plan_stages(result: DemoResult, out: Path, area, drone_targets, van_targets
 
 def _analysis_stages(result: DemoResult, out: Path, area, wind, seed: int, progress) -> None:
     """The field files georeferenced into ``samples/``, the evidence built and the targets ranked."""
-    from .core.artefacts.plan import read_plan
-    from .processing.evidence import build_evidence
-    from .processing.georef import georeference
-    from .processing.samples import write_samples
-    from .processing.targeting import rank_targets, write_targets
+    from ecopatrol.core.artefacts.plan import read_plan
+    from ecopatrol.processing.evidence import build_evidence
+    from ecopatrol.processing.georef import georeference
+    from ecopatrol.processing.samples import write_samples
+    from ecopatrol.processing.targeting import rank_targets, write_targets
 
     with _Stage(result, "georef", progress) as st:
         res = _georeference_field(out / "field", area, georeference)
@@ -232,10 +232,10 @@ def _analysis_stages(result: DemoResult, out: Path, area, wind, seed: int, progr
 
 def _next_stage(result: DemoResult, out: Path, area, wind, seed: int, progress) -> None:
     """The next day's plans from the ranked targets, under ``out/plans/next`` (the loop closes)."""
-    from .core.errors import PlanningError
-    from .core.registry import read_targets_ranked
-    from .missions.drone import plan_drone, write_drone_plan
-    from .missions.van import plan_van, write_van_plan
+    from ecopatrol.core.errors import PlanningError
+    from ecopatrol.core.registry import read_targets_ranked
+    from ecopatrol.missions.drone import plan_drone, write_drone_plan
+    from ecopatrol.missions.van import plan_van, write_van_plan
 
     with _Stage(result, "next", progress) as st:
         # as `plan van|drone --targets-file targets.csv --top N` do: the planners take the whole
@@ -259,9 +259,9 @@ def _next_stage(result: DemoResult, out: Path, area, wind, seed: int, progress) 
 
 def _record_ledger(out: Path, area, db: str) -> Msg:
     """Record the run's off-site checks in the ledger at ``db``; what was recorded."""
-    from .core.db import open_database, redact
-    from .processing.ledger.coverage import assess_run
-    from .processing.ledger.store import record_run
+    from ecopatrol.core.db import open_database, redact
+    from ecopatrol.processing.ledger.coverage import assess_run
+    from ecopatrol.processing.ledger.store import record_run
 
     engine = open_database(db)
     try:
@@ -278,9 +278,9 @@ def ledger_year_stats(db: str, run_dir: Path) -> dict:
     """The ledger's statistics from 1 January of the run's survey year to the day after the survey."""
     import pandas as pd
 
-    from .core.artefacts.evidence import read_summary
-    from .core.db import open_database
-    from .processing.ledger.stats import ledger_stats
+    from ecopatrol.core.artefacts.evidence import read_summary
+    from ecopatrol.core.db import open_database
+    from ecopatrol.processing.ledger.stats import ledger_stats
 
     end = (read_summary(Path(run_dir) / "evidence") or {}).get("end_utc")
     t1 = (pd.Timestamp(end) if end else pd.Timestamp.now(tz="UTC")).normalize() + pd.Timedelta(days=1)
@@ -297,12 +297,12 @@ def _monitor_alarms(out: Path, area) -> Path | None:
     packets = out / "field" / "monitor" / "monitors.h212"
     if not packets.is_file():
         return None
-    from .core.db import open_database
-    from .processing.monitor.alarms import monitor_alarms, write_alarms
-    from .processing.monitor.ingest import ingest_file
-    from .processing.monitor.store import PacketStore
+    from ecopatrol.core.db import open_database
+    from ecopatrol.processing.monitor.alarms import monitor_alarms, write_alarms
+    from ecopatrol.processing.monitor.ingest import ingest_file
+    from ecopatrol.processing.monitor.store import PacketStore
 
-    from .core.io import atomic_path
+    from ecopatrol.core.io import atomic_path
 
     # built whole under a temporary name, then renamed: a killed demo leaves no half-filled monitor.db
     # (a rerun ingests the day again from the start)
@@ -320,7 +320,7 @@ def _georeference_field(field_dir: Path, area, georeference):
     """Georeference every platform's raw files (track + analyser pairs) and merge the results."""
     import pandas as pd
 
-    from .processing.georef import pair_field_files
+    from ecopatrol.processing.georef import pair_field_files
 
     results = []
     for tracks, sensor in pair_field_files(field_dir, recursive=True):
@@ -329,7 +329,7 @@ def _georeference_field(field_dir: Path, area, georeference):
                                     mission_id=sensor.name[: -len("_voc.csv")] if sensor.name.endswith("_voc.csv")
                                     else sensor.stem))
     if not results:
-        from .core.errors import InputError
+        from ecopatrol.core.errors import InputError
 
         raise InputError.keyed("field.no_pairs", folder=field_dir)
     if len(results) == 1:

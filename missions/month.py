@@ -8,7 +8,7 @@ A :class:`MonthWorld` holds the hidden emitters of a month of survey days (the p
 - **new emitters**: at the start of each week after the first, a Poisson number of firms
   (``arrivals_per_week``) starts emitting on a day of that week. The firm is drawn among the
   area's firms with a stack, positive list or not, with probability in proportion to the registry
-  prior's sector weight (:func:`ecopatrol.processing.targeting._industry_weight`: priority
+  prior's sector weight (:func:`ecopatrol.core.sectors.industry_weight`: priority
   industries 1.0, other VOC industries 0.7, the rest 0.3) — so new emitters are more often in the
   sectors the prior suspects, but can be anywhere; one of its stacks emits, at the persistent
   world's rate for that stack, with a duty cycle drawn from :data:`DUTY_CYCLES`;
@@ -101,7 +101,7 @@ class MonthWorld:
 
 def _sector_prior(area) -> tuple[list[str], np.ndarray, dict[str, list[str]]]:
     """Firms with a stack (sorted), their sector weights, and each firm's stacks (sorted)."""
-    from ecopatrol.processing.targeting import _industry_weight
+    from ecopatrol.core.sectors import industry_weight as _industry_weight
 
     src = area.sources
     ind = area.enterprises.drop_duplicates("enterprise_id").set_index("enterprise_id")["industry"]

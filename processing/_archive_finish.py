@@ -68,7 +68,7 @@ def kernel_grid(bounds: dict, crs, raster_cell_m: float, bandwidth_m: float | No
 
 
 def archive_crs(lon_bounds: tuple[float, float, float, float]):
-    from ..core.crs import local_metric_crs
+    from ecopatrol.core.crs import local_metric_crs
 
     lon_min, lat_min, lon_max, lat_max = lon_bounds
     return local_metric_crs((lon_min + lon_max) / 2.0, (lat_min + lat_max) / 2.0)

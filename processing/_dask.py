@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from ..core.errors import InputError
+from ecopatrol.core.errors import InputError
 
 Progress = Callable[[str, int, int], None]
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ecopatrol.core import settings
-from ..core.errors import InputError
+from ecopatrol.core.errors import InputError
 
 GPS_EPOCH = pd.Timestamp("1980-01-06T00:00:00Z")
 SECONDS_PER_WEEK = 604_800

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core.errors import InputError
+from ecopatrol.core.errors import InputError
 from ._dask import Progress, client_for, run
 from .archive_layout import Partition, scan_layout
 
@@ -43,7 +43,7 @@ _AREAS: dict[str, object] = {}  # per worker process: the area, loaded once
 
 
 def _area(area_ref):
-    from ..core.area import load_area
+    from ecopatrol.core.area import load_area
 
     if hasattr(area_ref, "enterprises"):
         return area_ref
@@ -166,7 +166,7 @@ def _season(results: list[dict], area, out_dir, *, db, top, path: str, extra: di
     results = sorted(results, key=lambda r: r["key"])
     ledger, recorded = None, []
     if db is not None:
-        from ..core.db import open_database
+        from ecopatrol.core.db import open_database
         from .ledger.learning import adjustment_from_db
         from .ledger.store import record_run
 

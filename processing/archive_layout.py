@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core.errors import FormatError, InputError, InputFileNotFoundError, Report
+from ecopatrol.core.errors import FormatError, InputError, InputFileNotFoundError, Report
 
 READ_COLUMNS = ("time_utc", "platform_id", "mission_id", "pass_id", "lon", "lat")
 _PART_RE = re.compile(r"^(?P<key>date|platform)=(?P<value>.+)$")

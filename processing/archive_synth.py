@@ -30,10 +30,10 @@ import numpy as np
 import pandas as pd
 
 from ecopatrol.core import settings
-from ..core.crs import lonlat_to_xy, xy_to_lonlat
+from ecopatrol.core.crs import lonlat_to_xy, xy_to_lonlat
 from ecopatrol.core.io import atomic_path, atomic_write
-from ..core.errors import FormatError, InputError, InputFileNotFoundError
-from ..core.profiles import ugm3_to_ppb
+from ecopatrol.core.errors import FormatError, InputError, InputFileNotFoundError
+from ecopatrol.core.profiles import ugm3_to_ppb
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ def _drive(g: _Graph, start: int, goals_xy: np.ndarray, duration_s: float, rng) 
 
 def _van_day(ctx: dict, day: int, van: int) -> pd.DataFrame:
     """Samples of one van on one day (a plain DataFrame in the samples' column names)."""
-    from ..core.dispersion import effective_height_m, unit_concentration_matrix
+    from ecopatrol.core.dispersion import effective_height_m, unit_concentration_matrix
     from .qc import segment_passes
 
     seed, hz, hours = ctx["seed"], ctx["hz"], ctx["hours"]
@@ -236,7 +236,7 @@ def _van_day(ctx: dict, day: int, van: int) -> pd.DataFrame:
 
 def _context(area, *, days: int, seed: int, hz: float, hours: float, start: str, n_emitters: int,
              p_emit=1.0) -> dict:
-    from ..core.area import load_area
+    from ecopatrol.core.area import load_area
 
     a = load_area(area) if not hasattr(area, "enterprises") else area
     if a.roads_path is None:

@@ -69,7 +69,7 @@ import pandas as pd
 
 from ecopatrol.core.artefacts.samples import derived
 
-from ..core.errors import InputError
+from ecopatrol.core.errors import InputError
 from . import aggregate
 from ._archive_finish import ARCHIVE_RESULT_SCHEMA, ArchiveResult, archive_crs, finish, kernel_grid
 from ._dask import Progress, batches, client_for, run, tree
@@ -103,7 +103,7 @@ class _Params:
 
 def _scan_batch(batch: list[Partition], species: str, crs_wkt: str | None) -> list[dict]:
     """Per partition: rows, finite values, median concentration, lon/lat and metric bounds."""
-    from ..core.crs import lonlat_to_xy
+    from ecopatrol.core.crs import lonlat_to_xy
 
     out = []
     for part in batch:
@@ -134,7 +134,7 @@ def _annotate(frame: pd.DataFrame, species: str, min_noise: float) -> pd.DataFra
 
 def _map_batch(batch: list[Partition], prm: _Params, pieces) -> dict:
     """Annotate each partition of ``batch`` and reduce it to mergeable partial results."""
-    from ..core.crs import lonlat_to_xy
+    from ecopatrol.core.crs import lonlat_to_xy
     from . import hotspots
     from ._evidence_util import pass_codes
 
@@ -453,7 +453,7 @@ def process_in_memory(
     """
     from pyproj import CRS
 
-    from ..core.crs import lonlat_to_xy
+    from ecopatrol.core.crs import lonlat_to_xy
     from . import hotspots
 
     t0 = time.perf_counter()

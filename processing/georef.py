@@ -22,7 +22,7 @@ import pandas as pd
 
 from ecopatrol.core.artefacts.samples import check_platform_kind
 from ecopatrol.core.io import sha256_file
-from ..core.errors import DelayError, InputError
+from ecopatrol.core.errors import DelayError, InputError
 from . import qc
 from ._time import iso_utc, to_seconds, unix_to_utc
 from .align import ClockSolution, TrackArrays, combined_signal, estimate_delay, interpolate_track, solve_clock

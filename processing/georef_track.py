@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..core.crs import local_metric_crs, lonlat_to_xy
-from ..core.errors import InputError
+from ecopatrol.core.crs import local_metric_crs, lonlat_to_xy
+from ecopatrol.core.errors import InputError
 from ._time import to_seconds
 from .align import TrackArrays
 

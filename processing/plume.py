@@ -39,7 +39,7 @@ from scipy.spatial import cKDTree
 
 from ecopatrol.core.directions import circular_mean_by_group_deg
 from ecopatrol.core.artefacts.samples import derived
-from ..core.profiles import SPECIES
+from ecopatrol.core.profiles import SPECIES
 from ._evidence_util import lonlat_of, metric_xy, pass_codes, record_codes, require_columns
 
 log = logging.getLogger(__name__)

@@ -39,7 +39,7 @@ def choose_species(frame: pd.DataFrame, requested: str | None = None) -> str:
     Raises :class:`~ecopatrol.core.errors.InputError` naming the columns there are when the
     requested one is absent or none holds data.
     """
-    from ..core.errors import InputError
+    from ecopatrol.core.errors import InputError
 
     cols = species_of(frame)
     if requested is not None:

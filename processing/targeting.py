@@ -45,15 +45,13 @@ from ecopatrol.core.artefacts import targets as targets_artefact
 from ecopatrol.core.artefacts.evidence import read_evidence
 from ecopatrol.core.artefacts.targets import write_targets  # noqa: F401  (re-exported: the writer of targets.csv)
 from ecopatrol.core.errors import InputError
+from ecopatrol.core.sectors import PRIORITY_INDUSTRIES, VOC_INDUSTRIES  # noqa: F401 (re-exported)
+from ecopatrol.core.sectors import industry_weight as _industry_weight
 
 from ._evidence_util import PLAUSIBLE_RATIO, lonlat_of, write_csv
 
 log = logging.getLogger(__name__)
 
-PRIORITY_INDUSTRIES = ("packaging printing", "textile dyeing", "包装印刷", "纺织印染")
-VOC_INDUSTRIES = ("printing", "dyeing", "chemical", "coating", "paint", "furniture", "plastic", "rubber",
-                  "pharmaceutical", "petro", "adhesive", "ink", "leather", "electronics", "auto repair",
-                  "化工", "涂装", "家具", "塑料", "橡胶", "制药")
 EVIDENCE_MIN = 0.05
 MIN_SHARE = 0.1  # an evidence item must explain ≥ 10 % of the enhancement to count for a source
 FLUX_WEIGHT = 0.6
@@ -64,15 +62,6 @@ SHARE_CRED_MIN = 0.3  # event/hotspot shares of a source without a significant a
 SIGNAL_WEIGHT = 1.0  # the sparse attribution's emission probability counts as it is
 ITEM_WEIGHT = 0.05  # events, hotspots and the NNLS rate: the same samples again, so only a tie-breaker
 TARGET_COLUMNS = list(targets_artefact.TARGET_COLUMNS)
-
-
-def _industry_weight(industry: str) -> float:
-    s = str(industry or "").lower()
-    if any(k in s for k in PRIORITY_INDUSTRIES):
-        return 1.0
-    if any(k in s for k in VOC_INDUSTRIES):
-        return 0.7
-    return 0.3
 
 
 def registry_risk(industry_weight: np.ndarray, violations_3y: np.ndarray, days_since_inspection: np.ndarray) -> np.ndarray:

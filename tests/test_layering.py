@@ -66,6 +66,31 @@ def test_every_benchmark_script_is_run_by_make_bench():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     listed = {s for s, _, _ in mod.BENCHMARKS}
-    present = {p.name for p in here.glob("*.py")} - {"run_all.py"}
+    present = {p.name for p in here.glob("*.py")} - {"run_all.py"} - set(mod.TOOLS)
     assert listed == present
+    assert all((here / t).exists() for t in mod.TOOLS)
     assert "benchmarks/run_all.py" in (here.parent / "Makefile").read_text(encoding="utf-8")
+
+
+def _floor_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in FLOORS and parts[1] != "ecopatrol" else "ecopatrol"
+
+
+@pytest.mark.parametrize("package", list(FLOORS))
+def test_one_import_style(package):
+    """One import style: relative imports stay inside their own floor (``from .attribution import …``,
+    ``from ..readers import …``); another floor is imported by its absolute name
+    (``from ecopatrol.core.errors import …``), so the layering is visible at a glance."""
+    base = ["ecopatrol"] if package == "ecopatrol" else ["ecopatrol", package]
+    bad = []
+    for path in sorted((ROOT / DIRS[package]).rglob("*.py")):
+        rel = list(path.relative_to(ROOT / DIRS[package]).with_suffix("").parts)
+        here = base + (rel[:-1] if rel[-1] != "__init__" else rel[:-1])
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level and node.module:
+                target = here[:len(here) - (node.level - 1)] + node.module.split(".")
+                if _floor_of(".".join(target)) != package:
+                    bad.append(f"{path.relative_to(ROOT)}:{node.lineno} from {'.' * node.level}{node.module}: "
+                               f"write from {'.'.join(target)}")
+    assert not bad, "\n".join(bad)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...core.errors import FormatError, InputFileNotFoundError
+from ecopatrol.core.errors import FormatError, InputFileNotFoundError
 from ..readers._safe import MAX_INPUT_BYTES, check_size
 from . import codes
 from .frame import REASONS

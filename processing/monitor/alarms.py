@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...core.monitors import Monitors, empty_monitors
+from ecopatrol.core.monitors import Monitors, empty_monitors
 from ..hj212 import codes
 from .alarm_rules import (ALARM_COLUMNS, OBS_COLUMNS, Context, rule_exceedance, rule_flags, rule_flatline,
                           rule_missing, rule_zero_flow)
@@ -196,7 +196,7 @@ def read_records(engine, start=None, end=None) -> pd.DataFrame:
     """The stored data records (:data:`DATA_CNS`) with their data time in [start, end)."""
     from sqlalchemy import select
 
-    from ...core.db import schema as S
+    from ecopatrol.core.db import schema as S
 
     r = S.hj212_records.c
     q = select(r.mn, r.cn, r.data_time_utc, r.pollutant_code, r.pollutant_code_2017, r.suffix, r.value, r.flag) \
@@ -215,7 +215,7 @@ def read_records(engine, start=None, end=None) -> pd.DataFrame:
 def read_stations(engine) -> pd.DataFrame:
     from sqlalchemy import select
 
-    from ...core.db import schema as S
+    from ecopatrol.core.db import schema as S
 
     s = S.stations.c
     with engine.connect() as conn:
@@ -227,9 +227,9 @@ def monitor_alarms(engine, area=None, *, start=None, end=None, rules: AlarmRules
                    limits_for_unknown: tuple[str, ...] = ()) -> AlarmResult:
     """:func:`compute_alarms` on the database of ``engine`` with the area's monitors and limits
     (``area`` None: no monitors, the shipped limits)."""
-    from ...core.errors import InputError
-    from ...core.limits import limits_for_area
-    from ...core.monitors import monitors_for_area
+    from ecopatrol.core.errors import InputError
+    from ecopatrol.core.limits import limits_for_area
+    from ecopatrol.core.monitors import monitors_for_area
 
     lim = limits_for_area(area)
     unknown_sets = [s for s in limits_for_unknown if s not in lim.sets()]
@@ -252,7 +252,7 @@ def monitor_alarms(engine, area=None, *, start=None, end=None, rules: AlarmRules
 
 def write_alarms(result: AlarmResult, path: str | Path) -> Path:
     """``alarms.csv`` (UTF-8 with BOM, for spreadsheets), times in ISO 8601 UTC, written atomically."""
-    from ...core.io import atomic_path
+    from ecopatrol.core.io import atomic_path
 
     path = Path(path)
     df = result.alarms.copy()
@@ -266,7 +266,7 @@ def write_alarms(result: AlarmResult, path: str | Path) -> Path:
 
 def read_alarms(path: str | Path) -> pd.DataFrame:
     """An ``alarms.csv`` written by :func:`write_alarms` (times back as UTC timestamps)."""
-    from ...core.errors import FormatError, InputError, InputFileNotFoundError
+    from ecopatrol.core.errors import FormatError, InputError, InputFileNotFoundError
 
     path = Path(path)
     if not path.is_file():

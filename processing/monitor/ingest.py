@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ...core.errors import FormatError, InputFileNotFoundError
+from ecopatrol.core.errors import FormatError, InputFileNotFoundError
 from ..hj212 import REASON_FRAMING, decode
 from ..hj212.frame import MAX_FRAME_BYTES
 from .store import PacketStore, Received
@@ -97,7 +97,7 @@ def _file_row(store: PacketStore, path: Path, sha: str) -> tuple[int, int, datet
     """``(id, lines_done, finished_utc)`` of the file in ``hj212_files``, added when new."""
     from sqlalchemy import select
 
-    from ...core.db import schema as S
+    from ecopatrol.core.db import schema as S
 
     f = S.hj212_files
     with store.engine.begin() as conn:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ...core.db import schema as S
-from ...core.db.engine import redact
-from ...core.db.migrate import current_revision
+from ecopatrol.core.db import schema as S
+from ecopatrol.core.db.engine import redact
+from ecopatrol.core.db.migrate import current_revision
 
 
 def database_stats(engine) -> dict:

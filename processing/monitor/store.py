@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import blake2b
 
-from ...core.db import schema as S
+from ecopatrol.core.db import schema as S
 from ..hj212 import Packet, codes
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from ...core.errors import FormatError
+from ecopatrol.core.errors import FormatError
 from ._common import ReadResult, check_file, species_columns
 from ._safe import check_size, guard_reader
 

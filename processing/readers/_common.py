@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...core.errors import FormatError, InputFileNotFoundError
-from ...core.i18n import Msg
+from ecopatrol.core.errors import FormatError, InputFileNotFoundError
+from ecopatrol.core.i18n import Msg
 
 # Standard columns a reader may produce (units in the names).
 TRACK_COLUMNS = (

@@ -19,7 +19,7 @@ import io
 import logging
 from pathlib import Path
 
-from ...core.errors import EcopatrolError, FormatError
+from ecopatrol.core.errors import EcopatrolError, FormatError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...core.errors import FormatError
+from ecopatrol.core.errors import FormatError
 from ._common import ReadResult, finalize, first_reason, read_csv_accounted, split_bad
 
 FT_M = 0.3048

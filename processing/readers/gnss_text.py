@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...core.errors import FormatError
+from ecopatrol.core.errors import FormatError
 from ._common import ReadResult, finalize, first_reason, quarantine_rows, split_bad
 from ._safe import check_xml_safe
 

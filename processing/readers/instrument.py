@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...core.errors import FormatError, InputError
+from ecopatrol.core.errors import FormatError, InputError
 from .._time import to_seconds
 
 INSTRUMENT_SUFFIX = "_instrument.toml"

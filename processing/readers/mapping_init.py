@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...core.errors import FormatError
-from ...core.profiles import MOLAR_MASS_G_MOL
+from ecopatrol.core.errors import FormatError
+from ecopatrol.core.profiles import MOLAR_MASS_G_MOL
 from ._common import WIND_COLUMNS, check_file
 from .tabular import (FROM_FILENAME, MIXTURES, TIME_OF_DAY, UNIT_TEXT, WHITESPACE, date_from_filename,
                       load_mapping, snake, unit_key)

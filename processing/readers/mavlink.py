@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...core.errors import FormatError
+from ecopatrol.core.errors import FormatError
 from .._time import gps_week_to_utc, unix_to_utc
 from ._common import ReadResult, finalize, first_reason, split_bad
 from ._safe import num_col, quiet_stdout

@@ -57,9 +57,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...core.crs import normalise_crs_name, to_wgs84_per_row
-from ...core.profiles import MOLAR_MASS_G_MOL, MOLAR_VOLUME_25C_L_MOL
-from ...core.errors import FormatError, InputError
+from ecopatrol.core.crs import normalise_crs_name, to_wgs84_per_row
+from ecopatrol.core.profiles import MOLAR_MASS_G_MOL, MOLAR_VOLUME_25C_L_MOL
+from ecopatrol.core.errors import FormatError, InputError
 from .._time import DEFAULT_LOCAL_TZ, localize, parse_times
 from ._common import WIND_COLUMNS, ReadResult, finalize, first_reason, read_csv_accounted, split_bad
 
