@@ -30,10 +30,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from .area import AreaLike
 
 AIRSPACE_CLASSES = ("free", "controlled", "needs-approval")
 GENERIC_HEIGHT_CAP_M = 120.0
@@ -195,15 +199,16 @@ def rules_from_config(config: dict, lon=None, lat=None, *, report=None, file=Non
     return rules_for(country, height_cap_m=cap, inferred=True, report=report, file=file)
 
 
-def rules_of(area) -> AreaRules:
+def rules_of(area: AreaLike) -> AreaRules:
     """The rules of a loaded area (``area.rules``), or — for an area-like object without them (test
-    doubles) — the rules its ``config`` and enterprises give."""
+    doubles; ``rules`` is optional in :class:`~.area.AreaLike`) — the rules its ``config`` and
+    enterprises give."""
     r = getattr(area, "rules", None)
     if isinstance(r, AreaRules):
         return r
-    e = getattr(area, "enterprises", None)
+    e = area.enterprises
     lon = lat = None
     if e is not None and len(e):
         pts = e.geometry.representative_point()
         lon, lat = pts.x.to_numpy(), pts.y.to_numpy()
-    return rules_from_config(dict(getattr(area, "config", None) or {}), lon, lat)
+    return rules_from_config(dict(area.config or {}), lon, lat)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -21,7 +21,10 @@ from ecopatrol.core.artefacts.evidence import read_evidence, read_summary
 from ecopatrol.core.artefacts.plan import plan_kind, read_plan
 from ecopatrol.core.artefacts.samples import SPECIES_SUFFIXES, read_samples
 from ecopatrol.core.artefacts.targets import read_targets
-from ecopatrol.core.errors import FormatError, InputError, InputFileNotFoundError
+from ecopatrol.core.errors import FormatError, InputFileNotFoundError
+
+if TYPE_CHECKING:
+    from ecopatrol.core.area import AreaLike
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,7 @@ class Artefacts:
     """Everything found in an output folder; absent artefacts are ``None``."""
 
     folder: Path
-    area: Any = None                       # ecopatrol.core.area.Area or a _MiniArea
+    area: AreaLike | None = None           # ecopatrol.core.area.Area or another AreaLike
     drone_plan: dict | None = None
     van_plan: dict | None = None
     samples: pd.DataFrame | None = None    # plain DataFrame with lon/lat columns
@@ -52,7 +55,7 @@ class Artefacts:
 
     @property
     def enterprises(self):
-        return None if self.area is None else getattr(self.area, "enterprises", None)
+        return None if self.area is None else self.area.enterprises
 
     @property
     def nofly(self):
@@ -65,6 +68,16 @@ class Artefacts:
     @property
     def depot(self):
         return None if self.area is None else getattr(self.area, "depot", None)
+
+    @property
+    def area_name(self) -> str:
+        """The area's name, else the folder's (no area found)."""
+        return (self.area.name if self.area is not None else None) or self.folder.name
+
+    @property
+    def synthetic(self) -> bool:
+        """Whether the area says it is invented (``synthetic = true`` in ``area.toml``)."""
+        return bool(((self.area.config if self.area is not None else None) or {}).get("synthetic", False))
 
     def area_note(self, lang: str = "en") -> str | None:
         """What is missing for want of an area (``None`` when there is one), for a map or report."""
@@ -93,7 +106,7 @@ class Artefacts:
             if w and w.get("from_deg") is not None:
                 return {"from_deg": float(w["from_deg"]), "speed_m_s": float(w.get("speed_m_s") or 0.0),
                         "stability": w.get("stability")}
-        cfg = getattr(self.area, "config", None) or {}
+        cfg = (self.area.config if self.area is not None else None) or {}
         d = cfg.get("defaults", cfg)
         if isinstance(d, dict) and d.get("wind_from_deg") is not None:
             return {"from_deg": float(d["wind_from_deg"]),
@@ -102,41 +115,12 @@ class Artefacts:
         return None
 
 
-@dataclass
-class _MiniArea:
-    """The few area layers the maps need, read directly when ``core.area`` is unavailable."""
-
-    name: str
-    path: Path
-    enterprises: Any = None
-    nofly: Any = None
-    launch_sites: Any = None
-    depot: Any = None
-    roads_path: Path | None = None
-    config: dict = field(default_factory=dict)
-
-
 def _first(folder: Path, *candidates: str) -> Path | None:
     for c in candidates:
         p = folder / c
         if p.exists():
             return p
     return None
-
-
-def _read_geo(path: Path | None, layer: str | None = None):
-    if path is None:
-        return None
-    import geopandas as gpd
-
-    try:
-        gdf = gpd.read_file(path, layer=layer) if layer else gpd.read_file(path)
-    except Exception as exc:  # pyogrio raises several types
-        raise FormatError(f"`{path.name}`: cannot read{f' layer {layer!r}' if layer else ''}: {exc}; "
-                          "re-export it as GeoPackage/GeoJSON in EPSG:4326") from exc
-    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
-        gdf = gdf.to_crs("EPSG:4326")
-    return gdf
 
 
 def _read_csv(path: Path | None) -> pd.DataFrame | None:
@@ -180,39 +164,9 @@ def _load_area_any(area, folder: Path, evidence_summary: dict | None = None):
         log.info("no area (registry) in %s/area, none recorded in the evidence and no --area: "
                  "enterprises are not shown", folder)
         return None
-    try:
-        from ecopatrol.core.area import load_area
-    except ImportError:
-        load_area = None
-    if load_area is not None:
-        return load_area(target)
-    if isinstance(target, str) and not Path(target).exists():
-        raise InputError(f"area {target!r}: ecopatrol.core.area is not available to load it by name; "
-                         "pass an area folder")
-    return _mini_area(Path(target))
+    from ecopatrol.core.area import load_area
 
-
-def _mini_area(path: Path) -> _MiniArea:
-    import tomllib
-
-    import geopandas as gpd
-
-    cfg = {}
-    if (path / "area.toml").exists():
-        cfg = tomllib.loads((path / "area.toml").read_text(encoding="utf-8"))
-    ent = None
-    if (path / "registry.gpkg").exists():
-        ent = _read_geo(path / "registry.gpkg", layer="enterprises")
-    elif (path / "registry.csv").exists():
-        df = pd.read_csv(path / "registry.csv")
-        ent = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs="EPSG:4326")
-    return _MiniArea(
-        name=str(cfg.get("name", path.name)), path=path, enterprises=ent,
-        nofly=_read_geo(_first(path, "nofly.geojson")),
-        launch_sites=_read_geo(_first(path, "launch_sites.geojson")),
-        depot=_read_geo(_first(path, "depot.geojson")), config=cfg,
-        roads_path=_first(path, "roads.osm.pbf", "roads.osm", "roads.osm.bz2", "roads.osm.gz"),
-    )
+    return load_area(target)
 
 
 def load_artefacts(folder: str | Path, *, area=None, read_samples_table: bool = True) -> Artefacts:

@@ -6,9 +6,14 @@ time zone (``[defaults] timezone`` of ``area.toml``, else Asia/Shanghai).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from ._style import TIMEZONE_DISPLAY
+
+if TYPE_CHECKING:
+    from ecopatrol.core.area import AreaLike
 
 _OPEN = "([{（【"
 _CLOSE = ")]}）】"
@@ -57,9 +62,9 @@ def fmt_lonlat(lon, lat, *, digits: int = 5) -> str:
     return f"{abs(x):.{digits}f} {'E' if x >= 0 else 'W'}, {abs(y):.{digits}f} {'N' if y >= 0 else 'S'}"
 
 
-def area_timezone(area) -> str:
+def area_timezone(area: AreaLike | None) -> str:
     """The area's display time zone: ``[defaults] timezone`` (or top-level ``timezone``), else Beijing."""
-    cfg = getattr(area, "config", None) or {}
+    cfg = (area.config if area is not None else None) or {}
     d = cfg.get("defaults") if isinstance(cfg.get("defaults"), dict) else {}
     tz = d.get("timezone") or cfg.get("timezone")
     if tz:

@@ -407,8 +407,8 @@ def make_map(art: Artefacts, *, basemap: Basemap = "osm", offline: bool = True, 
         n_features += len(feats)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
 
-    title = esc(getattr(art.area, "name", None) or art.folder.name)
-    synthetic = bool((getattr(art.area, "config", None) or {}).get("synthetic", False))
+    title = esc(art.area_name)
+    synthetic = art.synthetic
     datum = t("datum.gcj02") if basemap == "amap" else "WGS-84"
     note = art.area_note(lang)
     m.add_child(Control(

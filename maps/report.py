@@ -203,8 +203,7 @@ class _Report:
 
     def header(self) -> str:
         a, t = self.art, self.t
-        name = getattr(a.area, "name", None) or a.folder.name
-        synthetic = bool((getattr(a.area, "config", None) or {}).get("synthetic", False))
+        name, synthetic = a.area_name, a.synthetic
         day = None
         if a.samples is not None and "time_utc" in a.samples and len(a.samples):
             day = local_time(a.samples["time_utc"].min(), self.tz, "%Y-%m-%d")
@@ -457,7 +456,7 @@ class _Report:
                  self.samples_section(),
                  self.events_section(), self.hotspots_section(), self.figures_section(),
                  ledger_section(self.ledger, t), self.sheets()]
-        name = getattr(self.art.area, "name", None) or self.art.folder.name
+        name = self.art.area_name
         return (f"<!DOCTYPE html><html lang='{t.html_lang}'><head><meta charset='utf-8'>"
                 "<meta name='viewport' content='width=device-width, initial-scale=1'>"
                 f"<title>{esc(t('report.title', name=name))}</title><style>{_CSS}</style></head><body>{''.join(parts)}"

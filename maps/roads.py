@@ -13,8 +13,12 @@ import json
 import logging
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ecopatrol.core.area import AreaLike
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +39,9 @@ SIMPLIFY_M = 4.0
 _M_PER_DEG = 111_320.0
 
 
-def find_roads(area) -> Path | None:
-    """The area's road file: ``area.roads_path``, else ``roads.osm*`` in its folder; None if none."""
+def find_roads(area: AreaLike) -> Path | None:
+    """The area's road file: ``area.roads_path``, else ``roads.osm*`` in its folder; None if none
+    (both are optional parts of :class:`~ecopatrol.core.area.AreaLike`, read with a default)."""
     p = getattr(area, "roads_path", None)
     if p:
         p = Path(p)

@@ -33,6 +33,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -55,6 +56,9 @@ from ._evidence_util import (
     require_columns,
     usable_mask,
 )
+
+if TYPE_CHECKING:
+    from ecopatrol.core.area import AreaLike
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +219,7 @@ def check_position_near_area(lon: float, lat: float, area, *, what: str, positio
 
 def build_evidence(
     samples: pd.DataFrame,
-    area=None,
+    area: AreaLike | None = None,
     *,
     out_dir: str | Path,
     wind: Wind | None = None,
@@ -446,7 +450,7 @@ def _layers_lonlat(segments, cells, hot):
 
 
 def _summary(samples, species, n_flagged, drone, w0, crs, events, segments, cells, hot, hotspot_rule, att, rates,
-             fl, drone_plan, area, area_km, skipped, *, raster_cell_m, bandwidth_m, seed) -> dict:
+             fl, drone_plan, area: AreaLike | None, area_km, skipped, *, raster_cell_m, bandwidth_m, seed) -> dict:
     """The ``evidence.json`` document: counts, span, wind, rules, what was skipped and how the fits ran."""
     times = pd.to_datetime(samples["time_utc"], utc=True) if "time_utc" in samples.columns else None
     lon, lat = lonlat_of(samples)
@@ -468,7 +472,7 @@ def _summary(samples, species, n_flagged, drone, w0, crs, events, segments, cell
         "n_curtains": len(fl), "n_curtains_credited": int((fl["target_id"].fillna("").astype(str) != "").sum())
         if len(fl) else 0, "drone_plan": drone_plan, "confirm_rule": plume.CONFIRM_RULE.describe(),
         "raster_cell_m": raster_cell_m, "bandwidth_m": bandwidth_m, "seed": seed,
-        "area": getattr(area, "name", None),
+        "area": area.name if area is not None else None,
         "area_path": str(Path(area.path).resolve()) if getattr(area, "path", None) is not None else None,
         "area_distance_km": None if area_km is None else round(area_km, 3),
         "skipped": skipped,

@@ -30,7 +30,6 @@ seen emitting, on which it was covered and clean, and the strongest day's own re
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +37,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ecopatrol.core.errors import InputError
+from ecopatrol.core.artefacts.evidence import read_summary
+from ecopatrol.core.errors import FormatError, InputError
 
 from .targeting import EVIDENCE_MIN, TARGET_COLUMNS, priority_score, rank_targets
 
@@ -51,13 +51,12 @@ SEASON_COLUMNS = ["n_days", "n_days_emitting", "n_days_clean_covered", "days_emi
 
 def survey_day(evidence_dir: Path) -> str:
     """The survey date (UTC) an evidence folder records, else its folder name."""
-    ej = Path(evidence_dir) / "evidence.json"
     try:
-        s = json.loads(ej.read_text(encoding="utf-8"))
+        s = read_summary(evidence_dir) or {}  # absent, unreadable or not an object: the folder's name
         t = s.get("start_utc") or s.get("end_utc")
         if t:
             return pd.Timestamp(t).strftime("%Y-%m-%d")
-    except (OSError, ValueError, AttributeError):
+    except (FormatError, OSError, ValueError):
         pass
     return Path(evidence_dir).resolve().parent.name or Path(evidence_dir).name
 

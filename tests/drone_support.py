@@ -11,23 +11,23 @@ Everything is placed relative to ``centre`` (lon, lat) in EPSG:4326 offsets in m
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ecopatrol.core.crs import local_metric_crs, xy_to_lonlat, lonlat_to_xy
+from area_support import MemoryArea
 
 
-@dataclass
-class ToyArea:
-    name: str
-    enterprises: object
-    sources: object
+@dataclass(kw_only=True)
+class ToyArea(MemoryArea):
+    """The drone tests' area: a :class:`MemoryArea` with zones, launch sites and analytic ground;
+    ``metric_crs`` is the UTM zone of ``centre``."""
+
     nofly: object
     launch_sites: object
     depot: object = None
-    config: dict = field(default_factory=dict)
     path: Path | None = None
     roads_path: Path | None = None
     dem_path: Path | None = None
@@ -35,9 +35,10 @@ class ToyArea:
     ground_base_m: float = 8.0
     centre: tuple[float, float] = (120.45, 36.39)
 
-    @property
-    def metric_crs(self):
-        return local_metric_crs(*self.centre)
+    def __post_init__(self):
+        if self.metric_crs is None:
+            self.metric_crs = local_metric_crs(*self.centre)
+        super().__post_init__()
 
     def elevation_m(self, lon, lat):
         """Analytic ground height (m AMSL) at WGS-84 ``(lon, lat)``: a gentle eastward slope."""
@@ -111,5 +112,5 @@ def toy_area(
     ls = gpd.GeoDataFrame({"site_id": [f"L{i + 1}" for i in range(len(la))],
                            "name": [f"Launch {i + 1}" for i in range(len(la))]},
                           geometry=[Point(a, b) for a, b in zip(la, lb)], crs="EPSG:4326")
-    return ToyArea("toy", ent, src, nf, ls, config={"defaults": {"site_radius_m": 50.0}, "synthetic": True},
+    return ToyArea(name="toy", enterprises=ent, sources=src, nofly=nf, launch_sites=ls, config={"defaults": {"site_radius_m": 50.0}, "synthetic": True},
                    centre=centre)

@@ -1,19 +1,21 @@
 """Small synthetic artefact folders for the map, report and browser tests (no tests here).
 
 Everything follows CONTRACTS.md: plan.json dicts, a samples GeoParquet, evidence/events.gpkg,
-hotspots.tif (EPSG:4326), hotspots.gpkg, attribution.csv, targets.csv. The area is an
-Area-like dataclass (same attributes as ``ecopatrol.core.area.Area``) passed as ``area=``.
+hotspots.tif (EPSG:4326), hotspots.gpkg, attribution.csv, targets.csv. The area is a
+``tests/area_support.MemoryArea`` (an ``AreaLike``) with zones, launch sites and a depot, passed as ``area=``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from area_support import MemoryArea
 
 LON0, LAT0 = 120.45, 36.40     # Jimo district
 M_PER_DEG = 111_320.0
@@ -25,16 +27,14 @@ def off(dx_m, dy_m):
             LAT0 + np.asarray(dy_m) / M_PER_DEG)
 
 
-@dataclass
-class FakeArea:
-    name: str
+@dataclass(kw_only=True)
+class FakeArea(MemoryArea):
+    """The map tests' area: a :class:`MemoryArea` with a folder, zones, launch sites and a depot."""
+
     path: Path
-    enterprises: object
-    sources: object
     nofly: object
     launch_sites: object
     depot: object
-    config: dict = field(default_factory=dict)
     roads_path: Path | None = None
 
 
@@ -68,8 +68,8 @@ def make_area(path: Path) -> FakeArea:
     dx, dy = off([-2500], [-1500])
     depot = gpd.GeoDataFrame({"depot_id": ["D1"], "name": ["Brigade yard"]},
                              geometry=gpd.points_from_xy(dx, dy), crs="EPSG:4326")
-    return FakeArea("test-area", path, ent, src, nofly, launch, depot,
-                    {"name": "test-area", "synthetic": True,
+    return FakeArea(name="test-area", path=path, enterprises=ent, sources=src, nofly=nofly, launch_sites=launch,
+                    depot=depot, config={"name": "test-area", "synthetic": True,
                      "defaults": {"wind_from_deg": 270.0, "wind_speed_m_s": 4.0, "stability": "D"}})
 
 

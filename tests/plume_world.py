@@ -7,7 +7,6 @@ seeded noise. Coordinates: metres in UTM 51N around (120.45, 36.39), returned as
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -16,22 +15,15 @@ from pyproj import CRS
 
 from ecopatrol.core.crs import lonlat_to_xy, xy_to_lonlat
 from ecopatrol.core.dispersion import effective_height_m, unit_concentration_matrix
+from area_support import MemoryArea
 
 CRS_M = CRS.from_epsg(32651)
 X0, Y0 = (float(v) for v in lonlat_to_xy(120.45, 36.39, CRS_M))
 T0 = pd.Timestamp("2026-05-12T02:00:00Z")
 
 
-@dataclass
-class FakeArea:
-    """Area-like fixture with the attributes the evidence code reads."""
-
-    enterprises: gpd.GeoDataFrame
-    sources: gpd.GeoDataFrame
-    name: str = "test"
-    config: dict = field(default_factory=lambda: {"defaults": {"wind_from_deg": 270.0, "wind_speed_m_s": 4.0,
-                                                               "stability": "D"}})
-    metric_crs: object = CRS_M
+#: The evidence tests' area (a :class:`MemoryArea`: the fields the evidence code reads).
+FakeArea = MemoryArea
 
 
 def make_area(n_side: int = 3, spacing_m: float = 300.0, *, positive=(), violations=None) -> FakeArea:
@@ -54,7 +46,9 @@ def make_area(n_side: int = 3, spacing_m: float = 300.0, *, positive=(), violati
         "source_id": [f"{e}-S1" for e in ids], "enterprise_id": ids, "height_m": 20.0,
         "diameter_m": np.nan, "exit_velocity_m_s": np.nan, "exit_temp_k": np.nan,
     }, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
-    return FakeArea(ent, src)
+    return FakeArea(enterprises=ent, sources=src, name="test",
+                    config={"defaults": {"wind_from_deg": 270.0, "wind_speed_m_s": 4.0, "stability": "D"}},
+                    metric_crs=CRS_M)
 
 
 def plume_conc(area: FakeArea, emitters: dict[str, float], x, y, z, *, wind_from_deg: float,

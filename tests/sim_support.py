@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 from pyproj import CRS
 from shapely.geometry import Point
+
+from area_support import MemoryArea
 
 M_PER_DEG_LON = 111_320.0 * math.cos(math.radians(36.39))
 GROUND_M = 12.0
@@ -23,16 +25,9 @@ GROUND_M = 12.0
 # inline factories
 # ---------------------------------------------------------------------------
 
-@dataclass
-class FakeArea:
-    """An Area-like object with the attributes the simulator uses."""
-
-    enterprises: gpd.GeoDataFrame
-    sources: gpd.GeoDataFrame
-    name: str = "test"
-    config: dict = field(default_factory=lambda: {"defaults": {"wind_from_deg": 270, "wind_speed_m_s": 4,
-                                                               "stability": "D"}})
-    metric_crs: CRS = field(default_factory=lambda: CRS.from_epsg(32651))
+@dataclass(kw_only=True)
+class FakeArea(MemoryArea):
+    """The simulator's area: a :class:`MemoryArea` on flat ground ``GROUND_M`` high."""
 
     def elevation_m(self, lon, lat):
         return np.full(np.shape(lon), GROUND_M)
@@ -48,7 +43,9 @@ def make_area() -> FakeArea:
                             "height_m": [15.0, 20.0, 25.0, 15.0], "diameter_m": [0.5, 0.6, 0.8, 0.4],
                             "exit_velocity_m_s": [8.0, 10.0, 12.0, 6.0], "exit_temp_k": [303.0, 313.0, 333.0, 290.0],
                             "pollutants": ["VOCs"] * 4}, geometry=pts, crs=4326)
-    return FakeArea(ent, src)
+    return FakeArea(enterprises=ent, sources=src, name="test",
+                    config={"defaults": {"wind_from_deg": 270, "wind_speed_m_s": 4, "stability": "D"}},
+                    metric_crs=CRS.from_epsg(32651))
 
 
 def _wp(seq, lon, lat, agl, speed, action, hold=0, target=None, pass_id=None):

@@ -3,6 +3,7 @@ found beside the samples, and targeting ranking nobody on an uncredited curtain.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import geopandas as gpd
@@ -25,13 +26,14 @@ CURTAIN = {"centre_xy_m": (700.0, 0.0), "half_width_m": 130.0}
 def _drop(area, ids):
     keep_e = ~area.enterprises["enterprise_id"].isin(ids)
     keep_s = ~area.sources["enterprise_id"].isin(ids)
-    return type(area)(area.enterprises[keep_e].reset_index(drop=True), area.sources[keep_s].reset_index(drop=True))
+    return dataclasses.replace(area, enterprises=area.enterprises[keep_e].reset_index(drop=True),
+                               sources=area.sources[keep_s].reset_index(drop=True))
 
 
 def _tall(area, eid, height_m):
     src = area.sources.copy()
     src.loc[src["enterprise_id"] == eid, "height_m"] = height_m
-    return type(area)(area.enterprises, src)
+    return dataclasses.replace(area, sources=src)
 
 
 def test_a_curtain_downwind_of_a_is_credited_to_a_and_never_to_b_whose_plume_misses_it():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,6 +21,7 @@ from ecopatrol.core.errors import InputError
 from ecopatrol.core.weather import Wind
 from ecopatrol.missions.van import load_road_network, plan_van, write_van_plan
 from van_support import grid_lonlat, write_grid_osm
+from area_support import MemoryArea
 from ecopatrol.missions.van.exports import _turn_word
 
 LON0, LAT0 = 120.45, 36.39
@@ -27,19 +29,26 @@ FILES = ["plan.json", "route.gpx", "route_gcj02.gpx", "route.kml", "route.geojso
          "summary.json"]
 
 
-class _Area:
-    def __init__(self, roads_path):
-        at = [grid_lonlat(2.4, 4.3, lon0=LON0, lat0=LAT0, spacing_m=250.0),
-              grid_lonlat(3.3, 6.6, lon0=LON0, lat0=LAT0, spacing_m=250.0)]
-        self.name = "grid"
-        self.roads_path = Path(roads_path)
-        self.enterprises = gpd.GeoDataFrame({"enterprise_id": ["A", "B"], "name": ["Alpha Printing", "Beta Dyeing"],
-                                             "park": ["P1", "P1"]}, geometry=[Point(*p) for p in at], crs="EPSG:4326")
-        self.sources = gpd.GeoDataFrame({"source_id": ["A1", "B1"], "enterprise_id": ["A", "B"], "height_m": [15.0, 18.0],
-                                         "diameter_m": 0.5, "exit_velocity_m_s": 6.0, "exit_temp_k": 310.0},
-                                        geometry=[Point(*p) for p in at], crs="EPSG:4326")
-        self.depot = gpd.GeoDataFrame({"depot_id": ["D1"]}, geometry=[Point(LON0, LAT0)], crs="EPSG:4326")
-        self.metric_crs = local_metric_crs(LON0, LAT0)
+@dataclass(kw_only=True)
+class _Area(MemoryArea):
+    """The exports' area: a :class:`MemoryArea` with a depot and a road file."""
+
+    depot: object
+    roads_path: Path
+
+
+def _grid_area(roads_path) -> _Area:
+    at = [grid_lonlat(2.4, 4.3, lon0=LON0, lat0=LAT0, spacing_m=250.0),
+          grid_lonlat(3.3, 6.6, lon0=LON0, lat0=LAT0, spacing_m=250.0)]
+    return _Area(
+        name="grid", roads_path=Path(roads_path),
+        enterprises=gpd.GeoDataFrame({"enterprise_id": ["A", "B"], "name": ["Alpha Printing", "Beta Dyeing"],
+                                      "park": ["P1", "P1"]}, geometry=[Point(*p) for p in at], crs="EPSG:4326"),
+        sources=gpd.GeoDataFrame({"source_id": ["A1", "B1"], "enterprise_id": ["A", "B"], "height_m": [15.0, 18.0],
+                                  "diameter_m": 0.5, "exit_velocity_m_s": 6.0, "exit_temp_k": 310.0},
+                                 geometry=[Point(*p) for p in at], crs="EPSG:4326"),
+        depot=gpd.GeoDataFrame({"depot_id": ["D1"]}, geometry=[Point(LON0, LAT0)], crs="EPSG:4326"),
+        metric_crs=local_metric_crs(LON0, LAT0))
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +56,7 @@ def written(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("van")
     path = write_grid_osm(tmp / "roads.osm", nx=11, ny=11, lon0=LON0, lat0=LAT0)
     g = load_road_network(path, cache_dir=False)
-    area = _Area(path)
+    area = _grid_area(path)
     plan = plan_van(area, ["A", "B"], Wind(270, 4, "D"), network=g, seconds=0.5)
     files = write_van_plan(plan, tmp / "out")
     return plan, tmp / "out", files

@@ -21,20 +21,17 @@ from ecopatrol.core.errors import InputError, PlanningError
 from ecopatrol.core.weather import Wind
 from ecopatrol.missions.van import load_road_network, plan_van, write_van_plan
 from van_support import grid_lonlat, write_grid_osm
+from area_support import MemoryArea
 
 LON0, LAT0, SPACING = 120.45, 36.39, 250.0
 
 
-@dataclass
-class FakeArea:
-    """The attributes of ``ecopatrol.core.area.Area`` the van planner reads."""
+@dataclass(kw_only=True)
+class FakeArea(MemoryArea):
+    """The van planner's area: a :class:`MemoryArea` with a depot and a road file."""
 
-    name: str
-    enterprises: gpd.GeoDataFrame
-    sources: gpd.GeoDataFrame
     depot: gpd.GeoDataFrame
     roads_path: Path
-    metric_crs: object
 
 
 def _area(roads_path, firms, *, depot_lonlat, name="grid"):
@@ -50,7 +47,7 @@ def _area(roads_path, firms, *, depot_lonlat, name="grid"):
     depot = gpd.GeoDataFrame({"depot_id": ["D1"], "name": ["depot"]}, geometry=[Point(*depot_lonlat)],
                              crs="EPSG:4326")
     crs = local_metric_crs(np.array([f[2] for f in firms]), np.array([f[3] for f in firms]))
-    return FakeArea(name, ents, srcs, depot, Path(roads_path), crs)
+    return FakeArea(name=name, enterprises=ents, sources=srcs, depot=depot, roads_path=Path(roads_path), metric_crs=crs)
 
 
 def _at(i, j):

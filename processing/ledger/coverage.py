@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ecopatrol.core.artefacts.evidence import read_summary
 from ecopatrol.core.artefacts.plan import read_plan
 from ecopatrol.core.errors import InputError, InputFileNotFoundError
 from ecopatrol.core.io import sha256_file
@@ -165,7 +166,7 @@ def assess_run(run_dir: str | Path, area=None, *, detection_rate_g_s: float = DE
                                          f"{what} writes it")
     if not detection_rate_g_s > 0:
         raise InputError(f"detection rate {detection_rate_g_s!r} g/s: give a rate > 0")
-    summary = json.loads(ej.read_text())
+    summary = read_summary(ej.parent) or {}
     area = _run_area(run_dir, area, summary, ej)
     samples = gpd.read_parquet(sp)
     samples = samples[usable_mask(samples) & np.isfinite(pd.to_numeric(samples.get("tvoc_ugm3"), errors="coerce"))]
