@@ -31,6 +31,7 @@ import logging
 import math
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import shapely
@@ -221,47 +222,90 @@ validate_plan = check_preflight
 def _check_sortie(rep: Report, s: dict, area, crs, airspace: Airspace, *, cap, max_range, reserve, wind, payload_kg,
                   flat: bool = False) -> bool:
     """Check one sortie into ``rep``; True when flat ground had to be assumed somewhere."""
-    sid = s.get("sortie_id", "?")
-    where = f"sortie {sid}"
+    where = f"sortie {s.get('sortie_id', '?')}"
     f = "plan.json"
     wps = s.get("waypoints") or []
     if len(wps) < 3:
         rep.error(f"{where}: has {len(wps)} waypoints; a sortie needs take-off, at least one point and landing",
                   file=f, field="waypoints")
         return False
+    ac = _sortie_aircraft(rep, where, f, s, payload_kg)
+    if ac is None:
+        return False
+    w = _waypoint_arrays(rep, where, f, wps)
+    if w is None:
+        return False
+    launch = s.get("launch", {})
+    lx, ly = lonlat_to_xy(np.array([launch.get("lon", w.lon[0])]), np.array([launch.get("lat", w.lat[0])]), crs)
+    x, y = lonlat_to_xy(w.lon, w.lat, crs)
+    _check_ends(rep, where, f, w.act, x, y, lx[0], ly[0])
+    unknown = _check_sortie_heights(rep, where, f, w, x, y, launch, area, crs, cap=cap, flat=flat)
+    _check_sortie_airspace(rep, where, f, airspace, x, y, w.agl)
+    _check_range_and_speed(rep, where, f, x, y, lx[0], ly[0], w.spd, ac, max_range=max_range)
+    _check_battery(rep, where, f, s, ac, x, y, w, wind, reserve=reserve)
+    return flat and bool(unknown.any() or _legs_off_dem(x, y, area, crs))
+
+
+class _Waypoints(NamedTuple):
+    """A sortie's written waypoints as arrays: ``lon``/``lat`` in EPSG:4326, heights in m, speeds m/s, holds s."""
+
+    lon: np.ndarray
+    lat: np.ndarray
+    agl: np.ndarray
+    amsl: np.ndarray
+    spd: np.ndarray
+    hold: np.ndarray
+    act: np.ndarray
+
+
+def _sortie_aircraft(rep: Report, where: str, f: str, s: dict, payload_kg):
+    """The sortie's aircraft (with the plan's payload), or None after recording why it is unknown."""
     try:
         ac = get_aircraft(s.get("aircraft", "m350"))
         if payload_kg is not None:
             ac = ac.with_payload(float(payload_kg))
     except ValueError as exc:
         rep.error(f"{where}: {exc}", file=f, field="aircraft")
-        return False
+        return None
+    return ac
+
+
+def _waypoint_arrays(rep: Report, where: str, f: str, wps: list) -> _Waypoints | None:
+    """Sequence check, then the waypoints as arrays; None (with an error) when a coordinate is not finite."""
     seq = np.array([w.get("seq", -1) for w in wps])
     if not np.array_equal(seq, np.arange(len(wps))):
         rep.error(f"{where}: waypoint `seq` must run 0..{len(wps) - 1} without gaps", file=f, field="seq")
-    lon = np.array([w["lon"] for w in wps], float)
-    lat = np.array([w["lat"] for w in wps], float)
-    agl = np.array([w["alt_agl_m"] for w in wps], float)
-    amsl = np.array([w["alt_amsl_m"] for w in wps], float)
-    spd = np.array([w.get("speed_m_s", 0.0) for w in wps], float)
-    hold = np.array([w.get("hold_s", 0.0) or 0.0 for w in wps], float)
-    act = np.array([w.get("action", "") for w in wps], object)
-    if not (np.isfinite(lon).all() and np.isfinite(lat).all() and np.isfinite(agl).all()):
+    out = _Waypoints(
+        lon=np.array([w["lon"] for w in wps], float),
+        lat=np.array([w["lat"] for w in wps], float),
+        agl=np.array([w["alt_agl_m"] for w in wps], float),
+        amsl=np.array([w["alt_amsl_m"] for w in wps], float),
+        spd=np.array([w.get("speed_m_s", 0.0) for w in wps], float),
+        hold=np.array([w.get("hold_s", 0.0) or 0.0 for w in wps], float),
+        act=np.array([w.get("action", "") for w in wps], object),
+    )
+    if not (np.isfinite(out.lon).all() and np.isfinite(out.lat).all() and np.isfinite(out.agl).all()):
         rep.error(f"{where}: non-finite coordinates or heights", file=f, field="waypoints")
-        return False
+        return None
+    return out
+
+
+def _check_ends(rep: Report, where: str, f: str, act, x, y, lx: float, ly: float) -> None:
+    """Take-off first, landing last, both within 5 m of the launch site (metric ``x``/``y``)."""
     if act[0] != "takeoff":
         rep.error(f"{where}: the first waypoint must be the take-off (is {act[0]!r})", file=f, field="action")
     if act[-1] != "land":
         rep.error(f"{where}: the last waypoint must be the landing (is {act[-1]!r})", file=f, field="action")
-    launch = s.get("launch", {})
-    lx, ly = lonlat_to_xy(np.array([launch.get("lon", lon[0])]), np.array([launch.get("lat", lat[0])]), crs)
-    x, y = lonlat_to_xy(lon, lat, crs)
     for k, name in ((0, "take-off"), (len(x) - 1, "landing")):
-        if np.hypot(x[k] - lx[0], y[k] - ly[0]) > 5.0:
-            rep.error(f"{where}: the {name} is {np.hypot(x[k] - lx[0], y[k] - ly[0]):.0f} m from the launch site",
+        if np.hypot(x[k] - lx, y[k] - ly) > 5.0:
+            rep.error(f"{where}: the {name} is {np.hypot(x[k] - lx, y[k] - ly):.0f} m from the launch site",
                       file=f, field="launch")
-    # heights at waypoints
-    ground = np.asarray(area.elevation_m(lon, lat), float)
+
+
+def _check_sortie_heights(rep: Report, where: str, f: str, w: _Waypoints, x, y, launch: dict, area, crs, *,
+                          cap, flat: bool) -> np.ndarray:
+    """Heights against the DEM (or the accepted flat ground); returns the mask of waypoints off the DEM."""
+    ground = np.asarray(area.elevation_m(w.lon, w.lat), float)
     g0 = float(launch.get("ground_amsl_m", np.nan))
     unknown = ~np.isfinite(ground)
     if unknown.any() and not flat:
@@ -269,12 +313,16 @@ def _check_sortie(rep: Report, s: dict, area, crs, airspace: Airspace, *, cap, m
                 else f"the DEM does not cover {int(unknown.sum())} of {len(ground)} waypoints")
         rep.error(f"{where}: the ground height is unknown ({what}), so the true height above ground and the "
                   f"{cap:g} m cap cannot be checked — {NO_DEM_HELP}", file=f, field="alt_agl_m")
-    ground = np.where(unknown, g0 if np.isfinite(g0) else amsl - agl, ground)
-    true_agl = amsl - ground
+    ground = np.where(unknown, g0 if np.isfinite(g0) else w.amsl - w.agl, ground)
+    true_agl = w.amsl - ground
     if not (unknown.any() and not flat):  # heights are checkable (against the DEM, or the accepted flat ground)
-        _check_heights(rep, where, f, x, y, amsl, agl, true_agl, ground, act, area, crs, cap=cap,
+        _check_heights(rep, where, f, x, y, w.amsl, w.agl, true_agl, ground, w.act, area, crs, cap=cap,
                        unknown_wp=unknown, flat=flat)
-    # airspace: waypoints and legs
+    return unknown
+
+
+def _check_sortie_airspace(rep: Report, where: str, f: str, airspace: Airspace, x, y, agl) -> None:
+    """No leg into a no-fly zone, nor into a restricted zone above its ceiling (at most 5 reported per zone)."""
     for z in airspace.zones:
         zmax = np.maximum(agl[:-1], agl[1:])
         blocks_leg = np.ones(len(zmax), bool) if not np.isfinite(z.ceiling_m) else zmax > z.ceiling_m
@@ -286,24 +334,31 @@ def _check_sortie(rep: Report, s: dict, area, crs, airspace: Airspace, *, cap, m
             what = "no-fly zone" if not np.isfinite(z.ceiling_m) else f"restricted zone (ceiling {z.ceiling_m:g} m)"
             rep.error(f"{where} leg {i}→{i + 1} enters {what} {z.zone_id} {z.name}".rstrip(), file=f, row=int(i),
                       field="lon/lat")
-    # range
-    dist = np.hypot(x - lx[0], y - ly[0])
+
+
+def _check_range_and_speed(rep: Report, where: str, f: str, x, y, lx: float, ly: float, spd, ac, *,
+                           max_range) -> None:
+    """Every waypoint within ``max_range`` m of the pilot at the launch; written speeds within the aircraft's."""
+    dist = np.hypot(x - lx, y - ly)
     far = dist > max_range + 1.0
     if far.any():
         i = int(np.argmax(dist))
         rep.error(f"{where}: waypoint {i} is {dist[i]:.0f} m from the pilot, beyond the {max_range:g} m range",
                   file=f, row=i, field="lon/lat")
-    # speeds
     fast = spd > ac.max_speed_m_s
     for i in np.nonzero(fast)[0][:3]:
         rep.error(f"{where} waypoint {i}: speed {spd[i]:g} m/s exceeds the {ac.name} maximum {ac.max_speed_m_s:g} m/s",
                   file=f, row=int(i), field="speed_m_s")
-    # battery, recomputed from the written waypoints
+
+
+def _check_battery(rep: Report, where: str, f: str, s: dict, ac, x, y, w: _Waypoints, wind: dict, *,
+                   reserve) -> None:
+    """The sortie's energy and airspeeds, recomputed from the written waypoints, against the battery and limits."""
     wx = np.concatenate([x[:1], x])
     wy = np.concatenate([y[:1], y])
-    wz = np.concatenate([[0.0], agl])
-    wv = np.concatenate([spd[:1], spd])
-    wh = np.concatenate([[0.0], hold])
+    wz = np.concatenate([[0.0], w.agl])
+    wv = np.concatenate([w.spd[:1], w.spd])
+    wh = np.concatenate([[0.0], w.hold])
     stab = wind.get("stability") or "D"
     c = path_cost(ac, wx, wy, wz, wv, wh, wind_from_deg=float(wind.get("from_deg", 0.0)),
                   wind_speed_m_s=float(wind.get("speed_m_s", 0.0)), stability=stab)
@@ -318,7 +373,6 @@ def _check_sortie(rep: Report, s: dict, area, crs, airspace: Airspace, *, cap, m
     if c.max_airspeed_m_s > ac.max_speed_m_s:
         rep.error(f"{where}: a leg needs {c.max_airspeed_m_s:.1f} m/s airspeed in this wind, over the "
                   f"{ac.max_speed_m_s:g} m/s maximum", file=f, field="speed_m_s")
-    return flat and bool(unknown.any() or _legs_off_dem(x, y, area, crs))
 
 
 def _legs_off_dem(x, y, area, crs) -> bool:
