@@ -340,20 +340,32 @@ class _MapBuilder(PlanLayers, EnterpriseLayers, AlarmLayers):
 def make_map(art: Artefacts, *, basemap: Basemap = "osm", offline: bool = True, lang: str | None = None,
              max_track_points: int = MAX_TRACK_POINTS):
     """Build the folium Map of loaded artefacts (see :func:`build_map`)."""
-    import folium
-    from branca.element import Element
-
-    from ._alarms import CSS as ALARM_CSS
     from ._alarms import layer_toggles
-    from ._leaflet import CSS, ROADS_PANE, ROADS_PANE_Z, elements
-    from .offline import make_offline
+    from ._leaflet import elements
 
     if basemap not in BASEMAPS:
         raise InputError(f"basemap {basemap!r}: use one of {', '.join(BASEMAPS)}")
     lang = resolve_lang(lang, art.area)
     GeoJsonLayer, Pane, Control, Registry = elements()
     b = _MapBuilder(art, basemap=basemap, lang=lang)
-    t = b.t
+    wind = _build_layers(b, max_track_points=max_track_points)
+    bounds = b.disp.bounds()
+    if bounds is None:
+        raise InputError(f"`{art.folder}`: nothing to draw — the artefacts found ({', '.join(art.found)}) "
+                         "hold no geometry")
+    m = _base_map(b, bounds, Pane)
+    registered, n_features = _add_layers(m, b, GeoJsonLayer)
+    _add_panels(m, b, wind, Control, lang=lang)
+    m.fit_bounds(bounds, padding=(20, 20))
+    m.add_child(Registry(registered, bounds, basemap, lang))
+    m.add_child(layer_toggles())   # the legend's checkboxes (the alarms' layer)
+    m._ecopatrol_summary = {"layers": [n for n, _ in registered], "features": n_features, "lang": lang,
+                            "counts": dict(b.counts, **{n: len(b.layers[n][1]) for n in b.layers})}
+    return m
+
+
+def _build_layers(b: _MapBuilder, *, max_track_points: int) -> dict | None:
+    """Run every layer builder, in drawing order; returns the wind drawn (or None)."""
     b.roads()
     b.zones()
     b.hotspot_raster()
@@ -365,25 +377,42 @@ def make_map(art: Artefacts, *, basemap: Basemap = "osm", offline: bool = True, 
     b.sites()
     b.enterprises()
     b.alarms()
-    wind = b.wind_arrow()
-    bounds = b.disp.bounds()
-    if bounds is None:
-        raise InputError(f"`{art.folder}`: nothing to draw — the artefacts found ({', '.join(art.found)}) "
-                         "hold no geometry")
+    return b.wind_arrow()
+
+
+def _base_map(b: _MapBuilder, bounds, Pane):
+    """The folium Map centred on ``bounds``: Leaflet inlined, the roads' pane, the chosen tiles, CSS and page language."""
+    import folium
+    from branca.element import Element
+
+    from ._alarms import CSS as ALARM_CSS
+    from ._leaflet import CSS, ROADS_PANE, ROADS_PANE_Z
+    from .offline import make_offline
+
+    t = b.t
     centre = [(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2]
     m = folium.Map(location=centre, zoom_start=12, tiles=None, control_scale=True, prefer_canvas=False)
     make_offline(m)   # always: Leaflet inline, the page never depends on a CDN
     m.add_child(Pane(ROADS_PANE, ROADS_PANE_Z))
-    if basemap == "osm":
+    if b.basemap == "osm":
         folium.TileLayer("OpenStreetMap", name=t("basemap.osm"), control=True).add_to(m)
-    elif basemap == "amap":
+    elif b.basemap == "amap":
         folium.TileLayer(tiles=AMAP_TILES, attr="&copy; 高德地图 AutoNavi · " + t("basemap.amap_attr"),
                          name=t("basemap.amap"), subdomains="1234", max_zoom=18).add_to(m)
     m.get_root().header.add_child(Element(CSS), name="ecopatrol_css")
     m.get_root().header.add_child(Element(ALARM_CSS), name="ecopatrol_alarm_css")
     m.get_root().html.add_child(Element(f"<script>document.documentElement.lang = {json.dumps(t.html_lang)};"
                                         "</script>"), name="ecopatrol_lang")
+    return m
 
+
+def _add_layers(m, b: _MapBuilder, GeoJsonLayer) -> tuple[list, int]:
+    """Add the raster and every built layer to ``m`` with a layer control; returns (registered layers, features)."""
+    import folium
+
+    from ._leaflet import ROADS_PANE
+
+    t = b.t
     registered = []
     if b.raster is not None:
         ov = folium.raster_layers.ImageOverlay(image=b.raster["png"], bounds=b.raster["bounds"],
@@ -406,10 +435,15 @@ def make_map(art: Artefacts, *, basemap: Basemap = "osm", offline: bool = True, 
         registered.append((name, fg))
         n_features += len(feats)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    return registered, n_features
 
+
+def _add_panels(m, b: _MapBuilder, wind: dict | None, Control, *, lang: str) -> None:
+    """The title panel (area, synthetic flag, datum, note), the wind rose and the collapsible legend."""
+    t, art = b.t, b.art
     title = esc(art.area_name)
     synthetic = art.synthetic
-    datum = t("datum.gcj02") if basemap == "amap" else "WGS-84"
+    datum = t("datum.gcj02") if b.basemap == "amap" else "WGS-84"
     note = art.area_note(lang)
     m.add_child(Control(
         f"<b>ecopatrol</b> — {title}{' · <i>' + esc(t('map.synthetic')) + '</i>' if synthetic else ''}"
@@ -428,12 +462,6 @@ def make_map(art: Artefacts, *, basemap: Basemap = "osm", offline: bool = True, 
         m.add_child(Control(f"<b class=\"ep-title\">{esc(t('legend.title'))}</b><div class=\"ep-body\">" + "".join(b.legend) + "</div>",
                             position="bottomright", css_class="ep-panel ep-legend",
                             toggle=(t("legend.toggle"), t("legend.toggle_title"))))
-    m.fit_bounds(bounds, padding=(20, 20))
-    m.add_child(Registry(registered, bounds, basemap, lang))
-    m.add_child(layer_toggles())   # the legend's checkboxes (the alarms' layer)
-    m._ecopatrol_summary = {"layers": [n for n, _ in registered], "features": n_features, "lang": lang,
-                            "counts": dict(b.counts, **{n: len(b.layers[n][1]) for n in b.layers})}
-    return m
 
 
 def build_map(folder: str | Path, *, out: str | Path, offline: bool = True, basemap: Basemap = "osm",
