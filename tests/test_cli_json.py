@@ -104,6 +104,7 @@ def day(tmp_path_factory):
     runs[("ledger", "stats")] = run("ledger", "stats", "--db", ldb, "--from", "2026-01-01", "--to", "2027-01-01",
                                     "--json")
     runs[("ledger", "proposals")] = run("ledger", "proposals", "--db", ldb, "--json")
+    runs[("ledger", "history")] = run("ledger", "history", "--db", ldb, "--enterprise", van[1], "--json")
     runs[("monitor", "alarms")] = run("monitor", "alarms", "--db", db, "--area", "jimo", "--out", root / "alarms.csv",
                                       "--json")
     return runs, root
@@ -129,6 +130,7 @@ FAILING = {
     ("ledger", "import"): lambda t: ["ledger", "import", t / "missing.csv", "--db", f"sqlite:///{t / 'l.db'}"],
     ("ledger", "stats"): lambda t: ["ledger", "stats", "--db", f"sqlite:///{t / 'none.db'}"],
     ("ledger", "proposals"): lambda t: ["ledger", "proposals", "--db", f"sqlite:///{t / 'none.db'}"],
+    ("ledger", "history"): lambda t: ["ledger", "history", "--db", f"sqlite:///{t / 'none.db'}", "--enterprise", "X"],
     ("monitor", "alarms"): lambda t: ["monitor", "alarms", "--db", f"sqlite:///{t / 'none.db'}", "--out", t / "a.csv"],
 }
 
@@ -184,6 +186,9 @@ def test_success_documents_carry_the_result(day):
     assert ls["off_site_checks"]["total"] == lr["covered"] and ls["on_site_checks"]["total"] == 2
     assert doc[("ledger", "import")]["accepted"] == 1 and doc[("ledger", "inspect")]["accepted"] == 1
     assert "proposals" in doc[("ledger", "proposals")]
+    lh = doc[("ledger", "history")]  # the firm of the imported violation: its on-site check is there
+    assert lh["n"] == len(lh["checks"]) >= 1
+    assert any(c["kind"] == "on-site" and "violation" in str(c["result"]) for c in lh["checks"])
 
 
 def test_logs_stay_off_stdout(day):
