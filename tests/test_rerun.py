@@ -117,7 +117,9 @@ def snapshot(out: Path) -> tuple[dict[str, str], list[str]]:
 
 
 def cli(*args) -> list[str]:
-    return [sys.executable, "-m", "ecopatrol", *map(str, args)]
+    """The command line, in one language whatever the environment (the module-scoped reference run
+    starts before the tests' ``ECOPATROL_LANG`` fixture, so the language is given here)."""
+    return [sys.executable, "-m", "ecopatrol", *map(str, args), "--lang", "en"]
 
 
 def run(args, timeout=600) -> float:
