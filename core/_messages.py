@@ -203,6 +203,11 @@ MESSAGES: dict[str, dict[str, str]] = {
                          "emits) {p} (from emit_probability)",
                    "zh": "走访 {visits} 家（{ids}）：预计其中排放企业 {expected} 家，至少一家排放的概率 {p}"
                          "（依据 emit_probability）"},
+    "cli.visits_calibrated": {"en": "visit {visits} firm(s) ({ids}): expected emitters among them {expected}, "
+                                    "P(at least one emits) {p} (emit_probability recalibrated on simulated "
+                                    "development scenarios; the model's own figures {expected_model} and {p_model})",
+                              "zh": "走访 {visits} 家（{ids}）：预计其中排放企业 {expected} 家，至少一家排放的概率 {p}"
+                                    "（emit_probability 经模拟开发情景校准；模型原值 {expected_model} 家、{p_model}）"},
     "cli.plan_used": {"en": "drone plan: {path} ({how})", "zh": "无人机计划：{path}（{how}）"},
     "cli.plan_found": {"en": "found beside the samples; --plan to choose another",
                        "zh": "在样本旁找到；可用 --plan 另行指定"},

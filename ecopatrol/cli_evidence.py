@@ -306,9 +306,12 @@ def targets_cmd(
         df = _targets_of_folders(evidence_dirs, area, out=out, top=top, db=db, alarms=alarms)
     budget = None
     if visits is not None:
-        from ecopatrol.processing.calibration import mark_visits
+        from ecopatrol.processing.calibration import VISIT_CALIBRATION, mark_visits
 
-        df, budget = mark_visits(df, visits)
+        # one day's emit_probability is recalibrated (processing.calibration.VISIT_CALIBRATION); a season's
+        # probability has another meaning and no calibration of its own yet: taken as it is
+        one_day = len(evidence_dirs) == 1 and not is_archive(evidence_dirs[0])
+        df, budget = mark_visits(df, visits, VISIT_CALIBRATION if one_day else None)
     write_targets(df, out)
     if as_json:
         echo_json({"n_targets": len(df), "path": out, "top": df.head(10),
@@ -317,6 +320,12 @@ def targets_cmd(
     for row in df.head(5).itertuples(index=False):
         typer.echo(f"{row.rank:>3}  {row.enterprise_id}  {row.name}  {row.score:.2f}  {row.reasons[:100]}")
     if budget is not None:
-        typer.echo(msg("cli.visits", visits=budget["visits"], ids=", ".join(budget["enterprise_ids"]),
-                       expected=f"{budget['expected_emitters']:.2f}", p=f"{budget['p_at_least_one']:.2f}"))
+        if "calibration" in budget:
+            typer.echo(msg("cli.visits_calibrated", visits=budget["visits"], ids=", ".join(budget["enterprise_ids"]),
+                           expected=f"{budget['expected_emitters']:.2f}", p=f"{budget['p_at_least_one']:.2f}",
+                           expected_model=f"{budget['expected_emitters_model']:.2f}",
+                           p_model=f"{budget['p_at_least_one_model']:.2f}"))
+        else:
+            typer.echo(msg("cli.visits", visits=budget["visits"], ids=", ".join(budget["enterprise_ids"]),
+                           expected=f"{budget['expected_emitters']:.2f}", p=f"{budget['p_at_least_one']:.2f}"))
     typer.echo(msg("cli.targets", n=len(df), out=out))

@@ -87,6 +87,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
                               "reliability table of BENCHMARKS.md, as calibrated as the probabilities are.",
                        "zh": "检查预算：前 {k} 家企业标记为现场检查（★）；模型预计其中有 {exp} 家排放，"
                              "至少一家排放的概率为 {p1}——其可信程度取决于概率的校准（见 BENCHMARKS.md 可靠性表）。"},
+    "targets.visits_calibrated": {"en": "Visit budget: the first {k} firms are marked to visit (★); {exp} emitters are "
+                                        "expected among them and {p1} that at least one emits, from the emission "
+                                        "probabilities recalibrated on simulated development scenarios (BENCHMARKS.md, "
+                                        "reliability table) — no calibration on real surveys has been measured.",
+                                  "zh": "检查预算：前 {k} 家企业标记为现场检查（★）；按经模拟开发情景校准的排放概率，预计其中有 "
+                                        "{exp} 家排放，至少一家排放的概率为 {p1}（见 BENCHMARKS.md 可靠性表）——尚未在真实走航数据上校准。"},
     "col.visit": {"en": "to visit", "zh": "现场检查"},
     "targets.top": {"en": "The top {n} of {total} ranked targets; the full list is in targets.csv.",
                     "zh": "共 {total} 个排序对象，此处列出前 {n} 个；完整列表见 targets.csv。"},

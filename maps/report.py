@@ -492,7 +492,11 @@ def _visit_cut(targets: pd.DataFrame, t) -> str:
     v = _visited(targets)
     if not any(v) or "emit_probability" not in targets.columns:
         return ""
-    p = pd.to_numeric(targets.loc[v, "emit_probability"], errors="coerce").fillna(0.0).clip(0, 1)
-    p1 = 1.0 - float((1.0 - p).prod())
-    return f"<p><b>{esc(t('targets.visits', k=int(sum(v)), exp=f'{float(p.sum()):.2f}', p1=f'{p1:.0%}'))}</b></p>"
+    from ecopatrol.processing.calibration import visit_budget
+
+    col = "visit_probability" if "visit_probability" in targets.columns else "emit_probability"
+    b = visit_budget(pd.to_numeric(targets.loc[v, col], errors="coerce").to_numpy(float), int(sum(v)))
+    key = "targets.visits_calibrated" if col == "visit_probability" else "targets.visits"
+    exp, p1 = f"{b['expected_emitters']:.2f}", f"{b['p_at_least_one']:.0%}"
+    return f"<p><b>{esc(t(key, k=b['visits'], exp=exp, p1=p1))}</b></p>"
 

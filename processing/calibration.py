@@ -8,6 +8,9 @@
   emitters among them (Σ p) and the probability that at least one emits (1 − Π (1 − p), the
   firms taken as independent);
 - :func:`precision_at` — how many of the K visited firms truly emit (benchmarks).
+
+:data:`VISIT_CALIBRATION` is the recalibration ``targets --visits`` applies to a day's
+``emit_probability`` before it states what the budget buys (the ranking itself is not changed).
 """
 
 from __future__ import annotations
@@ -51,16 +54,41 @@ def reliability_table(p, y, bins=DEFAULT_BINS) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def visit_budget(p_ranked, k: int) -> dict:
+#: Platt ``(a, b)`` of :func:`apply_platt` for the visit budget of one survey day's targets. Fitted on
+#: development scenarios only (seeds 0–7 of both simulated worlds: 16 scenarios, 13 760 firm × scenario
+#: pairs, 28 emitters; BENCHMARKS.md "Where the mismatched world is fragile"), never on held-out ones;
+#: on the held-out seeds 100–149 it lowers the Brier score in both worlds (BENCHMARKS.md "Held-out
+#: accuracy in both worlds, 2026-12-03"). The attribution's probabilities are overconfident when the
+#: plume model is wrong (a firm at ≥ 0.95 emits about half the time in the particle world). This maps
+#: 1.0 (the model's certainty, 0.9999 after the clip) to 0.90, 0.999 to 0.71, 0.99 to 0.40, 0.9 to
+#: 0.15, 0.5 to 0.05 and 0 to 0.0003: a line in logit space fitted where nearly all pairs are near 0 or
+#: 1, so the middle rests on few firms. It is a statement about simulated worlds — no calibration on
+#: real surveys has been measured — so the model's own figures are reported beside it.
+VISIT_CALIBRATION: tuple[float, float] = (0.567, -3.02)
+
+
+def visit_budget(p_ranked, k: int, calibration: tuple[float, float] | None = None) -> dict:
     """For the first ``k`` firms of a ranking with emission probabilities ``p_ranked``.
 
     Returns ``visits`` (the number marked, ≤ len), ``expected_emitters`` (Σ p) and
-    ``p_at_least_one`` (1 − Π (1 − p)).
+    ``p_at_least_one`` (1 − Π (1 − p)) of the probabilities recalibrated by ``calibration`` (Platt
+    ``(a, b)``; None: as given), and with a calibration also ``expected_emitters_model`` and
+    ``p_at_least_one_model`` from the probabilities as given, and ``calibration``.
     """
     if k < 0:
         raise ValueError("the visit budget must be ≥ 0")
     p = np.clip(np.asarray(p_ranked, float)[:k], 0.0, 1.0)
     p = np.nan_to_num(p, nan=0.0)
+    out = _budget(p)
+    if calibration is not None:
+        model = out
+        out = _budget(apply_platt(p, *calibration) if p.size else p)
+        out.update(expected_emitters_model=model["expected_emitters"], p_at_least_one_model=model["p_at_least_one"],
+                   calibration={"method": "platt", "a": float(calibration[0]), "b": float(calibration[1])})
+    return out
+
+
+def _budget(p: np.ndarray) -> dict:
     return {"visits": int(p.size), "expected_emitters": float(p.sum()),
             "p_at_least_one": float(1.0 - np.prod(1.0 - p)) if p.size else 0.0}
 
@@ -71,7 +99,7 @@ def precision_at(ranked_ids, emitters, k: int) -> float:
     return float(np.mean([e in set(emitters) for e in top])) if top else float("nan")
 
 
-__all__ = ["DEFAULT_BINS", "apply_platt", "brier_score", "fit_platt", "mark_visits", "precision_at", "reliability_table", "visit_budget"]
+__all__ = ["DEFAULT_BINS", "VISIT_CALIBRATION", "apply_platt", "brier_score", "fit_platt", "mark_visits", "precision_at", "reliability_table", "visit_budget"]
 
 
 def _logit(p) -> np.ndarray:
@@ -103,11 +131,14 @@ def apply_platt(p, a: float, b: float) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(a * _logit(p) + b)))
 
 
-def mark_visits(targets: pd.DataFrame, k: int) -> tuple[pd.DataFrame, dict]:
+def mark_visits(targets: pd.DataFrame, k: int, calibration: tuple[float, float] | None = None
+                ) -> tuple[pd.DataFrame, dict]:
     """``targets`` with a boolean ``visit`` column (the first ``k`` by rank) and the budget summary.
 
-    The summary (:func:`visit_budget` of the visited firms' ``emit_probability``) also lists the
-    visited ``enterprise_ids``. ``k`` larger than the list marks every firm.
+    The summary (:func:`visit_budget` of the visited firms' ``emit_probability``, recalibrated by
+    ``calibration``) also lists the visited ``enterprise_ids``; with a calibration the frame gets a
+    ``visit_probability`` column (the recalibrated probability of every firm, what the summary
+    adds up). ``k`` larger than the list marks every firm.
     """
     if k < 0:
         raise ValueError("the visit budget must be ≥ 0")
@@ -118,6 +149,9 @@ def mark_visits(targets: pd.DataFrame, k: int) -> tuple[pd.DataFrame, dict]:
     visit = pd.Series(False, index=df.index)
     visit.iloc[:k] = True
     out["visit"] = visit.reindex(out.index).to_numpy(bool)
-    summary = visit_budget(p.to_numpy(float), k)
+    summary = visit_budget(p.to_numpy(float), k, calibration)
+    if calibration is not None:
+        q = pd.Series(np.round(apply_platt(p.clip(0, 1).to_numpy(float), *calibration), 4), index=df.index)
+        out["visit_probability"] = q.reindex(out.index).to_numpy(float)
     summary["enterprise_ids"] = df["enterprise_id"].astype(str).head(k).tolist()
     return out, summary

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecopatrol.processing.calibration import (brier_score, mark_visits, precision_at, reliability_table,
-                                              visit_budget)
+from ecopatrol.processing.calibration import (VISIT_CALIBRATION, apply_platt, brier_score, mark_visits, precision_at,
+                                              reliability_table, visit_budget)
 
 
 def test_brier_score_by_hand():
@@ -46,6 +46,30 @@ def test_visit_budget_expected_and_at_least_one():
         visit_budget([0.3], -1)
 
 
+def test_visit_budget_recalibrated_keeps_the_models_figures():
+    p = [1.0, 0.99, 0.5, 0.0]
+    b = visit_budget(p, 3, VISIT_CALIBRATION)
+    q = apply_platt(np.array(p[:3]), *VISIT_CALIBRATION)
+    assert b["expected_emitters"] == pytest.approx(q.sum())
+    assert b["p_at_least_one"] == pytest.approx(1 - np.prod(1 - q))
+    assert b["expected_emitters_model"] == pytest.approx(2.49) and b["p_at_least_one_model"] == pytest.approx(1.0)
+    assert b["calibration"] == {"method": "platt", "a": VISIT_CALIBRATION[0], "b": VISIT_CALIBRATION[1]}
+    # the dev-fitted calibration lowers certainty: 1.0 → about 0.9, 0.99 → about 0.4, order kept
+    assert 0.85 < q[0] < 0.95 and 0.3 < q[1] < 0.5 and q[0] > q[1] > q[2]
+    assert visit_budget([], 3, VISIT_CALIBRATION)["expected_emitters"] == 0.0
+
+
+def test_mark_visits_with_calibration_writes_visit_probability_in_row_order():
+    df = pd.DataFrame({"rank": [2, 1, 3], "enterprise_id": ["E2", "E1", "E3"], "emit_probability": [0.5, 1.0, np.nan]})
+    out, s = mark_visits(df, 2, VISIT_CALIBRATION)
+    vp = out.set_index("enterprise_id")["visit_probability"]
+    assert vp["E1"] == pytest.approx(apply_platt(np.array([1.0]), *VISIT_CALIBRATION)[0], abs=1e-4)
+    assert vp["E2"] == pytest.approx(apply_platt(np.array([0.5]), *VISIT_CALIBRATION)[0], abs=1e-4)
+    assert vp["E3"] == pytest.approx(apply_platt(np.array([0.0]), *VISIT_CALIBRATION)[0], abs=1e-4)
+    assert s["expected_emitters"] == pytest.approx(vp["E1"] + vp["E2"], abs=1e-3)
+    assert s["expected_emitters_model"] == pytest.approx(1.5)
+
+
 def test_precision_at_budget():
     assert precision_at(["a", "b", "c", "d", "e", "f"], {"a", "e", "z"}, 5) == pytest.approx(0.4)
     assert math.isnan(precision_at([], {"a"}, 5))
@@ -74,9 +98,12 @@ def test_targets_cli_marks_visits(tmp_path, monkeypatch):
     out = tmp_path / "targets.csv"
     r = CliRunner().invoke(app, ["targets", str(tmp_path), "--out", str(out), "--visits", "2"])
     assert r.exit_code == 0, r.output
-    assert "expected emitters among them 1.30, P(at least one emits) 0.90" in r.output
+    # one evidence folder: the budget's figures from the recalibrated probabilities, the model's beside them
+    assert "expected emitters among them 0.14, P(at least one emits) 0.14" in r.output
+    assert "the model's own figures 1.30 and 0.90" in r.output
     t = pd.read_csv(out, encoding="utf-8-sig")
     assert t["visit"].tolist() == [True, True, False]
+    assert t["visit_probability"].tolist() == pytest.approx([0.0967, 0.0465, 0.0003], abs=2e-4)
     r = CliRunner().invoke(app, ["targets", str(tmp_path), "--out", str(out), "--visits", "-1"])
     assert r.exit_code != 0
 
