@@ -1,25 +1,33 @@
 """Benchmark: ``monitor alarms`` with the vectorised rules against the per-group loops they replaced.
 
-Baseline (named, same run): ``processing/monitor/_alarm_rules_loop.py`` — the loop versions of the
-observation frame, exceedance, flatline, flags, missing-data/completeness and zero-flow rules as
-they were before vectorising (swapped in with ``loop_rules()``). Both run on the same records:
+Baselines (named, same run): ``processing/monitor/_alarm_rules_loop.py`` — the loop versions of
+the observation frame, exceedance, flatline, flags, missing-data/completeness and zero-flow rules
+as they were before vectorising (swapped in with ``loop_rules()``) — and
+``processing/monitor/_power_rules_loop.py``, the per-meter loops of the electricity rules
+(``loop_power_rules()``). All run on the same records:
 
 1. the two real hours (``../shared/data/hj212/``) ingested into a temporary SQLite file and read
    back as ``ecopatrol monitor alarms`` reads them (no monitors file: every alarm per logger);
 2. the simulated data loggers and meters of the example area (``missions.monitor_sim`` with four
-   monitored emitters, seed 5), decoded from their packet file, with the area's monitors and limits.
+   monitored emitters, seed 5), decoded from their packet file, with the area's monitors and limits;
+3. electricity-heavy: a fleet of ``--firms`` metered firms (``tests/power_support.py``: a meter box
+   per firm, real-time power every minute for 36 h, each firm with one of the behaviours the
+   electricity rules look for), with their monitors and no limits.
 
-Reported per data set: records, alarms, seconds of ``compute_alarms`` (best of ``--repeat``) for
-the loops and the vectorised rules, the ratio, and whether the alarms (and the completeness table)
-are identical.
+Reported per data set: records, alarms, seconds of ``compute_alarms`` (best of ``--repeat``) with
+the rules of ``loop_rules()`` as loops (``loops_s``, as the first table of BENCHMARKS.md measured),
+with every rule as loops (``all_loops_s``) and all vectorised, the ratios, and whether the alarms (and
+the completeness table) are identical; on the data with meters also the electricity rules alone
+(``power_series`` + ``production_state`` + ``rule_power`` on the same rule context).
 
-Run: ``.venv/bin/python benchmarks/bench_alarms.py [--repeat 2]``
+Run: ``.venv/bin/python benchmarks/bench_alarms.py [--repeat 2] [--firms 140]``
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -27,10 +35,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from ecopatrol.processing.monitor import _power_rules_loop, alarms, power_rules
 from ecopatrol.processing.monitor._alarm_rules_loop import loop_rules
+from ecopatrol.processing.monitor._power_rules_loop import loop_power_rules
 from ecopatrol.processing.monitor.alarms import compute_alarms
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "hj212"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the meter fleet is a test helper
 
 
 def _timed(records, args, kw, repeat: int):
@@ -42,18 +53,55 @@ def _timed(records, args, kw, repeat: int):
     return best, res
 
 
+def _same(a, b) -> bool:
+    try:
+        pd.testing.assert_frame_equal(a.alarms, b.alarms)
+        pd.testing.assert_frame_equal(a.completeness, b.completeness)
+        return True
+    except AssertionError:
+        return False
+
+
+def _context(records, args, kw):
+    """The rule context ``compute_alarms`` builds (caught at its first rule)."""
+    seen = {}
+    real = alarms.rule_exceedance
+    alarms.rule_exceedance = lambda ctx: seen.setdefault("ctx", ctx) and real(ctx)
+    try:
+        compute_alarms(records, *args, **kw)
+    finally:
+        alarms.rule_exceedance = real
+    return seen["ctx"]
+
+
+def _power_alone(ctx, mod, repeat: int) -> tuple[float, list]:
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        grid = mod.power_series(ctx)
+        ctx.production = mod.production_state(ctx, grid)
+        out = mod.rule_power(ctx, grid)
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
 def compare(name: str, records: pd.DataFrame, args, kw, repeat: int) -> dict:
     with loop_rules():
         t_old, old = _timed(records, args, kw, repeat)
+    with loop_rules(), loop_power_rules():
+        t_all, old_all = _timed(records, args, kw, repeat)
     t_new, new = _timed(records, args, kw, repeat)
-    try:
-        pd.testing.assert_frame_equal(new.alarms, old.alarms)
-        pd.testing.assert_frame_equal(new.completeness, old.completeness)
-        same = True
-    except AssertionError:
-        same = False
-    return {"data": name, "records": len(records), "alarms": len(new.alarms), "loops_s": round(t_old, 2),
-            "vectorised_s": round(t_new, 2), "speed-up": round(t_old / t_new, 1), "identical": same}
+    row = {"data": name, "records": len(records), "alarms": len(new.alarms), "loops_s": round(t_old, 2),
+           "all_loops_s": round(t_all, 2), "vectorised_s": round(t_new, 2), "speed-up": round(t_old / t_new, 1),
+           "all speed-up": round(t_all / t_new, 1), "identical": _same(old, new) and _same(old_all, new)}
+    ctx = _context(records, args, kw)
+    if (ctx.monitors["kind"].isin(["production_meter", "treatment_meter"])).any():
+        t_pl, a_old = _power_alone(ctx, _power_rules_loop, repeat)
+        t_pv, a_new = _power_alone(ctx, power_rules, repeat)
+        row.update({"power_loops_s": round(t_pl, 2), "power_vectorised_s": round(t_pv, 2),
+                    "power speed-up": round(t_pl / t_pv, 1)})
+        row["identical"] = row["identical"] and pd.DataFrame(a_old).equals(pd.DataFrame(a_new))
+    return row
 
 
 def real_hours(tmp: Path) -> pd.DataFrame:
@@ -91,9 +139,16 @@ def simulated(tmp: Path):
     return read_hj212_file(path)[0], mons, lim.table
 
 
+def meter_heavy(tmp: Path, firms: int):
+    from power_support import meter_fleet
+
+    return meter_fleet(firms, tmp, hours=36.0, step_s=60, seed=1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=2, help="runs of each variant; the best is reported")
+    ap.add_argument("--firms", type=int, default=140, help="metered firms of the electricity-heavy case")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     from ecopatrol.core.limits import limits_for_area
@@ -107,6 +162,10 @@ def main() -> None:
             print(f"{SHARED} absent: real hours skipped")
         rec, mons, lim = simulated(Path(tmp))
         rows.append(compare("simulated loggers + meters", rec, (mons, lim), {}, args.repeat))
+        rec, mons = meter_heavy(Path(tmp), args.firms)
+        rows.append(compare(f"electricity-heavy: {args.firms} metered firms, 36 h", rec, (mons, None), {},
+                            args.repeat))
+    pd.set_option("display.width", 250)
     print(pd.DataFrame(rows).to_string(index=False))
     if not all(r["identical"] for r in rows):
         raise SystemExit("the vectorised rules differ from the loops")
