@@ -23,10 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ecopatrol.core.monitors import METER_KINDS
+
 from .alarm_rules import Context, make_alarm, utc
 from .rules import AlarmRules
 
-METER_KINDS = ("production_meter", "treatment_meter")
 _DAY_NS = 86_400 * 10**9
 
 
@@ -120,8 +121,8 @@ def power_series(ctx: Context) -> PowerGrid:
     rows_mon = np.repeat(meters, n)
     t_ns = np.repeat(c0, n) + (np.arange(int(hi[-1])) - np.repeat(lo, n)) * step_ns
     kw = np.full(int(hi[-1]), np.nan)
-    kw[np.repeat(lo, np.diff(np.r_[starts, len(gm)])) + (gc - np.repeat(c0, np.diff(np.r_[starts, len(gm)])))
-       // step_ns] = g
+    cells_of = np.diff(np.r_[starts, len(gm)])  # cells with a reading, per meter
+    kw[np.repeat(lo, cells_of) + (gc - np.repeat(c0, cells_of)) // step_ns] = g
     return PowerGrid(rows_mon, t_ns, kw, meters, lo, hi, step_ns, unit)
 
 
