@@ -17,7 +17,9 @@ Per enterprise (:func:`alarm_evidence`):
   firm whose plume the survey also found (emission probability ≥ :data:`PLUME_MIN`, or a plume
   event attributed to it) is stronger than either alone: its strength ``s`` counts as
   ``1 − (1 − s)^COINCIDENCE_POWER`` — two observations of the same emission at the same time
-  from two instruments that share no error.
+  from two instruments that share no error. Over several survey days (:mod:`ecopatrol.processing.season`,
+  :class:`Survey` per folder) an alarm coincides with any day whose hours it overlaps and whose
+  samples found the firm's plume, and the reason names those days.
 
 The reasons cite the alarms (kind, what, when in local time, the rule's limit and whether the
 limit was verified) and say when they coincided with the survey.
