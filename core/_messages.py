@@ -376,10 +376,6 @@ MESSAGES: dict[str, dict[str, str]] = {
                       "zh": "area.toml 中 [defaults] 的时区 {tz} 不是 IANA 时区名（例如 Asia/Shanghai、Europe/Berlin）"},
     "opt.seconds_or_auto": {"en": "{option} must be 'auto' or a number of seconds, got {value}",
                             "zh": "{option} 应为 'auto' 或秒数，实际为 {value}"},
-    "opt.alarms_one_folder": {"en": "--alarms takes one evidence folder: alarms are not yet combined over several "
-                                    "survey days; rank the day the alarms belong to, or leave out --alarms",
-                              "zh": "--alarms 只能配合一个证据目录使用：尚不支持跨多个监测日合并报警；请对报警所属的那一天"
-                                    "排序，或去掉 --alarms"},
     "field.no_pairs": {"en": "`{folder}` holds no track + analyser pairs (`<name>.tlog|.gpx` + `<name>_voc.csv`)",
                        "zh": "`{folder}` 中没有成对的轨迹与分析仪文件（`<名称>.tlog|.gpx` + `<名称>_voc.csv`）"},
     "plan.dropped_range": {"en": "its pattern reaches {dist} m from the nearest launch site, beyond the {range} m range "

@@ -239,16 +239,12 @@ def _targets_of_folders(evidence_dirs: list[Path], area: str | None, *, out: Pat
     the_area = _area_for_targets(evidence_dirs[0], area)
     if len(evidence_dirs) == 1:
         return rank_targets(evidence_dirs[0], the_area, top=top, ledger=ledger, alarms=alarms)
-    if alarms is not None:  # several survey days (processing.season)
-        from ecopatrol.core.errors import InputError
-
-        raise InputError.keyed("opt.alarms_one_folder")
     from ecopatrol.processing._evidence_util import write_csv
     from ecopatrol.processing.season import season_targets
 
     for d in evidence_dirs[1:]:  # every day taken where this registry is
         _check_near(d, the_area)
-    res = season_targets(evidence_dirs, the_area, top=top, ledger=ledger)
+    res = season_targets(evidence_dirs, the_area, top=top, ledger=ledger, alarms=alarms)
     write_csv(res.history, out.with_name("history.csv"))
     return res.targets
 
@@ -266,7 +262,8 @@ def targets_cmd(
     top: Annotated[int | None, typer.Option("--top", help="Keep only the first N targets.")] = None,
     alarms: Annotated[Path | None, typer.Option(
         "--alarms", help="alarms.csv from `ecopatrol monitor alarms`: online-monitoring alarms as an independent "
-                         "evidence line, cited in the reasons.")] = None,
+                         "evidence line, cited in the reasons (with several folders: once over the season, "
+                         "stronger on a survey day that also found the firm's plume).")] = None,
     visits: Annotated[int | None, typer.Option(
         "--visits", min=0, help="Inspection budget K: mark the first K firms to visit (column `visit`) and report "
                                 "the expected number of emitters among them and P(at least one).")] = None,

@@ -24,8 +24,16 @@ firm ``e_d``, the day's evidence that it emitted **that day**, and:
   the positive list) × ``CLEAN_DAY_FACTOR`` ^ clean covered days; risk and the ledger notes as
   in :func:`rank_targets` at the last day.
 
+With ``alarms`` (an ``alarms.csv`` of ``ecopatrol monitor alarms``) the online-monitoring alarms
+are one more evidence line, independent of every day's samples, as for one folder
+(:mod:`ecopatrol.processing.monitor.evidence`): ``evidence = 1 − (1 − season evidence)(1 −
+p_alarms)``, so an alarm counts once over the season, not once per day. An alarm during the hours of
+a survey day (± ``COINCIDENCE_MARGIN_H``) whose samples also found that firm's plume is stronger, and
+the reason names the day; with the ledger, alarms up to a firm's answered day leave with that day's
+evidence. ``emit_probability`` stays the samples' season evidence.
+
 The reasons say on which days (the survey dates of each folder's ``evidence.json``) the firm was
-seen emitting, on which it was covered and clean, and the strongest day's own reasons.
+seen emitting, on which it was covered and clean, its alarms, and the strongest day's own reasons.
 """
 
 from __future__ import annotations
@@ -89,11 +97,11 @@ HISTORY_STATUS = ("emitting", "weak", "clean", "not covered", "coverage unknown"
 
 
 def rank_season(evidence_dirs, area, *, top: int | None = None, reference_date=None, ledger=None,
-                coverage: list[dict[str, bool] | None] | None = None) -> pd.DataFrame:
+                coverage: list[dict[str, bool] | None] | None = None, alarms=None) -> pd.DataFrame:
     """Rank the area's enterprises from several evidence folders (one per survey day, or several
     per day: one per platform); the targets of :func:`season_targets`."""
     return season_targets(evidence_dirs, area, top=top, reference_date=reference_date, ledger=ledger,
-                          coverage=coverage).targets
+                          coverage=coverage, alarms=alarms).targets
 
 
 def _by_day(days: list[str], e: np.ndarray, covered: np.ndarray, known: list[bool]):
@@ -108,12 +116,13 @@ def _by_day(days: list[str], e: np.ndarray, covered: np.ndarray, known: list[boo
 
 
 def season_targets(evidence_dirs, area, *, top: int | None = None, reference_date=None, ledger=None,
-                   coverage: list[dict[str, bool] | None] | None = None) -> SeasonResult:
+                   coverage: list[dict[str, bool] | None] | None = None, alarms=None) -> SeasonResult:
     """Season targets and per-firm histories from several evidence folders.
 
     ``coverage`` (one mapping per folder, or None for unknown) replaces the ledger coverage test
     (tests, or a caller that already assessed the runs, as :mod:`.archive_evidence` does).
-    ``emit_probability`` of the targets is the season evidence.
+    ``alarms`` (an alarms.csv or its frame) adds the online-monitoring alarms (module docstring).
+    ``emit_probability`` of the targets is the season evidence of the samples.
     """
     dirs = [Path(d) for d in evidence_dirs]
     if not dirs:
@@ -141,7 +150,11 @@ def season_targets(evidence_dirs, area, *, top: int | None = None, reference_dat
     if ledger is not None:  # the on-site outcomes' factor on survey evidence (clean follow-ups of suspicions)
         f, _, _ = ledger.apply(eid, np.ones(len(eid)), np.zeros(len(eid)), pd.Series(pd.NaT, index=range(len(eid))))
         factor = np.asarray(f, float)
-    evidence = season * factor
+    alarm_ev, n_answered = ({}, {}) if alarms is None else _season_alarms(
+        alarms, dirs, fdays, per_dir, eid, ledger.answered_until(eid) if ledger is not None else None)
+    p_alarms = np.array([alarm_ev[x].p_alarms if x in alarm_ev else 0.0 for x in eid])
+    survey_evidence = season * factor
+    evidence = (1.0 - (1.0 - season) * (1.0 - p_alarms)) * factor
     clean = covered & (e < EVIDENCE_MIN)
     n_clean = clean.sum(axis=1)
     emitting = e >= EMIT_DAY_MIN
@@ -153,8 +166,8 @@ def season_targets(evidence_dirs, area, *, top: int | None = None, reference_dat
     out["score"] = np.round(score, 4)
     out["evidence_score"] = np.round(evidence, 4)
     out["emit_probability"] = np.round(season, 4)
-    out["reasons"] = _reasons(eid, days, fdays, e, e_f, emitting, clean, covered, known, season, evidence, per_dir, last,
-                              answered)
+    out["reasons"] = _reasons(eid, days, fdays, e, e_f, emitting, clean, covered, known, season, survey_evidence,
+                              per_dir, last, answered, alarm_ev, n_answered)
     out["n_days"] = len(days)
     out["n_days_emitting"] = emitting.sum(axis=1)
     out["n_days_clean_covered"] = n_clean
@@ -184,9 +197,35 @@ def _history(eid, days, e, covered, known, cols) -> pd.DataFrame:
     return h.sort_values(["enterprise_id", "date"], kind="stable").reset_index(drop=True)[HISTORY_COLUMNS]
 
 
+def _season_alarms(alarms, dirs, fdays, per_dir, eid, until):
+    """Each firm's alarms as one evidence line over the season (:func:`~.monitor.evidence.alarm_evidence`
+    with every folder's survey hours and plumes), without the alarms up to its answered day (``until``:
+    per firm of ``eid``, ``YYYY-MM-DD`` or None). Returns (enterprise → AlarmEvidence, enterprise →
+    alarms answered)."""
+    from .monitor.evidence import TIMEZONE, Survey, alarm_evidence, as_alarms, plume_strength
+
+    df = as_alarms(alarms)
+    n_answered: dict[str, int] = {}
+    if until is not None and len(df):
+        u = dict(zip(eid, until))
+        day = df["start_utc"].dt.tz_convert(TIMEZONE).dt.strftime("%Y-%m-%d")
+        lim = df["enterprise_id"].map(u)
+        gone = lim.notna() & (day <= lim.fillna(""))
+        n_answered = {k: int(v) for k, v in df.loc[gone, "enterprise_id"].value_counts().items()}
+        df = df[~gone]
+    surveys = []
+    for d, fday, targets in zip(dirs, fdays, per_dir):
+        s = read_summary(d) or {}
+        if s.get("start_utc") and s.get("end_utc"):
+            surveys.append(Survey(s["start_utc"], s["end_utc"], plume_strength(targets), fday))
+    return alarm_evidence(df, surveys=surveys), n_answered
+
+
 def _reasons(eid, days, fdays, e, e_f, emitting, clean, covered, known, season, evidence, per_dir, last,
-             answered) -> list[str]:
-    """The reasons of each firm: the days seen emitting, weak, clean; the strongest folder's own reasons."""
+             answered, alarm_ev=None, n_answered=None) -> list[str]:
+    """The reasons of each firm: the days seen emitting, weak, clean; its alarms; the strongest folder's
+    own reasons (``evidence``: the samples' season evidence)."""
+    alarm_ev, n_answered = alarm_ev or {}, n_answered or {}
     reasons = []
     for i, x in enumerate(eid):
         r = []
@@ -208,6 +247,10 @@ def _reasons(eid, days, fdays, e, e_f, emitting, clean, covered, known, season, 
             r.append(f"evidence of {', '.join(ans)} answered by the violation confirmed on site (rectification ordered)")
         if nc and (em_days or weak):
             r.append(f"not covered on {', '.join(nc)}")
+        if x in alarm_ev and alarm_ev[x].p_alarms > 0:
+            r.append(alarm_ev[x].reason)
+        if n_answered.get(x):
+            r.append(f"{n_answered[x]} alarm(s) up to the violation confirmed on site answered by it")
         if evidence[i] >= EVIDENCE_MIN:
             best = int(np.argmax(e_f[i]))
             r.append(f"{fdays[best]}: " + str(per_dir[best]["reasons"].get(x, "")))

@@ -1,6 +1,7 @@
 """The vectorised alarm rules give exactly the alarms (and the completeness table) of the per-group
-loops they replaced (``processing/monitor/_alarm_rules_loop.py``), on the two real hours and on
-simulated traffic with emitters, meters and defects."""
+loops they replaced (``processing/monitor/_alarm_rules_loop.py``, and for the electricity rules
+``_power_rules_loop.py``), on the two real hours, on simulated traffic with emitters, meters and
+defects, and on a fleet of meter boxes whose firms raise every electricity rule (``power_support``)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ import pandas as pd
 import pytest
 
 from ecopatrol.processing.monitor._alarm_rules_loop import loop_rules
+from ecopatrol.processing.monitor._power_rules_loop import loop_power_rules
 from ecopatrol.processing.monitor.alarms import compute_alarms
 
 
 def _both(records, *args, **kw):
     new = compute_alarms(records, *args, **kw)
-    with loop_rules():
+    with loop_rules(), loop_power_rules():
         old = compute_alarms(records, *args, **kw)
     return old, new
 
@@ -70,3 +72,93 @@ def test_same_alarms_on_simulated_traffic(jimo, tmp_path):
     kinds = set(new.alarms["kind"])
     assert {"treatment_stopped", "data_gap"} <= kinds and kinds & {"exceedance", "flatline"}
     _same(old, new)
+
+
+# -- the electricity rules ---------------------------------------------------------------------------
+def _both_power(records, *args, **kw):
+    new = compute_alarms(records, *args, **kw)
+    with loop_power_rules():
+        old = compute_alarms(records, *args, **kw)
+    return old, new
+
+
+def test_loop_power_rules_swaps_the_reference_in_and_back():
+    from ecopatrol.processing.monitor import _power_rules_loop as ref
+    from ecopatrol.processing.monitor import alarms
+
+    before = alarms.rule_power, alarms.power_series, alarms.production_state
+    with loop_power_rules():
+        assert (alarms.rule_power, alarms.power_series, alarms.production_state) == \
+            (ref.rule_power, ref.power_series, ref.production_state)
+    assert (alarms.rule_power, alarms.power_series, alarms.production_state) == before
+    assert before[0] is not ref.rule_power
+
+
+POWER_KINDS = {"treatment_stopped", "treatment_idle", "treatment_derated", "treatment_started_late",
+               "power_negatively_correlated", "night_production"}
+
+
+@pytest.mark.parametrize("step_s", [60, 300])
+def test_same_electricity_alarms_on_a_fleet_of_meters(tmp_path, step_s):
+    """Many meter boxes, one behaviour per firm (every electricity rule, meters without a partner,
+    two production lines, no rated power, gaps, repeated packets, a row summing two codes)."""
+    from power_support import BEHAVIOURS, meter_fleet
+
+    rec, mons = meter_fleet(3 * len(BEHAVIOURS), tmp_path, step_s=step_s, seed=step_s)
+    old, new = _both_power(rec, mons, None)
+    assert POWER_KINDS <= set(new.alarms["kind"])
+    _same(old, new)
+    # each behaviour raised its own rule (and the compliant firms none of the treatment rules)
+    firm = new.alarms["enterprise_id"].str[4:].astype(int) % len(BEHAVIOURS)
+    by = new.alarms.groupby(firm.map(dict(enumerate(BEHAVIOURS))))["kind"].agg(set)
+    assert "treatment_stopped" in by["stopped"] and "treatment_idle" in by["idle"]
+    assert "treatment_derated" in by["derated"] and "treatment_started_late" in by["late_start"]
+    assert "power_negatively_correlated" in by["anticorrelated"] and "night_production" in by["night"]
+    assert not by.get("normal", set()) & (POWER_KINDS - {"treatment_started_late"})
+    assert not (by.get("production_only", set()) | by.get("treatment_only", set())) & POWER_KINDS  # no pair
+
+
+def test_same_electricity_alarms_with_other_parameters(tmp_path):
+    """A grid that does not divide the day, night hours that do not wrap midnight, a rated power
+    that is never given: the parameters the reference's edge cases hang on."""
+    from dataclasses import replace
+
+    from power_support import BEHAVIOURS, meter_fleet
+
+    from ecopatrol.processing.monitor.rules import AlarmRules
+
+    rec, mons = meter_fleet(2 * len(BEHAVIOURS), tmp_path, hours=50, seed=3)
+    rules = replace(AlarmRules(), power_grid_minutes=7.0, night_hours_local=(0, 5), treatment_min_minutes=30.0,
+                    correlation_min_points=20, negative_correlation_max_r=-0.3)
+    old, new = _both_power(rec, mons, None, rules=rules)
+    assert {"treatment_stopped", "night_production", "power_negatively_correlated"} <= set(new.alarms["kind"])
+    _same(old, new)
+    mons.table["rated_kw"] = float("nan")
+    old, new = _both_power(rec, mons, None, rules=rules)
+    _same(old, new)
+
+
+def test_power_grid_is_the_resampled_series(tmp_path):
+    """The vectorised grid and production state equal the reference's per-meter series."""
+    from power_support import meter_fleet
+
+    from ecopatrol.processing.monitor import _power_rules_loop as ref
+    from ecopatrol.processing.monitor import alarms, power_rules
+
+    rec, mons = meter_fleet(20, tmp_path, hours=12, seed=9)
+    seen = {}
+    real = alarms.rule_exceedance
+    try:
+        alarms.rule_exceedance = lambda ctx: seen.setdefault("ctx", ctx) and real(ctx)
+        compute_alarms(rec, mons, None)
+    finally:
+        alarms.rule_exceedance = real
+    ctx = seen["ctx"]
+    old, grid = ref.power_series(ctx), power_rules.power_series(ctx)
+    assert sorted(old) == [int(i) for i in grid.meters]
+    for i, s in old.items():
+        pd.testing.assert_series_equal(grid.series(i), s, check_freq=False, check_names=False)
+    old_on, new_on = ref.production_state(ctx, old), power_rules.production_state(ctx, grid)
+    assert sorted(old_on) == sorted(new_on)
+    for e, s in old_on.items():
+        pd.testing.assert_series_equal(new_on[e], s, check_freq=False, check_names=False)

@@ -210,3 +210,102 @@ def test_a_confirmed_violation_answers_the_evidence_of_the_days_before_it(tmp_pa
     clean = rank_season(ds, area, coverage=[all_covered()] * 3,
                         ledger=_ledger([("E07", "2026-05-12", "clean")])).set_index("enterprise_id")
     assert clean.loc["E07", "evidence_score"] == pytest.approx(0.9)
+
+
+# --- online-monitoring alarms over several days ----------------------------------------------------
+def _alarm(e, start, kind="exceedance", strength=0.6):
+    s = pd.Timestamp(start)
+    return {"alarm_id": "", "enterprise_id": e, "enterprise_known": True, "mn": f"MN-{e}", "monitor_kind": "stack",
+            "outlet_id": "", "kind": kind, "start_utc": s, "end_utc": s + pd.Timedelta(hours=1), "duration_min": 60.0,
+            "pollutant_code": "a24088", "value": 80.0, "limit_value": 50.0, "unit": "mg/m3",
+            "values": "hourly averages 80 mg/m3", "rule": "", "standard": "permit", "clause": "",
+            "limit_verified": False, "strength": strength, "details": ""}
+
+
+@pytest.fixture()
+def alarm_days(tmp_path):
+    # E04, E05, E06 emit on the second day only; E03 is never seen
+    ds = [evidence_folder(tmp_path, DATES[0], {}), evidence_folder(tmp_path, DATES[1], {"E04": 0.5, "E05": 0.5,
+                                                                                       "E06": 0.5}),
+          evidence_folder(tmp_path, DATES[2], {})]
+    alarms = pd.DataFrame([
+        _alarm("E05", "2026-05-12T02:00Z"),   # during the hours of the day the survey found its plume
+        _alarm("E04", "2026-05-20T02:00Z"),   # on no survey day
+        _alarm("E06", "2026-05-11T02:00Z"),   # during a survey day that did not find its plume
+        _alarm("E03", "2026-05-20T02:00Z"),   # a firm no survey found
+    ])
+    return ds, alarms
+
+
+def test_alarms_combine_with_the_season_once_and_are_stronger_on_the_day_the_firm_emitted(alarm_days):
+    from ecopatrol.processing.monitor.evidence import COINCIDENCE_POWER
+
+    area = make_area()
+    ds, alarms = alarm_days
+    cov = [all_covered()] * 3
+    base = rank_season(ds, area, coverage=cov).set_index("enterprise_id")
+    t = rank_season(ds, area, coverage=cov, alarms=alarms).set_index("enterprise_id")
+    season = base.loc["E04", "emit_probability"]
+    assert season > 0.1 and base.loc[["E04", "E05", "E06"], "emit_probability"].nunique() == 1
+    # the samples' season evidence is untouched; the alarm is one independent line over the season
+    np.testing.assert_allclose(t["emit_probability"], base.loc[t.index, "emit_probability"])
+    assert t.loc["E04", "evidence_score"] == pytest.approx(1 - (1 - season) * (1 - 0.6), abs=1e-3)
+    assert t.loc["E06", "evidence_score"] == pytest.approx(t.loc["E04", "evidence_score"], abs=1e-4)
+    coincident = 1 - (1 - 0.6) ** COINCIDENCE_POWER
+    assert t.loc["E05", "evidence_score"] == pytest.approx(1 - (1 - season) * (1 - coincident), abs=1e-3)
+    assert t.loc["E05", "rank"] < t.loc["E04", "rank"] and t.loc["E05", "score"] > t.loc["E04", "score"]
+    # a firm the samples never found: its alarm alone, counted once (not once per survey day)
+    assert t.loc["E03", "evidence_score"] == pytest.approx(0.6, abs=1e-3)
+    assert t.loc["E03", "score"] > base.loc["E03", "score"]
+    # the reasons cite the alarms, when, and the day they coincided with
+    r5, r4, r3 = (t.loc[e, "reasons"] for e in ("E05", "E04", "E03"))
+    assert "online monitoring: 1 alarm(s)" in r5 and "during the survey hours of 2026-05-12" in r5
+    assert "2026-05-12 10:00–11:00" in r5  # local time of the alarm
+    assert "online monitoring: 1 alarm(s)" in r4 and "during the survey" not in r4 and "2026-05-20" in r4
+    assert "during the survey" not in t.loc["E06", "reasons"]
+    assert "online monitoring: 1 alarm(s)" in r3 and "seen emitting" not in r3
+    # the other firms are as they were
+    same = [e for e in t.index if e not in ("E03", "E04", "E05", "E06")]
+    np.testing.assert_allclose(t.loc[same, "score"], base.loc[same, "score"])
+
+
+def test_alarms_up_to_a_confirmed_violation_are_answered_with_its_days(tmp_path):
+    area = make_area()
+    ds = [evidence_folder(tmp_path, d, {}) for d in DATES]
+    alarms = pd.DataFrame([_alarm("E07", "2026-05-11T02:00Z"), _alarm("E05", "2026-05-11T02:00Z"),
+                           _alarm("E05", "2026-05-13T02:00Z", kind="treatment_stopped")])
+    led = _ledger([("E07", "2026-05-12", "violation confirmed"), ("E05", "2026-05-12", "violation confirmed")])
+    t = rank_season(ds, area, coverage=[all_covered()] * 3, ledger=led, alarms=alarms).set_index("enterprise_id")
+    assert t.loc["E07", "evidence_score"] == 0.0
+    assert "1 alarm(s) up to the violation confirmed on site answered by it" in t.loc["E07", "reasons"]
+    assert t.loc["E05", "evidence_score"] == pytest.approx(0.6, abs=1e-3)  # the later alarm counts
+    assert "treatment stopped" in t.loc["E05", "reasons"]
+
+
+def test_cli_targets_several_folders_with_alarms(alarm_days, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from ecopatrol.cli import app
+    from ecopatrol.processing.monitor.alarms import AlarmResult, write_alarms
+    from ecopatrol.processing.monitor.rules import AlarmRules
+
+    area = make_area()
+    ds, alarms = alarm_days
+    monkeypatch.setattr("ecopatrol.core.area.load_area", lambda _: area)
+    a_csv = write_alarms(AlarmResult(alarms, pd.DataFrame(), pd.DataFrame(), pd.Timestamp(DATES[0], tz="UTC"),
+                                     pd.Timestamp(DATES[2], tz="UTC"), AlarmRules()), tmp_path / "alarms.csv")
+    out = tmp_path / "t.csv"
+    r = CliRunner().invoke(app, ["targets", *map(str, ds), "--area", "x", "--alarms", str(a_csv), "--out", str(out),
+                                 "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    top = {row["enterprise_id"]: row for row in doc["top"]}
+    assert doc["n_targets"] == 9 and doc["top"][0]["enterprise_id"] == "E05"
+    assert "during the survey hours of 2026-05-12" in top["E05"]["reasons"]
+    assert top["E05"]["n_days"] == 3 and top["E05"]["days_emitting"] == "2026-05-12"
+    df = pd.read_csv(out, dtype={"enterprise_id": str}).set_index("enterprise_id")
+    assert df.loc["E05", "evidence_score"] == pytest.approx(top["E05"]["evidence_score"])
+    assert (out.parent / "history.csv").is_file()
+    # the same ranking as the library's
+    lib = rank_season(ds, area, alarms=a_csv).set_index("enterprise_id")
+    np.testing.assert_allclose(df["score"].sort_index(), lib["score"].sort_index(), atol=1e-4)

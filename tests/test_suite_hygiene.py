@@ -24,6 +24,8 @@ NOT_IMPORTED_BY_DESIGN = {
     "ecopatrol.missions.month": "the simulated month's world (arrivals, duty cycles, fixes), run by benchmarks/bench_month.py",
     "ecopatrol.processing.monitor._alarm_rules_loop": "the alarm rules before vectorising: the named baseline of "
                                                       "benchmarks/bench_alarms.py (and the identity test)",
+    "ecopatrol.processing.monitor._power_rules_loop": "the electricity rules before vectorising: the named baseline "
+                                                      "of benchmarks/bench_alarms.py (and the identity test)",
 }
 
 

@@ -17,7 +17,9 @@ Per enterprise (:func:`alarm_evidence`):
   firm whose plume the survey also found (emission probability ≥ :data:`PLUME_MIN`, or a plume
   event attributed to it) is stronger than either alone: its strength ``s`` counts as
   ``1 − (1 − s)^COINCIDENCE_POWER`` — two observations of the same emission at the same time
-  from two instruments that share no error.
+  from two instruments that share no error. Over several survey days (:mod:`ecopatrol.processing.season`,
+  :class:`Survey` per folder) an alarm coincides with any day whose hours it overlaps and whose
+  samples found the firm's plume, and the reason names those days.
 
 The reasons cite the alarms (kind, what, when in local time, the rule's limit and whether the
 limit was verified) and say when they coincided with the survey.
@@ -52,6 +54,7 @@ class AlarmEvidence:
     kinds: dict[str, float] = field(default_factory=dict)
     coincident: int = 0
     reason: str = ""
+    coincident_days: list[str] = field(default_factory=list)  # survey days that coincided (several surveys)
 
 
 def _best_two(s: np.ndarray) -> float:
@@ -88,23 +91,56 @@ def _what(a) -> str:
     return f"{ALARM_KINDS.get(k, (k, ''))[0]}" + (f" ({a.values})" if str(a.values) else "")
 
 
+@dataclass
+class Survey:
+    """One survey's hours (UTC) and how strongly it found each firm's plume (enterprise → 0–1);
+    ``day`` names it in the reasons (a season's survey date; empty for a single survey)."""
+
+    start_utc: object
+    end_utc: object
+    plume: dict[str, float] = field(default_factory=dict)
+    day: str = ""
+
+
+def plume_strength(stats: pd.DataFrame) -> dict[str, float]:
+    """Enterprise → how strongly a survey found its plume: its emission probability, at least
+    :data:`PLUME_MIN` when a plume event is attributed to it (``stats`` or a targets frame indexed by
+    enterprise, with ``emit_probability`` and ``n_events``)."""
+    if not len(stats):
+        return {}
+    emit = pd.to_numeric(stats.get("emit_probability", pd.Series(0.0, index=stats.index)), errors="coerce")
+    events = pd.to_numeric(stats.get("n_events", pd.Series(0, index=stats.index)), errors="coerce")
+    return emit.fillna(0.0).where(~(events > 0), np.maximum(emit.fillna(0.0), PLUME_MIN)).to_dict()
+
+
 def alarm_evidence(alarms, *, survey_start=None, survey_end=None, plume: dict[str, float] | None = None,
-                   timezone: str = TIMEZONE) -> dict[str, AlarmEvidence]:
+                   timezone: str = TIMEZONE, surveys: list[Survey] | None = None) -> dict[str, AlarmEvidence]:
     """Per enterprise named by ``alarms`` (a frame or an alarms.csv): its :class:`AlarmEvidence`
     (see the module docstring). ``plume`` maps enterprise → how strongly the survey found its
-    plume (0–1); ``survey_start`` / ``survey_end`` (UTC) the survey's hours."""
+    plume (0–1); ``survey_start`` / ``survey_end`` (UTC) the survey's hours. Several surveys (a
+    season's days): ``surveys`` instead — an alarm coincides when it overlaps the hours of any survey
+    that found the firm's plume, and the reason names those surveys' days."""
     df = as_alarms(alarms)
     df = df[(df["enterprise_id"] != "") & ~df["kind"].isin(DATA_ONLY_KINDS)]
-    plume = plume or {}
-    s0 = pd.Timestamp(survey_start) - pd.Timedelta(hours=COINCIDENCE_MARGIN_H) if survey_start is not None else None
-    s1 = pd.Timestamp(survey_end) + pd.Timedelta(hours=COINCIDENCE_MARGIN_H) if survey_end is not None else None
+    if surveys is None:
+        surveys = [Survey(survey_start, survey_end, plume or {})] if survey_start is not None and \
+            survey_end is not None else []
+    windows = [(pd.Timestamp(s.start_utc) - pd.Timedelta(hours=COINCIDENCE_MARGIN_H),
+                pd.Timestamp(s.end_utc) + pd.Timedelta(hours=COINCIDENCE_MARGIN_H), s)
+               for s in surveys if s.start_utc is not None and s.end_utc is not None]
     out: dict[str, AlarmEvidence] = {}
     for e, g in df.groupby("enterprise_id", sort=True):
         st = g["strength"].to_numpy(float).copy()
         coinc = np.zeros(len(g), dtype=bool)
-        if s0 is not None and s1 is not None and plume.get(e, 0.0) >= PLUME_MIN:
-            coinc = ((g["end_utc"] >= s0) & (g["start_utc"] <= s1)).to_numpy()
-            st[coinc] = 1 - (1 - st[coinc]) ** COINCIDENCE_POWER
+        days: list[str] = []
+        for s0, s1, sv in windows:
+            if sv.plume.get(e, 0.0) < PLUME_MIN:
+                continue
+            hit = ((g["end_utc"] >= s0) & (g["start_utc"] <= s1)).to_numpy()
+            if hit.any() and sv.day and sv.day not in days:
+                days.append(sv.day)
+            coinc |= hit
+        st[coinc] = 1 - (1 - st[coinc]) ** COINCIDENCE_POWER
         kinds = {k: _best_two(st[(g["kind"] == k).to_numpy()]) for k in dict.fromkeys(g["kind"])}
         p = min(P_MAX, 1 - float(np.prod([1 - v for v in kinds.values()])))
         order = np.argsort(-st, kind="stable")
@@ -112,10 +148,11 @@ def alarm_evidence(alarms, *, survey_start=None, survey_end=None, plume: dict[st
         # one reason (no top-level ';': the map and the report split reasons there)
         txt = " | ".join(f"{_what(a)}, {_when(a, timezone)} (MN {a.mn})" for a in top)
         more = len(g) - len(top)
+        hours = f"the survey hours of {', '.join(sorted(days))}" if days else "the survey's hours"
         reason = (f"online monitoring: {len(g)} alarm(s), weight {p:.2f}: {txt}" + (f" and {more} more" if more else "")
-                  + (f" — {int(coinc.sum())} during the survey's hours, when it also found this firm's plume "
+                  + (f" — {int(coinc.sum())} during {hours}, when it also found this firm's plume "
                      "(the two together are stronger than either)" if coinc.any() else ""))
-        out[e] = AlarmEvidence(e, p, len(g), kinds, int(coinc.sum()), reason)
+        out[e] = AlarmEvidence(e, p, len(g), kinds, int(coinc.sum()), reason, sorted(days))
     return out
 
 
@@ -124,12 +161,8 @@ def add_alarm_evidence(alarms, parts: dict[str, list[float]], reasons: dict[str,
     """The targeting hook: append each enterprise's alarm weight to its independent evidence parts and
     its reason, with the survey's hours from ``summary`` (``evidence.json``) and the plume strength
     from ``stats`` (emission probability; a plume event counts as at least :data:`PLUME_MIN`)."""
-    plume: dict[str, float] = {}
-    if len(stats):
-        emit = pd.to_numeric(stats.get("emit_probability", pd.Series(0.0, index=stats.index)), errors="coerce")
-        events = pd.to_numeric(stats.get("n_events", pd.Series(0, index=stats.index)), errors="coerce")
-        plume = emit.fillna(0.0).where(~(events > 0), np.maximum(emit.fillna(0.0), PLUME_MIN)).to_dict()
-    ev = alarm_evidence(alarms, survey_start=summary.get("start_utc"), survey_end=summary.get("end_utc"), plume=plume)
+    ev = alarm_evidence(alarms, survey_start=summary.get("start_utc"), survey_end=summary.get("end_utc"),
+                        plume=plume_strength(stats))
     for e, a in ev.items():
         if e in parts and a.p_alarms > 0:
             parts[e].append(a.p_alarms)
