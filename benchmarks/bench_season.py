@@ -293,6 +293,9 @@ def main() -> int:
     ap.add_argument("--rescore", action="store_true",
                     help="score a finished run's evidence folders with the baseline season.py and today's (no evidence built)")
     ap.add_argument("--baseline-rev", default=BASELINE_REV, help="git revision of the baseline processing/season.py")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="with --rescore: a season-model constant of processing.season for the 'after' scoring "
+                         "(SEASON_PRIOR, DAY_MAX, MISS_PROB, DAY_CORRELATION), for sensitivity on development seeds")
     a = ap.parse_args()
     t = time.perf_counter()
     root = _archive(a.days, a.vans, a.p_emit, a.hours, a.seed)
@@ -301,6 +304,14 @@ def main() -> int:
           f"ready in {time.perf_counter() - t:.0f} s", flush=True)
     doc: dict = {"archive": str(root), "n_samples": m["n_samples"], "n_partitions": m["partitions"]}
     if a.rescore:
+        from ecopatrol.processing import season
+
+        for kv in a.set:
+            k, v = kv.split("=", 1)
+            if k not in ("SEASON_PRIOR", "DAY_MAX", "MISS_PROB", "DAY_CORRELATION"):
+                ap.error(f"--set {k}: not a season-model constant")
+            setattr(season, k, float(v))
+            print(f"after: processing.season.{k} = {v}", flush=True)
         doc["rescore"] = r = _rescore(root, BENCH / f"season-out-{root.name}-w{a.workers}", a.baseline_rev)
         _print_rescore(r)
         if a.json:

@@ -265,7 +265,8 @@ def season_targets(evidence_dirs, area, *, top: int | None = None, reference_dat
     if ledger is not None:  # days up to a confirmed violation are answered
         until = ledger.answered_until(eid)
         answered = np.array([[u is not None and day <= u for day in days] for u in until], bool).reshape(e.shape)
-    model = season_model(p_d, covered, answered, day_prior=pi_d, clean=covered & (e < EVIDENCE_MIN))
+    model = season_model(p_d, covered, answered, day_prior=pi_d, clean=covered & (e < EVIDENCE_MIN), prior=SEASON_PRIOR,
+                         day_max=DAY_MAX, miss_prob=MISS_PROB, correlation=DAY_CORRELATION)
     season = model["probability"]
     if ledger is not None:  # the on-site outcomes' factor on survey evidence (clean follow-ups of suspicions)
         f, _, _ = ledger.apply(eid, np.ones(len(eid)), np.zeros(len(eid)), pd.Series(pd.NaT, index=range(len(eid))))
