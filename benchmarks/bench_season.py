@@ -231,6 +231,9 @@ def _rescore(root: Path, out: Path, rev: str) -> dict:
         doc[f"top10_{name}"] = [{"rank": int(x.rank), "enterprise_id": x.enterprise_id, "true": x.enterprise_id in truth,
                                  "n_days_emitting": int(x.n_days_emitting), "emit_probability": float(x.emit_probability),
                                  "score": float(x.score)} for x in top.itertuples()]
+        truth_v = res.targets["enterprise_id"].isin(list(truth)).to_numpy(float)
+        doc[f"brier_{name}"] = float(((res.targets["emit_probability"].to_numpy(float) - truth_v) ** 2).mean())
+        doc[f"expected_in_top10_{name}"] = float(top["emit_probability"].sum())
         doc[f"true_in_top10_{name}"] = sum(r[f"rank_{name}"] <= 10 for r in rows)
         doc[f"true_in_top3_{name}"] = sum(r[f"rank_{name}"] <= 3 for r in rows)
     doc["clean_firm_days"] = int((h["status"] == "clean").sum())
@@ -248,7 +251,8 @@ def _print_rescore(doc: dict) -> None:
               f"({r['p_before']:.4f}) | {r['rank_after']} ({r['p_after']:.4f}) |", flush=True)
     for k in ("before", "after"):
         print(f"{k}: true emitters in the top 3 / top 10: {doc[f'true_in_top3_{k}']} / {doc[f'true_in_top10_{k}']} of "
-              f"{len(doc['emitters'])}; top 10 (days seen emitting, p): " + ", ".join(
+              f"{len(doc['emitters'])}; Σ p over the top 10 {doc[f'expected_in_top10_{k}']:.2f}; Brier score (every "
+              f"firm) {doc[f'brier_{k}']:.5f}; top 10 (days seen emitting, p): " + ", ".join(
                   f"{x['rank']}:{'TRUE ' if x['true'] else ''}{x['n_days_emitting']}d {x['emit_probability']:.4f}"
                   for x in doc[f"top10_{k}"]), flush=True)
 
