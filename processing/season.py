@@ -28,7 +28,7 @@ firm ``e_d``, the day's evidence that it emitted **that day**, and:
   probability. So **repeated sightings count** and **clean covered days count against**: a firm
   seen on 1 of n days keeps about its day's probability (≤ DAY_MAX) where the other days did not
   cover it and loses some with each covered clean day (less and less: it may emit on few days),
-  two strong days give ≈ 0.9–0.99, four ≈ 0.9999. A firm without an unanswered day of evidence
+  two strong days give ≈ 0.8–0.99, four ≈ 0.999. A firm without an unanswered day of evidence
   (``p_d`` ≥ :data:`~.targeting.EVIDENCE_MIN`) has ``emit_probability`` 0 (no survey evidence,
   as in the single-day targets: its registry risk ranks it);
 - a **clean covered day** counts against a firm only where that day's samples covered it (the
