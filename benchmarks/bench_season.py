@@ -17,7 +17,13 @@ is ~3.5 M samples) under ``/tmp/ecopatrol-bench/season-D×V``, then, each in a f
   surveyed day alone (today's single-day ranking, ``rank_targets`` on that day's folders combined)?
 
     nice -n 10 .venv/bin/python benchmarks/bench_season.py [--days 30] [--vans 4] [--hours 8] [--p-emit 0.5]
-        [--workers-compare 8] [--budget-s 1500] [--skip-full] [--json]
+        [--workers-compare 8] [--budget-s 1500] [--skip-full] [--seed 0] [--json]
+    … --rescore [--baseline-rev REV]   (a finished run's evidence, scored by the season.py of REV and of this tree)
+
+``--rescore`` builds no evidence: it scores the evidence folders of a finished full run twice, with
+the season targets of ``--baseline-rev`` (default: main before the season model, the union
+``1 − Π(1 − e_d)``) and with today's, the same coverage for both, and prints the true emitters'
+season ranks before and after and both top 10s.
 """
 
 from __future__ import annotations
@@ -37,13 +43,15 @@ class _OutOfTime(Exception):
     pass
 
 
-def _archive(days: int, vans: int, p_emit: float, hours: float = 8.0) -> Path:
+def _archive(days: int, vans: int, p_emit: float, hours: float = 8.0, seed: int = 0) -> Path:
     from ecopatrol.processing.archive_synth import synth_archive
 
     root = BENCH / f"season-{days}x{vans}-p{p_emit:g}" if hours == 8.0 else \
         BENCH / f"season-{days}x{vans}x{hours:g}h-p{p_emit:g}"
+    if seed:  # seed 0 keeps the folder names of the runs recorded in BENCHMARKS.md
+        root = root.with_name(f"{root.name}-s{seed}")
     if not (root / "archive.json").exists():
-        synth_archive(root, days=days, vans=vans, seed=0, p_emit=p_emit, hours=hours)
+        synth_archive(root, days=days, vans=vans, seed=seed, p_emit=p_emit, hours=hours)
     return root
 
 
@@ -162,6 +170,93 @@ def _accuracy(root: Path, out: Path) -> dict:
             "last_day_top10": sum(r["last_day_rank"] <= 10 for r in cov), "last_day": last}
 
 
+BASELINE_REV = "7a63a87"  # main before the season model: processing/season.py's union 1 − Π(1 − e_d)
+
+
+def _baseline_season(rev: str):
+    """``processing/season.py`` as committed at ``rev``, imported beside today's (its relative imports
+    resolve to today's targeting, so only the season combination differs)."""
+    import importlib.util
+    import tempfile
+
+    repo = Path(__file__).resolve().parents[1]
+    src = subprocess.run(["git", "-C", str(repo), "show", f"{rev}:processing/season.py"], capture_output=True,
+                         text=True, check=True).stdout
+    path = Path(tempfile.mkdtemp()) / "season_baseline.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("ecopatrol.processing._season_baseline", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _rescore(root: Path, out: Path, rev: str) -> dict:
+    """Score the same evidence folders of a finished run both ways: the season targets of ``rev``
+    (the baseline) and of today's code, with the same coverage (the ledger's test of each run,
+    computed once and kept in ``OUT/coverage.json``). Returns the true emitters' ranks both ways."""
+    from ecopatrol.core.area import load_area
+    from ecopatrol.processing.season import day_coverage, season_targets
+
+    area = load_area("jimo")
+    dirs = sorted(out.glob("runs/date=*/platform=*/evidence"))
+    cpath = out / "coverage.json"
+    if cpath.exists():
+        cov = json.loads(cpath.read_text())
+    else:
+        cov = {str(d): day_coverage(d, area) for d in dirs}
+        cpath.write_text(json.dumps(cov))
+    coverage = [cov[str(d)] for d in dirs]
+    old = _baseline_season(rev).season_targets(dirs, area, coverage=coverage)
+    new = season_targets(dirs, area, coverage=coverage)
+    m = json.loads((root / "archive.json").read_text())
+    truth = {e["enterprise_id"]: e for e in m["emitters"]}
+    h = new.history
+    rows = []
+    for eid, e in truth.items():
+        he = h[h["enterprise_id"] == eid]
+        emit = he["date"].isin(e["days_emitting"])
+        rows.append({"enterprise_id": eid, "rate_g_s": e["rate_g_s"], "days_emitting": int(emit.sum()),
+                     "covered_emitting_days": int((he["covered"].astype(str) == "True")[emit].sum()),
+                     "days_seen_emitting": int((he["status"] == "emitting").sum()),
+                     "days_weak": int((he["status"] == "weak").sum()),
+                     "days_clean_covered": int((he["status"] == "clean").sum())})
+    doc = {"n_days": int(h["date"].nunique()), "n_folders": len(dirs), "baseline": rev, "emitters": rows}
+    for name, res in (("before", old), ("after", new)):
+        t = res.targets.set_index("enterprise_id")
+        for r in rows:
+            r[f"rank_{name}"] = int(t.loc[r["enterprise_id"], "rank"])
+            r[f"p_{name}"] = float(t.loc[r["enterprise_id"], "emit_probability"])
+        top = res.targets.head(10)
+        doc[f"top10_{name}"] = [{"rank": int(x.rank), "enterprise_id": x.enterprise_id, "true": x.enterprise_id in truth,
+                                 "n_days_emitting": int(x.n_days_emitting), "emit_probability": float(x.emit_probability),
+                                 "score": float(x.score)} for x in top.itertuples()]
+        truth_v = res.targets["enterprise_id"].isin(list(truth)).to_numpy(float)
+        doc[f"brier_{name}"] = float(((res.targets["emit_probability"].to_numpy(float) - truth_v) ** 2).mean())
+        doc[f"expected_in_top10_{name}"] = float(top["emit_probability"].sum())
+        doc[f"true_in_top10_{name}"] = sum(r[f"rank_{name}"] <= 10 for r in rows)
+        doc[f"true_in_top3_{name}"] = sum(r[f"rank_{name}"] <= 3 for r in rows)
+    doc["clean_firm_days"] = int((h["status"] == "clean").sum())
+    return doc
+
+
+def _print_rescore(doc: dict) -> None:
+    print(f"same evidence ({doc['n_folders']} folders, {doc['n_days']} days) scored by season.py of {doc['baseline']} "
+          f"(before) and of this tree (after):", flush=True)
+    print("| true emitter | rate | days emitting | covered on an emitting day | days seen emitting / weak | "
+          "covered clean days | rank before (p) | rank after (p) |", flush=True)
+    for r in doc["emitters"]:
+        print(f"| {r['enterprise_id']} | {r['rate_g_s']:.2f} g/s | {r['days_emitting']} | {r['covered_emitting_days']} | "
+              f"{r['days_seen_emitting']} / {r['days_weak']} | {r['days_clean_covered']} | {r['rank_before']} "
+              f"({r['p_before']:.4f}) | {r['rank_after']} ({r['p_after']:.4f}) |", flush=True)
+    for k in ("before", "after"):
+        print(f"{k}: true emitters in the top 3 / top 10: {doc[f'true_in_top3_{k}']} / {doc[f'true_in_top10_{k}']} of "
+              f"{len(doc['emitters'])}; Σ p over the top 10 {doc[f'expected_in_top10_{k}']:.2f}; Brier score (every "
+              f"firm) {doc[f'brier_{k}']:.5f}; top 10 (days seen emitting, p): " + ", ".join(
+                  f"{x['rank']}:{'TRUE ' if x['true'] else ''}{x['n_days_emitting']}d {x['emit_probability']:.4f}"
+                  for x in doc[f"top10_{k}"]), flush=True)
+
+
 def _resume(root: Path, out: Path) -> None:
     """Finish a run stopped by ``--budget-s`` in this process: the partitions without evidence, the
     coverage test of the others (their evidence is reused), then the season targets and histories."""
@@ -191,6 +286,7 @@ def main() -> int:
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--vans", type=int, default=4)
     ap.add_argument("--p-emit", type=float, default=0.5)
+    ap.add_argument("--seed", type=int, default=0, help="archive_synth seed (the world: emitters, winds, drives)")
     ap.add_argument("--hours", type=float, default=8.0, help="driving hours per van-day")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--workers-compare", type=int, default=8, help="partitions for 1 vs 2 workers (0: skip)")
@@ -198,13 +294,33 @@ def main() -> int:
     ap.add_argument("--skip-full", action="store_true")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--resume", action="store_true", help="finish a stopped full run in-process, then accuracy")
+    ap.add_argument("--rescore", action="store_true",
+                    help="score a finished run's evidence folders with the baseline season.py and today's (no evidence built)")
+    ap.add_argument("--baseline-rev", default=BASELINE_REV, help="git revision of the baseline processing/season.py")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="with --rescore: a season-model constant of processing.season for the 'after' scoring "
+                         "(SEASON_PRIOR, DAY_MAX, MISS_PROB, DAY_CORRELATION), for sensitivity on development seeds")
     a = ap.parse_args()
     t = time.perf_counter()
-    root = _archive(a.days, a.vans, a.p_emit, a.hours)
+    root = _archive(a.days, a.vans, a.p_emit, a.hours, a.seed)
     m = json.loads((root / "archive.json").read_text())
     print(f"archive: {m['n_samples']:,} samples in {m['partitions']} partitions ({a.days} days × {a.vans} vans), "
           f"ready in {time.perf_counter() - t:.0f} s", flush=True)
     doc: dict = {"archive": str(root), "n_samples": m["n_samples"], "n_partitions": m["partitions"]}
+    if a.rescore:
+        from ecopatrol.processing import season
+
+        for kv in a.set:
+            k, v = kv.split("=", 1)
+            if k not in ("SEASON_PRIOR", "DAY_MAX", "MISS_PROB", "DAY_CORRELATION"):
+                ap.error(f"--set {k}: not a season-model constant")
+            setattr(season, k, float(v))
+            print(f"after: processing.season.{k} = {v}", flush=True)
+        doc["rescore"] = r = _rescore(root, BENCH / f"season-out-{root.name}-w{a.workers}", a.baseline_rev)
+        _print_rescore(r)
+        if a.json:
+            print(json.dumps(doc, indent=1, default=str))
+        return 0
     if a.workers_compare:
         sub = _subset(root, a.workers_compare)
         n = _samples_of(sub, a.workers_compare)

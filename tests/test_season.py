@@ -12,7 +12,8 @@ import pytest
 from plume_world import make_area
 
 from ecopatrol.core.errors import InputError
-from ecopatrol.processing.season import CLEAN_DAY_FACTOR, rank_season, survey_day
+from ecopatrol.processing.season import (CLEAN_DAY_FACTOR, DAY_CORRELATION, DAY_MAX, SEASON_PRIOR, rank_season,
+                                         season_model, survey_day)
 from ecopatrol.processing.targeting import rank_targets
 
 DATES = ["2026-05-11", "2026-05-12", "2026-05-13"]
@@ -46,13 +47,22 @@ def test_an_emitter_seen_on_one_day_only_still_ranks_first_and_the_reasons_say_w
     area = make_area()
     t = rank_season(days, area, coverage=[all_covered()] * 3).set_index("enterprise_id")
     assert t.loc["E07", "rank"] == 1
-    assert t.loc["E07", "emit_probability"] == pytest.approx(0.9)  # "on at least one day", not a product
+    # one day never gives its own certainty (DAY_MAX: errors the day's samples share), and its two
+    # covered clean days lower it; before the season model this was 0.9, "on at least one day",
+    # whatever the clean days — the saturation of issue 19
+    p = season_model(np.array([[0.9, 0.0, 0.0]]), np.ones((1, 3), bool))["probability"][0]
+    assert t.loc["E07", "emit_probability"] == pytest.approx(p, abs=1e-4) and 0.4 < p < DAY_MAX
     r = t.loc["E07", "reasons"]
     assert "seen emitting on 1 of 3 days: 2026-05-11 (0.90)" in r and "intermittent" in r
+    assert "emits on some of the days with probability" in r and "2 covered clean" in r
     assert t.loc["E07", "days_emitting"] == "2026-05-11" and t.loc["E07", "n_days_emitting"] == 1
-    # its score is its one-day score: clean days cost it no more than the registry part
+    # still far ahead of every firm without evidence; below its one-day score (the clean days count)
     one = rank_targets(days[0], area).set_index("enterprise_id")
-    assert t.loc["E07", "score"] == pytest.approx(one.loc["E07", "score"], abs=0.05)
+    assert t.loc["E07", "score"] < one.loc["E07", "score"]
+    assert t.loc["E07", "score"] > 5 * t.drop(index="E07")["score"].max()
+    # not covered on the other days: they say nothing, and the day's evidence stays (capped)
+    u = rank_season(days, area, coverage=[None] * 3).set_index("enterprise_id")
+    assert p < u.loc["E07", "emit_probability"] <= DAY_MAX + 0.01
 
 
 def test_a_firm_clean_on_three_covered_days_ranks_below_one_never_covered(days):
@@ -72,7 +82,10 @@ def test_repeated_moderate_evidence_adds_up_over_days(tmp_path):
     area = make_area()
     ds = [evidence_folder(tmp_path, d, {"E05": 0.5, "E07": 0.8 if i == 0 else 0.0}) for i, d in enumerate(DATES)]
     t = rank_season(ds, area, coverage=[all_covered()] * 3).set_index("enterprise_id")
-    assert t.loc["E05", "emit_probability"] == pytest.approx(1 - 0.5 ** 3)  # emits on at least one day
+    # three days of 0.5 (not "at least one day", 1 − 0.5³ = 0.875, as before): three likelihood
+    # ratios of odds(0.5) / odds(prior) each, counted as 3 / (1 + 2 r) independent days
+    p = season_model(np.full((1, 3), 0.5), np.ones((1, 3), bool))["probability"][0]
+    assert t.loc["E05", "emit_probability"] == pytest.approx(p, abs=1e-4) and p > 0.95
     assert t.loc["E05", "rank"] == 1 and t.loc["E07", "rank"] == 2
     assert "seen emitting on every day" in t.loc["E05", "reasons"]
 
@@ -163,10 +176,13 @@ def test_a_month_of_intermittent_emitters_finds_them_and_clean_days_count(tmp_pa
             cov.append({"E03": True, "E07": van == "van01", "E02": True})
     res = season_targets(folders, area, coverage=cov)
     t = res.targets.set_index("enterprise_id")
-    assert t.loc["E07", "rank"] == 1 and t.loc["E02", "rank"] == 2  # found, whatever the clean days
+    # both found, whatever the clean days; their order is the season model's (ten weak days at 0.3
+    # weigh about as much as three strong ones: log10 BF 4.3 and 4.0), no longer the union's
+    assert {t.loc["E07", "rank"], t.loc["E02", "rank"]} == {1, 2}
     assert t.loc["E07", "n_days"] == 30 and t.loc["E07", "n_days_emitting"] == 3
-    assert t.loc["E07", "emit_probability"] == pytest.approx(1 - 0.1 ** 3, abs=1e-3)  # 27 clean days do not wash it out
+    assert t.loc["E07", "emit_probability"] > 0.98  # three sightings: 27 clean covered days do not wash it out
     assert t.loc["E02", "emit_probability"] > 0.95  # weak sightings on 10 days add up
+    assert min(t.loc["E07", "season_log10_bf"], t.loc["E02", "season_log10_bf"]) > 3
     assert t.loc["E03", "n_days_clean_covered"] == 30 and t.loc["E03", "score"] < t.loc["E05", "score"]
     h = res.history
     assert list(h.columns) == HISTORY_COLUMNS and len(h) == 9 * 30  # one row per firm per day
@@ -201,15 +217,20 @@ def test_a_confirmed_violation_answers_the_evidence_of_the_days_before_it(tmp_pa
     plain = rank_season(ds, area, coverage=[all_covered()] * 3).set_index("enterprise_id")
     led = _ledger([("E07", "2026-05-11", "violation confirmed"), ("E05", "2026-05-11", "violation confirmed")])
     t = rank_season(ds, area, coverage=[all_covered()] * 3, ledger=led).set_index("enterprise_id")
-    assert plain.loc["E07", "rank"] == 1
+    # two sightings at 0.6 outrank one at 0.9 (before the season model E07 was first: 0.90 > 1 − 0.4²)
+    assert plain.loc["E05", "rank"] == 1 and plain.loc["E07", "rank"] == 2
     assert t.loc["E07", "evidence_score"] == 0.0  # its only evidence is answered: the visit found it
     assert "answered by the violation confirmed on site" in t.loc["E07", "reasons"]
-    assert t.loc["E05", "evidence_score"] == pytest.approx(0.6)  # day 3 came after the visit: it counts
+    # day 3 came after the visit: it counts (day 1 is answered: neither evidence nor a clean day)
+    p = season_model(np.array([[0.6, 0.0, 0.6]]), np.ones((1, 3), bool),
+                     answered=np.array([[True, False, False]]))["probability"][0]
+    assert t.loc["E05", "evidence_score"] == pytest.approx(p, abs=1e-4)
+    assert t.loc["E05", "evidence_score"] < plain.loc["E05", "evidence_score"]
     assert t.loc["E05", "rank"] == 1
     # a clean visit answers nothing (it only lowers the weight of suspicions it followed up)
     clean = rank_season(ds, area, coverage=[all_covered()] * 3,
                         ledger=_ledger([("E07", "2026-05-12", "clean")])).set_index("enterprise_id")
-    assert clean.loc["E07", "evidence_score"] == pytest.approx(0.9)
+    assert clean.loc["E07", "evidence_score"] == pytest.approx(plain.loc["E07", "evidence_score"])
 
 
 # --- online-monitoring alarms over several days ----------------------------------------------------
@@ -309,3 +330,73 @@ def test_cli_targets_several_folders_with_alarms(alarm_days, tmp_path, monkeypat
     # the same ranking as the library's
     lib = rank_season(ds, area, alarms=a_csv).set_index("enterprise_id")
     np.testing.assert_allclose(df["score"].sort_index(), lib["score"].sort_index(), atol=1e-4)
+
+
+
+# --- the season model's arithmetic ------------------------------------------------------------
+
+
+def _p(e, covered=True):
+    e = np.atleast_2d(np.asarray(e, float))
+    return season_model(e, np.full(e.shape, covered))
+
+
+def test_a_firm_seen_on_k_of_n_days_outranks_one_seen_on_one_and_more_days_count_more():
+    n = 12
+    one = _p([1.0] + [0.0] * (n - 1))  # seen once, at the day's certainty, 11 covered clean days
+    bf, prob = [], []
+    for k in range(1, 7):
+        r = _p([0.9] * k + [0.0] * (n - k))
+        bf.append(r["log10_bf"][0])
+        prob.append(r["probability"][0])
+    assert np.all(np.diff(bf) > 0.3) and np.all(np.diff(prob) > 0)  # every further sighting counts
+    assert prob[1] > one["probability"][0] and prob[2] > 0.99 > one["probability"][0]
+    # a firm seen on 1 day of 12 at 1.00 no longer ties with one seen on 6 days at 0.9 (it did: both 1.00)
+    assert prob[5] - one["probability"][0] > 0.4
+    # the days of one firm are not independent: k days count as k / (1 + (k − 1) r)
+    r = _p([0.9] * 4)
+    assert r["n_independent"][0] == pytest.approx(4 / (1 + 3 * DAY_CORRELATION))
+    indep = season_model(np.full((1, 4), 0.9), np.ones((1, 4), bool), correlation=0.0)
+    assert indep["log10_bf"][0] > r["log10_bf"][0]
+
+
+def test_a_clean_covered_day_lowers_an_uncovered_one_does_not():
+    seen = [0.8, 0.0, 0.0]
+    covered = season_model(np.array([seen]), np.array([[True, True, True]]))["probability"][0]
+    half = season_model(np.array([seen]), np.array([[True, True, False]]))["probability"][0]
+    uncovered = season_model(np.array([seen]), np.array([[True, False, False]]))["probability"][0]
+    assert covered < half < uncovered == pytest.approx(_p([0.8])["probability"][0])
+    # and the lowering is bounded: the firm may emit on a small fraction of days
+    many = season_model(np.array([[0.8] + [0.0] * 29]), np.ones((1, 30), bool))["probability"][0]
+    assert 0.05 < many < covered
+    # no evidence at all: probability 0 (no survey evidence; registry risk ranks it), however covered
+    assert _p([0.0, 0.0, 0.0])["probability"][0] == 0.0 and _p([0.0, 0.0])["log10_bf"][0] < 0
+    # answered days count for nothing, neither as evidence nor as clean
+    ans = season_model(np.array([[0.9, 0.0]]), np.ones((1, 2), bool), answered=np.array([[True, True]]))
+    assert ans["probability"][0] == 0.0 and ans["log10_bf"][0] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_no_single_day_gives_certainty():
+    for e in (0.99, 0.999999, 1.0):
+        p = _p([e])["probability"][0]
+        assert p < 0.8 and p == pytest.approx(_p([DAY_MAX])["probability"][0])
+    # at the season model's own day prior a capped day gives about DAY_MAX (the day's posterior, read again)
+    assert _p([1.0])["probability"][0] == pytest.approx(DAY_MAX, abs=0.02)
+    # a weaker day keeps about its own probability: p ≈ e under the same prior
+    assert _p([0.3])["probability"][0] == pytest.approx(0.3, abs=0.03)
+    # a day whose analysis gave each firm a higher prior says less
+    assert season_model(np.array([[1.0]]), np.ones((1, 1), bool), day_prior=0.05)["probability"][0] < \
+        _p([1.0])["probability"][0]
+    assert SEASON_PRIOR < 0.05
+
+
+def test_one_day_of_two_vans_at_certainty_is_still_one_day(tmp_path):
+    """Two folders of the same date (two vans) share that day's wind and stability: their union is
+    one day, capped, not two sightings."""
+    area = make_area()
+    ds = [evidence_folder(tmp_path / v, DATES[0], {"E07": 1.0}) for v in ("van01", "van02")]
+    ds.append(evidence_folder(tmp_path / "van01", DATES[1], {"E05": 1.0}))
+    ds.append(evidence_folder(tmp_path / "van01", DATES[2], {"E05": 1.0}))
+    t = rank_season(ds, area, coverage=[None] * 4).set_index("enterprise_id")
+    assert t.loc["E07", "n_days_emitting"] == 1 and t.loc["E07", "emit_probability"] < 0.8
+    assert t.loc["E05", "emit_probability"] > 0.95 and t.loc["E05", "rank"] == 1 and t.loc["E07", "rank"] == 2
