@@ -13,7 +13,9 @@ take a targets file (:func:`ecopatrol.pipeline.day_targets_from_ranking`, :func:
 the whole ranking without the firms visited recently and (feedback arm) those answered by a confirmed
 violation with no evidence since; the drone flies the best-ranked 3 it can reach from a launch site,
 however far down, and only when none can be flown the registry-prior targets not answered (counted and
-logged as a fallback); the van covers the best-ranked 10 it can. On Saturday the brigade visits the ``--visits``
+logged as a fallback); the van covers the best-ranked 10 it can. Each day's online-monitoring alarms
+(the run's ``alarms.csv``) count in the multi-day ranking as in that day's own ``targets.csv``
+(``--no-day-alarms``: without them, as the month was ranked before). On Saturday the brigade visits the ``--visits``
 best-ranked firms not visited in the last ``--revisit-days`` days; the outcome comes from the
 truth (a live emitter → violation confirmed, and it is fixed; else clean) and goes into the ledger.
 
@@ -120,7 +122,7 @@ class Month:
         return self.assessed[run]
 
 
-def rank(arm: Arm, month: Month, when: datetime):
+def rank(arm: Arm, month: Month, when: datetime, day_alarms: bool = True):
     from ecopatrol.core.db import open_database
     from ecopatrol.processing.ledger.learning import adjustment_from_db
     from ecopatrol.processing.season import rank_season
@@ -134,7 +136,9 @@ def rank(arm: Arm, month: Month, when: datetime):
         finally:
             engine.dispose()
     arm.ledger = ledger
-    return rank_season([r / "evidence" for r in arm.runs], month.area, coverage=cov, ledger=ledger)
+    # each day's online-monitoring alarms (RUN/alarms.csv) count as in that day's own targets.csv
+    alarms = [r / "alarms.csv" if day_alarms and (r / "alarms.csv").is_file() else None for r in arm.runs]
+    return rank_season([r / "evidence" for r in arm.runs], month.area, coverage=cov, ledger=ledger, alarms=alarms)
 
 
 def plan_for(arm: Arm, month: Month, day: date, revisit_days: int):
@@ -189,7 +193,7 @@ def survey_and_visit(arm: Arm, month: Month, w: int, a) -> None:
     finally:
         engine.dispose()
     when = datetime.combine(visit, datetime.min.time(), tzinfo=UTC)
-    arm.ranked = rank(arm, month, when)
+    arm.ranked = rank(arm, month, when, a.day_alarms)
     emitting = arm.world.emitting_firms(visit)
     skip = arm.recent(visit, a.revisit_days)
     ids = [e for e in arm.ranked["enterprise_id"].astype(str) if e not in skip][: a.visits]
@@ -211,7 +215,7 @@ def survey_and_visit(arm: Arm, month: Month, w: int, a) -> None:
                       "revisits": revisits, "emitters_live": len(emitting), "drone_targets": flown,
                       "drone_fallback": fallback, "drone_flew_fixed": flew_fixed})
     if arm.feedback:  # next week's plans from the ranking that has read today's outcomes
-        arm.ranked = rank(arm, month, when + timedelta(hours=12))
+        arm.ranked = rank(arm, month, when + timedelta(hours=12), a.day_alarms)
     log(f"  seed {month.seed} week {w + 1} {arm.name}: visits {ids} → {len(hits)} hit(s), "
         f"{len(emitting)} emitters live, {revisits} revisit(s)")
 
@@ -291,6 +295,9 @@ def parse(argv):
     ap.add_argument("--emitters", type=int, default=4, help="hidden emitters on day 1 (default 4)")
     ap.add_argument("--arrivals", type=float, default=1.5, help="new emitters a week, Poisson mean (default 1.5)")
     ap.add_argument("--revisit-days", type=int, default=14, help="a visited firm is not visited again within this")
+    ap.add_argument("--no-day-alarms", dest="day_alarms", action="store_false",
+                    help="rank the month without each day's online-monitoring alarms (as before the multi-day "
+                         "ranking took them: the day's targets.csv had them, the month's ranking did not)")
     ap.add_argument("--out", type=Path, help="keep the run folders, ledgers and months.jsonl here")
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON document")
     a = ap.parse_args(argv)
@@ -315,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         with (root / "months.jsonl").open("a", encoding="utf-8") as f:  # each month kept as it ends
             f.write(json.dumps(months[-1], ensure_ascii=False, default=str) + "\n")
     s = summary(months, a.weeks)
-    out = {"seeds": a.seeds, "weeks": a.weeks, "visits": a.visits, "arrivals_per_week": a.arrivals,
+    out = {"seeds": a.seeds, "weeks": a.weeks, "day_alarms": a.day_alarms, "visits": a.visits, "arrivals_per_week": a.arrivals,
            "revisit_days": a.revisit_days, "seconds": round(time.perf_counter() - t0, 1), "summary": s, "months": months}
     if a.json:
         print(json.dumps(out, ensure_ascii=False, indent=1, default=str))

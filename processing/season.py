@@ -20,6 +20,10 @@ firm ``e_d``, the day's evidence that it emitted **that day**, and:
 - with the ledger, a firm's days up to its last on-site visit that confirmed a violation are
   **answered** (it was found and ordered to rectify): their evidence leaves the season evidence,
   and the reasons say so; later days count as usual;
+- **online-monitoring alarms** (``alarms``: one ``alarms.csv`` per folder, as ``targets --alarms``
+  takes for one day): each day's alarms join that day's evidence ``e_d`` exactly as in that day's
+  own ranking, so a firm whose data logger flagged it on a survey day keeps it over the season
+  (without them the multi-day ranking would drop evidence the day's ``targets.csv`` holds);
 - ``score`` = 0.95 × season evidence (× the ledger's outcome factor) + 0.05 × risk (× 0.3 on
   the positive list) × ``CLEAN_DAY_FACTOR`` ^ clean covered days; risk and the ledger notes as
   in :func:`rank_targets` at the last day.
@@ -89,11 +93,11 @@ HISTORY_STATUS = ("emitting", "weak", "clean", "not covered", "coverage unknown"
 
 
 def rank_season(evidence_dirs, area, *, top: int | None = None, reference_date=None, ledger=None,
-                coverage: list[dict[str, bool] | None] | None = None) -> pd.DataFrame:
+                coverage: list[dict[str, bool] | None] | None = None, alarms: list | None = None) -> pd.DataFrame:
     """Rank the area's enterprises from several evidence folders (one per survey day, or several
     per day: one per platform); the targets of :func:`season_targets`."""
     return season_targets(evidence_dirs, area, top=top, reference_date=reference_date, ledger=ledger,
-                          coverage=coverage).targets
+                          coverage=coverage, alarms=alarms).targets
 
 
 def _by_day(days: list[str], e: np.ndarray, covered: np.ndarray, known: list[bool]):
@@ -108,11 +112,13 @@ def _by_day(days: list[str], e: np.ndarray, covered: np.ndarray, known: list[boo
 
 
 def season_targets(evidence_dirs, area, *, top: int | None = None, reference_date=None, ledger=None,
-                   coverage: list[dict[str, bool] | None] | None = None) -> SeasonResult:
+                   coverage: list[dict[str, bool] | None] | None = None, alarms: list | None = None) -> SeasonResult:
     """Season targets and per-firm histories from several evidence folders.
 
     ``coverage`` (one mapping per folder, or None for unknown) replaces the ledger coverage test
     (tests, or a caller that already assessed the runs, as :mod:`.archive_evidence` does).
+    ``alarms`` (one per folder: an ``alarms.csv`` path or frame, or None for a day without) adds each
+    day's online-monitoring alarms to that day's evidence, as :func:`rank_targets` does for one folder.
     ``emit_probability`` of the targets is the season evidence.
     """
     dirs = [Path(d) for d in evidence_dirs]
@@ -120,12 +126,17 @@ def season_targets(evidence_dirs, area, *, top: int | None = None, reference_dat
         raise InputError("targets: give at least one evidence folder")
     if coverage is not None and len(coverage) != len(dirs):
         raise InputError(f"targets: {len(coverage)} coverage maps for {len(dirs)} evidence folders")
+    if alarms is not None and len(alarms) != len(dirs):
+        raise InputError(f"targets: {len(alarms)} alarm files for {len(dirs)} evidence folders")
+    al = list(alarms) if alarms is not None else [None] * len(dirs)
     fdays = [survey_day(d) for d in dirs]
     order = np.argsort(fdays, kind="stable")
-    dirs, fdays = [dirs[i] for i in order], [fdays[i] for i in order]
+    dirs, fdays, al = [dirs[i] for i in order], [fdays[i] for i in order], [al[i] for i in order]
     cov = [coverage[i] for i in order] if coverage is not None else [day_coverage(d, area) for d in dirs]
-    per_dir = [rank_targets(d, area, reference_date=reference_date).set_index("enterprise_id") for d in dirs]
-    last = rank_targets(dirs[-1], area, reference_date=reference_date, ledger=ledger).set_index("enterprise_id")
+    per_dir = [rank_targets(d, area, reference_date=reference_date, alarms=a).set_index("enterprise_id")
+               for d, a in zip(dirs, al, strict=True)]
+    last = rank_targets(dirs[-1], area, reference_date=reference_date, ledger=ledger,
+                        alarms=al[-1]).set_index("enterprise_id")
     eid = last.index.astype(str)
     e_f = np.column_stack([pd.to_numeric(df["evidence_score"].reindex(eid), errors="coerce").fillna(0.0).to_numpy()
                            for df in per_dir])  # (firms, folders)

@@ -210,3 +210,29 @@ def test_a_confirmed_violation_answers_the_evidence_of_the_days_before_it(tmp_pa
     clean = rank_season(ds, area, coverage=[all_covered()] * 3,
                         ledger=_ledger([("E07", "2026-05-12", "clean")])).set_index("enterprise_id")
     assert clean.loc["E07", "evidence_score"] == pytest.approx(0.9)
+
+
+def test_each_days_alarms_count_in_the_season_as_in_that_days_own_ranking(days):
+    """A firm flagged by its data logger on a survey day (and seen by no plume) keeps that day's alarm
+    evidence over the season — the day's own ranking (`targets --alarms`) had it; the season's
+    must not drop it (the simulated month visited elsewhere while its day-3 targets.csv ranked the
+    alarmed firm first)."""
+    area = make_area()
+    s = pd.Timestamp(f"{DATES[1]}T02:00Z")
+    alarm = pd.DataFrame([{"alarm_id": "A1", "enterprise_id": "E03", "enterprise_known": True, "mn": "MN-E03",
+                           "monitor_kind": "treatment_meter", "outlet_id": "", "kind": "treatment_stopped",
+                           "start_utc": s, "end_utc": s + pd.Timedelta(hours=1), "duration_min": 60.0,
+                           "pollutant_code": "", "value": 0.4, "limit_value": 1.9, "unit": "kW", "values": "",
+                           "rule": "", "standard": "", "clause": "", "limit_verified": False, "strength": 0.6,
+                           "details": ""}])
+    cov = [all_covered()] * 3
+    day2 = rank_targets(days[1], area, alarms=alarm).set_index("enterprise_id")
+    assert day2.loc["E03", "rank"] == 1
+    with_alarms = rank_season(days, area, coverage=cov, alarms=[None, alarm, None]).set_index("enterprise_id")
+    without = rank_season(days, area, coverage=cov).set_index("enterprise_id")
+    assert with_alarms.loc["E03", "emit_probability"] == pytest.approx(day2.loc["E03", "evidence_score"], abs=1e-3)
+    assert with_alarms.loc["E03", "rank"] <= 2 and without.loc["E03", "emit_probability"] == 0.0
+    assert "online monitoring" in with_alarms.loc["E03", "reasons"]
+    assert with_alarms.loc["E07", "emit_probability"] == pytest.approx(0.9)  # the others as they were
+    with pytest.raises(InputError, match="alarm files"):
+        rank_season(days, area, coverage=cov, alarms=[alarm])
