@@ -17,7 +17,8 @@ ratio; also the command ``ecopatrol ledger stats --json`` in a new process (Pyth
 included): wall and CPU seconds (best of ``--repeat``), against a named baseline in the same run —
 **the same command in a process that first imports what the command used to import** (pandas,
 numpy and alembic's migration context: before the ledger's statistics were counted without pandas
-and the schema check stopped importing alembic). Figures in BENCHMARKS.md ("Supervision ledger").
+and the schema check stopped importing alembic; rich's console and log handler: before the CLI's
+log handler imported rich at the first line logged rather than at start). Figures in BENCHMARKS.md ("Supervision ledger").
 
 Run: ``.venv/bin/python benchmarks/bench_ledger.py [--firms 660] [--repeat 3] [--pg URL] [--json]``
 """
@@ -126,7 +127,7 @@ def best_of(fn, repeat: int) -> tuple[float, object]:
     return best, res
 
 
-OLD_IMPORTS = "import pandas, numpy, alembic.runtime.migration; "
+OLD_IMPORTS = "import pandas, numpy, alembic.runtime.migration, rich.console, rich.logging; "
 
 
 def run_cli(url: str, repeat: int, preload: str = "") -> tuple[float, float]:

@@ -7,8 +7,15 @@ registry prior's sector weights over all firms with a stack), and **rectificatio
 emitting on site stops). ``--weeks`` weeks, one survey day a week (Tuesday), each a whole ``ecopatrol
 demo`` day (:func:`ecopatrol.pipeline.run_demo`, maps and tomorrow's plans off) with its own wind
 and seed, its off-site checks recorded in the arm's SQLite ledger. Day 1 is planned from registry
-risk; later days' drone and van targets are the top of the current multi-day ranking
-(:func:`ecopatrol.processing.season.rank_season`). On Saturday the brigade visits the ``--visits``
+risk; later days' targets come from the current multi-day ranking
+(:func:`ecopatrol.processing.season.rank_season`) the way ``plan drone|van --targets-file --top N``
+take a targets file (:func:`ecopatrol.pipeline.day_targets_from_ranking`, :func:`~ecopatrol.pipeline.plan_day_drone`):
+the whole ranking without the firms visited recently and (feedback arm) those answered by a confirmed
+violation with no evidence since; the drone flies the best-ranked 3 it can reach from a launch site,
+however far down, and only when none can be flown the registry-prior targets not answered (counted and
+logged as a fallback); the van covers the best-ranked 10 it can. Each day's online-monitoring alarms
+(the run's ``alarms.csv``) count in the multi-day ranking as in that day's own ``targets.csv``
+(``--no-day-alarms``: without them, as the month was ranked before). On Saturday the brigade visits the ``--visits``
 best-ranked firms not visited in the last ``--revisit-days`` days; the outcome comes from the
 truth (a live emitter → violation confirmed, and it is fixed; else clean) and goes into the ledger.
 
@@ -47,7 +54,7 @@ import numpy as np
 
 MONTH_START = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)  # a Monday
 SURVEY_WEEKDAY, VISIT_WEEKDAY = 1, 5  # Tuesday, Saturday
-DRONE_LOS_M = 1000.0  # the drone's targets within line of sight of a launch site, as on day 1 (initial_targets)
+DRONE_TOP, VAN_TOP = 3, 10  # the day's budgets in targets (`plan drone --top 3`, `plan van --top 10`)
 
 
 def log(msg: str) -> None:
@@ -65,6 +72,7 @@ class Arm:
     runs: list[Path] = field(default_factory=list)
     visited: dict[str, date] = field(default_factory=dict)  # firm → last visit day
     ranked: object = None
+    ledger: object = None  # the feedback arm's LedgerAdjustment at its last ranking
     weeks: list[dict] = field(default_factory=list)
 
     def recent(self, day: date, revisit_days: int) -> set[str]:
@@ -88,7 +96,7 @@ class Month:
         from ecopatrol.pipeline import run_demo
 
         when = MONTH_START + timedelta(days=7 * w + SURVEY_WEEKDAY)
-        key = (w, None if plan is None else (tuple(plan[0]), tuple(plan[1])),
+        key = (w, None if plan is None else plan.key(),
                None if live is None else tuple(sorted((e["source_id"], e["p_emit"]) for e in live)))
         if key in self.cache:
             return self.cache[key]
@@ -114,7 +122,7 @@ class Month:
         return self.assessed[run]
 
 
-def rank(arm: Arm, month: Month, when: datetime):
+def rank(arm: Arm, month: Month, when: datetime, day_alarms: bool = True):
     from ecopatrol.core.db import open_database
     from ecopatrol.processing.ledger.learning import adjustment_from_db
     from ecopatrol.processing.season import rank_season
@@ -127,16 +135,34 @@ def rank(arm: Arm, month: Month, when: datetime):
             ledger = adjustment_from_db(engine, ref=when)
         finally:
             engine.dispose()
-    return rank_season([r / "evidence" for r in arm.runs], month.area, coverage=cov, ledger=ledger)
+    arm.ledger = ledger
+    # each day's online-monitoring alarms (RUN/alarms.csv) count as in that day's own targets.csv
+    alarms = [r / "alarms.csv" if day_alarms and (r / "alarms.csv").is_file() else None for r in arm.runs]
+    return rank_season([r / "evidence" for r in arm.runs], month.area, coverage=cov, ledger=ledger, alarms=alarms)
 
 
-def plan_for(arm: Arm, month: Month, day: date, revisit_days: int) -> tuple[list[str], list[str]]:
-    from ecopatrol.pipeline import initial_targets, near_launch_sites
+def plan_for(arm: Arm, month: Month, day: date, revisit_days: int):
+    """The survey day's targets as the CLI planners take a targets file (``plan drone|van --targets-file
+    --top N``): the whole ranking without the firms visited recently and (feedback arm: it reads the
+    ledger) the firms answered by a confirmed violation with no evidence since; the drone flies the
+    best-ranked it can reach, else the registry-prior targets not answered (a logged reason)."""
+    from ecopatrol.pipeline import day_targets_from_ranking
 
-    skip = arm.recent(day, revisit_days)
-    ids = [e for e in arm.ranked["enterprise_id"].astype(str) if e not in skip]
-    drone = near_launch_sites(month.area, ids[:10], max_m=DRONE_LOS_M)[:3] or initial_targets(month.area)[0]
-    return drone, ids[:10]
+    ids = arm.ranked["enterprise_id"].astype(str).tolist()
+    answered = () if arm.ledger is None else [e for e, u in zip(ids, arm.ledger.answered_until(ids), strict=True) if u]
+    return day_targets_from_ranking(month.area, arm.ranked, skip=arm.recent(day, revisit_days), answered=answered,
+                                    drone_top=DRONE_TOP, van_top=VAN_TOP)
+
+
+def drone_flown(run: Path) -> tuple[list[str], str | None]:
+    """The drone's targets flown on a survey day, and the fallback reason when it flew the registry prior."""
+    from ecopatrol.core.artefacts.plan import read_plan, sortie_targets
+    from ecopatrol.pipeline import DRONE_FALLBACK_NOTE
+
+    plan = read_plan(run / "plans" / "drone" / "plan.json", kind="drone")
+    flown = list(dict.fromkeys(t for ts in sortie_targets(plan).values() for t in ts))
+    note = next((x for x in plan.get("warnings") or [] if str(x).startswith(DRONE_FALLBACK_NOTE)), None)
+    return flown, note
 
 
 def survey_and_visit(arm: Arm, month: Month, w: int, a) -> None:
@@ -157,13 +183,17 @@ def survey_and_visit(arm: Arm, month: Month, w: int, a) -> None:
         arm.world = MonthWorld.from_truth(json.loads((run / "field" / "truth.json").read_text()), seed=month.seed,
                                           start=survey)
     arm.runs.append(run)
+    flown, fallback = drone_flown(run)
+    flew_fixed = sorted(set(flown) & set(arm.world.fixed))  # firms fixed on an earlier visit
+    if fallback:
+        log(f"  seed {month.seed} week {w + 1} {arm.name}: drone fallback — {fallback}")
     engine = open_database(arm.db)
     try:
         record_run(engine, month.assessment(run))
     finally:
         engine.dispose()
     when = datetime.combine(visit, datetime.min.time(), tzinfo=UTC)
-    arm.ranked = rank(arm, month, when)
+    arm.ranked = rank(arm, month, when, a.day_alarms)
     emitting = arm.world.emitting_firms(visit)
     skip = arm.recent(visit, a.revisit_days)
     ids = [e for e in arm.ranked["enterprise_id"].astype(str) if e not in skip][: a.visits]
@@ -182,9 +212,10 @@ def survey_and_visit(arm: Arm, month: Month, w: int, a) -> None:
         arm.world.fix(e, visit)
     revisits = sum(e in {x for wk in arm.weeks for x in wk["visits"]} for e in ids)
     arm.weeks.append({"week": w + 1, "visits": ids, "hits": len(hits), "hit_rate": len(hits) / max(len(ids), 1),
-                      "revisits": revisits, "emitters_live": len(emitting)})
+                      "revisits": revisits, "emitters_live": len(emitting), "drone_targets": flown,
+                      "drone_fallback": fallback, "drone_flew_fixed": flew_fixed})
     if arm.feedback:  # next week's plans from the ranking that has read today's outcomes
-        arm.ranked = rank(arm, month, when + timedelta(hours=12))
+        arm.ranked = rank(arm, month, when + timedelta(hours=12), a.day_alarms)
     log(f"  seed {month.seed} week {w + 1} {arm.name}: visits {ids} → {len(hits)} hit(s), "
         f"{len(emitting)} emitters live, {revisits} revisit(s)")
 
@@ -223,7 +254,11 @@ def summary(months: list[dict], weeks: int) -> dict:
         out[name] = {"hit_rate_mean": rates.mean(axis=0).round(3).tolist(), "hit_rate_sd": rates.std(axis=0, ddof=1).round(3).tolist()
                      if len(months) > 1 else [0.0] * weeks, "hits_total": int(hits.sum()),
                      "visits_total": int(sum(len(m["arms"][name][w]["visits"]) for m in months for w in range(weeks))),
-                     "last_minus_first": (rates[:, -1] - rates[:, 0]).round(3).tolist()}
+                     "last_minus_first": (rates[:, -1] - rates[:, 0]).round(3).tolist(),
+                     "drone_fallbacks": sum(bool(m["arms"][name][w].get("drone_fallback")) for m in months
+                                            for w in range(weeks)),
+                     "drone_days_flying_fixed_firms": sum(bool(m["arms"][name][w].get("drone_flew_fixed")) for m in months
+                                                          for w in range(weeks))}
     live = np.array([[m["arms"]["feedback"][w]["emitters_live"] for w in range(weeks)] for m in months])
     out["emitters_live_mean"] = live.mean(axis=0).round(2).tolist()
     fb = np.array([[m["arms"]["feedback"][w]["hits"] for w in range(weeks)] for m in months]).sum(axis=1)
@@ -244,7 +279,8 @@ def print_table(months: list[dict], s: dict, a) -> None:
               f"{nf['hit_rate_mean'][w]:.0%} ± {nf['hit_rate_sd'][w]:.0%} |")
     for name in ("feedback", "no feedback"):
         print(f"{name}: {s[name]['hits_total']} hits in {s[name]['visits_total']} visits; last week − week 1 per "
-              f"month: {s[name]['last_minus_first']}")
+              f"month: {s[name]['last_minus_first']}; drone fallbacks {s[name]['drone_fallbacks']}, survey days "
+              f"the drone flew a firm already fixed {s[name]['drone_days_flying_fixed_firms']}")
     h = s["hits_per_month"]
     print(f"hits per month, feedback {h['feedback']} vs no feedback {h['no feedback']}: "
           f"feedback better in {h['months_better']}, worse in {h['months_worse']} of {len(months)}")
@@ -259,6 +295,9 @@ def parse(argv):
     ap.add_argument("--emitters", type=int, default=4, help="hidden emitters on day 1 (default 4)")
     ap.add_argument("--arrivals", type=float, default=1.5, help="new emitters a week, Poisson mean (default 1.5)")
     ap.add_argument("--revisit-days", type=int, default=14, help="a visited firm is not visited again within this")
+    ap.add_argument("--no-day-alarms", dest="day_alarms", action="store_false",
+                    help="rank the month without each day's online-monitoring alarms (as before the multi-day "
+                         "ranking took them: the day's targets.csv had them, the month's ranking did not)")
     ap.add_argument("--out", type=Path, help="keep the run folders, ledgers and months.jsonl here")
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON document")
     a = ap.parse_args(argv)
@@ -283,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         with (root / "months.jsonl").open("a", encoding="utf-8") as f:  # each month kept as it ends
             f.write(json.dumps(months[-1], ensure_ascii=False, default=str) + "\n")
     s = summary(months, a.weeks)
-    out = {"seeds": a.seeds, "weeks": a.weeks, "visits": a.visits, "arrivals_per_week": a.arrivals,
+    out = {"seeds": a.seeds, "weeks": a.weeks, "day_alarms": a.day_alarms, "visits": a.visits, "arrivals_per_week": a.arrivals,
            "revisit_days": a.revisit_days, "seconds": round(time.perf_counter() - t0, 1), "summary": s, "months": months}
     if a.json:
         print(json.dumps(out, ensure_ascii=False, indent=1, default=str))

@@ -61,13 +61,27 @@ def _main(
                                              "every command, also as ECOPATROL_LANG; default: the area's, zh for an "
                                              "area in China, else en). File fields stay English.")] = None,
 ) -> None:
-    from rich.console import Console
-    from rich.logging import RichHandler
-
     level = logging.DEBUG if verbose else logging.INFO
-    handler = RichHandler(console=Console(stderr=True), show_path=False, show_time=False, markup=False)
-    logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[handler], force=True)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", handlers=[_RichOnFirstUse()], force=True)
     logging.getLogger("ecopatrol").setLevel(level)
+
+
+class _RichOnFirstUse(logging.Handler):
+    """Log lines through rich's handler on stderr, built (and rich imported) at the first line logged:
+    a command that logs nothing, such as ``ledger stats --json``, starts without importing rich."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rich: logging.Handler | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._rich is None:
+            from rich.console import Console
+            from rich.logging import RichHandler
+
+            self._rich = RichHandler(console=Console(stderr=True), show_path=False, show_time=False, markup=False)
+            self._rich.setFormatter(self.formatter)
+        self._rich.emit(record)
 
 
 def echo_report(report, *, strict: bool = False) -> None:

@@ -80,6 +80,14 @@ def near_launch_sites(area, ids: list[str], *, max_m: float) -> list[str]:
     return [i for i, dist in zip(ids, d, strict=True) if dist <= max_m]
 
 
+def registry_risk(area):
+    """The first day's registry risk of every firm (a Series by row of ``area.enterprises``): past
+    violations, not on the positive list (+1.5), a priority VOC industry (+1)."""
+    e = area.enterprises
+    return (e["violations_3y"].astype(float) + (~e["positive_list"].astype(bool)) * 1.5
+            + e["industry"].isin(["chemicals", "surface coating", "textile dyeing", "packaging printing"]))
+
+
 def initial_targets(area, *, n_drone: int = 3, n_van: int = 10) -> tuple[list[str], list[str]]:
     """Targets for the first day, from registry risk alone (no evidence yet).
 
@@ -89,9 +97,7 @@ def initial_targets(area, *, n_drone: int = 3, n_van: int = 10) -> tuple[list[st
     """
 
     e = area.enterprises.copy()
-    risk = (e["violations_3y"].to_numpy() * 1.0 + (~e["positive_list"].to_numpy()) * 1.5
-            + e["industry"].isin(["chemicals", "surface coating", "textile dyeing", "packaging printing"]).to_numpy())
-    e["_risk"] = risk
+    e["_risk"] = registry_risk(area).to_numpy(float)
     depot = area.depot.geometry.iloc[0] if len(area.depot) else e.geometry.union_all().centroid
     parks = e[e["park"] != ""].groupby("park").geometry.agg(lambda g: g.union_all().centroid)
     dist = parks.apply(lambda c: c.distance(depot)).sort_values()
@@ -108,10 +114,98 @@ def initial_targets(area, *, n_drone: int = 3, n_van: int = 10) -> tuple[list[st
     return drone, van
 
 
+def registry_prior_order(area) -> list[str]:
+    """Every firm by registry risk (highest first, then id), the first day's drone targets first."""
+    e = area.enterprises.drop_duplicates("enterprise_id").copy()
+    e["_risk"] = registry_risk(area).loc[e.index].to_numpy(float)
+    order = list(e.sort_values(["_risk", "enterprise_id"], ascending=[False, True])["enterprise_id"].astype(str))
+    first = initial_targets(area)[0]
+    return list(dict.fromkeys(first + order))
+
+
+@dataclass
+class DayTargets:
+    """A survey day's targets as the CLI planners take them (``plan drone|van --targets-file targets.csv
+    --top N``): the ranked ids (``drone``, ``van``) with their ranks and each platform's budget in
+    targets (``drone_top``, ``van_top``; None: plan them all). ``drone_fallback``: the ids the drone
+    flies (same budget) when none of ``drone`` can be flown — said in the plan's warnings."""
+
+    drone: list[str]
+    van: list[str]
+    drone_ranks: list[int] | None = None
+    van_ranks: list[int] | None = None
+    drone_top: int | None = None
+    van_top: int | None = None
+    drone_fallback: list[str] = field(default_factory=list)
+
+    def key(self) -> tuple:
+        return (tuple(self.drone), tuple(self.drone_ranks or ()), self.drone_top, tuple(self.drone_fallback),
+                tuple(self.van), tuple(self.van_ranks or ()), self.van_top)
+
+
+def day_targets_from_ranking(area, ranked, *, skip=(), answered=(), drone_top: int = NEXT_DRONE_TARGETS,
+                             van_top: int = 10) -> DayTargets:
+    """The next survey day's targets from a ranking (a ``targets.csv`` frame, best first: ``enterprise_id``,
+    ``rank``, ``evidence_score``), for :func:`plan_day_drone` and the van planner with their budgets.
+
+    Left out: the firms in ``skip`` (visited on site recently) and the firms in ``answered`` (found
+    violating on site and ordered to rectify: the ledger's :meth:`answered_until`) unless their
+    evidence since that visit (the ranking's ``evidence_score``, which leaves the answered days out)
+    is at least :data:`~ecopatrol.processing.targeting.EVIDENCE_MIN`. The rest keep their order and
+    ranks, so the drone flies the highest-ranked firms it can reach, however far down the list. Its
+    fallback, when none of them can be flown: the registry-prior order (:func:`registry_prior_order`)
+    without ``skip`` and without any answered firm."""
+    from ecopatrol.processing.targeting import EVIDENCE_MIN
+
+    skip, answered = set(map(str, skip)), set(map(str, answered))
+    ids = ranked["enterprise_id"].astype(str).tolist()
+    ranks = ranked["rank"].astype(int).tolist() if "rank" in ranked.columns else list(range(1, len(ids) + 1))
+    ev = ranked["evidence_score"].astype(float).tolist() if "evidence_score" in ranked.columns else [0.0] * len(ids)
+    keep = [k for k, e in enumerate(ids) if e not in skip and (e not in answered or ev[k] >= EVIDENCE_MIN)]
+    kept, kept_ranks = [ids[k] for k in keep], [ranks[k] for k in keep]
+    fallback = [e for e in registry_prior_order(area) if e not in skip and e not in answered]
+    return DayTargets(kept, kept, kept_ranks, kept_ranks, drone_top, van_top, fallback)
+
+
+#: The prefix of the drone plan's warning when it flies its fallback targets (:func:`plan_day_drone`).
+DRONE_FALLBACK_NOTE = "none of the ranked targets can be flown"
+
+
+def plan_day_drone(area, t: DayTargets, wind, *, seed: int = 0):
+    """The day's drone plan from ``t`` as ``plan drone --targets-file --top N`` makes it: the
+    highest-ranked targets the drone can fly (its pattern within reach of a launch site, outside the
+    no-fly zones, one battery each) up to ``drone_top``, the ones it cannot fly dropped with their
+    reasons and the next ones taking their place. When none can be flown and ``drone_fallback`` is
+    given, the fallback ids are planned instead and the plan's first warning says why
+    (:data:`DRONE_FALLBACK_NOTE`). Returns ``(plan, fallback reason or None)``."""
+    from ecopatrol.core.errors import PlanningError
+    from ecopatrol.missions.drone import plan_drone
+
+    def _plan(ids, ranks):
+        return plan_drone(area, ids, wind, pattern="curtain", aircraft="m350", seed=seed, max_targets=t.drone_top,
+                          ranks=ranks)
+
+    if t.drone or not t.drone_fallback:
+        try:
+            return _plan(t.drone, t.drone_ranks), None
+        except PlanningError as exc:
+            if not t.drone_fallback:
+                raise
+            first = str(exc).split(" — ", 1)[-1].split("; ")[0]
+            why = f"{len(t.drone)} ranked, e.g. {first}"
+    else:
+        why = "the ranking has none left to fly"
+    reason = f"{DRONE_FALLBACK_NOTE} ({why}): flying the registry-prior targets not already answered instead"
+    log.warning("drone: %s", reason)
+    plan = _plan(t.drone_fallback, None)
+    plan.warnings.insert(0, reason)
+    return plan, reason
+
+
 def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] | None = None,
              wind: Wind | None = None, n_emitters: int = 3, maps: bool = True,
              lang: str | None = None, db: str | None = None, emitters=None, activity: float | None = None,
-             start_utc=None, plan_targets: tuple[list[str], list[str]] | None = None,
+             start_utc=None, plan_targets: DayTargets | tuple[list[str], list[str]] | None = None,
              world: str = "gaussian", next_plans: bool = True) -> DemoResult:
     """Run the whole loop on the bundled Jimo example into ``out`` and return what was done.
 
@@ -121,7 +215,8 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
     ``db`` (a database URL) records the day's off-site checks in the supervision ledger.
     A day of a persistent world (the simulated month): ``emitters`` (a truth.json or ids) keeps the
     same hidden emitters, each emitting with probability ``activity`` that day; ``start_utc`` is the
-    survey day; ``plan_targets`` (drone ids, van ids) replaces the first-day targets from registry risk.
+    survey day; ``plan_targets`` (drone ids, van ids, or a :class:`DayTargets` with ranks, budgets and
+    the drone's fallback) replaces the first-day targets from registry risk.
     ``world`` is the simulator's plume world (``gaussian`` or ``lagrangian``); ``next_plans=False``
     skips tomorrow's plans (``plans/next/``; the simulated month plans its days itself).
     """
@@ -137,10 +232,12 @@ def run_demo(out: str | Path, *, seed: int = 0, progress: Callable[[str], None] 
     if wind is None:
         wind = area.default_wind()
     with _Stage(result, "targets0", progress) as st:
-        drone_targets, van_targets = plan_targets if plan_targets is not None else initial_targets(area)
+        day = plan_targets if plan_targets is not None else initial_targets(area)
+        if not isinstance(day, DayTargets):
+            day = DayTargets(list(day[0]), list(day[1]))
         st.what = Msg("demo.targets0_previous" if plan_targets is not None else "demo.targets0_first",
-                      drone=len(drone_targets), van=len(van_targets))
-    _plan_stages(result, out, area, drone_targets, van_targets, wind, seed, progress)
+                      drone=day.drone_top or len(day.drone), van=day.van_top or len(day.van))
+    _plan_stages(result, out, area, day, wind, seed, progress)
     from ecopatrol.missions.simulate import simulate
 
     with _Stage(result, "simulate", progress) as st:
@@ -181,20 +278,20 @@ def _area_stage(result: DemoResult, out: Path, progress):
     return area
 
 
-def _plan_stages(result: DemoResult, out: Path, area, drone_targets, van_targets, wind, seed: int, progress) -> None:
+def _plan_stages(result: DemoResult, out: Path, area, day: DayTargets, wind, seed: int, progress) -> None:
     """The day's drone plan (curtains, M350) and van plan, written under ``out/plans``."""
-    from ecopatrol.missions.drone import plan_drone, write_drone_plan
+    from ecopatrol.missions.drone import write_drone_plan
     from ecopatrol.missions.van import plan_van, write_van_plan
 
     with _Stage(result, "drone", progress) as st:
-        dplan = plan_drone(area, drone_targets, wind, pattern="curtain", aircraft="m350", seed=seed)
+        dplan, _ = plan_day_drone(area, day, wind, seed=seed)
         write_drone_plan(dplan, area, out / "plans" / "drone")
         dd = dplan.to_dict()
         st.what = Msg("demo.drone", sorties=len(dd["sorties"]),
                       km=f"{sum(x['distance_m'] for x in dd['sorties']) / 1000:.1f}",
                       minutes=f"{sum(x['duration_s'] for x in dd['sorties']) / 60:.0f}")
     with _Stage(result, "van", progress) as st:
-        vplan = plan_van(area, van_targets, wind, seed=seed)
+        vplan = plan_van(area, day.van, wind, seed=seed, max_targets=day.van_top, ranks=day.van_ranks)
         write_van_plan(vplan, out / "plans" / "van")
         vd = vplan.to_dict()
         r = vd["routes"][0] if vd["routes"] else {"distance_m": 0, "duration_s": 0, "targets_covered": [], "targets_dropped": []}

@@ -244,7 +244,8 @@ def season_targets(evidence_dirs, area, *, top: int | None = None, reference_dat
 
     ``coverage`` (one mapping per folder, or None for unknown) replaces the ledger coverage test
     (tests, or a caller that already assessed the runs, as :mod:`.archive_evidence` does).
-    ``alarms`` (an alarms.csv or its frame) adds the online-monitoring alarms (module docstring).
+    ``alarms`` (an alarms.csv or its frame, or a list of them — one per survey day, None for a day
+    without — taken together) adds the online-monitoring alarms (module docstring).
     ``emit_probability`` of the targets is the season model's probability (:func:`season_model`) from the
     survey samples: that the firm emits on some of the surveyed days.
     """

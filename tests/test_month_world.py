@@ -65,3 +65,59 @@ def test_arrivals_follow_the_sector_prior_and_reach_beyond_the_positive_list(are
     assert share > (uniform + weighted) / 2  # drawn by the sector weights, not uniformly over firms
     assert share == pytest.approx(weighted, abs=0.06)
     assert any(not bool(ent.at[f, "positive_list"]) for f in picked)
+
+
+# --- the month's survey-day targets: the CLI planners' path (issue 18, the drone's fallback) ---------------
+
+def _ranked(ids):
+    import pandas as pd
+
+    return pd.DataFrame({"enterprise_id": ids, "rank": range(1, len(ids) + 1), "evidence_score": [0.0] * len(ids)})
+
+
+def _near_far(area):
+    from ecopatrol.pipeline import near_launch_sites
+
+    ids = area.enterprises["enterprise_id"].astype(str).drop_duplicates().tolist()
+    near, reach = set(near_launch_sites(area, ids, max_m=1000.0)), set(near_launch_sites(area, ids, max_m=2600.0))
+    return sorted(near), [e for e in ids if e not in reach]
+
+
+def test_day_targets_skip_recent_visits_and_answered_firms_unless_new_evidence(area):
+    from ecopatrol.pipeline import day_targets_from_ranking
+
+    near, _ = _near_far(area)
+    ranked = _ranked(near[:6])
+    ranked.loc[2, "evidence_score"] = 0.8  # answered, but seen emitting since the visit
+    t = day_targets_from_ranking(area, ranked, skip=[near[0]], answered=[near[1], near[2]], drone_top=3, van_top=10)
+    assert t.drone == [near[2], near[3], near[4], near[5]] and t.drone_ranks == [3, 4, 5, 6]
+    assert t.van == t.drone and (t.drone_top, t.van_top) == (3, 10)
+    assert not {near[0], near[1], near[2]} & set(t.drone_fallback)  # the fallback leaves out every answered firm
+
+
+def test_drone_flies_further_down_the_ranking_when_the_top_is_out_of_reach(area):
+    from ecopatrol.core.weather import Wind
+    from ecopatrol.pipeline import day_targets_from_ranking, plan_day_drone
+
+    near, far = _near_far(area)
+    t = day_targets_from_ranking(area, _ranked(far[:12] + near[:4]), drone_top=3)
+    plan, why = plan_day_drone(area, t, Wind(270.0, 4.0))
+    assert why is None
+    flown = [x for s in plan.sorties for x in s.targets]
+    assert sorted(flown) == sorted(near[:3])  # ranks 13–15: the best-ranked it can reach, not the registry's
+    assert {d["target_id"] for d in plan.targets_dropped} == set(far[:12])  # each out-of-reach one with its reason
+    assert all("range from the pilot" in d["reason"] for d in plan.targets_dropped)
+
+
+def test_drone_falls_back_to_registry_prior_not_answered_and_says_why(area):
+    from ecopatrol.core.weather import Wind
+    from ecopatrol.pipeline import DRONE_FALLBACK_NOTE, day_targets_from_ranking, initial_targets, plan_day_drone
+
+    _, far = _near_far(area)
+    first = initial_targets(area)[0]
+    t = day_targets_from_ranking(area, _ranked(far[:8]), answered=[first[0]], drone_top=3)
+    plan, why = plan_day_drone(area, t, Wind(270.0, 4.0))
+    assert why and why.startswith(DRONE_FALLBACK_NOTE) and "range from the pilot" in why
+    assert plan.warnings[0] == why  # in plan.json, for the operator
+    flown = [x for s in plan.sorties for x in s.targets]
+    assert len(flown) == 3 and first[0] not in flown and set(first[1:]) <= set(flown)

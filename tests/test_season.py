@@ -400,3 +400,34 @@ def test_one_day_of_two_vans_at_certainty_is_still_one_day(tmp_path):
     t = rank_season(ds, area, coverage=[None] * 4).set_index("enterprise_id")
     assert t.loc["E07", "n_days_emitting"] == 1 and t.loc["E07", "emit_probability"] < 0.8
     assert t.loc["E05", "emit_probability"] > 0.95 and t.loc["E05", "rank"] == 1 and t.loc["E07", "rank"] == 2
+
+
+
+def test_each_days_alarms_count_in_the_season_as_in_that_days_own_ranking(days):
+    """A firm flagged by its data logger on a survey day (and seen by no plume) keeps that day's alarm
+    evidence over the season — the day's own ranking (`targets --alarms`) had it; the season's
+    must not drop it (the simulated month visited elsewhere while its day-3 targets.csv ranked the
+    alarmed firm first)."""
+    area = make_area()
+    s = pd.Timestamp(f"{DATES[1]}T02:00Z")
+    alarm = pd.DataFrame([{"alarm_id": "A1", "enterprise_id": "E03", "enterprise_known": True, "mn": "MN-E03",
+                           "monitor_kind": "treatment_meter", "outlet_id": "", "kind": "treatment_stopped",
+                           "start_utc": s, "end_utc": s + pd.Timedelta(hours=1), "duration_min": 60.0,
+                           "pollutant_code": "", "value": 0.4, "limit_value": 1.9, "unit": "kW", "values": "",
+                           "rule": "", "standard": "", "clause": "", "limit_verified": False, "strength": 0.6,
+                           "details": ""}])
+    cov = [all_covered()] * 3
+    day2 = rank_targets(days[1], area, alarms=alarm).set_index("enterprise_id")
+    assert day2.loc["E03", "rank"] == 1
+    with_alarms = rank_season(days, area, coverage=cov, alarms=[None, alarm, None]).set_index("enterprise_id")
+    without = rank_season(days, area, coverage=cov).set_index("enterprise_id")
+    # one alarms file per day, taken together: the alarm counts once over the season, beside the samples'
+    # probability (emit_probability stays the samples' own)
+    assert with_alarms.loc["E03", "evidence_score"] > 0.3 and without.loc["E03", "evidence_score"] == 0.0
+    assert with_alarms.loc["E03", "emit_probability"] == 0.0
+    assert with_alarms.loc["E03", "rank"] < without.loc["E03", "rank"]
+    assert "online monitoring" in with_alarms.loc["E03", "reasons"]
+    assert with_alarms.loc["E07", "emit_probability"] == without.loc["E07", "emit_probability"]  # the others as they were
+    # the same alarm listed on two days counts once
+    twice = rank_season(days, area, coverage=cov, alarms=[alarm, alarm, None]).set_index("enterprise_id")
+    assert twice.loc["E03", "evidence_score"] == pytest.approx(with_alarms.loc["E03", "evidence_score"])

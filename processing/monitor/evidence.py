@@ -65,7 +65,20 @@ def _best_two(s: np.ndarray) -> float:
 
 
 def as_alarms(alarms) -> pd.DataFrame:
-    """An alarms frame from a frame or an ``alarms.csv`` path."""
+    """An alarms frame from a frame or an ``alarms.csv`` path, or from a list of them (one per survey
+    day, None for a day without: concatenated, an alarm listed twice counted once)."""
+    if isinstance(alarms, (list, tuple)):
+        parts = [as_alarms(a) for a in alarms if a is not None]
+        if not parts:
+            return as_alarms(pd.DataFrame({"enterprise_id": pd.Series([], dtype=str),
+                                           "start_utc": pd.Series([], dtype="datetime64[ns, UTC]"),
+                                           "end_utc": pd.Series([], dtype="datetime64[ns, UTC]")}))
+        df = pd.concat(parts, ignore_index=True)
+        key = [c for c in ("alarm_id", "enterprise_id", "mn", "kind", "start_utc", "end_utc") if c in df.columns]
+        ids = df["alarm_id"].fillna("").astype(str) if "alarm_id" in df.columns else None
+        if ids is not None and (ids != "").all():
+            return df.drop_duplicates(subset=["alarm_id"]).reset_index(drop=True)
+        return df.drop_duplicates(subset=key).reset_index(drop=True)
     if isinstance(alarms, pd.DataFrame):
         df = alarms.copy()
         for c in ("start_utc", "end_utc"):
