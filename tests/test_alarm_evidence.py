@@ -96,3 +96,11 @@ def test_targets_combine_alarms_with_the_survey_independently(tmp_path):
     p = write_alarms(res, tmp_path / "alarms.csv")
     t2 = rank_targets(ev, area, alarms=p).set_index("enterprise_id")
     np.testing.assert_allclose(t2["score"].sort_index(), t["score"].sort_index())
+
+
+def test_reason_quotes_the_alarms_values_not_the_whole_row():
+    ev = alarm_evidence(frame(alarm("E1", "treatment_stopped", "2026-05-11T01:00Z",
+                                    values="treatment 0.4 kW while production 55 kW")))
+    r = ev["E1"].reason
+    assert "(treatment 0.4 kW while production 55 kW)" in r
+    assert "MN-E1" in r and "[" not in r  # no numpy row dump

@@ -101,7 +101,9 @@ def _what(a) -> str:
         verified = str(a.limit_verified).lower() in ("true", "1", "yes")
         return (f"{a.pollutant_code} hourly average {a.value:.3g} {a.unit} > {a.limit_value:g} "
                 f"({a.standard or 'limit'}{'' if verified else ', limit not verified'})")
-    return f"{ALARM_KINDS.get(k, (k, ''))[0]}" + (f" ({a.values})" if str(a.values) else "")
+    v = a["values"] if "values" in a.index else ""  # a row (Series): ``a.values`` would be the whole row
+    v = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+    return f"{ALARM_KINDS.get(k, (k, ''))[0]}" + (f" ({v})" if v else "")
 
 
 @dataclass
