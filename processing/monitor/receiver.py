@@ -2,7 +2,8 @@
 
 Each connection's byte stream is cut into frames by the codec's
 :class:`~ecopatrol.processing.hj212.StreamFramer` (packets split across reads, several in one read,
-garbage between them) and decoded on the event loop; the rows to store are built there too
+garbage between them) and decoded on the event loop (all the frames of one read at once:
+:func:`~ecopatrol.processing.hj212._batch.decode_lines`, the same results as ``decode``); the rows to store are built there too
 (:meth:`PacketStore.prepare`). Everything goes through one bounded queue to **one writer task**:
 
 - **group commit** — the writer takes what the queue holds from all connections (waiting up to
@@ -38,7 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ..hj212 import Packet, StreamFramer, codes, decode, encode, make_reply
+from ..hj212 import Packet, StreamFramer, codes, decode_lines, encode, make_reply
 from .store import REASON_CLOSED, PacketStore, Received
 
 log = logging.getLogger(__name__)
@@ -250,12 +251,11 @@ class Receiver:
         now = datetime.now(UTC)
         items, answers = [], []
         prepare, peer = self.store.prepare, conn.peer
-        for fr in frames:
+        for fr, d in zip(frames, decode_lines(frames)):
             if closed and _START.match(fr.raw):
                 items.append(Received(fr.raw, now, peer, None, REASON_CLOSED,
                                       f"{closed} mid-packet after {len(fr.raw)} bytes ({fr.reason}: {fr.detail})"))
                 continue
-            d = decode(fr)
             if d.packet is None:
                 items.append(Received(d.raw, now, peer, None, d.reason, d.detail))
                 continue
