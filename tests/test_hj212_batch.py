@@ -214,3 +214,28 @@ def test_make_packet_frames_decode_the_same():
     pk = make_packet(st="31", cn="2061", mn="M1", qn="20240122170000123", data_time="20240122160000",
                      values={"a21026": {"Avg": 1.5, "Max": 2, "Flag": "N"}, "a00000": {"Cou": 10}})
     assert_same([encode_frame(data_segment(pk)), encode_frame(data_segment(pk)).rstrip(b"\r\n")])
+
+
+def test_deferred_framer_gives_what_the_checking_framer_gives(shared_data):
+    lines = real_lines(shared_data)[:500]
+    stream = b"".join(ln.rstrip(b"\r\n") + b"\r\n" + (b"junk" if i % 50 == 7 else b"") for i, ln in enumerate(lines))
+    stream += lines[3][:-9]  # a frame cut by the end of the stream
+    stream = stream.replace(lines[10].rstrip(b"\r\n") + b"\r\n", lines[10][:30])  # one cut by the next frame
+    checking, deferring = StreamFramer(), StreamFramer(defer_checks=True)
+    ref, got = [], []
+    for i in range(0, len(stream), 1000):
+        ref += checking.feed(stream[i:i + 1000])
+        got += deferring.feed(stream[i:i + 1000])
+    ref += checking.flush()
+    got += deferring.flush()
+    assert any(isinstance(g, bytes) for g in got)
+    assert decode_lines(got) == [decode(r) for r in ref]
+
+
+def test_encode_many_equals_encode():
+    from ecopatrol.processing.hj212 import encode, encode_many, make_reply
+
+    pks = [decode(encode_frame(s)).packet for s in EDGE_SEGMENTS[:6]]
+    reps = [make_reply(p, "9014") for p in pks] + [make_reply(pks[0], "9011", QnRtn=2)]
+    assert encode_many(pks + reps) == [encode(p) for p in pks + reps]
+    assert encode_many([]) == []

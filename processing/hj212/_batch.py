@@ -27,8 +27,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import codes
-from .frame import _TABLE, FrameResult
-from .packet import _FLAG_D, DecodeResult, Packet, Stamp, decode, parse_stamp
+from .frame import _TABLE, MAX_DATA_BYTES, FrameResult
+from .packet import _FLAG_D, DecodeResult, Packet, Stamp, data_segment, decode, parse_stamp
 
 _T16 = np.array(_TABLE, dtype=np.uint16)
 _HEX = frozenset(b"0123456789abcdefABCDEF")
@@ -205,3 +205,13 @@ def decode_lines(lines: Sequence[bytes | FrameResult]) -> list[DecodeResult]:
             pkt = segment(data.decode("ascii"), times)
             out[i] = DecodeResult(raw, pkt) if pkt is not None else decode(lines[i])
     return out  # type: ignore[return-value]
+
+
+def encode_many(packets: Sequence[Packet]) -> list[bytes]:
+    """``[encode(p) for p in packets]`` (frames with CRLF), the CRCs computed together."""
+    segs = [data_segment(p).encode("utf-8") for p in packets]
+    for s in segs:
+        if len(s) > MAX_DATA_BYTES:
+            raise ValueError(f"HJ 212 data segment of {len(s)} bytes: at most {MAX_DATA_BYTES} fit the "
+                             "4-digit length; split the packet (PNUM/PNO)")
+    return [b"##%04d%s%04X\r\n" % (len(s), s, c) for s, c in zip(segs, crc_many(segs).tolist())]
