@@ -216,6 +216,14 @@ def run_receiver(url: str, *, naive: bool, loggers: int, seconds: float, cut_pro
     cuts, conns = sum(x["cuts"] for x in lg), sum(x["connections"] for x in lg)
     lat = sorted(r["latency"])
     tail = [m for t, m in samples if t >= 0.1 * r["seconds"]]
+    warm = [(t, m) for t, m in samples if t >= 0.2 * r["seconds"]]  # after warm-up: a trend means growth
+    slope = None
+    if len(warm) >= 10:
+        import numpy as np
+
+        slope = float(np.polyfit([t for t, _ in warm], [m for _, m in warm], 1)[0]) * 60
+    quarters = [min(samples, key=lambda s, q=q: abs(s[0] - q * r["seconds"]))[1] for q in (0.25, 0.5, 0.75, 1.0)] \
+        if samples else []
     return {"server": "baseline: one packet, one commit" if naive else "ecopatrol Receiver (group commit)",
             "database": url.split(":")[0], "loggers": loggers, "seconds": round(r["seconds"], 1),
             "packets_sent": sent, "packets_stored": int(stored), "answered": answered, "records": int(records),
@@ -226,6 +234,7 @@ def run_receiver(url: str, *, naive: bool, loggers: int, seconds: float, cut_pro
             "cuts": cuts, "cut_rows": int(closed), "other_rejected": int(other), "connections": conns,
             "rss_mb_at_10pct": tail[0] if tail else None, "rss_mb_end": samples[-1][1] if samples else None,
             "rss_mb_max": max(m for _, m in samples) if samples else None,
+            "rss_mb_quarters": quarters, "rss_mb_per_min_after_warmup": slope,
             "server_cpu_s": r["cpu_s"], "client_cpu_s": r["client_cpu_s"], "writer_busy_s": r.get("writer_busy_s")}
 
 
@@ -384,6 +393,11 @@ def main(argv=None) -> int:
               f"{r['unanswered']} | {r['commits']:,} ({r['packets_per_commit']:.0f}) | "
               f"{r['answer_ms_median']:.1f} / {r['answer_ms_p99']:.1f} ms | {r['cuts']} ({r['cut_rows']}) | "
               f"{r['connections']:,} | {r['rss_mb_at_10pct']:.0f} → {r['rss_mb_end']:.0f} MB ({r['rss_mb_max']:.0f}) |")
+    for r in runs:
+        q = " / ".join(f"{m:.0f}" for m in r["rss_mb_quarters"])
+        slope = r["rss_mb_per_min_after_warmup"]
+        print(f"RSS of {r['server']} ({r['database']}) at 1/4, 1/2, 3/4, end: {q} MB; trend after the first 20 %: "
+              + (f"{slope:+.2f} MB/min" if slope is not None else "too short"))
     i = ingest
     if i is None:
         return 0

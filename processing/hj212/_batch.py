@@ -42,6 +42,8 @@ _CP = re.compile(f"(?:{_GROUP_RE})?(?:;(?:{_GROUP_RE})?)*")
 _ITEM = re.compile(r"([^;,=]+)=([^;,]*)")
 _DATATIME = re.compile(r"(?:^|[;,])DataTime=([^;,]*)")
 
+#: Entries per time cache (cleared when full: memory stays bounded however long the stream).
+_CACHE_MAX = 8192
 _KNOWN_FLAGS = frozenset(f for f in range(256) if codes.VERSIONS.get(f >> 2) is not None)
 
 
@@ -88,7 +90,7 @@ class _Times:
             s = parse_stamp(raw)
         except ValueError:
             s = None
-        if len(self.stamps) > 100_000:
+        if len(self.stamps) >= _CACHE_MAX:
             self.stamps.clear()
         self.stamps[raw] = s
         return s
@@ -104,7 +106,7 @@ class _Times:
             ok = True
         except ValueError:
             ok = False
-        if len(self.qn_ok) > 100_000:
+        if len(self.qn_ok) >= _CACHE_MAX:
             self.qn_ok.clear()
         self.qn_ok[key] = ok
         return ok

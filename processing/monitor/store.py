@@ -115,7 +115,7 @@ def _number(text: str) -> float | None:
 #: ``code-Suffix`` key → ``(kind, code, suffix, code_2017)``; kind 0 a plain field, 1 a data flag,
 #: 2 an equipment flag, 3 a value. Keys repeat from packet to packet, so each is split once.
 _KEYS: dict[str, tuple] = {}
-_KEYS_MAX = 200_000
+_KEYS_MAX = 50_000
 
 
 def _key(key: str) -> tuple:
