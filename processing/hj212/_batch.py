@@ -27,10 +27,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import codes
-from .frame import _TABLE, MAX_DATA_BYTES, FrameResult
+from .frame import _TABLE, MAX_DATA_BYTES, FrameResult, crc16_hj212
 from .packet import _FLAG_D, DecodeResult, Packet, Stamp, data_segment, decode, parse_stamp
 
 _T16 = np.array(_TABLE, dtype=np.uint16)
+#: ``crc_many`` loops over byte positions (a few µs of numpy each) only when the batch has at least
+#: this many bytes per position; below, the per-frame table loop is cheaper (a receiver's small batch).
+_BYTES_PER_POSITION = 128
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 
 _HEAD = re.compile(r"(?:QN=(\d{17});)?ST=([^;=]+);CN=(\d{4});PW=([^;=]*);MN=([^;=]+);(?:Flag=(\d{1,3});)?"
@@ -48,17 +51,20 @@ _KNOWN_FLAGS = frozenset(f for f in range(256) if codes.VERSIONS.get(f >> 2) is 
 
 
 def crc_many(datas: Sequence[bytes]) -> np.ndarray:
-    """The HJ 212 CRC of every data segment in ``datas`` (as :func:`~.frame.crc16_hj212`), as uint16."""
+    """The HJ 212 CRC of every data segment in ``datas`` (as :func:`~.frame.crc16_hj212`), as uint16.
+
+    Many segments: one numpy table lookup per byte position over every segment still that long
+    (sorted by length); few: the table loop per segment."""
     n = len(datas)
     if n == 0:
         return np.zeros(0, dtype=np.uint16)
     lens = np.fromiter(map(len, datas), dtype=np.int64, count=n)
+    width = int(lens.max())
+    if int(lens.sum()) < _BYTES_PER_POSITION * width:  # too few frames for the per-position loop to pay
+        return np.fromiter(map(crc16_hj212, datas), dtype=np.uint16, count=n)
     order = np.argsort(-lens, kind="stable")
     sorted_lens = lens[order]
-    width = int(sorted_lens[0])
     crc = np.full(n, 0xFFFF, dtype=np.uint16)
-    if width == 0:
-        return crc
     buf = b"".join([datas[i].ljust(width, b"\0") for i in order.tolist()])
     by_pos = np.frombuffer(buf, dtype=np.uint8).reshape(n, width).T.copy()  # one row per byte position
     rows_at = np.searchsorted(-sorted_lens, -np.arange(width), side="left").tolist()  # frames longer than j
