@@ -216,6 +216,14 @@ def run_receiver(url: str, *, naive: bool, loggers: int, seconds: float, cut_pro
     cuts, conns = sum(x["cuts"] for x in lg), sum(x["connections"] for x in lg)
     lat = sorted(r["latency"])
     tail = [m for t, m in samples if t >= 0.1 * r["seconds"]]
+    warm = [(t, m) for t, m in samples if t >= 0.2 * r["seconds"]]  # after warm-up: a trend means growth
+    slope = None
+    if len(warm) >= 10:
+        import numpy as np
+
+        slope = float(np.polyfit([t for t, _ in warm], [m for _, m in warm], 1)[0]) * 60
+    quarters = [min(samples, key=lambda s, q=q: abs(s[0] - q * r["seconds"]))[1] for q in (0.25, 0.5, 0.75, 1.0)] \
+        if samples else []
     return {"server": "baseline: one packet, one commit" if naive else "ecopatrol Receiver (group commit)",
             "database": url.split(":")[0], "loggers": loggers, "seconds": round(r["seconds"], 1),
             "packets_sent": sent, "packets_stored": int(stored), "answered": answered, "records": int(records),
@@ -226,13 +234,42 @@ def run_receiver(url: str, *, naive: bool, loggers: int, seconds: float, cut_pro
             "cuts": cuts, "cut_rows": int(closed), "other_rejected": int(other), "connections": conns,
             "rss_mb_at_10pct": tail[0] if tail else None, "rss_mb_end": samples[-1][1] if samples else None,
             "rss_mb_max": max(m for _, m in samples) if samples else None,
+            "rss_mb_quarters": quarters, "rss_mb_per_min_after_warmup": slope,
             "server_cpu_s": r["cpu_s"], "client_cpu_s": r["client_cpu_s"], "writer_busy_s": r.get("writer_busy_s")}
 
 
-def run_ingest(data: Path) -> dict:
-    """``ingest_file`` of every file into a new SQLite file on one core, and the codec's part of it."""
-    from ecopatrol.core.db import open_database
+def reference_ingest(store, path: Path, batch_packets: int = 2000) -> int:
+    """The named baseline of file ingest: what ``ingest_file`` did before the batch decoder — each line
+    decoded alone by the reference ``decode``, rows built per packet, ``write_batch`` per batch, the
+    cyclic GC on. Returns the packet lines."""
+    from datetime import UTC, datetime
+
     from ecopatrol.processing.hj212 import decode
+    from ecopatrol.processing.monitor.ingest import _lines
+    from ecopatrol.processing.monitor.store import Received
+
+    now, batch, n_lines = datetime.now(UTC), [], 0
+    for n, line, _ in _lines(path):
+        if not line.strip():
+            continue
+        d = decode(line)
+        batch.append(Received(d.raw, now, path.name, d.packet, d.reason, d.detail, n))
+        n_lines += 1
+        if len(batch) >= batch_packets:
+            store.write_batch(batch)
+            batch.clear()
+    store.write_batch(batch)
+    return n_lines
+
+
+def run_ingest(data: Path, repeat: int = 3) -> dict:
+    """``ingest_file`` of every file into a new SQLite file on one core, beside the reference path
+    (:func:`reference_ingest`) in the same run (alternating, best of ``repeat``), and where the time
+    goes: decoding (``decode_lines``; the reference ``decode`` beside it), rows, the database."""
+    import gc
+
+    from ecopatrol.core.db import open_database
+    from ecopatrol.processing.hj212 import decode, decode_lines
     from ecopatrol.processing.monitor.ingest import ingest_file
     from ecopatrol.processing.monitor.store import PacketStore, Received
 
@@ -241,35 +278,59 @@ def run_ingest(data: Path) -> dict:
     for f in files:
         raw = gzip.decompress(f.read_bytes()) if f.suffix == ".gz" else f.read_bytes()
         lines += [ln for ln in raw.split(b"\n") if ln.strip()]
-    with tempfile.TemporaryDirectory() as tmp:
-        store = PacketStore(open_database(f"sqlite:///{tmp}/ingest.db"))
-        t0 = time.perf_counter()
-        res = [ingest_file(store, f) for f in files]
-        t_ingest = time.perf_counter() - t0
-        store.engine.dispose()
-    t0 = time.perf_counter()
-    decoded = [decode(ln) for ln in lines]
-    t_decode = time.perf_counter() - t0
-    with tempfile.TemporaryDirectory() as tmp:
-        store = PacketStore(open_database(f"sqlite:///{tmp}/rows.db"))
-        from datetime import UTC, datetime
-
-        now = datetime.now(UTC)
-        items = [Received(d.raw, now, "f", d.packet, d.reason, d.detail) for d in decoded]
-        t0 = time.perf_counter()
-        for it in items:
-            store.prepare(it)
-        t_rows = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        for i in range(0, len(items), 2000):
-            store.write_batch(items[i:i + 2000])
-        t_db = time.perf_counter() - t0
-        store.engine.dispose()
+    t_ours, t_ref, cpu_ours, cpu_ref, res = [], [], [], [], None
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            store = PacketStore(open_database(f"sqlite:///{tmp}/ingest.db"))
+            t0, c0 = time.perf_counter(), time.process_time()
+            res = [ingest_file(store, f) for f in files]
+            t_ours.append(time.perf_counter() - t0)
+            cpu_ours.append(time.process_time() - c0)
+            store.engine.dispose()
+        with tempfile.TemporaryDirectory() as tmp:
+            store = PacketStore(open_database(f"sqlite:///{tmp}/reference.db"))
+            t0, c0 = time.perf_counter(), time.process_time()
+            n_ref = sum(reference_ingest(store, f) for f in files)
+            t_ref.append(time.perf_counter() - t0)
+            cpu_ref.append(time.process_time() - c0)
+            store.engine.dispose()
     n = sum(r.lines for r in res)
+    assert n == n_ref == len(lines)
+    t0 = time.perf_counter()
+    decoded_ref = [decode(ln) for ln in lines]
+    t_decode_ref = time.perf_counter() - t0
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        decoded = [d for i in range(0, len(lines), 2000) for d in decode_lines(lines[i:i + 2000])]
+        t_decode = time.perf_counter() - t0
+        assert decoded == decoded_ref
+        with tempfile.TemporaryDirectory() as tmp:
+            store = PacketStore(open_database(f"sqlite:///{tmp}/rows.db"))
+            from datetime import UTC, datetime
+
+            now = datetime.now(UTC)
+            items = [Received(d.raw, now, "f", d.packet, d.reason, d.detail) for d in decoded]
+            t0 = time.perf_counter()
+            for it in items:
+                store.prepare(it)
+            t_rows = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            for i in range(0, len(items), 2000):
+                store.write_batch(items[i:i + 2000])
+            t_db = time.perf_counter() - t0
+            store.engine.dispose()
+    finally:
+        gc.enable()
+    best, best_ref = min(t_ours), min(t_ref)
     return {"files": len(files), "packets": n, "accepted": sum(r.accepted for r in res),
-            "records": sum(r.records for r in res), "seconds": t_ingest, "packets_s": n / t_ingest,
-            "decode_s": t_decode, "rows_s": t_rows, "database_s": t_db,
-            "decode_us": 1e6 * t_decode / n, "rows_us": 1e6 * t_rows / n, "database_us": 1e6 * t_db / n}
+            "records": sum(r.records for r in res), "seconds": best, "packets_s": n / best,
+            "cpu_s": min(cpu_ours), "packets_s_cpu": n / min(cpu_ours),
+            "reference_seconds": best_ref, "reference_packets_s": n / best_ref,
+            "reference_packets_s_cpu": n / min(cpu_ref), "speedup": best_ref / best,
+            "decode_s": t_decode, "decode_reference_s": t_decode_ref, "rows_s": t_rows, "database_s": t_db,
+            "decode_us": 1e6 * t_decode / n, "decode_reference_us": 1e6 * t_decode_ref / n,
+            "rows_us": 1e6 * t_rows / n, "database_us": 1e6 * t_db / n}
 
 
 def _reset_pg(url: str) -> None:
@@ -294,6 +355,8 @@ def main(argv=None) -> int:
     ap.add_argument("--pg", help="also run the receiver on this PostgreSQL URL (its public schema is emptied)")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--ingest-only", action="store_true", help="only part 2 (file ingest)")
+    ap.add_argument("--no-ingest", action="store_true", help="only part 1 (the receiver)")
     a = ap.parse_args(argv)
     logging.disable(logging.INFO)
     if not a.data.is_dir() or not any(a.data.glob("*.h212*")):
@@ -304,10 +367,11 @@ def main(argv=None) -> int:
               frames_per_logger=300)
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
-        runs.append(run_receiver(f"sqlite:///{tmp}/group.db", naive=False, **kw))
-        if not a.no_baseline:
+        if not a.ingest_only:
+            runs.append(run_receiver(f"sqlite:///{tmp}/group.db", naive=False, **kw))
+        if not (a.no_baseline or a.ingest_only):
             runs.append(run_receiver(f"sqlite:///{tmp}/naive.db", naive=True, **kw))
-    if a.pg:
+    if a.pg and not a.ingest_only:
         _reset_pg(a.pg)
         runs.append(run_receiver(a.pg, naive=False, **kw))
         if not a.no_baseline:
@@ -315,7 +379,7 @@ def main(argv=None) -> int:
             runs.append(run_receiver(a.pg, naive=True, **kw))
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # file ingest: one core
-    ingest = run_ingest(a.data)
+    ingest = run_ingest(a.data) if not a.no_ingest else None
     if a.json:
         print(json.dumps({"receiver": runs, "ingest": ingest}))
         return 0
@@ -329,10 +393,19 @@ def main(argv=None) -> int:
               f"{r['unanswered']} | {r['commits']:,} ({r['packets_per_commit']:.0f}) | "
               f"{r['answer_ms_median']:.1f} / {r['answer_ms_p99']:.1f} ms | {r['cuts']} ({r['cut_rows']}) | "
               f"{r['connections']:,} | {r['rss_mb_at_10pct']:.0f} → {r['rss_mb_end']:.0f} MB ({r['rss_mb_max']:.0f}) |")
+    for r in runs:
+        q = " / ".join(f"{m:.0f}" for m in r["rss_mb_quarters"])
+        slope = r["rss_mb_per_min_after_warmup"]
+        print(f"RSS of {r['server']} ({r['database']}) at 1/4, 1/2, 3/4, end: {q} MB; trend after the first 20 %: "
+              + (f"{slope:+.2f} MB/min" if slope is not None else "too short"))
     i = ingest
+    if i is None:
+        return 0
     print(f"\nFile ingest (one core): {i['packets']:,} packets, {i['records']:,} records in {i['seconds']:.2f} s = "
-          f"{i['packets_s']:,.0f} packets/s; per packet: codec decode {i['decode_us']:.0f} µs, rows "
-          f"{i['rows_us']:.0f} µs, database {i['database_us']:.0f} µs")
+          f"{i['packets_s']:,.0f} packets/s ({i['packets_s_cpu']:,.0f}/s of CPU); baseline (reference path: "
+          f"decode per line, GC on) {i['reference_packets_s']:,.0f} packets/s ({i['reference_packets_s_cpu']:,.0f}/s "
+          f"of CPU): {i['speedup']:.2f}x. Per packet: decode_lines {i['decode_us']:.1f} µs (decode "
+          f"{i['decode_reference_us']:.1f} µs), rows {i['rows_us']:.1f} µs, database {i['database_us']:.1f} µs")
     return 0
 
 

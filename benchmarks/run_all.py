@@ -46,7 +46,8 @@ BENCHMARKS: list[tuple[str, list[str], bool]] = [
 ]
 
 #: scripts here that are not benchmarks: the attribution's development loop (``bench_accuracy`` imports it)
-TOOLS = ["dev_attribution.py"]
+#: and the receiver's tracemalloc diagnosis (run by hand, quotes no timing)
+TOOLS = ["dev_attribution.py", "_memory_receiver.py"]
 
 
 def main(argv: list[str] | None = None) -> int:

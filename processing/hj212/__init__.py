@@ -8,6 +8,8 @@ Covers HJ/T 212-2005, HJ 212-2017 and HJ 212-2025 (Flag bits 2–7 = 0, 1, 2):
 - :mod:`.packet` — :func:`decode` (frame → :class:`DecodeResult` with a :class:`Packet` or a
   rejection reason), :func:`encode`, :func:`make_packet`, :func:`make_reply`,
   :func:`split_packet` and :class:`Reassembler` (split packets keyed by MN and QN);
+- :mod:`._batch` — :func:`decode_lines`: many frames at once, the same results as :func:`decode`
+  (the reference) but several times faster on the common shape, with :func:`crc_many`;
 - :mod:`.codes` — versions, ST, CN, data flags, replies' return codes, and the pollutant code
   tables (2017 codes with names and units, 2005 codes mapped to them);
 - :mod:`.records` — :func:`records_frame` (tidy rows: station × time × pollutant × suffix),
@@ -18,6 +20,7 @@ Every input is decoded or rejected with one of :data:`REASONS`: ``framing``, ``l
 ``crc_mismatch``, ``syntax``, ``unknown_version``.
 """
 
+from ._batch import crc_many, decode_lines, encode_many
 from .codes import COMMANDS, DATA_FLAGS, POLLUTANTS, SYSTEM_TYPES, VERSIONS, Pollutant, pollutant
 from .frame import (REASON_CRC, REASON_FRAMING, REASON_LENGTH, REASON_SYNTAX, REASON_VERSION, REASONS,
                     FrameResult, StreamFramer, check_frame, crc16_hj212, encode_frame)
@@ -34,6 +37,7 @@ __all__ = [
     "LOCAL_TZ", "DecodeResult", "FlagBits", "Packet", "PacketError", "Reassembler", "SplitGroup", "Stamp",
     "data_segment", "decode", "decode_data_segment", "encode", "make_packet", "make_reply", "parse_stamp",
     "split_packet",
+    "crc_many", "decode_lines", "encode_many",
     "RECORD_COLUMNS", "REJECTED_COLUMNS", "WIDE_KEYS", "HJ212FileStats", "read_hj212_file", "records_frame",
     "values_wide",
 ]

@@ -166,12 +166,18 @@ class StreamFramer:
     that reach ``max_buffer_bytes`` without a start or an end are rejected, so a peer that never
     sends a frame or a CRLF cannot grow memory. :meth:`flush` returns what is left when the
     connection closes.
+
+    With ``defer_checks``, a frame ended by its CRLF comes back as its bytes (CRLF included), not
+    checked: :func:`~.packet.decode` or :func:`~._batch.decode_lines` (which checks the CRCs of
+    many frames at once) gives what ``check_frame(…, require_crlf=True)`` would. Everything else
+    (rejected bytes, a frame cut by the next one, :meth:`flush`) is a :class:`FrameResult` as without.
     """
 
-    def __init__(self, *, max_buffer_bytes: int = 16384) -> None:
+    def __init__(self, *, max_buffer_bytes: int = 16384, defer_checks: bool = False) -> None:
         if max_buffer_bytes < MAX_FRAME_BYTES:
             raise ValueError(f"max_buffer_bytes must be at least {MAX_FRAME_BYTES} (the largest frame)")
         self.max_buffer_bytes = max_buffer_bytes
+        self.defer_checks = defer_checks
         self._buf = bytearray()
         self._scanned = 0  # where the search for the current start (or end) resumes
         self._in_frame = False  # the buffer starts with a frame's "##dddd"
@@ -185,7 +191,7 @@ class StreamFramer:
     def _resume_at(self) -> None:
         self._scanned = max(2 if self._in_frame else 0, len(self._buf) - _PARTIAL)
 
-    def feed(self, data: bytes) -> list[FrameResult]:
+    def feed(self, data: bytes) -> list[FrameResult | bytes]:
         """Add ``data`` and return every frame (accepted or rejected) that is now complete."""
         self.bytes_in += len(data)
         buf = self._buf
@@ -216,7 +222,10 @@ class StreamFramer:
                 break
             self._in_frame, self._scanned = False, 0
             if m.group() == TRAILER:
-                out.append(check_frame(bytes(buf[:m.end()]), require_crlf=True))
+                if self.defer_checks:  # the bytes, CRLF included: decode_lines checks them as check_frame would
+                    out.append(bytes(buf[:m.end()]))
+                else:
+                    out.append(check_frame(bytes(buf[:m.end()]), require_crlf=True))
                 del buf[:m.end()]
             else:  # the next frame starts before this one ended: truncated
                 res = check_frame(bytes(buf[:m.start()]))

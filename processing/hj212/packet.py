@@ -51,7 +51,11 @@ def parse_stamp(raw: str) -> Stamp:
     ms = int(raw[14:17]) if len(raw) == 17 else 0
     local = datetime(int(raw[0:4]), int(raw[4:6]), int(raw[6:8]), int(raw[8:10]), int(raw[10:12]),
                      int(raw[12:14]), ms * 1000, tzinfo=LOCAL_TZ)
-    return Stamp(raw, local, local.astimezone(UTC))
+    try:
+        utc = local.astimezone(UTC)
+    except OverflowError:  # year 1, 1 January before 08:00 local is before year 1 in UTC
+        raise ValueError(f"{raw!r} is before the first representable instant") from None
+    return Stamp(raw, local, utc)
 
 
 def format_stamp(t: datetime, *, ms: bool = False) -> str:

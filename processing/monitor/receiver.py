@@ -2,7 +2,8 @@
 
 Each connection's byte stream is cut into frames by the codec's
 :class:`~ecopatrol.processing.hj212.StreamFramer` (packets split across reads, several in one read,
-garbage between them) and decoded on the event loop; the rows to store are built there too
+garbage between them) and decoded on the event loop (all the frames of one read at once:
+:func:`~ecopatrol.processing.hj212._batch.decode_lines`, the same results as ``decode``); the rows to store are built there too
 (:meth:`PacketStore.prepare`). Everything goes through one bounded queue to **one writer task**:
 
 - **group commit** — the writer takes what the queue holds from all connections (waiting up to
@@ -38,7 +39,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ..hj212 import Packet, StreamFramer, codes, decode, encode, make_reply
+from ..hj212 import Packet, StreamFramer, codes, decode_lines, encode_many, make_reply
 from .store import REASON_CLOSED, PacketStore, Received
 
 log = logging.getLogger(__name__)
@@ -117,9 +118,13 @@ class _Conn:
 
 @dataclass(slots=True)
 class _Chunk:
+    """What one read of one connection gave: its frames (checked or not), decoded in the writer thread."""
+
     conn: _Conn
-    items: list
-    answers: list
+    frames: list
+    received_utc: datetime
+    closed: str = ""                 # the connection ended: a frame begun is cut (REASON_CLOSED)
+    items: list | None = None        # the Received, once decoded (kept when a commit is retried)
 
 
 _STOP = object()
@@ -217,7 +222,7 @@ class Receiver:
         st = self.stats
         st.connections_open += 1
         st.connections_total += 1
-        framer = StreamFramer()
+        framer = StreamFramer(defer_checks=True)  # length and CRC checked by the writer, for a whole batch
         try:
             while True:
                 try:
@@ -247,26 +252,40 @@ class Receiver:
                 pass
 
     async def _submit(self, conn: _Conn, frames, *, closed: str = "") -> None:
-        now = datetime.now(UTC)
-        items, answers = [], []
-        prepare, peer = self.store.prepare, conn.peer
-        for fr in frames:
-            if closed and _START.match(fr.raw):
-                items.append(Received(fr.raw, now, peer, None, REASON_CLOSED,
-                                      f"{closed} mid-packet after {len(fr.raw)} bytes ({fr.reason}: {fr.detail})"))
-                continue
-            d = decode(fr)
-            if d.packet is None:
-                items.append(Received(d.raw, now, peer, None, d.reason, d.detail))
-                continue
-            items.append(prepare(Received(d.raw, now, peer, d.packet)))
-            if self.answer:
-                rep = reply_for(d.packet)
-                if rep is not None:
-                    answers.append(encode(rep))
         conn.outstanding += 1
         conn.drained.clear()
-        await self._queue.put(_Chunk(conn, items, answers))
+        await self._queue.put(_Chunk(conn, frames, datetime.now(UTC), closed))
+
+    def _decode(self, chunk: _Chunk, decoded=None) -> list[Received]:
+        """The chunk's frames as :class:`Received`, rows prepared (in the writer thread); ``decoded``:
+        ``decode_lines`` of its frames when already done."""
+        if chunk.items is not None:
+            return chunk.items
+        now, peer, closed = chunk.received_utc, chunk.conn.peer, chunk.closed
+        prepare = self.store.prepare
+        items = []
+        for d in decoded if decoded is not None else decode_lines(chunk.frames):
+            if closed and _START.match(d.raw):
+                items.append(Received(d.raw, now, peer, None, REASON_CLOSED,
+                                      f"{closed} mid-packet after {len(d.raw)} bytes ({d.reason}: {d.detail})"))
+            elif d.packet is None:
+                items.append(Received(d.raw, now, peer, None, d.reason, d.detail))
+            else:
+                items.append(prepare(Received(d.raw, now, peer, d.packet)))
+        chunk.items = items
+        return items
+
+    def _decode_and_write(self, batch: list[_Chunk]):
+        """Decode every chunk of the batch (one ``decode_lines``: the CRCs of all its frames at once),
+        then write it in one transaction (:meth:`_write`)."""
+        todo = [c for c in batch if c.items is None]
+        decoded = decode_lines([f for c in todo for f in c.frames])
+        at = 0
+        for c in todo:
+            self._decode(c, decoded[at:at + len(c.frames)])
+            at += len(c.frames)
+        items = [it for c in batch for it in c.items]
+        return self._write(items), len(items)
 
     async def _sweep(self) -> None:
         """Close connections silent for longer than ``idle_timeout_s``."""
@@ -288,7 +307,7 @@ class Receiver:
             chunk = await q.get()
             if chunk is _STOP:
                 return
-            batch, n, stop = [chunk], len(chunk.items), False
+            batch, n, stop = [chunk], len(chunk.frames), False
             t_first = loop.time()
             while n < self.max_batch_packets:
                 try:
@@ -305,38 +324,43 @@ class Receiver:
                     stop = True
                     break
                 batch.append(c)
-                n += len(c.items)
+                n += len(c.frames)
             await self._commit(batch)
             if stop:
                 return
 
     async def _commit(self, batch: list[_Chunk]) -> None:
         loop = asyncio.get_running_loop()
-        items = [it for c in batch for it in c.items]
         delay = 0.2
         while True:
             try:
-                res = await loop.run_in_executor(self._executor, self._write, items)
+                res, n_items = await loop.run_in_executor(self._executor, self._decode_and_write, batch)
                 break
             except Exception as exc:  # the database is down or full: keep the batch, unanswered
                 self.stats.write_errors += 1
+                n_items = sum(len(c.frames) for c in batch)
                 log.error("database write of %d frames failed (%s: %s); retrying in %.1f s, nothing is answered "
-                          "until it is stored", len(items), type(exc).__name__, str(exc).splitlines()[0], delay)
+                          "until it is stored", n_items, type(exc).__name__, str(exc).splitlines()[0], delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
         st = self.stats
         st.batches += 1
-        st.largest_batch = max(st.largest_batch, len(items))
+        st.largest_batch = max(st.largest_batch, n_items)
         st.commit_seconds += res.seconds
         st.packets += res.packets
         st.packets_new += res.packets_new
         st.duplicates += res.packets_duplicate
         st.records += res.records
         st.rejected.update(res.rejected_by_reason)
-        for c in batch:  # committed: now answer
+        replies = [[r for r in map(reply_for, (it.packet for it in c.items if it.packet is not None)) if r is not None]
+                   if self.answer else [] for c in batch]
+        frames = encode_many([r for rs in replies for r in rs])  # the answers' CRCs together
+        at = 0
+        for c, rs in zip(batch, replies):  # committed: now answer
             conn = c.conn
-            if c.answers:
-                self._answer(conn, c.answers)
+            if rs:
+                self._answer(conn, frames[at:at + len(rs)])
+                at += len(rs)
             conn.outstanding -= 1
             if conn.outstanding == 0:
                 conn.drained.set()
