@@ -92,7 +92,7 @@ def _rank_item(ctx: FitContext, rows: np.ndarray) -> dict | None:
     if len(single) == 0:
         return None
     local = rank_candidates(op, rows, enh, max(sigma, 1e-9))
-    a_rows = op.matrix(rows)
+    a_rows = op.matrix(rows, copy=False)  # read only
     contrib = (a_rows * q_all[None, :]).sum(0)
     observed = float(np.clip(np.nan_to_num(enh[rows]), 0, None).sum())
     share = contrib / max(observed, float(contrib.sum()), 1e-12)

@@ -135,9 +135,10 @@ def coverage_counts(samples: pd.DataFrame, area, *, crs, wind, threshold_unit: f
         if "time_utc" in samples.columns else np.zeros(len(samples))
     is_drone = ~is_ground_platform(samples)
     rows = np.arange(len(samples))
+    every = np.arange(n_src)  # every candidate, named: each chunk once, so not kept in the operator's memo
     for lo in range(0, len(rows), ROW_CHUNK):
         r = rows[lo:lo + ROW_CHUNK]
-        hit = op.matrix(r) >= threshold_unit
+        hit = op.matrix(r, every) >= threshold_unit
         total += hit.sum(axis=0)
         drone += hit[is_drone[r]].sum(axis=0)
         tsum += (hit * t[r][:, None]).sum(axis=0)
