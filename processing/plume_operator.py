@@ -65,25 +65,6 @@ def candidate_sources(area, *, crs) -> pd.DataFrame:
     return s.sort_values("source_id").reset_index(drop=True)
 
 
-#: candidate sources per (area, metric CRS), kept per process: a Dask worker attributes partition after
-#: partition of the same area, and the registry's projection is the same every time
-_CANDIDATES: dict = {}
-_CANDIDATES_MAX = 4
-
-
-def cached_candidate_sources(area, *, crs) -> pd.DataFrame:
-    """A copy of :func:`candidate_sources` of ``area`` in ``crs``, computed once per area object and CRS
-    (again if the area's ``enterprises`` or ``sources`` frames are replaced)."""
-    key = (id(area), str(getattr(crs, "to_string", lambda: crs)()))
-    ent, src = getattr(area, "enterprises", None), getattr(area, "sources", None)
-    hit = _CANDIDATES.get(key)
-    if hit is None or hit[0] is not area or hit[1] is not ent or hit[2] is not src:
-        while len(_CANDIDATES) >= _CANDIDATES_MAX:
-            _CANDIDATES.pop(next(iter(_CANDIDATES)))
-        hit = _CANDIDATES[key] = (area, ent, src, candidate_sources(area, crs=crs))
-    return hit[3].copy()
-
-
 @dataclass
 class _Pass:
     from_deg: float
@@ -237,7 +218,7 @@ def build_operator(samples: pd.DataFrame, area, *, crs, wind: Wind | None, schem
             stab = stability_class(row["speed_m_s"], when=when, lon=float(np.nanmedian(lon)),
                                    lat=float(np.nanmedian(lat))) if when is not None else cfg.get("stability", "D")
         passes.append(_Pass(float(row["from_deg"]), float(row["speed_m_s"]), str(stab), bool(row["measured"])))
-    src = cached_candidate_sources(area, crs=crs) if sources is None else sources
+    src = candidate_sources(area, crs=crs) if sources is None else sources
     return PlumeOperator(x, y, receptor_agl_m(samples), codes, passes, src, scheme=scheme,
                          mixing_height_m=wind.mixing_height_m if wind is not None else None,
                          max_distance_m=max_distance_m, pass_codes=passes_of)
