@@ -98,10 +98,11 @@ def evidence_partition(part: Partition, area_ref, out_root: str, *, species: str
     run_dir = run_dir_of(out_root, part)
     sp = _link_samples(part, run_dir)
     samples = gpd.read_parquet(sp)
+    as_read = samples.copy()  # for the coverage test (build_evidence may add columns to its input)
     # no kernel-density map (hotspots.tif): the season draws none, and it was ~1/6 of a partition's time
     res = build_evidence(samples, area, out_dir=run_dir / "evidence", species=species, seed=seed,
                          samples_name=str(sp), raster=False)
-    assessment = assess_run(run_dir, area)
+    assessment = assess_run(run_dir, area, samples=as_read)
     return {"key": part.key, "date": part.date, "platform": part.platform, "run_dir": str(run_dir),
             "evidence_dir": str(run_dir / "evidence"), "n_samples": len(samples),
             "n_events": int(res.summary.get("n_events", 0)), "seconds": round(time.perf_counter() - t0, 2),

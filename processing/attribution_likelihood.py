@@ -128,7 +128,7 @@ def single_source_likelihood(op: PlumeOperator, rows: np.ndarray, enh: np.ndarra
     ll_null = -0.5 * temper * float((w * r0 * r0).sum())
     log_bf = logsumexp(logp[:, None] + ll, axis=0) - ll_null
     best = np.argmax(logp[:, None] + ll, axis=0)
-    ent = op.sources["enterprise_id"].to_numpy()[cols]
+    ent = op.column("enterprise_id")[cols]
     _, inv, counts = np.unique(ent, return_inverse=True, return_counts=True)
     # two more hypotheses, each with the prior of one firm: no registered source explains the peak
     # (log BF 0), and an unregistered (or mislocated) source that fits the samples to the noise

@@ -103,6 +103,16 @@ class PlumeOperator:
             self._arrays["_frame"] = s
         return self._arrays
 
+    def column(self, name: str) -> np.ndarray:
+        """``sources[name].to_numpy()``, read once per sources frame (the explanations look up ids and
+        names of a few candidates per evidence item, and a frame lookup each time was most of their
+        Python overhead)."""
+        arrays = self.source_arrays()
+        key = ("column", name)
+        if key not in arrays:
+            arrays[key] = self.sources[name].to_numpy()
+        return arrays[key]
+
     def _src_heights(self, p: _Pass):
         key = (round(p.speed_m_s, 3), p.stability)
         if key not in self._heights:
