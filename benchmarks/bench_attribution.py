@@ -24,7 +24,8 @@ same run, each configuration in a fresh child, interleaved ``--repeat`` times (m
 default (``attribution.BLAS_THREADS`` = 1) and this code with the library's threads
 (``BLAS_THREADS = None``). It reports wall and CPU seconds, the ratios to the first, and how the
 tables agree (largest relative difference of the numeric columns of ``attribution`` and ``rates``,
-enterprise probabilities identical or not).
+enterprise probabilities identical or not). ``--no-tracemalloc`` times the children without
+tracemalloc (which traces every allocation and about doubles the CPU time of ``attribute``).
 
 Each child reports the wall time of ``attribute`` and its memory: the tracemalloc peak of the
 call (Python/numpy allocations) and the child's peak RSS (``getrusage``). Printed as a table with
@@ -84,6 +85,7 @@ def _prepare() -> dict:
 
 
 def _child(mode: str, dump: str | None = None, blas: str | None = None) -> None:
+    import os
     import resource
     import tracemalloc
 
@@ -94,12 +96,15 @@ def _child(mode: str, dump: str | None = None, blas: str | None = None) -> None:
     attribution_reach.REACH_CUT = mode == "reduced"
     if blas == "default" and hasattr(attribution, "BLAS_THREADS"):
         attribution.BLAS_THREADS = None  # the library's own thread count
-    tracemalloc.start()
+    traced = os.environ.get("BENCH_ATTR_TRACEMALLOC", "1") == "1"  # --no-tracemalloc: time without its overhead
+    if traced:
+        tracemalloc.start()
     t, c = time.perf_counter(), time.process_time()
     att, rates = attribution.attribute(*a, **k)
     wall, cpu = time.perf_counter() - t, time.process_time() - c
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    peak = tracemalloc.get_traced_memory()[1] if traced else float("nan")
+    if traced:
+        tracemalloc.stop()
     if dump:
         Path(dump).write_bytes(pickle.dumps((att, rates)))
     ent = rates.groupby("enterprise_id")["enterprise_pip"].max()
@@ -186,6 +191,10 @@ NAMES = {"baseline": "baseline: subsample (MAX_ROWS)", "reduced-nocut": "reduced
 
 def main() -> int:
     modes = ["baseline", "reduced-nocut", "reduced"]
+    if "--no-tracemalloc" in sys.argv:  # tracemalloc traces every allocation: ~2× the CPU of attribute
+        import os
+
+        os.environ["BENCH_ATTR_TRACEMALLOC"] = "0"
     if "--baseline-python" in sys.argv:
         m = _prepare()
         print(f"one van day: {m['n_samples']:,} samples; baseline code: "
