@@ -128,3 +128,23 @@ def test_evidence_without_the_raster_is_the_same_evidence(case, tmp_path):
     for k in ("raster", "raster_cell_m", "bandwidth_m"):
         sa.pop(k), sb.pop(k)
     assert sa == sb
+
+
+def test_interpolate_along_is_bit_for_bit_geos():
+    """``aggregate.interpolate_along`` (the road pieces of a van pass) gives GEOS's points exactly."""
+    import shapely
+
+    from ecopatrol.processing.aggregate import interpolate_along
+
+    rng = np.random.default_rng(5)
+    for n_vertices in (2, 3, 50, 2000):
+        xy = np.cumsum(rng.normal(0, 7.0, (n_vertices, 2)), axis=0) + 5.0e5
+        if n_vertices > 3:
+            xy[10] = xy[9]  # a zero-length segment (a van standing still)
+            xy[11] = xy[9]
+        line = shapely.linestrings(xy)
+        k = max(int(np.ceil(shapely.length(line) / 30.0)), 1)
+        frac = np.r_[np.arange(k + 1) / k, rng.random(20), 0.0, 1.0]
+        want = shapely.get_coordinates(shapely.line_interpolate_point(np.repeat(line, len(frac)), frac,
+                                                                      normalized=True))
+        np.testing.assert_array_equal(interpolate_along(line, frac), want)
