@@ -179,7 +179,7 @@ def _same_season(a: Path, b: Path) -> str:
             if pd.api.types.is_numeric_dtype(x[c]) and pd.api.types.is_numeric_dtype(y[c]):
                 d = np.abs(x[c].to_numpy(float) - y[c].to_numpy(float)) / np.maximum(1.0, np.abs(x[c].to_numpy(float)))
                 worst = max(worst, float(np.nanmax(d)) if len(d) and not np.isnan(d).all() else 0.0)
-            elif not (x[c].astype(str) == y[c].astype(str)).all() and c not in ("explanation", "reasons"):
+            elif not (x[c].fillna("").astype(str) == y[c].fillna("").astype(str)).all():
                 notes.append(f"{fa.relative_to(a)}: column {c} differs")
     return f"{n} tables, numbers within {worst:.1e} (relative)" + (f"; {'; '.join(notes[:5])}" if notes else
                                                                   ", ids and ranks identical")
