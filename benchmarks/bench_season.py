@@ -126,9 +126,9 @@ def _child(archive: str, out: str, workers: int, budget_s: float) -> None:
           flush=True)
 
 
-def _run(archive: Path, out: Path, workers: int, budget_s: float = 0.0) -> dict:
-    p = subprocess.run([sys.executable, __file__, "--child", str(archive), str(out), str(workers), str(budget_s)],
-                       capture_output=True, text=True, check=False)
+def _run(archive: Path, out: Path, workers: int, budget_s: float = 0.0, python: str | None = None) -> dict:
+    p = subprocess.run([python or sys.executable, __file__, "--child", str(archive), str(out), str(workers),
+                        str(budget_s)], capture_output=True, text=True, check=False)
     for line in p.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])
@@ -257,6 +257,29 @@ def _print_rescore(doc: dict) -> None:
                   for x in doc[f"top10_{k}"]), flush=True)
 
 
+def _same_season(a: Path, b: Path) -> str:
+    """How two season outputs agree: every run's ``attribution.csv`` and ``rates.csv``, and ``targets.csv``."""
+    import numpy as np
+    import pandas as pd
+
+    worst, n, notes = 0.0, 0, []
+    for fa in sorted(a.glob("runs/date=*/platform=*/evidence/*.csv")) + [a / "targets.csv"]:
+        fb = b / fa.relative_to(a)
+        x, y = pd.read_csv(fa, dtype={"enterprise_id": str}), pd.read_csv(fb, dtype={"enterprise_id": str})
+        n += 1
+        if x.shape != y.shape:
+            notes.append(f"{fa.relative_to(a)}: shape {x.shape} vs {y.shape}")
+            continue
+        for c in x.columns:
+            if pd.api.types.is_numeric_dtype(x[c]) and pd.api.types.is_numeric_dtype(y[c]):
+                d = np.abs(x[c].to_numpy(float) - y[c].to_numpy(float)) / np.maximum(1.0, np.abs(x[c].to_numpy(float)))
+                worst = max(worst, float(np.nanmax(d)) if len(d) and not np.isnan(d).all() else 0.0)
+            elif not (x[c].fillna("").astype(str) == y[c].fillna("").astype(str)).all():
+                notes.append(f"{fa.relative_to(a)}: column {c} differs")
+    return f"{n} tables, numbers within {worst:.1e} (relative)" + (f"; {'; '.join(notes[:5])}" if notes else
+                                                                  ", ids and ranks identical")
+
+
 def _resume(root: Path, out: Path) -> None:
     """Finish a run stopped by ``--budget-s`` in this process: the partitions without evidence, the
     coverage test of the others (their evidence is reused), then the season targets and histories."""
@@ -293,6 +316,8 @@ def main() -> int:
     ap.add_argument("--budget-s", type=float, default=0.0, help="stop the full run after this long (0: no limit)")
     ap.add_argument("--skip-full", action="store_true")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--baseline-python", default=None,
+                    help="also run the workers comparison with this interpreter (another checkout's venv, e.g. main)")
     ap.add_argument("--resume", action="store_true", help="finish a stopped full run in-process, then accuracy")
     ap.add_argument("--rescore", action="store_true",
                     help="score a finished run's evidence folders with the baseline season.py and today's (no evidence built)")
@@ -322,18 +347,36 @@ def main() -> int:
             print(json.dumps(doc, indent=1, default=str))
         return 0
     if a.workers_compare:
+        import os
+
         sub = _subset(root, a.workers_compare)
         n = _samples_of(sub, a.workers_compare)
-        cmp = {}
+        codes = [("baseline", a.baseline_python), ("this", None)] if a.baseline_python else [("this", None)]
+        cmp: dict = {}
         for w in (1, 2):
-            r = _run(sub, BENCH / f"season-out-first{a.workers_compare}-w{w}", w)
-            r["partitions_per_min"] = 60 * a.workers_compare / r["wall_s"]
-            r["samples_per_s"] = n / r["wall_s"]
-            cmp[w] = r
-            print(f"{a.workers_compare} partitions ({n:,} samples) on {w} worker(s): {r['wall_s']:.0f} s, "
-                  f"{r['partitions_per_min']:.2f} partitions/min, {r['samples_per_s']:,.0f} samples/s, "
-                  f"peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
-        print(f"2 vs 1 worker: throughput × {cmp[1]['wall_s'] / cmp[2]['wall_s']:.2f}", flush=True)
+            for name, py in codes:
+                out_w = BENCH / (f"season-out-first{a.workers_compare}-w{w}" + ("" if py is None else "-baseline"))
+                r = _run(sub, out_w, w, python=py)
+                r["partitions_per_min"] = 60 * a.workers_compare / r["wall_s"]
+                r["samples_per_s"] = n / r["wall_s"]
+                r["extrapolated_archive_min"] = m["partitions"] / r["partitions_per_min"]
+                r["load_after"] = os.getloadavg()[0]
+                cmp.setdefault(name, {})[w] = r
+                print(f"{name} code: {a.workers_compare} partitions ({n:,} samples) on {w} worker(s): "
+                      f"{r['wall_s']:.0f} s, {r['partitions_per_min']:.2f} partitions/min, "
+                      f"{r['samples_per_s']:,.0f} samples/s, peak RSS {r['peak_rss_mb']:.0f} MB "
+                      f"(→ {r['extrapolated_archive_min']:.0f} min for all {m['partitions']}; load "
+                      f"{r['load_after']:.1f})", flush=True)
+        for name, _ in codes:
+            print(f"{name} code, 2 vs 1 worker: throughput × {cmp[name][1]['wall_s'] / cmp[name][2]['wall_s']:.2f}",
+                  flush=True)
+        if a.baseline_python:
+            for w in (1, 2):
+                print(f"{w} worker(s): this code {cmp['baseline'][w]['wall_s'] / cmp['this'][w]['wall_s']:.2f}× "
+                      "the baseline's throughput", flush=True)
+            print("agreement with the baseline: " + _same_season(
+                BENCH / f"season-out-first{a.workers_compare}-w2-baseline",
+                BENCH / f"season-out-first{a.workers_compare}-w2"), flush=True)
         doc["workers_compare"] = cmp
     if a.resume:
         out = BENCH / f"season-out-{root.name}-w{a.workers}"

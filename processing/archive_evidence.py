@@ -7,7 +7,8 @@ An archive (:mod:`.archive_layout`: ``date=YYYY-MM-DD/platform=NAME`` partitions
    scheduler by address; raw partitions are georeferenced first, as ``process-archive`` does):
    the evidence chain of one survey (:func:`~ecopatrol.processing.evidence.build_evidence`:
    annotation, events, the all-samples attribution with the reduced fit over every sample,
-   ``attribution.REDUCED_FIT``) written as a run folder
+   ``attribution.REDUCED_FIT``; without the kernel-density map ``hotspots.tif``, which the season
+   does not use: ``ecopatrol hotspots`` on a run's samples draws it) written as a run folder
    ``OUT/runs/date=…/platform=…/{samples,evidence}/``, and the ledger's coverage test of that
    run (:func:`~ecopatrol.processing.ledger.coverage.assess_run`: which firms its samples covered);
 2. on the client, on the small per-partition results only: the season targets and per-firm
@@ -97,9 +98,11 @@ def evidence_partition(part: Partition, area_ref, out_root: str, *, species: str
     run_dir = run_dir_of(out_root, part)
     sp = _link_samples(part, run_dir)
     samples = gpd.read_parquet(sp)
+    as_read = samples.copy()  # for the coverage test (build_evidence may add columns to its input)
+    # no kernel-density map (hotspots.tif): the season draws none, and it was ~1/6 of a partition's time
     res = build_evidence(samples, area, out_dir=run_dir / "evidence", species=species, seed=seed,
-                         samples_name=str(sp))
-    assessment = assess_run(run_dir, area)
+                         samples_name=str(sp), raster=False)
+    assessment = assess_run(run_dir, area, samples=as_read)
     return {"key": part.key, "date": part.date, "platform": part.platform, "run_dir": str(run_dir),
             "evidence_dir": str(run_dir / "evidence"), "n_samples": len(samples),
             "n_events": int(res.summary.get("n_events", 0)), "seconds": round(time.perf_counter() - t0, 2),

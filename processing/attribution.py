@@ -36,6 +36,7 @@ distance and offset from the plume axis, the expected vs the observed peak.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from dataclasses import dataclass
@@ -78,6 +79,12 @@ from .sparse_regression import nnls_rss as _nnls_rss  # noqa: F401
 log = logging.getLogger(__name__)
 
 REDUCED_FIT = True  # all-samples fits over every sample (attribution_reduce); False: the MAX_ROWS subsample
+#: BLAS threads inside :func:`attribute` (None: the library's default). Its dense algebra is small
+#: (k × k Gram solves of the NNLS active set, n × k explanations with k ≤ ~1 500): a second OpenBLAS
+#: thread saves little on a free machine and, on a busy 2-core one, its spin-waiting threads made a
+#: van day 4.7× slower (36.5 s against 7.8 s, BENCHMARKS.md issue 19). Dask workers run with one
+#: thread already (``distributed``'s ``OPENBLAS_NUM_THREADS=1``): the CLI now computes as they do.
+BLAS_THREADS: int | None = 1
 SIGNAL_EFFECTS = N_EFFECTS  # at most this many distinct emitting sources ("signals") in one survey's samples
 SIGNAL_KAPPA = RESIDUAL_VARIANCE  # residual variance × κ: plume-model residuals are correlated along a track
 SIGNAL_RATE_SD_G_S = EFFECT_PRIOR_SD  # half-normal prior on a signal's rate (enterprise VOC emissions: 0.1–10 g/s)
@@ -234,6 +241,28 @@ def attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str
     ``distance_m``, ``expected_ugm3``, ``observed_ugm3``, ``explanation`` + extras; the
     ``all-samples`` rows are the NNLS rates) and the per-source NNLS rates.
     """
+    with blas_threads(BLAS_THREADS):
+        return _attribute(samples, events, area, species=species, wind=wind, hotspots=hotspots, crs=crs,
+                          scheme=scheme, max_distance_m=max_distance_m, top=top, model_rel_sd=model_rel_sd,
+                          event_of=event_of, seed=seed)
+
+
+def blas_threads(n: int | None):
+    """A context limiting the BLAS thread pools to ``n`` threads (``threadpoolctl``); a no-op for ``None``
+    or without ``threadpoolctl`` (installed with scikit-learn, which ``esda`` requires)."""
+    if n is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a dependency of a dependency
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=n, user_api="blas")
+
+
+def _attribute(samples: pd.DataFrame, events: pd.DataFrame, area, *, species: str, wind: Wind | None,
+               hotspots: pd.DataFrame | None, crs, scheme: SigmaScheme, max_distance_m: float, top: int,
+               model_rel_sd: float, event_of: np.ndarray | None, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`attribute` within its BLAS thread limit."""
     enh_col, noise_col, exc_col = derived(species, "enh"), derived(species, "noise"), derived(species, "exceed")
     if enh_col not in samples.columns:
         raise InputError(f"attribution: samples are not annotated for `{species}`: run plume.annotate first")

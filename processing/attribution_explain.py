@@ -76,6 +76,12 @@ def confidence(lik: float, confirmed: bool, n: int) -> str:
     return "low"
 
 
+def _source(op: PlumeOperator, c: int) -> dict:
+    """``source_id``, ``enterprise_id``, ``x_m``, ``y_m`` of candidate ``c`` (the values of ``op.sources.iloc[c]``)."""
+    return {"source_id": op.column("source_id")[c], "enterprise_id": op.column("enterprise_id")[c],
+            "x_m": op.source_arrays()["x_m"][c], "y_m": op.source_arrays()["y_m"][c]}
+
+
 def _rank_item(ctx: FitContext, rows: np.ndarray) -> dict | None:
     """The candidates of one evidence item, ranked, with their NNLS shares and the plausible group.
 
@@ -92,7 +98,7 @@ def _rank_item(ctx: FitContext, rows: np.ndarray) -> dict | None:
     if len(single) == 0:
         return None
     local = rank_candidates(op, rows, enh, max(sigma, 1e-9))
-    a_rows = op.matrix(rows)
+    a_rows = op.matrix(rows, copy=False)  # read only
     contrib = (a_rows * q_all[None, :]).sum(0)
     observed = float(np.clip(np.nan_to_num(enh[rows]), 0, None).sum())
     share = contrib / max(observed, float(contrib.sum()), 1e-12)
@@ -121,9 +127,9 @@ def _ambiguity(op: PlumeOperator, c: int, plaus: np.ndarray, from_deg: float) ->
 
     Collinear: within ``COLLINEAR_DEG`` of the wind axis through ``c`` (the wind from ``from_deg``).
     """
-    ent_all = op.sources["enterprise_id"].to_numpy()
-    sx_all = op.sources["x_m"].to_numpy(float)
-    sy_all = op.sources["y_m"].to_numpy(float)
+    ent_all = op.column("enterprise_id")
+    sx_all = op.source_arrays()["x_m"]
+    sy_all = op.source_arrays()["y_m"]
     t_dir = math.radians(from_deg)
     down = np.array([-math.sin(t_dir), -math.cos(t_dir)])
     others = [int(o) for o in plaus if int(o) != c and ent_all[int(o)] != ent_all[c]] if c in plaus else []
@@ -158,7 +164,7 @@ def evidence_rows(ctx: FitContext, eid: str, kind: str, rows: np.ndarray, confir
     out = []
     for r_i, cand in enumerate(item["ranked"].itertuples(index=False), start=1):
         c = int(cand.col)
-        src = op.sources.iloc[c]
+        src = _source(op, c)
         xd, yd = plume_frame(op.x[[pk]], op.y[[pk]], [src["x_m"]], [src["y_m"]], p.from_deg)
         expected_nnls = float(a_pk[c] * q_all[c])
         amb_ids, collinear = _ambiguity(op, c, plaus, p.from_deg)
@@ -187,8 +193,8 @@ def _evidence_text(ctx: FitContext, item: dict, cand, c: int, xd: float, yd: flo
     op, enh, q_all = ctx.op, ctx.enh, ctx.q_all
     pk, single, g_rate, g_sd = item["pk"], item["single"], item["g_rate"], item["g_sd"]
     p = op.passes[op.codes[pk]]
-    src = op.sources.iloc[c]
-    names = op.sources["name"].to_numpy()
+    src = _source(op, c)
+    names = op.column("name")
     null_w = single.attrs.get("null_weight", 0.0)
     unk_w = single.attrs.get("unknown_weight", 0.0)
     wtxt = f"wind from {p.from_deg:.0f}° at {p.speed_m_s:.1f} m/s ({'measured' if p.measured else 'assumed'}), " \

@@ -45,7 +45,7 @@ def rank_candidates(op: PlumeOperator, rows: np.ndarray, enh: np.ndarray, sigma:
     n = len(rows)
     logp = -0.5 * (DIRECTION_OFFSETS_DEG / DIRECTION_SD_DEG) ** 2
     logp -= logsumexp(logp)
-    mats = [op.matrix(rows, offset_deg=float(off)) for off in DIRECTION_OFFSETS_DEG]
+    mats = [op.matrix(rows, offset_deg=float(off), copy=False) for off in DIRECTION_OFFSETS_DEG]
     strength = np.max([m.max(0) for m in mats], axis=0)
     cols = np.flatnonzero(strength > 0)
     if len(cols) == 0:
@@ -128,7 +128,7 @@ def single_source_likelihood(op: PlumeOperator, rows: np.ndarray, enh: np.ndarra
     ll_null = -0.5 * temper * float((w * r0 * r0).sum())
     log_bf = logsumexp(logp[:, None] + ll, axis=0) - ll_null
     best = np.argmax(logp[:, None] + ll, axis=0)
-    ent = op.sources["enterprise_id"].to_numpy()[cols]
+    ent = op.column("enterprise_id")[cols]
     _, inv, counts = np.unique(ent, return_inverse=True, return_counts=True)
     # two more hypotheses, each with the prior of one firm: no registered source explains the peak
     # (log BF 0), and an unregistered (or mislocated) source that fits the samples to the noise
@@ -161,7 +161,7 @@ def _plume_grid(op: PlumeOperator, rows: np.ndarray) -> tuple[list, np.ndarray, 
     logp = np.array([lp_dir[list(DIRECTION_OFFSETS_DEG).index(off)] + lp_stab[list(STABILITY_SHIFTS).index(sh)]
                      for off, sh in grid])
     # which sources reach these samples at the measured class; the other classes only for those
-    base = {(off, 0): op.matrix(rows, offset_deg=off) for off, sh in grid if sh == 0}
+    base = {(off, 0): op.matrix(rows, offset_deg=off, copy=False) for off, sh in grid if sh == 0}
     strength = np.max([m.max(0) for m in base.values()], axis=0)
     cols = np.flatnonzero(strength > 0)
     mats = [base[(off, sh)][:, cols] if sh == 0 else op.matrix(rows, cols, offset_deg=off, stability_shift=sh)
@@ -179,12 +179,17 @@ def _residual_per_hypothesis(a0: np.ndarray, contrib: np.ndarray, e: np.ndarray,
     they compete with k as well).
     """
     covers = a0[peak] / np.maximum(a0.max(0), 1e-300) >= PEAK_COVER
+    # only a plume that contributes (a positive all-samples rate, non-zero here) and does not cover the
+    # peak can be kept: the cosines of those rows alone (a few dozen of the k × k; the other rows of
+    # `subtract` multiply columns of `contrib` that are 0 or are all False)
+    keep = np.flatnonzero(~covers & contrib.any(0))
     aw = a0 * np.sqrt(w)[:, None]
     nrm = np.sqrt((aw * aw).sum(0))
-    cos = (aw.T @ aw) / np.maximum(np.outer(nrm, nrm), 1e-300)
-    overlap = (cos >= overlap_cos) | np.eye(a0.shape[1], dtype=bool)
-    subtract = ~covers[:, None] & ~overlap  # (j, k): j's NNLS contribution is kept under hypothesis k
-    return e[:, None] - contrib @ subtract.astype(float), covers
+    cos = (aw[:, keep].T @ aw) / np.maximum(np.outer(nrm[keep], nrm), 1e-300)
+    overlap = cos >= overlap_cos
+    overlap[np.arange(len(keep)), keep] = True  # a plume always overlaps itself
+    subtract = ~overlap  # (j in keep, k): j's NNLS contribution is kept under hypothesis k
+    return e[:, None] - contrib[:, keep] @ subtract.astype(float), covers
 
 
 def _fit_alone(mats: list, resid: np.ndarray, w: np.ndarray, temper: float,

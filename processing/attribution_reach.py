@@ -77,8 +77,11 @@ def memo_key(rows: np.ndarray, cols, offset_deg: float, stability_shift: int):
     return (len(r), hash(r.tobytes()), round(float(offset_deg), 9), int(stability_shift))
 
 
-def remember(memo: dict, key, value: np.ndarray) -> None:
-    """Keep ``value`` under ``key``, dropping the oldest entries beyond :data:`MEMO_SIZE`."""
-    memo[key] = value.copy()
+def remember(memo: dict, key, value: np.ndarray, *, copy: bool = True) -> None:
+    """Keep ``value`` (read-only; a copy of it unless ``copy`` is False, when the caller hands it over)
+    under ``key``, dropping the oldest entries beyond :data:`MEMO_SIZE`."""
+    kept = value.copy() if copy else value
+    kept.setflags(write=False)
+    memo[key] = kept
     while len(memo) > MEMO_SIZE:
         memo.pop(next(iter(memo)))

@@ -112,11 +112,12 @@ def reduced_design(op: at.PlumeOperator, enh: np.ndarray, noise: np.ndarray) -> 
             xd, yd = plume_frame(op.x[r], op.y[r], sx[pre], sy[pre], p.from_deg)
             near = (xd > -CONE_MARGIN_M) & (xd <= op.max_distance_m) & \
                 (np.abs(yd) <= CONE_MARGIN_M + tan_c * np.clip(xd, 0, None))
-            cols = pre[near.any(0)]
-            del xd, yd, near
+            sel = near.any(0)
+            cols = pre[sel]
             if len(cols) == 0:
                 continue
-            a = op.matrix(r, cols)
+            a = op.block_from_frame(r, cols, xd[:, sel], yd[:, sel])  # = op.matrix(r, cols), frame reused
+            del xd, yd, near
             n_eval += a.size
             keep = a * DROP_RATE_G_S >= DROP_NOISE_SD * noise[r][:, None]
             keep &= a > 0

@@ -234,6 +234,7 @@ def build_evidence(
     plan_name: str | None = None,
     seed: int = 0,
     samples_name: str = "samples",
+    raster: bool = True,
 ) -> EvidenceResult:
     """Run the evidence chain on ``samples`` (CONTRACTS.md samples schema) and write ``out_dir``.
 
@@ -249,6 +250,12 @@ def build_evidence(
     from the samples alone (module docstring) and ``evidence.json`` lists what was skipped.
     With an area, samples farther than :data:`MAX_AREA_DISTANCE_KM` from it are refused;
     ``samples_name`` (the samples file) names them in that message.
+
+    ``raster=False`` leaves out the kernel-smoothed map ``hotspots.tif`` (a map layer; nothing
+    else in the folder depends on it: events, segments, Gi*, polygons and attribution are the
+    same): the season path over an archive (:mod:`.archive_evidence`) draws no maps and saves
+    that step per partition. ``evidence.json`` then has ``raster`` false (and no raster cell
+    or bandwidth), and a ``hotspots.tif`` left in ``out_dir`` by an earlier run is removed.
     """
     require_columns(samples, [species, "platform_id"])
     if len(samples) == 0:
@@ -274,7 +281,11 @@ def build_evidence(
                                                                  cell_m=cell_m, roads=roads,
                                                                  gi_distance_m=gi_distance_m, seed=seed)
     hot, outer, n_polys = _hotspot_polygons(segments, cells, bool(drone.any()), enh, segment_m, crs)
-    grid, cell, bw = _kernel_raster(ann, enh, crs, raster_cell_m, bandwidth_m, out_dir / "hotspots.tif")
+    if raster:
+        grid, cell, bw = _kernel_raster(ann, enh, crs, raster_cell_m, bandwidth_m, out_dir / "hotspots.tif")
+    else:  # no map: the season path (a stale raster of an earlier run would not match this evidence)
+        grid, cell, bw = None, None, None
+        (out_dir / "hotspots.tif").unlink(missing_ok=True)
 
     att, rates = _attribution_or_skip(ann, events, event_of, area, species=species, wind=w0, hotspots=outer,
                                       crs=crs, seed=seed, skipped=skipped)
@@ -471,7 +482,7 @@ def _summary(samples, species, n_flagged, drone, w0, crs, events, segments, cell
         "n_signals": int(att.loc[att["evidence_kind"] == "signal", "evidence_id"].nunique()) if len(att) else 0,
         "n_curtains": len(fl), "n_curtains_credited": int((fl["target_id"].fillna("").astype(str) != "").sum())
         if len(fl) else 0, "drone_plan": drone_plan, "confirm_rule": plume.CONFIRM_RULE.describe(),
-        "raster_cell_m": raster_cell_m, "bandwidth_m": bandwidth_m, "seed": seed,
+        "raster": raster_cell_m is not None, "raster_cell_m": raster_cell_m, "bandwidth_m": bandwidth_m, "seed": seed,
         "area": area.name if area is not None else None,
         "area_path": str(Path(area.path).resolve()) if getattr(area, "path", None) is not None else None,
         "area_distance_km": None if area_km is None else round(area_km, 3),

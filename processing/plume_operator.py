@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ecopatrol.core.crs import lonlat_to_xy
-from ecopatrol.core.dispersion import SigmaScheme, effective_height_m, plume_frame
+from ecopatrol.core.dispersion import SigmaScheme, effective_height_m, gaussian_plume, plume_frame
 from ecopatrol.core.errors import InputError
 from ecopatrol.core.weather import STABILITY_CLASSES, Wind, stability_class
 
@@ -90,38 +90,91 @@ class PlumeOperator:
     pass_codes: np.ndarray | None = None
     _heights: dict = field(default_factory=dict)
     _memo: dict = field(default_factory=dict)  # the last few all-candidate matrices (attribution_reach.memo_key)
+    _arrays: dict = field(default_factory=dict)  # the sources' columns as arrays (read once per sources frame)
+
+    def source_arrays(self) -> dict[str, np.ndarray]:
+        """``x_m``, ``y_m``, ``height_m`` and the exit parameters of the sources as float arrays, read once
+        (every matrix call used to read them from the frame); re-read if ``sources`` is replaced."""
+        s = self.sources
+        if self._arrays.get("_frame") is not s:
+            self._arrays.clear()
+            self._arrays.update({c: s[c].to_numpy(float) for c in
+                                 ("x_m", "y_m", "height_m", "exit_velocity_m_s", "diameter_m", "exit_temp_k")})
+            self._arrays["_frame"] = s
+        return self._arrays
+
+    def column(self, name: str) -> np.ndarray:
+        """``sources[name].to_numpy()``, read once per sources frame (the explanations look up ids and
+        names of a few candidates per evidence item, and a frame lookup each time was most of their
+        Python overhead)."""
+        arrays = self.source_arrays()
+        key = ("column", name)
+        if key not in arrays:
+            arrays[key] = self.sources[name].to_numpy()
+        return arrays[key]
 
     def _src_heights(self, p: _Pass):
         key = (round(p.speed_m_s, 3), p.stability)
         if key not in self._heights:
-            s = self.sources
+            s = self.source_arrays()
             self._heights[key] = effective_height_m(
-                s["height_m"].to_numpy(float), p.speed_m_s, p.stability,
-                exit_velocity_m_s=s["exit_velocity_m_s"].to_numpy(float),
-                diameter_m=s["diameter_m"].to_numpy(float), exit_temp_k=s["exit_temp_k"].to_numpy(float),
-                x_m=RISE_DISTANCE_M)
+                s["height_m"], p.speed_m_s, p.stability, exit_velocity_m_s=s["exit_velocity_m_s"],
+                diameter_m=s["diameter_m"], exit_temp_k=s["exit_temp_k"], x_m=RISE_DISTANCE_M)
         return self._heights[key]
 
     def matrix(self, rows: np.ndarray, cols: np.ndarray | None = None, *, offset_deg: float = 0.0,
-               stability_shift: int = 0) -> np.ndarray:
+               stability_shift: int = 0, copy: bool = True) -> np.ndarray:
         """Unit-concentration matrix (µg/m³ per g/s), shape (len(rows), len(cols)), pass by pass;
         ``offset_deg`` turns the wind, ``stability_shift`` moves each pass's class (−1: one class
-        more unstable, clipped to A–F)."""
+        more unstable, clipped to A–F). ``copy=False`` (the explanations, which only read it) may
+        return the memo's own array, read-only, instead of a copy."""
         key = reach.memo_key(rows, cols, offset_deg, stability_shift)
         if key is not None and key in self._memo:  # the explanations ask for the same matrices several times
-            return self._memo[key].copy()
+            return self._memo[key].copy() if copy else self._memo[key]
         out = self._matrix(rows, cols, offset_deg=offset_deg, stability_shift=stability_shift)
         if key is not None:
-            reach.remember(self._memo, key, out)
+            reach.remember(self._memo, key, out, copy=copy)
+            if not copy:
+                return self._memo[key]
+        return out
+
+    def _nominal(self, r: np.ndarray, xd: np.ndarray, yd: np.ndarray, u: np.ndarray, h: np.ndarray,
+                 stability: str) -> np.ndarray:
+        """The nominal Gaussian plume on samples ``r`` from the plume frame ``(xd, yd)`` (n, k) of k sources
+        with wind ``u`` and effective height ``h`` at the stack: the same operations, bit for bit, as
+        ``core.dispersion.unit_concentration_matrix``, whose frame is computed once here and reused for
+        the ``max_distance_m`` cut (and, in the all-samples design, for its cone test)."""
+        return gaussian_plume(1.0, np.asarray(u, float)[None, :], xd, yd, np.asarray(self.z[r], float)[:, None],
+                              np.asarray(h, float)[None, :], stability, scheme=self.scheme,
+                              mixing_height_m=self.mixing_height_m)
+
+    def block_from_frame(self, r: np.ndarray, cols: np.ndarray, xd: np.ndarray, yd: np.ndarray) -> np.ndarray:
+        """``matrix(r, cols)`` for samples ``r`` of one wind group (``codes``) at its own wind and class,
+        given their plume frame ``(xd, yd)`` to ``cols`` at that wind (as ``plume_frame`` computes it):
+        bit for bit the same matrix, without computing the frame again. With ``model_error.ENABLED``
+        it is ``matrix(r, cols)``."""
+        if model_error.ENABLED or len(r) == 0 or len(cols) == 0:
+            return self.matrix(r, cols)
+        p = self.passes[int(self.codes[r[0]])]
+        src = self.source_arrays()
+        out = np.zeros((len(r), len(cols)))
+        k = np.flatnonzero(reach.within_reach(self.x[r], self.y[r], src["x_m"][cols], src["y_m"][cols], p.from_deg,
+                                              p.stability, scheme=self.scheme, max_distance_m=self.max_distance_m))
+        if len(k) == 0:
+            return out
+        h, u = self._src_heights(p)
+        x_k, y_k = xd[:, k], yd[:, k]
+        a = self._nominal(r, x_k, y_k, u[cols[k]], h[cols[k]], p.stability)
+        a[x_k > self.max_distance_m] = 0.0
+        out[:, k] = a
         return out
 
     def _matrix(self, rows: np.ndarray, cols: np.ndarray | None, *, offset_deg: float,
                 stability_shift: int) -> np.ndarray:
         cols = np.arange(len(self.sources)) if cols is None else cols
         out = np.zeros((len(rows), len(cols)))
-        sx = self.sources["x_m"].to_numpy(float)[cols]
-        sy = self.sources["y_m"].to_numpy(float)[cols]
-        hs = self.sources["height_m"].to_numpy(float)[cols]
+        src = self.source_arrays()
+        sx, sy, hs = src["x_m"][cols], src["y_m"][cols], src["height_m"][cols]
         rc = self.codes[rows]
         for code in np.unique(rc):
             m = np.flatnonzero(rc == code)
@@ -131,21 +184,23 @@ class PlumeOperator:
                 p = _Pass(p.from_deg, p.speed_m_s, STABILITY_CLASSES[min(max(i, 0), 5)], p.measured)
             h, u = self._src_heights(p)
             h, u = h[cols], u[cols]
+            from_deg = p.from_deg + offset_deg
             for b in reach.blocks(m):  # only the sources whose plume can be non-zero here (an exact cut)
                 r = rows[b]
                 if model_error.ENABLED:  # its mixture's plumes are wider than the Gaussian reach: no cut
                     k = np.arange(len(sx))
+                    # the mean plume over what the model cannot know (direction, σ, building wake): model_error
+                    a = model_error.unit_matrix(self.x[r], self.y[r], self.z[r], sx[k], sy[k], hs[k], h[k], u[k],
+                                                from_deg, p.stability, scheme=self.scheme,
+                                                mixing_height_m=self.mixing_height_m)
+                    xd, _ = plume_frame(self.x[r], self.y[r], sx[k], sy[k], from_deg)
                 else:
-                    k = np.flatnonzero(reach.within_reach(self.x[r], self.y[r], sx, sy, p.from_deg + offset_deg,
-                                                          p.stability, scheme=self.scheme,
-                                                          max_distance_m=self.max_distance_m))
-                if len(k) == 0:
-                    continue
-                # the mean plume over what the model cannot know (direction, σ, building wake): model_error
-                a = model_error.unit_matrix(self.x[r], self.y[r], self.z[r], sx[k], sy[k], hs[k], h[k], u[k],
-                                            p.from_deg + offset_deg, p.stability, scheme=self.scheme,
-                                            mixing_height_m=self.mixing_height_m)
-                xd, _ = plume_frame(self.x[r], self.y[r], sx[k], sy[k], p.from_deg + offset_deg)
+                    k = np.flatnonzero(reach.within_reach(self.x[r], self.y[r], sx, sy, from_deg, p.stability,
+                                                          scheme=self.scheme, max_distance_m=self.max_distance_m))
+                    if len(k) == 0:
+                        continue
+                    xd, yd = plume_frame(self.x[r], self.y[r], sx[k], sy[k], from_deg)
+                    a = self._nominal(r, xd, yd, u[k], h[k], p.stability)
                 a[xd > self.max_distance_m] = 0.0
                 out[np.ix_(b, k)] = a
         return out

@@ -135,9 +135,10 @@ def coverage_counts(samples: pd.DataFrame, area, *, crs, wind, threshold_unit: f
         if "time_utc" in samples.columns else np.zeros(len(samples))
     is_drone = ~is_ground_platform(samples)
     rows = np.arange(len(samples))
+    every = np.arange(n_src)  # every candidate, named: each chunk once, so not kept in the operator's memo
     for lo in range(0, len(rows), ROW_CHUNK):
         r = rows[lo:lo + ROW_CHUNK]
-        hit = op.matrix(r) >= threshold_unit
+        hit = op.matrix(r, every) >= threshold_unit
         total += hit.sum(axis=0)
         drone += hit[is_drone[r]].sum(axis=0)
         tsum += (hit * t[r][:, None]).sum(axis=0)
@@ -148,11 +149,13 @@ def coverage_counts(samples: pd.DataFrame, area, *, crs, wind, threshold_unit: f
 
 
 def assess_run(run_dir: str | Path, area=None, *, detection_rate_g_s: float = DETECTION_RATE_G_S,
-               k_noise: float = DETECTION_K_NOISE, min_samples: int = MIN_COVER_SAMPLES) -> RunAssessment:
+               k_noise: float = DETECTION_K_NOISE, min_samples: int = MIN_COVER_SAMPLES,
+               samples=None) -> RunAssessment:
     """The off-site checks a run folder (``ecopatrol demo`` layout: ``samples/``, ``evidence/``,
     ``plans/``) supports: one per enterprise covered, and one ``not assessable`` per firm a plan
     targeted that the samples did not cover. ``area`` (an Area or a folder) defaults to the one
-    ``evidence.json`` names."""
+    ``evidence.json`` names. ``samples``: the frame of ``samples/samples.parquet`` where the caller
+    has just read it (the season's partitions), instead of reading the file again."""
     import geopandas as gpd
 
     from ecopatrol.core.weather import Wind
@@ -168,7 +171,7 @@ def assess_run(run_dir: str | Path, area=None, *, detection_rate_g_s: float = DE
         raise InputError(f"detection rate {detection_rate_g_s!r} g/s: give a rate > 0")
     summary = read_summary(ej.parent) or {}
     area = _run_area(run_dir, area, summary, ej)
-    samples = gpd.read_parquet(sp)
+    samples = gpd.read_parquet(sp) if samples is None else samples
     samples = samples[usable_mask(samples) & np.isfinite(pd.to_numeric(samples.get("tvoc_ugm3"), errors="coerce"))]
     samples = samples.reset_index(drop=True)
     noise = _noise(summary, samples)
