@@ -46,8 +46,9 @@ BENCHMARKS: list[tuple[str, list[str], bool]] = [
 ]
 
 #: scripts here that are not benchmarks: the attribution's development loop (``bench_accuracy`` imports it)
-#: and the receiver's tracemalloc diagnosis (run by hand, quotes no timing)
-TOOLS = ["dev_attribution.py", "_memory_receiver.py"]
+#: the receiver's tracemalloc diagnosis (run by hand, quotes no timing) and the per-partition CPU of a season
+#: archive that bench_season built (run by hand on its output folder)
+TOOLS = ["dev_attribution.py", "_memory_receiver.py", "bench_partition_cpu.py"]
 
 
 def main(argv: list[str] | None = None) -> int:
