@@ -14,7 +14,8 @@ the whole ranking without the firms visited recently and (feedback arm) those an
 violation with no evidence since; the drone flies the best-ranked 3 it can reach from a launch site,
 however far down, and only when none can be flown the registry-prior targets not answered (counted and
 logged as a fallback); the van covers the best-ranked 10 it can. Each day's online-monitoring alarms
-(the run's ``alarms.csv``) count in the multi-day ranking as in that day's own ``targets.csv``
+(the run's ``alarms.csv``) count in the multi-day ranking, taken together over the month (an alarm
+counts once, stronger on a survey day that saw the firm's plume: ``processing.season``)
 (``--no-day-alarms``: without them, as the month was ranked before). On Saturday the brigade visits the ``--visits``
 best-ranked firms not visited in the last ``--revisit-days`` days; the outcome comes from the
 truth (a live emitter → violation confirmed, and it is fixed; else clean) and goes into the ledger.
@@ -136,7 +137,7 @@ def rank(arm: Arm, month: Month, when: datetime, day_alarms: bool = True):
         finally:
             engine.dispose()
     arm.ledger = ledger
-    # each day's online-monitoring alarms (RUN/alarms.csv) count as in that day's own targets.csv
+    # each day's online-monitoring alarms (RUN/alarms.csv), taken together over the month
     alarms = [r / "alarms.csv" if day_alarms and (r / "alarms.csv").is_file() else None for r in arm.runs]
     return rank_season([r / "evidence" for r in arm.runs], month.area, coverage=cov, ledger=ledger, alarms=alarms)
 
