@@ -17,8 +17,12 @@ is ~3.5 M samples) under ``/tmp/ecopatrol-bench/season-D×V``, then, each in a f
   surveyed day alone (today's single-day ranking, ``rank_targets`` on that day's folders combined)?
 
     nice -n 10 .venv/bin/python benchmarks/bench_season.py [--days 30] [--vans 4] [--hours 8] [--p-emit 0.5]
-        [--workers-compare 8] [--budget-s 1500] [--skip-full] [--seed 0] [--json]
+        [--workers-compare 8] [--budget-s 1500] [--skip-full] [--seed 0] [--malloc-baseline] [--json]
     … --rescore [--baseline-rev REV]   (a finished run's evidence, scored by the season.py of REV and of this tree)
+
+``--malloc-baseline`` runs each measured configuration first with distributed's own worker
+environment (``MALLOC_TRIM_THRESHOLD_=65536``, "trim on") and then with the season's
+``SEASON_WORKER_MALLOC`` (this code), same partitions, and compares their outputs.
 
 ``--rescore`` builds no evidence: it scores the evidence folders of a finished full run twice, with
 the season targets of ``--baseline-rev`` (default: main before the season model, the union
@@ -94,10 +98,14 @@ class _PeakRSS:
         self.t.join()
 
 
-def _child(archive: str, out: str, workers: int, budget_s: float) -> None:
+def _child(archive: str, out: str, workers: int, budget_s: float, malloc: str = "season") -> None:
     import logging
 
+    from ecopatrol.processing import archive_evidence
     from ecopatrol.processing.archive_evidence import season_over_archive
+
+    if malloc == "trim":  # the baseline: distributed's own worker environment (MALLOC_TRIM_THRESHOLD_=65536)
+        archive_evidence.SEASON_WORKER_MALLOC = {}
 
     logging.disable(logging.WARNING)
     t0 = time.perf_counter()
@@ -126,12 +134,16 @@ def _child(archive: str, out: str, workers: int, budget_s: float) -> None:
           flush=True)
 
 
-def _run(archive: Path, out: Path, workers: int, budget_s: float = 0.0, python: str | None = None) -> dict:
+def _run(archive: Path, out: Path, workers: int, budget_s: float = 0.0, python: str | None = None,
+         malloc: str = "season") -> dict:
+    import os
+
+    load_before = os.getloadavg()[0]
     p = subprocess.run([python or sys.executable, __file__, "--child", str(archive), str(out), str(workers),
-                        str(budget_s)], capture_output=True, text=True, check=False)
+                        str(budget_s), malloc], capture_output=True, text=True, check=False)
     for line in p.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[7:])
+            return {**json.loads(line[7:]), "load_before": load_before, "load_after": os.getloadavg()[0]}
     raise RuntimeError(f"season run failed:\n{p.stderr[-3000:]}")
 
 
@@ -318,6 +330,9 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--baseline-python", default=None,
                     help="also run the workers comparison with this interpreter (another checkout's venv, e.g. main)")
+    ap.add_argument("--malloc-baseline", action="store_true",
+                    help="also run with distributed's worker malloc setting (MALLOC_TRIM_THRESHOLD_=65536, the "
+                         "trim on) as the baseline, before this code's SEASON_WORKER_MALLOC, same partitions")
     ap.add_argument("--resume", action="store_true", help="finish a stopped full run in-process, then accuracy")
     ap.add_argument("--rescore", action="store_true",
                     help="score a finished run's evidence folders with the baseline season.py and today's (no evidence built)")
@@ -347,27 +362,36 @@ def main() -> int:
             print(json.dumps(doc, indent=1, default=str))
         return 0
     if a.workers_compare:
-        import os
-
         sub = _subset(root, a.workers_compare)
         n = _samples_of(sub, a.workers_compare)
-        codes = [("baseline", a.baseline_python), ("this", None)] if a.baseline_python else [("this", None)]
+        codes = [("baseline", a.baseline_python, "season", "-baseline")] if a.baseline_python else []
+        codes += [("trim-on", None, "trim", "-trim")] if a.malloc_baseline else []
+        codes += [("this", None, "season", "")]
         cmp: dict = {}
         for w in (1, 2):
-            for name, py in codes:
-                out_w = BENCH / (f"season-out-first{a.workers_compare}-w{w}" + ("" if py is None else "-baseline"))
-                r = _run(sub, out_w, w, python=py)
+            for name, py, malloc, suffix in codes:
+                out_w = BENCH / f"season-out-first{a.workers_compare}-w{w}{suffix}"
+                r = _run(sub, out_w, w, python=py, malloc=malloc)
                 r["partitions_per_min"] = 60 * a.workers_compare / r["wall_s"]
                 r["samples_per_s"] = n / r["wall_s"]
                 r["extrapolated_archive_min"] = m["partitions"] / r["partitions_per_min"]
-                r["load_after"] = os.getloadavg()[0]
                 cmp.setdefault(name, {})[w] = r
                 print(f"{name} code: {a.workers_compare} partitions ({n:,} samples) on {w} worker(s): "
                       f"{r['wall_s']:.0f} s, {r['partitions_per_min']:.2f} partitions/min, "
                       f"{r['samples_per_s']:,.0f} samples/s, peak RSS {r['peak_rss_mb']:.0f} MB "
                       f"(→ {r['extrapolated_archive_min']:.0f} min for all {m['partitions']}; load "
-                      f"{r['load_after']:.1f})", flush=True)
-        for name, _ in codes:
+                      f"{r['load_before']:.1f} → {r['load_after']:.1f})", flush=True)
+        if a.malloc_baseline:
+            for w in (1, 2):
+                print(f"{w} worker(s): this code {cmp['trim-on'][w]['wall_s'] / cmp['this'][w]['wall_s']:.2f}× "
+                      "the throughput with the trim on", flush=True)
+            print("agreement with the trim on (2 workers): " + _same_season(
+                BENCH / f"season-out-first{a.workers_compare}-w2-trim",
+                BENCH / f"season-out-first{a.workers_compare}-w2"), flush=True)
+            print("agreement 1 vs 2 workers: " + _same_season(
+                BENCH / f"season-out-first{a.workers_compare}-w1",
+                BENCH / f"season-out-first{a.workers_compare}-w2"), flush=True)
+        for name, *_ in codes:
             print(f"{name} code, 2 vs 1 worker: throughput × {cmp[name][1]['wall_s'] / cmp[name][2]['wall_s']:.2f}",
                   flush=True)
         if a.baseline_python:
@@ -389,12 +413,25 @@ def main() -> int:
             print(f"  {e}", flush=True)
     elif not a.skip_full:
         out = BENCH / f"season-out-{root.name}-w{a.workers}"
+        if a.malloc_baseline:
+            rb = _run(root, out.with_name(out.name + "-trim"), a.workers, a.budget_s, malloc="trim")
+            doc["full_trim_on"] = rb
+            kb = len(rb["done_s"])
+            print(f"trim on (baseline), full archive on {a.workers} workers: " + (
+                f"{rb['wall_s']:.0f} s ({rb['wall_s'] / 60:.1f} min)" if rb["finished"] else
+                f"stopped after {rb['wall_s']:.0f} s (--budget-s), {kb} of {m['partitions']} partitions done "
+                f"({kb / rb['done_s'][-1] * 60 if kb else 0:.2f} partitions/min)") +
+                f", peak RSS {rb['peak_rss_mb']:.0f} MB; load {rb['load_before']:.1f} → {rb['load_after']:.1f}",
+                flush=True)
         r = _run(root, out, a.workers, a.budget_s)
         doc["full"] = r
         k = len(r["done_s"])
         if r["finished"]:
             print(f"full archive on {a.workers} workers: {r['wall_s']:.0f} s ({r['wall_s'] / 60:.1f} min), "
-                  f"peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+                  f"peak RSS {r['peak_rss_mb']:.0f} MB; load {r['load_before']:.1f} → {r['load_after']:.1f}",
+                  flush=True)
+            if a.malloc_baseline and doc["full_trim_on"]["finished"]:
+                print("agreement with the trim on: " + _same_season(out.with_name(out.name + "-trim"), out), flush=True)
             doc["accuracy"] = acc = _accuracy(root, out)
             print(f"true emitters covered on an emitting day: {acc['n_covered_on_an_emitting_day']} of "
                   f"{acc['n_emitters']}; in the season top 10: {acc['season_top10']}; in the last day's "
@@ -414,6 +451,6 @@ def main() -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "--child":
-        _child(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
+        _child(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), *sys.argv[6:7])
     else:
         sys.exit(main())

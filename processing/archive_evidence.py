@@ -34,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from ecopatrol.core.errors import InputError
-from ._dask import Progress, client_for, run
+from ._dask import SEASON_WORKER_MALLOC, Progress, client_for, run
 from .archive_layout import Partition, scan_layout
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ def season_over_archive(archive_dir, out_dir, area, *, scheduler=None, workers: 
     t0 = time.perf_counter()
     parts = _partitions(archive_dir)
     area_ref = area
-    client, cluster, owned = client_for(scheduler, workers, processes)
+    client, cluster, owned = client_for(scheduler, workers, processes, worker_env=SEASON_WORKER_MALLOC)
     timings: dict[str, float] = {}
     try:
         futs = [client.submit(evidence_partition, p, area_ref, str(out_dir), species=species, seed=seed, pure=False)

@@ -108,3 +108,23 @@ def test_a_raw_archive_is_refused_with_the_fix(tmp_path):
     (d / "R01_voc.csv").write_text("time,tvoc\n")
     with pytest.raises(InputError, match="georeference it first"):
         season_in_memory(tmp_path, tmp_path / "o", load_area("jimo"))
+
+
+def test_season_workers_start_with_the_season_malloc_settings(monkeypatch):
+    """The season's LocalCluster spawns its worker processes with SEASON_WORKER_MALLOC (glibc reads it
+    at start), even when this process already holds distributed's 65536 (a nanny writes it here when
+    it starts a worker); this process's environment is put back afterwards."""
+    import os
+
+    from ecopatrol.processing._dask import SEASON_WORKER_MALLOC, client_for
+
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    client, cluster, owned = client_for(None, 1, True, worker_env=SEASON_WORKER_MALLOC)
+    try:
+        got = {k: client.submit(os.getenv, k, pure=False).result(timeout=60) for k in SEASON_WORKER_MALLOC}
+    finally:
+        client.close()
+        cluster.close()
+    assert got == SEASON_WORKER_MALLOC
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "65536" and "MALLOC_MMAP_THRESHOLD_" not in os.environ
