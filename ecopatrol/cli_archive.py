@@ -65,7 +65,7 @@ def is_archive(path: Path) -> bool:
 
 
 def season_targets_of_archive(archive: Path, *, area: str | None, out: Path, work: Path | None, scheduler, workers,
-                              db: str | None, top: int | None):
+                              db: str | None, top: int | None, alarms: Path | None = None):
     """``ecopatrol targets ARCHIVE``: evidence per partition on Dask, season targets and per-firm histories."""
     import json
     import logging
@@ -81,6 +81,10 @@ def season_targets_of_archive(archive: Path, *, area: str | None, out: Path, wor
         if not area:
             raise InputError(f"`{archive}` records no area (archive.json): give --area FOLDER (or 'jimo')")
     load_area(area)  # a bad --area ends here, with its own message, before any cluster starts
+    if alarms is not None:  # and a bad --alarms
+        from ecopatrol.processing.monitor.evidence import as_alarms
+
+        as_alarms(alarms)
     work = work if work is not None else out.parent / "season"
     for name in ("distributed", "bokeh", "tornado"):
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -92,7 +96,7 @@ def season_targets_of_archive(archive: Path, *, area: str | None, out: Path, wor
             bar.update(tasks[stage], completed=done, total=total)
 
         res = season_over_archive(archive, work, str(area), scheduler=scheduler, workers=workers, db=db,
-                                  top=top, progress=progress, targets_path=out)
+                                  top=top, progress=progress, targets_path=out, alarms=alarms)
     n_days = res.history["date"].nunique()
     typer.echo(f"{n_days} survey days, per-firm history → {work / 'history.csv'} / {n_days} 个巡查日，逐企业每日记录 → "
                f"{work / 'history.csv'}", err=True)

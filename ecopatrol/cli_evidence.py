@@ -292,13 +292,8 @@ def targets_cmd(
     from .cli_archive import is_archive, season_targets_of_archive
 
     if len(evidence_dirs) == 1 and is_archive(evidence_dirs[0]):  # a season archive (processing.archive_evidence)
-        if alarms is not None:
-            from ecopatrol.core.errors import InputError
-
-            raise InputError("--alarms takes one evidence folder, not an archive: rank the day the alarms belong "
-                             "to, or leave out --alarms")
         df = season_targets_of_archive(evidence_dirs[0], area=area, out=out, work=work, scheduler=scheduler,
-                                       workers=workers, db=db, top=top)
+                                       workers=workers, db=db, top=top, alarms=alarms)
     else:
         df = _targets_of_folders(evidence_dirs, area, out=out, top=top, db=db, alarms=alarms)
     budget = None

@@ -124,11 +124,12 @@ def _partitions(archive_dir) -> list[Partition]:
 def season_over_archive(archive_dir, out_dir, area, *, scheduler=None, workers: int | None = None,
                         processes: bool = True, species: str = "tvoc_ugm3", db: str | None = None,
                         top: int | None = None, seed: int = 0, progress: Progress | None = None,
-                        targets_path=None):
+                        targets_path=None, alarms=None):
     """Season targets of an archive on dask.distributed (module docstring); returns the
     :class:`~ecopatrol.processing.season.SeasonResult`. ``area`` is an area folder or name
     (``"jimo"``; each worker process loads it once) or an Area (sent with every task: only for
-    in-process clusters); ``scheduler`` as in :func:`~.distributed.process_archive`."""
+    in-process clusters); ``scheduler`` as in :func:`~.distributed.process_archive`; ``alarms`` (an
+    alarms.csv, its frame or a list of them) as in :func:`~.season.season_targets`, on the client."""
     t0 = time.perf_counter()
     parts = _partitions(archive_dir)
     area_ref = area
@@ -146,21 +147,21 @@ def season_over_archive(archive_dir, out_dir, area, *, scheduler=None, workers: 
             cluster.close()
     n_workers = workers or 2
     return _season(results, _area(area_ref), out_dir, db=db, top=top, path="distributed", targets_path=targets_path,
-                   extra={"stage_s": timings, "seconds": round(time.perf_counter() - t0, 2), "n_workers": n_workers
+                   alarms=alarms, extra={"stage_s": timings, "seconds": round(time.perf_counter() - t0, 2), "n_workers": n_workers
                           if scheduler is None else None})
 
 
 def season_in_memory(archive_dir, out_dir, area, *, species: str = "tvoc_ugm3", db: str | None = None,
-                     top: int | None = None, seed: int = 0, targets_path=None):
+                     top: int | None = None, seed: int = 0, targets_path=None, alarms=None):
     """:func:`season_over_archive` in this process, partition after partition (the reference path)."""
     t0 = time.perf_counter()
     parts = _partitions(archive_dir)
     results = [evidence_partition(p, area, str(out_dir), species=species, seed=seed) for p in parts]
     return _season(results, _area(area), out_dir, db=db, top=top, path="in-memory", targets_path=targets_path,
-                   extra={"seconds": round(time.perf_counter() - t0, 2)})
+                   alarms=alarms, extra={"seconds": round(time.perf_counter() - t0, 2)})
 
 
-def _season(results: list[dict], area, out_dir, *, db, top, path: str, extra: dict, targets_path=None):
+def _season(results: list[dict], area, out_dir, *, db, top, path: str, extra: dict, targets_path=None, alarms=None):
     """Record the runs in the ledger (``db``), rank the season and write targets, history and season.json."""
     from ._evidence_util import write_atomic, write_csv
     from .season import season_targets
@@ -180,7 +181,7 @@ def _season(results: list[dict], area, out_dir, *, db, top, path: str, extra: di
         finally:
             engine.dispose()
     res = season_targets([r["evidence_dir"] for r in results], area, top=top, ledger=ledger,
-                         coverage=[_coverage(r["assessment"]) for r in results])
+                         coverage=[_coverage(r["assessment"]) for r in results], alarms=alarms)
     out = Path(out_dir)
     write_targets(res.targets, Path(targets_path) if targets_path is not None else out / "targets.csv")
     write_csv(res.history, out / "history.csv")

@@ -101,6 +101,36 @@ def test_cli_targets_over_an_archive(archive, in_memory, cluster, tmp_path):
     assert (tmp_path / "w" / "history.csv").exists()
 
 
+def test_cli_targets_over_an_archive_with_alarms(archive, in_memory, cluster, tmp_path):
+    """`targets ARCHIVE --alarms alarms.csv`: the alarms join the season targets (counted once over the
+    season, the reason cites them); a missing alarms file is refused before any cluster work."""
+    from typer.testing import CliRunner
+
+    from ecopatrol.cli import app
+
+    base = in_memory[1].targets
+    firm = str(base.iloc[40]["enterprise_id"])  # a firm the surveys leave far down the list
+    start = pd.Timestamp("2025-03-02T02:00Z")
+    pd.DataFrame([{"alarm_id": "A1", "enterprise_id": firm, "enterprise_known": True, "mn": "MN-1",
+                   "monitor_kind": "treatment_meter", "outlet_id": "", "kind": "treatment_stopped",
+                   "start_utc": start.isoformat(), "end_utc": (start + pd.Timedelta(hours=2)).isoformat(),
+                   "duration_min": 120.0, "pollutant_code": "", "value": 0.3, "limit_value": 2.0, "unit": "kW",
+                   "values": "treatment 0.3 kW while production 40 kW", "rule": "", "standard": "", "clause": "",
+                   "limit_verified": False, "strength": 0.6, "details": ""}]).to_csv(tmp_path / "alarms.csv", index=False)
+    out = tmp_path / "t.csv"
+    r = CliRunner().invoke(app, ["targets", str(archive[0]), "--out", str(out), "--scheduler", cluster.scheduler_address,
+                                 "--work", str(tmp_path / "w"), "--alarms", str(tmp_path / "alarms.csv"), "--json"])
+    assert r.exit_code == 0, r.output
+    got = pd.read_csv(out, dtype={"enterprise_id": str}).set_index("enterprise_id")
+    was = base.set_index("enterprise_id")
+    assert got.loc[firm, "evidence_score"] > was.loc[firm, "evidence_score"] + 0.3
+    assert got.loc[firm, "rank"] < was.loc[firm, "rank"]
+    assert "treatment 0.3 kW while production 40 kW" in got.loc[firm, "reasons"]
+    missing = CliRunner().invoke(app, ["targets", str(archive[0]), "--out", str(out), "--alarms",
+                                       str(tmp_path / "nope.csv")])
+    assert missing.exit_code != 0 and "nope.csv" in str(missing.exception)  # the CLI's entry prints it, no traceback
+
+
 def test_a_raw_archive_is_refused_with_the_fix(tmp_path):
     d = tmp_path / "date=2025-03-01" / "platform=van01"
     d.mkdir(parents=True)
