@@ -292,6 +292,16 @@ def _same_season(a: Path, b: Path) -> str:
                                                                   ", ids and ranks identical")
 
 
+def _print_versus(cmp: dict, name: str, throughput_of: str, agreement_with: str, out_other: Path,
+                  out_this: Path) -> None:
+    """Print this code's throughput against code ``name`` on 1 and 2 workers, then whether
+    the two 2-worker outputs ``out_other`` and ``out_this`` agree."""
+    for w in (1, 2):
+        print(f"{w} worker(s): this code {cmp[name][w]['wall_s'] / cmp['this'][w]['wall_s']:.2f}× "
+              f"{throughput_of}", flush=True)
+    print(f"agreement {agreement_with}: " + _same_season(out_other, out_this), flush=True)
+
+
 def _resume(root: Path, out: Path) -> None:
     """Finish a run stopped by ``--budget-s`` in this process: the partitions without evidence, the
     coverage test of the others (their evidence is reused), then the season targets and histories."""
@@ -382,12 +392,9 @@ def main() -> int:
                       f"(→ {r['extrapolated_archive_min']:.0f} min for all {m['partitions']}; load "
                       f"{r['load_before']:.1f} → {r['load_after']:.1f})", flush=True)
         if a.malloc_baseline:
-            for w in (1, 2):
-                print(f"{w} worker(s): this code {cmp['trim-on'][w]['wall_s'] / cmp['this'][w]['wall_s']:.2f}× "
-                      "the throughput with the trim on", flush=True)
-            print("agreement with the trim on (2 workers): " + _same_season(
-                BENCH / f"season-out-first{a.workers_compare}-w2-trim",
-                BENCH / f"season-out-first{a.workers_compare}-w2"), flush=True)
+            _print_versus(cmp, "trim-on", "the throughput with the trim on", "with the trim on (2 workers)",
+                          BENCH / f"season-out-first{a.workers_compare}-w2-trim",
+                          BENCH / f"season-out-first{a.workers_compare}-w2")
             print("agreement 1 vs 2 workers: " + _same_season(
                 BENCH / f"season-out-first{a.workers_compare}-w1",
                 BENCH / f"season-out-first{a.workers_compare}-w2"), flush=True)
@@ -395,12 +402,9 @@ def main() -> int:
             print(f"{name} code, 2 vs 1 worker: throughput × {cmp[name][1]['wall_s'] / cmp[name][2]['wall_s']:.2f}",
                   flush=True)
         if a.baseline_python:
-            for w in (1, 2):
-                print(f"{w} worker(s): this code {cmp['baseline'][w]['wall_s'] / cmp['this'][w]['wall_s']:.2f}× "
-                      "the baseline's throughput", flush=True)
-            print("agreement with the baseline: " + _same_season(
-                BENCH / f"season-out-first{a.workers_compare}-w2-baseline",
-                BENCH / f"season-out-first{a.workers_compare}-w2"), flush=True)
+            _print_versus(cmp, "baseline", "the baseline's throughput", "with the baseline",
+                          BENCH / f"season-out-first{a.workers_compare}-w2-baseline",
+                          BENCH / f"season-out-first{a.workers_compare}-w2")
         doc["workers_compare"] = cmp
     if a.resume:
         out = BENCH / f"season-out-{root.name}-w{a.workers}"
