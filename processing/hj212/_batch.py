@@ -22,7 +22,8 @@ version — goes to :func:`~.packet.decode`, so rejections carry the reference's
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
@@ -47,6 +48,7 @@ _DATATIME = re.compile(r"(?:^|[;,])DataTime=([^;,]*)")
 
 #: Entries per time cache (cleared when full: memory stays bounded however long the stream).
 _CACHE_MAX = 8192
+_V = TypeVar("_V")
 _KNOWN_FLAGS = frozenset(f for f in range(256) if codes.VERSIONS.get(f >> 2) is not None)
 
 
@@ -80,42 +82,46 @@ def crc_many(datas: Sequence[bytes]) -> np.ndarray:
     return out
 
 
+class _BoundedCache(dict[str, _V]):
+    """``cache[key]``: ``compute(key)``, computed once; cleared when it holds ``_CACHE_MAX`` entries
+    (memory stays bounded however long the stream). A hit is a plain dict lookup."""
+
+    def __init__(self, compute: Callable[[str], _V]) -> None:
+        super().__init__()
+        self._compute = compute
+
+    def __missing__(self, key: str) -> _V:
+        value = self._compute(key)
+        if len(self) >= _CACHE_MAX:
+            self.clear()
+        self[key] = value
+        return value
+
+
+def _stamp_or_none(raw: str) -> Stamp | None:
+    try:
+        return parse_stamp(raw)
+    except ValueError:
+        return None
+
+
+def _parses(raw: str) -> bool:
+    return _stamp_or_none(raw) is not None
+
+
 class _Times:
-    """Parsed stamps by their text (``None``: does not parse), and QN validity by its first 14 digits."""
+    """Parsed stamps by their text (``None``: does not parse), and QN validity by its first 14 digits
+    (a ``QN`` is 17 digits, and any 3 of milliseconds are valid)."""
 
     def __init__(self) -> None:
-        self.stamps: dict[str, Stamp | None] = {}
-        self.qn_ok: dict[str, bool] = {}
+        self.stamps = _BoundedCache(_stamp_or_none)
+        self.qn_ok = _BoundedCache(_parses)
 
     def stamp(self, raw: str) -> Stamp | None:
-        try:
-            return self.stamps[raw]
-        except KeyError:
-            pass
-        try:
-            s = parse_stamp(raw)
-        except ValueError:
-            s = None
-        if len(self.stamps) >= _CACHE_MAX:
-            self.stamps.clear()
-        self.stamps[raw] = s
-        return s
+        return self.stamps[raw]
 
     def qn_valid(self, qn: str) -> bool:
-        key = qn[:14]
-        try:
-            return self.qn_ok[key]
-        except KeyError:
-            pass
-        try:
-            parse_stamp(qn)
-            ok = True
-        except ValueError:
-            ok = False
-        if len(self.qn_ok) >= _CACHE_MAX:
-            self.qn_ok.clear()
-        self.qn_ok[key] = ok
-        return ok
+        return self.qn_ok[qn[:14]]
 
 
 _TIMES = _Times()
