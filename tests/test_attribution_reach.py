@@ -7,13 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from plume_world import CRS_M, make_area, van_samples
+from attribution_support import WIND, two_emitter_case
+from plume_world import CRS_M
 
 from ecopatrol.core.weather import Wind
 from ecopatrol.processing import attribution, attribution_reach, plume
-
-WIND = Wind(270.0, 4.0, "D")
-EMITTERS = {"E04-S1": 2.0, "E06-S1": 1.0}
 
 
 def _with_far_sources(src: pd.DataFrame) -> pd.DataFrame:
@@ -32,9 +30,7 @@ def _with_far_sources(src: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def case():
-    area = make_area()
-    s = van_samples(area, EMITTERS, passes=3, seed=11)
-    ann = plume.annotate(s)
+    area, _, ann = two_emitter_case()
     src = _with_far_sources(attribution.candidate_sources(area, crs=CRS_M))
     return area, ann, src
 

@@ -10,21 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from plume_world import CRS_M, make_area, van_samples
+from attribution_support import WIND, two_emitter_case
+from plume_world import CRS_M
 from scipy import sparse
 
-from ecopatrol.core.weather import Wind
 from ecopatrol.processing import attribution, attribution_reduce, plume
-
-WIND = Wind(270.0, 4.0, "D")
-EMITTERS = {"E04-S1": 2.0, "E06-S1": 1.0}
 
 
 @pytest.fixture(scope="module")
 def fits():
-    area = make_area()
-    s = van_samples(area, EMITTERS, passes=3, seed=11)
-    ann = plume.annotate(s)
+    area, _, ann = two_emitter_case()
     op = attribution.build_operator(ann, area, crs=CRS_M, wind=WIND)
     enh = ann["tvoc_ugm3_enh"].to_numpy(float)
     noise = ann["tvoc_ugm3_noise"].to_numpy(float)
@@ -80,9 +75,7 @@ def test_every_sample_is_counted_and_no_row_cap(fits):
 
 
 def test_attribute_uses_every_sample_and_says_so():
-    area = make_area()
-    s = van_samples(area, EMITTERS, passes=2, seed=7)
-    ann = plume.annotate(s)
+    area, _, ann = two_emitter_case(passes=2, seed=7)
     events, event_of = plume.detect_events(ann)
     n = len(ann)
     old_cap = attribution.MAX_ROWS

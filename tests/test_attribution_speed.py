@@ -19,22 +19,18 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from plume_world import CRS_M, make_area, van_samples
+from attribution_support import WIND, two_emitter_case
+from plume_world import CRS_M
 
 from ecopatrol.core.dispersion import plume_frame
 from ecopatrol.core.weather import Wind
 from ecopatrol.processing import attribution, attribution_likelihood, plume
 from ecopatrol.processing.evidence import build_evidence
 
-WIND = Wind(270.0, 4.0, "D")
-EMITTERS = {"E04-S1": 2.0, "E06-S1": 1.0}
-
 
 @pytest.fixture(scope="module")
 def case():
-    area = make_area()
-    s = van_samples(area, EMITTERS, passes=3, seed=11)
-    return area, s, plume.annotate(s)
+    return two_emitter_case()
 
 
 @pytest.mark.parametrize("stability", ["A", "D", "F"])
