@@ -104,3 +104,16 @@ def test_reason_quotes_the_alarms_values_not_the_whole_row():
     r = ev["E1"].reason
     assert "(treatment 0.4 kW while production 55 kW)" in r
     assert "MN-E1" in r and "[" not in r  # no numpy row dump
+
+
+def test_alarms_of_several_days_count_a_repeated_alarm_once():
+    from ecopatrol.processing.monitor.evidence import as_alarms
+
+    a = alarm("E03", "exceedance", "2026-05-12T01:30:00Z")
+    b = alarm("E04", "exceedance", "2026-05-12T01:30:00Z")
+    # no alarm ids: the same enterprise, monitor, kind and hours are one alarm
+    assert len(as_alarms([frame(a, b), None, frame(a)])) == 2
+    # every alarm with an id: the id decides (two rows with one id are one alarm)
+    ids = [frame({**a, "alarm_id": "A1"}, {**b, "alarm_id": "A2"}), frame({**b, "alarm_id": "A2", "value": 81.0})]
+    assert sorted(as_alarms(ids)["alarm_id"]) == ["A1", "A2"]
+    assert len(as_alarms([None])) == 0

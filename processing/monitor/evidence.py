@@ -74,10 +74,9 @@ def as_alarms(alarms) -> pd.DataFrame:
                                            "start_utc": pd.Series([], dtype="datetime64[ns, UTC]"),
                                            "end_utc": pd.Series([], dtype="datetime64[ns, UTC]")}))
         df = pd.concat(parts, ignore_index=True)
-        key = [c for c in ("alarm_id", "enterprise_id", "mn", "kind", "start_utc", "end_utc") if c in df.columns]
-        ids = df["alarm_id"].fillna("").astype(str) if "alarm_id" in df.columns else None
-        if ids is not None and (ids != "").all():
+        if "alarm_id" in df.columns and (df["alarm_id"].fillna("").astype(str) != "").all():
             return df.drop_duplicates(subset=["alarm_id"]).reset_index(drop=True)
+        key = [c for c in ("alarm_id", "enterprise_id", "mn", "kind", "start_utc", "end_utc") if c in df.columns]
         return df.drop_duplicates(subset=key).reset_index(drop=True)
     if isinstance(alarms, pd.DataFrame):
         df = alarms.copy()
