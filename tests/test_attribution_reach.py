@@ -11,7 +11,7 @@ from attribution_support import WIND, two_emitter_case
 from plume_world import CRS_M
 
 from ecopatrol.core.weather import Wind
-from ecopatrol.processing import attribution, attribution_reach, plume
+from ecopatrol.processing import attribution, attribution_reach, plume, plume_operator
 
 
 def _with_far_sources(src: pd.DataFrame) -> pd.DataFrame:
@@ -70,7 +70,8 @@ def test_the_cut_matrix_is_bit_for_bit_the_full_one(case, stability):
 
 def test_attribution_is_the_same_with_and_without_the_cut(case, monkeypatch):
     area, ann, src = case
-    monkeypatch.setattr(attribution, "candidate_sources", lambda *_a, **_k: src.copy())
+    # attribute builds its operator in plume_operator, which looks candidate_sources up there
+    monkeypatch.setattr(plume_operator, "candidate_sources", lambda *_a, **_k: src.copy())
     events, event_of = plume.detect_events(ann)
     assert len(events) >= 1
     out = {}
@@ -79,6 +80,7 @@ def test_attribution_is_the_same_with_and_without_the_cut(case, monkeypatch):
         out[cut] = attribution.attribute(ann, events, area, crs=CRS_M, event_of=event_of, wind=WIND)
     pd.testing.assert_frame_equal(out[True][0], out[False][0])  # likelihoods, rates, explanations
     pd.testing.assert_frame_equal(out[True][1], out[False][1])
+    assert set(out[True][1]["source_id"]) == set(src["source_id"])  # the far sources were candidates
     ev = out[True][0]
     assert (ev["evidence_kind"] == "event").any() and ev["likelihood"].max() > 0.5
 
