@@ -21,6 +21,10 @@ and the schema check stopped importing alembic; rich's console and log handler: 
 log handler imported rich at the first line logged rather than at start). Figures in BENCHMARKS.md ("Supervision ledger").
 
 Run: ``.venv/bin/python benchmarks/bench_ledger.py [--firms 660] [--repeat 3] [--pg URL] [--json]``
+
+``--pg URL`` drops and recreates the database's ``public`` schema: it refuses a schema holding
+anything it did not write itself (its comment marks a schema this benchmark made) unless
+``--i-know-this-drops-data`` is given. Point it at a scratch database, never a brigade's ledger.
 """
 
 from __future__ import annotations
@@ -173,26 +177,72 @@ def bench(url: str, n_firms: int, repeat: int) -> dict:
             "firms_over_cap": len(s["firms_over_cap"])}
 
 
+#: The comment on a ``public`` schema this benchmark created: it may empty that one again.
+SCRATCH_MARK = "ecopatrol bench_ledger scratch schema (emptied by every run)"
+DROP_FLAG = "--i-know-this-drops-data"
+
+
+def pg_refusal(url: str) -> str | None:
+    """Why ``--pg url`` must not be emptied (a message naming the flag), or None: its ``public``
+    schema is empty, or is marked as this benchmark's own (:data:`SCRATCH_MARK`)."""
+    from sqlalchemy import create_engine
+
+    from ecopatrol.core.db import normalise_url
+
+    e = create_engine(normalise_url(url))
+    shown_url = e.url.render_as_string(hide_password=True)
+    try:
+        with e.connect() as c:
+            mark = c.exec_driver_sql("SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace "
+                                     "WHERE nspname = 'public'").scalar()
+            names = [r[0] for r in c.exec_driver_sql(
+                "SELECT relname FROM pg_class JOIN pg_namespace n ON n.oid = relnamespace WHERE nspname = 'public' "
+                "AND relkind IN ('r', 'p', 'v', 'm', 'f', 'S') UNION ALL SELECT proname FROM pg_proc "
+                "JOIN pg_namespace n ON n.oid = pronamespace WHERE nspname = 'public' ORDER BY 1")]
+    finally:
+        e.dispose()
+    if not names or mark == SCRATCH_MARK:
+        return None
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return (f"--pg: the `public` schema of {shown_url} holds {len(names)} tables or other objects ({shown}) that "
+            f"this benchmark did not create; it would DROP them all. Give it an empty scratch database, "
+            f"or add {DROP_FLAG} if that data may go.")
+
+
+def empty_pg(url: str) -> None:
+    """Drop and recreate ``public`` (everything in it goes), marked as this benchmark's scratch schema."""
+    from sqlalchemy import create_engine
+
+    from ecopatrol.core.db import normalise_url
+
+    e = create_engine(normalise_url(url))
+    try:
+        with e.begin() as c:
+            c.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+            c.exec_driver_sql("CREATE SCHEMA public")
+            c.exec_driver_sql(f"COMMENT ON SCHEMA public IS '{SCRATCH_MARK}'")
+    finally:
+        e.dispose()
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--firms", type=int, default=660)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--pg", help="also on this PostgreSQL database (emptied first)")
+    ap.add_argument("--pg", help="also on this PostgreSQL database: its public schema is DROPPED first "
+                    f"(refused when it holds data this benchmark did not write, unless {DROP_FLAG})")
+    ap.add_argument(DROP_FLAG, dest="drop_ok", action="store_true",
+                    help="let --pg drop a public schema that holds other data")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
+    if a.pg and not a.drop_ok and (why := pg_refusal(a.pg)) is not None:
+        print(why, file=sys.stderr)
+        return 2
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         results.append(bench(f"sqlite:///{Path(tmp) / 'ledger.db'}", a.firms, a.repeat))
     if a.pg:
-        from sqlalchemy import create_engine
-
-        from ecopatrol.core.db import normalise_url
-
-        e = create_engine(normalise_url(a.pg))
-        with e.begin() as c:
-            c.exec_driver_sql("DROP SCHEMA public CASCADE")
-            c.exec_driver_sql("CREATE SCHEMA public")
-        e.dispose()
+        empty_pg(a.pg)
         results.append(bench(a.pg, a.firms, a.repeat))
     if a.json:
         print(json.dumps(results, indent=2))
