@@ -162,3 +162,39 @@ def test_power_grid_is_the_resampled_series(tmp_path):
     assert sorted(old_on) == sorted(new_on)
     for e, s in old_on.items():
         pd.testing.assert_series_equal(new_on[e], s, check_freq=False, check_names=False)
+
+
+def test_night_use_is_one_alarm_per_enterprise_night(tmp_path):
+    """Night use is the production lines' (the sum of the enterprise's production meters): an
+    enterprise with two treatment units gets one "night use far above day use" alarm per local
+    night, not one per treatment meter, its hours those of its production meters; the loop
+    reference agrees."""
+    import numpy as np
+
+    from ecopatrol.core.monitors import load_monitors
+
+    (tmp_path / "monitors.csv").write_text(
+        "mn,enterprise_id,kind,codes,power_suffix,rated_kw\n"
+        "BOX1,F1,production_meter,100001,Pt,100\nBOX1,F1,production_meter,100003,Pt,50\n"
+        "BOX1,F1,treatment_meter,100002,Pt,20\nBOX2,F1,treatment_meter,100004,Pt,30\n", encoding="utf-8")
+    mons = load_monitors(tmp_path / "monitors.csv")
+    t0 = pd.Timestamp("2026-05-11T16:00Z")  # 00:00 local (UTC+8)
+    n = 48 * 60
+    h = (np.arange(n) / 60) % 24
+    rng = np.random.default_rng(4)
+    night = np.where((h >= 22) | (h < 6), 80.0, 8.0) * (1 + 0.03 * rng.standard_normal(n))
+
+    def power(mn, code, kw, skip=0):
+        return pd.DataFrame({"mn": mn, "cn": "2011", "data_time_utc": pd.date_range(t0, periods=n, freq="min")[skip:],
+                             "pollutant_code": code, "pollutant_code_2017": None, "suffix": "Pt",
+                             "value": np.round(kw[skip:], 3), "flag": "N"})
+
+    rec = pd.concat([power("BOX1", "100001", night), power("BOX1", "100003", 0.5 * night),
+                     power("BOX1", "100002", 0.2 * night), power("BOX2", "100004", 0.25 * night, skip=150)],
+                    ignore_index=True)
+    old, new = _both_power(rec, mons, None)
+    _same(old, new)
+    got = new.alarms[new.alarms["kind"] == "night_production"]
+    local_days = got["start_utc"].dt.tz_convert("Asia/Shanghai").dt.date
+    assert len(got) == local_days.nunique() == 2 and (got["mn"] == "BOX1").all()
+    assert (got["start_utc"] == [t0, t0 + pd.Timedelta(days=1)]).all()  # the production meters' hours

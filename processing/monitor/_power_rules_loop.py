@@ -2,8 +2,10 @@
 
 :mod:`.power_rules` puts every meter on the grid, decides production, and applies every
 electricity rule to every production/treatment pair with whole-array numpy operations; these are
-the functions it replaced (as of commit 7a63a87), unchanged: :func:`power_series` resamples each
-meter in a Python loop, :func:`rule_power` walks each pair with pandas. ``tests/test_alarms_vectorised.py``
+the functions it replaced (as of commit 7a63a87), unchanged but for one fix both sides share (the
+night-use rule is checked once per enterprise on its production meters, no longer once per
+treatment meter): :func:`power_series` resamples each meter in a Python loop, :func:`rule_power`
+walks each pair with pandas. ``tests/test_alarms_vectorised.py``
 checks that both give the same alarms, ``benchmarks/bench_alarms.py`` times both in one run.
 :func:`loop_power_rules` swaps them in (and :func:`~._alarm_rules_loop.loop_rules` with the other loops).
 """
@@ -109,7 +111,7 @@ def rule_power(ctx: Context, series: dict[int, pd.Series]) -> list[dict]:
     out: list[dict] = []
     step = pd.Timedelta(minutes=r.power_grid_minutes)
     max_gap = (step * 3).to_timedelta64()
-    for e, p, on, ti, s in _pairs(ctx, series):
+    for _e, p, on, ti, s in _pairs(ctx, series):
         m = ctx.monitors.loc[ti].to_dict()
         t = tv(s.index)
         ref = _reference(s[on], m["rated_kw"], 0.9)
@@ -156,7 +158,7 @@ def rule_power(ctx: Context, series: dict[int, pd.Series]) -> list[dict]:
                 rule=f"treatment reaches {r.treatment_idle_fraction:g} × reference > "
                      f"{r.treatment_start_lag_minutes:g} min after production starts",
                 details="GB 37822-2019: treatment starts before production"))
-        # negative correlation and night use, per local day
+        # negative correlation, per local day
         local = s.index.tz_convert(r.timezone)
         days = pd.Series(local.date, index=s.index)
         for day, idx in days.groupby(days).groups.items():
@@ -171,15 +173,20 @@ def rule_power(ctx: Context, series: dict[int, pd.Series]) -> list[dict]:
                         values=f"Pearson r = {rr:.2f} over {int(ok.sum())} points",
                         rule=f"r(production, treatment) ≤ {r.negative_correlation_max_r:g} over a local day",
                         details=f"local day {day}: treatment draws less when production draws more"))
+    # night use: the enterprise's production (all its lines), once per enterprise and local day
+    n0, n1 = r.night_hours_local
+    for _e, prod_rows, p in _enterprise_production(ctx, series):
+        local = p.index.tz_convert(r.timezone)
+        days = pd.Series(local.date, index=p.index)
+        for day, idx in days.groupby(days).groups.items():
+            pp = p.loc[idx]
             h = pd.DatetimeIndex(idx).tz_convert(r.timezone).hour
-            n0, n1 = r.night_hours_local
             night = (h >= n0) | (h < n1) if n0 > n1 else (h >= n0) & (h < n1)
             pn, pd_ = pp[night].dropna(), pp[~night].dropna()
             if len(pn) >= r.night_min_points and len(pd_) >= r.night_min_points:
                 mn_, md = float(pn.mean()), float(pd_.mean())
                 if mn_ > r.production_on_kw and mn_ > r.night_ratio * max(md, 1e-9):
-                    prod_m = next(ctx.monitors.loc[j] for j in series if ctx.monitors.loc[j]["kind"] ==
-                                  "production_meter" and ctx.monitors.loc[j]["enterprise_id"] == e)
+                    prod_m = ctx.monitors.loc[prod_rows[0]]
                     out.append(make_alarm(
                         "night_production", r, mn=prod_m["mn"], start=idx.min(), end=idx.max() + step,
                         monitor=prod_m.to_dict(), value=round(mn_, 3), limit=round(r.night_ratio * md, 3), unit="kW",
@@ -187,6 +194,22 @@ def rule_power(ctx: Context, series: dict[int, pd.Series]) -> list[dict]:
                         rule=f"night ({n0:02d}–{n1:02d} local) production power > {r.night_ratio:g} × day",
                         details=f"local day {day}"))
     return out
+
+
+def _enterprise_production(ctx: Context, series: dict[int, pd.Series]):
+    """``(enterprise, its production meter rows, their summed series)`` of every enterprise with a
+    production and a treatment meter, in the order of their first production meter."""
+    prod_of: dict[str, list[int]] = {}
+    treated = set()
+    for i in series:
+        m = ctx.monitors.loc[i]
+        if m["kind"] == "production_meter":
+            prod_of.setdefault(m["enterprise_id"], []).append(i)
+        elif m["kind"] == "treatment_meter":
+            treated.add(m["enterprise_id"])
+    for e, rows in prod_of.items():
+        if e in treated:
+            yield e, rows, sum(series[j] for j in rows) if len(rows) > 1 else series[rows[0]]
 
 
 __all__ = ["loop_power_rules", "power_series", "production_state", "rule_power"]

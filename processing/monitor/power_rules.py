@@ -10,9 +10,11 @@ operation requirement for VOC collection and treatment systems).
 grid (a :class:`PowerGrid`: one long array of all meters); :func:`production_state` says when each
 enterprise's production runs (any of its production meters on), which the stack rules read too;
 :func:`rule_power` lays every production/treatment pair on one long array (:class:`_Pairs`) and
-finds every rule's runs, starts and local days for all pairs at once. Only the alarms themselves —
-and the few candidate days whose correlation or night/day means lie near their threshold, computed
-exactly as the reference does — are handled one by one. ``_power_rules_loop`` keeps the per-meter
+finds every rule's runs, starts and local days for all pairs at once; night use, a property of the
+production lines, is checked once per enterprise on its production meters alone (not once per
+treatment meter). Only the alarms themselves — and the few candidate days whose correlation or
+night/day means lie near their threshold, computed exactly as the reference does — are handled
+one by one. ``_power_rules_loop`` keeps the per-meter
 loop versions these replaced; ``tests/test_alarms_vectorised.py`` checks both give the same alarms.
 """
 
@@ -189,7 +191,9 @@ def production_state(ctx: Context, grid: PowerGrid) -> dict[str, pd.Series]:
 @dataclass
 class _Pairs:
     """Every (treatment meter, its enterprise's production meters) pair on one long array: rows
-    sorted by pair then time, the time grid of a pair the union of its meters' grids."""
+    sorted by pair then time, the time grid of a pair the union of its meters' grids. Built with
+    ``with_treatment=False``: one "pair" per enterprise with a treatment meter, its production meters
+    alone (``s`` all NaN, ``treat`` its first treatment meter), for the rules of production alone."""
 
     pair: np.ndarray     # pair number per row
     t_ns: np.ndarray
@@ -202,7 +206,7 @@ class _Pairs:
     hi: np.ndarray
 
 
-def _pairs(ctx: Context, grid: PowerGrid) -> _Pairs | None:
+def _pairs(ctx: Context, grid: PowerGrid, *, with_treatment: bool = True) -> _Pairs | None:
     mons = ctx.monitors
     kind = mons["kind"].to_numpy(object)
     ent = mons["enterprise_id"].to_numpy(object)
@@ -211,6 +215,11 @@ def _pairs(ctx: Context, grid: PowerGrid) -> _Pairs | None:
         if kind[i] == "production_meter":
             prod_of.setdefault(ent[i], []).append(int(i))
     treat = [int(i) for i in grid.meters if kind[i] == "treatment_meter" and ent[i] in prod_of]
+    if not with_treatment:  # one per enterprise, in the order of its first production meter
+        first: dict[str, int] = {}
+        for i in treat:
+            first.setdefault(ent[i], i)
+        treat = [first[e] for e in prod_of if e in first]
     if not treat:
         return None
     on_rows = _meter_on(ctx, grid)
@@ -220,7 +229,8 @@ def _pairs(ctx: Context, grid: PowerGrid) -> _Pairs | None:
     for j, ti in enumerate(treat):
         for rank, pi in enumerate(prod_of[ent[ti]]):
             blocks.append(k_of[pi]), pairs.append(j), ranks.append(rank)
-        blocks.append(k_of[ti]), pairs.append(j), ranks.append(-1)
+        if with_treatment:
+            blocks.append(k_of[ti]), pairs.append(j), ranks.append(-1)
     blocks = np.asarray(blocks)
     n = grid.hi[blocks] - grid.lo[blocks]
     rows = np.repeat(grid.lo[blocks], n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
@@ -347,6 +357,7 @@ def rule_power(ctx: Context, grid: PowerGrid) -> list[dict]:
             details="GB 37822-2019: treatment starts before production")))
 
     found += _daily(ctx, pr, monitor)
+    found += _nights(ctx, _pairs(ctx, grid, with_treatment=False), len(pr.treat), monitor)
     found.sort(key=lambda x: x[0])
     return [a for _, a in found]
 
@@ -355,23 +366,28 @@ def _seg_sum(x: np.ndarray, cut: np.ndarray) -> np.ndarray:
     return np.add.reduceat(x, cut[:-1]) if len(x) else np.zeros(0)
 
 
+def _local_days(ctx: Context, pr: _Pairs):
+    """Each row's local time, its local hour, and the cuts of the (pair, local day) segments."""
+    idx_utc = pd.DatetimeIndex(pr.t_ns.astype("datetime64[ns]")).tz_localize("UTC")
+    local = idx_utc.tz_convert(ctx.rules.timezone)
+    day = local.normalize().tz_localize(None).asi8
+    cut = np.flatnonzero(np.r_[True, (pr.pair[1:] != pr.pair[:-1]) | (day[1:] != day[:-1]), True])
+    return local, local.hour.to_numpy(), cut
+
+
+def _stamp(ctx: Context, pr: _Pairs, i: int) -> pd.Timestamp:
+    return pd.Timestamp(int(pr.t_ns[i]), tz="UTC").as_unit(getattr(ctx.obs["time"].dtype, "unit", "ns"))
+
+
 def _daily(ctx: Context, pr: _Pairs, monitor) -> list[tuple[tuple, dict]]:
-    """Negative correlation and night use per pair and local day. Each day's statistics are found
-    for all days at once; the days near a threshold (and only they) are decided exactly as the
-    reference computes them (pandas' std and mean, ``np.corrcoef``)."""
+    """Negative correlation per pair and local day. Each day's statistics are found for all days at
+    once; the days near the threshold (and only they) are decided exactly as the reference computes
+    them (pandas' std, ``np.corrcoef``)."""
     r = ctx.rules
     step = pd.Timedelta(minutes=r.power_grid_minutes)
-    idx_utc = pd.DatetimeIndex(pr.t_ns.astype("datetime64[ns]")).tz_localize("UTC")
-    local = idx_utc.tz_convert(r.timezone)
-    day = local.normalize().tz_localize(None).asi8
-    hour = local.hour.to_numpy()
-    cut = np.flatnonzero(np.r_[True, (pr.pair[1:] != pr.pair[:-1]) | (day[1:] != day[:-1]), True])
+    local, _, cut = _local_days(ctx, pr)
     seg = np.repeat(np.arange(len(cut) - 1), np.diff(cut))
     out: list[tuple[tuple, dict]] = []
-    unit = getattr(ctx.obs["time"].dtype, "unit", "ns")
-
-    def ts(i: int) -> pd.Timestamp:
-        return pd.Timestamp(int(pr.t_ns[i]), tz="UTC").as_unit(unit)
 
     # -- correlation: candidates from one pass of centred sums, decided exactly
     ok = ~np.isnan(pr.p) & ~np.isnan(pr.s)
@@ -385,7 +401,6 @@ def _daily(ctx: Context, pr: _Pairs, monitor) -> list[tuple[tuple, dict]]:
         tiny = (sxx <= 1e-9 * _seg_sum(x * x, cut)) | (syy <= 1e-9 * _seg_sum(y * y, cut))
     cand = (n_ok >= r.correlation_min_points) & (~np.isfinite(r_approx) | tiny
                                                  | (r_approx <= r.negative_correlation_max_r + 1e-6))
-    corr = {}
     for g in np.flatnonzero(cand):
         a, b = cut[g], cut[g + 1]
         pp, ss = pd.Series(pr.p[a:b]), pd.Series(pr.s[a:b])
@@ -393,53 +408,55 @@ def _daily(ctx: Context, pr: _Pairs, monitor) -> list[tuple[tuple, dict]]:
         if okk.sum() >= r.correlation_min_points and pp[okk].std() > 0 and ss[okk].std() > 0:
             rr = float(np.corrcoef(pp[okk], ss[okk])[0, 1])
             if rr <= r.negative_correlation_max_r:
-                corr[g] = (rr, int(okk.sum()))
+                j, last = int(pr.pair[a]), int(b) - 1
+                m = monitor(int(pr.treat[j]))
+                out.append(((j, 2, int(g), 0), make_alarm(
+                    "power_negatively_correlated", r, mn=m["mn"], start=_stamp(ctx, pr, int(a)),
+                    end=_stamp(ctx, pr, last) + step, monitor=m, value=round(rr, 3),
+                    limit=r.negative_correlation_max_r, values=f"Pearson r = {rr:.2f} over {int(okk.sum())} points",
+                    rule=f"r(production, treatment) ≤ {r.negative_correlation_max_r:g} over a local day",
+                    details=f"local day {local[a].date()}: treatment draws less when production draws more")))
+    return out
 
-    # -- night production: candidates from the night and day means per day, decided exactly
+
+def _nights(ctx: Context, pe: _Pairs | None, first_key: int, monitor) -> list[tuple[tuple, dict]]:
+    """Night use far above day use, once per enterprise and local day, on its production meters
+    alone (``pe``: :func:`_pairs` without treatment); sort keys from ``first_key`` on (after the
+    pairs' alarms). Candidates from the night and day means of every day at once, decided exactly
+    as the reference computes them (pandas' mean)."""
+    if pe is None:
+        return []
+    r = ctx.rules
+    step = pd.Timedelta(minutes=r.power_grid_minutes)
+    local, hour, cut = _local_days(ctx, pe)
     n0, n1 = r.night_hours_local
     night = (hour >= n0) | (hour < n1) if n0 > n1 else (hour >= n0) & (hour < n1)
-    hp = ~np.isnan(pr.p)
+    hp = ~np.isnan(pe.p)
     nn, nd = _seg_sum((hp & night).astype(np.int64), cut), _seg_sum((hp & ~night).astype(np.int64), cut)
-    pz = np.where(hp, pr.p, 0.0)
+    pz = np.where(hp, pe.p, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mn_a = _seg_sum(np.where(night, pz, 0.0), cut) / nn
         md_a = _seg_sum(np.where(night, 0.0, pz), cut) / nd
     slack = 1e-9 * (np.abs(mn_a) + 1.0)
     cand_n = ((nn >= r.night_min_points) & (nd >= r.night_min_points) & (mn_a + slack > r.production_on_kw)
               & (mn_a + slack > r.night_ratio * np.maximum(md_a, 1e-9) * (1 - 1e-9)))
-    nights = {}
+    out: list[tuple[tuple, dict]] = []
     for g in np.flatnonzero(cand_n):
         a, b = cut[g], cut[g + 1]
-        pp = pd.Series(pr.p[a:b])
+        pp = pd.Series(pe.p[a:b])
         nt = night[a:b]
         pn, pd_ = pp[nt].dropna(), pp[~nt].dropna()
         if len(pn) >= r.night_min_points and len(pd_) >= r.night_min_points:
             mn_, md = float(pn.mean()), float(pd_.mean())
             if mn_ > r.production_on_kw and mn_ > r.night_ratio * max(md, 1e-9):
-                nights[g] = (mn_, md)
-
-    for g in sorted(set(corr) | set(nights)):
-        a, b = int(cut[g]), int(cut[g + 1]) - 1
-        j = int(pr.pair[a])
-        d = local[a].date()
-        if g in corr:
-            rr, npts = corr[g]
-            m = monitor(int(pr.treat[j]))
-            out.append(((j, 2, int(g), 0), make_alarm(
-                "power_negatively_correlated", r, mn=m["mn"], start=ts(a), end=ts(b) + step,
-                monitor=m, value=round(rr, 3), limit=r.negative_correlation_max_r,
-                values=f"Pearson r = {rr:.2f} over {npts} points",
-                rule=f"r(production, treatment) ≤ {r.negative_correlation_max_r:g} over a local day",
-                details=f"local day {d}: treatment draws less when production draws more")))
-        if g in nights:
-            mn_, md = nights[g]
-            pm = monitor(int(pr.prod[j][0]))
-            out.append(((j, 2, int(g), 1), make_alarm(
-                "night_production", r, mn=pm["mn"], start=ts(a), end=ts(b) + step,
-                monitor=pm, value=round(mn_, 3), limit=round(r.night_ratio * md, 3), unit="kW",
-                values=f"night {mn_:.3g} kW, day {md:.3g} kW",
-                rule=f"night ({n0:02d}–{n1:02d} local) production power > {r.night_ratio:g} × day",
-                details=f"local day {d}")))
+                j = int(pe.pair[a])
+                pm = monitor(int(pe.prod[j][0]))
+                out.append(((first_key + j, 2, int(g), 1), make_alarm(
+                    "night_production", r, mn=pm["mn"], start=_stamp(ctx, pe, int(a)),
+                    end=_stamp(ctx, pe, int(b) - 1) + step, monitor=pm, value=round(mn_, 3),
+                    limit=round(r.night_ratio * md, 3), unit="kW", values=f"night {mn_:.3g} kW, day {md:.3g} kW",
+                    rule=f"night ({n0:02d}–{n1:02d} local) production power > {r.night_ratio:g} × day",
+                    details=f"local day {local[a].date()}")))
     return out
 
 
