@@ -6,7 +6,11 @@ the samples, else the run's default), the Gaussian plume of each of its stacks e
 (QA-clean) by :data:`DETECTION_K_NOISE` × the survey's noise: an emission that large could not
 have passed unseen. The plume is the one attribution fits (``processing.attribution``'s operator
 over ``core.dispersion``'s unit plume, same candidate sources, same effective heights). A firm is
-covered only when every one of its stacks is (an emission from any of them would have been seen).
+covered only when every one of its stacks is (an emission from any of them would have been seen):
+that is what a ``clean`` result needs. A firm only some of whose stacks were covered is still
+recorded when the attribution found it emitting (``suspicious``): positive evidence needs no
+proof that every stack was in view, and without it a firm with a tall stack whose plume never
+reaches the road at the detection rate got no check on the days the survey saw it emit.
 
 The **result** of a covered firm comes from the evidence folder: ``suspicious`` when the sparse
 attribution gives its enterprise an emission probability ≥ :data:`SUSPICIOUS_PIP` or a drone
@@ -186,14 +190,15 @@ def assess_run(run_dir: str | Path, area=None, *, detection_rate_g_s: float = DE
                         enterprises=ent)
     targeted = planned_targets(run_dir)
     if len(samples) == 0:
-        cov = pd.DataFrame(columns=["enterprise_id", "n_cover", "n_drone", "t_mean"])
+        cov = pd.DataFrame(columns=["enterprise_id", "n_cover", "n_drone", "t_mean", "n_cover_any"])
     else:
         src = coverage_counts(samples, area, crs=summary.get("metric_crs") or area.metric_crs, wind=wind,
                               threshold_unit=k_noise * noise / detection_rate_g_s)
         src["enterprise_id"] = src["enterprise_id"].astype(str)
-        # a firm is covered as far as its least-covered stack is
+        # a firm is covered as far as its least-covered stack is (its best-covered one: n_cover_any)
         cov = src.groupby("enterprise_id").agg(n_cover=("n_cover", "min"), n_drone=("n_drone", "min"),
-                                               t_mean=("t_mean", "median")).reset_index()
+                                               t_mean=("t_mean", "median"),
+                                               n_cover_any=("n_cover", "max")).reset_index()
     ctx = {"pip_rate": _firm_probability(run_dir), "flux": _firm_flux(run_dir), "targeted": targeted,
            "end": res.survey_end_utc or pd.Timestamp.now(tz="UTC"), "min_samples": min_samples,
            "evidence": json.dumps(files, ensure_ascii=False),
@@ -246,6 +251,10 @@ def _off_site_check(r, ctx: dict) -> dict | None:
     targeted, min_samples, how, end = ctx["targeted"], ctx["min_samples"], ctx["how"], ctx["end"]
     e = str(r.enterprise_id)
     n = int(r.n_cover)
+    n_any = int(getattr(r, "n_cover_any", n))
+    p = pip.get(e, 0.0) or 0.0
+    if n < min_samples <= n_any and p >= SUSPICIOUS_PIP:  # some stacks covered, and seen emitting
+        return _seen_partly_covered(r, ctx, e, n_any, p)
     if n < min_samples and e not in targeted:
         return None
     method = "drone curtain" if int(r.n_drone) >= min_samples else "van pass"
@@ -260,7 +269,6 @@ def _off_site_check(r, ctx: dict) -> dict | None:
                             f"{how} reached {n} usable sample(s), {min_samples} needed",
                      time_utc=end.to_pydatetime(), emit_probability=None, rate_g_s=None)
         return check
-    p = pip.get(e, 0.0) or 0.0
     fz = ctx["flux"].get(e)
     why = []
     if p >= SUSPICIOUS_PIP:
@@ -277,6 +285,21 @@ def _off_site_check(r, ctx: dict) -> dict | None:
     if e not in targeted:
         check["reason"] += " (not a planned target: covered in passing)"
     return check
+
+
+def _seen_partly_covered(r, ctx: dict, e: str, n_any: int, p: float) -> dict:
+    """The ``suspicious`` check of a firm seen emitting whose stacks were not all covered."""
+    rate = ctx["pip_rate"][1]
+    when = pd.Timestamp(round(float(r.t_mean)), unit="s", tz="UTC") if np.isfinite(r.t_mean) else ctx["end"]
+    reason = (f"emits with probability {p:.2f} (sparse attribution)" + (f" at {rate[e]:.2g} g/s" if rate.get(e) else "")
+              + f"; covered in part: {ctx['how']} on {n_any} usable samples for its best-covered stack, "
+              f"{int(r.n_cover)} for its least-covered ({ctx['min_samples']} needed)")
+    if e not in ctx["targeted"]:
+        reason += " (not a planned target: covered in passing)"
+    return {"enterprise_id": e, "time_utc": when.to_pydatetime(), "kind": "off-site",
+            "method": "drone curtain" if int(r.n_drone) >= ctx["min_samples"] else "van pass",
+            "trigger": "routine plan", "result": "suspicious", "reason": reason, "evidence": ctx["evidence"],
+            "n_samples_covering": n_any, "emit_probability": p, "rate_g_s": rate.get(e)}
 
 
 def _firm_probability(run_dir: Path) -> tuple[dict, dict]:
