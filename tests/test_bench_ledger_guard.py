@@ -8,7 +8,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from ledger_support import PG_URL, reset_pg
+from ledger_support import db_url_for, reset_pg
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_ledger.py"
 
@@ -22,15 +22,10 @@ def bench_ledger():
 
 
 @pytest.fixture
-def pg():
-    if not PG_URL:
-        pytest.skip("PostgreSQL: set ECOPATROL_TEST_PG_URL=postgresql://USER@HOST:PORT/DB (.ci/run starts one)")
-    try:
-        reset_pg(PG_URL)
-    except Exception as exc:  # the server named is not there
-        pytest.skip(f"PostgreSQL at ECOPATROL_TEST_PG_URL is not reachable: {exc}")
-    yield PG_URL
-    reset_pg(PG_URL)
+def pg(tmp_path):
+    url = db_url_for("postgresql", tmp_path)  # emptied first; skips without a test server
+    yield url
+    reset_pg(url)
 
 
 def _tables(url: str) -> list[str]:
