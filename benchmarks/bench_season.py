@@ -292,6 +292,17 @@ def _same_season(a: Path, b: Path) -> str:
                                                                   ", ids and ranks identical")
 
 
+def _print_accuracy(root: Path, out: Path) -> dict:
+    """:func:`_accuracy` of the season in ``out``, printed (a summary line, then one per emitter)."""
+    acc = _accuracy(root, out)
+    print(f"true emitters covered on an emitting day: {acc['n_covered_on_an_emitting_day']} of "
+          f"{acc['n_emitters']}; in the season top 10: {acc['season_top10']}; in the last day's "
+          f"({acc['last_day']}) top 10: {acc['last_day_top10']}", flush=True)
+    for e in acc["emitters"]:
+        print(f"  {e}", flush=True)
+    return acc
+
+
 def _print_versus(cmp: dict, name: str, throughput_of: str, agreement_with: str, out_other: Path,
                   out_this: Path) -> None:
     """Print this code's throughput against code ``name`` on 1 and 2 workers, then whether
@@ -409,12 +420,7 @@ def main() -> int:
     if a.resume:
         out = BENCH / f"season-out-{root.name}-w{a.workers}"
         _resume(root, out)
-        doc["accuracy"] = acc = _accuracy(root, out)
-        print(f"true emitters covered on an emitting day: {acc['n_covered_on_an_emitting_day']} of "
-              f"{acc['n_emitters']}; in the season top 10: {acc['season_top10']}; in the last day's "
-              f"({acc['last_day']}) top 10: {acc['last_day_top10']}", flush=True)
-        for e in acc["emitters"]:
-            print(f"  {e}", flush=True)
+        doc["accuracy"] = _print_accuracy(root, out)
     elif not a.skip_full:
         out = BENCH / f"season-out-{root.name}-w{a.workers}"
         if a.malloc_baseline:
@@ -436,12 +442,7 @@ def main() -> int:
                   flush=True)
             if a.malloc_baseline and doc["full_trim_on"]["finished"]:
                 print("agreement with the trim on: " + _same_season(out.with_name(out.name + "-trim"), out), flush=True)
-            doc["accuracy"] = acc = _accuracy(root, out)
-            print(f"true emitters covered on an emitting day: {acc['n_covered_on_an_emitting_day']} of "
-                  f"{acc['n_emitters']}; in the season top 10: {acc['season_top10']}; in the last day's "
-                  f"({acc['last_day']}) top 10: {acc['last_day_top10']}", flush=True)
-            for e in acc["emitters"]:
-                print(f"  {e}", flush=True)
+            doc["accuracy"] = _print_accuracy(root, out)
         else:
             rate = k / r["done_s"][-1] * 60 if k else 0.0
             eta = m["partitions"] / rate if rate else float("inf")
