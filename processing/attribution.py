@@ -72,7 +72,9 @@ from .plume_operator import (  # noqa: F401
     DEFAULT_SITE_SOURCE_HEIGHT_M, RISE_DISTANCE_M, WIND_WINDOW_S, PlumeOperator, _Pass, build_operator,
     candidate_sources,
 )
-from .sparse_regression import EFFECT_PRIOR_SD, N_EFFECTS, NULL_PRIOR, RESIDUAL_VARIANCE, sum_of_single_effects
+from .sparse_regression import (
+    EFFECT_PRIOR_SD, N_EFFECTS, NULL_PRIOR, RESIDUAL_VARIANCE, spread_confusable, sum_of_single_effects,
+)
 from .sparse_regression import _norm_logpdf  # noqa: F401
 from .sparse_regression import nnls_rss as _nnls_rss  # noqa: F401
 
@@ -95,6 +97,13 @@ SIGNAL_OBS_REL_SD = 0.5  # relative model error of the plume on each sample (sd�
 #: made every misfit of a true plume (wider, lower, turned) look like a second source (issue 16)
 SIGNAL_SPECIES_REL_SD = 0.25  # species rows: relative sd (model error, a facility's scatter around its profile)
 SIGNAL_MODEL_RATE_G_S = 0.1  # "said": what a source emitting this much (the least worth finding) puts on a sample
+#: confusable candidates share a signal: between two sources whose plume shapes on the samples are
+#: within one model-error sd (SIGNAL_OBS_REL_SD) of each other, a signal's evidence is bounded by
+#: what the shape says per shared pass (sparse_regression.spread_confusable), not by the data's strength
+SIGNAL_CONFUSABLE = False  # evaluated on development seeds 100–149 and not adopted (BENCHMARKS.md, issue 16)
+#: … with the model error the signal's own fit shows (its weighted relative misfit over its plume,
+#: at most SIGNAL_OBS_REL_SD) instead of SIGNAL_OBS_REL_SD itself
+SIGNAL_CONFUSABLE_FROM_FIT = True
 
 
 @dataclass
@@ -172,6 +181,9 @@ def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, e
     _, inv, counts = np.unique(ent, return_inverse=True, return_counts=True)
     log_prior = -math.log(len(counts)) - np.log(counts[inv].astype(float))
     a, m, null = sum_of_single_effects(X, y, log_prior, n_effects=n_effects, sigma2=kappa, weighted=XW)
+    if SIGNAL_CONFUSABLE:
+        a = spread_confusable(a, null, log_prior, (XW.T @ X).tocsr(), _shared_views(blocks[0][0], op, rows),
+                              rel_sd=_confusable_rel_sd(*blocks[0], a, m, obs_rel_sd))
     alpha = np.zeros((n_effects, k))
     mean = np.zeros((n_effects, k))
     alpha[:, cols] = a
@@ -181,6 +193,65 @@ def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, e
              "top source P = %.2f", len(rows), n_species, len(cols), int((null < SIGNAL_PRESENT).sum()),
              float(signals.pip.max()) if k else 0.0)
     return signals
+
+
+def _confusable_rel_sd(X: sparse.spmatrix, XW: sparse.spmatrix, y: np.ndarray, alpha: np.ndarray,
+                       mean: np.ndarray, obs_rel_sd: float) -> np.ndarray:
+    """Per signal: the relative model error its fit shows, at most ``obs_rel_sd`` (without
+    :data:`SIGNAL_CONFUSABLE_FROM_FIT`: ``obs_rel_sd``).
+
+    For signal l with most probable column t, over the samples where t's contribution is at
+    least one sd of the sample's error (Ω b_lt² x_t² ≥ 1): the weighted residual of the whole
+    fit beyond what that error explains (its expectation, one per sample, taken off) against the
+    weighted size of t's contribution, ``sqrt(max(Σ Ω (y − Xb)² − n, 0) / Σ Ω (b_lt x_t)²)``
+    (Ω the signals' weights of column t). A plume the
+    model fits within its noise leaves the data's discrimination as it is; one the model misfits
+    (wider, lower, turned) is told apart from its look-alikes only as far as that misfit allows.
+    """
+    L = alpha.shape[0]
+    if not SIGNAL_CONFUSABLE_FROM_FIT:
+        return np.full(L, obs_rel_sd)
+    X = sparse.csc_matrix(X)
+    XW = sparse.csc_matrix(XW)
+    fit = X @ (alpha * mean).sum(0)
+    out = np.full(L, obs_rel_sd)
+    for l_ in range(L):
+        t = int(np.argmax(alpha[l_]))
+        lo, hi = X.indptr[t], X.indptr[t + 1]
+        ri, xt = X.indices[lo:hi], X.data[lo:hi]
+        if len(ri) == 0:
+            continue
+        om = XW[ri, t].toarray().ravel() / np.maximum(xt, 1e-300)
+        c2 = om * (mean[l_, t] * xt) ** 2
+        sup = c2 >= 1.0  # where the signal is at least one sd of the sample's error
+        size = float(c2[sup].sum())
+        if size <= 0:
+            continue
+        excess = max(float((om[sup] * (y[ri[sup]] - fit[ri[sup]]) ** 2).sum()) - int(sup.sum()), 0.0)
+        out[l_] = min(math.sqrt(excess / size), obs_rel_sd)
+    return out
+
+
+def _shared_views(X: sparse.spmatrix, op: PlumeOperator, rows: np.ndarray):
+    """``views(t)``: per column, the passes on which its plume and column ``t``'s both reach samples (≥ 1).
+
+    ``X`` is the signals' unit matrix (the design's ``rows`` × candidate columns); a pass
+    (:attr:`PlumeOperator.pass_codes`, else the wind groups) is one independent view of a plume.
+    """
+    X = sparse.csc_matrix(X)
+    Xr = X.tocsr()
+    codes = (op.pass_codes if op.pass_codes is not None else op.codes)[rows]
+
+    def views(t: int) -> np.ndarray:
+        rt = X.indices[X.indptr[t]:X.indptr[t + 1]]
+        if len(rt) == 0:
+            return np.ones(X.shape[1])
+        _, pc = np.unique(codes[rt], return_inverse=True)
+        onehot = sparse.csr_matrix((np.ones(len(rt)), (np.arange(len(rt)), pc)), shape=(len(rt), int(pc.max()) + 1))
+        reach = (Xr[rt] != 0).astype(float)
+        return np.maximum(np.asarray(((reach.T @ onehot) > 0).sum(axis=1)).ravel(), 1)
+
+    return views
 
 
 def _signal_blocks(A: sparse.csc_matrix, rows: np.ndarray, cols: np.ndarray, enh: np.ndarray, noise: np.ndarray,

@@ -229,6 +229,9 @@ def emission_signals_reduced(op: at.PlumeOperator, enh: np.ndarray, noise: np.nd
     # (Ω∘X)ᵀ(y − Xb) = c − M b: the same iterations with X := M, y := c, weighted := I
     a, m, null = at.sum_of_single_effects(M.tocsc(), c, log_prior, n_effects=n_effects, sigma2=kappa,
                                           weighted=sparse.identity(len(cols), format="csc"))
+    if at.SIGNAL_CONFUSABLE:  # confusable candidates share a signal (the same step as the full fit's)
+        a = at.spread_confusable(a, null, log_prior, M, at._shared_views(X, op, rows),
+                                 rel_sd=at._confusable_rel_sd(X, XW, y, a, m, obs_rel_sd))
     alpha = np.zeros((n_effects, k))
     mean = np.zeros((n_effects, k))
     alpha[:, cols] = a

@@ -25,6 +25,7 @@ N_EFFECTS = 6  # at most this many effects
 RESIDUAL_VARIANCE = 10.0  # of the whitened residuals (κ: plume-model residuals are correlated along a track)
 EFFECT_PRIOR_SD = 3.0  # half-normal prior scale of an effect's coefficient
 NULL_PRIOR = 0.5  # prior probability that an effect is unused
+CONFUSABLE_COS_MIN: float | None = None  # spread_confusable's reach (None: 1 − rel_sd²/2, one model-error sd)
 
 
 class SingleEffects(NamedTuple):
@@ -127,3 +128,57 @@ def nnls_rss(a: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, float]:
     q, rn = nnls(a, e, maxiter=50 * a.shape[1] + 50)
     return q, float(rn * rn)
 
+
+
+def spread_confusable(alpha: np.ndarray, null: np.ndarray, log_prior: np.ndarray, gram, views, *,
+                      rel_sd) -> np.ndarray:
+    """Each effect's probabilities with the evidence between confusable columns bounded by the model error.
+
+    :func:`sum_of_single_effects` tells two columns apart by the whole difference of their fits,
+    which grows with the data's strength: with a strong signal, two columns whose (whitened,
+    unit-norm) shapes ``u_j``, ``u_t`` are nearly the same still differ by many nats. When the
+    columns themselves are only known to a relative error ``rel_sd`` (a model's prediction, not
+    a measured regressor), the shape of the signal tells them apart by at most what one view of
+    that shape says: ``‖u_j − u_t‖² / (2 rel_sd²) = (1 − cos) / rel_sd²`` nats per independent
+    view, whatever the signal's strength. So, for each effect ``l`` with its most probable column
+    ``t``, every column ``j`` whose shape is within one model-error sd of ``t``'s
+    (``‖u_j − u_t‖ ≤ rel_sd``, i.e. ``cos ≥ 1 − rel_sd²/2``) gets the log Bayes factor
+    ``max(lbf_j, lbf_t − n_jt (1 − cos_jt) / rel_sd²)``, ``n_jt`` the views the two share
+    (``views(t)`` returns them per column); the effect's probability of being present
+    (``1 − null_l``) is unchanged, only shared anew among its columns. Columns further apart
+    keep their probabilities. ``gram`` is the (p, p) matrix ``(Ω∘X)ᵀX`` (symmetrised here);
+    ``log_prior`` the columns' log prior (Σ exp = 1); ``rel_sd`` one number or one per effect.
+    Returns the new ``alpha``.
+    """
+    alpha = np.asarray(alpha, float)
+    rel = np.broadcast_to(np.asarray(rel_sd, float), (alpha.shape[0],))
+    if alpha.size == 0:
+        return alpha.copy()
+    dg = np.asarray(gram.diagonal() if sparse.issparse(gram) else np.diag(gram), float)
+    out = alpha.copy()
+    lp = np.asarray(log_prior, float)
+    for l_ in range(alpha.shape[0]):
+        present = 1.0 - float(null[l_])
+        rel_sd = float(rel[l_])
+        if present <= 1e-12 or not rel_sd > 0:
+            continue
+        cos_min = 1.0 - 0.5 * rel_sd**2 if CONFUSABLE_COS_MIN is None else CONFUSABLE_COS_MIN
+        t = int(np.argmax(alpha[l_]))
+        if alpha[l_, t] <= 0 or dg[t] <= 0:
+            continue
+        row = gram[t].toarray().ravel() if sparse.issparse(gram) else np.asarray(gram[t], float)
+        col = gram[:, t].toarray().ravel() if sparse.issparse(gram) else np.asarray(gram[:, t], float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cos = np.where(dg > 0, 0.5 * (row + col) / np.sqrt(dg * dg[t]), 0.0)
+        near = np.flatnonzero((cos >= cos_min) & (np.arange(len(cos)) != t))
+        if len(near) == 0:
+            continue
+        with np.errstate(divide="ignore"):
+            lbf = np.log(alpha[l_] / present) - lp  # up to a constant shared by the effect's columns
+        bound = lbf[t] - np.asarray(views(t), float)[near] * np.clip(1.0 - cos[near], 0.0, None) / rel_sd**2
+        new = lbf.copy()
+        new[near] = np.maximum(lbf[near], bound)
+        z = lp + new
+        z = np.where(np.isfinite(z), z, -np.inf)
+        out[l_] = present * np.exp(z - logsumexp(z))
+    return out

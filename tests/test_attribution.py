@@ -387,3 +387,90 @@ def test_species_ratios_tell_apart_two_firms_with_the_same_plume():
     assert tvoc_only["E04"] == pytest.approx(tvoc_only["E90"], abs=0.05)  # identical plumes: shared
     with_btx = pip_of(s)
     assert with_btx["E04"] > 0.9 and with_btx["E90"] < 0.1
+
+
+# --- confusable candidates (issue 16): a signal's evidence between look-alikes bounded by the model error ---
+
+
+def _confusable_case():
+    """Two candidates 0 (the emitter) and 1 (its neighbour) whose plumes on one pass are nearly the
+    same shape (cosine ≈ 0.97), and a far firm 2. The emitter's plume arrives wider than its model
+    says (the particle world near a building), so the data, strong as it is, fit the neighbour's
+    nominal plume better: the sum of single effects gives the neighbour the signal and drops the
+    emitter."""
+    from scipy import sparse
+
+    t = np.arange(200.0)
+    emitter = 40 * np.exp(-0.5 * ((t - 100) / 10.0) ** 2)
+    neighbour = 40 * np.exp(-0.5 * ((t - 103) / 13.0) ** 2)
+    far = 40 * np.exp(-0.5 * ((t - 170) / 8.0) ** 2)
+    rng = np.random.default_rng(5)
+    y = 2.0 * 40 * np.exp(-0.5 * ((t - 101) / 14.0) ** 2) + rng.normal(0, 1.0, t.size)  # 2 g/s, wider
+    X = sparse.csc_matrix(np.c_[emitter, neighbour, far])
+    lp = np.full(3, -np.log(3))
+    a, m, null = attribution.sum_of_single_effects(X, y, lp, n_effects=1, sigma2=1.0)
+    gram = (X.T @ X).tocsr()
+    cos01 = gram[0, 1] / np.sqrt(gram[0, 0] * gram[1, 1])
+    return X, y, lp, a, m, null, gram, cos01
+
+
+def test_sum_of_single_effects_drops_the_emitter_whose_plume_is_misfit():
+    *_, a, _, _, _, cos01 = _confusable_case()
+    assert cos01 > 1 - 0.5 * 0.5**2  # within one model-error sd (0.5) of each other
+    assert a[0, 1] > 0.99 and a[0, 0] < 1e-3  # the fit alone: the neighbour takes it all
+
+
+def test_confusable_candidates_share_the_signal_the_fit_gives_to_one():
+    """``spread_confusable``: over one shared pass, the emitter and the neighbour differ by at most
+    (1 − cos) / 0.5² nats, so the emitter is no longer dropped (both well above the far firm,
+    which keeps its ~0), and the signal's presence is unchanged."""
+    from ecopatrol.processing.sparse_regression import spread_confusable
+
+    X, y, lp, a, m, null, gram, cos01 = _confusable_case()
+    one_view = lambda t: np.ones(3)  # noqa: E731 - every candidate seen on the same single pass
+    s = spread_confusable(a, null, lp, gram, one_view, rel_sd=0.5)
+    assert s[0].sum() == pytest.approx(a[0].sum(), rel=1e-9)  # presence kept, only shared anew
+    assert s[0, 0] > 0.3 and s[0, 1] > 0.3
+    assert s[0, 0] / s[0, 1] == pytest.approx(np.exp(-(1 - cos01) / 0.25), rel=1e-6)  # the bound, exactly
+    assert s[0, 2] == pytest.approx(a[0, 2], abs=1e-12)  # not a look-alike: untouched
+    # several independent views of the two plumes tell them apart further (the bound grows per view)
+    s10 = spread_confusable(a, null, lp, gram, lambda t: np.full(3, 10.0), rel_sd=0.5)
+    assert s10[0, 0] < s[0, 0]
+    # no model error, nothing bounded
+    np.testing.assert_allclose(spread_confusable(a, null, lp, gram, one_view, rel_sd=0.0), a)
+
+
+def test_the_model_error_of_the_fit_itself_bounds_only_a_misfit_plume():
+    """``_confusable_rel_sd``: the relative misfit the signal's own fit shows (at most 0.5). A plume
+    the model fits within its noise keeps the data's discrimination (rel sd ≈ 0); the misfit wider
+    plume of the constructed case is near the cap."""
+    from scipy import sparse
+
+    X, y, lp, a, m, null, gram, _ = _confusable_case()
+    rel = attribution._confusable_rel_sd(X, X, y, a, m, 0.5)  # whitened: Ω = 1
+    assert rel[0] > 0.1
+    rng = np.random.default_rng(6)
+    exact = 2.0 * X[:, [0]].toarray().ravel() + rng.normal(0, 1.0, X.shape[0])
+    a2, m2, n2 = attribution.sum_of_single_effects(X, exact, lp, n_effects=1, sigma2=1.0)
+    assert a2[0, 0] > 0.9
+    rel2 = attribution._confusable_rel_sd(X, X, exact, a2, m2, 0.5)
+    assert rel2[0] < 0.05
+    s = attribution.spread_confusable(a2, n2, lp, sparse.csr_matrix(gram), lambda t: np.ones(3), rel_sd=rel2)
+    assert s[0, 0] > 0.9  # the emitter the model fits keeps its signal
+
+
+def test_confusable_spreading_is_off_by_default_and_keeps_the_emitter_when_on(world, monkeypatch):
+    """``SIGNAL_CONFUSABLE`` (evaluated, not adopted): off, the signals are as before; on, the two
+    emitters of the plume world still carry their signals."""
+    area, ann, _, _, rates = world
+    assert attribution.SIGNAL_CONFUSABLE is False
+    op = attribution.build_operator(ann, area, crs=CRS_M, wind=WIND)
+    enh, noise = ann["tvoc_ugm3_enh"].to_numpy(float), ann["tvoc_ugm3_noise"].to_numpy(float)
+    design = attribution._design(op, enh, noise, None, 10**9, 0)
+    off = attribution.emission_signals(op, enh, noise, design=design)
+    monkeypatch.setattr(attribution, "SIGNAL_CONFUSABLE", True)
+    on = attribution.emission_signals(op, enh, noise, design=design)
+    firm = op.sources["enterprise_id"].astype(str).to_numpy()
+    p_on = pd.Series(on.group_pip(firm), index=firm).groupby(level=0).max()
+    assert p_on["E04"] > 0.9 and p_on["E06"] > 0.9
+    np.testing.assert_allclose(on.null, off.null, atol=1e-12)  # presence unchanged, only shared
