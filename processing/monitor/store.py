@@ -185,25 +185,35 @@ def record_rows(packet: Packet) -> list[tuple]:
 #: number (no exponent, at most 301 integer digits: never an overflow): written as it is, so
 #: the common value costs no ``float`` and no ``repr``; any other text goes through :func:`_number`.
 _NUM_TEXT = re.compile(r"-?(?:0|[1-9][0-9]{0,300})(?:\.[0-9]+)?").fullmatch
-#: A frame with none of these bytes has only strings JSON holds as they are (no escape needed).
-_JSON_UNSAFE = re.compile(rb'["\\\x00-\x1f\x80-\xff]').search
+#: Bytes JSON cannot hold as they are in a string (``"``, ``\``, control characters).
+_JSON_ESCAPED = bytes(range(32)) + b'"\\'
 #: ``code-Suffix`` key → ``(kind, code, '["code","code_2017","Suffix",')`` (kinds as :data:`_KEYS`).
 _PKEYS: dict[str, tuple] = {}
+#: Value text → its JSON ``value,"value_text"`` (values repeat: 41 000 distinct among 249 000 items).
+_VFRAG: dict[str, str] = {}
 
 
 def _pkey(key: str) -> tuple:
     kind, code, suffix, c17 = _KEYS.get(key) or _key(key)
     k = (kind, code, "[" + json.dumps([code, c17, suffix], ensure_ascii=False, separators=(",", ":"))[1:-1] + ","
          if kind else None)
-    if len(_PKEYS) >= _KEYS_MAX:
+    if len(_PKEYS) >= _KEYS_MAX:  # a stream of ever new keys cannot grow memory
         _PKEYS.clear()
     _PKEYS[key] = k
     return k
 
 
-def _num_json(text: str) -> str:
-    v = _number(text)
-    return "null" if v is None else repr(v)
+def _vfrag(text: str) -> str:
+    """``value,"text"`` for a text JSON holds as it is (see :func:`packed_items`)."""
+    if _NUM_TEXT(text):
+        f = f'{text},"{text}"'
+    else:
+        v = _number(text)
+        f = f'{"null" if v is None else repr(v)},"{text}"'
+    if len(_VFRAG) >= _KEYS_MAX:
+        _VFRAG.clear()
+    _VFRAG[text] = f
+    return f
 
 
 def packed_items(packet: Packet, raw: bytes) -> tuple[str, int]:
@@ -211,52 +221,66 @@ def packed_items(packet: Packet, raw: bytes) -> tuple[str, int]:
     ``[code, code_2017, suffix, value, value_text, flag, eflag]`` — what ``hj212_packets.items``
     holds and the view ``hj212_records`` expands.
 
-    ``raw`` is the packet's frame: when it holds no byte JSON would escape (``"``, ``\\``, control
-    characters, non-ASCII), every string of the packet is written as it is, without ``json.dumps``
-    and without the per-record tuples of :func:`record_rows`; otherwise (and for a NUL, written as
-    the 4 characters ``\\x00`` as in the rest of the row) the rows go through ``json.dumps``."""
-    if _JSON_UNSAFE(raw) is not None:
+    ``raw`` is the packet's frame: when it is ASCII without a byte JSON would escape (``"``, ``\\``,
+    control characters), every string of the packet is written as it is — no ``json.dumps``, no
+    per-record tuples, the fragments of keys and values cached, the two common CP groups (one value;
+    a value and its ``Flag``) written directly; otherwise (and for a NUL, written as the 4 characters
+    ``\\x00`` as in the rest of the row) :func:`record_rows` through ``json.dumps``."""
+    if not raw.isascii() or len(raw.translate(None, _JSON_ESCAPED)) != len(raw):
         rows = record_rows(packet)
         if b"\x00" in raw:
             rows = [[_no_nul(v) for v in r] for r in rows]
         return json.dumps(rows, ensure_ascii=False, separators=(",", ":")), len(rows)
     parts: list[str] = []
-    keys, numtext, slow = _PKEYS, _NUM_TEXT, _num_json
+    add = parts.append
+    keys, vfrags, vfrag = _PKEYS, _VFRAG, _vfrag
     for group in packet.cp:
-        flags = eflags = None
-        vals = []
-        for key, value in group:
+        n = len(group)
+        if n == 1:
+            key, v = group[0]
             k = keys.get(key) or _pkey(key)
-            kind = k[0]
-            if kind == 3:
-                vals.append((k[2], value, k[1]))
-            elif kind == 1:
-                if flags is None:
-                    flags = {}
-                flags.setdefault(k[1], value)
-            elif kind == 2:
-                if eflags is None:
-                    eflags = {}
-                eflags.setdefault(k[1], value)
-        if flags is None and eflags is None:
-            parts += [f'{pre}{v if numtext(v) else slow(v)},"{v}",null,null]' for pre, v, _ in vals]
-            continue
-        flags, eflags = flags or {}, eflags or {}
-        fq = {c: f'"{f}"' for c, f in flags.items()}
-        eq = {c: f'"{f}"' for c, f in eflags.items()}
-        fget, eget = fq.get, eq.get
-        parts += [f'{pre}{v if numtext(v) else slow(v)},"{v}",{fget(c, "null")},{eget(c, "null")}]'
-                  for pre, v, c in vals]
+            if k[0] == 3:
+                add(f"{k[2]}{vfrags.get(v) or vfrag(v)},null,null]")
+                continue
+            if k[0] == 0:
+                continue
+        elif n == 2:
+            (key, v), (key2, fl) = group
+            k = keys.get(key) or _pkey(key)
+            k2 = keys.get(key2) or _pkey(key2)
+            if k[0] == 3 and k2[0] == 1 and k[1] == k2[1]:  # a value and its data flag
+                add(f'{k[2]}{vfrags.get(v) or vfrag(v)},"{fl}",null]')
+                continue
+        _group(group, parts)
+    return "[" + ",".join(parts) + "]", len(parts)
+
+
+def _group(group, parts: list[str]) -> None:
+    """The records of any CP group, as :func:`record_rows` makes them (clean text only)."""
+    keys, vfrags, vfrag = _PKEYS, _VFRAG, _vfrag
+    flags: dict[str, str] = {}
+    eflags: dict[str, str] = {}
+    vals = []
+    for key, value in group:
+        k = keys.get(key) or _pkey(key)
+        kind = k[0]
+        if kind == 3:
+            vals.append((k[2], value, k[1]))
+        elif kind == 1:
+            flags.setdefault(k[1], f'"{value}"')
+        elif kind == 2:
+            eflags.setdefault(k[1], f'"{value}"')
+    fget, eget = flags.get, eflags.get
+    parts += [f'{pre}{vfrags.get(v) or vfrag(v)},{fget(c, "null")},{eget(c, "null")}]' for pre, v, c in vals]
+    if flags or eflags:
         valued = {c for _, _, c in vals}
         for c in dict.fromkeys([*flags, *eflags]):
             if c not in valued:
                 fl = flags.get(c)
-                text = fl if fl is not None else eflags[c]
+                text = (fl if fl is not None else eflags[c])[1:-1]
                 pre = json.dumps([c, _code_2017(c), "Flag" if fl is not None else "EFlag"], ensure_ascii=False,
                                  separators=(",", ":"))[:-1]
-                parts.append(f'{pre},{text if numtext(text) else slow(text)},"{text}",{fget(c, "null")},'
-                             f'{eget(c, "null")}]')
-    return "[" + ",".join(parts) + "]", len(parts)
+                parts.append(f'{pre},{vfrags.get(text) or vfrag(text)},{fget(c, "null")},{eget(c, "null")}]')
 
 
 # -- the store -------------------------------------------------------------------------------------
