@@ -164,6 +164,62 @@ def read_side(url: str, layout: str, files: list[Path]) -> dict:
     return out
 
 
+def insert_parts(lines: list[bytes], repeat: int = 3) -> dict:
+    """CPU per packet of SQLite alone: the packed layout's packet rows inserted with plain ``sqlite3``
+    ``executemany``, 2 000 per transaction (WAL, ``synchronous=FULL``), with and without the three
+    indexes, ``items`` and ``raw`` — what the packet row itself costs, apart from ``write_batch``'s Python."""
+    import sqlite3
+
+    from ecopatrol.processing.hj212 import decode_lines
+    from ecopatrol.processing.monitor.store import PACKET_COLUMNS, PacketStore, Received
+
+    dec = [d for i in range(0, len(lines), 2000) for d in decode_lines(lines[i:i + 2000])]
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        e = _engine(f"sqlite:///{tmp}/rows.db", "packed")
+        store = PacketStore(e)
+        now = datetime.now(UTC)
+        seen, rows = set(), []
+        for d in dec:
+            it = store.prepare(Received(d.raw, now, "f", d.packet, d.reason, d.detail))
+            if it.rows is not None and it.rows[0] not in seen:
+                seen.add(it.rows[0])
+                r = list(it.rows[1])
+                r[1] = r[0]
+                rows.append(r)
+        e.dispose()
+        table = "CREATE TABLE p (id INTEGER PRIMARY KEY, " + ", ".join(PACKET_COLUMNS) + ")"
+        idx = ["CREATE UNIQUE INDEX u ON p (digest)", "CREATE INDEX a ON p (mn, data_time_utc)",
+               "CREATE INDEX b ON p (mn, qn)"]
+        sql = f"INSERT INTO p ({', '.join(PACKET_COLUMNS)}) VALUES ({', '.join('?' * len(PACKET_COLUMNS))})"
+        variants = {"packet row, 3 indexes": ([table, *idx], lambda r: r),
+                    "no index": ([table], lambda r: r),
+                    "digest index only": ([table, idx[0]], lambda r: r),
+                    "items empty": ([table, *idx], lambda r: [*r[:-1], "[]"]),
+                    "raw and items empty": ([table, *idx], lambda r: [*r[:16], b"", r[17], "[]"])}
+        gc.disable()
+        try:
+            for k, (ddl, f) in variants.items():
+                data, best = [f(r) for r in rows], float("inf")
+                for i in range(repeat):
+                    c = sqlite3.connect(f"{tmp}/{len(out)}_{i}.db", isolation_level=None)
+                    c.execute("PRAGMA journal_mode=WAL")
+                    c.execute("PRAGMA synchronous=FULL")
+                    for stmt in ddl:
+                        c.execute(stmt)
+                    c0 = time.process_time()
+                    for j in range(0, len(data), 2000):
+                        c.execute("BEGIN")
+                        c.executemany(sql, data[j:j + 2000])
+                        c.execute("COMMIT")
+                    best = min(best, time.process_time() - c0)
+                    c.close()
+                out[k] = 1e6 * best / len(rows)
+        finally:
+            gc.enable()
+    return out
+
+
 def run(backend: str, url_of, files: list[Path], lines: list[bytes], repeat: int) -> dict:
     runs = {k: [] for k in LAYOUTS}
     for _ in range(repeat):
@@ -190,6 +246,8 @@ def main(argv=None) -> int:
     ap.add_argument("--pg", help="also on this PostgreSQL URL (its public schema is emptied)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-sqlite", action="store_true")
+    ap.add_argument("--insert-parts", action="store_true",
+                    help="only SQLite's own insert of the packet rows, with and without indexes, items, raw")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     logging.disable(logging.INFO)
@@ -204,6 +262,11 @@ def main(argv=None) -> int:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
     load0, t0 = _load(), datetime.now(UTC)
+    if a.insert_parts:
+        parts_us = insert_parts(lines)
+        print(f"{t0:%Y-%m-%d %H:%M} UTC, load {load0} → {_load()}: SQLite insert of the packet rows (CPU per packet): "
+              + ", ".join(f"{k} {v:.1f} µs" for k, v in parts_us.items()))
+        return 0
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         if not a.no_sqlite:

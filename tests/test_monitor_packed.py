@@ -151,3 +151,29 @@ def test_packed_items_equal_record_rows_on_edge_cases(cp):
     if b"\x00" in d.raw:
         want = [tuple(v.replace("\x00", "\\x00") if isinstance(v, str) else v for v in r) for r in want]
     assert _unpacked(d.packet, d.raw) == want
+
+
+def test_stations_upsert_widens_first_and_last_seen(fresh_url):
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from ecopatrol.core.db import schema as S
+    from ecopatrol.processing.monitor.store import Received
+
+    e = open_database(fresh_url())
+    store = PacketStore(e)
+    t0 = datetime(2024, 1, 22, 9, 0, tzinfo=UTC)
+
+    def item(i: int, minutes: int, st: str = "32") -> Received:
+        d = decode(encode_frame(BASE.replace("ST=32", f"ST={st}").replace("0.5", str(i))))
+        return Received(d.raw, t0 + timedelta(minutes=minutes), f"peer{i}", d.packet)
+
+    store.write_batch([item(1, 20), item(2, 10, st="31")])  # in a batch: the latest packet's ST and peer
+    store.write_batch([item(3, 0), item(4, 30, st="22"), item(1, 40)])  # a copy of 1, received later
+    with e.connect() as c:
+        row = c.execute(select(S.stations)).one()
+    assert (row.mn, row.packets) == ("M", 5)
+    assert (row.first_seen_utc, row.last_seen_utc) == (t0, t0 + timedelta(minutes=40))
+    assert (row.st, row.last_peer) == ("32", "peer1")
+    e.dispose()

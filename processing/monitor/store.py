@@ -284,24 +284,10 @@ def _group(group, parts: list[str]) -> None:
 
 
 # -- the store -------------------------------------------------------------------------------------
-def _insert(dialect: str, table):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
-
-
 def _later(col, value):
     from sqlalchemy import case
 
     return case((col < value, value), else_=col)
-
-
-def _earlier(col, value):
-    from sqlalchemy import case
-
-    return case((col > value, value), else_=col)
 
 
 def _no_nul(v):
@@ -374,13 +360,13 @@ class PacketStore:
                      .values(copies=p.copies + bindparam("b_copies"),
                              last_received_utc=_later(p.last_received_utc,
                                                       bindparam("b_last", type_=S.UTCDateTime()))))
-        st = _insert(d, S.stations)
-        s = S.stations.c
-        self._st = st.on_conflict_do_update(index_elements=["mn"], set_={
-            "st": st.excluded.st, "last_peer": st.excluded.last_peer,
-            "first_seen_utc": _earlier(s.first_seen_utc, st.excluded.first_seen_utc),
-            "last_seen_utc": _later(s.last_seen_utc, st.excluded.last_seen_utc),
-            "packets": s.packets + st.excluded.packets})
+        self._st_sql = (
+            f"INSERT INTO stations (mn, st, first_seen_utc, last_seen_utc, packets, last_peer) VALUES "
+            f"({', '.join([ph] * 6)}) ON CONFLICT (mn) DO UPDATE SET st = excluded.st, last_peer = excluded.last_peer, "
+            "first_seen_utc = CASE WHEN stations.first_seen_utc > excluded.first_seen_utc THEN excluded.first_seen_utc "
+            "ELSE stations.first_seen_utc END, "
+            "last_seen_utc = CASE WHEN stations.last_seen_utc < excluded.last_seen_utc THEN excluded.last_seen_utc "
+            "ELSE stations.last_seen_utc END, packets = stations.packets + excluded.packets")
         self._rej = S.hj212_rejected.insert()
         f = S.hj212_files.c
         self._file = (update(S.hj212_files).where(f.id == bindparam("b_id"))
@@ -527,17 +513,26 @@ class PacketStore:
         return len(rows)
 
     def _write_stations(self, conn, accepted) -> None:
-        per: dict[str, dict] = {}
+        """Upsert one ``stations`` row per MN of the batch: first / last seen widened, packets added, ST and
+        peer of the batch's latest packet. Plain SQL on the driver's cursor with the times already in
+        the database's form (through SQLAlchemy's bind processing this was ~7 µs a packet)."""
+        per: dict[str, list] = {}
         for it, copies, last in accepted:
             row = it.rows[1]  # MN and ST as stored (NUL-free)
             mn, st = row[5], row[6]
             s = per.get(mn)
             if s is None:
-                per[mn] = {"mn": mn, "st": st, "first_seen_utc": it.received_utc, "last_seen_utc": last,
-                           "packets": copies, "last_peer": it.peer}
+                per[mn] = [mn, st, it.received_utc, last, copies, it.peer]
             else:
-                s["packets"] += copies
-                s["first_seen_utc"] = min(s["first_seen_utc"], it.received_utc)
-                if last >= s["last_seen_utc"]:
-                    s["last_seen_utc"], s["st"], s["last_peer"] = last, st, it.peer
-        conn.execute(self._st, list(per.values()))
+                s[4] += copies
+                if it.received_utc < s[2]:
+                    s[2] = it.received_utc
+                if last >= s[3]:
+                    s[3], s[1], s[5] = last, st, it.peer
+        tm = self._time
+        rows = [(mn, st, tm(first), tm(last), n, peer) for mn, st, first, last, n, peer in per.values()]
+        cur = conn.connection.dbapi_connection.cursor()
+        try:
+            cur.executemany(self._st_sql, rows)
+        finally:
+            cur.close()
