@@ -33,6 +33,7 @@ BENCHMARKS: list[tuple[str, list[str], bool]] = [
     ("bench_hj212.py", [], True),
     ("bench_world.py", [], True),
     ("bench_monitor.py", [], True),
+    ("bench_ingest_layout.py", [], True),
     ("bench_alarms.py", [], True),
     ("bench_ledger.py", [], True),
     ("bench_month.py", ["--days", "8", "--per-week", "2", "--visits", "3"], False),

@@ -293,11 +293,11 @@ def test_monitor_ingest_migrate_and_alarm_options_in_both_languages(tmp_path, ca
     log.write_bytes(encode(make_packet(st="31", cn="2051", mn="S1", data_time=datetime(2024, 1, 22, 9, 1, tzinfo=UTC),
                                        values={"a21026": {"Avg": 1.5, "Flag": "N"}})) + b"##0010notaframe\r\n")
     expect = {"zh": ("log.h212：数据包 1 个（新入库 1 个，此前已入库 0 个），监测记录 1 条，拒收 1 个（length_mismatch 1）",
-                     "log.h212：已跳过（already ingested", "：数据库结构版本 0002",
+                     "log.h212：已跳过（already ingested", "：数据库结构版本 0003",
                      ["已接收数据包：1 个（入库 1 个，重复 0 个）", "监测记录：1 条", "监测点（MN）：1 个",
                       "拒收数据包：1 个（length_mismatch 1）"]),
               "en": ("log.h212: 1 packets (1 new, 0 already stored), 1 records, 1 rejected (length_mismatch 1)",
-                     "log.h212: skipped, already ingested", ": schema version 0002",
+                     "log.h212: skipped, already ingested", ": schema version 0003",
                      ["packets accepted: 1 (1 stored, 0 duplicates)", "records: 1", "stations: 1",
                       "rejected packets: 1 (length_mismatch 1)"])}
     for lang, (first, again, schema, stats) in expect.items():

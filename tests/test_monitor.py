@@ -139,17 +139,17 @@ def test_migrations_from_empty_to_head(db_url):
     assert current_revision(e) is None
     with pytest.raises(ConnectionError, match="not an ecopatrol database"):
         check_current(e)
-    assert upgrade(e) == head_revision() == "0002"
+    assert upgrade(e) == head_revision() == "0003"
     assert head_revision() == HEAD_REVISION  # the constant check_current reads without importing alembic
-    assert upgrade(e) == "0002"  # again: nothing to do
+    assert upgrade(e) == "0003"  # again: nothing to do
     tables = set(inspect(e).get_table_names())
-    assert {"alembic_version", "hj212_packets", "hj212_records", "hj212_rejected", "stations",
-            "hj212_files"} <= tables
+    assert {"alembic_version", "hj212_packets", "hj212_rejected", "stations", "hj212_files"} <= tables
+    assert "hj212_records" in inspect(e).get_view_names()  # since 0003: the packets' items expanded
     with e.connect() as c:
-        assert c.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
+        assert c.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0003"
         # schema.py and the migrations describe the same tables
         assert compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), metadata) == []
-    assert check_current(e) == "0002"
+    assert check_current(e) == "0003"
     e.dispose()
 
 
@@ -449,7 +449,7 @@ def test_cli_ingest_and_stats(tmp_path, capsys, db_url):
     assert main(["monitor", "stats", "--db", db_url, "--json"]) == 0
     s = json.loads(capsys.readouterr().out)
     assert (s["packets_accepted"], s["packets_stored"], s["records"], s["stations"]) == (3, 2, 4, 2)
-    assert s["rejected_by_reason"] == {"length_mismatch": 1} and s["schema_version"] == "0002"
+    assert s["rejected_by_reason"] == {"length_mismatch": 1} and s["schema_version"] == "0003"
     assert main(["monitor", "stats", "--db", db_url]) == 0
     text = capsys.readouterr().out
     assert "packets accepted: 3 (2 stored, 1 duplicates)" in text and "stations: 2" in text

@@ -19,6 +19,7 @@ NOT_IMPORTED_BY_DESIGN = {
     "ecopatrol.core.db.migrations.versions": "alembic migration scripts, loaded by path by core.db",
     "ecopatrol.core.db.migrations.versions.0001_hj212": "alembic migration scripts, loaded by path by core.db",
     "ecopatrol.core.db.migrations.versions.0002_ledger": "alembic migration scripts, loaded by path by core.db",
+    "ecopatrol.core.db.migrations.versions.0003_packed_records": "alembic migration scripts, loaded by path by core.db",
     "ecopatrol.core.data": "data files (the shipped emission limits), read by path by core.limits",
     "ecopatrol.processing.monitor.replay": "simulated HJ 212 data loggers, the load of benchmarks/bench_monitor.py",
     "ecopatrol.missions.month": "the simulated month's world (arrivals, duty cycles, fixes), run by benchmarks/bench_month.py",

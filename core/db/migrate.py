@@ -19,7 +19,7 @@ VERSION_TABLE = "alembic_version"
 #: The newest revision in ``migrations/versions`` — what :func:`check_current` compares with, so that
 #: opening a database for reading imports no alembic (``ledger stats`` starts in a fraction of the
 #: time). ``tests/test_monitor.py`` asserts that it is alembic's head: add a migration, update it.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 
 
 def alembic_config(connection=None, url: str | None = None):

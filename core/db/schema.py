@@ -10,7 +10,16 @@ HJ 212 online monitoring (issue 17):
   the same packet in two log files — is one row with ``copies`` counting the receptions);
   ``raw`` is the frame as received (without its CRLF);
 - ``hj212_records`` — one row per ``code-Suffix`` item of a stored packet (the codec's tidy
-  records: station × time × pollutant × suffix, with the data flag of that pollutant);
+  records: station × time × pollutant × suffix, with the data flag of that pollutant). Since
+  schema 0003 a **view**: the items are packed in their packet's ``items`` column (a JSON array of
+  ``[code, code_2017, suffix, value, value_text, flag, eflag]``, one per record, in the codec's
+  order) and the view expands them (SQLite ``json_each``, PostgreSQL ``jsonb_array_elements``),
+  with the same columns the table had (``id`` = ``packet_id`` × 65 536 + the item's index, so
+  ordering by it keeps the table's order). One packet row instead of ~10 record rows is what
+  makes file ingest fast (BENCHMARKS.md, "Packed records"). :data:`hj212_records` is declared in
+  :data:`views`, not in :data:`metadata`, so alembic's table comparison leaves it alone;
+  :data:`hj212_records_table` is the 0001–0002 table (the row-per-record layout, kept for the
+  benchmark's baseline and the migration tests);
 - ``hj212_rejected`` — every frame or run of bytes that was not an accepted packet, with its
   reason (the codec's ``framing``, ``length_mismatch``, ``crc_mismatch``, ``syntax``,
   ``unknown_version``, and the receiver's ``connection_closed``) and a detail;
@@ -25,6 +34,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, DateTime, Float, ForeignKey, Index, Integer,
                         LargeBinary, MetaData, String, Table, Text)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
 #: Constraint names the same on every database (alembic needs names to alter them later).
@@ -58,6 +68,9 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+#: ``hj212_packets.items``: JSON text on SQLite (its json functions read text), ``jsonb`` on PostgreSQL.
+PackedItems = Text().with_variant(JSONB(), "postgresql")
+
 hj212_packets = Table(
     "hj212_packets", metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
@@ -79,25 +92,45 @@ hj212_packets = Table(
     Column("n_records", Integer, nullable=False),
     Column("raw", LargeBinary, nullable=False, comment="the frame as received, without its CRLF"),
     Column("digest", LargeBinary(16), nullable=False, unique=True, comment="BLAKE2b-128 of raw"),
+    Column("items", PackedItems, nullable=False, server_default="[]",
+           comment="the records packed: JSON [[code, code_2017, suffix, value, value_text, flag, eflag], ...]"),
     Index("ix_hj212_packets_mn_time", "mn", "data_time_utc"),
     Index("ix_hj212_packets_mn_qn", "mn", "qn"),
 )
 
+#: Views (not compared with the database's tables by alembic; created by the migrations).
+views = MetaData(naming_convention=NAMING)
+
+
+def _record_columns():
+    return [
+        Column("mn", String, nullable=False),
+        Column("cn", String, nullable=False),
+        Column("data_time_utc", UTCDateTime),
+        Column("pollutant_code", String, nullable=False, comment="as sent"),
+        Column("pollutant_code_2017", String, comment="HJ 212-2017 code (2005 codes mapped; None if unknown)"),
+        Column("suffix", String, nullable=False, comment="Rtd, Avg, Min, Max, Cou, ZsRtd…"),
+        Column("value", Float, comment="NaN/None when not numeric"),
+        Column("value_text", String, comment="as sent"),
+        Column("flag", String, comment="data flag N F M S D C T B (P in 2005)"),
+        Column("eflag", String, comment="equipment flag"),
+    ]
+
+
+#: The records view (schema 0003 on): what the 0001–0002 table held, expanded from ``hj212_packets.items``.
 hj212_records = Table(
-    "hj212_records", metadata,
+    "hj212_records", views,
+    Column("id", Id, primary_key=True),
+    Column("packet_id", Id, nullable=False),
+    *_record_columns(),
+)
+
+#: The row-per-record table of schemas 0001–0002 (not in :data:`metadata`: the benchmark's baseline layout).
+hj212_records_table = Table(
+    "hj212_records", MetaData(naming_convention=NAMING),
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("packet_id", Id, ForeignKey("hj212_packets.id", ondelete="CASCADE"), nullable=False),
-    Column("mn", String, nullable=False),
-    Column("cn", String, nullable=False),
-    Column("data_time_utc", UTCDateTime),
-    Column("pollutant_code", String, nullable=False, comment="as sent"),
-    Column("pollutant_code_2017", String, comment="HJ 212-2017 code (2005 codes mapped; None if unknown)"),
-    Column("suffix", String, nullable=False, comment="Rtd, Avg, Min, Max, Cou, ZsRtd…"),
-    Column("value", Float, comment="NaN/None when not numeric"),
-    Column("value_text", String, comment="as sent"),
-    Column("flag", String, comment="data flag N F M S D C T B (P in 2005)"),
-    Column("eflag", String, comment="equipment flag"),
-    Index("ix_hj212_records_packet_id", "packet_id"),
+    Column("packet_id", Id, nullable=False, comment="hj212_packets.id (ON DELETE CASCADE in the database)"),
+    *_record_columns(),
 )
 
 hj212_rejected = Table(

@@ -8,17 +8,22 @@ and rejected frames, from any number of connections or a file — in **one** tra
   heartbeat that never changes, an overlapping log file) is not stored again; its ``copies`` and
   ``last_received_utc`` are updated instead (``INSERT … ON CONFLICT DO NOTHING RETURNING`` then
   an ``UPDATE`` of the rest, so two writers cannot both insert it);
-- their items go to ``hj212_records``, for new packets only: the rows of the codec's
-  :func:`~ecopatrol.processing.hj212.records_frame` (pollutant as sent and as a 2017 code,
-  suffix, value, the data and equipment flags of that pollutant in its CP group), built per
-  packet by :func:`record_rows` without pandas (a test keeps the two equal on real traffic);
+- their items are the rows of the codec's :func:`~ecopatrol.processing.hj212.records_frame`
+  (pollutant as sent and as a 2017 code, suffix, value, the data and equipment flags of that
+  pollutant in its CP group; :func:`record_rows` builds them without pandas, a test keeps the two
+  equal on real traffic). Since schema 0003 they are **packed** into the packet's own row
+  (``items``: a JSON array, one ``[code, code_2017, suffix, value, value_text, flag, eflag]`` per
+  record, built by :func:`packed_items` straight from the packet's CP) and read through the view
+  ``hj212_records``, which gives the rows the table of schemas 0001–0002 held. ``layout="rows"``
+  writes that old table instead (one row per record: the benchmark's baseline, on a database
+  kept at schema 0002);
 - rejected frames go to ``hj212_rejected`` with the codec's reason and detail;
 - ``stations`` is upserted per MN (first / last seen, packets received);
 - for a file, its progress (``hj212_files.lines_done``) is committed with the batch, so an
   interrupted ingest resumes exactly after the last committed line.
 
-All of it is bulk, never row by row: multi-row ``INSERT … VALUES`` for packets, ``executemany``
-(SQLite) or ``COPY`` (PostgreSQL) for records. The rows are built by :meth:`PacketStore.prepare`
+All of it is bulk, never row by row: multi-row ``INSERT … VALUES`` for packets (their records
+with them), and for the old layout ``executemany`` (SQLite) or ``COPY`` (PostgreSQL) of the records. The rows are built by :meth:`PacketStore.prepare`
 — the receiver calls it on the event loop as packets arrive, so the writer thread spends its
 time in the database. When ``write_batch`` returns, the batch is committed (durable: see
 :mod:`ecopatrol.core.db.engine`), and only then may a receiver answer the loggers.
@@ -27,6 +32,7 @@ time in the database. When ``write_batch`` returns, the batch is committed (dura
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 import time
@@ -35,6 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import blake2b
+from typing import Literal
 
 from ecopatrol.core.db import schema as S
 from ..hj212 import Packet, codes
@@ -46,7 +53,10 @@ REASON_CLOSED = "connection_closed"
 _MN = re.compile(rb"MN=([^;&]{1,64})")
 
 PACKET_COLUMNS = ("received_utc", "last_received_utc", "copies", "peer", "line", "mn", "st", "cn", "qn", "version",
-                  "flag", "ack_requested", "pnum", "pno", "data_time_utc", "n_records", "raw", "digest")
+                  "flag", "ack_requested", "pnum", "pno", "data_time_utc", "n_records", "raw", "digest", "items")
+#: The packet columns of the row-per-record layout (schemas 0001–0002): no ``items``.
+PACKET_COLUMNS_ROWS = PACKET_COLUMNS[:-1]
+Layout = Literal["packed", "rows"]
 RECORD_COLUMNS = ("packet_id", "mn", "cn", "data_time_utc", "pollutant_code", "pollutant_code_2017", "suffix",
                   "value", "value_text", "flag", "eflag")
 #: Packets per multi-row INSERT (SQLite allows 32 766 parameters in one statement).
@@ -74,7 +84,7 @@ class Received:
     reason: str = ""
     detail: str = ""
     line: int | None = None
-    rows: tuple | None = None  # (digest, packet row, record rows)
+    rows: tuple | None = None  # (digest, packet row, record rows — None when packed into the packet row)
 
 
 @dataclass
@@ -170,25 +180,114 @@ def record_rows(packet: Packet) -> list[tuple]:
     return out
 
 
-# -- the store -------------------------------------------------------------------------------------
-def _insert(dialect: str, table):
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+# -- records packed in their packet's row (schema 0003) ---------------------------------------------
+#: A value text that is a JSON number as it stands and that ``float`` reads as the same finite
+#: number (no exponent, at most 301 integer digits: never an overflow): written as it is, so
+#: the common value costs no ``float`` and no ``repr``; any other text goes through :func:`_number`.
+_NUM_TEXT = re.compile(r"-?(?:0|[1-9][0-9]{0,300})(?:\.[0-9]+)?").fullmatch
+#: Bytes JSON cannot hold as they are in a string (``"``, ``\``, control characters).
+_JSON_ESCAPED = bytes(range(32)) + b'"\\'
+#: ``code-Suffix`` key → ``(kind, code, '["code","code_2017","Suffix",')`` (kinds as :data:`_KEYS`).
+_PKEYS: dict[str, tuple] = {}
+#: Value text → its JSON ``value,"value_text"`` (values repeat: 41 000 distinct among 249 000 items).
+_VFRAG: dict[str, str] = {}
+
+
+def _pkey(key: str) -> tuple:
+    kind, code, suffix, c17 = _KEYS.get(key) or _key(key)
+    k = (kind, code, "[" + json.dumps([code, c17, suffix], ensure_ascii=False, separators=(",", ":"))[1:-1] + ","
+         if kind else None)
+    if len(_PKEYS) >= _KEYS_MAX:  # a stream of ever new keys cannot grow memory
+        _PKEYS.clear()
+    _PKEYS[key] = k
+    return k
+
+
+def _vfrag(text: str) -> str:
+    """``value,"text"`` for a text JSON holds as it is (see :func:`packed_items`)."""
+    if _NUM_TEXT(text):
+        f = f'{text},"{text}"'
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+        v = _number(text)
+        f = f'{"null" if v is None else repr(v)},"{text}"'
+    if len(_VFRAG) >= _KEYS_MAX:
+        _VFRAG.clear()
+    _VFRAG[text] = f
+    return f
 
 
+def packed_items(packet: Packet, raw: bytes) -> tuple[str, int]:
+    """``(json, n)``: the :func:`record_rows` of ``packet`` as one JSON array (``n`` records), each record
+    ``[code, code_2017, suffix, value, value_text, flag, eflag]`` — what ``hj212_packets.items``
+    holds and the view ``hj212_records`` expands.
+
+    ``raw`` is the packet's frame: when it is ASCII without a byte JSON would escape (``"``, ``\\``,
+    control characters), every string of the packet is written as it is — no ``json.dumps``, no
+    per-record tuples, the fragments of keys and values cached, the two common CP groups (one value;
+    a value and its ``Flag``) written directly; otherwise (and for a NUL, written as the 4 characters
+    ``\\x00`` as in the rest of the row) :func:`record_rows` through ``json.dumps``."""
+    if not raw.isascii() or len(raw.translate(None, _JSON_ESCAPED)) != len(raw):
+        rows = record_rows(packet)
+        if b"\x00" in raw:
+            rows = [[_no_nul(v) for v in r] for r in rows]
+        return json.dumps(rows, ensure_ascii=False, separators=(",", ":")), len(rows)
+    parts: list[str] = []
+    add = parts.append
+    keys, vfrags, vfrag = _PKEYS, _VFRAG, _vfrag
+    for group in packet.cp:
+        n = len(group)
+        if n == 1:
+            key, v = group[0]
+            k = keys.get(key) or _pkey(key)
+            if k[0] == 3:
+                add(f"{k[2]}{vfrags.get(v) or vfrag(v)},null,null]")
+                continue
+            if k[0] == 0:
+                continue
+        elif n == 2:
+            (key, v), (key2, fl) = group
+            k = keys.get(key) or _pkey(key)
+            k2 = keys.get(key2) or _pkey(key2)
+            if k[0] == 3 and k2[0] == 1 and k[1] == k2[1]:  # a value and its data flag
+                add(f'{k[2]}{vfrags.get(v) or vfrag(v)},"{fl}",null]')
+                continue
+        _group(group, parts)
+    return "[" + ",".join(parts) + "]", len(parts)
+
+
+def _group(group, parts: list[str]) -> None:
+    """The records of any CP group, as :func:`record_rows` makes them (clean text only)."""
+    keys, vfrags, vfrag = _PKEYS, _VFRAG, _vfrag
+    flags: dict[str, str] = {}
+    eflags: dict[str, str] = {}
+    vals = []
+    for key, value in group:
+        k = keys.get(key) or _pkey(key)
+        kind = k[0]
+        if kind == 3:
+            vals.append((k[2], value, k[1]))
+        elif kind == 1:
+            flags.setdefault(k[1], f'"{value}"')
+        elif kind == 2:
+            eflags.setdefault(k[1], f'"{value}"')
+    fget, eget = flags.get, eflags.get
+    parts += [f'{pre}{vfrags.get(v) or vfrag(v)},{fget(c, "null")},{eget(c, "null")}]' for pre, v, c in vals]
+    if flags or eflags:
+        valued = {c for _, _, c in vals}
+        for c in dict.fromkeys([*flags, *eflags]):
+            if c not in valued:
+                fl = flags.get(c)
+                text = (fl if fl is not None else eflags[c])[1:-1]
+                pre = json.dumps([c, _code_2017(c), "Flag" if fl is not None else "EFlag"], ensure_ascii=False,
+                                 separators=(",", ":"))[:-1]
+                parts.append(f'{pre},{vfrags.get(text) or vfrag(text)},{fget(c, "null")},{eget(c, "null")}]')
+
+
+# -- the store -------------------------------------------------------------------------------------
 def _later(col, value):
     from sqlalchemy import case
 
     return case((col < value, value), else_=col)
-
-
-def _earlier(col, value):
-    from sqlalchemy import case
-
-    return case((col > value, value), else_=col)
 
 
 def _no_nul(v):
@@ -228,19 +327,30 @@ def _cached(convert, size: int = 4096):
 
 class PacketStore:
     """Write batches of received frames into the database of ``engine`` (one writer at a time is best:
-    the receiver uses one connection in one thread; SQLite serialises writers across processes)."""
+    the receiver uses one connection in one thread; SQLite serialises writers across processes).
 
-    def __init__(self, engine) -> None:
+    ``layout="packed"`` (the default, schema 0003 on) packs each packet's records into its row;
+    ``"rows"`` writes one row per record into the table of schemas 0001–0002 (a database migrated
+    only to ``0002``: the benchmark's baseline)."""
+
+    def __init__(self, engine, *, layout: Layout = "packed") -> None:
         from sqlalchemy import bindparam, update
 
         self.engine = engine
         self.dialect = d = engine.dialect.name
         if d not in ("sqlite", "postgresql"):  # pragma: no cover - normalise_url admits only these two
             raise ValueError(f"ecopatrol stores into SQLite or PostgreSQL, not {d}")
+        if layout not in ("packed", "rows"):
+            raise ValueError(f"layout={layout!r}: 'packed' or 'rows'")
+        self.layout = layout
         self._time = _cached(_sqlite_time if d == "sqlite" else _aware)
         ph = "?" if d == "sqlite" else "%s"
-        self._packet_values = "(" + ",".join([ph] * len(PACKET_COLUMNS)) + ")"
-        self._packet_sql = f"INSERT INTO hj212_packets ({', '.join(PACKET_COLUMNS)}) VALUES "
+        cols = PACKET_COLUMNS if layout == "packed" else PACKET_COLUMNS_ROWS
+        marks = [ph] * len(cols)
+        if layout == "packed" and d == "postgresql":
+            marks[-1] = "%s::jsonb"
+        self._packet_values = "(" + ",".join(marks) + ")"
+        self._packet_sql = f"INSERT INTO hj212_packets ({', '.join(cols)}) VALUES "
         self._packet_end = " ON CONFLICT (digest) DO NOTHING RETURNING id, digest"
         self._record_sql = (f"INSERT INTO hj212_records ({', '.join(RECORD_COLUMNS)}) VALUES "
                             f"({','.join([ph] * len(RECORD_COLUMNS))})")
@@ -250,13 +360,13 @@ class PacketStore:
                      .values(copies=p.copies + bindparam("b_copies"),
                              last_received_utc=_later(p.last_received_utc,
                                                       bindparam("b_last", type_=S.UTCDateTime()))))
-        st = _insert(d, S.stations)
-        s = S.stations.c
-        self._st = st.on_conflict_do_update(index_elements=["mn"], set_={
-            "st": st.excluded.st, "last_peer": st.excluded.last_peer,
-            "first_seen_utc": _earlier(s.first_seen_utc, st.excluded.first_seen_utc),
-            "last_seen_utc": _later(s.last_seen_utc, st.excluded.last_seen_utc),
-            "packets": s.packets + st.excluded.packets})
+        self._st_sql = (
+            f"INSERT INTO stations (mn, st, first_seen_utc, last_seen_utc, packets, last_peer) VALUES "
+            f"({', '.join([ph] * 6)}) ON CONFLICT (mn) DO UPDATE SET st = excluded.st, last_peer = excluded.last_peer, "
+            "first_seen_utc = CASE WHEN stations.first_seen_utc > excluded.first_seen_utc THEN excluded.first_seen_utc "
+            "ELSE stations.first_seen_utc END, "
+            "last_seen_utc = CASE WHEN stations.last_seen_utc < excluded.last_seen_utc THEN excluded.last_seen_utc "
+            "ELSE stations.last_seen_utc END, packets = stations.packets + excluded.packets")
         self._rej = S.hj212_rejected.insert()
         f = S.hj212_files.c
         self._file = (update(S.hj212_files).where(f.id == bindparam("b_id"))
@@ -272,12 +382,20 @@ class PacketStore:
         tm = self._time
         dt = pk.data_time
         dtu = tm(dt.utc) if dt is not None else None
-        mn, cn = pk.mn, pk.cn
+        mn, cn, raw = pk.mn, pk.cn, bytes(item.raw)
+        key = digest(raw)
+        if self.layout == "packed":
+            items, n = packed_items(pk, raw)  # NUL already written as \x00 in there
+            row = [tm(item.received_utc), None, 1, item.peer, item.line, mn, pk.st, cn, pk.qn, pk.version, pk.flag,
+                   pk.ack_requested, pk.pnum, pk.pno, dtu, n, raw, key, items]
+            if b"\x00" in raw:  # PostgreSQL text holds no NUL: written as the 4 characters \x00 (raw keeps the byte)
+                row[:-1] = [_no_nul(v) for v in row[:-1]]
+            item.rows = (key, row, None)
+            return item
         recs = [[None, mn, cn, dtu, *r] for r in record_rows(pk)]
-        key = digest(item.raw)
         row = [tm(item.received_utc), None, 1, item.peer, item.line, mn, pk.st, cn, pk.qn, pk.version, pk.flag,
-               pk.ack_requested, pk.pnum, pk.pno, dtu, len(recs), bytes(item.raw), key]
-        if b"\x00" in item.raw:  # PostgreSQL text holds no NUL: written as the 4 characters \x00 (raw keeps the byte)
+               pk.ack_requested, pk.pnum, pk.pno, dtu, len(recs), raw, key]
+        if b"\x00" in raw:  # PostgreSQL text holds no NUL: written as the 4 characters \x00 (raw keeps the byte)
             row = [_no_nul(v) for v in row]
             recs = [[_no_nul(v) for v in r] for r in recs]
         item.rows = (key, row, recs)
@@ -322,7 +440,10 @@ class PacketStore:
                         conn.execute(self._dup, dups)
                     res.packets_new = len(ids)
                     res.packets_duplicate = res.packets - res.packets_new
-                    res.records = self._write_records(conn, accepted, ids)
+                    if self.layout == "packed":
+                        res.records = sum(accepted[k][0].rows[1][15] for k in ids)  # n_records of the new
+                    else:
+                        res.records = self._write_records(conn, accepted, ids)
                     self._write_stations(conn, accepted.values())
                 if rejected:
                     conn.execute(self._rej, rejected)
@@ -333,11 +454,11 @@ class PacketStore:
 
     @contextlib.contextmanager
     def _bulk(self, conn):
-        """SQLite: no foreign-key check per record row while the batch is written (about a fifth of the
+        """SQLite, row-per-record layout: no foreign-key check per record row while the batch is written (about a fifth of the
         records' insert time). Every ``packet_id`` written is an id the same transaction's packet
         insert just returned, so the key holds by construction; the check is back on (and
         ``ON DELETE CASCADE`` with it) once the batch is committed. Durability is unchanged."""
-        if self.dialect != "sqlite":
+        if self.dialect != "sqlite" or self.layout == "packed":  # packed: no record rows, no key to check
             yield
             return
         dbapi = conn.connection.dbapi_connection
@@ -392,17 +513,26 @@ class PacketStore:
         return len(rows)
 
     def _write_stations(self, conn, accepted) -> None:
-        per: dict[str, dict] = {}
+        """Upsert one ``stations`` row per MN of the batch: first / last seen widened, packets added, ST and
+        peer of the batch's latest packet. Plain SQL on the driver's cursor with the times already in
+        the database's form (through SQLAlchemy's bind processing this was ~7 µs a packet)."""
+        per: dict[str, list] = {}
         for it, copies, last in accepted:
             row = it.rows[1]  # MN and ST as stored (NUL-free)
             mn, st = row[5], row[6]
             s = per.get(mn)
             if s is None:
-                per[mn] = {"mn": mn, "st": st, "first_seen_utc": it.received_utc, "last_seen_utc": last,
-                           "packets": copies, "last_peer": it.peer}
+                per[mn] = [mn, st, it.received_utc, last, copies, it.peer]
             else:
-                s["packets"] += copies
-                s["first_seen_utc"] = min(s["first_seen_utc"], it.received_utc)
-                if last >= s["last_seen_utc"]:
-                    s["last_seen_utc"], s["st"], s["last_peer"] = last, st, it.peer
-        conn.execute(self._st, list(per.values()))
+                s[4] += copies
+                if it.received_utc < s[2]:
+                    s[2] = it.received_utc
+                if last >= s[3]:
+                    s[3], s[1], s[5] = last, st, it.peer
+        tm = self._time
+        rows = [(mn, st, tm(first), tm(last), n, peer) for mn, st, first, last, n, peer in per.values()]
+        cur = conn.connection.dbapi_connection.cursor()
+        try:
+            cur.executemany(self._st_sql, rows)
+        finally:
+            cur.close()
