@@ -76,6 +76,19 @@ def _recv(sock: socket.socket):
 
 
 # -- the process ----------------------------------------------------------------------------------
+def cache_sizes(store) -> dict[str, int]:
+    """Entries in the bounded caches of the decoder and the store in this process (each has its limit):
+    parsed stamps and QN prefixes (8 192 each), ``code-Suffix`` keys (50 000), 2017 codes, and the store's
+    memo of converted times (4 096)."""
+    from ..hj212 import _batch
+    from . import store as store_module
+
+    memo = next((c.cell_contents for c in (getattr(store._time, "__closure__", None) or ())
+                 if isinstance(c.cell_contents, dict)), {})
+    return {"stamps": len(_batch._TIMES.stamps), "qn_prefixes": len(_batch._TIMES.qn_ok),
+            "keys": len(store_module._KEYS), "codes_2017": len(store_module._C17), "times_memo": len(memo)}
+
+
 def writer_main(sock: socket.socket) -> None:
     """The writer process (see the module docstring): until the server closes the socket. Its settings
     come as the first message (the database URL may hold a password: never on the command line)."""
@@ -145,7 +158,7 @@ def writer_main(sock: socket.socket) -> None:
                     delay = min(delay * 2, 10.0)
             summary = {"packets": res.packets, "packets_new": res.packets_new, "duplicates": res.packets_duplicate,
                        "records": res.records, "rejected": dict(res.rejected_by_reason), "seconds": res.seconds,
-                       "items": len(items)}
+                       "items": len(items), "caches": cache_sizes(store)}
             with send_lock:  # committed: now the server may answer
                 sock.sendall(_dump(("committed", [j[0] for j in group], summary, [j[2] for j in group])))
     finally:

@@ -234,6 +234,7 @@ class Receiver:
         self.writer_process: WriterProcess | None = None
         self.failed = asyncio.Event()
         self.failure = ""
+        self.writer_caches: dict[str, int] = {}  # the writer process's bounded caches, at its last commit
         self.max_batch_packets = max_batch_packets
         self.max_batch_delay_s = max_batch_delay_s
         self.read_bytes = read_bytes
@@ -463,6 +464,7 @@ class Receiver:
             st.duplicates += summary["duplicates"]
             st.records += summary["records"]
             st.rejected.update(summary["rejected"])
+            self.writer_caches = summary.get("caches", {})
         for c, (data, n) in zip(batch, answers):  # committed: now answer
             conn = c.conn
             if n:
