@@ -32,7 +32,7 @@ def test_answers_only_after_the_commit(tmp_path, writer):
     from ecopatrol.core.db import schema as S
     from ecopatrol.processing.monitor.receiver import Receiver
 
-    engine = open_database(f"sqlite:///{tmp_path}/x.db")
+    engine = open_database(f"sqlite:///{tmp_path}/x.db")  # noqa: F811 - not the fixture
     blocker = open_database(f"sqlite:///{tmp_path}/x.db")
     frames = [_frame(mn="A", minute=i, ack=True, qn_ms=i) for i in range(4)]
 
@@ -116,7 +116,7 @@ def test_writer_process_death_answers_nothing_and_stops(tmp_path):
     from ecopatrol.processing.monitor._writer_process import WriterDiedError
     from ecopatrol.processing.monitor.receiver import Receiver
 
-    engine = open_database(f"sqlite:///{tmp_path}/x.db")
+    engine = open_database(f"sqlite:///{tmp_path}/x.db")  # noqa: F811 - not the fixture
     blocker = open_database(f"sqlite:///{tmp_path}/x.db")
     frames = [_frame(mn="D", minute=i, ack=True, qn_ms=i) for i in range(3)]
 
