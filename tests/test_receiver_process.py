@@ -220,3 +220,27 @@ def test_cli_serve_exits_non_zero_when_the_writer_dies(tmp_path):
     assert proc.returncode == 1, err
     assert "writer process" in err and "exit code -9" in err
     assert "Traceback" not in err
+
+
+def test_event_loop_choice(monkeypatch):
+    """``auto`` takes uvloop when it is installed and asyncio's loop when not; ``uvloop`` without it is a clear error."""
+    from ecopatrol.core.errors import MissingDependencyError
+    from ecopatrol.processing.monitor.receiver import event_loop_runner
+
+    async def name():
+        return type(asyncio.get_running_loop()).__module__
+
+    run, chosen = event_loop_runner("auto")
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        assert chosen == "asyncio"
+    else:
+        assert chosen == "uvloop" and run(name()).startswith("uvloop")
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as if not installed
+    run, chosen = event_loop_runner("auto")
+    assert chosen == "asyncio" and run(name()).startswith("asyncio")
+    with pytest.raises(MissingDependencyError, match="uvloop"):
+        event_loop_runner("uvloop")
+    with pytest.raises(ValueError):
+        event_loop_runner("trio")
