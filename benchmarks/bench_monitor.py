@@ -458,14 +458,16 @@ def main(argv=None) -> int:
     print(f"Receiver: {a.loggers} stop-and-wait loggers over loopback, every packet answered after its commit, "
           f"{seconds:.0f} s each (client process on the same machine)")
     print("| server | loop | database | packets/s | packets | lost | unanswered | commits (packets each) | "
-          "answer median / p99 | cuts survived (rows) | server CPU per packet | client CPU per packet | "
+          "answer median / p99 | cuts survived (rows) | server CPU per packet (event loop + writer process) | "
+          "client CPU per packet | "
           "RSS at 10 % → end (max) | load before → after |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in runs:
         print(f"| {r['server']} | {r['loop']} | {r['database']} | {r['packets_s']:,.0f} | {r['packets_sent']:,} | "
               f"{r['lost']} | {r['unanswered']} | {r['commits']:,} ({r['packets_per_commit']:.0f}) | "
               f"{r['answer_ms_median']:.1f} / {r['answer_ms_p99']:.1f} ms | {r['cuts']} ({r['cut_rows']}) | "
-              f"{r['server_cpu_us_per_packet']:.0f} µs | {r['client_cpu_us_per_packet']:.0f} µs | "
+              f"{r['server_cpu_us_per_packet']:.0f} µs ({1e6 * r['server_cpu_s'] / max(1, r['packets_sent']):.0f} + "
+              f"{1e6 * r['writer_process_cpu_s'] / max(1, r['packets_sent']):.0f}) | {r['client_cpu_us_per_packet']:.0f} µs | "
               f"{r['rss_mb_at_10pct']:.0f} → {r['rss_mb_end']:.0f} MB ({r['rss_mb_max']:.0f}) | "
               f"{r['load_before']} → {r['load_after']} |")
     base = {(r["server"], r["database"]): r["packets_s"] for r in runs}

@@ -25,6 +25,7 @@ speak it, over a socket pair made by the server.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import pickle
@@ -105,6 +106,11 @@ def writer_main(sock: socket.socket) -> None:
         sock.sendall(_dump(("failed", f"{type(exc).__name__}: {exc}")))
         return
     store = PacketStore(engine)
+    # this process holds only batches in flight: the modules loaded so far are never garbage, and a
+    # batch's rows (thousands of lists) would otherwise start a young-generation collection every 700
+    # allocations, scanning them again and again (as ingest_file pauses the collector for its batches)
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
     sock.sendall(_dump(("ready", os.getpid())))
     jobs: queue.Queue = queue.Queue(maxsize=4)  # prepared batches waiting for their commit
     send_lock = threading.Lock()
