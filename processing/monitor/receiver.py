@@ -2,13 +2,20 @@
 
 Each connection's byte stream is cut into frames by the codec's
 :class:`~ecopatrol.processing.hj212.StreamFramer` (packets split across reads, several in one read,
-garbage between them) and decoded on the event loop (all the frames of one read at once:
-:func:`~ecopatrol.processing.hj212._batch.decode_lines`, the same results as ``decode``); the rows to store are built there too
-(:meth:`PacketStore.prepare`). Everything goes through one bounded queue to **one writer task**:
+garbage between them) on the event loop. Everything goes through one bounded queue to **one
+writer**, which decodes whole batches (:func:`~ecopatrol.processing.hj212._batch.decode_lines`, the
+same results as ``decode``), builds their rows (:meth:`PacketStore.prepare`) and commits them:
+
+- ``writer="process"`` (the default): a separate **writer process**
+  (:mod:`._writer_process`) does the decoding, the rows, the commits and the answers' bytes, so the
+  event loop and the writer do not share one GIL; the event loop writes a batch's answers when the
+  process reports its commit. If the process dies, nothing more is answered, every connection is
+  closed and :func:`serve` raises :class:`WriterDiedError`;
+- ``writer="thread"``: the previous design, the same work in a thread of this process.
 
 - **group commit** — the writer takes what the queue holds from all connections (waiting up to
   ``max_batch_delay_s`` for more when it is nearly empty, at most ``max_batch_packets``),
-  commits it in one transaction on one database connection, in a thread (the blocking call),
+  commits it in one transaction on one database connection, in the writer process or thread,
   and only then writes the answers of that batch: **durable before answered**. While a batch
   commits, the next one gathers, so the batch grows with the load and one fsync serves them all;
 - **answers** — a packet whose Flag asks (bit A) gets :func:`reply_for`: 9014 (data answer) for
