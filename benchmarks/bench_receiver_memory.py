@@ -56,17 +56,32 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     logging.disable(logging.INFO)
-    samples: list[dict] = []
+    import numpy as np
+
+    # the samples are kept in arrays allocated before the run, and the caches' sizes as their last and
+    # largest values only, so that the benchmark's own bookkeeping does not grow the server's RSS
+    cap = int(2 * a.seconds) + 2000
+    arr = np.full((cap, 4), np.nan)
+    count = [0]
+    caches_end: dict[str, int] = {}
+    caches_max: dict[str, int] = {}
 
     def on_sample(t_s: float, rss_mb: float, rx) -> None:
         wp = rx.writer_process if rx is not None else None
-        samples.append({"t_s": t_s, "server_mb": rss_mb, "writer_mb": proc_rss_mb(wp.pid if wp else None),
-                        "caches": dict(rx.writer_caches) if rx is not None else {},
-                        "packets": rx.stats.packets if rx is not None else 0})
+        if count[0] < cap:
+            arr[count[0]] = (t_s, rss_mb, proc_rss_mb(wp.pid if wp else None), rx.stats.packets if rx else 0)
+            count[0] += 1
+        if rx is not None:
+            for k, v in rx.writer_caches.items():
+                caches_end[k] = v
+                if v > caches_max.get(k, -1):
+                    caches_max[k] = v
 
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
         r = B.run_receiver(f"sqlite:///{tmp}/memory.db", server="process", loggers=a.loggers, seconds=a.seconds,
                            cut_probability=0.1, data=B.DATA, frames_per_logger=300, on_sample=on_sample, fresh=True)
+    samples = [{"t_s": float(t), "server_mb": float(m), "writer_mb": float(w), "packets": int(p)}
+               for t, m, w, p in arr[:count[0]]]
     end = samples[-1]["t_s"]
     t_warm = a.warmup * end
     mid = (t_warm + end) / 2
@@ -78,8 +93,8 @@ def main(argv=None) -> int:
     tenths = [min(samples, key=lambda s, q=q: abs(s["t_s"] - q * end)) for q in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7,
                                                                              0.8, 0.9, 1.0)]
     out["tenths"] = [{k: s[k] for k in ("t_s", "server_mb", "writer_mb", "packets")} for s in tenths]
-    out["caches_end"] = samples[-1]["caches"]
-    out["caches_max"] = {k: max(s["caches"].get(k, 0) for s in samples) for k in samples[-1]["caches"]}
+    out["caches_end"] = caches_end
+    out["caches_max"] = caches_max
     if a.json:
         print(json.dumps(out))
         return 0
@@ -92,7 +107,10 @@ def main(argv=None) -> int:
         print(f"| {s['t_s']:.0f} s | {s['packets']:,} | {s['server_mb']:.1f} MB | {s['writer_mb']:.1f} MB |")
     for key, tr in out["trends_mb_per_min"].items():
         f, s2 = tr["first_half"], tr["second_half"]
-        print(f"{key}: trend after {a.warmup:.0%} warm-up, first half {f:+.2f} MB/min, second half {s2:+.2f} MB/min")
+        def fmt(x):
+            return "too short" if x is None else f"{x:+.2f} MB/min"
+
+        print(f"{key}: trend after {a.warmup:.0%} warm-up, first half {fmt(f)}, second half {fmt(s2)}")
     print("writer caches at the end:", out["caches_end"], "max:", out["caches_max"])
     return 0
 
