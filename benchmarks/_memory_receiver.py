@@ -35,7 +35,7 @@ if __name__ == "__main__":
 
     B.rss_mb = patched
     with tempfile.TemporaryDirectory() as tmp:
-        r = B.run_receiver(f"sqlite:///{tmp}/t.db", naive=False, loggers=200, seconds=70, cut_probability=0.1, data=B.DATA, frames_per_logger=300)
+        r = B.run_receiver(f"sqlite:///{tmp}/t.db", server="thread", loggers=200, seconds=70, cut_probability=0.1, data=B.DATA, frames_per_logger=300)
     print('packets', r['packets_sent'], 'lost', r['lost'])
     (e0, s0, m0), (e1, s1, m1) = snaps[:2]
     print(f"snapshots at {e0:.0f}s and {e1:.0f}s: RSS {m0:.1f} -> {m1:.1f} MB; traced {sum(s.size for s in s0.statistics('filename'))/1e6:.2f} -> {sum(s.size for s in s1.statistics('filename'))/1e6:.2f} MB")

@@ -9,9 +9,16 @@
    after the transaction holding its rows is committed:
 
    - **ecopatrol** ``Receiver``: group commit (one transaction for whatever all connections
-     sent while the last one committed, up to 2 000 packets);
+     sent while the last one committed, up to 2 000 packets), decoding, rows and commits in a
+     **writer process** (``writer="process"``, the default), the event loop uvloop's when installed;
+   - **baseline: the thread writer** (named, same run): the same ``Receiver`` with
+     ``writer="thread"`` on asyncio's loop — what the receiver was before the writer process
+     (decoding, rows and commits in a thread sharing the event loop's GIL);
    - **baseline: one packet, one commit** (named, same run): the same decoding, rows and
      ``PacketStore``, but each packet committed on its own before its answer.
+
+   Also reported: the server's CPU per packet (its own process and the writer process), the
+   client's, the load average before and after, and the disk's fsync time measured right after.
 
    Reported: packets/s committed and answered, commits, the answer latency (median and 99th
    percentile), the server's RSS at 10 % and at the end of the stream (flat memory), the cuts and
@@ -56,6 +63,36 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            f = fh.read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def fsync_ms(folder: str, n: int = 200) -> tuple[float, float]:
+    """Median and 90th percentile of writing 4 KB and fsync, ``n`` times, in ``folder`` (ms)."""
+    path = os.path.join(folder, "fsync.probe")
+    times = []
+    with open(path, "wb") as fh:
+        for _ in range(n):
+            fh.write(b"x" * 4096)
+            fh.flush()
+            t0 = time.perf_counter()
+            os.fsync(fh.fileno())
+            times.append(1000 * (time.perf_counter() - t0))
+    os.unlink(path)
+    times.sort()
+    return statistics.median(times), times[int(0.9 * (n - 1))]
+
+
 def real_frames(data: Path) -> list[bytes]:
     """Every accepted packet of the real files, as a frame with CRLF."""
     from ecopatrol.processing.hj212 import decode
@@ -72,9 +109,14 @@ def real_frames(data: Path) -> list[bytes]:
 
 # -- the client process ------------------------------------------------------------------------------
 def _client_main(host: str, port: int, n_loggers: int, seconds: float, frames_per_logger: int, cut_probability: float,
-                 data: str, seed: int, start_at: float, conn) -> None:
-    """Run ``n_loggers`` stop-and-wait loggers until ``seconds`` have passed; send the counts back."""
+                 data: str, seed: int, start_at: float, conn, loop: str = "asyncio", fresh: bool = False) -> None:
+    """Run ``n_loggers`` stop-and-wait loggers until ``seconds`` have passed; send the counts back. With
+    ``fresh``, a logger that has sent all its frames sends them again with new QNs (new packets, not
+    copies): a long stream of ever new packets."""
+    from datetime import UTC, datetime, timedelta
+
     from ecopatrol.processing.hj212.codes import REPLY_CNS
+    from ecopatrol.processing.monitor.receiver import event_loop_runner
     from ecopatrol.processing.monitor.replay import replay_logger, unique_qn_times, with_answer_request
 
     logging.disable(logging.WARNING)
@@ -83,13 +125,20 @@ def _client_main(host: str, port: int, n_loggers: int, seconds: float, frames_pe
     own = [[with_answer_request(frames[(i + k * n_loggers) % len(frames)], next(qns)) for k in range(frames_per_logger)]
            for i in range(n_loggers)]
     lat: list[float] = []
+    qn0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def frame_at(i: int, idx: int) -> bytes:
+        c, j = divmod(idx, frames_per_logger)
+        if c == 0 or not fresh:
+            return own[i][j]
+        return with_answer_request(own[i][j], qn0 + timedelta(
+            milliseconds=(c * n_loggers + i) * frames_per_logger + j))
 
     async def logger(i: int, deadline: float) -> dict:
         rng = random.Random(seed * 100_000 + i)
-        mine = own[i]
         k, sent, answered, cuts, connects = 0, 0, 0, 0, 0
         while time.monotonic() < deadline:
-            session = [mine[(k + j) % len(mine)] for j in range(100)]
+            session = [frame_at(i, k + j) for j in range(100)]
             cut = rng.randrange(1, len(session)) if rng.random() < cut_probability else None
             t0 = time.monotonic()
             run = await replay_logger(host, port, session, rng=rng, max_pieces=2, cut_at=cut, window=1,
@@ -110,7 +159,7 @@ def _client_main(host: str, port: int, n_loggers: int, seconds: float, frames_pe
         return res, time.monotonic() - t0
 
     cpu0 = time.process_time()
-    res, elapsed = asyncio.run(main())
+    res, elapsed = event_loop_runner(loop)[0](main())
     conn.send({"loggers": res, "seconds": elapsed, "latency": lat, "client_cpu_s": time.process_time() - cpu0})
     conn.close()
 
@@ -159,50 +208,67 @@ class NaiveServer:
 
 
 # -- one run ------------------------------------------------------------------------------------------
-def run_receiver(url: str, *, naive: bool, loggers: int, seconds: float, cut_probability: float, data: Path,
-                 frames_per_logger: int) -> dict:
+SERVERS = {"process": "ecopatrol Receiver (writer process)", "thread": "baseline: thread writer (the receiver before)",
+           "naive": "baseline: one packet, one commit"}
+
+
+def run_receiver(url: str, *, server: str = "process", loggers: int, seconds: float, cut_probability: float,
+                 data: Path, frames_per_logger: int, loop: str = "auto", client_loop: str = "asyncio",
+                 on_sample=None, fresh: bool = False) -> dict:
+    """One sustained run of ``server`` (a key of :data:`SERVERS`) on ``loop`` (the server's event loop; the
+    baselines always on asyncio's); ``on_sample(t_s, rss_mb, rx)`` is called every 0.5 s."""
     from sqlalchemy import func, select
 
     from ecopatrol.core.db import open_database
     from ecopatrol.core.db import schema as S
-    from ecopatrol.processing.monitor.receiver import Receiver
+    from ecopatrol.processing.monitor.receiver import Receiver, event_loop_runner
 
+    naive = server == "naive"
+    run, loop_name = event_loop_runner(loop if server == "process" else "asyncio")
     engine = open_database(url)
+    load0 = load_average()
     samples: list[tuple[float, float]] = []
 
     async def main() -> dict:
         if naive:
             srv = NaiveServer(engine)
-            server = await asyncio.start_server(srv.handle, "127.0.0.1", 0, backlog=1024)
-            port = server.sockets[0].getsockname()[1]
+            tcp = await asyncio.start_server(srv.handle, "127.0.0.1", 0, backlog=1024)
+            port = tcp.sockets[0].getsockname()[1]
         else:
-            rx = Receiver(engine)
+            rx = Receiver(engine, writer=server)
             _, port = await rx.start("127.0.0.1", 0)
+            wpid = rx.writer_process.pid if rx.writer_process is not None else None
         parent, child = mp.Pipe()
         start_at = time.time() + 8.0  # the client builds its frames first
         proc = mp.get_context("spawn").Process(target=_client_main, args=(
-            "127.0.0.1", port, loggers, seconds, frames_per_logger, cut_probability, str(data), 1, start_at, child))
+            "127.0.0.1", port, loggers, seconds, frames_per_logger, cut_probability, str(data), 1, start_at, child,
+            client_loop, fresh))
         proc.start()
         await asyncio.sleep(max(0.0, start_at - time.time()))
         t0 = time.perf_counter()
         cpu0 = time.process_time()
+        wcpu0 = proc_cpu_s(wpid) if not naive and wpid else 0.0
         while not parent.poll():
             samples.append((time.perf_counter() - t0, rss_mb()))
+            if on_sample is not None:
+                on_sample(samples[-1][0], samples[-1][1], None if naive else rx)
             await asyncio.sleep(0.5)
         result = parent.recv()
+        cpu1 = time.process_time()
+        wcpu = proc_cpu_s(wpid) - wcpu0 if not naive and wpid else 0.0
         proc.join()
         if naive:
-            server.close()
-            await server.wait_closed()
+            tcp.close()
+            await tcp.wait_closed()
             srv.executor.shutdown()
             commits = srv.commits
         else:
             await rx.stop()
             commits = rx.stats.batches
             result["writer_busy_s"] = rx.stats.commit_seconds
-        return result | {"commits": commits, "cpu_s": time.process_time() - cpu0}
+        return result | {"commits": commits, "cpu_s": cpu1 - cpu0, "writer_cpu_s": wcpu}
 
-    r = asyncio.run(main())
+    r = run(main())
     with engine.connect() as conn:
         stored = conn.execute(select(func.coalesce(func.sum(S.hj212_packets.c.copies), 0))).scalar_one()
         closed = conn.execute(select(func.count()).select_from(S.hj212_rejected)
@@ -224,7 +290,9 @@ def run_receiver(url: str, *, naive: bool, loggers: int, seconds: float, cut_pro
         slope = float(np.polyfit([t for t, _ in warm], [m for _, m in warm], 1)[0]) * 60
     quarters = [min(samples, key=lambda s, q=q: abs(s[0] - q * r["seconds"]))[1] for q in (0.25, 0.5, 0.75, 1.0)] \
         if samples else []
-    return {"server": "baseline: one packet, one commit" if naive else "ecopatrol Receiver (group commit)",
+    return {"server": SERVERS[server], "loop": loop_name, "load_before": load0, "load_after": load_average(),
+            "server_cpu_us_per_packet": 1e6 * (r["cpu_s"] + r["writer_cpu_s"]) / max(1, sent),
+            "client_cpu_us_per_packet": 1e6 * r["client_cpu_s"] / max(1, sent), "writer_process_cpu_s": r["writer_cpu_s"],
             "database": url.split(":")[0], "loggers": loggers, "seconds": round(r["seconds"], 1),
             "packets_sent": sent, "packets_stored": int(stored), "answered": answered, "records": int(records),
             "lost": sent - int(stored), "unanswered": sent - answered,
@@ -353,7 +421,11 @@ def main(argv=None) -> int:
     ap.add_argument("--cut-probability", type=float, default=0.1, help="chance a 100-packet session is cut mid-packet")
     ap.add_argument("--quick", action="store_true", help="8 s runs")
     ap.add_argument("--pg", help="also run the receiver on this PostgreSQL URL (its public schema is emptied)")
-    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--no-baseline", action="store_true", help="only the writer-process receiver")
+    ap.add_argument("--no-naive", action="store_true", help="without the one-packet-one-commit baseline")
+    ap.add_argument("--loop", default="auto", choices=["auto", "uvloop", "asyncio"], help="the new receiver's event loop")
+    ap.add_argument("--client-loop", default="asyncio", choices=["auto", "uvloop", "asyncio"],
+                    help="the loggers' event loop (the client process)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--ingest-only", action="store_true", help="only part 2 (file ingest)")
     ap.add_argument("--no-ingest", action="store_true", help="only part 1 (the receiver)")
@@ -364,35 +436,49 @@ def main(argv=None) -> int:
         return 0
     seconds = 8.0 if a.quick else a.seconds
     kw = dict(loggers=a.loggers, seconds=seconds, cut_probability=a.cut_probability, data=a.data,
-              frames_per_logger=300)
+              frames_per_logger=300, loop=a.loop, client_loop=a.client_loop)
+    servers = ["process"] + ([] if a.no_baseline else ["thread"] + ([] if a.no_naive else ["naive"]))
     runs = []
-    with tempfile.TemporaryDirectory() as tmp:
+    fsync = None
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as tmp:
         if not a.ingest_only:
-            runs.append(run_receiver(f"sqlite:///{tmp}/group.db", naive=False, **kw))
-        if not (a.no_baseline or a.ingest_only):
-            runs.append(run_receiver(f"sqlite:///{tmp}/naive.db", naive=True, **kw))
+            for srv in servers:
+                runs.append(run_receiver(f"sqlite:///{tmp}/{srv}.db", server=srv, **kw))
+            fsync = fsync_ms(tmp)
     if a.pg and not a.ingest_only:
-        _reset_pg(a.pg)
-        runs.append(run_receiver(a.pg, naive=False, **kw))
-        if not a.no_baseline:
+        for srv in servers:
             _reset_pg(a.pg)
-            runs.append(run_receiver(a.pg, naive=True, **kw))
+            runs.append(run_receiver(a.pg, server=srv, **kw))
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # file ingest: one core
     ingest = run_ingest(a.data) if not a.no_ingest else None
     if a.json:
-        print(json.dumps({"receiver": runs, "ingest": ingest}))
+        print(json.dumps({"receiver": runs, "ingest": ingest, "fsync_ms_median_p90": fsync}))
         return 0
     print(f"Receiver: {a.loggers} stop-and-wait loggers over loopback, every packet answered after its commit, "
           f"{seconds:.0f} s each (client process on the same machine)")
-    print("| server | database | packets/s | packets | lost | unanswered | commits (packets each) | answer median / p99 | "
-          "cuts survived (rows) | connections | RSS at 10 % → end (max) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| server | loop | database | packets/s | packets | lost | unanswered | commits (packets each) | "
+          "answer median / p99 | cuts survived (rows) | server CPU per packet (event loop + writer process) | "
+          "client CPU per packet | "
+          "RSS at 10 % → end (max) | load before → after |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in runs:
-        print(f"| {r['server']} | {r['database']} | {r['packets_s']:,.0f} | {r['packets_sent']:,} | {r['lost']} | "
-              f"{r['unanswered']} | {r['commits']:,} ({r['packets_per_commit']:.0f}) | "
+        print(f"| {r['server']} | {r['loop']} | {r['database']} | {r['packets_s']:,.0f} | {r['packets_sent']:,} | "
+              f"{r['lost']} | {r['unanswered']} | {r['commits']:,} ({r['packets_per_commit']:.0f}) | "
               f"{r['answer_ms_median']:.1f} / {r['answer_ms_p99']:.1f} ms | {r['cuts']} ({r['cut_rows']}) | "
-              f"{r['connections']:,} | {r['rss_mb_at_10pct']:.0f} → {r['rss_mb_end']:.0f} MB ({r['rss_mb_max']:.0f}) |")
+              f"{r['server_cpu_us_per_packet']:.0f} µs ({1e6 * r['server_cpu_s'] / max(1, r['packets_sent']):.0f} + "
+              f"{1e6 * r['writer_process_cpu_s'] / max(1, r['packets_sent']):.0f}) | {r['client_cpu_us_per_packet']:.0f} µs | "
+              f"{r['rss_mb_at_10pct']:.0f} → {r['rss_mb_end']:.0f} MB ({r['rss_mb_max']:.0f}) | "
+              f"{r['load_before']} → {r['load_after']} |")
+    base = {(r["server"], r["database"]): r["packets_s"] for r in runs}
+    for r in runs:
+        if r["server"] == SERVERS["process"]:
+            for b in ("thread", "naive"):
+                if (SERVERS[b], r["database"]) in base:
+                    print(f"{r['database']}: writer process / {SERVERS[b]}: "
+                          f"{r['packets_s'] / base[(SERVERS[b], r['database'])]:.2f}x")
+    if fsync:
+        print(f"fsync of 4 KB right after, in the runs' folder: {fsync[0]:.2f} ms median, {fsync[1]:.2f} ms p90")
     for r in runs:
         q = " / ".join(f"{m:.0f}" for m in r["rss_mb_quarters"])
         slope = r["rss_mb_per_min_after_warmup"]

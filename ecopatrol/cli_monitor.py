@@ -29,8 +29,15 @@ def serve_cmd(
     batch: Annotated[int, typer.Option("--batch", min=1, help="At most this many packets per commit.")] = 2000,
     no_answer: Annotated[bool, typer.Option("--no-answer", help="Never answer, even when a packet asks (Flag bit A).")] = False,
     summary_every: Annotated[float, typer.Option("--summary-every", min=1, help="Seconds between summary lines.")] = 60.0,
+    writer: Annotated[str, typer.Option("--writer", help="Decode and commit in a separate 'process' (default: the "
+                                        "event loop keeps its own core) or in a 'thread' of the server.")] = "process",
+    loop: Annotated[str, typer.Option("--loop", help="Event loop: 'auto' (uvloop when installed, the 'fast' extra), "
+                                      "'uvloop' or 'asyncio'.")] = "auto",
 ) -> None:
-    """Receive HJ 212 packets over TCP until Ctrl-C or SIGTERM; every packet is stored before it is answered."""
+    """Receive HJ 212 packets over TCP until Ctrl-C or SIGTERM; every packet is stored before it is answered.
+
+    If the writer process dies, nothing more is answered, every connection is closed and the command exits
+    with status 1 (run it under a supervisor that restarts it: the loggers send their unanswered packets again)."""
     import logging
 
     from ecopatrol.core.db import durability_warning, open_database
@@ -38,13 +45,17 @@ def serve_cmd(
 
     log = logging.getLogger("ecopatrol.monitor")
     parse_listen(listen)  # a bad --listen fails before the database is touched
+    if writer not in ("process", "thread"):
+        raise typer.BadParameter(f"--writer {writer!r}: give process or thread")
+    if loop not in ("auto", "uvloop", "asyncio"):
+        raise typer.BadParameter(f"--loop {loop!r}: give auto, uvloop or asyncio")
     engine = open_database(db)
     why = durability_warning(engine)
     if why:
         log.warning("%s", why)
     try:
         run_server(engine, listen, summary_every_s=summary_every, idle_timeout_s=idle_timeout,
-                   max_batch_packets=batch, answer=not no_answer)
+                   max_batch_packets=batch, answer=not no_answer, writer=writer, loop=loop)
     finally:
         engine.dispose()
 

@@ -2,13 +2,20 @@
 
 Each connection's byte stream is cut into frames by the codec's
 :class:`~ecopatrol.processing.hj212.StreamFramer` (packets split across reads, several in one read,
-garbage between them) and decoded on the event loop (all the frames of one read at once:
-:func:`~ecopatrol.processing.hj212._batch.decode_lines`, the same results as ``decode``); the rows to store are built there too
-(:meth:`PacketStore.prepare`). Everything goes through one bounded queue to **one writer task**:
+garbage between them) on the event loop. Everything goes through one bounded queue to **one
+writer**, which decodes whole batches (:func:`~ecopatrol.processing.hj212._batch.decode_lines`, the
+same results as ``decode``), builds their rows (:meth:`PacketStore.prepare`) and commits them:
+
+- ``writer="process"`` (the default): a separate **writer process**
+  (:mod:`._writer_process`) does the decoding, the rows, the commits and the answers' bytes, so the
+  event loop and the writer do not share one GIL; the event loop writes a batch's answers when the
+  process reports its commit. If the process dies, nothing more is answered, every connection is
+  closed and :func:`serve` raises :class:`WriterDiedError`;
+- ``writer="thread"``: the previous design, the same work in a thread of this process.
 
 - **group commit** — the writer takes what the queue holds from all connections (waiting up to
   ``max_batch_delay_s`` for more when it is nearly empty, at most ``max_batch_packets``),
-  commits it in one transaction on one database connection, in a thread (the blocking call),
+  commits it in one transaction on one database connection, in the writer process or thread,
   and only then writes the answers of that batch: **durable before answered**. While a batch
   commits, the next one gathers, so the batch grows with the load and one fsync serves them all;
 - **answers** — a packet whose Flag asks (bit A) gets :func:`reply_for`: 9014 (data answer) for
@@ -30,6 +37,7 @@ garbage between them) and decoded on the event loop (all the frames of one read 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import signal
@@ -39,7 +47,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from typing import Literal
+
 from ..hj212 import Packet, StreamFramer, codes, decode_lines, encode_many, make_reply
+from ._writer_process import WriterDiedError, WriterProcess
 from .store import REASON_CLOSED, PacketStore, Received
 
 log = logging.getLogger(__name__)
@@ -65,6 +76,72 @@ def reply_for(packet: Packet) -> Packet | None:
     if packet.kind == "request" and not name.startswith("get / upload"):
         return make_reply(packet, "9011", QnRtn=2)
     return make_reply(packet, "9014")
+
+
+def _received(frames_decoded, now: datetime, peer: str, closed: str, prepare) -> list[Received]:
+    """One chunk's :class:`Received`, rows prepared; ``closed``: the connection ended after these bytes, so a
+    frame begun and not finished is rejected as cut (``connection_closed``)."""
+    items = []
+    for d in frames_decoded:
+        if closed and _START.match(d.raw):
+            items.append(Received(d.raw, now, peer, None, REASON_CLOSED,
+                                  f"{closed} mid-packet after {len(d.raw)} bytes ({d.reason}: {d.detail})"))
+        elif d.packet is None:
+            items.append(Received(d.raw, now, peer, None, d.reason, d.detail))
+        else:
+            items.append(prepare(Received(d.raw, now, peer, d.packet)))
+    return items
+
+
+def prepare_chunks(store: PacketStore, chunks, *, answer: bool = True) -> tuple[list[Received], list[tuple[bytes, int]]]:
+    """The writer process's half of a batch before its commit: ``chunks`` (``(peer, received_utc, closed,
+    frames)`` each) decoded at once (``decode_lines``), their rows prepared, and per chunk the bytes of
+    the answers its packets ask for and how many (sent only after the commit)."""
+    decoded = decode_lines([f for c in chunks for f in c[3]])
+    items: list[Received] = []
+    replies: list[list[Packet]] = []
+    at = 0
+    for peer, now, closed, frames in chunks:
+        its = _received(decoded[at:at + len(frames)], now, peer, closed, store.prepare)
+        at += len(frames)
+        items += its
+        replies.append([r for r in map(reply_for, (it.packet for it in its if it.packet is not None)) if r is not None]
+                       if answer else [])
+    encoded = encode_many([r for rs in replies for r in rs])
+    answers, at = [], 0
+    for rs in replies:
+        answers.append((b"".join(encoded[at:at + len(rs)]), len(rs)))
+        at += len(rs)
+    return items, answers
+
+
+def write_items(store: PacketStore, items: list[Received]):
+    """One transaction for the batch. A batch the database refuses for its content (not a lost
+    connection) is written packet by packet; a packet still refused is stored as rejected with the
+    reason, so the rest of the batch is not held back by it. A lost or locked database raises."""
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+
+    try:
+        return store.write_batch(items)
+    except (OperationalError, InterfaceError, DisconnectionError):
+        raise
+    except Exception as exc:
+        if len(items) == 1:
+            it = items[0]
+            log.error("%s: the database refuses this packet (%s): stored as rejected", it.peer, exc)
+            return store.write_batch([Received(it.raw, it.received_utc, it.peer, None, REASON_STORE,
+                                               f"{type(exc).__name__}: {exc}"[:2000], it.line)])
+        log.error("database refused a batch of %d frames (%s): writing them one by one", len(items), exc)
+    total = None
+    for it in items:
+        r = write_items(store, [it])
+        if total is None:
+            total = r
+        else:
+            for k in ("packets", "packets_new", "packets_duplicate", "records", "rejected", "seconds"):
+                setattr(total, k, getattr(total, k) + getattr(r, k))
+            total.rejected_by_reason.update(r.rejected_by_reason)
+    return total
 
 
 @dataclass
@@ -148,10 +225,23 @@ class Receiver:
 
     def __init__(self, engine, *, max_batch_packets: int = 2000, max_batch_delay_s: float = 0.002,
                  queue_chunks: int = 1024, read_bytes: int = 65536, idle_timeout_s: float = 600.0,
-                 max_connections: int = 10_000, answer: bool = True, max_unread_answer_bytes: int = 1 << 20) -> None:
+                 max_connections: int = 10_000, answer: bool = True, max_unread_answer_bytes: int = 1 << 20,
+                 writer: Literal["process", "thread"] = "process", max_in_flight: int = 3) -> None:
         if max_batch_packets < 1:
             raise ValueError("max_batch_packets must be at least 1")
-        self.store = PacketStore(engine)
+        if writer not in ("process", "thread"):
+            raise ValueError(f"writer must be 'process' or 'thread', not {writer!r}")
+        if writer == "process" and engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+            raise ValueError("an in-memory SQLite database cannot be shared with a writer process: use a file, "
+                             "or writer='thread'")
+        self.engine = engine
+        self.writer_mode = writer
+        self.max_in_flight = max(1, max_in_flight)
+        self.store = PacketStore(engine) if writer == "thread" else None
+        self.writer_process: WriterProcess | None = None
+        self.failed = asyncio.Event()
+        self.failure = ""
+        self.writer_caches: dict[str, int] = {}  # the writer process's bounded caches, at its last commit
         self.max_batch_packets = max_batch_packets
         self.max_batch_delay_s = max_batch_delay_s
         self.read_bytes = read_bytes
@@ -172,7 +262,14 @@ class Receiver:
 
     # -- life cycle --------------------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
-        self._writer_task = asyncio.create_task(self._writer(), name="hj212-writer")
+        if self.writer_mode == "process":
+            self.writer_process = WriterProcess(self.engine.url.render_as_string(hide_password=False),
+                                                answer=self.answer, max_batch_packets=self.max_batch_packets,
+                                                on_write_error=self._write_error, on_died=self._fail)
+            await self.writer_process.start()
+            self._writer_task = asyncio.create_task(self._writer_proc(), name="hj212-writer")
+        else:
+            self._writer_task = asyncio.create_task(self._writer(), name="hj212-writer")
         self._server = await asyncio.start_server(self._handle, host, port, backlog=1024,
                                                   limit=max(self.read_bytes, 65536))
         sock = self._server.sockets[0].getsockname()
@@ -198,9 +295,17 @@ class Receiver:
             if pending:
                 log.warning("%d connection(s) did not finish within %.0f s: what they sent and was not "
                             "answered was not stored", len(pending), timeout_s)
-        await self._queue.put(_STOP)
-        if self._writer_task is not None:
-            await self._writer_task
+        if self.failure:  # the writer process is gone: nothing left to commit or answer
+            if self._writer_task is not None:
+                self._writer_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._writer_task
+        else:
+            await self._queue.put(_STOP)
+            if self._writer_task is not None:
+                await self._writer_task
+        if self.writer_process is not None:
+            await self.writer_process.close()
         self._executor.shutdown(wait=True)
 
     async def __aenter__(self) -> Receiver:
@@ -211,7 +316,7 @@ class Receiver:
 
     # -- connections -------------------------------------------------------------------------------
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._stopping or len(self._conns) >= self.max_connections:
+        if self._stopping or self.failure or len(self._conns) >= self.max_connections:
             self.stats.connections_refused += 1
             writer.close()
             return
@@ -252,6 +357,8 @@ class Receiver:
                 pass
 
     async def _submit(self, conn: _Conn, frames, *, closed: str = "") -> None:
+        if self.failure:  # the writer is gone: nothing more is stored, nothing answered
+            return
         conn.outstanding += 1
         conn.drained.clear()
         await self._queue.put(_Chunk(conn, frames, datetime.now(UTC), closed))
@@ -261,17 +368,8 @@ class Receiver:
         ``decode_lines`` of its frames when already done."""
         if chunk.items is not None:
             return chunk.items
-        now, peer, closed = chunk.received_utc, chunk.conn.peer, chunk.closed
-        prepare = self.store.prepare
-        items = []
-        for d in decoded if decoded is not None else decode_lines(chunk.frames):
-            if closed and _START.match(d.raw):
-                items.append(Received(d.raw, now, peer, None, REASON_CLOSED,
-                                      f"{closed} mid-packet after {len(d.raw)} bytes ({d.reason}: {d.detail})"))
-            elif d.packet is None:
-                items.append(Received(d.raw, now, peer, None, d.reason, d.detail))
-            else:
-                items.append(prepare(Received(d.raw, now, peer, d.packet)))
+        items = _received(decoded if decoded is not None else decode_lines(chunk.frames), chunk.received_utc,
+                          chunk.conn.peer, chunk.closed, self.store.prepare)
         chunk.items = items
         return items
 
@@ -300,34 +398,111 @@ class Receiver:
                     c.stop_reading("idle timeout")
 
     # -- the writer --------------------------------------------------------------------------------
-    async def _writer(self) -> None:
+    async def _gather(self, chunk: _Chunk) -> tuple[list[_Chunk], bool]:
+        """``chunk`` and what else the queue holds (waiting up to ``max_batch_delay_s`` when it runs
+        dry), at most ``max_batch_packets`` frames; ``True`` when the stop mark was met."""
         loop = asyncio.get_running_loop()
         q = self._queue
+        batch, n = [chunk], len(chunk.frames)
+        t_first = loop.time()
+        while n < self.max_batch_packets:
+            try:
+                c = q.get_nowait()
+            except asyncio.QueueEmpty:
+                wait = self.max_batch_delay_s - (loop.time() - t_first)
+                if wait <= 0:
+                    break
+                await asyncio.sleep(wait)  # let the other connections add theirs
+                if q.empty():
+                    break
+                continue
+            if c is _STOP:
+                return batch, True
+            batch.append(c)
+            n += len(c.frames)
+        return batch, False
+
+    async def _writer(self) -> None:
+        """The thread writer: decode, rows and commit of one batch in the writer thread, then its answers."""
         while True:
-            chunk = await q.get()
+            chunk = await self._queue.get()
             if chunk is _STOP:
                 return
-            batch, n, stop = [chunk], len(chunk.frames), False
-            t_first = loop.time()
-            while n < self.max_batch_packets:
-                try:
-                    c = q.get_nowait()
-                except asyncio.QueueEmpty:
-                    wait = self.max_batch_delay_s - (loop.time() - t_first)
-                    if wait <= 0:
-                        break
-                    await asyncio.sleep(wait)  # let the other connections add theirs
-                    if q.empty():
-                        break
-                    continue
-                if c is _STOP:
-                    stop = True
-                    break
-                batch.append(c)
-                n += len(c.frames)
+            batch, stop = await self._gather(chunk)
             await self._commit(batch)
             if stop:
                 return
+
+    async def _writer_proc(self) -> None:
+        """The process writer: each batch goes to the writer process as soon as it is gathered, up to
+        ``max_in_flight`` batches unanswered (the process decodes one while it commits another); each
+        batch is answered when the process reports its commit."""
+        slots = asyncio.Semaphore(self.max_in_flight)
+        tasks: set[asyncio.Task] = set()
+        wp = self.writer_process
+        while not self.failure:
+            await slots.acquire()  # while all slots are taken, the queue fills: the next batch grows
+            chunk = await self._queue.get()
+            if chunk is _STOP or self.failure:
+                break
+            batch, stop = await self._gather(chunk)
+            fut = wp.submit([(c.conn.peer, c.received_utc, c.closed, c.frames) for c in batch])
+            t = asyncio.create_task(self._finish(batch, fut))
+            tasks.add(t)
+            t.add_done_callback(lambda t: (tasks.discard(t), slots.release()))
+            await wp.drain()
+            if stop:
+                break
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _finish(self, batch: list[_Chunk], fut: asyncio.Future) -> None:
+        try:
+            summary, answers = await fut
+        except WriterDiedError:
+            return  # _fail closed the connections: nothing of this batch is answered
+        st = self.stats
+        if summary is not None:  # the first batch of a commit carries the commit's counts
+            st.batches += 1
+            st.largest_batch = max(st.largest_batch, summary["items"])
+            st.commit_seconds += summary["seconds"]
+            st.packets += summary["packets"]
+            st.packets_new += summary["packets_new"]
+            st.duplicates += summary["duplicates"]
+            st.records += summary["records"]
+            st.rejected.update(summary["rejected"])
+            self.writer_caches = summary.get("caches", {})
+        for c, (data, n) in zip(batch, answers):  # committed: now answer
+            conn = c.conn
+            if n:
+                self._answer(conn, [data], n)
+            conn.outstanding -= 1
+            if conn.outstanding == 0:
+                conn.drained.set()
+
+    def _write_error(self, n_items: int, text: str) -> None:
+        self.stats.write_errors += 1
+
+    def _fail(self, why: str) -> None:
+        """The writer process died: answer nothing more, close every connection, let :func:`serve` stop."""
+        if self.failure:
+            return
+        self.failure = why
+        log.error("%s; closing every connection (the loggers keep their unanswered packets and send them again)",
+                  why)
+        if self._server is not None:
+            self._server.close()
+        for c in list(self._conns):
+            c.closing = c.closing or "writer died"
+            c.writer.transport.abort()
+            c.outstanding = 0
+            c.drained.set()
+        while True:  # what was queued is not stored: free whoever waits to queue more
+            try:
+                self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                break
+        self.failed.set()
 
     async def _commit(self, batch: list[_Chunk]) -> None:
         loop = asyncio.get_running_loop()
@@ -366,40 +541,17 @@ class Receiver:
                 conn.drained.set()
 
     def _write(self, items: list[Received]):
-        """One transaction for the batch (in the writer thread). A batch the database refuses for its
-        content (not a lost connection) is written packet by packet; a packet still refused is stored
-        as rejected with the reason, so the rest of the batch is not held back by it."""
-        from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+        """One transaction for the batch (in the writer thread): :func:`write_items`."""
+        return write_items(self.store, items)
 
-        try:
-            return self.store.write_batch(items)
-        except (OperationalError, InterfaceError, DisconnectionError):
-            raise
-        except Exception as exc:
-            if len(items) == 1:
-                it = items[0]
-                log.error("%s: the database refuses this packet (%s): stored as rejected", it.peer, exc)
-                return self.store.write_batch([Received(it.raw, it.received_utc, it.peer, None, REASON_STORE,
-                                                        f"{type(exc).__name__}: {exc}"[:2000], it.line)])
-            log.error("database refused a batch of %d frames (%s): writing them one by one", len(items), exc)
-        total = None
-        for it in items:
-            r = self._write([it])
-            if total is None:
-                total = r
-            else:
-                for k in ("packets", "packets_new", "packets_duplicate", "records", "rejected", "seconds"):
-                    setattr(total, k, getattr(total, k) + getattr(r, k))
-                total.rejected_by_reason.update(r.rejected_by_reason)
-        return total
-
-    def _answer(self, conn: _Conn, answers: list[bytes]) -> None:
+    def _answer(self, conn: _Conn, answers: list[bytes], n: int | None = None) -> None:
+        n = len(answers) if n is None else n
         transport = conn.writer.transport
         if transport.is_closing():
-            self.stats.answers_undelivered += len(answers)
+            self.stats.answers_undelivered += n
             return
         conn.writer.write(b"".join(answers))
-        self.stats.answers += len(answers)
+        self.stats.answers += n
         if transport.get_write_buffer_size() > self.max_unread_answer_bytes:
             log.warning("%s does not read its answers (%d bytes waiting): closing", conn.peer,
                         transport.get_write_buffer_size())
@@ -438,26 +590,69 @@ async def serve(engine, host: str, port: int, *, stop: asyncio.Event | None = No
     stop = stop or asyncio.Event()
     rx = Receiver(engine, **receiver_kw)
     h, p = await rx.start(host, port)
-    log.info("HJ 212 receiver listening on %s:%d", h, p)
+    wp = rx.writer_process
+    log.info("HJ 212 receiver listening on %s:%d (%s)", h, p,
+             f"writer process {wp.pid}" if wp is not None else "writer thread")
     last, t_last = rx.stats.snapshot(), time.monotonic()
+    ended = asyncio.create_task(_first(stop, rx.failed))
     try:
-        while not stop.is_set():
+        while not ended.done():
             try:
-                await asyncio.wait_for(stop.wait(), summary_every_s)
+                await asyncio.wait_for(asyncio.shield(ended), summary_every_s)
             except TimeoutError:
                 now = time.monotonic()
                 log.info("%s", rx.summary(last, now - t_last))
                 last, t_last = rx.stats.snapshot(), now
     finally:
-        log.info("stopping: storing and answering what was received")
+        ended.cancel()
+        if not rx.failure:
+            log.info("stopping: storing and answering what was received")
         await rx.stop()
         log.info("stopped: %s", rx.summary())
+    if rx.failure:
+        raise WriterDiedError(f"{rx.failure}; the receiver stopped")
     return rx.stats
 
 
-def run_server(engine, listen: str, *, summary_every_s: float = 60.0, **receiver_kw) -> ReceiverStats:
-    """:func:`serve` on ``listen`` (``HOST:PORT``) until SIGINT or SIGTERM."""
+async def _first(*events: asyncio.Event) -> None:
+    waits = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+
+
+def event_loop_runner(loop: Literal["auto", "uvloop", "asyncio"] = "auto"):
+    """``(run, name)``: ``asyncio.run`` on uvloop's event loop when ``loop`` is ``uvloop``, or ``auto`` and
+    uvloop (the ``fast`` extra, >= 0.19) is installed; else on asyncio's own."""
+    if loop not in ("auto", "uvloop", "asyncio"):
+        raise ValueError(f"loop must be auto, uvloop or asyncio, not {loop!r}")
+    if loop != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            if loop == "uvloop":
+                from ecopatrol.core.errors import MissingDependencyError
+
+                raise MissingDependencyError("--loop uvloop: uvloop is not installed "
+                                             "(pip install 'ecopatrol[fast]')") from None
+        else:
+            def run(main):
+                with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                    return runner.run(main)
+
+            return run, "uvloop"
+    return asyncio.run, "asyncio"
+
+
+def run_server(engine, listen: str, *, summary_every_s: float = 60.0, loop: str = "auto",
+               **receiver_kw) -> ReceiverStats:
+    """:func:`serve` on ``listen`` (``HOST:PORT``) until SIGINT or SIGTERM, on :func:`event_loop_runner`'s loop.
+    Raises :class:`WriterDiedError` when the writer process died (nothing after its last commit answered)."""
     host, port = parse_listen(listen)
+    run, name = event_loop_runner(loop)
+    log.info("event loop: %s", name)
 
     async def main() -> ReceiverStats:
         stop = asyncio.Event()
@@ -469,4 +664,4 @@ def run_server(engine, listen: str, *, summary_every_s: float = 60.0, **receiver
                 pass
         return await serve(engine, host, port, stop=stop, summary_every_s=summary_every_s, **receiver_kw)
 
-    return asyncio.run(main())
+    return run(main())

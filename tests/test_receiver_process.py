@@ -1,0 +1,246 @@
+"""The receiver's writer process: answers only after the commit, cuts and reconnects, and its death.
+
+The receiver's default writer is a separate process (``writer="process"``) that decodes, builds the
+rows, commits and encodes the answers; the event loop answers a batch only when the process reports
+its commit. These tests run it (and the thread writer beside it where both must behave alike) on
+SQLite and, with ``ECOPATROL_TEST_PG_URL``, on PostgreSQL (``db_url``, ``engine``: see test_monitor).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ecopatrol.processing.hj212 import decode
+from test_monitor import _count, _frame, db_url, engine  # noqa: F401 - the fixtures
+
+WRITERS = ["process", "thread"]
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_answers_only_after_the_commit(tmp_path, writer):
+    """While another writer holds SQLite's lock nothing is answered; once it lets go, every packet is stored
+    first and answered after, in order."""
+    from ecopatrol.core.db import open_database
+    from ecopatrol.core.db import schema as S
+    from ecopatrol.processing.monitor.receiver import Receiver
+
+    engine = open_database(f"sqlite:///{tmp_path}/x.db")  # noqa: F811 - not the fixture
+    blocker = open_database(f"sqlite:///{tmp_path}/x.db")
+    frames = [_frame(mn="A", minute=i, ack=True, qn_ms=i) for i in range(4)]
+
+    async def main():
+        rx = Receiver(engine, writer=writer)
+        host, port = await rx.start("127.0.0.1", 0)
+        lock = blocker.connect().execution_options(sqlite_immediate=True)
+        tx = lock.begin()
+        r, w = await asyncio.open_connection(host, port)
+        w.write(b"".join(frames))
+        await w.drain()
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(r.read(1), 1.0)
+        assert rx.stats.packets == 0 and _count(engine, S.hj212_packets) == 0
+        tx.rollback()
+        lock.close()
+        got = b""
+        while got.count(b"\r\n") < 4:
+            got += await asyncio.wait_for(r.read(4096), 30)
+        stored_at_answer = _count(engine, S.hj212_packets)
+        w.close()
+        await rx.stop()
+        return got, stored_at_answer, rx.stats
+
+    got, stored, st = asyncio.run(asyncio.wait_for(main(), 90))
+    assert stored == 4 and st.packets == 4 and st.answers == 4
+    answers = [decode(x).packet for x in got.split(b"\r\n") if x]
+    assert [a.fields["QN"] for a in answers] == [decode(f.rstrip()).packet.qn for f in frames]
+    engine.dispose()
+    blocker.dispose()
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_cut_mid_packet_then_reconnect(engine, writer):  # noqa: F811
+    """A logger cut in the middle of its third packet reconnects and sends it whole: the two before are
+    stored once, the cut bytes are one ``connection_closed`` row, the resent packet is stored and answered."""
+    from ecopatrol.core.db import schema as S
+    from ecopatrol.processing.monitor.receiver import Receiver
+
+    frames = [_frame(mn="CUT", minute=i, ack=True, qn_ms=i) for i in range(4)]
+
+    async def main():
+        rx = Receiver(engine, writer=writer, max_batch_packets=50)
+        host, port = await rx.start("127.0.0.1", 0)
+        r, w = await asyncio.open_connection(host, port)
+        answers = b""
+        for f in frames[:2]:
+            w.write(f[:17])
+            await w.drain()
+            await asyncio.sleep(0.01)
+            w.write(f[17:])
+            await w.drain()
+            while answers.count(b"\r\n") < frames.index(f) + 1:
+                answers += await asyncio.wait_for(r.read(4096), 30)
+        w.write(frames[2][:40])  # cut here
+        await w.drain()
+        w.close()
+        await w.wait_closed()
+        r, w = await asyncio.open_connection(host, port)
+        w.write(frames[2] + frames[3])
+        await w.drain()
+        while answers.count(b"\r\n") < 4:
+            answers += await asyncio.wait_for(r.read(4096), 30)
+        w.close()
+        await w.wait_closed()
+        await rx.stop()
+        return answers, rx.stats
+
+    answers, st = asyncio.run(asyncio.wait_for(main(), 90))
+    qns = [decode(x).packet.fields["QN"] for x in answers.split(b"\r\n") if x]
+    assert qns == [decode(f.rstrip()).packet.qn for f in frames]
+    assert st.packets == 4 and dict(st.rejected) == {"connection_closed": 1}
+    assert _count(engine, S.hj212_packets) == 4
+    assert _count(engine, S.hj212_rejected, S.hj212_rejected.c.reason == "connection_closed") == 1
+
+
+def test_writer_process_death_answers_nothing_and_stops(tmp_path):
+    """The writer process killed while a batch waits for the database: that batch is never answered, the
+    connection is closed, new connections are refused, and :func:`serve` raises ``WriterDiedError``."""
+    from ecopatrol.core.db import open_database
+    from ecopatrol.processing.monitor._writer_process import WriterDiedError
+    from ecopatrol.processing.monitor.receiver import Receiver
+
+    engine = open_database(f"sqlite:///{tmp_path}/x.db")  # noqa: F811 - not the fixture
+    blocker = open_database(f"sqlite:///{tmp_path}/x.db")
+    frames = [_frame(mn="D", minute=i, ack=True, qn_ms=i) for i in range(3)]
+
+    async def main():
+        rx = Receiver(engine)
+        host, port = await rx.start("127.0.0.1", 0)
+        lock = blocker.connect().execution_options(sqlite_immediate=True)
+        tx = lock.begin()
+        r, w = await asyncio.open_connection(host, port)
+        w.write(b"".join(frames))
+        await w.drain()
+        with pytest.raises(TimeoutError):  # the batch is in the process, waiting for the lock: unanswered
+            await asyncio.wait_for(r.read(1), 1.5)
+        assert rx.stats.packets == 0
+        os.kill(rx.writer_process.pid, signal.SIGKILL)
+        got = await asyncio.wait_for(r.read(), 30)  # the server closes the connection: EOF, no answer
+        await asyncio.wait_for(rx.failed.wait(), 30)
+        tx.rollback()
+        lock.close()
+        with pytest.raises(OSError):  # no longer listening
+            await asyncio.open_connection(host, port)
+        await rx.stop()
+        return got, rx
+
+    got, rx = asyncio.run(asyncio.wait_for(main(), 90))
+    assert got == b"" and rx.stats.answers == 0 and rx.stats.packets == 0
+    assert "exit code -9" in rx.failure and "not answered" in rx.failure
+    from ecopatrol.core.db import schema as S
+
+    assert _count(engine, S.hj212_packets) == 0  # it died before its commit
+
+    async def serve_until_death():
+        from ecopatrol.processing.monitor.receiver import serve
+
+        task = asyncio.create_task(serve(engine, "127.0.0.1", 0, summary_every_s=60))
+        for _ in range(400):  # wait for the writer process to be up
+            await asyncio.sleep(0.05)
+            pids = _writer_pids()
+            if pids:
+                break
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        await asyncio.wait_for(task, 60)
+
+    with pytest.raises(WriterDiedError, match="exit code -9"):
+        asyncio.run(serve_until_death())
+    engine.dispose()
+    blocker.dispose()
+
+
+def _writer_pids() -> list[int]:
+    """This process's children running the writer module."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{d}/cmdline", "rb") as fh:
+                cmd = fh.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == os.getpid() and b"_writer_process" in cmd:
+            out.append(int(d))
+    return out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_cli_serve_exits_non_zero_when_the_writer_dies(tmp_path):
+    """``monitor serve``: the writer process killed → an error line naming it, exit status 1."""
+    import socket
+
+    db = f"sqlite:///{tmp_path}/serve.db"
+    proc = subprocess.Popen([sys.executable, "-m", "ecopatrol", "monitor", "serve", "--listen", "127.0.0.1:0",
+                             "--db", db, "--loop", "asyncio"], stderr=subprocess.PIPE, text=True,
+                            env=os.environ | {"COLUMNS": "200"})
+    try:
+        port = wpid = None
+        lines, t0 = [], time.monotonic()
+        while port is None and time.monotonic() - t0 < 60:
+            line = proc.stderr.readline()
+            if not line:
+                break
+            lines.append(line)
+            m = re.search(r"listening on 127\.0\.0\.1:(\d+) \(writer process (\d+)\)", line)
+            if m:
+                port, wpid = int(m.group(1)), int(m.group(2))
+        assert port, "".join(lines)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(_frame(mn="CLI", ack=True, qn_ms=5))
+            got = b""
+            while not got.endswith(b"\r\n"):
+                got += s.recv(4096)
+        assert decode(got).packet.cn == "9014"
+        os.kill(wpid, signal.SIGKILL)
+        err = proc.communicate(timeout=60)[1]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err
+    assert "writer process" in err and "exit code -9" in err
+    assert "Traceback" not in err
+
+
+def test_event_loop_choice(monkeypatch):
+    """``auto`` takes uvloop when it is installed and asyncio's loop when not; ``uvloop`` without it is a clear error."""
+    from ecopatrol.core.errors import MissingDependencyError
+    from ecopatrol.processing.monitor.receiver import event_loop_runner
+
+    async def name():
+        return type(asyncio.get_running_loop()).__module__
+
+    run, chosen = event_loop_runner("auto")
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        assert chosen == "asyncio"
+    else:
+        assert chosen == "uvloop" and run(name()).startswith("uvloop")
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as if not installed
+    run, chosen = event_loop_runner("auto")
+    assert chosen == "asyncio" and run(name()).startswith("asyncio")
+    with pytest.raises(MissingDependencyError, match="uvloop"):
+        event_loop_runner("uvloop")
+    with pytest.raises(ValueError):
+        event_loop_runner("trio")
