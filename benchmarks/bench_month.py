@@ -20,6 +20,12 @@ counts once, stronger on a survey day that saw the firm's plume: ``processing.se
 best-ranked firms not visited in the last ``--revisit-days`` days; the outcome comes from the
 truth (a live emitter → violation confirmed, and it is fixed; else clean) and goes into the ledger.
 
+``--world-mode stationary`` (:meth:`missions.month.MonthWorld.stationary`): instead, ``--emitters``
+(default 8) emitters drawn by the registry prior's sector weights (not where day 1's plans see
+them), each one fixed on site replaced the next Monday by one drawn the same way, so the same
+number is live at every survey day and visit; ``--arrivals`` is unused. The default ``seen`` is
+the world described above (the earlier tables).
+
 Two arms, same seeds, same worlds, same survey-day seeds and winds (ablation):
 
 - **feedback**: the ranking reads the ledger (``targets EV1 EV2 … --db``: confirmed violations
