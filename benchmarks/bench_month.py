@@ -20,6 +20,12 @@ counts once, stronger on a survey day that saw the firm's plume: ``processing.se
 best-ranked firms not visited in the last ``--revisit-days`` days; the outcome comes from the
 truth (a live emitter → violation confirmed, and it is fixed; else clean) and goes into the ledger.
 
+``--world-mode stationary`` (:meth:`missions.month.MonthWorld.stationary`): instead, ``--emitters``
+(default 8) emitters drawn by the registry prior's sector weights (not where day 1's plans see
+them), each one fixed on site replaced the next Monday by one drawn the same way, so the same
+number is live at every survey day and visit; ``--arrivals`` is unused. The default ``seen`` is
+the world described above (the earlier tables).
+
 Two arms, same seeds, same worlds, same survey-day seeds and winds (ablation):
 
 - **feedback**: the ranking reads the ledger (``targets EV1 EV2 … --db``: confirmed violations
@@ -174,11 +180,15 @@ def survey_and_visit(arm: Arm, month: Month, w: int, a) -> None:
     week_start = (MONTH_START + timedelta(days=7 * w)).date()
     survey = week_start + timedelta(days=SURVEY_WEEKDAY)
     visit = week_start + timedelta(days=VISIT_WEEKDAY)
+    stationary = a.world_mode == "stationary"
     if w > 0:
-        arm.world.add_arrivals(month.area, week_start, per_week=a.arrivals)
+        if stationary:  # each firm fixed so far replaced by a prior-drawn emitter from Monday
+            arm.world.replenish(month.area, week_start)
+        else:
+            arm.world.add_arrivals(month.area, week_start, per_week=a.arrivals)
     plan = None if w == 0 else plan_for(arm, month, survey, a.revisit_days)
-    run = month.day(w, plan, None if w == 0 else arm.world.live(survey))
-    if arm.world is None:  # day 1 draws the world where its plans can see it
+    run = month.day(w, plan, arm.world.live(survey) if w > 0 or stationary else None)
+    if arm.world is None:  # the seen world: day 1 draws the world where its plans can see it
         from ecopatrol.missions.month import MonthWorld
 
         arm.world = MonthWorld.from_truth(json.loads((run / "field" / "truth.json").read_text()), seed=month.seed,
@@ -197,7 +207,15 @@ def survey_and_visit(arm: Arm, month: Month, w: int, a) -> None:
     arm.ranked = rank(arm, month, when, a.day_alarms)
     emitting = arm.world.emitting_firms(visit)
     skip = arm.recent(visit, a.revisit_days)
-    ids = [e for e in arm.ranked["enterprise_id"].astype(str) if e not in skip][: a.visits]
+    order = [e for e in arm.ranked["enterprise_id"].astype(str) if e not in skip]
+    ids = order[: a.visits]
+    # why a live emitter was or was not visited: did this survey day see it, where did it rank
+    checks = {c["enterprise_id"]: c["result"] for c in month.assessment(run).checks}
+    truth = json.loads((run / "field" / "truth.json").read_text())
+    emitted = {str(e["enterprise_id"]) for e in truth.get("emitters") or []}
+    live_diag = [{"enterprise_id": e, "emitted_on_survey_day": e in emitted, "check": checks.get(e),
+                  "rank_among_visitable": order.index(e) + 1 if e in order else None, "visited": e in ids}
+                 for e in sorted(emitting)]
     rows = [{"enterprise_id": e, "date": visit.isoformat(), "result": "violation" if e in emitting else "clean",
              "note": "simulated month: outcome from the truth"} for e in ids]
     engine = open_database(arm.db, migrate=False)
@@ -212,8 +230,10 @@ def survey_and_visit(arm: Arm, month: Month, w: int, a) -> None:
     for e in hits:
         arm.world.fix(e, visit)
     revisits = sum(e in {x for wk in arm.weeks for x in wk["visits"]} for e in ids)
+    fixed_before = {e for e, d in arm.world.fixed.items() if d < visit}
+    visits_fixed = sum(e in fixed_before for e in ids)
     arm.weeks.append({"week": w + 1, "visits": ids, "hits": len(hits), "hit_rate": len(hits) / max(len(ids), 1),
-                      "revisits": revisits, "emitters_live": len(emitting), "drone_targets": flown,
+                      "revisits": revisits, "visits_to_fixed": visits_fixed, "live": live_diag, "emitters_live": len(emitting), "drone_targets": flown,
                       "drone_fallback": fallback, "drone_flew_fixed": flew_fixed})
     if arm.feedback:  # next week's plans from the ranking that has read today's outcomes
         arm.ranked = rank(arm, month, when + timedelta(hours=12), a.day_alarms)
@@ -228,6 +248,12 @@ def run_month(seed: int, a, root: Path, area) -> dict:
     month = Month(seed, root, area, a.emitters)
     arms = [Arm("feedback", True, f"sqlite:///{root / f'seed{seed}_feedback.db'}"),
             Arm("no feedback", False, f"sqlite:///{root / f'seed{seed}_nofeedback.db'}")]
+    if a.world_mode == "stationary":  # both arms start from the same prior-drawn world
+        from ecopatrol.missions.month import MonthWorld
+
+        world = MonthWorld.stationary(area, seed=seed, n=a.emitters, start=MONTH_START.date())
+        for arm in arms:
+            arm.world = world.copy()
     for arm in arms:  # a fresh ledger (the survey days of an interrupted run are kept, not its ledgers)
         Path(arm.db.removeprefix("sqlite:///")).unlink(missing_ok=True)
     for w in range(a.weeks):
@@ -239,7 +265,7 @@ def run_month(seed: int, a, root: Path, area) -> dict:
     finally:
         engine.dispose()
     world = arms[0].world
-    return {"seed": seed, "survey_days_simulated": month.simulated,
+    return {"seed": seed, "world_mode": a.world_mode, "n_emitters": a.emitters, "survey_days_simulated": month.simulated,
             "emitters": [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in e.items()
                           if k != "species_mass_fraction"} for e in world.emitters.values()],
             "arms": {arm.name: arm.weeks for arm in arms},
@@ -256,6 +282,8 @@ def summary(months: list[dict], weeks: int) -> dict:
                      if len(months) > 1 else [0.0] * weeks, "hits_total": int(hits.sum()),
                      "visits_total": int(sum(len(m["arms"][name][w]["visits"]) for m in months for w in range(weeks))),
                      "last_minus_first": (rates[:, -1] - rates[:, 0]).round(3).tolist(),
+                     "visits_to_fixed": [int(sum(m["arms"][name][w].get("visits_to_fixed", 0) for m in months))
+                                         for w in range(weeks)],
                      "drone_fallbacks": sum(bool(m["arms"][name][w].get("drone_fallback")) for m in months
                                             for w in range(weeks)),
                      "drone_days_flying_fixed_firms": sum(bool(m["arms"][name][w].get("drone_flew_fixed")) for m in months
@@ -266,18 +294,42 @@ def summary(months: list[dict], weeks: int) -> dict:
     nf = np.array([[m["arms"]["no feedback"][w]["hits"] for w in range(weeks)] for m in months]).sum(axis=1)
     out["hits_per_month"] = {"feedback": fb.tolist(), "no feedback": nf.tolist(),
                              "months_better": int((fb > nf).sum()), "months_worse": int((fb < nf).sum())}
+    # the arms' difference against the seed-to-seed spread: per month, feedback − no feedback
+    d_hits = fb - nf
+    d_trend = np.array(out["feedback"]["last_minus_first"]) - np.array(out["no feedback"]["last_minus_first"])
+    def sd(x) -> float:
+        return float(np.std(x, ddof=1)) if len(x) > 1 else float("nan")
+
+    out["arm_difference"] = {
+        "hits_per_month": {"mean": round(float(d_hits.mean()), 3), "sd": round(sd(d_hits), 3),
+                           "se": round(sd(d_hits) / np.sqrt(len(d_hits)), 3)},
+        "last_minus_first": {"mean": round(float(d_trend.mean()), 3), "sd": round(sd(d_trend), 3),
+                             "se": round(sd(d_trend) / np.sqrt(len(d_trend)), 3)},
+        "seed_sd_of_hits_per_month": {"feedback": round(sd(fb), 3), "no feedback": round(sd(nf), 3)}}
+    # why: live emitters at the visits, how many the survey day saw (a suspicious check), how many visited
+    for name in ("feedback", "no feedback"):
+        rows = [x for m in months for w in range(weeks) for x in m["arms"][name][w].get("live", [])]
+        out[name]["live_at_visits"] = {
+            "emitter_visits": len(rows), "emitted_on_survey_day": sum(x["emitted_on_survey_day"] for x in rows),
+            "covered_by_survey": sum(x["check"] not in (None, "not assessable") for x in rows),
+            "suspicious_on_survey": sum(x["check"] == "suspicious" for x in rows),
+            "visited": sum(bool(x.get("visited")) for x in rows)}
     return out
 
 
 def print_table(months: list[dict], s: dict, a) -> None:
-    print(f"simulated months: seeds {a.seeds}, {a.weeks} weeks, 1 survey day and {a.visits} visits a week, "
-          f"arrivals {a.arrivals}/week, revisit after {a.revisit_days} days")
-    print("| week | emitters live (mean) | hit rate, feedback: mean ± sd | no feedback: mean ± sd |")
-    print("|---|---|---|---|")
+    print(f"simulated months ({a.world_mode} world): seeds {[m['seed'] for m in months]}, {a.weeks} weeks, 1 survey day "
+          f"and {a.visits} visits a week, {a.emitters} emitters"
+          + (" (each fixed one replaced)" if a.world_mode == "stationary" else f", arrivals {a.arrivals}/week")
+          + f", revisit after {a.revisit_days} days")
+    print("| week | emitters live (mean) | hit rate, feedback: mean ± sd | no feedback: mean ± sd | "
+          "visits to firms already fixed, feedback / no feedback |")
+    print("|---|---|---|---|---|")
     fb, nf = s["feedback"], s["no feedback"]
     for w in range(a.weeks):
         print(f"| {w + 1} | {s['emitters_live_mean'][w]} | {fb['hit_rate_mean'][w]:.0%} ± {fb['hit_rate_sd'][w]:.0%} | "
-              f"{nf['hit_rate_mean'][w]:.0%} ± {nf['hit_rate_sd'][w]:.0%} |")
+              f"{nf['hit_rate_mean'][w]:.0%} ± {nf['hit_rate_sd'][w]:.0%} | "
+              f"{fb['visits_to_fixed'][w]} / {nf['visits_to_fixed'][w]} |")
     for name in ("feedback", "no feedback"):
         print(f"{name}: {s[name]['hits_total']} hits in {s[name]['visits_total']} visits; last week − week 1 per "
               f"month: {s[name]['last_minus_first']}; drone fallbacks {s[name]['drone_fallbacks']}, survey days "
@@ -285,6 +337,9 @@ def print_table(months: list[dict], s: dict, a) -> None:
     h = s["hits_per_month"]
     print(f"hits per month, feedback {h['feedback']} vs no feedback {h['no feedback']}: "
           f"feedback better in {h['months_better']}, worse in {h['months_worse']} of {len(months)}")
+    print("feedback − no feedback per month:", json.dumps(s["arm_difference"]))
+    for name in ("feedback", "no feedback"):
+        print(f"{name}: live emitters at the visits:", json.dumps(s[name]["live_at_visits"]))
     print("ledger (feedback arm, first month):", json.dumps(months[0]["ledger_feedback_arm"], ensure_ascii=False))
 
 
@@ -293,7 +348,13 @@ def parse(argv):
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="one month per seed (default 0–4)")
     ap.add_argument("--weeks", type=int, default=4, help="weeks in the month, one survey day each (default 4)")
     ap.add_argument("--visits", type=int, default=3, help="on-site visits each Saturday (default 3)")
-    ap.add_argument("--emitters", type=int, default=4, help="hidden emitters on day 1 (default 4)")
+    ap.add_argument("--world-mode", choices=("seen", "stationary"), default="seen",
+                    help="seen: day 1's emitters drawn where day 1's plans see them, Poisson --arrivals from week 2 "
+                         "(the earlier table); stationary: --emitters drawn by the registry prior, each fixed one "
+                         "replaced by a prior-drawn one the next Monday (--arrivals unused)")
+    ap.add_argument("--emitters", type=int, help="hidden emitters on day 1 (default 4 seen, 8 stationary)")
+    ap.add_argument("--from-jsonl", type=Path, nargs="+", help="summarise months.jsonl files of earlier runs "
+                    "(same options) instead of running")
     ap.add_argument("--arrivals", type=float, default=1.5, help="new emitters a week, Poisson mean (default 1.5)")
     ap.add_argument("--revisit-days", type=int, default=14, help="a visited firm is not visited again within this")
     ap.add_argument("--no-day-alarms", dest="day_alarms", action="store_false",
@@ -302,6 +363,8 @@ def parse(argv):
     ap.add_argument("--out", type=Path, help="keep the run folders, ledgers and months.jsonl here")
     ap.add_argument("--json", action="store_true", help="print the figures as one JSON document")
     a = ap.parse_args(argv)
+    if a.emitters is None:
+        a.emitters = 8 if a.world_mode == "stationary" else 4
     if a.weeks < 1 or a.visits < 1 or a.arrivals < 0:
         ap.error("--weeks and --visits ≥ 1, --arrivals ≥ 0")
     return a
@@ -311,6 +374,15 @@ def main(argv: list[str] | None = None) -> int:
     a = parse(argv)
     from ecopatrol.core.area import load_area
 
+    if a.from_jsonl:
+        months = [json.loads(x) for p in a.from_jsonl for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
+        months = [m for m in months if m.get("world_mode", "seen") == a.world_mode]
+        s = summary(months, a.weeks)
+        if a.json:
+            print(json.dumps({"seeds": [m["seed"] for m in months], "summary": s}, ensure_ascii=False, indent=1))
+        else:
+            print_table(months, s, a)
+        return 0
     tmp = tempfile.TemporaryDirectory(prefix="bench_month_") if a.out is None else None
     root = Path(tmp.name) if tmp else a.out
     root.mkdir(parents=True, exist_ok=True)
@@ -323,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         with (root / "months.jsonl").open("a", encoding="utf-8") as f:  # each month kept as it ends
             f.write(json.dumps(months[-1], ensure_ascii=False, default=str) + "\n")
     s = summary(months, a.weeks)
-    out = {"seeds": a.seeds, "weeks": a.weeks, "day_alarms": a.day_alarms, "visits": a.visits, "arrivals_per_week": a.arrivals,
+    out = {"seeds": a.seeds, "world_mode": a.world_mode, "emitters": a.emitters, "weeks": a.weeks, "day_alarms": a.day_alarms, "visits": a.visits, "arrivals_per_week": a.arrivals,
            "revisit_days": a.revisit_days, "seconds": round(time.perf_counter() - t0, 1), "summary": s, "months": months}
     if a.json:
         print(json.dumps(out, ensure_ascii=False, indent=1, default=str))

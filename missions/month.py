@@ -15,6 +15,17 @@ A :class:`MonthWorld` holds the hidden emitters of a month of survey days (the p
 - **rectification**: an on-site visit that finds an emitter (violation confirmed) fixes it: it
   emits no more (:meth:`MonthWorld.fix`).
 
+**The stationary world** (``bench_month --world-mode stationary``; the above is ``seen``): the month
+starts with ``n`` emitters drawn **by the same registry prior as the arrivals** (not where day 1's
+plans see them: :meth:`MonthWorld.stationary`), emitting since before the month; each emitter fixed
+on site is **replaced** at the start of the next week by one new emitter drawn the same way
+(:meth:`MonthWorld.replenish`), so every survey day and every visit has exactly ``n`` live
+emitters (each emitting that day with its duty cycle) and week 1's population is drawn like week
+4's. The draw of the k-th replacement of a month is the same in both arms (stream
+``replace:k``; a firm already emitting or fixed is skipped) and takes nothing from the plans.
+What is *not* stationary, by nature rather than construction: the brigade's hits remove the
+emitters its surveys see, so the survivors are more often those it cannot see.
+
 All draws come from ``seed`` (one generator per named stream), so a month is reproducible and the
 two arms of an ablation with the same seed live in the same world until their visits differ.
 """
@@ -40,6 +51,7 @@ class MonthWorld:
     seed: int
     emitters: dict[str, dict] = field(default_factory=dict)
     fixed: dict[str, date] = field(default_factory=dict)  # enterprise id → day fixed
+    replaced: int = 0  # fixed emitters already replaced (the stationary world)
 
     @classmethod
     def from_truth(cls, truth: dict, *, seed: int, start: date) -> MonthWorld:
@@ -69,6 +81,43 @@ class MonthWorld:
             new.append(self.emitters[sid])
         return new
 
+    @classmethod
+    def stationary(cls, area, *, seed: int, n: int, start: date) -> MonthWorld:
+        """``n`` emitters drawn by the registry prior's sector weights (as arrivals are), live from ``start``."""
+        w = cls(seed=seed)
+        rng = rng_for(seed, "stationary:initial")
+        prior = _sector_prior(area)
+        for _ in range(n):
+            w._add(prior, rng, start)
+        return w
+
+    def replenish(self, area, week_start: date) -> list[dict]:
+        """One new emitter (prior-drawn, live from ``week_start``) for each fixed firm not yet replaced:
+        the live count stays at the month's ``n`` (:meth:`stationary`)."""
+        new, prior = [], None
+        while self.replaced < len(self.fixed):
+            prior = prior or _sector_prior(area)
+            e = self._add(prior, rng_for(self.seed, f"replace:{self.replaced}"), week_start)
+            self.replaced += 1
+            if e is not None:
+                new.append(e)
+        return new
+
+    def _add(self, prior, rng, start: date) -> dict | None:
+        """A firm drawn by the prior over all firms with a stack, redrawn while already taken (so
+        the same stream gives the same firm in both arms unless one of them has it), one of its stacks."""
+        firms, weights, stacks = prior
+        taken = {e["enterprise_id"] for e in self.emitters.values()}
+        if len(taken) >= len(firms):
+            return None
+        eid = firms[int(rng.choice(len(firms), p=weights / weights.sum()))]
+        while eid in taken:
+            eid = firms[int(rng.choice(len(firms), p=weights / weights.sum()))]
+        sid = stacks[eid][int(rng.integers(0, len(stacks[eid])))]
+        self.emitters[sid] = {"source_id": sid, "enterprise_id": eid, "rate_g_s": None,
+                              "p_emit": float(rng.choice(DUTY_CYCLES)), "start": start}
+        return self.emitters[sid]
+
     def _draw_source(self, prior, rng) -> tuple[str, str] | None:
         firms, weights, stacks = prior
         taken = {e["enterprise_id"] for e in self.emitters.values()}
@@ -96,7 +145,7 @@ class MonthWorld:
         self.fixed.setdefault(enterprise_id, day)
 
     def copy(self) -> MonthWorld:
-        return MonthWorld(self.seed, {k: dict(v) for k, v in self.emitters.items()}, dict(self.fixed))
+        return MonthWorld(self.seed, {k: dict(v) for k, v in self.emitters.items()}, dict(self.fixed), self.replaced)
 
 
 def _sector_prior(area) -> tuple[list[str], np.ndarray, dict[str, list[str]]]:

@@ -279,7 +279,8 @@ def season_targets(evidence_dirs, area, *, top: int | None = None, reference_dat
                          day_max=DAY_MAX, miss_prob=MISS_PROB, correlation=DAY_CORRELATION)
     season = model["probability"]
     if ledger is not None:  # the on-site outcomes' factor on survey evidence (clean follow-ups of suspicions)
-        f, _, _ = ledger.apply(eid, np.ones(len(eid)), np.zeros(len(eid)), pd.Series(pd.NaT, index=range(len(eid))))
+        f, _, _ = ledger.apply(eid, np.ones(len(eid)), np.zeros(len(eid)), pd.Series(pd.NaT, index=range(len(eid))),
+                               extra_false_alarms=_unrecorded_false_alarms(ledger, eid, days, e))
         factor = np.asarray(f, float)
     alarm_ev, n_answered = ({}, {}) if alarms is None else _season_alarms(
         alarms, dirs, fdays, per_dir, eid, ledger.answered_until(eid) if ledger is not None else None)
@@ -301,6 +302,10 @@ def season_targets(evidence_dirs, area, *, top: int | None = None, reference_dat
     out["emit_probability"] = np.round(season, 4)
     out["reasons"] = _reasons(eid, days, fdays, e, e_f, emitting, clean, covered, known, season, survey_evidence,
                               per_dir, last, answered, model, alarm_ev, n_answered)
+    if ledger is not None and getattr(ledger, "notes", None):  # the outcome factor's note (this ranking's apply)
+        out["reasons"] = [r if not any("follow-up" in n for n in ledger.notes.get(x, ())) or "follow-up" in r
+                          else "; ".join([r] + [n for n in ledger.notes[x] if "follow-up" in n])
+                          for x, r in zip(eid, out["reasons"], strict=True)]
     out["n_days"] = len(days)
     out["n_days_emitting"] = emitting.sum(axis=1)
     out["n_days_clean_covered"] = n_clean
@@ -316,6 +321,25 @@ def season_targets(evidence_dirs, area, *, top: int | None = None, reference_dat
              "covered day", len(days), ", ".join(days), len(dirs), int(emitting.any(axis=1).sum()),
              int((n_clean > 0).sum()))
     return SeasonResult(out[TARGET_COLUMNS + SEASON_COLUMNS], _history(eid, days, e, covered, known, cols))
+
+
+def _unrecorded_false_alarms(ledger, eid, days, e) -> np.ndarray:
+    """Per firm: its clean on-site visits that followed no suspicious check of the ledger but did follow,
+    within FOLLOW_UP_DAYS, a survey day whose evidence for it this ranking counts (≥ EVIDENCE_MIN)."""
+    from .ledger.store import FOLLOW_UP_DAYS
+
+    if not hasattr(ledger, "clean_visits_unmatched"):
+        return np.zeros(len(eid))
+    day_t = [pd.Timestamp(d, tz="UTC") for d in days]
+    window = pd.Timedelta(days=FOLLOW_UP_DAYS)
+    out = np.zeros(len(eid))
+    for i, visits in enumerate(ledger.clean_visits_unmatched(eid)):
+        ev_days = [t for t, x in zip(day_t, e[i], strict=True) if x >= EVIDENCE_MIN] if visits else []
+        for v in visits:
+            v = pd.Timestamp(v)
+            v = v.tz_localize("UTC") if v.tzinfo is None else v.tz_convert("UTC")
+            out[i] += any(pd.Timedelta(0) <= v - t <= window for t in ev_days)
+    return out
 
 
 def _history(eid, days, e, covered, known, cols) -> pd.DataFrame:

@@ -121,3 +121,59 @@ def test_drone_falls_back_to_registry_prior_not_answered_and_says_why(area):
     assert plan.warnings[0] == why  # in plan.json, for the operator
     flown = [x for s in plan.sorties for x in s.targets]
     assert len(flown) == 3 and first[0] not in flown and set(first[1:]) <= set(flown)
+
+
+# --- the stationary world (bench_month --world-mode stationary, issue 18) ------------------------------
+
+def test_stationary_world_keeps_its_live_count_over_weeks_as_firms_are_fixed(area):
+    import numpy as np
+
+    n, start = 6, date(2026, 6, 1)
+    w = MonthWorld.stationary(area, seed=3, n=n, start=start)
+    assert len(w.live(start)) == n and all(e["p_emit"] in DUTY_CYCLES for e in w.emitters.values())
+    rng = np.random.default_rng(0)
+    expected = []
+    for week in range(1, 9):  # visits fix some live firms every week; each is replaced the next Monday
+        monday = start + timedelta(days=7 * week)
+        w.replenish(area, monday)
+        live = w.emitting_firms(monday + timedelta(days=1))
+        assert len(live) == n  # exactly n live at every survey day and visit, fixed firms excluded
+        assert not live & set(w.fixed)
+        expected.append(sum(e["p_emit"] for e in w.live(monday + timedelta(days=1))))
+        for f in rng.choice(sorted(live), size=int(rng.integers(0, 4)), replace=False):
+            w.fix(str(f), monday + timedelta(days=5))
+    assert len(w.fixed) > n  # the population turned over more than once
+    # the expected number emitting on a day stays within the duty cycles' bounds
+    assert all(n * min(DUTY_CYCLES) <= x <= n * max(DUTY_CYCLES) for x in expected)
+
+
+def test_stationary_replacements_do_not_depend_on_which_firms_were_fixed(area):
+    start = date(2026, 6, 1)
+    a = MonthWorld.stationary(area, seed=5, n=4, start=start)
+    b = a.copy()
+    assert a.emitters == MonthWorld.stationary(area, seed=5, n=4, start=start).emitters  # reproducible
+    fa, fb = sorted(a.emitting_firms(start))[:2], sorted(a.emitting_firms(start))[2:]
+    for f in fa:  # two arms: the same number of fixes, different firms (different plans and visits)
+        a.fix(f, start + timedelta(days=5))
+    for f in fb:
+        b.fix(f, start + timedelta(days=5))
+    na, nb = a.replenish(area, start + timedelta(days=7)), b.replenish(area, start + timedelta(days=7))
+    assert [e["enterprise_id"] for e in na] == [e["enterprise_id"] for e in nb]  # nothing of the plans
+    assert a.replenish(area, start + timedelta(days=14)) == []  # each fix replaced once
+
+
+def test_stationary_world_is_drawn_by_the_sector_prior_not_where_plans_see(area):
+    ent = area.enterprises.drop_duplicates("enterprise_id").set_index("enterprise_id")
+    wt = {f: _industry_weight(ent.at[f, "industry"]) for f in set(area.sources["enterprise_id"].astype(str))}
+    weighted = sum(v for v in wt.values() if v == 1.0) / sum(wt.values())
+    picked = [e["enterprise_id"] for s in range(60)
+              for e in MonthWorld.stationary(area, seed=s, n=8, start=D0).emitters.values()]
+    share = sum(wt[f] == 1.0 for f in picked) / len(picked)
+    assert share == pytest.approx(weighted, abs=0.07)
+    # the day-1 registry targets are not favoured: their share among emitters is about their prior share
+    from ecopatrol.pipeline import initial_targets
+
+    t = initial_targets(area)
+    day1 = set(t[0]) | set(t[1]) if isinstance(t, tuple) else set(t.drone) | set(t.van)
+    prior_share = sum(wt.get(f, 0) for f in day1) / sum(wt.values())
+    assert sum(f in day1 for f in picked) / len(picked) == pytest.approx(prior_share, abs=0.02)  # the seen world: ~all

@@ -227,10 +227,42 @@ def test_a_confirmed_violation_answers_the_evidence_of_the_days_before_it(tmp_pa
     assert t.loc["E05", "evidence_score"] == pytest.approx(p, abs=1e-4)
     assert t.loc["E05", "evidence_score"] < plain.loc["E05", "evidence_score"]
     assert t.loc["E05", "rank"] == 1
-    # a clean visit answers nothing (it only lowers the weight of suspicions it followed up)
+    # a clean visit answers nothing (it only lowers the weight of the evidence it followed up)
     clean = rank_season(ds, area, coverage=[all_covered()] * 3,
                         ledger=_ledger([("E07", "2026-05-12", "clean")])).set_index("enterprise_id")
-    assert clean.loc["E07", "evidence_score"] == pytest.approx(plain.loc["E07", "evidence_score"])
+    assert clean.loc["E07", "evidence_score"] > 0.0
+
+
+def test_a_clean_visit_after_the_rankings_own_evidence_lowers_it_without_a_suspicious_ledger_check(tmp_path):
+    """The simulated month (issue 18): the ranking's evidence for a firm came from the attribution over
+    all samples where the ledger's coverage test recorded no suspicious check; the brigade visited it
+    on that evidence and found it clean. The visit is a false alarm of that evidence (× 1/2, as a
+    clean follow-up of a recorded suspicion), not ignored — before, the firm kept its full evidence
+    and came back to the top once the revisit window ended (seed 0 of the month: twice clean)."""
+    area = make_area()
+    ds = [evidence_folder(tmp_path, DATES[0], {"E07": 0.9, "E05": 0.6}), evidence_folder(tmp_path, DATES[1], {}),
+          evidence_folder(tmp_path, DATES[2], {})]
+    plain = rank_season(ds, area, coverage=[all_covered()] * 3).set_index("enterprise_id")
+    t = rank_season(ds, area, coverage=[all_covered()] * 3,
+                    ledger=_ledger([("E07", "2026-05-12", "clean"), ("E05", DATES[0], "clean")])).set_index("enterprise_id")
+    assert t.loc["E07", "evidence_score"] == pytest.approx(plain.loc["E07", "evidence_score"] / 2, abs=1e-4)
+    assert "1 clean on-site follow-up(s)" in t.loc["E07", "reasons"]
+    assert t.loc["E05", "evidence_score"] == pytest.approx(plain.loc["E05", "evidence_score"] / 2, abs=1e-4)  # same day
+    # a clean visit before any evidence day, or long after it (> FOLLOW_UP_DAYS), follows up nothing
+    early = rank_season(ds, area, coverage=[all_covered()] * 3,
+                        ledger=_ledger([("E07", "2026-04-01", "clean")])).set_index("enterprise_id")
+    assert early.loc["E07", "evidence_score"] == pytest.approx(plain.loc["E07", "evidence_score"])
+    # a clean visit the ledger already matched to a suspicious off-site check counts once, not twice
+    from ecopatrol.processing.ledger.learning import LedgerAdjustment, outcome_counts
+
+    ch = pd.DataFrame({"id": [0, 1], "enterprise_id": ["E07", "E07"],
+                       "time_utc": pd.to_datetime([DATES[0], "2026-05-12"], utc=True),
+                       "kind": ["off-site", "on-site"], "result": ["suspicious", "clean"]})
+    oc = outcome_counts(ch, ref="2026-06-30")
+    led = LedgerAdjustment(oc, pd.DataFrame({"enterprise_id": list(oc.index), "last_inspected": list(oc["last_on_site"]),
+                                             "violations_3y": list(oc["violations_ledger_3y"])}))
+    once = rank_season(ds, area, coverage=[all_covered()] * 3, ledger=led).set_index("enterprise_id")
+    assert once.loc["E07", "evidence_score"] == pytest.approx(t.loc["E07", "evidence_score"], abs=1e-4)
 
 
 # --- online-monitoring alarms over several days ----------------------------------------------------

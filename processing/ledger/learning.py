@@ -11,7 +11,11 @@
   alarm of the survey evidence *for that firm*: its evidence score is multiplied by
   (1 + confirmed) / (1 + confirmed + false alarms) — a Beta(1, 1) estimate of how often the
   survey's suspicion of this firm was borne out (one clean follow-up halves it; a later confirmed
-  violation restores two thirds). Over several survey days (:func:`~ecopatrol.processing.season.rank_season`)
+  violation restores two thirds). Over several survey days a clean visit also counts as a false
+  alarm when it follows, within FOLLOW_UP_DAYS, a survey day whose own evidence for the firm the
+  multi-day ranking counts (≥ EVIDENCE_MIN) but the ledger did not record as a suspicious check
+  (the attribution over all samples saw the firm where the ledger's coverage test did not cover
+  it): the visit answered the evidence it was sent on, whichever test recorded it. Over several survey days (:func:`~ecopatrol.processing.season.rank_season`)
   a confirmed violation also **answers** the evidence of the days up to that visit: the firm was
   found and ordered to rectify, so those days no longer count as evidence that it emits now (its
   prior stays raised); only later days' evidence does (:meth:`LedgerAdjustment.answered_until`).
@@ -52,21 +56,27 @@ def outcome_counts(checks: pd.DataFrame, ref=None) -> pd.DataFrame:
     last_on = on.groupby("enterprise_id")["time_utc"].max()
     last_viol = on[on["result"] == "violation confirmed"].groupby("enterprise_id")["time_utc"].max()
     susp = ch[(ch["kind"] == "off-site") & (ch["result"] == "suspicious")]
-    fa, cf = {}, {}
+    fa, cf, matched = {}, {}, set()
     if len(susp) and len(on):
         s_day = susp.assign(day=susp["time_utc"].dt.floor("D"))[["enterprise_id", "day"]]
         m = on.merge(s_day, on="enterprise_id")
         gap = m["time_utc"] - m["day"]
         m = m[(gap >= pd.Timedelta(0)) & (gap <= pd.Timedelta(days=FOLLOW_UP_DAYS))]
         m = m.drop_duplicates(subset=["id"])  # a visit follows up once, however many surveys preceded it
+        matched = set(m["id"])
         fa = (m["result"] == "clean").groupby(m["enterprise_id"]).sum().to_dict()
         cf = (m["result"] == "violation confirmed").groupby(m["enterprise_id"]).sum().to_dict()
+    # clean visits that followed no suspicious off-site check of the ledger (the multi-day ranking
+    # still checks them against its own survey evidence: season_targets)
+    cl = on[(on["result"] == "clean") & ~on["id"].isin(matched)] if "id" in on.columns else on.iloc[:0]
+    unmatched = cl.groupby("enterprise_id")["time_utc"].agg(lambda t: tuple(sorted(t))).to_dict()
     ids = sorted(set(viol.index) | set(last_on.index) | set(fa) | set(cf) | set(last_viol.index))
     return pd.DataFrame({"violations_ledger_3y": [int(viol.get(e, 0)) for e in ids],
                          "last_on_site": [last_on.get(e, pd.NaT) for e in ids],
                          "last_violation": [last_viol.get(e, pd.NaT) for e in ids],
                          "false_alarms": [int(fa.get(e, 0)) for e in ids],
-                         "confirmed": [int(cf.get(e, 0)) for e in ids]}, index=pd.Index(ids, name="enterprise_id"))
+                         "confirmed": [int(cf.get(e, 0)) for e in ids],
+                         "clean_unmatched": [unmatched.get(e, ()) for e in ids]}, index=pd.Index(ids, name="enterprise_id"))
 
 
 def registry_updates(enterprises: pd.DataFrame, checks: pd.DataFrame, ref=None) -> pd.DataFrame:
@@ -89,12 +99,16 @@ class LedgerAdjustment:
     updates: pd.DataFrame
     notes: dict[str, list[str]] = field(default_factory=dict)
 
-    def apply(self, eid, evidence: np.ndarray, viol: np.ndarray, last: pd.Series):
+    def apply(self, eid, evidence: np.ndarray, viol: np.ndarray, last: pd.Series, extra_false_alarms=None):
         """Evidence weights, violations and last inspections of the firms ``eid`` after the ledger's outcomes;
-        also fills :attr:`notes` (the reasons)."""
+        also fills :attr:`notes` (the reasons). ``extra_false_alarms`` (per firm): clean visits the
+        caller found to follow survey evidence the ledger did not record as a suspicious check
+        (:meth:`clean_visits_unmatched`; the multi-day ranking's own evidence days)."""
         ids = pd.Index(pd.Series(eid).astype(str))
         c = self.counts.reindex(ids)
         fa = c["false_alarms"].fillna(0).to_numpy(float)
+        if extra_false_alarms is not None:
+            fa = fa + np.asarray(extra_false_alarms, float)
         cf = c["confirmed"].fillna(0).to_numpy(float)
         factor = (1 + cf) / (1 + cf + fa)
         u = self.updates.set_index("enterprise_id").reindex(ids)
@@ -115,6 +129,14 @@ class LedgerAdjustment:
                 self.notes[e] = n
         return evidence * factor, new_viol, pd.Series(new_last.to_numpy(), index=last.index if hasattr(last, "index")
                                                       else None)
+
+    def clean_visits_unmatched(self, eid) -> list[tuple]:
+        """Per firm of ``eid``: its clean on-site visits (UTC timestamps) that followed no suspicious
+        off-site check of the ledger within FOLLOW_UP_DAYS."""
+        if "clean_unmatched" not in self.counts.columns:
+            return [() for _ in range(len(pd.Series(eid)))]
+        col = self.counts["clean_unmatched"].reindex(pd.Index(pd.Series(eid).astype(str)))
+        return [v if isinstance(v, tuple) else () for v in col]
 
     def answered_until(self, eid) -> list[str | None]:
         """Per firm of ``eid``: the day (``YYYY-MM-DD``, UTC) of its last visit that confirmed a violation,
