@@ -36,7 +36,7 @@ BENCHMARKS: list[tuple[str, list[str], bool]] = [
     ("bench_ingest_layout.py", [], True),
     ("bench_alarms.py", [], True),
     ("bench_ledger.py", [], True),
-    ("bench_month.py", ["--days", "8", "--per-week", "2", "--visits", "3"], False),
+    ("bench_month.py", ["--weeks", "4", "--visits", "3", "--seeds", "0"], False),
     ("bench_upload_link.py", ["--trials", "6"], False),
     ("bench_safety.py", ["--n", "10000", "--jobs", "2"], False),
     ("bench_maps.py", ["2000000"], False),
