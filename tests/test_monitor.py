@@ -17,58 +17,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
 
 import pytest
+from monitor_support import PG_URL, _count, _frame, _reset_pg, db_url, engine  # noqa: F401 - the fixtures
 
 from ecopatrol.processing.hj212 import codes, decode, encode, make_packet
 
-PG_URL = os.environ.get("ECOPATROL_TEST_PG_URL")
 HOURS = ("hebei_2016-08-24_04.h212.gz", "hebei_2016-08-24_05.h212.gz")
-
-
-def _reset_pg(url: str) -> None:
-    from sqlalchemy import create_engine
-
-    from ecopatrol.core.db import normalise_url
-
-    e = create_engine(normalise_url(url))
-    with e.begin() as c:
-        c.exec_driver_sql("DROP SCHEMA public CASCADE")
-        c.exec_driver_sql("CREATE SCHEMA public")
-    e.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'monitor.db'}"
-    if not PG_URL:
-        pytest.skip("PostgreSQL: set ECOPATROL_TEST_PG_URL=postgresql://USER@HOST:PORT/DB (.ci/run starts one)")
-    try:
-        _reset_pg(PG_URL)
-    except Exception as exc:  # the server named is not there
-        pytest.skip(f"PostgreSQL at ECOPATROL_TEST_PG_URL is not reachable: {exc}")
-    return PG_URL
-
-
-@pytest.fixture
-def engine(db_url):
-    from ecopatrol.core.db import open_database
-
-    e = open_database(db_url)
-    yield e
-    e.dispose()
-
-
-def _count(engine, table, where=None) -> int:
-    from sqlalchemy import func, select
-
-    q = select(func.count()).select_from(table)
-    if where is not None:
-        q = q.where(where)
-    with engine.connect() as c:
-        return c.execute(q).scalar_one()
 
 
 def _real_lines(shared_data) -> list[tuple[str, list[bytes]]]:
@@ -79,14 +34,6 @@ def _real_lines(shared_data) -> list[tuple[str, list[bytes]]]:
             pytest.skip(f"{path} is not present")
         out.append((name, [ln.rstrip(b"\r\n") for ln in gzip.decompress(path.read_bytes()).split(b"\n")]))
     return out
-
-
-def _frame(mn="MN001", minute=0, value=1.5, ack=False, cn="2051", qn_ms=0):
-    t = datetime(2024, 1, 22, 9, minute, tzinfo=UTC)
-    pk = make_packet(st="31", cn=cn, mn=mn, data_time=t, ack=ack, qn=datetime(2024, 1, 22, 9, 0, tzinfo=UTC)
-                     .replace(microsecond=qn_ms * 1000) if ack else None,
-                     values={"a21026": {"Avg": value, "Flag": "N"}, "a34013": {"Avg": 3, "Flag": "N"}})
-    return encode(pk)
 
 
 # -- engine and migrations ---------------------------------------------------------------------------
@@ -126,7 +73,7 @@ def test_sqlite_is_wal_and_synchronous_full(tmp_path):
     weak.dispose()
 
 
-def test_migrations_from_empty_to_head(db_url):
+def test_migrations_from_empty_to_head(db_url):  # noqa: F811
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import inspect
@@ -179,7 +126,7 @@ def test_record_rows_equal_the_codec_records_frame(shared_data):
 
 
 # -- file ingest ----------------------------------------------------------------------------------------
-def test_ingest_real_hours(engine, shared_data):
+def test_ingest_real_hours(engine, shared_data):  # noqa: F811
     """Both real hours: the stats are the codec's counts (8 622 + 8 692 accepted, rejected by reason,
     284 stations); repeated frames are stored once with their copies; a second ingest changes nothing."""
     from ecopatrol.core.db import schema as S
@@ -214,7 +161,7 @@ def test_ingest_real_hours(engine, shared_data):
     assert _count(engine, S.hj212_rejected, S.hj212_rejected.c.line.is_(None)) == 0  # every rejected line has its line
 
 
-def test_ingest_resumes_after_an_interruption(engine, tmp_path):
+def test_ingest_resumes_after_an_interruption(engine, tmp_path):  # noqa: F811
     from ecopatrol.processing.monitor.ingest import ingest_file
     from ecopatrol.processing.monitor.stats import database_stats
     from ecopatrol.processing.monitor.store import PacketStore
@@ -292,7 +239,7 @@ async def _run_loggers(url: str, plans, *, cut_every: int, on_answer_check):
     from ecopatrol.processing.monitor.receiver import Receiver
     from ecopatrol.processing.monitor.replay import replay_logger
 
-    engine = open_database(url)
+    engine = open_database(url)  # noqa: F811
     rx = Receiver(engine, max_batch_packets=500)
     host, port = await rx.start("127.0.0.1", 0)
     assert host == "127.0.0.1"
@@ -316,7 +263,7 @@ async def _run_loggers(url: str, plans, *, cut_every: int, on_answer_check):
 
 
 @pytest.mark.slow
-def test_server_many_loggers(db_url, shared_data):
+def test_server_many_loggers(db_url, shared_data):  # noqa: F811
     """120 loggers at once replay real frames split at random boundaries, garbage between them, some asking
     for answers, a few connections cut mid-packet: every complete frame stored exactly once, every answer
     after its row was committed, the rejected counted by reason."""
@@ -366,7 +313,7 @@ def test_server_many_loggers(db_url, shared_data):
     assert len(digest(b"x")) == 16
 
 
-def test_server_connection_cut_keeps_what_came_before(engine, db_url):
+def test_server_connection_cut_keeps_what_came_before(engine, db_url):  # noqa: F811
     """A connection closed mid-packet: the packets before it are stored, the partial one rejected."""
     from ecopatrol.core.db import schema as S
     from ecopatrol.processing.monitor.receiver import Receiver
@@ -399,7 +346,7 @@ def test_answers_wait_for_the_commit(tmp_path):
     from ecopatrol.core.db import open_database
     from ecopatrol.processing.monitor.receiver import Receiver
 
-    engine = open_database(f"sqlite:///{tmp_path}/x.db")
+    engine = open_database(f"sqlite:///{tmp_path}/x.db")  # noqa: F811
     blocker = open_database(f"sqlite:///{tmp_path}/x.db")
     frames = [_frame(mn="A", minute=i, ack=True, qn_ms=i) for i in range(3)]
 
@@ -433,7 +380,7 @@ def test_answers_wait_for_the_commit(tmp_path):
 
 
 # -- the commands -------------------------------------------------------------------------------------------
-def test_cli_ingest_and_stats(tmp_path, capsys, db_url):
+def test_cli_ingest_and_stats(tmp_path, capsys, db_url):  # noqa: F811
     import json
 
     from ecopatrol.cli import main
@@ -526,7 +473,7 @@ def test_monitor_help_stays_light():
     assert out.strip() == "[]"
 
 
-def test_nul_bytes_in_text_fields(engine):
+def test_nul_bytes_in_text_fields(engine):  # noqa: F811
     """A real packet has ST=\\x00\\x00 (valid CRC): PostgreSQL text holds no NUL, so text columns get the
     four characters \\x00 on every database, and ``raw`` keeps the bytes."""
     from sqlalchemy import select

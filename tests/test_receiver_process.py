@@ -3,7 +3,7 @@
 The receiver's default writer is a separate process (``writer="process"``) that decodes, builds the
 rows, commits and encodes the answers; the event loop answers a batch only when the process reports
 its commit. These tests run it (and the thread writer beside it where both must behave alike) on
-SQLite and, with ``ECOPATROL_TEST_PG_URL``, on PostgreSQL (``db_url``, ``engine``: see test_monitor).
+SQLite and, with ``ECOPATROL_TEST_PG_URL``, on PostgreSQL (``db_url``, ``engine``: see monitor_support).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 import pytest
 
 from ecopatrol.processing.hj212 import decode
-from test_monitor import _count, _frame, db_url, engine  # noqa: F401 - the fixtures
+from monitor_support import _count, _frame, db_url, engine  # noqa: F401 - the fixtures
 
 WRITERS = ["process", "thread"]
 
