@@ -271,7 +271,12 @@ def decode_lines(lines: Sequence[bytes | FrameResult]) -> list[DecodeResult]:
 
 def encode_many(packets: Sequence[Packet]) -> list[bytes]:
     """``[encode(p) for p in packets]`` (frames with CRLF), the CRCs computed together."""
-    segs = [data_segment(p).encode("utf-8") for p in packets]
+    return encode_segments([data_segment(p) for p in packets])
+
+
+def encode_segments(segments: Sequence[str]) -> list[bytes]:
+    """Frames (with CRLF) of the data segments ``segments``, the CRCs computed together."""
+    segs = [s.encode("utf-8") for s in segments]
     for s in segs:
         if len(s) > MAX_DATA_BYTES:
             raise ValueError(f"HJ 212 data segment of {len(s)} bytes: at most {MAX_DATA_BYTES} fit the "
