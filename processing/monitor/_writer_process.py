@@ -112,7 +112,7 @@ def writer_main(sock: socket.socket) -> None:
     except Exception as exc:
         sock.sendall(_dump(("failed", f"{type(exc).__name__}: {exc}")))
         return
-    store = PacketStore(engine)
+    store = PacketStore(engine, keep_connection=True)  # one connection for the process's life
     # this process holds only batches in flight: the modules loaded so far are never garbage, and a
     # batch's rows (thousands of lists) would otherwise start a young-generation collection every 700
     # allocations, scanning them again and again (as ingest_file pauses the collector for its batches)
@@ -184,6 +184,7 @@ def writer_main(sock: socket.socket) -> None:
     try:
         prof.run("commit", commit_loop)
     finally:
+        store.close()
         engine.dispose()
         sock.close()
         prof.write(counts)
