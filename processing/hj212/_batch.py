@@ -87,15 +87,17 @@ def crc_many(datas: Sequence[bytes]) -> np.ndarray:
 #: segment against 14 µs by the table loop and 23 µs by the per-position loop; 2 000 of them 7.1 µs
 #: against the per-position loop's 5.2 µs).
 _LINEAR_BELOW = 256
-_LIN_TABLES: list[np.ndarray] = []  # [contribution by (position from the end, byte), the initial value's part by length]
+#: (contribution by (position from the end, byte), the initial value's part by length): replaced whole, only grown
+_LIN_TABLES: list[tuple[np.ndarray, np.ndarray]] = []
 
 
 def _linear_tables(width: int) -> tuple[np.ndarray, np.ndarray]:
     """The tables of :func:`_crc_linear` for segments up to ``width`` bytes (grown by doubling, at most
     the 9 999 bytes a 4-digit length declares: 5 MB)."""
-    if _LIN_TABLES and _LIN_TABLES[0].shape[0] >= width:
-        return _LIN_TABLES[0], _LIN_TABLES[1]
-    w = max(width, min(10_000, 2 * _LIN_TABLES[0].shape[0] if _LIN_TABLES else 1024))
+    have = _LIN_TABLES[0] if _LIN_TABLES else None  # one read: another thread may replace it
+    if have is not None and have[0].shape[0] >= width:
+        return have
+    w = max(width, min(10_000, 2 * have[0].shape[0] if have is not None else 1024))
     contrib = np.empty((w, 256), dtype=np.uint16)
     contrib[0] = _T16
     for k in range(1, w):
@@ -104,7 +106,7 @@ def _linear_tables(width: int) -> tuple[np.ndarray, np.ndarray]:
     init[0] = 0xFFFF
     for k in range(1, w + 1):
         init[k] = _T16[init[k - 1] >> 8]
-    _LIN_TABLES[:] = [contrib, init]
+    _LIN_TABLES[:] = [(contrib, init)]
     return contrib, init
 
 
