@@ -426,6 +426,9 @@ def main(argv=None) -> int:
     ap.add_argument("--loop", default="auto", choices=["auto", "uvloop", "asyncio"], help="the new receiver's event loop")
     ap.add_argument("--client-loop", default="asyncio", choices=["auto", "uvloop", "asyncio"],
                     help="the loggers' event loop (the client process)")
+    ap.add_argument("--writer-profile", metavar="DIR",
+                    help="profile the writer process's CPU: cProfile on thread_time per thread into DIR "
+                         "(ECOPATROL_WRITER_PROFILE; its figures are then not the unprofiled ones)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--ingest-only", action="store_true", help="only part 2 (file ingest)")
     ap.add_argument("--no-ingest", action="store_true", help="only part 1 (the receiver)")
@@ -437,6 +440,9 @@ def main(argv=None) -> int:
     seconds = 8.0 if a.quick else a.seconds
     kw = dict(loggers=a.loggers, seconds=seconds, cut_probability=a.cut_probability, data=a.data,
               frames_per_logger=300, loop=a.loop, client_loop=a.client_loop)
+    if a.writer_profile:
+        os.makedirs(a.writer_profile, exist_ok=True)
+        os.environ["ECOPATROL_WRITER_PROFILE"] = os.path.abspath(a.writer_profile)  # the writer process inherits it
     servers = ["process"] + ([] if a.no_baseline else ["thread"] + ([] if a.no_naive else ["naive"]))
     runs = []
     fsync = None

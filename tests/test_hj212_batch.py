@@ -81,6 +81,20 @@ def test_crc_many_equals_the_table_crc():
     assert crc_many([]).dtype == np.uint16
 
 
+def test_crc_many_by_linearity_equals_the_table_crc():
+    """The small-batch path (every byte by its position from the end) on random bytes, empty and long
+    segments, and tables grown past their first size."""
+    import random
+
+    rnd = random.Random(17)
+    for _ in range(200):
+        datas = [bytes(rnd.randrange(256) for _ in range(rnd.choice([0, 1, 2, 7, 64, 333, 1500])))
+                 for _ in range(rnd.randrange(1, 12))]
+        assert crc_many(datas).tolist() == [crc16_hj212(d) for d in datas]
+    datas = [b"", b"\xff" * 9999, b"QN=1;CP=&&&&"]
+    assert crc_many(datas).tolist() == [crc16_hj212(d) for d in datas]
+
+
 BASE = "QN=20240122170000123;ST=32;CN=2011;PW=123456;MN=MN01;Flag=5;CP=&&DataTime=20240122170000;" \
        "a21026-Rtd=12.3,a21026-Flag=N;a34013-Rtd=0.5&&"
 

@@ -209,6 +209,35 @@ def test_reply_for():
     assert reply_for(pk("9014")) is None and reply_for(pk("9011")) is None
 
 
+def test_reply_segment_equals_the_answer_packet(shared_data):
+    """The writer process's answers, written as text, are the segments of :func:`reply_for`'s packets: every
+    packet of both real hours asked for an answer (and as sent), and the edge cases (no QN, no PW, no Flag,
+    Flag with D set, 1013, a refused command, the answers themselves, an unknown CN)."""
+    from dataclasses import replace
+
+    from ecopatrol.processing.hj212 import data_segment, decode_lines
+    from ecopatrol.processing.monitor.receiver import reply_for, reply_segment
+
+    def same(p):
+        r = reply_for(p)
+        assert reply_segment(p) == (None if r is None else data_segment(r)), p
+
+    n = 0
+    for _, lines in _real_lines(shared_data):
+        for d in decode_lines([ln for ln in lines if ln]):
+            if d.packet is not None:
+                p = d.packet
+                same(p)
+                same(replace(p, flag=(p.flag or 4) | 1))
+                n += 1
+    assert n > 15_000
+    base = decode(encode(make_packet(st="31", cn="2061", mn="M1", qn="20240122090000123", ack=True))).packet
+    for cn in ("2011", "2061", "1013", "1012", "1011", "3020", "9011", "9012", "9013", "9014", "9999", "8888"):
+        for kw in ({}, {"qn": None}, {"pw": None}, {"qn": ""}, {"flag": None}, {"flag": 7}, {"flag": 3},
+                   {"flag": 5}, {"flag": 4}, {"mn": "M;x"}):
+            same(replace(base, cn=cn, **kw))
+
+
 # -- the server --------------------------------------------------------------------------------------------
 def _logger_plan(shared_data, n_loggers: int, per_logger: int, seed: int = 17):
     """Real frames for each logger: some asking for an answer (unique QN), a few with a corrupted byte."""

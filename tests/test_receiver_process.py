@@ -244,3 +244,34 @@ def test_event_loop_choice(monkeypatch):
         event_loop_runner("uvloop")
     with pytest.raises(ValueError):
         event_loop_runner("trio")
+
+
+def test_kept_connection_reopened_after_an_error(engine):  # noqa: F811 - the fixture
+    """``PacketStore(keep_connection=True)`` (the writer process's): one connection across batches, each
+    batch committed on return (visible to another connection); after a failed batch the connection is
+    dropped and the next batch opens a new one; nothing of the failed batch is stored."""
+    from datetime import UTC, datetime
+
+    from ecopatrol.core.db import schema as S
+    from ecopatrol.processing.monitor.store import PacketStore, Received
+
+    store = PacketStore(engine, keep_connection=True)
+
+    def item(minute):
+        raw = _frame(minute=minute).rstrip(b"\r\n")
+        return Received(raw, datetime.now(UTC), "test:1", decode(raw).packet)
+
+    store.write_batch([item(0)])
+    first = store._conn
+    store.write_batch([item(1)])
+    assert store._conn is first and _count(engine, S.hj212_packets) == 2  # committed, seen from another connection
+    bad = item(2)
+    store.prepare(bad)
+    bad.rows[1][5] = None  # mn NOT NULL: the database refuses the batch
+    with pytest.raises(engine.dialect.dbapi.IntegrityError):
+        store.write_batch([item(3), bad])
+    assert store._conn is None and _count(engine, S.hj212_packets) == 2
+    store.write_batch([item(3)])
+    assert store._conn is not None and store._conn is not first and _count(engine, S.hj212_packets) == 3
+    store.close()
+    assert store._conn is None

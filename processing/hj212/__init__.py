@@ -20,7 +20,7 @@ Every input is decoded or rejected with one of :data:`REASONS`: ``framing``, ``l
 ``crc_mismatch``, ``syntax``, ``unknown_version``.
 """
 
-from ._batch import crc_many, decode_lines, encode_many
+from ._batch import crc_many, decode_lines, encode_many, encode_segments
 from .codes import COMMANDS, DATA_FLAGS, POLLUTANTS, SYSTEM_TYPES, VERSIONS, Pollutant, pollutant
 from .frame import (REASON_CRC, REASON_FRAMING, REASON_LENGTH, REASON_SYNTAX, REASON_VERSION, REASONS,
                     FrameResult, StreamFramer, check_frame, crc16_hj212, encode_frame)
@@ -37,7 +37,7 @@ __all__ = [
     "LOCAL_TZ", "DecodeResult", "FlagBits", "Packet", "PacketError", "Reassembler", "SplitGroup", "Stamp",
     "data_segment", "decode", "decode_data_segment", "encode", "make_packet", "make_reply", "parse_stamp",
     "split_packet",
-    "crc_many", "decode_lines", "encode_many",
+    "crc_many", "decode_lines", "encode_many", "encode_segments",
     "RECORD_COLUMNS", "REJECTED_COLUMNS", "WIDE_KEYS", "HJ212FileStats", "read_hj212_file", "records_frame",
     "values_wide",
 ]

@@ -29,7 +29,7 @@ from typing import TypeVar
 import numpy as np
 
 from . import codes
-from .frame import _TABLE, MAX_DATA_BYTES, FrameResult, crc16_hj212
+from .frame import _TABLE, MAX_DATA_BYTES, FrameResult
 from .packet import _FLAG_D, DecodeResult, Packet, Stamp, data_segment, decode, parse_stamp
 
 _T16 = np.array(_TABLE, dtype=np.uint16)
@@ -57,14 +57,14 @@ def crc_many(datas: Sequence[bytes]) -> np.ndarray:
     """The HJ 212 CRC of every data segment in ``datas`` (as :func:`~.frame.crc16_hj212`), as uint16.
 
     Many segments: one numpy table lookup per byte position over every segment still that long
-    (sorted by length); few: the table loop per segment."""
+    (sorted by length); fewer (a receiver's batch of tens): :func:`_crc_linear`, every byte at once."""
     n = len(datas)
     if n == 0:
         return np.zeros(0, dtype=np.uint16)
     lens = np.fromiter(map(len, datas), dtype=np.int64, count=n)
     width = int(lens.max())
-    if int(lens.sum()) < _BYTES_PER_POSITION * width:  # too few frames for the per-position loop to pay
-        return np.fromiter(map(crc16_hj212, datas), dtype=np.uint16, count=n)
+    if n < _LINEAR_BELOW or int(lens.sum()) < _BYTES_PER_POSITION * width:
+        return _crc_linear(datas, lens, width)
     order = np.argsort(-lens, kind="stable")
     sorted_lens = lens[order]
     crc = np.full(n, 0xFFFF, dtype=np.uint16)
@@ -80,6 +80,49 @@ def crc_many(datas: Sequence[bytes]) -> np.ndarray:
         crc[:k] = table[c]
     out = np.empty(n, dtype=np.uint16)
     out[order] = crc
+    return out
+
+
+#: Batches of fewer segments take :func:`_crc_linear` (measured: 55 segments of 150–500 bytes 2.4 µs a
+#: segment against 14 µs by the table loop and 23 µs by the per-position loop; 2 000 of them 7.1 µs
+#: against the per-position loop's 5.2 µs).
+_LINEAR_BELOW = 256
+#: (contribution by (position from the end, byte), the initial value's part by length): replaced whole, only grown
+_LIN_TABLES: list[tuple[np.ndarray, np.ndarray]] = []
+
+
+def _linear_tables(width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The tables of :func:`_crc_linear` for segments up to ``width`` bytes (grown by doubling, at most
+    the 9 999 bytes a 4-digit length declares: 5 MB)."""
+    have = _LIN_TABLES[0] if _LIN_TABLES else None  # one read: another thread may replace it
+    if have is not None and have[0].shape[0] >= width:
+        return have
+    w = max(width, min(10_000, 2 * have[0].shape[0] if have is not None else 1024))
+    contrib = np.empty((w, 256), dtype=np.uint16)
+    contrib[0] = _T16
+    for k in range(1, w):
+        contrib[k] = _T16[contrib[k - 1] >> 8]
+    init = np.empty(w + 1, dtype=np.uint16)
+    init[0] = 0xFFFF
+    for k in range(1, w + 1):
+        init[k] = _T16[init[k - 1] >> 8]
+    _LIN_TABLES[:] = [(contrib, init)]
+    return contrib, init
+
+
+def _crc_linear(datas: Sequence[bytes], lens: np.ndarray, width: int) -> np.ndarray:
+    """The CRCs by linearity: one step is ``crc' = T[(crc >> 8) ^ b] = F(crc) ^ T[b]`` with ``F(c) = T[c >> 8]``,
+    and ``T`` is linear over GF(2) (a CRC table), so after ``n`` bytes ``crc = F^n(0xFFFF) ^ XOR_i F^(n-1-i)(T[b_i])``:
+    one table lookup per byte by its position from the segment's end, XOR-reduced per segment
+    (``tests/test_hj212_batch.py`` keeps it equal to :func:`~.frame.crc16_hj212`)."""
+    contrib, init = _linear_tables(width)
+    out = init[lens]  # a copy (fancy indexing)
+    buf = np.frombuffer(b"".join(datas), dtype=np.uint8)
+    if buf.size:
+        ends = np.cumsum(lens)
+        pos = np.repeat(ends - 1, lens) - np.arange(buf.size)
+        nz = lens > 0
+        out[nz] ^= np.bitwise_xor.reduceat(contrib[pos, buf], (ends - lens)[nz])
     return out
 
 
@@ -230,7 +273,12 @@ def decode_lines(lines: Sequence[bytes | FrameResult]) -> list[DecodeResult]:
 
 def encode_many(packets: Sequence[Packet]) -> list[bytes]:
     """``[encode(p) for p in packets]`` (frames with CRLF), the CRCs computed together."""
-    segs = [data_segment(p).encode("utf-8") for p in packets]
+    return encode_segments([data_segment(p) for p in packets])
+
+
+def encode_segments(segments: Sequence[str]) -> list[bytes]:
+    """Frames (with CRLF) of the data segments ``segments``, the CRCs computed together."""
+    segs = [s.encode("utf-8") for s in segments]
     for s in segs:
         if len(s) > MAX_DATA_BYTES:
             raise ValueError(f"HJ 212 data segment of {len(s)} bytes: at most {MAX_DATA_BYTES} fit the "

@@ -20,12 +20,19 @@ again) and stops with :class:`WriterDiedError` (``monitor serve`` exits non-zero
 
 The wire format, both ways: 4-byte big-endian length, then a pickle. Only this package's two ends
 speak it, over a socket pair made by the server.
+
+Profiling: with ``ECOPATROL_WRITER_PROFILE=DIR`` in its environment the process runs each of its two
+threads under :mod:`cProfile` with a **CPU** clock (``time.thread_time``: a thread waiting for its
+socket, the GIL or an fsync is not counted) and writes ``DIR/writer-<pid>-<thread>.prof`` when it ends,
+with ``DIR/writer-<pid>-threads.json``: each thread's CPU seconds (``thread_time``, without the profiler
+when ``ECOPATROL_WRITER_PROFILE_CPROFILE=0``) and the batches and commits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import os
 import pickle
@@ -105,7 +112,7 @@ def writer_main(sock: socket.socket) -> None:
     except Exception as exc:
         sock.sendall(_dump(("failed", f"{type(exc).__name__}: {exc}")))
         return
-    store = PacketStore(engine)
+    store = PacketStore(engine, keep_connection=True)  # one connection for the process's life
     # this process holds only batches in flight: the modules loaded so far are never garbage, and a
     # batch's rows (thousands of lists) would otherwise start a young-generation collection every 700
     # allocations, scanning them again and again (as ingest_file pauses the collector for its batches)
@@ -130,9 +137,12 @@ def writer_main(sock: socket.socket) -> None:
         finally:
             jobs.put(None)
 
-    threading.Thread(target=prepare, name="hj212-decode", daemon=True).start()
-    done = False
-    try:
+    prof = _Profile()
+    threading.Thread(target=prof.run, args=("decode", prepare), name="hj212-decode", daemon=True).start()
+    counts = {"batches": 0, "commits": 0, "items": 0}
+
+    def commit_loop() -> None:
+        done = False
         while not done:
             job = jobs.get()
             if job is None:
@@ -165,11 +175,53 @@ def writer_main(sock: socket.socket) -> None:
             summary = {"packets": res.packets, "packets_new": res.packets_new, "duplicates": res.packets_duplicate,
                        "records": res.records, "rejected": dict(res.rejected_by_reason), "seconds": res.seconds,
                        "items": len(items), "caches": cache_sizes(store)}
+            counts["batches"] += len(group)
+            counts["commits"] += 1
+            counts["items"] += len(items)
             with send_lock:  # committed: now the server may answer
                 sock.sendall(_dump(("committed", [j[0] for j in group], summary, [j[2] for j in group])))
+
+    try:
+        prof.run("commit", commit_loop)
     finally:
+        store.close()
         engine.dispose()
         sock.close()
+        prof.write(counts)
+
+
+class _Profile:
+    """``ECOPATROL_WRITER_PROFILE=DIR``: each thread's CPU (``thread_time``) and, unless
+    ``ECOPATROL_WRITER_PROFILE_CPROFILE=0``, its cProfile on the same CPU clock (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.dir = os.environ.get("ECOPATROL_WRITER_PROFILE", "")
+        self.cprofile = os.environ.get("ECOPATROL_WRITER_PROFILE_CPROFILE", "1") != "0"
+        self.cpu: dict[str, float] = {}
+
+    def run(self, name: str, fn) -> None:
+        if not self.dir:
+            return fn()
+        import cProfile
+
+        p = cProfile.Profile(time.thread_time) if self.cprofile else None
+        t0 = time.thread_time()
+        try:
+            return p.runcall(fn) if p is not None else fn()
+        finally:
+            self.cpu[name] = time.thread_time() - t0
+            if p is not None:
+                p.dump_stats(os.path.join(self.dir, f"writer-{os.getpid()}-{name}.prof"))
+
+    def write(self, counts: dict) -> None:
+        if not self.dir:
+            return
+        for _ in range(50):  # the decoding thread ends when the socket closes
+            if "decode" in self.cpu:
+                break
+            time.sleep(0.02)
+        with open(os.path.join(self.dir, f"writer-{os.getpid()}-threads.json"), "w") as f:
+            json.dump({"thread_cpu_s": self.cpu, "process_cpu_s": time.process_time(), **counts}, f)
 
 
 # -- the server's end -------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ from datetime import UTC, datetime
 
 from typing import Literal
 
-from ..hj212 import Packet, StreamFramer, codes, decode_lines, encode_many, make_reply
+from ..hj212 import Packet, StreamFramer, codes, decode_lines, encode_many, encode_segments, make_reply
 from ._writer_process import WriterDiedError, WriterProcess
 from .store import REASON_CLOSED, PacketStore, Received
 
@@ -78,6 +78,50 @@ def reply_for(packet: Packet) -> Packet | None:
     return make_reply(packet, "9014")
 
 
+_REPLY_KIND: dict[str, tuple[str, str] | None] = {}  # CN → (the answer's CN, its CP after the QN), None: no answer
+
+
+def _reply_kind(cn: str) -> tuple[str, str] | None:
+    try:
+        return _REPLY_KIND[cn]
+    except KeyError:
+        pass
+    if cn in codes.REPLY_CNS:
+        kind = None
+    elif cn == "1013":
+        kind = ("9013", "")
+    else:
+        name, what = codes.command(cn)[:2]
+        kind = ("9011", "QnRtn=2") if what == "request" and not (name or "").startswith("get / upload") else ("9014", "")
+    if len(_REPLY_KIND) >= 4096:  # bounded: a stream of invented CNs cannot grow it
+        _REPLY_KIND.clear()
+    _REPLY_KIND[cn] = kind
+    return kind
+
+
+def reply_segment(packet: Packet) -> str | None:
+    """``data_segment(reply_for(packet))`` (``None`` when no answer is owed) written straight as text,
+    without the answer's :class:`Packet` (a test keeps the two equal on real traffic and edge cases)."""
+    flag = packet.flag
+    if flag is None or not flag & 1:
+        return None
+    kind = _reply_kind(packet.cn)
+    if kind is None:
+        return None
+    cn, more = kind
+    qn, pw, mn = packet.qn, packet.pw, packet.mn
+    head = f"QN={qn};ST=91;CN={cn}" if qn is not None else f"ST=91;CN={cn}"
+    if pw is not None:
+        head += f";PW={pw}"
+    if mn is not None:
+        head += f";MN={mn}"
+    if qn:
+        cp = f"QN={qn},{more}" if more else f"QN={qn}"
+    else:
+        cp = more
+    return f"{head};Flag={flag & ~3};CP=&&{cp}&&"
+
+
 def _received(frames_decoded, now: datetime, peer: str, closed: str, prepare) -> list[Received]:
     """One chunk's :class:`Received`, rows prepared; ``closed``: the connection ended after these bytes, so a
     frame begun and not finished is rejected as cut (``connection_closed``)."""
@@ -99,15 +143,15 @@ def prepare_chunks(store: PacketStore, chunks, *, answer: bool = True) -> tuple[
     the answers its packets ask for and how many (sent only after the commit)."""
     decoded = decode_lines([f for c in chunks for f in c[3]])
     items: list[Received] = []
-    replies: list[list[Packet]] = []
+    replies: list[list[str]] = []
     at = 0
     for peer, now, closed, frames in chunks:
         its = _received(decoded[at:at + len(frames)], now, peer, closed, store.prepare)
         at += len(frames)
         items += its
-        replies.append([r for r in map(reply_for, (it.packet for it in its if it.packet is not None)) if r is not None]
-                       if answer else [])
-    encoded = encode_many([r for rs in replies for r in rs])
+        replies.append([r for r in map(reply_segment, (it.packet for it in its if it.packet is not None))
+                        if r is not None] if answer else [])
+    encoded = encode_segments([r for rs in replies for r in rs])
     answers, at = [], 0
     for rs in replies:
         answers.append((b"".join(encoded[at:at + len(rs)]), len(rs)))

@@ -333,7 +333,7 @@ class PacketStore:
     ``"rows"`` writes one row per record into the table of schemas 0001–0002 (a database migrated
     only to ``0002``: the benchmark's baseline)."""
 
-    def __init__(self, engine, *, layout: Layout = "packed") -> None:
+    def __init__(self, engine, *, layout: Layout = "packed", keep_connection: bool = False) -> None:
         from sqlalchemy import bindparam, update
 
         self.engine = engine
@@ -343,6 +343,11 @@ class PacketStore:
         if layout not in ("packed", "rows"):
             raise ValueError(f"layout={layout!r}: 'packed' or 'rows'")
         self.layout = layout
+        #: ``keep_connection``: one connection for every batch (the receiver's writer process: no pool
+        #: check-out, check-in and reset per commit), dropped after any error and opened again by the next
+        #: batch; :meth:`close` closes it. Each batch is still its own transaction, committed before return.
+        self.keep_connection = keep_connection
+        self._conn = None
         self._time = _cached(_sqlite_time if d == "sqlite" else _aware)
         ph = "?" if d == "sqlite" else "%s"
         cols = PACKET_COLUMNS if layout == "packed" else PACKET_COLUMNS_ROWS
@@ -429,8 +434,7 @@ class PacketStore:
                 hit[1] += 1
                 hit[2] = max(hit[2], it.received_utc)
         res.rejected = len(rejected)
-        with self.engine.connect() as conn, self._bulk(conn):
-            conn = conn.execution_options(sqlite_immediate=True)  # SQLite: take the write lock at BEGIN
+        with self._connection() as conn, self._bulk(conn):
             with conn.begin():
                 if accepted:
                     ids = self._write_packets(conn, accepted)
@@ -451,6 +455,30 @@ class PacketStore:
                     conn.execute(self._file, [{"b_id": file_id, "b_lines": lines_done, "b_done": finished_utc}])
         res.seconds = time.perf_counter() - t0
         return res
+
+    @contextlib.contextmanager
+    def _connection(self):
+        """A connection for one batch (SQLite: ``BEGIN IMMEDIATE``, the write lock at once): a new one from
+        the pool, or with ``keep_connection`` the kept one (closed and forgotten after an error)."""
+        if not self.keep_connection:
+            with self.engine.connect() as conn:
+                yield conn.execution_options(sqlite_immediate=True)
+            return
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._conn = self.engine.connect().execution_options(sqlite_immediate=True)
+        try:
+            yield conn
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Close the kept connection (``keep_connection``), if any."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
 
     @contextlib.contextmanager
     def _bulk(self, conn):
