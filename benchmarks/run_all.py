@@ -35,6 +35,7 @@ BENCHMARKS: list[tuple[str, list[str], bool]] = [
     ("bench_monitor.py", [], True),
     ("bench_ingest_layout.py", [], True),
     ("bench_receiver_memory.py", ["--seconds", "600"], False),
+    ("bench_writer_parts.py", ["64"], True),
     ("bench_alarms.py", [], True),
     ("bench_ledger.py", [], True),
     ("bench_month.py", ["--weeks", "4", "--visits", "3", "--seeds", "0"], False),
