@@ -62,7 +62,7 @@ from .attribution_explain import confidence as _confidence  # noqa: F401
 from .attribution_explain import seen_text as _seen_text
 from .attribution_likelihood import (  # noqa: F401
     DIRECTION_OFFSETS_DEG, DIRECTION_SD_DEG, N_EFF_MAX, OVERLAP_COS, PEAK_COVER, STABILITY_PRIOR, STABILITY_SHIFTS,
-    UNKNOWN_SOURCE_PENALTY, rank_candidates, single_source_likelihood,
+    UNKNOWN_SOURCE_PENALTY, rank_candidates, shifted_plumes, single_source_likelihood, stability_log_prior,
 )
 from .attribution_rates import (  # noqa: F401
     MAX_ROWS, MIN_TOUCHED, SUPPORT_SD, SUPPORT_SHARE, _design, _rates_finish, _rates_start, _touched, estimate_rates,
@@ -104,6 +104,13 @@ SIGNAL_CONFUSABLE = False  # evaluated on development seeds 100–149 and not ad
 #: … with the model error the signal's own fit shows (its weighted relative misfit over its plume,
 #: at most SIGNAL_OBS_REL_SD) instead of SIGNAL_OBS_REL_SD itself
 SIGNAL_CONFUSABLE_FROM_FIT = True
+#: each signal's evidence marginalised over the stability class ± 1 (prior ¼, ½, ¼), as the per-event
+#: likelihood's (attribution_likelihood.stability_log_prior): a signal chooses a (source, class) pair,
+#: summed over the classes, so a source whose plume fits wider or narrower than its class predicts
+#: is not ruled out by one σ curve (the shift moves every pass of the survey: one source, one error)
+SIGNAL_STABILITY_MARGINAL = False  # an option under evaluation (BENCHMARKS.md, issue 16, fourth pass)
+#: … as one plume per source averaged over those classes (the design, not the evidence, marginalised)
+SIGNAL_STABILITY_AVERAGE_DESIGN = False
 
 
 @dataclass
@@ -172,18 +179,17 @@ def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, e
     cols = np.flatnonzero(_touched(A) >= MIN_TOUCHED)
     if len(cols) == 0:
         return empty
-    blocks = _signal_blocks(A, rows, cols, enh, noise, obs_rel_sd, species, species_rel_sd)
+    A_fit, fit_cols, species_fit, log_prior = _signal_columns(op, rows, A, cols, noise, species)
+    blocks = _signal_blocks(A_fit, rows, fit_cols, enh, noise, obs_rel_sd, species_fit, species_rel_sd)
     X = sparse.vstack([b[0] for b in blocks]).tocsc()
     XW = sparse.vstack([b[1] for b in blocks]).tocsc()
     y = np.concatenate([b[2] for b in blocks])
     n_species = len(blocks) - 1
-    ent = op.sources["enterprise_id"].astype(str).to_numpy()[cols]
-    _, inv, counts = np.unique(ent, return_inverse=True, return_counts=True)
-    log_prior = -math.log(len(counts)) - np.log(counts[inv].astype(float))
     a, m, null = sum_of_single_effects(X, y, log_prior, n_effects=n_effects, sigma2=kappa, weighted=XW)
     if SIGNAL_CONFUSABLE:
         a = spread_confusable(a, null, log_prior, (XW.T @ X).tocsr(), _shared_views(blocks[0][0], op, rows),
                               rel_sd=_confusable_rel_sd(*blocks[0], a, m, obs_rel_sd))
+    a, m = _signal_collapse(a, m, len(cols))
     alpha = np.zeros((n_effects, k))
     mean = np.zeros((n_effects, k))
     alpha[:, cols] = a
@@ -193,6 +199,59 @@ def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, e
              "top source P = %.2f", len(rows), n_species, len(cols), int((null < SIGNAL_PRESENT).sum()),
              float(signals.pip.max()) if k else 0.0)
     return signals
+
+
+def _signal_columns(op: PlumeOperator, rows: np.ndarray, A: sparse.csc_matrix, cols: np.ndarray, noise: np.ndarray,
+                    species):
+    """The signals' candidate columns, their log prior, and (with :data:`SIGNAL_STABILITY_MARGINAL`) their classes.
+
+    Returns ``(A_fit, fit_cols, species_fit, log_prior)`` for :func:`_signal_blocks` and
+    :func:`sum_of_single_effects`: the prior is uniform over enterprises (shared among an
+    enterprise's stacks). Without the option, ``A``, ``cols`` and ``species`` as they are. With
+    it, one column per source and stability shift (:func:`stability_log_prior`, the per-event
+    likelihood's; entries a source would put below the all-samples design's negligible level on a
+    sample dropped, as there), side by side in the order of the shifts, each with the source's prior times the
+    shift's: a signal's evidence for a source is then Σ_s p(s) BF(source, s), the class
+    marginalised as in :func:`single_source_likelihood`. :func:`_signal_collapse` sums them back.
+    With :data:`SIGNAL_STABILITY_AVERAGE_DESIGN`, one column per source instead: its plumes
+    averaged over the shifts with their prior (a wider mean plume, no freedom added).
+    """
+    ent = op.sources["enterprise_id"].astype(str).to_numpy()[cols]
+    _, inv, counts = np.unique(ent, return_inverse=True, return_counts=True)
+    log_prior = -math.log(len(counts)) - np.log(counts[inv].astype(float))
+    if not (SIGNAL_STABILITY_MARGINAL or SIGNAL_STABILITY_AVERAGE_DESIGN):
+        return A, cols, species, log_prior
+    from .attribution_reduce import DROP_NOISE_SD, DROP_RATE_G_S  # the all-samples design's rule (lazy: a cycle)
+
+    shifts, lp_shift = stability_log_prior()
+    parts = []
+    for sh in shifts:
+        if sh == 0:
+            parts.append(A[:, cols])
+            continue
+        a = sparse.coo_matrix(shifted_plumes(op, rows, cols, sh, block=4000))
+        keep = a.data * DROP_RATE_G_S >= DROP_NOISE_SD * np.nan_to_num(noise[rows], nan=np.inf)[a.row]
+        parts.append(sparse.csc_matrix((a.data[keep], (a.row[keep], a.col[keep])), shape=a.shape))
+    if SIGNAL_STABILITY_AVERAGE_DESIGN:  # one plume per source: Σ_s p(s) A_s
+        avg = sum(float(np.exp(lp)) * part for lp, part in zip(lp_shift, parts))
+        return sparse.csc_matrix(avg), np.arange(len(cols)), [(e, n, np.asarray(f, float)[cols])
+                                                              for e, n, f in species or []], log_prior
+    src = np.tile(cols, len(shifts))
+    species_fit = [(e, n, np.asarray(f, float)[src]) for e, n, f in species or []]
+    return (sparse.hstack(parts).tocsc(), np.arange(len(src)), species_fit,
+            np.tile(log_prior, len(shifts)) + np.repeat(lp_shift, len(cols)))
+
+
+def _signal_collapse(alpha: np.ndarray, mean: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per signal and source: the probability summed over the stability shifts of :func:`_signal_columns`, and
+    the rate averaged with those probabilities (unchanged without :data:`SIGNAL_STABILITY_MARGINAL`)."""
+    if alpha.shape[1] == k:
+        return alpha, mean
+    a3 = alpha.reshape(alpha.shape[0], -1, k)
+    a = a3.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.where(a > 0, (a3 * mean.reshape(a3.shape)).sum(1) / a, mean.reshape(a3.shape)[:, 0])
+    return a, m
 
 
 def _confusable_rel_sd(X: sparse.spmatrix, XW: sparse.spmatrix, y: np.ndarray, alpha: np.ndarray,

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.special import logsumexp
 
 from .plume_operator import PlumeOperator
@@ -156,17 +157,42 @@ def _plume_grid(op: PlumeOperator, rows: np.ndarray) -> tuple[list, np.ndarray, 
     """
     lp_dir = -0.5 * (DIRECTION_OFFSETS_DEG / DIRECTION_SD_DEG) ** 2
     lp_dir -= logsumexp(lp_dir)
-    lp_stab = np.log(STABILITY_PRIOR)
-    grid = [(float(off), int(sh)) for sh in STABILITY_SHIFTS for off in DIRECTION_OFFSETS_DEG]
-    logp = np.array([lp_dir[list(DIRECTION_OFFSETS_DEG).index(off)] + lp_stab[list(STABILITY_SHIFTS).index(sh)]
+    shifts, lp_stab = stability_log_prior()
+    grid = [(float(off), int(sh)) for sh in shifts for off in DIRECTION_OFFSETS_DEG]
+    logp = np.array([lp_dir[list(DIRECTION_OFFSETS_DEG).index(off)] + lp_stab[shifts.index(sh)]
                      for off, sh in grid])
     # which sources reach these samples at the measured class; the other classes only for those
     base = {(off, 0): op.matrix(rows, offset_deg=off, copy=False) for off, sh in grid if sh == 0}
     strength = np.max([m.max(0) for m in base.values()], axis=0)
     cols = np.flatnonzero(strength > 0)
-    mats = [base[(off, sh)][:, cols] if sh == 0 else op.matrix(rows, cols, offset_deg=off, stability_shift=sh)
+    mats = [base[(off, sh)][:, cols] if sh == 0 else shifted_plumes(op, rows, cols, sh, offset_deg=off)
             for off, sh in grid]
     return grid, logp, cols, mats
+
+
+def stability_log_prior() -> tuple[tuple[int, ...], np.ndarray]:
+    """The stability-class shifts a plume is marginalised over and their log prior (Σ exp = 1).
+
+    The per-event likelihood (:func:`single_source_likelihood`) and, as an option, the signals
+    (:data:`.attribution.SIGNAL_STABILITY_MARGINAL`) use the same ones.
+    """
+    return tuple(int(s) for s in STABILITY_SHIFTS), np.log(np.asarray(STABILITY_PRIOR, float))
+
+
+def shifted_plumes(op: PlumeOperator, rows: np.ndarray, cols: np.ndarray, shift: int, *, offset_deg: float = 0.0,
+                   block: int | None = None):
+    """The unit plumes of sources ``cols`` on samples ``rows`` with every pass's class moved by ``shift``.
+
+    Dense (``op.matrix``) without ``block``; with ``block``, computed that many rows at a time
+    and returned as a sparse CSC matrix (the signals' all-samples design).
+    """
+    if block is None:
+        return op.matrix(rows, cols, offset_deg=offset_deg, stability_shift=shift)
+    parts = [sparse.csr_matrix(op.matrix(rows[s:s + block], cols, offset_deg=offset_deg, stability_shift=shift,
+                                         copy=False)) for s in range(0, len(rows), block)]
+    if not parts:
+        return sparse.csc_matrix((0, len(cols)))
+    return sparse.vstack(parts).tocsc()
 
 
 def _residual_per_hypothesis(a0: np.ndarray, contrib: np.ndarray, e: np.ndarray, w: np.ndarray, peak: int,

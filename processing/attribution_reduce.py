@@ -216,22 +216,22 @@ def emission_signals_reduced(op: at.PlumeOperator, enh: np.ndarray, noise: np.nd
     cols = np.flatnonzero(at._touched(A) >= at.MIN_TOUCHED)
     if len(cols) == 0:
         return empty
-    (X, XW, y), *species_blocks = at._signal_blocks(A, rows, cols, enh, noise, obs_rel_sd, species, species_rel_sd)
+    A_fit, fit_cols, species_fit, log_prior = at._signal_columns(op, rows, A, cols, noise, species)
+    (X, XW, y), *species_blocks = at._signal_blocks(A_fit, rows, fit_cols, enh, noise, obs_rel_sd, species_fit,
+                                                    species_rel_sd)
     M = (XW.T @ X).tocsr()
     c = np.asarray(XW.T @ y).ravel()
     for Xs, XWs, ys in species_blocks:
         M = M + (XWs.T @ Xs).tocsr()
         c = c + np.asarray(XWs.T @ ys).ravel()
     n_species = len(species_blocks)
-    ent = op.sources["enterprise_id"].astype(str).to_numpy()[cols]
-    _, inv, counts = np.unique(ent, return_inverse=True, return_counts=True)
-    log_prior = -math.log(len(counts)) - np.log(counts[inv].astype(float))
     # (Ω∘X)ᵀ(y − Xb) = c − M b: the same iterations with X := M, y := c, weighted := I
     a, m, null = at.sum_of_single_effects(M.tocsc(), c, log_prior, n_effects=n_effects, sigma2=kappa,
-                                          weighted=sparse.identity(len(cols), format="csc"))
+                                          weighted=sparse.identity(len(fit_cols), format="csc"))
     if at.SIGNAL_CONFUSABLE:  # confusable candidates share a signal (the same step as the full fit's)
         a = at.spread_confusable(a, null, log_prior, M, at._shared_views(X, op, rows),
                                  rel_sd=at._confusable_rel_sd(X, XW, y, a, m, obs_rel_sd))
+    a, m = at._signal_collapse(a, m, len(cols))
     alpha = np.zeros((n_effects, k))
     mean = np.zeros((n_effects, k))
     alpha[:, cols] = a

@@ -474,3 +474,66 @@ def test_confusable_spreading_is_off_by_default_and_keeps_the_emitter_when_on(wo
     p_on = pd.Series(on.group_pip(firm), index=firm).groupby(level=0).max()
     assert p_on["E04"] > 0.9 and p_on["E06"] > 0.9
     np.testing.assert_allclose(on.null, off.null, atol=1e-12)  # presence unchanged, only shared
+
+
+# --- signals marginalised over the stability class ± 1 (issue 16, fourth pass; an option, off) ---
+
+
+def _wider_plume_case():
+    """One emitter, E04, whose plume arrives one class wider (C) than the analysis's class (D); E01
+    stands 300 m upwind of it on the same line. Returns the operator, enhancement, noise, design, firms."""
+    area = make_area()
+    s = van_samples(area, {"E04-S1": 2.0}, passes=2, seed=7, stability="C")
+    ann = plume.annotate(s)
+    op = attribution.build_operator(ann, area, crs=CRS_M, wind=WIND)
+    enh, noise = ann["tvoc_ugm3_enh"].to_numpy(float), ann["tvoc_ugm3_noise"].to_numpy(float)
+    design = attribution._design(op, enh, noise, None, 10**9, 0)
+    return op, enh, noise, design, op.sources["enterprise_id"].astype(str).to_numpy()
+
+
+def _firm_pip(sig, firm) -> pd.Series:
+    return pd.Series(sig.group_pip(firm), index=firm).groupby(level=0).max()
+
+
+def test_a_plume_wider_than_its_class_keeps_its_signal_with_the_stability_marginal(monkeypatch):
+    """``SIGNAL_STABILITY_MARGINAL``: at the analysis's one σ curve the wider plume of E04 fits the
+    upwind neighbour E01's nominal plume better, and E01 takes the signal; with the class ± 1
+    marginalised (the per-event likelihood's prior ¼, ½, ¼) E04 is first again."""
+    op, enh, noise, design, firm = _wider_plume_case()
+    off = _firm_pip(attribution.emission_signals(op, enh, noise, design=design), firm)
+    assert off["E04"] < 0.2 and off["E01"] > 0.9  # the fragile case: the signal goes to the neighbour
+    monkeypatch.setattr(attribution, "SIGNAL_STABILITY_MARGINAL", True)
+    sig = attribution.emission_signals(op, enh, noise, design=design)
+    on = _firm_pip(sig, firm)
+    assert on["E04"] > 0.5 and on.idxmax() == "E04"
+    assert sig.alpha.shape == (attribution.SIGNAL_EFFECTS, len(op.sources))  # summed back over the classes
+    assert (sig.alpha.sum(1) <= 1 + 1e-9).all()
+    # the all-samples fit from sufficient statistics runs the same iterations on the same columns
+    from ecopatrol.processing import attribution_reduce as ar
+
+    red = ar.reduced_design(op, enh, noise)
+    on_red = _firm_pip(ar.emission_signals_reduced(op, enh, noise, red), firm)
+    assert on_red["E04"] == pytest.approx(on["E04"], abs=0.05)
+
+
+def test_the_stability_marginal_is_off_by_default_and_changes_nothing_then(world):
+    """Off (the default), the signals' columns, prior and probabilities are the design's as they were."""
+    from scipy import sparse
+
+    assert attribution.SIGNAL_STABILITY_MARGINAL is False
+    assert attribution.SIGNAL_STABILITY_AVERAGE_DESIGN is False
+    area, ann, *_ = world
+    op = attribution.build_operator(ann, area, crs=CRS_M, wind=WIND)
+    enh, noise = ann["tvoc_ugm3_enh"].to_numpy(float), ann["tvoc_ugm3_noise"].to_numpy(float)
+    rows, A = attribution._design(op, enh, noise, None, 10**9, 0)
+    cols = np.flatnonzero(attribution._touched(A) >= attribution.MIN_TOUCHED)
+    A_fit, fit_cols, species_fit, log_prior = attribution._signal_columns(op, rows, sparse.csc_matrix(A), cols,
+                                                                         noise, None)
+    assert fit_cols is cols and species_fit is None and A_fit.shape == A.shape
+    np.testing.assert_allclose(np.exp(log_prior).sum(), 1.0)
+    a = np.random.default_rng(0).random((3, len(cols)))
+    assert attribution._signal_collapse(a, a, len(cols))[0] is a
+    # the per-event likelihood's stability prior is the one factored out
+    shifts, lp = attribution.stability_log_prior()
+    assert shifts == attribution.STABILITY_SHIFTS
+    np.testing.assert_allclose(np.exp(lp), attribution.STABILITY_PRIOR)
