@@ -32,25 +32,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_monitor import _reset_pg, load_average  # noqa: E402 - the same schema reset and load line
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "hj212"
 LAYOUTS = ("packed", "rows")
-
-
-def _load() -> str:
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
-
-
-def _reset_pg(url: str) -> None:
-    from sqlalchemy import create_engine
-
-    from ecopatrol.core.db import normalise_url
-
-    e = create_engine(normalise_url(url))
-    with e.begin() as c:
-        c.exec_driver_sql("DROP SCHEMA public CASCADE")
-        c.exec_driver_sql("CREATE SCHEMA public")
-    e.dispose()
 
 
 def _proc_cpu_s(pid: int) -> float:
@@ -279,10 +266,10 @@ def main(argv=None) -> int:
         lines += [ln for ln in raw.split(b"\n") if ln.strip()]
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
-    load0, t0 = _load(), datetime.now(UTC)
+    load0, t0 = load_average(), datetime.now(UTC)
     if a.insert_parts:
         parts_us = insert_parts(lines)
-        print(f"{t0:%Y-%m-%d %H:%M} UTC, load {load0} → {_load()}: SQLite insert of the packet rows (CPU per packet): "
+        print(f"{t0:%Y-%m-%d %H:%M} UTC, load {load0} → {load_average()}: SQLite insert of the packet rows (CPU per packet): "
               + ", ".join(f"{k} {v:.1f} µs" for k, v in parts_us.items()))
         return 0
     if a.migration:
@@ -290,7 +277,7 @@ def main(argv=None) -> int:
             ms = [migration(f"sqlite:///{tmp}/m.db", files)] + ([migration((_reset_pg(a.pg), a.pg)[1], files)]
                                                                  if a.pg else [])
         for m in ms:
-            print(f"{t0:%Y-%m-%d %H:%M} UTC, load {load0} → {_load()}: {m['database']} migration 0002 → 0003 of both "
+            print(f"{t0:%Y-%m-%d %H:%M} UTC, load {load0} → {load_average()}: {m['database']} migration 0002 → 0003 of both "
                   f"hours: wall {m['wall_s']:.2f} s, CPU {m['cpu_s']:.2f} s (this process)")
         return 0
     results = []
@@ -301,7 +288,7 @@ def main(argv=None) -> int:
     if a.pg:
         results.append(run("PostgreSQL", lambda: (_reset_pg(a.pg), a.pg)[1], files, lines, a.repeat))
     meta = {"start_utc": t0.isoformat(timespec="seconds"), "end_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-            "load_start": load0, "load_end": _load(), "cpu": sorted(os.sched_getaffinity(0))}
+            "load_start": load0, "load_end": load_average(), "cpu": sorted(os.sched_getaffinity(0))}
     if a.json:
         print(json.dumps({"meta": meta, "results": results}))
         return 0

@@ -26,9 +26,8 @@ def reset_pg(url: str) -> None:
     e.dispose()
 
 
-def db_url_for(param: str, tmp_path: Path) -> str:
-    if param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ledger.db'}"
+def pg_url_or_skip() -> str:
+    """The test server's URL with its public schema emptied; the test skips, saying why, without one."""
     if not PG_URL:
         pytest.skip("PostgreSQL: set ECOPATROL_TEST_PG_URL=postgresql://USER@HOST:PORT/DB (.ci/run starts one)")
     try:
@@ -36,6 +35,12 @@ def db_url_for(param: str, tmp_path: Path) -> str:
     except Exception as exc:  # the server named is not there
         pytest.skip(f"PostgreSQL at ECOPATROL_TEST_PG_URL is not reachable: {exc}")
     return PG_URL
+
+
+def db_url_for(param: str, tmp_path: Path) -> str:
+    if param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    return pg_url_or_skip()
 
 
 def firms(n: int, *, positive_every: int = 4) -> pd.DataFrame:

@@ -1,42 +1,22 @@
 """Shared by the HJ 212 database tests (test_monitor, test_receiver_process): the database
 fixtures — every test on SQLite (a file in tmp_path) and, when ``ECOPATROL_TEST_PG_URL`` names a
-server, on PostgreSQL with its public schema reset — a row count, and a small data packet."""
+server, on PostgreSQL with its public schema reset (``ledger_support.pg_url_or_skip``) — a row count, and a small data packet."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
 import pytest
+from ledger_support import pg_url_or_skip
 
 from ecopatrol.processing.hj212 import encode, make_packet
-
-PG_URL = os.environ.get("ECOPATROL_TEST_PG_URL")
-
-
-def _reset_pg(url: str) -> None:
-    from sqlalchemy import create_engine
-
-    from ecopatrol.core.db import normalise_url
-
-    e = create_engine(normalise_url(url))
-    with e.begin() as c:
-        c.exec_driver_sql("DROP SCHEMA public CASCADE")
-        c.exec_driver_sql("CREATE SCHEMA public")
-    e.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'monitor.db'}"
-    if not PG_URL:
-        pytest.skip("PostgreSQL: set ECOPATROL_TEST_PG_URL=postgresql://USER@HOST:PORT/DB (.ci/run starts one)")
-    try:
-        _reset_pg(PG_URL)
-    except Exception as exc:  # the server named is not there
-        pytest.skip(f"PostgreSQL at ECOPATROL_TEST_PG_URL is not reachable: {exc}")
-    return PG_URL
+    return pg_url_or_skip()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import time
 from collections import Counter
 
 import pytest
-from monitor_support import PG_URL, _count, _frame, _reset_pg, db_url, engine  # noqa: F401 - the fixtures
+from monitor_support import _count, _frame, db_url, engine  # noqa: F401 - the fixtures
 
 from ecopatrol.processing.hj212 import codes, decode, encode, make_packet
 

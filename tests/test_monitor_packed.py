@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 
 import pandas as pd
 import pytest
+from ledger_support import pg_url_or_skip, reset_pg
 
 from ecopatrol.core.db import make_engine, open_database, upgrade
 from ecopatrol.processing.hj212 import decode, decode_lines, encode_frame
@@ -27,19 +27,10 @@ from ecopatrol.processing.monitor.stats import database_stats
 from ecopatrol.processing.monitor.store import PacketStore, packed_items, record_rows
 
 HOUR = "hebei_2016-08-24_05.h212.gz"  # the hour with framing rejections and duplicate frames
-PG_URL = os.environ.get("ECOPATROL_TEST_PG_URL")
 RECORDS = ("SELECT p.digest, r.mn, r.cn, r.data_time_utc, r.pollutant_code, r.pollutant_code_2017, r.suffix, "
            "r.value, r.value_text, r.flag, r.eflag FROM hj212_records r JOIN hj212_packets p ON p.id = r.packet_id "
            "ORDER BY p.digest, r.id")
 SKIP_STATS = {"database": None, "schema_version": None, "first_received_utc": None, "last_received_utc": None}
-
-
-def _reset_pg(url: str) -> None:
-    e = make_engine(url)
-    with e.begin() as c:
-        c.exec_driver_sql("DROP SCHEMA public CASCADE")
-        c.exec_driver_sql("CREATE SCHEMA public")
-    e.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -48,13 +39,8 @@ def fresh_url(request, tmp_path):
     if request.param == "sqlite":
         n = iter(range(100))
         return lambda: f"sqlite:///{tmp_path}/db{next(n)}.db"
-    if not PG_URL:
-        pytest.skip("PostgreSQL: set ECOPATROL_TEST_PG_URL=postgresql://USER@HOST:PORT/DB (.ci/run starts one)")
-    try:
-        _reset_pg(PG_URL)
-    except Exception as exc:  # the server named is not there
-        pytest.skip(f"PostgreSQL at ECOPATROL_TEST_PG_URL is not reachable: {exc}")
-    return lambda: (_reset_pg(PG_URL), PG_URL)[1]
+    url = pg_url_or_skip()
+    return lambda: (reset_pg(url), url)[1]
 
 
 def _snapshot(engine) -> dict:
