@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import os
 import random
 import re
 import signal
@@ -19,7 +18,7 @@ import time
 from collections import Counter
 
 import pytest
-from monitor_support import _count, _frame, db_url, engine  # noqa: F401 - the fixtures
+from monitor_support import _count, _frame, ask_answer, db_url, engine, start_serve  # noqa: F401 - the fixtures
 
 from ecopatrol.processing.hj212 import codes, decode, encode, make_packet
 
@@ -457,27 +456,10 @@ def test_cli_default_database_from_env(tmp_path, monkeypatch, capsys):
 
 def test_cli_serve_until_sigterm(tmp_path):
     """``monitor serve`` on port 0: a packet asking for an answer gets 9014, SIGTERM stops it cleanly."""
-    import socket
-
     db = f"sqlite:///{tmp_path}/serve.db"
-    proc = subprocess.Popen([sys.executable, "-m", "ecopatrol", "monitor", "serve", "--listen", "127.0.0.1:0",
-                             "--db", db, "--summary-every", "1"], stderr=subprocess.PIPE, text=True,
-                            env=os.environ | {"COLUMNS": "200"})
+    proc, listening = start_serve(db, "--summary-every", "1")
     try:
-        port, lines, t0 = None, [], time.monotonic()
-        while port is None and time.monotonic() - t0 < 30:
-            line = proc.stderr.readline()
-            if not line:
-                break
-            lines.append(line)
-            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-            port = int(m.group(1)) if m else None
-        assert port, "".join(lines)
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-            s.sendall(_frame(mn="CLI", ack=True, qn_ms=5))
-            got = b""
-            while not got.endswith(b"\r\n"):
-                got += s.recv(4096)
+        got = ask_answer(int(listening.group(1)), _frame(mn="CLI", ack=True, qn_ms=5))
         assert decode(got).packet.cn == "9014"
         time.sleep(1.5)  # one summary line
         proc.send_signal(signal.SIGTERM)

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
-import subprocess
 import sys
-import time
 
 import pytest
 
 from ecopatrol.processing.hj212 import decode
-from monitor_support import _count, _frame, db_url, engine  # noqa: F401 - the fixtures
+from monitor_support import _count, _frame, ask_answer, db_url, engine, start_serve  # noqa: F401 - the fixtures
 
 WRITERS = ["process", "thread"]
 
@@ -188,31 +185,12 @@ def _writer_pids() -> list[int]:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_cli_serve_exits_non_zero_when_the_writer_dies(tmp_path):
     """``monitor serve``: the writer process killed → an error line naming it, exit status 1."""
-    import socket
-
-    db = f"sqlite:///{tmp_path}/serve.db"
-    proc = subprocess.Popen([sys.executable, "-m", "ecopatrol", "monitor", "serve", "--listen", "127.0.0.1:0",
-                             "--db", db, "--loop", "asyncio"], stderr=subprocess.PIPE, text=True,
-                            env=os.environ | {"COLUMNS": "200"})
+    proc, listening = start_serve(f"sqlite:///{tmp_path}/serve.db", "--loop", "asyncio")
     try:
-        port = wpid = None
-        lines, t0 = [], time.monotonic()
-        while port is None and time.monotonic() - t0 < 60:
-            line = proc.stderr.readline()
-            if not line:
-                break
-            lines.append(line)
-            m = re.search(r"listening on 127\.0\.0\.1:(\d+) \(writer process (\d+)\)", line)
-            if m:
-                port, wpid = int(m.group(1)), int(m.group(2))
-        assert port, "".join(lines)
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-            s.sendall(_frame(mn="CLI", ack=True, qn_ms=5))
-            got = b""
-            while not got.endswith(b"\r\n"):
-                got += s.recv(4096)
+        assert listening.group(2), listening.group(0)  # the writer process's pid
+        got = ask_answer(int(listening.group(1)), _frame(mn="CLI", ack=True, qn_ms=5))
         assert decode(got).packet.cn == "9014"
-        os.kill(wpid, signal.SIGKILL)
+        os.kill(int(listening.group(2)), signal.SIGKILL)
         err = proc.communicate(timeout=60)[1]
     finally:
         if proc.poll() is None:
