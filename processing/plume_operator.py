@@ -223,7 +223,8 @@ def build_operator(samples: pd.DataFrame, area, *, crs, wind: Wind | None, schem
         stab = wind.stability if wind is not None and wind.stability else None
         if stab is None:
             cfg = (getattr(area, "config", None) or {}).get("defaults", {})
-            when = times[codes == code].iloc[len(times[codes == code]) // 2].to_pydatetime() \
+            # the pass's middle sample, to the microsecond (a datetime holds no nanoseconds: floored, not warned)
+            when = times[codes == code].iloc[len(times[codes == code]) // 2].floor("us").to_pydatetime() \
                 if times is not None else None
             stab = stability_class(row["speed_m_s"], when=when, lon=float(np.nanmedian(lon)),
                                    lat=float(np.nanmedian(lat))) if when is not None else cfg.get("stability", "D")
