@@ -3,7 +3,8 @@
 ``prepare``: ``run_demo`` (no maps) of each seed and world into ``CACHE/WORLD/SEED`` (kept);
 ``screen``: the all-samples fits only (seconds per scenario once its design is cached), firms
 ranked by their emission probability and registry risk — what BENCHMARKS.md's development
-tables of issue 16 report; ``score``: for every cached scenario, ``build_evidence`` + ``rank_targets`` again on its
+tables of issue 16 report; ``score``: for every cached scenario (run or only prepared: its alarms then computed from its
+field's data loggers once, as ``run_demo`` does, into ``alarms.csv``), ``build_evidence`` + ``rank_targets`` again on its
 ``samples/`` with the current analysis code, scored against ``field/truth.json`` as
 ``bench_accuracy.py --simulator`` scores (top 3 / top 10, NNLS rate 0 of sampled emitters).
 For development seeds only (0–99): the held-out seeds are run once, by ``bench_accuracy.py``.
@@ -91,6 +92,10 @@ def score_one(d: Path) -> dict:
         build_evidence(samples, area, out_dir=Path(tmp), wind=wind, seed=seed,
                        plan=json.loads(plan_path.read_text(encoding="utf-8")), plan_name=str(plan_path))
         alarms = d / "alarms.csv"
+        if not alarms.exists() and (d / "SIMULATED").exists():  # prepared only: the demo's monitor stage
+            from ecopatrol.pipeline import _monitor_alarms
+
+            alarms = _monitor_alarms(d, area) or alarms
         targets = rank_targets(Path(tmp), area, alarms=alarms if alarms.exists() else None)
         rates = pd.read_csv(Path(tmp) / "rates.csv", dtype={"enterprise_id": str})
     tj = json.loads((d / "field" / "truth.json").read_text())
@@ -129,7 +134,7 @@ def apply_settings(settings: list[str]) -> None:
 
 def score(cache: Path, worlds: list[str], jobs: int, seeds: list[int] | None, settings: list[str]) -> None:
     dirs = [d for w in worlds for d in sorted((cache / w).glob("*"), key=lambda p: int(p.name))
-            if (d / "targets.csv").exists() and (seeds is None or int(d.name) in seeds)]
+            if ((d / "targets.csv").exists() or (d / "SIMULATED").exists()) and (seeds is None or int(d.name) in seeds)]
     if jobs > 1:
         from concurrent.futures import ProcessPoolExecutor
 

@@ -111,6 +111,14 @@ SIGNAL_CONFUSABLE_FROM_FIT = True
 SIGNAL_STABILITY_MARGINAL = False  # an option under evaluation (BENCHMARKS.md, issue 16, fourth pass)
 #: … as one plume per source averaged over those classes (the design, not the evidence, marginalised)
 SIGNAL_STABILITY_AVERAGE_DESIGN = False
+#: a signal's rate free from pass to pass around the source's level: q_pass ~ N(b, (τ b)²), τ this
+#: (0: one rate for the whole survey). A firm's emission varies over the hours of a survey (batches,
+#: duty cycles) and the plume model's amplitude is wrong by a factor that changes with distance and
+#: stability (the drone's near field and the van's far field ask different rates of the same source):
+#: with one rate, that misfit is explained by a second, phantom source or hands the plume to a
+#: neighbour whose footprint happens to fit. τ = 1: within a factor of two half the time
+#: (P(0.5 < q/b < 2) = 0.53), the same literature figure as SIGNAL_OBS_REL_SD. Under evaluation.
+SIGNAL_PASS_RATE_SD = 0.0
 
 
 @dataclass
@@ -185,7 +193,12 @@ def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, e
     XW = sparse.vstack([b[1] for b in blocks]).tocsc()
     y = np.concatenate([b[2] for b in blocks])
     n_species = len(blocks) - 1
-    a, m, null = sum_of_single_effects(X, y, log_prior, n_effects=n_effects, sigma2=kappa, weighted=XW)
+    groups = None
+    if SIGNAL_PASS_RATE_SD > 0:  # each block's rows are the design's rows, in order
+        codes = (op.pass_codes if op.pass_codes is not None else op.codes)[rows]
+        groups = np.tile(np.unique(codes, return_inverse=True)[1], len(blocks))
+    a, m, null = sum_of_single_effects(X, y, log_prior, n_effects=n_effects, sigma2=kappa, weighted=XW,
+                                       groups=groups, group_rel_sd=SIGNAL_PASS_RATE_SD)
     if SIGNAL_CONFUSABLE:
         a = spread_confusable(a, null, log_prior, (XW.T @ X).tocsr(), _shared_views(blocks[0][0], op, rows),
                               rel_sd=_confusable_rel_sd(*blocks[0], a, m, obs_rel_sd))

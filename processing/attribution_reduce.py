@@ -225,9 +225,20 @@ def emission_signals_reduced(op: at.PlumeOperator, enh: np.ndarray, noise: np.nd
         M = M + (XWs.T @ Xs).tocsr()
         c = c + np.asarray(XWs.T @ ys).ravel()
     n_species = len(species_blocks)
-    # (Ω∘X)ᵀ(y − Xb) = c − M b: the same iterations with X := M, y := c, weighted := I
-    a, m, null = at.sum_of_single_effects(M.tocsc(), c, log_prior, n_effects=n_effects, sigma2=kappa,
-                                          weighted=sparse.identity(len(fit_cols), format="csc"))
+    if at.SIGNAL_PASS_RATE_SD > 0:
+        # the rate free per pass: the fit needs the samples' pass, not only the sums (the same
+        # iterations as the full fit's, on the sparse entries)
+        codes = (op.pass_codes if op.pass_codes is not None else op.codes)[rows]
+        blocks = [(X, XW, y), *species_blocks]
+        a, m, null = at.sum_of_single_effects(
+            sparse.vstack([b[0] for b in blocks]).tocsc(), np.concatenate([b[2] for b in blocks]), log_prior,
+            n_effects=n_effects, sigma2=kappa, weighted=sparse.vstack([b[1] for b in blocks]).tocsc(),
+            groups=np.tile(np.unique(codes, return_inverse=True)[1], len(blocks)),
+            group_rel_sd=at.SIGNAL_PASS_RATE_SD)
+    else:
+        # (Ω∘X)ᵀ(y − Xb) = c − M b: the same iterations with X := M, y := c, weighted := I
+        a, m, null = at.sum_of_single_effects(M.tocsc(), c, log_prior, n_effects=n_effects, sigma2=kappa,
+                                              weighted=sparse.identity(len(fit_cols), format="csc"))
     if at.SIGNAL_CONFUSABLE:  # confusable candidates share a signal (the same step as the full fit's)
         a = at.spread_confusable(a, null, log_prior, M, at._shared_views(X, op, rows),
                                  rel_sd=at._confusable_rel_sd(X, XW, y, a, m, obs_rel_sd))

@@ -4,7 +4,9 @@ Generic statistics, knowing nothing of plumes or sources (the attribution uses t
 :mod:`.attribution`, :mod:`.attribution_rates`, :mod:`.attribution_likelihood`):
 
 - :func:`sum_of_single_effects` — ``y ≈ Σ_l X b_l``, each ``b_l`` with one non-zero,
-  non-negative entry (Wang et al. 2020), returning a :class:`SingleEffects` result;
+  non-negative entry (Wang et al. 2020), returning a :class:`SingleEffects` result; with
+  ``groups``, an effect's coefficient varies from group to group of rows around its own level
+  (:func:`_grouped_effect`);
 - :func:`ridge_nnls` — non-negative least squares with an N(0, sd²) prior on each coefficient
   (MAP, solved as NNLS on augmented rows);
 - :func:`nnls_rss` — NNLS coefficients and residual sum of squares.
@@ -18,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import sparse
 from scipy.optimize import nnls
-from scipy.special import log_ndtr, logsumexp
+from scipy.special import erf, log_ndtr, logsumexp
 
 #: the model's defaults, as the attribution's signals use them (:mod:`.attribution`)
 N_EFFECTS = 6  # at most this many effects
@@ -44,7 +46,8 @@ class SingleEffects(NamedTuple):
 def sum_of_single_effects(X: np.ndarray, y: np.ndarray, log_prior: np.ndarray, *, n_effects: int = N_EFFECTS,
                           sigma2: float = RESIDUAL_VARIANCE, prior_rate_sd: float = EFFECT_PRIOR_SD,
                           null_prior: float = NULL_PRIOR, max_iter: int = 50,
-                          tol: float = 1e-4, weighted=None) -> SingleEffects:
+                          tol: float = 1e-4, weighted=None, groups: np.ndarray | None = None,
+                          group_rel_sd: float = 0.0) -> SingleEffects:
     """Sparse regression ``y ≈ Σ_l X b_l`` where each ``b_l`` has a single non-zero, non-negative entry.
 
     ``X`` may be dense or a ``scipy.sparse`` matrix. ``weighted`` (same shape, default ``X``)
@@ -61,10 +64,21 @@ def sum_of_single_effects(X: np.ndarray, y: np.ndarray, log_prior: np.ndarray, *
     columns (sources collinear along the wind) share an effect's probability instead of one
     taking it all at random, as non-negative least squares does.
 
+    With ``groups`` (one integer per row) and ``group_rel_sd`` τ > 0, an effect's coefficient is
+    its level ``b`` (the same half-normal prior) times a factor of its own in each group of rows,
+    ``q_g ~ N(b, (τ b)²)`` independently (:func:`_grouped_effect`): what one column says on
+    different groups need not agree in amplitude, only in shape within each group. ``mean``
+    is then the posterior mean level. ``X`` and ``weighted`` must then have the same sparsity
+    structure (``weighted`` is Ω ∘ X).
+
     Returns a :class:`SingleEffects`: ``alpha`` (L, p): posterior probability that effect l is column j; ``mean`` (L, p):
     posterior mean rate of effect l if it is column j; ``null`` (L,): probability that effect l
     is unused.
     """
+    if groups is not None and group_rel_sd > 0:
+        return _sum_of_grouped_effects(X, y, log_prior, n_effects=n_effects, sigma2=sigma2,
+                                       prior_rate_sd=prior_rate_sd, null_prior=null_prior, max_iter=max_iter,
+                                       tol=tol, weighted=weighted, groups=groups, group_rel_sd=group_rel_sd)
     n, p = X.shape
     W = X if weighted is None else weighted
     d = np.asarray(W.multiply(X).sum(axis=0)).ravel() if sparse.issparse(X) else np.einsum("ij,ij->j", W, X)
@@ -100,6 +114,118 @@ def sum_of_single_effects(X: np.ndarray, y: np.ndarray, log_prior: np.ndarray, *
             b_new = alpha[l_] * mean[l_]
             fit += X @ (b_new - bbar[l_])
             bbar[l_] = b_new
+        if np.abs(alpha - old).max() < tol:
+            break
+    return SingleEffects(alpha, mean, null)
+
+
+#: the level's grid (log scale, around each column's constant-rate estimate): offsets and step
+_LEVEL_OFFSETS = np.linspace(-5.0, 3.0, 41)
+
+
+class _Pairs(NamedTuple):
+    """The (column, group) pairs a column reaches, and where each stored entry of ``X`` falls."""
+
+    col: np.ndarray  # (m,) column of each pair
+    of_entry: np.ndarray  # (nnz,) pair of each stored entry of X (CSC order)
+    rows: np.ndarray  # (nnz,) row of each stored entry
+    d: np.ndarray  # (m,) Σ Ω x² over the pair's rows
+    by_col: sparse.csr_matrix  # (p, m) sums pairs into columns
+
+
+def _pairs(X, W, groups: np.ndarray) -> _Pairs:
+    X = sparse.csc_matrix(X)
+    W = sparse.csc_matrix(W)
+    X.sort_indices()
+    W.sort_indices()
+    if not (np.array_equal(X.indptr, W.indptr) and np.array_equal(X.indices, W.indices)):
+        raise ValueError("grouped effects: weighted (Ω ∘ X) must have the sparsity structure of X")
+    cols = np.repeat(np.arange(X.shape[1]), np.diff(X.indptr))
+    g = np.asarray(groups, np.int64)[X.indices]
+    key = cols * (int(g.max(initial=0)) + 1) + g
+    uniq, of_entry = np.unique(key, return_inverse=True)
+    col = uniq // (int(g.max(initial=0)) + 1)
+    d = np.bincount(of_entry, weights=W.data * X.data, minlength=len(uniq))
+    by_col = sparse.csr_matrix((np.ones(len(uniq)), (col, np.arange(len(uniq)))), shape=(X.shape[1], len(uniq)))
+    return _Pairs(col, of_entry, X.indices, d, by_col)
+
+
+def _grouped_effect(xr: np.ndarray, pr: _Pairs, ok: np.ndarray, sigma2: float, prior_rate_sd: float,
+                    tau: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One effect's log Bayes factors, level means and per-pair rate means, the rate free per group.
+
+    For column j and each group g it reaches (``A = Σ Ω x r / σ²``, ``B = Σ Ω x² / σ²`` over the
+    group's rows), the group's own rate ``q ~ N(b, (τ b)²)`` integrates out in closed form:
+    ``log ∫ exp(A q − B q²/2) N(q; b, τ²b²) dq = −½ log(1 + B τ² b²) + b (A² b + 2A/τ² − B b/τ²) /
+    (2 (B b² + 1/τ²))`` (τ → 0 gives the constant rate's ``A b − B b²/2``). The level ``b`` (the
+    half-normal prior) is integrated on a log grid around the column's constant-rate estimate,
+    the prior's mass below the grid taken at the grid's first value. A group its plume does not
+    reach says nothing (B = 0). Returns ``(lbf (p,), mean level (p,), mean rate per pair (m,))``,
+    the rates clipped at 0 (emission is not negative; the Gaussian factor is an approximation).
+    """
+    A = xr / sigma2
+    B = pr.d / sigma2
+    d_col = np.asarray(pr.by_col @ pr.d).ravel()
+    a_col = np.asarray(pr.by_col @ xr).ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bhat = np.where(ok, a_col / np.where(ok, d_col, 1.0), 0.0)
+        sd = np.where(ok, np.sqrt(sigma2 / np.where(ok, d_col, 1.0)), 1.0)
+    centre = np.maximum(bhat, sd)  # (p,)
+    step = float(_LEVEL_OFFSETS[1] - _LEVEL_OFFSETS[0])
+    b = centre[:, None] * np.exp(_LEVEL_OFFSETS)[None, :]  # (p, G)
+    bp = b[pr.col]  # (m, G)
+    c0 = 1.0 / (tau * tau)
+    Ap, Bp = A[:, None], B[:, None]
+    den = Bp * bp * bp + c0
+    ell = -0.5 * np.log1p(Bp * bp * bp / c0) + bp * (Ap * Ap * bp + 2.0 * Ap * c0 - c0 * Bp * bp) / (2.0 * den)
+    L = np.asarray(pr.by_col @ ell)  # (p, G)
+    s0 = prior_rate_sd
+    log_w = (math.log(2.0) - 0.5 * math.log(2 * math.pi * s0 * s0) - b * b / (2 * s0 * s0)) + np.log(b) + math.log(step)
+    z = log_w + L
+    # the prior's mass below the grid (2Φ(b₀/s) − 1), at the likelihood of the grid's first value
+    tail = np.log(np.clip(erf(b[:, 0] / (s0 * math.sqrt(2.0))), 1e-300, None)) + L[:, 0]
+    zz = np.concatenate([z, tail[:, None]], axis=1)
+    lbf = logsumexp(zz, axis=1)
+    post = np.exp(zz - lbf[:, None])
+    level = (post[:, :-1] * b).sum(1) + post[:, -1] * 0.5 * b[:, 0]
+    q_given_b = bp * (Ap * bp + c0) / den  # (m, G): E[q | b] for each pair
+    q = (post[pr.col, :-1] * q_given_b).sum(1) + post[pr.col, -1] * 0.5 * bp[:, 0]
+    lbf = np.where(ok, lbf, -np.inf)
+    return lbf, np.where(ok, level, 0.0), np.where(ok[pr.col], np.maximum(q, 0.0), 0.0)
+
+
+def _sum_of_grouped_effects(X, y, log_prior, *, n_effects, sigma2, prior_rate_sd, null_prior, max_iter, tol,
+                            weighted, groups, group_rel_sd) -> SingleEffects:
+    """:func:`sum_of_single_effects` with each effect's rate free per group of rows (:func:`_grouped_effect`)."""
+    X = sparse.csc_matrix(X)
+    W = X if weighted is None else sparse.csc_matrix(weighted)
+    X.sort_indices()
+    W.sort_indices()
+    n, p = X.shape
+    pr = _pairs(X, W, groups)
+    ok = np.asarray(pr.by_col @ pr.d).ravel() > 0
+    alpha = np.zeros((n_effects, p))
+    mean = np.zeros((n_effects, p))
+    null = np.ones(n_effects)
+    coef = np.zeros((n_effects, len(pr.col)))  # α × E[q] per pair: the effect's fitted rates
+    fitted = np.zeros((n_effects, n))
+    log_prior = np.asarray(log_prior, float)
+    lnull = math.log(null_prior)
+    lsel = math.log1p(-null_prior)
+    wx = W.data
+    for _ in range(max_iter):
+        old = alpha.copy()
+        for l_ in range(n_effects):
+            r = y - fitted.sum(0) + fitted[l_]
+            xr = np.bincount(pr.of_entry, weights=wx * r[pr.rows], minlength=len(pr.col))
+            lbf, level, q = _grouped_effect(xr, pr, ok, sigma2, prior_rate_sd, group_rel_sd)
+            zz = np.r_[np.where(ok, log_prior + lbf, -np.inf) + lsel, lnull]
+            post = np.exp(zz - logsumexp(zz))
+            alpha[l_] = post[:-1]
+            null[l_] = post[-1]
+            mean[l_] = level
+            coef[l_] = alpha[l_][pr.col] * q
+            fitted[l_] = np.bincount(pr.rows, weights=X.data * coef[l_][pr.of_entry], minlength=n)
         if np.abs(alpha - old).max() < tol:
             break
     return SingleEffects(alpha, mean, null)

@@ -537,3 +537,82 @@ def test_the_stability_marginal_is_off_by_default_and_changes_nothing_then(world
     shifts, lp = attribution.stability_log_prior()
     assert shifts == attribution.STABILITY_SHIFTS
     np.testing.assert_allclose(np.exp(lp), attribution.STABILITY_PRIOR)
+
+
+# --- a signal's rate free from pass to pass (issue 16, fifth pass; an option, off) ---
+
+
+def test_grouped_effects_reduce_to_the_constant_rate_as_the_spread_vanishes():
+    """``sum_of_single_effects(groups=…, group_rel_sd=τ)``: as τ → 0 the closed-form integral over each
+    group's rate gives the constant-rate fit's probabilities (the level's grid, not an exact formula)."""
+    from scipy import sparse
+
+    rng = np.random.default_rng(1)
+    n, p = 300, 40
+    X = np.zeros((n, p))
+    for j in range(p):
+        c = rng.integers(0, n - 20)
+        X[c:c + 15, j] = rng.uniform(0.5, 2, 15)
+    b = np.zeros(p)
+    b[3], b[17] = 2.0, 1.0
+    y = X @ b + rng.normal(0, 1, n)
+    Xs, lp, groups = sparse.csc_matrix(X), np.full(p, -np.log(p)), np.arange(n) // 30
+    const = attribution.sum_of_single_effects(Xs, y, lp, sigma2=1.0)
+    tiny = attribution.sum_of_single_effects(Xs, y, lp, sigma2=1.0, groups=groups, group_rel_sd=1e-3)
+    np.testing.assert_allclose(tiny.alpha, const.alpha, atol=1e-3)
+    np.testing.assert_allclose(tiny.null, const.null, atol=1e-3)
+    used = const.alpha > 0.05
+    np.testing.assert_allclose(tiny.mean[used], const.mean[used], rtol=0.02)
+    free = attribution.sum_of_single_effects(Xs, y, lp, sigma2=1.0, groups=groups, group_rel_sd=1.0)
+    assert free.pip[3] > 0.95 and free.pip[17] > 0.9  # the true columns keep their effects
+    assert np.delete(free.pip, [3, 17]).max() < 0.2
+    with pytest.raises(ValueError, match="sparsity"):
+        attribution.sum_of_single_effects(Xs, y, lp, weighted=sparse.csc_matrix(np.eye(n, p)), groups=groups,
+                                          group_rel_sd=1.0)
+
+
+def _batch_case():
+    """E04 emits 2 g/s on the first two passes of the van and a tenth of it on the last two (a batch
+    process); E01 stands 300 m upwind on the same line. Returns the operator, enhancement, noise,
+    design and the firm of each source."""
+    area = make_area()
+    s = van_samples(area, {"E04-S1": 2.0}, passes=2, seed=7)
+    s0 = van_samples(area, {}, passes=2, seed=7)  # the same noise, no plume
+    late = s["pass_id"].isin([3, 4]).to_numpy()
+    s["tvoc_ugm3"] = s0["tvoc_ugm3"] + (s["tvoc_ugm3"] - s0["tvoc_ugm3"]) * np.where(late, 0.1, 1.0)
+    ann = plume.annotate(s)
+    op = attribution.build_operator(ann, area, crs=CRS_M, wind=WIND)
+    enh, noise = ann["tvoc_ugm3_enh"].to_numpy(float), ann["tvoc_ugm3_noise"].to_numpy(float)
+    design = attribution._design(op, enh, noise, None, 10**9, 0)
+    return op, enh, noise, design, op.sources["enterprise_id"].astype(str).to_numpy()
+
+
+def test_a_batch_emitter_keeps_its_signal_with_the_rate_free_per_pass(monkeypatch):
+    """``SIGNAL_PASS_RATE_SD``: one rate for the survey cannot fit a firm that emitted on two passes and
+    hardly on the next two, and the upwind neighbour, whose plume reaches the samples differently, takes
+    the signal; with each pass's rate free around the firm's level (τ = 1) the emitter is first again.
+    The all-samples fit (``attribution_reduce``) gives the same probabilities."""
+    from ecopatrol.processing import attribution_reduce as ar
+
+    assert attribution.SIGNAL_PASS_RATE_SD == 0.0  # off by default
+    op, enh, noise, design, firm = _batch_case()
+    off = _firm_pip(attribution.emission_signals(op, enh, noise, design=design), firm)
+    assert off.idxmax() == "E01" and off["E04"] < 0.5  # the fragile case
+    monkeypatch.setattr(attribution, "SIGNAL_PASS_RATE_SD", 1.0)
+    on = _firm_pip(attribution.emission_signals(op, enh, noise, design=design), firm)
+    assert on.idxmax() == "E04" and on["E04"] > 0.7 and on["E01"] < 0.2
+    red = _firm_pip(ar.emission_signals_reduced(op, enh, noise, ar.reduced_design(op, enh, noise)), firm)
+    assert red["E04"] == pytest.approx(on["E04"], abs=0.02) and red["E01"] == pytest.approx(on["E01"], abs=0.02)
+
+
+def test_the_rate_free_per_pass_keeps_the_emitters_of_the_plume_world(world, monkeypatch):
+    """With the option on, the exact plume world's two emitters keep their signals and the firm with no
+    emission stays low: freedom of amplitude does not hand the plumes to the neighbours."""
+    area, ann, *_ = world
+    monkeypatch.setattr(attribution, "SIGNAL_PASS_RATE_SD", 1.0)
+    op = attribution.build_operator(ann, area, crs=CRS_M, wind=WIND)
+    enh, noise = ann["tvoc_ugm3_enh"].to_numpy(float), ann["tvoc_ugm3_noise"].to_numpy(float)
+    sig = attribution.emission_signals(op, enh, noise, design=attribution._design(op, enh, noise, None, 10**9, 0))
+    p = _firm_pip(sig, op.sources["enterprise_id"].astype(str).to_numpy())
+    assert p["E04"] > 0.85 and p["E06"] > 0.85
+    assert p.drop(["E04", "E06"]).max() < 0.2
