@@ -39,6 +39,7 @@ import pickle
 import queue
 import socket
 import struct
+import sys
 import threading
 import time
 
@@ -104,7 +105,6 @@ def writer_main(sock: socket.socket) -> None:
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s hj212-writer[%(process)d] %(message)s")
     from ecopatrol.core.db import open_database
 
-    from .receiver import prepare_chunks, write_items
     from .store import PacketStore
 
     try:
@@ -118,76 +118,213 @@ def writer_main(sock: socket.socket) -> None:
     # allocations, scanning them again and again (as ingest_file pauses the collector for its batches)
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+    # the committing thread needs the GIL back for a moment after each fsync, while the main thread
+    # decodes: it waits at most this long for it (the default 5 ms would add to every round trip)
+    sys.setswitchinterval(0.0005)
     sock.sendall(_dump(("ready", os.getpid())))
-    jobs: queue.Queue = queue.Queue(maxsize=4)  # prepared batches waiting for their commit
-    send_lock = threading.Lock()
-
-    def prepare() -> None:
-        try:
-            while True:
-                msg = _recv(sock)
-                if msg is None:
-                    break
-                batch_id, chunks = msg
-                items, answers = prepare_chunks(store, chunks, answer=answer)
-                jobs.put((batch_id, items, answers))
-        except Exception:  # pragma: no cover - a bug: the server sees the process end
-            log.exception("the writer's decoding thread failed")
-            os._exit(3)
-        finally:
-            jobs.put(None)
-
-    prof = _Profile()
-    threading.Thread(target=prof.run, args=("decode", prepare), name="hj212-decode", daemon=True).start()
-    counts = {"batches": 0, "commits": 0, "items": 0}
-
-    def commit_loop() -> None:
-        done = False
-        while not done:
-            job = jobs.get()
-            if job is None:
-                break
-            group, n = [job], len(job[1])
-            while n < max_batch_packets:  # whatever else is prepared joins this transaction
-                try:
-                    j = jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if j is None:
-                    done = True
-                    break
-                group.append(j)
-                n += len(j[1])
-            items = [it for j in group for it in j[1]]
-            delay = 0.2
-            while True:
-                try:
-                    res = write_items(store, items)
-                    break
-                except Exception as exc:  # keep the batch, unanswered, and try again
-                    text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                    log.error("database write of %d frames failed (%s); retrying in %.1f s, nothing is answered "
-                              "until it is stored", len(items), text, delay)
-                    with send_lock:
-                        sock.sendall(_dump(("write_error", len(items), text)))
-                    time.sleep(delay)
-                    delay = min(delay * 2, 10.0)
-            summary = {"packets": res.packets, "packets_new": res.packets_new, "duplicates": res.packets_duplicate,
-                       "records": res.records, "rejected": dict(res.rejected_by_reason), "seconds": res.seconds,
-                       "items": len(items), "caches": cache_sizes(store)}
-            counts["batches"] += len(group)
-            counts["commits"] += 1
-            counts["items"] += len(items)
-            with send_lock:  # committed: now the server may answer
-                sock.sendall(_dump(("committed", [j[0] for j in group], summary, [j[2] for j in group])))
-
+    w = _Writer(sock, store, answer=answer, max_batch_packets=max_batch_packets)
     try:
-        prof.run("commit", commit_loop)
+        w.prof.run("main", w.run)
     finally:
+        w.stop()
         store.close()
         engine.dispose()
         sock.close()
-        prof.write(counts)
+        w.prof.write(w.counts)
+
+
+class _Inbox:
+    """The server's batches as they arrive on the socket: :meth:`read` takes whatever bytes are there."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buf = bytearray()
+        self.eof = False
+
+    def read(self) -> list:
+        """The complete messages received so far (call when the socket is readable: at least one recv
+        returns at once; the rest are not waited for)."""
+        flags = 0
+        while True:
+            try:
+                data = self.sock.recv(1 << 20, flags)
+            except BlockingIOError:
+                break
+            if not data:
+                self.eof = True
+                break
+            self.buf += data
+            flags = socket.MSG_DONTWAIT
+        out, buf, at = [], self.buf, 0
+        while len(buf) - at >= _HDR.size:
+            n = _HDR.unpack_from(buf, at)[0]
+            if len(buf) - at - _HDR.size < n:
+                break
+            out.append(pickle.loads(memoryview(buf)[at + _HDR.size:at + _HDR.size + n]))
+            at += _HDR.size + n
+        del buf[:at]
+        if self.eof and buf:
+            log.error("the server closed the writer's socket inside a message (%d bytes dropped)", len(buf))
+            buf.clear()
+        return out
+
+
+class _Commit:
+    """A staged transaction handed to the committing thread, and what to report once it is committed."""
+
+    __slots__ = ("ids", "items", "answers", "staged", "result", "error")
+
+    def __init__(self, ids, items, answers, staged) -> None:
+        self.ids, self.items, self.answers, self.staged = ids, items, answers, staged
+        self.result = None
+        self.error: BaseException | None = None
+
+
+class _Writer:
+    """The writer process's work, in **one thread** for everything that needs the GIL — receive, decode,
+    rows, answers' bytes, the statements of the next transaction — and a second thread that only
+    commits (the fsync, without the GIL) and then reports. While a transaction commits, the main thread
+    decodes what arrives; when the commit ends, everything decoded by then (and whatever else is in the
+    socket) becomes the next transaction: the commit grows with the load, and the two threads hardly
+    ever want the GIL at once (the SQL statements run in the main thread, never beside the decoding)."""
+
+    def __init__(self, sock: socket.socket, store, *, answer: bool, max_batch_packets: int) -> None:
+        self.sock, self.store, self.answer, self.max_batch_packets = sock, store, answer, max_batch_packets
+        self.inbox = _Inbox(sock)
+        self.send_lock = threading.Lock()
+        self.ready: list = []          # prepared batches: (batch_id, items, answers per chunk)
+        self.n_ready = 0
+        self.inflight: _Commit | None = None
+        self.counts = {"batches": 0, "commits": 0, "items": 0}
+        self.prof = _Profile()
+        self._todo: queue.SimpleQueue = queue.SimpleQueue()
+        self._done_r, self._done_w = os.pipe()
+        self._thread = threading.Thread(target=self.prof.run, args=("commit", self._commit_loop),
+                                        name="hj212-commit", daemon=True)
+        self._thread.start()
+
+    # -- the main thread --------------------------------------------------------------------------------
+    def run(self) -> None:
+        import select
+
+        while True:
+            if self.inflight is None and self.ready:
+                self._stage()
+                continue
+            if self.inbox.eof and self.inflight is None:
+                return
+            wait = []
+            if not self.inbox.eof and self.n_ready < self.max_batch_packets:
+                wait.append(self.sock)
+            if self.inflight is not None:
+                wait.append(self._done_r)
+            readable = select.select(wait, [], [])[0]
+            if self._done_r in readable:
+                os.read(self._done_r, 1)
+                job, self.inflight = self.inflight, None
+                if job.error is not None:
+                    self._retry(job)
+                if not self.inbox.eof and select.select([self.sock], [], [], 0)[0]:
+                    self._prepare(self.inbox.read())  # what came meanwhile joins the next transaction
+            elif self.sock in readable:
+                self._prepare(self.inbox.read())
+
+    def _prepare(self, msgs: list) -> None:
+        """Decode, rows and answers of the batches received, all at once (one ``decode_lines``)."""
+        if not msgs:
+            return
+        from .receiver import prepare_chunks
+
+        t0 = self.prof.clock()
+        chunks = [c for _, cs in msgs for c in cs]
+        items, answers = prepare_chunks(self.store, chunks, answer=self.answer)
+        at_c = at_i = 0
+        for bid, cs in msgs:
+            n_items = sum(len(c[3]) for c in cs)  # one item per frame
+            self.ready.append((bid, items[at_i:at_i + n_items], answers[at_c:at_c + len(cs)]))
+            at_i += n_items
+            at_c += len(cs)
+        self.n_ready += len(items)
+        self.prof.add("prepare", t0, len(items))
+
+    def _stage(self) -> None:
+        """The ready batches as one transaction: its statements here, its commit in the committing thread."""
+        from .receiver import stage_items
+
+        group, self.ready, self.n_ready = self.ready, [], 0
+        items = [it for g in group for it in g[1]]
+        ids, answers = [g[0] for g in group], [g[2] for g in group]
+        t0 = self.prof.clock()
+        try:
+            staged, res = stage_items(self.store, items)
+        except Exception as exc:  # the database is down, locked or full: nothing staged
+            self._write_error(len(items), exc)
+            staged, res = None, self._write_retrying(items)
+        self.prof.add("stage", t0, len(items))
+        self.counts["batches"] += len(group)
+        if staged is None:  # refused content, written one by one (or after the retries): committed
+            self._report(ids, res, items, answers)
+            return
+        self.inflight = job = _Commit(ids, items, answers, staged)
+        self._todo.put(job)
+
+    def _retry(self, job: _Commit) -> None:
+        """The commit failed (rolled back: nothing of it stored): write the batch again until it is stored,
+        unanswered meanwhile (the server's socket fills, and backpressure holds the loggers)."""
+        self._write_error(len(job.items), job.error)
+        self._report(job.ids, self._write_retrying(job.items, first_delay=0.2), job.items, job.answers)
+
+    def _write_retrying(self, items, first_delay: float = 0.2):
+        from .receiver import write_items
+
+        delay = first_delay
+        while True:
+            time.sleep(delay)
+            try:
+                return write_items(self.store, items)
+            except Exception as exc:
+                self._write_error(len(items), exc)
+                delay = min(delay * 2, 10.0)
+
+    def _write_error(self, n_items: int, exc: BaseException) -> None:
+        text = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        log.error("database write of %d frames failed (%s); retrying, nothing is answered until it is stored",
+                  n_items, text)
+        with self.send_lock:
+            self.sock.sendall(_dump(("write_error", n_items, text)))
+
+    def stop(self) -> None:
+        self._todo.put(None)
+        self._thread.join(60)
+
+    # -- both threads ---------------------------------------------------------------------------------
+    def _report(self, ids, res, items, answers) -> None:
+        """Committed: now the server may answer."""
+        summary = {"packets": res.packets, "packets_new": res.packets_new, "duplicates": res.packets_duplicate,
+                   "records": res.records, "rejected": dict(res.rejected_by_reason), "seconds": res.seconds,
+                   "items": len(items), "caches": cache_sizes(self.store)}
+        self.counts["commits"] += 1
+        self.counts["items"] += len(items)
+        msg = _dump(("committed", ids, summary, answers))
+        with self.send_lock:
+            self.sock.sendall(msg)
+
+    # -- the committing thread ----------------------------------------------------------------------------
+    def _commit_loop(self) -> None:
+        while True:
+            job = self._todo.get()
+            if job is None:
+                return
+            try:
+                res = job.staged.commit()  # the fsync: durable when it returns
+            except BaseException as exc:  # rolled back; the main thread writes it again
+                job.error = exc
+            else:
+                try:
+                    self._report(job.ids, res, job.items, job.answers)
+                except OSError:
+                    pass  # the server is gone: the main thread sees the socket close
+            os.write(self._done_w, b"x")
 
 
 class _Profile:
@@ -198,6 +335,18 @@ class _Profile:
         self.dir = os.environ.get("ECOPATROL_WRITER_PROFILE", "")
         self.cprofile = os.environ.get("ECOPATROL_WRITER_PROFILE_CPROFILE", "1") != "0"
         self.cpu: dict[str, float] = {}
+        self.parts: dict[str, list] = {}  # the main thread's parts: [CPU seconds, items]
+        if not self.dir:
+            self.clock = _zero  # no cost when not profiling
+            self.add = _ignore
+
+    def clock(self) -> float:
+        return time.thread_time()
+
+    def add(self, part: str, t0: float, n: int) -> None:
+        p = self.parts.setdefault(part, [0.0, 0])
+        p[0] += time.thread_time() - t0
+        p[1] += n
 
     def run(self, name: str, fn) -> None:
         if not self.dir:
@@ -216,12 +365,21 @@ class _Profile:
     def write(self, counts: dict) -> None:
         if not self.dir:
             return
-        for _ in range(50):  # the decoding thread ends when the socket closes
-            if "decode" in self.cpu:
+        for _ in range(50):  # the committing thread ends after the main one
+            if "commit" in self.cpu:
                 break
             time.sleep(0.02)
         with open(os.path.join(self.dir, f"writer-{os.getpid()}-threads.json"), "w") as f:
-            json.dump({"thread_cpu_s": self.cpu, "process_cpu_s": time.process_time(), **counts}, f)
+            json.dump({"thread_cpu_s": self.cpu, "main_thread_parts": self.parts,
+                       "process_cpu_s": time.process_time(), **counts}, f)
+
+
+def _zero() -> float:
+    return 0.0
+
+
+def _ignore(part: str, t0: float, n: int) -> None:
+    pass
 
 
 # -- the server's end -------------------------------------------------------------------------------

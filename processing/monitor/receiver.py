@@ -170,12 +170,32 @@ def write_items(store: PacketStore, items: list[Received]):
     except (OperationalError, InterfaceError, DisconnectionError):
         raise
     except Exception as exc:
-        if len(items) == 1:
-            it = items[0]
-            log.error("%s: the database refuses this packet (%s): stored as rejected", it.peer, exc)
-            return store.write_batch([Received(it.raw, it.received_utc, it.peer, None, REASON_STORE,
-                                               f"{type(exc).__name__}: {exc}"[:2000], it.line)])
-        log.error("database refused a batch of %d frames (%s): writing them one by one", len(items), exc)
+        return _refused(store, items, exc)
+
+
+def stage_items(store: PacketStore, items: list[Received]):
+    """:func:`write_items` in two steps: ``(staged, None)`` — the batch's statements executed, its transaction
+    open until ``staged.commit()`` (:meth:`PacketStore.stage_batch`) — or, when the database refuses the
+    batch's content, ``(None, result)``: written packet by packet as :func:`write_items` does, **already
+    committed**. A lost or locked database raises (nothing staged)."""
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+
+    try:
+        return store.stage_batch(items), None
+    except (OperationalError, InterfaceError, DisconnectionError):
+        raise
+    except Exception as exc:
+        return None, _refused(store, items, exc)
+
+
+def _refused(store: PacketStore, items: list[Received], exc: Exception):
+    """After the database refused ``items`` in one transaction for their content: one by one."""
+    if len(items) == 1:
+        it = items[0]
+        log.error("%s: the database refuses this packet (%s): stored as rejected", it.peer, exc)
+        return store.write_batch([Received(it.raw, it.received_utc, it.peer, None, REASON_STORE,
+                                           f"{type(exc).__name__}: {exc}"[:2000], it.line)])
+    log.error("database refused a batch of %d frames (%s): writing them one by one", len(items), exc)
     total = None
     for it in items:
         r = write_items(store, [it])
