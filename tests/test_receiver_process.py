@@ -275,3 +275,81 @@ def test_kept_connection_reopened_after_an_error(engine):  # noqa: F811 - the fi
     assert store._conn is not None and store._conn is not first and _count(engine, S.hj212_packets) == 3
     store.close()
     assert store._conn is None
+
+
+def test_staged_batch_committed_from_another_thread(engine):  # noqa: F811 - the fixture
+    """``PacketStore.stage_batch``: the statements run, nothing visible to another connection until
+    ``commit()`` — which the writer process calls from its committing thread — returns; ``rollback()``
+    stores nothing; the counts are those ``write_batch`` gives."""
+    import threading
+    from datetime import UTC, datetime
+
+    from ecopatrol.core.db import schema as S
+    from ecopatrol.processing.monitor.store import PacketStore, Received
+
+    store = PacketStore(engine, keep_connection=True)
+
+    def item(minute):
+        raw = _frame(minute=minute).rstrip(b"\r\n")
+        return Received(raw, datetime.now(UTC), "test:1", decode(raw).packet)
+
+    staged = store.stage_batch([item(0), item(1), item(1)])
+    assert _count(engine, S.hj212_packets) == 0  # staged, not committed
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("res", staged.commit()))
+    t.start()
+    t.join(60)
+    res = out["res"]
+    assert (res.packets, res.packets_new, res.packets_duplicate) == (3, 2, 1)
+    assert _count(engine, S.hj212_packets) == 2
+    with pytest.raises(RuntimeError):
+        staged.commit()  # once only
+    dropped = store.stage_batch([item(2)])
+    dropped.rollback()
+    assert _count(engine, S.hj212_packets) == 2
+    store.write_batch([item(2)])  # the kept connection goes on after a rollback
+    assert _count(engine, S.hj212_packets) == 3
+    store.close()
+
+
+def test_lean_loggers_against_the_receiver(tmp_path):
+    """``replay.stop_and_wait_loggers`` (the benchmark's one-thread load generator): stop-and-wait on the
+    writer-process receiver, every frame answered with its own QN, cut sessions sent again on a new
+    connection; what the loggers sent whole is what the database holds, and each cut is one
+    ``connection_closed`` row."""
+    from sqlalchemy import func, select
+
+    from ecopatrol.core.db import open_database
+    from ecopatrol.core.db import schema as S
+    from ecopatrol.processing.monitor.receiver import Receiver
+    from ecopatrol.processing.monitor.replay import stop_and_wait_loggers
+
+    engine = open_database(f"sqlite:///{tmp_path}/x.db")  # noqa: F811 - not the fixture
+    cache: dict = {}
+
+    def frame_at(i, k):
+        if (i, k) not in cache:
+            cache[(i, k)] = _frame(mn=f"L{i}", minute=k % 60, value=k, ack=True, qn_ms=k % 1000)
+        return cache[(i, k)]
+
+    async def main():
+        rx = Receiver(engine)
+        host, port = await rx.start("127.0.0.1", 0)
+        out = await asyncio.to_thread(stop_and_wait_loggers, host, port, frame_at, 4, 0.2, session=6,
+                                      cut_probability=0.5, seed=3)
+        await rx.stop()
+        return out
+
+    out = asyncio.run(asyncio.wait_for(main(), 120))
+    lg = out["loggers"]
+    assert len(lg) == 4 and all(c.connections >= 1 for c in lg)
+    assert all(c.answered == c.sent and c.wrong_answers == 0 and c.timed_out == 0 for c in lg)
+    cuts = sum(c.cuts for c in lg)
+    assert cuts >= 1 and sum(c.connections for c in lg) > cuts
+    with engine.connect() as conn:
+        stored = conn.execute(select(func.sum(S.hj212_packets.c.copies))).scalar_one()
+    assert stored == sum(c.sent for c in lg)
+    assert _count(engine, S.hj212_rejected, S.hj212_rejected.c.reason == "connection_closed") == cuts
+    assert _count(engine, S.hj212_rejected) == cuts
+    assert len(out["latency"]) >= 1
+    engine.dispose()
