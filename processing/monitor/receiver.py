@@ -287,10 +287,10 @@ class Receiver:
     closes the connections. ``stats`` counts since the start.
     """
 
-    def __init__(self, engine, *, max_batch_packets: int = 2000, max_batch_delay_s: float = 0.002,
+    def __init__(self, engine, *, max_batch_packets: int = 2000, max_batch_delay_s: float | None = None,
                  queue_chunks: int = 1024, read_bytes: int = 65536, idle_timeout_s: float = 600.0,
                  max_connections: int = 10_000, answer: bool = True, max_unread_answer_bytes: int = 1 << 20,
-                 writer: Literal["process", "thread"] = "process", max_in_flight: int = 3) -> None:
+                 writer: Literal["process", "thread"] = "process", max_in_flight: int = 8) -> None:
         if max_batch_packets < 1:
             raise ValueError("max_batch_packets must be at least 1")
         if writer not in ("process", "thread"):
@@ -307,7 +307,10 @@ class Receiver:
         self.failure = ""
         self.writer_caches: dict[str, int] = {}  # the writer process's bounded caches, at its last commit
         self.max_batch_packets = max_batch_packets
-        self.max_batch_delay_s = max_batch_delay_s
+        # the thread writer waits a little for more when its queue runs dry (one commit per batch); the
+        # writer process needs no wait: it joins every batch that is ready when a commit ends into the next
+        self.max_batch_delay_s = (0.002 if writer == "thread" else 0.0) if max_batch_delay_s is None \
+            else max_batch_delay_s
         self.read_bytes = read_bytes
         self.idle_timeout_s = idle_timeout_s
         self.max_connections = max_connections
