@@ -353,3 +353,53 @@ def test_lean_loggers_against_the_receiver(tmp_path):
     assert _count(engine, S.hj212_rejected) == cuts
     assert len(out["latency"]) >= 1
     engine.dispose()
+
+
+def test_connections_paused_when_the_queue_is_full_idle_closed_and_refused(tmp_path):
+    """The receiver's connections (protocol level): with the writer held by SQLite's lock, a full queue
+    stops reading the connection (nothing lost: once the lock goes, every frame is stored and answered);
+    a connection silent for ``idle_timeout_s`` is closed; one beyond ``max_connections`` is refused."""
+    from ecopatrol.core.db import open_database
+    from ecopatrol.core.db import schema as S
+    from ecopatrol.processing.monitor.receiver import Receiver
+
+    engine = open_database(f"sqlite:///{tmp_path}/x.db")  # noqa: F811 - not the fixture
+    blocker = open_database(f"sqlite:///{tmp_path}/x.db")
+    frames = [_frame(mn="BP", minute=i, ack=True, qn_ms=i) for i in range(8)]
+
+    async def main():
+        rx = Receiver(engine, writer="thread", queue_chunks=2, idle_timeout_s=0.5, max_connections=1)
+        host, port = await rx.start("127.0.0.1", 0)
+        lock = blocker.connect().execution_options(sqlite_immediate=True)
+        tx = lock.begin()
+        r, w = await asyncio.open_connection(host, port)
+        for f in frames:  # one read each: one chunk each
+            w.write(f)
+            await w.drain()
+            await asyncio.sleep(0.05)
+        for _ in range(100):
+            if rx._paused:
+                break
+            await asyncio.sleep(0.02)
+        paused = bool(rx._paused)
+        r2, w2 = await asyncio.open_connection(host, port)  # beyond max_connections
+        refused = await asyncio.wait_for(r2.read(), 10)
+        w2.close()
+        tx.rollback()
+        lock.close()
+        got = b""
+        while got.count(b"\r\n") < len(frames):
+            got += await asyncio.wait_for(r.read(4096), 30)
+        closed = await asyncio.wait_for(r.read(), 10)  # then silence: closed after idle_timeout_s
+        w.close()
+        await rx.stop()
+        return paused, refused, got, closed, rx.stats
+
+    paused, refused, got, closed, st = asyncio.run(asyncio.wait_for(main(), 90))
+    assert paused and refused == b"" and closed == b""
+    assert [decode(x).packet.fields["QN"] for x in got.split(b"\r\n") if x] == \
+        [decode(f.rstrip()).packet.qn for f in frames]
+    assert st.connections_refused == 1 and st.connections_idle_closed == 1 and st.connections_open == 0
+    assert _count(engine, S.hj212_packets) == len(frames)
+    engine.dispose()
+    blocker.dispose()

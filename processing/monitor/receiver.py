@@ -235,26 +235,98 @@ class ReceiverStats:
         return d
 
 
-class _Conn:
-    __slots__ = ("peer", "reader", "writer", "outstanding", "drained", "last_rx", "closing")
+class _Conn(asyncio.Protocol):
+    """One logger's connection, at the protocol level (no stream reader, no task per connection): each
+    read is framed at once and its frames queued for the writer; at the end of the stream (EOF, a
+    reset, :meth:`stop_reading`) a frame begun is queued as cut, and the transport closes once the
+    answers of everything it sent were written."""
 
-    def __init__(self, peer: str, reader, writer) -> None:
-        self.peer, self.reader, self.writer = peer, reader, writer
+    __slots__ = ("rx", "peer", "transport", "framer", "outstanding", "last_rx", "closing", "ended", "lost",
+                 "finished", "paused")
+
+    def __init__(self, rx: Receiver) -> None:
+        self.rx = rx
+        self.peer = ""
+        self.transport = None
+        self.framer = StreamFramer(defer_checks=True)  # length and CRC checked by the writer, for a whole batch
         self.outstanding = 0  # chunks queued and not yet committed
-        self.drained = asyncio.Event()
-        self.drained.set()
         self.last_rx = time.monotonic()
-        self.closing = ""  # why we close it (idle, stop)
+        self.closing = ""     # why we close it (idle, stop)
+        self.ended = False    # no more reads: the tail was queued
+        self.lost = False     # the transport is gone
+        self.finished = False
+        self.paused = False   # reading paused: the writer's queue is full
 
+    # -- asyncio.Protocol ------------------------------------------------------------------------------
+    def connection_made(self, transport) -> None:
+        rx = self.rx
+        self.transport = transport
+        if rx._stopping or rx.failure or len(rx._conns) >= rx.max_connections:
+            rx.stats.connections_refused += 1
+            self.ended = self.finished = True
+            transport.close()
+            return
+        self.peer = _peer(transport)
+        rx._conns.add(self)
+        st = rx.stats
+        st.connections_open += 1
+        st.connections_total += 1
+
+    def data_received(self, data: bytes) -> None:
+        if self.ended:
+            return
+        self.last_rx = time.monotonic()
+        self.rx.stats.bytes_in += len(data)
+        frames = self.framer.feed(data)
+        if frames:
+            self.rx._submit(self, frames)
+
+    def eof_received(self) -> bool:
+        self._end("connection closed")
+        return True  # keep the transport: the answers of what was sent are still to be written
+
+    def connection_lost(self, exc) -> None:
+        self.lost = True
+        self._end("connection closed")
+        self._maybe_finish()
+
+    # -- the receiver's side -------------------------------------------------------------------------------
     def stop_reading(self, why: str) -> None:
-        """End the read loop: what was received is still processed, then the connection closes."""
+        """No more reads: what was received is still processed, then the connection closes."""
         if self.closing:
             return
         self.closing = why
-        transport = self.writer.transport
-        if not transport.is_closing():
-            transport.pause_reading()
-        self.reader.feed_eof()
+        if not self.transport.is_closing():
+            self.transport.pause_reading()
+        self._end(why)
+
+    def _end(self, why: str) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        tail = self.framer.flush()
+        if tail:
+            self.rx._submit(self, tail, closed=self.closing or why)
+        self._maybe_finish()
+
+    def release(self) -> None:
+        """A chunk of this connection was committed (and answered) or dropped."""
+        self.outstanding -= 1
+        self._maybe_finish()
+
+    def _maybe_finish(self) -> None:
+        if not self.ended or self.outstanding > 0 or self.finished:
+            return
+        if not self.lost:
+            if not self.transport.is_closing():
+                self.transport.close()  # after the answers buffered: connection_lost follows
+            return
+        self.finished = True
+        rx = self.rx
+        rx._conns.discard(self)
+        rx.stats.connections_open -= 1
+        if rx._stopping and not rx._conns:
+            rx._all_closed.set()
 
 
 @dataclass(slots=True)
@@ -271,8 +343,8 @@ class _Chunk:
 _STOP = object()
 
 
-def _peer(writer) -> str:
-    addr = writer.get_extra_info("peername")
+def _peer(transport) -> str:
+    addr = transport.get_extra_info("peername")
     if isinstance(addr, tuple) and len(addr) >= 2:
         host = addr[0]
         return f"[{host}]:{addr[1]}" if ":" in str(host) else f"{host}:{addr[1]}"
@@ -317,9 +389,11 @@ class Receiver:
         self.answer = answer
         self.max_unread_answer_bytes = max_unread_answer_bytes
         self.stats = ReceiverStats()
-        self._queue: asyncio.Queue = asyncio.Queue(maxsize=queue_chunks)
+        self.queue_chunks = queue_chunks
+        self._queue: asyncio.Queue = asyncio.Queue()  # bounded by pausing the reads at queue_chunks
+        self._paused: list[_Conn] = []
         self._conns: set[_Conn] = set()
-        self._handlers: set[asyncio.Task] = set()
+        self._all_closed = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hj212-writer")
         self._server: asyncio.base_events.Server | None = None
         self._writer_task: asyncio.Task | None = None
@@ -337,8 +411,8 @@ class Receiver:
             self._writer_task = asyncio.create_task(self._writer_proc(), name="hj212-writer")
         else:
             self._writer_task = asyncio.create_task(self._writer(), name="hj212-writer")
-        self._server = await asyncio.start_server(self._handle, host, port, backlog=1024,
-                                                  limit=max(self.read_bytes, 65536))
+        self._server = await asyncio.get_running_loop().create_server(lambda: _Conn(self), host, port,
+                                                                      backlog=1024)
         sock = self._server.sockets[0].getsockname()
         self.address = (sock[0], sock[1])
         self._sweeper = asyncio.create_task(self._sweep(), name="hj212-idle")
@@ -355,13 +429,14 @@ class Receiver:
             self._sweeper.cancel()
         for c in list(self._conns):
             c.stop_reading("server stopped")
-        if self._handlers:
-            done, pending = await asyncio.wait(list(self._handlers), timeout=timeout_s)
-            for t in pending:
-                t.cancel()
-            if pending:
+        if self._conns:
+            try:
+                await asyncio.wait_for(self._all_closed.wait(), timeout_s)
+            except TimeoutError:
                 log.warning("%d connection(s) did not finish within %.0f s: what they sent and was not "
-                            "answered was not stored", len(pending), timeout_s)
+                            "answered was not stored", len(self._conns), timeout_s)
+                for c in list(self._conns):
+                    c.transport.abort()
         if self.failure:  # the writer process is gone: nothing left to commit or answer
             if self._writer_task is not None:
                 self._writer_task.cancel()
@@ -382,53 +457,26 @@ class Receiver:
         await self.stop()
 
     # -- connections -------------------------------------------------------------------------------
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._stopping or self.failure or len(self._conns) >= self.max_connections:
-            self.stats.connections_refused += 1
-            writer.close()
-            return
-        task = asyncio.current_task()
-        self._handlers.add(task)
-        conn = _Conn(_peer(writer), reader, writer)
-        self._conns.add(conn)
-        st = self.stats
-        st.connections_open += 1
-        st.connections_total += 1
-        framer = StreamFramer(defer_checks=True)  # length and CRC checked by the writer, for a whole batch
-        try:
-            while True:
-                try:
-                    data = await reader.read(self.read_bytes)
-                except OSError:  # reset by the peer
-                    break
-                if not data:
-                    break
-                conn.last_rx = time.monotonic()
-                st.bytes_in += len(data)
-                frames = framer.feed(data)
-                if frames:
-                    await self._submit(conn, frames)
-            tail = framer.flush()
-            if tail:
-                await self._submit(conn, tail, closed=conn.closing or "connection closed")
-            await conn.drained.wait()  # answers of what this connection sent
-        finally:
-            self._conns.discard(conn)
-            st.connections_open -= 1
-            self._handlers.discard(task)
-            if not writer.is_closing():
-                writer.close()
-            try:
-                await asyncio.wait_for(writer.wait_closed(), 5)
-            except (OSError, TimeoutError):
-                pass
-
-    async def _submit(self, conn: _Conn, frames, *, closed: str = "") -> None:
+    def _submit(self, conn: _Conn, frames, *, closed: str = "") -> None:
+        """Queue one read's frames for the writer; when the queue is full, this connection stops being read
+        (TCP then slows the logger) until the writer has taken some."""
         if self.failure:  # the writer is gone: nothing more is stored, nothing answered
             return
         conn.outstanding += 1
-        conn.drained.clear()
-        await self._queue.put(_Chunk(conn, frames, datetime.now(UTC), closed))
+        self._queue.put_nowait(_Chunk(conn, frames, datetime.now(UTC), closed))
+        if self._queue.qsize() >= self.queue_chunks and not conn.paused and not conn.ended:
+            conn.paused = True
+            conn.transport.pause_reading()
+            self._paused.append(conn)
+
+    def _resume_reading(self) -> None:
+        """The writer took chunks: read the paused connections again."""
+        if self._paused and self._queue.qsize() < self.queue_chunks:
+            paused, self._paused = self._paused, []
+            for c in paused:
+                c.paused = False
+                if not c.ended and not c.transport.is_closing():
+                    c.transport.resume_reading()
 
     def _decode(self, chunk: _Chunk, decoded=None) -> list[Received]:
         """The chunk's frames as :class:`Received`, rows prepared (in the writer thread); ``decoded``:
@@ -484,9 +532,11 @@ class Receiver:
                     break
                 continue
             if c is _STOP:
+                self._resume_reading()
                 return batch, True
             batch.append(c)
             n += len(c.frames)
+        self._resume_reading()
         return batch, False
 
     async def _writer(self) -> None:
@@ -543,9 +593,7 @@ class Receiver:
             conn = c.conn
             if n:
                 self._answer(conn, [data], n)
-            conn.outstanding -= 1
-            if conn.outstanding == 0:
-                conn.drained.set()
+            conn.release()
 
     def _write_error(self, n_items: int, text: str) -> None:
         self.stats.write_errors += 1
@@ -561,9 +609,9 @@ class Receiver:
             self._server.close()
         for c in list(self._conns):
             c.closing = c.closing or "writer died"
-            c.writer.transport.abort()
+            c.ended = True
             c.outstanding = 0
-            c.drained.set()
+            c.transport.abort()
         while True:  # what was queued is not stored: free whoever waits to queue more
             try:
                 self._queue.get_nowait()
@@ -603,9 +651,7 @@ class Receiver:
             if rs:
                 self._answer(conn, frames[at:at + len(rs)])
                 at += len(rs)
-            conn.outstanding -= 1
-            if conn.outstanding == 0:
-                conn.drained.set()
+            conn.release()
 
     def _write(self, items: list[Received]):
         """One transaction for the batch (in the writer thread): :func:`write_items`."""
@@ -613,11 +659,11 @@ class Receiver:
 
     def _answer(self, conn: _Conn, answers: list[bytes], n: int | None = None) -> None:
         n = len(answers) if n is None else n
-        transport = conn.writer.transport
+        transport = conn.transport
         if transport.is_closing():
             self.stats.answers_undelivered += n
             return
-        conn.writer.write(b"".join(answers))
+        transport.write(b"".join(answers) if len(answers) != 1 else answers[0])
         self.stats.answers += n
         if transport.get_write_buffer_size() > self.max_unread_answer_bytes:
             log.warning("%s does not read its answers (%d bytes waiting): closing", conn.peer,
