@@ -166,8 +166,7 @@ def _client_main(host: str, port: int, n_loggers: int, seconds: float, frames_pe
     if client == "lean":
         from dataclasses import asdict
 
-        from ecopatrol.processing.monitor.replay import stop_and_wait_loggers
-
+        stop_and_wait_loggers = _lean_loggers().stop_and_wait_loggers
         time.sleep(max(0.0, start_at - time.time()))
         cpu0 = time.process_time()
         out = stop_and_wait_loggers(host, port, frame_at, n_loggers, seconds, cut_probability=cut_probability,
@@ -177,6 +176,21 @@ def _client_main(host: str, port: int, n_loggers: int, seconds: float, frames_pe
         res, elapsed = event_loop_runner(loop)[0](main())
     conn.send({"loggers": res, "seconds": elapsed, "latency": lat, "client_cpu_s": time.process_time() - cpu0})
     conn.close()
+
+
+def _lean_loggers():
+    """This checkout's ``processing/monitor/_lean_loggers.py`` (standard library only), loaded by its path: the
+    same load generator whichever ecopatrol the interpreter running this script has (``/work/main``'s
+    interpreter on this file measures main's receiver under this client)."""
+    import importlib.util
+
+    name = "_ecopatrol_lean_loggers"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "processing" / "monitor" / "_lean_loggers.py")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod  # dataclasses look their module up
+        spec.loader.exec_module(mod)
+    return sys.modules[name]
 
 
 # -- the naive baseline server -------------------------------------------------------------------------

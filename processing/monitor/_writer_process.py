@@ -4,13 +4,18 @@ The server process keeps the asyncio front end (reads, framing, the bounded queu
 writing the answers). Each batch goes to **one writer process** over a local socket pair as a
 pickle of its chunks' frames; the process
 
-- decodes and prepares the rows of a batch in one thread (``decode_lines``,
-  :meth:`PacketStore.prepare`) and encodes the answers the packets ask for, while
-- its main thread commits the batches prepared before (one transaction for whatever is ready,
-  :meth:`PacketStore.write_batch`), so one batch's decoding overlaps the previous one's fsync, and
+- in its **main thread** receives the batches, decodes them (``decode_lines``), builds their rows
+  (:meth:`PacketStore.prepare`), encodes the answers the packets ask for, and executes the
+  statements of the next transaction — every batch decoded by the time the previous commit ended,
+  in one transaction (:meth:`PacketStore.stage_batch`);
+- hands that open transaction to a **committing thread**, which only commits it (the WAL write and
+  the fsync, during which it holds no GIL) while the main thread decodes what arrives next — so the
+  two threads hardly ever want the GIL at once (the committing thread wants it for a moment after
+  each fsync: the switch interval is 0.5 ms here) — and then
 - sends back, **after the commit returned**, the ids of the committed batches, what they stored
   and the answers' bytes per chunk. The server writes an answer only when that message arrived:
-  durable before answered, as with the thread writer.
+  durable before answered, as with the thread writer. The main thread stages nothing new until
+  that commit has ended.
 
 A failed commit (the database down, locked or full) is retried in the process with the same
 back-off as the thread writer, the batch unanswered meanwhile; each failure is reported to the
@@ -22,10 +27,12 @@ The wire format, both ways: 4-byte big-endian length, then a pickle. Only this p
 speak it, over a socket pair made by the server.
 
 Profiling: with ``ECOPATROL_WRITER_PROFILE=DIR`` in its environment the process runs each of its two
-threads under :mod:`cProfile` with a **CPU** clock (``time.thread_time``: a thread waiting for its
-socket, the GIL or an fsync is not counted) and writes ``DIR/writer-<pid>-<thread>.prof`` when it ends,
-with ``DIR/writer-<pid>-threads.json``: each thread's CPU seconds (``thread_time``, without the profiler
-when ``ECOPATROL_WRITER_PROFILE_CPROFILE=0``) and the batches and commits.
+threads (``main``, ``commit``) under :mod:`cProfile` with a **CPU** clock (``time.thread_time``: a thread
+waiting for its socket, the GIL or an fsync is not counted) and writes ``DIR/writer-<pid>-<thread>.prof``
+when it ends, with ``DIR/writer-<pid>-threads.json``: each thread's CPU seconds (``thread_time``, without
+the profiler when ``ECOPATROL_WRITER_PROFILE_CPROFILE=0``), the main thread's CPU in its two parts
+(``prepare``: decoding, rows and answers; ``stage``: the transaction's statements) with the frames each
+handled, and the batches and commits.
 """
 
 from __future__ import annotations

@@ -13,8 +13,11 @@ same results as ``decode``), builds their rows (:meth:`PacketStore.prepare`) and
   closed and :func:`serve` raises :class:`WriterDiedError`;
 - ``writer="thread"``: the previous design, the same work in a thread of this process.
 
-- **group commit** — the writer takes what the queue holds from all connections (waiting up to
-  ``max_batch_delay_s`` for more when it is nearly empty, at most ``max_batch_packets``),
+- **connections** are handled at the protocol level (:class:`asyncio.Protocol`): each read is framed
+  and queued in ``data_received``, without a stream reader or a task per connection;
+- **group commit** — the writer takes what the queue holds from all connections (the thread writer
+  waiting up to ``max_batch_delay_s``, 2 ms, for more when it is nearly empty; the writer process
+  needs no wait, it joins every batch ready when a commit ends; at most ``max_batch_packets``),
   commits it in one transaction on one database connection, in the writer process or thread,
   and only then writes the answers of that batch: **durable before answered**. While a batch
   commits, the next one gathers, so the batch grows with the load and one fsync serves them all;
@@ -356,7 +359,9 @@ class Receiver:
 
     ``await start(host, port)`` listens (port 0: any free port) and returns the address;
     ``await stop()`` stops listening, finishes what was received, commits and answers it, and
-    closes the connections. ``stats`` counts since the start.
+    closes the connections. ``stats`` counts since the start. ``read_bytes`` is kept for callers of
+    the stream-based version: the event loop now chooses its read size (the protocol is given what
+    each read returned).
     """
 
     def __init__(self, engine, *, max_batch_packets: int = 2000, max_batch_delay_s: float | None = None,
