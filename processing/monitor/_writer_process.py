@@ -55,6 +55,9 @@ from ecopatrol.core.errors import EcopatrolError
 log = logging.getLogger(__name__)
 
 _HDR = struct.Struct("!I")
+#: SQLite: the writer's connection copies the WAL into the database file (a checkpoint) when the WAL
+#: holds this many pages, not at SQLite's default 1 000 (see :func:`_checkpoint_less_often`).
+WAL_AUTOCHECKPOINT_PAGES = 10_000
 
 
 class WriterDiedError(EcopatrolError, RuntimeError):
@@ -119,6 +122,11 @@ def writer_main(sock: socket.socket) -> None:
     except Exception as exc:
         sock.sendall(_dump(("failed", f"{type(exc).__name__}: {exc}")))
         return
+    if engine.dialect.name == "sqlite":
+        from sqlalchemy import event
+
+        event.listen(engine, "connect", _checkpoint_less_often)
+        engine.dispose()  # a connection pooled before the listener would not have the setting
     store = PacketStore(engine, keep_connection=True)  # one connection for the process's life
     # this process holds only batches in flight: the modules loaded so far are never garbage, and a
     # batch's rows (thousands of lists) would otherwise start a young-generation collection every 700
@@ -138,6 +146,16 @@ def writer_main(sock: socket.socket) -> None:
         engine.dispose()
         sock.close()
         w.prof.write(w.counts)
+
+
+def _checkpoint_less_often(dbapi_conn, _record) -> None:
+    """The writer's SQLite connections checkpoint at :data:`WAL_AUTOCHECKPOINT_PAGES`. The receiver's
+    transactions of a hundred packets each change ~2.5 pages a packet, mostly the same leaf pages of
+    the three indexes again and again; a checkpoint writes each page changed since the one before
+    once, so rarer checkpoints write far fewer pages in all (offline on a growing database, 100 packets
+    a commit: the commit's CPU 52–54 → 36 µs a packet). The WAL file grows to about 40 MB and stays
+    that size (SQLite reuses it). Durability is unchanged: it is the WAL's fsync at every commit."""
+    dbapi_conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
 
 
 class _Inbox:
