@@ -417,3 +417,56 @@ def test_writer_connections_checkpoint_less_often(tmp_path):
     _checkpoint_less_often(conn, None)
     assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_AUTOCHECKPOINT_PAGES == 10_000
     conn.close()
+
+
+def test_writer_commit_failure_is_retried_before_any_report(tmp_path):
+    """The writer process's loop (``_Writer``, in this process over a socket pair): a commit that fails
+    in the committing thread is rolled back, reported as a ``write_error``, written again, and only
+    then is the batch reported committed — with its answers; nothing is stored twice."""
+    import socket
+    import threading
+    from datetime import UTC, datetime
+
+    from sqlalchemy.exc import OperationalError
+
+    from ecopatrol.core.db import open_database
+    from ecopatrol.core.db import schema as S
+    from ecopatrol.processing.monitor import _writer_process as W
+    from ecopatrol.processing.monitor.store import PacketStore
+
+    engine = open_database(f"sqlite:///{tmp_path}/x.db")  # noqa: F811 - not the fixture
+    store = PacketStore(engine, keep_connection=True)
+    real_stage = store.stage_batch
+    failed = []
+
+    class FailingCommit:
+        def __init__(self, staged):
+            self.staged = staged
+
+        def commit(self):
+            self.staged.rollback()
+            failed.append(1)
+            raise OperationalError("COMMIT", {}, OSError("disk I/O error"))
+
+    def stage_once_failing(items, **kw):
+        staged = real_stage(items, **kw)
+        return FailingCommit(staged) if not failed else staged
+
+    store.stage_batch = stage_once_failing
+    ours, theirs = socket.socketpair()
+    w = W._Writer(theirs, store, answer=True, max_batch_packets=2000)
+    t = threading.Thread(target=w.run, daemon=True)
+    t.start()
+    frames = [_frame(mn="RETRY", minute=i, ack=True, qn_ms=i).rstrip(b"\r\n") for i in range(3)]
+    ours.sendall(W._dump((7, [("test:1", datetime.now(UTC), "", frames)])))
+    first, second = W._recv(ours), W._recv(ours)
+    ours.shutdown(socket.SHUT_WR)  # the server closes: the loop ends
+    t.join(30)
+    w.stop()
+    store.close()
+    assert first[0] == "write_error" and first[1] == 3 and "disk I/O error" in first[2]
+    assert second[0] == "committed" and second[1] == [7] and second[2]["packets"] == 3
+    answers, n = second[3][0][0]
+    assert n == 3 and answers.count(b"\r\n") == 3
+    assert _count(engine, S.hj212_packets) == 3 and not t.is_alive()
+    engine.dispose()
