@@ -251,8 +251,34 @@ def packed_items(packet: Packet, raw: bytes) -> tuple[str, int]:
             if k[0] == 3 and k2[0] == 1 and k[1] == k2[1]:  # a value and its data flag
                 add(f'{k[2]}{vfrags.get(v) or vfrag(v)},"{fl}",null]')
                 continue
+        elif n and _values_and_flag(group, parts):  # minute / hour data: Cou, Min, Avg, Max of a code, its Flag
+            continue
         _group(group, parts)
     return "[" + ",".join(parts) + "]", len(parts)
+
+
+def _values_and_flag(group, parts: list[str]) -> bool:
+    """The records of a CP group of values of one code followed by that code's ``Flag`` (or of values
+    alone, of any codes), as :func:`_group` makes them; ``False`` (nothing added) for any other group."""
+    keys, vfrags, vfrag = _PKEYS, _VFRAG, _vfrag
+    key, fl = group[-1]
+    k = keys.get(key) or _pkey(key)
+    if k[0] == 1:
+        code, vals, flag = k[1], group[:-1], f'"{fl}"'
+    elif k[0] == 3:
+        code, vals, flag = None, group, "null"
+    else:
+        return False
+    out = []
+    for key, v in vals:
+        k = keys.get(key) or _pkey(key)
+        if k[0] != 3 or (code is not None and k[1] != code):
+            return False
+        out.append(f"{k[2]}{vfrags.get(v) or vfrag(v)},{flag},null]")
+    if not out:
+        return False
+    parts += out
+    return True
 
 
 def _group(group, parts: list[str]) -> None:
