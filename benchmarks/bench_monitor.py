@@ -32,7 +32,12 @@
 ``--pg URL`` runs part 1 on PostgreSQL too (the database is emptied first). Figures in
 BENCHMARKS.md ("HJ 212").
 
-Run: ``.venv/bin/python benchmarks/bench_monitor.py [--seconds 15] [--loggers 200] [--quick] [--pg URL] [--json]``
+``--client lean`` runs the loggers in one thread on non-blocking sockets (the same protocol; about a
+third of the CPU of the default asyncio client, which shares the 2 cores with the server); another
+checkout's interpreter running this file measures that checkout's receiver under the same client.
+
+Run: ``.venv/bin/python benchmarks/bench_monitor.py [--seconds 15] [--loggers 200] [--client lean] [--quick]
+[--pg URL] [--json]``
 """
 
 from __future__ import annotations
