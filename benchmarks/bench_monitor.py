@@ -32,7 +32,12 @@
 ``--pg URL`` runs part 1 on PostgreSQL too (the database is emptied first). Figures in
 BENCHMARKS.md ("HJ 212").
 
-Run: ``.venv/bin/python benchmarks/bench_monitor.py [--seconds 15] [--loggers 200] [--quick] [--pg URL] [--json]``
+``--client lean`` runs the loggers in one thread on non-blocking sockets (the same protocol; about a
+third of the CPU of the default asyncio client, which shares the 2 cores with the server); another
+checkout's interpreter running this file measures that checkout's receiver under the same client.
+
+Run: ``.venv/bin/python benchmarks/bench_monitor.py [--seconds 15] [--loggers 200] [--client lean] [--quick]
+[--pg URL] [--json]``
 """
 
 from __future__ import annotations
@@ -109,10 +114,14 @@ def real_frames(data: Path) -> list[bytes]:
 
 # -- the client process ------------------------------------------------------------------------------
 def _client_main(host: str, port: int, n_loggers: int, seconds: float, frames_per_logger: int, cut_probability: float,
-                 data: str, seed: int, start_at: float, conn, loop: str = "asyncio", fresh: bool = False) -> None:
+                 data: str, seed: int, start_at: float, conn, loop: str = "asyncio", fresh: bool = False,
+                 client: str = "asyncio") -> None:
     """Run ``n_loggers`` stop-and-wait loggers until ``seconds`` have passed; send the counts back. With
     ``fresh``, a logger that has sent all its frames sends them again with new QNs (new packets, not
-    copies): a long stream of ever new packets."""
+    copies): a long stream of ever new packets. ``client``: ``asyncio`` — each logger a coroutine of
+    ``replay_logger`` on the ``loop`` event loop (streams); ``lean`` — all of them in one thread on
+    non-blocking sockets (``stop_and_wait_loggers``): the same protocol, the frames pre-encoded, each
+    answer checked to carry its frame's QN, at a fraction of the CPU."""
     from datetime import UTC, datetime, timedelta
 
     from ecopatrol.processing.hj212.codes import REPLY_CNS
@@ -159,9 +168,34 @@ def _client_main(host: str, port: int, n_loggers: int, seconds: float, frames_pe
         return res, time.monotonic() - t0
 
     cpu0 = time.process_time()
-    res, elapsed = event_loop_runner(loop)[0](main())
+    if client == "lean":
+        from dataclasses import asdict
+
+        stop_and_wait_loggers = _lean_loggers().stop_and_wait_loggers
+        time.sleep(max(0.0, start_at - time.time()))
+        cpu0 = time.process_time()
+        out = stop_and_wait_loggers(host, port, frame_at, n_loggers, seconds, cut_probability=cut_probability,
+                                    seed=seed)
+        res, elapsed, lat = [asdict(c) for c in out["loggers"]], out["seconds"], out["latency"]
+    else:
+        res, elapsed = event_loop_runner(loop)[0](main())
     conn.send({"loggers": res, "seconds": elapsed, "latency": lat, "client_cpu_s": time.process_time() - cpu0})
     conn.close()
+
+
+def _lean_loggers():
+    """This checkout's ``processing/monitor/_lean_loggers.py`` (standard library only), loaded by its path: the
+    same load generator whichever ecopatrol the interpreter running this script has (``/work/main``'s
+    interpreter on this file measures main's receiver under this client)."""
+    import importlib.util
+
+    name = "_ecopatrol_lean_loggers"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "processing" / "monitor" / "_lean_loggers.py")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod  # dataclasses look their module up
+        spec.loader.exec_module(mod)
+    return sys.modules[name]
 
 
 # -- the naive baseline server -------------------------------------------------------------------------
@@ -214,7 +248,7 @@ SERVERS = {"process": "ecopatrol Receiver (writer process)", "thread": "baseline
 
 def run_receiver(url: str, *, server: str = "process", loggers: int, seconds: float, cut_probability: float,
                  data: Path, frames_per_logger: int, loop: str = "auto", client_loop: str = "asyncio",
-                 on_sample=None, fresh: bool = False) -> dict:
+                 on_sample=None, fresh: bool = False, client: str = "asyncio") -> dict:
     """One sustained run of ``server`` (a key of :data:`SERVERS`) on ``loop`` (the server's event loop; the
     baselines always on asyncio's); ``on_sample(t_s, rss_mb, rx)`` is called every 0.5 s."""
     from sqlalchemy import func, select
@@ -242,7 +276,7 @@ def run_receiver(url: str, *, server: str = "process", loggers: int, seconds: fl
         start_at = time.time() + 8.0  # the client builds its frames first
         proc = mp.get_context("spawn").Process(target=_client_main, args=(
             "127.0.0.1", port, loggers, seconds, frames_per_logger, cut_probability, str(data), 1, start_at, child,
-            client_loop, fresh))
+            client_loop, fresh, client))
         proc.start()
         await asyncio.sleep(max(0.0, start_at - time.time()))
         t0 = time.perf_counter()
@@ -291,6 +325,8 @@ def run_receiver(url: str, *, server: str = "process", loggers: int, seconds: fl
     quarters = [min(samples, key=lambda s, q=q: abs(s[0] - q * r["seconds"]))[1] for q in (0.25, 0.5, 0.75, 1.0)] \
         if samples else []
     return {"server": SERVERS[server], "loop": loop_name, "load_before": load0, "load_after": load_average(),
+            "client": client, "wrong_answers": sum(x.get("wrong_answers", 0) for x in lg),
+            "timed_out": sum(x.get("timed_out", 0) for x in lg),
             "server_cpu_us_per_packet": 1e6 * (r["cpu_s"] + r["writer_cpu_s"]) / max(1, sent),
             "client_cpu_us_per_packet": 1e6 * r["client_cpu_s"] / max(1, sent), "writer_process_cpu_s": r["writer_cpu_s"],
             "database": url.split(":")[0], "loggers": loggers, "seconds": round(r["seconds"], 1),
@@ -426,6 +462,10 @@ def main(argv=None) -> int:
     ap.add_argument("--loop", default="auto", choices=["auto", "uvloop", "asyncio"], help="the new receiver's event loop")
     ap.add_argument("--client-loop", default="asyncio", choices=["auto", "uvloop", "asyncio"],
                     help="the loggers' event loop (the client process)")
+    ap.add_argument("--client", default="asyncio", choices=["asyncio", "lean"],
+                    help="the loggers' process: asyncio — a coroutine per logger on --client-loop (streams); lean — "
+                         "one thread, non-blocking sockets, pre-encoded frames: the same stop-and-wait protocol, "
+                         "cuts and reconnections at a fraction of the CPU (the load generator, not the server)")
     ap.add_argument("--writer-profile", metavar="DIR",
                     help="profile the writer process's CPU: cProfile on thread_time per thread into DIR "
                          "(ECOPATROL_WRITER_PROFILE; its figures are then not the unprofiled ones)")
@@ -439,7 +479,7 @@ def main(argv=None) -> int:
         return 0
     seconds = 8.0 if a.quick else a.seconds
     kw = dict(loggers=a.loggers, seconds=seconds, cut_probability=a.cut_probability, data=a.data,
-              frames_per_logger=300, loop=a.loop, client_loop=a.client_loop)
+              frames_per_logger=300, loop=a.loop, client_loop=a.client_loop, client=a.client)
     if a.writer_profile:
         os.makedirs(a.writer_profile, exist_ok=True)
         os.environ["ECOPATROL_WRITER_PROFILE"] = os.path.abspath(a.writer_profile)  # the writer process inherits it
@@ -462,7 +502,8 @@ def main(argv=None) -> int:
         print(json.dumps({"receiver": runs, "ingest": ingest, "fsync_ms_median_p90": fsync}))
         return 0
     print(f"Receiver: {a.loggers} stop-and-wait loggers over loopback, every packet answered after its commit, "
-          f"{seconds:.0f} s each (client process on the same machine)")
+          f"{seconds:.0f} s each (client process on the same machine: {a.client} client"
+          + (f" on {a.client_loop}" if a.client == "asyncio" else ", one thread") + ")")
     print("| server | loop | database | packets/s | packets | lost | unanswered | commits (packets each) | "
           "answer median / p99 | cuts survived (rows) | server CPU per packet (event loop + writer process) | "
           "client CPU per packet | "
@@ -483,6 +524,10 @@ def main(argv=None) -> int:
                 if (SERVERS[b], r["database"]) in base:
                     print(f"{r['database']}: writer process / {SERVERS[b]}: "
                           f"{r['packets_s'] / base[(SERVERS[b], r['database'])]:.2f}x")
+    for r in runs:
+        if r["wrong_answers"] or r["timed_out"]:
+            print(f"{r['server']} ({r['database']}): {r['wrong_answers']} answers without their frame's QN, "
+                  f"{r['timed_out']} answers not received in time")
     if fsync:
         print(f"fsync of 4 KB right after, in the runs' folder: {fsync[0]:.2f} ms median, {fsync[1]:.2f} ms p90")
     for r in runs:

@@ -129,6 +129,10 @@ BASE = "QN=20240122170000123;ST=32;CN=2011;PW=1;MN=M;Flag=5;CP=&&DataTime=202401
     "a-Rtd=温度;b-Rtd=1.5,b-Flag=N",  # non-ASCII
     "a-Rtd=1\x00;b-Rtd=2,b-Flag=\x00N",  # NUL: written as the 4 characters \\x00, as the other columns
     "x-y-Rtd=1;-Rtd=2;DataTime=20240122170000;QnRtn=1;z-Flag=N",
+    # groups of several values (minute and hour data), with or without their code's Flag
+    "a-Cou=1,a-Min=0.5,a-Avg=1.5,a-Max=2,a-Flag=N;b-Min=1,b-Avg=2,b-Max=3;c-Avg=1,d-Avg=2,e-Max=3",
+    "a-Min=1,b-Avg=2,a-Flag=N;a-Min=1,a-Max=2,b-Flag=D;a-Avg=1,a-Max=2,a-EFlag=E,a-Flag=N",
+    "a-Min=1,a-Max=2,a-Flag=N,a-Flag=D;a-Avg=1,DataTime=20240122170000,a-Flag=N;a-Flag=N,a-Avg=1,a-Max=2",
 ])
 def test_packed_items_equal_record_rows_on_edge_cases(cp):
     d = decode(encode_frame(BASE.replace("a34013-Rtd=0.5", cp)))

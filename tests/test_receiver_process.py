@@ -253,3 +253,198 @@ def test_kept_connection_reopened_after_an_error(engine):  # noqa: F811 - the fi
     assert store._conn is not None and store._conn is not first and _count(engine, S.hj212_packets) == 3
     store.close()
     assert store._conn is None
+
+
+def test_staged_batch_committed_from_another_thread(engine):  # noqa: F811 - the fixture
+    """``PacketStore.stage_batch``: the statements run, nothing visible to another connection until
+    ``commit()`` — which the writer process calls from its committing thread — returns; ``rollback()``
+    stores nothing; the counts are those ``write_batch`` gives."""
+    import threading
+    from datetime import UTC, datetime
+
+    from ecopatrol.core.db import schema as S
+    from ecopatrol.processing.monitor.store import PacketStore, Received
+
+    store = PacketStore(engine, keep_connection=True)
+
+    def item(minute):
+        raw = _frame(minute=minute).rstrip(b"\r\n")
+        return Received(raw, datetime.now(UTC), "test:1", decode(raw).packet)
+
+    staged = store.stage_batch([item(0), item(1), item(1)])
+    assert _count(engine, S.hj212_packets) == 0  # staged, not committed
+    out = {}
+    t = threading.Thread(target=lambda: out.setdefault("res", staged.commit()))
+    t.start()
+    t.join(60)
+    res = out["res"]
+    assert (res.packets, res.packets_new, res.packets_duplicate) == (3, 2, 1)
+    assert _count(engine, S.hj212_packets) == 2
+    with pytest.raises(RuntimeError):
+        staged.commit()  # once only
+    dropped = store.stage_batch([item(2)])
+    dropped.rollback()
+    assert _count(engine, S.hj212_packets) == 2
+    store.write_batch([item(2)])  # the kept connection goes on after a rollback
+    assert _count(engine, S.hj212_packets) == 3
+    store.close()
+
+
+def test_lean_loggers_against_the_receiver(tmp_path):
+    """``replay.stop_and_wait_loggers`` (the benchmark's one-thread load generator): stop-and-wait on the
+    writer-process receiver, every frame answered with its own QN, cut sessions sent again on a new
+    connection; what the loggers sent whole is what the database holds, and each cut is one
+    ``connection_closed`` row."""
+    from sqlalchemy import func, select
+
+    from ecopatrol.core.db import open_database
+    from ecopatrol.core.db import schema as S
+    from ecopatrol.processing.monitor.receiver import Receiver
+    from ecopatrol.processing.monitor.replay import stop_and_wait_loggers
+
+    engine = open_database(f"sqlite:///{tmp_path}/x.db")  # noqa: F811 - not the fixture
+    cache: dict = {}
+
+    def frame_at(i, k):
+        if (i, k) not in cache:
+            cache[(i, k)] = _frame(mn=f"L{i}", minute=k % 60, value=k, ack=True, qn_ms=k % 1000)
+        return cache[(i, k)]
+
+    async def main():
+        rx = Receiver(engine)
+        host, port = await rx.start("127.0.0.1", 0)
+        out = await asyncio.to_thread(stop_and_wait_loggers, host, port, frame_at, 4, 0.2, session=6,
+                                      cut_probability=0.5, seed=3)
+        await rx.stop()
+        return out
+
+    out = asyncio.run(asyncio.wait_for(main(), 120))
+    lg = out["loggers"]
+    assert len(lg) == 4 and all(c.connections >= 1 for c in lg)
+    assert all(c.answered == c.sent and c.wrong_answers == 0 and c.timed_out == 0 for c in lg)
+    cuts = sum(c.cuts for c in lg)
+    assert cuts >= 1 and sum(c.connections for c in lg) > cuts
+    with engine.connect() as conn:
+        stored = conn.execute(select(func.sum(S.hj212_packets.c.copies))).scalar_one()
+    assert stored == sum(c.sent for c in lg)
+    assert _count(engine, S.hj212_rejected, S.hj212_rejected.c.reason == "connection_closed") == cuts
+    assert _count(engine, S.hj212_rejected) == cuts
+    assert len(out["latency"]) >= 1
+    engine.dispose()
+
+
+def test_connections_paused_when_the_queue_is_full_idle_closed_and_refused(tmp_path):
+    """The receiver's connections (protocol level): with the writer held by SQLite's lock, a full queue
+    stops reading the connection (nothing lost: once the lock goes, every frame is stored and answered);
+    a connection silent for ``idle_timeout_s`` is closed; one beyond ``max_connections`` is refused."""
+    from ecopatrol.core.db import open_database
+    from ecopatrol.core.db import schema as S
+    from ecopatrol.processing.monitor.receiver import Receiver
+
+    engine = open_database(f"sqlite:///{tmp_path}/x.db")  # noqa: F811 - not the fixture
+    blocker = open_database(f"sqlite:///{tmp_path}/x.db")
+    frames = [_frame(mn="BP", minute=i, ack=True, qn_ms=i) for i in range(8)]
+
+    async def main():
+        rx = Receiver(engine, writer="thread", queue_chunks=2, idle_timeout_s=0.5, max_connections=1)
+        host, port = await rx.start("127.0.0.1", 0)
+        lock = blocker.connect().execution_options(sqlite_immediate=True)
+        tx = lock.begin()
+        r, w = await asyncio.open_connection(host, port)
+        for f in frames:  # one read each: one chunk each
+            w.write(f)
+            await w.drain()
+            await asyncio.sleep(0.05)
+        for _ in range(100):
+            if rx._paused:
+                break
+            await asyncio.sleep(0.02)
+        paused = bool(rx._paused)
+        r2, w2 = await asyncio.open_connection(host, port)  # beyond max_connections
+        refused = await asyncio.wait_for(r2.read(), 10)
+        w2.close()
+        tx.rollback()
+        lock.close()
+        got = b""
+        while got.count(b"\r\n") < len(frames):
+            got += await asyncio.wait_for(r.read(4096), 30)
+        closed = await asyncio.wait_for(r.read(), 10)  # then silence: closed after idle_timeout_s
+        w.close()
+        await rx.stop()
+        return paused, refused, got, closed, rx.stats
+
+    paused, refused, got, closed, st = asyncio.run(asyncio.wait_for(main(), 90))
+    assert paused and refused == b"" and closed == b""
+    assert [decode(x).packet.fields["QN"] for x in got.split(b"\r\n") if x] == \
+        [decode(f.rstrip()).packet.qn for f in frames]
+    assert st.connections_refused == 1 and st.connections_idle_closed == 1 and st.connections_open == 0
+    assert _count(engine, S.hj212_packets) == len(frames)
+    engine.dispose()
+    blocker.dispose()
+
+
+def test_writer_connections_checkpoint_less_often(tmp_path):
+    """The writer process's SQLite connections copy the WAL into the database at 10 000 pages, not at
+    SQLite's 1 000 (fewer pages written in all; durability is the WAL's fsync at each commit)."""
+    import sqlite3
+
+    from ecopatrol.processing.monitor._writer_process import WAL_AUTOCHECKPOINT_PAGES, _checkpoint_less_often
+
+    conn = sqlite3.connect(tmp_path / "x.db")
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    _checkpoint_less_often(conn, None)
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_AUTOCHECKPOINT_PAGES == 10_000
+    conn.close()
+
+
+def test_writer_commit_failure_is_retried_before_any_report(tmp_path):
+    """The writer process's loop (``_Writer``, in this process over a socket pair): a commit that fails
+    in the committing thread is rolled back, reported as a ``write_error``, written again, and only
+    then is the batch reported committed — with its answers; nothing is stored twice."""
+    import socket
+    import threading
+    from datetime import UTC, datetime
+
+    from sqlalchemy.exc import OperationalError
+
+    from ecopatrol.core.db import open_database
+    from ecopatrol.core.db import schema as S
+    from ecopatrol.processing.monitor import _writer_process as W
+    from ecopatrol.processing.monitor.store import PacketStore
+
+    engine = open_database(f"sqlite:///{tmp_path}/x.db")  # noqa: F811 - not the fixture
+    store = PacketStore(engine, keep_connection=True)
+    real_stage = store.stage_batch
+    failed = []
+
+    class FailingCommit:
+        def __init__(self, staged):
+            self.staged = staged
+
+        def commit(self):
+            self.staged.rollback()
+            failed.append(1)
+            raise OperationalError("COMMIT", {}, OSError("disk I/O error"))
+
+    def stage_once_failing(items, **kw):
+        staged = real_stage(items, **kw)
+        return FailingCommit(staged) if not failed else staged
+
+    store.stage_batch = stage_once_failing
+    ours, theirs = socket.socketpair()
+    w = W._Writer(theirs, store, answer=True, max_batch_packets=2000)
+    t = threading.Thread(target=w.run, daemon=True)
+    t.start()
+    frames = [_frame(mn="RETRY", minute=i, ack=True, qn_ms=i).rstrip(b"\r\n") for i in range(3)]
+    ours.sendall(W._dump((7, [("test:1", datetime.now(UTC), "", frames)])))
+    first, second = W._recv(ours), W._recv(ours)
+    ours.shutdown(socket.SHUT_WR)  # the server closes: the loop ends
+    t.join(30)
+    w.stop()
+    store.close()
+    assert first[0] == "write_error" and first[1] == 3 and "disk I/O error" in first[2]
+    assert second[0] == "committed" and second[1] == [7] and second[2]["packets"] == 3
+    answers, n = second[3][0][0]
+    assert n == 3 and answers.count(b"\r\n") == 3
+    assert _count(engine, S.hj212_packets) == 3 and not t.is_alive()
+    engine.dispose()

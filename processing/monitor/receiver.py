@@ -13,8 +13,11 @@ same results as ``decode``), builds their rows (:meth:`PacketStore.prepare`) and
   closed and :func:`serve` raises :class:`WriterDiedError`;
 - ``writer="thread"``: the previous design, the same work in a thread of this process.
 
-- **group commit** — the writer takes what the queue holds from all connections (waiting up to
-  ``max_batch_delay_s`` for more when it is nearly empty, at most ``max_batch_packets``),
+- **connections** are handled at the protocol level (:class:`asyncio.Protocol`): each read is framed
+  and queued in ``data_received``, without a stream reader or a task per connection;
+- **group commit** — the writer takes what the queue holds from all connections (the thread writer
+  waiting up to ``max_batch_delay_s``, 2 ms, for more when it is nearly empty; the writer process
+  needs no wait, it joins every batch ready when a commit ends; at most ``max_batch_packets``),
   commits it in one transaction on one database connection, in the writer process or thread,
   and only then writes the answers of that batch: **durable before answered**. While a batch
   commits, the next one gathers, so the batch grows with the load and one fsync serves them all;
@@ -170,12 +173,32 @@ def write_items(store: PacketStore, items: list[Received]):
     except (OperationalError, InterfaceError, DisconnectionError):
         raise
     except Exception as exc:
-        if len(items) == 1:
-            it = items[0]
-            log.error("%s: the database refuses this packet (%s): stored as rejected", it.peer, exc)
-            return store.write_batch([Received(it.raw, it.received_utc, it.peer, None, REASON_STORE,
-                                               f"{type(exc).__name__}: {exc}"[:2000], it.line)])
-        log.error("database refused a batch of %d frames (%s): writing them one by one", len(items), exc)
+        return _refused(store, items, exc)
+
+
+def stage_items(store: PacketStore, items: list[Received]):
+    """:func:`write_items` in two steps: ``(staged, None)`` — the batch's statements executed, its transaction
+    open until ``staged.commit()`` (:meth:`PacketStore.stage_batch`) — or, when the database refuses the
+    batch's content, ``(None, result)``: written packet by packet as :func:`write_items` does, **already
+    committed**. A lost or locked database raises (nothing staged)."""
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+
+    try:
+        return store.stage_batch(items), None
+    except (OperationalError, InterfaceError, DisconnectionError):
+        raise
+    except Exception as exc:
+        return None, _refused(store, items, exc)
+
+
+def _refused(store: PacketStore, items: list[Received], exc: Exception):
+    """After the database refused ``items`` in one transaction for their content: one by one."""
+    if len(items) == 1:
+        it = items[0]
+        log.error("%s: the database refuses this packet (%s): stored as rejected", it.peer, exc)
+        return store.write_batch([Received(it.raw, it.received_utc, it.peer, None, REASON_STORE,
+                                           f"{type(exc).__name__}: {exc}"[:2000], it.line)])
+    log.error("database refused a batch of %d frames (%s): writing them one by one", len(items), exc)
     total = None
     for it in items:
         r = write_items(store, [it])
@@ -215,26 +238,98 @@ class ReceiverStats:
         return d
 
 
-class _Conn:
-    __slots__ = ("peer", "reader", "writer", "outstanding", "drained", "last_rx", "closing")
+class _Conn(asyncio.Protocol):
+    """One logger's connection, at the protocol level (no stream reader, no task per connection): each
+    read is framed at once and its frames queued for the writer; at the end of the stream (EOF, a
+    reset, :meth:`stop_reading`) a frame begun is queued as cut, and the transport closes once the
+    answers of everything it sent were written."""
 
-    def __init__(self, peer: str, reader, writer) -> None:
-        self.peer, self.reader, self.writer = peer, reader, writer
+    __slots__ = ("rx", "peer", "transport", "framer", "outstanding", "last_rx", "closing", "ended", "lost",
+                 "finished", "paused")
+
+    def __init__(self, rx: Receiver) -> None:
+        self.rx = rx
+        self.peer = ""
+        self.transport = None
+        self.framer = StreamFramer(defer_checks=True)  # length and CRC checked by the writer, for a whole batch
         self.outstanding = 0  # chunks queued and not yet committed
-        self.drained = asyncio.Event()
-        self.drained.set()
         self.last_rx = time.monotonic()
-        self.closing = ""  # why we close it (idle, stop)
+        self.closing = ""     # why we close it (idle, stop)
+        self.ended = False    # no more reads: the tail was queued
+        self.lost = False     # the transport is gone
+        self.finished = False
+        self.paused = False   # reading paused: the writer's queue is full
 
+    # -- asyncio.Protocol ------------------------------------------------------------------------------
+    def connection_made(self, transport) -> None:
+        rx = self.rx
+        self.transport = transport
+        if rx._stopping or rx.failure or len(rx._conns) >= rx.max_connections:
+            rx.stats.connections_refused += 1
+            self.ended = self.finished = True
+            transport.close()
+            return
+        self.peer = _peer(transport)
+        rx._conns.add(self)
+        st = rx.stats
+        st.connections_open += 1
+        st.connections_total += 1
+
+    def data_received(self, data: bytes) -> None:
+        if self.ended:
+            return
+        self.last_rx = time.monotonic()
+        self.rx.stats.bytes_in += len(data)
+        frames = self.framer.feed(data)
+        if frames:
+            self.rx._submit(self, frames)
+
+    def eof_received(self) -> bool:
+        self._end("connection closed")
+        return True  # keep the transport: the answers of what was sent are still to be written
+
+    def connection_lost(self, exc) -> None:
+        self.lost = True
+        self._end("connection closed")
+        self._maybe_finish()
+
+    # -- the receiver's side -------------------------------------------------------------------------------
     def stop_reading(self, why: str) -> None:
-        """End the read loop: what was received is still processed, then the connection closes."""
+        """No more reads: what was received is still processed, then the connection closes."""
         if self.closing:
             return
         self.closing = why
-        transport = self.writer.transport
-        if not transport.is_closing():
-            transport.pause_reading()
-        self.reader.feed_eof()
+        if not self.transport.is_closing():
+            self.transport.pause_reading()
+        self._end(why)
+
+    def _end(self, why: str) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        tail = self.framer.flush()
+        if tail:
+            self.rx._submit(self, tail, closed=self.closing or why)
+        self._maybe_finish()
+
+    def release(self) -> None:
+        """A chunk of this connection was committed (and answered) or dropped."""
+        self.outstanding -= 1
+        self._maybe_finish()
+
+    def _maybe_finish(self) -> None:
+        if not self.ended or self.outstanding > 0 or self.finished:
+            return
+        if not self.lost:
+            if not self.transport.is_closing():
+                self.transport.close()  # after the answers buffered: connection_lost follows
+            return
+        self.finished = True
+        rx = self.rx
+        rx._conns.discard(self)
+        rx.stats.connections_open -= 1
+        if rx._stopping and not rx._conns:
+            rx._all_closed.set()
 
 
 @dataclass(slots=True)
@@ -251,8 +346,8 @@ class _Chunk:
 _STOP = object()
 
 
-def _peer(writer) -> str:
-    addr = writer.get_extra_info("peername")
+def _peer(transport) -> str:
+    addr = transport.get_extra_info("peername")
     if isinstance(addr, tuple) and len(addr) >= 2:
         host = addr[0]
         return f"[{host}]:{addr[1]}" if ":" in str(host) else f"{host}:{addr[1]}"
@@ -264,13 +359,15 @@ class Receiver:
 
     ``await start(host, port)`` listens (port 0: any free port) and returns the address;
     ``await stop()`` stops listening, finishes what was received, commits and answers it, and
-    closes the connections. ``stats`` counts since the start.
+    closes the connections. ``stats`` counts since the start. ``read_bytes`` is kept for callers of
+    the stream-based version: the event loop now chooses its read size (the protocol is given what
+    each read returned).
     """
 
-    def __init__(self, engine, *, max_batch_packets: int = 2000, max_batch_delay_s: float = 0.002,
+    def __init__(self, engine, *, max_batch_packets: int = 2000, max_batch_delay_s: float | None = None,
                  queue_chunks: int = 1024, read_bytes: int = 65536, idle_timeout_s: float = 600.0,
                  max_connections: int = 10_000, answer: bool = True, max_unread_answer_bytes: int = 1 << 20,
-                 writer: Literal["process", "thread"] = "process", max_in_flight: int = 3) -> None:
+                 writer: Literal["process", "thread"] = "process", max_in_flight: int = 8) -> None:
         if max_batch_packets < 1:
             raise ValueError("max_batch_packets must be at least 1")
         if writer not in ("process", "thread"):
@@ -287,16 +384,21 @@ class Receiver:
         self.failure = ""
         self.writer_caches: dict[str, int] = {}  # the writer process's bounded caches, at its last commit
         self.max_batch_packets = max_batch_packets
-        self.max_batch_delay_s = max_batch_delay_s
+        # the thread writer waits a little for more when its queue runs dry (one commit per batch); the
+        # writer process needs no wait: it joins every batch that is ready when a commit ends into the next
+        self.max_batch_delay_s = (0.002 if writer == "thread" else 0.0) if max_batch_delay_s is None \
+            else max_batch_delay_s
         self.read_bytes = read_bytes
         self.idle_timeout_s = idle_timeout_s
         self.max_connections = max_connections
         self.answer = answer
         self.max_unread_answer_bytes = max_unread_answer_bytes
         self.stats = ReceiverStats()
-        self._queue: asyncio.Queue = asyncio.Queue(maxsize=queue_chunks)
+        self.queue_chunks = queue_chunks
+        self._queue: asyncio.Queue = asyncio.Queue()  # bounded by pausing the reads at queue_chunks
+        self._paused: list[_Conn] = []
         self._conns: set[_Conn] = set()
-        self._handlers: set[asyncio.Task] = set()
+        self._all_closed = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hj212-writer")
         self._server: asyncio.base_events.Server | None = None
         self._writer_task: asyncio.Task | None = None
@@ -314,8 +416,8 @@ class Receiver:
             self._writer_task = asyncio.create_task(self._writer_proc(), name="hj212-writer")
         else:
             self._writer_task = asyncio.create_task(self._writer(), name="hj212-writer")
-        self._server = await asyncio.start_server(self._handle, host, port, backlog=1024,
-                                                  limit=max(self.read_bytes, 65536))
+        self._server = await asyncio.get_running_loop().create_server(lambda: _Conn(self), host, port,
+                                                                      backlog=1024)
         sock = self._server.sockets[0].getsockname()
         self.address = (sock[0], sock[1])
         self._sweeper = asyncio.create_task(self._sweep(), name="hj212-idle")
@@ -332,13 +434,14 @@ class Receiver:
             self._sweeper.cancel()
         for c in list(self._conns):
             c.stop_reading("server stopped")
-        if self._handlers:
-            done, pending = await asyncio.wait(list(self._handlers), timeout=timeout_s)
-            for t in pending:
-                t.cancel()
-            if pending:
+        if self._conns:
+            try:
+                await asyncio.wait_for(self._all_closed.wait(), timeout_s)
+            except TimeoutError:
                 log.warning("%d connection(s) did not finish within %.0f s: what they sent and was not "
-                            "answered was not stored", len(pending), timeout_s)
+                            "answered was not stored", len(self._conns), timeout_s)
+                for c in list(self._conns):
+                    c.transport.abort()
         if self.failure:  # the writer process is gone: nothing left to commit or answer
             if self._writer_task is not None:
                 self._writer_task.cancel()
@@ -359,53 +462,26 @@ class Receiver:
         await self.stop()
 
     # -- connections -------------------------------------------------------------------------------
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._stopping or self.failure or len(self._conns) >= self.max_connections:
-            self.stats.connections_refused += 1
-            writer.close()
-            return
-        task = asyncio.current_task()
-        self._handlers.add(task)
-        conn = _Conn(_peer(writer), reader, writer)
-        self._conns.add(conn)
-        st = self.stats
-        st.connections_open += 1
-        st.connections_total += 1
-        framer = StreamFramer(defer_checks=True)  # length and CRC checked by the writer, for a whole batch
-        try:
-            while True:
-                try:
-                    data = await reader.read(self.read_bytes)
-                except OSError:  # reset by the peer
-                    break
-                if not data:
-                    break
-                conn.last_rx = time.monotonic()
-                st.bytes_in += len(data)
-                frames = framer.feed(data)
-                if frames:
-                    await self._submit(conn, frames)
-            tail = framer.flush()
-            if tail:
-                await self._submit(conn, tail, closed=conn.closing or "connection closed")
-            await conn.drained.wait()  # answers of what this connection sent
-        finally:
-            self._conns.discard(conn)
-            st.connections_open -= 1
-            self._handlers.discard(task)
-            if not writer.is_closing():
-                writer.close()
-            try:
-                await asyncio.wait_for(writer.wait_closed(), 5)
-            except (OSError, TimeoutError):
-                pass
-
-    async def _submit(self, conn: _Conn, frames, *, closed: str = "") -> None:
+    def _submit(self, conn: _Conn, frames, *, closed: str = "") -> None:
+        """Queue one read's frames for the writer; when the queue is full, this connection stops being read
+        (TCP then slows the logger) until the writer has taken some."""
         if self.failure:  # the writer is gone: nothing more is stored, nothing answered
             return
         conn.outstanding += 1
-        conn.drained.clear()
-        await self._queue.put(_Chunk(conn, frames, datetime.now(UTC), closed))
+        self._queue.put_nowait(_Chunk(conn, frames, datetime.now(UTC), closed))
+        if self._queue.qsize() >= self.queue_chunks and not conn.paused and not conn.ended:
+            conn.paused = True
+            conn.transport.pause_reading()
+            self._paused.append(conn)
+
+    def _resume_reading(self) -> None:
+        """The writer took chunks: read the paused connections again."""
+        if self._paused and self._queue.qsize() < self.queue_chunks:
+            paused, self._paused = self._paused, []
+            for c in paused:
+                c.paused = False
+                if not c.ended and not c.transport.is_closing():
+                    c.transport.resume_reading()
 
     def _decode(self, chunk: _Chunk, decoded=None) -> list[Received]:
         """The chunk's frames as :class:`Received`, rows prepared (in the writer thread); ``decoded``:
@@ -461,9 +537,11 @@ class Receiver:
                     break
                 continue
             if c is _STOP:
+                self._resume_reading()
                 return batch, True
             batch.append(c)
             n += len(c.frames)
+        self._resume_reading()
         return batch, False
 
     async def _writer(self) -> None:
@@ -520,9 +598,7 @@ class Receiver:
             conn = c.conn
             if n:
                 self._answer(conn, [data], n)
-            conn.outstanding -= 1
-            if conn.outstanding == 0:
-                conn.drained.set()
+            conn.release()
 
     def _write_error(self, n_items: int, text: str) -> None:
         self.stats.write_errors += 1
@@ -538,9 +614,9 @@ class Receiver:
             self._server.close()
         for c in list(self._conns):
             c.closing = c.closing or "writer died"
-            c.writer.transport.abort()
+            c.ended = True
             c.outstanding = 0
-            c.drained.set()
+            c.transport.abort()
         while True:  # what was queued is not stored: free whoever waits to queue more
             try:
                 self._queue.get_nowait()
@@ -580,9 +656,7 @@ class Receiver:
             if rs:
                 self._answer(conn, frames[at:at + len(rs)])
                 at += len(rs)
-            conn.outstanding -= 1
-            if conn.outstanding == 0:
-                conn.drained.set()
+            conn.release()
 
     def _write(self, items: list[Received]):
         """One transaction for the batch (in the writer thread): :func:`write_items`."""
@@ -590,11 +664,11 @@ class Receiver:
 
     def _answer(self, conn: _Conn, answers: list[bytes], n: int | None = None) -> None:
         n = len(answers) if n is None else n
-        transport = conn.writer.transport
+        transport = conn.transport
         if transport.is_closing():
             self.stats.answers_undelivered += n
             return
-        conn.writer.write(b"".join(answers))
+        transport.write(b"".join(answers) if len(answers) != 1 else answers[0])
         self.stats.answers += n
         if transport.get_write_buffer_size() > self.max_unread_answer_bytes:
             log.warning("%s does not read its answers (%d bytes waiting): closing", conn.peer,

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from ..hj212 import Packet, StreamFramer, codes, decode, encode
 from ..hj212.packet import format_stamp
+from ._lean_loggers import LoggerCounts, stop_and_wait_loggers  # noqa: F401 - the benchmark's load, here with the rest
 
 #: Bytes of the garbage written between frames: no ``#``, so it never starts a frame.
 _GARBAGE = bytes(b for b in range(256) if b != ord("#"))

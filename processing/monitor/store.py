@@ -251,8 +251,34 @@ def packed_items(packet: Packet, raw: bytes) -> tuple[str, int]:
             if k[0] == 3 and k2[0] == 1 and k[1] == k2[1]:  # a value and its data flag
                 add(f'{k[2]}{vfrags.get(v) or vfrag(v)},"{fl}",null]')
                 continue
+        elif n and _values_and_flag(group, parts):  # minute / hour data: Cou, Min, Avg, Max of a code, its Flag
+            continue
         _group(group, parts)
     return "[" + ",".join(parts) + "]", len(parts)
+
+
+def _values_and_flag(group, parts: list[str]) -> bool:
+    """The records of a CP group of values of one code followed by that code's ``Flag`` (or of values
+    alone, of any codes), as :func:`_group` makes them; ``False`` (nothing added) for any other group."""
+    keys, vfrags, vfrag = _PKEYS, _VFRAG, _vfrag
+    key, fl = group[-1]
+    k = keys.get(key) or _pkey(key)
+    if k[0] == 1:
+        code, vals, flag = k[1], group[:-1], f'"{fl}"'
+    elif k[0] == 3:
+        code, vals, flag = None, group, "null"
+    else:
+        return False
+    out = []
+    for key, v in vals:
+        k = keys.get(key) or _pkey(key)
+        if k[0] != 3 or (code is not None and k[1] != code):
+            return False
+        out.append(f"{k[2]}{vfrags.get(v) or vfrag(v)},{flag},null]")
+    if not out:
+        return False
+    parts += out
+    return True
 
 
 def _group(group, parts: list[str]) -> None:
@@ -281,6 +307,43 @@ def _group(group, parts: list[str]) -> None:
                 pre = json.dumps([c, _code_2017(c), "Flag" if fl is not None else "EFlag"], ensure_ascii=False,
                                  separators=(",", ":"))[:-1]
                 parts.append(f'{pre},{vfrags.get(text) or vfrag(text)},{fget(c, "null")},{eget(c, "null")}]')
+
+
+class StagedBatch:
+    """A batch whose statements :meth:`PacketStore.stage_batch` executed, its transaction still open."""
+
+    __slots__ = ("result", "_tx", "_stack", "_t0", "_done")
+
+    def __init__(self, result: BatchResult, tx, stack: contextlib.ExitStack, t0: float) -> None:
+        self.result, self._tx, self._stack, self._t0, self._done = result, tx, stack, t0, False
+
+    def commit(self) -> BatchResult:
+        """Commit (durable when it returns: the fsync is in here) and give the batch's counts. After an
+        error the transaction is rolled back and the store's kept connection dropped; nothing is stored."""
+        if self._done:
+            raise RuntimeError("this staged batch was already committed or rolled back")
+        self._done = True
+        try:
+            self._tx.commit()
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                self._tx.rollback()
+            if not self._stack.__exit__(type(exc), exc, exc.__traceback__):
+                raise
+            raise  # pragma: no cover
+        self._stack.close()
+        self.result.seconds = time.perf_counter() - self._t0
+        return self.result
+
+    def rollback(self) -> None:
+        """Drop the batch (nothing of it is stored)."""
+        if self._done:
+            return
+        self._done = True
+        try:
+            self._tx.rollback()
+        finally:
+            self._stack.close()
 
 
 # -- the store -------------------------------------------------------------------------------------
@@ -411,6 +474,15 @@ class PacketStore:
                     finished_utc: datetime | None = None) -> BatchResult:
         """Store ``items`` in one transaction and commit (see the module docstring). With ``file_id``,
         the file's ``lines_done`` (and ``finished_utc``) are committed with them."""
+        return self.stage_batch(items, file_id=file_id, lines_done=lines_done, finished_utc=finished_utc).commit()
+
+    def stage_batch(self, items: Sequence[Received], *, file_id: int | None = None, lines_done: int | None = None,
+                    finished_utc: datetime | None = None) -> StagedBatch:
+        """:meth:`write_batch` in two steps: every statement of the batch's transaction executed, the
+        transaction left **open** — :meth:`StagedBatch.commit` commits it (and may be called from another
+        thread, the one that waits for the fsync, while this one goes on with other work), or
+        :meth:`StagedBatch.rollback` drops it. Nothing is durable, and nothing may be answered, before
+        ``commit()`` has returned. The store must not stage another batch until then."""
         t0 = time.perf_counter()
         res = BatchResult()
         accepted: dict[bytes, list] = {}  # digest → [item, copies, last received]
@@ -434,8 +506,12 @@ class PacketStore:
                 hit[1] += 1
                 hit[2] = max(hit[2], it.received_utc)
         res.rejected = len(rejected)
-        with self._connection() as conn, self._bulk(conn):
-            with conn.begin():
+        stack = contextlib.ExitStack()
+        try:
+            conn = stack.enter_context(self._connection())
+            stack.enter_context(self._bulk(conn))
+            tx = conn.begin()
+            try:
                 if accepted:
                     ids = self._write_packets(conn, accepted)
                     dups = [{"b_digest": k, "b_copies": copies, "b_last": last}
@@ -453,8 +529,15 @@ class PacketStore:
                     conn.execute(self._rej, rejected)
                 if file_id is not None:
                     conn.execute(self._file, [{"b_id": file_id, "b_lines": lines_done, "b_done": finished_utc}])
-        res.seconds = time.perf_counter() - t0
-        return res
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    tx.rollback()
+                raise
+        except BaseException as exc:
+            if not stack.__exit__(type(exc), exc, exc.__traceback__):
+                raise
+            raise  # pragma: no cover - the context managers never swallow an error
+        return StagedBatch(res, tx, stack, t0)
 
     @contextlib.contextmanager
     def _connection(self):
