@@ -193,12 +193,8 @@ def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, e
     XW = sparse.vstack([b[1] for b in blocks]).tocsc()
     y = np.concatenate([b[2] for b in blocks])
     n_species = len(blocks) - 1
-    groups = None
-    if SIGNAL_PASS_RATE_SD > 0:  # each block's rows are the design's rows, in order
-        codes = (op.pass_codes if op.pass_codes is not None else op.codes)[rows]
-        groups = np.tile(np.unique(codes, return_inverse=True)[1], len(blocks))
     a, m, null = sum_of_single_effects(X, y, log_prior, n_effects=n_effects, sigma2=kappa, weighted=XW,
-                                       groups=groups, group_rel_sd=SIGNAL_PASS_RATE_SD)
+                                       groups=_pass_groups(op, rows, len(blocks)), group_rel_sd=SIGNAL_PASS_RATE_SD)
     if SIGNAL_CONFUSABLE:
         a = spread_confusable(a, null, log_prior, (XW.T @ X).tocsr(), _shared_views(blocks[0][0], op, rows),
                               rel_sd=_confusable_rel_sd(*blocks[0], a, m, obs_rel_sd))
@@ -212,6 +208,14 @@ def emission_signals(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *, e
              "top source P = %.2f", len(rows), n_species, len(cols), int((null < SIGNAL_PRESENT).sum()),
              float(signals.pip.max()) if k else 0.0)
     return signals
+
+
+def _pass_groups(op: PlumeOperator, rows: np.ndarray, n_blocks: int) -> np.ndarray | None:
+    """The pass of each row of the signals' stacked blocks (each block's rows are the design's ``rows``, in
+    order), for the rate free per pass (:data:`SIGNAL_PASS_RATE_SD`); None when that is off."""
+    if not SIGNAL_PASS_RATE_SD > 0:
+        return None
+    return np.tile(np.unique(op.view_codes[rows], return_inverse=True)[1], n_blocks)
 
 
 def _signal_columns(op: PlumeOperator, rows: np.ndarray, A: sparse.csc_matrix, cols: np.ndarray, noise: np.ndarray,
@@ -312,7 +316,7 @@ def _shared_views(X: sparse.spmatrix, op: PlumeOperator, rows: np.ndarray):
     """
     X = sparse.csc_matrix(X)
     Xr = X.tocsr()
-    codes = (op.pass_codes if op.pass_codes is not None else op.codes)[rows]
+    codes = op.view_codes[rows]
 
     def views(t: int) -> np.ndarray:
         rt = X.indices[X.indptr[t]:X.indptr[t + 1]]
@@ -470,7 +474,7 @@ def _event_rows(ctx: FitContext, samples: pd.DataFrame, events: pd.DataFrame, ev
     """
     op = ctx.op
     t = pd.to_datetime(samples["time_utc"], utc=True).to_numpy() if "time_utc" in samples.columns else None
-    codes = op.pass_codes if op.pass_codes is not None else op.codes
+    codes = op.view_codes
     ev_rows = pd.Series(np.arange(len(samples))).groupby(np.asarray(event_of)).apply(np.asarray)
     out: list[dict] = []
     for ev in events.itertuples(index=False):

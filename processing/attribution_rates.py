@@ -97,7 +97,7 @@ def estimate_rates_cov(op: PlumeOperator, enh: np.ndarray, noise: np.ndarray, *,
     w = 1.0 / np.sqrt(noise[rows] ** 2 + (obs_rel_sd * np.clip(e_rows, 0, None)) ** 2)
     Ad = A[:, cols].toarray() * w[:, None]
     b = e_rows * w
-    codes_rows = (op.pass_codes if op.pass_codes is not None else op.codes)[rows]  # passes, not wind blocks
+    codes_rows = op.view_codes[rows]  # passes, not wind blocks
     q, keep, n_weak = _fit_supported(Ad, b, codes_rows, prior_rate_sd_g_s, min_support)
     active = q > 0
     sd, cov_act = _rate_sd(Ad, b, q, len(rows), prior_rate_sd_g_s)

@@ -157,7 +157,7 @@ def estimate_rates_reduced(op: at.PlumeOperator, enh: np.ndarray, noise: np.ndar
     G = (Aw.T @ Aw).toarray()
     h = np.asarray(Aw.T @ b).ravel()
     bb = float(b @ b)
-    codes_rows = (op.pass_codes if op.pass_codes is not None else op.codes)[rows]  # passes, not wind blocks
+    codes_rows = op.view_codes[rows]  # passes, not wind blocks
 
     Gr = G + np.eye(len(cols)) / prior_rate_sd_g_s**2  # the N(0, prior_rate_sd²) prior on each rate
 
@@ -219,26 +219,26 @@ def emission_signals_reduced(op: at.PlumeOperator, enh: np.ndarray, noise: np.nd
     A_fit, fit_cols, species_fit, log_prior = at._signal_columns(op, rows, A, cols, noise, species)
     (X, XW, y), *species_blocks = at._signal_blocks(A_fit, rows, fit_cols, enh, noise, obs_rel_sd, species_fit,
                                                     species_rel_sd)
-    M = (XW.T @ X).tocsr()
-    c = np.asarray(XW.T @ y).ravel()
-    for Xs, XWs, ys in species_blocks:
-        M = M + (XWs.T @ Xs).tocsr()
-        c = c + np.asarray(XWs.T @ ys).ravel()
+    blocks = [(X, XW, y), *species_blocks]
     n_species = len(species_blocks)
-    if at.SIGNAL_PASS_RATE_SD > 0:
-        # the rate free per pass: the fit needs the samples' pass, not only the sums (the same
-        # iterations as the full fit's, on the sparse entries)
-        codes = (op.pass_codes if op.pass_codes is not None else op.codes)[rows]
-        blocks = [(X, XW, y), *species_blocks]
+    groups = at._pass_groups(op, rows, len(blocks))
+    M = None  # (Ω∘X)ᵀX over the blocks: the sufficient statistics' matrix (and the confusable step's Gram)
+    if groups is None or at.SIGNAL_CONFUSABLE:
+        M = (XW.T @ X).tocsr()
+        for Xs, XWs, _ in species_blocks:
+            M = M + (XWs.T @ Xs).tocsr()
+    if groups is None:
+        # (Ω∘X)ᵀ(y − Xb) = c − M b: the same iterations with X := M, y := c, weighted := I
+        c = np.asarray(XW.T @ y).ravel()
+        for _, XWs, ys in species_blocks:
+            c = c + np.asarray(XWs.T @ ys).ravel()
+        a, m, null = at.sum_of_single_effects(M.tocsc(), c, log_prior, n_effects=n_effects, sigma2=kappa,
+                                              weighted=sparse.identity(len(fit_cols), format="csc"))
+    else:  # the rate free per pass needs each sample's pass, not only the sums: the full fit's iterations
         a, m, null = at.sum_of_single_effects(
             sparse.vstack([b[0] for b in blocks]).tocsc(), np.concatenate([b[2] for b in blocks]), log_prior,
             n_effects=n_effects, sigma2=kappa, weighted=sparse.vstack([b[1] for b in blocks]).tocsc(),
-            groups=np.tile(np.unique(codes, return_inverse=True)[1], len(blocks)),
-            group_rel_sd=at.SIGNAL_PASS_RATE_SD)
-    else:
-        # (Ω∘X)ᵀ(y − Xb) = c − M b: the same iterations with X := M, y := c, weighted := I
-        a, m, null = at.sum_of_single_effects(M.tocsc(), c, log_prior, n_effects=n_effects, sigma2=kappa,
-                                              weighted=sparse.identity(len(fit_cols), format="csc"))
+            groups=groups, group_rel_sd=at.SIGNAL_PASS_RATE_SD)
     if at.SIGNAL_CONFUSABLE:  # confusable candidates share a signal (the same step as the full fit's)
         a = at.spread_confusable(a, null, log_prior, M, at._shared_views(X, op, rows),
                                  rel_sd=at._confusable_rel_sd(X, XW, y, a, m, obs_rel_sd))

@@ -92,6 +92,12 @@ class PlumeOperator:
     _memo: dict = field(default_factory=dict)  # the last few all-candidate matrices (attribution_reach.memo_key)
     _arrays: dict = field(default_factory=dict)  # the sources' columns as arrays (read once per sources frame)
 
+    @property
+    def view_codes(self) -> np.ndarray:
+        """Each sample's pass (:attr:`pass_codes`), else its wind group (:attr:`codes`): one independent
+        view of a plume."""
+        return self.pass_codes if self.pass_codes is not None else self.codes
+
     def source_arrays(self) -> dict[str, np.ndarray]:
         """``x_m``, ``y_m``, ``height_m`` and the exit parameters of the sources as float arrays, read once
         (every matrix call used to read them from the frame); re-read if ``sources`` is replaced."""

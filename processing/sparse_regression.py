@@ -121,6 +121,7 @@ def sum_of_single_effects(X: np.ndarray, y: np.ndarray, log_prior: np.ndarray, *
 
 #: the level's grid (log scale, around each column's constant-rate estimate): offsets and step
 _LEVEL_OFFSETS = np.linspace(-5.0, 3.0, 41)
+_LEVEL_STEP = float(_LEVEL_OFFSETS[1] - _LEVEL_OFFSETS[0])
 
 
 class _Pairs(NamedTuple):
@@ -130,27 +131,25 @@ class _Pairs(NamedTuple):
     of_entry: np.ndarray  # (nnz,) pair of each stored entry of X (CSC order)
     rows: np.ndarray  # (nnz,) row of each stored entry
     d: np.ndarray  # (m,) Σ Ω x² over the pair's rows
+    d_col: np.ndarray  # (p,) Σ Ω x² over each column's rows (the constant rate's)
     by_col: sparse.csr_matrix  # (p, m) sums pairs into columns
 
 
-def _pairs(X, W, groups: np.ndarray) -> _Pairs:
-    X = sparse.csc_matrix(X)
-    W = sparse.csc_matrix(W)
-    X.sort_indices()
-    W.sort_indices()
+def _pairs(X: sparse.csc_matrix, W: sparse.csc_matrix, groups: np.ndarray) -> _Pairs:
+    """The pairs of ``X`` and ``W`` (CSC with sorted indices, as :func:`_sum_of_grouped_effects` makes them)."""
     if not (np.array_equal(X.indptr, W.indptr) and np.array_equal(X.indices, W.indices)):
         raise ValueError("grouped effects: weighted (Ω ∘ X) must have the sparsity structure of X")
     cols = np.repeat(np.arange(X.shape[1]), np.diff(X.indptr))
     g = np.asarray(groups, np.int64)[X.indices]
-    key = cols * (int(g.max(initial=0)) + 1) + g
-    uniq, of_entry = np.unique(key, return_inverse=True)
-    col = uniq // (int(g.max(initial=0)) + 1)
+    n_groups = int(g.max(initial=0)) + 1
+    uniq, of_entry = np.unique(cols * n_groups + g, return_inverse=True)
+    col = uniq // n_groups
     d = np.bincount(of_entry, weights=W.data * X.data, minlength=len(uniq))
     by_col = sparse.csr_matrix((np.ones(len(uniq)), (col, np.arange(len(uniq)))), shape=(X.shape[1], len(uniq)))
-    return _Pairs(col, of_entry, X.indices, d, by_col)
+    return _Pairs(col, of_entry, X.indices, d, np.asarray(by_col @ d).ravel(), by_col)
 
 
-def _grouped_effect(xr: np.ndarray, pr: _Pairs, ok: np.ndarray, sigma2: float, prior_rate_sd: float,
+def _grouped_effect(xr: np.ndarray, pr: _Pairs, sigma2: float, prior_rate_sd: float,
                     tau: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One effect's log Bayes factors, level means and per-pair rate means, the rate free per group.
 
@@ -165,13 +164,11 @@ def _grouped_effect(xr: np.ndarray, pr: _Pairs, ok: np.ndarray, sigma2: float, p
     """
     A = xr / sigma2
     B = pr.d / sigma2
-    d_col = np.asarray(pr.by_col @ pr.d).ravel()
-    a_col = np.asarray(pr.by_col @ xr).ravel()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bhat = np.where(ok, a_col / np.where(ok, d_col, 1.0), 0.0)
-        sd = np.where(ok, np.sqrt(sigma2 / np.where(ok, d_col, 1.0)), 1.0)
+    ok = pr.d_col > 0
+    d_col = np.where(ok, pr.d_col, 1.0)
+    bhat = np.where(ok, np.asarray(pr.by_col @ xr).ravel() / d_col, 0.0)
+    sd = np.where(ok, np.sqrt(sigma2 / d_col), 1.0)
     centre = np.maximum(bhat, sd)  # (p,)
-    step = float(_LEVEL_OFFSETS[1] - _LEVEL_OFFSETS[0])
     b = centre[:, None] * np.exp(_LEVEL_OFFSETS)[None, :]  # (p, G)
     bp = b[pr.col]  # (m, G)
     c0 = 1.0 / (tau * tau)
@@ -180,7 +177,7 @@ def _grouped_effect(xr: np.ndarray, pr: _Pairs, ok: np.ndarray, sigma2: float, p
     ell = -0.5 * np.log1p(Bp * bp * bp / c0) + bp * (Ap * Ap * bp + 2.0 * Ap * c0 - c0 * Bp * bp) / (2.0 * den)
     L = np.asarray(pr.by_col @ ell)  # (p, G)
     s0 = prior_rate_sd
-    log_w = (math.log(2.0) - 0.5 * math.log(2 * math.pi * s0 * s0) - b * b / (2 * s0 * s0)) + np.log(b) + math.log(step)
+    log_w = (math.log(2.0) - 0.5 * math.log(2 * math.pi * s0 * s0) - b * b / (2 * s0 * s0)) + np.log(b) + math.log(_LEVEL_STEP)
     z = log_w + L
     # the prior's mass below the grid (2Φ(b₀/s) − 1), at the likelihood of the grid's first value
     tail = np.log(np.clip(erf(b[:, 0] / (s0 * math.sqrt(2.0))), 1e-300, None)) + L[:, 0]
@@ -203,7 +200,7 @@ def _sum_of_grouped_effects(X, y, log_prior, *, n_effects, sigma2, prior_rate_sd
     W.sort_indices()
     n, p = X.shape
     pr = _pairs(X, W, groups)
-    ok = np.asarray(pr.by_col @ pr.d).ravel() > 0
+    ok = pr.d_col > 0
     alpha = np.zeros((n_effects, p))
     mean = np.zeros((n_effects, p))
     null = np.ones(n_effects)
@@ -218,7 +215,7 @@ def _sum_of_grouped_effects(X, y, log_prior, *, n_effects, sigma2, prior_rate_sd
         for l_ in range(n_effects):
             r = y - fitted.sum(0) + fitted[l_]
             xr = np.bincount(pr.of_entry, weights=wx * r[pr.rows], minlength=len(pr.col))
-            lbf, level, q = _grouped_effect(xr, pr, ok, sigma2, prior_rate_sd, group_rel_sd)
+            lbf, level, q = _grouped_effect(xr, pr, sigma2, prior_rate_sd, group_rel_sd)
             zz = np.r_[np.where(ok, log_prior + lbf, -np.inf) + lsel, lnull]
             post = np.exp(zz - logsumexp(zz))
             alpha[l_] = post[:-1]
