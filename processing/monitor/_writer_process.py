@@ -197,11 +197,10 @@ class _Inbox:
 class _Commit:
     """A staged transaction handed to the committing thread, and what to report once it is committed."""
 
-    __slots__ = ("ids", "items", "answers", "staged", "result", "error")
+    __slots__ = ("ids", "items", "answers", "staged", "error")
 
     def __init__(self, ids, items, answers, staged) -> None:
         self.ids, self.items, self.answers, self.staged = ids, items, answers, staged
-        self.result = None
         self.error: BaseException | None = None
 
 
@@ -297,12 +296,13 @@ class _Writer:
         """The commit failed (rolled back: nothing of it stored): write the batch again until it is stored,
         unanswered meanwhile (the server's socket fills, and backpressure holds the loggers)."""
         self._write_error(len(job.items), job.error)
-        self._report(job.ids, self._write_retrying(job.items, first_delay=0.2), job.items, job.answers)
+        self._report(job.ids, self._write_retrying(job.items), job.items, job.answers)
 
-    def _write_retrying(self, items, first_delay: float = 0.2):
+    def _write_retrying(self, items):
+        """Wait, then write ``items`` in their own transaction, doubling the wait (to 10 s) after each failure."""
         from .receiver import write_items
 
-        delay = first_delay
+        delay = 0.2
         while True:
             time.sleep(delay)
             try:

@@ -617,7 +617,7 @@ class Receiver:
             c.ended = True
             c.outstanding = 0
             c.transport.abort()
-        while True:  # what was queued is not stored: free whoever waits to queue more
+        while True:  # what was queued is not stored: dropped
             try:
                 self._queue.get_nowait()
             except asyncio.QueueEmpty:

@@ -223,8 +223,8 @@ def packed_items(packet: Packet, raw: bytes) -> tuple[str, int]:
 
     ``raw`` is the packet's frame: when it is ASCII without a byte JSON would escape (``"``, ``\\``,
     control characters), every string of the packet is written as it is — no ``json.dumps``, no
-    per-record tuples, the fragments of keys and values cached, the two common CP groups (one value;
-    a value and its ``Flag``) written directly; otherwise (and for a NUL, written as the 4 characters
+    per-record tuples, the fragments of keys and values cached, the common CP groups (one value; a value
+    and its ``Flag``; several values of one code and its ``Flag``, :func:`_values_and_flag`) written directly; otherwise (and for a NUL, written as the 4 characters
     ``\\x00`` as in the rest of the row) :func:`record_rows` through ``json.dumps``."""
     if not raw.isascii() or len(raw.translate(None, _JSON_ESCAPED)) != len(raw):
         rows = record_rows(packet)
@@ -328,9 +328,8 @@ class StagedBatch:
         except BaseException as exc:
             with contextlib.suppress(Exception):
                 self._tx.rollback()
-            if not self._stack.__exit__(type(exc), exc, exc.__traceback__):
-                raise
-            raise  # pragma: no cover
+            self._stack.__exit__(type(exc), exc, exc.__traceback__)  # the kept connection dropped
+            raise
         self._stack.close()
         self.result.seconds = time.perf_counter() - self._t0
         return self.result
@@ -534,9 +533,8 @@ class PacketStore:
                     tx.rollback()
                 raise
         except BaseException as exc:
-            if not stack.__exit__(type(exc), exc, exc.__traceback__):
-                raise
-            raise  # pragma: no cover - the context managers never swallow an error
+            stack.__exit__(type(exc), exc, exc.__traceback__)  # the context managers never swallow an error
+            raise
         return StagedBatch(res, tx, stack, t0)
 
     @contextlib.contextmanager
