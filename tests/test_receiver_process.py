@@ -224,32 +224,37 @@ def test_event_loop_choice(monkeypatch):
         event_loop_runner("trio")
 
 
+def _received(minute):
+    """A data frame of ``minute`` as the receiver hands it to the store."""
+    from datetime import UTC, datetime
+
+    from ecopatrol.processing.monitor.store import Received
+
+    raw = _frame(minute=minute).rstrip(b"\r\n")
+    return Received(raw, datetime.now(UTC), "test:1", decode(raw).packet)
+
+
 def test_kept_connection_reopened_after_an_error(engine):  # noqa: F811 - the fixture
     """``PacketStore(keep_connection=True)`` (the writer process's): one connection across batches, each
     batch committed on return (visible to another connection); after a failed batch the connection is
     dropped and the next batch opens a new one; nothing of the failed batch is stored."""
-    from datetime import UTC, datetime
 
     from ecopatrol.core.db import schema as S
-    from ecopatrol.processing.monitor.store import PacketStore, Received
+    from ecopatrol.processing.monitor.store import PacketStore
 
     store = PacketStore(engine, keep_connection=True)
 
-    def item(minute):
-        raw = _frame(minute=minute).rstrip(b"\r\n")
-        return Received(raw, datetime.now(UTC), "test:1", decode(raw).packet)
-
-    store.write_batch([item(0)])
+    store.write_batch([_received(0)])
     first = store._conn
-    store.write_batch([item(1)])
+    store.write_batch([_received(1)])
     assert store._conn is first and _count(engine, S.hj212_packets) == 2  # committed, seen from another connection
-    bad = item(2)
+    bad = _received(2)
     store.prepare(bad)
     bad.rows[1][5] = None  # mn NOT NULL: the database refuses the batch
     with pytest.raises(engine.dialect.dbapi.IntegrityError):
-        store.write_batch([item(3), bad])
+        store.write_batch([_received(3), bad])
     assert store._conn is None and _count(engine, S.hj212_packets) == 2
-    store.write_batch([item(3)])
+    store.write_batch([_received(3)])
     assert store._conn is not None and store._conn is not first and _count(engine, S.hj212_packets) == 3
     store.close()
     assert store._conn is None
@@ -260,18 +265,13 @@ def test_staged_batch_committed_from_another_thread(engine):  # noqa: F811 - the
     ``commit()`` — which the writer process calls from its committing thread — returns; ``rollback()``
     stores nothing; the counts are those ``write_batch`` gives."""
     import threading
-    from datetime import UTC, datetime
 
     from ecopatrol.core.db import schema as S
-    from ecopatrol.processing.monitor.store import PacketStore, Received
+    from ecopatrol.processing.monitor.store import PacketStore
 
     store = PacketStore(engine, keep_connection=True)
 
-    def item(minute):
-        raw = _frame(minute=minute).rstrip(b"\r\n")
-        return Received(raw, datetime.now(UTC), "test:1", decode(raw).packet)
-
-    staged = store.stage_batch([item(0), item(1), item(1)])
+    staged = store.stage_batch([_received(0), _received(1), _received(1)])
     assert _count(engine, S.hj212_packets) == 0  # staged, not committed
     out = {}
     t = threading.Thread(target=lambda: out.setdefault("res", staged.commit()))
@@ -282,10 +282,10 @@ def test_staged_batch_committed_from_another_thread(engine):  # noqa: F811 - the
     assert _count(engine, S.hj212_packets) == 2
     with pytest.raises(RuntimeError):
         staged.commit()  # once only
-    dropped = store.stage_batch([item(2)])
+    dropped = store.stage_batch([_received(2)])
     dropped.rollback()
     assert _count(engine, S.hj212_packets) == 2
-    store.write_batch([item(2)])  # the kept connection goes on after a rollback
+    store.write_batch([_received(2)])  # the kept connection goes on after a rollback
     assert _count(engine, S.hj212_packets) == 3
     store.close()
 
